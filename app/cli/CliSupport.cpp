@@ -1,0 +1,182 @@
+#include "cli/CliSupport.h"
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+namespace faceatlas::cli {
+
+Args::Args(const std::vector<std::string>& words, std::vector<std::string> flags)
+{
+    for (size_t i = 0; i < words.size(); ++i) {
+        const std::string& word = words[i];
+        if (word.rfind("--", 0) != 0 || word.size() < 3)
+            throw UsageError("unexpected argument '" + word + "'");
+        std::string name = word.substr(2);
+        std::string value;
+        if (const auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name.resize(eq);
+        } else if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
+            value = "1";
+        } else {
+            if (i + 1 >= words.size())
+                throw UsageError("option --" + name + " needs a value");
+            value = words[++i];
+        }
+        m_values[name] = value;
+        m_used[name] = false;
+    }
+}
+
+bool Args::has(const std::string& name) const
+{
+    const auto it = m_values.find(name);
+    if (it == m_values.end())
+        return false;
+    m_used[name] = true;
+    return true;
+}
+
+std::optional<std::string> Args::value(const std::string& name) const
+{
+    const auto it = m_values.find(name);
+    if (it == m_values.end())
+        return std::nullopt;
+    m_used[name] = true;
+    return it->second;
+}
+
+std::string Args::required(const std::string& name) const
+{
+    auto v = value(name);
+    if (!v || v->empty())
+        throw UsageError("option --" + name + " is required");
+    return *v;
+}
+
+int Args::intValue(const std::string& name, int fallback) const
+{
+    const long long v = longValue(name, fallback);
+    if (v < -2147483647LL || v > 2147483647LL)
+        throw UsageError("--" + name + ": " + std::to_string(v) + " is out of range");
+    return static_cast<int>(v);
+}
+
+long long Args::longValue(const std::string& name, long long fallback) const
+{
+    const auto v = value(name);
+    if (!v)
+        return fallback;
+    try {
+        size_t used = 0;
+        const long long n = std::stoll(*v, &used);
+        if (used == v->size())
+            return n;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("--" + name + ": '" + *v + "' is not a whole number");
+}
+
+double Args::doubleValue(const std::string& name, double fallback) const
+{
+    const auto v = value(name);
+    if (!v)
+        return fallback;
+    try {
+        size_t used = 0;
+        const double d = std::stod(*v, &used);
+        if (used == v->size() && !std::isnan(d))
+            return d;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("--" + name + ": '" + *v + "' is not a number");
+}
+
+void Args::rejectUnknown() const
+{
+    for (const auto& [name, used] : m_used)
+        if (!used)
+            throw UsageError("unknown option --" + name + " (see --help)");
+}
+
+ProgressBar::ProgressBar() : m_enabled(::isatty(STDERR_FILENO) == 1) {}
+
+ProgressBar::~ProgressBar() { finish(); }
+
+void ProgressBar::update(const JobProgress& p)
+{
+    if (!m_enabled)
+        return;
+    char line[160];
+    if (p.total > 0) {
+        const double f = std::clamp(static_cast<double>(p.done) / static_cast<double>(p.total), 0.0, 1.0);
+        const int width = 30, filled = static_cast<int>(f * width);
+        std::string bar(static_cast<size_t>(filled), '#');
+        bar.resize(width, '.');
+        std::snprintf(line, sizeof line, "\r[%s] %3d%% %s %lld/%lld\033[K", bar.c_str(), static_cast<int>(f * 100),
+                      p.stage, p.done, p.total);
+    } else {
+        std::snprintf(line, sizeof line, "\r%s...\033[K", p.stage);
+    }
+    std::fputs(line, stderr);
+    std::fflush(stderr);
+    m_drawn = true;
+}
+
+void ProgressBar::finish()
+{
+    if (m_drawn) {
+        std::fputs("\r\033[K", stderr);
+        std::fflush(stderr);
+        m_drawn = false;
+    }
+}
+
+namespace {
+CancelToken* g_token = nullptr;
+volatile std::sig_atomic_t g_interrupts = 0;
+
+void onSignal(int)
+{
+    if (++g_interrupts > 1)
+        std::_Exit(130);
+    if (g_token)
+        g_token->requestCancel(); // an atomic store: safe in a signal handler
+}
+} // namespace
+
+CancelToken installInterruptHandler()
+{
+    static CancelToken token;
+    g_token = &token;
+    struct sigaction action {};
+    action.sa_handler = onSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    return token;
+}
+
+void printLine(const std::string& line)
+{
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+}
+
+std::string formatDouble(double value, int decimals)
+{
+    if (std::isnan(value))
+        return "NaN";
+    if (std::isinf(value))
+        return value < 0 ? "-Inf" : "Inf";
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*f", decimals, value);
+    return text;
+}
+
+} // namespace faceatlas::cli

@@ -1,0 +1,60 @@
+#pragma once
+
+#include "util/CancelToken.h"
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace faceatlas::cli {
+
+/** Thrown for a wrong command line: printed as one line, exit code 2. */
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/** The options of one command: `--name value`, `--name=value` and `--flag`. */
+class Args {
+public:
+    /** `flags` lists the options that take no value. */
+    Args(const std::vector<std::string>& words, std::vector<std::string> flags);
+
+    bool has(const std::string& name) const;
+    std::optional<std::string> value(const std::string& name) const;
+    std::string required(const std::string& name) const;
+    int intValue(const std::string& name, int fallback) const;
+    long long longValue(const std::string& name, long long fallback) const;
+    double doubleValue(const std::string& name, double fallback) const;
+    /** Throws UsageError naming the first option that no call above asked for. */
+    void rejectUnknown() const;
+
+private:
+    std::map<std::string, std::string> m_values;
+    mutable std::map<std::string, bool> m_used;
+};
+
+/** A progress bar on stderr when it is a terminal; silent when output is piped. */
+class ProgressBar {
+public:
+    ProgressBar();
+    ~ProgressBar();
+    void update(const JobProgress& progress);
+    void finish();
+
+private:
+    bool m_enabled;
+    bool m_drawn = false;
+};
+
+/** Cancels the returned token on Ctrl-C (SIGINT) or SIGTERM; a second Ctrl-C exits at once. */
+CancelToken installInterruptHandler();
+
+/** Writes a line to stdout and flushes, so JSON lines reach a pipe as they are produced. */
+void printLine(const std::string& line);
+
+/** Number formatting for tables. */
+std::string formatDouble(double value, int decimals);
+
+} // namespace faceatlas::cli

@@ -1,0 +1,216 @@
+// `inspect` and `prepare`: the dataset layer from the command line.
+#include "cli/CliSupport.h"
+#include "cli/Commands.h"
+
+#include "data/PrepareJob.h"
+#include "data/Readers.h"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace faceatlas::cli {
+
+namespace {
+
+/** Scores as JSON: a number, or for non-finite values the text the IMDB-WIKI CSV uses ("-inf", "nan"). */
+nlohmann::json score(double v)
+{
+    if (std::isnan(v))
+        return "nan";
+    if (std::isinf(v))
+        return v < 0 ? "-inf" : "inf";
+    return v;
+}
+
+nlohmann::json recordJson(const Record& r, SourceKind kind)
+{
+    nlohmann::json j;
+    j["path"] = r.path;
+    j["age"] = r.age ? nlohmann::json(*r.age) : nlohmann::json();
+    j["gender"] = r.gender == Gender::Unknown ? nlohmann::json() : nlohmann::json(genderName(r.gender));
+    if (kind == SourceKind::ImdbWiki || kind == SourceKind::Demo) {
+        j["face_score"] = score(r.faceScore);
+        j["second_face_score"] = score(r.secondFaceScore);
+    }
+    if (kind == SourceKind::ImdbWiki) {
+        j["dob"] = r.dob ? nlohmann::json(isoDateFromDatenum(r.dob)) : nlohmann::json();
+        j["dob_datenum"] = r.dob ? nlohmann::json(r.dob) : nlohmann::json();
+        j["photo_taken"] = r.photoTaken ? nlohmann::json(r.photoTaken) : nlohmann::json();
+        j["face_location"] = {r.faceBox[0], r.faceBox[1], r.faceBox[2], r.faceBox[3]};
+        j["name"] = r.name;
+    }
+    return j;
+}
+
+const char* kInspectHelp = R"(usage: faceatlas-cli inspect --source SPEC [--head N] [--json]
+
+Reads a dataset's metadata (no images) and prints the record count and the first N records.
+
+  --source SPEC   imdb-wiki:PATH.mat | utkface:DIR | csv:FILE | folder:DIR | demo[:N]
+  --head N        records to show (default 10)
+  --json          one JSON object for the dataset, then one per record (JSON lines);
+                  scores that are not finite are written as "-inf" / "nan" as in IMDB-WIKI
+)";
+
+const char* kPrepareHelp = R"(usage: faceatlas-cli prepare --source SPEC --out DIR [options]
+
+Cleans a dataset the capstone's way, splits and resamples it, and stores its images resized to
+S x S in DIR (a memory-mapped cache that training reads without decoding).
+
+  --source SPEC           imdb-wiki:PATH.mat | utkface:DIR | csv:FILE | folder:DIR | demo[:N]
+  --out DIR               the prepared dataset folder (reused when its images match)
+  --size S                image side in pixels (default 64; 150 reproduces the capstone)
+  --min-face-score X      drop faces scored below X (default 1.0; -Inf is always dropped)
+  --no-face-score-filter  keep every face score (even -Inf)
+  --keep-multiple-faces   keep images where a second face was found
+  --age-min A, --age-max B  keep ages in [A, B] (default 15 and 65)
+  --no-age-filter         keep every age
+  --min-image-size P      drop images smaller than P x P (default 90; 0 keeps all)
+  --val-fraction F        validation share (default 0.2), or
+  --val-count N           an exact validation size
+  --balance age|none      resample the training set to balance ages (default age)
+  --balance-size N        training set size after resampling (default: unchanged)
+  --seed N                split and resampling seed (default 42)
+  --threads T             decoding threads (default: all cores)
+  --json                  print the report as one JSON object
+)";
+
+void printPrepareReport(const PrepareReport& r)
+{
+    std::printf("source: %s\nrecords read: %zu", r.source.c_str(), r.recordsRead);
+    if (r.malformed)
+        std::printf(" (%zu malformed entries skipped)", r.malformed);
+    std::printf("\n\n%-30s %10s %10s\n", "step", "removed", "remaining");
+    for (const auto& s : r.steps) {
+        std::string note;
+        if (!s.enabled)
+            note = "  (off)";
+        else if (s.notApplicable)
+            note = "  (" + std::to_string(s.notApplicable) + " records lack the field and passed)";
+        std::printf("%-30s %10zu %10zu%s\n", s.name.c_str(), s.removed, s.remaining, note.c_str());
+    }
+    std::printf("\ntraining: %zu (%zu distinct images), validation: %zu\n", r.train, r.trainUnique, r.val);
+    if (!r.ageHistogramBefore.empty()) {
+        std::printf("training ages by decade, before -> after resampling:\n");
+        std::map<int, std::pair<size_t, size_t>> decades;
+        for (const auto& [age, n] : r.ageHistogramBefore)
+            decades[age < 0 ? -1 : age / 10].first += n;
+        for (const auto& [age, n] : r.ageHistogramAfter)
+            decades[age < 0 ? -1 : age / 10].second += n;
+        for (const auto& [decade, counts] : decades)
+            std::printf("  %3d-%-3d %8zu -> %zu\n", decade * 10, decade * 10 + 9, counts.first, counts.second);
+    }
+    if (!r.skippedFiles.empty()) {
+        std::printf("skipped files: %zu\n", r.skippedFiles.size());
+        for (size_t i = 0; i < r.skippedFiles.size() && i < 10; ++i)
+            std::printf("  %s: %s\n", r.skippedFiles[i].path.c_str(), r.skippedFiles[i].problem.c_str());
+        if (r.skippedFiles.size() > 10)
+            std::printf("  ... (all of them are listed in prepared.json)\n");
+    }
+    if (r.imagesReused)
+        std::printf("images: %zu reused from the existing cache\n", r.imagesStored);
+    else if (r.decodeSeconds > 0)
+        std::printf("images: %zu decoded in %.2f s (%.0f images/s)\n", r.imagesStored, r.decodeSeconds,
+                    r.imagesStored / r.decodeSeconds);
+}
+
+} // namespace
+
+int runInspect(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help"});
+    if (args.has("help")) {
+        std::fputs(kInspectHelp, stdout);
+        return 0;
+    }
+    const std::string spec = args.required("source");
+    const int head = args.intValue("head", 10);
+    const bool json = args.has("json");
+    args.rejectUnknown();
+    if (head < 0)
+        throw UsageError("--head must not be negative");
+
+    const LoadedDataset dataset = openSource(spec);
+    const size_t shown = std::min<size_t>(static_cast<size_t>(head), dataset.records.size());
+    if (json) {
+        printLine(nlohmann::json{{"source", spec},
+                                 {"kind", sourceKindName(dataset.kind)},
+                                 {"location", dataset.location},
+                                 {"count", dataset.records.size()},
+                                 {"malformed", dataset.malformed},
+                                 {"malformed_examples", dataset.malformedExamples}}
+                      .dump());
+        for (size_t i = 0; i < shown; ++i)
+            printLine(recordJson(dataset.records[i], dataset.kind).dump());
+        return 0;
+    }
+    std::printf("source: %s (%s)\nlocation: %s\nrecords: %zu\n", spec.c_str(), sourceKindName(dataset.kind),
+                dataset.location.c_str(), dataset.records.size());
+    if (dataset.malformed) {
+        std::printf("malformed entries skipped: %zu\n", dataset.malformed);
+        for (const auto& example : dataset.malformedExamples)
+            std::printf("  %s\n", example.c_str());
+    }
+    if (shown)
+        std::printf("\n%-5s %-6s %-6s %-10s %-10s %s\n", "#", "age", "gender", "face", "2nd face", "path");
+    for (size_t i = 0; i < shown; ++i) {
+        const Record& r = dataset.records[i];
+        std::printf("%-5zu %-6s %-6s %-10s %-10s %s\n", i, r.age ? std::to_string(*r.age).c_str() : "-",
+                    r.gender == Gender::Unknown ? "-" : genderName(r.gender), formatDouble(r.faceScore, 3).c_str(),
+                    formatDouble(r.secondFaceScore, 3).c_str(), r.path.c_str());
+    }
+    return 0;
+}
+
+int runPrepare(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help", "keep-multiple-faces", "no-face-score-filter", "no-age-filter"});
+    if (args.has("help")) {
+        std::fputs(kPrepareHelp, stdout);
+        return 0;
+    }
+    PrepareParams params;
+    params.source = args.required("source");
+    params.outDir = std::filesystem::u8path(args.required("out"));
+    params.size = args.intValue("size", 64);
+    params.threads = args.intValue("threads", 0);
+    CleaningOptions& c = params.cleaning;
+    c.minFaceScore = args.doubleValue("min-face-score", c.minFaceScore);
+    c.filterFaceScore = !args.has("no-face-score-filter");
+    c.dropMultipleFaces = !args.has("keep-multiple-faces");
+    c.ageMin = args.intValue("age-min", c.ageMin);
+    c.ageMax = args.intValue("age-max", c.ageMax);
+    c.filterAge = !args.has("no-age-filter");
+    c.minImageSize = args.intValue("min-image-size", c.minImageSize);
+    if (args.value("val-fraction") && args.value("val-count"))
+        throw UsageError("give --val-fraction or --val-count, not both");
+    c.valFraction = args.doubleValue("val-fraction", c.valFraction);
+    c.valCount = args.longValue("val-count", -1);
+    const std::string balance = args.value("balance").value_or("age");
+    if (balance != "age" && balance != "none")
+        throw UsageError("--balance must be 'age' or 'none', not '" + balance + "'");
+    c.balanceAges = balance == "age";
+    c.balanceSize = args.longValue("balance-size", 0);
+    c.seed = static_cast<std::uint64_t>(args.longValue("seed", static_cast<long long>(c.seed)));
+    const bool json = args.has("json");
+    args.rejectUnknown();
+
+    const CancelToken cancel = installInterruptHandler();
+    ProgressBar bar;
+    PrepareJob job(params);
+    const PrepareResult result = job.run(cancel, [&](const JobProgress& p) { bar.update(p); });
+    bar.finish();
+    if (result.cancelled) {
+        std::fprintf(stderr, "prepare: cancelled; %s was left unfinished\n", params.outDir.c_str());
+        return 130;
+    }
+    if (json)
+        printLine(reportToJson(result.report));
+    else
+        printPrepareReport(result.report);
+    return 0;
+}
+
+} // namespace faceatlas::cli

@@ -1,0 +1,56 @@
+// faceatlas-cli: the headless front end of FaceAtlas's core jobs.
+#include "cli/CliSupport.h"
+#include "cli/Commands.h"
+#include "ml/Runtime.h"
+
+#include <cstdio>
+#include <exception>
+#include <map>
+
+namespace {
+
+const char* kUsage = R"(usage: faceatlas-cli COMMAND [options]     (COMMAND --help for its options)
+
+Explore face-image datasets with deep learning.
+
+commands:
+  inspect    read a dataset's metadata and show its first records
+  prepare    clean, split and resample a dataset and cache its images for training
+
+  --version  print the version, the LibTorch version and whether CUDA is available
+)";
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    using namespace faceatlas::cli;
+    const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
+        {"inspect", runInspect},
+        {"prepare", runPrepare},
+    };
+    const std::string command = argc > 1 ? argv[1] : "";
+    if (command.empty() || command == "--help" || command == "-h" || command == "help") {
+        std::fputs(kUsage, command.empty() ? stderr : stdout);
+        return command.empty() ? 2 : 0;
+    }
+    if (command == "--version") {
+        std::printf("faceatlas-cli %s, %s\n", FACEATLAS_VERSION, faceatlas::torchDescription().c_str());
+        return 0;
+    }
+    const auto it = commands.find(command);
+    if (it == commands.end()) {
+        std::fprintf(stderr, "faceatlas-cli: unknown command '%s' (see faceatlas-cli --help)\n", command.c_str());
+        return 2;
+    }
+    try {
+        faceatlas::configureTorchThreads();
+        return it->second(std::vector<std::string>(argv + 2, argv + argc));
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "faceatlas-cli %s: %s\n", command.c_str(), e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "faceatlas-cli %s: error: %s\n", command.c_str(), e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,51 @@
+#include "data/DemoFaces.h"
+#include "data/Readers.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+
+namespace faceatlas {
+
+LoadedDataset openSource(const std::string& spec)
+{
+    const auto colon = spec.find(':');
+    const std::string kind = spec.substr(0, colon);
+    const std::string arg = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
+    const auto needPath = [&](const char* what) {
+        if (arg.empty())
+            throw Error("source '" + spec + "': give a path, e.g. " + kind + ":" + what);
+        return std::filesystem::u8path(arg);
+    };
+    LoadedDataset dataset;
+    if (kind == "imdb-wiki") {
+        dataset = readImdbWiki(needPath("wiki_crop/wiki.mat"));
+    } else if (kind == "utkface") {
+        dataset = readUtkFace(needPath("UTKFace"));
+    } else if (kind == "csv") {
+        dataset = readCsv(needPath("faces.csv"));
+    } else if (kind == "folder") {
+        dataset = readFolder(needPath("photos"));
+    } else if (kind == "demo") {
+        int count = 2000;
+        if (!arg.empty()) {
+            try {
+                size_t used = 0;
+                count = std::stoi(arg, &used);
+                if (used != arg.size())
+                    throw std::invalid_argument(arg);
+            } catch (const std::exception&) {
+                throw Error("source '" + spec + "': the demo size '" + arg + "' is not a number");
+            }
+        }
+        if (count < 1 || count > 1000000)
+            throw Error("source '" + spec + "': the demo size must be between 1 and 1000000");
+        const auto folder = cacheDir() / "demo" / ("faces-" + std::to_string(count) + "-v1");
+        dataset = makeDemoDataset(count, kDemoSeed, folder);
+    } else {
+        throw Error("source '" + spec
+                    + "': unknown kind '" + kind + "' (use imdb-wiki:FILE.mat, utkface:DIR, csv:FILE, folder:DIR or demo[:N])");
+    }
+    dataset.spec = spec;
+    return dataset;
+}
+
+} // namespace faceatlas

@@ -1,0 +1,246 @@
+// Readers whose labels come from file names or a CSV file: UTKFace, CSV, a plain folder.
+#include "data/Readers.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+
+namespace faceatlas {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string lower(std::string s)
+{
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+std::string trim(const std::string& s)
+{
+    size_t b = 0, e = s.size();
+    while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
+        ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
+        --e;
+    return s.substr(b, e - b);
+}
+
+bool allDigits(const std::string& s)
+{
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+/** Sorted list of image files under a folder; throws Error when it is not a folder. */
+std::vector<fs::path> listImages(const fs::path& folder, bool recursive)
+{
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec))
+        throw Error(displayPath(folder) + ": not a folder");
+    std::vector<fs::path> files;
+    auto consider = [&](const fs::directory_entry& entry) {
+        std::error_code e;
+        if (entry.is_regular_file(e) && hasImageExtension(entry.path()))
+            files.push_back(entry.path());
+    };
+    if (recursive) {
+        for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, ec);
+             !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+            consider(*it);
+    } else {
+        for (auto it = fs::directory_iterator(folder, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+            consider(*it);
+    }
+    if (ec)
+        throw Error(displayPath(folder) + ": cannot list: " + ec.message());
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+/** Splits one CSV line (RFC 4180 quoting; embedded newlines are not supported). */
+bool splitCsvLine(const std::string& line, std::vector<std::string>& fields)
+{
+    fields.clear();
+    std::string field;
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+        const char c = line[i];
+        if (quoted) {
+            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+                field += '"';
+                ++i;
+            } else if (c == '"') {
+                quoted = false;
+            } else {
+                field += c;
+            }
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == ',') {
+            fields.push_back(field);
+            field.clear();
+        } else {
+            field += c;
+        }
+    }
+    fields.push_back(field);
+    return !quoted;
+}
+
+} // namespace
+
+bool hasImageExtension(const fs::path& path)
+{
+    const std::string ext = lower(path.extension().string());
+    return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp" || ext == ".tif"
+        || ext == ".tiff";
+}
+
+LoadedDataset readUtkFace(const fs::path& folder)
+{
+    LoadedDataset dataset;
+    dataset.kind = SourceKind::UtkFace;
+    dataset.location = fs::absolute(folder).lexically_normal().string();
+    for (const auto& file : listImages(folder, /*recursive=*/false)) {
+        // age_gender_race_datetime.jpg.chip.jpg (the plain ".jpg" of UTKFace's "In-the-wild" set works too)
+        const std::string name = file.filename().string();
+        std::string stem = name;
+        for (const char* suffix : {".jpg.chip.jpg", ".jpg"})
+            if (stem.size() > std::strlen(suffix) && stem.compare(stem.size() - std::strlen(suffix), std::string::npos, suffix) == 0) {
+                stem.resize(stem.size() - std::strlen(suffix));
+                break;
+            }
+        std::vector<std::string> parts;
+        size_t start = 0;
+        for (size_t pos; (pos = stem.find('_', start)) != std::string::npos; start = pos + 1)
+            parts.push_back(stem.substr(start, pos - start));
+        parts.push_back(stem.substr(start));
+        std::string problem;
+        if (parts.size() != 4)
+            problem = "expected age_gender_race_datetime, found " + std::to_string(parts.size()) + " fields";
+        else if (!allDigits(parts[0]) || parts[0].size() > 3)
+            problem = "age '" + parts[0] + "' is not a number";
+        else if (parts[1] != "0" && parts[1] != "1")
+            problem = "gender '" + parts[1] + "' is not 0 or 1";
+        else if (parts[2].size() != 1 || parts[2][0] < '0' || parts[2][0] > '4')
+            problem = "race '" + parts[2] + "' is not 0-4";
+        else if (!allDigits(parts[3]) || parts[3].size() != 17)
+            problem = "date '" + parts[3] + "' is not 17 digits";
+        if (!problem.empty()) {
+            ++dataset.malformed;
+            if (dataset.malformedExamples.size() < 20)
+                dataset.malformedExamples.push_back(name + ": " + problem);
+            continue;
+        }
+        Record r;
+        r.path = fs::absolute(file).lexically_normal().string();
+        r.age = std::stoi(parts[0]);
+        r.gender = parts[1] == "0" ? Gender::Male : Gender::Female; // UTKFace: 0 = male, 1 = female
+        dataset.records.push_back(std::move(r));
+    }
+    return dataset;
+}
+
+LoadedDataset readCsv(const fs::path& csvFile)
+{
+    const std::string what = displayPath(csvFile);
+    std::ifstream in(csvFile);
+    if (!in)
+        throw Error(what + ": cannot open");
+    LoadedDataset dataset;
+    dataset.kind = SourceKind::Csv;
+    dataset.location = fs::absolute(csvFile).lexically_normal().string();
+    const fs::path folder = fs::path(dataset.location).parent_path();
+
+    std::string line;
+    std::vector<std::string> fields;
+    if (!std::getline(in, line))
+        throw Error(what + ": empty file (a header row with a 'path' column is required)");
+    if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0)
+        line.erase(0, 3); // UTF-8 byte order mark
+    if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+    splitCsvLine(line, fields);
+    int pathColumn = -1, ageColumn = -1, genderColumn = -1;
+    for (int i = 0; i < static_cast<int>(fields.size()); ++i) {
+        const std::string name = lower(trim(fields[i]));
+        if ((name == "path" || name == "file") && pathColumn < 0)
+            pathColumn = i;
+        else if (name == "age")
+            ageColumn = i;
+        else if (name == "gender")
+            genderColumn = i;
+    }
+    if (pathColumn < 0)
+        throw Error(what + ": no 'path' (or 'file') column in the header row '" + line + "'");
+
+    auto malformed = [&](size_t lineNumber, const std::string& problem) {
+        ++dataset.malformed;
+        if (dataset.malformedExamples.size() < 20)
+            dataset.malformedExamples.push_back(what + ":" + std::to_string(lineNumber) + ": " + problem);
+    };
+    size_t lineNumber = 1;
+    while (std::getline(in, line)) {
+        ++lineNumber;
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        if (trim(line).empty())
+            continue;
+        if (!splitCsvLine(line, fields)) {
+            malformed(lineNumber, "unterminated quote");
+            continue;
+        }
+        const auto column = [&](int c) { return c >= 0 && c < static_cast<int>(fields.size()) ? trim(fields[c]) : std::string(); };
+        const std::string path = column(pathColumn);
+        if (path.empty()) {
+            malformed(lineNumber, "empty path");
+            continue;
+        }
+        Record r;
+        const fs::path p = fs::u8path(path);
+        r.path = (p.is_absolute() ? p : folder / p).lexically_normal().string();
+        const std::string age = column(ageColumn);
+        if (!age.empty()) {
+            try {
+                size_t used = 0;
+                const double value = std::stod(age, &used);
+                if (used != age.size())
+                    throw std::invalid_argument(age);
+                r.age = static_cast<int>(value);
+            } catch (const std::exception&) {
+                malformed(lineNumber, "age '" + age + "' is not a number");
+                continue;
+            }
+        }
+        const std::string gender = lower(column(genderColumn));
+        if (gender == "m" || gender == "male")
+            r.gender = Gender::Male;
+        else if (gender == "f" || gender == "female")
+            r.gender = Gender::Female;
+        else if (!gender.empty() && gender != "nan" && gender != "unknown") {
+            malformed(lineNumber, "gender '" + gender + "' is not M/F/male/female");
+            continue;
+        }
+        dataset.records.push_back(std::move(r));
+    }
+    return dataset;
+}
+
+LoadedDataset readFolder(const fs::path& folder)
+{
+    LoadedDataset dataset;
+    dataset.kind = SourceKind::Folder;
+    dataset.location = fs::absolute(folder).lexically_normal().string();
+    for (const auto& file : listImages(folder, /*recursive=*/true)) {
+        Record r;
+        r.path = fs::absolute(file).lexically_normal().string();
+        dataset.records.push_back(std::move(r));
+    }
+    return dataset;
+}
+
+} // namespace faceatlas

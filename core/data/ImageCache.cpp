@@ -1,0 +1,90 @@
+#include "data/ImageCache.h"
+
+#include "util/Error.h"
+#include "util/FileUtil.h"
+#include "util/MappedFile.h"
+#include "util/Parallel.h"
+#include "util/ProgressThrottle.h"
+
+#include <chrono>
+#include <cstring>
+#include <opencv2/core.hpp>
+#include <unistd.h>
+
+namespace faceatlas {
+
+namespace {
+
+/** Turns OpenCV's own thread pool off while we run one decode per core, and back on after. */
+class OpenCvThreadsOff {
+public:
+    OpenCvThreadsOff() : m_previous(cv::getNumThreads()) { cv::setNumThreads(0); }
+    ~OpenCvThreadsOff() { cv::setNumThreads(m_previous); }
+    OpenCvThreadsOff(const OpenCvThreadsOff&) = delete;
+    OpenCvThreadsOff& operator=(const OpenCvThreadsOff&) = delete;
+
+private:
+    int m_previous;
+};
+
+} // namespace
+
+ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
+                                 const std::filesystem::path& file, const ImageCacheOptions& options,
+                                 const CancelToken& cancel, const std::function<void(const JobProgress&)>& onProgress)
+{
+    if (options.size < 8 || options.size > 1024)
+        throw Error("image size must be between 8 and 1024 pixels, got " + std::to_string(options.size));
+    const auto start = std::chrono::steady_clock::now();
+    const size_t imageBytes = static_cast<size_t>(options.size) * options.size * 3;
+    MappedFile out = MappedFile::create(file, paths.size() * imageBytes);
+
+    std::vector<std::string> problems(paths.size());
+    std::vector<char> ok(paths.size(), 0);
+    std::atomic<long long> done{0};
+    ProgressThrottle throttle(onProgress);
+    {
+        OpenCvThreadsOff openCvThreadsOff;
+        parallelFor(paths.size(), options.threads, [&](size_t i) {
+            if (cancel.isCancelled())
+                return;
+            std::string bytes;
+            try {
+                bytes = readFile(paths[i]);
+            } catch (const Error& e) {
+                problems[i] = "cannot read";
+                throttle("decoding images", ++done, static_cast<long long>(paths.size()));
+                return;
+            }
+            const int w = i < probes.size() ? probes[i].width : 0;
+            const int h = i < probes.size() ? probes[i].height : 0;
+            ok[i] = decodeSquareRgb(bytes, options.size, out.mutableData() + i * imageBytes, problems[i], w, h);
+            throttle("decoding images", ++done, static_cast<long long>(paths.size()));
+        });
+    }
+    ImageCacheResult result;
+    if (cancel.isCancelled()) {
+        result.cancelled = true;
+        return result;
+    }
+    // Close the gaps failed images left, then shrink the file to the images kept.
+    size_t write = 0;
+    for (size_t i = 0; i < paths.size(); ++i) {
+        if (!ok[i]) {
+            result.failed.push_back(i);
+            result.skipped.push_back({paths[i], problems[i]});
+            continue;
+        }
+        if (write != i)
+            std::memmove(out.mutableData() + write * imageBytes, out.data() + i * imageBytes, imageBytes);
+        ++write;
+    }
+    result.stored = write;
+    out = MappedFile();
+    if (!result.failed.empty())
+        std::filesystem::resize_file(file, write * imageBytes);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+} // namespace faceatlas

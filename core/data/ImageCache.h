@@ -1,0 +1,39 @@
+#pragma once
+
+#include "data/Cleaning.h"
+#include "data/ImageIO.h"
+#include "util/CancelToken.h"
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace faceatlas {
+
+/** Settings for building the uint8 image cache. */
+struct ImageCacheOptions {
+    int size = 64;          // images are stored size x size x 3 (RGB)
+    int threads = 0;        // 0 = all cores
+};
+
+/** What a cache build did: which inputs failed to decode (their slots are removed) and how fast. */
+struct ImageCacheResult {
+    std::vector<size_t> failed;          // indices into the input list, ascending
+    std::vector<SkippedFile> skipped;    // the same, with the problem
+    size_t stored = 0;
+    double seconds = 0;
+    bool cancelled = false;
+};
+
+/**
+ * Decodes `paths` on all cores into `file`: stored.size() images of size x size x 3 bytes, in input
+ * order with failures left out. `probes` (same order) give the original sizes for reduced-scale
+ * JPEG decoding. A corrupt, truncated or missing file is skipped and listed; the build goes on.
+ */
+ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
+                                 const std::filesystem::path& file, const ImageCacheOptions& options,
+                                 const CancelToken& cancel = {},
+                                 const std::function<void(const JobProgress&)>& onProgress = {});
+
+} // namespace faceatlas

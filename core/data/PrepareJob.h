@@ -1,0 +1,63 @@
+#pragma once
+
+#include "data/Cleaning.h"
+#include "data/Record.h"
+#include "util/CancelToken.h"
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace faceatlas {
+
+/** Everything `prepare` needs: where the data comes from, where it goes, and the settings. */
+struct PrepareParams {
+    std::string source;                  // a SPEC, see openSource()
+    std::filesystem::path outDir;
+    int size = 64;                       // S: images are stored S x S
+    CleaningOptions cleaning;
+    int threads = 0;                     // 0 = all cores
+};
+
+/** The cleaning report: what each step removed, the split, the age histograms, skipped files. */
+struct PrepareReport {
+    std::string source;
+    size_t recordsRead = 0;
+    size_t malformed = 0;                // source entries that were not records (bad file names, CSV rows)
+    std::vector<std::string> malformedExamples;
+    std::vector<StepReport> steps;
+    size_t train = 0;                    // after resampling
+    size_t trainUnique = 0;
+    size_t val = 0;
+    std::map<int, size_t> ageHistogramBefore;
+    std::map<int, size_t> ageHistogramAfter;
+    std::vector<SkippedFile> skippedFiles;
+    size_t imagesStored = 0;
+    bool imagesReused = false;           // the image cache in DIR matched and was not rebuilt
+    double decodeSeconds = 0;
+    double totalSeconds = 0;
+};
+
+struct PrepareResult {
+    PrepareReport report;
+    bool cancelled = false;
+};
+
+/** Reads a source, cleans, splits and resamples it, and writes the prepared dataset folder. */
+class PrepareJob {
+public:
+    using ProgressFn = std::function<void(const JobProgress&)>;
+    explicit PrepareJob(PrepareParams params);
+    /** Blocking: run on a worker thread. Throws Error on bad input; a cancel returns cancelled. */
+    PrepareResult run(const CancelToken& cancel = {}, const ProgressFn& onProgress = {});
+
+private:
+    PrepareParams m_params;
+};
+
+/** The report as JSON text (one object; the CLI's --json output). */
+std::string reportToJson(const PrepareReport& report, int indent = -1);
+
+} // namespace faceatlas

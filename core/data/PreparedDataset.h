@@ -1,0 +1,65 @@
+#pragma once
+
+#include "data/Record.h"
+#include "util/MappedFile.h"
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace faceatlas {
+
+/**
+ * A prepared dataset folder, opened for reading: cleaned records, the uint8 image cache
+ * (memory-mapped, N x S x S x 3 RGB) and the training / validation split.
+ * Needs no OpenCV, so the training side builds with LibTorch alone.
+ *
+ * Layout: prepared.json (manifest and report, written last), records.bin, images.u8, split.bin.
+ */
+class PreparedDataset {
+public:
+    static constexpr const char* kManifest = "prepared.json";
+    static constexpr const char* kRecords = "records.bin";
+    static constexpr const char* kImages = "images.u8";
+    static constexpr const char* kSplit = "split.bin";
+
+    /** Opens DIR; throws Error naming the file and the problem (missing, incomplete, wrong size). */
+    static PreparedDataset open(const std::filesystem::path& dir);
+
+    const std::filesystem::path& dir() const { return m_dir; }
+    int imageSize() const { return m_size; }
+    size_t count() const { return m_records.size(); }
+    const std::vector<Record>& records() const { return m_records; }
+    /** Training indices after resampling (an image may appear more than once). */
+    const std::vector<std::uint32_t>& trainIndices() const { return m_train; }
+    const std::vector<std::uint32_t>& valIndices() const { return m_val; }
+    /** RGB bytes of image i: imageSize() * imageSize() * 3, row-major, channels last. */
+    const std::uint8_t* image(size_t i) const { return m_images.data() + i * imageBytes(); }
+    size_t imageBytes() const { return static_cast<size_t>(m_size) * m_size * 3; }
+    /** Per-channel mean and standard deviation of the training images, on a 0-1 scale. */
+    const std::array<float, 3>& mean() const { return m_mean; }
+    const std::array<float, 3>& stddev() const { return m_std; }
+    const std::string& sourceSpec() const { return m_source; }
+    /** The manifest text (JSON), with the settings and the cleaning report. */
+    const std::string& manifestJson() const { return m_manifest; }
+
+    /** Writes split.bin: training then validation indices. */
+    static void writeSplit(const std::filesystem::path& file, const std::vector<std::uint32_t>& train,
+                           const std::vector<std::uint32_t>& val);
+
+private:
+    std::filesystem::path m_dir;
+    int m_size = 0;
+    std::vector<Record> m_records;
+    std::vector<std::uint32_t> m_train;
+    std::vector<std::uint32_t> m_val;
+    MappedFile m_images;
+    std::array<float, 3> m_mean{0.5f, 0.5f, 0.5f};
+    std::array<float, 3> m_std{0.25f, 0.25f, 0.25f};
+    std::string m_source;
+    std::string m_manifest;
+};
+
+} // namespace faceatlas

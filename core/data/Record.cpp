@@ -1,0 +1,85 @@
+#include "data/Record.h"
+
+#include <cstdio>
+
+namespace faceatlas {
+
+namespace {
+
+// Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian, days since 1970-01-01).
+std::int64_t daysFromCivil(std::int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+void civilFromDays(std::int64_t z, int& year, int& month, int& day)
+{
+    z += 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+    year = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2));
+}
+
+const std::int64_t kSerialEpoch = daysFromCivil(0, 1, 1) - 1; // datenum(0,1,1) == 1
+
+} // namespace
+
+const char* sourceKindName(SourceKind kind)
+{
+    switch (kind) {
+    case SourceKind::ImdbWiki: return "imdb-wiki";
+    case SourceKind::UtkFace: return "utkface";
+    case SourceKind::Csv: return "csv";
+    case SourceKind::Folder: return "folder";
+    case SourceKind::Demo: return "demo";
+    }
+    return "?";
+}
+
+const char* genderName(Gender gender)
+{
+    switch (gender) {
+    case Gender::Male: return "M";
+    case Gender::Female: return "F";
+    case Gender::Unknown: break;
+    }
+    return "";
+}
+
+std::int64_t matlabDatenum(int year, int month, int day)
+{
+    return daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) - kSerialEpoch;
+}
+
+void matlabDateFromDatenum(std::int64_t serial, int& year, int& month, int& day)
+{
+    civilFromDays(serial + kSerialEpoch, year, month, day);
+}
+
+int imdbWikiAge(std::int32_t dob, int photoTaken)
+{
+    int year, month, day;
+    matlabDateFromDatenum(matlabDatenum(photoTaken, 7, 1) - dob, year, month, day);
+    return year;
+}
+
+std::string isoDateFromDatenum(std::int64_t serial)
+{
+    int year, month, day;
+    matlabDateFromDatenum(serial, year, month, day);
+    char text[32];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02d", year, month, day);
+    return text;
+}
+
+} // namespace faceatlas

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace faceatlas {
+
+namespace fs = std::filesystem;
+
+/** Reads a whole file; throws Error naming the file when it cannot be read. */
+std::string readFile(const fs::path& path);
+
+/**
+ * Writes a file atomically: a temporary file beside it, then renamed over the target, so readers see
+ * the old or the new content, never a part. `durable` also syncs it to disk before the rename.
+ */
+void writeFileAtomic(const fs::path& path, std::string_view bytes, bool durable = true);
+
+/** The per-user cache folder: $FACEATLAS_CACHE_DIR, else $XDG_CACHE_HOME/faceatlas, else ~/.cache/faceatlas. */
+fs::path cacheDir();
+
+/** 64-bit FNV-1a: a stable hash for cache keys (not for security). */
+std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t seed = 1469598103934665603ULL);
+
+/** A hash as 16 lowercase hex digits. */
+std::string hexKey(std::uint64_t hash);
+
+/** Identity of a file for caching: absolute path, size and modification time. */
+std::string fileIdentity(const fs::path& path);
+
+/** Path as UTF-8 text for messages and JSON. */
+inline std::string displayPath(const fs::path& path) { return path.u8string(); }
+
+} // namespace faceatlas

@@ -1,0 +1,101 @@
+#include "util/MappedFile.h"
+
+#include "util/Error.h"
+#include "util/FileUtil.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+
+namespace faceatlas {
+
+MappedFile::~MappedFile() { reset(); }
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : m_data(std::exchange(other.m_data, nullptr))
+    , m_size(std::exchange(other.m_size, 0))
+{
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept
+{
+    if (this != &other) {
+        reset();
+        m_data = std::exchange(other.m_data, nullptr);
+        m_size = std::exchange(other.m_size, 0);
+    }
+    return *this;
+}
+
+void MappedFile::reset() noexcept
+{
+    if (m_data && m_size > 0)
+        ::munmap(m_data, m_size);
+    m_data = nullptr;
+    m_size = 0;
+}
+
+MappedFile MappedFile::openReadOnly(const std::filesystem::path& path)
+{
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        throw Error(displayPath(path) + ": cannot open: " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw Error(displayPath(path) + ": cannot stat: " + std::strerror(err));
+    }
+    MappedFile file;
+    file.m_size = static_cast<size_t>(st.st_size);
+    if (file.m_size > 0) {
+        void* p = ::mmap(nullptr, file.m_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) {
+            const int err = errno;
+            ::close(fd);
+            file.m_size = 0;
+            throw Error(displayPath(path) + ": cannot map: " + std::strerror(err));
+        }
+        file.m_data = static_cast<std::uint8_t*>(p);
+    }
+    ::close(fd);
+    return file;
+}
+
+MappedFile MappedFile::create(const std::filesystem::path& path, size_t size)
+{
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw Error(displayPath(path) + ": cannot create: " + std::strerror(errno));
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw Error(displayPath(path) + ": cannot size to " + std::to_string(size) + " bytes: " + std::strerror(err));
+    }
+    MappedFile file;
+    file.m_size = size;
+    if (size > 0) {
+        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) {
+            const int err = errno;
+            ::close(fd);
+            file.m_size = 0;
+            throw Error(displayPath(path) + ": cannot map: " + std::strerror(err));
+        }
+        file.m_data = static_cast<std::uint8_t*>(p);
+    }
+    ::close(fd);
+    return file;
+}
+
+void MappedFile::flush()
+{
+    if (m_data && m_size > 0 && ::msync(m_data, m_size, MS_SYNC) != 0)
+        throw Error(std::string("cannot flush mapped file: ") + std::strerror(errno));
+}
+
+} // namespace faceatlas

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+
+namespace faceatlas {
+
+/** A file mapped into memory, read-only or read-write; unmapped when destroyed. */
+class MappedFile {
+public:
+    MappedFile() = default;
+    ~MappedFile();
+    MappedFile(MappedFile&& other) noexcept;
+    MappedFile& operator=(MappedFile&& other) noexcept;
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+
+    /** Maps an existing file for reading; throws Error naming the file. */
+    static MappedFile openReadOnly(const std::filesystem::path& path);
+    /** Creates (or truncates) a file of `size` bytes and maps it for writing. */
+    static MappedFile create(const std::filesystem::path& path, size_t size);
+
+    const std::uint8_t* data() const { return m_data; }
+    std::uint8_t* mutableData() { return m_data; }
+    size_t size() const { return m_size; }
+    bool isOpen() const { return m_data != nullptr || m_size == 0; }
+    /** Writes dirty pages of a writable mapping to disk. */
+    void flush();
+
+private:
+    void reset() noexcept;
+    std::uint8_t* m_data = nullptr;
+    size_t m_size = 0;
+};
+
+} // namespace faceatlas

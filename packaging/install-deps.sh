@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package FaceAtlas needs to build, test and run.
+# Safe to run twice; needs root (or sudo). Usage: packaging/install-deps.sh [--no-gui]
+set -euo pipefail
+
+gui=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-gui) gui=0 ;;
+        *) echo "install-deps.sh: unknown option '$arg' (use --no-gui)" >&2; exit 2 ;;
+    esac
+done
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps.sh: run as root or install sudo" >&2; exit 1; }
+    sudo="sudo"
+fi
+
+packages=(
+    build-essential cmake ninja-build pkg-config git
+    libtorch-dev
+    # Without the pthread OpenBLAS, LibTorch falls back to reference BLAS (about 16x slower).
+    libopenblas0-pthread
+    libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+    libmatio-dev nlohmann-json3-dev
+    libgtest-dev libgmock-dev
+)
+if [ "$gui" = 1 ]; then
+    packages+=(qt6-base-dev libqt6charts6-dev libqt6svg6-dev libgl-dev xvfb xauth)
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${packages[@]}"

@@ -1,0 +1,151 @@
+#include "TestSupport.h"
+#include "data/ImageIO.h"
+#include "data/PrepareJob.h"
+#include "data/PreparedDataset.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+
+#include <cstring>
+#include <set>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using namespace faceatlas;
+using faceatlas::test::TempDir;
+
+namespace {
+
+/** A CSV dataset of good and bad files: 6 good JPEGs (one with a non-ASCII name), then the bad ones. */
+std::filesystem::path makeMixedCsv(const TempDir& dir)
+{
+    std::string csv = "path,age,gender\n";
+    for (int i = 0; i < 6; ++i) {
+        const std::string name = i == 5 ? "Ünïcode_face.jpg" : "good" + std::to_string(i) + ".jpg";
+        test::writeBytes(dir / "img" / std::filesystem::u8path(name), test::makeJpeg(120 + i, 130, i));
+        csv += "img/" + name + "," + std::to_string(20 + 5 * i) + ",F\n";
+    }
+    const std::string jpeg = test::makeJpeg(150, 150, 9);
+    test::writeBytes(dir / "img" / "truncated.jpg", jpeg.substr(0, jpeg.size() * 2 / 3));
+    test::writeBytes(dir / "img" / "zero.jpg", "");
+    test::writeBytes(dir / "img" / "text.jpg", "hello, I am text");
+    csv += "img/truncated.jpg,30,M\nimg/zero.jpg,30,M\nimg/text.jpg,30,M\nimg/missing.jpg,30,M\n";
+    test::writeBytes(dir / "faces.csv", csv);
+    return dir / "faces.csv";
+}
+
+} // namespace
+
+TEST(PrepareJobTest, BadFilesAreSkippedListedAndTheRunGoesOn)
+{
+    TempDir dir;
+    PrepareParams params;
+    params.source = "csv:" + makeMixedCsv(dir).string();
+    params.outDir = dir / "prepared";
+    params.size = 32;
+    params.cleaning.valCount = 2;
+    const PrepareResult result = PrepareJob(params).run();
+    const PrepareReport& r = result.report;
+    EXPECT_EQ(r.recordsRead, 10u);
+    EXPECT_EQ(r.imagesStored, 6u);
+    EXPECT_EQ(r.steps.front().removed, 4u); // zero, text, missing at the header; truncated at decode
+    for (const auto& step : r.steps)
+        EXPECT_EQ(step.remaining, step.name == r.steps.front().name ? 6u : 6u) << step.name;
+    ASSERT_EQ(r.skippedFiles.size(), 4u);
+    std::set<std::string> names;
+    for (const auto& s : r.skippedFiles)
+        names.insert(std::filesystem::path(s.path).filename().string() + ":" + s.problem);
+    EXPECT_TRUE(names.count("missing.jpg:missing"));
+    EXPECT_TRUE(names.count("zero.jpg:empty file"));
+    EXPECT_TRUE(names.count("truncated.jpg:truncated JPEG (no end-of-image marker)"));
+    EXPECT_EQ(r.val, 2u);
+    EXPECT_EQ(r.trainUnique, 4u);
+
+    const PreparedDataset data = PreparedDataset::open(params.outDir);
+    EXPECT_EQ(data.count(), 6u);
+    EXPECT_EQ(data.imageSize(), 32);
+    EXPECT_EQ(data.valIndices().size(), 2u);
+}
+
+TEST(PrepareJobTest, CacheRoundTripIsBitExactAndSecondRunReusesIt)
+{
+    TempDir dir;
+    PrepareParams params;
+    params.source = "demo:150";
+    params.outDir = dir / "prepared";
+    params.size = 48;
+    const PrepareResult first = PrepareJob(params).run();
+    EXPECT_FALSE(first.report.imagesReused);
+    const PreparedDataset data = PreparedDataset::open(params.outDir);
+    ASSERT_EQ(data.count(), first.report.imagesStored);
+    ASSERT_GT(data.count(), 50u); // the demo's cleaning removes some, not most
+    std::vector<std::uint8_t> expected(data.imageBytes());
+    for (size_t i = 0; i < data.count(); ++i) {
+        std::string problem;
+        const ImageProbe probe = probeImage(data.records()[i].path);
+        ASSERT_TRUE(decodeSquareRgb(readFile(data.records()[i].path), 48, expected.data(), problem, probe.width,
+                                    probe.height));
+        ASSERT_EQ(std::memcmp(expected.data(), data.image(i), data.imageBytes()), 0) << "image " << i;
+    }
+    for (std::uint32_t i : data.trainIndices())
+        ASSERT_TRUE(data.records()[i].age && *data.records()[i].age >= 15 && *data.records()[i].age <= 65);
+
+    const PrepareResult second = PrepareJob(params).run();
+    EXPECT_TRUE(second.report.imagesReused);
+    EXPECT_EQ(second.report.train, first.report.train);
+    EXPECT_EQ(PreparedDataset::open(params.outDir).trainIndices(), data.trainIndices());
+
+    params.size = 40; // another size is another cache
+    EXPECT_FALSE(PrepareJob(params).run().report.imagesReused);
+    EXPECT_EQ(PreparedDataset::open(params.outDir).imageSize(), 40);
+}
+
+TEST(PrepareJobTest, ReportJsonHasTheContractFields)
+{
+    TempDir dir;
+    PrepareParams params;
+    params.source = "demo:40";
+    params.outDir = dir / "p";
+    params.size = 24;
+    const auto json = nlohmann::json::parse(reportToJson(PrepareJob(params).run().report));
+    for (const char* key : {"records_read", "steps", "train", "val", "age_histogram_before", "age_histogram_after",
+                            "skipped_files"})
+        EXPECT_TRUE(json.contains(key)) << key;
+    EXPECT_EQ(json["records_read"], 40);
+    ASSERT_EQ(json["steps"].size(), 5u);
+    EXPECT_EQ(json["steps"][0]["name"], "missing or unreadable image");
+}
+
+TEST(PrepareJobTest, CancelLeavesNoFinishedLookingFolder)
+{
+    TempDir dir;
+    PrepareParams params;
+    params.source = "demo:40";
+    params.outDir = dir / "p";
+    CancelToken cancel;
+    cancel.requestCancel();
+    EXPECT_TRUE(PrepareJob(params).run(cancel).cancelled);
+    EXPECT_THROW(PreparedDataset::open(params.outDir), Error);
+}
+
+TEST(PrepareJobTest, RealUtkFaceSampleAtCapstoneSettings)
+{
+    TempDir dir;
+    PrepareParams params;
+    params.source = "utkface:" + (test::sharedData() / "utkface" / "images").string();
+    params.outDir = dir / "utk";
+    params.size = 32;
+    const PrepareReport r = PrepareJob(params).run().report;
+    EXPECT_EQ(r.recordsRead, 5000u);
+    EXPECT_TRUE(r.skippedFiles.empty());
+    EXPECT_EQ(r.steps[3].name, "age outside range");
+    EXPECT_GT(r.steps[3].removed, 1000u);    // UTKFace has many children and old people
+    EXPECT_EQ(r.steps[2].notApplicable, r.steps[2].remaining); // no face scores in UTKFace
+    EXPECT_EQ(r.train + r.val, r.steps.back().remaining);
+    // Balanced: every age 15..65 present gets the same count, give or take one.
+    size_t lo = SIZE_MAX, hi = 0;
+    for (const auto& [age, n] : r.ageHistogramAfter) {
+        lo = std::min(lo, n);
+        hi = std::max(hi, n);
+    }
+    EXPECT_LE(hi - lo, 1u);
+}
