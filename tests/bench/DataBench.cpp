@@ -1,0 +1,115 @@
+// Dataset-layer benchmark: image-cache build rate against the raw single-core JPEG decode rate,
+// and metadata load times (the real wiki.mat, and a synthetic file of imdb.mat's size).
+#include "TestSupport.h"
+#include "data/ImageCache.h"
+#include "data/ImageIO.h"
+#include "data/Readers.h"
+#include "util/FileUtil.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <thread>
+
+using namespace faceatlas;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+double median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+/** Single-core cv::imdecode (full size, BGR) over bytes already in memory: the practical limit per core. */
+double rawDecodeRate(const std::vector<std::string>& files)
+{
+    cv::setNumThreads(0);
+    const auto start = Clock::now();
+    size_t n = 0;
+    for (const auto& bytes : files) {
+        const cv::Mat img = cv::imdecode(cv::_InputArray(reinterpret_cast<const uchar*>(bytes.data()),
+                                                         static_cast<int>(bytes.size())),
+                                         cv::IMREAD_COLOR);
+        n += !img.empty();
+    }
+    return static_cast<double>(n) / seconds(start);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    test::TempDir tmp;
+    ::setenv("FACEATLAS_CACHE_DIR", (tmp / "cache").c_str(), 1);
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int repeats = argc > 1 ? std::atoi(argv[1]) : 3;
+
+    const LoadedDataset utk = readUtkFace(test::sharedData() / "utkface" / "images");
+    std::vector<std::string> paths, bytes;
+    std::vector<ImageProbe> probes;
+    for (const auto& r : utk.records) {
+        paths.push_back(r.path);
+        probes.push_back(probeImage(r.path));
+        bytes.push_back(readFile(r.path)); // also warms the page cache for the timed runs
+    }
+    std::printf("FaceAtlas data benchmark: %zu UTKFace JPEGs (200x200), %d cores, median of %d runs\n\n", paths.size(),
+                cores, repeats);
+
+    std::vector<double> raw;
+    for (int r = 0; r < repeats; ++r)
+        raw.push_back(rawDecodeRate(bytes));
+    const double rawRate = median(raw);
+    std::printf("raw cv::imdecode, 1 core, full size:        %8.0f images/s\n", rawRate);
+    std::printf("practical limit (cores x raw):              %8.0f images/s\n\n", cores * rawRate);
+
+    for (const int size : {64, 150}) {
+        for (const int threads : {1, cores}) {
+            std::vector<double> rates;
+            for (int r = 0; r < repeats; ++r) {
+                ImageCacheOptions options;
+                options.size = size;
+                options.threads = threads;
+                const auto result = buildImageCache(paths, probes, tmp / "images.u8", options);
+                rates.push_back(result.stored / result.seconds);
+            }
+            const double rate = median(rates);
+            std::printf("cache build S=%-3d %d thread%s  %8.0f images/s  (%.0f%% of cores x raw)\n", size, threads,
+                        threads == 1 ? ": " : "s:", rate, 100.0 * rate / (cores * rawRate));
+        }
+    }
+
+    std::printf("\nmetadata\n");
+    const auto wiki = test::sharedData() / "imdb-wiki-meta" / "wiki.mat";
+    std::vector<double> parse, cached;
+    for (int r = 0; r < repeats; ++r) {
+        auto start = Clock::now();
+        const auto a = readImdbWiki(wiki, /*useCache=*/false);
+        parse.push_back(seconds(start));
+        readImdbWiki(wiki); // fills the cache
+        start = Clock::now();
+        const auto b = readImdbWiki(wiki);
+        cached.push_back(seconds(start));
+    }
+    std::printf("real wiki.mat (62,328 records): parse %.3f s, from record cache %.3f s\n", median(parse), median(cached));
+
+    const size_t imdbSize = 460723;
+    auto start = Clock::now();
+    test::writeImdbLikeMat(tmp / "imdb.mat", imdbSize, /*compressed=*/true);
+    const double writeSeconds = seconds(start);
+    start = Clock::now();
+    const auto big = readImdbWiki(tmp / "imdb.mat");
+    const double bigParse = seconds(start);
+    start = Clock::now();
+    const auto bigAgain = readImdbWiki(tmp / "imdb.mat");
+    const double bigCached = seconds(start);
+    std::printf("synthetic imdb.mat (%zu records, written by matio in %.1f s): parse %.3f s, from record cache %.3f s%s\n",
+                big.records.size(), writeSeconds, bigParse, bigCached, bigAgain.fromCache ? "" : " (cache missed!)");
+    return 0;
+}
