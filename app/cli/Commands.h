@@ -8,5 +8,11 @@ namespace faceatlas::cli {
 // Each command takes the words after its name and returns the process exit code.
 int runInspect(const std::vector<std::string>& words);
 int runPrepare(const std::vector<std::string>& words);
+int runTrain(const std::vector<std::string>& words);
+int runEvaluate(const std::vector<std::string>& words);
+int runPredict(const std::vector<std::string>& words);
+int runEncode(const std::vector<std::string>& words);
+int runSummary(const std::vector<std::string>& words);
+int runRuns(const std::vector<std::string>& words);
 
 } // namespace faceatlas::cli

@@ -16,6 +16,12 @@ Explore face-image datasets with deep learning.
 commands:
   inspect    read a dataset's metadata and show its first records
   prepare    clean, split and resample a dataset and cache its images for training
+  train      train age-capstone, age or autoencoder on a prepared dataset
+  evaluate   an age model's MAE beside the always-the-median baseline
+  predict    predicted ages as CSV
+  encode     autoencoder codes of a prepared dataset
+  summary    a model's layer table
+  runs       the training runs of the workspace
 
   --version  print the version, the LibTorch version and whether CUDA is available
 )";
@@ -28,6 +34,12 @@ int main(int argc, char** argv)
     const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
         {"inspect", runInspect},
         {"prepare", runPrepare},
+        {"train", runTrain},
+        {"evaluate", runEvaluate},
+        {"predict", runPredict},
+        {"encode", runEncode},
+        {"summary", runSummary},
+        {"runs", runRuns},
     };
     const std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {
@@ -44,6 +56,7 @@ int main(int argc, char** argv)
         return 2;
     }
     try {
+        faceatlas::configureAllocator();
         faceatlas::configureTorchThreads();
         return it->second(std::vector<std::string>(argv + 2, argv + argc));
     } catch (const UsageError& e) {

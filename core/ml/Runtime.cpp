@@ -3,6 +3,10 @@
 #include "util/Parallel.h"
 
 #include <ATen/Parallel.h>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <malloc.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -14,6 +18,18 @@ int configureTorchThreads(int requested)
     if (at::get_num_threads() != threads)
         at::set_num_threads(threads);
     return at::get_num_threads();
+}
+
+void configureAllocator()
+{
+    const char* choice = std::getenv("FACEATLAS_MALLOC");
+    if (choice && std::strcmp(choice, "default") == 0)
+        return;
+    // The same as MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=16G: big tensors come from the heap
+    // and stay there for the next step.
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+    mallopt(M_TOP_PAD, 64 << 20);
 }
 
 bool cudaAvailable()

@@ -1,0 +1,360 @@
+// `train`, `evaluate`, `predict`, `encode`, `summary` and `runs`: the model side from the command line.
+#include "cli/CliSupport.h"
+#include "cli/Commands.h"
+
+#include "ml/Inference.h"
+#include "ml/Models.h"
+#include "ml/Runs.h"
+#include "ml/TrainJob.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace faceatlas::cli {
+
+namespace {
+
+using nlohmann::json;
+
+/** NaN becomes null so that every line is strict JSON. */
+json num(double v)
+{
+    return std::isfinite(v) ? json(v) : json();
+}
+
+json epochJson(const EpochMetrics& m, bool ageModel)
+{
+    json j = {{"epoch", m.epoch}, {"train_loss", num(m.trainLoss)}, {"val_loss", num(m.valLoss)},
+              {"learning_rate", m.learningRate}, {"seconds", m.seconds}};
+    if (ageModel) {
+        j["val_mae"] = num(m.valMae);
+        j["baseline_mae"] = num(m.baselineMae);
+    } else {
+        j["val_psnr"] = num(m.valPsnr);
+    }
+    return j;
+}
+
+const char* kTrainHelp = R"(usage: faceatlas-cli train --model age-capstone|age|autoencoder --data PREPARED --out RUN [options]
+
+Trains a model on a prepared dataset. RUN becomes a run folder: run.json, metrics.csv, last.pt,
+best.pt and, for the autoencoder, previews/ with reconstructions of fixed validation faces.
+
+  --epochs N          epochs (default 10)
+  --batch B           batch size (default: 64 for age, 32 for the capstone models)
+  --lr X              peak learning rate (default: 3e-3 for age, 1e-4 age-capstone, 1e-3 autoencoder)
+  --weight-decay X    decoupled weight decay (default: 0.05 for age, 0 for the capstone models)
+  --seed N            initialisation, shuffling and augmentation seed (default 1)
+  --device D          auto (CUDA when available), cpu or cuda (default auto)
+  --threads T         CPU threads (default: all cores)
+  --resume            continue RUN from its last checkpoint, on the same curve
+  --json              one JSON object per epoch on stdout
+
+Ctrl-C stops within one batch and keeps the last complete epoch's checkpoint.
+)";
+
+const char* kEvaluateHelp = R"(usage: faceatlas-cli evaluate --run RUN --data PREPARED [--split val|train|all] [--json]
+
+Mean absolute error of an age model beside the baseline that always predicts the median age of
+the run's training set, overall and per age decade.
+)";
+
+const char* kPredictHelp = R"(usage: faceatlas-cli predict --run RUN --data PREPARED --out FILE.csv [--split all|val|train]
+
+Writes path,age,predicted_age for every record (default: all).
+)";
+
+const char* kEncodeHelp = R"(usage: faceatlas-cli encode --run RUN --data PREPARED --out CODES [--device D]
+
+Encodes every record with a trained autoencoder into CODES: an N x D float32 matrix (codes.f32,
+memory-mappable), its records (records.bin) and codes.json.
+)";
+
+const char* kSummaryHelp = R"(usage: faceatlas-cli summary --model age-capstone|age|autoencoder [--size S]
+
+Prints the model's layers with output shapes and parameter counts, like Keras's model.summary().
+)";
+
+const char* kRunsHelp = R"(usage: faceatlas-cli runs [--dir DIR] [--json]
+
+Lists the training runs of the workspace (and any run folders directly under DIR).
+)";
+
+std::string shapeText(const std::vector<int64_t>& shape)
+{
+    std::string text = "(None";
+    // Keras prints channels last: (None, H, W, C).
+    if (shape.size() == 3) {
+        text += ", " + std::to_string(shape[1]) + ", " + std::to_string(shape[2]) + ", " + std::to_string(shape[0]);
+    } else {
+        for (auto d : shape)
+            text += ", " + std::to_string(d);
+    }
+    return text + ")";
+}
+
+std::string withCommas(int64_t v)
+{
+    std::string digits = std::to_string(v), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+        if (i && (digits.size() - i) % 3 == 0)
+            out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+} // namespace
+
+int runTrain(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help", "resume"});
+    if (args.has("help")) {
+        std::fputs(kTrainHelp, stdout);
+        return 0;
+    }
+    TrainParams p;
+    p.model = parseModelKind(args.required("model"));
+    p.data = std::filesystem::u8path(args.required("data"));
+    p.runDir = std::filesystem::u8path(args.required("out"));
+    p.epochs = args.intValue("epochs", p.epochs);
+    p.batch = args.intValue("batch", -1);
+    p.learningRate = args.doubleValue("lr", -1);
+    p.weightDecay = args.doubleValue("weight-decay", -1);
+    p.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
+    p.device = args.value("device").value_or("auto");
+    p.threads = args.intValue("threads", 0);
+    p.resume = args.has("resume");
+    const bool jsonOut = args.has("json");
+    args.rejectUnknown();
+    if (p.batch == 0 || p.batch < -1)
+        throw UsageError("--batch must be positive");
+
+    const CancelToken cancel = installInterruptHandler();
+    ProgressBar bar;
+    const bool ageModel = p.model != ModelKind::Autoencoder;
+    TrainJob job(p);
+    const TrainResult result = job.run(
+        cancel,
+        [&](const TrainProgress& t) {
+            char stage[96];
+            std::snprintf(stage, sizeof stage, "epoch %d/%d loss %.4f %.0f img/s", t.epoch, t.epochs, t.loss, t.imagesPerSecond);
+            bar.update({stage, t.batch, t.batches});
+        },
+        [&](const EpochMetrics& m) {
+            bar.finish();
+            if (jsonOut) {
+                printLine(epochJson(m, ageModel).dump());
+            } else if (ageModel) {
+                std::printf("epoch %3d  train loss %.4f  val loss %.4f  val MAE %.2f  (baseline %.2f)  %.0f s\n", m.epoch,
+                            m.trainLoss, m.valLoss, m.valMae, m.baselineMae, m.seconds);
+                std::fflush(stdout);
+            } else {
+                std::printf("epoch %3d  train loss %.5f  val loss %.5f  val PSNR %.2f dB  %.0f s\n", m.epoch, m.trainLoss,
+                            m.valLoss, m.valPsnr, m.seconds);
+                std::fflush(stdout);
+            }
+        });
+    bar.finish();
+    if (result.cancelled) {
+        std::fprintf(stderr, "train: cancelled; %s keeps the checkpoint of epoch %zu (continue with --resume)\n",
+                     p.runDir.c_str(), result.history.size());
+        return 130;
+    }
+    if (!jsonOut)
+        std::printf("best epoch %d; run folder %s (device %s)\n", result.bestEpoch, p.runDir.c_str(), result.device.c_str());
+    return 0;
+}
+
+int runEvaluate(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help"});
+    if (args.has("help")) {
+        std::fputs(kEvaluateHelp, stdout);
+        return 0;
+    }
+    const auto runDir = std::filesystem::u8path(args.required("run"));
+    const auto dataDir = std::filesystem::u8path(args.required("data"));
+    const Split split = parseSplit(args.value("split").value_or("val"));
+    const std::string device = args.value("device").value_or("auto");
+    const bool jsonOut = args.has("json");
+    args.rejectUnknown();
+
+    LoadedModel loaded = loadRunModel(runDir);
+    const PreparedDataset data = PreparedDataset::open(dataDir);
+    const json run = json::parse(readFile(runDir / "run.json"));
+    const float baselineAge = run.value("baseline_median_age", trainingMedianAge(data));
+    std::vector<std::uint32_t> indices;
+    std::vector<int> truth;
+    for (auto i : splitIndices(data, split))
+        if (data.records()[i].age) {
+            indices.push_back(i);
+            truth.push_back(*data.records()[i].age);
+        }
+    if (indices.empty())
+        throw Error(displayPath(dataDir) + ": no record of this split has an age to evaluate against");
+    const auto predicted = predictAges(*loaded.model, data, indices, resolveDevice(device));
+    const EvalReport r = evaluateAges(predicted, truth, baselineAge);
+    if (jsonOut) {
+        json decades = json::array();
+        for (const auto& d : r.decades)
+            decades.push_back({{"from", d.from}, {"to", d.from + 9}, {"n", d.n}, {"mae", d.mae}, {"baseline_mae", d.baselineMae}});
+        printLine(json{{"n", r.n}, {"mae", r.mae}, {"baseline_mae", r.baselineMae}, {"baseline_age", r.baselineAge},
+                       {"decades", decades}}
+                      .dump());
+        return 0;
+    }
+    std::printf("n %zu  MAE %.2f years  baseline MAE %.2f (always %.1f)\n\n%-8s %6s %8s %10s\n", r.n, r.mae, r.baselineMae,
+                r.baselineAge, "ages", "n", "MAE", "baseline");
+    for (const auto& d : r.decades)
+        std::printf("%3d-%-4d %6zu %8.2f %10.2f\n", d.from, d.from + 9, d.n, d.mae, d.baselineMae);
+    return 0;
+}
+
+int runPredict(const std::vector<std::string>& words)
+{
+    const Args args(words, {"help"});
+    if (args.has("help")) {
+        std::fputs(kPredictHelp, stdout);
+        return 0;
+    }
+    const auto runDir = std::filesystem::u8path(args.required("run"));
+    const auto dataDir = std::filesystem::u8path(args.required("data"));
+    const auto out = std::filesystem::u8path(args.required("out"));
+    const Split split = parseSplit(args.value("split").value_or("all"));
+    const std::string device = args.value("device").value_or("auto");
+    args.rejectUnknown();
+    LoadedModel loaded = loadRunModel(runDir);
+    const PreparedDataset data = PreparedDataset::open(dataDir);
+    const auto indices = splitIndices(data, split);
+    ProgressBar bar;
+    const auto predicted = predictAges(*loaded.model, data, indices, resolveDevice(device), {},
+                                       [&](const JobProgress& p) { bar.update(p); });
+    bar.finish();
+    std::string csv = "path,age,predicted_age\n";
+    for (size_t k = 0; k < indices.size(); ++k) {
+        const Record& r = data.records()[indices[k]];
+        std::string path = r.path;
+        if (path.find_first_of(",\"\n") != std::string::npos) { // quote as RFC 4180 asks
+            std::string quoted = "\"";
+            for (char c : path)
+                quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+            path = quoted + "\"";
+        }
+        char age[32];
+        std::snprintf(age, sizeof age, "%.2f", predicted[k]);
+        csv += path + "," + (r.age ? std::to_string(*r.age) : std::string()) + "," + age + "\n";
+    }
+    writeFileAtomic(out, csv);
+    std::fprintf(stderr, "wrote %zu predictions to %s\n", indices.size(), out.c_str());
+    return 0;
+}
+
+int runEncode(const std::vector<std::string>& words)
+{
+    const Args args(words, {"help"});
+    if (args.has("help")) {
+        std::fputs(kEncodeHelp, stdout);
+        return 0;
+    }
+    const auto runDir = std::filesystem::u8path(args.required("run"));
+    const auto dataDir = std::filesystem::u8path(args.required("data"));
+    const auto out = std::filesystem::u8path(args.required("out"));
+    const std::string device = args.value("device").value_or("auto");
+    args.rejectUnknown();
+    const CancelToken cancel = installInterruptHandler();
+    ProgressBar bar;
+    encodeDataset(runDir, dataDir, out, device, cancel, [&](const JobProgress& p) { bar.update(p); });
+    bar.finish();
+    if (cancel.isCancelled()) {
+        std::fprintf(stderr, "encode: cancelled\n");
+        return 130;
+    }
+    const Codes codes = Codes::open(out);
+    std::fprintf(stderr, "encoded %zu faces into %zu-value codes (%lld x %lld x %lld) in %s\n", codes.count(), codes.dim(),
+                 static_cast<long long>(codes.shape()[0]), static_cast<long long>(codes.shape()[1]),
+                 static_cast<long long>(codes.shape()[2]), out.c_str());
+    return 0;
+}
+
+int runSummary(const std::vector<std::string>& words)
+{
+    const Args args(words, {"help"});
+    if (args.has("help")) {
+        std::fputs(kSummaryHelp, stdout);
+        return 0;
+    }
+    const ModelKind kind = parseModelKind(args.required("model"));
+    const int size = args.intValue("size", 64);
+    args.rejectUnknown();
+    const auto rows = summarize(kind, size);
+    const std::string rule(78, '_'), thick(78, '=');
+    std::printf("Model: \"%s\" at %dx%dx3\n%s\n%-34s %-28s %14s\n%s\n", modelKindName(kind), size, size, rule.c_str(),
+                "Layer (type)", "Output Shape", "Param #", thick.c_str());
+    int64_t total = 0;
+    for (const auto& r : rows) {
+        std::printf("%-34s %-28s %14s\n", (r.name + " (" + r.type + ")").c_str(), shapeText(r.shape).c_str(),
+                    withCommas(r.parameters).c_str());
+        total += r.parameters;
+    }
+    std::printf("%s\nTotal params: %s\nForward FLOPs per image: %.3f GFLOP\n", thick.c_str(), withCommas(total).c_str(),
+                forwardFlops(kind, size) / 1e9);
+    if (kind == ModelKind::Autoencoder) {
+        const auto code = autoencoderCodeShape(size);
+        std::printf("Code: %lld x %lld x %lld = %lld values per face\n", static_cast<long long>(code[0]),
+                    static_cast<long long>(code[1]), static_cast<long long>(code[2]),
+                    static_cast<long long>(code[0] * code[1] * code[2]));
+    }
+    return 0;
+}
+
+int runRuns(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help"});
+    if (args.has("help")) {
+        std::fputs(kRunsHelp, stdout);
+        return 0;
+    }
+    std::optional<std::filesystem::path> dir;
+    if (auto d = args.value("dir"))
+        dir = std::filesystem::u8path(*d);
+    const bool jsonOut = args.has("json");
+    args.rejectUnknown();
+    const auto runs = listRuns(dir);
+    if (jsonOut) {
+        for (const auto& r : runs) {
+            json j = {{"dir", r.dir.string()}, {"model", r.model}, {"data", r.data}, {"status", r.status},
+                      {"size", r.size}, {"epochs", r.epochs}, {"started", r.started}};
+            if (r.last)
+                j["last"] = epochJson(*r.last, r.model != "autoencoder");
+            if (r.best)
+                j["best"] = epochJson(*r.best, r.model != "autoencoder");
+            printLine(j.dump());
+        }
+        return 0;
+    }
+    if (runs.empty()) {
+        std::printf("no runs yet in %s (train one with 'faceatlas-cli train')\n", workspaceDir().c_str());
+        return 0;
+    }
+    std::printf("%-13s %-10s %5s %6s %-22s %s\n", "model", "status", "size", "epochs", "best", "folder");
+    for (const auto& r : runs) {
+        std::string best = "-";
+        if (r.best) {
+            char text[64];
+            if (r.model == "autoencoder")
+                std::snprintf(text, sizeof text, "PSNR %.2f dB (ep %d)", r.best->valPsnr, r.best->epoch);
+            else
+                std::snprintf(text, sizeof text, "MAE %.2f vs %.2f (ep %d)", r.best->valMae, r.best->baselineMae, r.best->epoch);
+            best = text;
+        }
+        std::printf("%-13s %-10s %5d %6d %-22s %s\n", r.model.c_str(), r.status.c_str(), r.size, r.epochs, best.c_str(),
+                    r.dir.c_str());
+    }
+    return 0;
+}
+
+} // namespace faceatlas::cli

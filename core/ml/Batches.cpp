@@ -1,0 +1,119 @@
+#include "ml/Batches.h"
+
+#include <cmath>
+
+namespace faceatlas {
+
+namespace F = torch::nn::functional;
+
+Batch makeBatch(const PreparedDataset& data, const std::uint32_t* indices, size_t count)
+{
+    const int s = data.imageSize();
+    const size_t bytes = data.imageBytes();
+    auto raw = torch::empty({static_cast<int64_t>(count), s, s, 3}, torch::kUInt8);
+    auto ages = torch::empty({static_cast<int64_t>(count)}, torch::kFloat);
+    std::uint8_t* dst = raw.data_ptr<std::uint8_t>();
+    float* age = ages.data_ptr<float>();
+    Batch batch;
+    batch.indices.assign(indices, indices + count);
+    for (size_t i = 0; i < count; ++i) {
+        std::memcpy(dst + i * bytes, data.image(indices[i]), bytes);
+        const auto& a = data.records()[indices[i]].age;
+        age[i] = a ? static_cast<float>(*a) : std::nanf("");
+    }
+    // NHWC uint8 -> NCHW float in 0-1, contiguous for the convolutions.
+    batch.images = raw.permute({0, 3, 1, 2}).to(torch::kFloat).div_(255.0f).contiguous();
+    batch.ages = ages;
+    return batch;
+}
+
+BatchPrefetcher::BatchPrefetcher(const PreparedDataset& data, std::vector<std::uint32_t> order, int batchSize)
+    : m_data(data)
+    , m_order(std::move(order))
+    , m_batchSize(static_cast<size_t>(std::max(1, batchSize)))
+    , m_thread([this] { produce(); })
+{
+}
+
+BatchPrefetcher::~BatchPrefetcher()
+{
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_stop = true;
+    }
+    m_changed.notify_all();
+    m_thread.join();
+}
+
+void BatchPrefetcher::produce()
+{
+    try {
+        for (size_t start = 0; start < m_order.size(); start += m_batchSize) {
+            Batch batch = makeBatch(m_data, m_order.data() + start, std::min(m_batchSize, m_order.size() - start));
+            std::unique_lock<std::mutex> lock(m_mutex);
+            m_changed.wait(lock, [this] { return m_stop || m_queue.size() < 2; });
+            if (m_stop)
+                return;
+            m_queue.push_back(std::move(batch));
+            m_changed.notify_all();
+        }
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_error = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_done = true;
+    m_changed.notify_all();
+}
+
+bool BatchPrefetcher::next(Batch& batch)
+{
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_changed.wait(lock, [this] { return !m_queue.empty() || m_done; });
+    if (m_error)
+        std::rethrow_exception(m_error);
+    if (m_queue.empty())
+        return false;
+    batch = std::move(m_queue.front());
+    m_queue.pop_front();
+    m_changed.notify_all();
+    return true;
+}
+
+std::vector<std::uint32_t> epochOrder(const std::vector<std::uint32_t>& train, std::uint64_t seed, int epoch)
+{
+    std::vector<std::uint32_t> order(train);
+    std::uint64_t state = seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch) * 0xBF58476D1CE4E5B9ULL + 1;
+    for (size_t i = order.size(); i > 1; --i) {
+        std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z ^= z >> 31;
+        std::swap(order[i - 1], order[static_cast<size_t>((static_cast<unsigned __int128>(z) * i) >> 64)]);
+    }
+    return order;
+}
+
+torch::Tensor augment(const torch::Tensor& images)
+{
+    const int64_t n = images.size(0);
+    const auto opts = images.options();
+    const auto flip = torch::where(torch::rand({n}, opts) < 0.5, torch::full({n}, -1.0f, opts), torch::ones({n}, opts));
+    const auto scale = torch::empty({n}, opts).uniform_(0.9, 1.1);
+    const auto shift = torch::empty({n, 2}, opts).uniform_(-0.125, 0.125); // grid units: 1/16 of the side
+    // Output pixel (x, y) samples input at (flip * x / scale + tx, y / scale + ty).
+    auto theta = torch::zeros({n, 2, 3}, opts);
+    theta.select(1, 0).select(1, 0).copy_(flip / scale);
+    theta.select(1, 1).select(1, 1).copy_(1.0 / scale);
+    theta.select(1, 0).select(1, 2).copy_(shift.select(1, 0));
+    theta.select(1, 1).select(1, 2).copy_(shift.select(1, 1));
+    const auto grid = F::affine_grid(theta, images.sizes(), /*align_corners=*/false);
+    auto out = F::grid_sample(images, grid,
+                              F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+    const auto brightness = torch::empty({n, 1, 1, 1}, opts).uniform_(0.8, 1.2);
+    const auto contrast = torch::empty({n, 1, 1, 1}, opts).uniform_(0.8, 1.2);
+    const auto mean = out.mean({1, 2, 3}, /*keepdim=*/true);
+    return ((out - mean) * contrast + mean * brightness).clamp(0.0, 1.0);
+}
+
+} // namespace faceatlas

@@ -1,0 +1,63 @@
+#pragma once
+
+#include "data/PreparedDataset.h"
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <torch/torch.h>
+#include <vector>
+
+namespace faceatlas {
+
+/** One batch: images as float 0-1 [N,3,S,S], ages [N] (NaN where unknown), and which records they are. */
+struct Batch {
+    torch::Tensor images;
+    torch::Tensor ages;
+    std::vector<std::uint32_t> indices;
+};
+
+/** Assembles a batch from the image cache (no decoding: a gather and a conversion). */
+Batch makeBatch(const PreparedDataset& data, const std::uint32_t* indices, size_t count);
+
+/**
+ * Builds the batches of one pass over `order` on a background thread, two ahead of the consumer,
+ * so the training step never waits for data assembly.
+ */
+class BatchPrefetcher {
+public:
+    BatchPrefetcher(const PreparedDataset& data, std::vector<std::uint32_t> order, int batchSize);
+    ~BatchPrefetcher();
+    BatchPrefetcher(const BatchPrefetcher&) = delete;
+    BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
+
+    /** The next batch; false when the pass is over. */
+    bool next(Batch& batch);
+    size_t batchCount() const { return (m_order.size() + m_batchSize - 1) / m_batchSize; }
+
+private:
+    void produce();
+    const PreparedDataset& m_data;
+    std::vector<std::uint32_t> m_order;
+    size_t m_batchSize;
+    std::deque<Batch> m_queue;
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    bool m_done = false;
+    bool m_stop = false;
+    std::exception_ptr m_error;
+    std::thread m_thread;
+};
+
+/** A per-epoch shuffle of the training indices, the same for (seed, epoch) on every run. */
+std::vector<std::uint32_t> epochOrder(const std::vector<std::uint32_t>& train, std::uint64_t seed, int epoch);
+
+/**
+ * The age model's augmentation on a batch: random horizontal flip, shift (up to 1/16 of the side),
+ * scale (0.9-1.1) in one bilinear resampling, then brightness and contrast jitter. Uses torch's RNG.
+ */
+torch::Tensor augment(const torch::Tensor& images);
+
+} // namespace faceatlas

@@ -1,0 +1,189 @@
+#include "ml/Inference.h"
+
+#include "data/RecordCache.h"
+#include "ml/Batches.h"
+#include "ml/Runs.h"
+#include "ml/TrainJob.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace faceatlas {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+Split parseSplit(const std::string& name)
+{
+    if (name == "val")
+        return Split::Val;
+    if (name == "train")
+        return Split::Train;
+    if (name == "all")
+        return Split::All;
+    throw Error("unknown split '" + name + "' (use val, train or all)");
+}
+
+std::vector<std::uint32_t> splitIndices(const PreparedDataset& data, Split split)
+{
+    std::vector<std::uint32_t> indices;
+    if (split == Split::Val)
+        return data.valIndices();
+    if (split == Split::All) {
+        indices.resize(data.count());
+        for (size_t i = 0; i < indices.size(); ++i)
+            indices[i] = static_cast<std::uint32_t>(i);
+        return indices;
+    }
+    indices = data.trainIndices();
+    std::sort(indices.begin(), indices.end());
+    indices.erase(std::unique(indices.begin(), indices.end()), indices.end());
+    return indices;
+}
+
+std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data,
+                               const std::vector<std::uint32_t>& indices, const torch::Device& device,
+                               const CancelToken& cancel, const ProgressFn& onProgress)
+{
+    if (!model.isAgeModel())
+        throw Error("prediction needs an age model, not the " + std::string(modelKindName(model.kind())));
+    if (model.imageSize() != data.imageSize())
+        throw Error("the model was trained at " + std::to_string(model.imageSize()) + " px but " + displayPath(data.dir())
+                    + " holds " + std::to_string(data.imageSize()) + " px images; prepare it with --size "
+                    + std::to_string(model.imageSize()));
+    torch::InferenceMode inference;
+    model.eval();
+    model.to(device);
+    std::vector<float> predicted;
+    predicted.reserve(indices.size());
+    BatchPrefetcher batches(data, indices, 128);
+    Batch b;
+    while (batches.next(b) && !cancel.isCancelled()) {
+        const auto out = model.run(b.images.to(device)).output.to(torch::kCPU).contiguous();
+        predicted.insert(predicted.end(), out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+        if (onProgress)
+            onProgress({"predicting", static_cast<long long>(predicted.size()), static_cast<long long>(indices.size())});
+    }
+    return predicted;
+}
+
+EvalReport evaluateAges(const std::vector<float>& predicted, const std::vector<int>& truth, float baselineAge)
+{
+    EvalReport r;
+    r.baselineAge = baselineAge;
+    std::map<int, EvalReport::Decade> decades;
+    for (size_t i = 0; i < predicted.size() && i < truth.size(); ++i) {
+        const double err = std::abs(predicted[i] - truth[i]);
+        const double base = std::abs(baselineAge - truth[i]);
+        r.mae += err;
+        r.baselineMae += base;
+        ++r.n;
+        auto& d = decades[truth[i] < 0 ? -10 : truth[i] / 10 * 10];
+        d.from = truth[i] < 0 ? -10 : truth[i] / 10 * 10;
+        d.mae += err;
+        d.baselineMae += base;
+        ++d.n;
+    }
+    if (r.n) {
+        r.mae /= r.n;
+        r.baselineMae /= r.n;
+    }
+    for (auto& [from, d] : decades) {
+        d.mae /= d.n;
+        d.baselineMae /= d.n;
+        r.decades.push_back(d);
+    }
+    return r;
+}
+
+Codes Codes::open(const fs::path& dir)
+{
+    const fs::path manifestPath = dir / "codes.json";
+    if (!fs::is_regular_file(manifestPath))
+        throw Error(displayPath(dir) + ": not a codes folder (no codes.json; run 'faceatlas-cli encode' first)");
+    Codes codes;
+    try {
+        const json manifest = json::parse(readFile(manifestPath));
+        codes.m_shape = manifest.at("shape").get<std::vector<int64_t>>();
+        codes.m_dim = manifest.at("dim").get<size_t>();
+        codes.m_run = manifest.value("run", "");
+    } catch (const json::exception& e) {
+        throw Error(displayPath(manifestPath) + ": invalid: " + e.what());
+    }
+    auto records = RecordCache::deserialize(readFile(dir / "records.bin"));
+    if (!records)
+        throw Error(displayPath(dir / "records.bin") + ": corrupt record file");
+    codes.m_records = std::move(*records);
+    codes.m_data = MappedFile::openReadOnly(dir / "codes.f32");
+    if (codes.m_data.size() != codes.m_records.size() * codes.m_dim * sizeof(float))
+        throw Error(displayPath(dir / "codes.f32") + ": size does not match " + std::to_string(codes.m_records.size())
+                    + " codes of " + std::to_string(codes.m_dim) + " floats");
+    return codes;
+}
+
+torch::Tensor Codes::tensor() const
+{
+    return torch::from_blob(const_cast<std::uint8_t*>(m_data.data()),
+                            {static_cast<int64_t>(count()), static_cast<int64_t>(m_dim)}, torch::kFloat);
+}
+
+void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::path& out, const std::string& deviceName,
+                   const CancelToken& cancel, const ProgressFn& onProgress)
+{
+    LoadedModel loaded = loadRunModel(runDir);
+    FaceModelImpl& model = *loaded.model;
+    if (model.kind() != ModelKind::Autoencoder)
+        throw Error(displayPath(runDir) + ": encoding needs an autoencoder run, this one trained " + modelKindName(model.kind()));
+    const PreparedDataset data = PreparedDataset::open(dataDir);
+    if (model.imageSize() != data.imageSize())
+        throw Error(displayPath(dataDir) + ": images are " + std::to_string(data.imageSize()) + " px, the autoencoder takes "
+                    + std::to_string(model.imageSize()));
+    const torch::Device device = resolveDevice(deviceName);
+    torch::InferenceMode inference;
+    model.eval();
+    model.to(device);
+    const auto shape = autoencoderCodeShape(model.imageSize());
+    const size_t dim = static_cast<size_t>(shape[0] * shape[1] * shape[2]);
+    fs::create_directories(out);
+    std::error_code ec;
+    fs::remove(out / "codes.json", ec); // written last: an interrupted encode never looks finished
+    {
+        MappedFile file = MappedFile::create(out / "codes.f32", data.count() * dim * sizeof(float));
+        auto* dst = reinterpret_cast<float*>(file.mutableData());
+        std::vector<std::uint32_t> all = splitIndices(data, Split::All);
+        BatchPrefetcher batches(data, all, 256);
+        Batch b;
+        size_t done = 0;
+        while (batches.next(b)) {
+            if (cancel.isCancelled())
+                return;
+            const auto codes = autoencoderEncode(model, b.images.to(device)).reshape({b.images.size(0), -1}).to(torch::kCPU).contiguous();
+            std::memcpy(dst + done * dim, codes.data_ptr<float>(), codes.numel() * sizeof(float));
+            done += static_cast<size_t>(b.images.size(0));
+            if (onProgress)
+                onProgress({"encoding", static_cast<long long>(done), static_cast<long long>(data.count())});
+        }
+    }
+    writeFileAtomic(out / "records.bin", RecordCache::serialize(data.records()));
+    const json manifest = {{"format", "faceatlas-codes"},
+                           {"version", 1},
+                           {"run", fs::absolute(runDir).lexically_normal().string()},
+                           {"data", data.dir().string()},
+                           {"count", data.count()},
+                           {"dim", dim},
+                           {"shape", shape},
+                           {"size", data.imageSize()}};
+    writeFileAtomic(out / "codes.json", manifest.dump(2) + "\n");
+}
+
+torch::Tensor decodeCodes(FaceModelImpl& autoencoder, const torch::Tensor& codes)
+{
+    const auto shape = autoencoderCodeShape(autoencoder.imageSize());
+    torch::NoGradGuard noGrad;
+    autoencoder.eval();
+    return autoencoderDecode(autoencoder, codes.reshape({-1, shape[0], shape[1], shape[2]}));
+}
+
+} // namespace faceatlas

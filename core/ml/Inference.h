@@ -1,0 +1,77 @@
+#pragma once
+
+#include "data/PreparedDataset.h"
+#include "ml/Models.h"
+#include "util/CancelToken.h"
+#include "util/MappedFile.h"
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace faceatlas {
+
+/** Which records of a prepared dataset to use. */
+enum class Split { Val, Train, All };
+Split parseSplit(const std::string& name);
+/** Indices of a split (the training split without resampling repeats). */
+std::vector<std::uint32_t> splitIndices(const PreparedDataset& data, Split split);
+
+using ProgressFn = std::function<void(const JobProgress&)>;
+
+/** Predicted ages for the given records (batched, no gradients). */
+std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data,
+                               const std::vector<std::uint32_t>& indices, const torch::Device& device,
+                               const CancelToken& cancel = {}, const ProgressFn& onProgress = {});
+
+/** MAE of an age model against the baseline that always predicts the training median. */
+struct EvalReport {
+    size_t n = 0;
+    double mae = 0;
+    double baselineMae = 0;
+    float baselineAge = 0;
+    struct Decade {
+        int from = 0;
+        size_t n = 0;
+        double mae = 0;
+        double baselineMae = 0;
+    };
+    std::vector<Decade> decades;
+};
+EvalReport evaluateAges(const std::vector<float>& predicted, const std::vector<int>& truth, float baselineAge);
+
+/**
+ * Codes of a prepared dataset under an autoencoder: N x D float32 (D = 8 x s x s), memory-mapped,
+ * with the record of every row. Folder layout: codes.json, codes.f32, records.bin.
+ */
+class Codes {
+public:
+    static Codes open(const std::filesystem::path& dir);
+    size_t count() const { return m_records.size(); }
+    size_t dim() const { return m_dim; }
+    const std::vector<int64_t>& shape() const { return m_shape; }  // {8, s, s}
+    const float* row(size_t i) const { return reinterpret_cast<const float*>(m_data.data()) + i * m_dim; }
+    const std::vector<Record>& records() const { return m_records; }
+    const std::filesystem::path& runDir() const { return m_run; }
+    /** All codes as a [N, D] tensor viewing the mapped file (read-only; clone before writing). */
+    torch::Tensor tensor() const;
+
+private:
+    std::vector<Record> m_records;
+    std::vector<int64_t> m_shape;
+    size_t m_dim = 0;
+    std::filesystem::path m_run;
+    MappedFile m_data;
+};
+
+/** Encodes every record of `data` with the autoencoder of `runDir` into the folder `out`. */
+void encodeDataset(const std::filesystem::path& runDir, const std::filesystem::path& dataDir,
+                   const std::filesystem::path& out, const std::string& device = "auto",
+                   const CancelToken& cancel = {}, const ProgressFn& onProgress = {});
+
+/** Decodes codes [N, D] (or [N,8,s,s]) to images [N,3,S,S] in 0-1. */
+torch::Tensor decodeCodes(FaceModelImpl& autoencoder, const torch::Tensor& codes);
+
+} // namespace faceatlas

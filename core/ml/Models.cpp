@@ -1,0 +1,347 @@
+#include "ml/Models.h"
+
+#include "util/Error.h"
+
+namespace faceatlas {
+
+namespace F = torch::nn::functional;
+using torch::nn::Conv2dOptions;
+
+namespace {
+
+int64_t parameterCount(const torch::nn::Module& module)
+{
+    int64_t n = 0;
+    for (const auto& p : module.parameters())
+        n += p.numel();
+    return n;
+}
+
+/** Records a layer in the trace (when tracing) and passes the tensor on. */
+torch::Tensor traced(std::vector<LayerRow>* trace, const char* name, const char* type, const torch::Tensor& t,
+                     const torch::nn::Module* module = nullptr)
+{
+    if (trace) {
+        const auto sizes = t.sizes();
+        trace->push_back({name, type, std::vector<int64_t>(sizes.begin() + 1, sizes.end()),
+                          module ? parameterCount(*module) : 0});
+    }
+    return t;
+}
+
+int ceilHalf(int v) { return (v + 1) / 2; }
+
+/** The capstone's age CNN: two valid 3x3 convs, max-pool, dropout, dense 128, dropout, dense 1. */
+class AgeCapstoneImpl : public FaceModelImpl {
+public:
+    explicit AgeCapstoneImpl(int size)
+        : FaceModelImpl(ModelKind::AgeCapstone, size)
+    {
+        if (size < 8)
+            throw Error("age-capstone needs images of at least 8x8, got " + std::to_string(size));
+        const int64_t pooled = (size - 4) / 2;
+        m_conv1 = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(3, 64, 3)));
+        m_conv2 = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(64, 64, 3)));
+        m_dense1 = register_module("dense1", torch::nn::Linear(64 * pooled * pooled, 128));
+        m_dense2 = register_module("dense2", torch::nn::Linear(128, 1));
+        registerStats();
+    }
+
+    // [N,3,S,S] -> age [N]
+    ModelOutput run(const torch::Tensor& images, std::vector<LayerRow>* trace) override
+    {
+        ModelOutput out;
+        auto x = traced(trace, "conv1", "Conv2D", torch::relu(m_conv1(normalise(images))), m_conv1.get());
+        out.features.emplace_back("conv1", x);
+        x = traced(trace, "conv2", "Conv2D", torch::relu(m_conv2(x)), m_conv2.get());
+        out.features.emplace_back("conv2", x);
+        x = traced(trace, "max_pooling", "MaxPooling2D", F::max_pool2d(x, F::MaxPool2dFuncOptions(2)));
+        x = traced(trace, "dropout_1", "Dropout", F::dropout(x, F::DropoutFuncOptions().p(0.25).training(is_training())));
+        x = traced(trace, "flatten", "Flatten", x.flatten(/*start_dim=*/1));
+        x = traced(trace, "dense1", "Dense", torch::relu(m_dense1(x)), m_dense1.get());
+        x = traced(trace, "dropout_2", "Dropout", F::dropout(x, F::DropoutFuncOptions().p(0.5).training(is_training())));
+        x = traced(trace, "dense2", "Dense", m_dense2(x), m_dense2.get());
+        out.raw = x.squeeze(1);
+        out.output = out.raw * m_ageStd + m_ageMean;
+        return out;
+    }
+
+    torch::Tensor loss(const ModelOutput& out, const torch::Tensor&, const torch::Tensor& ages) override
+    {
+        return F::mse_loss(out.raw, (ages - m_ageMean) / m_ageStd); // MSE on the standardised age
+    }
+
+    std::vector<std::string> featureLayers() const override { return {"conv1", "conv2"}; }
+
+private:
+    torch::nn::Conv2d m_conv1{nullptr}, m_conv2{nullptr};
+    torch::nn::Linear m_dense1{nullptr}, m_dense2{nullptr};
+};
+
+/** The capstone's convolutional autoencoder: 3 conv+pool stages to an 8-channel code, 3 conv+upsample back. */
+class ConvAutoencoderImpl : public FaceModelImpl {
+public:
+    explicit ConvAutoencoderImpl(int size)
+        : FaceModelImpl(ModelKind::Autoencoder, size)
+    {
+        if (size < 8)
+            throw Error("autoencoder needs images of at least 8x8, got " + std::to_string(size));
+        const auto conv = [](int64_t in, int64_t out, int64_t pad) {
+            return torch::nn::Conv2d(Conv2dOptions(in, out, 3).padding(pad));
+        };
+        m_enc1 = register_module("enc1", conv(3, 32, 1));
+        m_enc2 = register_module("enc2", conv(32, 16, 1));
+        m_enc3 = register_module("enc3", conv(16, 8, 1));
+        m_dec1 = register_module("dec1", conv(8, 8, 1));
+        m_dec2 = register_module("dec2", conv(8, 16, 1));
+        m_dec3 = register_module("dec3", conv(16, 32, 1));
+        // The decoder upsamples the code x8 (152 at S = 150); the last conv is 'valid' there
+        // (152 -> 150, as in the capstone) and 'same' where 8 x code == S (64 -> 64).
+        const int upsampled = 8 * autoencoderCodeShape(size)[1];
+        m_lastPad = upsampled - size >= 2 ? 0 : 1;
+        m_dec4 = register_module("dec4", conv(32, 3, m_lastPad));
+        registerStats();
+    }
+
+    // [N,3,S,S] -> code [N,8,s,s]
+    torch::Tensor encode(const torch::Tensor& images, std::vector<LayerRow>* trace = nullptr)
+    {
+        const auto pool = [](const torch::Tensor& t) {
+            return F::max_pool2d(t, F::MaxPool2dFuncOptions(2).ceil_mode(true)); // Keras padding='same'
+        };
+        auto x = traced(trace, "enc1", "Conv2D", torch::relu(m_enc1(images)), m_enc1.get());
+        x = traced(trace, "pool1", "MaxPooling2D", pool(x));
+        x = traced(trace, "enc2", "Conv2D", torch::relu(m_enc2(x)), m_enc2.get());
+        x = traced(trace, "pool2", "MaxPooling2D", pool(x));
+        x = traced(trace, "enc3", "Conv2D", torch::relu(m_enc3(x)), m_enc3.get());
+        return traced(trace, "pool3 (code)", "MaxPooling2D", pool(x));
+    }
+
+    // code [N,8,s,s] -> [N,3,S,S] in 0-1
+    torch::Tensor decode(const torch::Tensor& code, std::vector<LayerRow>* trace = nullptr)
+    {
+        const auto up = [](const torch::Tensor& t) {
+            return F::interpolate(t, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+        };
+        auto x = traced(trace, "dec1", "Conv2D", torch::relu(m_dec1(code)), m_dec1.get());
+        x = traced(trace, "up1", "UpSampling2D", up(x));
+        x = traced(trace, "dec2", "Conv2D", torch::relu(m_dec2(x)), m_dec2.get());
+        x = traced(trace, "up2", "UpSampling2D", up(x));
+        x = traced(trace, "dec3", "Conv2D", torch::relu(m_dec3(x)), m_dec3.get());
+        x = traced(trace, "up3", "UpSampling2D", up(x));
+        x = torch::sigmoid(m_dec4(x));
+        const int size = imageSize();
+        if (x.size(2) != size) { // sizes where 8 x code - S > 2: centre-crop to S
+            const int64_t off = (x.size(2) - size) / 2;
+            x = x.narrow(2, off, size).narrow(3, off, size);
+        }
+        return traced(trace, "dec4", "Conv2D", x, m_dec4.get());
+    }
+
+    ModelOutput run(const torch::Tensor& images, std::vector<LayerRow>* trace) override
+    {
+        ModelOutput out;
+        const auto code = encode(images, trace);
+        out.features.emplace_back("code", code);
+        out.output = decode(code, trace);
+        out.raw = out.output;
+        return out;
+    }
+
+    torch::Tensor loss(const ModelOutput& out, const torch::Tensor& images, const torch::Tensor&) override
+    {
+        return F::mse_loss(out.raw, images);
+    }
+
+    std::vector<std::string> featureLayers() const override { return {"code"}; }
+
+private:
+    torch::nn::Conv2d m_enc1{nullptr}, m_enc2{nullptr}, m_enc3{nullptr};
+    torch::nn::Conv2d m_dec1{nullptr}, m_dec2{nullptr}, m_dec3{nullptr}, m_dec4{nullptr};
+    int m_lastPad = 1;
+};
+
+/**
+ * The age model that works: conv-BN-ReLU stages with max-pooling, global average pooling instead
+ * of a huge dense layer, and a DEX head: a softmax over ages 0-100 whose expected value is the
+ * prediction, trained against a Gaussian label distribution (sigma 2 years) plus a small L1 term.
+ */
+class AgeNetImpl : public FaceModelImpl {
+public:
+    explicit AgeNetImpl(int size)
+        : FaceModelImpl(ModelKind::Age, size)
+    {
+        if (size < 16)
+            throw Error("age needs images of at least 16x16, got " + std::to_string(size));
+        const int64_t widths[] = {32, 32, 64, 64, 128, 128};
+        int64_t in = 3;
+        for (int i = 0; i < 6; ++i) {
+            const std::string n = std::to_string(i + 1);
+            m_convs.push_back(register_module("conv" + n, torch::nn::Conv2d(Conv2dOptions(in, widths[i], 3).padding(1).bias(false))));
+            m_norms.push_back(register_module("bn" + n, torch::nn::BatchNorm2d(widths[i])));
+            in = widths[i];
+        }
+        m_head = register_module("head", torch::nn::Linear(in, kAgeBins));
+        m_bins = register_buffer("age_bins", torch::arange(kAgeBins, torch::kFloat));
+        registerStats();
+    }
+
+    // [N,3,S,S] -> age [N]; the stages run at S, S/2, S/4, S/8 (conv1 stride 1, pool after conv1, 2, 4)
+    ModelOutput run(const torch::Tensor& images, std::vector<LayerRow>* trace) override
+    {
+        ModelOutput out;
+        auto x = normalise(images);
+        for (size_t i = 0; i < m_convs.size(); ++i) {
+            const std::string name = "conv" + std::to_string(i + 1);
+            x = torch::relu(m_norms[i](m_convs[i](x)));
+            traced(trace, name.c_str(), "Conv2D+BN", x, nullptr);
+            if (trace)
+                trace->back().parameters = parameterCount(*m_convs[i]) + parameterCount(*m_norms[i]);
+            out.features.emplace_back(name, x);
+            if (i == 0 || i == 1 || i == 3) {
+                x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2));
+                traced(trace, ("pool" + std::to_string(i + 1)).c_str(), "MaxPooling2D", x);
+            }
+        }
+        x = traced(trace, "global_pool", "GlobalAveragePooling2D", x.mean({2, 3}));
+        x = F::dropout(x, F::DropoutFuncOptions().p(0.2).training(is_training()));
+        out.raw = traced(trace, "head", "Dense", m_head(x), m_head.get());
+        out.output = (torch::softmax(out.raw, /*dim=*/1) * m_bins).sum(1);
+        return out;
+    }
+
+    torch::Tensor loss(const ModelOutput& out, const torch::Tensor&, const torch::Tensor& ages) override
+    {
+        // Label distribution learning: a Gaussian around the true age instead of one hot bin.
+        const auto target = torch::softmax(-(m_bins.unsqueeze(0) - ages.unsqueeze(1)).pow(2) / (2 * 2.0 * 2.0), 1);
+        const auto ce = -(target * torch::log_softmax(out.raw, 1)).sum(1).mean();
+        return ce + 0.05 * F::l1_loss(out.output, ages);
+    }
+
+    std::vector<std::string> featureLayers() const override
+    {
+        return {"conv1", "conv2", "conv3", "conv4", "conv5", "conv6"};
+    }
+
+private:
+    std::vector<torch::nn::Conv2d> m_convs;
+    std::vector<torch::nn::BatchNorm2d> m_norms;
+    torch::nn::Linear m_head{nullptr};
+    torch::Tensor m_bins;
+};
+
+} // namespace
+
+const char* modelKindName(ModelKind kind)
+{
+    switch (kind) {
+    case ModelKind::AgeCapstone: return "age-capstone";
+    case ModelKind::Age: return "age";
+    case ModelKind::Autoencoder: return "autoencoder";
+    }
+    return "?";
+}
+
+ModelKind parseModelKind(const std::string& name)
+{
+    for (ModelKind k : {ModelKind::AgeCapstone, ModelKind::Age, ModelKind::Autoencoder})
+        if (name == modelKindName(k))
+            return k;
+    throw Error("unknown model '" + name + "' (use age-capstone, age or autoencoder)");
+}
+
+void FaceModelImpl::registerStats()
+{
+    m_inputMean = register_buffer("input_mean", torch::full({1, 3, 1, 1}, 0.5f));
+    m_inputStd = register_buffer("input_std", torch::full({1, 3, 1, 1}, 0.25f));
+    m_ageMean = register_buffer("age_mean", torch::full({}, 35.0f));
+    m_ageStd = register_buffer("age_std", torch::full({}, 12.0f));
+}
+
+void FaceModelImpl::setInputStats(const std::vector<float>& mean, const std::vector<float>& stddev)
+{
+    torch::NoGradGuard noGrad;
+    for (int c = 0; c < 3; ++c) {
+        m_inputMean[0][c].fill_(mean.at(c));
+        m_inputStd[0][c].fill_(std::max(stddev.at(c), 1e-3f));
+    }
+}
+
+void FaceModelImpl::setAgeStats(float mean, float stddev)
+{
+    torch::NoGradGuard noGrad;
+    m_ageMean.fill_(mean);
+    m_ageStd.fill_(std::max(stddev, 1.0f));
+}
+
+FaceModel createModel(ModelKind kind, int size)
+{
+    switch (kind) {
+    case ModelKind::AgeCapstone: return std::make_shared<AgeCapstoneImpl>(size);
+    case ModelKind::Age: return std::make_shared<AgeNetImpl>(size);
+    case ModelKind::Autoencoder: return std::make_shared<ConvAutoencoderImpl>(size);
+    }
+    throw Error("unknown model kind");
+}
+
+std::vector<LayerRow> summarize(ModelKind kind, int size)
+{
+    torch::NoGradGuard noGrad;
+    FaceModel model = createModel(kind, size);
+    model->eval();
+    std::vector<LayerRow> rows;
+    model->run(torch::zeros({1, 3, size, size}), &rows);
+    return rows;
+}
+
+double forwardFlops(ModelKind kind, int size)
+{
+    torch::NoGradGuard noGrad;
+    FaceModel model = createModel(kind, size);
+    model->eval();
+    std::vector<LayerRow> rows;
+    model->run(torch::zeros({1, 3, size, size}), &rows);
+    // Conv: 2 x outputs x (in_channels x 3 x 3); dense: 2 x weights. Both read off the parameter
+    // count: weights = params - biases (or BN's 4 per channel for the age model's bias-free convs).
+    double flops = 0;
+    for (const auto& r : rows) {
+        if (r.parameters == 0)
+            continue;
+        int64_t outputs = 1;
+        for (auto d : r.shape)
+            outputs *= d;
+        const int64_t channels = r.shape.empty() ? 1 : r.shape[0];
+        if (r.type == "Dense") {
+            flops += 2.0 * (r.parameters - channels);
+        } else {
+            const int64_t perChannelExtra = r.type == "Conv2D+BN" ? 2 : 1; // BN weight+bias, or conv bias
+            const double weightsPerOutputChannel = static_cast<double>(r.parameters - perChannelExtra * channels) / channels;
+            flops += 2.0 * outputs * weightsPerOutputChannel;
+        }
+    }
+    return flops;
+}
+
+std::vector<int64_t> autoencoderCodeShape(int size)
+{
+    const int s = ceilHalf(ceilHalf(ceilHalf(size)));
+    return {8, s, s};
+}
+
+torch::Tensor autoencoderEncode(FaceModelImpl& model, const torch::Tensor& images)
+{
+    auto* ae = dynamic_cast<ConvAutoencoderImpl*>(&model);
+    if (!ae)
+        throw Error("encoding needs an autoencoder run, not " + std::string(modelKindName(model.kind())));
+    return ae->encode(images);
+}
+
+torch::Tensor autoencoderDecode(FaceModelImpl& model, const torch::Tensor& codes)
+{
+    auto* ae = dynamic_cast<ConvAutoencoderImpl*>(&model);
+    if (!ae)
+        throw Error("decoding needs an autoencoder run, not " + std::string(modelKindName(model.kind())));
+    return ae->decode(codes);
+}
+
+} // namespace faceatlas

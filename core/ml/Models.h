@@ -1,0 +1,89 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <torch/torch.h>
+#include <utility>
+#include <vector>
+
+namespace faceatlas {
+
+enum class ModelKind { AgeCapstone, Age, Autoencoder };
+
+/** "age-capstone", "age", "autoencoder". */
+const char* modelKindName(ModelKind kind);
+/** Parses a model name; throws Error listing the valid names. */
+ModelKind parseModelKind(const std::string& name);
+
+/** One row of a Keras-style summary: layer name and type, output shape (without batch), parameters. */
+struct LayerRow {
+    std::string name;
+    std::string type;
+    std::vector<int64_t> shape;
+    int64_t parameters = 0;
+};
+
+/** What a forward pass returns: the result, and the activations attention maps need. */
+struct ModelOutput {
+    torch::Tensor output;   // age models: predicted age in years [N]; autoencoder: reconstruction [N,3,S,S] in 0-1
+    torch::Tensor raw;      // what the loss sees: standardised age [N], age-bin logits [N,B], or the reconstruction
+    std::vector<std::pair<std::string, torch::Tensor>> features; // conv activations by layer name; "code" for the autoencoder
+};
+
+/**
+ * Base of the three models. Inputs are RGB images scaled to 0-1, [N,3,S,S]; the models normalise
+ * internally with buffers saved in the checkpoint, so a checkpoint works on any image alone.
+ */
+class FaceModelImpl : public torch::nn::Module {
+public:
+    FaceModelImpl(ModelKind kind, int size) : m_kind(kind), m_size(size) {}
+    ModelKind kind() const { return m_kind; }
+    int imageSize() const { return m_size; }
+    bool isAgeModel() const { return m_kind != ModelKind::Autoencoder; }
+
+    /** Forward pass; appends a LayerRow per layer to `trace` when given. */
+    virtual ModelOutput run(const torch::Tensor& images, std::vector<LayerRow>* trace = nullptr) = 0;
+    /** Training loss; `ages` [N] for age models, ignored by the autoencoder (it reconstructs `images`). */
+    virtual torch::Tensor loss(const ModelOutput& out, const torch::Tensor& images, const torch::Tensor& ages) = 0;
+    /** Names of the conv layers whose activations run() returns, in order. */
+    virtual std::vector<std::string> featureLayers() const = 0;
+
+    /** Sets the input normalisation (per-channel mean and std of the training images, 0-1 scale). */
+    void setInputStats(const std::vector<float>& mean, const std::vector<float>& stddev);
+    /** Sets the age statistics of the training set (used to standardise the regression target). */
+    void setAgeStats(float mean, float stddev);
+
+protected:
+    torch::Tensor normalise(const torch::Tensor& images) const { return (images - m_inputMean) / m_inputStd; }
+    torch::Tensor m_inputMean;
+    torch::Tensor m_inputStd;
+    torch::Tensor m_ageMean;
+    torch::Tensor m_ageStd;
+    void registerStats();
+
+private:
+    ModelKind m_kind;
+    int m_size;
+};
+
+using FaceModel = std::shared_ptr<FaceModelImpl>;
+
+/** Builds a model for S x S images; throws Error when S is too small for it. */
+FaceModel createModel(ModelKind kind, int size);
+
+/** The layer table of a model at size S (a forward pass on zeros). */
+std::vector<LayerRow> summarize(ModelKind kind, int size);
+
+/** Forward FLOPs per image (2 x multiply-adds of conv and dense layers), as the peers count them. */
+double forwardFlops(ModelKind kind, int size);
+
+/** Code shape of the autoencoder at size S: {8, s, s}. */
+std::vector<int64_t> autoencoderCodeShape(int size);
+
+/** The autoencoder's halves, for encoding and decoding codes outside training. */
+torch::Tensor autoencoderEncode(FaceModelImpl& model, const torch::Tensor& images);
+torch::Tensor autoencoderDecode(FaceModelImpl& model, const torch::Tensor& codes);
+
+constexpr int kAgeBins = 101; // the age model's classes: 0..100 years
+
+} // namespace faceatlas

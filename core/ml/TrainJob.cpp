@@ -1,0 +1,395 @@
+#include "ml/TrainJob.h"
+
+#include "data/PreparedDataset.h"
+#include "ml/Batches.h"
+#include "ml/Runtime.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+#include "util/PngWriter.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <torch/version.h>
+
+namespace faceatlas {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string nowIso()
+{
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+/** Learning rate for an epoch: constant, or one warm-up epoch then cosine decay to 2% of the peak. */
+double learningRateAt(double peak, bool cosine, int epoch, int epochs, double progressInEpoch)
+{
+    if (!cosine)
+        return peak;
+    const double t = (epoch - 1) + progressInEpoch; // epochs are 1-based
+    if (t < 1.0 && epochs > 2)
+        return peak * std::max(0.05, t);
+    const double span = std::max(1.0, static_cast<double>(epochs) - 1.0);
+    const double c = std::min(1.0, std::max(0.0, (t - 1.0) / span));
+    return peak * (0.02 + 0.98 * 0.5 * (1.0 + std::cos(M_PI * c)));
+}
+
+void setLearningRate(torch::optim::AdamW& optimizer, double lr)
+{
+    for (auto& group : optimizer.param_groups())
+        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+}
+
+/** Original faces on the top row, reconstructions below: the preview a person looks at. */
+void writePreview(const fs::path& file, const torch::Tensor& originals, const torch::Tensor& reconstructions)
+{
+    const auto both = torch::cat({originals, reconstructions}, 0).to(torch::kCPU); // [2n,3,S,S]
+    const int64_t n = originals.size(0), s = originals.size(2);
+    auto grid = both.view({2, n, 3, s, s}).permute({0, 3, 1, 4, 2}).reshape({2 * s, n * s, 3});
+    grid = grid.mul(255.0).round().clamp(0, 255).to(torch::kUInt8).contiguous();
+    writePngRgb(file, grid.data_ptr<std::uint8_t>(), static_cast<int>(n * s), static_cast<int>(2 * s));
+}
+
+struct Validation {
+    double loss = 0;
+    double mae = std::nan("");
+    double baselineMae = std::nan("");
+    double psnr = std::nan("");
+};
+
+Validation validate(FaceModelImpl& model, const PreparedDataset& data, const torch::Device& device, int batchSize,
+                    float medianAge, const CancelToken& cancel)
+{
+    torch::NoGradGuard noGrad;
+    model.eval();
+    Validation v;
+    double lossSum = 0, absSum = 0, baseSum = 0, sqSum = 0;
+    size_t n = 0, aged = 0, pixels = 0;
+    BatchPrefetcher batches(data, data.valIndices(), batchSize);
+    Batch b;
+    while (batches.next(b) && !cancel.isCancelled()) {
+        const auto images = b.images.to(device);
+        const auto ages = b.ages.to(device);
+        const auto out = model.run(images);
+        const int64_t count = images.size(0);
+        if (model.isAgeModel()) {
+            const auto known = ~torch::isnan(ages);
+            const int64_t k = known.sum().item<int64_t>();
+            if (k > 0) {
+                const auto pred = out.output.masked_select(known), truth = ages.masked_select(known);
+                lossSum += model.loss(out, images, ages.nan_to_num(medianAge)).item<double>() * count;
+                absSum += (pred - truth).abs().sum().item<double>();
+                baseSum += (truth - medianAge).abs().sum().item<double>();
+                aged += static_cast<size_t>(k);
+            }
+        } else {
+            lossSum += model.loss(out, images, ages).item<double>() * count;
+            sqSum += (out.output - images).pow(2).sum().item<double>();
+            pixels += static_cast<size_t>(images.numel());
+        }
+        n += static_cast<size_t>(count);
+    }
+    v.loss = n ? lossSum / n : std::nan("");
+    if (aged) {
+        v.mae = absSum / aged;
+        v.baselineMae = baseSum / aged;
+    }
+    if (pixels)
+        v.psnr = 10.0 * std::log10(1.0 / std::max(1e-12, sqSum / pixels));
+    return v;
+}
+
+json runJson(const TrainParams& p, const PreparedDataset& data, const ModelDefaults& used, const std::string& device,
+             float medianAge, const std::string& started)
+{
+    json manifest = json::parse(data.manifestJson());
+    return {{"format", "faceatlas-run"},
+            {"version", 1},
+            {"model", modelKindName(p.model)},
+            {"size", data.imageSize()},
+            {"data", data.dir().string()},
+            {"source", data.sourceSpec()},
+            {"cleaning", manifest.value("settings", json::object())},
+            {"split", {{"train", data.trainIndices().size()}, {"val", data.valIndices().size()}}},
+            {"seed", p.seed},
+            {"epochs", p.epochs},
+            {"batch", used.batch},
+            {"learning_rate", used.learningRate},
+            {"weight_decay", used.weightDecay},
+            {"schedule", used.cosineSchedule ? "warmup+cosine" : "constant"},
+            {"augmentation", used.augment},
+            {"optimizer", "AdamW (decoupled weight decay; Adam when it is 0)"},
+            {"device", device},
+            {"threads", at::get_num_threads()},
+            {"libtorch", TORCH_VERSION},
+            {"faceatlas", FACEATLAS_VERSION},
+            {"baseline_median_age", medianAge},
+            {"started", started},
+            {"status", "running"}};
+}
+
+} // namespace
+
+ModelDefaults modelDefaults(ModelKind kind)
+{
+    switch (kind) {
+    case ModelKind::AgeCapstone: return {32, 1e-4, 0.0, false, false};
+    case ModelKind::Autoencoder: return {32, 1e-3, 0.0, false, false};
+    case ModelKind::Age: return {64, 3e-3, 0.05, true, true};
+    }
+    return {32, 1e-3, 0.0, false, false};
+}
+
+torch::Device resolveDevice(const std::string& device)
+{
+    if (device == "cpu")
+        return torch::kCPU;
+    if (device == "cuda") {
+        if (!cudaAvailable())
+            throw Error("--device cuda: no CUDA GPU is available to this LibTorch build (use auto or cpu)");
+        return torch::kCUDA;
+    }
+    if (device == "auto")
+        return cudaAvailable() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    throw Error("unknown device '" + device + "' (use auto, cpu or cuda)");
+}
+
+float trainingMedianAge(const PreparedDataset& data)
+{
+    std::vector<std::uint32_t> unique(data.trainIndices());
+    std::sort(unique.begin(), unique.end());
+    unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
+    std::vector<float> ages;
+    for (auto i : unique)
+        if (data.records()[i].age)
+            ages.push_back(static_cast<float>(*data.records()[i].age));
+    if (ages.empty())
+        return std::nanf("");
+    std::sort(ages.begin(), ages.end());
+    const size_t m = ages.size() / 2;
+    return ages.size() % 2 ? ages[m] : 0.5f * (ages[m - 1] + ages[m]);
+}
+
+TrainJob::TrainJob(TrainParams params) : m_params(std::move(params)) {}
+
+TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgress, const EpochFn& onEpoch)
+{
+    const TrainParams& p = m_params;
+    torch::AutoGradMode gradMode(true); // grad mode is thread-local: set it on the thread that trains
+    configureTorchThreads(p.threads);
+    if (p.epochs < 1)
+        throw Error("--epochs must be at least 1");
+    const PreparedDataset data = PreparedDataset::open(p.data);
+    if (data.trainIndices().empty())
+        throw Error(displayPath(p.data) + ": the training split is empty");
+    const bool ageModel = p.model != ModelKind::Autoencoder;
+    const float medianAge = trainingMedianAge(data);
+    if (ageModel && std::isnan(medianAge))
+        throw Error(displayPath(p.data) + ": no training record has an age, so an age model cannot learn (train the autoencoder instead)");
+
+    ModelDefaults used = modelDefaults(p.model);
+    if (p.batch > 0)
+        used.batch = p.batch;
+    if (p.learningRate > 0)
+        used.learningRate = p.learningRate;
+    if (p.weightDecay >= 0)
+        used.weightDecay = p.weightDecay;
+    const torch::Device device = resolveDevice(p.device);
+    const std::string deviceName = device.is_cuda() ? "cuda" : "cpu";
+
+    fs::create_directories(p.runDir);
+    const fs::path lastPath = p.runDir / "last.pt", bestPath = p.runDir / "best.pt";
+    torch::manual_seed(p.seed);
+    FaceModel model = createModel(p.model, data.imageSize());
+    {
+        const auto& m = data.mean();
+        const auto& s = data.stddev();
+        model->setInputStats({m[0], m[1], m[2]}, {s[0], s[1], s[2]});
+        if (ageModel) {
+            double sum = 0, sq = 0;
+            size_t n = 0;
+            for (auto i : data.trainIndices())
+                if (const auto& a = data.records()[i].age) {
+                    sum += *a;
+                    sq += double(*a) * *a;
+                    ++n;
+                }
+            const double mean = sum / n;
+            model->setAgeStats(static_cast<float>(mean), static_cast<float>(std::sqrt(std::max(1.0, sq / n - mean * mean))));
+        }
+    }
+    model->to(device);
+    const auto makeOptimizer = [&] {
+        return std::make_unique<torch::optim::AdamW>(
+            model->parameters(), torch::optim::AdamWOptions(used.learningRate).weight_decay(used.weightDecay));
+    };
+    auto optimizer = makeOptimizer();
+
+    TrainResult result;
+    result.device = deviceName;
+    int startEpoch = 1;
+    double bestScore = std::numeric_limits<double>::infinity();
+    std::string started = nowIso();
+    if (p.resume && fs::is_regular_file(lastPath)) {
+        LoadedModel loaded = loadCheckpoint(lastPath);
+        if (loaded.model->kind() != p.model || loaded.model->imageSize() != data.imageSize())
+            throw Error(displayPath(lastPath) + ": the run holds a " + modelKindName(loaded.model->kind()) + " at "
+                        + std::to_string(loaded.model->imageSize()) + " px, not this model and dataset");
+        model = loaded.model;
+        model->to(device);
+        optimizer = makeOptimizer();
+        restoreOptimizer(lastPath, *optimizer);
+        const json meta = json::parse(loaded.metaJson);
+        startEpoch = meta.value("epoch", 0) + 1;
+        result.bestEpoch = meta.value("best_epoch", 0);
+        bestScore = meta.value("best_score", std::numeric_limits<double>::infinity());
+        started = meta.value("started", started);
+        if (fs::is_regular_file(p.runDir / "metrics.csv"))
+            result.history = parseMetricsCsv(readFile(p.runDir / "metrics.csv"));
+        result.history.erase(std::remove_if(result.history.begin(), result.history.end(),
+                                            [&](const EpochMetrics& m) { return m.epoch >= startEpoch; }),
+                             result.history.end());
+    } else if (p.resume) {
+        throw Error(displayPath(p.runDir) + ": nothing to resume (no last.pt)");
+    }
+
+    json run = runJson(p, data, used, deviceName, medianAge, started);
+    const auto writeRun = [&](const char* status) {
+        run["status"] = status;
+        run["epochs_done"] = result.history.size();
+        run["best_epoch"] = result.bestEpoch;
+        if (std::string(status) != "running")
+            run["ended"] = nowIso();
+        writeFileAtomic(p.runDir / "run.json", run.dump(2) + "\n");
+    };
+    const auto checkpointMeta = [&](int epoch) {
+        return json{{"epoch", epoch}, {"best_epoch", result.bestEpoch}, {"best_score", bestScore},
+                    {"started", started}, {"model", modelKindName(p.model)}}
+            .dump();
+    };
+    writeRun("running");
+    registerRun(p.runDir);
+    if (startEpoch == 1) // a usable checkpoint exists from the start, so a cancel never leaves none
+        saveCheckpoint(lastPath, *model, optimizer.get(), checkpointMeta(0));
+
+    // Fixed validation faces for the autoencoder's reconstructions.
+    torch::Tensor previewImages;
+    if (!ageModel && !data.valIndices().empty() && p.previewCount > 0) {
+        const size_t n = std::min<size_t>(static_cast<size_t>(p.previewCount), data.valIndices().size());
+        previewImages = makeBatch(data, data.valIndices().data(), n).images.to(device);
+        fs::create_directories(p.runDir / "previews");
+    }
+
+    try {
+        for (int epoch = startEpoch; epoch <= p.epochs; ++epoch) {
+            const auto epochStart = Clock::now();
+            // Reseeding from (seed, epoch) makes a resumed run draw the same dropout and augmentation.
+            torch::manual_seed(p.seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
+            model->train();
+            BatchPrefetcher batches(data, epochOrder(data.trainIndices(), p.seed, epoch), used.batch);
+            const int batchCount = static_cast<int>(batches.batchCount());
+            double lossSum = 0;
+            size_t seen = 0;
+            int batchIndex = 0;
+            auto lastReport = Clock::now();
+            Batch b;
+            while (batches.next(b)) {
+                if (cancel.isCancelled())
+                    break;
+                const double lr = learningRateAt(used.learningRate, used.cosineSchedule, epoch, p.epochs,
+                                                 static_cast<double>(batchIndex) / batchCount);
+                setLearningRate(*optimizer, lr);
+                auto images = b.images.to(device);
+                const auto ages = b.ages.to(device).nan_to_num(medianAge);
+                if (used.augment)
+                    images = augment(images);
+                optimizer->zero_grad();
+                const auto out = model->run(images);
+                const auto loss = model->loss(out, images, ages);
+                loss.backward();
+                optimizer->step();
+                const double l = loss.item<double>();
+                if (!std::isfinite(l))
+                    throw Error("training diverged (loss is " + std::to_string(l) + ") at epoch " + std::to_string(epoch)
+                                + "; try a lower --lr");
+                lossSum += l * images.size(0);
+                seen += static_cast<size_t>(images.size(0));
+                ++batchIndex;
+                const auto now = Clock::now();
+                if (onProgress && (now - lastReport > std::chrono::milliseconds(200) || batchIndex == batchCount)) {
+                    lastReport = now;
+                    const double elapsed = std::chrono::duration<double>(now - epochStart).count();
+                    onProgress({epoch, p.epochs, batchIndex, batchCount, lossSum / seen, seen / std::max(1e-9, elapsed)});
+                }
+            }
+            if (cancel.isCancelled()) {
+                result.cancelled = true;
+                break;
+            }
+            const Validation v = validate(*model, data, device, std::max(used.batch, 64), medianAge, cancel);
+            if (cancel.isCancelled()) {
+                result.cancelled = true;
+                break;
+            }
+            EpochMetrics m;
+            m.epoch = epoch;
+            m.trainLoss = lossSum / std::max<size_t>(1, seen);
+            m.valLoss = v.loss;
+            m.valMae = v.mae;
+            m.baselineMae = v.baselineMae;
+            m.valPsnr = v.psnr;
+            m.learningRate = learningRateAt(used.learningRate, used.cosineSchedule, epoch, p.epochs, 0.0);
+            if (previewImages.defined()) {
+                torch::NoGradGuard noGrad;
+                model->eval();
+                char name[32];
+                std::snprintf(name, sizeof name, "epoch-%03d.png", epoch);
+                writePreview(p.runDir / "previews" / name, previewImages, model->run(previewImages).output);
+            }
+            m.seconds = std::chrono::duration<double>(Clock::now() - epochStart).count();
+            result.history.push_back(m);
+            // The best epoch: lowest validation MAE for age models, lowest validation loss otherwise.
+            const double score = ageModel ? v.mae : v.loss;
+            const bool best = std::isfinite(score) ? score < bestScore : result.bestEpoch == 0;
+            if (best) {
+                bestScore = std::isfinite(score) ? score : bestScore;
+                result.bestEpoch = epoch;
+            }
+            saveCheckpoint(lastPath, *model, optimizer.get(), checkpointMeta(epoch));
+            if (best)
+                saveCheckpoint(bestPath, *model, nullptr, checkpointMeta(epoch));
+            writeFileAtomic(p.runDir / "metrics.csv", metricsCsv(result.history));
+            writeRun("running");
+            if (onEpoch)
+                onEpoch(m);
+        }
+    } catch (const c10::Error& e) {
+        writeRun("failed");
+        const std::string what = e.what_without_backtrace();
+        if (what.find("out of memory") != std::string::npos || what.find("DefaultCPUAllocator") != std::string::npos)
+            throw Error("out of memory on " + deviceName + " with batch " + std::to_string(used.batch)
+                        + ": try a smaller --batch or a smaller --size (the last checkpoint is kept)");
+        throw Error("training failed on " + deviceName + ": " + what.substr(0, 400));
+    } catch (const std::bad_alloc&) {
+        writeRun("failed");
+        throw Error("out of memory with batch " + std::to_string(used.batch) + ": try a smaller --batch (the last checkpoint is kept)");
+    } catch (...) {
+        writeRun("failed");
+        throw;
+    }
+    writeRun(result.cancelled ? "cancelled" : "finished");
+    return result;
+}
+
+} // namespace faceatlas

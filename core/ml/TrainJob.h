@@ -1,0 +1,77 @@
+#pragma once
+
+#include "data/PreparedDataset.h"
+#include "ml/Models.h"
+#include "ml/Runs.h"
+#include "util/CancelToken.h"
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace faceatlas {
+
+/** Training settings; a negative learning rate, weight decay or batch means the model's default. */
+struct TrainParams {
+    ModelKind model = ModelKind::Age;
+    std::filesystem::path data;          // a prepared dataset folder
+    std::filesystem::path runDir;        // the run folder (created)
+    int epochs = 10;
+    int batch = -1;
+    double learningRate = -1;
+    double weightDecay = -1;
+    std::uint64_t seed = 1;
+    std::string device = "auto";         // auto, cpu, cuda
+    int threads = 0;                     // 0 = all cores
+    bool resume = false;
+    int previewCount = 8;                // autoencoder reconstructions saved per epoch
+};
+
+/** The defaults that work for each model (see README). */
+struct ModelDefaults {
+    int batch;
+    double learningRate;
+    double weightDecay;
+    bool cosineSchedule;
+    bool augment;
+};
+ModelDefaults modelDefaults(ModelKind kind);
+
+/** Per-batch progress, throttled to a few calls a second. */
+struct TrainProgress {
+    int epoch = 0;
+    int epochs = 0;
+    int batch = 0;
+    int batches = 0;
+    double loss = 0;                     // running mean of this epoch's training loss
+    double imagesPerSecond = 0;
+};
+
+struct TrainResult {
+    std::vector<EpochMetrics> history;
+    int bestEpoch = 0;
+    bool cancelled = false;
+    std::string device;
+};
+
+/** Trains one model on a prepared dataset, writing a run folder. Blocking: run it on a worker thread. */
+class TrainJob {
+public:
+    using ProgressFn = std::function<void(const TrainProgress&)>;
+    using EpochFn = std::function<void(const EpochMetrics&)>;
+    explicit TrainJob(TrainParams params);
+    /** Throws Error on bad input or a device failure; a cancel returns cancelled with the last checkpoint kept. */
+    TrainResult run(const CancelToken& cancel = {}, const ProgressFn& onProgress = {}, const EpochFn& onEpoch = {});
+
+private:
+    TrainParams m_params;
+};
+
+/** Resolves "auto" / "cpu" / "cuda" to a device; throws Error when CUDA is asked for and missing. */
+torch::Device resolveDevice(const std::string& device);
+
+/** The median age of the distinct training records: the honest baseline always predicts it. */
+float trainingMedianAge(const PreparedDataset& data);
+
+} // namespace faceatlas

@@ -1,0 +1,108 @@
+// Training throughput of the models on random data (as ../shared/peers/train_throughput.py does):
+// images per second, FLOPs per image, achieved GFLOP/s, and the machine's matrix-product rate.
+#include "ml/Models.h"
+#include "ml/Runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+using namespace faceatlas;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+
+double median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+long minorFaults()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_minflt;
+}
+
+/** float32 4096 x 4096 matrix product rate, median of 5. */
+double matmulGflops(const torch::Device& device)
+{
+    const auto a = torch::rand({4096, 4096}, torch::TensorOptions().device(device));
+    const auto b = torch::rand({4096, 4096}, torch::TensorOptions().device(device));
+    std::vector<double> t;
+    for (int i = 0; i < 6; ++i) {
+        const auto start = Clock::now();
+        auto c = torch::mm(a, b);
+        if (device.is_cuda())
+            c.cpu();
+        if (i > 0)
+            t.push_back(seconds(start));
+    }
+    return 2.0 * 4096.0 * 4096.0 * 4096.0 / median(t) / 1e9;
+}
+
+void bench(ModelKind kind, int size, int batch, const torch::Device& device, double minSeconds, double peak)
+{
+    torch::manual_seed(0);
+    FaceModel model = createModel(kind, size);
+    model->to(device);
+    model->train();
+    torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-4));
+    const auto opts = torch::TensorOptions().device(device);
+    const auto x = torch::rand({batch, 3, size, size}, opts);
+    const auto ages = torch::rand({batch}, opts) * 50 + 15;
+    const auto step = [&] {
+        const auto start = Clock::now();
+        optimizer.zero_grad();
+        const auto out = model->run(x);
+        model->loss(out, x, ages).backward();
+        optimizer.step();
+        if (device.is_cuda())
+            torch::cuda::synchronize();
+        return seconds(start);
+    };
+    double warm = 0;
+    for (int i = 0; i < 2; ++i)
+        warm = step();
+    const int steps = std::max(5, static_cast<int>(minSeconds / warm));
+    const long faults0 = minorFaults();
+    std::vector<double> times;
+    for (int i = 0; i < steps; ++i)
+        times.push_back(step());
+    const long faults = (minorFaults() - faults0) / steps;
+    const double ips = batch / median(times);
+    const double fwd = forwardFlops(kind, size);
+    const double gflops = 3.0 * fwd * ips / 1e9; // forward + backward ~ 3 x forward
+    std::printf("%-13s S=%-3d batch %-3d %8.1f images/s  %6.3f GFLOP fwd/img  %6.1f GFLOP/s (%3.0f%% of matmul)  %ld faults/step\n",
+                modelKindName(kind), size, batch, ips, fwd / 1e9, gflops, 100.0 * gflops / peak, faults);
+    std::fflush(stdout);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    configureAllocator();
+    const int threads = configureTorchThreads(argc > 1 ? std::atoi(argv[1]) : 0);
+    const double minSeconds = argc > 2 ? std::atof(argv[2]) : 3.0;
+    const torch::Device device = cudaAvailable() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    torch::NoGradGuard noGradForPeak;
+    const double peak = matmulGflops(device);
+    std::printf("FaceAtlas training throughput: %s, %d threads, device %s, allocator %s\n", torchDescription().c_str(),
+                threads, device.is_cuda() ? "cuda" : "cpu", std::getenv("FACEATLAS_MALLOC") ? std::getenv("FACEATLAS_MALLOC") : "kept");
+    std::printf("matrix product 4096^2 float32: %.1f GFLOP/s\n\n", peak);
+    torch::AutoGradMode grad(true);
+    const int batch = 32;
+    for (ModelKind kind : {ModelKind::AgeCapstone, ModelKind::Autoencoder, ModelKind::Age})
+        for (int size : {64, 150})
+            if (!(kind == ModelKind::Age && size == 150) && (!std::getenv("BENCH_ONLY") || std::strstr(modelKindName(kind), std::getenv("BENCH_ONLY"))))
+                bench(kind, size, batch, device, minSeconds, peak);
+    return 0;
+}
