@@ -22,6 +22,8 @@ commands:
   encode     autoencoder codes of a prepared dataset
   summary    a model's layer table
   runs       the training runs of the workspace
+  cluster    k-means on codes: galleries, decoded centroids, quality against labels
+  attention  an attention map over a face (code layer, feature maps, signed Grad-CAM)
 
   --version  print the version, the LibTorch version and whether CUDA is available
 )";
@@ -40,6 +42,8 @@ int main(int argc, char** argv)
         {"encode", runEncode},
         {"summary", runSummary},
         {"runs", runRuns},
+        {"cluster", runCluster},
+        {"attention", runAttention},
     };
     const std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {

@@ -1,0 +1,169 @@
+// `cluster` and `attention`: the unsupervised side and the attention maps from the command line.
+#include "cli/CliSupport.h"
+#include "cli/Commands.h"
+
+#include "data/ImageIO.h"
+#include "data/Overlay.h"
+#include "ml/Attention.h"
+#include "ml/ClusterJob.h"
+#include "ml/Runs.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace faceatlas::cli {
+
+namespace {
+
+const char* kClusterHelp = R"(usage: faceatlas-cli cluster --codes CODES --out DIR (--k K | --k-range A:B) [options]
+
+k-means on autoencoder codes. DIR receives assignments.csv (path,cluster), clusters.json (size,
+age statistics and gender mix per cluster), metrics.json (inertia, silhouette, Davies-Bouldin,
+NMI and ARI against age decades and gender, the sweep when a range was given), centroids/<c>.png
+(the decoded mean code), medoids/<c>.png, galleries/<c>.png (centroid, nearest members; the
+farthest below), interpolation.png and age_direction.png.
+
+  --k K               number of clusters, or
+  --k-range A:B       sweep k = A..B and keep the k with the highest silhouette
+  --restarts R        k-means++ starts, the lowest inertia wins (default 1)
+  --max-iter N        Lloyd iterations at most (default 100)
+  --seed N            (default 1)
+  --device D          auto, cpu or cuda (default auto)
+  --json              print metrics.json
+)";
+
+const char* kAttentionHelp = R"(usage: faceatlas-cli attention --run RUN --image FILE --method code|features|gradcam --out FILE.png [options]
+
+Lays an attention map over a face:
+  code      the autoencoder's code layer: where the 8 x s x s code is large (the capstone's map)
+  features  a conv layer's activations (--layer, --channel or the channel mean)
+  gradcam   signed Grad-CAM for the predicted age: red pushes the age up, blue pulls it down
+
+  --layer L           conv1, conv2, ... (default: the last conv layer)
+  --channel C         one channel of the layer (features; default: the mean)
+  --opacity X         0-1 (default 0.5)
+  --colormap M        jet, viridis or inferno for unsigned maps (default jet)
+  --size P            side of the written image in pixels (default 256)
+)";
+
+} // namespace
+
+int runCluster(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help"});
+    if (args.has("help")) {
+        std::fputs(kClusterHelp, stdout);
+        return 0;
+    }
+    ClusterParams p;
+    p.codes = std::filesystem::u8path(args.required("codes"));
+    p.outDir = std::filesystem::u8path(args.required("out"));
+    p.k = args.intValue("k", 0);
+    if (const auto range = args.value("k-range")) {
+        const auto colon = range->find(':');
+        try {
+            if (colon == std::string::npos)
+                throw std::invalid_argument(*range);
+            p.kMin = std::stoi(range->substr(0, colon));
+            p.kMax = std::stoi(range->substr(colon + 1));
+        } catch (const std::exception&) {
+            throw UsageError("--k-range takes A:B, e.g. 4:20, not '" + *range + "'");
+        }
+    }
+    if ((p.k > 0) == (p.kMax > 0))
+        throw UsageError("give either --k K or --k-range A:B");
+    p.restarts = args.intValue("restarts", 1);
+    p.maxIterations = args.intValue("max-iter", 100);
+    p.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
+    p.device = args.value("device").value_or("auto");
+    const bool jsonOut = args.has("json");
+    args.rejectUnknown();
+    const CancelToken cancel = installInterruptHandler();
+    ProgressBar bar;
+    const ClusterResult r = ClusterJob(p).run(cancel, [&](const JobProgress& jp) { bar.update(jp); });
+    bar.finish();
+    if (r.cancelled) {
+        std::fprintf(stderr, "cluster: cancelled\n");
+        return 130;
+    }
+    if (jsonOut) {
+        printLine(nlohmann::json::parse(readFile(p.outDir / "metrics.json")).dump());
+        return 0;
+    }
+    const auto& m = r.metrics;
+    if (r.sweep.size() > 1) {
+        std::printf("%4s %14s %11s %15s\n", "k", "inertia", "silhouette", "Davies-Bouldin");
+        for (const auto& s : r.sweep)
+            std::printf("%4d %14.1f %11.4f %15.4f\n", s.k, s.inertia, s.silhouette, s.daviesBouldin);
+        std::printf("suggested k = %d: %s\n\n", r.suggestedK, r.reason.c_str());
+    }
+    std::printf("k %d  inertia %.1f  silhouette %.4f  Davies-Bouldin %.4f  (%d iterations)\n", m.k, m.inertia, m.silhouette,
+                m.daviesBouldin, m.iterations);
+    if (m.agedCount > 1)
+        std::printf("against age decades (%lld faces): NMI %.4f  ARI %.4f\n", static_cast<long long>(m.agedCount), m.ageNmi, m.ageAri);
+    if (m.genderCount > 1)
+        std::printf("against gender (%lld faces):      NMI %.4f  ARI %.4f\n", static_cast<long long>(m.genderCount), m.genderNmi,
+                    m.genderAri);
+    std::printf("\n%7s %7s %8s %6s %6s\n", "cluster", "size", "mean age", "M", "F");
+    for (const auto& c : r.clusters)
+        std::printf("%7d %7lld %8s %6lld %6lld\n", c.id, static_cast<long long>(c.size),
+                    std::isfinite(c.ageMean) ? formatDouble(c.ageMean, 1).c_str() : "-", static_cast<long long>(c.male),
+                    static_cast<long long>(c.female));
+    std::printf("\npictures and tables in %s\n", p.outDir.c_str());
+    return 0;
+}
+
+int runAttention(const std::vector<std::string>& words)
+{
+    const Args args(words, {"help"});
+    if (args.has("help")) {
+        std::fputs(kAttentionHelp, stdout);
+        return 0;
+    }
+    const auto runDir = std::filesystem::u8path(args.required("run"));
+    const auto imagePath = std::filesystem::u8path(args.required("image"));
+    const auto out = std::filesystem::u8path(args.required("out"));
+    AttentionParams params;
+    params.method = parseAttentionMethod(args.required("method"));
+    params.layer = args.value("layer").value_or("");
+    params.channel = args.intValue("channel", -1);
+    const double opacity = args.doubleValue("opacity", 0.5);
+    const Colormap colormap = parseColormap(args.value("colormap").value_or("jet"));
+    const int display = args.intValue("size", 256);
+    args.rejectUnknown();
+    if (opacity < 0 || opacity > 1)
+        throw UsageError("--opacity must be between 0 and 1");
+    if (display < 16 || display > 4096)
+        throw UsageError("--size must be between 16 and 4096");
+
+    LoadedModel loaded = loadRunModel(runDir);
+    const int s = loaded.model->imageSize();
+    const std::string bytes = readFile(imagePath);
+    std::vector<std::uint8_t> face(static_cast<size_t>(s) * s * 3), big(static_cast<size_t>(display) * display * 3);
+    std::string problem;
+    if (!decodeSquareRgb(bytes, s, face.data(), problem) || !decodeSquareRgb(bytes, display, big.data(), problem))
+        throw Error(displayPath(imagePath) + ": " + problem);
+    const auto input = torch::from_blob(face.data(), {s, s, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat).div(255);
+    const AttentionMap map = attentionMap(*loaded.model, input, params);
+    const cv::Mat rgb(display, display, CV_8UC3, big.data());
+    const auto mapData = map.map.contiguous();
+    const cv::Mat overlay = renderOverlay(rgb, mapData.data_ptr<float>(), s, map.isSigned, opacity, colormap);
+    cv::Mat bgr;
+    cv::cvtColor(overlay, bgr, cv::COLOR_RGB2BGR);
+    std::vector<uchar> png;
+    cv::imencode(".png", bgr, png);
+    writeFileAtomic(out, std::string(png.begin(), png.end()));
+    std::printf("%s map of layer %s%s written to %s", map.isSigned ? "signed" : "unsigned", map.layer.c_str(),
+                params.channel >= 0 ? (" channel " + std::to_string(params.channel)).c_str() : "", out.c_str());
+    if (std::isfinite(map.predictedAge))
+        std::printf(" (predicted age %.1f)", map.predictedAge);
+    std::printf("\n");
+    return 0;
+}
+
+} // namespace faceatlas::cli

@@ -1,0 +1,321 @@
+#include "ml/ClusterJob.h"
+
+#include "data/PreparedDataset.h"
+#include "ml/Inference.h"
+#include "ml/Runs.h"
+#include "ml/TrainJob.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+#include "util/PngWriter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace faceatlas {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(); }
+
+/** Images [N,3,S,S] float 0-1 -> a row of RGB uint8 tiles. */
+std::vector<std::uint8_t> toRgb(const torch::Tensor& images)
+{
+    const auto t = images.mul(255).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous().cpu();
+    return std::vector<std::uint8_t>(t.data_ptr<std::uint8_t>(), t.data_ptr<std::uint8_t>() + t.numel());
+}
+
+/** A contact sheet: rows of tiles (RGB, size x size each) with a 2-pixel grey gap. */
+void writeSheet(const fs::path& file, const std::vector<std::vector<const std::uint8_t*>>& rows, int size)
+{
+    size_t columns = 1;
+    for (const auto& r : rows)
+        columns = std::max(columns, r.size());
+    const int gap = 2;
+    const int width = static_cast<int>(columns) * (size + gap) + gap;
+    const int height = static_cast<int>(rows.size()) * (size + gap) + gap;
+    std::vector<std::uint8_t> sheet(static_cast<size_t>(width) * height * 3, 48);
+    for (size_t r = 0; r < rows.size(); ++r)
+        for (size_t c = 0; c < rows[r].size(); ++c) {
+            if (!rows[r][c])
+                continue;
+            const int x0 = gap + static_cast<int>(c) * (size + gap), y0 = gap + static_cast<int>(r) * (size + gap);
+            for (int y = 0; y < size; ++y)
+                std::memcpy(&sheet[(static_cast<size_t>(y0 + y) * width + x0) * 3], rows[r][c] + static_cast<size_t>(y) * size * 3,
+                            static_cast<size_t>(size) * 3);
+        }
+    writePngRgb(file, sheet.data(), width, height);
+}
+
+json histogramJson(const std::map<int, std::int64_t>& h)
+{
+    json out = json::object();
+    for (const auto& [from, n] : h)
+        out[std::to_string(from) + "-" + std::to_string(from + 9)] = n;
+    return out;
+}
+
+} // namespace
+
+ClusterMetrics labelAgreement(const std::vector<std::int32_t>& labels, const std::vector<int>& ageDecade,
+                              const std::vector<int>& gender)
+{
+    ClusterMetrics m;
+    std::vector<int> a, b;
+    for (size_t i = 0; i < labels.size(); ++i)
+        if (ageDecade[i] >= 0) {
+            a.push_back(labels[i]);
+            b.push_back(ageDecade[i]);
+        }
+    m.agedCount = static_cast<std::int64_t>(a.size());
+    if (a.size() > 1) {
+        m.ageNmi = normalizedMutualInfo(a, b);
+        m.ageAri = adjustedRandIndex(a, b);
+    }
+    a.clear();
+    b.clear();
+    for (size_t i = 0; i < labels.size(); ++i)
+        if (gender[i] >= 0) {
+            a.push_back(labels[i]);
+            b.push_back(gender[i]);
+        }
+    m.genderCount = static_cast<std::int64_t>(a.size());
+    if (a.size() > 1) {
+        m.genderNmi = normalizedMutualInfo(a, b);
+        m.genderAri = adjustedRandIndex(a, b);
+    }
+    return m;
+}
+
+ClusterJob::ClusterJob(ClusterParams params) : m_params(std::move(params)) {}
+
+ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onProgress)
+{
+    torch::NoGradGuard noGrad;
+    const ClusterParams& p = m_params;
+    const Codes codes = Codes::open(p.codes);
+    const torch::Device device = resolveDevice(p.device);
+    const torch::Tensor data = device.is_cuda() ? codes.tensor().to(device) : codes.tensor();
+    const int64_t n = static_cast<int64_t>(codes.count());
+    std::vector<int> ks;
+    if (p.k > 0) {
+        ks.push_back(p.k);
+    } else {
+        if (p.kMin < 2 || p.kMax < p.kMin)
+            throw Error("give --k K or a range --k-range A:B with 2 <= A <= B");
+        for (int k = p.kMin; k <= p.kMax; ++k)
+            ks.push_back(k);
+    }
+    ClusterResult result;
+    KMeansResult chosen;
+    double bestSilhouette = -2;
+    for (size_t i = 0; i < ks.size(); ++i) {
+        KMeansParams kp;
+        kp.k = ks[i];
+        kp.restarts = p.restarts;
+        kp.maxIterations = p.maxIterations;
+        kp.seed = p.seed;
+        KMeansResult km = kmeans(data, kp, cancel, [&](const JobProgress& jp) {
+            if (onProgress)
+                onProgress({"k-means", static_cast<long long>(i) * jp.total + jp.done, static_cast<long long>(ks.size()) * jp.total});
+        });
+        if (km.cancelled) {
+            result.cancelled = true;
+            return result;
+        }
+        const double silhouette = silhouetteScore(data, km.labels, ks[i], p.silhouetteSample, p.seed);
+        const double db = daviesBouldin(data, km.labels, km.centroids);
+        result.sweep.push_back({ks[i], km.inertia, silhouette, db});
+        if (silhouette > bestSilhouette) {
+            bestSilhouette = silhouette;
+            chosen = std::move(km);
+            result.suggestedK = ks[i];
+        }
+    }
+    result.reason = ks.size() == 1 ? "k given" :
+        "highest silhouette (" + std::to_string(bestSilhouette).substr(0, 6) + ") over k = " + std::to_string(ks.front())
+            + ".." + std::to_string(ks.back());
+    const int k = result.suggestedK;
+    result.labels = chosen.labels;
+
+    // Labels: age decades and gender where the records have them.
+    std::vector<int> decade(n, -1), gender(n, -1);
+    for (int64_t i = 0; i < n; ++i) {
+        const Record& r = codes.records()[i];
+        if (r.age)
+            decade[i] = std::max(0, *r.age) / 10;
+        if (r.gender != Gender::Unknown)
+            gender[i] = r.gender == Gender::Male ? 1 : 0;
+    }
+    result.metrics = labelAgreement(chosen.labels, decade, gender);
+    result.metrics.k = k;
+    result.metrics.inertia = chosen.inertia;
+    result.metrics.iterations = chosen.iterations;
+    for (const auto& s : result.sweep)
+        if (s.k == k) {
+            result.metrics.silhouette = s.silhouette;
+            result.metrics.daviesBouldin = s.daviesBouldin;
+        }
+
+    // Per cluster: label statistics, and members ordered by distance to the centre.
+    torch::Tensor assigned, dist2;
+    assignToCentroids(data, chosen.centroids.to(data.device()), assigned, dist2);
+    const auto dist = dist2.cpu();
+    const float* d = dist.data_ptr<float>();
+    std::vector<std::vector<std::int64_t>> members(k);
+    for (int64_t i = 0; i < n; ++i)
+        members[chosen.labels[i]].push_back(i);
+    result.clusters.resize(k);
+    double ageSum = 0;
+    for (int c = 0; c < k; ++c) {
+        ClusterInfo& info = result.clusters[c];
+        info.id = c;
+        info.size = static_cast<std::int64_t>(members[c].size());
+        ageSum = 0;
+        for (auto i : members[c]) {
+            const Record& r = codes.records()[i];
+            if (r.age) {
+                ageSum += *r.age;
+                ++info.aged;
+                ++info.ageDecades[std::max(0, *r.age) / 10 * 10];
+            }
+            if (r.gender == Gender::Male)
+                ++info.male;
+            else if (r.gender == Gender::Female)
+                ++info.female;
+            else
+                ++info.unknownGender;
+        }
+        if (info.aged)
+            info.ageMean = ageSum / info.aged;
+        auto& m = members[c];
+        std::sort(m.begin(), m.end(), [&](std::int64_t a, std::int64_t b) { return d[a] < d[b]; });
+        if (!m.empty())
+            info.medoid = m.front();
+        const size_t e = std::min<size_t>(static_cast<size_t>(p.exemplars), m.size());
+        info.nearest.assign(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(e));
+        info.farthest.assign(m.rbegin(), m.rbegin() + static_cast<std::ptrdiff_t>(e));
+    }
+
+    // Pictures: decoded centroids (the capstone's step), medoids, galleries.
+    fs::create_directories(p.outDir);
+    for (const char* sub : {"centroids", "medoids", "galleries"})
+        fs::create_directories(p.outDir / sub);
+    LoadedModel ae = loadRunModel(codes.runDir());
+    ae.model->to(device);
+    const PreparedDataset images = PreparedDataset::open(json::parse(readFile(p.codes / "codes.json")).at("data").get<std::string>());
+    const int s = images.imageSize();
+    const auto decoded = toRgb(decodeCodes(*ae.model, chosen.centroids.to(device)));
+    const size_t tile = static_cast<size_t>(s) * s * 3;
+    for (int c = 0; c < k; ++c) {
+        const ClusterInfo& info = result.clusters[c];
+        const std::uint8_t* centroid = decoded.data() + c * tile;
+        writePngRgb(p.outDir / "centroids" / (std::to_string(c) + ".png"), centroid, s, s);
+        if (info.medoid >= 0)
+            writePngRgb(p.outDir / "medoids" / (std::to_string(c) + ".png"), images.image(info.medoid), s, s);
+        std::vector<const std::uint8_t*> top{centroid}, bottom{nullptr};
+        for (auto i : info.nearest)
+            top.push_back(images.image(i));
+        for (auto i : info.farthest)
+            bottom.push_back(images.image(i));
+        writeSheet(p.outDir / "galleries" / (std::to_string(c) + ".png"), {top, bottom}, s);
+    }
+    // Beyond the capstone: a path between the two largest clusters, and the age direction.
+    std::vector<int> bySize(k);
+    for (int c = 0; c < k; ++c)
+        bySize[c] = c;
+    std::sort(bySize.begin(), bySize.end(), [&](int a, int b) { return result.clusters[a].size > result.clusters[b].size; });
+    const int steps = 8;
+    auto ts = torch::linspace(0, 1, steps).unsqueeze(1);
+    const auto path = chosen.centroids[bySize[0]].unsqueeze(0) * (1 - ts) + chosen.centroids[bySize[1]].unsqueeze(0) * ts;
+    const auto pathImages = toRgb(decodeCodes(*ae.model, path.to(device)));
+    std::vector<const std::uint8_t*> row;
+    for (int i = 0; i < steps; ++i)
+        row.push_back(pathImages.data() + i * tile);
+    writeSheet(p.outDir / "interpolation.png", {row}, s);
+    json ageDirection;
+    {
+        std::vector<std::pair<int, std::int64_t>> aged;
+        for (int64_t i = 0; i < n; ++i)
+            if (codes.records()[i].age)
+                aged.emplace_back(*codes.records()[i].age, i);
+        if (aged.size() >= 20) {
+            std::sort(aged.begin(), aged.end());
+            const size_t tenth = aged.size() / 10;
+            std::vector<int64_t> young, old;
+            for (size_t i = 0; i < tenth; ++i) {
+                young.push_back(aged[i].second);
+                old.push_back(aged[aged.size() - 1 - i].second);
+            }
+            const auto all = codes.tensor();
+            const auto youngMean = all.index_select(0, torch::tensor(young)).mean(0);
+            const auto oldMean = all.index_select(0, torch::tensor(old)).mean(0);
+            const auto direction = oldMean - youngMean;
+            const auto centre = all.mean(0);
+            auto alphas = torch::linspace(-1, 1, steps).unsqueeze(1);
+            const auto walk = centre.unsqueeze(0) + alphas * direction.unsqueeze(0);
+            const auto walkImages = toRgb(decodeCodes(*ae.model, walk.to(device)));
+            row.clear();
+            for (int i = 0; i < steps; ++i)
+                row.push_back(walkImages.data() + i * tile);
+            writeSheet(p.outDir / "age_direction.png", {row}, s);
+            ageDirection = {{"young_mean_age", aged[tenth / 2].first}, {"old_mean_age", aged[aged.size() - 1 - tenth / 2].first},
+                            {"steps", steps}};
+        }
+    }
+
+    // Text outputs.
+    std::string csv = "path,cluster\n";
+    for (int64_t i = 0; i < n; ++i)
+        csv += codes.records()[i].path + "," + std::to_string(chosen.labels[i]) + "\n";
+    writeFileAtomic(p.outDir / "assignments.csv", csv);
+    json clusters = json::array();
+    for (const auto& c : result.clusters) {
+        json nearest = json::array(), farthest = json::array();
+        for (auto i : c.nearest)
+            nearest.push_back(codes.records()[i].path);
+        for (auto i : c.farthest)
+            farthest.push_back(codes.records()[i].path);
+        clusters.push_back({{"cluster", c.id},
+                            {"size", c.size},
+                            {"age_mean", num(c.ageMean)},
+                            {"aged", c.aged},
+                            {"age_histogram", histogramJson(c.ageDecades)},
+                            {"gender", {{"M", c.male}, {"F", c.female}, {"unknown", c.unknownGender}}},
+                            {"medoid", c.medoid >= 0 ? json(codes.records()[c.medoid].path) : json()},
+                            {"nearest", nearest},
+                            {"farthest", farthest}});
+    }
+    writeFileAtomic(p.outDir / "clusters.json", clusters.dump(2) + "\n");
+    json sweep = json::array();
+    for (const auto& sp : result.sweep)
+        sweep.push_back({{"k", sp.k}, {"inertia", sp.inertia}, {"silhouette", sp.silhouette}, {"davies_bouldin", sp.daviesBouldin}});
+    const auto& m = result.metrics;
+    json metrics = {{"k", m.k},
+                    {"n", n},
+                    {"dim", codes.dim()},
+                    {"inertia", m.inertia},
+                    {"iterations", m.iterations},
+                    {"silhouette", m.silhouette},
+                    {"silhouette_sample", std::min<int64_t>(n, p.silhouetteSample)},
+                    {"davies_bouldin", m.daviesBouldin},
+                    {"labels",
+                     {{"age_decade", {{"n", m.agedCount}, {"nmi", num(m.ageNmi)}, {"ari", num(m.ageAri)}}},
+                      {"gender", {{"n", m.genderCount}, {"nmi", num(m.genderNmi)}, {"ari", num(m.genderAri)}}}}},
+                    {"suggested_k", result.suggestedK},
+                    {"reason", result.reason},
+                    {"seed", p.seed},
+                    {"restarts", p.restarts},
+                    {"codes", fs::absolute(p.codes).lexically_normal().string()}};
+    if (ks.size() > 1)
+        metrics["sweep"] = sweep;
+    if (!ageDirection.is_null())
+        metrics["age_direction"] = ageDirection;
+    writeFileAtomic(p.outDir / "metrics.json", metrics.dump(2) + "\n");
+    return result;
+}
+
+} // namespace faceatlas

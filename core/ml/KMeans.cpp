@@ -1,0 +1,376 @@
+#include "ml/KMeans.h"
+
+#include "util/Error.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+namespace faceatlas {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/** SplitMix64: the same random choices on every device and platform. */
+class Rng {
+public:
+    explicit Rng(std::uint64_t seed) : m_state(seed) {}
+    std::uint64_t next()
+    {
+        std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    }
+    double uniform() { return (next() >> 11) * 0x1.0p-53; }
+
+private:
+    std::uint64_t m_state;
+};
+
+int64_t defaultChunk(const torch::Tensor& data, int64_t requested)
+{
+    if (requested > 0)
+        return requested;
+    const int64_t bytesPerRow = std::max<int64_t>(1, data.size(1) * 4);
+    return std::max<int64_t>(256, (32LL << 20) / bytesPerRow);
+}
+
+/** Squared distances of rows [N, D] to centres [m, D], chunked; calls fn(start, dist[c, m]). */
+template <typename Fn>
+void forEachDistanceBlock(const torch::Tensor& data, const torch::Tensor& rowNorms, const torch::Tensor& centres,
+                          int64_t chunk, Fn&& fn)
+{
+    const auto centreNorms = centres.pow(2).sum(1);
+    const auto centresT = centres.t().contiguous();
+    const int64_t n = data.size(0);
+    for (int64_t start = 0; start < n; start += chunk) {
+        const int64_t len = std::min(chunk, n - start);
+        // ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, one matrix product per block.
+        auto dist = torch::addmm(centreNorms.unsqueeze(0), data.narrow(0, start, len), centresT, /*beta=*/1, /*alpha=*/-2);
+        dist.add_(rowNorms.narrow(0, start, len).unsqueeze(1)).clamp_min_(0);
+        fn(start, dist);
+    }
+}
+
+torch::Tensor rowSquaredNorms(const torch::Tensor& data, int64_t chunk)
+{
+    auto norms = torch::empty({data.size(0)}, data.options());
+    for (int64_t start = 0; start < data.size(0); start += chunk) {
+        const int64_t len = std::min(chunk, data.size(0) - start);
+        norms.narrow(0, start, len).copy_(data.narrow(0, start, len).pow(2).sum(1));
+    }
+    return norms;
+}
+
+/** Greedy k-means++ (Arthur & Vassilvitskii; scikit-learn's variant with several candidates per step). */
+torch::Tensor kmeansPlusPlus(const torch::Tensor& data, const torch::Tensor& rowNorms, int k, Rng& rng, int64_t chunk)
+{
+    const int64_t n = data.size(0);
+    const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
+    auto centres = torch::empty({k, data.size(1)}, data.options());
+    centres[0].copy_(data[static_cast<int64_t>(rng.next() % static_cast<std::uint64_t>(n))]);
+    auto closest = torch::empty({n}, data.options());
+    forEachDistanceBlock(data, rowNorms, centres.narrow(0, 0, 1), chunk,
+                         [&](int64_t start, const torch::Tensor& d) { closest.narrow(0, start, d.size(0)).copy_(d.squeeze(1)); });
+    for (int c = 1; c < k; ++c) {
+        // Candidates drawn with probability proportional to the squared distance (cumulative sum in double).
+        const auto cumulative = closest.to(torch::kDouble).cumsum(0).cpu();
+        const double total = cumulative[n - 1].item<double>();
+        std::vector<int64_t> picks(trials);
+        const double* cum = cumulative.data_ptr<double>();
+        for (int t = 0; t < trials; ++t) {
+            const double r = rng.uniform() * total;
+            picks[t] = std::min<int64_t>(n - 1, std::upper_bound(cum, cum + n, r) - cum);
+        }
+        const auto candidates = data.index_select(0, torch::tensor(picks, torch::kLong).to(data.device()));
+        // The candidate that lowers the total squared distance most wins.
+        auto potential = torch::zeros({trials}, data.options().dtype(torch::kDouble));
+        auto best = torch::empty({n, trials}, data.options());
+        forEachDistanceBlock(data, rowNorms, candidates, chunk, [&](int64_t start, const torch::Tensor& d) {
+            auto m = torch::minimum(d, closest.narrow(0, start, d.size(0)).unsqueeze(1));
+            potential += m.sum(0).to(torch::kDouble);
+            best.narrow(0, start, d.size(0)).copy_(m);
+        });
+        const int64_t winner = potential.argmin().item<int64_t>();
+        centres[c].copy_(candidates[winner]);
+        closest.copy_(best.select(1, winner));
+    }
+    return centres;
+}
+
+struct Start {
+    torch::Tensor centres;
+    torch::Tensor labels;
+    double inertia = 0;
+    int iterations = 0;
+    std::vector<double> history;
+    double initSeconds = 0, iterationSeconds = 0;
+};
+
+} // namespace
+
+void assignToCentroids(const torch::Tensor& data, const torch::Tensor& centroids, torch::Tensor& labels,
+                       torch::Tensor& minDistances, int64_t chunkRows)
+{
+    const int64_t chunk = defaultChunk(data, chunkRows);
+    const auto norms = rowSquaredNorms(data, chunk);
+    labels = torch::empty({data.size(0)}, data.options().dtype(torch::kLong));
+    minDistances = torch::empty({data.size(0)}, data.options());
+    forEachDistanceBlock(data, norms, centroids.to(data.device()), chunk, [&](int64_t start, const torch::Tensor& d) {
+        const auto m = d.min(1);
+        minDistances.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
+        labels.narrow(0, start, d.size(0)).copy_(std::get<1>(m));
+    });
+}
+
+KMeansResult kmeans(const torch::Tensor& data, const KMeansParams& p, const CancelToken& cancel,
+                    const KMeansProgress& onProgress)
+{
+    torch::NoGradGuard noGrad;
+    if (data.dim() != 2 || data.scalar_type() != torch::kFloat)
+        throw Error("k-means needs an N x D float32 matrix");
+    const int64_t n = data.size(0);
+    if (p.k < 2)
+        throw Error("k-means: k must be at least 2, got " + std::to_string(p.k));
+    if (p.k > n)
+        throw Error("k-means: k = " + std::to_string(p.k) + " is more than the " + std::to_string(n) + " points");
+    const int64_t chunk = defaultChunk(data, p.chunkRows);
+    for (int64_t start = 0; start < n; start += chunk)
+        if (!torch::isfinite(data.narrow(0, start, std::min(chunk, n - start))).all().item<bool>())
+            throw Error("k-means: the codes contain NaN or Inf values (rows " + std::to_string(start) + " to "
+                        + std::to_string(std::min(n, start + chunk) - 1) + ")");
+    const auto norms = rowSquaredNorms(data, chunk);
+    // scikit-learn's tolerance: relative to the mean per-feature variance of the data.
+    double meanVariance = 0;
+    if (p.tolerance > 0) {
+        auto sum = torch::zeros({data.size(1)}, data.options().dtype(torch::kDouble));
+        auto sq = torch::zeros_like(sum);
+        for (int64_t start = 0; start < n; start += chunk) {
+            const auto block = data.narrow(0, start, std::min(chunk, n - start)).to(torch::kDouble);
+            sum += block.sum(0);
+            sq += block.pow(2).sum(0);
+        }
+        meanVariance = (sq / n - (sum / n).pow(2)).mean().item<double>();
+    }
+    const double shiftLimit = p.tolerance * meanVariance;
+
+    Rng rng(p.seed);
+    Start best;
+    best.inertia = std::numeric_limits<double>::infinity();
+    KMeansResult result;
+    const long long totalSteps = static_cast<long long>(std::max(1, p.restarts)) * p.maxIterations;
+    for (int restart = 0; restart < std::max(1, p.restarts); ++restart) {
+        Start s;
+        auto t0 = Clock::now();
+        s.centres = kmeansPlusPlus(data, norms, p.k, rng, chunk);
+        s.initSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        t0 = Clock::now();
+        s.labels = torch::empty({n}, data.options().dtype(torch::kLong));
+        auto closest = torch::empty({n}, data.options());
+        for (int it = 0; it < p.maxIterations; ++it) {
+            if (cancel.isCancelled()) {
+                result.cancelled = true;
+                return result;
+            }
+            // Assignment and the sums for the update, in one pass over the data.
+            auto sums = torch::zeros({p.k, data.size(1)}, data.options());
+            double inertia = 0;
+            forEachDistanceBlock(data, norms, s.centres, chunk, [&](int64_t start, const torch::Tensor& d) {
+                const auto m = d.min(1);
+                const auto labels = std::get<1>(m);
+                s.labels.narrow(0, start, d.size(0)).copy_(labels);
+                closest.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
+                sums.index_add_(0, labels, data.narrow(0, start, d.size(0)));
+            });
+            inertia = closest.sum().to(torch::kDouble).item<double>();
+            s.history.push_back(inertia);
+            auto counts = torch::bincount(s.labels, {}, p.k).to(data.options());
+            // Empty clusters take the points farthest from their centres (scikit-learn's relocation).
+            const auto empty = (counts == 0).nonzero().squeeze(1).cpu();
+            if (empty.numel() > 0) {
+                const auto far = std::get<1>(closest.topk(empty.numel()));
+                for (int64_t e = 0; e < empty.numel(); ++e) {
+                    const int64_t c = empty[e].item<int64_t>(), row = far[e].item<int64_t>();
+                    const int64_t old = s.labels[row].item<int64_t>();
+                    sums[old] -= data[row];
+                    counts[old] -= 1;
+                    sums[c].copy_(data[row]);
+                    counts[c] = 1;
+                    s.labels[row] = c;
+                    closest[row] = 0;
+                }
+            }
+            const auto updated = sums / counts.unsqueeze(1);
+            const double shift = (updated - s.centres).pow(2).sum().item<double>();
+            s.centres = updated;
+            s.iterations = it + 1;
+            if (onProgress)
+                onProgress({"k-means", static_cast<long long>(restart) * p.maxIterations + it + 1, totalSteps});
+            if (p.tolerance > 0 && shift <= shiftLimit)
+                break;
+        }
+        // Final assignment to the final centres, so labels and inertia agree with the centroids.
+        forEachDistanceBlock(data, norms, s.centres, chunk, [&](int64_t start, const torch::Tensor& d) {
+            const auto m = d.min(1);
+            s.labels.narrow(0, start, d.size(0)).copy_(std::get<1>(m));
+            closest.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
+        });
+        s.inertia = closest.sum().to(torch::kDouble).item<double>();
+        s.history.push_back(s.inertia);
+        s.iterationSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        if (s.inertia < best.inertia)
+            best = std::move(s);
+    }
+    result.centroids = best.centres.to(torch::kCPU).contiguous();
+    const auto labels = best.labels.to(torch::kInt).to(torch::kCPU).contiguous();
+    result.labels.assign(labels.data_ptr<std::int32_t>(), labels.data_ptr<std::int32_t>() + n);
+    result.sizes.assign(p.k, 0);
+    for (auto l : result.labels)
+        ++result.sizes[l];
+    result.inertia = best.inertia;
+    result.iterations = best.iterations;
+    result.inertiaHistory = best.history;
+    result.initSeconds = best.initSeconds;
+    result.iterationSeconds = best.iterationSeconds;
+    return result;
+}
+
+double silhouetteScore(const torch::Tensor& data, const std::vector<std::int32_t>& labels, int k, int64_t sampleSize,
+                       std::uint64_t seed)
+{
+    torch::NoGradGuard noGrad;
+    const int64_t n = data.size(0);
+    std::vector<int64_t> rows(n);
+    for (int64_t i = 0; i < n; ++i)
+        rows[i] = i;
+    if (sampleSize > 0 && sampleSize < n) {
+        Rng rng(seed);
+        for (int64_t i = 0; i < sampleSize; ++i)
+            std::swap(rows[i], rows[i + static_cast<int64_t>(rng.next() % static_cast<std::uint64_t>(n - i))]);
+        rows.resize(sampleSize);
+    }
+    const auto idx = torch::tensor(rows, torch::kLong).to(data.device());
+    const auto x = data.index_select(0, idx).to(torch::kDouble);
+    const auto d = torch::cdist(x, x).cpu();
+    const int64_t m = static_cast<int64_t>(rows.size());
+    std::vector<int> lab(m);
+    std::vector<int64_t> count(k, 0);
+    for (int64_t i = 0; i < m; ++i) {
+        lab[i] = labels[rows[i]];
+        ++count[lab[i]];
+    }
+    const auto acc = d.accessor<double, 2>();
+    double total = 0;
+    std::vector<double> sums(k);
+    for (int64_t i = 0; i < m; ++i) {
+        std::fill(sums.begin(), sums.end(), 0.0);
+        for (int64_t j = 0; j < m; ++j)
+            sums[lab[j]] += acc[i][j];
+        if (count[lab[i]] <= 1)
+            continue; // a singleton's silhouette is 0
+        const double a = sums[lab[i]] / (count[lab[i]] - 1);
+        double b = std::numeric_limits<double>::infinity();
+        for (int c = 0; c < k; ++c)
+            if (c != lab[i] && count[c] > 0)
+                b = std::min(b, sums[c] / count[c]);
+        if (std::isfinite(b))
+            total += (b - a) / std::max(a, b);
+    }
+    return total / m;
+}
+
+double daviesBouldin(const torch::Tensor& data, const std::vector<std::int32_t>& labels, const torch::Tensor& centroids)
+{
+    torch::NoGradGuard noGrad;
+    const int k = static_cast<int>(centroids.size(0));
+    torch::Tensor assigned, dist2;
+    assignToCentroids(data, centroids, assigned, dist2);
+    const auto dist = dist2.sqrt().to(torch::kDouble).cpu();
+    std::vector<double> scatter(k, 0.0);
+    std::vector<int64_t> count(k, 0);
+    const double* d = dist.data_ptr<double>();
+    for (size_t i = 0; i < labels.size(); ++i) {
+        scatter[labels[i]] += d[i];
+        ++count[labels[i]];
+    }
+    for (int c = 0; c < k; ++c)
+        scatter[c] = count[c] ? scatter[c] / count[c] : 0.0;
+    const auto centreDist = torch::cdist(centroids.to(torch::kDouble).cpu(), centroids.to(torch::kDouble).cpu());
+    const auto cd = centreDist.accessor<double, 2>();
+    double total = 0;
+    for (int i = 0; i < k; ++i) {
+        double worst = 0;
+        for (int j = 0; j < k; ++j)
+            if (j != i && cd[i][j] > 0)
+                worst = std::max(worst, (scatter[i] + scatter[j]) / cd[i][j]);
+        total += worst;
+    }
+    return total / k;
+}
+
+namespace {
+
+/** Contingency table of two labelings as counts, with row and column sums. */
+struct Contingency {
+    std::map<std::pair<int, int>, double> cells;
+    std::map<int, double> rows, cols;
+    double n = 0;
+};
+
+Contingency contingency(const std::vector<int>& a, const std::vector<int>& b)
+{
+    if (a.size() != b.size())
+        throw Error("labelings of different lengths");
+    Contingency t;
+    for (size_t i = 0; i < a.size(); ++i) {
+        t.cells[{a[i], b[i]}] += 1;
+        t.rows[a[i]] += 1;
+        t.cols[b[i]] += 1;
+    }
+    t.n = static_cast<double>(a.size());
+    return t;
+}
+
+double choose2(double x) { return x * (x - 1) / 2; }
+
+} // namespace
+
+double normalizedMutualInfo(const std::vector<int>& a, const std::vector<int>& b)
+{
+    const Contingency t = contingency(a, b);
+    if (t.n == 0)
+        return 0;
+    double mi = 0, ha = 0, hb = 0;
+    for (const auto& [cell, nij] : t.cells)
+        mi += nij / t.n * std::log(t.n * nij / (t.rows.at(cell.first) * t.cols.at(cell.second)));
+    for (const auto& [r, ni] : t.rows)
+        ha -= ni / t.n * std::log(ni / t.n);
+    for (const auto& [c, nj] : t.cols)
+        hb -= nj / t.n * std::log(nj / t.n);
+    if (ha == 0 && hb == 0)
+        return 1.0; // both labelings put everything in one class: identical
+    const double mean = 0.5 * (ha + hb);
+    return mean > 0 ? std::max(0.0, mi / mean) : 0.0;
+}
+
+double adjustedRandIndex(const std::vector<int>& a, const std::vector<int>& b)
+{
+    const Contingency t = contingency(a, b);
+    double index = 0, sumRows = 0, sumCols = 0;
+    for (const auto& [cell, nij] : t.cells)
+        index += choose2(nij);
+    for (const auto& [r, ni] : t.rows)
+        sumRows += choose2(ni);
+    for (const auto& [c, nj] : t.cols)
+        sumCols += choose2(nj);
+    const double expected = sumRows * sumCols / choose2(t.n);
+    const double maximum = 0.5 * (sumRows + sumCols);
+    if (maximum == expected)
+        return 1.0;
+    return (index - expected) / (maximum - expected);
+}
+
+} // namespace faceatlas
