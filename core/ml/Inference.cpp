@@ -116,7 +116,7 @@ Codes Codes::open(const fs::path& dir)
     if (!records)
         throw Error(displayPath(dir / "records.bin") + ": corrupt record file");
     codes.m_records = std::move(*records);
-    codes.m_data = MappedFile::openReadOnly(dir / "codes.f32");
+    codes.m_data = MappedFile::openReadOnly(dir / "codes.f32", /*populate=*/true);
     if (codes.m_data.size() != codes.m_records.size() * codes.m_dim * sizeof(float))
         throw Error(displayPath(dir / "codes.f32") + ": size does not match " + std::to_string(codes.m_records.size())
                     + " codes of " + std::to_string(codes.m_dim) + " floats");

@@ -17,7 +17,8 @@ struct KMeansParams {
     int maxIterations = 100;
     double tolerance = 1e-4;        // stop when the centres move less than this x the data's mean variance (0: never)
     std::uint64_t seed = 1;
-    int64_t chunkRows = 0;          // rows per distance block (0: about 32 MB of data per block)
+    int64_t chunkRows = 0;          // rows per distance block (0: about 3 MB of data per block)
+    int64_t initSample = 20000;     // k-means++ runs on a seeded sample of this many rows (0: all rows)
 };
 
 struct KMeansResult {
@@ -36,7 +37,8 @@ using KMeansProgress = std::function<void(const JobProgress&)>;
 
 /**
  * Clusters the rows of `data` ([N, D] float32, on the device it should run on: CPU or CUDA).
- * k-means++ initialisation (greedy, 2 + ln k candidates per centre, as scikit-learn), Lloyd
+ * k-means++ initialisation (greedy, 2 + ln k candidates per centre, as scikit-learn; on a seeded
+ * sample of at most initSample rows, as large-scale k-means libraries do), Lloyd
  * iterations, empty clusters re-seeded with the points farthest from their centres, deterministic
  * by seed. Throws Error for k < 2, k > N, or NaN / Inf in the data.
  */

@@ -39,7 +39,7 @@ void MappedFile::reset() noexcept
     m_size = 0;
 }
 
-MappedFile MappedFile::openReadOnly(const std::filesystem::path& path)
+MappedFile MappedFile::openReadOnly(const std::filesystem::path& path, bool populate)
 {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -53,7 +53,7 @@ MappedFile MappedFile::openReadOnly(const std::filesystem::path& path)
     MappedFile file;
     file.m_size = static_cast<size_t>(st.st_size);
     if (file.m_size > 0) {
-        void* p = ::mmap(nullptr, file.m_size, PROT_READ, MAP_SHARED, fd, 0);
+        void* p = ::mmap(nullptr, file.m_size, PROT_READ, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
         if (p == MAP_FAILED) {
             const int err = errno;
             ::close(fd);

@@ -16,8 +16,11 @@ public:
     MappedFile(const MappedFile&) = delete;
     MappedFile& operator=(const MappedFile&) = delete;
 
-    /** Maps an existing file for reading; throws Error naming the file. */
-    static MappedFile openReadOnly(const std::filesystem::path& path);
+    /**
+     * Maps an existing file for reading; throws Error naming the file. `populate` reads it all in
+     * now (for data that will be scanned whole, like codes), instead of page by page on first touch.
+     */
+    static MappedFile openReadOnly(const std::filesystem::path& path, bool populate = false);
     /** Creates (or truncates) a file of `size` bytes and maps it for writing. */
     static MappedFile create(const std::filesystem::path& path, size_t size);
 
