@@ -27,7 +27,7 @@ packages=(
     libgtest-dev libgmock-dev
 )
 if [ "$gui" = 1 ]; then
-    packages+=(qt6-base-dev libqt6charts6-dev libqt6svg6-dev libgl-dev xvfb xauth)
+    packages+=(qt6-base-dev libqt6charts6-dev libqt6opengl6-dev libqt6svg6-dev libgl-dev libxkbcommon-dev xvfb xauth)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

@@ -16,5 +16,6 @@ int runSummary(const std::vector<std::string>& words);
 int runRuns(const std::vector<std::string>& words);
 int runCluster(const std::vector<std::string>& words);
 int runAttention(const std::vector<std::string>& words);
+int runDemo(const std::vector<std::string>& words);
 
 } // namespace faceatlas::cli

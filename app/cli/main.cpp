@@ -14,6 +14,7 @@ const char* kUsage = R"(usage: faceatlas-cli COMMAND [options]     (COMMAND --he
 Explore face-image datasets with deep learning.
 
 commands:
+  demo       the whole pipeline on the built-in synthetic faces
   inspect    read a dataset's metadata and show its first records
   prepare    clean, split and resample a dataset and cache its images for training
   train      train age-capstone, age or autoencoder on a prepared dataset
@@ -44,6 +45,7 @@ int main(int argc, char** argv)
         {"runs", runRuns},
         {"cluster", runCluster},
         {"attention", runAttention},
+        {"demo", runDemo},
     };
     const std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {

@@ -61,7 +61,7 @@ std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data
     BatchPrefetcher batches(data, indices, 128);
     Batch b;
     while (batches.next(b) && !cancel.isCancelled()) {
-        const auto out = model.run(b.images.to(device)).output.to(torch::kCPU).contiguous();
+        const auto out = model.predictAges(b.images.to(device)).to(torch::kCPU).contiguous();
         predicted.insert(predicted.end(), out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
         if (onProgress)
             onProgress({"predicting", static_cast<long long>(predicted.size()), static_cast<long long>(indices.size())});

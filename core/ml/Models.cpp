@@ -173,7 +173,7 @@ public:
     {
         if (size < 16)
             throw Error("age needs images of at least 16x16, got " + std::to_string(size));
-        const int64_t widths[] = {32, 32, 64, 64, 128, 128};
+        const int64_t widths[] = {32, 48, 64, 96, 128, 192};
         int64_t in = 3;
         for (int i = 0; i < 6; ++i) {
             const std::string n = std::to_string(i + 1);
@@ -216,6 +216,12 @@ public:
         const auto target = torch::softmax(-(m_bins.unsqueeze(0) - ages.unsqueeze(1)).pow(2) / (2 * 2.0 * 2.0), 1);
         const auto ce = -(target * torch::log_softmax(out.raw, 1)).sum(1).mean();
         return ce + 0.05 * F::l1_loss(out.output, ages);
+    }
+
+    // Test-time augmentation: a face and its mirror image are the same age.
+    torch::Tensor predictAges(const torch::Tensor& images) override
+    {
+        return 0.5 * (run(images, nullptr).output + run(images.flip({3}), nullptr).output);
     }
 
     std::vector<std::string> featureLayers() const override

@@ -45,6 +45,8 @@ public:
     virtual ModelOutput run(const torch::Tensor& images, std::vector<LayerRow>* trace = nullptr) = 0;
     /** Training loss; `ages` [N] for age models, ignored by the autoencoder (it reconstructs `images`). */
     virtual torch::Tensor loss(const ModelOutput& out, const torch::Tensor& images, const torch::Tensor& ages) = 0;
+    /** Predicted ages [N] for evaluation (no gradients needed); the age model averages over a mirror image. */
+    virtual torch::Tensor predictAges(const torch::Tensor& images) { return run(images).output; }
     /** Names of the conv layers whose activations run() returns, in order. */
     virtual std::vector<std::string> featureLayers() const = 0;
 

@@ -87,7 +87,7 @@ Validation validate(FaceModelImpl& model, const PreparedDataset& data, const tor
             const auto known = ~torch::isnan(ages);
             const int64_t k = known.sum().item<int64_t>();
             if (k > 0) {
-                const auto pred = out.output.masked_select(known), truth = ages.masked_select(known);
+                const auto pred = model.predictAges(images).masked_select(known), truth = ages.masked_select(known);
                 lossSum += model.loss(out, images, ages.nan_to_num(medianAge)).item<double>() * count;
                 absSum += (pred - truth).abs().sum().item<double>();
                 baseSum += (truth - medianAge).abs().sum().item<double>();

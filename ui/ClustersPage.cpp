@@ -1,0 +1,288 @@
+#include "ClustersPage.h"
+
+#include "JobRunner.h"
+#include "Session.h"
+#include "ml/ClusterJob.h"
+#include "ml/Inference.h"
+#include "util/FileUtil.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QCheckBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineSeries>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QValueAxis>
+#include <QVBoxLayout>
+#include <nlohmann/json.hpp>
+
+namespace faceatlas::ui {
+
+namespace {
+
+QLabel* pictureLabel(const QString& caption)
+{
+    auto* label = new QLabel(caption);
+    label->setAlignment(Qt::AlignCenter);
+    label->setMinimumSize(140, 140);
+    label->setFrameShape(QFrame::StyledPanel);
+    return label;
+}
+
+void showPicture(QLabel* label, const QString& file, int height)
+{
+    QPixmap pixmap(file);
+    if (pixmap.isNull())
+        label->setText(QObject::tr("(none)"));
+    else
+        label->setPixmap(pixmap.scaledToHeight(height, pixmap.height() * 2 <= height ? Qt::FastTransformation : Qt::SmoothTransformation));
+}
+
+} // namespace
+
+ClustersPage::ClustersPage(Session* session, QWidget* parent)
+    : QWidget(parent)
+    , m_session(session)
+{
+    m_encode = new QPushButton(tr("Encode faces with the latest autoencoder"));
+    m_k = new QSpinBox;
+    m_k->setRange(2, 200);
+    m_k->setValue(8);
+    m_sweep = new QCheckBox(tr("sweep up to"));
+    m_kMax = new QSpinBox;
+    m_kMax->setRange(2, 200);
+    m_kMax->setValue(16);
+    m_run = new QPushButton(tr("Cluster"));
+    auto* exportButton = new QPushButton(tr("Export assignments..."));
+    auto* controls = new QHBoxLayout;
+    controls->addWidget(m_encode);
+    controls->addSpacing(20);
+    controls->addWidget(new QLabel(tr("k")));
+    controls->addWidget(m_k);
+    controls->addWidget(m_sweep);
+    controls->addWidget(m_kMax);
+    controls->addWidget(m_run);
+    controls->addWidget(exportButton);
+    controls->addStretch();
+
+    m_summary = new QLabel(tr("Train an autoencoder, encode the faces, then cluster them."));
+    m_summary->setWordWrap(true);
+    m_list = new QListWidget;
+    m_list->setMinimumWidth(260);
+    m_sweepView = new QChartView;
+    m_sweepView->setRenderHint(QPainter::Antialiasing);
+    m_sweepView->setMinimumHeight(200);
+    auto* left = new QVBoxLayout;
+    left->addWidget(m_list, 2);
+    left->addWidget(m_sweepView, 1);
+
+    m_gallery = pictureLabel(tr("gallery"));
+    m_centroid = pictureLabel(tr("decoded centroid"));
+    m_medoid = pictureLabel(tr("medoid"));
+    m_interpolation = pictureLabel(tr("interpolation"));
+    m_ageDirection = pictureLabel(tr("age direction"));
+    auto* grid = new QGridLayout;
+    grid->addWidget(new QLabel(tr("<b>Decoded centroid</b> (the capstone's averaged code)")), 0, 0);
+    grid->addWidget(new QLabel(tr("<b>Medoid</b> (the real face nearest the centre)")), 0, 1);
+    grid->addWidget(m_centroid, 1, 0);
+    grid->addWidget(m_medoid, 1, 1);
+    grid->addWidget(new QLabel(tr("<b>Gallery</b>: centroid and nearest faces; outliers below")), 2, 0, 1, 2);
+    grid->addWidget(m_gallery, 3, 0, 1, 2);
+    grid->addWidget(new QLabel(tr("<b>Between the two largest clusters</b>")), 4, 0, 1, 2);
+    grid->addWidget(m_interpolation, 5, 0, 1, 2);
+    grid->addWidget(new QLabel(tr("<b>Age direction</b>: younger to older")), 6, 0, 1, 2);
+    grid->addWidget(m_ageDirection, 7, 0, 1, 2);
+    grid->setRowStretch(8, 1);
+
+    auto* body = new QHBoxLayout;
+    body->addLayout(left);
+    body->addLayout(grid, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(controls);
+    layout->addWidget(m_summary);
+    layout->addLayout(body, 1);
+
+    connect(m_encode, &QPushButton::clicked, this, &ClustersPage::encode);
+    connect(m_run, &QPushButton::clicked, this, &ClustersPage::cluster);
+    connect(m_list, &QListWidget::currentRowChanged, this, &ClustersPage::showCluster);
+    connect(exportButton, &QPushButton::clicked, this, [this] {
+        const QString from = QDir(m_session->clustersDir()).filePath("assignments.csv");
+        if (!QFileInfo::exists(from))
+            return;
+        const QString to = QFileDialog::getSaveFileName(this, tr("Export assignments"), "assignments.csv", tr("CSV (*.csv)"));
+        if (!to.isEmpty()) {
+            QFile::remove(to);
+            QFile::copy(from, to);
+        }
+    });
+    connect(session, &Session::clustersChanged, this, &ClustersPage::loadResults);
+    if (!m_session->clustersDir().isEmpty())
+        loadResults();
+}
+
+void ClustersPage::setK(int k)
+{
+    m_k->setValue(k);
+    m_sweep->setChecked(false);
+}
+
+int ClustersPage::clusterCount() const
+{
+    return m_list->count();
+}
+
+void ClustersPage::selectCluster(int row)
+{
+    m_list->setCurrentRow(row);
+}
+
+void ClustersPage::encode()
+{
+    const QString run = m_session->latestRun("autoencoder");
+    if (run.isEmpty() || !m_session->dataset()) {
+        m_summary->setText(tr("Encoding needs a prepared dataset and a trained autoencoder (Train page)."));
+        return;
+    }
+    const QString out = QDir(m_session->workspace()).filePath("codes/" + QFileInfo(run).fileName());
+    const std::string runDir = run.toStdString(), data = m_session->datasetDir().toStdString(), codes = out.toStdString();
+    if (!m_session->jobs()->start(tr("Encoding faces"), [runDir, data, codes](const CancelToken& cancel, const JobRunner::Report& report) {
+            encodeDataset(runDir, data, codes, "auto", cancel,
+                          [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+        }))
+        return;
+    auto* connection = new QMetaObject::Connection;
+    *connection = connect(m_session->jobs(), &JobRunner::finished, this, [this, out, connection](const QString&, bool ok, bool cancelled, const QString& error) {
+        disconnect(*connection);
+        delete connection;
+        if (ok && !cancelled) {
+            m_session->setCodesDir(out);
+            m_summary->setText(tr("Faces encoded into %1. Now cluster them.").arg(out));
+        } else if (!ok) {
+            m_summary->setText(tr("Encoding failed: %1").arg(error));
+        }
+    });
+}
+
+void ClustersPage::cluster()
+{
+    if (m_session->codesDir().isEmpty()) {
+        m_summary->setText(tr("Encode the faces first."));
+        return;
+    }
+    ClusterParams p;
+    p.codes = m_session->codesDir().toStdString();
+    if (m_sweep->isChecked()) {
+        p.kMin = m_k->value();
+        p.kMax = std::max(m_k->value(), m_kMax->value());
+    } else {
+        p.k = m_k->value();
+    }
+    const QString out = QDir(m_session->workspace())
+                            .filePath(QStringLiteral("clusters/%1-k%2").arg(QFileInfo(m_session->codesDir()).fileName())
+                                          .arg(m_sweep->isChecked() ? QStringLiteral("%1-%2").arg(p.kMin).arg(p.kMax) : QString::number(p.k)));
+    p.outDir = out.toStdString();
+    if (!m_session->jobs()->start(tr("Clustering"), [p](const CancelToken& cancel, const JobRunner::Report& report) {
+            ClusterJob(p).run(cancel, [&](const JobProgress& jp) { report(QString::fromUtf8(jp.stage), jp.done, jp.total); });
+        }))
+        return;
+    auto* connection = new QMetaObject::Connection;
+    *connection = connect(m_session->jobs(), &JobRunner::finished, this, [this, out, connection](const QString&, bool ok, bool cancelled, const QString& error) {
+        disconnect(*connection);
+        delete connection;
+        if (ok && !cancelled) {
+            m_session->setClustersDir(out);
+            Q_EMIT clustered();
+        } else if (!ok) {
+            m_summary->setText(tr("Clustering failed: %1").arg(error));
+        }
+    });
+}
+
+void ClustersPage::loadResults()
+{
+    const QDir dir(m_session->clustersDir());
+    m_list->clear();
+    nlohmann::json clusters, metrics;
+    try {
+        clusters = nlohmann::json::parse(readFile(dir.filePath("clusters.json").toStdString()));
+        metrics = nlohmann::json::parse(readFile(dir.filePath("metrics.json").toStdString()));
+    } catch (const std::exception&) {
+        return;
+    }
+    for (const auto& c : clusters) {
+        const QString age = c["age_mean"].is_number() ? QString::number(c["age_mean"].get<double>(), 'f', 1) : tr("?");
+        const auto& g = c["gender"];
+        m_list->addItem(tr("Cluster %1: %2 faces, mean age %3, %4 M / %5 F")
+                            .arg(c["cluster"].get<int>())
+                            .arg(c["size"].get<long long>())
+                            .arg(age)
+                            .arg(g["M"].get<long long>())
+                            .arg(g["F"].get<long long>()));
+    }
+    const auto number = [](const nlohmann::json& v) { return v.is_number() ? QString::number(v.get<double>(), 'f', 3) : QStringLiteral("-"); };
+    const auto& labels = metrics["labels"];
+    m_summary->setText(tr("<b>k = %1</b> (%2). Silhouette %3, Davies-Bouldin %4. Against age decades: NMI %5, ARI %6. "
+                          "Against gender: NMI %7, ARI %8. Values near 0 mean the clusters follow something else: lighting, background, pose.")
+                           .arg(metrics.value("k", 0))
+                           .arg(QString::fromStdString(metrics.value("reason", "")))
+                           .arg(number(metrics["silhouette"]), number(metrics["davies_bouldin"]), number(labels["age_decade"]["nmi"]),
+                                number(labels["age_decade"]["ari"]), number(labels["gender"]["nmi"]), number(labels["gender"]["ari"])));
+    showPicture(m_interpolation, dir.filePath("interpolation.png"), 90);
+    showPicture(m_ageDirection, dir.filePath("age_direction.png"), 90);
+    // Inertia and silhouette against k, when a range was swept.
+    if (metrics.contains("sweep")) {
+        auto* chart = new QChart;
+        chart->setTitle(tr("Sweep: inertia (elbow) and silhouette"));
+        auto* inertia = new QLineSeries;
+        inertia->setName(tr("inertia"));
+        auto* silhouette = new QLineSeries;
+        silhouette->setName(tr("silhouette"));
+        double top = 0, low = 1e300, sTop = 0;
+        for (const auto& s : metrics["sweep"]) {
+            inertia->append(s["k"].get<int>(), s["inertia"].get<double>());
+            silhouette->append(s["k"].get<int>(), s["silhouette"].get<double>());
+            top = std::max(top, s["inertia"].get<double>());
+            low = std::min(low, s["inertia"].get<double>());
+            sTop = std::max(sTop, s["silhouette"].get<double>());
+        }
+        chart->addSeries(inertia);
+        chart->addSeries(silhouette);
+        auto* x = new QValueAxis;
+        x->setLabelFormat("%d");
+        auto* y = new QValueAxis;
+        y->setRange(low * 0.95, top * 1.05);
+        auto* y2 = new QValueAxis;
+        y2->setRange(0, sTop * 1.2);
+        chart->addAxis(x, Qt::AlignBottom);
+        chart->addAxis(y, Qt::AlignLeft);
+        chart->addAxis(y2, Qt::AlignRight);
+        inertia->attachAxis(x);
+        inertia->attachAxis(y);
+        silhouette->attachAxis(x);
+        silhouette->attachAxis(y2);
+        chart->legend()->setAlignment(Qt::AlignBottom);
+        QChart* old = m_sweepView->chart();
+        m_sweepView->setChart(chart);
+        delete old;
+    }
+    if (m_list->count() > 0)
+        m_list->setCurrentRow(0);
+}
+
+void ClustersPage::showCluster(int row)
+{
+    if (row < 0)
+        return;
+    const QDir dir(m_session->clustersDir());
+    showPicture(m_gallery, dir.filePath(QStringLiteral("galleries/%1.png").arg(row)), 180);
+    showPicture(m_centroid, dir.filePath(QStringLiteral("centroids/%1.png").arg(row)), 140);
+    showPicture(m_medoid, dir.filePath(QStringLiteral("medoids/%1.png").arg(row)), 140);
+}
+
+} // namespace faceatlas::ui

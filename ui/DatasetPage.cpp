@@ -1,0 +1,384 @@
+#include "DatasetPage.h"
+
+#include "JobRunner.h"
+#include "Session.h"
+#include "ThumbnailModel.h"
+#include "data/Cleaning.h"
+#include "data/ImageIO.h"
+#include "data/PrepareJob.h"
+#include "data/PreparedDataset.h"
+#include "data/Readers.h"
+#include "util/Parallel.h"
+
+#include <QBarCategoryAxis>
+#include <QBarSeries>
+#include <QBarSet>
+#include <QChart>
+#include <QChartView>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QListView>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QValueAxis>
+#include <QVBoxLayout>
+#include <QFileInfo>
+#include <atomic>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace faceatlas::ui {
+
+DatasetPage::DatasetPage(Session* session, QWidget* parent)
+    : QWidget(parent)
+    , m_session(session)
+{
+    m_sourceLabel = new QLabel(tr("No dataset open. Use File > Open, drop a file or folder here, or open the demo."));
+    m_sourceLabel->setWordWrap(true);
+
+    // Cleaning settings: every step of the capstone's preprocessing, each editable.
+    m_size = new QSpinBox;
+    m_size->setRange(16, 256);
+    m_size->setValue(64);
+    m_minScore = new QDoubleSpinBox;
+    m_minScore->setRange(-10, 10);
+    m_minScore->setValue(1.0);
+    m_minScore->setSingleStep(0.25);
+    m_ageMin = new QSpinBox;
+    m_ageMin->setRange(0, 120);
+    m_ageMin->setValue(15);
+    m_ageMax = new QSpinBox;
+    m_ageMax->setRange(0, 120);
+    m_ageMax->setValue(65);
+    m_minImage = new QSpinBox;
+    m_minImage->setRange(0, 1000);
+    m_minImage->setValue(90);
+    m_valFraction = new QDoubleSpinBox;
+    m_valFraction->setRange(0.0, 0.9);
+    m_valFraction->setSingleStep(0.05);
+    m_valFraction->setValue(0.2);
+    m_balance = new QCheckBox(tr("Balance training ages"));
+    m_balance->setChecked(true);
+    m_multipleFaces = new QCheckBox(tr("Drop images with a second face"));
+    m_multipleFaces->setChecked(true);
+    m_prepare = new QPushButton(tr("Prepare"));
+    m_prepare->setEnabled(false);
+    auto* form = new QFormLayout;
+    form->addRow(tr("Image size (px)"), m_size);
+    form->addRow(tr("Min face score"), m_minScore);
+    form->addRow(tr("Min age"), m_ageMin);
+    form->addRow(tr("Max age"), m_ageMax);
+    form->addRow(tr("Min image side (px)"), m_minImage);
+    form->addRow(tr("Validation share"), m_valFraction);
+    form->addRow(m_multipleFaces);
+    form->addRow(m_balance);
+    form->addRow(m_prepare);
+    auto* settingsBox = new QGroupBox(tr("Cleaning"));
+    settingsBox->setLayout(form);
+
+    m_steps = new QTableWidget(0, 3);
+    m_steps->setHorizontalHeaderLabels({tr("Step"), tr("Removed"), tr("Remaining")});
+    m_steps->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+    m_steps->verticalHeader()->hide();
+    m_steps->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_steps->setMinimumHeight(170);
+
+    m_histogram = new QChartView;
+    m_histogram->setRenderHint(QPainter::Antialiasing);
+    m_histogram->setMinimumHeight(220);
+    m_histogram->chart()->setTitle(tr("Training ages by decade"));
+
+    auto* left = new QVBoxLayout;
+    left->addWidget(settingsBox);
+    left->addWidget(m_steps);
+    left->addWidget(m_histogram, 1);
+    auto* leftWidget = new QWidget;
+    leftWidget->setLayout(left);
+
+    // The thumbnail grid with its filters.
+    m_model = new ThumbnailModel(this);
+    m_filter = new FaceFilter(this);
+    m_filter->setSourceModel(m_model);
+    m_grid = new QListView;
+    m_grid->setModel(m_filter);
+    m_grid->setViewMode(QListView::IconMode);
+    m_grid->setIconSize(QSize(72, 72));
+    m_grid->setGridSize(QSize(84, 100));
+    m_grid->setUniformItemSizes(true);
+    m_grid->setResizeMode(QListView::Adjust);
+    m_grid->setLayoutMode(QListView::Batched);
+    m_grid->setBatchSize(500);
+    m_grid->setMovement(QListView::Static);
+    m_filterLow = new QSpinBox;
+    m_filterLow->setRange(0, 120);
+    m_filterHigh = new QSpinBox;
+    m_filterHigh->setRange(0, 120);
+    m_filterHigh->setValue(120);
+    m_filterGender = new QComboBox;
+    m_filterGender->addItems({tr("Any gender"), tr("Female"), tr("Male")});
+    auto* sortByAge = new QCheckBox(tr("Sort by age"));
+    auto* filters = new QHBoxLayout;
+    filters->addWidget(new QLabel(tr("Ages")));
+    filters->addWidget(m_filterLow);
+    filters->addWidget(new QLabel(tr("to")));
+    filters->addWidget(m_filterHigh);
+    filters->addWidget(m_filterGender);
+    filters->addWidget(sortByAge);
+    filters->addStretch();
+    auto* middle = new QVBoxLayout;
+    middle->addLayout(filters);
+    middle->addWidget(m_grid, 1);
+    auto* middleWidget = new QWidget;
+    middleWidget->setLayout(middle);
+
+    m_faceImage = new QLabel;
+    m_faceImage->setMinimumSize(200, 200);
+    m_faceImage->setAlignment(Qt::AlignCenter);
+    m_faceInfo = new QLabel(tr("Click a face to see it here."));
+    m_faceInfo->setWordWrap(true);
+    m_faceInfo->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* right = new QVBoxLayout;
+    right->addWidget(m_faceImage);
+    right->addWidget(m_faceInfo);
+    right->addStretch();
+    auto* rightWidget = new QWidget;
+    rightWidget->setLayout(right);
+
+    auto* splitter = new QSplitter;
+    splitter->addWidget(leftWidget);
+    splitter->addWidget(middleWidget);
+    splitter->addWidget(rightWidget);
+    splitter->setStretchFactor(1, 1);
+    splitter->setSizes({340, 800, 240});
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(m_sourceLabel);
+    layout->addWidget(splitter, 1);
+
+    for (QSpinBox* box : {m_ageMin, m_ageMax, m_minImage})
+        connect(box, &QSpinBox::valueChanged, this, &DatasetPage::updateCounts);
+    connect(m_minScore, &QDoubleSpinBox::valueChanged, this, &DatasetPage::updateCounts);
+    connect(m_multipleFaces, &QCheckBox::toggled, this, &DatasetPage::updateCounts);
+    connect(m_prepare, &QPushButton::clicked, this, &DatasetPage::prepare);
+    const auto refilter = [this] {
+        m_filter->setAgeRange(m_filterLow->value(), m_filterHigh->value());
+        m_filter->setGender(m_filterGender->currentIndex() - 1 == 0 ? 0 : (m_filterGender->currentIndex() == 2 ? 1 : -1));
+    };
+    connect(m_filterLow, &QSpinBox::valueChanged, this, refilter);
+    connect(m_filterHigh, &QSpinBox::valueChanged, this, refilter);
+    connect(m_filterGender, &QComboBox::currentIndexChanged, this, refilter);
+    connect(sortByAge, &QCheckBox::toggled, this, [this](bool on) { m_filter->sort(on ? 0 : -1); });
+    connect(m_grid, &QListView::clicked, this, &DatasetPage::showFace);
+    connect(m_grid, &QListView::doubleClicked, this, [this](const QModelIndex& index) {
+        Q_EMIT faceActivated(index.data(ThumbnailModel::IndexRole).toLongLong());
+    });
+    connect(session, &Session::datasetChanged, this, [this] {
+        m_model->setDataset(m_session->dataset());
+        if (const auto* data = m_session->dataset())
+            showManifest(QString::fromStdString(data->manifestJson()));
+    });
+}
+
+DatasetPage::~DatasetPage() = default;
+
+int DatasetPage::faceCount() const
+{
+    return m_model->rowCount();
+}
+
+void DatasetPage::loadSource(const QString& spec)
+{
+    m_session->setSource(spec);
+    m_sourceLabel->setText(tr("Reading %1 ...").arg(spec));
+    auto loaded = std::make_shared<LoadedDataset>();
+    auto probes = std::make_shared<std::vector<ImageProbe>>();
+    const std::string source = spec.toStdString();
+    m_session->jobs()->start(tr("Reading %1").arg(spec), [loaded, probes, source](const CancelToken& cancel, const JobRunner::Report& report) {
+        report(QObject::tr("reading metadata"), 0, 0);
+        *loaded = openSource(source);
+        probes->resize(loaded->records.size());
+        std::atomic<long long> done{0};
+        const auto total = static_cast<qint64>(loaded->records.size());
+        parallelFor(loaded->records.size(), 0, [&](size_t i) {
+            if (cancel.isCancelled())
+                return;
+            (*probes)[i] = probeImage(loaded->records[i].path);
+            const long long d = ++done;
+            if (d % 2048 == 0)
+                report(QObject::tr("checking images"), d, total);
+        }, 64);
+    });
+    auto* connection = new QMetaObject::Connection;
+    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
+                          [this, loaded, probes, spec, connection](const QString&, bool ok, bool cancelled, const QString& error) {
+                              disconnect(*connection);
+                              delete connection;
+                              if (!ok || cancelled) {
+                                  m_sourceLabel->setText(ok ? tr("Reading %1 was cancelled.").arg(spec)
+                                                            : tr("Could not open %1: %2").arg(spec, error));
+                                  return;
+                              }
+                              m_loaded = loaded;
+                              m_probes = probes;
+                              QString text = tr("<b>%1</b>: %2 records").arg(spec.toHtmlEscaped()).arg(loaded->records.size());
+                              if (loaded->malformed)
+                                  text += tr(", %1 malformed entries skipped").arg(loaded->malformed);
+                              m_sourceLabel->setText(text);
+                              m_prepare->setEnabled(true);
+                              updateCounts();
+                              const QString prepared = m_session->preparedDirFor(spec, m_size->value());
+                              if (QFileInfo::exists(prepared + "/prepared.json"))
+                                  m_session->openPrepared(prepared);
+                          });
+}
+
+void DatasetPage::updateCounts()
+{
+    if (!m_loaded)
+        return;
+    CleaningOptions o;
+    o.minFaceScore = m_minScore->value();
+    o.ageMin = m_ageMin->value();
+    o.ageMax = std::max(m_ageMin->value(), m_ageMax->value());
+    o.minImageSize = m_minImage->value();
+    o.dropMultipleFaces = m_multipleFaces->isChecked();
+    std::vector<StepReport> steps;
+    std::vector<SkippedFile> skipped;
+    applyFilters(m_loaded->records, *m_probes, o, steps, skipped);
+    m_steps->setRowCount(static_cast<int>(steps.size()));
+    for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
+        const auto& s = steps[static_cast<size_t>(i)];
+        QString name = QString::fromStdString(s.name);
+        if (!s.enabled)
+            name += tr(" (off)");
+        else if (s.notApplicable)
+            name += tr(" (%1 lack the field, kept)").arg(s.notApplicable);
+        m_steps->setItem(i, 0, new QTableWidgetItem(name));
+        m_steps->setItem(i, 1, new QTableWidgetItem(QString::number(s.removed)));
+        m_steps->setItem(i, 2, new QTableWidgetItem(QString::number(s.remaining)));
+    }
+}
+
+void DatasetPage::prepare()
+{
+    if (m_session->source().isEmpty())
+        return;
+    PrepareParams params;
+    params.source = m_session->source().toStdString();
+    params.size = m_size->value();
+    params.outDir = m_session->preparedDirFor(m_session->source(), params.size).toStdString();
+    params.cleaning.minFaceScore = m_minScore->value();
+    params.cleaning.ageMin = m_ageMin->value();
+    params.cleaning.ageMax = std::max(m_ageMin->value(), m_ageMax->value());
+    params.cleaning.minImageSize = m_minImage->value();
+    params.cleaning.valFraction = m_valFraction->value();
+    params.cleaning.balanceAges = m_balance->isChecked();
+    params.cleaning.dropMultipleFaces = m_multipleFaces->isChecked();
+    const QString dir = QString::fromStdString(params.outDir.string());
+    const bool started = m_session->jobs()->start(tr("Preparing %1").arg(m_session->source()),
+                                                  [params](const CancelToken& cancel, const JobRunner::Report& report) {
+                                                      PrepareJob(params).run(cancel, [&](const JobProgress& p) {
+                                                          report(QString::fromUtf8(p.stage), p.done, p.total);
+                                                      });
+                                                  });
+    if (!started)
+        return;
+    auto* connection = new QMetaObject::Connection;
+    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
+                          [this, dir, connection](const QString&, bool ok, bool cancelled, const QString&) {
+                              disconnect(*connection);
+                              delete connection;
+                              if (ok && !cancelled)
+                                  m_session->openPrepared(dir);
+                          });
+}
+
+void DatasetPage::showManifest(const QString& manifestText)
+{
+    nlohmann::json manifest;
+    try {
+        manifest = nlohmann::json::parse(manifestText.toStdString());
+    } catch (const std::exception&) {
+        return;
+    }
+    const auto& report = manifest["report"];
+    const auto& steps = report["steps"];
+    m_steps->setRowCount(static_cast<int>(steps.size()));
+    for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
+        const auto& s = steps[static_cast<size_t>(i)];
+        m_steps->setItem(i, 0, new QTableWidgetItem(QString::fromStdString(s.value("name", ""))));
+        m_steps->setItem(i, 1, new QTableWidgetItem(QString::number(s.value("removed", 0))));
+        m_steps->setItem(i, 2, new QTableWidgetItem(QString::number(s.value("remaining", 0))));
+    }
+    // Age histograms of the training set, before and after resampling, by decade.
+    std::map<int, std::pair<double, double>> decades;
+    for (const auto& [age, n] : report["age_histogram_before"].items())
+        decades[std::stoi(age) / 10 * 10].first += n.get<double>();
+    for (const auto& [age, n] : report["age_histogram_after"].items())
+        decades[std::stoi(age) / 10 * 10].second += n.get<double>();
+    auto* before = new QBarSet(tr("before resampling"));
+    auto* after = new QBarSet(tr("after"));
+    QStringList labels;
+    double top = 1;
+    for (const auto& [from, counts] : decades) {
+        *before << counts.first;
+        *after << counts.second;
+        labels << QStringLiteral("%1s").arg(from);
+        top = std::max({top, counts.first, counts.second});
+    }
+    auto* series = new QBarSeries;
+    series->append(before);
+    series->append(after);
+    auto* chart = new QChart;
+    chart->addSeries(series);
+    chart->setTitle(tr("Training ages: %1 faces, validation %2").arg(report.value("train", 0)).arg(report.value("val", 0)));
+    auto* x = new QBarCategoryAxis;
+    x->append(labels);
+    auto* y = new QValueAxis;
+    y->setRange(0, top * 1.1);
+    y->setLabelFormat("%d");
+    chart->addAxis(x, Qt::AlignBottom);
+    chart->addAxis(y, Qt::AlignLeft);
+    series->attachAxis(x);
+    series->attachAxis(y);
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    QChart* old = m_histogram->chart();
+    m_histogram->setChart(chart);
+    delete old;
+    m_sourceLabel->setText(tr("<b>%1</b>: %2 records read, %3 faces kept at %4 px (%5 skipped files)")
+                               .arg(QString::fromStdString(manifest.value("source", "")).toHtmlEscaped())
+                               .arg(report.value("records_read", 0))
+                               .arg(report.value("images_stored", 0))
+                               .arg(manifest.value("size", 0))
+                               .arg(report["skipped_files"].size()));
+}
+
+void DatasetPage::showFace(const QModelIndex& index)
+{
+    const qint64 row = index.data(ThumbnailModel::IndexRole).toLongLong();
+    const auto* data = m_session->dataset();
+    if (!data)
+        return;
+    const Record& r = data->records()[static_cast<size_t>(row)];
+    QImage full(QString::fromStdString(r.path));
+    if (full.isNull())
+        full = m_session->face(row);
+    m_faceImage->setPixmap(QPixmap::fromImage(full).scaled(220, 220, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    QString info = tr("<b>Face %1</b><br>%2<br>").arg(row).arg(QString::fromStdString(r.path).toHtmlEscaped());
+    info += tr("Age: %1<br>Gender: %2<br>").arg(r.age ? QString::number(*r.age) : tr("unknown"),
+                                                r.gender == Gender::Unknown ? tr("unknown") : QString::fromUtf8(genderName(r.gender)));
+    if (!std::isnan(r.faceScore))
+        info += tr("Face score: %1<br>").arg(r.faceScore);
+    info += index.data(ThumbnailModel::SplitRole).toInt() ? tr("Validation set") : tr("Training set");
+    m_faceInfo->setText(info);
+    Q_EMIT faceActivated(row);
+}
+
+} // namespace faceatlas::ui

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <QWidget>
+#include <memory>
+#include <vector>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QListView;
+class QPushButton;
+class QSpinBox;
+class QTableWidget;
+class QChartView;
+
+namespace faceatlas {
+struct LoadedDataset;
+struct ImageProbe;
+struct PrepareReport;
+}
+
+namespace faceatlas::ui {
+
+class Session;
+class ThumbnailModel;
+class FaceFilter;
+
+/** Opens a dataset, shows the capstone's cleaning steps with live counts, prepares it, and browses the faces. */
+class DatasetPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit DatasetPage(Session* session, QWidget* parent = nullptr);
+    ~DatasetPage() override;
+    /** Reads the source's metadata and image headers on the worker thread, then shows live counts. */
+    void loadSource(const QString& spec);
+    /** Runs the prepare job with the settings on screen. */
+    void prepare();
+    int faceCount() const;
+
+Q_SIGNALS:
+    void faceActivated(qint64 index);
+
+private:
+    void updateCounts();
+    void showManifest(const QString& manifestText);
+    void showFace(const QModelIndex& index);
+    Session* m_session;
+    std::shared_ptr<LoadedDataset> m_loaded;
+    std::shared_ptr<std::vector<ImageProbe>> m_probes;
+    QLabel* m_sourceLabel;
+    QSpinBox* m_size;
+    QDoubleSpinBox* m_minScore;
+    QSpinBox* m_ageMin;
+    QSpinBox* m_ageMax;
+    QSpinBox* m_minImage;
+    QDoubleSpinBox* m_valFraction;
+    QCheckBox* m_balance;
+    QCheckBox* m_multipleFaces;
+    QPushButton* m_prepare;
+    QTableWidget* m_steps;
+    QChartView* m_histogram;
+    QListView* m_grid;
+    ThumbnailModel* m_model;
+    FaceFilter* m_filter;
+    QSpinBox* m_filterLow;
+    QSpinBox* m_filterHigh;
+    QComboBox* m_filterGender;
+    QLabel* m_faceImage;
+    QLabel* m_faceInfo;
+};
+
+} // namespace faceatlas::ui

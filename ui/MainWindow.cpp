@@ -1,0 +1,298 @@
+#include "MainWindow.h"
+
+#include "AttentionPage.h"
+#include "ClustersPage.h"
+#include "DatasetPage.h"
+#include "JobRunner.h"
+#include "RunsPage.h"
+#include "Session.h"
+#include "TrainPage.h"
+#include "ml/Runtime.h"
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QTimer>
+#include <algorithm>
+
+namespace faceatlas::ui {
+
+MainWindow::MainWindow(QWidget* parent)
+    : QMainWindow(parent)
+    , m_session(new Session(this))
+{
+    setWindowTitle(tr("FaceAtlas"));
+    setAcceptDrops(true);
+    m_nav = new QListWidget;
+    m_nav->addItems({tr("Dataset"), tr("Train"), tr("Clusters"), tr("Attention"), tr("Runs")});
+    m_nav->setFixedWidth(130);
+    m_nav->setStyleSheet("QListWidget::item { padding: 10px; }");
+    m_pages = new QStackedWidget;
+    m_dataset = new DatasetPage(m_session);
+    m_train = new TrainPage(m_session);
+    m_clusters = new ClustersPage(m_session);
+    m_attention = new AttentionPage(m_session);
+    m_runs = new RunsPage(m_session);
+    for (QWidget* page : {static_cast<QWidget*>(m_dataset), static_cast<QWidget*>(m_train), static_cast<QWidget*>(m_clusters),
+                          static_cast<QWidget*>(m_attention), static_cast<QWidget*>(m_runs)})
+        m_pages->addWidget(page);
+    auto* central = new QWidget;
+    auto* layout = new QHBoxLayout(central);
+    layout->addWidget(m_nav);
+    layout->addWidget(m_pages, 1);
+    setCentralWidget(central);
+    connect(m_nav, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
+    m_nav->setCurrentRow(0);
+    connect(m_dataset, &DatasetPage::faceActivated, m_attention, &AttentionPage::setFace);
+
+    // Status bar: the running job, its progress and ETA, and Cancel.
+    m_jobLabel = new QLabel(tr("Ready"));
+    m_progress = new QProgressBar;
+    m_progress->setMaximumWidth(260);
+    m_progress->hide();
+    m_eta = new QLabel;
+    m_cancel = new QPushButton(tr("Cancel"));
+    m_cancel->hide();
+    statusBar()->addWidget(m_jobLabel, 1);
+    statusBar()->addPermanentWidget(m_eta);
+    statusBar()->addPermanentWidget(m_progress);
+    statusBar()->addPermanentWidget(m_cancel);
+    JobRunner* jobs = m_session->jobs();
+    connect(m_cancel, &QPushButton::clicked, jobs, &JobRunner::cancel);
+    connect(jobs, &JobRunner::started, this, [this](const QString& title) {
+        m_jobLabel->setText(title);
+        m_progress->setRange(0, 0);
+        m_progress->show();
+        m_cancel->show();
+        m_eta->clear();
+        m_jobClock.start();
+        m_latencyClock.start();
+        m_latencyTimer->start();
+    });
+    connect(jobs, &JobRunner::progress, this, [this, jobs](const QString& stage, qint64 done, qint64 total) {
+        m_jobLabel->setText(QStringLiteral("%1: %2").arg(jobs->title(), stage));
+        if (total > 0) {
+            m_progress->setRange(0, 1000);
+            m_progress->setValue(static_cast<int>(1000 * done / total));
+            const double elapsed = m_jobClock.elapsed() / 1000.0;
+            if (done > 0 && elapsed > 1)
+                m_eta->setText(tr("%1 s left in this stage").arg(static_cast<int>(elapsed * (total - done) / done)));
+        } else {
+            m_progress->setRange(0, 0);
+        }
+    });
+    connect(jobs, &JobRunner::finished, this, [this](const QString& title, bool ok, bool cancelled, const QString& error) {
+        m_latencyTimer->stop();
+        m_progress->hide();
+        m_cancel->hide();
+        m_eta->clear();
+        if (!ok) {
+            m_jobLabel->setText(tr("%1 failed").arg(title));
+            if (m_tourDir.isEmpty())
+                QMessageBox::warning(this, tr("FaceAtlas"), tr("%1 failed:\n\n%2").arg(title, error));
+            else
+                qWarning("%s failed: %s", qPrintable(title), qPrintable(error));
+        } else {
+            m_jobLabel->setText(cancelled ? tr("%1 cancelled").arg(title) : tr("%1 done").arg(title));
+        }
+        if (!m_tourDir.isEmpty())
+            QTimer::singleShot(200, this, &MainWindow::tourStep);
+    });
+    // Event-loop latency while a job runs: how late a 20 ms timer fires.
+    m_latencyTimer = new QTimer(this);
+    m_latencyTimer->setInterval(20);
+    connect(m_latencyTimer, &QTimer::timeout, this, [this] {
+        const double late = std::max(0.0, m_latencyClock.nsecsElapsed() / 1e6 - 20.0);
+        m_lateness.push_back(late);
+        m_latencyClock.restart();
+    });
+    buildMenus();
+    resize(1500, 950);
+    QSettings settings;
+    restoreGeometry(settings.value("geometry").toByteArray());
+    const QString prepared = settings.value("prepared").toString();
+    if (!prepared.isEmpty() && QFileInfo::exists(prepared + "/prepared.json")) {
+        try {
+            m_session->openPrepared(prepared);
+        } catch (const std::exception&) {
+            // a moved or broken folder: start empty
+        }
+    }
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("Open the &demo dataset"), this, [this] { openPath("demo"); });
+    file->addAction(tr("Open IMDB-WIKI &.mat..."), this, [this] {
+        const QString f = QFileDialog::getOpenFileName(this, tr("IMDB-WIKI metadata"), {}, tr("MAT-files (*.mat)"));
+        if (!f.isEmpty())
+            openPath("imdb-wiki:" + f);
+    });
+    file->addAction(tr("Open &UTKFace folder..."), this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("UTKFace folder"));
+        if (!d.isEmpty())
+            openPath("utkface:" + d);
+    });
+    file->addAction(tr("Open &CSV..."), this, [this] {
+        const QString f = QFileDialog::getOpenFileName(this, tr("CSV with a path column"), {}, tr("CSV (*.csv)"));
+        if (!f.isEmpty())
+            openPath("csv:" + f);
+    });
+    file->addAction(tr("Open a &folder of images..."), this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Folder of images"));
+        if (!d.isEmpty())
+            openPath("folder:" + d);
+    });
+    QMenu* recent = file->addMenu(tr("&Recent"));
+    connect(recent, &QMenu::aboutToShow, this, [this, recent] {
+        recent->clear();
+        for (const QString& spec : QSettings().value("recentSources").toStringList())
+            recent->addAction(spec, this, [this, spec] { openPath(spec); });
+    });
+    file->addAction(tr("Choose &workspace..."), this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Workspace folder"), m_session->workspace());
+        if (!d.isEmpty())
+            m_session->setWorkspace(d);
+    });
+    file->addSeparator();
+    file->addAction(tr("&Quit"), this, &QWidget::close, QKeySequence::Quit);
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About FaceAtlas"), this, [this] {
+        QMessageBox::about(this, tr("About FaceAtlas"),
+                           tr("<b>FaceAtlas %1</b><br>Explore face-image datasets with deep learning.<br>%2")
+                               .arg(FACEATLAS_VERSION, QString::fromStdString(torchDescription())));
+    });
+}
+
+void MainWindow::showPage(int index)
+{
+    m_nav->setCurrentRow(index);
+}
+
+void MainWindow::openPath(const QString& pathOrSpec)
+{
+    QString spec = pathOrSpec;
+    const QFileInfo info(pathOrSpec);
+    if (info.exists()) {
+        if (info.isDir()) {
+            const QStringList chips = QDir(pathOrSpec).entryList({"*.jpg.chip.jpg"}, QDir::Files);
+            spec = (chips.isEmpty() ? "folder:" : "utkface:") + info.absoluteFilePath();
+        } else if (info.suffix().compare("mat", Qt::CaseInsensitive) == 0) {
+            spec = "imdb-wiki:" + info.absoluteFilePath();
+        } else if (info.suffix().compare("csv", Qt::CaseInsensitive) == 0) {
+            spec = "csv:" + info.absoluteFilePath();
+        }
+    }
+    showPage(0);
+    m_dataset->loadSource(spec);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    // Closing during a job cancels it and waits: the trainer keeps its last checkpoint.
+    m_session->jobs()->cancelAndWait();
+    QSettings().setValue("geometry", saveGeometry());
+    event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    if (event->mimeData()->hasUrls())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    const auto urls = event->mimeData()->urls();
+    if (!urls.isEmpty() && urls.first().isLocalFile())
+        openPath(urls.first().toLocalFile());
+}
+
+double MainWindow::eventLoopP99() const
+{
+    if (m_lateness.empty())
+        return 0;
+    std::vector<double> sorted(m_lateness);
+    std::sort(sorted.begin(), sorted.end());
+    return sorted[static_cast<size_t>(0.99 * (sorted.size() - 1))];
+}
+
+void MainWindow::startTour(const QString& dir)
+{
+    m_tourDir = dir;
+    QDir().mkpath(dir);
+    m_tourStep = 0;
+    openPath("demo:800");
+}
+
+void MainWindow::saveShot(const QString& name)
+{
+    QApplication::processEvents();
+    grab().save(QDir(m_tourDir).filePath(name));
+}
+
+void MainWindow::tourStep()
+{
+    // Each step starts a job; the job's end calls tourStep() again.
+    switch (m_tourStep++) {
+    case 0:
+        m_dataset->prepare();
+        break;
+    case 1:
+        saveShot("1-dataset.png");
+        showPage(1);
+        m_train->setModel("age");
+        m_train->setEpochs(4);
+        m_train->start();
+        break;
+    case 2:
+        saveShot("2-train-age.png");
+        m_train->setModel("autoencoder");
+        m_train->start();
+        break;
+    case 3:
+        saveShot("2-train-autoencoder.png");
+        showPage(2);
+        m_clusters->encode();
+        break;
+    case 4:
+        m_clusters->setK(6);
+        m_clusters->cluster();
+        break;
+    case 5:
+        m_clusters->selectCluster(1);
+        saveShot("3-clusters.png");
+        showPage(3);
+        m_attention->setFace(3);
+        m_attention->render();
+        saveShot("4-attention.png");
+        showPage(4);
+        saveShot("5-runs.png");
+        std::printf("tour: screenshots in %s; event-loop lateness while jobs ran: p99 %.1f ms over %zu samples\n",
+                    qPrintable(m_tourDir), eventLoopP99(), m_lateness.size());
+        std::fflush(stdout);
+        QTimer::singleShot(0, qApp, &QApplication::quit);
+        break;
+    default:
+        break;
+    }
+}
+
+} // namespace faceatlas::ui

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+#include <vector>
+
+class QLabel;
+class QListWidget;
+class QProgressBar;
+class QPushButton;
+class QStackedWidget;
+class QTimer;
+
+namespace faceatlas::ui {
+
+class AttentionPage;
+class ClustersPage;
+class DatasetPage;
+class RunsPage;
+class Session;
+class TrainPage;
+
+/** The FaceAtlas window: Dataset, Train, Clusters, Attention and Runs pages, and the job status bar. */
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    Session* session() const { return m_session; }
+    DatasetPage* datasetPage() const { return m_dataset; }
+    TrainPage* trainPage() const { return m_train; }
+    ClustersPage* clustersPage() const { return m_clusters; }
+    AttentionPage* attentionPage() const { return m_attention; }
+    RunsPage* runsPage() const { return m_runs; }
+    void showPage(int index);
+    /** Opens a dataset: a SPEC, or a path whose kind is guessed (.mat, .csv, a UTKFace or plain folder). */
+    void openPath(const QString& pathOrSpec);
+    /** Runs the tour: demo dataset, short training, clustering, attention; a screenshot of every page into dir. */
+    void startTour(const QString& dir);
+    /** 99th percentile of the event loop's lateness (ms) measured while jobs ran. */
+    double eventLoopP99() const;
+
+protected:
+    void closeEvent(class QCloseEvent* event) override;
+    void dragEnterEvent(class QDragEnterEvent* event) override;
+    void dropEvent(class QDropEvent* event) override;
+
+private:
+    void buildMenus();
+    void tourStep();
+    void saveShot(const QString& name);
+    Session* m_session;
+    QListWidget* m_nav;
+    QStackedWidget* m_pages;
+    DatasetPage* m_dataset;
+    TrainPage* m_train;
+    ClustersPage* m_clusters;
+    AttentionPage* m_attention;
+    RunsPage* m_runs;
+    QLabel* m_jobLabel;
+    QProgressBar* m_progress;
+    QLabel* m_eta;
+    QPushButton* m_cancel;
+    QElapsedTimer m_jobClock;
+    QTimer* m_latencyTimer;
+    QElapsedTimer m_latencyClock;
+    std::vector<double> m_lateness;
+    QString m_tourDir;
+    int m_tourStep = 0;
+};
+
+} // namespace faceatlas::ui

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <QWidget>
+
+class QChartView;
+class QTableWidget;
+
+namespace faceatlas::ui {
+
+class Session;
+
+/** Every run in the workspace in one sortable table; selected runs' curves overlaid on one chart. */
+class RunsPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit RunsPage(Session* session, QWidget* parent = nullptr);
+    void refresh();
+    int runCount() const;
+
+private:
+    void overlaySelected();
+    Session* m_session;
+    QTableWidget* m_table;
+    QChartView* m_chart;
+};
+
+} // namespace faceatlas::ui

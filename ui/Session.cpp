@@ -1,0 +1,108 @@
+#include "Session.h"
+
+#include "JobRunner.h"
+#include "data/PreparedDataset.h"
+#include "ml/Runs.h"
+#include "util/FileUtil.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QSettings>
+#include <QStandardPaths>
+
+namespace faceatlas::ui {
+
+Session::Session(QObject* parent)
+    : QObject(parent)
+    , m_jobs(new JobRunner(this))
+{
+    QSettings settings;
+    const QString fallback = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    setWorkspace(settings.value("workspace", fallback).toString());
+    m_codesDir = settings.value("codes").toString();
+    m_clustersDir = settings.value("clusters").toString();
+}
+
+Session::~Session() = default;
+
+void Session::setWorkspace(const QString& dir)
+{
+    m_workspace = dir;
+    QDir().mkpath(dir);
+    // The CLI finds the same runs when it is pointed at the same workspace.
+    qputenv("FACEATLAS_WORKSPACE", dir.toLocal8Bit());
+    QSettings().setValue("workspace", dir);
+}
+
+void Session::setSource(const QString& spec)
+{
+    m_source = spec;
+    QSettings settings;
+    QStringList recent = settings.value("recentSources").toStringList();
+    recent.removeAll(spec);
+    recent.prepend(spec);
+    while (recent.size() > 8)
+        recent.removeLast();
+    settings.setValue("recentSources", recent);
+    settings.setValue("source", spec);
+    Q_EMIT sourceChanged(spec);
+}
+
+QString Session::preparedDirFor(const QString& spec, int size) const
+{
+    const QString key = QString::fromStdString(hexKey(fnv1a64(spec.toStdString())));
+    return QDir(m_workspace).filePath(QStringLiteral("prepared/%1-%2").arg(key).arg(size));
+}
+
+void Session::openPrepared(const QString& dir)
+{
+    m_dataset = std::make_unique<PreparedDataset>(PreparedDataset::open(dir.toStdString()));
+    m_datasetDir = dir;
+    QSettings().setValue("prepared", dir);
+    Q_EMIT datasetChanged();
+}
+
+QString Session::newRunDir(const QString& model) const
+{
+    return QDir(m_workspace).filePath(
+        QStringLiteral("runs/%1-%2").arg(model, QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss")));
+}
+
+QString Session::latestRun(const QString& model) const
+{
+    return QSettings().value("latestRun/" + model).toString();
+}
+
+void Session::setLatestRun(const QString& model, const QString& dir)
+{
+    QSettings().setValue("latestRun/" + model, dir);
+    Q_EMIT runsChanged();
+}
+
+void Session::setCodesDir(const QString& dir)
+{
+    m_codesDir = dir;
+    QSettings().setValue("codes", dir);
+    Q_EMIT codesChanged();
+}
+
+void Session::setClustersDir(const QString& dir)
+{
+    m_clustersDir = dir;
+    QSettings().setValue("clusters", dir);
+    Q_EMIT clustersChanged();
+}
+
+QImage Session::face(qint64 index) const
+{
+    if (!m_dataset || index < 0 || static_cast<size_t>(index) >= m_dataset->count())
+        return {};
+    return rgbImage(m_dataset->image(static_cast<size_t>(index)), m_dataset->imageSize(), m_dataset->imageSize());
+}
+
+QImage rgbImage(const unsigned char* rgb, int width, int height)
+{
+    return QImage(rgb, width, height, width * 3, QImage::Format_RGB888).copy();
+}
+
+} // namespace faceatlas::ui

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <QAbstractListModel>
+#include <QCache>
+#include <QPixmap>
+#include <QSortFilterProxyModel>
+
+namespace faceatlas {
+class PreparedDataset;
+}
+
+namespace faceatlas::ui {
+
+/**
+ * The faces of a prepared dataset for a list view. Thumbnails come from the memory-mapped image
+ * cache (already decoded and resized), are made only for rows the view paints, and are kept in
+ * a bounded cache, so 200,000 faces scroll as smoothly as 200.
+ */
+class ThumbnailModel : public QAbstractListModel {
+    Q_OBJECT
+public:
+    enum Roles { AgeRole = Qt::UserRole + 1, GenderRole, IndexRole, SplitRole };
+    explicit ThumbnailModel(QObject* parent = nullptr);
+    void setDataset(const PreparedDataset* data);
+    int rowCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+
+private:
+    const PreparedDataset* m_data = nullptr;
+    std::vector<char> m_isVal;
+    mutable QCache<int, QPixmap> m_cache;
+};
+
+/** Filters faces by age range and gender; sorts by age or by position. */
+class FaceFilter : public QSortFilterProxyModel {
+    Q_OBJECT
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+    void setAgeRange(int low, int high);
+    void setGender(int gender); // -1 any, 0 female, 1 male
+protected:
+    bool filterAcceptsRow(int row, const QModelIndex& parent) const override;
+    bool lessThan(const QModelIndex& a, const QModelIndex& b) const override;
+
+private:
+    int m_low = 0;
+    int m_high = 120;
+    int m_gender = -1;
+};
+
+} // namespace faceatlas::ui

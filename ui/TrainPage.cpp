@@ -1,0 +1,315 @@
+#include "TrainPage.h"
+
+#include "JobRunner.h"
+#include "Session.h"
+#include "data/PreparedDataset.h"
+#include "ml/Inference.h"
+#include "ml/Runs.h"
+#include "ml/TrainJob.h"
+#include "util/FileUtil.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineSeries>
+#include <QPen>
+#include <QPushButton>
+#include <QScatterSeries>
+#include <QSpinBox>
+#include <QValueAxis>
+#include <QVBoxLayout>
+#include <cmath>
+
+namespace faceatlas::ui {
+
+namespace {
+
+QChart* lineChart(const QString& title, QValueAxis*& x, QValueAxis*& y)
+{
+    auto* chart = new QChart;
+    chart->setTitle(title);
+    x = new QValueAxis;
+    x->setTitleText(QObject::tr("epoch"));
+    x->setLabelFormat("%.0f");
+    y = new QValueAxis;
+    chart->addAxis(x, Qt::AlignBottom);
+    chart->addAxis(y, Qt::AlignLeft);
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    return chart;
+}
+
+QLineSeries* addLine(QChart* chart, QValueAxis* x, QValueAxis* y, const QString& name, const QColor& color,
+                     Qt::PenStyle style = Qt::SolidLine, qreal width = 2)
+{
+    auto* series = new QLineSeries;
+    series->setName(name);
+    QPen pen(color);
+    pen.setWidthF(width);
+    pen.setStyle(style);
+    series->setPen(pen);
+    chart->addSeries(series);
+    series->attachAxis(x);
+    series->attachAxis(y);
+    return series;
+}
+
+void growAxis(QValueAxis* axis, double value, bool fromZero = true)
+{
+    if (!std::isfinite(value))
+        return;
+    const double low = fromZero ? 0.0 : std::min(axis->min(), value * 0.95);
+    axis->setRange(low, std::max(axis->max(), value * 1.1));
+}
+
+} // namespace
+
+TrainPage::TrainPage(Session* session, QWidget* parent)
+    : QWidget(parent)
+    , m_session(session)
+{
+    m_model = new QComboBox;
+    m_model->addItem(tr("age — the age model that works"), "age");
+    m_model->addItem(tr("age-capstone — the capstone's CNN"), "age-capstone");
+    m_model->addItem(tr("autoencoder — the capstone's autoencoder"), "autoencoder");
+    m_epochs = new QSpinBox;
+    m_epochs->setRange(1, 500);
+    m_epochs->setValue(10);
+    m_batch = new QSpinBox;
+    m_batch->setRange(0, 1024);
+    m_batch->setSpecialValueText(tr("model default"));
+    m_lr = new QDoubleSpinBox;
+    m_lr->setDecimals(5);
+    m_lr->setRange(0, 1);
+    m_lr->setSingleStep(0.0001);
+    m_lr->setSpecialValueText(tr("model default"));
+    m_device = new QComboBox;
+    m_device->addItems({"auto", "cpu", "cuda"});
+    m_start = new QPushButton(tr("Start"));
+    m_stop = new QPushButton(tr("Stop"));
+    m_stop->setEnabled(false);
+    m_resume = new QPushButton(tr("Resume latest"));
+    auto* form = new QFormLayout;
+    form->addRow(tr("Model"), m_model);
+    form->addRow(tr("Epochs"), m_epochs);
+    form->addRow(tr("Batch"), m_batch);
+    form->addRow(tr("Learning rate"), m_lr);
+    form->addRow(tr("Device"), m_device);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(m_start);
+    buttons->addWidget(m_stop);
+    buttons->addWidget(m_resume);
+    form->addRow(buttons);
+    auto* box = new QGroupBox(tr("Training"));
+    box->setLayout(form);
+    m_status = new QLabel(tr("Prepare a dataset on the Dataset page, then start."));
+    m_status->setWordWrap(true);
+    m_preview = new QLabel;
+    m_preview->setAlignment(Qt::AlignCenter);
+    m_preview->setMinimumHeight(140);
+    m_scatterView = new QChartView;
+    m_scatterView->setRenderHint(QPainter::Antialiasing);
+    m_scatterView->setMinimumHeight(260);
+    auto* left = new QVBoxLayout;
+    left->addWidget(box);
+    left->addWidget(m_status);
+    left->addWidget(m_scatterView, 1);
+
+    m_lossView = new QChartView;
+    m_lossView->setRenderHint(QPainter::Antialiasing);
+    m_metricView = new QChartView;
+    m_metricView->setRenderHint(QPainter::Antialiasing);
+    auto* right = new QVBoxLayout;
+    right->addWidget(m_lossView, 1);
+    right->addWidget(m_metricView, 1);
+    right->addWidget(m_preview);
+    auto* layout = new QHBoxLayout(this);
+    layout->addLayout(left, 0);
+    layout->addLayout(right, 1);
+    resetCharts(true);
+
+    connect(m_start, &QPushButton::clicked, this, [this] { start(false); });
+    connect(m_resume, &QPushButton::clicked, this, [this] { start(true); });
+    connect(m_stop, &QPushButton::clicked, m_session->jobs(), &JobRunner::cancel);
+}
+
+void TrainPage::setModel(const QString& name)
+{
+    m_model->setCurrentIndex(m_model->findData(name));
+}
+
+void TrainPage::setEpochs(int epochs)
+{
+    m_epochs->setValue(epochs);
+}
+
+int TrainPage::epochPoints() const
+{
+    return m_trainLoss ? static_cast<int>(m_trainLoss->count()) : 0;
+}
+
+void TrainPage::resetCharts(bool ageModel)
+{
+    QChart* loss = lineChart(tr("Loss"), m_lossX, m_lossY);
+    m_batchLoss = addLine(loss, m_lossX, m_lossY, tr("training, per batch (smoothed)"), QColor(160, 190, 230), Qt::SolidLine, 1);
+    m_trainLoss = addLine(loss, m_lossX, m_lossY, tr("training"), QColor(30, 90, 200));
+    m_valLoss = addLine(loss, m_lossX, m_lossY, tr("validation"), QColor(220, 90, 30));
+    m_lossX->setRange(0, std::max(1, m_epochs->value()));
+    m_lossY->setRange(0, 0.01);
+    QChart* old = m_lossView->chart();
+    m_lossView->setChart(loss);
+    delete old;
+    QChart* metric = lineChart(ageModel ? tr("Validation MAE (years)") : tr("Validation PSNR (dB)"), m_metricX, m_metricY);
+    m_metric = addLine(metric, m_metricX, m_metricY, ageModel ? tr("model") : tr("PSNR"), QColor(40, 150, 60));
+    m_baseline = ageModel ? addLine(metric, m_metricX, m_metricY, tr("baseline: always the training median"),
+                                    QColor(120, 120, 120), Qt::DashLine)
+                          : nullptr;
+    m_metricX->setRange(0, std::max(1, m_epochs->value()));
+    m_metricY->setRange(0, 1);
+    old = m_metricView->chart();
+    m_metricView->setChart(metric);
+    delete old;
+    m_smoothed = 0;
+}
+
+void TrainPage::addEpoch(const EpochMetrics& m)
+{
+    m_trainLoss->append(m.epoch, m.trainLoss);
+    m_valLoss->append(m.epoch, m.valLoss);
+    growAxis(m_lossY, std::max(m.trainLoss, m.valLoss));
+    m_lossX->setRange(0, std::max<double>(m_lossX->max(), m.epoch));
+    m_metricX->setRange(0, std::max<double>(m_metricX->max(), m.epoch));
+    if (m_baseline) {
+        m_metric->append(m.epoch, m.valMae);
+        m_baseline->append(m.epoch, m.baselineMae);
+        growAxis(m_metricY, std::max(m.valMae, m.baselineMae));
+        m_status->setText(tr("Epoch %1: validation MAE %2 years (baseline %3)").arg(m.epoch).arg(m.valMae, 0, 'f', 2).arg(m.baselineMae, 0, 'f', 2));
+    } else {
+        m_metric->append(m.epoch, m.valPsnr);
+        growAxis(m_metricY, m.valPsnr);
+        m_status->setText(tr("Epoch %1: validation PSNR %2 dB").arg(m.epoch).arg(m.valPsnr, 0, 'f', 2));
+        const QString preview = QDir(m_runDir).filePath(QStringLiteral("previews/epoch-%1.png").arg(m.epoch, 3, 10, QChar('0')));
+        QPixmap pixmap(preview);
+        if (!pixmap.isNull())
+            m_preview->setPixmap(pixmap.scaledToHeight(140, Qt::SmoothTransformation));
+    }
+}
+
+void TrainPage::addBatch(double epochPosition, double loss)
+{
+    m_smoothed = m_batchLoss->count() == 0 ? loss : 0.8 * m_smoothed + 0.2 * loss;
+    m_batchLoss->append(epochPosition, m_smoothed);
+    growAxis(m_lossY, m_smoothed);
+}
+
+void TrainPage::start(bool resume)
+{
+    if (!m_session->dataset()) {
+        m_status->setText(tr("No prepared dataset yet: prepare one on the Dataset page first."));
+        return;
+    }
+    const QString model = m_model->currentData().toString();
+    TrainParams p;
+    p.model = parseModelKind(model.toStdString());
+    p.data = m_session->datasetDir().toStdString();
+    m_runDir = resume && !m_session->latestRun(model).isEmpty() ? m_session->latestRun(model) : m_session->newRunDir(model);
+    p.runDir = m_runDir.toStdString();
+    p.epochs = m_epochs->value();
+    p.batch = m_batch->value() > 0 ? m_batch->value() : -1;
+    p.learningRate = m_lr->value() > 0 ? m_lr->value() : -1;
+    p.device = m_device->currentText().toStdString();
+    p.resume = resume && QFileInfo::exists(m_runDir + "/last.pt");
+    resetCharts(p.model != ModelKind::Autoencoder);
+    m_preview->clear();
+    if (p.resume && QFileInfo::exists(m_runDir + "/metrics.csv"))
+        for (const auto& m : parseMetricsCsv(readFile((m_runDir + "/metrics.csv").toStdString())))
+            addEpoch(m);
+    const bool started = m_session->jobs()->start(
+        tr("Training %1").arg(model), [this, p](const CancelToken& cancel, const JobRunner::Report& report) {
+            TrainJob(p).run(
+                cancel,
+                [this, report](const TrainProgress& t) {
+                    report(tr("epoch %1/%2, loss %3").arg(t.epoch).arg(t.epochs).arg(t.loss, 0, 'f', 4), t.batch, t.batches);
+                    const double position = t.epoch - 1 + static_cast<double>(t.batch) / std::max(1, t.batches);
+                    QMetaObject::invokeMethod(this, [this, position, loss = t.loss] { addBatch(position, loss); }, Qt::QueuedConnection);
+                },
+                [this](const EpochMetrics& m) { QMetaObject::invokeMethod(this, [this, m] { addEpoch(m); }, Qt::QueuedConnection); });
+        });
+    if (!started)
+        return;
+    m_start->setEnabled(false);
+    m_resume->setEnabled(false);
+    m_stop->setEnabled(true);
+    m_session->setLatestRun(model, m_runDir);
+    auto* connection = new QMetaObject::Connection;
+    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
+                          [this, connection, model](const QString&, bool ok, bool cancelled, const QString& error) {
+                              disconnect(*connection);
+                              delete connection;
+                              m_start->setEnabled(true);
+                              m_resume->setEnabled(true);
+                              m_stop->setEnabled(false);
+                              if (!ok)
+                                  m_status->setText(tr("Training failed: %1").arg(error));
+                              else if (cancelled)
+                                  m_status->setText(tr("Stopped. The last complete epoch is kept; Resume latest continues it."));
+                              if (ok && model != "autoencoder")
+                                  showScatter(m_runDir);
+                              m_session->setLatestRun(model, m_runDir);
+                              Q_EMIT trainingFinished(m_runDir, ok && !cancelled);
+                          });
+}
+
+void TrainPage::showScatter(const QString& runDir)
+{
+    const auto* data = m_session->dataset();
+    if (!data)
+        return;
+    try {
+        LoadedModel loaded = loadRunModel(runDir.toStdString());
+        const auto& val = data->valIndices();
+        const auto predicted = predictAges(*loaded.model, *data, val, torch::kCPU);
+        auto* series = new QScatterSeries;
+        series->setName(tr("validation faces"));
+        series->setMarkerSize(5);
+        double top = 10;
+        for (size_t k = 0; k < val.size() && k < predicted.size(); ++k)
+            if (const auto& age = data->records()[val[k]].age) {
+                series->append(*age, predicted[k]);
+                top = std::max({top, static_cast<double>(*age), static_cast<double>(predicted[k])});
+            }
+        auto* diagonal = new QLineSeries;
+        diagonal->setName(tr("perfect"));
+        diagonal->append(0, 0);
+        diagonal->append(top, top);
+        auto* chart = new QChart;
+        chart->setTitle(tr("Predicted vs true age"));
+        chart->addSeries(series);
+        chart->addSeries(diagonal);
+        auto* x = new QValueAxis;
+        x->setTitleText(tr("true age"));
+        x->setRange(0, top);
+        auto* y = new QValueAxis;
+        y->setTitleText(tr("predicted"));
+        y->setRange(0, top);
+        chart->addAxis(x, Qt::AlignBottom);
+        chart->addAxis(y, Qt::AlignLeft);
+        for (auto* s : {static_cast<QAbstractSeries*>(series), static_cast<QAbstractSeries*>(diagonal)}) {
+            s->attachAxis(x);
+            s->attachAxis(y);
+        }
+        chart->legend()->setAlignment(Qt::AlignBottom);
+        QChart* old = m_scatterView->chart();
+        m_scatterView->setChart(chart);
+        delete old;
+    } catch (const std::exception& e) {
+        m_status->setText(tr("Could not evaluate the run: %1").arg(QString::fromUtf8(e.what())));
+    }
+}
+
+} // namespace faceatlas::ui

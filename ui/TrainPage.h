@@ -1,0 +1,69 @@
+#pragma once
+
+#include <QWidget>
+
+class QChartView;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineSeries;
+class QPushButton;
+class QScatterSeries;
+class QSpinBox;
+class QValueAxis;
+
+namespace faceatlas {
+struct EpochMetrics;
+}
+
+namespace faceatlas::ui {
+
+class Session;
+
+/** Trains a model on the prepared dataset with live loss curves, honest baselines and previews. */
+class TrainPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit TrainPage(Session* session, QWidget* parent = nullptr);
+    /** Starts training with the settings on screen (resume: continue the latest run of the model). */
+    void start(bool resume = false);
+    void setModel(const QString& name);
+    void setEpochs(int epochs);
+    int epochPoints() const;
+
+Q_SIGNALS:
+    void trainingFinished(const QString& runDir, bool ok);
+
+private:
+    void resetCharts(bool ageModel);
+    void addEpoch(const EpochMetrics& m);
+    void addBatch(double epochPosition, double loss);
+    void showScatter(const QString& runDir);
+    Session* m_session;
+    QComboBox* m_model;
+    QSpinBox* m_epochs;
+    QSpinBox* m_batch;
+    QDoubleSpinBox* m_lr;
+    QComboBox* m_device;
+    QPushButton* m_start;
+    QPushButton* m_stop;
+    QPushButton* m_resume;
+    QLabel* m_status;
+    QChartView* m_lossView;
+    QChartView* m_metricView;
+    QChartView* m_scatterView;
+    QLabel* m_preview;
+    QLineSeries* m_trainLoss = nullptr;
+    QLineSeries* m_valLoss = nullptr;
+    QLineSeries* m_batchLoss = nullptr;
+    QLineSeries* m_metric = nullptr;
+    QLineSeries* m_baseline = nullptr;
+    QValueAxis* m_lossX = nullptr;
+    QValueAxis* m_lossY = nullptr;
+    QValueAxis* m_metricX = nullptr;
+    QValueAxis* m_metricY = nullptr;
+    QString m_runDir;
+    double m_smoothed = 0;
+};
+
+} // namespace faceatlas::ui
