@@ -74,7 +74,8 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     m_summary = new QLabel(tr("Train an autoencoder, encode the faces, then cluster them."));
     m_summary->setWordWrap(true);
     m_list = new QListWidget;
-    m_list->setMinimumWidth(260);
+    m_list->setMinimumWidth(240);
+    m_list->setMaximumWidth(300);
     m_sweepView = new QChartView;
     m_sweepView->setRenderHint(QPainter::Antialiasing);
     m_sweepView->setMinimumHeight(200);
@@ -218,12 +219,9 @@ void ClustersPage::loadResults()
     for (const auto& c : clusters) {
         const QString age = c["age_mean"].is_number() ? QString::number(c["age_mean"].get<double>(), 'f', 1) : tr("?");
         const auto& g = c["gender"];
-        m_list->addItem(tr("Cluster %1: %2 faces, mean age %3, %4 M / %5 F")
-                            .arg(c["cluster"].get<int>())
-                            .arg(c["size"].get<long long>())
-                            .arg(age)
-                            .arg(g["M"].get<long long>())
-                            .arg(g["F"].get<long long>()));
+        auto* item = new QListWidgetItem(tr("#%1  %2 faces, age %3").arg(c["cluster"].get<int>()).arg(c["size"].get<long long>()).arg(age));
+        item->setToolTip(tr("%1 male, %2 female").arg(g["M"].get<long long>()).arg(g["F"].get<long long>()));
+        m_list->addItem(item);
     }
     const auto number = [](const nlohmann::json& v) { return v.is_number() ? QString::number(v.get<double>(), 'f', 3) : QStringLiteral("-"); };
     const auto& labels = metrics["labels"];
@@ -236,6 +234,7 @@ void ClustersPage::loadResults()
     showPicture(m_interpolation, dir.filePath("interpolation.png"), 90);
     showPicture(m_ageDirection, dir.filePath("age_direction.png"), 90);
     // Inertia and silhouette against k, when a range was swept.
+    m_sweepView->setVisible(metrics.contains("sweep"));
     if (metrics.contains("sweep")) {
         auto* chart = new QChart;
         chart->setTitle(tr("Sweep: inertia (elbow) and silhouette"));

@@ -181,8 +181,13 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     });
     connect(session, &Session::datasetChanged, this, [this] {
         m_model->setDataset(m_session->dataset());
-        if (const auto* data = m_session->dataset())
+        if (const auto* data = m_session->dataset()) {
             showManifest(QString::fromStdString(data->manifestJson()));
+            if (m_filter->rowCount() > 0) {
+                m_grid->setCurrentIndex(m_filter->index(0, 0));
+                showFace(m_filter->index(0, 0));
+            }
+        }
     });
 }
 

@@ -294,9 +294,11 @@ void TrainPage::showScatter(const QString& runDir)
         auto* x = new QValueAxis;
         x->setTitleText(tr("true age"));
         x->setRange(0, top);
+        x->applyNiceNumbers();
         auto* y = new QValueAxis;
         y->setTitleText(tr("predicted"));
         y->setRange(0, top);
+        y->applyNiceNumbers();
         chart->addAxis(x, Qt::AlignBottom);
         chart->addAxis(y, Qt::AlignLeft);
         for (auto* s : {static_cast<QAbstractSeries*>(series), static_cast<QAbstractSeries*>(diagonal)}) {
