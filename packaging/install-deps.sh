@@ -18,7 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(
-    build-essential cmake ninja-build pkg-config git
+    build-essential cmake ninja-build pkg-config git clang-format
     libtorch-dev
     # Without the pthread OpenBLAS, LibTorch falls back to reference BLAS (about 16x slower).
     libopenblas0-pthread

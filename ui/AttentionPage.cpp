@@ -1,11 +1,13 @@
 #include "AttentionPage.h"
 
-#include "Session.h"
 #include "data/Overlay.h"
 #include "data/PreparedDataset.h"
 #include "ml/Attention.h"
 #include "ml/Runs.h"
+#include "Session.h"
 
+#include <cstring>
+#include <opencv2/core.hpp>
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QFileDialog>
@@ -16,7 +18,7 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QVBoxLayout>
-#include <opencv2/core.hpp>
+#include <stdexcept>
 
 namespace faceatlas::ui {
 
@@ -27,6 +29,11 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     m_run = new QComboBox;
     m_face = new QSpinBox;
     m_face->setRange(0, 0);
+    m_cluster = new QSpinBox;
+    m_cluster->setRange(-1, 999);
+    m_cluster->setValue(-1);
+    m_cluster->setSpecialValueText(tr("this face only"));
+    m_cluster->setToolTip(tr("Average the signed Grad-CAM over every face of a cluster (Clusters page)"));
     m_method = new QComboBox;
     m_method->addItem(tr("Signed Grad-CAM for age"), "gradcam");
     m_method->addItem(tr("Feature maps of a conv layer"), "features");
@@ -45,6 +52,7 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     auto* form = new QFormLayout;
     form->addRow(tr("Model run"), m_run);
     form->addRow(tr("Face"), m_face);
+    form->addRow(tr("Whole cluster"), m_cluster);
     form->addRow(tr("Map"), m_method);
     form->addRow(tr("Layer"), m_layer);
     form->addRow(tr("Channel"), m_channel);
@@ -89,6 +97,7 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     });
     connect(m_run, &QComboBox::currentIndexChanged, this, [this] { render(); });
     connect(m_face, &QSpinBox::valueChanged, this, [this] { render(); });
+    connect(m_cluster, &QSpinBox::valueChanged, this, [this] { render(); });
     connect(m_method, &QComboBox::currentIndexChanged, this, [this] { render(); });
     connect(m_layer, &QComboBox::currentIndexChanged, this, [this] { render(); });
     connect(m_channel, &QSpinBox::valueChanged, this, [this] { render(); });
@@ -97,7 +106,8 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     connect(exportButton, &QPushButton::clicked, this, [this] {
         if (m_overlayImage.isNull())
             return;
-        const QString file = QFileDialog::getSaveFileName(this, tr("Export overlay"), "attention.png", tr("PNG (*.png)"));
+        const QString file =
+            QFileDialog::getSaveFileName(this, tr("Export overlay"), "attention.png", tr("PNG (*.png)"));
         if (!file.isEmpty())
             m_overlayImage.save(file);
     });
@@ -108,6 +118,11 @@ AttentionPage::~AttentionPage() = default;
 void AttentionPage::setFace(qint64 index)
 {
     m_face->setValue(static_cast<int>(index));
+}
+
+void AttentionPage::setCluster(int cluster)
+{
+    m_cluster->setValue(cluster);
 }
 
 void AttentionPage::loadModel()
@@ -125,7 +140,8 @@ void AttentionPage::loadModel()
     m_layer->clear();
     for (const auto& layer : m_model->model->featureLayers())
         m_layer->addItem(QString::fromStdString(layer));
-    m_layer->setCurrentIndex(std::max(0, m_layer->findText(current) >= 0 ? m_layer->findText(current) : m_layer->count() - 1));
+    m_layer->setCurrentIndex(
+        std::max(0, m_layer->findText(current) >= 0 ? m_layer->findText(current) : m_layer->count() - 1));
 }
 
 bool AttentionPage::render()
@@ -146,24 +162,52 @@ bool AttentionPage::render()
         }
         FaceModelImpl& model = *m_model->model;
         if (model.imageSize() != data->imageSize()) {
-            m_status->setText(tr("This run was trained at %1 px; the dataset is %2 px.").arg(model.imageSize()).arg(data->imageSize()));
+            m_status->setText(tr("This run was trained at %1 px; the dataset is %2 px.")
+                                  .arg(model.imageSize())
+                                  .arg(data->imageSize()));
             return false;
         }
         QElapsedTimer timer;
         timer.start();
         const int s = data->imageSize();
-        const auto input = torch::from_blob(const_cast<std::uint8_t*>(data->image(static_cast<size_t>(m_face->value()))), {s, s, 3}, torch::kUInt8)
-                               .permute({2, 0, 1})
-                               .to(torch::kFloat)
-                               .div(255);
+        const auto input =
+            torch::from_blob(const_cast<std::uint8_t*>(data->image(static_cast<size_t>(m_face->value()))), {s, s, 3},
+                             torch::kUInt8)
+                .permute({2, 0, 1})
+                .to(torch::kFloat)
+                .div(255);
         AttentionParams params;
         params.method = parseAttentionMethod(m_method->currentData().toString().toStdString());
         params.layer = params.method == AttentionMethod::Code ? std::string() : m_layer->currentText().toStdString();
         params.channel = m_channel->value();
-        const AttentionMap map = attentionMap(model, input, params);
+        QImage background = face;
+        AttentionMap map;
+        if (m_cluster->value() >= 0) {
+            // The cluster's faces: their average image under the averaged signed Grad-CAM.
+            const auto members = m_session->clusterMembers(m_cluster->value());
+            if (members.empty())
+                throw std::runtime_error("no faces of the open dataset are in cluster "
+                                         + std::to_string(m_cluster->value())
+                                         + " (cluster the open dataset on the Clusters page)");
+            const size_t n = std::min<size_t>(members.size(), 256);
+            auto images = torch::empty({static_cast<int64_t>(n), s, s, 3}, torch::kUInt8);
+            for (size_t i = 0; i < n; ++i)
+                std::memcpy(images[static_cast<int64_t>(i)].data_ptr(), data->image(static_cast<size_t>(members[i])),
+                            data->imageBytes());
+            const auto batch = images.permute({0, 3, 1, 2}).to(torch::kFloat).div(255);
+            map = averageGradCam(model, batch, m_layer->currentText().toStdString());
+            const auto mean = images.to(torch::kFloat).mean(0).round().to(torch::kUInt8).contiguous();
+            background = rgbImage(mean.data_ptr<std::uint8_t>(), s, s);
+        } else {
+            map = attentionMap(model, input, params);
+        }
+        m_original->setPixmap(
+            QPixmap::fromImage(background).scaled(320, 320, Qt::KeepAspectRatio, Qt::SmoothTransformation));
         const int display = 320;
-        const QImage big = face.scaled(display, display, Qt::IgnoreAspectRatio, Qt::SmoothTransformation).convertToFormat(QImage::Format_RGB888);
-        const cv::Mat rgb(display, display, CV_8UC3, const_cast<uchar*>(big.constBits()), static_cast<size_t>(big.bytesPerLine()));
+        const QImage big = background.scaled(display, display, Qt::IgnoreAspectRatio, Qt::SmoothTransformation)
+                               .convertToFormat(QImage::Format_RGB888);
+        const cv::Mat rgb(display, display, CV_8UC3, const_cast<uchar*>(big.constBits()),
+                          static_cast<size_t>(big.bytesPerLine()));
         const auto values = map.map.contiguous();
         const cv::Mat out = renderOverlay(rgb, values.data_ptr<float>(), s, map.isSigned, m_opacity->value() / 100.0,
                                           parseColormap(m_colormap->currentText().toStdString()));

@@ -1,8 +1,8 @@
 #pragma once
 
+#include <memory>
 #include <QImage>
 #include <QWidget>
-#include <memory>
 
 class QComboBox;
 class QLabel;
@@ -24,6 +24,8 @@ public:
     explicit AttentionPage(Session* session, QWidget* parent = nullptr);
     ~AttentionPage() override;
     void setFace(qint64 index);
+    /** Shows the Grad-CAM averaged over a cluster's faces (-1: one face). */
+    void setCluster(int cluster);
     /** Recomputes the overlay; true when one is shown. */
     bool render();
     bool hasOverlay() const { return !m_overlayImage.isNull(); }
@@ -33,6 +35,7 @@ private:
     Session* m_session;
     QComboBox* m_run;
     QSpinBox* m_face;
+    QSpinBox* m_cluster;
     QComboBox* m_method;
     QComboBox* m_layer;
     QSpinBox* m_channel;

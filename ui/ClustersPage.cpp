@@ -1,11 +1,15 @@
 #include "ClustersPage.h"
 
 #include "JobRunner.h"
-#include "Session.h"
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
+#include "Session.h"
 #include "util/FileUtil.h"
 
+#include <nlohmann/json.hpp>
+#include <QBarCategoryAxis>
+#include <QBarSeries>
+#include <QBarSet>
 #include <QChart>
 #include <QChartView>
 #include <QCheckBox>
@@ -20,7 +24,6 @@
 #include <QSpinBox>
 #include <QValueAxis>
 #include <QVBoxLayout>
-#include <nlohmann/json.hpp>
 
 namespace faceatlas::ui {
 
@@ -41,7 +44,8 @@ void showPicture(QLabel* label, const QString& file, int height)
     if (pixmap.isNull())
         label->setText(QObject::tr("(none)"));
     else
-        label->setPixmap(pixmap.scaledToHeight(height, pixmap.height() * 2 <= height ? Qt::FastTransformation : Qt::SmoothTransformation));
+        label->setPixmap(pixmap.scaledToHeight(height, pixmap.height() * 2 <= height ? Qt::FastTransformation
+                                                                                     : Qt::SmoothTransformation));
 }
 
 } // namespace
@@ -60,6 +64,7 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     m_kMax->setValue(16);
     m_run = new QPushButton(tr("Cluster"));
     auto* exportButton = new QPushButton(tr("Export assignments..."));
+    auto* sheetButton = new QPushButton(tr("Export contact sheet..."));
     auto* controls = new QHBoxLayout;
     controls->addWidget(m_encode);
     controls->addSpacing(20);
@@ -69,6 +74,7 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     controls->addWidget(m_kMax);
     controls->addWidget(m_run);
     controls->addWidget(exportButton);
+    controls->addWidget(sheetButton);
     controls->addStretch();
 
     m_summary = new QLabel(tr("Train an autoencoder, encode the faces, then cluster them."));
@@ -79,8 +85,12 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     m_sweepView = new QChartView;
     m_sweepView->setRenderHint(QPainter::Antialiasing);
     m_sweepView->setMinimumHeight(200);
+    m_ageView = new QChartView;
+    m_ageView->setRenderHint(QPainter::Antialiasing);
+    m_ageView->setMinimumHeight(180);
     auto* left = new QVBoxLayout;
     left->addWidget(m_list, 2);
+    left->addWidget(m_ageView, 1);
     left->addWidget(m_sweepView, 1);
 
     m_gallery = pictureLabel(tr("gallery"));
@@ -116,7 +126,21 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
         const QString from = QDir(m_session->clustersDir()).filePath("assignments.csv");
         if (!QFileInfo::exists(from))
             return;
-        const QString to = QFileDialog::getSaveFileName(this, tr("Export assignments"), "assignments.csv", tr("CSV (*.csv)"));
+        const QString to =
+            QFileDialog::getSaveFileName(this, tr("Export assignments"), "assignments.csv", tr("CSV (*.csv)"));
+        if (!to.isEmpty()) {
+            QFile::remove(to);
+            QFile::copy(from, to);
+        }
+    });
+    connect(sheetButton, &QPushButton::clicked, this, [this] {
+        const QString from =
+            QDir(m_session->clustersDir()).filePath(QStringLiteral("galleries/%1.png").arg(m_list->currentRow()));
+        if (m_list->currentRow() < 0 || !QFileInfo::exists(from))
+            return;
+        const QString to =
+            QFileDialog::getSaveFileName(this, tr("Export contact sheet"),
+                                         QStringLiteral("cluster-%1.png").arg(m_list->currentRow()), tr("PNG (*.png)"));
         if (!to.isEmpty()) {
             QFile::remove(to);
             QFile::copy(from, to);
@@ -151,23 +175,26 @@ void ClustersPage::encode()
         return;
     }
     const QString out = QDir(m_session->workspace()).filePath("codes/" + QFileInfo(run).fileName());
-    const std::string runDir = run.toStdString(), data = m_session->datasetDir().toStdString(), codes = out.toStdString();
-    if (!m_session->jobs()->start(tr("Encoding faces"), [runDir, data, codes](const CancelToken& cancel, const JobRunner::Report& report) {
-            encodeDataset(runDir, data, codes, "auto", cancel,
-                          [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
-        }))
+    const std::string runDir = run.toStdString(), data = m_session->datasetDir().toStdString(),
+                      codes = out.toStdString();
+    if (!m_session->jobs()->start(
+            tr("Encoding faces"), [runDir, data, codes](const CancelToken& cancel, const JobRunner::Report& report) {
+                encodeDataset(runDir, data, codes, "auto", cancel,
+                              [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+            }))
         return;
     auto* connection = new QMetaObject::Connection;
-    *connection = connect(m_session->jobs(), &JobRunner::finished, this, [this, out, connection](const QString&, bool ok, bool cancelled, const QString& error) {
-        disconnect(*connection);
-        delete connection;
-        if (ok && !cancelled) {
-            m_session->setCodesDir(out);
-            m_summary->setText(tr("Faces encoded into %1. Now cluster them.").arg(out));
-        } else if (!ok) {
-            m_summary->setText(tr("Encoding failed: %1").arg(error));
-        }
-    });
+    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
+                          [this, out, connection](const QString&, bool ok, bool cancelled, const QString& error) {
+                              disconnect(*connection);
+                              delete connection;
+                              if (ok && !cancelled) {
+                                  m_session->setCodesDir(out);
+                                  m_summary->setText(tr("Faces encoded into %1. Now cluster them.").arg(out));
+                              } else if (!ok) {
+                                  m_summary->setText(tr("Encoding failed: %1").arg(error));
+                              }
+                          });
 }
 
 void ClustersPage::cluster()
@@ -185,24 +212,28 @@ void ClustersPage::cluster()
         p.k = m_k->value();
     }
     const QString out = QDir(m_session->workspace())
-                            .filePath(QStringLiteral("clusters/%1-k%2").arg(QFileInfo(m_session->codesDir()).fileName())
-                                          .arg(m_sweep->isChecked() ? QStringLiteral("%1-%2").arg(p.kMin).arg(p.kMax) : QString::number(p.k)));
+                            .filePath(QStringLiteral("clusters/%1-k%2")
+                                          .arg(QFileInfo(m_session->codesDir()).fileName())
+                                          .arg(m_sweep->isChecked() ? QStringLiteral("%1-%2").arg(p.kMin).arg(p.kMax)
+                                                                    : QString::number(p.k)));
     p.outDir = out.toStdString();
     if (!m_session->jobs()->start(tr("Clustering"), [p](const CancelToken& cancel, const JobRunner::Report& report) {
-            ClusterJob(p).run(cancel, [&](const JobProgress& jp) { report(QString::fromUtf8(jp.stage), jp.done, jp.total); });
+            ClusterJob(p).run(cancel,
+                              [&](const JobProgress& jp) { report(QString::fromUtf8(jp.stage), jp.done, jp.total); });
         }))
         return;
     auto* connection = new QMetaObject::Connection;
-    *connection = connect(m_session->jobs(), &JobRunner::finished, this, [this, out, connection](const QString&, bool ok, bool cancelled, const QString& error) {
-        disconnect(*connection);
-        delete connection;
-        if (ok && !cancelled) {
-            m_session->setClustersDir(out);
-            Q_EMIT clustered();
-        } else if (!ok) {
-            m_summary->setText(tr("Clustering failed: %1").arg(error));
-        }
-    });
+    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
+                          [this, out, connection](const QString&, bool ok, bool cancelled, const QString& error) {
+                              disconnect(*connection);
+                              delete connection;
+                              if (ok && !cancelled) {
+                                  m_session->setClustersDir(out);
+                                  Q_EMIT clustered();
+                              } else if (!ok) {
+                                  m_summary->setText(tr("Clustering failed: %1").arg(error));
+                              }
+                          });
 }
 
 void ClustersPage::loadResults()
@@ -219,18 +250,23 @@ void ClustersPage::loadResults()
     for (const auto& c : clusters) {
         const QString age = c["age_mean"].is_number() ? QString::number(c["age_mean"].get<double>(), 'f', 1) : tr("?");
         const auto& g = c["gender"];
-        auto* item = new QListWidgetItem(tr("#%1  %2 faces, age %3").arg(c["cluster"].get<int>()).arg(c["size"].get<long long>()).arg(age));
+        auto* item = new QListWidgetItem(
+            tr("#%1  %2 faces, age %3").arg(c["cluster"].get<int>()).arg(c["size"].get<long long>()).arg(age));
         item->setToolTip(tr("%1 male, %2 female").arg(g["M"].get<long long>()).arg(g["F"].get<long long>()));
         m_list->addItem(item);
     }
-    const auto number = [](const nlohmann::json& v) { return v.is_number() ? QString::number(v.get<double>(), 'f', 3) : QStringLiteral("-"); };
+    const auto number = [](const nlohmann::json& v) {
+        return v.is_number() ? QString::number(v.get<double>(), 'f', 3) : QStringLiteral("-");
+    };
     const auto& labels = metrics["labels"];
     m_summary->setText(tr("<b>k = %1</b> (%2). Silhouette %3, Davies-Bouldin %4. Against age decades: NMI %5, ARI %6. "
-                          "Against gender: NMI %7, ARI %8. Values near 0 mean the clusters follow something else: lighting, background, pose.")
+                          "Against gender: NMI %7, ARI %8. Values near 0 mean the clusters follow something else: "
+                          "lighting, background, pose.")
                            .arg(metrics.value("k", 0))
                            .arg(QString::fromStdString(metrics.value("reason", "")))
-                           .arg(number(metrics["silhouette"]), number(metrics["davies_bouldin"]), number(labels["age_decade"]["nmi"]),
-                                number(labels["age_decade"]["ari"]), number(labels["gender"]["nmi"]), number(labels["gender"]["ari"])));
+                           .arg(number(metrics["silhouette"]), number(metrics["davies_bouldin"]),
+                                number(labels["age_decade"]["nmi"]), number(labels["age_decade"]["ari"]),
+                                number(labels["gender"]["nmi"]), number(labels["gender"]["ari"])));
     showPicture(m_interpolation, dir.filePath("interpolation.png"), 90);
     showPicture(m_ageDirection, dir.filePath("age_direction.png"), 90);
     // Inertia and silhouette against k, when a range was swept.
@@ -279,6 +315,40 @@ void ClustersPage::showCluster(int row)
     if (row < 0)
         return;
     const QDir dir(m_session->clustersDir());
+    // The cluster's age histogram by decade.
+    try {
+        const auto clusters = nlohmann::json::parse(readFile(dir.filePath("clusters.json").toStdString()));
+        const auto& histogram = clusters.at(static_cast<size_t>(row)).at("age_histogram");
+        auto* set = new QBarSet(tr("faces"));
+        QStringList labels;
+        double top = 1;
+        for (const auto& [decade, n] : histogram.items()) {
+            *set << n.get<double>();
+            labels << QString::fromStdString(decade);
+            top = std::max(top, n.get<double>());
+        }
+        auto* series = new QBarSeries;
+        series->append(set);
+        auto* chart = new QChart;
+        chart->setTitle(tr("Ages in cluster %1").arg(row));
+        chart->addSeries(series);
+        auto* x = new QBarCategoryAxis;
+        x->append(labels);
+        auto* y = new QValueAxis;
+        y->setRange(0, top);
+        y->applyNiceNumbers();
+        y->setLabelFormat("%d");
+        chart->addAxis(x, Qt::AlignBottom);
+        chart->addAxis(y, Qt::AlignLeft);
+        series->attachAxis(x);
+        series->attachAxis(y);
+        chart->legend()->hide();
+        QChart* old = m_ageView->chart();
+        m_ageView->setChart(chart);
+        delete old;
+    } catch (const std::exception&) {
+        // clusters.json without ages (a folder of faces): no histogram
+    }
     showPicture(m_gallery, dir.filePath(QStringLiteral("galleries/%1.png").arg(row)), 180);
     showPicture(m_centroid, dir.filePath(QStringLiteral("centroids/%1.png").arg(row)), 140);
     showPicture(m_medoid, dir.filePath(QStringLiteral("medoids/%1.png").arg(row)), 140);

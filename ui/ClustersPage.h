@@ -44,6 +44,7 @@ private:
     QLabel* m_interpolation;
     QLabel* m_ageDirection;
     QChartView* m_sweepView;
+    QChartView* m_ageView;
 };
 
 } // namespace faceatlas::ui

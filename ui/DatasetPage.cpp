@@ -1,15 +1,23 @@
 #include "DatasetPage.h"
 
-#include "JobRunner.h"
-#include "Session.h"
-#include "ThumbnailModel.h"
 #include "data/Cleaning.h"
 #include "data/ImageIO.h"
-#include "data/PrepareJob.h"
+#include "data/Overlay.h"
 #include "data/PreparedDataset.h"
+#include "data/PrepareJob.h"
 #include "data/Readers.h"
+#include "JobRunner.h"
+#include "ml/Attention.h"
+#include "ml/Inference.h"
+#include "ml/Runs.h"
+#include "Session.h"
+#include "ThumbnailModel.h"
 #include "util/Parallel.h"
 
+#include <atomic>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 #include <QBarCategoryAxis>
 #include <QBarSeries>
 #include <QBarSet>
@@ -18,6 +26,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -25,15 +34,12 @@
 #include <QLabel>
 #include <QListView>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QValueAxis>
 #include <QVBoxLayout>
-#include <QFileInfo>
-#include <atomic>
-#include <map>
-#include <nlohmann/json.hpp>
 
 namespace faceatlas::ui {
 
@@ -124,14 +130,26 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_filterHigh->setValue(120);
     m_filterGender = new QComboBox;
     m_filterGender->addItems({tr("Any gender"), tr("Female"), tr("Male")});
-    auto* sortByAge = new QCheckBox(tr("Sort by age"));
+    m_faceOverlay = new QLabel;
+    m_faceOverlay->setAlignment(Qt::AlignCenter);
+    m_sortBy = new QComboBox;
+    m_sortBy->addItem(tr("Dataset order"), 0);
+    m_sortBy->addItem(tr("Sort by age"), ThumbnailModel::AgeRole);
+    m_sortBy->addItem(tr("Sort by face score"), ThumbnailModel::FaceScoreRole);
+    m_sortBy->addItem(tr("Sort by prediction error"), ThumbnailModel::ErrorRole);
+    m_filterCluster = new QComboBox;
+    m_filterCluster->addItem(tr("All clusters"), -1);
+    m_predict = new QPushButton(tr("Predict ages"));
+    m_predict->setToolTip(tr("Predict every face's age with the latest age run, to sort by error"));
     auto* filters = new QHBoxLayout;
     filters->addWidget(new QLabel(tr("Ages")));
     filters->addWidget(m_filterLow);
     filters->addWidget(new QLabel(tr("to")));
     filters->addWidget(m_filterHigh);
     filters->addWidget(m_filterGender);
-    filters->addWidget(sortByAge);
+    filters->addWidget(m_filterCluster);
+    filters->addWidget(m_sortBy);
+    filters->addWidget(m_predict);
     filters->addStretch();
     auto* middle = new QVBoxLayout;
     middle->addLayout(filters);
@@ -148,6 +166,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     auto* right = new QVBoxLayout;
     right->addWidget(m_faceImage);
     right->addWidget(m_faceInfo);
+    right->addWidget(m_faceOverlay);
     right->addStretch();
     auto* rightWidget = new QWidget;
     rightWidget->setLayout(right);
@@ -169,12 +188,32 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     connect(m_prepare, &QPushButton::clicked, this, &DatasetPage::prepare);
     const auto refilter = [this] {
         m_filter->setAgeRange(m_filterLow->value(), m_filterHigh->value());
-        m_filter->setGender(m_filterGender->currentIndex() - 1 == 0 ? 0 : (m_filterGender->currentIndex() == 2 ? 1 : -1));
+        m_filter->setGender(m_filterGender->currentIndex() - 1 == 0 ? 0
+                                                                    : (m_filterGender->currentIndex() == 2 ? 1 : -1));
     };
     connect(m_filterLow, &QSpinBox::valueChanged, this, refilter);
     connect(m_filterHigh, &QSpinBox::valueChanged, this, refilter);
     connect(m_filterGender, &QComboBox::currentIndexChanged, this, refilter);
-    connect(sortByAge, &QCheckBox::toggled, this, [this](bool on) { m_filter->sort(on ? 0 : -1); });
+    connect(m_sortBy, &QComboBox::currentIndexChanged, this,
+            [this] { m_filter->setSortRole(m_sortBy->currentData().toInt()); });
+    connect(m_filterCluster, &QComboBox::currentIndexChanged, this,
+            [this] { m_filter->setCluster(m_filterCluster->currentData().toInt()); });
+    connect(m_predict, &QPushButton::clicked, this, &DatasetPage::predictAll);
+    const auto refreshExtras = [this] {
+        m_model->setExtras(&m_session->predictions(), &m_session->clusterLabels());
+        QSignalBlocker block(m_filterCluster);
+        m_filterCluster->clear();
+        m_filterCluster->addItem(tr("All clusters"), -1);
+        int k = 0;
+        for (int label : m_session->clusterLabels())
+            k = std::max(k, label + 1);
+        for (int c = 0; c < k; ++c)
+            m_filterCluster->addItem(tr("Cluster %1").arg(c), c);
+        m_filter->setCluster(-1);
+    };
+    connect(session, &Session::predictionsChanged, this, refreshExtras);
+    connect(session, &Session::clustersChanged, this, refreshExtras);
+    connect(session, &Session::datasetChanged, this, refreshExtras);
     connect(m_grid, &QListView::clicked, this, &DatasetPage::showFace);
     connect(m_grid, &QListView::doubleClicked, this, [this](const QModelIndex& index) {
         Q_EMIT faceActivated(index.data(ThumbnailModel::IndexRole).toLongLong());
@@ -183,10 +222,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         m_model->setDataset(m_session->dataset());
         if (const auto* data = m_session->dataset()) {
             showManifest(QString::fromStdString(data->manifestJson()));
-            if (m_filter->rowCount() > 0) {
-                m_grid->setCurrentIndex(m_filter->index(0, 0));
-                showFace(m_filter->index(0, 0));
-            }
+            selectFirstFace();
         }
     });
 }
@@ -205,43 +241,48 @@ void DatasetPage::loadSource(const QString& spec)
     auto loaded = std::make_shared<LoadedDataset>();
     auto probes = std::make_shared<std::vector<ImageProbe>>();
     const std::string source = spec.toStdString();
-    m_session->jobs()->start(tr("Reading %1").arg(spec), [loaded, probes, source](const CancelToken& cancel, const JobRunner::Report& report) {
-        report(QObject::tr("reading metadata"), 0, 0);
-        *loaded = openSource(source);
-        probes->resize(loaded->records.size());
-        std::atomic<long long> done{0};
-        const auto total = static_cast<qint64>(loaded->records.size());
-        parallelFor(loaded->records.size(), 0, [&](size_t i) {
-            if (cancel.isCancelled())
-                return;
-            (*probes)[i] = probeImage(loaded->records[i].path);
-            const long long d = ++done;
-            if (d % 2048 == 0)
-                report(QObject::tr("checking images"), d, total);
-        }, 64);
-    });
+    m_session->jobs()->start(tr("Reading %1").arg(spec),
+                             [loaded, probes, source](const CancelToken& cancel, const JobRunner::Report& report) {
+                                 report(QObject::tr("reading metadata"), 0, 0);
+                                 *loaded = openSource(source);
+                                 probes->resize(loaded->records.size());
+                                 std::atomic<long long> done{0};
+                                 const auto total = static_cast<qint64>(loaded->records.size());
+                                 parallelFor(
+                                     loaded->records.size(), 0,
+                                     [&](size_t i) {
+                                         if (cancel.isCancelled())
+                                             return;
+                                         (*probes)[i] = probeImage(loaded->records[i].path);
+                                         const long long d = ++done;
+                                         if (d % 2048 == 0)
+                                             report(QObject::tr("checking images"), d, total);
+                                     },
+                                     64);
+                             });
     auto* connection = new QMetaObject::Connection;
-    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
-                          [this, loaded, probes, spec, connection](const QString&, bool ok, bool cancelled, const QString& error) {
-                              disconnect(*connection);
-                              delete connection;
-                              if (!ok || cancelled) {
-                                  m_sourceLabel->setText(ok ? tr("Reading %1 was cancelled.").arg(spec)
-                                                            : tr("Could not open %1: %2").arg(spec, error));
-                                  return;
-                              }
-                              m_loaded = loaded;
-                              m_probes = probes;
-                              QString text = tr("<b>%1</b>: %2 records").arg(spec.toHtmlEscaped()).arg(loaded->records.size());
-                              if (loaded->malformed)
-                                  text += tr(", %1 malformed entries skipped").arg(loaded->malformed);
-                              m_sourceLabel->setText(text);
-                              m_prepare->setEnabled(true);
-                              updateCounts();
-                              const QString prepared = m_session->preparedDirFor(spec, m_size->value());
-                              if (QFileInfo::exists(prepared + "/prepared.json"))
-                                  m_session->openPrepared(prepared);
-                          });
+    *connection = connect(
+        m_session->jobs(), &JobRunner::finished, this,
+        [this, loaded, probes, spec, connection](const QString&, bool ok, bool cancelled, const QString& error) {
+            disconnect(*connection);
+            delete connection;
+            if (!ok || cancelled) {
+                m_sourceLabel->setText(ok ? tr("Reading %1 was cancelled.").arg(spec)
+                                          : tr("Could not open %1: %2").arg(spec, error));
+                return;
+            }
+            m_loaded = loaded;
+            m_probes = probes;
+            QString text = tr("<b>%1</b>: %2 records").arg(spec.toHtmlEscaped()).arg(loaded->records.size());
+            if (loaded->malformed)
+                text += tr(", %1 malformed entries skipped").arg(loaded->malformed);
+            m_sourceLabel->setText(text);
+            m_prepare->setEnabled(true);
+            updateCounts();
+            const QString prepared = m_session->preparedDirFor(spec, m_size->value());
+            if (QFileInfo::exists(prepared + "/prepared.json"))
+                m_session->openPrepared(prepared);
+        });
 }
 
 void DatasetPage::updateCounts()
@@ -343,7 +384,8 @@ void DatasetPage::showManifest(const QString& manifestText)
     series->append(after);
     auto* chart = new QChart;
     chart->addSeries(series);
-    chart->setTitle(tr("Training ages: %1 faces, validation %2").arg(report.value("train", 0)).arg(report.value("val", 0)));
+    chart->setTitle(
+        tr("Training ages: %1 faces, validation %2").arg(report.value("train", 0)).arg(report.value("val", 0)));
     auto* x = new QBarCategoryAxis;
     x->append(labels);
     auto* y = new QValueAxis;
@@ -377,13 +419,98 @@ void DatasetPage::showFace(const QModelIndex& index)
         full = m_session->face(row);
     m_faceImage->setPixmap(QPixmap::fromImage(full).scaled(220, 220, Qt::KeepAspectRatio, Qt::SmoothTransformation));
     QString info = tr("<b>Face %1</b><br>%2<br>").arg(row).arg(QString::fromStdString(r.path).toHtmlEscaped());
-    info += tr("Age: %1<br>Gender: %2<br>").arg(r.age ? QString::number(*r.age) : tr("unknown"),
-                                                r.gender == Gender::Unknown ? tr("unknown") : QString::fromUtf8(genderName(r.gender)));
+    info += tr("Age: %1<br>Gender: %2<br>")
+                .arg(r.age ? QString::number(*r.age) : tr("unknown"),
+                     r.gender == Gender::Unknown ? tr("unknown") : QString::fromUtf8(genderName(r.gender)));
     if (!std::isnan(r.faceScore))
         info += tr("Face score: %1<br>").arg(r.faceScore);
     info += index.data(ThumbnailModel::SplitRole).toInt() ? tr("Validation set") : tr("Training set");
+    if (static_cast<size_t>(row) < m_session->predictions().size())
+        info += tr("<br>Predicted age: %1").arg(m_session->predictions()[static_cast<size_t>(row)], 0, 'f', 1);
+    const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
+    if (cluster.isValid())
+        info += tr("<br>Cluster %1").arg(cluster.toInt());
     m_faceInfo->setText(info);
+    // The latest age model's signed Grad-CAM over this face (double-click for the Attention page).
+    m_faceOverlay->clear();
+    try {
+        const QString run = m_session->latestRun("age");
+        if (!run.isEmpty() && (!m_ageModel || m_ageModelRun != run)) {
+            m_ageModel = std::make_shared<LoadedModel>(loadRunModel(run.toStdString()));
+            m_ageModelRun = run;
+        }
+        if (m_ageModel && m_ageModel->model->imageSize() == data->imageSize()) {
+            const int s = data->imageSize();
+            const auto input = torch::from_blob(const_cast<std::uint8_t*>(data->image(static_cast<size_t>(row))),
+                                                {s, s, 3}, torch::kUInt8)
+                                   .permute({2, 0, 1})
+                                   .to(torch::kFloat)
+                                   .div(255);
+            const AttentionMap map = attentionMap(*m_ageModel->model, input, {AttentionMethod::GradCam, "", -1});
+            const QImage face = m_session->face(row)
+                                    .scaled(200, 200, Qt::IgnoreAspectRatio, Qt::SmoothTransformation)
+                                    .convertToFormat(QImage::Format_RGB888);
+            const cv::Mat rgb(200, 200, CV_8UC3, const_cast<uchar*>(face.constBits()),
+                              static_cast<size_t>(face.bytesPerLine()));
+            const auto values = map.map.contiguous();
+            const cv::Mat out = renderOverlay(rgb, values.data_ptr<float>(), s, true, 0.6);
+            m_faceOverlay->setPixmap(QPixmap::fromImage(
+                QImage(out.data, out.cols, out.rows, static_cast<int>(out.step), QImage::Format_RGB888).copy()));
+            m_faceOverlay->setToolTip(
+                tr("Signed Grad-CAM of the latest age run: red pushes the predicted age (%1) up, blue down")
+                    .arg(map.predictedAge, 0, 'f', 1));
+        }
+    } catch (const std::exception&) {
+        m_ageModel.reset(); // an unreadable run: no overlay, the rest of the panel stands
+    }
     Q_EMIT faceActivated(row);
+}
+
+} // namespace faceatlas::ui
+
+namespace faceatlas::ui {
+
+void DatasetPage::selectFirstFace()
+{
+    if (m_filter->rowCount() == 0)
+        return;
+    m_grid->setCurrentIndex(m_filter->index(0, 0));
+    showFace(m_filter->index(0, 0));
+}
+
+void DatasetPage::predictAll()
+{
+    const QString run = m_session->latestRun("age");
+    if (run.isEmpty() || !m_session->dataset()) {
+        m_sourceLabel->setText(tr("Train an age model first (Train page), then predict."));
+        return;
+    }
+    auto predictions = std::make_shared<std::vector<float>>();
+    const PreparedDataset* data = m_session->dataset();
+    const std::string runDir = run.toStdString();
+    if (!m_session->jobs()->start(tr("Predicting ages"), [predictions, data, runDir](const CancelToken& cancel,
+                                                                                     const JobRunner::Report& report) {
+            LoadedModel loaded = loadRunModel(runDir);
+            std::vector<std::uint32_t> all(data->count());
+            for (size_t i = 0; i < all.size(); ++i)
+                all[i] = static_cast<std::uint32_t>(i);
+            *predictions = predictAges(*loaded.model, *data, all, torch::kCPU, cancel, [&](const JobProgress& p) {
+                report(QString::fromUtf8(p.stage), p.done, p.total);
+            });
+        }))
+        return;
+    auto* connection = new QMetaObject::Connection;
+    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
+                          [this, predictions, connection](const QString&, bool ok, bool cancelled, const QString&) {
+                              disconnect(*connection);
+                              delete connection;
+                              if (ok && !cancelled && m_session->dataset()
+                                  && predictions->size() == m_session->dataset()->count()) {
+                                  m_session->setPredictions(std::move(*predictions));
+                                  m_sortBy->setCurrentIndex(m_sortBy->findData(ThumbnailModel::ErrorRole));
+                                  selectFirstFace();
+                              }
+                          });
 }
 
 } // namespace faceatlas::ui

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <QWidget>
 #include <memory>
+#include <QWidget>
 #include <vector>
 
 class QCheckBox;
@@ -18,7 +18,8 @@ namespace faceatlas {
 struct LoadedDataset;
 struct ImageProbe;
 struct PrepareReport;
-}
+struct LoadedModel;
+} // namespace faceatlas
 
 namespace faceatlas::ui {
 
@@ -37,6 +38,10 @@ public:
     /** Runs the prepare job with the settings on screen. */
     void prepare();
     int faceCount() const;
+    /** Predicts every face's age with the latest age run (a job), so faces can be sorted by error. */
+    void predictAll();
+    /** Selects the first face of the grid (in its current order) and shows it in the detail panel. */
+    void selectFirstFace();
 
 Q_SIGNALS:
     void faceActivated(qint64 index);
@@ -68,6 +73,12 @@ private:
     QComboBox* m_filterGender;
     QLabel* m_faceImage;
     QLabel* m_faceInfo;
+    QLabel* m_faceOverlay;
+    QComboBox* m_sortBy;
+    QComboBox* m_filterCluster;
+    QPushButton* m_predict;
+    std::shared_ptr<LoadedModel> m_ageModel;
+    QString m_ageModelRun;
 };
 
 } // namespace faceatlas::ui

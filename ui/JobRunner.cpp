@@ -4,7 +4,10 @@
 
 namespace faceatlas::ui {
 
-JobRunner::JobRunner(QObject* parent) : QObject(parent) {}
+JobRunner::JobRunner(QObject* parent)
+    : QObject(parent)
+{
+}
 
 JobRunner::~JobRunner()
 {
@@ -31,7 +34,8 @@ bool JobRunner::start(const QString& title, Job job)
         bool ok = true;
         QString error;
         try {
-            job(cancel, [this](const QString& stage, qint64 done, qint64 total) { Q_EMIT progress(stage, done, total); });
+            job(cancel,
+                [this](const QString& stage, qint64 done, qint64 total) { Q_EMIT progress(stage, done, total); });
         } catch (const std::exception& e) {
             ok = false;
             error = QString::fromUtf8(e.what());

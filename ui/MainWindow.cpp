@@ -4,11 +4,12 @@
 #include "ClustersPage.h"
 #include "DatasetPage.h"
 #include "JobRunner.h"
+#include "ml/Runtime.h"
 #include "RunsPage.h"
 #include "Session.h"
 #include "TrainPage.h"
-#include "ml/Runtime.h"
 
+#include <algorithm>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -27,7 +28,6 @@
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTimer>
-#include <algorithm>
 
 namespace faceatlas::ui {
 
@@ -47,8 +47,9 @@ MainWindow::MainWindow(QWidget* parent)
     m_clusters = new ClustersPage(m_session);
     m_attention = new AttentionPage(m_session);
     m_runs = new RunsPage(m_session);
-    for (QWidget* page : {static_cast<QWidget*>(m_dataset), static_cast<QWidget*>(m_train), static_cast<QWidget*>(m_clusters),
-                          static_cast<QWidget*>(m_attention), static_cast<QWidget*>(m_runs)})
+    for (QWidget* page :
+         {static_cast<QWidget*>(m_dataset), static_cast<QWidget*>(m_train), static_cast<QWidget*>(m_clusters),
+          static_cast<QWidget*>(m_attention), static_cast<QWidget*>(m_runs)})
         m_pages->addWidget(page);
     auto* central = new QWidget;
     auto* layout = new QHBoxLayout(central);
@@ -58,6 +59,24 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_nav, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
     m_nav->setCurrentRow(0);
     connect(m_dataset, &DatasetPage::faceActivated, m_attention, &AttentionPage::setFace);
+    connect(m_train, &TrainPage::faceActivated, this, [this](qint64 face) {
+        m_attention->setCluster(-1);
+        m_attention->setFace(face);
+        showPage(3);
+    });
+    connect(m_runs, &RunsPage::continueRun, this, [this](const QString& model) {
+        m_train->setModel(model);
+        showPage(1);
+        m_train->start(/*resume=*/true);
+    });
+    connect(m_runs, &RunsPage::encodeWith, this, [this] {
+        showPage(2);
+        m_clusters->encode();
+    });
+    connect(m_runs, &RunsPage::predictWith, this, [this] {
+        showPage(0);
+        m_dataset->predictAll();
+    });
 
     // Status bar: the running job, its progress and ETA, and Cancel.
     m_jobLabel = new QLabel(tr("Ready"));
@@ -95,23 +114,24 @@ MainWindow::MainWindow(QWidget* parent)
             m_progress->setRange(0, 0);
         }
     });
-    connect(jobs, &JobRunner::finished, this, [this](const QString& title, bool ok, bool cancelled, const QString& error) {
-        m_latencyTimer->stop();
-        m_progress->hide();
-        m_cancel->hide();
-        m_eta->clear();
-        if (!ok) {
-            m_jobLabel->setText(tr("%1 failed").arg(title));
-            if (m_tourDir.isEmpty())
-                QMessageBox::warning(this, tr("FaceAtlas"), tr("%1 failed:\n\n%2").arg(title, error));
-            else
-                qWarning("%s failed: %s", qPrintable(title), qPrintable(error));
-        } else {
-            m_jobLabel->setText(cancelled ? tr("%1 cancelled").arg(title) : tr("%1 done").arg(title));
-        }
-        if (!m_tourDir.isEmpty())
-            QTimer::singleShot(200, this, &MainWindow::tourStep);
-    });
+    connect(jobs, &JobRunner::finished, this,
+            [this](const QString& title, bool ok, bool cancelled, const QString& error) {
+                m_latencyTimer->stop();
+                m_progress->hide();
+                m_cancel->hide();
+                m_eta->clear();
+                if (!ok) {
+                    m_jobLabel->setText(tr("%1 failed").arg(title));
+                    if (m_tourDir.isEmpty())
+                        QMessageBox::warning(this, tr("FaceAtlas"), tr("%1 failed:\n\n%2").arg(title, error));
+                    else
+                        qWarning("%s failed: %s", qPrintable(title), qPrintable(error));
+                } else {
+                    m_jobLabel->setText(cancelled ? tr("%1 cancelled").arg(title) : tr("%1 done").arg(title));
+                }
+                if (!m_tourDir.isEmpty())
+                    QTimer::singleShot(200, this, &MainWindow::tourStep);
+            });
     // Event-loop latency while a job runs: how late a 20 ms timer fires.
     m_latencyTimer = new QTimer(this);
     m_latencyTimer->setInterval(20);
@@ -252,11 +272,8 @@ void MainWindow::tourStep()
 {
     // Each step starts a job; the job's end calls tourStep() again.
     switch (m_tourStep++) {
-    case 0:
-        m_dataset->prepare();
-        break;
+    case 0: m_dataset->prepare(); break;
     case 1:
-        saveShot("1-dataset.png");
         showPage(1);
         m_train->setModel("age");
         m_train->setEpochs(4);
@@ -279,19 +296,24 @@ void MainWindow::tourStep()
     case 5:
         m_clusters->selectCluster(1);
         saveShot("3-clusters.png");
+        showPage(0);
+        m_dataset->predictAll();
+        break;
+    case 6:
+        saveShot("1-dataset.png");
         showPage(3);
         m_attention->setFace(3);
         m_attention->render();
         saveShot("4-attention.png");
         showPage(4);
+        m_runs->refresh();
         saveShot("5-runs.png");
         std::printf("tour: screenshots in %s; event-loop lateness while jobs ran: p99 %.1f ms over %zu samples\n",
                     qPrintable(m_tourDir), eventLoopP99(), m_lateness.size());
         std::fflush(stdout);
         QTimer::singleShot(0, qApp, &QApplication::quit);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 

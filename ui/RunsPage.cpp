@@ -1,19 +1,20 @@
 #include "RunsPage.h"
 
-#include "Session.h"
 #include "ml/Runs.h"
+#include "Session.h"
 #include "util/FileUtil.h"
 
+#include <cmath>
 #include <QChart>
 #include <QChartView>
 #include <QDir>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLineSeries>
 #include <QPushButton>
 #include <QTableWidget>
 #include <QValueAxis>
 #include <QVBoxLayout>
-#include <cmath>
 
 namespace faceatlas::ui {
 
@@ -44,11 +45,41 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
     m_chart = new QChartView;
     m_chart->setRenderHint(QPainter::Antialiasing);
     auto* refreshButton = new QPushButton(tr("Refresh"));
+    auto* continueButton = new QPushButton(tr("Continue training"));
+    auto* encodeButton = new QPushButton(tr("Encode with it"));
+    auto* predictButton = new QPushButton(tr("Predict with it"));
+    auto* buttons = new QHBoxLayout;
+    for (QPushButton* b : {refreshButton, continueButton, encodeButton, predictButton})
+        buttons->addWidget(b);
+    buttons->addStretch();
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(refreshButton, 0, Qt::AlignLeft);
+    layout->addLayout(buttons);
     layout->addWidget(m_table, 1);
     layout->addWidget(m_chart, 1);
     connect(refreshButton, &QPushButton::clicked, this, &RunsPage::refresh);
+    // The chosen run becomes the latest of its model, which the other pages use.
+    const auto chosen = [this]() -> QString {
+        const int row = m_table->currentRow();
+        if (row < 0)
+            return {};
+        const QString model = m_table->item(row, 0)->text();
+        m_session->setLatestRun(model, m_table->item(row, 7)->text());
+        return model;
+    };
+    connect(continueButton, &QPushButton::clicked, this, [this, chosen] {
+        const QString model = chosen();
+        if (!model.isEmpty())
+            Q_EMIT continueRun(model);
+    });
+    connect(encodeButton, &QPushButton::clicked, this, [this, chosen] {
+        if (chosen() == "autoencoder")
+            Q_EMIT encodeWith();
+    });
+    connect(predictButton, &QPushButton::clicked, this, [this, chosen] {
+        const QString model = chosen();
+        if (model == "age" || model == "age-capstone")
+            Q_EMIT predictWith();
+    });
     connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunsPage::overlaySelected);
     connect(session, &Session::runsChanged, this, &RunsPage::refresh);
     refresh();

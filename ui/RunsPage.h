@@ -17,6 +17,12 @@ public:
     void refresh();
     int runCount() const;
 
+Q_SIGNALS:
+    /** The user chose a run to continue training, to encode with, or to predict with. */
+    void continueRun(const QString& model);
+    void encodeWith();
+    void predictWith();
+
 private:
     void overlaySelected();
     Session* m_session;

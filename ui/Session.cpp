@@ -1,12 +1,13 @@
 #include "Session.h"
 
-#include "JobRunner.h"
 #include "data/PreparedDataset.h"
+#include "JobRunner.h"
 #include "ml/Runs.h"
 #include "util/FileUtil.h"
 
 #include <QDateTime>
 #include <QDir>
+#include <QFile>
 #include <QSettings>
 #include <QStandardPaths>
 
@@ -17,7 +18,8 @@ Session::Session(QObject* parent)
     , m_jobs(new JobRunner(this))
 {
     QSettings settings;
-    const QString fallback = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    // The same default as the CLI's, so both see the same runs.
+    const QString fallback = QString::fromStdString(workspaceDir().string());
     setWorkspace(settings.value("workspace", fallback).toString());
     m_codesDir = settings.value("codes").toString();
     m_clustersDir = settings.value("clusters").toString();
@@ -58,14 +60,16 @@ void Session::openPrepared(const QString& dir)
 {
     m_dataset = std::make_unique<PreparedDataset>(PreparedDataset::open(dir.toStdString()));
     m_datasetDir = dir;
+    m_predictions.clear();
+    loadClusterLabels();
     QSettings().setValue("prepared", dir);
     Q_EMIT datasetChanged();
 }
 
 QString Session::newRunDir(const QString& model) const
 {
-    return QDir(m_workspace).filePath(
-        QStringLiteral("runs/%1-%2").arg(model, QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss")));
+    return QDir(m_workspace)
+        .filePath(QStringLiteral("runs/%1-%2").arg(model, QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss")));
 }
 
 QString Session::latestRun(const QString& model) const
@@ -90,7 +94,50 @@ void Session::setClustersDir(const QString& dir)
 {
     m_clustersDir = dir;
     QSettings().setValue("clusters", dir);
+    loadClusterLabels();
     Q_EMIT clustersChanged();
+}
+
+void Session::loadClusterLabels()
+{
+    // assignments.csv lists path,cluster in the order of the encoded dataset; it describes the open
+    // dataset when its paths match the dataset's records one for one.
+    m_clusterLabels.clear();
+    if (!m_dataset || m_clustersDir.isEmpty())
+        return;
+    QFile file(QDir(m_clustersDir).filePath("assignments.csv"));
+    if (!file.open(QIODevice::ReadOnly))
+        return;
+    file.readLine();
+    std::vector<int> labels;
+    labels.reserve(m_dataset->count());
+    while (!file.atEnd()) {
+        const QByteArray line = file.readLine().trimmed();
+        const int comma = line.lastIndexOf(',');
+        if (comma < 0)
+            continue;
+        const size_t row = labels.size();
+        if (row >= m_dataset->count() || line.left(comma).toStdString() != m_dataset->records()[row].path)
+            return;
+        labels.push_back(line.mid(comma + 1).toInt());
+    }
+    if (labels.size() == m_dataset->count())
+        m_clusterLabels = std::move(labels);
+}
+
+void Session::setPredictions(std::vector<float> predictions)
+{
+    m_predictions = std::move(predictions);
+    Q_EMIT predictionsChanged();
+}
+
+std::vector<qint64> Session::clusterMembers(int cluster) const
+{
+    std::vector<qint64> members;
+    for (size_t i = 0; i < m_clusterLabels.size(); ++i)
+        if (m_clusterLabels[i] == cluster)
+            members.push_back(static_cast<qint64>(i));
+    return members;
 }
 
 QImage Session::face(qint64 index) const

@@ -1,9 +1,10 @@
 #pragma once
 
+#include <memory>
 #include <QImage>
 #include <QObject>
 #include <QString>
-#include <memory>
+#include <vector>
 
 namespace faceatlas {
 class PreparedDataset;
@@ -48,6 +49,14 @@ public:
 
     /** RGB image i of the open dataset, or a null image. */
     QImage face(qint64 index) const;
+    /** Rows of the open dataset in a cluster of the current clustering. */
+    std::vector<qint64> clusterMembers(int cluster) const;
+
+    /** Predicted age per face of the open dataset (empty until predicted), from the latest age run. */
+    const std::vector<float>& predictions() const { return m_predictions; }
+    void setPredictions(std::vector<float> predictions);
+    /** Cluster of every face of the open dataset (empty when the clustering is of other faces). */
+    const std::vector<int>& clusterLabels() const { return m_clusterLabels; }
 
 Q_SIGNALS:
     void sourceChanged(const QString& spec);
@@ -55,6 +64,7 @@ Q_SIGNALS:
     void runsChanged();
     void codesChanged();
     void clustersChanged();
+    void predictionsChanged();
 
 private:
     QString m_workspace;
@@ -63,6 +73,9 @@ private:
     QString m_codesDir;
     QString m_clustersDir;
     std::unique_ptr<PreparedDataset> m_dataset;
+    std::vector<float> m_predictions;
+    std::vector<int> m_clusterLabels;
+    void loadClusterLabels();
     JobRunner* m_jobs;
 };
 

@@ -1,7 +1,9 @@
 #include "ThumbnailModel.h"
 
-#include "Session.h"
 #include "data/PreparedDataset.h"
+#include "Session.h"
+
+#include <cmath>
 
 namespace faceatlas::ui {
 
@@ -25,6 +27,14 @@ void ThumbnailModel::setDataset(const PreparedDataset* data)
     endResetModel();
 }
 
+void ThumbnailModel::setExtras(const std::vector<float>* predictions, const std::vector<int>* clusters)
+{
+    m_predictions = predictions;
+    m_clusters = clusters;
+    if (rowCount() > 0)
+        Q_EMIT dataChanged(index(0), index(rowCount() - 1));
+}
+
 int ThumbnailModel::rowCount(const QModelIndex& parent) const
 {
     return parent.isValid() || !m_data ? 0 : static_cast<int>(m_data->count());
@@ -46,20 +56,27 @@ QVariant ThumbnailModel::data(const QModelIndex& index, int role) const
         m_cache.insert(row, pixmap);
         return *pixmap;
     }
-    case Qt::DisplayRole:
-        return r.age ? QString::number(*r.age) : QStringLiteral("?");
-    case Qt::ToolTipRole:
-        return QString::fromStdString(r.path);
-    case AgeRole:
-        return r.age ? QVariant(*r.age) : QVariant();
-    case GenderRole:
-        return static_cast<int>(r.gender);
-    case IndexRole:
-        return row;
-    case SplitRole:
-        return m_isVal.empty() ? 0 : static_cast<int>(m_isVal[static_cast<size_t>(row)]);
-    default:
+    case Qt::DisplayRole: {
+        QString text = r.age ? QString::number(*r.age) : QStringLiteral("?");
+        if (m_predictions && static_cast<size_t>(row) < m_predictions->size())
+            text += QStringLiteral(" (%1)").arg((*m_predictions)[static_cast<size_t>(row)], 0, 'f', 0);
+        return text;
+    }
+    case FaceScoreRole: return std::isnan(r.faceScore) ? QVariant() : QVariant(r.faceScore);
+    case ErrorRole:
+        if (m_predictions && static_cast<size_t>(row) < m_predictions->size() && r.age)
+            return std::abs((*m_predictions)[static_cast<size_t>(row)] - *r.age);
         return {};
+    case ClusterRole:
+        if (m_clusters && static_cast<size_t>(row) < m_clusters->size())
+            return (*m_clusters)[static_cast<size_t>(row)];
+        return {};
+    case Qt::ToolTipRole: return QString::fromStdString(r.path);
+    case AgeRole: return r.age ? QVariant(*r.age) : QVariant();
+    case GenderRole: return static_cast<int>(r.gender);
+    case IndexRole: return row;
+    case SplitRole: return m_isVal.empty() ? 0 : static_cast<int>(m_isVal[static_cast<size_t>(row)]);
+    default: return {};
     }
 }
 
@@ -76,9 +93,27 @@ void FaceFilter::setGender(int gender)
     invalidateFilter();
 }
 
+void FaceFilter::setCluster(int cluster)
+{
+    m_cluster = cluster;
+    invalidateFilter();
+}
+
+void FaceFilter::setSortRole(int role)
+{
+    m_sort = role;
+    invalidate();
+    sort(role ? 0 : -1, role == ThumbnailModel::AgeRole ? Qt::AscendingOrder : Qt::DescendingOrder);
+}
+
 bool FaceFilter::filterAcceptsRow(int row, const QModelIndex& parent) const
 {
     const QModelIndex index = sourceModel()->index(row, 0, parent);
+    if (m_cluster >= 0) {
+        const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
+        if (!cluster.isValid() || cluster.toInt() != m_cluster)
+            return false;
+    }
     const QVariant age = index.data(ThumbnailModel::AgeRole);
     if (age.isValid() && (age.toInt() < m_low || age.toInt() > m_high))
         return false;
@@ -87,7 +122,11 @@ bool FaceFilter::filterAcceptsRow(int row, const QModelIndex& parent) const
 
 bool FaceFilter::lessThan(const QModelIndex& a, const QModelIndex& b) const
 {
-    return a.data(ThumbnailModel::AgeRole).toInt() < b.data(ThumbnailModel::AgeRole).toInt();
+    const int role = m_sort ? m_sort : ThumbnailModel::IndexRole;
+    // Faces without the value (no score, no prediction) sort last in either order.
+    const double missing = sortOrder() == Qt::AscendingOrder ? 1e300 : -1e300;
+    const QVariant va = a.data(role), vb = b.data(role);
+    return (va.isValid() ? va.toDouble() : missing) < (vb.isValid() ? vb.toDouble() : missing);
 }
 
 } // namespace faceatlas::ui

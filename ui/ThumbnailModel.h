@@ -4,6 +4,7 @@
 #include <QCache>
 #include <QPixmap>
 #include <QSortFilterProxyModel>
+#include <vector>
 
 namespace faceatlas {
 class PreparedDataset;
@@ -19,25 +20,33 @@ namespace faceatlas::ui {
 class ThumbnailModel : public QAbstractListModel {
     Q_OBJECT
 public:
-    enum Roles { AgeRole = Qt::UserRole + 1, GenderRole, IndexRole, SplitRole };
+    enum Roles { AgeRole = Qt::UserRole + 1, GenderRole, IndexRole, SplitRole, FaceScoreRole, ErrorRole, ClusterRole };
     explicit ThumbnailModel(QObject* parent = nullptr);
     void setDataset(const PreparedDataset* data);
+    /** Predicted ages and cluster labels per row (either may be empty). */
+    void setExtras(const std::vector<float>* predictions, const std::vector<int>* clusters);
     int rowCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role) const override;
 
 private:
     const PreparedDataset* m_data = nullptr;
+    const std::vector<float>* m_predictions = nullptr;
+    const std::vector<int>* m_clusters = nullptr;
     std::vector<char> m_isVal;
     mutable QCache<int, QPixmap> m_cache;
 };
 
-/** Filters faces by age range and gender; sorts by age or by position. */
+/** Filters faces by age range, gender and cluster; sorts by age, face score or prediction error. */
 class FaceFilter : public QSortFilterProxyModel {
     Q_OBJECT
 public:
     using QSortFilterProxyModel::QSortFilterProxyModel;
     void setAgeRange(int low, int high);
-    void setGender(int gender); // -1 any, 0 female, 1 male
+    void setGender(int gender);   // -1 any, 0 female, 1 male
+    void setCluster(int cluster); // -1 any
+    /** 0 dataset order, else the role to sort by (largest first for scores and errors). */
+    void setSortRole(int role);
+
 protected:
     bool filterAcceptsRow(int row, const QModelIndex& parent) const override;
     bool lessThan(const QModelIndex& a, const QModelIndex& b) const override;
@@ -46,6 +55,8 @@ private:
     int m_low = 0;
     int m_high = 120;
     int m_gender = -1;
+    int m_cluster = -1;
+    int m_sort = 0;
 };
 
 } // namespace faceatlas::ui

@@ -1,13 +1,15 @@
 #include "TrainPage.h"
 
-#include "JobRunner.h"
-#include "Session.h"
 #include "data/PreparedDataset.h"
+#include "JobRunner.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
+#include "Session.h"
 #include "util/FileUtil.h"
 
+#include <algorithm>
+#include <cmath>
 #include <QChart>
 #include <QChartView>
 #include <QComboBox>
@@ -18,13 +20,13 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineSeries>
+#include <QListWidget>
 #include <QPen>
 #include <QPushButton>
 #include <QScatterSeries>
 #include <QSpinBox>
 #include <QValueAxis>
 #include <QVBoxLayout>
-#include <cmath>
 
 namespace faceatlas::ui {
 
@@ -115,10 +117,17 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     m_scatterView = new QChartView;
     m_scatterView->setRenderHint(QPainter::Antialiasing);
     m_scatterView->setMinimumHeight(260);
+    m_worst = new QListWidget;
+    m_worst->setViewMode(QListView::IconMode);
+    m_worst->setIconSize(QSize(56, 56));
+    m_worst->setFixedHeight(170);
+    m_worst->setToolTip(tr("The validation faces the model got most wrong; click one to inspect it"));
     auto* left = new QVBoxLayout;
     left->addWidget(box);
     left->addWidget(m_status);
     left->addWidget(m_scatterView, 1);
+    left->addWidget(new QLabel(tr("Worst-predicted validation faces (true / predicted):")));
+    left->addWidget(m_worst);
 
     m_lossView = new QChartView;
     m_lossView->setRenderHint(QPainter::Antialiasing);
@@ -136,6 +145,8 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     connect(m_start, &QPushButton::clicked, this, [this] { start(false); });
     connect(m_resume, &QPushButton::clicked, this, [this] { start(true); });
     connect(m_stop, &QPushButton::clicked, m_session->jobs(), &JobRunner::cancel);
+    connect(m_worst, &QListWidget::itemClicked, this,
+            [this](QListWidgetItem* item) { Q_EMIT faceActivated(item->data(Qt::UserRole).toLongLong()); });
 }
 
 void TrainPage::setModel(const QString& name)
@@ -156,7 +167,8 @@ int TrainPage::epochPoints() const
 void TrainPage::resetCharts(bool ageModel)
 {
     QChart* loss = lineChart(tr("Loss"), m_lossX, m_lossY);
-    m_batchLoss = addLine(loss, m_lossX, m_lossY, tr("training, per batch (smoothed)"), QColor(160, 190, 230), Qt::SolidLine, 1);
+    m_batchLoss =
+        addLine(loss, m_lossX, m_lossY, tr("training, per batch (smoothed)"), QColor(160, 190, 230), Qt::SolidLine, 1);
     m_trainLoss = addLine(loss, m_lossX, m_lossY, tr("training"), QColor(30, 90, 200));
     m_valLoss = addLine(loss, m_lossX, m_lossY, tr("validation"), QColor(220, 90, 30));
     m_lossX->setRange(0, std::max(1, m_epochs->value()));
@@ -164,7 +176,8 @@ void TrainPage::resetCharts(bool ageModel)
     QChart* old = m_lossView->chart();
     m_lossView->setChart(loss);
     delete old;
-    QChart* metric = lineChart(ageModel ? tr("Validation MAE (years)") : tr("Validation PSNR (dB)"), m_metricX, m_metricY);
+    QChart* metric =
+        lineChart(ageModel ? tr("Validation MAE (years)") : tr("Validation PSNR (dB)"), m_metricX, m_metricY);
     m_metric = addLine(metric, m_metricX, m_metricY, ageModel ? tr("model") : tr("PSNR"), QColor(40, 150, 60));
     m_baseline = ageModel ? addLine(metric, m_metricX, m_metricY, tr("baseline: always the training median"),
                                     QColor(120, 120, 120), Qt::DashLine)
@@ -188,12 +201,16 @@ void TrainPage::addEpoch(const EpochMetrics& m)
         m_metric->append(m.epoch, m.valMae);
         m_baseline->append(m.epoch, m.baselineMae);
         growAxis(m_metricY, std::max(m.valMae, m.baselineMae));
-        m_status->setText(tr("Epoch %1: validation MAE %2 years (baseline %3)").arg(m.epoch).arg(m.valMae, 0, 'f', 2).arg(m.baselineMae, 0, 'f', 2));
+        m_status->setText(tr("Epoch %1: validation MAE %2 years (baseline %3)")
+                              .arg(m.epoch)
+                              .arg(m.valMae, 0, 'f', 2)
+                              .arg(m.baselineMae, 0, 'f', 2));
     } else {
         m_metric->append(m.epoch, m.valPsnr);
         growAxis(m_metricY, m.valPsnr);
         m_status->setText(tr("Epoch %1: validation PSNR %2 dB").arg(m.epoch).arg(m.valPsnr, 0, 'f', 2));
-        const QString preview = QDir(m_runDir).filePath(QStringLiteral("previews/epoch-%1.png").arg(m.epoch, 3, 10, QChar('0')));
+        const QString preview =
+            QDir(m_runDir).filePath(QStringLiteral("previews/epoch-%1.png").arg(m.epoch, 3, 10, QChar('0')));
         QPixmap pixmap(preview);
         if (!pixmap.isNull())
             m_preview->setPixmap(pixmap.scaledToHeight(140, Qt::SmoothTransformation));
@@ -217,7 +234,8 @@ void TrainPage::start(bool resume)
     TrainParams p;
     p.model = parseModelKind(model.toStdString());
     p.data = m_session->datasetDir().toStdString();
-    m_runDir = resume && !m_session->latestRun(model).isEmpty() ? m_session->latestRun(model) : m_session->newRunDir(model);
+    m_runDir =
+        resume && !m_session->latestRun(model).isEmpty() ? m_session->latestRun(model) : m_session->newRunDir(model);
     p.runDir = m_runDir.toStdString();
     p.epochs = m_epochs->value();
     p.batch = m_batch->value() > 0 ? m_batch->value() : -1;
@@ -234,11 +252,16 @@ void TrainPage::start(bool resume)
             TrainJob(p).run(
                 cancel,
                 [this, report](const TrainProgress& t) {
-                    report(tr("epoch %1/%2, loss %3").arg(t.epoch).arg(t.epochs).arg(t.loss, 0, 'f', 4), t.batch, t.batches);
+                    report(tr("epoch %1/%2, loss %3").arg(t.epoch).arg(t.epochs).arg(t.loss, 0, 'f', 4), t.batch,
+                           t.batches);
                     const double position = t.epoch - 1 + static_cast<double>(t.batch) / std::max(1, t.batches);
-                    QMetaObject::invokeMethod(this, [this, position, loss = t.loss] { addBatch(position, loss); }, Qt::QueuedConnection);
+                    QMetaObject::invokeMethod(
+                        this, [this, position, loss = t.loss] { addBatch(position, loss); }, Qt::QueuedConnection);
                 },
-                [this](const EpochMetrics& m) { QMetaObject::invokeMethod(this, [this, m] { addEpoch(m); }, Qt::QueuedConnection); });
+                [this](const EpochMetrics& m) {
+                    QMetaObject::invokeMethod(
+                        this, [this, m] { addEpoch(m); }, Qt::QueuedConnection);
+                });
         });
     if (!started)
         return;
@@ -247,22 +270,23 @@ void TrainPage::start(bool resume)
     m_stop->setEnabled(true);
     m_session->setLatestRun(model, m_runDir);
     auto* connection = new QMetaObject::Connection;
-    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
-                          [this, connection, model](const QString&, bool ok, bool cancelled, const QString& error) {
-                              disconnect(*connection);
-                              delete connection;
-                              m_start->setEnabled(true);
-                              m_resume->setEnabled(true);
-                              m_stop->setEnabled(false);
-                              if (!ok)
-                                  m_status->setText(tr("Training failed: %1").arg(error));
-                              else if (cancelled)
-                                  m_status->setText(tr("Stopped. The last complete epoch is kept; Resume latest continues it."));
-                              if (ok && model != "autoencoder")
-                                  showScatter(m_runDir);
-                              m_session->setLatestRun(model, m_runDir);
-                              Q_EMIT trainingFinished(m_runDir, ok && !cancelled);
-                          });
+    *connection =
+        connect(m_session->jobs(), &JobRunner::finished, this,
+                [this, connection, model](const QString&, bool ok, bool cancelled, const QString& error) {
+                    disconnect(*connection);
+                    delete connection;
+                    m_start->setEnabled(true);
+                    m_resume->setEnabled(true);
+                    m_stop->setEnabled(false);
+                    if (!ok)
+                        m_status->setText(tr("Training failed: %1").arg(error));
+                    else if (cancelled)
+                        m_status->setText(tr("Stopped. The last complete epoch is kept; Resume latest continues it."));
+                    if (ok && model != "autoencoder")
+                        showScatter(m_runDir);
+                    m_session->setLatestRun(model, m_runDir);
+                    Q_EMIT trainingFinished(m_runDir, ok && !cancelled);
+                });
 }
 
 void TrainPage::showScatter(const QString& runDir)
@@ -283,6 +307,20 @@ void TrainPage::showScatter(const QString& runDir)
                 series->append(*age, predicted[k]);
                 top = std::max({top, static_cast<double>(*age), static_cast<double>(predicted[k])});
             }
+        std::vector<std::pair<double, size_t>> errors;
+        for (size_t k = 0; k < val.size() && k < predicted.size(); ++k)
+            if (const auto& age = data->records()[val[k]].age)
+                errors.emplace_back(std::abs(predicted[k] - *age), k);
+        std::sort(errors.rbegin(), errors.rend());
+        m_worst->clear();
+        for (size_t w = 0; w < errors.size() && w < 12; ++w) {
+            const size_t k = errors[w].second;
+            auto* item = new QListWidgetItem(
+                QIcon(QPixmap::fromImage(m_session->face(val[k]))),
+                QStringLiteral("%1 / %2").arg(*data->records()[val[k]].age).arg(predicted[k], 0, 'f', 0));
+            item->setData(Qt::UserRole, static_cast<qint64>(val[k]));
+            m_worst->addItem(item);
+        }
         auto* diagonal = new QLineSeries;
         diagonal->setName(tr("perfect"));
         diagonal->append(0, 0);

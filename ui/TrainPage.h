@@ -33,6 +33,7 @@ public:
 
 Q_SIGNALS:
     void trainingFinished(const QString& runDir, bool ok);
+    void faceActivated(qint64 index);
 
 private:
     void resetCharts(bool ageModel);
@@ -53,6 +54,7 @@ private:
     QChartView* m_metricView;
     QChartView* m_scatterView;
     QLabel* m_preview;
+    class QListWidget* m_worst;
     QLineSeries* m_trainLoss = nullptr;
     QLineSeries* m_valLoss = nullptr;
     QLineSeries* m_batchLoss = nullptr;

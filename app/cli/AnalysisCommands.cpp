@@ -37,7 +37,8 @@ farthest below), interpolation.png and age_direction.png.
   --json              print metrics.json
 )";
 
-const char* kAttentionHelp = R"(usage: faceatlas-cli attention --run RUN --image FILE --method code|features|gradcam --out FILE.png [options]
+const char* kAttentionHelp =
+    R"(usage: faceatlas-cli attention --run RUN --image FILE --method code|features|gradcam --out FILE.png [options]
 
 Lays an attention map over a face:
   code      the autoencoder's code layer: where the 8 x s x s code is large (the capstone's map)
@@ -102,13 +103,14 @@ int runCluster(const std::vector<std::string>& words)
             std::printf("%4d %14.1f %11.4f %15.4f\n", s.k, s.inertia, s.silhouette, s.daviesBouldin);
         std::printf("suggested k = %d: %s\n\n", r.suggestedK, r.reason.c_str());
     }
-    std::printf("k %d  inertia %.1f  silhouette %.4f  Davies-Bouldin %.4f  (%d iterations)\n", m.k, m.inertia, m.silhouette,
-                m.daviesBouldin, m.iterations);
+    std::printf("k %d  inertia %.1f  silhouette %.4f  Davies-Bouldin %.4f  (%d iterations)\n", m.k, m.inertia,
+                m.silhouette, m.daviesBouldin, m.iterations);
     if (m.agedCount > 1)
-        std::printf("against age decades (%lld faces): NMI %.4f  ARI %.4f\n", static_cast<long long>(m.agedCount), m.ageNmi, m.ageAri);
+        std::printf("against age decades (%lld faces): NMI %.4f  ARI %.4f\n", static_cast<long long>(m.agedCount),
+                    m.ageNmi, m.ageAri);
     if (m.genderCount > 1)
-        std::printf("against gender (%lld faces):      NMI %.4f  ARI %.4f\n", static_cast<long long>(m.genderCount), m.genderNmi,
-                    m.genderAri);
+        std::printf("against gender (%lld faces):      NMI %.4f  ARI %.4f\n", static_cast<long long>(m.genderCount),
+                    m.genderNmi, m.genderAri);
     std::printf("\n%7s %7s %8s %6s %6s\n", "cluster", "size", "mean age", "M", "F");
     for (const auto& c : r.clusters)
         std::printf("%7d %7lld %8s %6lld %6lld\n", c.id, static_cast<long long>(c.size),
@@ -148,7 +150,8 @@ int runAttention(const std::vector<std::string>& words)
     std::string problem;
     if (!decodeSquareRgb(bytes, s, face.data(), problem) || !decodeSquareRgb(bytes, display, big.data(), problem))
         throw Error(displayPath(imagePath) + ": " + problem);
-    const auto input = torch::from_blob(face.data(), {s, s, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat).div(255);
+    const auto input =
+        torch::from_blob(face.data(), {s, s, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat).div(255);
     const AttentionMap map = attentionMap(*loaded.model, input, params);
     const cv::Mat rgb(display, display, CV_8UC3, big.data());
     const auto mapData = map.map.contiguous();

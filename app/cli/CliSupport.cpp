@@ -103,9 +103,15 @@ void Args::rejectUnknown() const
             throw UsageError("unknown option --" + name + " (see --help)");
 }
 
-ProgressBar::ProgressBar() : m_enabled(::isatty(STDERR_FILENO) == 1) {}
+ProgressBar::ProgressBar()
+    : m_enabled(::isatty(STDERR_FILENO) == 1)
+{
+}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar()
+{
+    finish();
+}
 
 void ProgressBar::update(const JobProgress& p)
 {

@@ -96,7 +96,8 @@ int runDemo(const std::vector<std::string>& words)
     const auto& m = clusters.metrics;
     std::printf("    k = %d (%s); NMI against age decades %.3f, against gender %.3f\n", m.k, clusters.reason.c_str(),
                 m.ageNmi, m.genderNmi);
-    std::printf("\ndone: galleries in %s, runs listed by 'faceatlas-cli runs'\n", (cluster.outDir / "galleries").c_str());
+    std::printf("\ndone: galleries in %s, runs listed by 'faceatlas-cli runs'\n",
+                (cluster.outDir / "galleries").c_str());
     return 0;
 }
 

@@ -27,8 +27,11 @@ json num(double v)
 
 json epochJson(const EpochMetrics& m, bool ageModel)
 {
-    json j = {{"epoch", m.epoch}, {"train_loss", num(m.trainLoss)}, {"val_loss", num(m.valLoss)},
-              {"learning_rate", m.learningRate}, {"seconds", m.seconds}};
+    json j = {{"epoch", m.epoch},
+              {"train_loss", num(m.trainLoss)},
+              {"val_loss", num(m.valLoss)},
+              {"learning_rate", m.learningRate},
+              {"seconds", m.seconds}};
     if (ageModel) {
         j["val_mae"] = num(m.valMae);
         j["baseline_mae"] = num(m.baselineMae);
@@ -38,7 +41,8 @@ json epochJson(const EpochMetrics& m, bool ageModel)
     return j;
 }
 
-const char* kTrainHelp = R"(usage: faceatlas-cli train --model age-capstone|age|autoencoder --data PREPARED --out RUN [options]
+const char* kTrainHelp =
+    R"(usage: faceatlas-cli train --model age-capstone|age|autoencoder --data PREPARED --out RUN [options]
 
 Trains a model on a prepared dataset. RUN becomes a run folder: run.json, metrics.csv, last.pt,
 best.pt and, for the autoencoder, previews/ with reconstructions of fixed validation faces.
@@ -62,7 +66,8 @@ Mean absolute error of an age model beside the baseline that always predicts the
 the run's training set, overall and per age decade.
 )";
 
-const char* kPredictHelp = R"(usage: faceatlas-cli predict --run RUN --data PREPARED --out FILE.csv [--split all|val|train]
+const char* kPredictHelp =
+    R"(usage: faceatlas-cli predict --run RUN --data PREPARED --out FILE.csv [--split all|val|train]
 
 Writes path,age,predicted_age for every record (default: all).
 )";
@@ -141,7 +146,8 @@ int runTrain(const std::vector<std::string>& words)
         cancel,
         [&](const TrainProgress& t) {
             char stage[96];
-            std::snprintf(stage, sizeof stage, "epoch %d/%d loss %.4f %.0f img/s", t.epoch, t.epochs, t.loss, t.imagesPerSecond);
+            std::snprintf(stage, sizeof stage, "epoch %d/%d loss %.4f %.0f img/s", t.epoch, t.epochs, t.loss,
+                          t.imagesPerSecond);
             bar.update({stage, t.batch, t.batches});
         },
         [&](const EpochMetrics& m) {
@@ -149,12 +155,12 @@ int runTrain(const std::vector<std::string>& words)
             if (jsonOut) {
                 printLine(epochJson(m, ageModel).dump());
             } else if (ageModel) {
-                std::printf("epoch %3d  train loss %.4f  val loss %.4f  val MAE %.2f  (baseline %.2f)  %.0f s\n", m.epoch,
-                            m.trainLoss, m.valLoss, m.valMae, m.baselineMae, m.seconds);
+                std::printf("epoch %3d  train loss %.4f  val loss %.4f  val MAE %.2f  (baseline %.2f)  %.0f s\n",
+                            m.epoch, m.trainLoss, m.valLoss, m.valMae, m.baselineMae, m.seconds);
                 std::fflush(stdout);
             } else {
-                std::printf("epoch %3d  train loss %.5f  val loss %.5f  val PSNR %.2f dB  %.0f s\n", m.epoch, m.trainLoss,
-                            m.valLoss, m.valPsnr, m.seconds);
+                std::printf("epoch %3d  train loss %.5f  val loss %.5f  val PSNR %.2f dB  %.0f s\n", m.epoch,
+                            m.trainLoss, m.valLoss, m.valPsnr, m.seconds);
                 std::fflush(stdout);
             }
         });
@@ -165,7 +171,8 @@ int runTrain(const std::vector<std::string>& words)
         return 130;
     }
     if (!jsonOut)
-        std::printf("best epoch %d; run folder %s (device %s)\n", result.bestEpoch, p.runDir.c_str(), result.device.c_str());
+        std::printf("best epoch %d; run folder %s (device %s)\n", result.bestEpoch, p.runDir.c_str(),
+                    result.device.c_str());
     return 0;
 }
 
@@ -201,14 +208,19 @@ int runEvaluate(const std::vector<std::string>& words)
     if (jsonOut) {
         json decades = json::array();
         for (const auto& d : r.decades)
-            decades.push_back({{"from", d.from}, {"to", d.from + 9}, {"n", d.n}, {"mae", d.mae}, {"baseline_mae", d.baselineMae}});
-        printLine(json{{"n", r.n}, {"mae", r.mae}, {"baseline_mae", r.baselineMae}, {"baseline_age", r.baselineAge},
-                       {"decades", decades}}
-                      .dump());
+            decades.push_back(
+                {{"from", d.from}, {"to", d.from + 9}, {"n", d.n}, {"mae", d.mae}, {"baseline_mae", d.baselineMae}});
+        printLine(json{
+            {"n", r.n},
+            {"mae", r.mae},
+            {"baseline_mae", r.baselineMae},
+            {"baseline_age", r.baselineAge},
+            {"decades",
+             decades}}.dump());
         return 0;
     }
-    std::printf("n %zu  MAE %.2f years  baseline MAE %.2f (always %.1f)\n\n%-8s %6s %8s %10s\n", r.n, r.mae, r.baselineMae,
-                r.baselineAge, "ages", "n", "MAE", "baseline");
+    std::printf("n %zu  MAE %.2f years  baseline MAE %.2f (always %.1f)\n\n%-8s %6s %8s %10s\n", r.n, r.mae,
+                r.baselineMae, r.baselineAge, "ages", "n", "MAE", "baseline");
     for (const auto& d : r.decades)
         std::printf("%3d-%-4d %6zu %8.2f %10.2f\n", d.from, d.from + 9, d.n, d.mae, d.baselineMae);
     return 0;
@@ -274,8 +286,8 @@ int runEncode(const std::vector<std::string>& words)
         return 130;
     }
     const Codes codes = Codes::open(out);
-    std::fprintf(stderr, "encoded %zu faces into %zu-value codes (%lld x %lld x %lld) in %s\n", codes.count(), codes.dim(),
-                 static_cast<long long>(codes.shape()[0]), static_cast<long long>(codes.shape()[1]),
+    std::fprintf(stderr, "encoded %zu faces into %zu-value codes (%lld x %lld x %lld) in %s\n", codes.count(),
+                 codes.dim(), static_cast<long long>(codes.shape()[0]), static_cast<long long>(codes.shape()[1]),
                  static_cast<long long>(codes.shape()[2]), out.c_str());
     return 0;
 }
@@ -326,8 +338,8 @@ int runRuns(const std::vector<std::string>& words)
     const auto runs = listRuns(dir);
     if (jsonOut) {
         for (const auto& r : runs) {
-            json j = {{"dir", r.dir.string()}, {"model", r.model}, {"data", r.data}, {"status", r.status},
-                      {"size", r.size}, {"epochs", r.epochs}, {"started", r.started}};
+            json j = {{"dir", r.dir.string()}, {"model", r.model},   {"data", r.data},      {"status", r.status},
+                      {"size", r.size},        {"epochs", r.epochs}, {"started", r.started}};
             if (r.last)
                 j["last"] = epochJson(*r.last, r.model != "autoencoder");
             if (r.best)
@@ -348,7 +360,8 @@ int runRuns(const std::vector<std::string>& words)
             if (r.model == "autoencoder")
                 std::snprintf(text, sizeof text, "PSNR %.2f dB (ep %d)", r.best->valPsnr, r.best->epoch);
             else
-                std::snprintf(text, sizeof text, "MAE %.2f vs %.2f (ep %d)", r.best->valMae, r.best->baselineMae, r.best->epoch);
+                std::snprintf(text, sizeof text, "MAE %.2f vs %.2f (ep %d)", r.best->valMae, r.best->baselineMae,
+                              r.best->epoch);
             best = text;
         }
         std::printf("%-13s %-10s %5d %6d %-22s %s\n", r.model.c_str(), r.status.c_str(), r.size, r.epochs, best.c_str(),

@@ -35,17 +35,9 @@ int main(int argc, char** argv)
 {
     using namespace faceatlas::cli;
     const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
-        {"inspect", runInspect},
-        {"prepare", runPrepare},
-        {"train", runTrain},
-        {"evaluate", runEvaluate},
-        {"predict", runPredict},
-        {"encode", runEncode},
-        {"summary", runSummary},
-        {"runs", runRuns},
-        {"cluster", runCluster},
-        {"attention", runAttention},
-        {"demo", runDemo},
+        {"inspect", runInspect}, {"prepare", runPrepare},     {"train", runTrain},     {"evaluate", runEvaluate},
+        {"predict", runPredict}, {"encode", runEncode},       {"summary", runSummary}, {"runs", runRuns},
+        {"cluster", runCluster}, {"attention", runAttention}, {"demo", runDemo},
     };
     const std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {

@@ -1,7 +1,7 @@
 // faceatlas: the desktop application.
 #include "MainWindow.h"
-#include "Session.h"
 #include "ml/Runtime.h"
+#include "Session.h"
 
 #include <QApplication>
 #include <QCommandLineParser>

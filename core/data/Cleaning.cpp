@@ -12,7 +12,10 @@ namespace {
 /** SplitMix64, so splits and resampling are the same on every platform and library. */
 class SplitMix {
 public:
-    explicit SplitMix(std::uint64_t seed) : m_state(seed) {}
+    explicit SplitMix(std::uint64_t seed)
+        : m_state(seed)
+    {
+    }
     std::uint64_t next()
     {
         std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ULL);
@@ -78,9 +81,8 @@ std::vector<size_t> applyFilters(const std::vector<Record>& records, const std::
         skipped.push_back({records[i].path, probes[i].problem});
         return 0;
     });
-    runStep("more than one face", o.dropMultipleFaces, kept, steps, [&](size_t i) {
-        return std::isnan(records[i].secondFaceScore) ? 1 : 0;
-    });
+    runStep("more than one face", o.dropMultipleFaces, kept, steps,
+            [&](size_t i) { return std::isnan(records[i].secondFaceScore) ? 1 : 0; });
     runStep("face score below threshold", o.filterFaceScore, kept, steps, [&](size_t i) {
         const double s = records[i].faceScore;
         if (std::isnan(s))

@@ -12,18 +12,18 @@ namespace faceatlas {
 
 /** The capstone's cleaning, split and resampling settings; each step can be switched off. */
 struct CleaningOptions {
-    bool dropUnreadable = true;          // 1. missing or unreadable image
-    bool dropMultipleFaces = true;       // 2. a second face score is present
-    bool filterFaceScore = true;         // 3. face score below minFaceScore (-inf always removed)
+    bool dropUnreadable = true;    // 1. missing or unreadable image
+    bool dropMultipleFaces = true; // 2. a second face score is present
+    bool filterFaceScore = true;   // 3. face score below minFaceScore (-inf always removed)
     double minFaceScore = 1.0;
-    bool filterAge = true;               // 4. age outside [ageMin, ageMax]
+    bool filterAge = true; // 4. age outside [ageMin, ageMax]
     int ageMin = 15;
     int ageMax = 65;
-    int minImageSize = 90;               // 5. width or height below this (0 = off)
-    double valFraction = 0.2;            // 6. split: a fraction of the kept records ...
-    long long valCount = -1;             //    ... or, when >= 0, an exact count
-    bool balanceAges = true;             // 7. resample the training set to balance ages
-    long long balanceSize = 0;           //    training set size after resampling (0 = keep)
+    int minImageSize = 90;     // 5. width or height below this (0 = off)
+    double valFraction = 0.2;  // 6. split: a fraction of the kept records ...
+    long long valCount = -1;   //    ... or, when >= 0, an exact count
+    bool balanceAges = true;   // 7. resample the training set to balance ages
+    long long balanceSize = 0; //    training set size after resampling (0 = keep)
     std::uint64_t seed = 42;
 };
 

@@ -41,8 +41,8 @@ LoadedDataset openSource(const std::string& spec)
         const auto folder = cacheDir() / "demo" / ("faces-" + std::to_string(count) + "-v1");
         dataset = makeDemoDataset(count, kDemoSeed, folder);
     } else {
-        throw Error("source '" + spec
-                    + "': unknown kind '" + kind + "' (use imdb-wiki:FILE.mat, utkface:DIR, csv:FILE, folder:DIR or demo[:N])");
+        throw Error("source '" + spec + "': unknown kind '" + kind
+                    + "' (use imdb-wiki:FILE.mat, utkface:DIR, csv:FILE, folder:DIR or demo[:N])");
     }
     dataset.spec = spec;
     return dataset;

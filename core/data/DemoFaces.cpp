@@ -20,7 +20,10 @@ namespace {
 /** SplitMix64: a tiny generator whose sequence is the same on every platform. */
 class Rng {
 public:
-    explicit Rng(std::uint64_t seed) : m_state(seed) {}
+    explicit Rng(std::uint64_t seed)
+        : m_state(seed)
+    {
+    }
     std::uint64_t next()
     {
         std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ULL);
@@ -46,7 +49,10 @@ cv::Scalar mix(const cv::Scalar& a, const cv::Scalar& b, double t)
     return a * (1.0 - t) + b * t;
 }
 
-double clamp01(double v) { return std::clamp(v, 0.0, 1.0); }
+double clamp01(double v)
+{
+    return std::clamp(v, 0.0, 1.0);
+}
 
 } // namespace
 
@@ -72,8 +78,8 @@ cv::Mat drawDemoFace(const DemoFace& face, int size)
     const bool male = face.gender == Gender::Male;
     const auto P = [&](double x, double y) { return cv::Point(cvRound(x * S * 16), cvRound(y * S * 16)); };
     const auto L = [&](double v) { return std::max(1, cvRound(v * S * 16)); };
-    const auto ellipse = [&](cv::Mat& img, double x, double y, double ax, double ay, double angle, double a0,
-                             double a1, const cv::Scalar& color, int thickness) {
+    const auto ellipse = [&](cv::Mat& img, double x, double y, double ax, double ay, double angle, double a0, double a1,
+                             const cv::Scalar& color, int thickness) {
         cv::ellipse(img, P(x, y), cv::Size(L(ax), L(ay)), angle, a0, a1, color, thickness, cv::LINE_AA, 4);
     };
     const auto line = [&](cv::Mat& img, double x0, double y0, double x1, double y1, const cv::Scalar& color, double w) {
@@ -90,12 +96,13 @@ cv::Mat drawDemoFace(const DemoFace& face, int size)
     // Pose: the head sits off-centre and is scaled; a rotation is applied at the end.
     const double cx = 0.5 + rng.uniform(-0.06, 0.06), cy = 0.5 + rng.uniform(-0.04, 0.05);
     const double k = rng.uniform(0.88, 1.08);
-    const double child = clamp01((16.0 - age) / 10.0);            // rounder face, larger eyes
-    const double older = clamp01((age - 25.0) / 50.0);            // 0 at 25, 1 at 75
+    const double child = clamp01((16.0 - age) / 10.0); // rounder face, larger eyes
+    const double older = clamp01((age - 25.0) / 50.0); // 0 at 25, 1 at 75
 
-    static const cv::Scalar skins[] = {{190, 215, 245}, {160, 190, 230}, {120, 160, 210}, {90, 125, 175}, {60, 85, 130}};
+    static const cv::Scalar skins[] = {
+        {190, 215, 245}, {160, 190, 230}, {120, 160, 210}, {90, 125, 175}, {60, 85, 130}};
     cv::Scalar skin = mix(skins[rng.next() % 5], skins[rng.next() % 5], rng.uniform());
-    skin = mix(skin, cv::Scalar(150, 160, 175), 0.35 * older);    // skin greys and yellows with age
+    skin = mix(skin, cv::Scalar(150, 160, 175), 0.35 * older); // skin greys and yellows with age
     static const cv::Scalar hairs[] = {{20, 20, 25}, {30, 45, 70}, {40, 80, 130}, {90, 160, 210}, {30, 60, 150}};
     const double grey = clamp01((age - 32.0) / 30.0) * rng.uniform(0.6, 1.0);
     const cv::Scalar hair = mix(hairs[rng.next() % 5], cv::Scalar(205, 205, 210), grey);
@@ -107,8 +114,8 @@ cv::Mat drawDemoFace(const DemoFace& face, int size)
     ellipse(img, cx, cy + faceH + 0.28, 0.36 * k, 0.2, 0, 0, 360, shirt, cv::FILLED);
     if (longHair)
         ellipse(img, cx, cy + 0.08 * k, faceW * 1.3, faceH * 1.35, 0, 0, 360, hair, cv::FILLED);
-    cv::rectangle(img, P(cx - 0.09 * k, cy + faceH * 0.5), P(cx + 0.09 * k, cy + faceH + 0.12), skin * 0.85,
-                  cv::FILLED, cv::LINE_AA, 4);
+    cv::rectangle(img, P(cx - 0.09 * k, cy + faceH * 0.5), P(cx + 0.09 * k, cy + faceH + 0.12), skin * 0.85, cv::FILLED,
+                  cv::LINE_AA, 4);
     // The face; the jaw widens and sags with age.
     ellipse(img, cx, cy, faceW, faceH, 0, 0, 360, skin, cv::FILLED);
     ellipse(img, cx, cy + faceH * 0.35, faceW * (0.9 + 0.12 * older), faceH * (0.62 + 0.06 * older), 0, 0, 180, skin,
@@ -116,16 +123,17 @@ cv::Mat drawDemoFace(const DemoFace& face, int size)
     // Hair on top; men's hairline recedes with age.
     const double recede = male ? clamp01((age - 30.0) / 35.0) * rng.uniform(0.3, 1.0) : 0.0;
     if (recede < 0.85)
-        ellipse(img, cx, cy - faceH * (0.45 + 0.25 * recede), faceW * 1.06, faceH * (0.62 - 0.45 * recede), 0, 180,
-                360, hair, cv::FILLED);
+        ellipse(img, cx, cy - faceH * (0.45 + 0.25 * recede), faceW * 1.06, faceH * (0.62 - 0.45 * recede), 0, 180, 360,
+                hair, cv::FILLED);
     ellipse(img, cx - faceW, cy - 0.02, 0.03 * k, 0.06 * k, 0, 0, 360, skin * 0.92, cv::FILLED); // ears
     ellipse(img, cx + faceW, cy - 0.02, 0.03 * k, 0.06 * k, 0, 0, 360, skin * 0.92, cv::FILLED);
 
-    const cv::Scalar line0 = skin * (0.82 - 0.22 * older);       // wrinkles darken with age
+    const cv::Scalar line0 = skin * (0.82 - 0.22 * older); // wrinkles darken with age
     // Forehead lines: none when young, up to five when old.
     const int foreheadLines = static_cast<int>(std::clamp((age - 28.0) / 9.0, 0.0, 5.0));
     for (int i = 0; i < foreheadLines; ++i)
-        ellipse(img, cx, cy - faceH * (0.28 + 0.07 * i) + 0.25, faceW * 0.6, 0.25, 0, 256, 284, line0, L(0.004) / 16 + 1);
+        ellipse(img, cx, cy - faceH * (0.28 + 0.07 * i) + 0.25, faceW * 0.6, 0.25, 0, 256, 284, line0,
+                L(0.004) / 16 + 1);
     // Eyes: smaller openings, bags and crow's feet with age; big eyes for children.
     const double eyeY = cy - faceH * 0.08, eyeDx = faceW * 0.42;
     const double eyeW = 0.045 * k * (1.0 + 0.25 * child), eyeH = (0.024 - 0.009 * older + 0.008 * child) * k;
@@ -223,7 +231,8 @@ LoadedDataset makeDemoDataset(int count, std::uint64_t seed, const fs::path& fol
         const cv::Mat img = drawDemoFace(demoFace(seed, i), kDemoImageSize);
         std::vector<uchar> jpeg;
         cv::imencode(".jpg", img, jpeg, {cv::IMWRITE_JPEG_QUALITY, 92});
-        writeFileAtomic(dataset.records[i].path, std::string_view(reinterpret_cast<const char*>(jpeg.data()), jpeg.size()),
+        writeFileAtomic(dataset.records[i].path,
+                        std::string_view(reinterpret_cast<const char*>(jpeg.data()), jpeg.size()),
                         /*durable=*/false);
         throttle("drawing demo faces", ++done, count);
     });

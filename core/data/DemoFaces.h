@@ -19,7 +19,7 @@ struct DemoFace {
     Gender gender = Gender::Unknown;
     double faceScore = 3.0;
     double secondFaceScore = Record::kNaN;
-    std::uint64_t styleSeed = 0;         // drives skin, hair, lighting, background and pose
+    std::uint64_t styleSeed = 0; // drives skin, hair, lighting, background and pose
 };
 
 DemoFace demoFace(std::uint64_t seed, std::uint64_t index);

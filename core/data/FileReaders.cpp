@@ -97,7 +97,7 @@ bool hasImageExtension(const fs::path& path)
 {
     const std::string ext = lower(path.extension().string());
     return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp" || ext == ".tif"
-        || ext == ".tiff";
+           || ext == ".tiff";
 }
 
 LoadedDataset readUtkFace(const fs::path& folder)
@@ -110,7 +110,8 @@ LoadedDataset readUtkFace(const fs::path& folder)
         const std::string name = file.filename().string();
         std::string stem = name;
         for (const char* suffix : {".jpg.chip.jpg", ".jpg"})
-            if (stem.size() > std::strlen(suffix) && stem.compare(stem.size() - std::strlen(suffix), std::string::npos, suffix) == 0) {
+            if (stem.size() > std::strlen(suffix)
+                && stem.compare(stem.size() - std::strlen(suffix), std::string::npos, suffix) == 0) {
                 stem.resize(stem.size() - std::strlen(suffix));
                 break;
             }
@@ -194,7 +195,9 @@ LoadedDataset readCsv(const fs::path& csvFile)
             malformed(lineNumber, "unterminated quote");
             continue;
         }
-        const auto column = [&](int c) { return c >= 0 && c < static_cast<int>(fields.size()) ? trim(fields[c]) : std::string(); };
+        const auto column = [&](int c) {
+            return c >= 0 && c < static_cast<int>(fields.size()) ? trim(fields[c]) : std::string();
+        };
         const std::string path = column(pathColumn);
         if (path.empty()) {
             malformed(lineNumber, "empty path");

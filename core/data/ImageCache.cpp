@@ -18,7 +18,11 @@ namespace {
 /** Turns OpenCV's own thread pool off while we run one decode per core, and back on after. */
 class OpenCvThreadsOff {
 public:
-    OpenCvThreadsOff() : m_previous(cv::getNumThreads()) { cv::setNumThreads(0); }
+    OpenCvThreadsOff()
+        : m_previous(cv::getNumThreads())
+    {
+        cv::setNumThreads(0);
+    }
     ~OpenCvThreadsOff() { cv::setNumThreads(m_previous); }
     OpenCvThreadsOff(const OpenCvThreadsOff&) = delete;
     OpenCvThreadsOff& operator=(const OpenCvThreadsOff&) = delete;

@@ -13,14 +13,14 @@ namespace faceatlas {
 
 /** Settings for building the uint8 image cache. */
 struct ImageCacheOptions {
-    int size = 64;          // images are stored size x size x 3 (RGB)
-    int threads = 0;        // 0 = all cores
+    int size = 64;   // images are stored size x size x 3 (RGB)
+    int threads = 0; // 0 = all cores
 };
 
 /** What a cache build did: which inputs failed to decode (their slots are removed) and how fast. */
 struct ImageCacheResult {
-    std::vector<size_t> failed;          // indices into the input list, ascending
-    std::vector<SkippedFile> skipped;    // the same, with the problem
+    std::vector<size_t> failed;       // indices into the input list, ascending
+    std::vector<SkippedFile> skipped; // the same, with the problem
     size_t stored = 0;
     double seconds = 0;
     bool cancelled = false;

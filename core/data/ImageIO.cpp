@@ -15,7 +15,10 @@ namespace {
 
 class Fd {
 public:
-    explicit Fd(const std::string& path) : m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+    explicit Fd(const std::string& path)
+        : m_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC))
+    {
+    }
     ~Fd()
     {
         if (m_fd >= 0)
@@ -117,7 +120,7 @@ ImageProbe probeImage(const std::string& path)
         return probe;
     }
     const bool otherImage = (n >= 12 && std::memcmp(head, "RIFF", 4) == 0 && std::memcmp(head + 8, "WEBP", 4) == 0)
-        || (n >= 4 && (std::memcmp(head, "II*\0", 4) == 0 || std::memcmp(head, "MM\0*", 4) == 0));
+                            || (n >= 4 && (std::memcmp(head, "II*\0", 4) == 0 || std::memcmp(head, "MM\0*", 4) == 0));
     if (!otherImage) {
         probe.problem = "not an image (unrecognised file header)";
         return probe;

@@ -12,7 +12,7 @@ struct ImageProbe {
     int height = 0;
     long long fileSize = 0;
     long long modifiedNs = 0; // modification time, so caches notice a replaced file
-    std::string problem; // "missing", "empty file", "not an image", ...
+    std::string problem;      // "missing", "empty file", "not an image", ...
 };
 
 /**
@@ -28,7 +28,7 @@ ImageProbe probeImage(const std::string& path);
  * (0 = unknown) choose that scale without a second look at the header. Returns false with
  * `problem` set when the bytes are not a whole, decodable image.
  */
-bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, std::string& problem,
-                     int knownWidth = 0, int knownHeight = 0);
+bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, std::string& problem, int knownWidth = 0,
+                     int knownHeight = 0);
 
 } // namespace faceatlas

@@ -1,6 +1,6 @@
 #include "data/MatFile.h"
-#include "data/RecordCache.h"
 #include "data/Readers.h"
+#include "data/RecordCache.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 

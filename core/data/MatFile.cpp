@@ -17,9 +17,21 @@ namespace faceatlas {
 namespace {
 
 enum MiType : std::uint32_t {
-    miINT8 = 1, miUINT8 = 2, miINT16 = 3, miUINT16 = 4, miINT32 = 5, miUINT32 = 6, miSINGLE = 7,
-    miDOUBLE = 9, miINT64 = 12, miUINT64 = 13, miMATRIX = 14, miCOMPRESSED = 15, miUTF8 = 16,
-    miUTF16 = 17, miUTF32 = 18,
+    miINT8 = 1,
+    miUINT8 = 2,
+    miINT16 = 3,
+    miUINT16 = 4,
+    miINT32 = 5,
+    miUINT32 = 6,
+    miSINGLE = 7,
+    miDOUBLE = 9,
+    miINT64 = 12,
+    miUINT64 = 13,
+    miMATRIX = 14,
+    miCOMPRESSED = 15,
+    miUTF8 = 16,
+    miUTF16 = 17,
+    miUTF32 = 18,
 };
 
 enum MxClass { mxCELL = 1, mxSTRUCT = 2, mxOBJECT = 3, mxCHAR = 4, mxSPARSE = 5, mxDOUBLE = 6, mxUINT64 = 15 };
@@ -47,7 +59,9 @@ void appendUtf8(std::string& out, std::uint32_t cp)
 class Reader {
 public:
     Reader(const char* data, size_t size, const std::string& what)
-        : m_p(data), m_end(data + size), m_what(what)
+        : m_p(data)
+        , m_end(data + size)
+        , m_what(what)
     {
     }
 
@@ -99,10 +113,19 @@ private:
 size_t typeSize(std::uint32_t type)
 {
     switch (type) {
-    case miINT8: case miUINT8: case miUTF8: return 1;
-    case miINT16: case miUINT16: case miUTF16: return 2;
-    case miINT32: case miUINT32: case miSINGLE: case miUTF32: return 4;
-    case miDOUBLE: case miINT64: case miUINT64: return 8;
+    case miINT8:
+    case miUINT8:
+    case miUTF8: return 1;
+    case miINT16:
+    case miUINT16:
+    case miUTF16: return 2;
+    case miINT32:
+    case miUINT32:
+    case miSINGLE:
+    case miUTF32: return 4;
+    case miDOUBLE:
+    case miINT64:
+    case miUINT64: return 8;
     default: return 0;
     }
 }
@@ -126,11 +149,14 @@ void readNumbers(const Reader::Element& e, std::vector<double>& out, const Reade
     const size_t n = e.size / width;
     switch (e.type) {
     case miINT8: convert<std::int8_t>(e.data, n, out); break;
-    case miUINT8: case miUTF8: convert<std::uint8_t>(e.data, n, out); break;
+    case miUINT8:
+    case miUTF8: convert<std::uint8_t>(e.data, n, out); break;
     case miINT16: convert<std::int16_t>(e.data, n, out); break;
-    case miUINT16: case miUTF16: convert<std::uint16_t>(e.data, n, out); break;
+    case miUINT16:
+    case miUTF16: convert<std::uint16_t>(e.data, n, out); break;
     case miINT32: convert<std::int32_t>(e.data, n, out); break;
-    case miUINT32: case miUTF32: convert<std::uint32_t>(e.data, n, out); break;
+    case miUINT32:
+    case miUTF32: convert<std::uint32_t>(e.data, n, out); break;
     case miSINGLE: convert<float>(e.data, n, out); break;
     case miDOUBLE: convert<double>(e.data, n, out); break;
     case miINT64: convert<std::int64_t>(e.data, n, out); break;
@@ -253,8 +279,10 @@ MatArray parseMatrix(const Reader::Element& element, const std::string& what)
         const auto names = r.next();
         if (fieldLength <= 0)
             r.fail("struct with invalid field name length");
-        for (size_t off = 0; off + static_cast<size_t>(fieldLength) <= names.size; off += static_cast<size_t>(fieldLength))
-            array.fieldNames.emplace_back(names.data + off, strnlen(names.data + off, static_cast<size_t>(fieldLength)));
+        for (size_t off = 0; off + static_cast<size_t>(fieldLength) <= names.size;
+             off += static_cast<size_t>(fieldLength))
+            array.fieldNames.emplace_back(names.data + off,
+                                          strnlen(names.data + off, static_cast<size_t>(fieldLength)));
         array.elements.reserve(n * array.fieldNames.size());
         for (size_t i = 0; i < n * array.fieldNames.size(); ++i)
             array.elements.push_back(parseMatrix(r.next(), what));
@@ -266,9 +294,7 @@ MatArray parseMatrix(const Reader::Element& element, const std::string& what)
             array.text = readText(r.next());
         break;
     case mxOBJECT:
-    case mxSPARSE:
-        array.kind = MatArray::Kind::Other;
-        break;
+    case mxSPARSE: array.kind = MatArray::Kind::Other; break;
     default:
         if (array.matlabClass < mxDOUBLE || array.matlabClass > mxUINT64)
             r.fail("unknown MATLAB class " + std::to_string(array.matlabClass));
@@ -380,8 +406,8 @@ std::vector<MatArray> readMatFile(const std::filesystem::path& path)
     const std::string bytes = readFile(path);
     const std::string what = displayPath(path);
     // v7.3 files are HDF5 containers with a MAT header; the version word is 0x0200.
-    const bool isV5 = bytes.size() >= 128 && bytes.compare(0, 6, "MATLAB") == 0 && bytes[124] == 0x00
-        && bytes[125] == 0x01;
+    const bool isV5 =
+        bytes.size() >= 128 && bytes.compare(0, 6, "MATLAB") == 0 && bytes[124] == 0x00 && bytes[125] == 0x01;
     if (!isV5 && bytes.size() >= 128 && bytes.compare(0, 6, "MATLAB") == 0)
         return readWithMatio(path);
     return parseMat5(bytes, what);

@@ -14,13 +14,13 @@ namespace faceatlas {
 struct MatArray {
     enum class Kind { Numeric, Char, Cell, Struct, Other };
     Kind kind = Kind::Other;
-    int matlabClass = 0;                  // mxCLASS id from the file (6 = double, 4 = char, ...)
+    int matlabClass = 0; // mxCLASS id from the file (6 = double, 4 = char, ...)
     std::string name;
     std::vector<std::uint32_t> dims;
-    std::vector<double> numbers;          // Numeric (real part)
-    std::string text;                     // Char, as UTF-8
-    std::vector<MatArray> elements;       // Cell elements; Struct: element-major, fieldNames.size() per element
-    std::vector<std::string> fieldNames;  // Struct
+    std::vector<double> numbers;         // Numeric (real part)
+    std::string text;                    // Char, as UTF-8
+    std::vector<MatArray> elements;      // Cell elements; Struct: element-major, fieldNames.size() per element
+    std::vector<std::string> fieldNames; // Struct
 
     size_t count() const;
     /** Struct field `field` of element `index`, or nullptr when the struct has no such field. */

@@ -44,8 +44,9 @@ cv::Mat renderOverlay(const cv::Mat& rgbFace, const float* map, int mapSize, boo
     cv::Mat levels;
     m.convertTo(levels, CV_8U, 255.0);
     cv::Mat bgr, rgb;
-    const int cvMap = colormap == Colormap::Jet ? cv::COLORMAP_JET
-                                                : (colormap == Colormap::Viridis ? cv::COLORMAP_VIRIDIS : cv::COLORMAP_INFERNO);
+    const int cvMap = colormap == Colormap::Jet
+                          ? cv::COLORMAP_JET
+                          : (colormap == Colormap::Viridis ? cv::COLORMAP_VIRIDIS : cv::COLORMAP_INFERNO);
     cv::applyColorMap(levels, bgr, cvMap);
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
     cv::addWeighted(rgbFace, 1.0 - opacity, rgb, opacity, 0.0, out);

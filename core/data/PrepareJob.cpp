@@ -116,7 +116,10 @@ void channelStats(const std::uint8_t* images, size_t imageBytes, const std::vect
 
 } // namespace
 
-PrepareJob::PrepareJob(PrepareParams params) : m_params(std::move(params)) {}
+PrepareJob::PrepareJob(PrepareParams params)
+    : m_params(std::move(params))
+{
+}
 
 PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onProgress)
 {
@@ -149,10 +152,13 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     std::vector<ImageProbe> probes(records.size());
     std::atomic<long long> probed{0};
     ProgressThrottle throttle(onProgress);
-    parallelFor(records.size(), p.threads, [&](size_t i) {
-        probes[i] = probeImage(records[i].path);
-        throttle("checking images", ++probed, static_cast<long long>(records.size()));
-    }, 64);
+    parallelFor(
+        records.size(), p.threads,
+        [&](size_t i) {
+            probes[i] = probeImage(records[i].path);
+            throttle("checking images", ++probed, static_cast<long long>(records.size()));
+        },
+        64);
     std::vector<size_t> kept = applyFilters(records, probes, p.cleaning, rep.steps, rep.skippedFiles);
 
     // The image cache is keyed by what goes into it: the files (path, size, time), their order
@@ -160,7 +166,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     std::string keyText = "v1|" + std::to_string(p.size);
     for (size_t i : kept)
         keyText += "|" + records[i].path + "|" + std::to_string(probes[i].fileSize) + "|"
-            + std::to_string(probes[i].modifiedNs);
+                   + std::to_string(probes[i].modifiedNs);
     const std::string imageKey = hexKey(fnv1a64(keyText));
     fs::create_directories(p.outDir);
     const fs::path manifestPath = p.outDir / PreparedDataset::kManifest;
@@ -179,7 +185,8 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
                 if (reuse) {
                     decodeSkipped = old.at("decode_skipped");
                     for (const auto& s : decodeSkipped)
-                        rep.skippedFiles.push_back({s.at("path").get<std::string>(), s.at("problem").get<std::string>()});
+                        rep.skippedFiles.push_back(
+                            {s.at("path").get<std::string>(), s.at("problem").get<std::string>()});
                 }
             }
         } catch (const std::exception&) {

@@ -14,28 +14,28 @@ namespace faceatlas {
 
 /** Everything `prepare` needs: where the data comes from, where it goes, and the settings. */
 struct PrepareParams {
-    std::string source;                  // a SPEC, see openSource()
+    std::string source; // a SPEC, see openSource()
     std::filesystem::path outDir;
-    int size = 64;                       // S: images are stored S x S
+    int size = 64; // S: images are stored S x S
     CleaningOptions cleaning;
-    int threads = 0;                     // 0 = all cores
+    int threads = 0; // 0 = all cores
 };
 
 /** The cleaning report: what each step removed, the split, the age histograms, skipped files. */
 struct PrepareReport {
     std::string source;
     size_t recordsRead = 0;
-    size_t malformed = 0;                // source entries that were not records (bad file names, CSV rows)
+    size_t malformed = 0; // source entries that were not records (bad file names, CSV rows)
     std::vector<std::string> malformedExamples;
     std::vector<StepReport> steps;
-    size_t train = 0;                    // after resampling
+    size_t train = 0; // after resampling
     size_t trainUnique = 0;
     size_t val = 0;
     std::map<int, size_t> ageHistogramBefore;
     std::map<int, size_t> ageHistogramAfter;
     std::vector<SkippedFile> skippedFiles;
     size_t imagesStored = 0;
-    bool imagesReused = false;           // the image cache in DIR matched and was not rebuilt
+    bool imagesReused = false; // the image cache in DIR matched and was not rebuilt
     double decodeSeconds = 0;
     double totalSeconds = 0;
 };

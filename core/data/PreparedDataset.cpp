@@ -30,7 +30,8 @@ PreparedDataset PreparedDataset::open(const std::filesystem::path& dir)
     if (!std::filesystem::is_directory(dir))
         throw Error(displayPath(dir) + ": no such prepared dataset folder (run 'faceatlas-cli prepare' first)");
     if (!std::filesystem::is_regular_file(manifestPath))
-        throw Error(displayPath(manifestPath) + ": missing; the folder is not a prepared dataset or its preparation did not finish");
+        throw Error(displayPath(manifestPath)
+                    + ": missing; the folder is not a prepared dataset or its preparation did not finish");
     PreparedDataset data;
     data.m_dir = std::filesystem::absolute(dir).lexically_normal();
     data.m_manifest = readFile(manifestPath);
@@ -66,7 +67,8 @@ PreparedDataset PreparedDataset::open(const std::filesystem::path& dir)
     const auto splitPath = dir / kSplit;
     const std::string split = readFile(splitPath);
     std::uint64_t counts[2] = {0, 0};
-    if (split.size() < sizeof kSplitMagic + sizeof counts || std::memcmp(split.data(), kSplitMagic, sizeof kSplitMagic) != 0)
+    if (split.size() < sizeof kSplitMagic + sizeof counts
+        || std::memcmp(split.data(), kSplitMagic, sizeof kSplitMagic) != 0)
         throw Error(displayPath(splitPath) + ": not a split file");
     std::memcpy(counts, split.data() + sizeof kSplitMagic, sizeof counts);
     const size_t header = sizeof kSplitMagic + sizeof counts;
@@ -75,7 +77,8 @@ PreparedDataset PreparedDataset::open(const std::filesystem::path& dir)
     data.m_train.resize(counts[0]);
     data.m_val.resize(counts[1]);
     std::memcpy(data.m_train.data(), split.data() + header, counts[0] * sizeof(std::uint32_t));
-    std::memcpy(data.m_val.data(), split.data() + header + counts[0] * sizeof(std::uint32_t), counts[1] * sizeof(std::uint32_t));
+    std::memcpy(data.m_val.data(), split.data() + header + counts[0] * sizeof(std::uint32_t),
+                counts[1] * sizeof(std::uint32_t));
     for (const auto* list : {&data.m_train, &data.m_val})
         for (std::uint32_t i : *list)
             if (i >= data.m_records.size())

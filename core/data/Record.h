@@ -16,15 +16,15 @@ enum class Gender : std::int8_t { Unknown = -1, Female = 0, Male = 1 };
 struct Record {
     static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-    std::string path;                    // absolute path of the image file
-    std::optional<int> age;              // whole years
+    std::string path;       // absolute path of the image file
+    std::optional<int> age; // whole years
     Gender gender = Gender::Unknown;
-    double faceScore = kNaN;             // detector score; -inf where no face was found
-    double secondFaceScore = kNaN;       // NaN when there is no second face
+    double faceScore = kNaN;                               // detector score; -inf where no face was found
+    double secondFaceScore = kNaN;                         // NaN when there is no second face
     std::array<double, 4> faceBox{kNaN, kNaN, kNaN, kNaN}; // x1 y1 x2 y2 in the original image
-    std::int32_t dob = 0;                // date of birth as a MATLAB serial date (0 = unknown)
-    int photoTaken = 0;                  // year (0 = unknown)
-    std::string name;                    // person's name, UTF-8 (may be empty)
+    std::int32_t dob = 0;                                  // date of birth as a MATLAB serial date (0 = unknown)
+    int photoTaken = 0;                                    // year (0 = unknown)
+    std::string name;                                      // person's name, UTF-8 (may be empty)
 };
 
 /** Which reader produced a dataset. */
@@ -35,13 +35,13 @@ const char* genderName(Gender gender); // "M", "F" or ""
 
 /** Records read from one source, with what was skipped while reading it. */
 struct LoadedDataset {
-    std::string spec;                    // the SPEC as given, e.g. "utkface:/data/UTKFace"
+    std::string spec; // the SPEC as given, e.g. "utkface:/data/UTKFace"
     SourceKind kind = SourceKind::Folder;
-    std::string location;                // the file or folder the records came from (absolute)
+    std::string location; // the file or folder the records came from (absolute)
     std::vector<Record> records;
-    size_t malformed = 0;                // entries that could not be read as records (skipped)
+    size_t malformed = 0;                       // entries that could not be read as records (skipped)
     std::vector<std::string> malformedExamples; // a few of them, with the reason
-    bool fromCache = false;              // parsed records came from the record cache
+    bool fromCache = false;                     // parsed records came from the record cache
 };
 
 /** MATLAB serial date (datenum) of a civil date; year 0 exists and is a leap year, as in MATLAB. */

@@ -24,7 +24,11 @@ void putString(std::string& out, const std::string& s)
 
 class Input {
 public:
-    explicit Input(const std::string& bytes) : m_p(bytes.data()), m_end(bytes.data() + bytes.size()) {}
+    explicit Input(const std::string& bytes)
+        : m_p(bytes.data())
+        , m_end(bytes.data() + bytes.size())
+    {
+    }
     template <typename T>
     bool get(T& value)
     {

@@ -34,7 +34,8 @@ std::string resolveLayer(const FaceModelImpl& model, const std::string& layer)
         std::string names;
         for (const auto& l : layers)
             names += (names.empty() ? "" : ", ") + l;
-        throw Error("the " + std::string(modelKindName(model.kind())) + " model has no layer '" + layer + "' (it has " + names + ")");
+        throw Error("the " + std::string(modelKindName(model.kind())) + " model has no layer '" + layer + "' (it has "
+                    + names + ")");
     }
     return layer;
 }
@@ -81,7 +82,8 @@ AttentionMethod parseAttentionMethod(const std::string& name)
 
 AttentionMap attentionMap(FaceModelImpl& model, const torch::Tensor& image, const AttentionParams& params)
 {
-    if (image.dim() != 3 || image.size(0) != 3 || image.size(1) != model.imageSize() || image.size(2) != model.imageSize())
+    if (image.dim() != 3 || image.size(0) != 3 || image.size(1) != model.imageSize()
+        || image.size(2) != model.imageSize())
         throw Error("attention: the image must be 3 x " + std::to_string(model.imageSize()) + " x "
                     + std::to_string(model.imageSize()));
     const auto batch = image.unsqueeze(0).to(model.parameters().front().device());

@@ -12,8 +12,8 @@ AttentionMethod parseAttentionMethod(const std::string& name);
 
 struct AttentionParams {
     AttentionMethod method = AttentionMethod::GradCam;
-    std::string layer;      // empty: "code" for the autoencoder, the last conv layer otherwise
-    int channel = -1;       // Features: one channel, or -1 for the mean over channels
+    std::string layer; // empty: "code" for the autoencoder, the last conv layer otherwise
+    int channel = -1;  // Features: one channel, or -1 for the mean over channels
 };
 
 /** A map over the image: [S, S] float, in 0..1, or in -1..1 when signed (Grad-CAM for age). */

@@ -108,8 +108,9 @@ torch::Tensor augment(const torch::Tensor& images)
     theta.select(1, 0).select(1, 2).copy_(shift.select(1, 0));
     theta.select(1, 1).select(1, 2).copy_(shift.select(1, 1));
     const auto grid = F::affine_grid(theta, images.sizes(), /*align_corners=*/false);
-    auto out = F::grid_sample(images, grid,
-                              F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+    auto out = F::grid_sample(
+        images, grid,
+        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
     const auto brightness = torch::empty({n, 1, 1, 1}, opts).uniform_(0.8, 1.2);
     const auto contrast = torch::empty({n, 1, 1, 1}, opts).uniform_(0.8, 1.2);
     const auto mean = out.mean({1, 2, 3}, /*keepdim=*/true);

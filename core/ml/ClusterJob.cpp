@@ -19,7 +19,10 @@ using nlohmann::json;
 
 namespace {
 
-json num(double v) { return std::isfinite(v) ? json(v) : json(); }
+json num(double v)
+{
+    return std::isfinite(v) ? json(v) : json();
+}
 
 /** Images [N,3,S,S] float 0-1 -> a row of RGB uint8 tiles. */
 std::vector<std::uint8_t> toRgb(const torch::Tensor& images)
@@ -44,8 +47,8 @@ void writeSheet(const fs::path& file, const std::vector<std::vector<const std::u
                 continue;
             const int x0 = gap + static_cast<int>(c) * (size + gap), y0 = gap + static_cast<int>(r) * (size + gap);
             for (int y = 0; y < size; ++y)
-                std::memcpy(&sheet[(static_cast<size_t>(y0 + y) * width + x0) * 3], rows[r][c] + static_cast<size_t>(y) * size * 3,
-                            static_cast<size_t>(size) * 3);
+                std::memcpy(&sheet[(static_cast<size_t>(y0 + y) * width + x0) * 3],
+                            rows[r][c] + static_cast<size_t>(y) * size * 3, static_cast<size_t>(size) * 3);
         }
     writePngRgb(file, sheet.data(), width, height);
 }
@@ -90,7 +93,10 @@ ClusterMetrics labelAgreement(const std::vector<std::int32_t>& labels, const std
     return m;
 }
 
-ClusterJob::ClusterJob(ClusterParams params) : m_params(std::move(params)) {}
+ClusterJob::ClusterJob(ClusterParams params)
+    : m_params(std::move(params))
+{
+}
 
 ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onProgress)
 {
@@ -120,7 +126,8 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
         kp.seed = p.seed;
         KMeansResult km = kmeans(data, kp, cancel, [&](const JobProgress& jp) {
             if (onProgress)
-                onProgress({"k-means", static_cast<long long>(i) * jp.total + jp.done, static_cast<long long>(ks.size()) * jp.total});
+                onProgress({"k-means", static_cast<long long>(i) * jp.total + jp.done,
+                            static_cast<long long>(ks.size()) * jp.total});
         });
         if (km.cancelled) {
             result.cancelled = true;
@@ -135,9 +142,10 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
             result.suggestedK = ks[i];
         }
     }
-    result.reason = ks.size() == 1 ? "k given" :
-        "highest silhouette (" + std::to_string(bestSilhouette).substr(0, 6) + ") over k = " + std::to_string(ks.front())
-            + ".." + std::to_string(ks.back());
+    result.reason = ks.size() == 1
+                        ? "k given"
+                        : "highest silhouette (" + std::to_string(bestSilhouette).substr(0, 6)
+                              + ") over k = " + std::to_string(ks.front()) + ".." + std::to_string(ks.back());
     const int k = result.suggestedK;
     result.labels = chosen.labels;
 
@@ -206,7 +214,8 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
         fs::create_directories(p.outDir / sub);
     LoadedModel ae = loadRunModel(codes.runDir());
     ae.model->to(device);
-    const PreparedDataset images = PreparedDataset::open(json::parse(readFile(p.codes / "codes.json")).at("data").get<std::string>());
+    const PreparedDataset images =
+        PreparedDataset::open(json::parse(readFile(p.codes / "codes.json")).at("data").get<std::string>());
     const int s = images.imageSize();
     const auto decoded = toRgb(decodeCodes(*ae.model, chosen.centroids.to(device)));
     const size_t tile = static_cast<size_t>(s) * s * 3;
@@ -227,10 +236,12 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     std::vector<int> bySize(k);
     for (int c = 0; c < k; ++c)
         bySize[c] = c;
-    std::sort(bySize.begin(), bySize.end(), [&](int a, int b) { return result.clusters[a].size > result.clusters[b].size; });
+    std::sort(bySize.begin(), bySize.end(),
+              [&](int a, int b) { return result.clusters[a].size > result.clusters[b].size; });
     const int steps = 8;
     auto ts = torch::linspace(0, 1, steps).unsqueeze(1);
-    const auto path = chosen.centroids[bySize[0]].unsqueeze(0) * (1 - ts) + chosen.centroids[bySize[1]].unsqueeze(0) * ts;
+    const auto path =
+        chosen.centroids[bySize[0]].unsqueeze(0) * (1 - ts) + chosen.centroids[bySize[1]].unsqueeze(0) * ts;
     const auto pathImages = toRgb(decodeCodes(*ae.model, path.to(device)));
     std::vector<const std::uint8_t*> row;
     for (int i = 0; i < steps; ++i)
@@ -262,7 +273,8 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
             for (int i = 0; i < steps; ++i)
                 row.push_back(walkImages.data() + i * tile);
             writeSheet(p.outDir / "age_direction.png", {row}, s);
-            ageDirection = {{"young_mean_age", aged[tenth / 2].first}, {"old_mean_age", aged[aged.size() - 1 - tenth / 2].first},
+            ageDirection = {{"young_mean_age", aged[tenth / 2].first},
+                            {"old_mean_age", aged[aged.size() - 1 - tenth / 2].first},
                             {"steps", steps}};
         }
     }
@@ -292,7 +304,10 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     writeFileAtomic(p.outDir / "clusters.json", clusters.dump(2) + "\n");
     json sweep = json::array();
     for (const auto& sp : result.sweep)
-        sweep.push_back({{"k", sp.k}, {"inertia", sp.inertia}, {"silhouette", sp.silhouette}, {"davies_bouldin", sp.daviesBouldin}});
+        sweep.push_back({{"k", sp.k},
+                         {"inertia", sp.inertia},
+                         {"silhouette", sp.silhouette},
+                         {"davies_bouldin", sp.daviesBouldin}});
     const auto& m = result.metrics;
     json metrics = {{"k", m.k},
                     {"n", n},

@@ -12,16 +12,16 @@
 namespace faceatlas {
 
 struct ClusterParams {
-    std::filesystem::path codes;         // a codes folder written by encode
+    std::filesystem::path codes; // a codes folder written by encode
     std::filesystem::path outDir;
-    int k = 0;                           // one k, or a sweep kMin..kMax (the suggested k is kept)
+    int k = 0; // one k, or a sweep kMin..kMax (the suggested k is kept)
     int kMin = 0;
     int kMax = 0;
     int restarts = 1;
     int maxIterations = 100;
     std::uint64_t seed = 1;
     std::string device = "auto";
-    int exemplars = 8;                   // nearest and farthest members shown per cluster
+    int exemplars = 8; // nearest and farthest members shown per cluster
     int silhouetteSample = 4000;
 };
 

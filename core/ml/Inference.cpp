@@ -50,9 +50,9 @@ std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data
     if (!model.isAgeModel())
         throw Error("prediction needs an age model, not the " + std::string(modelKindName(model.kind())));
     if (model.imageSize() != data.imageSize())
-        throw Error("the model was trained at " + std::to_string(model.imageSize()) + " px but " + displayPath(data.dir())
-                    + " holds " + std::to_string(data.imageSize()) + " px images; prepare it with --size "
-                    + std::to_string(model.imageSize()));
+        throw Error("the model was trained at " + std::to_string(model.imageSize()) + " px but "
+                    + displayPath(data.dir()) + " holds " + std::to_string(data.imageSize())
+                    + " px images; prepare it with --size " + std::to_string(model.imageSize()));
     torch::InferenceMode inference;
     model.eval();
     model.to(device);
@@ -64,7 +64,8 @@ std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data
         const auto out = model.predictAges(b.images.to(device)).to(torch::kCPU).contiguous();
         predicted.insert(predicted.end(), out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
         if (onProgress)
-            onProgress({"predicting", static_cast<long long>(predicted.size()), static_cast<long long>(indices.size())});
+            onProgress(
+                {"predicting", static_cast<long long>(predicted.size()), static_cast<long long>(indices.size())});
     }
     return predicted;
 }
@@ -135,11 +136,12 @@ void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::pa
     LoadedModel loaded = loadRunModel(runDir);
     FaceModelImpl& model = *loaded.model;
     if (model.kind() != ModelKind::Autoencoder)
-        throw Error(displayPath(runDir) + ": encoding needs an autoencoder run, this one trained " + modelKindName(model.kind()));
+        throw Error(displayPath(runDir) + ": encoding needs an autoencoder run, this one trained "
+                    + modelKindName(model.kind()));
     const PreparedDataset data = PreparedDataset::open(dataDir);
     if (model.imageSize() != data.imageSize())
-        throw Error(displayPath(dataDir) + ": images are " + std::to_string(data.imageSize()) + " px, the autoencoder takes "
-                    + std::to_string(model.imageSize()));
+        throw Error(displayPath(dataDir) + ": images are " + std::to_string(data.imageSize())
+                    + " px, the autoencoder takes " + std::to_string(model.imageSize()));
     const torch::Device device = resolveDevice(deviceName);
     torch::InferenceMode inference;
     model.eval();
@@ -159,7 +161,10 @@ void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::pa
         while (batches.next(b)) {
             if (cancel.isCancelled())
                 return;
-            const auto codes = autoencoderEncode(model, b.images.to(device)).reshape({b.images.size(0), -1}).to(torch::kCPU).contiguous();
+            const auto codes = autoencoderEncode(model, b.images.to(device))
+                                   .reshape({b.images.size(0), -1})
+                                   .to(torch::kCPU)
+                                   .contiguous();
             std::memcpy(dst + done * dim, codes.data_ptr<float>(), codes.numel() * sizeof(float));
             done += static_cast<size_t>(b.images.size(0));
             if (onProgress)

@@ -51,7 +51,7 @@ public:
     static Codes open(const std::filesystem::path& dir);
     size_t count() const { return m_records.size(); }
     size_t dim() const { return m_dim; }
-    const std::vector<int64_t>& shape() const { return m_shape; }  // {8, s, s}
+    const std::vector<int64_t>& shape() const { return m_shape; } // {8, s, s}
     const float* row(size_t i) const { return reinterpret_cast<const float*>(m_data.data()) + i * m_dim; }
     const std::vector<Record>& records() const { return m_records; }
     const std::filesystem::path& runDir() const { return m_run; }
@@ -68,8 +68,8 @@ private:
 
 /** Encodes every record of `data` with the autoencoder of `runDir` into the folder `out`. */
 void encodeDataset(const std::filesystem::path& runDir, const std::filesystem::path& dataDir,
-                   const std::filesystem::path& out, const std::string& device = "auto",
-                   const CancelToken& cancel = {}, const ProgressFn& onProgress = {});
+                   const std::filesystem::path& out, const std::string& device = "auto", const CancelToken& cancel = {},
+                   const ProgressFn& onProgress = {});
 
 /** Decodes codes [N, D] (or [N,8,s,s]) to images [N,3,S,S] in 0-1. */
 torch::Tensor decodeCodes(FaceModelImpl& autoencoder, const torch::Tensor& codes);

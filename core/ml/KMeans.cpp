@@ -20,7 +20,10 @@ using Clock = std::chrono::steady_clock;
 /** SplitMix64: the same random choices on every device and platform. */
 class Rng {
 public:
-    explicit Rng(std::uint64_t seed) : m_state(seed) {}
+    explicit Rng(std::uint64_t seed)
+        : m_state(seed)
+    {
+    }
     std::uint64_t next()
     {
         std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ULL);
@@ -160,7 +163,8 @@ void addToSums(torch::Tensor& sums, const torch::Tensor& labels, const torch::Te
         return;
     }
     const auto l = labels.contiguous();
-    accumulateRows(block.data_ptr<float>(), l.data_ptr<int64_t>(), block.size(0), block.size(1), sums.data_ptr<float>());
+    accumulateRows(block.data_ptr<float>(), l.data_ptr<int64_t>(), block.size(0), block.size(1),
+                   sums.data_ptr<float>());
 }
 
 torch::Tensor rowSquaredNorms(const torch::Tensor& data, int64_t chunk)
@@ -181,9 +185,10 @@ torch::Tensor kmeansPlusPlus(const torch::Tensor& data, const torch::Tensor& row
     auto centres = torch::empty({k, data.size(1)}, data.options());
     centres[0].copy_(data[static_cast<int64_t>(rng.next() % static_cast<std::uint64_t>(n))]);
     auto closest = torch::empty({n}, data.options());
-    forEachDistanceBlock(data, rowNorms, centres.narrow(0, 0, 1), chunk, [&](int, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
-        closest.narrow(0, start, d.size(0)).copy_(d.squeeze(1));
-    });
+    forEachDistanceBlock(data, rowNorms, centres.narrow(0, 0, 1), chunk,
+                         [&](int, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
+                             closest.narrow(0, start, d.size(0)).copy_(d.squeeze(1));
+                         });
     for (int c = 1; c < k; ++c) {
         // Candidates drawn with probability proportional to the squared distance (cumulative sum in double).
         const auto cumulative = closest.to(torch::kDouble).cumsum(0).cpu();
@@ -198,11 +203,12 @@ torch::Tensor kmeansPlusPlus(const torch::Tensor& data, const torch::Tensor& row
         // The candidate that lowers the total squared distance most wins.
         auto potential = torch::zeros({blockWorkers(data), trials}, data.options().dtype(torch::kDouble));
         auto best = torch::empty({n, trials}, data.options());
-        forEachDistanceBlock(data, rowNorms, candidates, chunk, [&](int worker, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
-            auto m = torch::minimum(d, closest.narrow(0, start, d.size(0)).unsqueeze(1));
-            potential[worker] += m.sum(0).to(torch::kDouble);
-            best.narrow(0, start, d.size(0)).copy_(m);
-        });
+        forEachDistanceBlock(data, rowNorms, candidates, chunk,
+                             [&](int worker, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
+                                 auto m = torch::minimum(d, closest.narrow(0, start, d.size(0)).unsqueeze(1));
+                                 potential[worker] += m.sum(0).to(torch::kDouble);
+                                 best.narrow(0, start, d.size(0)).copy_(m);
+                             });
         const int64_t winner = potential.sum(0).argmin().item<int64_t>();
         centres[c].copy_(candidates[winner]);
         closest.copy_(best.select(1, winner));
@@ -228,11 +234,12 @@ void assignToCentroids(const torch::Tensor& data, const torch::Tensor& centroids
     const auto norms = rowSquaredNorms(data, chunk);
     labels = torch::empty({data.size(0)}, data.options().dtype(torch::kLong));
     minDistances = torch::empty({data.size(0)}, data.options());
-    forEachDistanceBlock(data, norms, centroids.to(data.device()), chunk, [&](int, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
-        const auto m = d.min(1);
-        minDistances.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
-        labels.narrow(0, start, d.size(0)).copy_(std::get<1>(m));
-    });
+    forEachDistanceBlock(data, norms, centroids.to(data.device()), chunk,
+                         [&](int, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
+                             const auto m = d.min(1);
+                             minDistances.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
+                             labels.narrow(0, start, d.size(0)).copy_(std::get<1>(m));
+                         });
 }
 
 KMeansResult kmeans(const torch::Tensor& data, const KMeansParams& p, const CancelToken& cancel,
@@ -283,7 +290,9 @@ KMeansResult kmeans(const torch::Tensor& data, const KMeansParams& p, const Canc
             for (int64_t i = 0; i < n; ++i)
                 rows[static_cast<size_t>(i)] = i;
             for (int64_t i = 0; i < p.initSample; ++i)
-                std::swap(rows[static_cast<size_t>(i)], rows[static_cast<size_t>(i + static_cast<int64_t>(rng.next() % static_cast<std::uint64_t>(n - i)))]);
+                std::swap(rows[static_cast<size_t>(i)],
+                          rows[static_cast<size_t>(
+                              i + static_cast<int64_t>(rng.next() % static_cast<std::uint64_t>(n - i)))]);
             rows.resize(static_cast<size_t>(p.initSample));
             std::sort(rows.begin(), rows.end());
             const auto index = torch::tensor(rows, torch::kLong).to(data.device());
@@ -304,14 +313,15 @@ KMeansResult kmeans(const torch::Tensor& data, const KMeansParams& p, const Canc
             // Assignment and the sums for the update, in one pass over the data.
             auto partial = torch::zeros({blockWorkers(data), p.k, data.size(1)}, data.options());
             double inertia = 0;
-            forEachDistanceBlock(data, norms, s.centres, chunk, [&](int worker, int64_t start, const torch::Tensor& block, const torch::Tensor& d) {
-                const auto m = d.min(1);
-                const auto labels = std::get<1>(m);
-                s.labels.narrow(0, start, d.size(0)).copy_(labels);
-                closest.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
-                auto sums = partial[worker];
-                addToSums(sums, labels, block);
-            });
+            forEachDistanceBlock(data, norms, s.centres, chunk,
+                                 [&](int worker, int64_t start, const torch::Tensor& block, const torch::Tensor& d) {
+                                     const auto m = d.min(1);
+                                     const auto labels = std::get<1>(m);
+                                     s.labels.narrow(0, start, d.size(0)).copy_(labels);
+                                     closest.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
+                                     auto sums = partial[worker];
+                                     addToSums(sums, labels, block);
+                                 });
             auto sums = partial.sum(0);
             inertia = closest.sum().to(torch::kDouble).item<double>();
             s.history.push_back(inertia);
@@ -341,11 +351,12 @@ KMeansResult kmeans(const torch::Tensor& data, const KMeansParams& p, const Canc
                 break;
         }
         // Final assignment to the final centres, so labels and inertia agree with the centroids.
-        forEachDistanceBlock(data, norms, s.centres, chunk, [&](int, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
-            const auto m = d.min(1);
-            s.labels.narrow(0, start, d.size(0)).copy_(std::get<1>(m));
-            closest.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
-        });
+        forEachDistanceBlock(data, norms, s.centres, chunk,
+                             [&](int, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
+                                 const auto m = d.min(1);
+                                 s.labels.narrow(0, start, d.size(0)).copy_(std::get<1>(m));
+                                 closest.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
+                             });
         s.inertia = closest.sum().to(torch::kDouble).item<double>();
         s.history.push_back(s.inertia);
         s.iterationSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -462,7 +473,10 @@ Contingency contingency(const std::vector<int>& a, const std::vector<int>& b)
     return t;
 }
 
-double choose2(double x) { return x * (x - 1) / 2; }
+double choose2(double x)
+{
+    return x * (x - 1) / 2;
+}
 
 } // namespace
 

@@ -13,23 +13,23 @@ namespace faceatlas {
 /** k-means settings. Distances are matrix products over chunks of rows, so memory stays near the data's size. */
 struct KMeansParams {
     int k = 8;
-    int restarts = 1;               // independent k-means++ starts; the lowest inertia wins
+    int restarts = 1; // independent k-means++ starts; the lowest inertia wins
     int maxIterations = 100;
-    double tolerance = 1e-4;        // stop when the centres move less than this x the data's mean variance (0: never)
+    double tolerance = 1e-4; // stop when the centres move less than this x the data's mean variance (0: never)
     std::uint64_t seed = 1;
-    int64_t chunkRows = 0;          // rows per distance block (0: about 3 MB of data per block)
-    int64_t initSample = 20000;     // k-means++ runs on a seeded sample of this many rows (0: all rows)
+    int64_t chunkRows = 0;      // rows per distance block (0: about 3 MB of data per block)
+    int64_t initSample = 20000; // k-means++ runs on a seeded sample of this many rows (0: all rows)
 };
 
 struct KMeansResult {
-    torch::Tensor centroids;              // [k, D] float32, on the CPU
-    std::vector<std::int32_t> labels;     // cluster of every row
+    torch::Tensor centroids;          // [k, D] float32, on the CPU
+    std::vector<std::int32_t> labels; // cluster of every row
     std::vector<std::int64_t> sizes;
-    double inertia = 0;                   // sum of squared distances to the assigned centre
+    double inertia = 0; // sum of squared distances to the assigned centre
     int iterations = 0;
-    std::vector<double> inertiaHistory;   // at each assignment step of the winning start
+    std::vector<double> inertiaHistory; // at each assignment step of the winning start
     double initSeconds = 0;
-    double iterationSeconds = 0;          // all Lloyd iterations of the winning start
+    double iterationSeconds = 0; // all Lloyd iterations of the winning start
     bool cancelled = false;
 };
 
@@ -50,11 +50,12 @@ void assignToCentroids(const torch::Tensor& data, const torch::Tensor& centroids
                        torch::Tensor& minDistances, int64_t chunkRows = 0);
 
 /** Mean silhouette of a seeded sample of at most `sampleSize` rows (Euclidean). */
-double silhouetteScore(const torch::Tensor& data, const std::vector<std::int32_t>& labels, int k,
-                       int64_t sampleSize, std::uint64_t seed);
+double silhouetteScore(const torch::Tensor& data, const std::vector<std::int32_t>& labels, int k, int64_t sampleSize,
+                       std::uint64_t seed);
 
 /** Davies-Bouldin index (lower is better), from the centres and the mean distance to them. */
-double daviesBouldin(const torch::Tensor& data, const std::vector<std::int32_t>& labels, const torch::Tensor& centroids);
+double daviesBouldin(const torch::Tensor& data, const std::vector<std::int32_t>& labels,
+                     const torch::Tensor& centroids);
 
 /** Normalised mutual information (arithmetic mean) and adjusted Rand index between two labelings. */
 double normalizedMutualInfo(const std::vector<int>& a, const std::vector<int>& b);

@@ -23,13 +23,16 @@ torch::Tensor traced(std::vector<LayerRow>* trace, const char* name, const char*
 {
     if (trace) {
         const auto sizes = t.sizes();
-        trace->push_back({name, type, std::vector<int64_t>(sizes.begin() + 1, sizes.end()),
-                          module ? parameterCount(*module) : 0});
+        trace->push_back(
+            {name, type, std::vector<int64_t>(sizes.begin() + 1, sizes.end()), module ? parameterCount(*module) : 0});
     }
     return t;
 }
 
-int ceilHalf(int v) { return (v + 1) / 2; }
+int ceilHalf(int v)
+{
+    return (v + 1) / 2;
+}
 
 /** The capstone's age CNN: two valid 3x3 convs, max-pool, dropout, dense 128, dropout, dense 1. */
 class AgeCapstoneImpl : public FaceModelImpl {
@@ -56,10 +59,12 @@ public:
         x = traced(trace, "conv2", "Conv2D", torch::relu(m_conv2(x)), m_conv2.get());
         out.features.emplace_back("conv2", x);
         x = traced(trace, "max_pooling", "MaxPooling2D", F::max_pool2d(x, F::MaxPool2dFuncOptions(2)));
-        x = traced(trace, "dropout_1", "Dropout", F::dropout(x, F::DropoutFuncOptions().p(0.25).training(is_training())));
+        x = traced(trace, "dropout_1", "Dropout",
+                   F::dropout(x, F::DropoutFuncOptions().p(0.25).training(is_training())));
         x = traced(trace, "flatten", "Flatten", x.flatten(/*start_dim=*/1));
         x = traced(trace, "dense1", "Dense", torch::relu(m_dense1(x)), m_dense1.get());
-        x = traced(trace, "dropout_2", "Dropout", F::dropout(x, F::DropoutFuncOptions().p(0.5).training(is_training())));
+        x = traced(trace, "dropout_2", "Dropout",
+                   F::dropout(x, F::DropoutFuncOptions().p(0.5).training(is_training())));
         x = traced(trace, "dense2", "Dense", m_dense2(x), m_dense2.get());
         out.raw = x.squeeze(1);
         out.output = out.raw * m_ageStd + m_ageMean;
@@ -121,7 +126,8 @@ public:
     torch::Tensor decode(const torch::Tensor& code, std::vector<LayerRow>* trace = nullptr)
     {
         const auto up = [](const torch::Tensor& t) {
-            return F::interpolate(t, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+            return F::interpolate(
+                t, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
         };
         auto x = traced(trace, "dec1", "Conv2D", torch::relu(m_dec1(code)), m_dec1.get());
         x = traced(trace, "up1", "UpSampling2D", up(x));
@@ -177,7 +183,8 @@ public:
         int64_t in = 3;
         for (int i = 0; i < 6; ++i) {
             const std::string n = std::to_string(i + 1);
-            m_convs.push_back(register_module("conv" + n, torch::nn::Conv2d(Conv2dOptions(in, widths[i], 3).padding(1).bias(false))));
+            m_convs.push_back(
+                register_module("conv" + n, torch::nn::Conv2d(Conv2dOptions(in, widths[i], 3).padding(1).bias(false))));
             m_norms.push_back(register_module("bn" + n, torch::nn::BatchNorm2d(widths[i])));
             in = widths[i];
         }
@@ -321,7 +328,8 @@ double forwardFlops(ModelKind kind, int size)
             flops += 2.0 * (r.parameters - channels);
         } else {
             const int64_t perChannelExtra = r.type == "Conv2D+BN" ? 2 : 1; // BN weight+bias, or conv bias
-            const double weightsPerOutputChannel = static_cast<double>(r.parameters - perChannelExtra * channels) / channels;
+            const double weightsPerOutputChannel =
+                static_cast<double>(r.parameters - perChannelExtra * channels) / channels;
             flops += 2.0 * outputs * weightsPerOutputChannel;
         }
     }

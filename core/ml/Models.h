@@ -25,9 +25,10 @@ struct LayerRow {
 
 /** What a forward pass returns: the result, and the activations attention maps need. */
 struct ModelOutput {
-    torch::Tensor output;   // age models: predicted age in years [N]; autoencoder: reconstruction [N,3,S,S] in 0-1
-    torch::Tensor raw;      // what the loss sees: standardised age [N], age-bin logits [N,B], or the reconstruction
-    std::vector<std::pair<std::string, torch::Tensor>> features; // conv activations by layer name; "code" for the autoencoder
+    torch::Tensor output; // age models: predicted age in years [N]; autoencoder: reconstruction [N,3,S,S] in 0-1
+    torch::Tensor raw;    // what the loss sees: standardised age [N], age-bin logits [N,B], or the reconstruction
+    std::vector<std::pair<std::string, torch::Tensor>>
+        features; // conv activations by layer name; "code" for the autoencoder
 };
 
 /**
@@ -36,7 +37,11 @@ struct ModelOutput {
  */
 class FaceModelImpl : public torch::nn::Module {
 public:
-    FaceModelImpl(ModelKind kind, int size) : m_kind(kind), m_size(size) {}
+    FaceModelImpl(ModelKind kind, int size)
+        : m_kind(kind)
+        , m_size(size)
+    {
+    }
     ModelKind kind() const { return m_kind; }
     int imageSize() const { return m_size; }
     bool isAgeModel() const { return m_kind != ModelKind::Autoencoder; }

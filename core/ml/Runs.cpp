@@ -40,8 +40,8 @@ std::string metricsCsv(const std::vector<EpochMetrics>& history)
     std::string out = "epoch,train_loss,val_loss,val_mae,baseline_mae,val_psnr,learning_rate,seconds\n";
     for (const auto& m : history)
         out += std::to_string(m.epoch) + "," + number(m.trainLoss) + "," + number(m.valLoss) + "," + number(m.valMae)
-            + "," + number(m.baselineMae) + "," + number(m.valPsnr) + "," + number(m.learningRate) + ","
-            + number(m.seconds) + "\n";
+               + "," + number(m.baselineMae) + "," + number(m.valPsnr) + "," + number(m.learningRate) + ","
+               + number(m.seconds) + "\n";
     return out;
 }
 

@@ -60,9 +60,9 @@ struct RunSummary {
     std::filesystem::path dir;
     std::string model;
     std::string data;
-    std::string status;     // running, finished, cancelled, failed
+    std::string status; // running, finished, cancelled, failed
     int size = 0;
-    int epochs = 0;         // completed
+    int epochs = 0; // completed
     std::string started;
     std::optional<EpochMetrics> last;
     std::optional<EpochMetrics> best;

@@ -181,7 +181,10 @@ float trainingMedianAge(const PreparedDataset& data)
     return ages.size() % 2 ? ages[m] : 0.5f * (ages[m - 1] + ages[m]);
 }
 
-TrainJob::TrainJob(TrainParams params) : m_params(std::move(params)) {}
+TrainJob::TrainJob(TrainParams params)
+    : m_params(std::move(params))
+{
+}
 
 TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgress, const EpochFn& onEpoch)
 {
@@ -196,7 +199,8 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
     const bool ageModel = p.model != ModelKind::Autoencoder;
     const float medianAge = trainingMedianAge(data);
     if (ageModel && std::isnan(medianAge))
-        throw Error(displayPath(p.data) + ": no training record has an age, so an age model cannot learn (train the autoencoder instead)");
+        throw Error(displayPath(p.data)
+                    + ": no training record has an age, so an age model cannot learn (train the autoencoder instead)");
 
     ModelDefaults used = modelDefaults(p.model);
     if (p.batch > 0)
@@ -226,7 +230,8 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
                     ++n;
                 }
             const double mean = sum / n;
-            model->setAgeStats(static_cast<float>(mean), static_cast<float>(std::sqrt(std::max(1.0, sq / n - mean * mean))));
+            model->setAgeStats(static_cast<float>(mean),
+                               static_cast<float>(std::sqrt(std::max(1.0, sq / n - mean * mean))));
         }
     }
     model->to(device);
@@ -274,8 +279,11 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         writeFileAtomic(p.runDir / "run.json", run.dump(2) + "\n");
     };
     const auto checkpointMeta = [&](int epoch) {
-        return json{{"epoch", epoch}, {"best_epoch", result.bestEpoch}, {"best_score", bestScore},
-                    {"started", started}, {"model", modelKindName(p.model)}}
+        return json{{"epoch", epoch},
+                    {"best_epoch", result.bestEpoch},
+                    {"best_score", bestScore},
+                    {"started", started},
+                    {"model", modelKindName(p.model)}}
             .dump();
     };
     writeRun("running");
@@ -321,8 +329,8 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
                 optimizer->step();
                 const double l = loss.item<double>();
                 if (!std::isfinite(l))
-                    throw Error("training diverged (loss is " + std::to_string(l) + ") at epoch " + std::to_string(epoch)
-                                + "; try a lower --lr");
+                    throw Error("training diverged (loss is " + std::to_string(l) + ") at epoch "
+                                + std::to_string(epoch) + "; try a lower --lr");
                 lossSum += l * images.size(0);
                 seen += static_cast<size_t>(images.size(0));
                 ++batchIndex;
@@ -330,7 +338,8 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
                 if (onProgress && (now - lastReport > std::chrono::milliseconds(200) || batchIndex == batchCount)) {
                     lastReport = now;
                     const double elapsed = std::chrono::duration<double>(now - epochStart).count();
-                    onProgress({epoch, p.epochs, batchIndex, batchCount, lossSum / seen, seen / std::max(1e-9, elapsed)});
+                    onProgress(
+                        {epoch, p.epochs, batchIndex, batchCount, lossSum / seen, seen / std::max(1e-9, elapsed)});
                 }
             }
             if (cancel.isCancelled()) {
@@ -383,7 +392,8 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         throw Error("training failed on " + deviceName + ": " + what.substr(0, 400));
     } catch (const std::bad_alloc&) {
         writeRun("failed");
-        throw Error("out of memory with batch " + std::to_string(used.batch) + ": try a smaller --batch (the last checkpoint is kept)");
+        throw Error("out of memory with batch " + std::to_string(used.batch)
+                    + ": try a smaller --batch (the last checkpoint is kept)");
     } catch (...) {
         writeRun("failed");
         throw;

@@ -15,17 +15,17 @@ namespace faceatlas {
 /** Training settings; a negative learning rate, weight decay or batch means the model's default. */
 struct TrainParams {
     ModelKind model = ModelKind::Age;
-    std::filesystem::path data;          // a prepared dataset folder
-    std::filesystem::path runDir;        // the run folder (created)
+    std::filesystem::path data;   // a prepared dataset folder
+    std::filesystem::path runDir; // the run folder (created)
     int epochs = 10;
     int batch = -1;
     double learningRate = -1;
     double weightDecay = -1;
     std::uint64_t seed = 1;
-    std::string device = "auto";         // auto, cpu, cuda
-    int threads = 0;                     // 0 = all cores
+    std::string device = "auto"; // auto, cpu, cuda
+    int threads = 0;             // 0 = all cores
     bool resume = false;
-    int previewCount = 8;                // autoencoder reconstructions saved per epoch
+    int previewCount = 8; // autoencoder reconstructions saved per epoch
 };
 
 /** The defaults that work for each model (see README). */
@@ -44,7 +44,7 @@ struct TrainProgress {
     int epochs = 0;
     int batch = 0;
     int batches = 0;
-    double loss = 0;                     // running mean of this epoch's training loss
+    double loss = 0; // running mean of this epoch's training loss
     double imagesPerSecond = 0;
 };
 

@@ -112,7 +112,7 @@ std::string fileIdentity(const fs::path& path)
     if (::stat(absolute.c_str(), &st) != 0)
         throw Error(displayPath(path) + ": cannot stat: " + std::strerror(errno));
     return absolute.string() + "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "."
-        + std::to_string(st.st_mtim.tv_nsec);
+           + std::to_string(st.st_mtim.tv_nsec);
 }
 
 } // namespace faceatlas

@@ -31,6 +31,9 @@ std::string hexKey(std::uint64_t hash);
 std::string fileIdentity(const fs::path& path);
 
 /** Path as UTF-8 text for messages and JSON. */
-inline std::string displayPath(const fs::path& path) { return path.u8string(); }
+inline std::string displayPath(const fs::path& path)
+{
+    return path.u8string();
+}
 
 } // namespace faceatlas

@@ -13,7 +13,10 @@
 
 namespace faceatlas {
 
-MappedFile::~MappedFile() { reset(); }
+MappedFile::~MappedFile()
+{
+    reset();
+}
 
 MappedFile::MappedFile(MappedFile&& other) noexcept
     : m_data(std::exchange(other.m_data, nullptr))

@@ -25,7 +25,8 @@ inline int resolveThreadCount(int requested)
 template <typename Fn>
 void parallelFor(size_t n, int threads, Fn&& fn, size_t chunk = 16)
 {
-    threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(resolveThreadCount(threads)), (n + chunk - 1) / chunk));
+    threads =
+        static_cast<int>(std::min<size_t>(static_cast<size_t>(resolveThreadCount(threads)), (n + chunk - 1) / chunk));
     if (threads <= 1) {
         for (size_t i = 0; i < n; ++i)
             fn(i);

@@ -23,7 +23,8 @@ void chunk(std::string& out, const char* type, const std::string& data)
     const size_t start = out.size();
     out.append(type, 4);
     out += data;
-    const auto crc = crc32(0, reinterpret_cast<const Bytef*>(out.data() + start), static_cast<uInt>(out.size() - start));
+    const auto crc =
+        crc32(0, reinterpret_cast<const Bytef*>(out.data() + start), static_cast<uInt>(out.size() - start));
     putBigEndian(out, static_cast<std::uint32_t>(crc));
 }
 
@@ -38,11 +39,14 @@ std::string encodePngRgb(const std::uint8_t* rgb, int width, int height)
     raw.reserve(static_cast<size_t>(height) * (1 + 3 * width));
     for (int y = 0; y < height; ++y) {
         raw += '\0';
-        raw.append(reinterpret_cast<const char*>(rgb + static_cast<size_t>(y) * width * 3), static_cast<size_t>(width) * 3);
+        raw.append(reinterpret_cast<const char*>(rgb + static_cast<size_t>(y) * width * 3),
+                   static_cast<size_t>(width) * 3);
     }
     uLongf packedSize = compressBound(static_cast<uLong>(raw.size()));
     std::vector<Bytef> packed(packedSize);
-    if (compress2(packed.data(), &packedSize, reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()), 6) != Z_OK)
+    if (compress2(packed.data(), &packedSize, reinterpret_cast<const Bytef*>(raw.data()),
+                  static_cast<uLong>(raw.size()), 6)
+        != Z_OK)
         throw Error("PNG compression failed");
 
     std::string png("\x89PNG\r\n\x1a\n", 8);

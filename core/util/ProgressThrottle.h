@@ -16,7 +16,8 @@ class ProgressThrottle {
 public:
     using Fn = std::function<void(const JobProgress&)>;
     explicit ProgressThrottle(const Fn& fn, std::chrono::milliseconds interval = std::chrono::milliseconds(100))
-        : m_fn(fn), m_interval(interval)
+        : m_fn(fn)
+        , m_interval(interval)
     {
     }
 

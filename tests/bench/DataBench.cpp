@@ -1,9 +1,9 @@
 // Dataset-layer benchmark: image-cache build rate against the raw single-core JPEG decode rate,
 // and metadata load times (the real wiki.mat, and a synthetic file of imdb.mat's size).
-#include "TestSupport.h"
 #include "data/ImageCache.h"
 #include "data/ImageIO.h"
 #include "data/Readers.h"
+#include "TestSupport.h"
 #include "util/FileUtil.h"
 
 #include <algorithm>
@@ -19,7 +19,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+double seconds(Clock::time_point since)
+{
+    return std::chrono::duration<double>(Clock::now() - since).count();
+}
 
 double median(std::vector<double> v)
 {
@@ -34,9 +37,9 @@ double rawDecodeRate(const std::vector<std::string>& files)
     const auto start = Clock::now();
     size_t n = 0;
     for (const auto& bytes : files) {
-        const cv::Mat img = cv::imdecode(cv::_InputArray(reinterpret_cast<const uchar*>(bytes.data()),
-                                                         static_cast<int>(bytes.size())),
-                                         cv::IMREAD_COLOR);
+        const cv::Mat img =
+            cv::imdecode(cv::_InputArray(reinterpret_cast<const uchar*>(bytes.data()), static_cast<int>(bytes.size())),
+                         cv::IMREAD_COLOR);
         n += !img.empty();
     }
     return static_cast<double>(n) / seconds(start);
@@ -97,7 +100,8 @@ int main(int argc, char** argv)
         const auto b = readImdbWiki(wiki);
         cached.push_back(seconds(start));
     }
-    std::printf("real wiki.mat (62,328 records): parse %.3f s, from record cache %.3f s\n", median(parse), median(cached));
+    std::printf("real wiki.mat (62,328 records): parse %.3f s, from record cache %.3f s\n", median(parse),
+                median(cached));
 
     const size_t imdbSize = 460723;
     auto start = Clock::now();
@@ -109,7 +113,8 @@ int main(int argc, char** argv)
     start = Clock::now();
     const auto bigAgain = readImdbWiki(tmp / "imdb.mat");
     const double bigCached = seconds(start);
-    std::printf("synthetic imdb.mat (%zu records, written by matio in %.1f s): parse %.3f s, from record cache %.3f s%s\n",
-                big.records.size(), writeSeconds, bigParse, bigCached, bigAgain.fromCache ? "" : " (cache missed!)");
+    std::printf(
+        "synthetic imdb.mat (%zu records, written by matio in %.1f s): parse %.3f s, from record cache %.3f s%s\n",
+        big.records.size(), writeSeconds, bigParse, bigCached, bigAgain.fromCache ? "" : " (cache missed!)");
     return 0;
 }

@@ -16,7 +16,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double seconds(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds(Clock::time_point t)
+{
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 long peakRssKb()
 {
@@ -58,7 +61,8 @@ int main(int argc, char** argv)
         mapped = MappedFile::openReadOnly(file, /*populate=*/true);
         const int64_t rows = static_cast<int64_t>(mapped.size() / (d * sizeof(float)));
         data = torch::from_blob(const_cast<std::uint8_t*>(mapped.data()), {rows, d}, torch::kFloat);
-        std::printf("data: %s (%lld x %lld, the peers' generator)\n", file, static_cast<long long>(rows), static_cast<long long>(d));
+        std::printf("data: %s (%lld x %lld, the peers' generator)\n", file, static_cast<long long>(rows),
+                    static_cast<long long>(d));
     } else {
         // 25 overlapping blobs: centres ~ N(0, 0.1^2) per dimension, unit Gaussian noise (as the peers).
         torch::manual_seed(0);
@@ -66,7 +70,8 @@ int main(int argc, char** argv)
         const auto labels = torch::randint(k, {n}, torch::kLong);
         data = torch::randn({n, d});
         for (int64_t s = 0; s < n; s += 10000)
-            data.narrow(0, s, std::min<int64_t>(10000, n - s)) += centres.index_select(0, labels.narrow(0, s, std::min<int64_t>(10000, n - s)));
+            data.narrow(0, s, std::min<int64_t>(10000, n - s)) +=
+                centres.index_select(0, labels.narrow(0, s, std::min<int64_t>(10000, n - s)));
         std::printf("data: drawn in process (%lld x %lld)\n", static_cast<long long>(n), static_cast<long long>(d));
     }
     const double codesGb = data.numel() * 4.0 / 1e9;

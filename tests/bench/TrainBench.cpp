@@ -1,5 +1,6 @@
 // Training throughput of the models on random data (as ../shared/peers/train_throughput.py does):
 // images per second, FLOPs per image, achieved GFLOP/s, and the machine's matrix-product rate.
+#include "ml/Attention.h"
 #include "ml/Models.h"
 #include "ml/Runtime.h"
 
@@ -16,7 +17,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+double seconds(Clock::time_point since)
+{
+    return std::chrono::duration<double>(Clock::now() - since).count();
+}
 
 double median(std::vector<double> v)
 {
@@ -80,9 +84,49 @@ void bench(ModelKind kind, int size, int batch, const torch::Device& device, dou
     const double ips = batch / median(times);
     const double fwd = forwardFlops(kind, size);
     const double gflops = 3.0 * fwd * ips / 1e9; // forward + backward ~ 3 x forward
-    std::printf("%-13s S=%-3d batch %-3d %8.1f images/s  %6.3f GFLOP fwd/img  %6.1f GFLOP/s (%3.0f%% of matmul)  %ld faults/step\n",
+    std::printf("%-13s S=%-3d batch %-3d %8.1f images/s  %6.3f GFLOP fwd/img  %6.1f GFLOP/s (%3.0f%% of matmul)  %ld "
+                "faults/step\n",
                 modelKindName(kind), size, batch, ips, fwd / 1e9, gflops, 100.0 * gflops / peak, faults);
     std::fflush(stdout);
+}
+
+/** Encoding throughput: the autoencoder's encoder alone, batches of 256, no gradients. */
+void benchEncode(int size, const torch::Device& device)
+{
+    FaceModel model = createModel(ModelKind::Autoencoder, size);
+    model->to(device);
+    model->eval();
+    torch::InferenceMode inference;
+    const auto x = torch::rand({256, 3, size, size}, torch::TensorOptions().device(device));
+    autoencoderEncode(*model, x);
+    std::vector<double> t;
+    for (int i = 0; i < 5; ++i) {
+        const auto start = Clock::now();
+        auto codes = autoencoderEncode(*model, x);
+        if (device.is_cuda())
+            torch::cuda::synchronize();
+        t.push_back(seconds(start));
+    }
+    std::printf("encode        S=%-3d batch 256 %8.0f images/s\n", size, 256 / median(t));
+}
+
+/** Attention-map latency for one face (what the GUI waits for): signed Grad-CAM and the code map. */
+void benchAttention(ModelKind kind, AttentionMethod method, int size)
+{
+    FaceModel model = createModel(kind, size);
+    model->eval();
+    const auto face = torch::rand({3, size, size});
+    AttentionParams params;
+    params.method = method;
+    attentionMap(*model, face, params);
+    std::vector<double> t;
+    for (int i = 0; i < 20; ++i) {
+        const auto start = Clock::now();
+        attentionMap(*model, face, params);
+        t.push_back(seconds(start));
+    }
+    std::printf("attention     S=%-3d %-13s %-8s %6.1f ms per face\n", size, modelKindName(kind),
+                method == AttentionMethod::GradCam ? "gradcam" : "code", 1000 * median(t));
 }
 
 } // namespace
@@ -96,13 +140,23 @@ int main(int argc, char** argv)
     torch::NoGradGuard noGradForPeak;
     const double peak = matmulGflops(device);
     std::printf("FaceAtlas training throughput: %s, %d threads, device %s, allocator %s\n", torchDescription().c_str(),
-                threads, device.is_cuda() ? "cuda" : "cpu", std::getenv("FACEATLAS_MALLOC") ? std::getenv("FACEATLAS_MALLOC") : "kept");
+                threads, device.is_cuda() ? "cuda" : "cpu",
+                std::getenv("FACEATLAS_MALLOC") ? std::getenv("FACEATLAS_MALLOC") : "kept");
     std::printf("matrix product 4096^2 float32: %.1f GFLOP/s\n\n", peak);
     torch::AutoGradMode grad(true);
     const int batch = 32;
     for (ModelKind kind : {ModelKind::AgeCapstone, ModelKind::Autoencoder, ModelKind::Age})
         for (int size : {64, 150})
-            if (!(kind == ModelKind::Age && size == 150) && (!std::getenv("BENCH_ONLY") || std::strstr(modelKindName(kind), std::getenv("BENCH_ONLY"))))
+            if (!(kind == ModelKind::Age && size == 150)
+                && (!std::getenv("BENCH_ONLY") || std::strstr(modelKindName(kind), std::getenv("BENCH_ONLY"))))
                 bench(kind, size, batch, device, minSeconds, peak);
+    std::printf("\n");
+    for (int size : {64, 150})
+        benchEncode(size, device);
+    for (int size : {64, 150}) {
+        benchAttention(ModelKind::Age, AttentionMethod::GradCam, size);
+        benchAttention(ModelKind::AgeCapstone, AttentionMethod::GradCam, size);
+        benchAttention(ModelKind::Autoencoder, AttentionMethod::Code, size);
+    }
     return 0;
 }

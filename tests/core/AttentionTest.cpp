@@ -42,7 +42,8 @@ TEST(AttentionTest, GradCamConcentratesWhereTheModelLooks)
     EXPECT_GT(inside / total, 0.85) << "Grad-CAM must sit in the top-left quarter";
     EXPECT_TRUE(std::isfinite(map.predictedAge));
     const AttentionMap avg = averageGradCam(*model, torch::rand({5, 3, 32, 32}), "conv2");
-    EXPECT_GT(avg.map.abs().slice(0, 0, 16).slice(1, 0, 16).sum().item<double>() / avg.map.abs().sum().item<double>(), 0.85);
+    EXPECT_GT(avg.map.abs().slice(0, 0, 16).slice(1, 0, 16).sum().item<double>() / avg.map.abs().sum().item<double>(),
+              0.85);
 }
 
 TEST(AttentionTest, FeatureAndCodeMapsHaveTheImageSizeAndAreFinite)

@@ -26,14 +26,14 @@ TEST(CleaningTest, EachStepRemovesItsRecordsInOrder)
         r.age = 30;
         r.faceScore = 3.0;
     }
-    probes[0] = ImageProbe{false, 0, 0, 0, 0, "missing"};    // 1 unreadable
-    records[1].secondFaceScore = 2.0;                        // 2 second face
-    records[2].faceScore = 0.5;                              // 3 low score
-    records[3].faceScore = -INFINITY;                        // 3 no face at all
-    records[4].age = 70;                                     // 4 too old
-    records[5].age = 14;                                     // 4 too young
-    probes[6] = okProbe(80);                                 // 5 too small
-    records[7].faceScore = Record::kNaN;                     // no score: passes step 3
+    probes[0] = ImageProbe{false, 0, 0, 0, 0, "missing"}; // 1 unreadable
+    records[1].secondFaceScore = 2.0;                     // 2 second face
+    records[2].faceScore = 0.5;                           // 3 low score
+    records[3].faceScore = -INFINITY;                     // 3 no face at all
+    records[4].age = 70;                                  // 4 too old
+    records[5].age = 14;                                  // 4 too young
+    probes[6] = okProbe(80);                              // 5 too small
+    records[7].faceScore = Record::kNaN;                  // no score: passes step 3
     std::vector<StepReport> steps;
     std::vector<SkippedFile> skipped;
     const auto kept = applyFilters(records, probes, CleaningOptions{}, steps, skipped);

@@ -1,8 +1,8 @@
-#include "TestSupport.h"
-#include "data/PrepareJob.h"
 #include "ml/ClusterJob.h"
+#include "data/PrepareJob.h"
 #include "ml/Inference.h"
 #include "ml/TrainJob.h"
+#include "TestSupport.h"
 #include "util/FileUtil.h"
 
 #include <gtest/gtest.h>
@@ -40,7 +40,8 @@ TEST(ClusterJobTest, WritesTablesPicturesAndLabelAgreement)
     const int k = r.suggestedK;
     ASSERT_GE(k, 2);
     ASSERT_LE(k, 4);
-    for (const char* file : {"assignments.csv", "clusters.json", "metrics.json", "interpolation.png", "age_direction.png"})
+    for (const char* file :
+         {"assignments.csv", "clusters.json", "metrics.json", "interpolation.png", "age_direction.png"})
         EXPECT_TRUE(std::filesystem::exists(dir / "clusters" / file)) << file;
     for (int c = 0; c < k; ++c)
         for (const char* sub : {"centroids", "medoids", "galleries"})

@@ -1,5 +1,5 @@
-#include "TestSupport.h"
 #include "data/DemoFaces.h"
+#include "TestSupport.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>

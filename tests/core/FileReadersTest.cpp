@@ -1,5 +1,5 @@
-#include "TestSupport.h"
 #include "data/Readers.h"
+#include "TestSupport.h"
 #include "util/Error.h"
 
 #include <gtest/gtest.h>
@@ -42,14 +42,13 @@ TEST(UtkFaceReaderTest, MalformedNamesAreCountedAndSkipped)
 TEST(CsvReaderTest, ReadsPathAgeGenderAndResolvesRelativePaths)
 {
     TempDir dir;
-    test::writeBytes(dir / "list" / "faces.csv",
-                     "id,file,Age,gender,notes\n"
-                     "1,a.jpg,31,M,x\n"
-                     "2,sub/b.jpg,,female,\"quoted, with comma\"\n"
-                     "3,/abs/c.jpg,45,,\n"
-                     "4,d.jpg,old,F,\n"
-                     "5,e.jpg,20,X,\n"
-                     "\n");
+    test::writeBytes(dir / "list" / "faces.csv", "id,file,Age,gender,notes\n"
+                                                 "1,a.jpg,31,M,x\n"
+                                                 "2,sub/b.jpg,,female,\"quoted, with comma\"\n"
+                                                 "3,/abs/c.jpg,45,,\n"
+                                                 "4,d.jpg,old,F,\n"
+                                                 "5,e.jpg,20,X,\n"
+                                                 "\n");
     const LoadedDataset data = readCsv(dir / "list" / "faces.csv");
     ASSERT_EQ(data.records.size(), 3u);
     EXPECT_EQ(data.malformed, 2u);

@@ -1,5 +1,5 @@
-#include "TestSupport.h"
 #include "data/ImageIO.h"
+#include "TestSupport.h"
 #include "util/FileUtil.h"
 
 #include <gtest/gtest.h>
@@ -71,7 +71,7 @@ TEST(ImageIOTest, ReducedScaleDecodeStaysCloseToFullDecode)
     const std::string jpeg = test::makeJpeg(400, 400, 5);
     std::vector<std::uint8_t> full(50 * 50 * 3), reduced(50 * 50 * 3);
     std::string problem;
-    ASSERT_TRUE(decodeSquareRgb(jpeg, 50, full.data(), problem)); // size unknown: full decode
+    ASSERT_TRUE(decodeSquareRgb(jpeg, 50, full.data(), problem));              // size unknown: full decode
     ASSERT_TRUE(decodeSquareRgb(jpeg, 50, reduced.data(), problem, 400, 400)); // 1/8 scale
     double diff = 0;
     for (size_t i = 0; i < full.size(); ++i)

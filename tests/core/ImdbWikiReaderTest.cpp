@@ -1,5 +1,5 @@
-#include "TestSupport.h"
 #include "data/Readers.h"
+#include "TestSupport.h"
 #include "util/Error.h"
 
 #include <cmath>

@@ -1,5 +1,5 @@
-#include "ml/ClusterJob.h"
 #include "ml/KMeans.h"
+#include "ml/ClusterJob.h"
 #include "util/Error.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
-#include "TestSupport.h"
 #include "data/MatFile.h"
+#include "TestSupport.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 

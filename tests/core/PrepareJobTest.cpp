@@ -1,14 +1,14 @@
-#include "TestSupport.h"
-#include "data/ImageIO.h"
 #include "data/PrepareJob.h"
+#include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
+#include "TestSupport.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
 #include <cstring>
-#include <set>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 using namespace faceatlas;
 using faceatlas::test::TempDir;
@@ -82,8 +82,8 @@ TEST(PrepareJobTest, CacheRoundTripIsBitExactAndSecondRunReusesIt)
     for (size_t i = 0; i < data.count(); ++i) {
         std::string problem;
         const ImageProbe probe = probeImage(data.records()[i].path);
-        ASSERT_TRUE(decodeSquareRgb(readFile(data.records()[i].path), 48, expected.data(), problem, probe.width,
-                                    probe.height));
+        ASSERT_TRUE(
+            decodeSquareRgb(readFile(data.records()[i].path), 48, expected.data(), problem, probe.width, probe.height));
         ASSERT_EQ(std::memcmp(expected.data(), data.image(i), data.imageBytes()), 0) << "image " << i;
     }
     for (std::uint32_t i : data.trainIndices())
@@ -107,8 +107,8 @@ TEST(PrepareJobTest, ReportJsonHasTheContractFields)
     params.outDir = dir / "p";
     params.size = 24;
     const auto json = nlohmann::json::parse(reportToJson(PrepareJob(params).run().report));
-    for (const char* key : {"records_read", "steps", "train", "val", "age_histogram_before", "age_histogram_after",
-                            "skipped_files"})
+    for (const char* key :
+         {"records_read", "steps", "train", "val", "age_histogram_before", "age_histogram_after", "skipped_files"})
         EXPECT_TRUE(json.contains(key)) << key;
     EXPECT_EQ(json["records_read"], 40);
     ASSERT_EQ(json["steps"].size(), 5u);
@@ -138,7 +138,7 @@ TEST(PrepareJobTest, RealUtkFaceSampleAtCapstoneSettings)
     EXPECT_EQ(r.recordsRead, 5000u);
     EXPECT_TRUE(r.skippedFiles.empty());
     EXPECT_EQ(r.steps[3].name, "age outside range");
-    EXPECT_GT(r.steps[3].removed, 1000u);    // UTKFace has many children and old people
+    EXPECT_GT(r.steps[3].removed, 1000u);                      // UTKFace has many children and old people
     EXPECT_EQ(r.steps[2].notApplicable, r.steps[2].remaining); // no face scores in UTKFace
     EXPECT_EQ(r.train + r.val, r.steps.back().remaining);
     // Balanced: every age 15..65 present gets the same count, give or take one.

@@ -1,16 +1,16 @@
 #include "TestSupport.h"
 
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <limits>
 #include <matio.h>
 #include <memory>
-#include <stdexcept>
-#include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <random>
+#include <stdexcept>
 #include <unistd.h>
 
 namespace faceatlas::test {
@@ -19,7 +19,7 @@ TempDir::TempDir()
 {
     std::random_device rd;
     m_path = std::filesystem::temp_directory_path()
-        / ("faceatlas-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+             / ("faceatlas-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
     std::filesystem::create_directories(m_path);
 }
 
@@ -72,8 +72,13 @@ matvar_t* charVar(const std::string& text, bool utf16)
         const unsigned char c = static_cast<unsigned char>(text[i]);
         std::uint32_t cp = c;
         int extra = 0;
-        if (c >= 0xE0) { cp = c & 0x0F; extra = 2; }
-        else if (c >= 0xC0) { cp = c & 0x1F; extra = 1; }
+        if (c >= 0xE0) {
+            cp = c & 0x0F;
+            extra = 2;
+        } else if (c >= 0xC0) {
+            cp = c & 0x1F;
+            extra = 1;
+        }
         for (int k = 1; k <= extra; ++k)
             cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
         units.push_back(static_cast<std::uint16_t>(cp));
@@ -112,15 +117,17 @@ void writeImdbLikeMat(const std::filesystem::path& path, size_t n, bool compress
         Mat_VarSetCell(faceLocation, static_cast<int>(i),
                        Mat_VarCreate(nullptr, MAT_C_DOUBLE, MAT_T_DOUBLE, 2, boxDims, box, 0));
     }
-    const char* fields[] = {"dob", "photo_taken", "full_path", "gender", "name", "face_location", "face_score",
-                            "second_face_score"};
+    const char* fields[] = {"dob",  "photo_taken",   "full_path",  "gender",
+                            "name", "face_location", "face_score", "second_face_score"};
     size_t one[2] = {1, 1};
     matvar_t* root = Mat_VarCreateStruct("imdb", 2, one, fields, 8);
-    Mat_VarSetStructFieldByName(root, "dob", 0, Mat_VarCreate(nullptr, MAT_C_INT32, MAT_T_INT32, 2, dims, dob.data(), 0));
+    Mat_VarSetStructFieldByName(root, "dob", 0,
+                                Mat_VarCreate(nullptr, MAT_C_INT32, MAT_T_INT32, 2, dims, dob.data(), 0));
     Mat_VarSetStructFieldByName(root, "photo_taken", 0,
                                 Mat_VarCreate(nullptr, MAT_C_UINT16, MAT_T_UINT16, 2, dims, photoTaken.data(), 0));
     Mat_VarSetStructFieldByName(root, "full_path", 0, fullPath);
-    Mat_VarSetStructFieldByName(root, "gender", 0, Mat_VarCreate(nullptr, MAT_C_DOUBLE, MAT_T_DOUBLE, 2, dims, gender.data(), 0));
+    Mat_VarSetStructFieldByName(root, "gender", 0,
+                                Mat_VarCreate(nullptr, MAT_C_DOUBLE, MAT_T_DOUBLE, 2, dims, gender.data(), 0));
     Mat_VarSetStructFieldByName(root, "name", 0, name);
     Mat_VarSetStructFieldByName(root, "face_location", 0, faceLocation);
     Mat_VarSetStructFieldByName(root, "face_score", 0,
@@ -135,4 +142,3 @@ void writeImdbLikeMat(const std::filesystem::path& path, size_t n, bool compress
 }
 
 } // namespace faceatlas::test
-

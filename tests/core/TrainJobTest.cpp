@@ -1,10 +1,10 @@
-#include "TestSupport.h"
-#include "data/PrepareJob.h"
+#include "ml/TrainJob.h"
 #include "data/PreparedDataset.h"
+#include "data/PrepareJob.h"
 #include "ml/Batches.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
-#include "ml/TrainJob.h"
+#include "TestSupport.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
@@ -127,8 +127,9 @@ TEST(TrainJobTest, CorruptCheckpointIsAClearError)
     EXPECT_THROW(loadCheckpoint(dir / "absent.pt"), Error);
     TrainParams p = quick(ModelKind::Age, dir / "r", 1);
     p.device = "cuda";
-    if (!torch::cuda::is_available())
+    if (!torch::cuda::is_available()) {
         EXPECT_THROW(TrainJob(p).run(), Error);
+    }
 }
 
 TEST(TrainJobTest, AutoencoderPreviewsEncodeAndDecode)

@@ -1,14 +1,14 @@
 // Drives the real window under QT_QPA_PLATFORM=offscreen: what a person would click, what they would see.
+#include "MainWindow.h"
 #include "AttentionPage.h"
 #include "ClustersPage.h"
+#include "data/PreparedDataset.h"
 #include "DatasetPage.h"
 #include "JobRunner.h"
-#include "MainWindow.h"
+#include "ml/Runs.h"
 #include "RunsPage.h"
 #include "Session.h"
 #include "TrainPage.h"
-#include "data/PreparedDataset.h"
-#include "ml/Runs.h"
 
 #include <QDir>
 #include <QDoubleSpinBox>
@@ -107,6 +107,19 @@ private Q_SLOTS:
         m_window->attentionPage()->setFace(2);
         QVERIFY(m_window->attentionPage()->render());
         QVERIFY(m_window->attentionPage()->hasOverlay());
+        // A whole cluster: the Grad-CAM averaged over its faces.
+        QVERIFY(!m_window->session()->clusterLabels().empty());
+        m_window->attentionPage()->setCluster(0);
+        QVERIFY(m_window->attentionPage()->render());
+        QVERIFY(m_window->attentionPage()->hasOverlay());
+        m_window->attentionPage()->setCluster(-1);
+    }
+
+    void predictionsSortTheGridByError()
+    {
+        m_window->datasetPage()->predictAll();
+        QVERIFY(waitForJob());
+        QCOMPARE(m_window->session()->predictions().size(), m_window->session()->dataset()->count());
     }
 
     void cancelStopsTrainingAndKeepsACheckpoint()
@@ -125,10 +138,7 @@ private Q_SLOTS:
         QVERIFY(faceatlas::loadCheckpoint((run + "/last.pt").toStdString()).model != nullptr);
     }
 
-    void cleanupTestCase()
-    {
-        m_window.reset();
-    }
+    void cleanupTestCase() { m_window.reset(); }
 };
 
 QTEST_MAIN(MainWindowTest)
