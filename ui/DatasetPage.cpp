@@ -34,6 +34,7 @@
 #include <QLabel>
 #include <QListView>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QSplitter>
@@ -181,6 +182,36 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     layout->addWidget(m_sourceLabel);
     layout->addWidget(splitter, 1);
 
+    // Every setting persists between sessions.
+    QSettings settings;
+    settings.beginGroup("cleaning");
+    m_size->setValue(settings.value("size", m_size->value()).toInt());
+    m_minScore->setValue(settings.value("minFaceScore", m_minScore->value()).toDouble());
+    m_ageMin->setValue(settings.value("ageMin", m_ageMin->value()).toInt());
+    m_ageMax->setValue(settings.value("ageMax", m_ageMax->value()).toInt());
+    m_minImage->setValue(settings.value("minImageSize", m_minImage->value()).toInt());
+    m_valFraction->setValue(settings.value("valFraction", m_valFraction->value()).toDouble());
+    m_balance->setChecked(settings.value("balance", true).toBool());
+    m_multipleFaces->setChecked(settings.value("dropMultipleFaces", true).toBool());
+    settings.endGroup();
+    const auto save = [this] {
+        QSettings s;
+        s.beginGroup("cleaning");
+        s.setValue("size", m_size->value());
+        s.setValue("minFaceScore", m_minScore->value());
+        s.setValue("ageMin", m_ageMin->value());
+        s.setValue("ageMax", m_ageMax->value());
+        s.setValue("minImageSize", m_minImage->value());
+        s.setValue("valFraction", m_valFraction->value());
+        s.setValue("balance", m_balance->isChecked());
+        s.setValue("dropMultipleFaces", m_multipleFaces->isChecked());
+    };
+    for (QSpinBox* box : {m_size, m_ageMin, m_ageMax, m_minImage})
+        connect(box, &QSpinBox::valueChanged, this, save);
+    for (QDoubleSpinBox* box : {m_minScore, m_valFraction})
+        connect(box, &QDoubleSpinBox::valueChanged, this, save);
+    for (QCheckBox* box : {m_balance, m_multipleFaces})
+        connect(box, &QCheckBox::toggled, this, save);
     for (QSpinBox* box : {m_ageMin, m_ageMax, m_minImage})
         connect(box, &QSpinBox::valueChanged, this, &DatasetPage::updateCounts);
     connect(m_minScore, &QDoubleSpinBox::valueChanged, this, &DatasetPage::updateCounts);

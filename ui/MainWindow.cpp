@@ -307,6 +307,7 @@ void MainWindow::tourStep()
         saveShot("4-attention.png");
         showPage(4);
         m_runs->refresh();
+        m_runs->selectAll();
         saveShot("5-runs.png");
         std::printf("tour: screenshots in %s; event-loop lateness while jobs ran: p99 %.1f ms over %zu samples\n",
                     qPrintable(m_tourDir), eventLoopP99(), m_lateness.size());

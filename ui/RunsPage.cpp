@@ -34,9 +34,9 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
     : QWidget(parent)
     , m_session(session)
 {
-    m_table = new QTableWidget(0, 8);
+    m_table = new QTableWidget(0, 10);
     m_table->setHorizontalHeaderLabels({tr("Model"), tr("Status"), tr("Size"), tr("Epochs"), tr("Best val MAE"),
-                                        tr("Baseline MAE"), tr("Best PSNR"), tr("Folder")});
+                                        tr("Baseline MAE"), tr("Best PSNR"), tr("Folder"), tr("Data"), tr("Started")});
     m_table->horizontalHeader()->setSectionResizeMode(7, QHeaderView::Stretch);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -85,6 +85,11 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
     refresh();
 }
 
+void RunsPage::selectAll()
+{
+    m_table->selectAll();
+}
+
 int RunsPage::runCount() const
 {
     return m_table->rowCount();
@@ -105,6 +110,8 @@ void RunsPage::refresh()
         m_table->setItem(i, 5, numberItem(r.best ? r.best->baselineMae : NAN, 2));
         m_table->setItem(i, 6, numberItem(r.best ? r.best->valPsnr : NAN, 2));
         m_table->setItem(i, 7, new QTableWidgetItem(QString::fromStdString(r.dir.string())));
+        m_table->setItem(i, 8, new QTableWidgetItem(QString::fromStdString(r.data)));
+        m_table->setItem(i, 9, new QTableWidgetItem(QString::fromStdString(r.started)));
     }
     m_table->setSortingEnabled(true);
 }

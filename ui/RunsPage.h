@@ -16,6 +16,8 @@ public:
     explicit RunsPage(Session* session, QWidget* parent = nullptr);
     void refresh();
     int runCount() const;
+    /** Selects every run, so their curves are overlaid. */
+    void selectAll();
 
 Q_SIGNALS:
     /** The user chose a run to continue training, to encode with, or to predict with. */

@@ -24,6 +24,7 @@
 #include <QPen>
 #include <QPushButton>
 #include <QScatterSeries>
+#include <QSettings>
 #include <QSpinBox>
 #include <QValueAxis>
 #include <QVBoxLayout>
@@ -142,6 +143,29 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     layout->addLayout(right, 1);
     resetCharts(true);
 
+    // The settings persist between sessions.
+    QSettings settings;
+    settings.beginGroup("training");
+    m_model->setCurrentIndex(std::max(0, m_model->findData(settings.value("model", "age"))));
+    m_epochs->setValue(settings.value("epochs", m_epochs->value()).toInt());
+    m_batch->setValue(settings.value("batch", 0).toInt());
+    m_lr->setValue(settings.value("learningRate", 0.0).toDouble());
+    m_device->setCurrentText(settings.value("device", "auto").toString());
+    settings.endGroup();
+    const auto save = [this] {
+        QSettings s;
+        s.beginGroup("training");
+        s.setValue("model", m_model->currentData());
+        s.setValue("epochs", m_epochs->value());
+        s.setValue("batch", m_batch->value());
+        s.setValue("learningRate", m_lr->value());
+        s.setValue("device", m_device->currentText());
+    };
+    connect(m_model, &QComboBox::currentIndexChanged, this, save);
+    connect(m_device, &QComboBox::currentIndexChanged, this, save);
+    connect(m_epochs, &QSpinBox::valueChanged, this, save);
+    connect(m_batch, &QSpinBox::valueChanged, this, save);
+    connect(m_lr, &QDoubleSpinBox::valueChanged, this, save);
     connect(m_start, &QPushButton::clicked, this, [this] { start(false); });
     connect(m_resume, &QPushButton::clicked, this, [this] { start(true); });
     connect(m_stop, &QPushButton::clicked, m_session->jobs(), &JobRunner::cancel);

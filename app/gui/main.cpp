@@ -5,6 +5,8 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QMessageBox>
+#include <QSettings>
 
 int main(int argc, char** argv)
 {
@@ -32,5 +34,15 @@ int main(int argc, char** argv)
         window.startTour(parser.value(tour));
     else if (parser.isSet(demo))
         window.openPath("demo");
+    else if (!QSettings().contains("source")) {
+        // First start with nothing open: offer the demo.
+        const auto answer =
+            QMessageBox::question(&window, QObject::tr("Welcome to FaceAtlas"),
+                                  QObject::tr("No dataset is open yet. Open the built-in demo faces to try "
+                                              "every page? (File > Open takes IMDB-WIKI, UTKFace, a CSV or "
+                                              "a folder.)"));
+        if (answer == QMessageBox::Yes)
+            window.openPath("demo");
+    }
     return QApplication::exec();
 }
