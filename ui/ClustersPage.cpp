@@ -183,18 +183,14 @@ void ClustersPage::encode()
                               [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
             }))
         return;
-    auto* connection = new QMetaObject::Connection;
-    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
-                          [this, out, connection](const QString&, bool ok, bool cancelled, const QString& error) {
-                              disconnect(*connection);
-                              delete connection;
-                              if (ok && !cancelled) {
-                                  m_session->setCodesDir(out);
-                                  m_summary->setText(tr("Faces encoded into %1. Now cluster them.").arg(out));
-                              } else if (!ok) {
-                                  m_summary->setText(tr("Encoding failed: %1").arg(error));
-                              }
-                          });
+    m_session->jobs()->whenDone([this, out](bool ok, bool cancelled, const QString& error) {
+        if (ok && !cancelled) {
+            m_session->setCodesDir(out);
+            m_summary->setText(tr("Faces encoded into %1. Now cluster them.").arg(out));
+        } else if (!ok) {
+            m_summary->setText(tr("Encoding failed: %1").arg(error));
+        }
+    });
 }
 
 void ClustersPage::cluster()
@@ -222,18 +218,14 @@ void ClustersPage::cluster()
                               [&](const JobProgress& jp) { report(QString::fromUtf8(jp.stage), jp.done, jp.total); });
         }))
         return;
-    auto* connection = new QMetaObject::Connection;
-    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
-                          [this, out, connection](const QString&, bool ok, bool cancelled, const QString& error) {
-                              disconnect(*connection);
-                              delete connection;
-                              if (ok && !cancelled) {
-                                  m_session->setClustersDir(out);
-                                  Q_EMIT clustered();
-                              } else if (!ok) {
-                                  m_summary->setText(tr("Clustering failed: %1").arg(error));
-                              }
-                          });
+    m_session->jobs()->whenDone([this, out](bool ok, bool cancelled, const QString& error) {
+        if (ok && !cancelled) {
+            m_session->setClustersDir(out);
+            Q_EMIT clustered();
+        } else if (!ok) {
+            m_summary->setText(tr("Clustering failed: %1").arg(error));
+        }
+    });
 }
 
 void ClustersPage::loadResults()

@@ -272,48 +272,44 @@ void DatasetPage::loadSource(const QString& spec)
     auto loaded = std::make_shared<LoadedDataset>();
     auto probes = std::make_shared<std::vector<ImageProbe>>();
     const std::string source = spec.toStdString();
-    m_session->jobs()->start(tr("Reading %1").arg(spec),
-                             [loaded, probes, source](const CancelToken& cancel, const JobRunner::Report& report) {
-                                 report(QObject::tr("reading metadata"), 0, 0);
-                                 *loaded = openSource(source);
-                                 probes->resize(loaded->records.size());
-                                 std::atomic<long long> done{0};
-                                 const auto total = static_cast<qint64>(loaded->records.size());
-                                 parallelFor(
-                                     loaded->records.size(), 0,
-                                     [&](size_t i) {
-                                         if (cancel.isCancelled())
-                                             return;
-                                         (*probes)[i] = probeImage(loaded->records[i].path);
-                                         const long long d = ++done;
-                                         if (d % 2048 == 0)
-                                             report(QObject::tr("checking images"), d, total);
-                                     },
-                                     64);
-                             });
-    auto* connection = new QMetaObject::Connection;
-    *connection = connect(
-        m_session->jobs(), &JobRunner::finished, this,
-        [this, loaded, probes, spec, connection](const QString&, bool ok, bool cancelled, const QString& error) {
-            disconnect(*connection);
-            delete connection;
-            if (!ok || cancelled) {
-                m_sourceLabel->setText(ok ? tr("Reading %1 was cancelled.").arg(spec)
-                                          : tr("Could not open %1: %2").arg(spec, error));
-                return;
-            }
-            m_loaded = loaded;
-            m_probes = probes;
-            QString text = tr("<b>%1</b>: %2 records").arg(spec.toHtmlEscaped()).arg(loaded->records.size());
-            if (loaded->malformed)
-                text += tr(", %1 malformed entries skipped").arg(loaded->malformed);
-            m_sourceLabel->setText(text);
-            m_prepare->setEnabled(true);
-            updateCounts();
-            const QString prepared = m_session->preparedDirFor(spec, m_size->value());
-            if (QFileInfo::exists(prepared + "/prepared.json"))
-                m_session->openPrepared(prepared);
-        });
+    if (!m_session->jobs()->start(tr("Reading %1").arg(spec),
+                                  [loaded, probes, source](const CancelToken& cancel, const JobRunner::Report& report) {
+                                      report(QObject::tr("reading metadata"), 0, 0);
+                                      *loaded = openSource(source);
+                                      probes->resize(loaded->records.size());
+                                      std::atomic<long long> done{0};
+                                      const auto total = static_cast<qint64>(loaded->records.size());
+                                      parallelFor(
+                                          loaded->records.size(), 0,
+                                          [&](size_t i) {
+                                              if (cancel.isCancelled())
+                                                  return;
+                                              (*probes)[i] = probeImage(loaded->records[i].path);
+                                              const long long d = ++done;
+                                              if (d % 2048 == 0)
+                                                  report(QObject::tr("checking images"), d, total);
+                                          },
+                                          64);
+                                  }))
+        return;
+    m_session->jobs()->whenDone([this, loaded, probes, spec](bool ok, bool cancelled, const QString& error) {
+        if (!ok || cancelled) {
+            m_sourceLabel->setText(ok ? tr("Reading %1 was cancelled.").arg(spec)
+                                      : tr("Could not open %1: %2").arg(spec, error));
+            return;
+        }
+        m_loaded = loaded;
+        m_probes = probes;
+        QString text = tr("<b>%1</b>: %2 records").arg(spec.toHtmlEscaped()).arg(loaded->records.size());
+        if (loaded->malformed)
+            text += tr(", %1 malformed entries skipped").arg(loaded->malformed);
+        m_sourceLabel->setText(text);
+        m_prepare->setEnabled(true);
+        updateCounts();
+        const QString prepared = m_session->preparedDirFor(spec, m_size->value());
+        if (QFileInfo::exists(prepared + "/prepared.json"))
+            m_session->openPrepared(prepared);
+    });
 }
 
 void DatasetPage::updateCounts()
@@ -367,14 +363,10 @@ void DatasetPage::prepare()
                                                   });
     if (!started)
         return;
-    auto* connection = new QMetaObject::Connection;
-    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
-                          [this, dir, connection](const QString&, bool ok, bool cancelled, const QString&) {
-                              disconnect(*connection);
-                              delete connection;
-                              if (ok && !cancelled)
-                                  m_session->openPrepared(dir);
-                          });
+    m_session->jobs()->whenDone([this, dir](bool ok, bool cancelled, const QString&) {
+        if (ok && !cancelled)
+            m_session->openPrepared(dir);
+    });
 }
 
 void DatasetPage::showManifest(const QString& manifestText)
@@ -530,18 +522,13 @@ void DatasetPage::predictAll()
             });
         }))
         return;
-    auto* connection = new QMetaObject::Connection;
-    *connection = connect(m_session->jobs(), &JobRunner::finished, this,
-                          [this, predictions, connection](const QString&, bool ok, bool cancelled, const QString&) {
-                              disconnect(*connection);
-                              delete connection;
-                              if (ok && !cancelled && m_session->dataset()
-                                  && predictions->size() == m_session->dataset()->count()) {
-                                  m_session->setPredictions(std::move(*predictions));
-                                  m_sortBy->setCurrentIndex(m_sortBy->findData(ThumbnailModel::ErrorRole));
-                                  selectFirstFace();
-                              }
-                          });
+    m_session->jobs()->whenDone([this, predictions](bool ok, bool cancelled, const QString&) {
+        if (ok && !cancelled && m_session->dataset() && predictions->size() == m_session->dataset()->count()) {
+            m_session->setPredictions(std::move(*predictions));
+            m_sortBy->setCurrentIndex(m_sortBy->findData(ThumbnailModel::ErrorRole));
+            selectFirstFace();
+        }
+    });
 }
 
 } // namespace faceatlas::ui

@@ -1,12 +1,19 @@
 #include "JobRunner.h"
 
 #include <exception>
+#include <utility>
 
 namespace faceatlas::ui {
 
 JobRunner::JobRunner(QObject* parent)
     : QObject(parent)
 {
+    // finished is emitted on the worker thread; this connection delivers it on the GUI thread.
+    connect(this, &JobRunner::finished, this, [this](const QString&, bool ok, bool cancelled, const QString& error) {
+        const Done done = std::exchange(m_done, Done());
+        if (done)
+            done(ok, cancelled, error);
+    });
 }
 
 JobRunner::~JobRunner()
@@ -29,6 +36,7 @@ bool JobRunner::start(const QString& title, Job job)
     }
     m_cancel = CancelToken();
     m_title = title;
+    m_done = nullptr;
     const CancelToken cancel = m_cancel;
     m_thread = QThread::create([this, job = std::move(job), cancel, title] {
         bool ok = true;
@@ -48,6 +56,11 @@ bool JobRunner::start(const QString& title, Job job)
     Q_EMIT started(title);
     m_thread->start();
     return true;
+}
+
+void JobRunner::whenDone(Done done)
+{
+    m_done = std::move(done);
 }
 
 void JobRunner::cancel()

@@ -20,12 +20,19 @@ class JobRunner : public QObject {
 public:
     using Report = std::function<void(const QString& stage, qint64 done, qint64 total)>;
     using Job = std::function<void(const CancelToken& cancel, const Report& report)>;
+    /** Called on the GUI thread when the job has ended: ok, cancelled, and the error when not ok. */
+    using Done = std::function<void(bool ok, bool cancelled, const QString& error)>;
 
     explicit JobRunner(QObject* parent = nullptr);
     ~JobRunner() override;
 
     /** Starts `job` named `title`; false when another job is still running. */
     bool start(const QString& title, Job job);
+    /**
+     * Calls `done` on the GUI thread when the running job ends (once). Safe right after start():
+     * the end is delivered through the GUI thread's event loop, which is busy until we return.
+     */
+    void whenDone(Done done);
     bool isRunning() const;
     QString title() const { return m_title; }
     void cancel();
@@ -42,6 +49,7 @@ private:
     QThread* m_thread = nullptr;
     CancelToken m_cancel;
     QString m_title;
+    Done m_done;
 };
 
 } // namespace faceatlas::ui

@@ -293,24 +293,19 @@ void TrainPage::start(bool resume)
     m_resume->setEnabled(false);
     m_stop->setEnabled(true);
     m_session->setLatestRun(model, m_runDir);
-    auto* connection = new QMetaObject::Connection;
-    *connection =
-        connect(m_session->jobs(), &JobRunner::finished, this,
-                [this, connection, model](const QString&, bool ok, bool cancelled, const QString& error) {
-                    disconnect(*connection);
-                    delete connection;
-                    m_start->setEnabled(true);
-                    m_resume->setEnabled(true);
-                    m_stop->setEnabled(false);
-                    if (!ok)
-                        m_status->setText(tr("Training failed: %1").arg(error));
-                    else if (cancelled)
-                        m_status->setText(tr("Stopped. The last complete epoch is kept; Resume latest continues it."));
-                    if (ok && model != "autoencoder")
-                        showScatter(m_runDir);
-                    m_session->setLatestRun(model, m_runDir);
-                    Q_EMIT trainingFinished(m_runDir, ok && !cancelled);
-                });
+    m_session->jobs()->whenDone([this, model](bool ok, bool cancelled, const QString& error) {
+        m_start->setEnabled(true);
+        m_resume->setEnabled(true);
+        m_stop->setEnabled(false);
+        if (!ok)
+            m_status->setText(tr("Training failed: %1").arg(error));
+        else if (cancelled)
+            m_status->setText(tr("Stopped. The last complete epoch is kept; Resume latest continues it."));
+        if (ok && model != "autoencoder")
+            showScatter(m_runDir);
+        m_session->setLatestRun(model, m_runDir);
+        Q_EMIT trainingFinished(m_runDir, ok && !cancelled);
+    });
 }
 
 void TrainPage::showScatter(const QString& runDir)

@@ -1,6 +1,7 @@
 #include "data/Cleaning.h"
 
 #include "util/Error.h"
+#include "util/SplitMix.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,27 +9,6 @@
 namespace faceatlas {
 
 namespace {
-
-/** SplitMix64, so splits and resampling are the same on every platform and library. */
-class SplitMix {
-public:
-    explicit SplitMix(std::uint64_t seed)
-        : m_state(seed)
-    {
-    }
-    std::uint64_t next()
-    {
-        std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ULL);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31);
-    }
-    /** Uniform in [0, n) without modulo bias worth noticing (n is far below 2^64). */
-    size_t below(size_t n) { return static_cast<size_t>((static_cast<unsigned __int128>(next()) * n) >> 64); }
-
-private:
-    std::uint64_t m_state;
-};
 
 template <typename Keep>
 void runStep(const char* name, bool enabled, std::vector<size_t>& kept, std::vector<StepReport>& steps, Keep keep)

@@ -4,6 +4,7 @@
 #include "util/FileUtil.h"
 #include "util/Parallel.h"
 #include "util/ProgressThrottle.h"
+#include "util/SplitMix.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,31 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/** SplitMix64: a tiny generator whose sequence is the same on every platform. */
-class Rng {
-public:
-    explicit Rng(std::uint64_t seed)
-        : m_state(seed)
-    {
-    }
-    std::uint64_t next()
-    {
-        std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ULL);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31);
-    }
-    double uniform(double lo = 0.0, double hi = 1.0) { return lo + (hi - lo) * ((next() >> 11) * 0x1.0p-53); }
-    bool chance(double p) { return uniform() < p; }
-    double normal(double mean, double sd)
-    {
-        const double u1 = std::max(uniform(), 1e-12), u2 = uniform();
-        return mean + sd * std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-    }
-
-private:
-    std::uint64_t m_state;
-};
+using Rng = SplitMix;
 
 cv::Scalar mix(const cv::Scalar& a, const cv::Scalar& b, double t)
 {

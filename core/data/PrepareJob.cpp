@@ -78,16 +78,6 @@ json settingsJson(const PrepareParams& p)
             {"seed", c.seed}};
 }
 
-std::string nowIso()
-{
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
-}
-
 /** Per-channel mean and standard deviation (0-1 scale) over up to 4096 training images. */
 void channelStats(const std::uint8_t* images, size_t imageBytes, const std::vector<std::uint32_t>& indices,
                   std::array<double, 3>& mean, std::array<double, 3>& stddev)
@@ -279,7 +269,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
                            {"location", dataset.location},
                            {"size", p.size},
                            {"count", kept.size()},
-                           {"created", nowIso()},
+                           {"created", utcTimestamp()},
                            {"image_key", imageKey},
                            {"decode_failed", failed},
                            {"decode_skipped", decodeSkipped},

@@ -1,5 +1,7 @@
 #include "ml/Batches.h"
 
+#include "util/SplitMix.h"
+
 #include <cmath>
 
 namespace faceatlas {
@@ -83,14 +85,9 @@ bool BatchPrefetcher::next(Batch& batch)
 std::vector<std::uint32_t> epochOrder(const std::vector<std::uint32_t>& train, std::uint64_t seed, int epoch)
 {
     std::vector<std::uint32_t> order(train);
-    std::uint64_t state = seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch) * 0xBF58476D1CE4E5B9ULL + 1;
-    for (size_t i = order.size(); i > 1; --i) {
-        std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        z ^= z >> 31;
-        std::swap(order[i - 1], order[static_cast<size_t>((static_cast<unsigned __int128>(z) * i) >> 64)]);
-    }
+    SplitMix rng(seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch) * 0xBF58476D1CE4E5B9ULL + 1);
+    for (size_t i = order.size(); i > 1; --i)
+        std::swap(order[i - 1], order[rng.below(i)]);
     return order;
 }
 

@@ -1,6 +1,7 @@
 #include "ml/KMeans.h"
 
 #include "util/Error.h"
+#include "util/SplitMix.h"
 
 #include <algorithm>
 #include <atomic>
@@ -16,26 +17,7 @@ namespace faceatlas {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-/** SplitMix64: the same random choices on every device and platform. */
-class Rng {
-public:
-    explicit Rng(std::uint64_t seed)
-        : m_state(seed)
-    {
-    }
-    std::uint64_t next()
-    {
-        std::uint64_t z = (m_state += 0x9E3779B97F4A7C15ULL);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return (next() >> 11) * 0x1.0p-53; }
-
-private:
-    std::uint64_t m_state;
-};
+using Rng = SplitMix;
 
 int64_t defaultChunk(const torch::Tensor& data, int64_t requested)
 {

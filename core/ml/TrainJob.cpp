@@ -22,16 +22,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string nowIso()
-{
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
-}
-
 /** Learning rate for an epoch: constant, or one warm-up epoch then cosine decay to 2% of the peak. */
 double learningRateAt(double peak, bool cosine, int epoch, int epochs, double progressInEpoch)
 {
@@ -245,7 +235,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
     result.device = deviceName;
     int startEpoch = 1;
     double bestScore = std::numeric_limits<double>::infinity();
-    std::string started = nowIso();
+    std::string started = utcTimestamp();
     if (p.resume && fs::is_regular_file(lastPath)) {
         LoadedModel loaded = loadCheckpoint(lastPath);
         if (loaded.model->kind() != p.model || loaded.model->imageSize() != data.imageSize())
@@ -275,7 +265,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         run["epochs_done"] = result.history.size();
         run["best_epoch"] = result.bestEpoch;
         if (std::string(status) != "running")
-            run["ended"] = nowIso();
+            run["ended"] = utcTimestamp();
         writeFileAtomic(p.runDir / "run.json", run.dump(2) + "\n");
     };
     const auto checkpointMeta = [&](int epoch) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <random>
 #include <sys/stat.h>
@@ -75,6 +76,16 @@ void writeFileAtomic(const fs::path& path, std::string_view bytes, bool durable)
         ::unlink(tmp.c_str());
         throw Error(displayPath(path) + ": cannot replace: " + std::strerror(err));
     }
+}
+
+std::string utcTimestamp()
+{
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
 }
 
 fs::path cacheDir()

@@ -30,6 +30,9 @@ std::string hexKey(std::uint64_t hash);
 /** Identity of a file for caching: absolute path, size and modification time. */
 std::string fileIdentity(const fs::path& path);
 
+/** The current time in UTC as ISO 8601, e.g. "2026-11-28T09:14:02Z" (run records, manifests). */
+std::string utcTimestamp();
+
 /** Path as UTF-8 text for messages and JSON. */
 inline std::string displayPath(const fs::path& path)
 {

@@ -34,6 +34,9 @@ private:
             return false;
         if (!spy.wait(seconds * 1000))
             return false;
+        // The spy hears the signal on the worker thread; let the GUI thread's queued handlers run too.
+        QCoreApplication::sendPostedEvents();
+        QCoreApplication::processEvents();
         return spy.takeFirst().at(1).toBool();
     }
 
