@@ -316,7 +316,8 @@ void ClustersPage::showCluster(int row)
         double top = 1;
         for (const auto& [decade, n] : histogram.items()) {
             *set << n.get<double>();
-            labels << QString::fromStdString(decade);
+            labels << QString::fromStdString(decade).section(QLatin1Char('-'), 0, 0)
+                          + QLatin1Char('s'); // "10-19" -> "10s": fits under a bar
             top = std::max(top, n.get<double>());
         }
         auto* series = new QBarSeries;
