@@ -25,9 +25,13 @@ packages=(
     libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
     libmatio-dev nlohmann-json3-dev
     libgtest-dev libgmock-dev
+    # The Debian package (CPack runs dpkg-shlibdeps and file) and the man page check.
+    dpkg-dev file fakeroot groff-base
 )
 if [ "$gui" = 1 ]; then
-    packages+=(qt6-base-dev libqt6charts6-dev libqt6opengl6-dev libqt6svg6-dev libgl-dev libxkbcommon-dev xvfb xauth)
+    packages+=(qt6-base-dev libqt6charts6-dev libqt6opengl6-dev libqt6svg6-dev libgl-dev libxkbcommon-dev xvfb xauth
+              # checks of the desktop entry and the AppStream metainfo
+              appstream desktop-file-utils)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 #include <QBarCategoryAxis>
-#include <QBarSeries>
 #include <QBarSet>
 #include <QChart>
 #include <QChartView>
@@ -17,6 +16,7 @@
 #include <QFileDialog>
 #include <QGridLayout>
 #include <QHBoxLayout>
+#include <QHorizontalBarSeries>
 #include <QLabel>
 #include <QLineSeries>
 #include <QListWidget>
@@ -88,6 +88,9 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     m_ageView = new QChartView;
     m_ageView->setRenderHint(QPainter::Antialiasing);
     m_ageView->setMinimumHeight(180);
+    // The left column is as wide as the cluster list; the charts must not widen it.
+    for (QChartView* view : {m_ageView, m_sweepView})
+        view->setMaximumWidth(m_list->maximumWidth());
     auto* left = new QVBoxLayout;
     left->addWidget(m_list, 2);
     left->addWidget(m_ageView, 1);
@@ -311,30 +314,33 @@ void ClustersPage::showCluster(int row)
     try {
         const auto clusters = nlohmann::json::parse(readFile(dir.filePath("clusters.json").toStdString()));
         const auto& histogram = clusters.at(static_cast<size_t>(row)).at("age_histogram");
+        // Horizontal bars: the decades ("10-19") read in full on the left, however narrow the panel.
         auto* set = new QBarSet(tr("faces"));
         QStringList labels;
         double top = 1;
         for (const auto& [decade, n] : histogram.items()) {
             *set << n.get<double>();
-            labels << QString::fromStdString(decade).section(QLatin1Char('-'), 0, 0)
-                          + QLatin1Char('s'); // "10-19" -> "10s": fits under a bar
+            labels << QString::fromStdString(decade);
             top = std::max(top, n.get<double>());
         }
-        auto* series = new QBarSeries;
+        auto* series = new QHorizontalBarSeries;
         series->append(set);
+        series->setBarWidth(0.8);
         auto* chart = new QChart;
         chart->setTitle(tr("Ages in cluster %1").arg(row));
         chart->addSeries(series);
-        auto* x = new QBarCategoryAxis;
-        x->append(labels);
-        auto* y = new QValueAxis;
-        y->setRange(0, top);
-        y->applyNiceNumbers();
-        y->setLabelFormat("%d");
-        chart->addAxis(x, Qt::AlignBottom);
-        chart->addAxis(y, Qt::AlignLeft);
-        series->attachAxis(x);
-        series->attachAxis(y);
+        chart->setMargins(QMargins(2, 2, 2, 2));
+        auto* decades = new QBarCategoryAxis;
+        decades->append(labels);
+        auto* faces = new QValueAxis;
+        faces->setRange(0, top);
+        faces->applyNiceNumbers();
+        faces->setTickCount(3);
+        faces->setLabelFormat("%d");
+        chart->addAxis(decades, Qt::AlignLeft);
+        chart->addAxis(faces, Qt::AlignBottom);
+        series->attachAxis(decades);
+        series->attachAxis(faces);
         chart->legend()->hide();
         QChart* old = m_ageView->chart();
         m_ageView->setChart(chart);

@@ -5,16 +5,63 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QIcon>
 #include <QMessageBox>
+#include <QPainter>
 #include <QSettings>
+#include <QSvgRenderer>
+
+#include <cstring>
+#include <memory>
+
+namespace {
+
+/** The id of the desktop entry, the icon and the AppStream metainfo (packaging/). */
+constexpr const char* kAppId = "io.github.faceatlas.FaceAtlas";
+
+/** The installed theme icon; when running from a build tree, the same SVG built into the program. */
+QIcon applicationIcon()
+{
+    QIcon icon = QIcon::fromTheme(QString::fromLatin1(kAppId));
+    if (!icon.isNull())
+        return icon;
+    QSvgRenderer svg(QStringLiteral(":/faceatlas/icon.svg"));
+    for (const int size : {16, 32, 48, 64, 128, 256}) {
+        QPixmap pixmap(size, size);
+        pixmap.fill(Qt::transparent);
+        QPainter painter(&pixmap);
+        painter.setRenderHint(QPainter::Antialiasing);
+        svg.render(&painter);
+        painter.end();
+        icon.addPixmap(pixmap);
+    }
+    return icon;
+}
+
+/** --version and --help print text and need no display, so they run without a window system. */
+bool printsTextOnly(int argc, char** argv)
+{
+    for (int i = 1; i < argc; ++i)
+        for (const char* option : {"--version", "-v", "--help", "-h", "--help-all", "-?"})
+            if (std::strcmp(argv[i], option) == 0)
+                return true;
+    return false;
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
     faceatlas::configureAllocator();
-    QApplication app(argc, argv);
-    QApplication::setOrganizationName("FaceAtlas");
-    QApplication::setApplicationName("FaceAtlas");
-    QApplication::setApplicationVersion(FACEATLAS_VERSION);
+    std::unique_ptr<QCoreApplication> app;
+    if (printsTextOnly(argc, argv))
+        app = std::make_unique<QCoreApplication>(argc, argv);
+    else
+        app = std::make_unique<QApplication>(argc, argv);
+    QCoreApplication::setOrganizationName("FaceAtlas");
+    QCoreApplication::setApplicationName("FaceAtlas");
+    QCoreApplication::setApplicationVersion(
+        QStringLiteral(FACEATLAS_VERSION ", %1").arg(QString::fromStdString(faceatlas::torchDescription())));
     QCommandLineParser parser;
     parser.setApplicationDescription("Explore face-image datasets with deep learning.");
     parser.addHelpOption();
@@ -23,9 +70,11 @@ int main(int argc, char** argv)
     QCommandLineOption tour("tour", "Walk every page on the demo and save screenshots into DIR, then quit.", "DIR");
     QCommandLineOption workspace("workspace", "Workspace folder for prepared data, runs and clusters.", "DIR");
     parser.addOptions({demo, tour, workspace});
-    parser.process(app);
+    parser.process(*app);
     faceatlas::configureTorchThreads();
 
+    QGuiApplication::setDesktopFileName(QString::fromLatin1(kAppId));
+    QApplication::setWindowIcon(applicationIcon());
     faceatlas::ui::MainWindow window;
     if (parser.isSet(workspace))
         window.session()->setWorkspace(parser.value(workspace));
