@@ -3,11 +3,11 @@
 #include "data/Overlay.h"
 #include "data/PreparedDataset.h"
 #include "ml/Attention.h"
+#include "ml/Batches.h"
 #include "ml/Runs.h"
 #include "Session.h"
 
 #include <cstring>
-#include <opencv2/core.hpp>
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QFileDialog>
@@ -170,12 +170,7 @@ bool AttentionPage::render()
         QElapsedTimer timer;
         timer.start();
         const int s = data->imageSize();
-        const auto input =
-            torch::from_blob(const_cast<std::uint8_t*>(data->image(static_cast<size_t>(m_face->value()))), {s, s, 3},
-                             torch::kUInt8)
-                .permute({2, 0, 1})
-                .to(torch::kFloat)
-                .div(255);
+        const auto input = imageTensor(data->image(static_cast<size_t>(m_face->value())), s);
         AttentionParams params;
         params.method = parseAttentionMethod(m_method->currentData().toString().toStdString());
         params.layer = params.method == AttentionMethod::Code ? std::string() : m_layer->currentText().toStdString();
@@ -203,15 +198,10 @@ bool AttentionPage::render()
         }
         m_original->setPixmap(
             QPixmap::fromImage(background).scaled(320, 320, Qt::KeepAspectRatio, Qt::SmoothTransformation));
-        const int display = 320;
-        const QImage big = background.scaled(display, display, Qt::IgnoreAspectRatio, Qt::SmoothTransformation)
-                               .convertToFormat(QImage::Format_RGB888);
-        const cv::Mat rgb(display, display, CV_8UC3, const_cast<uchar*>(big.constBits()),
-                          static_cast<size_t>(big.bytesPerLine()));
         const auto values = map.map.contiguous();
-        const cv::Mat out = renderOverlay(rgb, values.data_ptr<float>(), s, map.isSigned, m_opacity->value() / 100.0,
-                                          parseColormap(m_colormap->currentText().toStdString()));
-        m_overlayImage = QImage(out.data, out.cols, out.rows, static_cast<int>(out.step), QImage::Format_RGB888).copy();
+        m_overlayImage =
+            overlayImage(background, 320, values.data_ptr<float>(), s, map.isSigned, m_opacity->value() / 100.0,
+                         parseColormap(m_colormap->currentText().toStdString()));
         m_overlay->setPixmap(QPixmap::fromImage(m_overlayImage));
         QString text = tr("Layer %1, %2 ms.").arg(QString::fromStdString(map.layer)).arg(timer.elapsed());
         if (std::isfinite(map.predictedAge))

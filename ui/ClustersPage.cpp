@@ -20,7 +20,9 @@
 #include <QLabel>
 #include <QLineSeries>
 #include <QListWidget>
+#include <QPainter>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QValueAxis>
 #include <QVBoxLayout>
@@ -108,7 +110,16 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     grid->addWidget(m_medoid, 1, 1);
     grid->addWidget(new QLabel(tr("<b>Gallery</b>: centroid and nearest faces; outliers below")), 2, 0, 1, 2);
     grid->addWidget(m_gallery, 3, 0, 1, 2);
-    grid->addWidget(new QLabel(tr("<b>Between the two largest clusters</b>")), 4, 0, 1, 2);
+    // Any two clusters (the two largest at first): their centres joined and decoded.
+    m_from = new QSpinBox;
+    m_to = new QSpinBox;
+    auto* between = new QHBoxLayout;
+    between->addWidget(new QLabel(tr("<b>Between cluster</b>")));
+    between->addWidget(m_from);
+    between->addWidget(new QLabel(tr("<b>and cluster</b>")));
+    between->addWidget(m_to);
+    between->addStretch(1);
+    grid->addLayout(between, 4, 0, 1, 2);
     grid->addWidget(m_interpolation, 5, 0, 1, 2);
     grid->addWidget(new QLabel(tr("<b>Age direction</b>: younger to older")), 6, 0, 1, 2);
     grid->addWidget(m_ageDirection, 7, 0, 1, 2);
@@ -123,6 +134,8 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     layout->addLayout(body, 1);
 
     connect(m_encode, &QPushButton::clicked, this, &ClustersPage::encode);
+    for (QSpinBox* box : {m_from, m_to})
+        connect(box, &QSpinBox::valueChanged, this, &ClustersPage::showInterpolation);
     connect(m_run, &QPushButton::clicked, this, &ClustersPage::cluster);
     connect(m_list, &QListWidget::currentRowChanged, this, &ClustersPage::showCluster);
     connect(exportButton, &QPushButton::clicked, this, [this] {
@@ -168,6 +181,18 @@ int ClustersPage::clusterCount() const
 void ClustersPage::selectCluster(int row)
 {
     m_list->setCurrentRow(row);
+}
+
+void ClustersPage::setInterpolation(int from, int to)
+{
+    const QSignalBlocker block(m_from);
+    m_from->setValue(from);
+    m_to->setValue(to); // redraws
+}
+
+QPixmap ClustersPage::interpolationPixmap() const
+{
+    return m_interpolation->pixmap();
 }
 
 void ClustersPage::encode()
@@ -262,7 +287,7 @@ void ClustersPage::loadResults()
                            .arg(number(metrics["silhouette"]), number(metrics["davies_bouldin"]),
                                 number(labels["age_decade"]["nmi"]), number(labels["age_decade"]["ari"]),
                                 number(labels["gender"]["nmi"]), number(labels["gender"]["ari"])));
-    showPicture(m_interpolation, dir.filePath("interpolation.png"), 90);
+    loadInterpolation(clusters);
     showPicture(m_ageDirection, dir.filePath("age_direction.png"), 90);
     // Inertia and silhouette against k, when a range was swept.
     m_sweepView->setVisible(metrics.contains("sweep"));
@@ -303,6 +328,60 @@ void ClustersPage::loadResults()
     }
     if (m_list->count() > 0)
         m_list->setCurrentRow(0);
+}
+
+void ClustersPage::loadInterpolation(const nlohmann::json& clusters)
+{
+    // Start with the two largest clusters, as interpolation.png does.
+    std::vector<std::pair<long long, int>> bySize;
+    for (const auto& c : clusters)
+        bySize.emplace_back(c["size"].get<long long>(), c["cluster"].get<int>());
+    std::sort(bySize.rbegin(), bySize.rend());
+    try {
+        m_paths = std::make_shared<CentroidPaths>(CentroidPaths::open(m_session->clustersDir().toStdString()));
+    } catch (const std::exception&) {
+        m_paths.reset(); // a clustering from before centroids.f32: only the saved picture
+    }
+    for (QSpinBox* box : {m_from, m_to}) {
+        const QSignalBlocker block(box);
+        box->setEnabled(m_paths != nullptr);
+        box->setRange(0, std::max(0, static_cast<int>(bySize.size()) - 1));
+    }
+    if (bySize.size() >= 2) {
+        const QSignalBlocker blockFrom(m_from), blockTo(m_to);
+        m_from->setValue(bySize[0].second);
+        m_to->setValue(bySize[1].second);
+    }
+    if (m_paths)
+        showInterpolation();
+    else
+        showPicture(m_interpolation, QDir(m_session->clustersDir()).filePath("interpolation.png"), 90);
+}
+
+void ClustersPage::showInterpolation()
+{
+    if (!m_paths)
+        return;
+    try {
+        const int steps = 8, s = m_paths->imageSize(), gap = 2;
+        const auto rgb = m_paths->between(m_from->value(), m_to->value(), steps);
+        // One row of tiles with a grey gap, as the clustering's own contact sheets.
+        QImage row(steps * (s + gap) + gap, s + 2 * gap, QImage::Format_RGB888);
+        row.fill(QColor(48, 48, 48));
+        QPainter painter(&row);
+        for (int i = 0; i < steps; ++i)
+            painter.drawImage(gap + i * (s + gap), gap,
+                              rgbImage(rgb.data() + static_cast<size_t>(i) * s * s * 3, s, s));
+        painter.end();
+        const int height = 90;
+        m_interpolation->setPixmap(QPixmap::fromImage(row).scaledToHeight(
+            height, row.height() * 2 <= height ? Qt::FastTransformation : Qt::SmoothTransformation));
+        m_interpolation->setToolTip(tr("From the centre of cluster %1 (left) to the centre of cluster %2 (right)")
+                                        .arg(m_from->value())
+                                        .arg(m_to->value()));
+    } catch (const std::exception& e) {
+        m_interpolation->setText(QString::fromUtf8(e.what()));
+    }
 }
 
 void ClustersPage::showCluster(int row)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <QWidget>
 
 class QChartView;
@@ -7,7 +9,12 @@ class QCheckBox;
 class QLabel;
 class QListWidget;
 class QPushButton;
+class QPixmap;
 class QSpinBox;
+
+namespace faceatlas {
+class CentroidPaths;
+}
 
 namespace faceatlas::ui {
 
@@ -23,6 +30,9 @@ public:
     void setK(int k);
     int clusterCount() const;
     void selectCluster(int row);
+    /** Shows the decoded path between the centres of clusters `from` and `to`. */
+    void setInterpolation(int from, int to);
+    QPixmap interpolationPixmap() const;
 
 Q_SIGNALS:
     void clustered();
@@ -30,6 +40,8 @@ Q_SIGNALS:
 private:
     void loadResults();
     void showCluster(int row);
+    void loadInterpolation(const nlohmann::json& clusters);
+    void showInterpolation();
     Session* m_session;
     QPushButton* m_encode;
     QPushButton* m_run;
@@ -42,6 +54,9 @@ private:
     QLabel* m_centroid;
     QLabel* m_medoid;
     QLabel* m_interpolation;
+    QSpinBox* m_from;
+    QSpinBox* m_to;
+    std::shared_ptr<CentroidPaths> m_paths; // the open clustering's centres and autoencoder
     QLabel* m_ageDirection;
     QChartView* m_sweepView;
     QChartView* m_ageView;

@@ -2,12 +2,12 @@
 
 #include "data/Cleaning.h"
 #include "data/ImageIO.h"
-#include "data/Overlay.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
 #include "data/Readers.h"
 #include "JobRunner.h"
 #include "ml/Attention.h"
+#include "ml/Batches.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
 #include "Session.h"
@@ -17,7 +17,6 @@
 #include <atomic>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <opencv2/core.hpp>
 #include <QBarCategoryAxis>
 #include <QBarSeries>
 #include <QBarSet>
@@ -116,14 +115,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_filter->setSourceModel(m_model);
     m_grid = new QListView;
     m_grid->setModel(m_filter);
-    m_grid->setViewMode(QListView::IconMode);
-    m_grid->setIconSize(QSize(72, 72));
-    m_grid->setGridSize(QSize(84, 100));
-    m_grid->setUniformItemSizes(true);
-    m_grid->setResizeMode(QListView::Adjust);
-    m_grid->setLayoutMode(QListView::Batched);
-    m_grid->setBatchSize(500);
-    m_grid->setMovement(QListView::Static);
+    configureFaceGrid(m_grid);
     m_filterLow = new QSpinBox;
     m_filterLow->setRange(0, 120);
     m_filterHigh = new QSpinBox;
@@ -463,22 +455,11 @@ void DatasetPage::showFace(const QModelIndex& index)
             m_ageModelRun = run;
         }
         if (m_ageModel && m_ageModel->model->imageSize() == data->imageSize()) {
-            const int s = data->imageSize();
-            const auto input = torch::from_blob(const_cast<std::uint8_t*>(data->image(static_cast<size_t>(row))),
-                                                {s, s, 3}, torch::kUInt8)
-                                   .permute({2, 0, 1})
-                                   .to(torch::kFloat)
-                                   .div(255);
+            const auto input = imageTensor(data->image(static_cast<size_t>(row)), data->imageSize());
             const AttentionMap map = attentionMap(*m_ageModel->model, input, {AttentionMethod::GradCam, "", -1});
-            const QImage face = m_session->face(row)
-                                    .scaled(200, 200, Qt::IgnoreAspectRatio, Qt::SmoothTransformation)
-                                    .convertToFormat(QImage::Format_RGB888);
-            const cv::Mat rgb(200, 200, CV_8UC3, const_cast<uchar*>(face.constBits()),
-                              static_cast<size_t>(face.bytesPerLine()));
             const auto values = map.map.contiguous();
-            const cv::Mat out = renderOverlay(rgb, values.data_ptr<float>(), s, true, 0.6);
             m_faceOverlay->setPixmap(QPixmap::fromImage(
-                QImage(out.data, out.cols, out.rows, static_cast<int>(out.step), QImage::Format_RGB888).copy()));
+                overlayImage(m_session->face(row), 200, values.data_ptr<float>(), data->imageSize(), true, 0.6)));
             m_faceOverlay->setToolTip(
                 tr("Signed Grad-CAM of the latest age run: red pushes the predicted age (%1) up, blue down")
                     .arg(map.predictedAge, 0, 'f', 1));

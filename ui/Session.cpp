@@ -5,6 +5,7 @@
 #include "ml/Runs.h"
 #include "util/FileUtil.h"
 
+#include <opencv2/core.hpp>
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
@@ -150,6 +151,17 @@ QImage Session::face(qint64 index) const
 QImage rgbImage(const unsigned char* rgb, int width, int height)
 {
     return QImage(rgb, width, height, width * 3, QImage::Format_RGB888).copy();
+}
+
+QImage overlayImage(const QImage& face, int side, const float* map, int mapSize, bool isSigned, double opacity,
+                    Colormap colormap)
+{
+    const QImage scaled =
+        face.scaled(side, side, Qt::IgnoreAspectRatio, Qt::SmoothTransformation).convertToFormat(QImage::Format_RGB888);
+    const cv::Mat rgb(side, side, CV_8UC3, const_cast<uchar*>(scaled.constBits()),
+                      static_cast<size_t>(scaled.bytesPerLine()));
+    const cv::Mat out = renderOverlay(rgb, map, mapSize, isSigned, opacity, colormap);
+    return QImage(out.data, out.cols, out.rows, static_cast<int>(out.step), QImage::Format_RGB888).copy();
 }
 
 } // namespace faceatlas::ui

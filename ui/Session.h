@@ -1,5 +1,7 @@
 #pragma once
 
+#include "data/Overlay.h"
+
 #include <memory>
 #include <QImage>
 #include <QObject>
@@ -81,5 +83,9 @@ private:
 
 /** A deep copy of S x S RGB bytes as a QImage. */
 QImage rgbImage(const unsigned char* rgb, int width, int height);
+
+/** An attention map ([mapSize x mapSize] floats, see renderOverlay) over `face` scaled to side x side. */
+QImage overlayImage(const QImage& face, int side, const float* map, int mapSize, bool isSigned, double opacity,
+                    Colormap colormap = Colormap::Jet);
 
 } // namespace faceatlas::ui

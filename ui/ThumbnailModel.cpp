@@ -4,6 +4,8 @@
 #include "Session.h"
 
 #include <cmath>
+#include <limits>
+#include <QListView>
 
 namespace faceatlas::ui {
 
@@ -80,23 +82,54 @@ QVariant ThumbnailModel::data(const QModelIndex& index, int role) const
     }
 }
 
+double ThumbnailModel::sortValue(int row, int role) const
+{
+    const Record& r = m_data->records()[static_cast<size_t>(row)];
+    constexpr double none = std::numeric_limits<double>::quiet_NaN();
+    switch (role) {
+    case AgeRole: return r.age ? *r.age : none;
+    case FaceScoreRole: return r.faceScore; // NaN when the source has none
+    case ErrorRole:
+        return m_predictions && static_cast<size_t>(row) < m_predictions->size() && r.age
+                   ? std::abs((*m_predictions)[static_cast<size_t>(row)] - *r.age)
+                   : none;
+    default: return row;
+    }
+}
+
+int ThumbnailModel::age(int row) const
+{
+    const auto& a = m_data->records()[static_cast<size_t>(row)].age;
+    return a ? *a : -1;
+}
+
+int ThumbnailModel::gender(int row) const
+{
+    return static_cast<int>(m_data->records()[static_cast<size_t>(row)].gender);
+}
+
+int ThumbnailModel::cluster(int row) const
+{
+    return m_clusters && static_cast<size_t>(row) < m_clusters->size() ? (*m_clusters)[static_cast<size_t>(row)] : -1;
+}
+
 void FaceFilter::setAgeRange(int low, int high)
 {
     m_low = low;
     m_high = high;
-    invalidateFilter();
+    invalidate();
 }
 
 void FaceFilter::setGender(int gender)
 {
     m_gender = gender;
-    invalidateFilter();
+    invalidate();
 }
 
 void FaceFilter::setCluster(int cluster)
 {
     m_cluster = cluster;
-    invalidateFilter();
+    invalidate();
 }
 
 void FaceFilter::setSortRole(int role)
@@ -108,25 +141,35 @@ void FaceFilter::setSortRole(int role)
 
 bool FaceFilter::filterAcceptsRow(int row, const QModelIndex& parent) const
 {
-    const QModelIndex index = sourceModel()->index(row, 0, parent);
-    if (m_cluster >= 0) {
-        const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
-        if (!cluster.isValid() || cluster.toInt() != m_cluster)
-            return false;
-    }
-    const QVariant age = index.data(ThumbnailModel::AgeRole);
-    if (age.isValid() && (age.toInt() < m_low || age.toInt() > m_high))
+    const auto* faces = static_cast<const ThumbnailModel*>(sourceModel());
+    if (m_cluster >= 0 && faces->cluster(row) != m_cluster)
         return false;
-    return m_gender < 0 || index.data(ThumbnailModel::GenderRole).toInt() == m_gender;
+    const int age = faces->age(row);
+    if (age >= 0 && (age < m_low || age > m_high))
+        return false;
+    return m_gender < 0 || faces->gender(row) == m_gender;
 }
 
 bool FaceFilter::lessThan(const QModelIndex& a, const QModelIndex& b) const
 {
+    const auto* faces = static_cast<const ThumbnailModel*>(sourceModel());
     const int role = m_sort ? m_sort : ThumbnailModel::IndexRole;
     // Faces without the value (no score, no prediction) sort last in either order.
     const double missing = sortOrder() == Qt::AscendingOrder ? 1e300 : -1e300;
-    const QVariant va = a.data(role), vb = b.data(role);
-    return (va.isValid() ? va.toDouble() : missing) < (vb.isValid() ? vb.toDouble() : missing);
+    const double va = faces->sortValue(a.row(), role), vb = faces->sortValue(b.row(), role);
+    return (std::isnan(va) ? missing : va) < (std::isnan(vb) ? missing : vb);
+}
+
+void configureFaceGrid(QListView* view)
+{
+    view->setViewMode(QListView::IconMode);
+    view->setIconSize(QSize(72, 72));
+    view->setGridSize(QSize(84, 100));
+    view->setUniformItemSizes(true);
+    view->setResizeMode(QListView::Adjust);
+    view->setLayoutMode(QListView::Batched);
+    view->setBatchSize(500);
+    view->setMovement(QListView::Static);
 }
 
 } // namespace faceatlas::ui

@@ -5,6 +5,7 @@
 #include "data/ImageIO.h"
 #include "data/Overlay.h"
 #include "ml/Attention.h"
+#include "ml/Batches.h"
 #include "ml/ClusterJob.h"
 #include "ml/Runs.h"
 #include "util/Error.h"
@@ -24,9 +25,10 @@ const char* kClusterHelp = R"(usage: faceatlas-cli cluster --codes CODES --out D
 
 k-means on autoencoder codes. DIR receives assignments.csv (path,cluster), clusters.json (size,
 age statistics and gender mix per cluster), metrics.json (inertia, silhouette, Davies-Bouldin,
-NMI and ARI against age decades and gender, the sweep when a range was given), centroids/<c>.png
-(the decoded mean code), medoids/<c>.png, galleries/<c>.png (centroid, nearest members; the
-farthest below), interpolation.png and age_direction.png.
+NMI and ARI against age decades and gender, the sweep when a range was given), centroids.f32
+(the k centres, k x D float32), centroids/<c>.png (the decoded mean code), medoids/<c>.png,
+galleries/<c>.png (centroid, nearest members; the farthest below), interpolation.png (between
+the two largest clusters; the desktop application joins any two) and age_direction.png.
 
   --k K               number of clusters, or
   --k-range A:B       sweep k = A..B and keep the k with the highest silhouette
@@ -150,8 +152,7 @@ int runAttention(const std::vector<std::string>& words)
     std::string problem;
     if (!decodeSquareRgb(bytes, s, face.data(), problem) || !decodeSquareRgb(bytes, display, big.data(), problem))
         throw Error(displayPath(imagePath) + ": " + problem);
-    const auto input =
-        torch::from_blob(face.data(), {s, s, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat).div(255);
+    const auto input = imageTensor(face.data(), s);
     const AttentionMap map = attentionMap(*loaded.model, input, params);
     const cv::Mat rgb(display, display, CV_8UC3, big.data());
     const auto mapData = map.map.contiguous();

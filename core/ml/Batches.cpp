@@ -8,6 +8,14 @@ namespace faceatlas {
 
 namespace F = torch::nn::functional;
 
+torch::Tensor imageTensor(const std::uint8_t* rgb, int size)
+{
+    return torch::from_blob(const_cast<std::uint8_t*>(rgb), {size, size, 3}, torch::kUInt8)
+        .permute({2, 0, 1})
+        .to(torch::kFloat)
+        .div(255);
+}
+
 Batch makeBatch(const PreparedDataset& data, const std::uint32_t* indices, size_t count)
 {
     const int s = data.imageSize();

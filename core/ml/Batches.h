@@ -19,6 +19,9 @@ struct Batch {
     std::vector<std::uint32_t> indices;
 };
 
+/** One S x S x 3 uint8 RGB image, as the image cache stores it, as a float 0-1 [3,S,S] tensor. */
+torch::Tensor imageTensor(const std::uint8_t* rgb, int size);
+
 /** Assembles a batch from the image cache (no decoding: a gather and a conversion). */
 Batch makeBatch(const PreparedDataset& data, const std::uint32_t* indices, size_t count);
 

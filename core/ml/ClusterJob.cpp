@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace faceatlas {
@@ -22,6 +23,13 @@ namespace {
 json num(double v)
 {
     return std::isfinite(v) ? json(v) : json();
+}
+
+/** `steps` codes evenly spaced on the straight line from code `a` to code `b` ([D] each). */
+torch::Tensor linePath(const torch::Tensor& a, const torch::Tensor& b, int steps)
+{
+    const auto t = torch::linspace(0, 1, steps, a.options()).unsqueeze(1);
+    return a.unsqueeze(0) * (1 - t) + b.unsqueeze(0) * t;
 }
 
 /** Images [N,3,S,S] float 0-1 -> a row of RGB uint8 tiles. */
@@ -62,6 +70,53 @@ json histogramJson(const std::map<int, std::int64_t>& h)
 }
 
 } // namespace
+
+CentroidPaths CentroidPaths::open(const fs::path& clustersDir)
+{
+    const fs::path metricsPath = clustersDir / "metrics.json";
+    const fs::path centresPath = clustersDir / "centroids.f32";
+    if (!fs::is_regular_file(metricsPath))
+        throw Error(displayPath(clustersDir) + ": not a clustering folder (no metrics.json)");
+    if (!fs::is_regular_file(centresPath))
+        throw Error(displayPath(clustersDir) + ": no centroids.f32 (clustered by an older FaceAtlas; cluster again)");
+    int64_t k = 0, dim = 0;
+    fs::path codesDir;
+    try {
+        const json metrics = json::parse(readFile(metricsPath));
+        k = metrics.at("k").get<int64_t>();
+        dim = metrics.at("dim").get<int64_t>();
+        codesDir = metrics.at("codes").get<std::string>();
+    } catch (const json::exception& e) {
+        throw Error(displayPath(metricsPath) + ": invalid: " + e.what());
+    }
+    const std::string bytes = readFile(centresPath);
+    if (k < 1 || dim < 1 || bytes.size() != static_cast<size_t>(k * dim) * sizeof(float))
+        throw Error(displayPath(centresPath) + ": size does not match " + std::to_string(k) + " centres of "
+                    + std::to_string(dim) + " floats");
+    fs::path runDir;
+    try {
+        runDir = json::parse(readFile(codesDir / "codes.json")).at("run").get<std::string>();
+    } catch (const json::exception& e) {
+        throw Error(displayPath(codesDir / "codes.json") + ": invalid: " + e.what());
+    }
+    CentroidPaths paths;
+    paths.m_centroids = torch::empty({k, dim}, torch::kFloat);
+    std::memcpy(paths.m_centroids.data_ptr<float>(), bytes.data(), bytes.size());
+    paths.m_autoencoder = loadRunModel(runDir).model;
+    paths.m_autoencoder->eval();
+    paths.m_imageSize = paths.m_autoencoder->imageSize();
+    return paths;
+}
+
+std::vector<std::uint8_t> CentroidPaths::between(int from, int to, int steps) const
+{
+    if (from < 0 || to < 0 || from >= clusters() || to >= clusters())
+        throw Error("clusters " + std::to_string(from) + " and " + std::to_string(to) + ": there are clusters 0 to "
+                    + std::to_string(clusters() - 1));
+    if (steps < 2)
+        throw Error("a path between two clusters needs at least 2 steps");
+    return toRgb(decodeCodes(*m_autoencoder, linePath(m_centroids[from], m_centroids[to], steps)));
+}
 
 ClusterMetrics labelAgreement(const std::vector<std::int32_t>& labels, const std::vector<int>& ageDecade,
                               const std::vector<int>& gender)
@@ -218,6 +273,13 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
         PreparedDataset::open(json::parse(readFile(p.codes / "codes.json")).at("data").get<std::string>());
     const int s = images.imageSize();
     const auto decoded = toRgb(decodeCodes(*ae.model, chosen.centroids.to(device)));
+    {
+        // The centres themselves, so any two can be joined later (CentroidPaths).
+        const auto centres = chosen.centroids.to(torch::kCPU, torch::kFloat).contiguous();
+        writeFileAtomic(p.outDir / "centroids.f32",
+                        std::string_view(reinterpret_cast<const char*>(centres.data_ptr<float>()),
+                                         static_cast<size_t>(centres.numel()) * sizeof(float)));
+    }
     const size_t tile = static_cast<size_t>(s) * s * 3;
     for (int c = 0; c < k; ++c) {
         const ClusterInfo& info = result.clusters[c];
@@ -239,9 +301,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     std::sort(bySize.begin(), bySize.end(),
               [&](int a, int b) { return result.clusters[a].size > result.clusters[b].size; });
     const int steps = 8;
-    auto ts = torch::linspace(0, 1, steps).unsqueeze(1);
-    const auto path =
-        chosen.centroids[bySize[0]].unsqueeze(0) * (1 - ts) + chosen.centroids[bySize[1]].unsqueeze(0) * ts;
+    const auto path = linePath(chosen.centroids[bySize[0]], chosen.centroids[bySize[1]], steps);
     const auto pathImages = toRgb(decodeCodes(*ae.model, path.to(device)));
     std::vector<const std::uint8_t*> row;
     for (int i = 0; i < steps; ++i)

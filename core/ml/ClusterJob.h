@@ -1,11 +1,13 @@
 #pragma once
 
 #include "ml/KMeans.h"
+#include "ml/Models.h"
 #include "util/CancelToken.h"
 
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,7 +71,8 @@ struct ClusterResult {
 
 /**
  * Clusters autoencoder codes and writes DIR: assignments.csv, clusters.json, metrics.json,
- * centroids/<c>.png (the decoded mean code: the capstone's picture), medoids/<c>.png,
+ * centroids.f32 (the k centres, k x D float32), centroids/<c>.png (the decoded mean code: the
+ * capstone's picture), medoids/<c>.png,
  * galleries/<c>.png (centroid, medoid and nearest members on top; the farthest below),
  * interpolation.png (between the two largest clusters) and age_direction.png (younger <-> older).
  */
@@ -81,6 +84,25 @@ public:
 
 private:
     ClusterParams m_params;
+};
+
+/**
+ * The straight path between any two cluster centres of a clustering folder, decoded by the
+ * autoencoder that made the codes: what changes from one cluster to the other.
+ */
+class CentroidPaths {
+public:
+    /** Reads DIR/centroids.f32 and the autoencoder of the codes. Throws Error naming the file. */
+    static CentroidPaths open(const std::filesystem::path& clustersDir);
+    int clusters() const { return static_cast<int>(m_centroids.size(0)); }
+    int imageSize() const { return m_imageSize; }
+    /** `steps` (>= 2) RGB images of S x S, one after another, from cluster `from`'s centre to `to`'s. */
+    std::vector<std::uint8_t> between(int from, int to, int steps) const;
+
+private:
+    std::shared_ptr<FaceModelImpl> m_autoencoder;
+    torch::Tensor m_centroids; // [k, D] on the CPU
+    int m_imageSize = 0;
 };
 
 /** Cluster statistics against the records' labels (ages by decade, gender). */

@@ -1,5 +1,6 @@
 // Dataset-layer benchmark: image-cache build rate against the raw single-core JPEG decode rate,
 // and metadata load times (the real wiki.mat, and a synthetic file of imdb.mat's size).
+#include "BenchSupport.h"
 #include "data/ImageCache.h"
 #include "data/ImageIO.h"
 #include "data/Readers.h"
@@ -7,7 +8,6 @@
 #include "util/FileUtil.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <opencv2/core.hpp>
@@ -15,20 +15,9 @@
 #include <thread>
 
 using namespace faceatlas;
-using Clock = std::chrono::steady_clock;
+using namespace faceatlas::bench;
 
 namespace {
-
-double seconds(Clock::time_point since)
-{
-    return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
 
 /** Single-core cv::imdecode (full size, BGR) over bytes already in memory: the practical limit per core. */
 double rawDecodeRate(const std::vector<std::string>& files)

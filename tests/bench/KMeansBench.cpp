@@ -1,49 +1,17 @@
 // k-means at the capstone's size: N = 175,000 codes of D = 2,888, k = 25, one start, 20 Lloyd
 // iterations. Reads the peers' data (kmeans_data.py) when given a file, else draws the same kind.
+#include "MatmulRate.h"
 #include "ml/KMeans.h"
 #include "ml/Runtime.h"
 #include "util/MappedFile.h"
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sys/resource.h>
 #include <torch/torch.h>
 
 using namespace faceatlas;
-using Clock = std::chrono::steady_clock;
-
-namespace {
-
-double seconds(Clock::time_point t)
-{
-    return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-long peakRssKb()
-{
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return u.ru_maxrss;
-}
-
-double matmulGflops()
-{
-    torch::NoGradGuard noGrad;
-    const auto a = torch::rand({4096, 4096}), b = torch::rand({4096, 4096});
-    std::vector<double> t;
-    for (int i = 0; i < 5; ++i) {
-        const auto start = Clock::now();
-        const auto c = torch::mm(a, b);
-        if (i)
-            t.push_back(seconds(start));
-    }
-    std::sort(t.begin(), t.end());
-    return 2.0 * 4096 * 4096 * 4096 / t[t.size() / 2] / 1e9;
-}
-
-} // namespace
+using namespace faceatlas::bench;
 
 int main(int argc, char** argv)
 {
@@ -54,7 +22,7 @@ int main(int argc, char** argv)
     const char* file = argc > 1 ? argv[1] : nullptr;
     const int64_t n = argc > 2 ? std::atoll(argv[2]) : 175000;
     const double peak = matmulGflops();
-    const long rssBefore = peakRssKb();
+    const long rssBefore = usage().ru_maxrss;
     MappedFile mapped;
     torch::Tensor data;
     if (file && std::strcmp(file, "-") != 0) {
@@ -96,6 +64,6 @@ int main(int argc, char** argv)
     std::printf("  whole fit           %7.2f s  (scikit-learn on the same machine: see peers/kmeans.py)\n", total);
     std::printf("  inertia             %.6e\n", r.inertia);
     std::printf("  peak memory         %.2f GB resident, codes %.2f GB (%.2fx; before the fit %.2f GB)\n",
-                peakRssKb() / 1e6, codesGb, peakRssKb() / 1e6 / codesGb, rssBefore / 1e6);
+                usage().ru_maxrss / 1e6, codesGb, usage().ru_maxrss / 1e6 / codesGb, rssBefore / 1e6);
     return 0;
 }

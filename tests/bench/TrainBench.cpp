@@ -1,58 +1,23 @@
 // Training throughput of the models on random data (as ../shared/peers/train_throughput.py does):
 // images per second, FLOPs per image, achieved GFLOP/s, and the machine's matrix-product rate.
+#include "MatmulRate.h"
 #include "ml/Attention.h"
 #include "ml/Models.h"
 #include "ml/Runtime.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <sys/resource.h>
 #include <torch/torch.h>
 
 using namespace faceatlas;
-using Clock = std::chrono::steady_clock;
+using namespace faceatlas::bench;
 
 namespace {
 
-double seconds(Clock::time_point since)
-{
-    return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
-long minorFaults()
-{
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return u.ru_minflt;
-}
-
-/** float32 4096 x 4096 matrix product rate, median of 5. */
-double matmulGflops(const torch::Device& device)
-{
-    const auto a = torch::rand({4096, 4096}, torch::TensorOptions().device(device));
-    const auto b = torch::rand({4096, 4096}, torch::TensorOptions().device(device));
-    std::vector<double> t;
-    for (int i = 0; i < 6; ++i) {
-        const auto start = Clock::now();
-        auto c = torch::mm(a, b);
-        if (device.is_cuda())
-            c.cpu();
-        if (i > 0)
-            t.push_back(seconds(start));
-    }
-    return 2.0 * 4096.0 * 4096.0 * 4096.0 / median(t) / 1e9;
-}
-
-void bench(ModelKind kind, int size, int batch, const torch::Device& device, double minSeconds, double peak)
+void trainingThroughput(ModelKind kind, int size, int batch, const torch::Device& device, double minSeconds,
+                        double peak)
 {
     torch::manual_seed(0);
     FaceModel model = createModel(kind, size);
@@ -76,11 +41,11 @@ void bench(ModelKind kind, int size, int batch, const torch::Device& device, dou
     for (int i = 0; i < 2; ++i)
         warm = step();
     const int steps = std::max(5, static_cast<int>(minSeconds / warm));
-    const long faults0 = minorFaults();
+    const long faults0 = usage().ru_minflt;
     std::vector<double> times;
     for (int i = 0; i < steps; ++i)
         times.push_back(step());
-    const long faults = (minorFaults() - faults0) / steps;
+    const long faults = (usage().ru_minflt - faults0) / steps;
     const double ips = batch / median(times);
     const double fwd = forwardFlops(kind, size);
     const double gflops = 3.0 * fwd * ips / 1e9; // forward + backward ~ 3 x forward
@@ -149,7 +114,7 @@ int main(int argc, char** argv)
         for (int size : {64, 150})
             if (!(kind == ModelKind::Age && size == 150)
                 && (!std::getenv("BENCH_ONLY") || std::strstr(modelKindName(kind), std::getenv("BENCH_ONLY"))))
-                bench(kind, size, batch, device, minSeconds, peak);
+                trainingThroughput(kind, size, batch, device, minSeconds, peak);
     std::printf("\n");
     for (int size : {64, 150})
         benchEncode(size, device);

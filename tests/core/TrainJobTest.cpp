@@ -58,6 +58,8 @@ TEST(BatchesTest, BatchIsChannelsFirstInZeroToOne)
     EXPECT_EQ(b.ages[0].item<float>(), static_cast<float>(*data.records()[3].age));
     EXPECT_NE(epochOrder(data.trainIndices(), 1, 1), epochOrder(data.trainIndices(), 1, 2));
     EXPECT_EQ(epochOrder(data.trainIndices(), 1, 1), epochOrder(data.trainIndices(), 1, 1));
+    // One face alone (attention maps, the face panel) is laid out the same way as in a batch.
+    EXPECT_TRUE(torch::equal(imageTensor(raw, 32), b.images[1]));
 }
 
 TEST(TrainJobTest, AgeRunWritesMetricsCheckpointsAndRecord)

@@ -102,6 +102,14 @@ private Q_SLOTS:
         const QDir dir(m_window->session()->clustersDir());
         QVERIFY(!QPixmap(dir.filePath("galleries/0.png")).isNull());
         QVERIFY(!QPixmap(dir.filePath("centroids/0.png")).isNull());
+        // The path between any two clusters is drawn from the saved centres, and changes with them.
+        m_window->clustersPage()->setInterpolation(0, 1);
+        const QImage first = m_window->clustersPage()->interpolationPixmap().toImage();
+        QVERIFY(!first.isNull());
+        m_window->clustersPage()->setInterpolation(0, 2);
+        const QImage second = m_window->clustersPage()->interpolationPixmap().toImage();
+        QVERIFY(!second.isNull());
+        QVERIFY(first != second);
     }
 
     void attentionOverlayIsShown()
