@@ -8,12 +8,14 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "The FaceAtlas developers")
 set(CPACK_PACKAGE_CONTACT "The FaceAtlas developers <faceatlas@users.noreply.github.com>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "explore face-image datasets with deep learning")
+# Debian wants the long description in lines shorter than 80 characters.
 set(CPACK_PACKAGE_DESCRIPTION
-    "FaceAtlas opens IMDB-WIKI, UTKFace, a CSV or a folder of faces, cleans the data, trains an
-age model and a convolutional autoencoder while their loss curves draw, clusters the faces by
-their codes with decoded cluster centres and galleries, and lays attention maps over faces.
-It has a Qt desktop application (faceatlas) and a command-line program for servers and GPU
-machines (faceatlas-cli).")
+    "FaceAtlas opens IMDB-WIKI, UTKFace, a CSV file or a folder of faces,
+cleans the data, trains an age model and a convolutional autoencoder
+while their loss curves draw, clusters the faces by their codes with
+decoded cluster centres and galleries, and lays attention maps over
+faces. It has a Qt desktop application (faceatlas) and a command-line
+program for servers and GPU machines (faceatlas-cli).")
 set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_STRIP_FILES ON)
 

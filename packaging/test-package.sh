@@ -3,7 +3,8 @@
 # (apt-get install ./faceatlas_*.deb, which pulls the dependencies the package declares and
 # nothing the build machine happens to have), then runs the installed programs from there:
 # --version of both, a short demo pipeline with faceatlas-cli, the desktop application's tour of
-# every page (offscreen), and checks of the BLAS in use, the desktop files and the man page. Needs root (or sudo) and network access to a Debian mirror.
+# every page (offscreen), and checks of the BLAS in use, the desktop files and the man page; and
+# lintian on the package itself. Needs root (or sudo) and network access to a Debian mirror.
 # Usage: packaging/test-package.sh PACKAGE.deb [ROOT]   (ROOT: a folder to build the root in)
 set -euo pipefail
 
@@ -23,7 +24,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-command -v debootstrap >/dev/null || $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap
+for tool in debootstrap lintian; do
+    command -v $tool >/dev/null || $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $tool >/dev/null
+done
+
+step "lintian (Debian's checks of the package itself)"
+if ! report=$(lintian --fail-on error,warning --tag-display-limit 0 "$deb" 2>&1); then
+    echo "$report" >&2
+    fail "lintian found errors or warnings in the package"
+fi
+grep -v 'running with root privileges' <<<"$report" || echo "no errors or warnings"
 
 step "a minimal Debian 12 root in $root"
 $sudo debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null

@@ -192,7 +192,7 @@ void MainWindow::buildMenus()
             m_session->setWorkspace(d);
     });
     file->addSeparator();
-    file->addAction(tr("&Quit"), this, &QWidget::close, QKeySequence::Quit);
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About FaceAtlas"), this, [this] {
         QMessageBox::about(this, tr("About FaceAtlas"),

@@ -37,8 +37,9 @@ void expectSameAsWritten(const std::filesystem::path& file, size_t n)
         ASSERT_EQ(box->elements[i].numbers.size(), 4u);
         EXPECT_EQ(box->elements[i].numbers[0], 1.0 * i);
         EXPECT_EQ(box->elements[i].numbers[3], 4.5);
-        if (i % 50 == 0)
+        if (i % 50 == 0) {
             EXPECT_TRUE(std::isinf(score->numbers[i]) && score->numbers[i] < 0);
+        }
         EXPECT_EQ(std::isnan(second->numbers[i]), i % 10 != 0);
     }
 }
