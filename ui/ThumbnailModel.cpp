@@ -21,10 +21,23 @@ void ThumbnailModel::setDataset(const PreparedDataset* data)
     m_data = data;
     m_cache.clear();
     m_isVal.clear();
+    m_age.clear();
+    m_score.clear();
+    m_gender.clear();
+    m_error.clear();
     if (data) {
         m_isVal.assign(data->count(), 0);
         for (auto i : data->valIndices())
             m_isVal[i] = 1;
+        // The columns the filter and the sort read, side by side in memory.
+        m_age.reserve(data->count());
+        m_score.reserve(data->count());
+        m_gender.reserve(data->count());
+        for (const Record& r : data->records()) {
+            m_age.push_back(r.age ? static_cast<float>(*r.age) : std::numeric_limits<float>::quiet_NaN());
+            m_score.push_back(static_cast<float>(r.faceScore));
+            m_gender.push_back(static_cast<std::int8_t>(r.gender));
+        }
     }
     endResetModel();
 }
@@ -33,6 +46,12 @@ void ThumbnailModel::setExtras(const std::vector<float>* predictions, const std:
 {
     m_predictions = predictions;
     m_clusters = clusters;
+    m_error.clear();
+    if (m_predictions && m_data) {
+        m_error.assign(m_age.size(), std::numeric_limits<float>::quiet_NaN());
+        for (size_t i = 0; i < std::min(m_error.size(), m_predictions->size()); ++i)
+            m_error[i] = std::abs((*m_predictions)[i] - m_age[i]); // NaN where the age is unknown
+    }
     if (rowCount() > 0)
         Q_EMIT dataChanged(index(0), index(rowCount() - 1));
 }
@@ -84,28 +103,24 @@ QVariant ThumbnailModel::data(const QModelIndex& index, int role) const
 
 double ThumbnailModel::sortValue(int row, int role) const
 {
-    const Record& r = m_data->records()[static_cast<size_t>(row)];
-    constexpr double none = std::numeric_limits<double>::quiet_NaN();
+    const auto i = static_cast<size_t>(row);
     switch (role) {
-    case AgeRole: return r.age ? *r.age : none;
-    case FaceScoreRole: return r.faceScore; // NaN when the source has none
-    case ErrorRole:
-        return m_predictions && static_cast<size_t>(row) < m_predictions->size() && r.age
-                   ? std::abs((*m_predictions)[static_cast<size_t>(row)] - *r.age)
-                   : none;
+    case AgeRole: return m_age[i];
+    case FaceScoreRole: return m_score[i]; // NaN when the source has none
+    case ErrorRole: return m_error.empty() ? std::numeric_limits<double>::quiet_NaN() : m_error[i];
     default: return row;
     }
 }
 
 int ThumbnailModel::age(int row) const
 {
-    const auto& a = m_data->records()[static_cast<size_t>(row)].age;
-    return a ? *a : -1;
+    const float a = m_age[static_cast<size_t>(row)];
+    return std::isnan(a) ? -1 : static_cast<int>(a);
 }
 
 int ThumbnailModel::gender(int row) const
 {
-    return static_cast<int>(m_data->records()[static_cast<size_t>(row)].gender);
+    return m_gender[static_cast<size_t>(row)];
 }
 
 int ThumbnailModel::cluster(int row) const

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <QAbstractListModel>
 #include <QCache>
 #include <QPixmap>
@@ -46,6 +47,11 @@ private:
     const std::vector<float>* m_predictions = nullptr;
     const std::vector<int>* m_clusters = nullptr;
     std::vector<char> m_isVal;
+    // Per face, contiguous: what the filter and the sort compare (NaN where unknown).
+    std::vector<float> m_age;
+    std::vector<float> m_score;
+    std::vector<float> m_error;
+    std::vector<std::int8_t> m_gender;
     mutable QCache<int, QPixmap> m_cache;
 };
 
