@@ -20,7 +20,6 @@
 #include <QLabel>
 #include <QLineSeries>
 #include <QListWidget>
-#include <QPainter>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QSpinBox>
@@ -40,14 +39,19 @@ QLabel* pictureLabel(const QString& caption)
     return label;
 }
 
-void showPicture(QLabel* label, const QString& file, int height)
+/** A picture scaled to `height`; small ones (a 64 px face) are enlarged with sharp pixels. */
+void showPixmap(QLabel* label, const QPixmap& pixmap, int height)
 {
-    QPixmap pixmap(file);
     if (pixmap.isNull())
         label->setText(QObject::tr("(none)"));
     else
         label->setPixmap(pixmap.scaledToHeight(height, pixmap.height() * 2 <= height ? Qt::FastTransformation
                                                                                      : Qt::SmoothTransformation));
+}
+
+void showPicture(QLabel* label, const QString& file, int height)
+{
+    showPixmap(label, QPixmap(file), height);
 }
 
 } // namespace
@@ -363,19 +367,13 @@ void ClustersPage::showInterpolation()
     if (!m_paths)
         return;
     try {
-        const int steps = 8, s = m_paths->imageSize(), gap = 2;
+        const int steps = 8, s = m_paths->imageSize();
         const auto rgb = m_paths->between(m_from->value(), m_to->value(), steps);
-        // One row of tiles with a grey gap, as the clustering's own contact sheets.
-        QImage row(steps * (s + gap) + gap, s + 2 * gap, QImage::Format_RGB888);
-        row.fill(QColor(48, 48, 48));
-        QPainter painter(&row);
+        std::vector<const std::uint8_t*> row;
         for (int i = 0; i < steps; ++i)
-            painter.drawImage(gap + i * (s + gap), gap,
-                              rgbImage(rgb.data() + static_cast<size_t>(i) * s * s * 3, s, s));
-        painter.end();
-        const int height = 90;
-        m_interpolation->setPixmap(QPixmap::fromImage(row).scaledToHeight(
-            height, row.height() * 2 <= height ? Qt::FastTransformation : Qt::SmoothTransformation));
+            row.push_back(rgb.data() + static_cast<size_t>(i) * s * s * 3);
+        const ContactSheet sheet = contactSheet({row}, s);
+        showPixmap(m_interpolation, QPixmap::fromImage(rgbImage(sheet.rgb.data(), sheet.width, sheet.height)), 90);
         m_interpolation->setToolTip(tr("From the centre of cluster %1 (left) to the centre of cluster %2 (right)")
                                         .arg(m_from->value())
                                         .arg(m_to->value()));

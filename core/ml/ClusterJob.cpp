@@ -39,26 +39,10 @@ std::vector<std::uint8_t> toRgb(const torch::Tensor& images)
     return std::vector<std::uint8_t>(t.data_ptr<std::uint8_t>(), t.data_ptr<std::uint8_t>() + t.numel());
 }
 
-/** A contact sheet: rows of tiles (RGB, size x size each) with a 2-pixel grey gap. */
 void writeSheet(const fs::path& file, const std::vector<std::vector<const std::uint8_t*>>& rows, int size)
 {
-    size_t columns = 1;
-    for (const auto& r : rows)
-        columns = std::max(columns, r.size());
-    const int gap = 2;
-    const int width = static_cast<int>(columns) * (size + gap) + gap;
-    const int height = static_cast<int>(rows.size()) * (size + gap) + gap;
-    std::vector<std::uint8_t> sheet(static_cast<size_t>(width) * height * 3, 48);
-    for (size_t r = 0; r < rows.size(); ++r)
-        for (size_t c = 0; c < rows[r].size(); ++c) {
-            if (!rows[r][c])
-                continue;
-            const int x0 = gap + static_cast<int>(c) * (size + gap), y0 = gap + static_cast<int>(r) * (size + gap);
-            for (int y = 0; y < size; ++y)
-                std::memcpy(&sheet[(static_cast<size_t>(y0 + y) * width + x0) * 3],
-                            rows[r][c] + static_cast<size_t>(y) * size * 3, static_cast<size_t>(size) * 3);
-        }
-    writePngRgb(file, sheet.data(), width, height);
+    const ContactSheet sheet = contactSheet(rows, size);
+    writePngRgb(file, sheet.rgb.data(), sheet.width, sheet.height);
 }
 
 json histogramJson(const std::map<int, std::int64_t>& h)
@@ -70,6 +54,28 @@ json histogramJson(const std::map<int, std::int64_t>& h)
 }
 
 } // namespace
+
+ContactSheet contactSheet(const std::vector<std::vector<const std::uint8_t*>>& rows, int size)
+{
+    size_t columns = 1;
+    for (const auto& r : rows)
+        columns = std::max(columns, r.size());
+    const int gap = 2;
+    ContactSheet sheet;
+    sheet.width = static_cast<int>(columns) * (size + gap) + gap;
+    sheet.height = static_cast<int>(rows.size()) * (size + gap) + gap;
+    sheet.rgb.assign(static_cast<size_t>(sheet.width) * sheet.height * 3, 48);
+    for (size_t r = 0; r < rows.size(); ++r)
+        for (size_t c = 0; c < rows[r].size(); ++c) {
+            if (!rows[r][c])
+                continue;
+            const int x0 = gap + static_cast<int>(c) * (size + gap), y0 = gap + static_cast<int>(r) * (size + gap);
+            for (int y = 0; y < size; ++y)
+                std::memcpy(&sheet.rgb[(static_cast<size_t>(y0 + y) * sheet.width + x0) * 3],
+                            rows[r][c] + static_cast<size_t>(y) * size * 3, static_cast<size_t>(size) * 3);
+        }
+    return sheet;
+}
 
 CentroidPaths CentroidPaths::open(const fs::path& clustersDir)
 {

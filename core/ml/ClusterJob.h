@@ -86,6 +86,15 @@ private:
     ClusterParams m_params;
 };
 
+/** RGB tiles (size x size each) laid out in rows on a dark grey ground with 2-pixel gaps. */
+struct ContactSheet {
+    int width = 0;
+    int height = 0;
+    std::vector<std::uint8_t> rgb; // width x height x 3
+};
+/** Rows of tiles (a null tile leaves its cell empty) as one sheet, as the galleries are drawn. */
+ContactSheet contactSheet(const std::vector<std::vector<const std::uint8_t*>>& rows, int size);
+
 /**
  * The straight path between any two cluster centres of a clustering folder, decoded by the
  * autoencoder that made the codes: what changes from one cluster to the other.
