@@ -1,5 +1,7 @@
 #include "ClustersPage.h"
 
+#include "Charts.h"
+
 #include "JobRunner.h"
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
@@ -326,9 +328,7 @@ void ClustersPage::loadResults()
         silhouette->attachAxis(x);
         silhouette->attachAxis(y2);
         chart->legend()->setAlignment(Qt::AlignBottom);
-        QChart* old = m_sweepView->chart();
-        m_sweepView->setChart(chart);
-        delete old;
+        replaceChart(m_sweepView, chart);
     }
     if (m_list->count() > 0)
         m_list->setCurrentRow(0);
@@ -419,9 +419,7 @@ void ClustersPage::showCluster(int row)
         series->attachAxis(decades);
         series->attachAxis(faces);
         chart->legend()->hide();
-        QChart* old = m_ageView->chart();
-        m_ageView->setChart(chart);
-        delete old;
+        replaceChart(m_ageView, chart);
     } catch (const std::exception&) {
         // clusters.json without ages (a folder of faces): no histogram
     }

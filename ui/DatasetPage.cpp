@@ -1,5 +1,7 @@
 #include "DatasetPage.h"
 
+#include "Charts.h"
+
 #include "data/Cleaning.h"
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
@@ -411,9 +413,7 @@ void DatasetPage::showManifest(const QString& manifestText)
     series->attachAxis(x);
     series->attachAxis(y);
     chart->legend()->setAlignment(Qt::AlignBottom);
-    QChart* old = m_histogram->chart();
-    m_histogram->setChart(chart);
-    delete old;
+    replaceChart(m_histogram, chart);
     m_sourceLabel->setText(tr("<b>%1</b>: %2 records read, %3 faces kept at %4 px (%5 skipped files)")
                                .arg(QString::fromStdString(manifest.value("source", "")).toHtmlEscaped())
                                .arg(report.value("records_read", 0))

@@ -160,26 +160,25 @@ void MainWindow::buildMenus()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("Open the &demo dataset"), this, [this] { openPath("demo"); });
-    file->addAction(tr("Open IMDB-WIKI &.mat..."), this, [this] {
-        const QString f = QFileDialog::getOpenFileName(this, tr("IMDB-WIKI metadata"), {}, tr("MAT-files (*.mat)"));
-        if (!f.isEmpty())
-            openPath("imdb-wiki:" + f);
-    });
-    file->addAction(tr("Open &UTKFace folder..."), this, [this] {
-        const QString d = QFileDialog::getExistingDirectory(this, tr("UTKFace folder"));
-        if (!d.isEmpty())
-            openPath("utkface:" + d);
-    });
-    file->addAction(tr("Open &CSV..."), this, [this] {
-        const QString f = QFileDialog::getOpenFileName(this, tr("CSV with a path column"), {}, tr("CSV (*.csv)"));
-        if (!f.isEmpty())
-            openPath("csv:" + f);
-    });
-    file->addAction(tr("Open a &folder of images..."), this, [this] {
-        const QString d = QFileDialog::getExistingDirectory(this, tr("Folder of images"));
-        if (!d.isEmpty())
-            openPath("folder:" + d);
-    });
+    // Each kind of source: the menu text, the dialog's title, a file filter (empty: a folder), the SPEC prefix.
+    struct SourceAction {
+        QString text, title, filter;
+        const char* prefix;
+    };
+    const SourceAction sources[] = {
+        {tr("Open IMDB-WIKI &.mat..."), tr("IMDB-WIKI metadata"), tr("MAT-files (*.mat)"), "imdb-wiki:"},
+        {tr("Open &UTKFace folder..."), tr("UTKFace folder"), {}, "utkface:"},
+        {tr("Open &CSV..."), tr("CSV with a path column"), tr("CSV (*.csv)"), "csv:"},
+        {tr("Open a &folder of images..."), tr("Folder of images"), {}, "folder:"},
+    };
+    for (const SourceAction& source : sources)
+        file->addAction(source.text, this, [this, source] {
+            const QString path = source.filter.isEmpty()
+                                     ? QFileDialog::getExistingDirectory(this, source.title)
+                                     : QFileDialog::getOpenFileName(this, source.title, {}, source.filter);
+            if (!path.isEmpty())
+                openPath(QString::fromLatin1(source.prefix) + path);
+        });
     QMenu* recent = file->addMenu(tr("&Recent"));
     connect(recent, &QMenu::aboutToShow, this, [this, recent] {
         recent->clear();

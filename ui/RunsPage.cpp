@@ -1,5 +1,7 @@
 #include "RunsPage.h"
 
+#include "Charts.h"
+
 #include "ml/Runs.h"
 #include "Session.h"
 #include "util/FileUtil.h"
@@ -155,9 +157,7 @@ void RunsPage::overlaySelected()
     x->setRange(0, right);
     y->setRange(0, top * 1.1);
     chart->legend()->setAlignment(Qt::AlignBottom);
-    QChart* old = m_chart->chart();
-    m_chart->setChart(chart);
-    delete old;
+    replaceChart(m_chart, chart);
 }
 
 } // namespace faceatlas::ui

@@ -1,5 +1,7 @@
 #include "TrainPage.h"
 
+#include "Charts.h"
+
 #include "data/PreparedDataset.h"
 #include "JobRunner.h"
 #include "ml/Inference.h"
@@ -197,9 +199,7 @@ void TrainPage::resetCharts(bool ageModel)
     m_valLoss = addLine(loss, m_lossX, m_lossY, tr("validation"), QColor(220, 90, 30));
     m_lossX->setRange(0, std::max(1, m_epochs->value()));
     m_lossY->setRange(0, 0.01);
-    QChart* old = m_lossView->chart();
-    m_lossView->setChart(loss);
-    delete old;
+    replaceChart(m_lossView, loss);
     QChart* metric =
         lineChart(ageModel ? tr("Validation MAE (years)") : tr("Validation PSNR (dB)"), m_metricX, m_metricY);
     m_metric = addLine(metric, m_metricX, m_metricY, ageModel ? tr("model") : tr("PSNR"), QColor(40, 150, 60));
@@ -208,9 +208,7 @@ void TrainPage::resetCharts(bool ageModel)
                           : nullptr;
     m_metricX->setRange(0, std::max(1, m_epochs->value()));
     m_metricY->setRange(0, 1);
-    old = m_metricView->chart();
-    m_metricView->setChart(metric);
-    delete old;
+    replaceChart(m_metricView, metric);
     m_smoothed = 0;
 }
 
@@ -363,9 +361,7 @@ void TrainPage::showScatter(const QString& runDir)
             s->attachAxis(y);
         }
         chart->legend()->setAlignment(Qt::AlignBottom);
-        QChart* old = m_scatterView->chart();
-        m_scatterView->setChart(chart);
-        delete old;
+        replaceChart(m_scatterView, chart);
     } catch (const std::exception& e) {
         m_status->setText(tr("Could not evaluate the run: %1").arg(QString::fromUtf8(e.what())));
     }

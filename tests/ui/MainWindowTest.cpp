@@ -12,6 +12,8 @@
 
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QMenu>
+#include <QMenuBar>
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -51,6 +53,18 @@ private Q_SLOTS:
         m_window = std::make_unique<MainWindow>();
         m_window->session()->setWorkspace(m_dir.filePath("workspace"));
         m_window->show();
+    }
+
+    void fileMenuOpensEveryKindOfSource()
+    {
+        QMenu* file = m_window->menuBar()->actions().constFirst()->menu();
+        QVERIFY(file);
+        QStringList texts;
+        for (const QAction* action : file->actions())
+            texts << action->text();
+        for (const char* text : {"Open the &demo dataset", "Open IMDB-WIKI &.mat...", "Open &UTKFace folder...",
+                                 "Open &CSV...", "Open a &folder of images...", "&Recent", "Choose &workspace..."})
+            QVERIFY2(texts.contains(QString::fromLatin1(text)), text);
     }
 
     void openDemoFillsTheGrid()
