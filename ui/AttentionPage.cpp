@@ -2,6 +2,7 @@
 
 #include "data/Overlay.h"
 #include "data/PreparedDataset.h"
+#include "InteractiveLane.h"
 #include "ml/Attention.h"
 #include "ml/Batches.h"
 #include "ml/Runs.h"
@@ -15,6 +16,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSlider>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -91,8 +93,19 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     };
     refreshRuns();
     connect(session, &Session::runsChanged, this, refreshRuns);
+    connect(session, &Session::datasetAboutToChange, this, [this] {
+        m_overlayImage = QImage();
+        m_background = QImage();
+        m_map.clear();
+        m_original->clear();
+        m_overlay->clear();
+    });
     connect(session, &Session::datasetChanged, this, [this] {
-        m_face->setRange(0, m_session->dataset() ? static_cast<int>(m_session->dataset()->count()) - 1 : 0);
+        const auto* data = m_session->dataset();
+        {
+            QSignalBlocker block(m_face);
+            m_face->setRange(0, data && data->count() > 0 ? static_cast<int>(data->count()) - 1 : 0);
+        }
         render();
     });
     connect(m_run, &QComboBox::currentIndexChanged, this, [this] { render(); });
@@ -101,8 +114,9 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     connect(m_method, &QComboBox::currentIndexChanged, this, [this] { render(); });
     connect(m_layer, &QComboBox::currentIndexChanged, this, [this] { render(); });
     connect(m_channel, &QSpinBox::valueChanged, this, [this] { render(); });
-    connect(m_opacity, &QSlider::valueChanged, this, [this] { render(); });
-    connect(m_colormap, &QComboBox::currentIndexChanged, this, [this] { render(); });
+    // Opacity and colour map change only the blend of the map already computed.
+    connect(m_opacity, &QSlider::valueChanged, this, [this] { blend(); });
+    connect(m_colormap, &QComboBox::currentIndexChanged, this, [this] { blend(); });
     connect(exportButton, &QPushButton::clicked, this, [this] {
         if (m_overlayImage.isNull())
             return;
@@ -125,96 +139,147 @@ void AttentionPage::setCluster(int cluster)
     m_cluster->setValue(cluster);
 }
 
-void AttentionPage::loadModel()
+QString AttentionPage::statusText() const
 {
-    const QString run = m_run->currentData().toString();
-    if (run == m_modelRun && m_model)
-        return;
-    m_model.reset();
-    m_modelRun = run;
-    if (run.isEmpty())
-        return;
-    m_model = std::make_unique<LoadedModel>(loadRunModel(run.toStdString()));
-    const QString current = m_layer->currentText();
-    QSignalBlocker block(m_layer);
-    m_layer->clear();
-    for (const auto& layer : m_model->model->featureLayers())
-        m_layer->addItem(QString::fromStdString(layer));
-    m_layer->setCurrentIndex(
-        std::max(0, m_layer->findText(current) >= 0 ? m_layer->findText(current) : m_layer->count() - 1));
+    return m_status->text();
 }
 
 bool AttentionPage::render()
 {
-    m_overlayImage = QImage();
-    const auto* data = m_session->dataset();
+    const auto data = m_session->sharedDataset();
     if (!data) {
         m_status->setText(tr("Open and prepare a dataset first."));
         return false;
     }
-    const QImage face = m_session->face(m_face->value());
-    m_original->setPixmap(QPixmap::fromImage(face).scaled(320, 320, Qt::KeepAspectRatio, Qt::SmoothTransformation));
-    try {
-        loadModel();
-        if (!m_model) {
-            m_status->setText(tr("Train a model on the Train page to see its attention."));
-            return false;
-        }
-        FaceModelImpl& model = *m_model->model;
-        if (model.imageSize() != data->imageSize()) {
-            m_status->setText(tr("This run was trained at %1 px; the dataset is %2 px.")
-                                  .arg(model.imageSize())
-                                  .arg(data->imageSize()));
-            return false;
-        }
-        QElapsedTimer timer;
-        timer.start();
-        const int s = data->imageSize();
-        const auto input = imageTensor(data->image(static_cast<size_t>(m_face->value())), s);
-        AttentionParams params;
-        params.method = parseAttentionMethod(m_method->currentData().toString().toStdString());
-        params.layer = params.method == AttentionMethod::Code ? std::string() : m_layer->currentText().toStdString();
-        params.channel = m_channel->value();
-        QImage background = face;
-        AttentionMap map;
-        if (m_cluster->value() >= 0) {
-            // The cluster's faces: their average image under the averaged signed Grad-CAM.
-            const auto members = m_session->clusterMembers(m_cluster->value());
-            if (members.empty())
-                throw std::runtime_error("no faces of the open dataset are in cluster "
-                                         + std::to_string(m_cluster->value())
-                                         + " (cluster the open dataset on the Clusters page)");
-            const size_t n = std::min<size_t>(members.size(), 256);
-            auto images = torch::empty({static_cast<int64_t>(n), s, s, 3}, torch::kUInt8);
-            for (size_t i = 0; i < n; ++i)
-                std::memcpy(images[static_cast<int64_t>(i)].data_ptr(), data->image(static_cast<size_t>(members[i])),
-                            data->imageBytes());
-            const auto batch = images.permute({0, 3, 1, 2}).to(torch::kFloat).div(255);
-            map = averageGradCam(model, batch, m_layer->currentText().toStdString());
-            const auto mean = images.to(torch::kFloat).mean(0).round().to(torch::kUInt8).contiguous();
-            background = rgbImage(mean.data_ptr<std::uint8_t>(), s, s);
-        } else {
-            map = attentionMap(model, input, params);
-        }
-        m_original->setPixmap(
-            QPixmap::fromImage(background).scaled(320, 320, Qt::KeepAspectRatio, Qt::SmoothTransformation));
-        const auto values = map.map.contiguous();
-        m_overlayImage =
-            overlayImage(background, 320, values.data_ptr<float>(), s, map.isSigned, m_opacity->value() / 100.0,
-                         parseColormap(m_colormap->currentText().toStdString()));
-        m_overlay->setPixmap(QPixmap::fromImage(m_overlayImage));
-        QString text = tr("Layer %1, %2 ms.").arg(QString::fromStdString(map.layer)).arg(timer.elapsed());
-        if (std::isfinite(map.predictedAge))
-            text += tr(" Predicted age %1.").arg(map.predictedAge, 0, 'f', 1);
-        if (map.isSigned && params.method == AttentionMethod::GradCam)
-            text += tr(" Red pushes the predicted age up, blue pulls it down.");
-        m_status->setText(text);
-        return true;
-    } catch (const std::exception& e) {
+    if (data->count() == 0) {
+        m_original->clear();
         m_overlay->clear();
-        m_status->setText(QString::fromUtf8(e.what()));
+        m_status->setText(tr("The open dataset has no faces."));
         return false;
     }
+    const QString run = m_run->currentData().toString();
+    if (run.isEmpty()) {
+        m_status->setText(tr("Train a model on the Train page to see its attention."));
+        return false;
+    }
+    const int faceIndex = std::clamp(m_face->value(), 0, static_cast<int>(data->count()) - 1);
+    const int s = data->imageSize();
+    const QImage face = rgbImage(data->image(static_cast<size_t>(faceIndex)), s, s);
+    m_original->setPixmap(QPixmap::fromImage(face).scaled(320, 320, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    AttentionParams params;
+    params.method = parseAttentionMethod(m_method->currentData().toString().toStdString());
+    params.layer = params.method == AttentionMethod::Code ? std::string() : m_layer->currentText().toStdString();
+    params.channel = m_channel->value();
+    std::vector<qint64> members;
+    if (m_cluster->value() >= 0) {
+        members = m_session->clusterMembers(m_cluster->value());
+        if (members.empty()) {
+            m_overlay->clear();
+            m_status->setText(tr("No faces of the open dataset are in cluster %1 (cluster the open dataset on the "
+                                 "Clusters page).")
+                                  .arg(m_cluster->value()));
+            return false;
+        }
+        members.resize(std::min<size_t>(members.size(), 256));
+    }
+    struct Result {
+        QImage background;
+        std::vector<float> map;
+        bool isSigned = false;
+        std::string layer;
+        float predictedAge = 0;
+        QStringList layers;
+        qint64 ms = 0;
+    };
+    m_status->setText(tr("Computing ..."));
+    InteractiveLane* lane = m_session->lane();
+    const bool gradCam = params.method == AttentionMethod::GradCam;
+    lane->submit<Result>(
+        QStringLiteral("attention"), this,
+        [lane, run, data, faceIndex, params, members, face, s]() {
+            QElapsedTimer timer;
+            timer.start();
+            const auto loaded = lane->model(run);
+            FaceModelImpl& model = *loaded->model;
+            if (model.imageSize() != s)
+                throw std::runtime_error(QObject::tr("This run was trained at %1 px; the dataset is %2 px.")
+                                             .arg(model.imageSize())
+                                             .arg(s)
+                                             .toStdString());
+            Result result;
+            for (const auto& layer : model.featureLayers())
+                result.layers << QString::fromStdString(layer);
+            AttentionParams p = params;
+            if (p.method != AttentionMethod::Code && !result.layers.contains(QString::fromStdString(p.layer)))
+                p.layer = result.layers.isEmpty() ? std::string() : result.layers.back().toStdString();
+            AttentionMap map;
+            result.background = face;
+            if (!members.empty()) {
+                // The cluster's faces: their average image under the averaged signed Grad-CAM.
+                auto images = torch::empty({static_cast<int64_t>(members.size()), s, s, 3}, torch::kUInt8);
+                for (size_t i = 0; i < members.size(); ++i)
+                    std::memcpy(images[static_cast<int64_t>(i)].data_ptr(),
+                                data->image(static_cast<size_t>(members[i])), data->imageBytes());
+                const auto batch = images.permute({0, 3, 1, 2}).to(torch::kFloat).div(255);
+                map = averageGradCam(model, batch, p.layer);
+                const auto mean = images.to(torch::kFloat).mean(0).round().to(torch::kUInt8).contiguous();
+                result.background = rgbImage(mean.data_ptr<std::uint8_t>(), s, s);
+            } else {
+                map = attentionMap(model, imageTensor(data->image(static_cast<size_t>(faceIndex)), s), p);
+            }
+            const auto values = map.map.contiguous();
+            result.map.assign(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
+            result.isSigned = map.isSigned;
+            result.layer = map.layer;
+            result.predictedAge = map.predictedAge;
+            result.ms = timer.elapsed();
+            return result;
+        },
+        [this, gradCam](Result result) {
+            {
+                const QString current = m_layer->currentText();
+                QSignalBlocker block(m_layer);
+                QStringList items;
+                for (int i = 0; i < m_layer->count(); ++i)
+                    items << m_layer->itemText(i);
+                if (items != result.layers) {
+                    m_layer->clear();
+                    m_layer->addItems(result.layers);
+                }
+                m_layer->setCurrentText(
+                    QString::fromStdString(result.layer).isEmpty() ? current : QString::fromStdString(result.layer));
+            }
+            m_background = result.background;
+            m_map = std::move(result.map);
+            m_mapSize = m_background.width();
+            m_mapSigned = result.isSigned;
+            m_original->setPixmap(
+                QPixmap::fromImage(m_background).scaled(320, 320, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+            blend();
+            QString text = tr("Layer %1, %2 ms.").arg(QString::fromStdString(result.layer)).arg(result.ms);
+            if (std::isfinite(result.predictedAge))
+                text += tr(" Predicted age %1.").arg(result.predictedAge, 0, 'f', 1);
+            if (result.isSigned && gradCam)
+                text += tr(" Red pushes the predicted age up, blue pulls it down.");
+            m_status->setText(text);
+        },
+        [this](const QString& error) {
+            m_overlayImage = QImage();
+            m_map.clear();
+            m_overlay->clear();
+            m_status->setText(error);
+        });
+    return true;
+}
+
+void AttentionPage::blend()
+{
+    if (m_map.empty() || m_background.isNull()
+        || m_map.size() != static_cast<size_t>(m_mapSize) * static_cast<size_t>(m_mapSize))
+        return;
+    m_overlayImage = overlayImage(m_background, 320, m_map.data(), m_mapSize, m_mapSigned, m_opacity->value() / 100.0,
+                                  parseColormap(m_colormap->currentText().toStdString()));
+    m_overlay->setPixmap(QPixmap::fromImage(m_overlayImage));
 }
 
 } // namespace faceatlas::ui

@@ -3,6 +3,7 @@
 #include <memory>
 #include <QImage>
 #include <QWidget>
+#include <vector>
 
 class QComboBox;
 class QLabel;
@@ -26,12 +27,18 @@ public:
     void setFace(qint64 index);
     /** Shows the Grad-CAM averaged over a cluster's faces (-1: one face). */
     void setCluster(int cluster);
-    /** Recomputes the overlay; true when one is shown. */
+    /**
+     * Asks the interactive lane for the map of the settings on screen; false when nothing can be
+     * asked (no dataset, no model, no face). The overlay appears when the lane delivers it.
+     */
     bool render();
     bool hasOverlay() const { return !m_overlayImage.isNull(); }
+    /** The status line under the settings (what is shown, or why nothing is). */
+    QString statusText() const;
 
 private:
-    void loadModel();
+    /** Lays the last computed map over its face with the opacity and colour map on screen (cheap). */
+    void blend();
     Session* m_session;
     QComboBox* m_run;
     QSpinBox* m_face;
@@ -45,8 +52,11 @@ private:
     QLabel* m_overlay;
     QLabel* m_status;
     QImage m_overlayImage;
-    std::unique_ptr<LoadedModel> m_model;
-    QString m_modelRun;
+    // The last map the lane delivered: the slider and colour map only re-blend it.
+    QImage m_background;
+    std::vector<float> m_map;
+    int m_mapSize = 0;
+    bool m_mapSigned = false;
 };
 
 } // namespace faceatlas::ui

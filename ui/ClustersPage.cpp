@@ -2,6 +2,7 @@
 
 #include "Charts.h"
 
+#include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
@@ -211,20 +212,21 @@ void ClustersPage::encode()
     const QString out = QDir(m_session->workspace()).filePath("codes/" + QFileInfo(run).fileName());
     const std::string runDir = run.toStdString(), data = m_session->datasetDir().toStdString(),
                       codes = out.toStdString();
-    if (!m_session->jobs()->start(
-            tr("Encoding faces"), [runDir, data, codes](const CancelToken& cancel, const JobRunner::Report& report) {
-                encodeDataset(runDir, data, codes, "auto", cancel,
-                              [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
-            }))
-        return;
-    m_session->jobs()->whenDone([this, out](bool ok, bool cancelled, const QString& error) {
+    const auto job = [runDir, data, codes](const CancelToken& cancel, const JobRunner::Report& report) {
+        encodeDataset(runDir, data, codes, "auto", cancel,
+                      [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+        return !cancel.isCancelled();
+    };
+    const auto done = [this, out](bool ok, bool cancelled, const QString& error) {
         if (ok && !cancelled) {
             m_session->setCodesDir(out);
             m_summary->setText(tr("Faces encoded into %1. Now cluster them.").arg(out));
         } else if (!ok) {
             m_summary->setText(tr("Encoding failed: %1").arg(error));
         }
-    });
+    };
+    if (!m_session->jobs()->start(tr("Encoding faces"), job, done))
+        m_summary->setText(tr("Cannot encode now. %1").arg(m_session->jobs()->busyReason()));
 }
 
 void ClustersPage::cluster()
@@ -247,52 +249,73 @@ void ClustersPage::cluster()
                                           .arg(m_sweep->isChecked() ? QStringLiteral("%1-%2").arg(p.kMin).arg(p.kMax)
                                                                     : QString::number(p.k)));
     p.outDir = out.toStdString();
-    if (!m_session->jobs()->start(tr("Clustering"), [p](const CancelToken& cancel, const JobRunner::Report& report) {
-            ClusterJob(p).run(cancel,
-                              [&](const JobProgress& jp) { report(QString::fromUtf8(jp.stage), jp.done, jp.total); });
-        }))
-        return;
-    m_session->jobs()->whenDone([this, out](bool ok, bool cancelled, const QString& error) {
+    const auto job = [p](const CancelToken& cancel, const JobRunner::Report& report) {
+        const ClusterResult result = ClusterJob(p).run(
+            cancel, [&](const JobProgress& jp) { report(QString::fromUtf8(jp.stage), jp.done, jp.total); });
+        return !result.cancelled;
+    };
+    const auto done = [this, out](bool ok, bool cancelled, const QString& error) {
         if (ok && !cancelled) {
             m_session->setClustersDir(out);
             Q_EMIT clustered();
         } else if (!ok) {
             m_summary->setText(tr("Clustering failed: %1").arg(error));
         }
-    });
+    };
+    if (!m_session->jobs()->start(tr("Clustering"), job, done))
+        m_summary->setText(tr("Cannot cluster now. %1").arg(m_session->jobs()->busyReason()));
 }
 
 void ClustersPage::loadResults()
 {
-    const QDir dir(m_session->clustersDir());
     m_list->clear();
-    nlohmann::json clusters, metrics;
+    m_paths.reset();
     try {
-        clusters = nlohmann::json::parse(readFile(dir.filePath("clusters.json").toStdString()));
-        metrics = nlohmann::json::parse(readFile(dir.filePath("metrics.json").toStdString()));
-    } catch (const std::exception&) {
-        return;
+        showResults();
+    } catch (const std::exception& e) {
+        // A damaged or foreign clustering folder: say so, the rest of the window goes on.
+        m_list->clear();
+        m_summary->setText(tr("Cannot show the clustering in %1: %2")
+                               .arg(m_session->clustersDir(), QString::fromUtf8(e.what()).toHtmlEscaped()));
     }
+}
+
+void ClustersPage::showResults()
+{
+    const QDir dir(m_session->clustersDir());
+    if (m_session->clustersDir().isEmpty())
+        return;
+    const nlohmann::json clusters = nlohmann::json::parse(readFile(dir.filePath("clusters.json").toStdString()));
+    const nlohmann::json metrics = nlohmann::json::parse(readFile(dir.filePath("metrics.json").toStdString()));
     for (const auto& c : clusters) {
-        const QString age = c["age_mean"].is_number() ? QString::number(c["age_mean"].get<double>(), 'f', 1) : tr("?");
-        const auto& g = c["gender"];
+        const QString age = c.value("age_mean", nlohmann::json()).is_number()
+                                ? QString::number(c.at("age_mean").get<double>(), 'f', 1)
+                                : tr("?");
+        const auto& g = c.at("gender");
         auto* item = new QListWidgetItem(
-            tr("#%1  %2 faces, age %3").arg(c["cluster"].get<int>()).arg(c["size"].get<long long>()).arg(age));
-        item->setToolTip(tr("%1 male, %2 female").arg(g["M"].get<long long>()).arg(g["F"].get<long long>()));
+            tr("#%1  %2 faces, age %3").arg(c.at("cluster").get<int>()).arg(c.at("size").get<long long>()).arg(age));
+        item->setToolTip(tr("%1 male, %2 female").arg(g.at("M").get<long long>()).arg(g.at("F").get<long long>()));
         m_list->addItem(item);
     }
     const auto number = [](const nlohmann::json& v) {
         return v.is_number() ? QString::number(v.get<double>(), 'f', 3) : QStringLiteral("-");
     };
-    const auto& labels = metrics["labels"];
+    const nlohmann::json none;
+    const auto& labels = metrics.contains("labels") ? metrics.at("labels") : none;
+    const auto labelFigure = [&](const char* what, const char* figure) {
+        return labels.contains(what) && labels.at(what).contains(figure) ? labels.at(what).at(figure) : none;
+    };
+    const auto figure = [&](const char* name) { return metrics.contains(name) ? metrics.at(name) : none; };
     m_summary->setText(tr("<b>k = %1</b> (%2). Silhouette %3, Davies-Bouldin %4. Against age decades: NMI %5, ARI %6. "
                           "Against gender: NMI %7, ARI %8. Values near 0 mean the clusters follow something else: "
                           "lighting, background, pose.")
                            .arg(metrics.value("k", 0))
                            .arg(QString::fromStdString(metrics.value("reason", "")))
-                           .arg(number(metrics["silhouette"]), number(metrics["davies_bouldin"]),
-                                number(labels["age_decade"]["nmi"]), number(labels["age_decade"]["ari"]),
-                                number(labels["gender"]["nmi"]), number(labels["gender"]["ari"])));
+                           .arg(number(figure("silhouette")), number(figure("davies_bouldin")),
+                                number(labelFigure("age_decade", "nmi")), number(labelFigure("age_decade", "ari")),
+                                number(labelFigure("gender", "nmi")), number(labelFigure("gender", "ari"))));
+    if (!m_session->clusterMismatch().isEmpty())
+        m_summary->setText(m_summary->text() + "<br><b>" + m_session->clusterMismatch().toHtmlEscaped() + "</b>");
     loadInterpolation(clusters);
     showPicture(m_ageDirection, dir.filePath("age_direction.png"), 90);
     // Inertia and silhouette against k, when a range was swept.
@@ -305,12 +328,12 @@ void ClustersPage::loadResults()
         auto* silhouette = new QLineSeries;
         silhouette->setName(tr("silhouette"));
         double top = 0, low = 1e300, sTop = 0;
-        for (const auto& s : metrics["sweep"]) {
-            inertia->append(s["k"].get<int>(), s["inertia"].get<double>());
-            silhouette->append(s["k"].get<int>(), s["silhouette"].get<double>());
-            top = std::max(top, s["inertia"].get<double>());
-            low = std::min(low, s["inertia"].get<double>());
-            sTop = std::max(sTop, s["silhouette"].get<double>());
+        for (const auto& s : metrics.at("sweep")) {
+            inertia->append(s.at("k").get<int>(), s.at("inertia").get<double>());
+            silhouette->append(s.at("k").get<int>(), s.at("silhouette").get<double>());
+            top = std::max(top, s.at("inertia").get<double>());
+            low = std::min(low, s.at("inertia").get<double>());
+            sTop = std::max(sTop, s.at("silhouette").get<double>());
         }
         chart->addSeries(inertia);
         chart->addSeries(silhouette);
@@ -339,7 +362,7 @@ void ClustersPage::loadInterpolation(const nlohmann::json& clusters)
     // Start with the two largest clusters, as interpolation.png does.
     std::vector<std::pair<long long, int>> bySize;
     for (const auto& c : clusters)
-        bySize.emplace_back(c["size"].get<long long>(), c["cluster"].get<int>());
+        bySize.emplace_back(c.at("size").get<long long>(), c.at("cluster").get<int>());
     std::sort(bySize.rbegin(), bySize.rend());
     try {
         m_paths = std::make_shared<CentroidPaths>(CentroidPaths::open(m_session->clustersDir().toStdString()));
@@ -366,20 +389,26 @@ void ClustersPage::showInterpolation()
 {
     if (!m_paths)
         return;
-    try {
-        const int steps = 8, s = m_paths->imageSize();
-        const auto rgb = m_paths->between(m_from->value(), m_to->value(), steps);
-        std::vector<const std::uint8_t*> row;
-        for (int i = 0; i < steps; ++i)
-            row.push_back(rgb.data() + static_cast<size_t>(i) * s * s * 3);
-        const ContactSheet sheet = contactSheet({row}, s);
-        showPixmap(m_interpolation, QPixmap::fromImage(rgbImage(sheet.rgb.data(), sheet.width, sheet.height)), 90);
-        m_interpolation->setToolTip(tr("From the centre of cluster %1 (left) to the centre of cluster %2 (right)")
-                                        .arg(m_from->value())
-                                        .arg(m_to->value()));
-    } catch (const std::exception& e) {
-        m_interpolation->setText(QString::fromUtf8(e.what()));
-    }
+    // Decoding the path is a forward pass of the decoder: on the interactive lane, newest request wins.
+    const std::shared_ptr<CentroidPaths> paths = m_paths;
+    const int from = m_from->value(), to = m_to->value();
+    m_session->lane()->submit<QImage>(
+        QStringLiteral("centroid-path"), this,
+        [paths, from, to] {
+            const int steps = 8, s = paths->imageSize();
+            const auto rgb = paths->between(from, to, steps);
+            std::vector<const std::uint8_t*> row;
+            for (int i = 0; i < steps; ++i)
+                row.push_back(rgb.data() + static_cast<size_t>(i) * s * s * 3);
+            const ContactSheet sheet = contactSheet({row}, s);
+            return rgbImage(sheet.rgb.data(), sheet.width, sheet.height);
+        },
+        [this, from, to](QImage strip) {
+            showPixmap(m_interpolation, QPixmap::fromImage(strip), 90);
+            m_interpolation->setToolTip(
+                tr("From the centre of cluster %1 (left) to the centre of cluster %2 (right)").arg(from).arg(to));
+        },
+        [this](const QString& error) { m_interpolation->setText(error); });
 }
 
 void ClustersPage::showCluster(int row)

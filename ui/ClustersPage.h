@@ -39,6 +39,7 @@ Q_SIGNALS:
 
 private:
     void loadResults();
+    void showResults();
     void showCluster(int row);
     void loadInterpolation(const nlohmann::json& clusters);
     void showInterpolation();

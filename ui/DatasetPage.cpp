@@ -7,6 +7,7 @@
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
 #include "data/Readers.h"
+#include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Attention.h"
 #include "ml/Batches.h"
@@ -79,6 +80,14 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_multipleFaces->setChecked(true);
     m_prepare = new QPushButton(tr("Prepare"));
     m_prepare->setEnabled(false);
+    // Names for tests and accessibility tools.
+    m_size->setObjectName("imageSize");
+    m_minScore->setObjectName("minFaceScore");
+    m_ageMin->setObjectName("ageMin");
+    m_ageMax->setObjectName("ageMax");
+    m_minImage->setObjectName("minImageSide");
+    m_valFraction->setObjectName("validationShare");
+    m_prepare->setObjectName("prepare");
     auto* form = new QFormLayout;
     form->addRow(tr("Image size (px)"), m_size);
     form->addRow(tr("Min face score"), m_minScore);
@@ -127,7 +136,11 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_filterGender->addItems({tr("Any gender"), tr("Female"), tr("Male")});
     m_faceOverlay = new QLabel;
     m_faceOverlay->setAlignment(Qt::AlignCenter);
+    m_filterLow->setObjectName("filterAgeLow");
+    m_filterHigh->setObjectName("filterAgeHigh");
+    m_filterGender->setObjectName("filterGender");
     m_sortBy = new QComboBox;
+    m_sortBy->setObjectName("sortBy");
     m_sortBy->addItem(tr("Dataset order"), 0);
     m_sortBy->addItem(tr("Sort by age"), ThumbnailModel::AgeRole);
     m_sortBy->addItem(tr("Sort by face score"), ThumbnailModel::FaceScoreRole);
@@ -225,7 +238,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
             [this] { m_filter->setCluster(m_filterCluster->currentData().toInt()); });
     connect(m_predict, &QPushButton::clicked, this, &DatasetPage::predictAll);
     const auto refreshExtras = [this] {
-        m_model->setExtras(&m_session->predictions(), &m_session->clusterLabels());
+        m_model->setExtras(m_session->sharedPredictions(), m_session->sharedClusterLabels());
         QSignalBlocker block(m_filterCluster);
         m_filterCluster->clear();
         m_filterCluster->addItem(tr("All clusters"), -1);
@@ -238,18 +251,31 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     };
     connect(session, &Session::predictionsChanged, this, refreshExtras);
     connect(session, &Session::clustersChanged, this, refreshExtras);
-    connect(session, &Session::datasetChanged, this, refreshExtras);
     connect(m_grid, &QListView::clicked, this, &DatasetPage::showFace);
     connect(m_grid, &QListView::doubleClicked, this, [this](const QModelIndex& index) {
         Q_EMIT faceActivated(index.data(ThumbnailModel::IndexRole).toLongLong());
     });
-    connect(session, &Session::datasetChanged, this, [this] {
-        m_model->setDataset(m_session->dataset());
+    // The order of a switch (see Session): drop what describes the old dataset, then take the new one.
+    connect(session, &Session::datasetAboutToChange, this, [this] {
+        m_model->setDataset(nullptr);
+        clearFacePanel();
+    });
+    connect(session, &Session::datasetChanged, this, [this, refreshExtras] {
+        m_model->setDataset(m_session->sharedDataset());
+        refreshExtras();
         if (const auto* data = m_session->dataset()) {
             showManifest(QString::fromStdString(data->manifestJson()));
             selectFirstFace();
         }
     });
+}
+
+void DatasetPage::clearFacePanel()
+{
+    m_faceImage->clear();
+    m_faceOverlay->clear();
+    m_faceOverlay->setToolTip({});
+    m_faceInfo->setText(tr("Click a face to see it here."));
 }
 
 DatasetPage::~DatasetPage() = default;
@@ -259,51 +285,83 @@ int DatasetPage::faceCount() const
     return m_model->rowCount();
 }
 
+const PreparedDataset* DatasetPage::gridDataset() const
+{
+    return m_model->dataset();
+}
+
+QListView* DatasetPage::grid() const
+{
+    return m_grid;
+}
+
 void DatasetPage::loadSource(const QString& spec)
 {
-    m_session->setSource(spec);
-    m_sourceLabel->setText(tr("Reading %1 ...").arg(spec));
+    // A refused start changes nothing: the open source, its counts and its faces stay as they are.
+    if (m_session->jobs()->isRunning()) {
+        m_sourceLabel->setText(tr("Cannot open %1 now. %2").arg(spec.toHtmlEscaped(), m_session->jobs()->busyReason()));
+        return;
+    }
     auto loaded = std::make_shared<LoadedDataset>();
     auto probes = std::make_shared<std::vector<ImageProbe>>();
     const std::string source = spec.toStdString();
-    if (!m_session->jobs()->start(tr("Reading %1").arg(spec),
-                                  [loaded, probes, source](const CancelToken& cancel, const JobRunner::Report& report) {
-                                      report(QObject::tr("reading metadata"), 0, 0);
-                                      *loaded = openSource(source);
-                                      probes->resize(loaded->records.size());
-                                      std::atomic<long long> done{0};
-                                      const auto total = static_cast<qint64>(loaded->records.size());
-                                      parallelFor(
-                                          loaded->records.size(), 0,
-                                          [&](size_t i) {
-                                              if (cancel.isCancelled())
-                                                  return;
-                                              (*probes)[i] = probeImage(loaded->records[i].path);
-                                              const long long d = ++done;
-                                              if (d % 2048 == 0)
-                                                  report(QObject::tr("checking images"), d, total);
-                                          },
-                                          64);
-                                  }))
-        return;
-    m_session->jobs()->whenDone([this, loaded, probes, spec](bool ok, bool cancelled, const QString& error) {
+    const auto read = [loaded, probes, source](const CancelToken& cancel, const JobRunner::Report& report) {
+        report(QObject::tr("reading metadata"), 0, 0);
+        *loaded = openSource(source);
+        probes->resize(loaded->records.size());
+        std::atomic<long long> done{0};
+        const auto total = static_cast<qint64>(loaded->records.size());
+        parallelFor(
+            loaded->records.size(), 0,
+            [&](size_t i) {
+                if (cancel.isCancelled())
+                    return;
+                (*probes)[i] = probeImage(loaded->records[i].path);
+                const long long d = ++done;
+                if (d % 2048 == 0)
+                    report(QObject::tr("checking images"), d, total);
+            },
+            64);
+        return !cancel.isCancelled();
+    };
+    const auto done = [this, loaded, probes, spec](bool ok, bool cancelled, const QString& error) {
         if (!ok || cancelled) {
-            m_sourceLabel->setText(ok ? tr("Reading %1 was cancelled.").arg(spec)
+            m_sourceLabel->setText(ok ? tr("Reading %1 was cancelled; %2 stays open.").arg(spec, currentSourceText())
                                       : tr("Could not open %1: %2").arg(spec, error));
             return;
         }
+        m_session->setSource(spec);
         m_loaded = loaded;
         m_probes = probes;
         QString text = tr("<b>%1</b>: %2 records").arg(spec.toHtmlEscaped()).arg(loaded->records.size());
         if (loaded->malformed)
             text += tr(", %1 malformed entries skipped").arg(loaded->malformed);
+        if (loaded->records.empty())
+            text += tr(". Nothing to prepare: the source holds no faces.");
         m_sourceLabel->setText(text);
-        m_prepare->setEnabled(true);
+        m_prepare->setEnabled(!loaded->records.empty());
         updateCounts();
+        // The grid shows this source's faces or none, never the previous dataset's.
         const QString prepared = m_session->preparedDirFor(spec, m_size->value());
-        if (QFileInfo::exists(prepared + "/prepared.json"))
-            m_session->openPrepared(prepared);
-    });
+        if (QFileInfo::exists(prepared + "/prepared.json")) {
+            try {
+                m_session->openPrepared(prepared);
+                return;
+            } catch (const std::exception& e) {
+                m_sourceLabel->setText(text
+                                       + tr("<br>Its earlier preparation cannot be opened (%1); prepare again.")
+                                             .arg(QString::fromUtf8(e.what()).toHtmlEscaped()));
+            }
+        }
+        m_session->closeDataset();
+    };
+    if (m_session->jobs()->start(tr("Reading %1").arg(spec), read, done))
+        m_sourceLabel->setText(tr("Reading %1 ...").arg(spec));
+}
+
+QString DatasetPage::currentSourceText() const
+{
+    return m_session->source().isEmpty() ? tr("nothing") : m_session->source();
 }
 
 void DatasetPage::updateCounts()
@@ -349,18 +407,28 @@ void DatasetPage::prepare()
     params.cleaning.balanceAges = m_balance->isChecked();
     params.cleaning.dropMultipleFaces = m_multipleFaces->isChecked();
     const QString dir = QString::fromStdString(params.outDir.string());
-    const bool started = m_session->jobs()->start(tr("Preparing %1").arg(m_session->source()),
-                                                  [params](const CancelToken& cancel, const JobRunner::Report& report) {
-                                                      PrepareJob(params).run(cancel, [&](const JobProgress& p) {
-                                                          report(QString::fromUtf8(p.stage), p.done, p.total);
-                                                      });
-                                                  });
-    if (!started)
-        return;
-    m_session->jobs()->whenDone([this, dir](bool ok, bool cancelled, const QString&) {
-        if (ok && !cancelled)
+    const QString spec = m_session->source();
+    const auto job = [params](const CancelToken& cancel, const JobRunner::Report& report) {
+        const PrepareResult result = PrepareJob(params).run(
+            cancel, [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+        return !result.cancelled;
+    };
+    const auto done = [this, dir, spec](bool ok, bool cancelled, const QString& error) {
+        if (!ok) {
+            m_sourceLabel->setText(tr("Preparing %1 failed: %2").arg(spec.toHtmlEscaped(), error.toHtmlEscaped()));
+            return;
+        }
+        if (cancelled || spec != m_session->source())
+            return;
+        try {
             m_session->openPrepared(dir);
-    });
+        } catch (const std::exception& e) {
+            m_sourceLabel->setText(tr("The preparation of %1 cannot be opened: %2")
+                                       .arg(spec.toHtmlEscaped(), QString::fromUtf8(e.what()).toHtmlEscaped()));
+        }
+    };
+    if (!m_session->jobs()->start(tr("Preparing %1").arg(spec), job, done))
+        m_sourceLabel->setText(tr("Cannot prepare now. %1").arg(m_session->jobs()->busyReason()));
 }
 
 void DatasetPage::showManifest(const QString& manifestText)
@@ -424,15 +492,14 @@ void DatasetPage::showManifest(const QString& manifestText)
 
 void DatasetPage::showFace(const QModelIndex& index)
 {
+    const auto data = m_session->sharedDataset();
     const qint64 row = index.data(ThumbnailModel::IndexRole).toLongLong();
-    const auto* data = m_session->dataset();
-    if (!data)
+    if (!data || !index.isValid() || row < 0 || static_cast<size_t>(row) >= data->count())
         return;
     const Record& r = data->records()[static_cast<size_t>(row)];
-    QImage full(QString::fromStdString(r.path));
-    if (full.isNull())
-        full = m_session->face(row);
-    m_faceImage->setPixmap(QPixmap::fromImage(full).scaled(220, 220, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    // The stored face (what the models see); the original file may be large, slow or gone.
+    m_faceImage->setPixmap(
+        QPixmap::fromImage(m_session->face(row)).scaled(220, 220, Qt::KeepAspectRatio, Qt::SmoothTransformation));
     QString info = tr("<b>Face %1</b><br>%2<br>").arg(row).arg(QString::fromStdString(r.path).toHtmlEscaped());
     info += tr("Age: %1<br>Gender: %2<br>")
                 .arg(r.age ? QString::number(*r.age) : tr("unknown"),
@@ -446,26 +513,47 @@ void DatasetPage::showFace(const QModelIndex& index)
     if (cluster.isValid())
         info += tr("<br>Cluster %1").arg(cluster.toInt());
     m_faceInfo->setText(info);
-    // The latest age model's signed Grad-CAM over this face (double-click for the Attention page).
+    // The latest age model's signed Grad-CAM over this face, computed on the interactive lane (the
+    // checkpoint is reloaded there when training has written a newer one).
     m_faceOverlay->clear();
-    try {
-        const QString run = m_session->latestRun("age");
-        if (!run.isEmpty() && (!m_ageModel || m_ageModelRun != run)) {
-            m_ageModel = std::make_shared<LoadedModel>(loadRunModel(run.toStdString()));
-            m_ageModelRun = run;
-        }
-        if (m_ageModel && m_ageModel->model->imageSize() == data->imageSize()) {
-            const auto input = imageTensor(data->image(static_cast<size_t>(row)), data->imageSize());
-            const AttentionMap map = attentionMap(*m_ageModel->model, input, {AttentionMethod::GradCam, "", -1});
-            const auto values = map.map.contiguous();
-            m_faceOverlay->setPixmap(QPixmap::fromImage(
-                overlayImage(m_session->face(row), 200, values.data_ptr<float>(), data->imageSize(), true, 0.6)));
-            m_faceOverlay->setToolTip(
-                tr("Signed Grad-CAM of the latest age run: red pushes the predicted age (%1) up, blue down")
-                    .arg(map.predictedAge, 0, 'f', 1));
-        }
-    } catch (const std::exception&) {
-        m_ageModel.reset(); // an unreadable run: no overlay, the rest of the panel stands
+    m_faceOverlay->setToolTip({});
+    const QString run = m_session->latestRun("age");
+    if (!run.isEmpty()) {
+        InteractiveLane* lane = m_session->lane();
+        struct Overlay {
+            QImage image;
+            double predicted;
+            int epoch;
+        };
+        lane->submit<Overlay>(
+            QStringLiteral("face-gradcam"), this,
+            [lane, run, data, row]() -> Overlay {
+                const auto model = lane->model(run);
+                if (model->model->imageSize() != data->imageSize())
+                    return {QImage(), 0, 0};
+                const auto input = imageTensor(data->image(static_cast<size_t>(row)), data->imageSize());
+                const AttentionMap map = attentionMap(*model->model, input, {AttentionMethod::GradCam, "", -1});
+                const auto values = map.map.contiguous();
+                const int s = data->imageSize();
+                const QImage face = rgbImage(data->image(static_cast<size_t>(row)), s, s);
+                int epoch = 0;
+                try {
+                    epoch = nlohmann::json::parse(model->metaJson).value("epoch", 0);
+                } catch (const std::exception&) {
+                }
+                return {overlayImage(face, 200, values.data_ptr<float>(), s, true, 0.6), map.predictedAge, epoch};
+            },
+            [this, run](Overlay overlay) {
+                if (overlay.image.isNull())
+                    return;
+                m_faceOverlay->setPixmap(QPixmap::fromImage(overlay.image));
+                m_faceOverlay->setToolTip(tr("Signed Grad-CAM of %1 (epoch %2): red pushes the predicted age (%3) "
+                                             "up, blue down")
+                                              .arg(QFileInfo(run).fileName())
+                                              .arg(overlay.epoch)
+                                              .arg(overlay.predicted, 0, 'f', 1));
+            },
+            [this](const QString&) { m_faceOverlay->clear(); }); // an unreadable run: no overlay, the panel stands
     }
     Q_EMIT faceActivated(row);
 }
@@ -485,31 +573,32 @@ void DatasetPage::selectFirstFace()
 void DatasetPage::predictAll()
 {
     const QString run = m_session->latestRun("age");
-    if (run.isEmpty() || !m_session->dataset()) {
-        m_sourceLabel->setText(tr("Train an age model first (Train page), then predict."));
+    const auto data = m_session->sharedDataset();
+    if (run.isEmpty() || !data) {
+        m_faceInfo->setText(tr("Predicting ages needs a prepared dataset and an age model: train one on the Train "
+                               "page first."));
         return;
     }
     auto predictions = std::make_shared<std::vector<float>>();
-    const PreparedDataset* data = m_session->dataset();
     const std::string runDir = run.toStdString();
-    if (!m_session->jobs()->start(tr("Predicting ages"), [predictions, data, runDir](const CancelToken& cancel,
-                                                                                     const JobRunner::Report& report) {
-            LoadedModel loaded = loadRunModel(runDir);
-            std::vector<std::uint32_t> all(data->count());
-            for (size_t i = 0; i < all.size(); ++i)
-                all[i] = static_cast<std::uint32_t>(i);
-            *predictions = predictAges(*loaded.model, *data, all, torch::kCPU, cancel, [&](const JobProgress& p) {
-                report(QString::fromUtf8(p.stage), p.done, p.total);
-            });
-        }))
-        return;
-    m_session->jobs()->whenDone([this, predictions](bool ok, bool cancelled, const QString&) {
-        if (ok && !cancelled && m_session->dataset() && predictions->size() == m_session->dataset()->count()) {
-            m_session->setPredictions(std::move(*predictions));
+    const auto job = [predictions, data, runDir](const CancelToken& cancel, const JobRunner::Report& report) {
+        LoadedModel loaded = loadRunModel(runDir);
+        std::vector<std::uint32_t> all(data->count());
+        for (size_t i = 0; i < all.size(); ++i)
+            all[i] = static_cast<std::uint32_t>(i);
+        *predictions = predictAges(*loaded.model, *data, all, torch::kCPU, cancel,
+                                   [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+        return predictions->size() == data->count();
+    };
+    const auto done = [this, predictions, data](bool ok, bool cancelled, const QString&) {
+        // Predictions of a dataset that is no longer open are dropped (setPredictions checks).
+        if (ok && !cancelled && m_session->setPredictions(data.get(), std::move(*predictions))) {
             m_sortBy->setCurrentIndex(m_sortBy->findData(ThumbnailModel::ErrorRole));
             selectFirstFace();
         }
-    });
+    };
+    if (!m_session->jobs()->start(tr("Predicting ages"), job, done))
+        m_faceInfo->setText(tr("Cannot predict now. %1").arg(m_session->jobs()->busyReason()));
 }
 
 } // namespace faceatlas::ui

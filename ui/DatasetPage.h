@@ -19,6 +19,7 @@ struct LoadedDataset;
 struct ImageProbe;
 struct PrepareReport;
 struct LoadedModel;
+class PreparedDataset;
 } // namespace faceatlas
 
 namespace faceatlas::ui {
@@ -38,6 +39,9 @@ public:
     /** Runs the prepare job with the settings on screen. */
     void prepare();
     int faceCount() const;
+    /** The dataset the grid shows (tests compare it with the session's). */
+    const PreparedDataset* gridDataset() const;
+    QListView* grid() const;
     /** Predicts every face's age with the latest age run (a job), so faces can be sorted by error. */
     void predictAll();
     /** Selects the first face of the grid (in its current order) and shows it in the detail panel. */
@@ -50,6 +54,8 @@ private:
     void updateCounts();
     void showManifest(const QString& manifestText);
     void showFace(const QModelIndex& index);
+    void clearFacePanel();
+    QString currentSourceText() const;
     Session* m_session;
     std::shared_ptr<LoadedDataset> m_loaded;
     std::shared_ptr<std::vector<ImageProbe>> m_probes;
@@ -77,8 +83,6 @@ private:
     QComboBox* m_sortBy;
     QComboBox* m_filterCluster;
     QPushButton* m_predict;
-    std::shared_ptr<LoadedModel> m_ageModel;
-    QString m_ageModelRun;
 };
 
 } // namespace faceatlas::ui

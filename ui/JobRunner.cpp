@@ -8,12 +8,8 @@ namespace faceatlas::ui {
 JobRunner::JobRunner(QObject* parent)
     : QObject(parent)
 {
-    // finished is emitted on the worker thread; this connection delivers it on the GUI thread.
-    connect(this, &JobRunner::finished, this, [this](const QString&, bool ok, bool cancelled, const QString& error) {
-        const Done done = std::exchange(m_done, Done());
-        if (done)
-            done(ok, cancelled, error);
-    });
+    // workerEnded is emitted on the worker thread; the queued connection runs the end on the GUI thread.
+    connect(this, &JobRunner::workerEnded, this, &JobRunner::onWorkerEnded, Qt::QueuedConnection);
 }
 
 JobRunner::~JobRunner()
@@ -21,29 +17,37 @@ JobRunner::~JobRunner()
     cancelAndWait();
 }
 
-bool JobRunner::isRunning() const
+QString JobRunner::busyReason() const
 {
-    return m_thread && m_thread->isRunning();
+    if (!isRunning())
+        return {};
+    return tr("%1 is still running: wait for it to finish or press Cancel in the status bar.").arg(m_title);
 }
 
-bool JobRunner::start(const QString& title, Job job)
+quint64 JobRunner::start(const QString& title, Job job, Done done)
 {
-    if (isRunning())
-        return false;
-    if (m_thread) {
+    if (isRunning()) {
+        Q_EMIT refused(title, busyReason());
+        return 0;
+    }
+    if (m_thread) { // the previous worker has ended (its end was delivered); reap it
         m_thread->wait();
         delete m_thread;
+        m_thread = nullptr;
     }
+    const quint64 id = m_nextId++;
     m_cancel = CancelToken();
     m_title = title;
-    m_done = nullptr;
+    m_runningId = id;
+    if (done)
+        m_done.emplace(id, std::move(done));
     const CancelToken cancel = m_cancel;
-    m_thread = QThread::create([this, job = std::move(job), cancel, title] {
-        bool ok = true;
+    m_thread = QThread::create([this, id, job = std::move(job), cancel] {
+        bool ok = true, completed = false;
         QString error;
         try {
-            job(cancel,
-                [this](const QString& stage, qint64 done, qint64 total) { Q_EMIT progress(stage, done, total); });
+            completed =
+                job(cancel, [this](const QString& stage, qint64 d, qint64 total) { Q_EMIT progress(stage, d, total); });
         } catch (const std::exception& e) {
             ok = false;
             error = QString::fromUtf8(e.what());
@@ -51,21 +55,37 @@ bool JobRunner::start(const QString& title, Job job)
             ok = false;
             error = QStringLiteral("unknown error");
         }
-        Q_EMIT finished(title, ok, cancel.isCancelled(), error);
+        Q_EMIT workerEnded(id, ok, ok && !completed, error);
     });
     Q_EMIT started(title);
     m_thread->start();
-    return true;
+    return id;
 }
 
-void JobRunner::whenDone(Done done)
+void JobRunner::onWorkerEnded(quint64 id, bool ok, bool cancelled, const QString& error)
 {
-    m_done = std::move(done);
+    if (id == m_runningId)
+        m_runningId = 0;
+    const QString title = m_title;
+    const auto it = m_done.find(id);
+    if (it != m_done.end()) {
+        const Done done = std::move(it->second);
+        m_done.erase(it);
+        done(ok, cancelled, error);
+    }
+    Q_EMIT finished(title, ok, cancelled, error);
 }
 
 void JobRunner::cancel()
 {
-    m_cancel.requestCancel();
+    if (isRunning())
+        m_cancel.requestCancel();
+}
+
+void JobRunner::cancelJob(quint64 id)
+{
+    if (id != 0 && id == m_runningId)
+        m_cancel.requestCancel();
 }
 
 void JobRunner::cancelAndWait()
@@ -76,6 +96,9 @@ void JobRunner::cancelAndWait()
     m_thread->wait();
     delete m_thread;
     m_thread = nullptr;
+    // The end was queued to a loop that will not run it now: forget the callbacks, nothing runs them.
+    m_runningId = 0;
+    m_done.clear();
 }
 
 } // namespace faceatlas::ui

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <QObject>
 #include <QString>
 #include <QThread>
@@ -10,46 +11,62 @@
 namespace faceatlas::ui {
 
 /**
- * Runs one core job at a time on a worker thread. The job reports progress through the function
- * it is given (from the worker thread; forwarded as a queued signal) and checks the CancelToken.
+ * Runs one long core job at a time (prepare, train, encode, cluster, predict) on a worker thread.
+ *
+ * Each job gets an id when it starts, and its `done` callback belongs to that id alone: a late end of
+ * an earlier job can never call a later job's callback. A start while another job runs is refused
+ * and changes nothing (the caller checks the id, `refused` tells the window why). A job reports
+ * whether it ran to its end; a Cancel that arrives after that does not discard its result.
  * Destroying the runner cancels the job and waits for it, so closing the window keeps the last
- * checkpoint intact.
+ * checkpoint intact. Per-click work belongs on the InteractiveLane, not here.
  */
 class JobRunner : public QObject {
     Q_OBJECT
 public:
     using Report = std::function<void(const QString& stage, qint64 done, qint64 total)>;
-    using Job = std::function<void(const CancelToken& cancel, const Report& report)>;
+    /** The work, on the worker thread: true when it ran to its end, false when a cancel stopped it early. */
+    using Job = std::function<bool(const CancelToken& cancel, const Report& report)>;
     /** Called on the GUI thread when the job has ended: ok, cancelled, and the error when not ok. */
     using Done = std::function<void(bool ok, bool cancelled, const QString& error)>;
 
     explicit JobRunner(QObject* parent = nullptr);
     ~JobRunner() override;
 
-    /** Starts `job` named `title`; false when another job is still running. */
-    bool start(const QString& title, Job job);
     /**
-     * Calls `done` on the GUI thread when the running job ends (once). Safe right after start():
-     * the end is delivered through the GUI thread's event loop, which is busy until we return.
+     * Starts `job` named `title` and returns its id (> 0); `done` runs on the GUI thread when it ends.
+     * Returns 0 when another job is still running: nothing is started, `refused` is emitted.
      */
-    void whenDone(Done done);
-    bool isRunning() const;
+    quint64 start(const QString& title, Job job, Done done = {});
+    bool isRunning() const { return m_runningId != 0; }
+    /** The id of the running job, 0 when none. */
+    quint64 runningId() const { return m_runningId; }
     QString title() const { return m_title; }
+    /** Why a new job cannot start now ("Training age is running: ..."), empty when one can. */
+    QString busyReason() const;
+    /** Cancels the running job (nothing when none runs). */
     void cancel();
-    /** Cancels and blocks until the worker has finished. */
+    /** Cancels job `id` if it is the one running. */
+    void cancelJob(quint64 id);
+    /** Cancels and blocks until the worker has finished (closing the window). */
     void cancelAndWait();
 
 Q_SIGNALS:
     void started(const QString& title);
     void progress(const QString& stage, qint64 done, qint64 total);
-    /** ok is false with a message when the job threw; cancelled when the user stopped it. */
+    /** After the job's own `done`; ok is false with a message when the job threw. */
     void finished(const QString& title, bool ok, bool cancelled, const QString& error);
+    /** A start was refused because `reason` (another job runs). */
+    void refused(const QString& title, const QString& reason);
 
 private:
+    Q_SIGNAL void workerEnded(quint64 id, bool ok, bool cancelled, const QString& error);
+    void onWorkerEnded(quint64 id, bool ok, bool cancelled, const QString& error);
     QThread* m_thread = nullptr;
     CancelToken m_cancel;
     QString m_title;
-    Done m_done;
+    quint64 m_nextId = 1;
+    quint64 m_runningId = 0;
+    std::map<quint64, Done> m_done;
 };
 
 } // namespace faceatlas::ui

@@ -3,6 +3,7 @@
 #include "AttentionPage.h"
 #include "ClustersPage.h"
 #include "DatasetPage.h"
+#include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Runtime.h"
 #include "RunsPage.h"
@@ -99,9 +100,9 @@ MainWindow::MainWindow(QWidget* parent)
         m_cancel->show();
         m_eta->clear();
         m_jobClock.start();
-        m_latencyClock.start();
-        m_latencyTimer->start();
     });
+    connect(jobs, &JobRunner::refused, this,
+            [this](const QString& title, const QString& reason) { statusBar()->showMessage(reason, 10000); });
     connect(jobs, &JobRunner::progress, this, [this, jobs](const QString& stage, qint64 done, qint64 total) {
         m_jobLabel->setText(QStringLiteral("%1: %2").arg(jobs->title(), stage));
         if (total > 0) {
@@ -116,23 +117,28 @@ MainWindow::MainWindow(QWidget* parent)
     });
     connect(jobs, &JobRunner::finished, this,
             [this](const QString& title, bool ok, bool cancelled, const QString& error) {
-                m_latencyTimer->stop();
                 m_progress->hide();
                 m_cancel->hide();
                 m_eta->clear();
                 if (!ok) {
                     m_jobLabel->setText(tr("%1 failed").arg(title));
-                    if (m_tourDir.isEmpty())
-                        QMessageBox::warning(this, tr("FaceAtlas"), tr("%1 failed:\n\n%2").arg(title, error));
-                    else
+                    if (m_tourDir.isEmpty()) {
+                        // Not exec(): the message must not hold the event loop inside this slot.
+                        auto* box = new QMessageBox(QMessageBox::Warning, tr("FaceAtlas"),
+                                                    tr("%1 failed:\n\n%2").arg(title, error), QMessageBox::Ok, this);
+                        box->setAttribute(Qt::WA_DeleteOnClose);
+                        box->setModal(false);
+                        box->show();
+                    } else {
                         qWarning("%s failed: %s", qPrintable(title), qPrintable(error));
+                    }
                 } else {
                     m_jobLabel->setText(cancelled ? tr("%1 cancelled").arg(title) : tr("%1 done").arg(title));
                 }
                 if (!m_tourDir.isEmpty())
                     QTimer::singleShot(200, this, &MainWindow::tourStep);
             });
-    // Event-loop latency while a job runs: how late a 20 ms timer fires.
+    // The stall probe: how late a 20 ms timer fires, the whole time the window is open.
     m_latencyTimer = new QTimer(this);
     m_latencyTimer->setInterval(20);
     connect(m_latencyTimer, &QTimer::timeout, this, [this] {
@@ -140,21 +146,45 @@ MainWindow::MainWindow(QWidget* parent)
         m_lateness.push_back(late);
         m_latencyClock.restart();
     });
+    m_latencyClock.start();
+    m_latencyTimer->start();
     buildMenus();
     resize(1500, 950);
-    QSettings settings;
-    restoreGeometry(settings.value("geometry").toByteArray());
-    const QString prepared = settings.value("prepared").toString();
-    if (!prepared.isEmpty() && QFileInfo::exists(prepared + "/prepared.json")) {
-        try {
-            m_session->openPrepared(prepared);
-        } catch (const std::exception&) {
-            // a moved or broken folder: start empty
-        }
-    }
+    restoreRemembered();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    QSettings().setValue("session/running", false);
+}
+
+void MainWindow::restoreRemembered()
+{
+    // A start never depends on remembered state being valid: a preparation that fails to open is
+    // forgotten, and after a session that did not end cleanly nothing is reopened at all.
+    QSettings settings;
+    restoreGeometry(settings.value("geometry").toByteArray());
+    const bool lastEndedCleanly = !settings.value("session/running", false).toBool();
+    settings.setValue("session/running", true);
+    const QString prepared = settings.value("prepared").toString();
+    if (prepared.isEmpty())
+        return;
+    if (!lastEndedCleanly) {
+        m_session->forgetRemembered();
+        statusBar()->showMessage(tr("The last session did not end cleanly, so its dataset (%1) was not reopened. "
+                                    "File > Recent still lists it.")
+                                     .arg(prepared),
+                                 30000);
+        return;
+    }
+    try {
+        m_session->openPrepared(prepared);
+    } catch (const std::exception& e) {
+        m_session->forgetRemembered();
+        statusBar()->showMessage(tr("The last dataset could not be reopened: %1").arg(QString::fromUtf8(e.what())),
+                                 30000);
+    }
+}
 
 void MainWindow::buildMenus()
 {
@@ -228,6 +258,7 @@ void MainWindow::closeEvent(QCloseEvent* event)
     // Closing during a job cancels it and waits: the trainer keeps its last checkpoint.
     m_session->jobs()->cancelAndWait();
     QSettings().setValue("geometry", saveGeometry());
+    QSettings().setValue("session/running", false);
     event->accept();
 }
 
@@ -253,6 +284,17 @@ double MainWindow::eventLoopP99() const
     return sorted[static_cast<size_t>(0.99 * (sorted.size() - 1))];
 }
 
+double MainWindow::eventLoopMax() const
+{
+    return m_lateness.empty() ? 0 : *std::max_element(m_lateness.begin(), m_lateness.end());
+}
+
+void MainWindow::resetStallProbe()
+{
+    m_lateness.clear();
+    m_latencyClock.restart();
+}
+
 void MainWindow::startTour(const QString& dir)
 {
     m_tourDir = dir;
@@ -263,6 +305,7 @@ void MainWindow::startTour(const QString& dir)
 
 void MainWindow::saveShot(const QString& name)
 {
+    m_session->lane()->waitIdle(60000); // the overlays and charts the lane computes for this page
     QApplication::processEvents();
     grab().save(QDir(m_tourDir).filePath(name));
 }
@@ -308,8 +351,9 @@ void MainWindow::tourStep()
         m_runs->refresh();
         m_runs->selectAll();
         saveShot("5-runs.png");
-        std::printf("tour: screenshots in %s; event-loop lateness while jobs ran: p99 %.1f ms over %zu samples\n",
-                    qPrintable(m_tourDir), eventLoopP99(), m_lateness.size());
+        std::printf("tour: screenshots in %s; GUI thread lateness over the whole tour: p99 %.1f ms, max %.0f ms "
+                    "over %zu samples\n",
+                    qPrintable(m_tourDir), eventLoopP99(), eventLoopMax(), m_lateness.size());
         std::fflush(stdout);
         QTimer::singleShot(0, qApp, &QApplication::quit);
         break;

@@ -38,8 +38,15 @@ public:
     void openPath(const QString& pathOrSpec);
     /** Runs the tour: demo dataset, short training, clustering, attention; a screenshot of every page into dir. */
     void startTour(const QString& dir);
-    /** 99th percentile of the event loop's lateness (ms) measured while jobs ran. */
+    /**
+     * The GUI thread's stalls: how late a 20 ms timer fires, measured the whole time the window is
+     * open (jobs or not). 99th percentile and maximum in ms, and the number of samples.
+     */
     double eventLoopP99() const;
+    double eventLoopMax() const;
+    size_t eventLoopSamples() const { return m_lateness.size(); }
+    const std::vector<double>& eventLoopLateness() const { return m_lateness; }
+    void resetStallProbe();
 
 protected:
     void closeEvent(class QCloseEvent* event) override;
@@ -48,6 +55,7 @@ protected:
 
 private:
     void buildMenus();
+    void restoreRemembered();
     void tourStep();
     void saveShot(const QString& name);
     Session* m_session;

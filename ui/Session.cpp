@@ -1,6 +1,7 @@
 #include "Session.h"
 
 #include "data/PreparedDataset.h"
+#include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Runs.h"
 #include "util/FileUtil.h"
@@ -16,7 +17,10 @@ namespace faceatlas::ui {
 
 Session::Session(QObject* parent)
     : QObject(parent)
+    , m_predictions(std::make_shared<const std::vector<float>>())
+    , m_clusterLabels(std::make_shared<const std::vector<int>>())
     , m_jobs(new JobRunner(this))
+    , m_lane(new InteractiveLane(this))
 {
     QSettings settings;
     // The same default as the CLI's, so both see the same runs.
@@ -59,12 +63,38 @@ QString Session::preparedDirFor(const QString& spec, int size) const
 
 void Session::openPrepared(const QString& dir)
 {
-    m_dataset = std::make_unique<PreparedDataset>(PreparedDataset::open(dir.toStdString()));
+    // Open first: a folder that fails to open changes nothing.
+    auto next = std::make_shared<const PreparedDataset>(PreparedDataset::open(dir.toStdString()));
+    Q_EMIT datasetAboutToChange();
+    m_lane->invalidateAll();
+    m_dataset = std::move(next);
     m_datasetDir = dir;
-    m_predictions.clear();
+    m_fingerprint = QString::fromStdString(hexKey(fnv1a64(m_dataset->manifestJson())));
+    m_predictions = std::make_shared<const std::vector<float>>();
     loadClusterLabels();
     QSettings().setValue("prepared", dir);
     Q_EMIT datasetChanged();
+}
+
+void Session::closeDataset()
+{
+    if (!m_dataset)
+        return;
+    Q_EMIT datasetAboutToChange();
+    m_lane->invalidateAll();
+    m_dataset.reset();
+    m_datasetDir.clear();
+    m_fingerprint.clear();
+    m_predictions = std::make_shared<const std::vector<float>>();
+    m_clusterLabels = std::make_shared<const std::vector<int>>();
+    Q_EMIT datasetChanged();
+}
+
+void Session::forgetRemembered()
+{
+    QSettings settings;
+    settings.remove("prepared");
+    settings.remove("source");
 }
 
 QString Session::newRunDir(const QString& model) const
@@ -102,41 +132,60 @@ void Session::setClustersDir(const QString& dir)
 void Session::loadClusterLabels()
 {
     // assignments.csv lists path,cluster in the order of the encoded dataset; it describes the open
-    // dataset when its paths match the dataset's records one for one.
-    m_clusterLabels.clear();
+    // dataset only when its paths match the dataset's records one for one. Anything else (another
+    // preparation, a damaged file) leaves no labels and says why.
+    m_clusterLabels = std::make_shared<const std::vector<int>>();
+    m_clusterMismatch.clear();
     if (!m_dataset || m_clustersDir.isEmpty())
         return;
     QFile file(QDir(m_clustersDir).filePath("assignments.csv"));
-    if (!file.open(QIODevice::ReadOnly))
+    if (!file.open(QIODevice::ReadOnly)) {
+        m_clusterMismatch = tr("%1 cannot be read").arg(file.fileName());
         return;
+    }
     file.readLine();
     std::vector<int> labels;
     labels.reserve(m_dataset->count());
+    const QString other = tr("the clustering in %1 is of another preparation than the open dataset; encode and "
+                             "cluster again")
+                              .arg(m_clustersDir);
     while (!file.atEnd()) {
         const QByteArray line = file.readLine().trimmed();
         const int comma = line.lastIndexOf(',');
         if (comma < 0)
             continue;
         const size_t row = labels.size();
-        if (row >= m_dataset->count() || line.left(comma).toStdString() != m_dataset->records()[row].path)
+        bool ok = false;
+        const int label = line.mid(comma + 1).toInt(&ok);
+        if (row >= m_dataset->count() || line.left(comma).toStdString() != m_dataset->records()[row].path || !ok
+            || label < 0 || label > 100000) {
+            m_clusterMismatch = other;
             return;
-        labels.push_back(line.mid(comma + 1).toInt());
+        }
+        labels.push_back(label);
     }
-    if (labels.size() == m_dataset->count())
-        m_clusterLabels = std::move(labels);
+    if (labels.size() != m_dataset->count()) {
+        m_clusterMismatch = other;
+        return;
+    }
+    m_clusterLabels = std::make_shared<const std::vector<int>>(std::move(labels));
 }
 
-void Session::setPredictions(std::vector<float> predictions)
+bool Session::setPredictions(const PreparedDataset* forDataset, std::vector<float> predictions)
 {
-    m_predictions = std::move(predictions);
+    if (!m_dataset || forDataset != m_dataset.get() || predictions.size() != m_dataset->count())
+        return false;
+    m_predictions = std::make_shared<const std::vector<float>>(std::move(predictions));
     Q_EMIT predictionsChanged();
+    return true;
 }
 
 std::vector<qint64> Session::clusterMembers(int cluster) const
 {
     std::vector<qint64> members;
-    for (size_t i = 0; i < m_clusterLabels.size(); ++i)
-        if (m_clusterLabels[i] == cluster)
+    const std::vector<int>& labels = *m_clusterLabels;
+    for (size_t i = 0; i < labels.size(); ++i)
+        if (labels[i] == cluster)
             members.push_back(static_cast<qint64>(i));
     return members;
 }

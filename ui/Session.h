@@ -14,11 +14,21 @@ class PreparedDataset;
 
 namespace faceatlas::ui {
 
+class InteractiveLane;
 class JobRunner;
 
 /**
  * What the pages share: the workspace folder, the dataset that is open (its SPEC and prepared
- * folder), the latest runs, codes and clustering, and the one job runner.
+ * folder), the latest runs, codes and clustering, the job runner and the interactive lane.
+ *
+ * Ownership: the open PreparedDataset (and the predictions and cluster labels that describe it)
+ * are held by shared_ptr. Views, models and worker tasks that read them keep their own reference,
+ * so a dataset stays mapped while anything still reads it. Switching datasets goes in one order:
+ * the new one is opened (a failure leaves everything as it was), datasetAboutToChange is emitted
+ * (views drop what they derived from the old one, the lane forgets its requests), the session swaps
+ * in the new one, then datasetChanged is emitted. A prepared folder is never modified once its
+ * manifest exists (PrepareJob writes a new one beside it and swaps the names), so a mapped dataset
+ * never changes under a reader.
  */
 class Session : public QObject {
     Q_OBJECT
@@ -36,10 +46,23 @@ public:
     /** The prepared folder for the current source and image size. */
     QString preparedDirFor(const QString& spec, int size) const;
 
+    /** The open dataset, valid on the GUI thread until the next datasetAboutToChange; null when none. */
     const PreparedDataset* dataset() const { return m_dataset.get(); }
+    /** The open dataset for a reader that may outlive the next switch (a worker, a model). */
+    std::shared_ptr<const PreparedDataset> sharedDataset() const { return m_dataset; }
     QString datasetDir() const { return m_datasetDir; }
-    /** Opens a prepared folder (after a prepare job); emits datasetChanged. */
+    /** The fingerprint of the open preparation (codes and clusterings record theirs). */
+    QString datasetFingerprint() const { return m_fingerprint; }
+    /**
+     * Opens a prepared folder (after a prepare job) in the order the class comment gives.
+     * Throws Error naming the file and the problem; nothing changes then.
+     */
     void openPrepared(const QString& dir);
+    /** Closes the open dataset (it stays mapped while readers hold it). */
+    void closeDataset();
+    /** Forgets the settings' remembered preparation (a start that could not use it). */
+    void forgetRemembered();
+    InteractiveLane* lane() const { return m_lane; }
 
     QString newRunDir(const QString& model) const;
     QString latestRun(const QString& model) const;
@@ -55,13 +78,20 @@ public:
     std::vector<qint64> clusterMembers(int cluster) const;
 
     /** Predicted age per face of the open dataset (empty until predicted), from the latest age run. */
-    const std::vector<float>& predictions() const { return m_predictions; }
-    void setPredictions(std::vector<float> predictions);
+    const std::vector<float>& predictions() const { return *m_predictions; }
+    std::shared_ptr<const std::vector<float>> sharedPredictions() const { return m_predictions; }
+    /** Sets predictions for `forDataset`; ignored (false) when another dataset is open now or the count differs. */
+    bool setPredictions(const PreparedDataset* forDataset, std::vector<float> predictions);
     /** Cluster of every face of the open dataset (empty when the clustering is of other faces). */
-    const std::vector<int>& clusterLabels() const { return m_clusterLabels; }
+    const std::vector<int>& clusterLabels() const { return *m_clusterLabels; }
+    std::shared_ptr<const std::vector<int>> sharedClusterLabels() const { return m_clusterLabels; }
+    /** Why the current clustering does not describe the open dataset (empty when it does or there is none). */
+    QString clusterMismatch() const { return m_clusterMismatch; }
 
 Q_SIGNALS:
     void sourceChanged(const QString& spec);
+    /** The open dataset is about to be replaced or closed: drop everything derived from it. */
+    void datasetAboutToChange();
     void datasetChanged();
     void runsChanged();
     void codesChanged();
@@ -74,11 +104,14 @@ private:
     QString m_datasetDir;
     QString m_codesDir;
     QString m_clustersDir;
-    std::unique_ptr<PreparedDataset> m_dataset;
-    std::vector<float> m_predictions;
-    std::vector<int> m_clusterLabels;
+    QString m_fingerprint;
+    QString m_clusterMismatch;
+    std::shared_ptr<const PreparedDataset> m_dataset;
+    std::shared_ptr<const std::vector<float>> m_predictions;
+    std::shared_ptr<const std::vector<int>> m_clusterLabels;
     void loadClusterLabels();
     JobRunner* m_jobs;
+    InteractiveLane* m_lane;
 };
 
 /** A deep copy of S x S RGB bytes as a QImage. */

@@ -15,10 +15,13 @@ ThumbnailModel::ThumbnailModel(QObject* parent)
 {
 }
 
-void ThumbnailModel::setDataset(const PreparedDataset* data)
+void ThumbnailModel::setDataset(std::shared_ptr<const PreparedDataset> dataset)
 {
     beginResetModel();
-    m_data = data;
+    m_data = std::move(dataset);
+    m_predictions.reset();
+    m_clusters.reset();
+    const PreparedDataset* const data = m_data.get();
     m_cache.clear();
     m_isVal.clear();
     m_age.clear();
@@ -42,10 +45,12 @@ void ThumbnailModel::setDataset(const PreparedDataset* data)
     endResetModel();
 }
 
-void ThumbnailModel::setExtras(const std::vector<float>* predictions, const std::vector<int>* clusters)
+void ThumbnailModel::setExtras(std::shared_ptr<const std::vector<float>> predictions,
+                               std::shared_ptr<const std::vector<int>> clusters)
 {
-    m_predictions = predictions;
-    m_clusters = clusters;
+    const size_t n = m_data ? m_data->count() : 0;
+    m_predictions = predictions && predictions->size() == n && n > 0 ? std::move(predictions) : nullptr;
+    m_clusters = clusters && clusters->size() == n && n > 0 ? std::move(clusters) : nullptr;
     m_error.clear();
     if (m_predictions && m_data) {
         m_error.assign(m_age.size(), std::numeric_limits<float>::quiet_NaN());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <QAbstractListModel>
 #include <QCache>
 #include <QPixmap>
@@ -19,15 +20,20 @@ namespace faceatlas::ui {
  * The faces of a prepared dataset for a list view. Thumbnails come from the memory-mapped image
  * cache (already decoded and resized), are made only for rows the view paints, and are kept in
  * a bounded cache, so 200,000 faces scroll as smoothly as 200.
+ *
+ * The model shares ownership of the dataset and of its predictions and cluster labels: it reads
+ * only what it holds, so a session that switches datasets can never leave it reading freed memory.
  */
 class ThumbnailModel : public QAbstractListModel {
     Q_OBJECT
 public:
     enum Roles { AgeRole = Qt::UserRole + 1, GenderRole, IndexRole, SplitRole, FaceScoreRole, ErrorRole, ClusterRole };
     explicit ThumbnailModel(QObject* parent = nullptr);
-    void setDataset(const PreparedDataset* data);
-    /** Predicted ages and cluster labels per row (either may be empty). */
-    void setExtras(const std::vector<float>* predictions, const std::vector<int>* clusters);
+    void setDataset(std::shared_ptr<const PreparedDataset> data);
+    const PreparedDataset* dataset() const { return m_data.get(); }
+    /** Predicted ages and cluster labels per row (either may be empty; one of another length is ignored). */
+    void setExtras(std::shared_ptr<const std::vector<float>> predictions,
+                   std::shared_ptr<const std::vector<int>> clusters);
     int rowCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role) const override;
 
@@ -43,9 +49,9 @@ public:
     int cluster(int row) const;
 
 private:
-    const PreparedDataset* m_data = nullptr;
-    const std::vector<float>* m_predictions = nullptr;
-    const std::vector<int>* m_clusters = nullptr;
+    std::shared_ptr<const PreparedDataset> m_data;
+    std::shared_ptr<const std::vector<float>> m_predictions; // null, or one per face
+    std::shared_ptr<const std::vector<int>> m_clusters;      // null, or one per face
     std::vector<char> m_isVal;
     // Per face, contiguous: what the filter and the sort compare (NaN where unknown).
     std::vector<float> m_age;

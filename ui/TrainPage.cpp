@@ -3,6 +3,7 @@
 #include "Charts.h"
 
 #include "data/PreparedDataset.h"
+#include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <QChart>
 #include <QChartView>
 #include <QComboBox>
@@ -24,6 +26,7 @@
 #include <QLineSeries>
 #include <QListWidget>
 #include <QPen>
+#include <QPointer>
 #include <QPushButton>
 #include <QScatterSeries>
 #include <QSettings>
@@ -252,46 +255,60 @@ void TrainPage::start(bool resume)
         m_status->setText(tr("No prepared dataset yet: prepare one on the Dataset page first."));
         return;
     }
+    // A refused start changes nothing: the charts of the running (or last) training stay.
+    if (m_session->jobs()->isRunning()) {
+        m_status->setText(tr("Cannot start training now. %1").arg(m_session->jobs()->busyReason()));
+        return;
+    }
     const QString model = m_model->currentData().toString();
     TrainParams p;
     p.model = parseModelKind(model.toStdString());
     p.data = m_session->datasetDir().toStdString();
-    m_runDir =
+    const QString runDir =
         resume && !m_session->latestRun(model).isEmpty() ? m_session->latestRun(model) : m_session->newRunDir(model);
-    p.runDir = m_runDir.toStdString();
+    p.runDir = runDir.toStdString();
     p.epochs = m_epochs->value();
     p.batch = m_batch->value() > 0 ? m_batch->value() : -1;
     p.learningRate = m_lr->value() > 0 ? m_lr->value() : -1;
     p.device = m_device->currentText().toStdString();
-    p.resume = resume && QFileInfo::exists(m_runDir + "/last.pt");
-    resetCharts(p.model != ModelKind::Autoencoder);
-    m_preview->clear();
-    if (p.resume && QFileInfo::exists(m_runDir + "/metrics.csv"))
-        for (const auto& m : parseMetricsCsv(readFile((m_runDir + "/metrics.csv").toStdString())))
-            addEpoch(m);
-    const bool started = m_session->jobs()->start(
-        tr("Training %1").arg(model), [this, p](const CancelToken& cancel, const JobRunner::Report& report) {
-            TrainJob(p).run(
-                cancel,
-                [this, report](const TrainProgress& t) {
-                    report(tr("epoch %1/%2, loss %3").arg(t.epoch).arg(t.epochs).arg(t.loss, 0, 'f', 4), t.batch,
-                           t.batches);
-                    const double position = t.epoch - 1 + static_cast<double>(t.batch) / std::max(1, t.batches);
-                    QMetaObject::invokeMethod(
-                        this, [this, position, loss = t.loss] { addBatch(position, loss); }, Qt::QueuedConnection);
-                },
-                [this](const EpochMetrics& m) {
-                    QMetaObject::invokeMethod(
-                        this, [this, m] { addEpoch(m); }, Qt::QueuedConnection);
-                });
-        });
-    if (!started)
-        return;
-    m_start->setEnabled(false);
-    m_resume->setEnabled(false);
-    m_stop->setEnabled(true);
-    m_session->setLatestRun(model, m_runDir);
-    m_session->jobs()->whenDone([this, model](bool ok, bool cancelled, const QString& error) {
+    p.resume = resume && QFileInfo::exists(runDir + "/last.pt");
+    std::vector<EpochMetrics> history;
+    if (p.resume && QFileInfo::exists(runDir + "/metrics.csv")) {
+        try {
+            history = parseMetricsCsv(readFile((runDir + "/metrics.csv").toStdString()));
+        } catch (const std::exception& e) {
+            m_status->setText(tr("Cannot resume %1: %2").arg(runDir, QString::fromUtf8(e.what())));
+            return;
+        }
+    }
+    QPointer<TrainPage> self(this);
+    const auto job = [self, p](const CancelToken& cancel, const JobRunner::Report& report) {
+        const TrainResult result = TrainJob(p).run(
+            cancel,
+            [self, report](const TrainProgress& t) {
+                report(QObject::tr("epoch %1/%2, loss %3").arg(t.epoch).arg(t.epochs).arg(t.loss, 0, 'f', 4), t.batch,
+                       t.batches);
+                const double position = t.epoch - 1 + static_cast<double>(t.batch) / std::max(1, t.batches);
+                QMetaObject::invokeMethod(
+                    self.data(),
+                    [self, position, loss = t.loss] {
+                        if (self)
+                            self->addBatch(position, loss);
+                    },
+                    Qt::QueuedConnection);
+            },
+            [self](const EpochMetrics& m) {
+                QMetaObject::invokeMethod(
+                    self.data(),
+                    [self, m] {
+                        if (self)
+                            self->addEpoch(m);
+                    },
+                    Qt::QueuedConnection);
+            });
+        return !result.cancelled;
+    };
+    const auto done = [this, model, runDir](bool ok, bool cancelled, const QString& error) {
         m_start->setEnabled(true);
         m_resume->setEnabled(true);
         m_stop->setEnabled(false);
@@ -300,71 +317,106 @@ void TrainPage::start(bool resume)
         else if (cancelled)
             m_status->setText(tr("Stopped. The last complete epoch is kept; Resume latest continues it."));
         if (ok && model != "autoencoder")
-            showScatter(m_runDir);
-        m_session->setLatestRun(model, m_runDir);
-        Q_EMIT trainingFinished(m_runDir, ok && !cancelled);
-    });
+            showScatter(runDir);
+        m_session->setLatestRun(model, runDir);
+        Q_EMIT trainingFinished(runDir, ok && !cancelled);
+    };
+    if (!m_session->jobs()->start(tr("Training %1").arg(model), job, done)) {
+        m_status->setText(tr("Cannot start training now. %1").arg(m_session->jobs()->busyReason()));
+        return;
+    }
+    m_runDir = runDir;
+    resetCharts(p.model != ModelKind::Autoencoder);
+    m_preview->clear();
+    for (const auto& m : history)
+        addEpoch(m);
+    m_start->setEnabled(false);
+    m_resume->setEnabled(false);
+    m_stop->setEnabled(true);
+    m_session->setLatestRun(model, m_runDir);
 }
 
 void TrainPage::showScatter(const QString& runDir)
 {
-    const auto* data = m_session->dataset();
+    const auto data = m_session->sharedDataset();
     if (!data)
         return;
-    try {
-        LoadedModel loaded = loadRunModel(runDir.toStdString());
-        const auto& val = data->valIndices();
-        const auto predicted = predictAges(*loaded.model, *data, val, torch::kCPU);
-        auto* series = new QScatterSeries;
-        series->setName(tr("validation faces"));
-        series->setMarkerSize(5);
-        double top = 10;
-        for (size_t k = 0; k < val.size() && k < predicted.size(); ++k)
-            if (const auto& age = data->records()[val[k]].age) {
-                series->append(*age, predicted[k]);
-                top = std::max({top, static_cast<double>(*age), static_cast<double>(predicted[k])});
+    // Predicting the validation set takes seconds: on the interactive lane, charted when done.
+    struct Scatter {
+        std::vector<float> predicted;
+        int epoch = 0;
+    };
+    InteractiveLane* lane = m_session->lane();
+    lane->submit<Scatter>(
+        QStringLiteral("train-scatter"), this,
+        [lane, runDir, data]() {
+            const auto loaded = lane->model(runDir);
+            Scatter scatter;
+            scatter.predicted = predictAges(*loaded->model, *data, data->valIndices(), torch::kCPU);
+            try {
+                scatter.epoch = nlohmann::json::parse(loaded->metaJson).value("epoch", 0);
+            } catch (const std::exception&) {
             }
-        std::vector<std::pair<double, size_t>> errors;
-        for (size_t k = 0; k < val.size() && k < predicted.size(); ++k)
-            if (const auto& age = data->records()[val[k]].age)
-                errors.emplace_back(std::abs(predicted[k] - *age), k);
-        std::sort(errors.rbegin(), errors.rend());
-        m_worst->clear();
-        for (size_t w = 0; w < errors.size() && w < 12; ++w) {
-            const size_t k = errors[w].second;
-            auto* item = new QListWidgetItem(
-                QIcon(QPixmap::fromImage(m_session->face(val[k]))),
-                QStringLiteral("%1 / %2").arg(*data->records()[val[k]].age).arg(predicted[k], 0, 'f', 0));
-            item->setData(Qt::UserRole, static_cast<qint64>(val[k]));
-            m_worst->addItem(item);
+            return scatter;
+        },
+        [this, data](Scatter scatter) {
+            if (data.get() != m_session->dataset())
+                return; // another dataset was opened meanwhile
+            plotScatter(*data, scatter.predicted, scatter.epoch);
+        },
+        [this](const QString& error) { m_status->setText(tr("Could not evaluate the run: %1").arg(error)); });
+}
+
+void TrainPage::plotScatter(const PreparedDataset& data, const std::vector<float>& predicted, int epoch)
+{
+    const auto& val = data.valIndices();
+    auto* series = new QScatterSeries;
+    series->setName(tr("validation faces"));
+    series->setMarkerSize(5);
+    double top = 10;
+    for (size_t k = 0; k < val.size() && k < predicted.size(); ++k)
+        if (const auto& age = data.records()[val[k]].age) {
+            series->append(*age, predicted[k]);
+            top = std::max({top, static_cast<double>(*age), static_cast<double>(predicted[k])});
         }
-        auto* diagonal = new QLineSeries;
-        diagonal->setName(tr("perfect"));
-        diagonal->append(0, 0);
-        diagonal->append(top, top);
-        auto* chart = new QChart;
-        chart->setTitle(tr("Predicted vs true age"));
-        chart->addSeries(series);
-        chart->addSeries(diagonal);
-        auto* x = new QValueAxis;
-        x->setTitleText(tr("true age"));
-        x->setRange(0, top);
-        x->applyNiceNumbers();
-        auto* y = new QValueAxis;
-        y->setTitleText(tr("predicted"));
-        y->setRange(0, top);
-        y->applyNiceNumbers();
-        chart->addAxis(x, Qt::AlignBottom);
-        chart->addAxis(y, Qt::AlignLeft);
-        for (auto* s : {static_cast<QAbstractSeries*>(series), static_cast<QAbstractSeries*>(diagonal)}) {
-            s->attachAxis(x);
-            s->attachAxis(y);
-        }
-        chart->legend()->setAlignment(Qt::AlignBottom);
-        replaceChart(m_scatterView, chart);
-    } catch (const std::exception& e) {
-        m_status->setText(tr("Could not evaluate the run: %1").arg(QString::fromUtf8(e.what())));
+    std::vector<std::pair<double, size_t>> errors;
+    for (size_t k = 0; k < val.size() && k < predicted.size(); ++k)
+        if (const auto& age = data.records()[val[k]].age)
+            errors.emplace_back(std::abs(predicted[k] - *age), k);
+    std::sort(errors.rbegin(), errors.rend());
+    m_worst->clear();
+    for (size_t w = 0; w < errors.size() && w < 12; ++w) {
+        const size_t k = errors[w].second;
+        auto* item = new QListWidgetItem(
+            QIcon(QPixmap::fromImage(m_session->face(val[k]))),
+            QStringLiteral("%1 / %2").arg(*data.records()[val[k]].age).arg(predicted[k], 0, 'f', 0));
+        item->setData(Qt::UserRole, static_cast<qint64>(val[k]));
+        m_worst->addItem(item);
     }
+    auto* diagonal = new QLineSeries;
+    diagonal->setName(tr("perfect"));
+    diagonal->append(0, 0);
+    diagonal->append(top, top);
+    auto* chart = new QChart;
+    chart->setTitle(tr("Predicted vs true age (checkpoint of epoch %1)").arg(epoch));
+    chart->addSeries(series);
+    chart->addSeries(diagonal);
+    auto* x = new QValueAxis;
+    x->setTitleText(tr("true age"));
+    x->setRange(0, top);
+    x->applyNiceNumbers();
+    auto* y = new QValueAxis;
+    y->setTitleText(tr("predicted"));
+    y->setRange(0, top);
+    y->applyNiceNumbers();
+    chart->addAxis(x, Qt::AlignBottom);
+    chart->addAxis(y, Qt::AlignLeft);
+    for (auto* s : {static_cast<QAbstractSeries*>(series), static_cast<QAbstractSeries*>(diagonal)}) {
+        s->attachAxis(x);
+        s->attachAxis(y);
+    }
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    replaceChart(m_scatterView, chart);
 }
 
 } // namespace faceatlas::ui

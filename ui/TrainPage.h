@@ -12,9 +12,12 @@ class QScatterSeries;
 class QSpinBox;
 class QValueAxis;
 
+#include <vector>
+
 namespace faceatlas {
 struct EpochMetrics;
-}
+class PreparedDataset;
+} // namespace faceatlas
 
 namespace faceatlas::ui {
 
@@ -40,6 +43,7 @@ private:
     void addEpoch(const EpochMetrics& m);
     void addBatch(double epochPosition, double loss);
     void showScatter(const QString& runDir);
+    void plotScatter(const PreparedDataset& data, const std::vector<float>& predicted, int epoch);
     Session* m_session;
     QComboBox* m_model;
     QSpinBox* m_epochs;

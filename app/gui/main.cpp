@@ -1,4 +1,5 @@
 // faceatlas: the desktop application.
+#include "GuardedApplication.h"
 #include "MainWindow.h"
 #include "ml/Runtime.h"
 #include "Session.h"
@@ -57,7 +58,7 @@ int main(int argc, char** argv)
     if (printsTextOnly(argc, argv))
         app = std::make_unique<QCoreApplication>(argc, argv);
     else
-        app = std::make_unique<QApplication>(argc, argv);
+        app = std::make_unique<faceatlas::ui::GuardedApplication>(argc, argv);
     QCoreApplication::setOrganizationName("FaceAtlas");
     QCoreApplication::setApplicationName("FaceAtlas");
     QCoreApplication::setApplicationVersion(

@@ -10,10 +10,16 @@
 #include "util/Parallel.h"
 #include "util/ProgressThrottle.h"
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <ctime>
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <unistd.h>
 
 namespace faceatlas {
 
@@ -104,6 +110,86 @@ void channelStats(const std::uint8_t* images, size_t imageBytes, const std::vect
     }
 }
 
+/** Flushes a folder's entries (renames inside it) to disk. */
+void syncDirectory(const fs::path& dir)
+{
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
+
+/** `.NAME.tmp-PID-N` or `.NAME.old-PID-N` beside the prepared folder NAME. */
+fs::path siblingPath(const fs::path& dir, const char* what)
+{
+    static std::atomic<unsigned> counter{0};
+    return dir.parent_path()
+           / ("." + dir.filename().string() + "." + what + "-" + std::to_string(::getpid()) + "-"
+              + std::to_string(counter++));
+}
+
+/**
+ * Removes what interrupted preparations of DIR left beside it: `.NAME.tmp-PID-N` folders being
+ * written and `.NAME.old-PID-N` folders being removed, of processes that no longer run.
+ */
+void removeStaleSiblings(const fs::path& dir)
+{
+    std::error_code ec;
+    const std::string prefix = "." + dir.filename().string() + ".";
+    for (const auto& entry : fs::directory_iterator(dir.parent_path(), ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0)
+            continue;
+        const std::string rest = name.substr(prefix.size()); // tmp-PID-N or old-PID-N
+        if (rest.rfind("tmp-", 0) != 0 && rest.rfind("old-", 0) != 0)
+            continue;
+        const long pid = std::strtol(rest.c_str() + 4, nullptr, 10);
+        const bool alive = pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+        if (!alive)
+            fs::remove_all(entry.path(), ec);
+    }
+}
+
+/** Removes a folder being written unless released (the job finished and renamed it). */
+class RemoveUnlessReleased {
+public:
+    explicit RemoveUnlessReleased(fs::path dir)
+        : m_dir(std::move(dir))
+    {
+    }
+    ~RemoveUnlessReleased()
+    {
+        if (!m_dir.empty()) {
+            std::error_code ec;
+            fs::remove_all(m_dir, ec);
+        }
+    }
+    void release() { m_dir.clear(); }
+
+private:
+    fs::path m_dir;
+};
+
+/** The failed rows of an old manifest, when they are a valid sorted list of positions below `kept`. */
+std::optional<std::vector<size_t>> validFailedRows(const json& manifest, size_t kept)
+{
+    const auto& list = manifest.at("decode_failed");
+    if (!list.is_array() || list.size() > kept)
+        return std::nullopt;
+    std::vector<size_t> failed;
+    failed.reserve(list.size());
+    for (const auto& v : list) {
+        if (!v.is_number_unsigned())
+            return std::nullopt;
+        const auto row = v.get<std::uint64_t>();
+        if (row >= kept || (!failed.empty() && row <= failed.back()))
+            return std::nullopt;
+        failed.push_back(static_cast<size_t>(row));
+    }
+    return failed;
+}
+
 } // namespace
 
 PrepareJob::PrepareJob(PrepareParams params)
@@ -158,34 +244,61 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         keyText += "|" + records[i].path + "|" + std::to_string(probes[i].fileSize) + "|"
                    + std::to_string(probes[i].modifiedNs);
     const std::string imageKey = hexKey(fnv1a64(keyText));
-    fs::create_directories(p.outDir);
-    const fs::path manifestPath = p.outDir / PreparedDataset::kManifest;
-    const fs::path imagesPath = p.outDir / PreparedDataset::kImages;
+
+    // A prepared folder is never modified once its manifest exists: readers (the desktop
+    // application's grid, a training job) may have its images memory-mapped. The new preparation
+    // is written into a temporary folder beside it and swapped in by renames at the end; the old
+    // folder's files are then unlinked, and a process that still maps them keeps reading them.
+    fs::path finalDir = p.outDir.lexically_normal();
+    if (finalDir.filename().empty()) // "out/"
+        finalDir = finalDir.parent_path();
+    if (finalDir.filename().empty() || finalDir.filename() == "." || finalDir.filename() == "..")
+        throw Error(displayPath(p.outDir) + ": the output folder needs a name");
+    if (!finalDir.parent_path().empty())
+        fs::create_directories(finalDir.parent_path());
+    removeStaleSiblings(finalDir);
+    const fs::path workDir = siblingPath(finalDir, "tmp");
+    fs::create_directories(workDir);
+    RemoveUnlessReleased removeWork(workDir);
+    const fs::path oldManifestPath = finalDir / PreparedDataset::kManifest;
+    const fs::path oldImagesPath = finalDir / PreparedDataset::kImages;
+    const fs::path manifestPath = workDir / PreparedDataset::kManifest;
+    const fs::path imagesPath = workDir / PreparedDataset::kImages;
 
     std::vector<size_t> failed;
     json decodeSkipped = json::array();
     bool reuse = false;
-    if (fs::is_regular_file(manifestPath) && fs::is_regular_file(imagesPath)) {
+    if (fs::is_regular_file(oldManifestPath) && fs::is_regular_file(oldImagesPath)) {
         try {
-            const json old = json::parse(readFile(manifestPath));
+            const json old = json::parse(readFile(oldManifestPath));
             if (old.value("image_key", "") == imageKey) {
-                failed = old.at("decode_failed").get<std::vector<size_t>>();
-                const size_t expected = (kept.size() - failed.size()) * static_cast<size_t>(p.size) * p.size * 3;
-                reuse = fs::file_size(imagesPath) == expected;
+                // The old manifest is a file like any other: its rows are checked before they index.
+                if (const auto oldFailed = validFailedRows(old, kept.size())) {
+                    failed = *oldFailed;
+                    const size_t expected = (kept.size() - failed.size()) * static_cast<size_t>(p.size) * p.size * 3;
+                    reuse = fs::file_size(oldImagesPath) == expected;
+                }
                 if (reuse) {
                     decodeSkipped = old.at("decode_skipped");
+                    std::vector<SkippedFile> skipped;
                     for (const auto& s : decodeSkipped)
-                        rep.skippedFiles.push_back(
-                            {s.at("path").get<std::string>(), s.at("problem").get<std::string>()});
+                        skipped.push_back({s.at("path").get<std::string>(), s.at("problem").get<std::string>()});
+                    // The image cache never changes once written: the new folder shares its file.
+                    std::error_code linkError;
+                    fs::create_hard_link(oldImagesPath, imagesPath, linkError);
+                    if (linkError)
+                        fs::copy_file(oldImagesPath, imagesPath);
+                    rep.skippedFiles.insert(rep.skippedFiles.end(), skipped.begin(), skipped.end());
                 }
             }
         } catch (const std::exception&) {
             reuse = false; // an unreadable old manifest only means we rebuild
+            failed.clear();
+            decodeSkipped = json::array();
+            std::error_code ec;
+            fs::remove(imagesPath, ec);
         }
     }
-    // The old manifest goes first, so a half-written folder is never taken for a finished one.
-    std::error_code ec;
-    fs::remove(manifestPath, ec);
 
     std::vector<std::string> keptPaths;
     std::vector<ImageProbe> keptProbes;
@@ -200,9 +313,8 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         cacheOptions.threads = p.threads;
         ImageCacheResult built = buildImageCache(keptPaths, keptProbes, imagesPath, cacheOptions, cancel, onProgress);
         if (built.cancelled) {
-            fs::remove(imagesPath, ec);
             result.cancelled = true;
-            return result;
+            return result; // the temporary folder goes; the old preparation was never touched
         }
         failed = built.failed;
         rep.decodeSeconds = built.seconds;
@@ -258,8 +370,8 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         const MappedFile images = MappedFile::openReadOnly(imagesPath);
         channelStats(images.data(), static_cast<size_t>(p.size) * p.size * 3, train32, mean, stddev);
     }
-    writeFileAtomic(p.outDir / PreparedDataset::kRecords, RecordCache::serialize(stored));
-    PreparedDataset::writeSplit(p.outDir / PreparedDataset::kSplit, train32, val32);
+    writeFileAtomic(workDir / PreparedDataset::kRecords, RecordCache::serialize(stored));
+    PreparedDataset::writeSplit(workDir / PreparedDataset::kSplit, train32, val32);
     rep.totalSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     const json manifest = {{"format", "faceatlas-prepared"},
@@ -276,13 +388,37 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
                            {"settings", settingsJson(p)},
                            {"normalization", {{"mean", mean}, {"std", stddev}}},
                            {"report", reportJson(rep)}};
-    writeFileAtomic(manifestPath, manifest.dump(2) + "\n");
+    // File names need not be UTF-8: such bytes are written as U+FFFD rather than failing here.
+    writeFileAtomic(manifestPath, manifest.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+    if (cancel.isCancelled()) {
+        result.cancelled = true;
+        return result;
+    }
+
+    // The swap: the old folder (if any) out of the way, the new one in, the old one removed.
+    const fs::path oldDir = siblingPath(finalDir, "old");
+    const bool hadOld = fs::exists(finalDir);
+    if (hadOld)
+        fs::rename(finalDir, oldDir);
+    try {
+        fs::rename(workDir, finalDir);
+    } catch (const std::exception&) {
+        if (hadOld)
+            fs::rename(oldDir, finalDir); // put the old preparation back; the new one is removed
+        throw;
+    }
+    removeWork.release();
+    syncDirectory(finalDir.parent_path().empty() ? fs::path(".") : finalDir.parent_path());
+    if (hadOld) {
+        std::error_code ec;
+        fs::remove_all(oldDir, ec); // unlinked: whoever still maps its images keeps reading them
+    }
     return result;
 }
 
 std::string reportToJson(const PrepareReport& report, int indent)
 {
-    return reportJson(report).dump(indent);
+    return reportJson(report).dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
 } // namespace faceatlas

@@ -121,7 +121,7 @@ int main(int argc, char** argv)
 
     const long rssBefore = usage().ru_maxrss;
     auto start = Clock::now();
-    const PreparedDataset data = PreparedDataset::open(dir);
+    const auto data = std::make_shared<const PreparedDataset>(PreparedDataset::open(dir));
     const double openSeconds = seconds(start);
     ui::ThumbnailModel model;
     ui::FaceFilter filter;
@@ -134,7 +134,7 @@ int main(int argc, char** argv)
     QCoreApplication::processEvents();
 
     start = Clock::now();
-    model.setDataset(&data);
+    model.setDataset(data);
     // The first page: as soon as the batched layout has placed the top-left cell.
     while (!view.indexAt(QPoint(20, 20)).isValid())
         QCoreApplication::processEvents();
@@ -183,10 +183,10 @@ int main(int argc, char** argv)
     settle(view);
     std::printf("filter to ages 20-40 (%d faces) %.0f ms; sort them by age %.0f ms; back to all, unsorted %.0f ms; "
                 "sort all %zu by face score %.0f ms\n",
-                kept, filterMs, sortMs, resetMs, data.count(), sortAllMs);
+                kept, filterMs, sortMs, resetMs, data->count(), sortAllMs);
     std::printf("peak resident memory %.0f MB (%.0f MB before the dataset was opened; the images are %.0f MB, "
                 "memory-mapped)\n",
                 usage().ru_maxrss / 1024.0, rssBefore / 1024.0,
-                static_cast<double>(data.count() * data.imageBytes()) / 1e6);
+                static_cast<double>(data->count() * data->imageBytes()) / 1e6);
     return 0;
 }

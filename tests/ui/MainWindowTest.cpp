@@ -4,6 +4,8 @@
 #include "ClustersPage.h"
 #include "data/PreparedDataset.h"
 #include "DatasetPage.h"
+#include "GuardedApplication.h"
+#include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Runs.h"
 #include "RunsPage.h"
@@ -14,7 +16,9 @@
 #include <QDoubleSpinBox>
 #include <QMenu>
 #include <QMenuBar>
+#include <QPushButton>
 #include <QSignalSpy>
+#include <QSlider>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -118,9 +122,11 @@ private Q_SLOTS:
         QVERIFY(!QPixmap(dir.filePath("centroids/0.png")).isNull());
         // The path between any two clusters is drawn from the saved centres, and changes with them.
         m_window->clustersPage()->setInterpolation(0, 1);
+        QVERIFY(m_window->session()->lane()->waitIdle(60000));
         const QImage first = m_window->clustersPage()->interpolationPixmap().toImage();
         QVERIFY(!first.isNull());
         m_window->clustersPage()->setInterpolation(0, 2);
+        QVERIFY(m_window->session()->lane()->waitIdle(60000));
         const QImage second = m_window->clustersPage()->interpolationPixmap().toImage();
         QVERIFY(!second.isNull());
         QVERIFY(first != second);
@@ -131,12 +137,20 @@ private Q_SLOTS:
         m_window->showPage(3);
         m_window->attentionPage()->setFace(2);
         QVERIFY(m_window->attentionPage()->render());
+        QVERIFY(m_window->session()->lane()->waitIdle(60000));
+        QVERIFY2(m_window->attentionPage()->hasOverlay(), qPrintable(m_window->attentionPage()->statusText()));
+        // The opacity slider re-blends the map already computed: nothing goes to the lane.
+        auto* slider = m_window->attentionPage()->findChild<QSlider*>();
+        QVERIFY(slider);
+        slider->setValue(10);
+        QCOMPARE(m_window->session()->lane()->outstanding(), 0);
         QVERIFY(m_window->attentionPage()->hasOverlay());
         // A whole cluster: the Grad-CAM averaged over its faces.
         QVERIFY(!m_window->session()->clusterLabels().empty());
         m_window->attentionPage()->setCluster(0);
         QVERIFY(m_window->attentionPage()->render());
-        QVERIFY(m_window->attentionPage()->hasOverlay());
+        QVERIFY(m_window->session()->lane()->waitIdle(60000));
+        QVERIFY2(m_window->attentionPage()->hasOverlay(), qPrintable(m_window->attentionPage()->statusText()));
         m_window->attentionPage()->setCluster(-1);
     }
 
@@ -163,8 +177,199 @@ private Q_SLOTS:
         QVERIFY(faceatlas::loadCheckpoint((run + "/last.pt").toStdString()).model != nullptr);
     }
 
+    // --- What broke before (issue: nothing a user does may crash FaceAtlas) ---
+
+    void rePreparingKeepsEveryReaderValid()
+    {
+        // A reader (a view, a worker) that holds the old dataset keeps reading the same bytes while
+        // the folder is prepared again and the session switches to the new one.
+        const auto held = m_window->session()->sharedDataset();
+        QVERIFY(held && held->count() > 0);
+        const std::vector<unsigned char> before(held->image(0), held->image(0) + held->imageBytes());
+        auto* score = m_window->datasetPage()->findChild<QDoubleSpinBox*>("minFaceScore");
+        score->setValue(2.0); // stricter: a smaller preparation in the same folder
+        m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
+        QVERIFY(m_window->session()->dataset() != held.get());
+        QVERIFY(m_window->session()->dataset()->count() < held->count());
+        QCOMPARE(std::vector<unsigned char>(held->image(0), held->image(0) + held->imageBytes()), before);
+        QCOMPARE(m_window->datasetPage()->gridDataset(), m_window->session()->dataset());
+        QCOMPARE(static_cast<size_t>(m_window->datasetPage()->faceCount()), m_window->session()->dataset()->count());
+        // The old clustering does not describe the new preparation: no labels, and it says so.
+        QVERIFY(m_window->session()->clusterLabels().empty());
+        QVERIFY(!m_window->session()->clusterMismatch().isEmpty());
+        score->setValue(1.0);
+    }
+
+    void aStartRefusedWhileBusyChangesNothing()
+    {
+        TrainPage* train = m_window->trainPage();
+        train->setModel("age");
+        train->setEpochs(50);
+        train->start();
+        QVERIFY(m_window->session()->jobs()->isRunning());
+        const QString source = m_window->session()->source();
+        const auto* data = m_window->session()->dataset();
+        QSignalSpy refused(m_window->session()->jobs(), &JobRunner::refused);
+        m_window->openPath("demo:50");
+        m_window->datasetPage()->prepare();
+        m_window->clustersPage()->encode();
+        QCOMPARE(m_window->session()->source(), source);
+        QCOMPARE(m_window->session()->dataset(), data);
+        QVERIFY(!m_window->session()->jobs()->title().contains("demo:50"));
+        QVERIFY(refused.count() >= 2);
+        m_window->session()->jobs()->cancel();
+        waitForJob(); // ends cancelled
+        QVERIFY(!m_window->session()->jobs()->isRunning());
+    }
+
+    void emptyAndUnreadableSourcesAfterTrainingDoNotCrash()
+    {
+        // The crash that survived restarts: an age run exists, then a source with no faces is
+        // opened and prepared; the Attention page must not render face 0 of 0 faces.
+        QTemporaryDir empty, junk;
+        for (int i = 0; i < 3; ++i) {
+            QFile f(junk.filePath(QStringLiteral("face%1.jpg").arg(i)));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("not an image");
+        }
+        m_window->openPath("folder:" + empty.path());
+        QVERIFY(waitForJob());
+        QVERIFY(m_window->session()->dataset() == nullptr); // the grid no longer shows the demo
+        QCOMPARE(m_window->datasetPage()->faceCount(), 0);
+        QVERIFY(!m_window->datasetPage()->findChild<QPushButton*>("prepare")->isEnabled());
+        m_window->showPage(3);
+        QVERIFY(!m_window->attentionPage()->render());
+        m_window->openPath("folder:" + junk.path());
+        QVERIFY(waitForJob());
+        m_window->datasetPage()->prepare();
+        waitForJob();
+        m_window->showPage(3);
+        m_window->attentionPage()->render();
+        QVERIFY(m_window->session()->lane()->waitIdle(30000));
+        QCOMPARE(faceatlas::ui::GuardedApplication::caughtExceptions(), 0);
+        // A new window (a restart) with that state remembered starts and works.
+        MainWindow second;
+        second.show();
+        QCoreApplication::processEvents();
+        QCOMPARE(second.datasetPage()->faceCount(),
+                 second.session()->dataset() ? static_cast<int>(second.session()->dataset()->count()) : 0);
+        m_window->openPath("demo:300");
+        QVERIFY(waitForJob());
+    }
+
+    void aDamagedRememberedPreparationIsForgottenAtStart()
+    {
+        QTemporaryDir broken;
+        QFile manifest(broken.filePath("prepared.json"));
+        QVERIFY(manifest.open(QIODevice::WriteOnly));
+        manifest.write("{\"format\": \"faceatlas-prepared\", \"size\": 64}");
+        manifest.close();
+        QSettings().setValue("prepared", broken.path());
+        QSettings().setValue("session/running", false);
+        MainWindow window;
+        QVERIFY(window.session()->dataset() == nullptr);
+        QVERIFY(!QSettings().contains("prepared"));
+        // A start after one that did not end cleanly reopens nothing.
+        QSettings().setValue("prepared", m_window->session()->datasetDir());
+        QSettings().setValue("session/running", true);
+        MainWindow afterCrash;
+        QVERIFY(afterCrash.session()->dataset() == nullptr);
+    }
+
+    void jobCallbacksBelongToTheirJob()
+    {
+        JobRunner runner;
+        int firstDone = 0, secondDone = 0;
+        bool secondCancelled = true;
+        const quint64 first = runner.start(
+            "first", [](const faceatlas::CancelToken&, const JobRunner::Report&) { return true; },
+            [&](bool, bool, const QString&) { ++firstDone; });
+        QVERIFY(first > 0);
+        // Busy: refused, and the refused job's callback never runs.
+        QCOMPARE(runner.start(
+                     "refused", [](const faceatlas::CancelToken&, const JobRunner::Report&) { return true; },
+                     [&](bool, bool, const QString&) { QFAIL("a refused job's callback ran"); }),
+                 quint64(0));
+        QTRY_VERIFY(!runner.isRunning());
+        QCOMPARE(firstDone, 1);
+        // A job that completed is not turned into a cancelled one by a Cancel pressed after its end.
+        QAtomicInt release = 0;
+        const quint64 second = runner.start(
+            "second",
+            [&](const faceatlas::CancelToken&, const JobRunner::Report&) {
+                while (!release.loadRelaxed())
+                    QThread::msleep(1);
+                return true; // ran to its end, whatever the token says now
+            },
+            [&](bool ok, bool cancelled, const QString&) {
+                ++secondDone;
+                secondCancelled = cancelled;
+            });
+        QVERIFY(second > first);
+        release = 1;
+        QThread::msleep(50); // the work has returned; its end is queued
+        runner.cancelJob(second);
+        QTRY_VERIFY(!runner.isRunning());
+        QCOMPARE(secondDone, 1);
+        QVERIFY(!secondCancelled);
+        QCOMPARE(firstDone, 1);
+    }
+
+    void theLaneAppliesOnlyTheNewestRequest()
+    {
+        InteractiveLane lane;
+        QObject context;
+        std::vector<int> applied;
+        for (int i = 0; i < 5; ++i)
+            lane.submit<int>(
+                "channel", &context,
+                [i] {
+                    QThread::msleep(30);
+                    return i;
+                },
+                [&](int v) { applied.push_back(v); }, [](const QString&) {});
+        QVERIFY(lane.waitIdle(10000));
+        QCOMPARE(applied, std::vector<int>{4});
+        // An error becomes a message; a destroyed context gets nothing.
+        QString error;
+        lane.submit<int>(
+            "other", &context, []() -> int { throw std::runtime_error("bad checkpoint"); }, [](int) {},
+            [&](const QString& message) { error = message; });
+        QVERIFY(lane.waitIdle(10000));
+        QCOMPARE(error, QStringLiteral("bad checkpoint"));
+        auto* gone = new QObject;
+        bool ran = false;
+        lane.submit<int>(
+            "gone", gone,
+            [] {
+                QThread::msleep(30);
+                return 1;
+            },
+            [&](int) { ran = true; }, [](const QString&) {});
+        delete gone;
+        QVERIFY(lane.waitIdle(10000));
+        QVERIFY(!ran);
+    }
+
+    void anExceptionInASlotDoesNotEndTheApplication()
+    {
+        const int before = GuardedApplication::caughtExceptions();
+        QTimer::singleShot(0, [] { throw std::runtime_error("thrown by a slot"); });
+        QTest::qWait(50);
+        QCOMPARE(GuardedApplication::caughtExceptions(), before + 1);
+        QCOMPARE(GuardedApplication::lastException(), QStringLiteral("thrown by a slot"));
+    }
+
     void cleanupTestCase() { m_window.reset(); }
 };
 
-QTEST_MAIN(MainWindowTest)
+int main(int argc, char** argv)
+{
+    // The application the program uses: exceptions stop at the event boundary.
+    faceatlas::ui::GuardedApplication app(argc, argv);
+    faceatlas::ui::GuardedApplication::setShowMessages(false);
+    MainWindowTest test;
+    return QTest::qExec(&test, argc, argv);
+}
 #include "MainWindowTest.moc"

@@ -1,0 +1,118 @@
+#include "InteractiveLane.h"
+
+#include "ml/Runs.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QThread>
+
+namespace faceatlas::ui {
+
+InteractiveLane::InteractiveLane(QObject* parent)
+    : QObject(parent)
+    , m_thread([this] { loop(); })
+{
+}
+
+InteractiveLane::~InteractiveLane()
+{
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_stop = true;
+        m_queue.clear();
+    }
+    m_wake.notify_all();
+    m_thread.join();
+}
+
+void InteractiveLane::submitTask(const QString& channel, QObject* context, Task task)
+{
+    const quint64 generation = ++m_latest[channel];
+    ++m_outstanding;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    for (auto it = m_queue.begin(); it != m_queue.end(); ++it)
+        if (it->channel == channel) { // not started yet: the newer request takes its place
+            m_queue.erase(it);
+            --m_outstanding;
+            break;
+        }
+    m_contexts[channel] = context;
+    m_queue.push_back({channel, generation, std::move(task)});
+    m_wake.notify_one();
+}
+
+void InteractiveLane::invalidateAll()
+{
+    for (auto& [channel, generation] : m_latest)
+        ++generation;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_outstanding -= static_cast<int>(m_queue.size());
+    m_queue.clear();
+}
+
+void InteractiveLane::loop()
+{
+    for (;;) {
+        Pending next;
+        {
+            std::unique_lock<std::mutex> lock(m_mutex);
+            m_wake.wait(lock, [this] { return m_stop || !m_queue.empty(); });
+            if (m_stop)
+                return;
+            next = std::move(m_queue.front());
+            m_queue.pop_front();
+        }
+        std::function<void()> apply = next.task(); // never throws: submit() wraps the work
+        QMetaObject::invokeMethod(
+            this,
+            [this, channel = next.channel, generation = next.generation, apply = std::move(apply)] {
+                deliver(channel, generation, m_contexts[channel], apply);
+            },
+            Qt::QueuedConnection);
+    }
+}
+
+void InteractiveLane::deliver(const QString& channel, quint64 generation, QPointer<QObject> context,
+                              std::function<void()> apply)
+{
+    --m_outstanding;
+    if (m_latest[channel] != generation || !context)
+        return; // stale: a newer request (or a new dataset) came since
+    apply();
+}
+
+bool InteractiveLane::waitIdle(int timeoutMs)
+{
+    QElapsedTimer clock;
+    clock.start();
+    while (m_outstanding > 0 && clock.elapsed() < timeoutMs) {
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+        QThread::msleep(2);
+    }
+    return m_outstanding == 0;
+}
+
+std::shared_ptr<LoadedModel> InteractiveLane::model(const QString& runDir)
+{
+    // The run's checkpoints change while it trains: the stamp (sizes and times) says when to reload.
+    QString stamp;
+    for (const char* name : {"best.pt", "last.pt"}) {
+        const QFileInfo info(QDir(runDir).filePath(QString::fromLatin1(name)));
+        stamp += QStringLiteral("%1:%2:%3|")
+                     .arg(info.exists())
+                     .arg(info.size())
+                     .arg(info.lastModified().toMSecsSinceEpoch());
+    }
+    std::lock_guard<std::mutex> lock(m_modelMutex);
+    CachedModel& cached = m_models[runDir];
+    if (!cached.model || cached.stamp != stamp) {
+        cached.model = std::make_shared<LoadedModel>(loadRunModel(runDir.toStdString()));
+        cached.stamp = stamp;
+    }
+    return cached.model;
+}
+
+} // namespace faceatlas::ui
