@@ -364,14 +364,9 @@ void ClustersPage::loadInterpolation(const nlohmann::json& clusters)
     for (const auto& c : clusters)
         bySize.emplace_back(c.at("size").get<long long>(), c.at("cluster").get<int>());
     std::sort(bySize.rbegin(), bySize.rend());
-    try {
-        m_paths = std::make_shared<CentroidPaths>(CentroidPaths::open(m_session->clustersDir().toStdString()));
-    } catch (const std::exception&) {
-        m_paths.reset(); // a clustering from before centroids.f32: only the saved picture
-    }
     for (QSpinBox* box : {m_from, m_to}) {
         const QSignalBlocker block(box);
-        box->setEnabled(m_paths != nullptr);
+        box->setEnabled(false);
         box->setRange(0, std::max(0, static_cast<int>(bySize.size()) - 1));
     }
     if (bySize.size() >= 2) {
@@ -379,10 +374,21 @@ void ClustersPage::loadInterpolation(const nlohmann::json& clusters)
         m_from->setValue(bySize[0].second);
         m_to->setValue(bySize[1].second);
     }
-    if (m_paths)
-        showInterpolation();
-    else
-        showPicture(m_interpolation, QDir(m_session->clustersDir()).filePath("interpolation.png"), 90);
+    showPicture(m_interpolation, QDir(m_session->clustersDir()).filePath("interpolation.png"), 90);
+    // Opening the centres loads the autoencoder's checkpoint: on the interactive lane.
+    const QString dir = m_session->clustersDir();
+    m_session->lane()->submit<std::shared_ptr<CentroidPaths>>(
+        QStringLiteral("centroid-open"), this,
+        [dir] { return std::make_shared<CentroidPaths>(CentroidPaths::open(dir.toStdString())); },
+        [this, dir](std::shared_ptr<CentroidPaths> paths) {
+            if (dir != m_session->clustersDir())
+                return;
+            m_paths = std::move(paths);
+            for (QSpinBox* box : {m_from, m_to})
+                box->setEnabled(true);
+            showInterpolation();
+        },
+        [](const QString&) {}); // a clustering from before centroids.f32: only the saved picture
 }
 
 void ClustersPage::showInterpolation()

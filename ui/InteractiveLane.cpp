@@ -1,5 +1,6 @@
 #include "InteractiveLane.h"
 
+#include "JobRunner.h"
 #include "ml/Runs.h"
 
 #include <QCoreApplication>
@@ -55,6 +56,7 @@ void InteractiveLane::invalidateAll()
 
 void InteractiveLane::loop()
 {
+    lowerWorkerPriority();
     for (;;) {
         Pending next;
         {

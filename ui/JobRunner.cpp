@@ -1,9 +1,20 @@
 #include "JobRunner.h"
 
 #include <exception>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <utility>
 
 namespace faceatlas::ui {
+
+void lowerWorkerPriority()
+{
+#ifdef __linux__
+    // On Linux a nice value belongs to a thread; threads it creates later (OpenMP teams) inherit it.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+#endif
+}
 
 JobRunner::JobRunner(QObject* parent)
     : QObject(parent)
@@ -43,6 +54,7 @@ quint64 JobRunner::start(const QString& title, Job job, Done done)
         m_done.emplace(id, std::move(done));
     const CancelToken cancel = m_cancel;
     m_thread = QThread::create([this, id, job = std::move(job), cancel] {
+        lowerWorkerPriority();
         bool ok = true, completed = false;
         QString error;
         try {

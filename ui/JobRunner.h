@@ -20,6 +20,12 @@ namespace faceatlas::ui {
  * Destroying the runner cancels the job and waits for it, so closing the window keeps the last
  * checkpoint intact. Per-click work belongs on the InteractiveLane, not here.
  */
+/**
+ * Lowers the calling worker thread's scheduling priority (nice 10 on Linux; the thread pools its
+ * work starts inherit it), so that on a machine with few cores the GUI thread is scheduled first.
+ */
+void lowerWorkerPriority();
+
 class JobRunner : public QObject {
     Q_OBJECT
 public:

@@ -121,6 +121,7 @@ private Q_SLOTS:
         QVERIFY(!QPixmap(dir.filePath("galleries/0.png")).isNull());
         QVERIFY(!QPixmap(dir.filePath("centroids/0.png")).isNull());
         // The path between any two clusters is drawn from the saved centres, and changes with them.
+        QVERIFY(m_window->session()->lane()->waitIdle(60000)); // the centres are opened on the lane
         m_window->clustersPage()->setInterpolation(0, 1);
         QVERIFY(m_window->session()->lane()->waitIdle(60000));
         const QImage first = m_window->clustersPage()->interpolationPixmap().toImage();

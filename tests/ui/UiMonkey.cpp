@@ -123,8 +123,15 @@ public:
             }
             if (m_options.verbose)
                 std::printf("%4d %s\n", step, chosen->name);
+            MainWindow* before = m_window.get();
+            const size_t samples = before->eventLoopLateness().size();
             chosen->act();
             pump(pick(5, 40));
+            if (m_window.get() == before) { // the worst stall seen during this action, by kind of action
+                const auto& lateness = m_window->eventLoopLateness();
+                for (size_t i = samples; i < lateness.size(); ++i)
+                    m_worstByAction[chosen->name] = std::max(m_worstByAction[chosen->name], lateness[i]);
+            }
             const QString problem = contradiction();
             if (!problem.isEmpty()) {
                 std::printf("monkey: after action %d (%s): %s\n", step, chosen->name, qPrintable(problem));
@@ -150,6 +157,9 @@ public:
         std::printf("monkey: jobs that ended:");
         for (const auto& [title, count] : m_ended)
             std::printf(" %s %d;", qPrintable(title), count);
+        std::printf("\nmonkey: the longest stall seen during each kind of action (ms):");
+        for (const auto& [name, worst] : m_worstByAction)
+            std::printf(" %s %.0f;", name.c_str(), worst);
         std::printf("\n");
         std::vector<double> sorted(m_lateness);
         std::sort(sorted.begin(), sorted.end());
@@ -413,6 +423,7 @@ private:
     std::unique_ptr<MainWindow> m_window;
     std::vector<double> m_lateness;
     std::map<QString, int> m_ended;
+    std::map<std::string, double> m_worstByAction;
 };
 
 } // namespace
