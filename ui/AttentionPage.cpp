@@ -13,6 +13,7 @@
 #include <QElapsedTimer>
 #include <QFileDialog>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
@@ -74,10 +75,28 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
         l->setAlignment(Qt::AlignCenter);
         l->setFrameShape(QFrame::StyledPanel);
     }
+    m_colorBar = new QLabel;
+    m_colorBar->setObjectName("colorBar");
+    m_colorBar->setAlignment(Qt::AlignCenter);
+    m_scaleText = new QLabel;
+    m_scaleText->setObjectName("colorScale");
+    m_scaleText->setAlignment(Qt::AlignCenter);
+    m_faceCaption = new QLabel;
+    m_faceCaption->setObjectName("faceCaption");
+    m_faceCaption->setWordWrap(true);
+    m_faceCaption->setAlignment(Qt::AlignCenter);
+    auto* pictures = new QGridLayout;
+    pictures->addWidget(m_original, 0, 0);
+    pictures->addWidget(m_overlay, 0, 1);
+    pictures->addWidget(m_faceCaption, 1, 0);
+    auto* scale = new QVBoxLayout;
+    scale->addWidget(m_colorBar);
+    scale->addWidget(m_scaleText);
+    pictures->addLayout(scale, 1, 1);
+    pictures->setRowStretch(0, 1);
     auto* layout = new QHBoxLayout(this);
     layout->addLayout(left);
-    layout->addWidget(m_original, 1);
-    layout->addWidget(m_overlay, 1);
+    layout->addLayout(pictures, 1);
 
     const auto refreshRuns = [this] {
         const QString current = m_run->currentData().toString();
@@ -111,7 +130,18 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     connect(m_run, &QComboBox::currentIndexChanged, this, [this] { render(); });
     connect(m_face, &QSpinBox::valueChanged, this, [this] { render(); });
     connect(m_cluster, &QSpinBox::valueChanged, this, [this] { render(); });
-    connect(m_method, &QComboBox::currentIndexChanged, this, [this] { render(); });
+    connect(m_method, &QComboBox::currentIndexChanged, this, [this] {
+        // The code map is the autoencoder's: switch to the latest autoencoder run rather than refuse.
+        const bool code = m_method->currentData().toString() == "code";
+        const bool onAutoencoder = m_run->currentText().startsWith("autoencoder");
+        if (code && !onAutoencoder)
+            for (int i = 0; i < m_run->count(); ++i)
+                if (m_run->itemText(i).startsWith("autoencoder")) {
+                    m_run->setCurrentIndex(i); // renders
+                    return;
+                }
+        render();
+    });
     connect(m_layer, &QComboBox::currentIndexChanged, this, [this] { render(); });
     connect(m_channel, &QSpinBox::valueChanged, this, [this] { render(); });
     // Opacity and colour map change only the blend of the map already computed.
@@ -164,6 +194,14 @@ bool AttentionPage::render()
     }
     const int faceIndex = std::clamp(m_face->value(), 0, static_cast<int>(data->count()) - 1);
     const int s = data->imageSize();
+    {
+        const Record& r = data->records()[static_cast<size_t>(faceIndex)];
+        m_faceCaption->setText(m_cluster->value() >= 0 ? tr("The average face of cluster %1").arg(m_cluster->value())
+                                                       : tr("Face %1: %2, age %3")
+                                                             .arg(faceIndex)
+                                                             .arg(QFileInfo(QString::fromStdString(r.path)).fileName())
+                                                             .arg(r.age ? QString::number(*r.age) : tr("unknown")));
+    }
     const QImage face = rgbImage(data->image(static_cast<size_t>(faceIndex)), s, s);
     m_original->setPixmap(QPixmap::fromImage(face).scaled(320, 320, Qt::KeepAspectRatio, Qt::SmoothTransformation));
     AttentionParams params;
@@ -277,9 +315,23 @@ void AttentionPage::blend()
     if (m_map.empty() || m_background.isNull()
         || m_map.size() != static_cast<size_t>(m_mapSize) * static_cast<size_t>(m_mapSize))
         return;
-    m_overlayImage = overlayImage(m_background, 320, m_map.data(), m_mapSize, m_mapSigned, m_opacity->value() / 100.0,
-                                  parseColormap(m_colormap->currentText().toStdString()));
+    const Colormap colormap = parseColormap(m_colormap->currentText().toStdString());
+    m_overlayImage =
+        overlayImage(m_background, 320, m_map.data(), m_mapSize, m_mapSigned, m_opacity->value() / 100.0, colormap);
     m_overlay->setPixmap(QPixmap::fromImage(m_overlayImage));
+    // The colour bar: the same colouring applied to a ramp from the lowest value to the highest.
+    const int n = 64;
+    std::vector<float> ramp(static_cast<size_t>(n) * n);
+    for (int y = 0; y < n; ++y)
+        for (int x = 0; x < n; ++x)
+            ramp[static_cast<size_t>(y) * n + x] =
+                m_mapSigned ? 2.0f * x / (n - 1) - 1.0f : static_cast<float>(x) / (n - 1);
+    QImage grey(n, n, QImage::Format_RGB888);
+    grey.fill(Qt::black);
+    const QImage bar = overlayImage(grey, n, ramp.data(), n, m_mapSigned, 1.0, colormap);
+    m_colorBar->setPixmap(QPixmap::fromImage(bar.scaled(320, 14)));
+    m_scaleText->setText(m_mapSigned ? tr("blue: pulls the predicted age down   |   0   |   red: pushes it up")
+                                     : tr("low activation   ...   high activation (scaled to this map's maximum)"));
 }
 
 } // namespace faceatlas::ui

@@ -51,6 +51,9 @@ private:
     QLabel* m_original;
     QLabel* m_overlay;
     QLabel* m_status;
+    QLabel* m_colorBar;
+    QLabel* m_scaleText;
+    QLabel* m_faceCaption;
     QImage m_overlayImage;
     // The last map the lane delivered: the slider and colour map only re-blend it.
     QImage m_background;

@@ -6,6 +6,7 @@
 #include "JobRunner.h"
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
+#include "ml/Runs.h"
 #include "Session.h"
 #include "util/FileUtil.h"
 
@@ -24,6 +25,7 @@
 #include <QLineSeries>
 #include <QListWidget>
 #include <QPushButton>
+#include <QScatterSeries>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QValueAxis>
@@ -74,6 +76,12 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     m_run = new QPushButton(tr("Cluster"));
     auto* exportButton = new QPushButton(tr("Export assignments..."));
     auto* sheetButton = new QPushButton(tr("Export contact sheet..."));
+    auto* membersButton = new QPushButton(tr("Show its faces in the grid"));
+    membersButton->setToolTip(tr("Every face of the selected cluster, on the Dataset page"));
+    connect(membersButton, &QPushButton::clicked, this, [this] {
+        if (m_list->currentRow() >= 0)
+            Q_EMIT showMembers(m_list->currentRow());
+    });
     auto* controls = new QHBoxLayout;
     controls->addWidget(m_encode);
     controls->addSpacing(20);
@@ -84,6 +92,7 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     controls->addWidget(m_run);
     controls->addWidget(exportButton);
     controls->addWidget(sheetButton);
+    controls->addWidget(membersButton);
     controls->addStretch();
 
     m_summary = new QLabel(tr("Train an autoencoder, encode the faces, then cluster them."));
@@ -164,12 +173,20 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
         const QString to =
             QFileDialog::getSaveFileName(this, tr("Export contact sheet"),
                                          QStringLiteral("cluster-%1.png").arg(m_list->currentRow()), tr("PNG (*.png)"));
-        if (!to.isEmpty()) {
-            QFile::remove(to);
-            QFile::copy(from, to);
-        }
+        if (to.isEmpty())
+            return;
+        QFile::remove(to);
+        m_summary->setText(
+            QFile::copy(from, to)
+                ? tr("Saved the contact sheet of cluster %1 to %2.").arg(m_list->currentRow()).arg(to.toHtmlEscaped())
+                : tr("Could not write %1.").arg(to.toHtmlEscaped()));
     });
     connect(session, &Session::clustersChanged, this, &ClustersPage::loadResults);
+    // A new autoencoder run changes what the summary must say about this clustering.
+    connect(session, &Session::runsChanged, this, [this] {
+        if (!m_session->clustersDir().isEmpty() && !m_session->jobs()->isRunning())
+            loadResults();
+    });
     if (!m_session->clustersDir().isEmpty())
         loadResults();
 }
@@ -314,6 +331,7 @@ void ClustersPage::showResults()
                            .arg(number(figure("silhouette")), number(figure("davies_bouldin")),
                                 number(labelFigure("age_decade", "nmi")), number(labelFigure("age_decade", "ari")),
                                 number(labelFigure("gender", "nmi")), number(labelFigure("gender", "ari"))));
+    m_summary->setText(m_summary->text() + "<br>" + provenance(metrics));
     if (!m_session->clusterMismatch().isEmpty())
         m_summary->setText(m_summary->text() + "<br><b>" + m_session->clusterMismatch().toHtmlEscaped() + "</b>");
     loadInterpolation(clusters);
@@ -322,7 +340,7 @@ void ClustersPage::showResults()
     m_sweepView->setVisible(metrics.contains("sweep"));
     if (metrics.contains("sweep")) {
         auto* chart = new QChart;
-        chart->setTitle(tr("Sweep: inertia (elbow) and silhouette"));
+        chart->setTitle(tr("Sweep of k"));
         auto* inertia = new QLineSeries;
         inertia->setName(tr("inertia"));
         auto* silhouette = new QLineSeries;
@@ -335,13 +353,33 @@ void ClustersPage::showResults()
             low = std::min(low, s.at("inertia").get<double>());
             sTop = std::max(sTop, s.at("silhouette").get<double>());
         }
+        showPoints(inertia);
+        showPoints(silhouette);
         chart->addSeries(inertia);
         chart->addSeries(silhouette);
+        // The k the clustering kept, marked on the silhouette curve.
+        auto* chosen = new QScatterSeries;
+        const int k = metrics.value("k", 0);
+        chosen->setName(tr("chosen k = %1").arg(k));
+        chosen->setMarkerSize(12);
+        for (const auto& s : metrics.at("sweep"))
+            if (s.at("k").get<int>() == k)
+                chosen->append(k, s.at("silhouette").get<double>());
+        chart->addSeries(chosen);
         auto* x = new QValueAxis;
-        x->setLabelFormat("%d");
+        x->setTitleText(tr("k"));
+        int kLow = k, kHigh = k;
+        for (const auto& s : metrics.at("sweep")) {
+            kLow = std::min(kLow, s.at("k").get<int>());
+            kHigh = std::max(kHigh, s.at("k").get<int>());
+        }
+        setIntegerAxis(x, kLow, kHigh, 8);
         auto* y = new QValueAxis;
+        y->setTitleText(tr("inertia"));
         y->setRange(low * 0.95, top * 1.05);
+        y->setLabelFormat("%.2g");
         auto* y2 = new QValueAxis;
+        y2->setTitleText(tr("silhouette"));
         y2->setRange(0, sTop * 1.2);
         chart->addAxis(x, Qt::AlignBottom);
         chart->addAxis(y, Qt::AlignLeft);
@@ -350,11 +388,55 @@ void ClustersPage::showResults()
         inertia->attachAxis(y);
         silhouette->attachAxis(x);
         silhouette->attachAxis(y2);
+        chosen->attachAxis(x);
+        chosen->attachAxis(y2);
+        chart->setMargins(QMargins(2, 2, 2, 2));
         chart->legend()->setAlignment(Qt::AlignBottom);
         replaceChart(m_sweepView, chart);
     }
     if (m_list->count() > 0)
         m_list->setCurrentRow(0);
+}
+
+QString ClustersPage::provenance(const nlohmann::json& metrics) const
+{
+    // Which codes and which autoencoder run this clustering shows, and whether a newer run exists.
+    if (!metrics.contains("codes") || !metrics.at("codes").is_string())
+        return {};
+    const QString codes = QString::fromStdString(metrics.at("codes").get<std::string>());
+    QString run;
+    try {
+        run = QString::fromStdString(
+            nlohmann::json::parse(readFile((codes + "/codes.json").toStdString())).value("run", std::string()));
+    } catch (const std::exception&) {
+        return tr("Codes: %1 (their codes.json cannot be read).").arg(codes.toHtmlEscaped());
+    }
+    QString text = tr("Codes %1, encoded with autoencoder run %2.")
+                       .arg(QFileInfo(codes).fileName().toHtmlEscaped(), QFileInfo(run).fileName().toHtmlEscaped());
+    try {
+        const auto history = parseMetricsCsv(readFile((run + "/metrics.csv").toStdString()));
+        double best = -1;
+        for (const auto& m : history)
+            if (std::isfinite(m.valPsnr))
+                best = std::max(best, m.valPsnr);
+        if (best >= 0) {
+            text += tr(" Its best validation PSNR is %1 dB.").arg(best, 0, 'f', 1);
+            if (best < 18)
+                text += tr(" <b>That is too low for the decoded centroids to look like faces: they show the blur the "
+                           "autoencoder can make; train it longer.</b>");
+        }
+    } catch (const std::exception&) {
+    }
+    const QString latest = m_session->latestRun("autoencoder");
+    if (!latest.isEmpty() && QDir(latest).absolutePath() != QDir(run).absolutePath())
+        text += tr(" <b>A newer autoencoder run (%1) exists: encode and cluster again to use it.</b>")
+                    .arg(QFileInfo(latest).fileName().toHtmlEscaped());
+    return text;
+}
+
+QString ClustersPage::summaryText() const
+{
+    return m_summary->text();
 }
 
 void ClustersPage::loadInterpolation(const nlohmann::json& clusters)
@@ -445,10 +527,7 @@ void ClustersPage::showCluster(int row)
         auto* decades = new QBarCategoryAxis;
         decades->append(labels);
         auto* faces = new QValueAxis;
-        faces->setRange(0, top);
-        faces->applyNiceNumbers();
-        faces->setTickCount(3);
-        faces->setLabelFormat("%d");
+        setIntegerAxis(faces, 0, top, 3);
         chart->addAxis(decades, Qt::AlignLeft);
         chart->addAxis(faces, Qt::AlignBottom);
         series->attachAxis(decades);

@@ -33,13 +33,18 @@ public:
     /** Shows the decoded path between the centres of clusters `from` and `to`. */
     void setInterpolation(int from, int to);
     QPixmap interpolationPixmap() const;
+    /** The summary line: k, quality figures, which codes and run, and warnings. */
+    QString summaryText() const;
 
 Q_SIGNALS:
     void clustered();
+    /** The user asked to browse every face of `cluster` in the grid. */
+    void showMembers(int cluster);
 
 private:
     void loadResults();
     void showResults();
+    QString provenance(const nlohmann::json& metrics) const;
     void showCluster(int row);
     void loadInterpolation(const nlohmann::json& clusters);
     void showInterpolation();

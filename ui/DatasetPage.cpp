@@ -35,6 +35,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QListView>
+#include <QListWidget>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalBlocker>
@@ -108,6 +109,13 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_steps->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_steps->setMinimumHeight(170);
 
+    // What the window knows about bad input: which lines, which files, why, and what to do.
+    m_problems = new QListWidget;
+    m_problems->setObjectName("problems");
+    m_problems->setMaximumHeight(150);
+    m_problems->setWordWrap(true);
+    m_problems->hide();
+
     m_histogram = new QChartView;
     m_histogram->setRenderHint(QPainter::Antialiasing);
     m_histogram->setMinimumHeight(220);
@@ -116,6 +124,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     auto* left = new QVBoxLayout;
     left->addWidget(settingsBox);
     left->addWidget(m_steps);
+    left->addWidget(m_problems);
     left->addWidget(m_histogram, 1);
     auto* leftWidget = new QWidget;
     leftWidget->setLayout(left);
@@ -136,6 +145,9 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_filterGender->addItems({tr("Any gender"), tr("Female"), tr("Male")});
     m_faceOverlay = new QLabel;
     m_faceOverlay->setAlignment(Qt::AlignCenter);
+    m_overlayCaption = new QLabel;
+    m_overlayCaption->setObjectName("overlayCaption");
+    m_overlayCaption->setWordWrap(true);
     m_filterLow->setObjectName("filterAgeLow");
     m_filterHigh->setObjectName("filterAgeHigh");
     m_filterGender->setObjectName("filterGender");
@@ -147,6 +159,10 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_sortBy->addItem(tr("Sort by prediction error"), ThumbnailModel::ErrorRole);
     m_filterCluster = new QComboBox;
     m_filterCluster->addItem(tr("All clusters"), -1);
+    m_descending = new QCheckBox(tr("Largest first"));
+    m_descending->setObjectName("descending");
+    m_matchCount = new QLabel;
+    m_matchCount->setObjectName("matchCount");
     m_predict = new QPushButton(tr("Predict ages"));
     m_predict->setToolTip(tr("Predict every face's age with the latest age run, to sort by error"));
     auto* filters = new QHBoxLayout;
@@ -157,11 +173,16 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     filters->addWidget(m_filterGender);
     filters->addWidget(m_filterCluster);
     filters->addWidget(m_sortBy);
+    filters->addWidget(m_descending);
     filters->addWidget(m_predict);
     filters->addStretch();
+    filters->addWidget(m_matchCount);
+    auto* legend = new QLabel(tr("Under each face: its age, and in brackets the predicted age once predicted."));
+    legend->setObjectName("gridLegend");
     auto* middle = new QVBoxLayout;
     middle->addLayout(filters);
     middle->addWidget(m_grid, 1);
+    middle->addWidget(legend);
     auto* middleWidget = new QWidget;
     middleWidget->setLayout(middle);
 
@@ -175,6 +196,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     right->addWidget(m_faceImage);
     right->addWidget(m_faceInfo);
     right->addWidget(m_faceOverlay);
+    right->addWidget(m_overlayCaption);
     right->addStretch();
     auto* rightWidget = new QWidget;
     rightWidget->setLayout(right);
@@ -228,14 +250,26 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         m_filter->setAgeRange(m_filterLow->value(), m_filterHigh->value());
         m_filter->setGender(m_filterGender->currentIndex() - 1 == 0 ? 0
                                                                     : (m_filterGender->currentIndex() == 2 ? 1 : -1));
+        filterChanged();
     };
     connect(m_filterLow, &QSpinBox::valueChanged, this, refilter);
     connect(m_filterHigh, &QSpinBox::valueChanged, this, refilter);
     connect(m_filterGender, &QComboBox::currentIndexChanged, this, refilter);
-    connect(m_sortBy, &QComboBox::currentIndexChanged, this,
-            [this] { m_filter->setSortRole(m_sortBy->currentData().toInt()); });
-    connect(m_filterCluster, &QComboBox::currentIndexChanged, this,
-            [this] { m_filter->setCluster(m_filterCluster->currentData().toInt()); });
+    const auto resort = [this] {
+        m_filter->setSortRole(m_sortBy->currentData().toInt(), m_descending->isChecked());
+        filterChanged();
+    };
+    connect(m_sortBy, &QComboBox::currentIndexChanged, this, [this, resort] {
+        // Each key's natural order first: youngest first, highest score and largest error first.
+        const QSignalBlocker block(m_descending);
+        m_descending->setChecked(m_sortBy->currentData().toInt() != ThumbnailModel::AgeRole);
+        resort();
+    });
+    connect(m_descending, &QCheckBox::toggled, this, resort);
+    connect(m_filterCluster, &QComboBox::currentIndexChanged, this, [this] {
+        m_filter->setCluster(m_filterCluster->currentData().toInt());
+        filterChanged();
+    });
     connect(m_predict, &QPushButton::clicked, this, &DatasetPage::predictAll);
     const auto refreshExtras = [this] {
         m_model->setExtras(m_session->sharedPredictions(), m_session->sharedClusterLabels());
@@ -248,6 +282,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         for (int c = 0; c < k; ++c)
             m_filterCluster->addItem(tr("Cluster %1").arg(c), c);
         m_filter->setCluster(-1);
+        filterChanged();
     };
     connect(session, &Session::predictionsChanged, this, refreshExtras);
     connect(session, &Session::clustersChanged, this, refreshExtras);
@@ -272,10 +307,57 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
 
 void DatasetPage::clearFacePanel()
 {
+    m_shownFace = -1;
     m_faceImage->clear();
     m_faceOverlay->clear();
     m_faceOverlay->setToolTip({});
+    m_overlayCaption->clear();
     m_faceInfo->setText(tr("Click a face to see it here."));
+}
+
+void DatasetPage::filterChanged()
+{
+    const int total = m_model->rowCount(), shown = m_filter->rowCount();
+    QString text = total == 0 ? QString() : tr("%1 of %2 faces match").arg(shown).arg(total);
+    if (m_sortBy->currentData().toInt() == ThumbnailModel::ErrorRole && m_session->predictions().empty())
+        text += tr(" (no predictions yet: press Predict ages to sort by error)");
+    m_matchCount->setText(text);
+    m_grid->scrollToTop();
+    // The panel never shows a face the filter has just hidden.
+    if (m_shownFace >= 0) {
+        const QModelIndex source = m_model->index(static_cast<int>(m_shownFace), 0);
+        if (!source.isValid() || !m_filter->mapFromSource(source).isValid())
+            clearFacePanel();
+    }
+}
+
+QString DatasetPage::matchText() const
+{
+    return m_matchCount->text();
+}
+
+void DatasetPage::showProblems(const QStringList& lines, size_t more, const QString& hint)
+{
+    m_problems->clear();
+    if (!hint.isEmpty()) {
+        auto* item = new QListWidgetItem(hint);
+        QFont bold = item->font();
+        bold.setBold(true);
+        item->setFont(bold);
+        m_problems->addItem(item);
+    }
+    m_problems->addItems(lines);
+    if (more > 0)
+        m_problems->addItem(tr("... and %1 more").arg(more));
+    m_problems->setVisible(m_problems->count() > 0);
+}
+
+QStringList DatasetPage::problems() const
+{
+    QStringList lines;
+    for (int i = 0; i < m_problems->count(); ++i)
+        lines << m_problems->item(i)->text();
+    return lines;
 }
 
 DatasetPage::~DatasetPage() = default;
@@ -293,6 +375,19 @@ const PreparedDataset* DatasetPage::gridDataset() const
 QListView* DatasetPage::grid() const
 {
     return m_grid;
+}
+
+void DatasetPage::focusFilter()
+{
+    m_filterLow->setFocus(Qt::ShortcutFocusReason);
+    m_filterLow->selectAll();
+}
+
+void DatasetPage::filterToCluster(int cluster)
+{
+    const int at = m_filterCluster->findData(cluster);
+    if (at >= 0)
+        m_filterCluster->setCurrentIndex(at);
 }
 
 void DatasetPage::loadSource(const QString& spec)
@@ -335,7 +430,7 @@ void DatasetPage::loadSource(const QString& spec)
         m_probes = probes;
         QString text = tr("<b>%1</b>: %2 records").arg(spec.toHtmlEscaped()).arg(loaded->records.size());
         if (loaded->malformed)
-            text += tr(", %1 malformed entries skipped").arg(loaded->malformed);
+            text += tr(", %1 entries could not be read (listed under the steps)").arg(loaded->malformed);
         if (loaded->records.empty())
             text += tr(". Nothing to prepare: the source holds no faces.");
         m_sourceLabel->setText(text);
@@ -377,6 +472,12 @@ void DatasetPage::updateCounts()
     std::vector<StepReport> steps;
     std::vector<SkippedFile> skipped;
     applyFilters(m_loaded->records, *m_probes, o, steps, skipped);
+    showCleaningProblems(skipped, m_loaded->records.size());
+    const size_t remaining = steps.empty() ? m_loaded->records.size() : steps.back().remaining;
+    m_prepare->setEnabled(remaining > 0);
+    m_prepare->setToolTip(remaining > 0 ? QString()
+                                        : tr("No face is left after the cleaning steps: loosen them, or see the "
+                                             "problems listed below the steps."));
     m_steps->setRowCount(static_cast<int>(steps.size()));
     for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
         const auto& s = steps[static_cast<size_t>(i)];
@@ -389,6 +490,35 @@ void DatasetPage::updateCounts()
         m_steps->setItem(i, 1, new QTableWidgetItem(QString::number(s.removed)));
         m_steps->setItem(i, 2, new QTableWidgetItem(QString::number(s.remaining)));
     }
+}
+
+void DatasetPage::showCleaningProblems(const std::vector<SkippedFile>& skipped, size_t recordsRead)
+{
+    QStringList lines;
+    if (m_loaded)
+        for (const auto& example : m_loaded->malformedExamples)
+            lines << tr("Not read: %1").arg(QString::fromStdString(example));
+    const size_t moreMalformed = m_loaded && m_loaded->malformed > m_loaded->malformedExamples.size()
+                                     ? m_loaded->malformed - m_loaded->malformedExamples.size()
+                                     : 0;
+    if (moreMalformed)
+        lines << tr("... and %1 more entries not read (faceatlas-cli inspect lists them)").arg(moreMalformed);
+    constexpr size_t kShown = 200;
+    size_t missing = 0;
+    for (const auto& f : skipped)
+        missing += f.problem == "missing";
+    for (size_t i = 0; i < skipped.size() && i < kShown; ++i)
+        lines << QStringLiteral("%1: %2").arg(QString::fromStdString(skipped[i].path),
+                                              QString::fromStdString(skipped[i].problem));
+    QString hint;
+    if (recordsRead > 0 && missing == recordsRead) {
+        hint = m_loaded && m_loaded->kind == SourceKind::ImdbWiki
+                   ? tr("None of the %1 images were found. IMDB-WIKI's images belong beside the .mat file: the "
+                        "folders 00 to 99 of wiki_crop.tar (or imdb_crop.tar) in the same folder as wiki.mat.")
+                         .arg(recordsRead)
+                   : tr("None of the %1 images were found where the source says they are.").arg(recordsRead);
+    }
+    showProblems(lines, skipped.size() > kShown ? skipped.size() - kShown : 0, hint);
 }
 
 void DatasetPage::prepare()
@@ -439,8 +569,57 @@ void DatasetPage::showManifest(const QString& manifestText)
     } catch (const std::exception&) {
         return;
     }
-    const auto& report = manifest["report"];
-    const auto& steps = report["steps"];
+    // The controls show the settings this preparation was made with.
+    if (manifest.contains("settings") && manifest.at("settings").is_object()) {
+        const auto& st = manifest.at("settings");
+        const auto setInt = [&](QSpinBox* box, const char* key) {
+            if (st.contains(key) && st.at(key).is_number()) {
+                const QSignalBlocker block(box);
+                box->setValue(st.at(key).get<int>());
+            }
+        };
+        setInt(m_size, "size");
+        setInt(m_ageMin, "age_min");
+        setInt(m_ageMax, "age_max");
+        setInt(m_minImage, "min_image_size");
+        for (auto [box, key] : {std::pair{m_minScore, "min_face_score"}, std::pair{m_valFraction, "val_fraction"}})
+            if (st.contains(key) && st.at(key).is_number()) {
+                const QSignalBlocker block(box);
+                box->setValue(st.at(key).get<double>());
+            }
+        if (st.contains("drop_multiple_faces") && st.at("drop_multiple_faces").is_boolean()) {
+            const QSignalBlocker block(m_multipleFaces);
+            m_multipleFaces->setChecked(st.at("drop_multiple_faces").get<bool>());
+        }
+        if (st.contains("balance") && st.at("balance").is_string()) {
+            const QSignalBlocker block(m_balance);
+            m_balance->setChecked(st.at("balance").get<std::string>() == "age");
+        }
+    }
+    const nlohmann::json noReport = nlohmann::json::object();
+    const auto& report =
+        manifest.contains("report") && manifest.at("report").is_object() ? manifest.at("report") : noReport;
+    {
+        QStringList lines;
+        size_t more = 0;
+        if (report.contains("malformed_examples") && report.at("malformed_examples").is_array())
+            for (const auto& example : report.at("malformed_examples"))
+                if (example.is_string())
+                    lines << tr("Not read: %1").arg(QString::fromStdString(example.get<std::string>()));
+        if (report.contains("skipped_files") && report.at("skipped_files").is_array()) {
+            const auto& skipped = report.at("skipped_files");
+            for (size_t i = 0; i < skipped.size(); ++i) {
+                if (i >= 200) {
+                    more = skipped.size() - 200;
+                    break;
+                }
+                lines << QStringLiteral("%1: %2").arg(QString::fromStdString(skipped[i].value("path", "")),
+                                                      QString::fromStdString(skipped[i].value("problem", "")));
+            }
+        }
+        showProblems(lines, more);
+    }
+    const auto& steps = report.contains("steps") && report.at("steps").is_array() ? report.at("steps") : noReport;
     m_steps->setRowCount(static_cast<int>(steps.size()));
     for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
         const auto& s = steps[static_cast<size_t>(i)];
@@ -450,10 +629,21 @@ void DatasetPage::showManifest(const QString& manifestText)
     }
     // Age histograms of the training set, before and after resampling, by decade.
     std::map<int, std::pair<double, double>> decades;
-    for (const auto& [age, n] : report["age_histogram_before"].items())
-        decades[std::stoi(age) / 10 * 10].first += n.get<double>();
-    for (const auto& [age, n] : report["age_histogram_after"].items())
-        decades[std::stoi(age) / 10 * 10].second += n.get<double>();
+    // The manifest is a file like any other: a bad entry is skipped, never thrown into the event loop.
+    const auto addDecades = [&](const char* key, bool after) {
+        if (!report.contains(key) || !report.at(key).is_object())
+            return;
+        for (const auto& [age, n] : report.at(key).items()) {
+            bool ok = false;
+            const int years = QString::fromStdString(age).toInt(&ok);
+            if (!ok || years < 0 || years > 200 || !n.is_number())
+                continue;
+            auto& slot = decades[years / 10 * 10];
+            (after ? slot.second : slot.first) += n.get<double>();
+        }
+    };
+    addDecades("age_histogram_before", false);
+    addDecades("age_histogram_after", true);
     auto* before = new QBarSet(tr("before resampling"));
     auto* after = new QBarSet(tr("after"));
     QStringList labels;
@@ -474,8 +664,8 @@ void DatasetPage::showManifest(const QString& manifestText)
     auto* x = new QBarCategoryAxis;
     x->append(labels);
     auto* y = new QValueAxis;
-    y->setRange(0, top * 1.1);
-    y->setLabelFormat("%d");
+    setIntegerAxis(y, 0, top * 1.1, 6);
+    y->setTitleText(tr("faces"));
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);
     series->attachAxis(x);
@@ -487,7 +677,7 @@ void DatasetPage::showManifest(const QString& manifestText)
                                .arg(report.value("records_read", 0))
                                .arg(report.value("images_stored", 0))
                                .arg(manifest.value("size", 0))
-                               .arg(report["skipped_files"].size()));
+                               .arg(report.contains("skipped_files") ? report.at("skipped_files").size() : 0));
 }
 
 void DatasetPage::showFace(const QModelIndex& index)
@@ -497,6 +687,8 @@ void DatasetPage::showFace(const QModelIndex& index)
     if (!data || !index.isValid() || row < 0 || static_cast<size_t>(row) >= data->count())
         return;
     const Record& r = data->records()[static_cast<size_t>(row)];
+    m_shownFace = row;
+    m_overlayCaption->clear();
     // The stored face (what the models see); the original file may be large, slow or gone.
     m_faceImage->setPixmap(
         QPixmap::fromImage(m_session->face(row)).scaled(220, 220, Qt::KeepAspectRatio, Qt::SmoothTransformation));
@@ -547,11 +739,13 @@ void DatasetPage::showFace(const QModelIndex& index)
                 if (overlay.image.isNull())
                     return;
                 m_faceOverlay->setPixmap(QPixmap::fromImage(overlay.image));
-                m_faceOverlay->setToolTip(tr("Signed Grad-CAM of %1 (epoch %2): red pushes the predicted age (%3) "
-                                             "up, blue down")
-                                              .arg(QFileInfo(run).fileName())
-                                              .arg(overlay.epoch)
-                                              .arg(overlay.predicted, 0, 'f', 1));
+                const QString caption = tr("Signed Grad-CAM of %1 (checkpoint of epoch %2), predicted age %3: red "
+                                           "pushes the prediction up, blue down.")
+                                            .arg(QFileInfo(run).fileName())
+                                            .arg(overlay.epoch)
+                                            .arg(overlay.predicted, 0, 'f', 1);
+                m_overlayCaption->setText(caption);
+                m_faceOverlay->setToolTip(caption);
             },
             [this](const QString&) { m_faceOverlay->clear(); }); // an unreadable run: no overlay, the panel stands
     }
@@ -592,10 +786,9 @@ void DatasetPage::predictAll()
     };
     const auto done = [this, predictions, data](bool ok, bool cancelled, const QString&) {
         // Predictions of a dataset that is no longer open are dropped (setPredictions checks).
-        if (ok && !cancelled && m_session->setPredictions(data.get(), std::move(*predictions))) {
-            m_sortBy->setCurrentIndex(m_sortBy->findData(ThumbnailModel::ErrorRole));
-            selectFirstFace();
-        }
+        // The user's filter and sort stay as they were.
+        if (ok && !cancelled && m_session->setPredictions(data.get(), std::move(*predictions)))
+            filterChanged();
     };
     if (!m_session->jobs()->start(tr("Predicting ages"), job, done))
         m_faceInfo->setText(tr("Cannot predict now. %1").arg(m_session->jobs()->busyReason()));

@@ -9,6 +9,7 @@ class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QListView;
+class QListWidget;
 class QPushButton;
 class QSpinBox;
 class QTableWidget;
@@ -18,6 +19,7 @@ namespace faceatlas {
 struct LoadedDataset;
 struct ImageProbe;
 struct PrepareReport;
+struct SkippedFile;
 struct LoadedModel;
 class PreparedDataset;
 } // namespace faceatlas
@@ -42,6 +44,14 @@ public:
     /** The dataset the grid shows (tests compare it with the session's). */
     const PreparedDataset* gridDataset() const;
     QListView* grid() const;
+    /** Puts the keyboard focus on the grid's age filter (Find). */
+    void focusFilter();
+    /** Shows only the members of `cluster` in the grid (-1: all). */
+    void filterToCluster(int cluster);
+    /** "N of M faces match", and why a sort shows nothing new. */
+    QString matchText() const;
+    /** The problems listed under the cleaning steps (bad lines, skipped files, what to do). */
+    QStringList problems() const;
     /** Predicts every face's age with the latest age run (a job), so faces can be sorted by error. */
     void predictAll();
     /** Selects the first face of the grid (in its current order) and shows it in the detail panel. */
@@ -55,6 +65,9 @@ private:
     void showManifest(const QString& manifestText);
     void showFace(const QModelIndex& index);
     void clearFacePanel();
+    void filterChanged();
+    void showProblems(const QStringList& lines, size_t more, const QString& hint = {});
+    void showCleaningProblems(const std::vector<SkippedFile>& skipped, size_t recordsRead);
     QString currentSourceText() const;
     Session* m_session;
     std::shared_ptr<LoadedDataset> m_loaded;
@@ -80,6 +93,11 @@ private:
     QLabel* m_faceImage;
     QLabel* m_faceInfo;
     QLabel* m_faceOverlay;
+    QLabel* m_overlayCaption;
+    QListWidget* m_problems;
+    QLabel* m_matchCount;
+    QCheckBox* m_descending;
+    qint64 m_shownFace = -1;
     QComboBox* m_sortBy;
     QComboBox* m_filterCluster;
     QPushButton* m_predict;

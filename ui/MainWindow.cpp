@@ -65,6 +65,17 @@ MainWindow::MainWindow(QWidget* parent)
         m_attention->setFace(face);
         showPage(3);
     });
+    // The Runs page lists the run being trained, says "running" only of it, and updates each epoch.
+    connect(m_train, &TrainPage::trainingStarted, m_runs, &RunsPage::setActiveRun);
+    connect(m_train, &TrainPage::epochFinished, m_runs, &RunsPage::refresh);
+    connect(m_train, &TrainPage::trainingFinished, m_runs, [this] {
+        m_runs->setActiveRun({});
+        m_runs->refresh();
+    });
+    connect(m_clusters, &ClustersPage::showMembers, this, [this](int cluster) {
+        m_dataset->filterToCluster(cluster);
+        showPage(0);
+    });
     connect(m_runs, &RunsPage::continueRun, this, [this](const QString& model) {
         m_train->setModel(model);
         showPage(1);
@@ -100,6 +111,7 @@ MainWindow::MainWindow(QWidget* parent)
         m_cancel->show();
         m_eta->clear();
         m_jobClock.start();
+        m_stageTotal = -1;
     });
     connect(jobs, &JobRunner::refused, this,
             [this](const QString& title, const QString& reason) { statusBar()->showMessage(reason, 10000); });
@@ -108,9 +120,18 @@ MainWindow::MainWindow(QWidget* parent)
         if (total > 0) {
             m_progress->setRange(0, 1000);
             m_progress->setValue(static_cast<int>(1000 * done / total));
+            // The ETA is of this stage (an epoch, a decoding pass): its clock starts when it starts.
+            if (total != m_stageTotal || done < m_stageLastDone) {
+                m_stageTotal = total;
+                m_stageStartDone = done;
+                m_jobClock.restart();
+            }
+            m_stageLastDone = done;
             const double elapsed = m_jobClock.elapsed() / 1000.0;
-            if (done > 0 && elapsed > 1)
-                m_eta->setText(tr("%1 s left in this stage").arg(static_cast<int>(elapsed * (total - done) / done)));
+            const qint64 progressed = done - m_stageStartDone;
+            if (progressed > 0 && elapsed > 1)
+                m_eta->setText(tr("%1 s left in this stage")
+                                   .arg(static_cast<int>(elapsed * static_cast<double>(total - done) / progressed)));
         } else {
             m_progress->setRange(0, 0);
         }
@@ -189,25 +210,31 @@ void MainWindow::restoreRemembered()
 void MainWindow::buildMenus()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("Open the &demo dataset"), this, [this] { openPath("demo"); });
+    file->addAction(tr("Open the &demo dataset"), QKeySequence(tr("Ctrl+D")), this, [this] { openPath("demo"); });
     // Each kind of source: the menu text, the dialog's title, a file filter (empty: a folder), the SPEC prefix.
     struct SourceAction {
         QString text, title, filter;
         const char* prefix;
+        QKeySequence shortcut;
     };
     const SourceAction sources[] = {
-        {tr("Open IMDB-WIKI &.mat..."), tr("IMDB-WIKI metadata"), tr("MAT-files (*.mat)"), "imdb-wiki:"},
-        {tr("Open &UTKFace folder..."), tr("UTKFace folder"), {}, "utkface:"},
-        {tr("Open &CSV..."), tr("CSV with a path column"), tr("CSV (*.csv)"), "csv:"},
-        {tr("Open a &folder of images..."), tr("Folder of images"), {}, "folder:"},
+        {tr("Open IMDB-WIKI &.mat..."), tr("IMDB-WIKI metadata"), tr("MAT-files (*.mat)"), "imdb-wiki:", {}},
+        {tr("Open &UTKFace folder..."), tr("UTKFace folder"), {}, "utkface:", QKeySequence(tr("Ctrl+U"))},
+        {tr("Open &CSV..."), tr("CSV with a path column"), tr("CSV (*.csv)"), "csv:", QKeySequence::Open},
+        {tr("Open a &folder of images..."), tr("Folder of images"), {}, "folder:", QKeySequence(tr("Ctrl+Shift+O"))},
     };
     for (const SourceAction& source : sources)
-        file->addAction(source.text, this, [this, source] {
+        file->addAction(source.text, source.shortcut, this, [this, source] {
+            // Dialogs start in the folder the last one ended in.
+            const QString start = QSettings().value("lastFolder").toString();
             const QString path = source.filter.isEmpty()
-                                     ? QFileDialog::getExistingDirectory(this, source.title)
-                                     : QFileDialog::getOpenFileName(this, source.title, {}, source.filter);
-            if (!path.isEmpty())
-                openPath(QString::fromLatin1(source.prefix) + path);
+                                     ? QFileDialog::getExistingDirectory(this, source.title, start)
+                                     : QFileDialog::getOpenFileName(this, source.title, start, source.filter);
+            if (path.isEmpty())
+                return;
+            const QFileInfo chosen(path);
+            QSettings().setValue("lastFolder", chosen.isDir() ? chosen.absoluteFilePath() : chosen.absolutePath());
+            openPath(QString::fromLatin1(source.prefix) + path);
         });
     QMenu* recent = file->addMenu(tr("&Recent"));
     connect(recent, &QMenu::aboutToShow, this, [this, recent] {
@@ -222,6 +249,26 @@ void MainWindow::buildMenus()
     });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    // The common actions from the keyboard.
+    QMenu* go = menuBar()->addMenu(tr("&Actions"));
+    go->addAction(tr("&Prepare the dataset"), QKeySequence(tr("Ctrl+P")), this, [this] {
+        showPage(0);
+        m_dataset->prepare();
+    });
+    go->addAction(tr("Start &training"), QKeySequence(tr("Ctrl+T")), this, [this] {
+        showPage(1);
+        m_train->start();
+    });
+    go->addAction(tr("&Stop the running job"), QKeySequence(tr("Ctrl+.")), m_session->jobs(), &JobRunner::cancel);
+    go->addAction(tr("&Find faces (age filter)"), QKeySequence::Find, this, [this] {
+        showPage(0);
+        m_dataset->focusFilter();
+    });
+    go->addSeparator();
+    go->addAction(tr("&Next page"), QKeySequence(tr("Ctrl+PgDown")), this,
+                  [this] { showPage((m_nav->currentRow() + 1) % m_nav->count()); });
+    go->addAction(tr("P&revious page"), QKeySequence(tr("Ctrl+PgUp")), this,
+                  [this] { showPage((m_nav->currentRow() + m_nav->count() - 1) % m_nav->count()); });
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About FaceAtlas"), this, [this] {
         QMessageBox::about(this, tr("About FaceAtlas"),
@@ -255,6 +302,16 @@ void MainWindow::openPath(const QString& pathOrSpec)
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    if (m_confirmClose && m_session->jobs()->isRunning()) {
+        const auto answer = QMessageBox::question(
+            this, tr("FaceAtlas"),
+            tr("%1 is still running. Stop it and close? (A training keeps its last finished epoch.)")
+                .arg(m_session->jobs()->title()));
+        if (answer != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+    }
     // Closing during a job cancels it and waits: the trainer keeps its last checkpoint.
     m_session->jobs()->cancelAndWait();
     QSettings().setValue("geometry", saveGeometry());
@@ -298,6 +355,7 @@ void MainWindow::resetStallProbe()
 void MainWindow::startTour(const QString& dir)
 {
     m_tourDir = dir;
+    m_confirmClose = false;
     QDir().mkpath(dir);
     m_tourStep = 0;
     openPath("demo:800");

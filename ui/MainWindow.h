@@ -47,6 +47,8 @@ public:
     size_t eventLoopSamples() const { return m_lateness.size(); }
     const std::vector<double>& eventLoopLateness() const { return m_lateness; }
     void resetStallProbe();
+    /** Whether closing during a job asks first (on; tests and the tour turn it off). */
+    void setConfirmClose(bool confirm) { m_confirmClose = confirm; }
 
 protected:
     void closeEvent(class QCloseEvent* event) override;
@@ -70,11 +72,15 @@ private:
     QProgressBar* m_progress;
     QLabel* m_eta;
     QPushButton* m_cancel;
-    QElapsedTimer m_jobClock;
+    QElapsedTimer m_jobClock; // since the current stage began
+    qint64 m_stageTotal = -1;
+    qint64 m_stageStartDone = 0;
+    qint64 m_stageLastDone = 0;
     QTimer* m_latencyTimer;
     QElapsedTimer m_latencyClock;
     std::vector<double> m_lateness;
     QString m_tourDir;
+    bool m_confirmClose = true;
     int m_tourStep = 0;
 };
 

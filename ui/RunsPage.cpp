@@ -7,6 +7,7 @@
 #include "util/FileUtil.h"
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <QChart>
 #include <QChartView>
 #include <QDir>
@@ -14,6 +15,7 @@
 #include <QHeaderView>
 #include <QLineSeries>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QTableWidget>
 #include <QValueAxis>
 #include <QVBoxLayout>
@@ -36,10 +38,12 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
     : QWidget(parent)
     , m_session(session)
 {
-    m_table = new QTableWidget(0, 10);
-    m_table->setHorizontalHeaderLabels({tr("Model"), tr("Status"), tr("Size"), tr("Epochs"), tr("Best val MAE"),
-                                        tr("Baseline MAE"), tr("Best PSNR"), tr("Folder"), tr("Data"), tr("Started")});
-    m_table->horizontalHeader()->setSectionResizeMode(7, QHeaderView::Stretch);
+    m_table = new QTableWidget(0, kColumns);
+    m_table->setHorizontalHeaderLabels({tr("Model"), tr("Status"), tr("Data"), tr("Size"), tr("Epochs"), tr("Batch"),
+                                        tr("Learning rate"), tr("Weight decay"), tr("Seed"), tr("Last val MAE"),
+                                        tr("Best val MAE"), tr("Baseline MAE"), tr("Last PSNR"), tr("Best PSNR"),
+                                        tr("Started"), tr("Folder")});
+    m_table->horizontalHeader()->setSectionResizeMode(kDirColumn, QHeaderView::Stretch);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setSortingEnabled(true);
@@ -65,7 +69,7 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
         if (row < 0)
             return {};
         const QString model = m_table->item(row, 0)->text();
-        m_session->setLatestRun(model, m_table->item(row, 7)->text());
+        m_session->setLatestRun(model, m_table->item(row, kDirColumn)->text());
         return model;
     };
     connect(continueButton, &QPushButton::clicked, this, [this, chosen] {
@@ -99,63 +103,151 @@ int RunsPage::runCount() const
 
 void RunsPage::refresh()
 {
+    // The selection survives a refresh, so the highlighted rows and the plotted curves agree.
+    QSet<QString> selected;
+    for (const auto* item : m_table->selectedItems())
+        if (const auto* dir = m_table->item(item->row(), kDirColumn))
+            selected.insert(dir->text());
     const auto runs = listRuns(std::filesystem::path(QDir(m_session->workspace()).filePath("runs").toStdString()));
+    const QSignalBlocker block(m_table);
+    m_table->clearSelection();
     m_table->setSortingEnabled(false);
     m_table->setRowCount(static_cast<int>(runs.size()));
     for (int i = 0; i < static_cast<int>(runs.size()); ++i) {
         const auto& r = runs[static_cast<size_t>(i)];
+        const QString dir = QString::fromStdString(r.dir.string());
+        // Settings and provenance from run.json; a damaged file leaves those cells empty.
+        nlohmann::json run = nlohmann::json::object();
+        try {
+            run = nlohmann::json::parse(readFile(r.dir / "run.json"));
+        } catch (const std::exception&) {
+        }
+        const auto number = [&](const char* key) {
+            return run.contains(key) && run.at(key).is_number() ? run.at(key).get<double>() : NAN;
+        };
+        QString status = QString::fromStdString(r.status);
+        if (status == "running" && dir != m_activeRun)
+            status = tr("not finished (interrupted, or running elsewhere)");
+        const bool nanFigures = r.last
+                                && ((r.model == "autoencoder" && !std::isfinite(r.last->valPsnr))
+                                    || (r.model != "autoencoder" && !std::isfinite(r.last->valMae)));
+        if (nanFigures)
+            status += tr(", no validation figure (NaN)");
+        QString data = QString::fromStdString(run.value("source", r.data));
+        if (run.contains("cleaning") && run.at("cleaning").is_object()) {
+            const auto& c = run.at("cleaning");
+            if (c.contains("age_min") && c.contains("age_max") && c.at("age_min").is_number()
+                && c.at("age_max").is_number())
+                data += tr(", ages %1-%2").arg(c.at("age_min").get<int>()).arg(c.at("age_max").get<int>());
+            if (c.contains("min_face_score") && c.at("min_face_score").is_number())
+                data += tr(", face score >= %1").arg(c.at("min_face_score").get<double>());
+        }
+        auto* dataItem = new QTableWidgetItem(data);
+        dataItem->setToolTip(QString::fromStdString(r.data));
+        auto* statusItem = new QTableWidgetItem(status);
+        if (nanFigures || status != QString::fromStdString(r.status))
+            statusItem->setForeground(QColor(180, 60, 0));
         m_table->setItem(i, 0, new QTableWidgetItem(QString::fromStdString(r.model)));
-        m_table->setItem(i, 1, new QTableWidgetItem(QString::fromStdString(r.status)));
-        m_table->setItem(i, 2, numberItem(r.size, 0));
-        m_table->setItem(i, 3, numberItem(r.epochs, 0));
-        m_table->setItem(i, 4, numberItem(r.best ? r.best->valMae : NAN, 2));
-        m_table->setItem(i, 5, numberItem(r.best ? r.best->baselineMae : NAN, 2));
-        m_table->setItem(i, 6, numberItem(r.best ? r.best->valPsnr : NAN, 2));
-        m_table->setItem(i, 7, new QTableWidgetItem(QString::fromStdString(r.dir.string())));
-        m_table->setItem(i, 8, new QTableWidgetItem(QString::fromStdString(r.data)));
-        m_table->setItem(i, 9, new QTableWidgetItem(QString::fromStdString(r.started)));
+        m_table->setItem(i, 1, statusItem);
+        m_table->setItem(i, 2, dataItem);
+        m_table->setItem(i, 3, numberItem(r.size, 0));
+        m_table->setItem(i, 4, numberItem(r.epochs, 0));
+        m_table->setItem(i, 5, numberItem(number("batch"), 0));
+        m_table->setItem(i, 6, numberItem(number("learning_rate"), 5));
+        m_table->setItem(i, 7, numberItem(number("weight_decay"), 5));
+        m_table->setItem(i, 8, numberItem(number("seed"), 0));
+        m_table->setItem(i, 9, numberItem(r.last ? r.last->valMae : NAN, 2));
+        m_table->setItem(i, 10, numberItem(r.best ? r.best->valMae : NAN, 2));
+        m_table->setItem(i, 11, numberItem(r.best ? r.best->baselineMae : NAN, 2));
+        m_table->setItem(i, 12, numberItem(r.last ? r.last->valPsnr : NAN, 2));
+        m_table->setItem(i, 13, numberItem(r.best ? r.best->valPsnr : NAN, 2));
+        m_table->setItem(i, 14, new QTableWidgetItem(QString::fromStdString(r.started)));
+        m_table->setItem(i, kDirColumn, new QTableWidgetItem(dir));
     }
     m_table->setSortingEnabled(true);
+    for (int row = 0; row < m_table->rowCount(); ++row)
+        if (selected.contains(m_table->item(row, kDirColumn)->text()))
+            m_table->selectionModel()->select(m_table->model()->index(row, 0),
+                                              QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    overlaySelected();
+}
+
+void RunsPage::setActiveRun(const QString& dir)
+{
+    m_activeRun = dir;
+}
+
+QStringList RunsPage::plottedRuns() const
+{
+    return m_plotted;
+}
+
+QStringList RunsPage::selectedRuns() const
+{
+    QStringList dirs;
+    for (const auto& index : m_table->selectionModel()->selectedRows())
+        dirs << m_table->item(index.row(), kDirColumn)->text();
+    return dirs;
 }
 
 void RunsPage::overlaySelected()
 {
+    // Age models in years on the left, autoencoders in dB on the right: never one unlabelled axis.
     auto* chart = new QChart;
-    chart->setTitle(tr("Validation curves of the selected runs (MAE for age models, PSNR for autoencoders)"));
+    chart->setTitle(tr("Validation curves of the selected runs"));
     auto* x = new QValueAxis;
     x->setTitleText(tr("epoch"));
-    x->setLabelFormat("%d");
-    auto* y = new QValueAxis;
+    auto* mae = new QValueAxis;
+    mae->setTitleText(tr("validation MAE (years)"));
+    auto* psnr = new QValueAxis;
+    psnr->setTitleText(tr("validation PSNR (dB)"));
     chart->addAxis(x, Qt::AlignBottom);
-    chart->addAxis(y, Qt::AlignLeft);
-    double top = 1, right = 1;
+    double maeTop = 1, psnrTop = 1, right = 1;
+    bool anyAge = false, anyAutoencoder = false;
     QSet<int> rows;
     for (const auto* item : m_table->selectedItems())
         rows.insert(item->row());
+    m_plotted.clear();
     for (int row : rows) {
-        const QString dir = m_table->item(row, 7)->text();
+        const QString dir = m_table->item(row, kDirColumn)->text();
         const QString model = m_table->item(row, 0)->text();
+        const bool autoencoder = model == "autoencoder";
         try {
             const auto history = parseMetricsCsv(readFile((dir + "/metrics.csv").toStdString()));
             auto* series = new QLineSeries;
             series->setName(QStringLiteral("%1 %2").arg(model, QFileInfo(dir).fileName()));
             for (const auto& m : history) {
-                const double v = model == "autoencoder" ? m.valPsnr : m.valMae;
+                const double v = autoencoder ? m.valPsnr : m.valMae;
                 if (std::isfinite(v)) {
                     series->append(m.epoch, v);
-                    top = std::max(top, v);
+                    (autoencoder ? psnrTop : maeTop) = std::max(autoencoder ? psnrTop : maeTop, v);
                     right = std::max(right, static_cast<double>(m.epoch));
                 }
             }
+            showPoints(series);
             chart->addSeries(series);
+            if (autoencoder && !anyAutoencoder)
+                chart->addAxis(psnr, anyAge ? Qt::AlignRight : Qt::AlignLeft);
+            if (!autoencoder && !anyAge)
+                chart->addAxis(mae, Qt::AlignLeft);
+            anyAge |= !autoencoder;
+            anyAutoencoder |= autoencoder;
             series->attachAxis(x);
-            series->attachAxis(y);
+            series->attachAxis(autoencoder ? psnr : mae);
+            m_plotted << dir;
         } catch (const std::exception&) {
             continue; // a run without metrics yet
         }
     }
-    x->setRange(0, right);
-    y->setRange(0, top * 1.1);
+    if (!anyAge)
+        delete mae;
+    if (!anyAutoencoder)
+        delete psnr;
+    setIntegerAxis(x, 0, right);
+    if (anyAge)
+        mae->setRange(0, maeTop * 1.1);
+    if (anyAutoencoder)
+        psnr->setRange(0, psnrTop * 1.1);
     chart->legend()->setAlignment(Qt::AlignBottom);
     replaceChart(m_chart, chart);
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QStringList>
 #include <QWidget>
 
 class QChartView;
@@ -18,6 +19,11 @@ public:
     int runCount() const;
     /** Selects every run, so their curves are overlaid. */
     void selectAll();
+    /** The run this window is training now ("running" is honest only for it). */
+    void setActiveRun(const QString& dir);
+    /** The folders of the selected runs and of the curves on the chart (they agree). */
+    QStringList selectedRuns() const;
+    QStringList plottedRuns() const;
 
 Q_SIGNALS:
     /** The user chose a run to continue training, to encode with, or to predict with. */
@@ -27,7 +33,11 @@ Q_SIGNALS:
 
 private:
     void overlaySelected();
+    static constexpr int kColumns = 16;
+    static constexpr int kDirColumn = 15;
     Session* m_session;
+    QString m_activeRun;
+    QStringList m_plotted;
     QTableWidget* m_table;
     QChartView* m_chart;
 };

@@ -152,11 +152,11 @@ void FaceFilter::setCluster(int cluster)
     invalidate();
 }
 
-void FaceFilter::setSortRole(int role)
+void FaceFilter::setSortRole(int role, bool descending)
 {
     m_sort = role;
     invalidate();
-    sort(role ? 0 : -1, role == ThumbnailModel::AgeRole ? Qt::AscendingOrder : Qt::DescendingOrder);
+    sort(role ? 0 : -1, descending ? Qt::DescendingOrder : Qt::AscendingOrder);
 }
 
 bool FaceFilter::filterAcceptsRow(int row, const QModelIndex& parent) const

@@ -70,8 +70,8 @@ public:
     void setAgeRange(int low, int high);
     void setGender(int gender);   // -1 any, 0 female, 1 male
     void setCluster(int cluster); // -1 any
-    /** 0 dataset order, else the role to sort by (largest first for scores and errors). */
-    void setSortRole(int role);
+    /** 0 dataset order, else the role to sort by, largest first when `descending`. */
+    void setSortRole(int role, bool descending);
 
 protected:
     bool filterAcceptsRow(int row, const QModelIndex& parent) const override;

@@ -44,7 +44,6 @@ QChart* lineChart(const QString& title, QValueAxis*& x, QValueAxis*& y)
     chart->setTitle(title);
     x = new QValueAxis;
     x->setTitleText(QObject::tr("epoch"));
-    x->setLabelFormat("%.0f");
     y = new QValueAxis;
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);
@@ -64,6 +63,8 @@ QLineSeries* addLine(QChart* chart, QValueAxis* x, QValueAxis* y, const QString&
     chart->addSeries(series);
     series->attachAxis(x);
     series->attachAxis(y);
+    if (width >= 2) // the per-epoch curves: a point per epoch, visible from the first
+        showPoints(series);
     return series;
 }
 
@@ -113,6 +114,9 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     buttons->addWidget(m_stop);
     buttons->addWidget(m_resume);
     form->addRow(buttons);
+    m_data = new QLabel;
+    m_data->setWordWrap(true);
+    form->addRow(m_data);
     auto* box = new QGroupBox(tr("Training"));
     box->setLayout(form);
     m_status = new QLabel(tr("Prepare a dataset on the Dataset page, then start."));
@@ -167,6 +171,25 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
         s.setValue("device", m_device->currentText());
     };
     connect(m_model, &QComboBox::currentIndexChanged, this, save);
+    // Idle, the charts are for the model chosen: no MAE title over an autoencoder.
+    connect(m_model, &QComboBox::currentIndexChanged, this, [this] {
+        if (m_session->jobs()->isRunning() && m_stop->isEnabled())
+            return;
+        resetCharts(m_model->currentData().toString() != "autoencoder");
+    });
+    const auto showData = [this] {
+        const auto* data = m_session->dataset();
+        m_data->setText(data ? tr("Trains on %1: %2 faces at %3 px (%4 for training, %5 for validation)")
+                                   .arg(QString::fromStdString(data->sourceSpec()).toHtmlEscaped())
+                                   .arg(data->count())
+                                   .arg(data->imageSize())
+                                   .arg(data->trainIndices().size())
+                                   .arg(data->valIndices().size())
+                             : tr("No prepared dataset: prepare one on the Dataset page."));
+        m_data->setToolTip(m_session->datasetDir());
+    };
+    connect(m_session, &Session::datasetChanged, this, showData);
+    showData();
     connect(m_device, &QComboBox::currentIndexChanged, this, save);
     connect(m_epochs, &QSpinBox::valueChanged, this, save);
     connect(m_batch, &QSpinBox::valueChanged, this, save);
@@ -188,6 +211,11 @@ void TrainPage::setEpochs(int epochs)
     m_epochs->setValue(epochs);
 }
 
+QString TrainPage::statusText() const
+{
+    return m_status->text();
+}
+
 int TrainPage::epochPoints() const
 {
     return m_trainLoss ? static_cast<int>(m_trainLoss->count()) : 0;
@@ -200,7 +228,7 @@ void TrainPage::resetCharts(bool ageModel)
         addLine(loss, m_lossX, m_lossY, tr("training, per batch (smoothed)"), QColor(160, 190, 230), Qt::SolidLine, 1);
     m_trainLoss = addLine(loss, m_lossX, m_lossY, tr("training"), QColor(30, 90, 200));
     m_valLoss = addLine(loss, m_lossX, m_lossY, tr("validation"), QColor(220, 90, 30));
-    m_lossX->setRange(0, std::max(1, m_epochs->value()));
+    setIntegerAxis(m_lossX, 0, std::max(1, m_epochs->value()));
     m_lossY->setRange(0, 0.01);
     replaceChart(m_lossView, loss);
     QChart* metric =
@@ -209,7 +237,7 @@ void TrainPage::resetCharts(bool ageModel)
     m_baseline = ageModel ? addLine(metric, m_metricX, m_metricY, tr("baseline: always the training median"),
                                     QColor(120, 120, 120), Qt::DashLine)
                           : nullptr;
-    m_metricX->setRange(0, std::max(1, m_epochs->value()));
+    setIntegerAxis(m_metricX, 0, std::max(1, m_epochs->value()));
     m_metricY->setRange(0, 1);
     replaceChart(m_metricView, metric);
     m_smoothed = 0;
@@ -217,23 +245,32 @@ void TrainPage::resetCharts(bool ageModel)
 
 void TrainPage::addEpoch(const EpochMetrics& m)
 {
+    Q_EMIT epochFinished(m_runDir);
     m_trainLoss->append(m.epoch, m.trainLoss);
     m_valLoss->append(m.epoch, m.valLoss);
     growAxis(m_lossY, std::max(m.trainLoss, m.valLoss));
-    m_lossX->setRange(0, std::max<double>(m_lossX->max(), m.epoch));
-    m_metricX->setRange(0, std::max<double>(m_metricX->max(), m.epoch));
+    setIntegerAxis(m_lossX, 0, std::max<double>(m_lossX->max(), m.epoch));
+    setIntegerAxis(m_metricX, 0, std::max<double>(m_metricX->max(), m.epoch));
     if (m_baseline) {
         m_metric->append(m.epoch, m.valMae);
         m_baseline->append(m.epoch, m.baselineMae);
         growAxis(m_metricY, std::max(m.valMae, m.baselineMae));
-        m_status->setText(tr("Epoch %1: validation MAE %2 years (baseline %3)")
-                              .arg(m.epoch)
-                              .arg(m.valMae, 0, 'f', 2)
-                              .arg(m.baselineMae, 0, 'f', 2));
+        if (std::isfinite(m.valMae))
+            m_status->setText(tr("Epoch %1: validation MAE %2 years (baseline %3)")
+                                  .arg(m.epoch)
+                                  .arg(m.valMae, 0, 'f', 2)
+                                  .arg(m.baselineMae, 0, 'f', 2));
+        else
+            m_status->setText(tr("Epoch %1: no validation MAE: the validation split has no faces with an age. "
+                                 "Prepare with a larger validation share to measure the model.")
+                                  .arg(m.epoch));
     } else {
         m_metric->append(m.epoch, m.valPsnr);
         growAxis(m_metricY, m.valPsnr);
-        m_status->setText(tr("Epoch %1: validation PSNR %2 dB").arg(m.epoch).arg(m.valPsnr, 0, 'f', 2));
+        if (std::isfinite(m.valPsnr))
+            m_status->setText(tr("Epoch %1: validation PSNR %2 dB").arg(m.epoch).arg(m.valPsnr, 0, 'f', 2));
+        else
+            m_status->setText(tr("Epoch %1: no validation PSNR: the validation split has no faces.").arg(m.epoch));
         const QString preview =
             QDir(m_runDir).filePath(QStringLiteral("previews/epoch-%1.png").arg(m.epoch, 3, 10, QChar('0')));
         QPixmap pixmap(preview);
@@ -261,6 +298,12 @@ void TrainPage::start(bool resume)
         return;
     }
     const QString model = m_model->currentData().toString();
+    if (resume
+        && (m_session->latestRun(model).isEmpty() || !QFileInfo::exists(m_session->latestRun(model) + "/last.pt"))) {
+        m_status->setText(
+            tr("There is no earlier %1 run with a checkpoint to resume; Start begins a new one.").arg(model));
+        return;
+    }
     TrainParams p;
     p.model = parseModelKind(model.toStdString());
     p.data = m_session->datasetDir().toStdString();
@@ -328,11 +371,18 @@ void TrainPage::start(bool resume)
     m_runDir = runDir;
     resetCharts(p.model != ModelKind::Autoencoder);
     m_preview->clear();
+    m_status->setText(p.resume ? tr("Resuming %1 from its last checkpoint ...").arg(QFileInfo(runDir).fileName())
+                               : tr("Training %1 into %2 ...").arg(model, QFileInfo(runDir).fileName()));
+    if (p.model == ModelKind::Autoencoder) { // the age model's scatter does not describe this run
+        replaceChart(m_scatterView, new QChart);
+        m_worst->clear();
+    }
     for (const auto& m : history)
         addEpoch(m);
     m_start->setEnabled(false);
     m_resume->setEnabled(false);
     m_stop->setEnabled(true);
+    Q_EMIT trainingStarted(m_runDir);
     m_session->setLatestRun(model, m_runDir);
 }
 

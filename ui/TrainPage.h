@@ -32,9 +32,15 @@ public:
     void start(bool resume = false);
     void setModel(const QString& name);
     void setEpochs(int epochs);
+    /** The epoch axis of the loss chart and the epoch curves (tests read what a person would see). */
+    QValueAxis* epochAxis() const { return m_lossX; }
+    QLineSeries* trainLossSeries() const { return m_trainLoss; }
+    QString statusText() const;
     int epochPoints() const;
 
 Q_SIGNALS:
+    void trainingStarted(const QString& runDir);
+    void epochFinished(const QString& runDir);
     void trainingFinished(const QString& runDir, bool ok);
     void faceActivated(qint64 index);
 
@@ -54,6 +60,7 @@ private:
     QPushButton* m_stop;
     QPushButton* m_resume;
     QLabel* m_status;
+    QLabel* m_data; // which prepared dataset training uses
     QChartView* m_lossView;
     QChartView* m_metricView;
     QChartView* m_scatterView;

@@ -12,16 +12,21 @@
 #include "Session.h"
 #include "TrainPage.h"
 
+#include "Charts.h"
+#include <QChartView>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QLineSeries>
 #include <QMenu>
 #include <QMenuBar>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QSpinBox>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <QValueAxis>
 
 using namespace faceatlas::ui;
 
@@ -45,6 +50,8 @@ private:
         QCoreApplication::processEvents();
         return spy.takeFirst().at(1).toBool();
     }
+
+    static QSet<QString> asSet(const QStringList& list) { return QSet<QString>(list.begin(), list.end()); }
 
 private Q_SLOTS:
     void initTestCase()
@@ -360,6 +367,95 @@ private Q_SLOTS:
         QTest::qWait(50);
         QCOMPARE(GuardedApplication::caughtExceptions(), before + 1);
         QCOMPARE(GuardedApplication::lastException(), QStringLiteral("thrown by a slot"));
+    }
+
+    // --- Every page tells the truth about what it shows ---
+
+    void epochAxesTickOnWholeEpochsAndOneEpochShows()
+    {
+        TrainPage* train = m_window->trainPage();
+        train->setModel("age");
+        train->setEpochs(1);
+        train->start();
+        QVERIFY(waitForJob());
+        QCOMPARE(train->trainLossSeries()->count(), 1);
+        QVERIFY(train->trainLossSeries()->pointsVisible()); // one point is a visible marker
+        QCOMPARE(train->epochAxis()->tickType(), QValueAxis::TicksDynamic);
+        QCOMPARE(train->epochAxis()->tickInterval(), 1.0);
+        QCOMPARE(train->epochAxis()->min(), 0.0);
+        QCOMPARE(train->epochAxis()->max(), 1.0);
+        QCOMPARE(integerTickStep(3), 1);
+        QCOMPARE(integerTickStep(40), 5);
+        QCOMPARE(integerTickStep(250), 50);
+        // Switching the model while idle: no MAE chart over an autoencoder.
+        train->setModel("autoencoder");
+        QVERIFY(train->findChildren<QChartView*>().size() >= 2);
+        bool psnrTitle = false;
+        for (QChartView* view : train->findChildren<QChartView*>()) {
+            QVERIFY(!view->chart()->title().contains("MAE"));
+            psnrTitle |= view->chart()->title().contains("PSNR");
+        }
+        QVERIFY(psnrTitle);
+        train->setModel("age");
+    }
+
+    void resumeWithoutARunSaysSo()
+    {
+        TrainPage* train = m_window->trainPage();
+        train->setModel("age-capstone");
+        QVERIFY(m_window->session()->latestRun("age-capstone").isEmpty());
+        train->start(/*resume=*/true);
+        QVERIFY(!m_window->session()->jobs()->isRunning());
+        QVERIFY2(train->statusText().contains("no earlier"), qPrintable(train->statusText()));
+        train->setModel("age");
+    }
+
+    void runsPagePlotsWhatIsSelectedOnLabelledAxes()
+    {
+        RunsPage* runs = m_window->runsPage();
+        runs->refresh();
+        runs->selectAll();
+        QVERIFY(!runs->selectedRuns().isEmpty());
+        // Every curve is of a selected run; every selected run with an epoch has its curve.
+        const QSet<QString> plotted = asSet(runs->plottedRuns()), selected = asSet(runs->selectedRuns());
+        QVERIFY(!plotted.isEmpty());
+        QVERIFY(selected.contains(plotted));
+        for (const QString& dir : selected)
+            QCOMPARE(plotted.contains(dir), QFileInfo::exists(dir + "/metrics.csv"));
+        runs->refresh(); // the selection and the curves still agree after a refresh
+        QCOMPARE(asSet(runs->selectedRuns()), selected);
+        QCOMPARE(asSet(runs->plottedRuns()), plotted);
+        QStringList titles;
+        for (QAbstractAxis* axis : runs->findChild<QChartView*>()->chart()->axes())
+            titles << axis->titleText();
+        QVERIFY2(titles.contains("validation MAE (years)"), qPrintable(titles.join("|")));
+        QVERIFY2(titles.contains("validation PSNR (dB)"), qPrintable(titles.join("|")));
+    }
+
+    void gridSaysHowManyMatchAndBadInputIsListed()
+    {
+        DatasetPage* page = m_window->datasetPage();
+        page->findChild<QSpinBox*>("filterAgeLow")->setValue(30);
+        QVERIFY2(page->matchText().contains(" of "), qPrintable(page->matchText()));
+        page->findChild<QSpinBox*>("filterAgeLow")->setValue(0);
+        // A CSV with bad rows: each bad line is listed with its reason; missing files by name.
+        QTemporaryDir dir;
+        QFile csv(dir.filePath("bad.csv"));
+        QVERIFY(csv.open(QIODevice::WriteOnly));
+        csv.write("path,age,gender\nmissing-a.jpg,30,F\nmissing-b.jpg,abc,M\n");
+        csv.close();
+        m_window->openPath("csv:" + dir.filePath("bad.csv"));
+        QVERIFY(waitForJob());
+        const QString problems = page->problems().join("\n");
+        QVERIFY2(problems.contains("missing-a.jpg"), qPrintable(problems));
+        QVERIFY2(problems.contains(":3"), qPrintable(problems));         // the line with age "abc"
+        QVERIFY(!page->findChild<QPushButton*>("prepare")->isEnabled()); // nothing left to prepare
+        // Re-opening a prepared source shows the settings it was prepared with.
+        page->findChild<QSpinBox*>("ageMin")->setValue(33);
+        m_window->openPath("demo:300");
+        QVERIFY(waitForJob());
+        QVERIFY(m_window->session()->dataset() != nullptr);
+        QCOMPARE(page->findChild<QSpinBox*>("ageMin")->value(), 15);
     }
 
     void cleanupTestCase() { m_window.reset(); }

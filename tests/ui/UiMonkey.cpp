@@ -184,6 +184,7 @@ private:
     void openWindow()
     {
         m_window = std::make_unique<MainWindow>();
+        m_window->setConfirmClose(false);
         m_window->session()->setWorkspace(m_workspaces[static_cast<size_t>(m_workspace)]);
         m_window->show();
         QObject::connect(m_window->session()->jobs(), &JobRunner::finished,
