@@ -169,6 +169,13 @@ void AttentionPage::setCluster(int cluster)
     m_cluster->setValue(cluster);
 }
 
+int AttentionPage::pictureSide() const
+{
+    // As large as the panels allow (a 64 px face is not left small in a large empty frame).
+    return std::clamp(
+        std::min({m_original->width(), m_original->height(), m_overlay->width(), m_overlay->height()}) - 8, 320, 900);
+}
+
 QString AttentionPage::statusText() const
 {
     return m_status->text();
@@ -203,7 +210,8 @@ bool AttentionPage::render()
                                                              .arg(r.age ? QString::number(*r.age) : tr("unknown")));
     }
     const QImage face = rgbImage(data->image(static_cast<size_t>(faceIndex)), s, s);
-    m_original->setPixmap(QPixmap::fromImage(face).scaled(320, 320, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    m_original->setPixmap(
+        QPixmap::fromImage(face).scaled(pictureSide(), pictureSide(), Qt::KeepAspectRatio, Qt::SmoothTransformation));
     AttentionParams params;
     params.method = parseAttentionMethod(m_method->currentData().toString().toStdString());
     params.layer = params.method == AttentionMethod::Code ? std::string() : m_layer->currentText().toStdString();
@@ -292,7 +300,8 @@ bool AttentionPage::render()
             m_mapSize = m_background.width();
             m_mapSigned = result.isSigned;
             m_original->setPixmap(
-                QPixmap::fromImage(m_background).scaled(320, 320, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+                QPixmap::fromImage(m_background)
+                    .scaled(pictureSide(), pictureSide(), Qt::KeepAspectRatio, Qt::SmoothTransformation));
             blend();
             QString text = tr("Layer %1, %2 ms.").arg(QString::fromStdString(result.layer)).arg(result.ms);
             if (std::isfinite(result.predictedAge))
@@ -316,8 +325,8 @@ void AttentionPage::blend()
         || m_map.size() != static_cast<size_t>(m_mapSize) * static_cast<size_t>(m_mapSize))
         return;
     const Colormap colormap = parseColormap(m_colormap->currentText().toStdString());
-    m_overlayImage =
-        overlayImage(m_background, 320, m_map.data(), m_mapSize, m_mapSigned, m_opacity->value() / 100.0, colormap);
+    m_overlayImage = overlayImage(m_background, pictureSide(), m_map.data(), m_mapSize, m_mapSigned,
+                                  m_opacity->value() / 100.0, colormap);
     m_overlay->setPixmap(QPixmap::fromImage(m_overlayImage));
     // The colour bar: the same colouring applied to a ramp from the lowest value to the highest.
     const int n = 64;
@@ -329,7 +338,7 @@ void AttentionPage::blend()
     QImage grey(n, n, QImage::Format_RGB888);
     grey.fill(Qt::black);
     const QImage bar = overlayImage(grey, n, ramp.data(), n, m_mapSigned, 1.0, colormap);
-    m_colorBar->setPixmap(QPixmap::fromImage(bar.scaled(320, 14)));
+    m_colorBar->setPixmap(QPixmap::fromImage(bar.scaled(pictureSide(), 14)));
     m_scaleText->setText(m_mapSigned ? tr("blue: pulls the predicted age down   |   0   |   red: pushes it up")
                                      : tr("low activation   ...   high activation (scaled to this map's maximum)"));
 }

@@ -39,6 +39,7 @@ public:
 private:
     /** Lays the last computed map over its face with the opacity and colour map on screen (cheap). */
     void blend();
+    int pictureSide() const;
     Session* m_session;
     QComboBox* m_run;
     QSpinBox* m_face;

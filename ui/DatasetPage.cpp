@@ -128,6 +128,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     left->addWidget(m_histogram, 1);
     auto* leftWidget = new QWidget;
     leftWidget->setLayout(left);
+    leftWidget->setMinimumWidth(330); // step names and histogram labels readable in full
 
     // The thumbnail grid with its filters.
     m_model = new ThumbnailModel(this);
@@ -176,13 +177,15 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     filters->addWidget(m_descending);
     filters->addWidget(m_predict);
     filters->addStretch();
-    filters->addWidget(m_matchCount);
     auto* legend = new QLabel(tr("Under each face: its age, and in brackets the predicted age once predicted."));
     legend->setObjectName("gridLegend");
     auto* middle = new QVBoxLayout;
     middle->addLayout(filters);
     middle->addWidget(m_grid, 1);
-    middle->addWidget(legend);
+    auto* below = new QHBoxLayout;
+    below->addWidget(legend, 1);
+    below->addWidget(m_matchCount);
+    middle->addLayout(below);
     auto* middleWidget = new QWidget;
     middleWidget->setLayout(middle);
 
@@ -285,8 +288,18 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         filterChanged();
     };
     connect(session, &Session::predictionsChanged, this, refreshExtras);
+    // The panel shows the newest predictions and the newest age model of the face it shows.
+    const auto refreshPanel = [this] {
+        if (m_shownFace < 0)
+            return;
+        const QModelIndex index = m_filter->mapFromSource(m_model->index(static_cast<int>(m_shownFace), 0));
+        if (index.isValid())
+            showFace(index, /*activate=*/false);
+    };
+    connect(session, &Session::predictionsChanged, this, refreshPanel);
+    connect(session, &Session::runsChanged, this, refreshPanel);
     connect(session, &Session::clustersChanged, this, refreshExtras);
-    connect(m_grid, &QListView::clicked, this, &DatasetPage::showFace);
+    connect(m_grid, &QListView::clicked, this, [this](const QModelIndex& index) { showFace(index); });
     connect(m_grid, &QListView::doubleClicked, this, [this](const QModelIndex& index) {
         Q_EMIT faceActivated(index.data(ThumbnailModel::IndexRole).toLongLong());
     });
@@ -680,7 +693,7 @@ void DatasetPage::showManifest(const QString& manifestText)
                                .arg(report.contains("skipped_files") ? report.at("skipped_files").size() : 0));
 }
 
-void DatasetPage::showFace(const QModelIndex& index)
+void DatasetPage::showFace(const QModelIndex& index, bool activate)
 {
     const auto data = m_session->sharedDataset();
     const qint64 row = index.data(ThumbnailModel::IndexRole).toLongLong();
@@ -749,7 +762,8 @@ void DatasetPage::showFace(const QModelIndex& index)
             },
             [this](const QString&) { m_faceOverlay->clear(); }); // an unreadable run: no overlay, the panel stands
     }
-    Q_EMIT faceActivated(row);
+    if (activate)
+        Q_EMIT faceActivated(row);
 }
 
 } // namespace faceatlas::ui

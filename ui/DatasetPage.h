@@ -63,7 +63,8 @@ Q_SIGNALS:
 private:
     void updateCounts();
     void showManifest(const QString& manifestText);
-    void showFace(const QModelIndex& index);
+    /** Shows a face in the panel; `activate` also tells the Attention page (a click, not a refresh). */
+    void showFace(const QModelIndex& index, bool activate = true);
     void clearFacePanel();
     void filterChanged();
     void showProblems(const QStringList& lines, size_t more, const QString& hint = {});

@@ -43,7 +43,9 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
                                         tr("Learning rate"), tr("Weight decay"), tr("Seed"), tr("Last val MAE"),
                                         tr("Best val MAE"), tr("Baseline MAE"), tr("Last PSNR"), tr("Best PSNR"),
                                         tr("Started"), tr("Folder")});
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_table->horizontalHeader()->setSectionResizeMode(kDirColumn, QHeaderView::Stretch);
+    m_table->setWordWrap(false);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setSortingEnabled(true);
@@ -244,10 +246,14 @@ void RunsPage::overlaySelected()
     if (!anyAutoencoder)
         delete psnr;
     setIntegerAxis(x, 0, right);
-    if (anyAge)
+    if (anyAge) {
         mae->setRange(0, maeTop * 1.1);
-    if (anyAutoencoder)
+        mae->applyNiceNumbers();
+    }
+    if (anyAutoencoder) {
         psnr->setRange(0, psnrTop * 1.1);
+        psnr->applyNiceNumbers();
+    }
     chart->legend()->setAlignment(Qt::AlignBottom);
     replaceChart(m_chart, chart);
 }

@@ -73,7 +73,10 @@ void growAxis(QValueAxis* axis, double value, bool fromZero = true)
     if (!std::isfinite(value))
         return;
     const double low = fromZero ? 0.0 : std::min(axis->min(), value * 0.95);
+    if (value * 1.1 <= axis->max() && low >= axis->min())
+        return;
     axis->setRange(low, std::max(axis->max(), value * 1.1));
+    axis->applyNiceNumbers(); // ticks on round values
 }
 
 } // namespace
