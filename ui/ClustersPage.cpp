@@ -191,6 +191,19 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
         loadResults();
 }
 
+QChartView* ClustersPage::sweepView() const
+{
+    return m_sweepView;
+}
+
+void ClustersPage::sweep(int kMin, int kMax)
+{
+    m_k->setValue(kMin);
+    m_kMax->setValue(kMax);
+    m_sweep->setChecked(true);
+    cluster();
+}
+
 void ClustersPage::setK(int k)
 {
     m_k->setValue(k);
@@ -390,6 +403,16 @@ void ClustersPage::showResults()
         silhouette->attachAxis(y2);
         chosen->attachAxis(x);
         chosen->attachAxis(y2);
+        // Clicking a k of the sweep clusters with that k and shows it.
+        for (QXYSeries* series : {static_cast<QXYSeries*>(inertia), static_cast<QXYSeries*>(silhouette)})
+            connect(series, &QXYSeries::clicked, this, [this](const QPointF& point) {
+                const int picked = static_cast<int>(std::lround(point.x()));
+                if (picked < 2 || picked == m_k->value())
+                    return;
+                setK(picked);
+                cluster();
+            });
+        m_sweepView->setToolTip(tr("Click a point to cluster with that k"));
         chart->setMargins(QMargins(2, 2, 2, 2));
         chart->legend()->setAlignment(Qt::AlignBottom);
         replaceChart(m_sweepView, chart);

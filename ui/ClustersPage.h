@@ -35,6 +35,10 @@ public:
     QPixmap interpolationPixmap() const;
     /** The summary line: k, quality figures, which codes and run, and warnings. */
     QString summaryText() const;
+    /** The sweep chart (inertia and silhouette against k), hidden when no range was swept. */
+    QChartView* sweepView() const;
+    /** Clusters a range of k (kMin..kMax) and keeps the best by silhouette. */
+    void sweep(int kMin, int kMax);
 
 Q_SIGNALS:
     void clustered();

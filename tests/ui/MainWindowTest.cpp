@@ -10,16 +10,20 @@
 #include "ml/Runs.h"
 #include "RunsPage.h"
 #include "Session.h"
+#include "ThumbnailModel.h"
 #include "TrainPage.h"
 
 #include "Charts.h"
 #include <QChartView>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QLabel>
 #include <QLineSeries>
+#include <QListView>
 #include <QMenu>
 #include <QMenuBar>
 #include <QPushButton>
+#include <QScatterSeries>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
@@ -124,6 +128,10 @@ private Q_SLOTS:
         m_window->clustersPage()->cluster();
         QVERIFY(waitForJob());
         QCOMPARE(m_window->clustersPage()->clusterCount(), 3);
+        // The summary names the codes and the autoencoder run the clustering shows.
+        const QString run = QFileInfo(m_window->session()->latestRun("autoencoder")).fileName();
+        QVERIFY2(m_window->clustersPage()->summaryText().contains("encoded with autoencoder run " + run),
+                 qPrintable(m_window->clustersPage()->summaryText()));
         const QDir dir(m_window->session()->clustersDir());
         QVERIFY(!QPixmap(dir.filePath("galleries/0.png")).isNull());
         QVERIFY(!QPixmap(dir.filePath("centroids/0.png")).isNull());
@@ -140,6 +148,34 @@ private Q_SLOTS:
         QVERIFY(first != second);
     }
 
+    void theSweepMarksItsKAndAClickShowsAnother()
+    {
+        ClustersPage* clusters = m_window->clustersPage();
+        clusters->sweep(2, 4);
+        QVERIFY(waitForJob());
+        QChart* chart = clusters->sweepView()->chart();
+        QVERIFY(clusters->sweepView()->isVisibleTo(clusters));
+        QScatterSeries* chosen = nullptr;
+        QXYSeries* silhouette = nullptr;
+        for (QAbstractSeries* series : chart->series()) {
+            if (series->name().startsWith("chosen k"))
+                chosen = qobject_cast<QScatterSeries*>(series);
+            if (series->name() == "silhouette")
+                silhouette = qobject_cast<QXYSeries*>(series);
+        }
+        QVERIFY(chosen && silhouette);
+        QCOMPARE(chosen->count(), 1);
+        const int k = static_cast<int>(chosen->at(0).x());
+        QCOMPARE(clusters->clusterCount(), k);
+        const int other = k == 2 ? 3 : 2;
+        Q_EMIT silhouette->clicked(QPointF(other, 0.1));
+        QVERIFY(waitForJob());
+        QCOMPARE(clusters->clusterCount(), other);
+        clusters->setK(3);
+        clusters->cluster();
+        QVERIFY(waitForJob());
+    }
+
     void attentionOverlayIsShown()
     {
         m_window->showPage(3);
@@ -147,6 +183,10 @@ private Q_SLOTS:
         QVERIFY(m_window->attentionPage()->render());
         QVERIFY(m_window->session()->lane()->waitIdle(60000));
         QVERIFY2(m_window->attentionPage()->hasOverlay(), qPrintable(m_window->attentionPage()->statusText()));
+        // A colour bar says what the colours mean; the face is named with its true age.
+        QVERIFY(!m_window->attentionPage()->findChild<QLabel*>("colorBar")->pixmap().isNull());
+        QVERIFY(m_window->attentionPage()->findChild<QLabel*>("colorScale")->text().contains("pushes"));
+        QVERIFY(m_window->attentionPage()->findChild<QLabel*>("faceCaption")->text().contains("age"));
         // The opacity slider re-blends the map already computed: nothing goes to the lane.
         auto* slider = m_window->attentionPage()->findChild<QSlider*>();
         QVERIFY(slider);
@@ -167,6 +207,24 @@ private Q_SLOTS:
         m_window->datasetPage()->predictAll();
         QVERIFY(waitForJob());
         QCOMPARE(m_window->session()->predictions().size(), m_window->session()->dataset()->count());
+    }
+
+    void facePanelNamesItsModelAndFollowsTheFilter()
+    {
+        DatasetPage* page = m_window->datasetPage();
+        m_window->showPage(0);
+        page->selectFirstFace();
+        QVERIFY(m_window->session()->lane()->waitIdle(60000));
+        const QString caption = page->findChild<QLabel*>("overlayCaption")->text();
+        QVERIFY2(caption.contains("checkpoint of epoch"), qPrintable(caption));
+        QVERIFY(caption.contains(QFileInfo(m_window->session()->latestRun("age")).fileName()));
+        // A filter that hides the face shown clears the panel.
+        const QModelIndex first = page->grid()->model()->index(0, 0);
+        const int age = first.data(faceatlas::ui::ThumbnailModel::AgeRole).toInt();
+        page->findChild<QSpinBox*>("filterAgeLow")->setValue(age + 1);
+        if (age < 120)
+            QVERIFY(page->findChild<QLabel*>("overlayCaption")->text().isEmpty());
+        page->findChild<QSpinBox*>("filterAgeLow")->setValue(0);
     }
 
     void cancelStopsTrainingAndKeepsACheckpoint()
