@@ -126,6 +126,17 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     grid->addWidget(m_medoid, 1, 1);
     grid->addWidget(new QLabel(tr("<b>Gallery</b>: centroid and nearest faces; outliers below")), 2, 0, 1, 2);
     grid->addWidget(m_gallery, 3, 0, 1, 2);
+    // The members themselves, clickable: a face opens on the Attention page.
+    m_members = new QListWidget;
+    m_members->setObjectName("members");
+    m_members->setViewMode(QListView::IconMode);
+    m_members->setIconSize(QSize(48, 48));
+    m_members->setFixedHeight(76);
+    m_members->setFlow(QListView::LeftToRight);
+    m_members->setWrapping(false);
+    m_members->setToolTip(tr("Faces of this cluster in the open dataset: click one to see its attention"));
+    connect(m_members, &QListWidget::itemClicked, this,
+            [this](QListWidgetItem* item) { Q_EMIT faceChosen(item->data(Qt::UserRole).toLongLong()); });
     // Any two clusters (the two largest at first): their centres joined and decoded.
     m_from = new QSpinBox;
     m_to = new QSpinBox;
@@ -135,11 +146,12 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     between->addWidget(new QLabel(tr("<b>and cluster</b>")));
     between->addWidget(m_to);
     between->addStretch(1);
-    grid->addLayout(between, 4, 0, 1, 2);
-    grid->addWidget(m_interpolation, 5, 0, 1, 2);
-    grid->addWidget(new QLabel(tr("<b>Age direction</b>: younger to older")), 6, 0, 1, 2);
-    grid->addWidget(m_ageDirection, 7, 0, 1, 2);
-    grid->setRowStretch(8, 1);
+    grid->addWidget(m_members, 4, 0, 1, 2);
+    grid->addLayout(between, 5, 0, 1, 2);
+    grid->addWidget(m_interpolation, 6, 0, 1, 2);
+    grid->addWidget(new QLabel(tr("<b>Age direction</b>: younger to older")), 7, 0, 1, 2);
+    grid->addWidget(m_ageDirection, 8, 0, 1, 2);
+    grid->setRowStretch(9, 1);
 
     auto* body = new QHBoxLayout;
     body->addLayout(left);
@@ -208,6 +220,11 @@ void ClustersPage::setK(int k)
 {
     m_k->setValue(k);
     m_sweep->setChecked(false);
+}
+
+int ClustersPage::memberCount() const
+{
+    return m_members->count();
 }
 
 int ClustersPage::clusterCount() const
@@ -561,6 +578,14 @@ void ClustersPage::showCluster(int row)
         // clusters.json without ages (a folder of faces): no histogram
     }
     showPicture(m_gallery, dir.filePath(QStringLiteral("galleries/%1.png").arg(row)), 180);
+    m_members->clear();
+    const auto members = m_session->clusterMembers(row);
+    for (size_t i = 0; i < members.size() && i < 60; ++i) {
+        auto* item = new QListWidgetItem(QIcon(QPixmap::fromImage(m_session->face(members[i]))), {});
+        item->setData(Qt::UserRole, members[i]);
+        item->setToolTip(tr("Face %1").arg(members[i]));
+        m_members->addItem(item);
+    }
     showPicture(m_centroid, dir.filePath(QStringLiteral("centroids/%1.png").arg(row)), 140);
     showPicture(m_medoid, dir.filePath(QStringLiteral("medoids/%1.png").arg(row)), 140);
 }

@@ -29,6 +29,8 @@ public:
     void cluster();
     void setK(int k);
     int clusterCount() const;
+    /** Faces shown (clickable) under the selected cluster's gallery. */
+    int memberCount() const;
     void selectCluster(int row);
     /** Shows the decoded path between the centres of clusters `from` and `to`. */
     void setInterpolation(int from, int to);
@@ -44,6 +46,8 @@ Q_SIGNALS:
     void clustered();
     /** The user asked to browse every face of `cluster` in the grid. */
     void showMembers(int cluster);
+    /** A face of the selected cluster was clicked. */
+    void faceChosen(qint64 face);
 
 private:
     void loadResults();
@@ -61,6 +65,7 @@ private:
     QLabel* m_summary;
     QListWidget* m_list;
     QLabel* m_gallery;
+    QListWidget* m_members;
     QLabel* m_centroid;
     QLabel* m_medoid;
     QLabel* m_interpolation;

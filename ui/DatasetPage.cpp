@@ -36,6 +36,7 @@
 #include <QLabel>
 #include <QListView>
 #include <QListWidget>
+#include <QMenu>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalBlocker>
@@ -300,6 +301,20 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     connect(session, &Session::runsChanged, this, refreshPanel);
     connect(session, &Session::clustersChanged, this, refreshExtras);
     connect(m_grid, &QListView::clicked, this, [this](const QModelIndex& index) { showFace(index); });
+    m_grid->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_grid, &QListView::customContextMenuRequested, this, [this](const QPoint& at) {
+        const QModelIndex index = m_grid->indexAt(at);
+        if (!index.isValid())
+            return;
+        const qint64 face = index.data(ThumbnailModel::IndexRole).toLongLong();
+        QMenu menu(this);
+        menu.addAction(tr("Show attention"), this, [this, face] { Q_EMIT showAttention(face); });
+        const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
+        if (cluster.isValid())
+            menu.addAction(tr("Show cluster %1 only").arg(cluster.toInt()), this,
+                           [this, cluster] { filterToCluster(cluster.toInt()); });
+        menu.exec(m_grid->viewport()->mapToGlobal(at));
+    });
     connect(m_grid, &QListView::doubleClicked, this, [this](const QModelIndex& index) {
         Q_EMIT faceActivated(index.data(ThumbnailModel::IndexRole).toLongLong());
     });

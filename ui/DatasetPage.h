@@ -59,6 +59,8 @@ public:
 
 Q_SIGNALS:
     void faceActivated(qint64 index);
+    /** "Show attention" from the grid's context menu. */
+    void showAttention(qint64 index);
 
 private:
     void updateCounts();

@@ -72,6 +72,16 @@ MainWindow::MainWindow(QWidget* parent)
         m_runs->setActiveRun({});
         m_runs->refresh();
     });
+    connect(m_clusters, &ClustersPage::faceChosen, this, [this](qint64 face) {
+        m_attention->setCluster(-1);
+        m_attention->setFace(face);
+        showPage(3);
+    });
+    connect(m_dataset, &DatasetPage::showAttention, this, [this](qint64 face) {
+        m_attention->setCluster(-1);
+        m_attention->setFace(face);
+        showPage(3);
+    });
     connect(m_clusters, &ClustersPage::showMembers, this, [this](int cluster) {
         m_dataset->filterToCluster(cluster);
         showPage(0);

@@ -214,6 +214,11 @@ void TrainPage::setEpochs(int epochs)
     m_epochs->setValue(epochs);
 }
 
+int TrainPage::batchPoints() const
+{
+    return m_batchLoss ? static_cast<int>(m_batchLoss->count()) : 0;
+}
+
 QString TrainPage::statusText() const
 {
     return m_status->text();
@@ -286,6 +291,7 @@ void TrainPage::addBatch(double epochPosition, double loss)
 {
     m_smoothed = m_batchLoss->count() == 0 ? loss : 0.8 * m_smoothed + 0.2 * loss;
     m_batchLoss->append(epochPosition, m_smoothed);
+    m_batchHistory[m_runDir].append(QPointF(epochPosition, m_smoothed)); // kept for a resume of this run
     growAxis(m_lossY, m_smoothed);
 }
 
@@ -382,6 +388,22 @@ void TrainPage::start(bool resume)
     }
     for (const auto& m : history)
         addEpoch(m);
+    if (p.resume) { // the per-batch curve of the epochs before the stop, as this window drew it
+        const QList<QPointF> before = m_batchHistory.value(runDir);
+        const double resumeAt = history.empty() ? 0.0 : history.back().epoch;
+        for (const QPointF& point : before)
+            if (point.x() <= resumeAt) {
+                m_batchLoss->append(point);
+                m_smoothed = point.y();
+            }
+        QList<QPointF> kept;
+        for (const QPointF& point : before)
+            if (point.x() <= resumeAt)
+                kept.append(point);
+        m_batchHistory[runDir] = kept;
+    } else {
+        m_batchHistory.remove(runDir);
+    }
     m_start->setEnabled(false);
     m_resume->setEnabled(false);
     m_stop->setEnabled(true);

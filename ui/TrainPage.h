@@ -1,5 +1,8 @@
 #pragma once
 
+#include <QList>
+#include <QMap>
+#include <QPointF>
 #include <QWidget>
 
 class QChartView;
@@ -36,6 +39,8 @@ public:
     QValueAxis* epochAxis() const { return m_lossX; }
     QLineSeries* trainLossSeries() const { return m_trainLoss; }
     QString statusText() const;
+    /** Points of the per-batch loss curve on screen. */
+    int batchPoints() const;
     int epochPoints() const;
 
 Q_SIGNALS:
@@ -60,7 +65,8 @@ private:
     QPushButton* m_stop;
     QPushButton* m_resume;
     QLabel* m_status;
-    QLabel* m_data; // which prepared dataset training uses
+    QLabel* m_data;                               // which prepared dataset training uses
+    QMap<QString, QList<QPointF>> m_batchHistory; // per run: the smoothed per-batch loss drawn so far
     QChartView* m_lossView;
     QChartView* m_metricView;
     QChartView* m_scatterView;

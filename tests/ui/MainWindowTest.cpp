@@ -20,6 +20,7 @@
 #include <QLabel>
 #include <QLineSeries>
 #include <QListView>
+#include <QListWidget>
 #include <QMenu>
 #include <QMenuBar>
 #include <QPushButton>
@@ -134,6 +135,13 @@ private Q_SLOTS:
                  qPrintable(m_window->clustersPage()->summaryText()));
         const QDir dir(m_window->session()->clustersDir());
         QVERIFY(!QPixmap(dir.filePath("galleries/0.png")).isNull());
+        // The selected cluster's faces are there to click: one opens on the Attention page.
+        m_window->clustersPage()->selectCluster(0);
+        QVERIFY(m_window->clustersPage()->memberCount() > 0);
+        auto* members = m_window->clustersPage()->findChild<QListWidget*>("members");
+        QSignalSpy chosen(m_window->clustersPage(), &ClustersPage::faceChosen);
+        Q_EMIT members->itemClicked(members->item(0));
+        QCOMPARE(chosen.count(), 1);
         QVERIFY(!QPixmap(dir.filePath("centroids/0.png")).isNull());
         // The path between any two clusters is drawn from the saved centres, and changes with them.
         QVERIFY(m_window->session()->lane()->waitIdle(60000)); // the centres are opened on the lane
@@ -229,6 +237,7 @@ private Q_SLOTS:
 
     void cancelStopsTrainingAndKeepsACheckpoint()
     {
+        // (also: the per-batch curve drawn before the stop is still there after Resume)
         TrainPage* train = m_window->trainPage();
         train->setModel("age");
         train->setEpochs(50);
@@ -241,6 +250,13 @@ private Q_SLOTS:
         const QString run = m_window->session()->latestRun("age");
         QVERIFY(QFileInfo::exists(run + "/last.pt"));
         QVERIFY(faceatlas::loadCheckpoint((run + "/last.pt").toStdString()).model != nullptr);
+        const int drawn = train->batchPoints();
+        train->start(/*resume=*/true);
+        QVERIFY(m_window->session()->jobs()->isRunning());
+        if (train->epochPoints() > 0) // an epoch ended before the stop: its batches are kept
+            QVERIFY(train->batchPoints() > 0 && train->batchPoints() <= drawn);
+        m_window->session()->jobs()->cancel();
+        waitForJob();
     }
 
     // --- What broke before (issue: nothing a user does may crash FaceAtlas) ---
