@@ -340,6 +340,8 @@ int runRuns(const std::vector<std::string>& words)
         for (const auto& r : runs) {
             json j = {{"dir", r.dir.string()}, {"model", r.model},   {"data", r.data},      {"status", r.status},
                       {"size", r.size},        {"epochs", r.epochs}, {"started", r.started}};
+            if (!r.problem.empty())
+                j["problem"] = r.problem;
             if (r.last)
                 j["last"] = epochJson(*r.last, r.model != "autoencoder");
             if (r.best)
@@ -366,6 +368,8 @@ int runRuns(const std::vector<std::string>& words)
         }
         std::printf("%-13s %-10s %5d %6d %-22s %s\n", r.model.c_str(), r.status.c_str(), r.size, r.epochs, best.c_str(),
                     r.dir.c_str());
+        if (!r.problem.empty())
+            std::printf("  damaged: %s\n", r.problem.c_str());
     }
     return 0;
 }
