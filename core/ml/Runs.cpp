@@ -56,13 +56,17 @@ double parseNumber(const std::string& text, const std::string& where)
 // "data_offsets": [begin, end]} (offsets into the data section, which the tensors tile in order), and
 // "__metadata__" to strings: format "faceatlas-checkpoint", version "2", kind, size, meta (the run's
 // JSON: epoch, best epoch, history...), optimizer (JSON: type and per-parameter step) and
-// checksum_fnv1a64: 64-bit FNV-1a of the whole file with these 16 hex digits read as '0's.
+// checksum_fnv1a64: standard 64-bit FNV-1a (offset basis 14695981039346656037, prime 1099511628211) of
+// the whole file with these 16 hex digits read as '0's.
 // Tensors: "model.<name>" for every parameter and buffer, "optimizer.<i>.exp_avg" /
 // ".exp_avg_sq" / ".max_exp_avg_sq" for the AdamW state of the model's i-th parameter.
 
 constexpr const char* kCheckpointFormat = "faceatlas-checkpoint";
 constexpr const char* kCheckpointVersion = "2";
 constexpr const char* kChecksumKey = "checksum_fnv1a64";
+// The standard FNV-1a 64 offset basis (fnv1a64()'s default, which keys caches, differs), so that any
+// FNV-1a implementation checks a checkpoint.
+constexpr std::uint64_t kFnvOffsetBasis = 14695981039346656037ULL;
 constexpr std::uint64_t kMaxHeaderBytes = 64ULL << 20;
 constexpr int64_t kMaxDim = int64_t(1) << 40;
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoints are written in the host's byte order");
@@ -209,7 +213,7 @@ public:
             fail("damaged checkpoint (its checksum field is malformed)");
         std::string zeroed = header;
         zeroed.replace(at, checksumField(stored).size(), checksumField(std::string(16, '0')));
-        std::uint64_t hash = fnv1a64(std::string_view(reinterpret_cast<const char*>(lengthBytes), 8));
+        std::uint64_t hash = fnv1a64(std::string_view(reinterpret_cast<const char*>(lengthBytes), 8), kFnvOffsetBasis);
         hash = fnv1a64(zeroed, hash);
         {
             std::vector<char> chunk(1 << 20);
@@ -519,7 +523,7 @@ void saveCheckpoint(const fs::path& file, FaceModelImpl& model, torch::optim::Op
     unsigned char lengthBytes[8];
     for (int i = 0; i < 8; ++i)
         lengthBytes[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(headerText.size()) >> (8 * i));
-    std::uint64_t hash = fnv1a64(std::string_view(reinterpret_cast<const char*>(lengthBytes), 8));
+    std::uint64_t hash = fnv1a64(std::string_view(reinterpret_cast<const char*>(lengthBytes), 8), kFnvOffsetBasis);
     hash = fnv1a64(headerText, hash);
 
     // Streamed into the temporary file tensor by tensor (no copy of all weights), then the checksum
