@@ -292,8 +292,10 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     removeStaleTemporaries(p.outDir);
     std::error_code ec;
     fs::remove(p.outDir / "metrics.json", ec); // written last: an interrupted clustering never looks finished
-    for (const char* sub : {"centroids", "medoids", "galleries"})
+    for (const char* sub : {"centroids", "medoids", "galleries"}) {
         fs::create_directories(p.outDir / sub);
+        removeStaleTemporaries(p.outDir / sub);
+    }
     LoadedModel ae = loadRunModel(codes.runDir());
     ae.model->to(device);
     const int s = images.imageSize();
