@@ -501,3 +501,15 @@ TEST(CodesTest, HostileManifestsAndOtherPreparationsAreRefused)
     const auto metrics = json::parse(readFile(dir / "out-codes" / "metrics.json"));
     EXPECT_EQ(metrics["data_fingerprint"], datasetFingerprint(data));
 }
+
+TEST(CheckpointTest, ParameterCountsWithoutBuildingMatchTheModels)
+{
+    // loadCheckpoint refuses a size from this count before building the model: it must be exact.
+    for (ModelKind kind : {ModelKind::AgeCapstone, ModelKind::Age, ModelKind::Autoencoder})
+        for (int size : {16, 33, 64}) {
+            int64_t built = 0;
+            for (const auto& p : createModel(kind, size)->parameters())
+                built += p.numel();
+            EXPECT_EQ(modelParameterCount(kind, size), built) << modelKindName(kind) << " at " << size;
+        }
+}
