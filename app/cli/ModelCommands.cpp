@@ -88,6 +88,14 @@ const char* kRunsHelp = R"(usage: faceatlas-cli runs [--dir DIR] [--json]
 Lists the training runs of the workspace (and any run folders directly under DIR).
 )";
 
+const char* kConvertCheckpointHelp = R"(usage: faceatlas-cli convert-checkpoint FILE...
+
+Converts checkpoints (last.pt, best.pt) written by an earlier FaceAtlas into the current, data-only
+format, in place; each original is kept as FILE.old. The old format is a TorchScript archive, and
+reading it runs code stored in the file: convert only files you trust. The run's metrics.csv
+beside a checkpoint becomes its history, so that --resume works on a converted run.
+)";
+
 std::string shapeText(const std::vector<int64_t>& shape)
 {
     std::string text = "(None";
@@ -290,6 +298,33 @@ int runEncode(const std::vector<std::string>& words)
                  codes.dim(), static_cast<long long>(codes.shape()[0]), static_cast<long long>(codes.shape()[1]),
                  static_cast<long long>(codes.shape()[2]), out.c_str());
     return 0;
+}
+
+int runConvertCheckpoint(const std::vector<std::string>& words)
+{
+    std::vector<std::filesystem::path> files;
+    for (const auto& word : words) {
+        if (word == "--help") {
+            std::fputs(kConvertCheckpointHelp, stdout);
+            return 0;
+        }
+        if (word.rfind("--", 0) == 0)
+            throw UsageError("unknown option " + word + " (see --help)");
+        files.push_back(std::filesystem::u8path(word));
+    }
+    if (files.empty())
+        throw UsageError("give the checkpoint files to convert (see --help)");
+    int failed = 0;
+    for (const auto& file : files) {
+        try {
+            convertLegacyCheckpoint(file);
+            std::fprintf(stderr, "converted %s (the original is kept as %s.old)\n", file.c_str(), file.c_str());
+        } catch (const Error& e) {
+            std::fprintf(stderr, "faceatlas-cli convert-checkpoint: error: %s\n", e.what());
+            ++failed;
+        }
+    }
+    return failed ? 1 : 0;
 }
 
 int runSummary(const std::vector<std::string>& words)

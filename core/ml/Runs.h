@@ -56,6 +56,14 @@ struct LoadedModel {
  */
 LoadedModel loadCheckpoint(const std::filesystem::path& file);
 
+/**
+ * Converts a checkpoint of an earlier FaceAtlas (a TorchScript archive) into the current format, in
+ * place, keeping the original as FILE.old. Reading the old format runs code stored in the file: call
+ * it only for a file the user trusts and asked to convert (`faceatlas-cli convert-checkpoint`), never
+ * on the way to loading one. The run's metrics.csv beside it, when it parses, becomes the history.
+ */
+void convertLegacyCheckpoint(const std::filesystem::path& file);
+
 /** Restores only the optimizer state of a checkpoint (resuming). */
 void restoreOptimizer(const std::filesystem::path& file, torch::optim::Optimizer& optimizer);
 

@@ -513,3 +513,43 @@ TEST(CheckpointTest, ParameterCountsWithoutBuildingMatchTheModels)
             EXPECT_EQ(modelParameterCount(kind, size), built) << modelKindName(kind) << " at " << size;
         }
 }
+
+TEST(CheckpointTest, ConvertsACheckpointOfAnEarlierFaceAtlasOnRequest)
+{
+    TempDir dir;
+    Trained t = trainedModel(ModelKind::Age, 32);
+    {
+        // Written as FaceAtlas wrote checkpoints before: a TorchScript archive.
+        torch::serialize::OutputArchive archive, modelArchive, optimizerArchive;
+        t.model->save(modelArchive);
+        archive.write("model", modelArchive);
+        t.optimizer->save(optimizerArchive);
+        archive.write("optimizer", optimizerArchive);
+        archive.write("meta", c10::IValue(std::string(R"({"epoch":2,"best_epoch":1,"best_score":null})")));
+        archive.write("kind", c10::IValue(std::string("age")));
+        archive.write("size", c10::IValue(int64_t(32)));
+        std::filesystem::create_directories(dir / "run");
+        archive.save_to((dir / "run" / "last.pt").string());
+    }
+    writeFileAtomic(dir / "run" / "metrics.csv", metricsCsv({{1, 0.5, 0.4}, {2, 0.3, 0.2}, {3, 0.2, 0.1}}));
+    EXPECT_NE(errorOf([&] { loadCheckpoint(dir / "run" / "last.pt"); }).find("convert-checkpoint"), std::string::npos);
+    convertLegacyCheckpoint(dir / "run" / "last.pt");
+    EXPECT_TRUE(std::filesystem::exists(dir / "run" / "last.pt.old"));
+    const LoadedModel loaded = loadCheckpoint(dir / "run" / "last.pt");
+    expectSameTensors(*t.model, *loaded.model);
+    const json meta = json::parse(loaded.metaJson);
+    EXPECT_EQ(meta["epoch"], 2);
+    EXPECT_FALSE(meta.contains("best_score"));
+    EXPECT_EQ(parseMetricsCsv(meta["history"].get<std::string>()).size(), 2u); // epochs up to the checkpoint's
+    torch::optim::AdamW restored(loaded.model->parameters());
+    restoreOptimizer(dir / "run" / "last.pt", restored);
+    EXPECT_EQ(restored.state().size(), t.optimizer->state().size());
+    // Converted once: the new file is not converted again, and no earlier original is overwritten.
+    EXPECT_NE(errorOf([&] { convertLegacyCheckpoint(dir / "run" / "last.pt"); }).find("nothing to convert"),
+              std::string::npos);
+    std::filesystem::copy_file(dir / "run" / "last.pt.old", dir / "run" / "best.pt");
+    test::writeBytes(dir / "run" / "best.pt.old", "kept");
+    EXPECT_NE(errorOf([&] { convertLegacyCheckpoint(dir / "run" / "best.pt"); }).find("already exists"),
+              std::string::npos);
+    EXPECT_EQ(readFile(dir / "run" / "best.pt.old"), "kept");
+}
