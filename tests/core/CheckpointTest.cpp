@@ -10,6 +10,7 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
+#include <chrono>
 #include <csignal>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -552,4 +553,27 @@ TEST(CheckpointTest, ConvertsACheckpointOfAnEarlierFaceAtlasOnRequest)
     EXPECT_NE(errorOf([&] { convertLegacyCheckpoint(dir / "run" / "best.pt"); }).find("already exists"),
               std::string::npos);
     EXPECT_EQ(readFile(dir / "run" / "best.pt.old"), "kept");
+}
+
+TEST(CheckpointTest, HostileCheckpointsFoundEarlierAreRefusedWithoutRunningThem)
+{
+    // evil-setstate-loop.pt hung for ever, evil-setstate-mem-2G.pt allocated 2.3 GB and
+    // segv-jit-parser-flip1158.pt crashed the TorchScript parser when loaded the old way.
+    TempDir dir;
+    int files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(FACEATLAS_TEST_DATA) / "ckpt")) {
+        const auto start = std::chrono::steady_clock::now();
+        const std::string e = errorOf([&] { loadCheckpoint(entry.path()); });
+        EXPECT_NE(e.find(entry.path().filename().string()), std::string::npos) << e;
+        EXPECT_NE(e.find("earlier FaceAtlas"), std::string::npos) << e;
+        EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+        // In a run folder, as evaluate and encode meet them.
+        std::filesystem::create_directories(dir / "run");
+        test::writeBytes(dir / "run" / "run.json", "{}");
+        std::filesystem::copy_file(entry.path(), dir / "run" / "best.pt",
+                                   std::filesystem::copy_options::overwrite_existing);
+        EXPECT_NE(errorOf([&] { loadRunModel(dir / "run"); }).find("best.pt"), std::string::npos);
+        ++files;
+    }
+    EXPECT_EQ(files, 3);
 }
