@@ -306,6 +306,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         const size_t n = std::min<size_t>(static_cast<size_t>(p.previewCount), data.valIndices().size());
         previewImages = makeBatch(data, data.valIndices().data(), n).images.to(device);
         fs::create_directories(p.runDir / "previews");
+        removeStaleTemporaries(p.runDir / "previews");
     }
 
     try {
