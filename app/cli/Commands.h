@@ -14,6 +14,7 @@ int runPredict(const std::vector<std::string>& words);
 int runEncode(const std::vector<std::string>& words);
 int runSummary(const std::vector<std::string>& words);
 int runRuns(const std::vector<std::string>& words);
+int runConvertCheckpoint(const std::vector<std::string>& words);
 int runCluster(const std::vector<std::string>& words);
 int runAttention(const std::vector<std::string>& words);
 int runDemo(const std::vector<std::string>& words);

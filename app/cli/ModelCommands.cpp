@@ -88,6 +88,14 @@ const char* kRunsHelp = R"(usage: faceatlas-cli runs [--dir DIR] [--json]
 Lists the training runs of the workspace (and any run folders directly under DIR).
 )";
 
+const char* kConvertCheckpointHelp = R"(usage: faceatlas-cli convert-checkpoint FILE...
+
+Converts checkpoints (last.pt, best.pt) written by an earlier FaceAtlas into the current, data-only
+format, in place; each original is kept as FILE.old. The old format is a TorchScript archive, and
+reading it runs code stored in the file: convert only files you trust. The run's metrics.csv
+beside a checkpoint becomes its history, so that --resume works on a converted run.
+)";
+
 std::string shapeText(const std::vector<int64_t>& shape)
 {
     std::string text = "(None";
@@ -292,6 +300,33 @@ int runEncode(const std::vector<std::string>& words)
     return 0;
 }
 
+int runConvertCheckpoint(const std::vector<std::string>& words)
+{
+    std::vector<std::filesystem::path> files;
+    for (const auto& word : words) {
+        if (word == "--help") {
+            std::fputs(kConvertCheckpointHelp, stdout);
+            return 0;
+        }
+        if (word.rfind("--", 0) == 0)
+            throw UsageError("unknown option " + word + " (see --help)");
+        files.push_back(std::filesystem::u8path(word));
+    }
+    if (files.empty())
+        throw UsageError("give the checkpoint files to convert (see --help)");
+    int failed = 0;
+    for (const auto& file : files) {
+        try {
+            convertLegacyCheckpoint(file);
+            std::fprintf(stderr, "converted %s (the original is kept as %s.old)\n", file.c_str(), file.c_str());
+        } catch (const Error& e) {
+            std::fprintf(stderr, "faceatlas-cli convert-checkpoint: error: %s\n", e.what());
+            ++failed;
+        }
+    }
+    return failed ? 1 : 0;
+}
+
 int runSummary(const std::vector<std::string>& words)
 {
     const Args args(words, {"help"});
@@ -340,6 +375,8 @@ int runRuns(const std::vector<std::string>& words)
         for (const auto& r : runs) {
             json j = {{"dir", r.dir.string()}, {"model", r.model},   {"data", r.data},      {"status", r.status},
                       {"size", r.size},        {"epochs", r.epochs}, {"started", r.started}};
+            if (!r.problem.empty())
+                j["problem"] = r.problem;
             if (r.last)
                 j["last"] = epochJson(*r.last, r.model != "autoencoder");
             if (r.best)
@@ -366,6 +403,8 @@ int runRuns(const std::vector<std::string>& words)
         }
         std::printf("%-13s %-10s %5d %6d %-22s %s\n", r.model.c_str(), r.status.c_str(), r.size, r.epochs, best.c_str(),
                     r.dir.c_str());
+        if (!r.problem.empty())
+            std::printf("  damaged: %s\n", r.problem.c_str());
     }
     return 0;
 }

@@ -23,6 +23,7 @@ commands:
   encode     autoencoder codes of a prepared dataset
   summary    a model's layer table
   runs       the training runs of the workspace
+  convert-checkpoint  convert a trusted checkpoint of an earlier FaceAtlas
   cluster    k-means on codes: galleries, decoded centroids, quality against labels
   attention  an attention map over a face (code layer, feature maps, signed Grad-CAM)
 
@@ -35,9 +36,10 @@ int main(int argc, char** argv)
 {
     using namespace faceatlas::cli;
     const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
-        {"inspect", runInspect}, {"prepare", runPrepare},     {"train", runTrain},     {"evaluate", runEvaluate},
-        {"predict", runPredict}, {"encode", runEncode},       {"summary", runSummary}, {"runs", runRuns},
-        {"cluster", runCluster}, {"attention", runAttention}, {"demo", runDemo},
+        {"inspect", runInspect},     {"prepare", runPrepare}, {"train", runTrain},
+        {"evaluate", runEvaluate},   {"predict", runPredict}, {"encode", runEncode},
+        {"summary", runSummary},     {"runs", runRuns},       {"cluster", runCluster},
+        {"attention", runAttention}, {"demo", runDemo},       {"convert-checkpoint", runConvertCheckpoint},
     };
     const std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {

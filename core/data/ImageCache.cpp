@@ -41,6 +41,8 @@ ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const st
         throw Error("image size must be between 8 and 1024 pixels, got " + std::to_string(options.size));
     const auto start = std::chrono::steady_clock::now();
     const size_t imageBytes = static_cast<size_t>(options.size) * options.size * 3;
+    if (file.has_parent_path()) // the prepared folder is being written: drop what killed writers left
+        removeStaleTemporaries(file.parent_path());
     MappedFile out = MappedFile::create(file, paths.size() * imageBytes);
 
     std::vector<std::string> problems(paths.size());
@@ -84,9 +86,14 @@ ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const st
         ++write;
     }
     result.stored = write;
+    // On disk before returning: the manifest written next declares images.u8 finished.
+    out.flush();
     out = MappedFile();
     if (!result.failed.empty())
         std::filesystem::resize_file(file, write * imageBytes);
+    syncFile(file);
+    if (file.has_parent_path())
+        syncDirectory(file.parent_path());
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;
 }

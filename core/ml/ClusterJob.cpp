@@ -1,6 +1,7 @@
 #include "ml/ClusterJob.h"
 
 #include "data/PreparedDataset.h"
+#include "data/Provenance.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
@@ -89,17 +90,23 @@ CentroidPaths CentroidPaths::open(const fs::path& clustersDir)
     fs::path codesDir;
     try {
         const json metrics = json::parse(readFile(metricsPath));
+        if (!metrics.is_object() || !metrics.at("k").is_number_integer() || !metrics.at("dim").is_number_integer())
+            throw Error(displayPath(metricsPath) + ": invalid: k and dim must be whole numbers");
         k = metrics.at("k").get<int64_t>();
         dim = metrics.at("dim").get<int64_t>();
         codesDir = metrics.at("codes").get<std::string>();
     } catch (const json::exception& e) {
         throw Error(displayPath(metricsPath) + ": invalid: " + e.what());
     }
+    if (k < 1 || dim < 1 || k > (int64_t(1) << 20) || dim > (int64_t(1) << 24))
+        throw Error(displayPath(metricsPath) + ": invalid: k " + std::to_string(k) + ", dim " + std::to_string(dim));
     const std::string bytes = readFile(centresPath);
-    if (k < 1 || dim < 1 || bytes.size() != static_cast<size_t>(k * dim) * sizeof(float))
+    if (bytes.size() != static_cast<size_t>(k * dim) * sizeof(float))
         throw Error(displayPath(centresPath) + ": size does not match " + std::to_string(k) + " centres of "
                     + std::to_string(dim) + " floats");
     fs::path runDir;
+    if (!fs::is_regular_file(codesDir / "codes.json"))
+        throw Error(displayPath(codesDir / "codes.json") + ": the codes this clustering was made from are gone");
     try {
         runDir = json::parse(readFile(codesDir / "codes.json")).at("run").get<std::string>();
     } catch (const json::exception& e) {
@@ -164,6 +171,17 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     torch::NoGradGuard noGrad;
     const ClusterParams& p = m_params;
     const Codes codes = Codes::open(p.codes);
+    // The prepared folder the codes were made from, for the pictures: the same preparation, row for row.
+    if (codes.dataDir().empty())
+        throw Error(displayPath(p.codes / "codes.json") + ": does not name the prepared folder it encoded");
+    const PreparedDataset images = PreparedDataset::open(codes.dataDir());
+    if (!codes.dataFingerprint().empty() && codes.dataFingerprint() != datasetFingerprint(images))
+        throw Error("codes " + displayPath(p.codes) + " were made from another preparation of "
+                    + displayPath(codes.dataDir()) + " (prepared again since); encode again");
+    if (images.count() != codes.count())
+        throw Error("codes " + displayPath(p.codes) + " hold " + std::to_string(codes.count()) + " faces but "
+                    + displayPath(codes.dataDir()) + " holds " + std::to_string(images.count())
+                    + " (another preparation); encode again");
     const torch::Device device = resolveDevice(p.device);
     const torch::Tensor data = device.is_cuda() ? codes.tensor().to(device) : codes.tensor();
     const int64_t n = static_cast<int64_t>(codes.count());
@@ -271,13 +289,20 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
 
     // Pictures: decoded centroids (the capstone's step), medoids, galleries.
     fs::create_directories(p.outDir);
-    for (const char* sub : {"centroids", "medoids", "galleries"})
+    removeStaleTemporaries(p.outDir);
+    std::error_code ec;
+    fs::remove(p.outDir / "metrics.json", ec); // written last: an interrupted clustering never looks finished
+    for (const char* sub : {"centroids", "medoids", "galleries"}) {
         fs::create_directories(p.outDir / sub);
+        removeStaleTemporaries(p.outDir / sub);
+    }
     LoadedModel ae = loadRunModel(codes.runDir());
     ae.model->to(device);
-    const PreparedDataset images =
-        PreparedDataset::open(json::parse(readFile(p.codes / "codes.json")).at("data").get<std::string>());
     const int s = images.imageSize();
+    if (ae.model->kind() != ModelKind::Autoencoder || ae.model->imageSize() != s
+        || autoencoderCodeShape(s) != codes.shape())
+        throw Error(displayPath(codes.runDir()) + ": not the autoencoder that made codes " + displayPath(p.codes)
+                    + " (its model or size differ)");
     const auto decoded = toRgb(decodeCodes(*ae.model, chosen.centroids.to(device)));
     {
         // The centres themselves, so any two can be joined later (CentroidPaths).
@@ -395,6 +420,15 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
         metrics["sweep"] = sweep;
     if (!ageDirection.is_null())
         metrics["age_direction"] = ageDirection;
+    metrics["data"] = codes.dataDir().string();
+    metrics["data_fingerprint"] = datasetFingerprint(images);
+    // Every output on disk before metrics.json, written last, says the clustering is finished.
+    for (const auto& entry : fs::recursive_directory_iterator(p.outDir))
+        if (entry.is_regular_file() && !isTemporaryName(entry.path().filename().string()))
+            syncFile(entry.path());
+    for (const char* sub : {"centroids", "medoids", "galleries"})
+        syncDirectory(p.outDir / sub);
+    syncDirectory(p.outDir);
     writeFileAtomic(p.outDir / "metrics.json", metrics.dump(2) + "\n");
     return result;
 }

@@ -1,5 +1,6 @@
 #include "ml/Inference.h"
 
+#include "data/Provenance.h"
 #include "data/RecordCache.h"
 #include "ml/Batches.h"
 #include "ml/Runs.h"
@@ -105,22 +106,58 @@ Codes Codes::open(const fs::path& dir)
     if (!fs::is_regular_file(manifestPath))
         throw Error(displayPath(dir) + ": not a codes folder (no codes.json; run 'faceatlas-cli encode' first)");
     Codes codes;
+    std::int64_t count = -1;
     try {
         const json manifest = json::parse(readFile(manifestPath));
-        codes.m_shape = manifest.at("shape").get<std::vector<int64_t>>();
-        codes.m_dim = manifest.at("dim").get<size_t>();
+        if (!manifest.is_object())
+            throw Error(displayPath(manifestPath) + ": invalid: not a JSON object");
+        const json& shape = manifest.at("shape");
+        if (!shape.is_array() || shape.size() != 3)
+            throw Error(displayPath(manifestPath) + ": invalid: shape is not three numbers");
+        std::int64_t product = 1;
+        for (const auto& v : shape) {
+            if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 4096)
+                throw Error(displayPath(manifestPath) + ": invalid: shape " + shape.dump().substr(0, 60));
+            product *= v.get<std::int64_t>();
+            codes.m_shape.push_back(v.get<std::int64_t>());
+        }
+        const json& dim = manifest.at("dim");
+        if (!dim.is_number_integer() || dim.get<std::int64_t>() != product)
+            throw Error(displayPath(manifestPath) + ": invalid: dim " + dim.dump().substr(0, 30)
+                        + " is not the product of the shape " + shape.dump());
+        codes.m_dim = static_cast<size_t>(product);
+        if (const auto it = manifest.find("count"); it != manifest.end()) {
+            if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
+                throw Error(displayPath(manifestPath) + ": invalid: count " + it->dump().substr(0, 30));
+            count = it->get<std::int64_t>();
+        }
         codes.m_run = manifest.value("run", "");
+        codes.m_dataDir = manifest.value("data", "");
+        codes.m_dataFingerprint = manifest.value("data_fingerprint", "");
+        codes.m_imageSize = manifest.value("size", 0);
     } catch (const json::exception& e) {
         throw Error(displayPath(manifestPath) + ": invalid: " + e.what());
     }
+    // Regular files only: a FIFO in their place would block the read for ever.
+    for (const char* name : {"records.bin", "codes.f32"})
+        if (!fs::is_regular_file(dir / name))
+            throw Error(displayPath(dir / name) + ": missing or not a regular file");
     auto records = RecordCache::deserialize(readFile(dir / "records.bin"));
     if (!records)
         throw Error(displayPath(dir / "records.bin") + ": corrupt record file");
     codes.m_records = std::move(*records);
+    if (count >= 0 && static_cast<std::uint64_t>(count) != codes.m_records.size())
+        throw Error(displayPath(manifestPath) + ": declares " + std::to_string(count) + " codes but records.bin holds "
+                    + std::to_string(codes.m_records.size()));
+    const std::uint64_t fileSize = fs::file_size(dir / "codes.f32");
+    const std::uint64_t rowBytes = static_cast<std::uint64_t>(codes.m_dim) * sizeof(float);
+    if (codes.m_records.size() > fileSize / rowBytes || fileSize != codes.m_records.size() * rowBytes)
+        throw Error(displayPath(dir / "codes.f32") + ": " + std::to_string(fileSize) + " bytes do not hold "
+                    + std::to_string(codes.m_records.size()) + " codes of " + std::to_string(codes.m_dim)
+                    + " floats (an interrupted or damaged encode; encode again)");
     codes.m_data = MappedFile::openReadOnly(dir / "codes.f32", /*populate=*/true);
-    if (codes.m_data.size() != codes.m_records.size() * codes.m_dim * sizeof(float))
-        throw Error(displayPath(dir / "codes.f32") + ": size does not match " + std::to_string(codes.m_records.size())
-                    + " codes of " + std::to_string(codes.m_dim) + " floats");
+    if (codes.m_data.size() != codes.m_records.size() * rowBytes)
+        throw Error(displayPath(dir / "codes.f32") + ": changed while it was opened");
     return codes;
 }
 
@@ -151,6 +188,8 @@ void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::pa
     fs::create_directories(out);
     std::error_code ec;
     fs::remove(out / "codes.json", ec); // written last: an interrupted encode never looks finished
+    syncDirectory(out);
+    removeStaleTemporaries(out);
     {
         MappedFile file = MappedFile::create(out / "codes.f32", data.count() * dim * sizeof(float));
         auto* dst = reinterpret_cast<float*>(file.mutableData());
@@ -170,12 +209,17 @@ void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::pa
             if (onProgress)
                 onProgress({"encoding", static_cast<long long>(done), static_cast<long long>(data.count())});
         }
+        if (done != data.count())
+            throw Error(displayPath(dataDir) + ": encoded " + std::to_string(done) + " of "
+                        + std::to_string(data.count()) + " faces");
+        file.flush(); // on disk before codes.json says the codes are finished
     }
     writeFileAtomic(out / "records.bin", RecordCache::serialize(data.records()));
     const json manifest = {{"format", "faceatlas-codes"},
                            {"version", 1},
                            {"run", fs::absolute(runDir).lexically_normal().string()},
                            {"data", data.dir().string()},
+                           {"data_fingerprint", datasetFingerprint(data)},
                            {"count", data.count()},
                            {"dim", dim},
                            {"shape", shape},

@@ -48,6 +48,10 @@ EvalReport evaluateAges(const std::vector<float>& predicted, const std::vector<i
  */
 class Codes {
 public:
+    /**
+     * Opens DIR, checking codes.json (shape, dim, count) against records.bin and codes.f32 before
+     * mapping anything; throws Error naming the file and the problem.
+     */
     static Codes open(const std::filesystem::path& dir);
     size_t count() const { return m_records.size(); }
     size_t dim() const { return m_dim; }
@@ -55,6 +59,10 @@ public:
     const float* row(size_t i) const { return reinterpret_cast<const float*>(m_data.data()) + i * m_dim; }
     const std::vector<Record>& records() const { return m_records; }
     const std::filesystem::path& runDir() const { return m_run; }
+    /** The prepared folder that was encoded, and its fingerprint then (empty for codes of an older FaceAtlas). */
+    const std::filesystem::path& dataDir() const { return m_dataDir; }
+    const std::string& dataFingerprint() const { return m_dataFingerprint; }
+    int imageSize() const { return m_imageSize; }
     /** All codes as a [N, D] tensor viewing the mapped file (read-only; clone before writing). */
     torch::Tensor tensor() const;
 
@@ -63,10 +71,16 @@ private:
     std::vector<int64_t> m_shape;
     size_t m_dim = 0;
     std::filesystem::path m_run;
+    std::filesystem::path m_dataDir;
+    std::string m_dataFingerprint;
+    int m_imageSize = 0;
     MappedFile m_data;
 };
 
-/** Encodes every record of `data` with the autoencoder of `runDir` into the folder `out`. */
+/**
+ * Encodes every record of `data` with the autoencoder of `runDir` into the folder `out`. codes.f32 and
+ * records.bin are on disk (synced) before codes.json, written last, declares them finished.
+ */
 void encodeDataset(const std::filesystem::path& runDir, const std::filesystem::path& dataDir,
                    const std::filesystem::path& out, const std::string& device = "auto", const CancelToken& cancel = {},
                    const ProgressFn& onProgress = {});

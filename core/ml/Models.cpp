@@ -297,6 +297,18 @@ FaceModel createModel(ModelKind kind, int size)
     throw Error("unknown model kind");
 }
 
+int64_t modelParameterCount(ModelKind kind, int size)
+{
+    if (kind == ModelKind::AgeCapstone) {
+        if (size < 8)
+            throw Error("age-capstone needs images of at least 8x8, got " + std::to_string(size));
+        const int64_t pooled = (size - 4) / 2;
+        return (3 * 64 * 9 + 64) + (64 * 64 * 9 + 64) + (64 * pooled * pooled * 128 + 128) + (128 + 1);
+    }
+    // The age network and the autoencoder are convolutional with a global pool: their size does not grow with S.
+    return parameterCount(*createModel(kind, size));
+}
+
 std::vector<LayerRow> summarize(ModelKind kind, int size)
 {
     torch::NoGradGuard noGrad;

@@ -78,6 +78,12 @@ using FaceModel = std::shared_ptr<FaceModelImpl>;
 /** Builds a model for S x S images; throws Error when S is too small for it. */
 FaceModel createModel(ModelKind kind, int size);
 
+/**
+ * Parameters of a model at size S, computed without building it where it grows with S (the
+ * capstone's dense layer), so a checkpoint claiming a huge size is refused before allocating.
+ */
+int64_t modelParameterCount(ModelKind kind, int size);
+
 /** The layer table of a model at size S (a forward pass on zeros). */
 std::vector<LayerRow> summarize(ModelKind kind, int size);
 

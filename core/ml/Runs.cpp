@@ -3,12 +3,17 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace faceatlas {
@@ -28,16 +33,398 @@ std::string number(double v)
     return out.str();
 }
 
-double parseNumber(const std::string& text)
+constexpr const char* kMetricsHeader = "epoch,train_loss,val_loss,val_mae,baseline_mae,val_psnr,learning_rate,seconds";
+
+/** A field of metrics.csv: empty (NaN) or a whole decimal number; throws Error otherwise. */
+double parseNumber(const std::string& text, const std::string& where)
 {
-    return text.empty() ? std::nan("") : std::stod(text);
+    if (text.empty())
+        return std::nan("");
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() + text.size() || errno == ERANGE)
+        throw Error(where + ": '" + text.substr(0, 40) + "' is not a number");
+    return v;
+}
+
+// ---- Checkpoints -------------------------------------------------------------------------------
+//
+// A checkpoint is a safetensors file (https://huggingface.co/docs/safetensors): an 8-byte little-endian
+// header length N, N bytes of JSON header (padded with spaces to a multiple of 8), then the raw
+// little-endian tensor bytes. The header maps each tensor name to {"dtype": "F32"|"I64", "shape",
+// "data_offsets": [begin, end]} (offsets into the data section, which the tensors tile in order), and
+// "__metadata__" to strings: format "faceatlas-checkpoint", version "2", kind, size, meta (the run's
+// JSON: epoch, best epoch, history...), optimizer (JSON: type and per-parameter step) and
+// checksum_fnv1a64: standard 64-bit FNV-1a (offset basis 14695981039346656037, prime 1099511628211) of
+// the whole file with these 16 hex digits read as '0's.
+// Tensors: "model.<name>" for every parameter and buffer, "optimizer.<i>.exp_avg" /
+// ".exp_avg_sq" / ".max_exp_avg_sq" for the AdamW state of the model's i-th parameter.
+
+constexpr const char* kCheckpointFormat = "faceatlas-checkpoint";
+constexpr const char* kCheckpointVersion = "2";
+constexpr const char* kChecksumKey = "checksum_fnv1a64";
+// The standard FNV-1a 64 offset basis (fnv1a64()'s default, which keys caches, differs), so that any
+// FNV-1a implementation checks a checkpoint.
+constexpr std::uint64_t kFnvOffsetBasis = 14695981039346656037ULL;
+constexpr std::uint64_t kMaxHeaderBytes = 64ULL << 20;
+constexpr int64_t kMaxDim = int64_t(1) << 40;
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoints are written in the host's byte order");
+
+std::string checksumField(const std::string& hex)
+{
+    return std::string("\"") + kChecksumKey + "\":\"" + hex + "\"";
+}
+
+const char* dtypeName(torch::ScalarType type)
+{
+    switch (type) {
+    case torch::kFloat: return "F32";
+    case torch::kLong: return "I64";
+    default: throw Error(std::string("checkpoint: unsupported tensor type ") + c10::toString(type));
+    }
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> modelTensors(FaceModelImpl& model)
+{
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    for (const auto& p : model.named_parameters(true))
+        if (p.value().defined())
+            tensors.emplace_back("model." + p.key(), p.value());
+    for (const auto& b : model.named_buffers(true))
+        if (b.value().defined())
+            tensors.emplace_back("model." + b.key(), b.value());
+    return tensors;
+}
+
+std::string shapeText(const std::vector<int64_t>& shape)
+{
+    std::string text = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+        text += (i ? "," : "") + std::to_string(shape[i]);
+    return text + "]";
+}
+
+/** One tensor the header declares, checked against the file. */
+struct Declared {
+    std::string name;
+    std::string dtype;
+    std::vector<int64_t> shape;
+    std::uint64_t begin = 0, end = 0;
+};
+
+/** A checkpoint file read: the model and, when asked, the optimizer state. */
+struct ParsedCheckpoint {
+    FaceModel model;
+    std::string metaJson;
+    struct ParamState {
+        size_t param = 0;
+        int64_t step = 0;
+        torch::Tensor expAvg, expAvgSq, maxExpAvgSq;
+    };
+    std::vector<ParamState> optimizer;
+};
+
+class CheckpointReader {
+public:
+    explicit CheckpointReader(const fs::path& file)
+        : m_file(file)
+    {
+        // O_NONBLOCK: a FIFO put in the checkpoint's place must not block the open.
+        m_fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (m_fd < 0)
+            fail(std::string("cannot open: ") + std::strerror(errno));
+        struct stat st {};
+        if (::fstat(m_fd, &st) != 0 || !S_ISREG(st.st_mode))
+            fail("not a regular file");
+        m_size = static_cast<std::uint64_t>(st.st_size);
+    }
+    ~CheckpointReader()
+    {
+        if (m_fd >= 0)
+            ::close(m_fd);
+    }
+    CheckpointReader(const CheckpointReader&) = delete;
+    CheckpointReader& operator=(const CheckpointReader&) = delete;
+
+    [[noreturn]] void fail(const std::string& problem) const { throw Error(displayPath(m_file) + ": " + problem); }
+
+    void read(std::uint64_t offset, void* out, size_t size) const
+    {
+        auto* p = static_cast<char*>(out);
+        while (size > 0) {
+            const ssize_t n = ::pread(m_fd, p, size, static_cast<off_t>(offset));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                fail(n == 0 ? "the file ended early (truncated?)"
+                            : std::string("read failed: ") + std::strerror(errno));
+            p += n;
+            offset += static_cast<std::uint64_t>(n);
+            size -= static_cast<size_t>(n);
+        }
+    }
+
+    ParsedCheckpoint parse(bool withOptimizer)
+    {
+        if (m_size < 8)
+            fail("not a checkpoint (only " + std::to_string(m_size) + " bytes)");
+        unsigned char lengthBytes[8];
+        read(0, lengthBytes, 8);
+        if (lengthBytes[0] == 'P' && lengthBytes[1] == 'K')
+            fail("written by an earlier FaceAtlas in a format that runs code from the file when it is loaded "
+                 "(a TorchScript archive), which FaceAtlas no longer reads; train the run again, or, if you trust "
+                 "the file, convert it once with 'faceatlas-cli convert-checkpoint "
+                 + displayPath(m_file) + "'");
+        std::uint64_t headerBytes = 0;
+        for (int i = 7; i >= 0; --i)
+            headerBytes = (headerBytes << 8) | lengthBytes[i];
+        if (headerBytes < 2 || headerBytes > m_size - 8 || headerBytes > kMaxHeaderBytes)
+            fail("not a FaceAtlas checkpoint (its header claims " + std::to_string(headerBytes)
+                 + " bytes; the file has " + std::to_string(m_size) + ")");
+        std::string header(static_cast<size_t>(headerBytes), '\0');
+        read(8, header.data(), header.size());
+        const std::uint64_t dataStart = 8 + headerBytes, dataSize = m_size - dataStart;
+
+        json h;
+        try {
+            h = json::parse(header);
+        } catch (const json::exception&) {
+            fail("not a FaceAtlas checkpoint (its header is not JSON; damaged?)");
+        }
+        if (!h.is_object() || !h.contains("__metadata__") || !h["__metadata__"].is_object())
+            fail("not a FaceAtlas checkpoint (no __metadata__)");
+        const json& meta = h["__metadata__"];
+        const auto text = [&](const char* key) {
+            const auto it = meta.find(key);
+            if (it == meta.end() || !it->is_string())
+                fail(std::string("damaged checkpoint (no '") + key + "' in its metadata)");
+            return it->get<std::string>();
+        };
+        if (text("format") != kCheckpointFormat)
+            fail("not a FaceAtlas checkpoint (format '" + text("format").substr(0, 40) + "')");
+        if (text("version") != kCheckpointVersion)
+            fail("checkpoint version " + text("version").substr(0, 20) + " is not one this FaceAtlas reads (version "
+                 + kCheckpointVersion + ")");
+
+        // The checksum first: nothing the header declares is trusted (or allocated) before it matches.
+        const std::string stored = text(kChecksumKey);
+        const size_t at = header.find(checksumField(stored));
+        if (stored.size() != 16 || at == std::string::npos
+            || header.find(checksumField(stored), at + 1) != std::string::npos)
+            fail("damaged checkpoint (its checksum field is malformed)");
+        std::string zeroed = header;
+        zeroed.replace(at, checksumField(stored).size(), checksumField(std::string(16, '0')));
+        std::uint64_t hash = fnv1a64(std::string_view(reinterpret_cast<const char*>(lengthBytes), 8), kFnvOffsetBasis);
+        hash = fnv1a64(zeroed, hash);
+        {
+            std::vector<char> chunk(1 << 20);
+            for (std::uint64_t off = 0; off < dataSize;) {
+                const size_t n = static_cast<size_t>(std::min<std::uint64_t>(chunk.size(), dataSize - off));
+                read(dataStart + off, chunk.data(), n);
+                hash = fnv1a64(std::string_view(chunk.data(), n), hash);
+                off += n;
+            }
+        }
+        if (hexKey(hash) != stored)
+            fail("damaged checkpoint (checksum mismatch: the file changed after it was written)");
+
+        // Every declared tensor: its type, shape and bytes within the data section, tiling it exactly.
+        std::map<std::string, Declared> declared;
+        for (auto it = h.begin(); it != h.end(); ++it) {
+            if (it.key() == "__metadata__")
+                continue;
+            const json& e = it.value();
+            Declared d;
+            d.name = it.key();
+            const auto bad = [&](const std::string& why) {
+                fail("damaged checkpoint (tensor " + d.name + ": " + why + ")");
+            };
+            if (!e.is_object() || !e.contains("dtype") || !e["dtype"].is_string() || !e.contains("shape")
+                || !e["shape"].is_array() || !e.contains("data_offsets") || !e["data_offsets"].is_array()
+                || e["data_offsets"].size() != 2)
+                bad("malformed entry");
+            d.dtype = e["dtype"].get<std::string>();
+            if (d.dtype != "F32" && d.dtype != "I64")
+                bad("type " + d.dtype.substr(0, 10) + " is not F32 or I64");
+            std::uint64_t count = 1;
+            for (const auto& dim : e["shape"]) {
+                if (!dim.is_number_integer() || dim.get<int64_t>() < 0 || dim.get<int64_t>() > kMaxDim)
+                    bad("invalid shape");
+                const auto v = static_cast<std::uint64_t>(dim.get<int64_t>());
+                if (v != 0 && count > dataSize / v)
+                    bad("shape larger than the file");
+                count *= v;
+                d.shape.push_back(dim.get<int64_t>());
+            }
+            for (const auto& o : e["data_offsets"])
+                if (!o.is_number_unsigned())
+                    bad("invalid data offsets");
+            d.begin = e["data_offsets"][0].get<std::uint64_t>();
+            d.end = e["data_offsets"][1].get<std::uint64_t>();
+            const std::uint64_t element = d.dtype == "F32" ? 4 : 8;
+            if (count > dataSize / element || d.begin > d.end || d.end > dataSize || d.end - d.begin != count * element)
+                bad("its bytes lie outside the file or do not match its shape");
+            declared.emplace(d.name, d);
+        }
+        {
+            std::vector<const Declared*> byOffset;
+            for (const auto& [name, d] : declared)
+                byOffset.push_back(&d);
+            std::sort(byOffset.begin(), byOffset.end(), [](const Declared* a, const Declared* b) {
+                return std::make_pair(a->begin, a->end) < std::make_pair(b->begin, b->end);
+            });
+            std::uint64_t next = 0;
+            for (const Declared* d : byOffset) {
+                if (d->begin != next)
+                    fail("damaged checkpoint (tensor bytes overlap or leave gaps)");
+                next = d->end;
+            }
+            if (next != dataSize)
+                fail("damaged checkpoint (" + std::to_string(dataSize - next) + " bytes after the last tensor)");
+        }
+
+        // The model the metadata names, built fresh; the file must hold exactly its tensors.
+        ParsedCheckpoint out;
+        ModelKind kind;
+        try {
+            kind = parseModelKind(text("kind"));
+        } catch (const Error& e) {
+            fail(e.what());
+        }
+        const std::string sizeText = text("size");
+        if (sizeText.empty() || sizeText.size() > 5 || sizeText.find_first_not_of("0123456789") != std::string::npos)
+            fail("invalid image size '" + sizeText.substr(0, 20) + "'");
+        const int size = std::stoi(sizeText);
+        if (size < 8 || size > 1024)
+            fail("image size " + sizeText + " is outside 8 to 1024 pixels");
+        std::uint64_t modelBytes = 0;
+        for (const auto& [name, d] : declared)
+            if (name.rfind("model.", 0) == 0)
+                modelBytes += d.end - d.begin;
+        try {
+            const int64_t parameters = modelParameterCount(kind, size);
+            if (static_cast<std::uint64_t>(parameters) * 4 > modelBytes)
+                fail(std::string("holds ") + std::to_string(modelBytes) + " bytes of weights, but a "
+                     + modelKindName(kind) + " at " + sizeText + " px has " + std::to_string(parameters)
+                     + " parameters: not this model");
+            out.model = createModel(kind, size);
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            if (what.rfind(displayPath(m_file), 0) == 0)
+                throw;
+            fail(what);
+        }
+        out.metaJson = text("meta");
+        try {
+            if (!json::parse(out.metaJson).is_object())
+                throw std::runtime_error("not an object");
+        } catch (const std::exception&) {
+            fail("damaged checkpoint (its run metadata is not a JSON object)");
+        }
+
+        torch::NoGradGuard noGrad;
+        std::set<std::string> used;
+        const auto readTensor = [&](const Declared& d, const torch::Tensor& into) {
+            read(dataStart + d.begin, into.data_ptr(), static_cast<size_t>(d.end - d.begin));
+            if (into.is_floating_point() && !torch::isfinite(into).all().item<bool>())
+                fail("tensor " + d.name + " holds NaN or infinite values");
+            used.insert(d.name);
+        };
+        for (auto& [name, tensor] : modelTensors(*out.model)) {
+            const auto it = declared.find(name);
+            if (it == declared.end())
+                fail("not a " + std::string(modelKindName(kind)) + " at " + sizeText + " px (tensor " + name
+                     + " is missing)");
+            const Declared& d = it->second;
+            const std::vector<int64_t> expected(tensor.sizes().begin(), tensor.sizes().end());
+            if (d.dtype != dtypeName(tensor.scalar_type()) || d.shape != expected)
+                fail("not a " + std::string(modelKindName(kind)) + " at " + sizeText + " px (tensor " + name + " is "
+                     + d.dtype + " " + shapeText(d.shape) + ", the model has " + dtypeName(tensor.scalar_type()) + " "
+                     + shapeText(expected) + ")");
+            if (!tensor.is_contiguous() || tensor.device() != torch::kCPU)
+                fail("internal: model tensor " + name + " is not a contiguous CPU tensor");
+            readTensor(d, tensor);
+        }
+
+        // Optimizer state: per parameter index, its step and moments shaped like the parameter.
+        const auto params = out.model->parameters();
+        json optimizer;
+        try {
+            optimizer = json::parse(text("optimizer"));
+        } catch (const json::exception&) {
+            fail("damaged checkpoint (its optimizer record is not JSON)");
+        }
+        if (!optimizer.is_object() || !optimizer.contains("state") || !optimizer["state"].is_array())
+            fail("damaged checkpoint (its optimizer record has no state list)");
+        std::set<size_t> seen;
+        for (const auto& st : optimizer["state"]) {
+            if (!st.is_object() || !st.contains("param") || !st["param"].is_number_unsigned() || !st.contains("step")
+                || !st["step"].is_number_integer() || st["step"].get<int64_t>() < 0)
+                fail("damaged checkpoint (malformed optimizer state)");
+            ParsedCheckpoint::ParamState ps;
+            ps.param = st["param"].get<size_t>();
+            ps.step = st["step"].get<int64_t>();
+            if (ps.param >= params.size() || !seen.insert(ps.param).second)
+                fail("damaged checkpoint (optimizer state for parameter " + std::to_string(ps.param) + " of "
+                     + std::to_string(params.size()) + ")");
+            const std::vector<int64_t> shape(params[ps.param].sizes().begin(), params[ps.param].sizes().end());
+            const auto moment = [&](const char* field, bool required) {
+                const std::string name = "optimizer." + std::to_string(ps.param) + "." + field;
+                const auto it = declared.find(name);
+                if (it == declared.end()) {
+                    if (required)
+                        fail("damaged checkpoint (tensor " + name + " is missing)");
+                    return torch::Tensor();
+                }
+                if (it->second.dtype != "F32" || it->second.shape != shape)
+                    fail("damaged checkpoint (tensor " + name + " is " + it->second.dtype + " "
+                         + shapeText(it->second.shape) + ", its parameter " + shapeText(shape) + ")");
+                torch::Tensor t = torch::empty(shape, torch::kFloat);
+                readTensor(it->second, t);
+                return withOptimizer ? t : torch::Tensor();
+            };
+            ps.expAvg = moment("exp_avg", true);
+            ps.expAvgSq = moment("exp_avg_sq", true);
+            ps.maxExpAvgSq = moment("max_exp_avg_sq", false);
+            if (withOptimizer)
+                out.optimizer.push_back(ps);
+        }
+        for (const auto& [name, d] : declared)
+            if (!used.count(name))
+                fail("not a " + std::string(modelKindName(kind)) + " at " + sizeText + " px (unexpected tensor "
+                     + name.substr(0, 80) + ")");
+        return out;
+    }
+
+private:
+    fs::path m_file;
+    int m_fd = -1;
+    std::uint64_t m_size = 0;
+};
+
+ParsedCheckpoint parseCheckpoint(const fs::path& file, bool withOptimizer)
+{
+    try {
+        CheckpointReader reader(file);
+        return reader.parse(withOptimizer);
+    } catch (const Error&) {
+        throw;
+    } catch (const c10::Error& e) {
+        throw Error(displayPath(file)
+                    + ": cannot load checkpoint: " + std::string(e.what_without_backtrace()).substr(0, 300));
+    } catch (const std::bad_alloc&) {
+        throw Error(displayPath(file) + ": cannot load checkpoint: out of memory");
+    } catch (const std::exception& e) {
+        throw Error(displayPath(file) + ": cannot load checkpoint: " + std::string(e.what()).substr(0, 300));
+    }
 }
 
 } // namespace
 
 std::string metricsCsv(const std::vector<EpochMetrics>& history)
 {
-    std::string out = "epoch,train_loss,val_loss,val_mae,baseline_mae,val_psnr,learning_rate,seconds\n";
+    std::string out = std::string(kMetricsHeader) + "\n";
     for (const auto& m : history)
         out += std::to_string(m.epoch) + "," + number(m.trainLoss) + "," + number(m.valLoss) + "," + number(m.valMae)
                + "," + number(m.baselineMae) + "," + number(m.valPsnr) + "," + number(m.learningRate) + ","
@@ -45,30 +432,44 @@ std::string metricsCsv(const std::vector<EpochMetrics>& history)
     return out;
 }
 
-std::vector<EpochMetrics> parseMetricsCsv(const std::string& text)
+std::vector<EpochMetrics> parseMetricsCsv(const std::string& text, const std::string& source)
 {
     std::vector<EpochMetrics> history;
     std::istringstream in(text);
     std::string line;
-    std::getline(in, line); // header
+    if (!std::getline(in, line) || line != kMetricsHeader)
+        throw Error(source + ": not a metrics file (its first line is not the expected header)");
+    int lineNumber = 1;
     while (std::getline(in, line)) {
+        ++lineNumber;
         if (line.empty())
             continue;
+        const std::string where = source + " line " + std::to_string(lineNumber);
         std::vector<std::string> f;
-        std::string field;
-        std::istringstream row(line);
-        while (std::getline(row, field, ','))
-            f.push_back(field);
-        f.resize(8);
+        size_t from = 0;
+        for (;;) {
+            const size_t comma = line.find(',', from);
+            f.push_back(line.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+            if (comma == std::string::npos)
+                break;
+            from = comma + 1;
+        }
+        if (f.size() != 8)
+            throw Error(where + ": " + std::to_string(f.size()) + " fields, expected 8");
         EpochMetrics m;
-        m.epoch = std::stoi(f[0]);
-        m.trainLoss = parseNumber(f[1]);
-        m.valLoss = parseNumber(f[2]);
-        m.valMae = parseNumber(f[3]);
-        m.baselineMae = parseNumber(f[4]);
-        m.valPsnr = parseNumber(f[5]);
-        m.learningRate = parseNumber(f[6]);
-        m.seconds = parseNumber(f[7]);
+        const double epoch = parseNumber(f[0], where);
+        if (!(epoch >= 1 && epoch <= 1e6) || epoch != std::floor(epoch))
+            throw Error(where + ": epoch '" + f[0].substr(0, 20) + "' is not a whole number from 1");
+        m.epoch = static_cast<int>(epoch);
+        if (!history.empty() && m.epoch <= history.back().epoch)
+            throw Error(where + ": epoch " + f[0] + " does not follow epoch " + std::to_string(history.back().epoch));
+        m.trainLoss = parseNumber(f[1], where);
+        m.valLoss = parseNumber(f[2], where);
+        m.valMae = parseNumber(f[3], where);
+        m.baselineMae = parseNumber(f[4], where);
+        m.valPsnr = parseNumber(f[5], where);
+        m.learningRate = parseNumber(f[6], where);
+        m.seconds = parseNumber(f[7], where);
         history.push_back(m);
     }
     return history;
@@ -77,61 +478,185 @@ std::vector<EpochMetrics> parseMetricsCsv(const std::string& text)
 void saveCheckpoint(const fs::path& file, FaceModelImpl& model, torch::optim::Optimizer* optimizer,
                     const std::string& metaJson)
 {
-    torch::serialize::OutputArchive archive;
-    torch::serialize::OutputArchive modelArchive;
-    model.save(modelArchive);
-    archive.write("model", modelArchive);
+    std::vector<std::pair<std::string, torch::Tensor>> tensors = modelTensors(model);
+    json optimizerJson = {{"type", optimizer ? "AdamW" : "none"}, {"state", json::array()}};
     if (optimizer) {
-        torch::serialize::OutputArchive optimizerArchive;
-        optimizer->save(optimizerArchive);
-        archive.write("optimizer", optimizerArchive);
+        auto* adamw = dynamic_cast<torch::optim::AdamW*>(optimizer);
+        if (!adamw || adamw->param_groups().size() != 1)
+            throw Error(displayPath(file) + ": checkpoints hold the state of AdamW with one parameter group only");
+        const auto& params = adamw->param_groups()[0].params();
+        const auto modelParams = model.parameters();
+        if (params.size() != modelParams.size())
+            throw Error(displayPath(file) + ": the optimizer does not hold the model's parameters");
+        auto& states = adamw->state();
+        for (size_t i = 0; i < params.size(); ++i) {
+            if (!params[i].is_same(modelParams[i]))
+                throw Error(displayPath(file) + ": the optimizer's parameters are not the model's, in order");
+            const auto it = states.find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
+            if (it == states.end())
+                continue;
+            const auto& st = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+            optimizerJson["state"].push_back({{"param", i}, {"step", st.step()}});
+            const std::string prefix = "optimizer." + std::to_string(i) + ".";
+            tensors.emplace_back(prefix + "exp_avg", st.exp_avg());
+            tensors.emplace_back(prefix + "exp_avg_sq", st.exp_avg_sq());
+            if (st.max_exp_avg_sq().defined())
+                tensors.emplace_back(prefix + "max_exp_avg_sq", st.max_exp_avg_sq());
+        }
     }
-    archive.write("rng_state", at::globalContext().defaultGenerator(at::kCPU).get_state());
-    archive.write("meta", c10::IValue(metaJson));
-    archive.write("kind", c10::IValue(std::string(modelKindName(model.kind()))));
-    archive.write("size", c10::IValue(static_cast<int64_t>(model.imageSize())));
-    // Temporary file + fsync + rename: a crash mid-write leaves the previous checkpoint intact.
-    std::ostringstream bytes;
-    archive.save_to(bytes);
-    writeFileAtomic(file, bytes.str());
+    json header = json::object();
+    std::uint64_t offset = 0;
+    for (const auto& [name, t] : tensors) {
+        const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * t.element_size();
+        header[name] = {{"dtype", dtypeName(t.scalar_type())},
+                        {"shape", t.sizes().vec()},
+                        {"data_offsets", {offset, offset + bytes}}};
+        offset += bytes;
+    }
+    header["__metadata__"] = {{"format", kCheckpointFormat},
+                              {"version", kCheckpointVersion},
+                              {"kind", modelKindName(model.kind())},
+                              {"size", std::to_string(model.imageSize())},
+                              {"meta", metaJson},
+                              {"optimizer", optimizerJson.dump()},
+                              {kChecksumKey, std::string(16, '0')}};
+    std::string headerText = header.dump();
+    headerText.append((8 - headerText.size() % 8) % 8, ' ');
+    unsigned char lengthBytes[8];
+    for (int i = 0; i < 8; ++i)
+        lengthBytes[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(headerText.size()) >> (8 * i));
+    std::uint64_t hash = fnv1a64(std::string_view(reinterpret_cast<const char*>(lengthBytes), 8), kFnvOffsetBasis);
+    hash = fnv1a64(headerText, hash);
+
+    // Streamed into the temporary file tensor by tensor (no copy of all weights), then the checksum
+    // filled in, synced and renamed: a crash mid-write leaves the previous checkpoint intact.
+    AtomicFile out(file);
+    out.write(lengthBytes, 8);
+    out.write(headerText.data(), headerText.size());
+    for (const auto& [name, t] : tensors) {
+        const torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
+        const size_t bytes = static_cast<size_t>(cpu.numel()) * cpu.element_size();
+        const auto* data = static_cast<const char*>(cpu.data_ptr());
+        out.write(data, bytes);
+        hash = fnv1a64(std::string_view(data, bytes), hash);
+    }
+    const std::string zero = checksumField(std::string(16, '0'));
+    const size_t at = headerText.find(zero);
+    headerText.replace(at, zero.size(), checksumField(hexKey(hash)));
+    out.writeAt(8, headerText.data(), headerText.size());
+    out.commit();
 }
 
 void restoreOptimizer(const fs::path& file, torch::optim::Optimizer& optimizer)
 {
+    auto* adamw = dynamic_cast<torch::optim::AdamW*>(&optimizer);
+    if (!adamw || adamw->param_groups().size() != 1)
+        throw Error(displayPath(file) + ": can restore the state of AdamW with one parameter group only");
+    ParsedCheckpoint parsed = parseCheckpoint(file, true);
+    const auto& params = adamw->param_groups()[0].params();
+    if (params.size() != parsed.model->parameters().size())
+        throw Error(displayPath(file) + ": the optimizer's parameters are not the checkpoint model's");
+    auto& states = adamw->state();
+    states.clear();
+    for (auto& ps : parsed.optimizer) {
+        const auto& p = params[ps.param];
+        if (p.sizes() != ps.expAvg.sizes())
+            throw Error(displayPath(file) + ": optimizer state " + std::to_string(ps.param)
+                        + " does not match the parameter's shape");
+        auto state = std::make_unique<torch::optim::AdamWParamState>();
+        state->step(ps.step);
+        state->exp_avg(ps.expAvg.to(p.device()));
+        state->exp_avg_sq(ps.expAvgSq.to(p.device()));
+        if (ps.maxExpAvgSq.defined())
+            state->max_exp_avg_sq(ps.maxExpAvgSq.to(p.device()));
+        states[c10::guts::to_string(p.unsafeGetTensorImpl())] = std::move(state);
+    }
+}
+
+void convertLegacyCheckpoint(const fs::path& file)
+{
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec))
+        throw Error(displayPath(file) + ": checkpoint not found");
+    {
+        char magic[2] = {0, 0};
+        const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+        const bool ok = fd >= 0 && ::read(fd, magic, 2) == 2;
+        if (fd >= 0)
+            ::close(fd);
+        if (!ok || magic[0] != 'P' || magic[1] != 'K')
+            throw Error(displayPath(file)
+                        + ": not a checkpoint of an earlier FaceAtlas (a TorchScript archive); nothing to convert");
+    }
+    const fs::path backup = file.string() + ".old";
+    if (fs::exists(backup, ec))
+        throw Error(displayPath(backup) + ": already exists; move it away to convert " + displayPath(file) + " again");
+    FaceModel model;
+    std::unique_ptr<torch::optim::AdamW> optimizer;
+    json meta;
     try {
+        // The TorchScript importer, on the user's explicit request only (see Runs.h).
         torch::serialize::InputArchive archive;
         archive.load_from(file.string());
+        c10::IValue kind, size, metaText;
+        archive.read("kind", kind);
+        archive.read("size", size);
+        archive.read("meta", metaText);
+        const int64_t imageSize = size.toInt();
+        if (imageSize < 8 || imageSize > 1024)
+            throw Error(displayPath(file) + ": image size " + std::to_string(imageSize)
+                        + " is outside 8 to 1024 pixels");
+        model = createModel(parseModelKind(kind.toStringRef()), static_cast<int>(imageSize));
+        torch::serialize::InputArchive modelArchive;
+        archive.read("model", modelArchive);
+        model->load(modelArchive);
         torch::serialize::InputArchive optimizerArchive;
-        archive.read("optimizer", optimizerArchive);
-        optimizer.load(optimizerArchive);
+        if (archive.try_read("optimizer", optimizerArchive)) {
+            optimizer = std::make_unique<torch::optim::AdamW>(model->parameters());
+            optimizer->load(optimizerArchive);
+        }
+        meta = json::parse(metaText.toStringRef());
+        if (!meta.is_object())
+            throw Error(displayPath(file) + ": its metadata is not a JSON object");
+    } catch (const Error&) {
+        throw;
+    } catch (const c10::Error& e) {
+        throw Error(displayPath(file)
+                    + ": cannot read the old checkpoint: " + std::string(e.what_without_backtrace()).substr(0, 300));
     } catch (const std::exception& e) {
-        throw Error(displayPath(file) + ": cannot restore the optimizer: " + std::string(e.what()).substr(0, 300));
+        throw Error(displayPath(file) + ": cannot read the old checkpoint: " + std::string(e.what()).substr(0, 300));
     }
+    for (const auto& [name, tensor] : modelTensors(*model))
+        if (tensor.is_floating_point() && !torch::isfinite(tensor).all().item<bool>())
+            throw Error(displayPath(file) + ": tensor " + name + " holds NaN or infinite values; not converted");
+    if (const auto it = meta.find("best_score"); it != meta.end() && !it->is_number())
+        meta.erase(it); // +inf was written as null
+    // The history a resume rewrites the records from: the run's metrics.csv, up to the checkpoint's epoch.
+    const fs::path metrics = file.parent_path() / "metrics.csv";
+    if (!meta.contains("history") && fs::is_regular_file(metrics, ec)) {
+        try {
+            auto history = parseMetricsCsv(readFile(metrics), displayPath(metrics));
+            const int epoch = meta.value("epoch", 0);
+            history.erase(
+                std::remove_if(history.begin(), history.end(), [&](const EpochMetrics& m) { return m.epoch > epoch; }),
+                history.end());
+            meta["history"] = metricsCsv(history);
+        } catch (const std::exception&) {
+            // Without a history the checkpoint still evaluates and encodes; a resume says what is missing.
+        }
+    }
+    fs::copy_file(file, backup);
+    syncFile(backup);
+    saveCheckpoint(file, *model, optimizer.get(), meta.dump());
 }
 
 LoadedModel loadCheckpoint(const fs::path& file)
 {
-    if (!fs::is_regular_file(file))
+    std::error_code ec;
+    if (!fs::exists(file, ec))
         throw Error(displayPath(file) + ": checkpoint not found");
-    try {
-        torch::serialize::InputArchive archive;
-        archive.load_from(file.string());
-        c10::IValue kind, size, meta;
-        archive.read("kind", kind);
-        archive.read("size", size);
-        archive.read("meta", meta);
-        LoadedModel loaded;
-        loaded.model = createModel(parseModelKind(kind.toStringRef()), static_cast<int>(size.toInt()));
-        torch::serialize::InputArchive modelArchive;
-        archive.read("model", modelArchive);
-        loaded.model->load(modelArchive);
-        loaded.metaJson = meta.toStringRef();
-        return loaded;
-    } catch (const Error&) {
-        throw;
-    } catch (const std::exception& e) {
-        throw Error(displayPath(file) + ": cannot load checkpoint: " + std::string(e.what()).substr(0, 300));
-    }
+    ParsedCheckpoint parsed = parseCheckpoint(file, false);
+    return {parsed.model, parsed.metaJson};
 }
 
 LoadedModel loadRunModel(const fs::path& runDir)
@@ -149,29 +674,42 @@ std::optional<RunSummary> readRunSummary(const fs::path& dir)
     std::error_code ec;
     if (!fs::is_regular_file(dir / "run.json", ec))
         return std::nullopt;
+    RunSummary s;
+    s.dir = fs::absolute(dir).lexically_normal();
     try {
         const json run = json::parse(readFile(dir / "run.json"));
-        RunSummary s;
-        s.dir = fs::absolute(dir).lexically_normal();
-        s.model = run.value("model", "");
-        s.data = run.value("data", "");
-        s.status = run.value("status", "");
-        s.size = run.value("size", 0);
-        s.started = run.value("started", "");
+        if (!run.is_object())
+            throw Error("not a JSON object");
+        const auto text = [&](const char* key) {
+            const auto it = run.find(key);
+            return it != run.end() && it->is_string() ? it->get<std::string>() : std::string();
+        };
+        s.model = text("model");
+        s.data = text("data");
+        s.status = text("status");
+        s.started = text("started");
+        if (const auto it = run.find("size"); it != run.end() && it->is_number_integer())
+            s.size = it->get<int>();
+        int bestEpoch = 0;
+        if (const auto it = run.find("best_epoch"); it != run.end() && it->is_number_integer())
+            bestEpoch = it->get<int>();
         if (fs::is_regular_file(dir / "metrics.csv", ec)) {
-            const auto history = parseMetricsCsv(readFile(dir / "metrics.csv"));
+            const auto history = parseMetricsCsv(readFile(dir / "metrics.csv"), displayPath(dir / "metrics.csv"));
             s.epochs = static_cast<int>(history.size());
             if (!history.empty())
                 s.last = history.back();
-            const int bestEpoch = run.value("best_epoch", 0);
             for (const auto& m : history)
                 if (m.epoch == bestEpoch)
                     s.best = m;
         }
-        return s;
-    } catch (const std::exception&) {
-        return std::nullopt;
+    } catch (const Error& e) {
+        s.status = "damaged";
+        s.problem = e.what();
+    } catch (const std::exception& e) {
+        s.status = "damaged";
+        s.problem = displayPath(dir / "run.json") + ": invalid: " + std::string(e.what()).substr(0, 200);
     }
+    return s;
 }
 
 fs::path workspaceDir()

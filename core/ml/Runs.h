@@ -27,12 +27,17 @@ struct EpochMetrics {
 
 /** metrics.csv text: a header and one row per epoch. */
 std::string metricsCsv(const std::vector<EpochMetrics>& history);
-/** Parses metricsCsv()'s output (for resuming and comparing runs). */
-std::vector<EpochMetrics> parseMetricsCsv(const std::string& text);
+/**
+ * Parses metricsCsv()'s output (for resuming and comparing runs). Throws Error naming `source` and the
+ * line for anything else (another header, a field that is not a number, epochs out of order).
+ */
+std::vector<EpochMetrics> parseMetricsCsv(const std::string& text, const std::string& source = "metrics.csv");
 
 /**
- * Writes a checkpoint atomically (temporary file, then rename): model parameters and buffers,
- * optimizer state, torch's RNG state and `metaJson` (epoch, metrics, settings).
+ * Writes a checkpoint atomically and durably (streamed into a temporary file, fsync, rename, fsync of
+ * the folder): model parameters and buffers, the AdamW state when `optimizer` is given, and `metaJson`
+ * (epoch, metrics, settings). The file is data only, in the safetensors layout, with a checksum
+ * (see Runs.cpp and the README); loading it never runs code from it.
  */
 void saveCheckpoint(const std::filesystem::path& file, FaceModelImpl& model, torch::optim::Optimizer* optimizer,
                     const std::string& metaJson);
@@ -44,10 +49,20 @@ struct LoadedModel {
 };
 
 /**
- * Loads a checkpoint written by saveCheckpoint().
- * Throws Error naming the file when it is missing or unreadable.
+ * Loads a checkpoint written by saveCheckpoint(). Every length is checked against the file before
+ * anything is allocated, the checksum is verified, and the tensors must be exactly those of the model
+ * its metadata names (kind and size), finite. Throws Error naming the file and the problem otherwise,
+ * and for checkpoints of earlier FaceAtlas versions (TorchScript archives, which run code on load).
  */
 LoadedModel loadCheckpoint(const std::filesystem::path& file);
+
+/**
+ * Converts a checkpoint of an earlier FaceAtlas (a TorchScript archive) into the current format, in
+ * place, keeping the original as FILE.old. Reading the old format runs code stored in the file: call
+ * it only for a file the user trusts and asked to convert (`faceatlas-cli convert-checkpoint`), never
+ * on the way to loading one. The run's metrics.csv beside it, when it parses, becomes the history.
+ */
+void convertLegacyCheckpoint(const std::filesystem::path& file);
 
 /** Restores only the optimizer state of a checkpoint (resuming). */
 void restoreOptimizer(const std::filesystem::path& file, torch::optim::Optimizer& optimizer);
@@ -60,7 +75,8 @@ struct RunSummary {
     std::filesystem::path dir;
     std::string model;
     std::string data;
-    std::string status; // running, finished, cancelled, failed
+    std::string status;  // running, finished, cancelled, failed; "damaged" when its files do not parse
+    std::string problem; // what is wrong with a damaged run
     int size = 0;
     int epochs = 0; // completed
     std::string started;
@@ -68,7 +84,10 @@ struct RunSummary {
     std::optional<EpochMetrics> best;
 };
 
-/** Reads DIR/run.json and DIR/metrics.csv; nullopt when DIR is not a run. */
+/**
+ * Reads DIR/run.json and DIR/metrics.csv; nullopt when DIR is not a run (no run.json). A run whose
+ * files do not parse is listed with status "damaged" and the problem, never hidden.
+ */
 std::optional<RunSummary> readRunSummary(const std::filesystem::path& dir);
 
 /** The workspace: $FACEATLAS_WORKSPACE, else $XDG_DATA_HOME/faceatlas, else ~/.local/share/faceatlas. */

@@ -1,6 +1,7 @@
 #include "ml/TrainJob.h"
 
 #include "data/PreparedDataset.h"
+#include "data/Provenance.h"
 #include "ml/Batches.h"
 #include "ml/Runtime.h"
 #include "util/Error.h"
@@ -109,6 +110,7 @@ json runJson(const TrainParams& p, const PreparedDataset& data, const ModelDefau
             {"model", modelKindName(p.model)},
             {"size", data.imageSize()},
             {"data", data.dir().string()},
+            {"data_fingerprint", datasetFingerprint(data)},
             {"source", data.sourceSpec()},
             {"cleaning", manifest.value("settings", json::object())},
             {"split", {{"train", data.trainIndices().size()}, {"val", data.valIndices().size()}}},
@@ -203,6 +205,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
     const std::string deviceName = device.is_cuda() ? "cuda" : "cpu";
 
     fs::create_directories(p.runDir);
+    removeStaleTemporaries(p.runDir); // checkpoints and records of a killed run's unfinished writes
     const fs::path lastPath = p.runDir / "last.pt", bestPath = p.runDir / "best.pt";
     torch::manual_seed(p.seed);
     FaceModel model = createModel(p.model, data.imageSize());
@@ -245,16 +248,26 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         model->to(device);
         optimizer = makeOptimizer();
         restoreOptimizer(lastPath, *optimizer);
-        const json meta = json::parse(loaded.metaJson);
-        startEpoch = meta.value("epoch", 0) + 1;
-        result.bestEpoch = meta.value("best_epoch", 0);
-        bestScore = meta.value("best_score", std::numeric_limits<double>::infinity());
-        started = meta.value("started", started);
-        if (fs::is_regular_file(p.runDir / "metrics.csv"))
-            result.history = parseMetricsCsv(readFile(p.runDir / "metrics.csv"));
-        result.history.erase(std::remove_if(result.history.begin(), result.history.end(),
-                                            [&](const EpochMetrics& m) { return m.epoch >= startEpoch; }),
-                             result.history.end());
+        // The checkpoint carries its own history: metrics.csv and run.json are written again from it, so a
+        // kill between the checkpoint and those files is repaired here.
+        try {
+            const json meta = json::parse(loaded.metaJson);
+            startEpoch = meta.at("epoch").get<int>() + 1;
+            result.bestEpoch = meta.value("best_epoch", 0);
+            if (const auto it = meta.find("best_score"); it != meta.end() && it->is_number())
+                bestScore = it->get<double>(); // absent or null: no finite score yet (+inf)
+            if (const auto it = meta.find("started"); it != meta.end() && it->is_string())
+                started = it->get<std::string>();
+            if (const auto it = meta.find("history"); it != meta.end() && it->is_string())
+                result.history = parseMetricsCsv(it->get<std::string>(), displayPath(lastPath) + " (history)");
+        } catch (const json::exception& e) {
+            throw Error(displayPath(lastPath) + ": invalid run metadata: " + std::string(e.what()).substr(0, 200));
+        }
+        if (startEpoch < 1 || result.history.size() != static_cast<size_t>(startEpoch - 1)
+            || (!result.history.empty() && result.history.back().epoch != startEpoch - 1))
+            throw Error(displayPath(lastPath) + ": its history does not match its epoch "
+                        + std::to_string(startEpoch - 1));
+        writeFileAtomic(p.runDir / "metrics.csv", metricsCsv(result.history));
     } else if (p.resume) {
         throw Error(displayPath(p.runDir) + ": nothing to resume (no last.pt)");
     }
@@ -269,17 +282,23 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         writeFileAtomic(p.runDir / "run.json", run.dump(2) + "\n");
     };
     const auto checkpointMeta = [&](int epoch) {
-        return json{{"epoch", epoch},
-                    {"best_epoch", result.bestEpoch},
-                    {"best_score", bestScore},
-                    {"started", started},
-                    {"model", modelKindName(p.model)}}
-            .dump();
+        json meta{{"epoch", epoch},
+                  {"best_epoch", result.bestEpoch},
+                  {"started", started},
+                  {"model", modelKindName(p.model)},
+                  {"history", metricsCsv(result.history)}};
+        if (std::isfinite(bestScore)) // JSON has no infinity: no finite score yet is written as none
+            meta["best_score"] = bestScore;
+        return meta.dump();
     };
+    // Per epoch, in this order: best.pt, last.pt (with the history), metrics.csv, run.json. A kill
+    // between them leaves last.pt at most one epoch ahead of the records, which a resume rewrites.
+    if (startEpoch == 1) { // a usable checkpoint exists from the start, so a cancel never leaves none
+        saveCheckpoint(lastPath, *model, optimizer.get(), checkpointMeta(0));
+        writeFileAtomic(p.runDir / "metrics.csv", metricsCsv(result.history));
+    }
     writeRun("running");
     registerRun(p.runDir);
-    if (startEpoch == 1) // a usable checkpoint exists from the start, so a cancel never leaves none
-        saveCheckpoint(lastPath, *model, optimizer.get(), checkpointMeta(0));
 
     // Fixed validation faces for the autoencoder's reconstructions.
     torch::Tensor previewImages;
@@ -287,6 +306,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         const size_t n = std::min<size_t>(static_cast<size_t>(p.previewCount), data.valIndices().size());
         previewImages = makeBatch(data, data.valIndices().data(), n).images.to(device);
         fs::create_directories(p.runDir / "previews");
+        removeStaleTemporaries(p.runDir / "previews");
     }
 
     try {
@@ -365,9 +385,9 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
                 bestScore = std::isfinite(score) ? score : bestScore;
                 result.bestEpoch = epoch;
             }
-            saveCheckpoint(lastPath, *model, optimizer.get(), checkpointMeta(epoch));
             if (best)
                 saveCheckpoint(bestPath, *model, nullptr, checkpointMeta(epoch));
+            saveCheckpoint(lastPath, *model, optimizer.get(), checkpointMeta(epoch));
             writeFileAtomic(p.runDir / "metrics.csv", metricsCsv(result.history));
             writeRun("running");
             if (onEpoch)

@@ -14,9 +14,48 @@ std::string readFile(const fs::path& path);
 
 /**
  * Writes a file atomically: a temporary file beside it, then renamed over the target, so readers see
- * the old or the new content, never a part. `durable` also syncs it to disk before the rename.
+ * the old or the new content, never a part. `durable` also syncs it to disk before the rename and
+ * syncs the folder after it, so the new name survives a power cut.
  */
 void writeFileAtomic(const fs::path& path, std::string_view bytes, bool durable = true);
+
+/**
+ * A file written piece by piece into a temporary `.NAME.tmp-PID-N` beside `path`, and put in place by
+ * commit() (fsync, rename, fsync of the folder). Destroyed without commit(), the temporary is removed.
+ */
+class AtomicFile {
+public:
+    explicit AtomicFile(const fs::path& path);
+    ~AtomicFile();
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+    /** Appends bytes; throws Error naming the target. */
+    void write(const void* data, size_t size);
+    /** Overwrites bytes already written at `offset` (a header filled in last). */
+    void writeAt(std::uint64_t offset, const void* data, size_t size);
+    std::uint64_t written() const { return m_written; }
+    /** Syncs, renames over the target and syncs the folder. */
+    void commit(bool durable = true);
+
+private:
+    void fail(const char* what);
+    fs::path m_path;
+    fs::path m_tmp;
+    int m_fd = -1;
+    std::uint64_t m_written = 0;
+};
+
+/** Writes a file's data to disk (fsync); throws Error naming it. */
+void syncFile(const fs::path& path);
+/** Makes the names in a folder durable (fsync of the folder; ignored where the system refuses). */
+void syncDirectory(const fs::path& dir);
+/** True for names writeFileAtomic() gives its temporaries (`.NAME.tmp-PID-N`, and the older `NAME.tmp-PID-N`). */
+bool isTemporaryName(const std::string& name, long* pid = nullptr);
+/**
+ * Removes the temporaries of interrupted writes in `dir`: those whose writing process is gone, or
+ * that are older than a day. Returns how many it removed. Call it when a folder is opened for writing.
+ */
+int removeStaleTemporaries(const fs::path& dir);
 
 /** The per-user cache folder: $FACEATLAS_CACHE_DIR, else $XDG_CACHE_HOME/faceatlas, else ~/.cache/faceatlas. */
 fs::path cacheDir();
