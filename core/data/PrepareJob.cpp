@@ -16,7 +16,6 @@
 #include <cmath>
 #include <csignal>
 #include <ctime>
-#include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <unistd.h>
@@ -107,16 +106,6 @@ void channelStats(const std::uint8_t* images, size_t imageBytes, const std::vect
     for (int c = 0; c < 3; ++c) {
         mean[c] = n ? sum[c] / n : 0.5;
         stddev[c] = n ? std::sqrt(std::max(1e-8, sq[c] / n - mean[c] * mean[c])) : 0.25;
-    }
-}
-
-/** Flushes a folder's entries (renames inside it) to disk. */
-void syncDirectory(const fs::path& dir)
-{
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
     }
 }
 
