@@ -4,6 +4,7 @@
 
 #include "InteractiveLane.h"
 #include "JobRunner.h"
+#include "data/Provenance.h"
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
@@ -16,6 +17,7 @@
 #include <QChart>
 #include <QChartView>
 #include <QCheckBox>
+#include <QDateTime>
 #include <QDir>
 #include <QFileDialog>
 #include <QGridLayout>
@@ -256,7 +258,15 @@ void ClustersPage::encode()
         m_summary->setText(tr("Encoding needs a prepared dataset and a trained autoencoder (Train page)."));
         return;
     }
-    const QString out = QDir(m_session->workspace()).filePath("codes/" + QFileInfo(run).fileName());
+    if (const QString why = m_session->runMismatch(run); !why.isEmpty()) {
+        m_summary->setText(tr("Cannot encode with the latest autoencoder: %1").arg(why));
+        return;
+    }
+    // A new folder for each encoding: a cancelled or failed one never spoils codes that a
+    // clustering (or the session) still uses.
+    const QString out = QDir(m_session->workspace())
+                            .filePath("codes/" + QFileInfo(run).fileName() + "-"
+                                      + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss-zzz"));
     const std::string runDir = run.toStdString(), data = m_session->datasetDir().toStdString(),
                       codes = out.toStdString();
     const auto job = [runDir, data, codes](const CancelToken& cancel, const JobRunner::Report& report) {
@@ -278,8 +288,23 @@ void ClustersPage::encode()
 
 void ClustersPage::cluster()
 {
-    if (m_session->codesDir().isEmpty()) {
+    if (m_session->codesDir().isEmpty() || !QFileInfo::exists(m_session->codesDir() + "/codes.json")) {
         m_summary->setText(tr("Encode the faces first."));
+        return;
+    }
+    // Codes of another preparation would be clustered against the wrong faces: say so before starting.
+    if (m_session->dataset()) {
+        const auto recorded = readCodesFingerprint(m_session->codesDir().toStdString());
+        if (recorded && QString::fromStdString(*recorded) != m_session->datasetFingerprint()) {
+            m_summary->setText(tr("The codes in %1 were made from another preparation than the open dataset: "
+                                  "encode the faces again first.")
+                                   .arg(m_session->codesDir()));
+            return;
+        }
+    }
+    const int faces = m_session->dataset() ? static_cast<int>(m_session->dataset()->count()) : 0;
+    if (m_session->dataset() && faces < m_k->value() + 1) {
+        m_summary->setText(tr("The open dataset has %1 faces: too few for k = %2.").arg(faces).arg(m_k->value()));
         return;
     }
     ClusterParams p;

@@ -581,6 +581,8 @@ void DatasetPage::prepare()
         try {
             m_session->openPrepared(dir);
         } catch (const std::exception& e) {
+            // The folder on disk is the new preparation now: the old one must not stay open under its name.
+            m_session->closeDataset();
             m_sourceLabel->setText(tr("The preparation of %1 cannot be opened: %2")
                                        .arg(spec.toHtmlEscaped(), QString::fromUtf8(e.what()).toHtmlEscaped()));
         }
@@ -800,6 +802,10 @@ void DatasetPage::predictAll()
     if (run.isEmpty() || !data) {
         m_faceInfo->setText(tr("Predicting ages needs a prepared dataset and an age model: train one on the Train "
                                "page first."));
+        return;
+    }
+    if (const QString why = m_session->runMismatch(run); !why.isEmpty()) {
+        m_faceInfo->setText(tr("Cannot predict with the latest age run: %1").arg(why));
         return;
     }
     auto predictions = std::make_shared<std::vector<float>>();

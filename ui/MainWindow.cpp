@@ -67,10 +67,10 @@ MainWindow::MainWindow(QWidget* parent)
     });
     // The Runs page lists the run being trained, says "running" only of it, and updates each epoch.
     connect(m_train, &TrainPage::trainingStarted, m_runs, &RunsPage::setActiveRun);
-    connect(m_train, &TrainPage::epochFinished, m_runs, &RunsPage::refresh);
+    connect(m_train, &TrainPage::epochFinished, m_runs, &RunsPage::refreshSoon);
     connect(m_train, &TrainPage::trainingFinished, m_runs, [this] {
         m_runs->setActiveRun({});
-        m_runs->refresh();
+        m_runs->refreshSoon();
     });
     connect(m_clusters, &ClustersPage::faceChosen, this, [this](qint64 face) {
         m_attention->setCluster(-1);

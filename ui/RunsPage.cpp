@@ -43,7 +43,6 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
                                         tr("Learning rate"), tr("Weight decay"), tr("Seed"), tr("Last val MAE"),
                                         tr("Best val MAE"), tr("Baseline MAE"), tr("Last PSNR"), tr("Best PSNR"),
                                         tr("Started"), tr("Folder")});
-    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_table->horizontalHeader()->setSectionResizeMode(kDirColumn, QHeaderView::Stretch);
     m_table->setWordWrap(false);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -89,8 +88,24 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
             Q_EMIT predictWith();
     });
     connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunsPage::overlaySelected);
-    connect(session, &Session::runsChanged, this, &RunsPage::refresh);
+    connect(session, &Session::runsChanged, this, &RunsPage::refreshSoon);
     refresh();
+}
+
+void RunsPage::refreshSoon()
+{
+    // Reading every run's files is work: done now when the page is on screen, else when it is shown.
+    if (isVisible())
+        refresh();
+    else
+        m_stale = true;
+}
+
+void RunsPage::showEvent(QShowEvent* event)
+{
+    QWidget::showEvent(event);
+    if (m_stale)
+        refresh();
 }
 
 void RunsPage::selectAll()
@@ -105,6 +120,7 @@ int RunsPage::runCount() const
 
 void RunsPage::refresh()
 {
+    m_stale = false;
     // The selection survives a refresh, so the highlighted rows and the plotted curves agree.
     QSet<QString> selected;
     for (const auto* item : m_table->selectedItems())
@@ -167,6 +183,7 @@ void RunsPage::refresh()
         m_table->setItem(i, kDirColumn, new QTableWidgetItem(dir));
     }
     m_table->setSortingEnabled(true);
+    m_table->resizeColumnsToContents(); // once, not on every cell change
     for (int row = 0; row < m_table->rowCount(); ++row)
         if (selected.contains(m_table->item(row, kDirColumn)->text()))
             m_table->selectionModel()->select(m_table->model()->index(row, 0),

@@ -16,6 +16,8 @@ class RunsPage : public QWidget {
 public:
     explicit RunsPage(Session* session, QWidget* parent = nullptr);
     void refresh();
+    /** Refreshes now if the page is visible, else when it is next shown. */
+    void refreshSoon();
     int runCount() const;
     /** Selects every run, so their curves are overlaid. */
     void selectAll();
@@ -31,8 +33,12 @@ Q_SIGNALS:
     void encodeWith();
     void predictWith();
 
+protected:
+    void showEvent(QShowEvent* event) override;
+
 private:
     void overlaySelected();
+    bool m_stale = false;
     static constexpr int kColumns = 16;
     static constexpr int kDirColumn = 15;
     Session* m_session;

@@ -1,6 +1,7 @@
 #include "Session.h"
 
 #include "data/PreparedDataset.h"
+#include "data/Provenance.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Runs.h"
@@ -10,6 +11,8 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <nlohmann/json.hpp>
 #include <QSettings>
 #include <QStandardPaths>
 
@@ -69,7 +72,7 @@ void Session::openPrepared(const QString& dir)
     m_lane->invalidateAll();
     m_dataset = std::move(next);
     m_datasetDir = dir;
-    m_fingerprint = QString::fromStdString(hexKey(fnv1a64(m_dataset->manifestJson())));
+    m_fingerprint = QString::fromStdString(faceatlas::datasetFingerprint(*m_dataset));
     m_predictions = std::make_shared<const std::vector<float>>();
     loadClusterLabels();
     QSettings().setValue("prepared", dir);
@@ -95,6 +98,35 @@ void Session::forgetRemembered()
     QSettings settings;
     settings.remove("prepared");
     settings.remove("source");
+}
+
+int Session::runImageSize(const QString& runDir)
+{
+    try {
+        const auto run = nlohmann::json::parse(readFile((runDir + "/run.json").toStdString()));
+        const auto size = run.value("size", 0);
+        return size > 0 && size <= 1024 ? size : 0;
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+QString Session::runMismatch(const QString& runDir) const
+{
+    if (!m_dataset)
+        return tr("No prepared dataset is open.");
+    if (runDir.isEmpty())
+        return tr("There is no such run yet.");
+    const int size = runImageSize(runDir);
+    if (size == 0)
+        return tr("%1/run.json cannot be read.").arg(runDir);
+    if (size != m_dataset->imageSize())
+        return tr("The run %1 was trained at %2 px; the open dataset is %3 px. Train a run on it, or open a dataset "
+                  "prepared at %2 px.")
+            .arg(QFileInfo(runDir).fileName())
+            .arg(size)
+            .arg(m_dataset->imageSize());
+    return {};
 }
 
 QString Session::newRunDir(const QString& model) const

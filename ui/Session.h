@@ -65,6 +65,10 @@ public:
     InteractiveLane* lane() const { return m_lane; }
 
     QString newRunDir(const QString& model) const;
+    /** The image size a run was trained at (its run.json), 0 when it cannot be read. */
+    static int runImageSize(const QString& runDir);
+    /** Why `runDir` cannot be applied to the open dataset (another image size, no dataset); empty when it can. */
+    QString runMismatch(const QString& runDir) const;
     QString latestRun(const QString& model) const;
     void setLatestRun(const QString& model, const QString& dir);
     QString codesDir() const { return m_codesDir; }

@@ -313,6 +313,17 @@ void TrainPage::start(bool resume)
             tr("There is no earlier %1 run with a checkpoint to resume; Start begins a new one.").arg(model));
         return;
     }
+    if (m_session->dataset()->trainIndices().empty()) {
+        m_status->setText(tr("The open dataset has no training faces: prepare it with more faces or a smaller "
+                             "validation share."));
+        return;
+    }
+    if (resume) { // a run continues only on data of its own image size
+        if (const QString why = m_session->runMismatch(m_session->latestRun(model)); !why.isEmpty()) {
+            m_status->setText(tr("Cannot resume: %1").arg(why));
+            return;
+        }
+    }
     TrainParams p;
     p.model = parseModelKind(model.toStdString());
     p.data = m_session->datasetDir().toStdString();
