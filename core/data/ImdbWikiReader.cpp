@@ -5,6 +5,7 @@
 #include "util/FileUtil.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace faceatlas {
 
@@ -40,6 +41,13 @@ const MatArray& findStruct(const std::vector<MatArray>& variables, const std::st
 size_t entries(const MatArray& field)
 {
     return field.kind == MatArray::Kind::Cell ? field.elements.size() : field.numbers.size();
+}
+
+std::string shortNumber(double value)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.10g", value);
+    return text;
 }
 
 /** A MATLAB serial date or a year as an integer; false for NaN, infinities and values beyond `limit`. */
@@ -88,8 +96,8 @@ void decode(const MatArray& root, const std::filesystem::path& folder, const std
             ++dataset.malformed;
             if (dataset.malformedExamples.size() < 20)
                 dataset.malformedExamples.push_back(what + ": record " + std::to_string(i + 1) + " (" + r.path
-                                                    + "): dob " + std::to_string(dob.numbers[i]) + " / photo_taken "
-                                                    + std::to_string(photoTaken.numbers[i]) + " out of range");
+                                                    + "): dob " + shortNumber(dob.numbers[i]) + " / photo_taken "
+                                                    + shortNumber(photoTaken.numbers[i]) + " out of range");
             continue;
         }
         if (d != 0) {

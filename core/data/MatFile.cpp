@@ -4,6 +4,7 @@
 #include "util/FileUtil.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <zlib.h>
@@ -291,8 +292,11 @@ MatArray parseElement(const Reader::Element& element, const std::string& what)
  */
 std::uint32_t checkedDimension(double d, const Reader& r)
 {
-    if (!(d >= 0) || d > double(std::numeric_limits<std::int32_t>::max()) || d != std::floor(d))
-        r.fail("invalid array dimension " + std::to_string(d));
+    if (!(d >= 0) || d > double(std::numeric_limits<std::int32_t>::max()) || d != std::floor(d)) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.10g", d);
+        r.fail(std::string("invalid array dimension ") + text);
+    }
     return static_cast<std::uint32_t>(d);
 }
 

@@ -3,6 +3,7 @@
 #include "data/RecordCache.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 
 #include <cmath>
 #include <cstring>
@@ -36,8 +37,8 @@ PreparedDataset::Manifest PreparedDataset::parseManifest(const std::string& text
         // Checked before any size is computed from it: image bytes are size * size * 3.
         const auto& size = manifest.at("size");
         if (!size.is_number_integer() || size.get<std::int64_t>() < kMinSize || size.get<std::int64_t>() > kMaxSize)
-            throw Error(what + ": image size " + size.dump() + " is not a whole number from " + std::to_string(kMinSize)
-                        + " to " + std::to_string(kMaxSize));
+            throw Error(what + ": image size " + jsonText(size) + " is not a whole number from "
+                        + std::to_string(kMinSize) + " to " + std::to_string(kMaxSize));
         m.size = static_cast<int>(size.get<std::int64_t>());
         m.source = manifest.value("source", "");
         const auto& norm = manifest.at("normalization");
