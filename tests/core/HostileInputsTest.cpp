@@ -451,6 +451,8 @@ TEST(HostilePreparedTest, RecordCountIsCheckedAgainstTheBytesBeforeAllocating)
                 std::_Exit(1);
             }
         };
+        // "threadsafe": the child is a fresh run of this test, not a fork of a process with thread pools.
+        GTEST_FLAG_SET(death_test_style, "threadsafe");
         EXPECT_EXIT(child(), ::testing::ExitedWithCode(0), "");
     }
     EXPECT_FALSE(RecordCache::deserialize(bytes));
