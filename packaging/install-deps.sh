@@ -23,8 +23,10 @@ packages=(
     # Without the pthread OpenBLAS, LibTorch falls back to reference BLAS (about 16x slower).
     libopenblas0-pthread
     libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-    libmatio-dev nlohmann-json3-dev
-    libgtest-dev libgmock-dev
+    nlohmann-json3-dev zlib1g-dev
+    # Tests: matio writes MAT-files independently of the app's own reader; clang with its runtimes
+    # (libFuzzer, ASan, UBSan) builds the fuzzing and sanitizer legs (tests/fuzz, tests/sanitize.sh).
+    libmatio-dev libgtest-dev libgmock-dev clang libclang-rt-14-dev
     # The Debian package (CPack runs dpkg-shlibdeps and file) and the man page check.
     dpkg-dev file fakeroot groff-base
 )

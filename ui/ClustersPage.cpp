@@ -2,9 +2,9 @@
 
 #include "Charts.h"
 
+#include "data/Provenance.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
-#include "data/Provenance.h"
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"

@@ -7,12 +7,12 @@
 #include "ml/Runs.h"
 #include "util/FileUtil.h"
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
-#include <nlohmann/json.hpp>
 #include <QSettings>
 #include <QStandardPaths>
 

@@ -254,14 +254,19 @@ void TrainPage::resetCharts(bool ageModel)
 void TrainPage::addEpoch(const EpochMetrics& m)
 {
     Q_EMIT epochFinished(m_runDir);
-    m_trainLoss->append(m.epoch, m.trainLoss);
-    m_valLoss->append(m.epoch, m.valLoss);
+    // A figure that does not exist (no validation faces: NaN) is left out of its curve, not drawn as 0.
+    const auto add = [&](QLineSeries* series, double value) {
+        if (std::isfinite(value))
+            series->append(m.epoch, value);
+    };
+    add(m_trainLoss, m.trainLoss);
+    add(m_valLoss, m.valLoss);
     growAxis(m_lossY, std::max(m.trainLoss, m.valLoss));
     setIntegerAxis(m_lossX, 0, std::max<double>(m_lossX->max(), m.epoch));
     setIntegerAxis(m_metricX, 0, std::max<double>(m_metricX->max(), m.epoch));
     if (m_baseline) {
-        m_metric->append(m.epoch, m.valMae);
-        m_baseline->append(m.epoch, m.baselineMae);
+        add(m_metric, m.valMae);
+        add(m_baseline, m.baselineMae);
         growAxis(m_metricY, std::max(m.valMae, m.baselineMae));
         if (std::isfinite(m.valMae))
             m_status->setText(tr("Epoch %1: validation MAE %2 years (baseline %3)")
@@ -273,7 +278,7 @@ void TrainPage::addEpoch(const EpochMetrics& m)
                                  "Prepare with a larger validation share to measure the model.")
                                   .arg(m.epoch));
     } else {
-        m_metric->append(m.epoch, m.valPsnr);
+        add(m_metric, m.valPsnr);
         growAxis(m_metricY, m.valPsnr);
         if (std::isfinite(m.valPsnr))
             m_status->setText(tr("Epoch %1: validation PSNR %2 dB").arg(m.epoch).arg(m.valPsnr, 0, 'f', 2));

@@ -11,6 +11,7 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
+#include "util/Json.h"
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -95,7 +96,7 @@ int runCluster(const std::vector<std::string>& words)
         return 130;
     }
     if (jsonOut) {
-        printLine(nlohmann::json::parse(readFile(p.outDir / "metrics.json")).dump());
+        printLine(jsonText(nlohmann::json::parse(readFile(p.outDir / "metrics.json"))));
         return 0;
     }
     const auto& m = r.metrics;

@@ -5,6 +5,7 @@
 #include "data/PrepareJob.h"
 #include "data/Readers.h"
 
+#include "util/Json.h"
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -135,15 +136,14 @@ int runInspect(const std::vector<std::string>& words)
     const LoadedDataset dataset = openSource(spec);
     const size_t shown = std::min<size_t>(static_cast<size_t>(head), dataset.records.size());
     if (json) {
-        printLine(nlohmann::json{{"source", spec},
-                                 {"kind", sourceKindName(dataset.kind)},
-                                 {"location", dataset.location},
-                                 {"count", dataset.records.size()},
-                                 {"malformed", dataset.malformed},
-                                 {"malformed_examples", dataset.malformedExamples}}
-                      .dump());
+        printLine(jsonText(nlohmann::json{{"source", spec},
+                                          {"kind", sourceKindName(dataset.kind)},
+                                          {"location", dataset.location},
+                                          {"count", dataset.records.size()},
+                                          {"malformed", dataset.malformed},
+                                          {"malformed_examples", dataset.malformedExamples}}));
         for (size_t i = 0; i < shown; ++i)
-            printLine(recordJson(dataset.records[i], dataset.kind).dump());
+            printLine(jsonText(recordJson(dataset.records[i], dataset.kind)));
         return 0;
     }
     std::printf("source: %s (%s)\nlocation: %s\nrecords: %zu\n", spec.c_str(), sourceKindName(dataset.kind),

@@ -9,6 +9,7 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
+#include "util/Json.h"
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -161,7 +162,7 @@ int runTrain(const std::vector<std::string>& words)
         [&](const EpochMetrics& m) {
             bar.finish();
             if (jsonOut) {
-                printLine(epochJson(m, ageModel).dump());
+                printLine(jsonText(epochJson(m, ageModel)));
             } else if (ageModel) {
                 std::printf("epoch %3d  train loss %.4f  val loss %.4f  val MAE %.2f  (baseline %.2f)  %.0f s\n",
                             m.epoch, m.trainLoss, m.valLoss, m.valMae, m.baselineMae, m.seconds);
@@ -218,13 +219,11 @@ int runEvaluate(const std::vector<std::string>& words)
         for (const auto& d : r.decades)
             decades.push_back(
                 {{"from", d.from}, {"to", d.from + 9}, {"n", d.n}, {"mae", d.mae}, {"baseline_mae", d.baselineMae}});
-        printLine(json{
-            {"n", r.n},
-            {"mae", r.mae},
-            {"baseline_mae", r.baselineMae},
-            {"baseline_age", r.baselineAge},
-            {"decades",
-             decades}}.dump());
+        printLine(jsonText(json{{"n", r.n},
+                                {"mae", r.mae},
+                                {"baseline_mae", r.baselineMae},
+                                {"baseline_age", r.baselineAge},
+                                {"decades", decades}}));
         return 0;
     }
     std::printf("n %zu  MAE %.2f years  baseline MAE %.2f (always %.1f)\n\n%-8s %6s %8s %10s\n", r.n, r.mae,
@@ -381,7 +380,7 @@ int runRuns(const std::vector<std::string>& words)
                 j["last"] = epochJson(*r.last, r.model != "autoencoder");
             if (r.best)
                 j["best"] = epochJson(*r.best, r.model != "autoencoder");
-            printLine(j.dump());
+            printLine(jsonText(j));
         }
         return 0;
     }

@@ -3,13 +3,31 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
+#include <cstdlib>
+
 namespace faceatlas {
+
+namespace {
+
+/** `~` and `~/...` start in $HOME, as a shell would have expanded them (it does not after "csv:"). */
+std::string expandHome(const std::string& path)
+{
+    if (path.empty() || path[0] != '~' || (path.size() > 1 && path[1] != '/'))
+        return path;
+    const char* home = std::getenv("HOME");
+    if (!home || !*home)
+        throw Error("'" + path + "': cannot expand '~' (HOME is not set)");
+    return std::string(home) + path.substr(1);
+}
+
+} // namespace
 
 LoadedDataset openSource(const std::string& spec)
 {
     const auto colon = spec.find(':');
     const std::string kind = spec.substr(0, colon);
-    const std::string arg = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
+    const std::string rawArg = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
+    const std::string arg = kind == "demo" ? rawArg : expandHome(rawArg);
     const auto needPath = [&](const char* what) {
         if (arg.empty())
             throw Error("source '" + spec + "': give a path, e.g. " + kind + ":" + what);

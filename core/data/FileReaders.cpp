@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 
 namespace faceatlas {
 
@@ -100,62 +103,92 @@ bool hasImageExtension(const fs::path& path)
            || ext == ".tiff";
 }
 
+bool parseUtkFaceName(const std::string& name, int& age, Gender& gender, std::string& problem)
+{
+    // age_gender_race_datetime.jpg.chip.jpg (the plain ".jpg" of UTKFace's "In-the-wild" set works too)
+    std::string stem = name;
+    const std::string lowered = lower(name);
+    for (const char* suffix : {".jpg.chip.jpg", ".jpg", ".jpeg", ".png"})
+        if (stem.size() > std::strlen(suffix)
+            && lowered.compare(stem.size() - std::strlen(suffix), std::string::npos, suffix) == 0) {
+            stem.resize(stem.size() - std::strlen(suffix));
+            break;
+        }
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t pos; (pos = stem.find('_', start)) != std::string::npos && parts.size() < 5; start = pos + 1)
+        parts.push_back(stem.substr(start, pos - start));
+    parts.push_back(stem.substr(start));
+    problem.clear();
+    if (parts.size() != 4)
+        problem = "expected age_gender_race_datetime, found "
+                  + std::string(parts.size() > 4 ? "more than 4" : std::to_string(parts.size())) + " fields";
+    else if (!allDigits(parts[0]) || parts[0].size() > 3)
+        problem = "age '" + parts[0].substr(0, 16) + "' is not a number from 0 to " + std::to_string(kMaxAge);
+    else if (std::stoi(parts[0]) > kMaxAge)
+        problem = "age " + parts[0] + " is over " + std::to_string(kMaxAge);
+    else if (parts[1] != "0" && parts[1] != "1")
+        problem = "gender '" + parts[1].substr(0, 16) + "' is not 0 or 1";
+    else if (parts[2].size() != 1 || parts[2][0] < '0' || parts[2][0] > '4')
+        problem = "race '" + parts[2].substr(0, 16) + "' is not 0-4";
+    else if (!allDigits(parts[3]) || parts[3].size() != 17)
+        problem = "date '" + parts[3].substr(0, 32) + "' is not 17 digits";
+    if (!problem.empty())
+        return false;
+    age = std::stoi(parts[0]);
+    gender = parts[1] == "0" ? Gender::Male : Gender::Female; // UTKFace: 0 = male, 1 = female
+    return true;
+}
+
 LoadedDataset readUtkFace(const fs::path& folder)
 {
     LoadedDataset dataset;
     dataset.kind = SourceKind::UtkFace;
     dataset.location = fs::absolute(folder).lexically_normal().string();
     for (const auto& file : listImages(folder, /*recursive=*/false)) {
-        // age_gender_race_datetime.jpg.chip.jpg (the plain ".jpg" of UTKFace's "In-the-wild" set works too)
         const std::string name = file.filename().string();
-        std::string stem = name;
-        for (const char* suffix : {".jpg.chip.jpg", ".jpg"})
-            if (stem.size() > std::strlen(suffix)
-                && stem.compare(stem.size() - std::strlen(suffix), std::string::npos, suffix) == 0) {
-                stem.resize(stem.size() - std::strlen(suffix));
-                break;
-            }
-        std::vector<std::string> parts;
-        size_t start = 0;
-        for (size_t pos; (pos = stem.find('_', start)) != std::string::npos; start = pos + 1)
-            parts.push_back(stem.substr(start, pos - start));
-        parts.push_back(stem.substr(start));
+        Record r;
+        int age = 0;
         std::string problem;
-        if (parts.size() != 4)
-            problem = "expected age_gender_race_datetime, found " + std::to_string(parts.size()) + " fields";
-        else if (!allDigits(parts[0]) || parts[0].size() > 3)
-            problem = "age '" + parts[0] + "' is not a number";
-        else if (parts[1] != "0" && parts[1] != "1")
-            problem = "gender '" + parts[1] + "' is not 0 or 1";
-        else if (parts[2].size() != 1 || parts[2][0] < '0' || parts[2][0] > '4')
-            problem = "race '" + parts[2] + "' is not 0-4";
-        else if (!allDigits(parts[3]) || parts[3].size() != 17)
-            problem = "date '" + parts[3] + "' is not 17 digits";
-        if (!problem.empty()) {
+        if (!parseUtkFaceName(name, age, r.gender, problem)) {
             ++dataset.malformed;
             if (dataset.malformedExamples.size() < 20)
                 dataset.malformedExamples.push_back(name + ": " + problem);
             continue;
         }
-        Record r;
         r.path = fs::absolute(file).lexically_normal().string();
-        r.age = std::stoi(parts[0]);
-        r.gender = parts[1] == "0" ? Gender::Male : Gender::Female; // UTKFace: 0 = male, 1 = female
+        r.age = age;
         dataset.records.push_back(std::move(r));
     }
     return dataset;
 }
 
-LoadedDataset readCsv(const fs::path& csvFile)
+bool parseAge(const std::string& text, int& age, std::string& problem)
 {
-    const std::string what = displayPath(csvFile);
-    std::ifstream in(csvFile);
-    if (!in)
-        throw Error(what + ": cannot open");
+    // Decimal numbers only: std::stod alone would also take "0x1A", "nan" and "inf".
+    const bool decimal = !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+        return std::isdigit(c) || c == '.' || c == '+' || c == '-' || c == 'e' || c == 'E';
+    });
+    char* end = nullptr;
+    errno = 0;
+    const double value = decimal ? std::strtod(text.c_str(), &end) : 0.0;
+    if (!decimal || end != text.c_str() + text.size() || !std::isfinite(value)) {
+        problem = "age '" + text.substr(0, 32) + "' is not a number";
+        return false;
+    }
+    if (errno == ERANGE || value < 0 || value >= kMaxAge + 1) {
+        problem = "age '" + text.substr(0, 32) + "' is outside 0-" + std::to_string(kMaxAge);
+        return false;
+    }
+    age = static_cast<int>(value); // 0 <= value < 117: the conversion is defined
+    return true;
+}
+
+LoadedDataset parseCsv(const std::string& text, const fs::path& folder, const std::string& what)
+{
+    std::istringstream in(text);
     LoadedDataset dataset;
     dataset.kind = SourceKind::Csv;
-    dataset.location = fs::absolute(csvFile).lexically_normal().string();
-    const fs::path folder = fs::path(dataset.location).parent_path();
 
     std::string line;
     std::vector<std::string> fields;
@@ -177,7 +210,7 @@ LoadedDataset readCsv(const fs::path& csvFile)
             genderColumn = i;
     }
     if (pathColumn < 0)
-        throw Error(what + ": no 'path' (or 'file') column in the header row '" + line + "'");
+        throw Error(what + ": no 'path' (or 'file') column in the header row '" + line.substr(0, 200) + "'");
 
     auto malformed = [&](size_t lineNumber, const std::string& problem) {
         ++dataset.malformed;
@@ -192,7 +225,7 @@ LoadedDataset readCsv(const fs::path& csvFile)
         if (trim(line).empty())
             continue;
         if (!splitCsvLine(line, fields)) {
-            malformed(lineNumber, "unterminated quote");
+            malformed(lineNumber, "unterminated quote (quoted line breaks are not supported)");
             continue;
         }
         const auto column = [&](int c) {
@@ -203,21 +236,22 @@ LoadedDataset readCsv(const fs::path& csvFile)
             malformed(lineNumber, "empty path");
             continue;
         }
+        if (path.find('\0') != std::string::npos) {
+            malformed(lineNumber, "the path holds a NUL byte");
+            continue;
+        }
         Record r;
         const fs::path p = fs::u8path(path);
         r.path = (p.is_absolute() ? p : folder / p).lexically_normal().string();
         const std::string age = column(ageColumn);
         if (!age.empty()) {
-            try {
-                size_t used = 0;
-                const double value = std::stod(age, &used);
-                if (used != age.size())
-                    throw std::invalid_argument(age);
-                r.age = static_cast<int>(value);
-            } catch (const std::exception&) {
-                malformed(lineNumber, "age '" + age + "' is not a number");
+            int value = 0;
+            std::string problem;
+            if (!parseAge(age, value, problem)) {
+                malformed(lineNumber, problem);
                 continue;
             }
+            r.age = value;
         }
         const std::string gender = lower(column(genderColumn));
         if (gender == "m" || gender == "male")
@@ -225,11 +259,21 @@ LoadedDataset readCsv(const fs::path& csvFile)
         else if (gender == "f" || gender == "female")
             r.gender = Gender::Female;
         else if (!gender.empty() && gender != "nan" && gender != "unknown") {
-            malformed(lineNumber, "gender '" + gender + "' is not M/F/male/female");
+            malformed(lineNumber, "gender '" + gender.substr(0, 32) + "' is not M/F/male/female");
             continue;
         }
         dataset.records.push_back(std::move(r));
     }
+    return dataset;
+}
+
+LoadedDataset readCsv(const fs::path& csvFile)
+{
+    const std::string what = displayPath(csvFile);
+    const std::string text = readFile(csvFile); // refuses a FIFO or a device instead of blocking on it
+    const std::string location = fs::absolute(csvFile).lexically_normal().string();
+    LoadedDataset dataset = parseCsv(text, fs::path(location).parent_path(), what);
+    dataset.location = location;
     return dataset;
 }
 

@@ -16,17 +16,35 @@ struct ImageProbe {
 };
 
 /**
- * Reads just enough of an image file to know its size (JPEG, PNG, BMP headers; other formats
- * are decoded). Never throws: a bad file comes back with ok = false and the problem.
+ * Largest image decoded, in pixels (50 megapixels: 150 MB of BGR while decoding). Larger images,
+ * and images whose header claims more pixels than their file could encode (see
+ * checkImageHeader), are refused from their header, before any decoding.
+ */
+constexpr long long kMaxImagePixels = 50'000'000;
+
+/**
+ * Reads the width and height from the header of encoded image bytes (JPEG, PNG, BMP, WebP, TIFF)
+ * and checks them: false with `problem` set when the header is missing or corrupt, the image has
+ * more than kMaxImagePixels, or the header claims more pixels than `fileSize` bytes could encode
+ * (no format compresses beyond about 1,000 pixels per byte; a bomb header claims far more).
+ * `bytes` may be just the start of the file; `fileSize` is the whole file's size.
+ */
+bool checkImageHeader(const std::string& bytes, long long fileSize, int& width, int& height, std::string& problem);
+
+/**
+ * Reads just enough of an image file to know its size from its header, never decoding it. Never
+ * throws: a bad file comes back with ok = false and the problem, and so does anything that is not a
+ * regular file (a FIFO, a device, a folder: checked before opening, so nothing blocks), an image
+ * over kMaxImagePixels and a header that claims more than the file could hold.
  */
 ImageProbe probeImage(const std::string& path);
 
 /**
- * Decodes encoded image bytes, converts to RGB (grey and CMYK JPEGs included) and resizes to
- * size x size with area averaging into `rgbOut` (size*size*3 bytes). JPEGs much larger than the
- * target are decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling). `knownWidth`/`knownHeight`
- * (0 = unknown) choose that scale without a second look at the header. Returns false with
- * `problem` set when the bytes are not a whole, decodable image.
+ * Decodes encoded image bytes (refusing what checkImageHeader refuses, before decoding), converts to RGB (grey and CMYK
+ * JPEGs included) and resizes to size x size with area averaging into `rgbOut` (size*size*3 bytes). JPEGs much larger
+ * than the target are decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling). `knownWidth`/`knownHeight` (0 =
+ * unknown) choose that scale without a second look at the header. Returns false with `problem` set when the bytes are
+ * not a whole, decodable image.
  */
 bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, std::string& problem, int knownWidth = 0,
                      int knownHeight = 0);

@@ -5,6 +5,7 @@
 #include "util/FileUtil.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace faceatlas {
 
@@ -36,7 +37,29 @@ const MatArray& findStruct(const std::vector<MatArray>& variables, const std::st
     throw Error(what + ": no struct variable (expected 'wiki' or 'imdb')");
 }
 
-std::vector<Record> decode(const MatArray& root, const std::filesystem::path& folder, const std::string& what)
+/** Elements a field holds for records: the numbers of a numeric field, the elements of a cell. */
+size_t entries(const MatArray& field)
+{
+    return field.kind == MatArray::Kind::Cell ? field.elements.size() : field.numbers.size();
+}
+
+std::string shortNumber(double value)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.10g", value);
+    return text;
+}
+
+/** A MATLAB serial date or a year as an integer; false for NaN, infinities and values beyond `limit`. */
+bool checkedInt(double value, double limit, std::int32_t& out)
+{
+    if (!(std::fabs(value) <= limit)) // false for NaN too
+        return false;
+    out = static_cast<std::int32_t>(std::floor(value));
+    return true;
+}
+
+void decode(const MatArray& root, const std::filesystem::path& folder, const std::string& what, LoadedDataset& dataset)
 {
     const MatArray* dobField = root.field("dob");
     if (!dobField)
@@ -55,16 +78,31 @@ std::vector<Record> decode(const MatArray& root, const std::filesystem::path& fo
     for (const MatArray* f : {&dob, &photoTaken, &gender, &faceScore, &secondFaceScore})
         if (f->kind != MatArray::Kind::Numeric)
             throw Error(what + ": a numeric field holds a cell array");
+    // Dimensions that say n while the data holds fewer would index past the end below.
+    for (const char* field : {"dob", "photo_taken", "full_path", "gender", "face_score", "second_face_score"})
+        if (entries(*root.field(field)) < n)
+            throw Error(what + ": field '" + field + "' holds " + std::to_string(entries(*root.field(field)))
+                        + " values for " + std::to_string(n) + " records");
 
-    std::vector<Record> records(n);
+    // Dates of birth are MATLAB serial days (year 0 to 9999 is 1 to 3.7 million); years 0-9999.
+    constexpr double kMaxSerialDate = 1e7, kMaxYear = 9999;
+    dataset.records.reserve(n);
     for (size_t i = 0; i < n; ++i) {
-        Record& r = records[i];
+        Record r;
         r.path = (folder / fullPath.elements[i].text).string();
-        const double d = dob.numbers[i];
-        const double year = photoTaken.numbers[i];
-        if (std::isfinite(d) && std::isfinite(year) && d != 0) {
-            r.dob = static_cast<std::int32_t>(std::floor(d));
-            r.photoTaken = static_cast<int>(year);
+        std::int32_t d = 0, year = 0;
+        if (!checkedInt(dob.numbers[i], kMaxSerialDate, d) || !checkedInt(photoTaken.numbers[i], kMaxYear, year)
+            || year < 0) {
+            ++dataset.malformed;
+            if (dataset.malformedExamples.size() < 20)
+                dataset.malformedExamples.push_back(what + ": record " + std::to_string(i + 1) + " (" + r.path
+                                                    + "): dob " + shortNumber(dob.numbers[i]) + " / photo_taken "
+                                                    + shortNumber(photoTaken.numbers[i]) + " out of range");
+            continue;
+        }
+        if (d != 0) {
+            r.dob = d;
+            r.photoTaken = year;
             r.age = imdbWikiAge(r.dob, r.photoTaken);
         }
         const double g = gender.numbers[i];
@@ -78,11 +116,20 @@ std::vector<Record> decode(const MatArray& root, const std::filesystem::path& fo
             if (box.size() == 4)
                 r.faceBox = {box[0], box[1], box[2], box[3]};
         }
+        dataset.records.push_back(std::move(r));
     }
-    return records;
 }
 
 } // namespace
+
+LoadedDataset imdbWikiFromMat(const std::vector<MatArray>& variables, const std::filesystem::path& folder,
+                              const std::string& what)
+{
+    LoadedDataset dataset;
+    dataset.kind = SourceKind::ImdbWiki;
+    decode(findStruct(variables, what), folder, what, dataset);
+    return dataset;
+}
 
 LoadedDataset readImdbWiki(const std::filesystem::path& matFile, bool useCache)
 {
@@ -100,10 +147,13 @@ LoadedDataset readImdbWiki(const std::filesystem::path& matFile, bool useCache)
             return dataset;
         }
     }
-    const auto variables = readMatFile(matFile);
     const auto folder = std::filesystem::path(dataset.location).parent_path();
-    dataset.records = decode(findStruct(variables, what), folder, what);
-    if (useCache)
+    LoadedDataset decoded = imdbWikiFromMat(readMatFile(matFile), folder, what);
+    dataset.records = std::move(decoded.records);
+    dataset.malformed = decoded.malformed;
+    dataset.malformedExamples = std::move(decoded.malformedExamples);
+    // Only clean results are cached: the cache keeps records, not the malformed ones' reasons.
+    if (useCache && dataset.malformed == 0)
         RecordCache::store(identity, dataset.records);
     return dataset;
 }

@@ -3,14 +3,21 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
-#include <matio.h>
-#include <memory>
+#include <limits>
 #include <zlib.h>
 
 // Own parser for MAT v5: matio 1.5.23 seeks the file ~35 times per cell element, which makes the
 // real wiki.mat take 3.3 s to read here (2.1 million lseek calls); parsing the inflated bytes in
-// memory takes a fraction of that. matio stays the reader for v7.3 (HDF5) files.
+// memory takes a fraction of that.
+//
+// The parser distrusts its input: every count, dimension and length read from the file is checked
+// against the bytes that are actually there before it sizes an allocation or an index, nesting is
+// limited, and compressed variables may only inflate so far (see the constants below).
+// v7.3 (HDF5) files are refused with a message: libhdf5 (through matio) crashes and hangs on
+// corrupt ones, and IMDB-WIKI ships v5 files.
 
 namespace faceatlas {
 
@@ -34,10 +41,31 @@ enum MiType : std::uint32_t {
     miUTF32 = 18,
 };
 
+/**
+ * Deepest nesting of cells and structs accepted. IMDB-WIKI's files nest 3 levels (struct, cell,
+ * char); 32 leaves room for any real file, while 20,000 nested cells would overflow the stack.
+ */
+constexpr int kMaxDepth = 32;
+/**
+ * A compressed variable may inflate to at most kMaxInflateRatio times its compressed size (the real
+ * wiki.mat inflates 4.5 times; text and numbers rarely compress beyond 20), with kMinInflateLimit
+ * allowed for any tiny variable, and never to more than kMaxInflatedBytes in all, whatever its
+ * compressed size. A zip bomb (256 MB of zeros in 260 KB) gives an Error instead of gigabytes.
+ */
+constexpr size_t kMaxInflateRatio = 64;
+constexpr size_t kMinInflateLimit = size_t(1) << 20;  // 1 MiB
+constexpr size_t kMaxInflatedBytes = size_t(2) << 30; // 2 GiB
+/** Longest struct field name accepted (MATLAB allows 63 characters; v7.3 files up to 4095). */
+constexpr std::int32_t kMaxFieldNameLength = 4096;
+/** The smallest data element (a tag with no data): no cell or struct element can take less. */
+constexpr size_t kMinElementBytes = 8;
+
 enum MxClass { mxCELL = 1, mxSTRUCT = 2, mxOBJECT = 3, mxCHAR = 4, mxSPARSE = 5, mxDOUBLE = 6, mxUINT64 = 15 };
 
 void appendUtf8(std::string& out, std::uint32_t cp)
 {
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) // not a character (or a lone surrogate)
+        cp = 0xFFFD;
     if (cp < 0x80) {
         out += static_cast<char>(cp);
     } else if (cp < 0x800) {
@@ -66,6 +94,7 @@ public:
     }
 
     bool atEnd() const { return m_p >= m_end; }
+    size_t bytesLeft() const { return static_cast<size_t>(m_end - m_p); }
 
     struct Element {
         std::uint32_t type;
@@ -98,6 +127,7 @@ public:
     }
 
     [[noreturn]] void fail(const std::string& problem) const { throw Error(m_what + ": " + problem); }
+    const std::string& what() const { return m_what; }
 
 private:
     void need(size_t n, const char* what) const
@@ -199,17 +229,15 @@ std::string readText(const Reader::Element& e)
     return text;
 }
 
-MatArray parseMatrix(const Reader::Element& element, const std::string& what);
+MatArray parseMatrix(const Reader::Element& element, const std::string& what, int depth);
 
-MatArray parseElement(const Reader::Element& element, const std::string& what)
+/** Inflates a compressed variable, within the limits above. */
+std::string inflateElement(const Reader::Element& element, const std::string& what)
 {
-    if (element.type == miMATRIX)
-        return parseMatrix(element, what);
-    if (element.type != miCOMPRESSED)
-        throw Error(what + ": unexpected top-level data type " + std::to_string(element.type));
-    // Inflate into a growing buffer: the compressed size gives no bound on the inflated size.
+    const size_t limit =
+        std::min(kMaxInflatedBytes, std::max(kMinInflateLimit, size_t(element.size) * kMaxInflateRatio));
     std::string inflated;
-    inflated.resize(std::max<size_t>(element.size * 4u, 4096));
+    inflated.resize(std::min<size_t>(std::max<size_t>(size_t(element.size) * 4u, 4096), limit));
     z_stream zs{};
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(element.data));
     zs.avail_in = element.size;
@@ -217,8 +245,15 @@ MatArray parseElement(const Reader::Element& element, const std::string& what)
         throw Error(what + ": zlib initialisation failed");
     int rc = Z_OK;
     while (rc != Z_STREAM_END) {
-        if (zs.total_out == inflated.size())
-            inflated.resize(inflated.size() * 2);
+        if (zs.total_out == inflated.size()) {
+            if (inflated.size() >= limit) {
+                inflateEnd(&zs);
+                throw Error(what + ": a compressed variable inflates to more than " + std::to_string(limit) + " bytes ("
+                            + std::to_string(kMaxInflateRatio) + " times its " + std::to_string(element.size)
+                            + " compressed bytes, at most 2 GiB): not a MAT-file FaceAtlas reads");
+            }
+            inflated.resize(std::min(inflated.size() * 2, limit));
+        }
         zs.next_out = reinterpret_cast<Bytef*>(&inflated[zs.total_out]);
         zs.avail_out = static_cast<uInt>(std::min<size_t>(inflated.size() - zs.total_out, 1u << 30));
         rc = inflate(&zs, Z_NO_FLUSH);
@@ -234,14 +269,59 @@ MatArray parseElement(const Reader::Element& element, const std::string& what)
     }
     inflated.resize(zs.total_out);
     inflateEnd(&zs);
+    return inflated;
+}
+
+MatArray parseElement(const Reader::Element& element, const std::string& what)
+{
+    if (element.type == miMATRIX)
+        return parseMatrix(element, what, 0);
+    if (element.type != miCOMPRESSED)
+        throw Error(what + ": unexpected top-level data type " + std::to_string(element.type));
+    const std::string inflated = inflateElement(element, what);
     Reader inner(inflated.data(), inflated.size(), what);
     const auto e = inner.next();
     if (e.type != miMATRIX)
         throw Error(what + ": compressed element does not hold a matrix");
-    return parseMatrix(e, what);
+    return parseMatrix(e, what, 0);
 }
 
-MatArray parseMatrix(const Reader::Element& element, const std::string& what)
+/**
+ * One dimension as a count: finite, whole, not negative and below 2^31 (MATLAB's own limit for
+ * one dimension in a v5 file). Checked before the conversion, which is undefined otherwise.
+ */
+std::uint32_t checkedDimension(double d, const Reader& r)
+{
+    if (!(d >= 0) || d > double(std::numeric_limits<std::int32_t>::max()) || d != std::floor(d)) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.10g", d);
+        r.fail(std::string("invalid array dimension ") + text);
+    }
+    return static_cast<std::uint32_t>(d);
+}
+
+/** Product of dims; an Error when it overflows. */
+size_t checkedCount(const std::vector<std::uint32_t>& dims, const Reader& r)
+{
+    if (dims.empty())
+        return 0;
+    size_t n = 1;
+    for (auto d : dims)
+        if (__builtin_mul_overflow(n, size_t(d), &n))
+            r.fail("array dimensions overflow");
+    return n;
+}
+
+/** The next element of a cell or struct, which must be a matrix. */
+MatArray parseChild(Reader& r, const std::string& what, int depth)
+{
+    const auto child = r.next();
+    if (child.type != miMATRIX)
+        r.fail("cell or struct element of data type " + std::to_string(child.type) + " (expected a matrix)");
+    return parseMatrix(child, what, depth + 1);
+}
+
+MatArray parseMatrix(const Reader::Element& element, const std::string& what, int depth)
 {
     MatArray array;
     if (element.size == 0) { // an empty cell element, e.g. a name nobody filled in
@@ -251,6 +331,8 @@ MatArray parseMatrix(const Reader::Element& element, const std::string& what)
         return array;
     }
     Reader r(element.data, element.size, what);
+    if (depth > kMaxDepth)
+        r.fail("cells or structs nested more than " + std::to_string(kMaxDepth) + " levels deep");
     const auto flags = r.next();
     if (flags.type != miUINT32 || flags.size < 8)
         r.fail("matrix without array flags");
@@ -258,34 +340,50 @@ MatArray parseMatrix(const Reader::Element& element, const std::string& what)
     const auto dims = r.next();
     std::vector<double> dimValues;
     readNumbers(dims, dimValues, r);
+    if (dimValues.size() < 2)
+        r.fail("array with " + std::to_string(dimValues.size()) + " dimensions (at least 2 expected)");
     for (double d : dimValues)
-        array.dims.push_back(static_cast<std::uint32_t>(d));
+        array.dims.push_back(checkedDimension(d, r));
+    const size_t n = checkedCount(array.dims, r);
     const auto name = r.next();
     array.name.assign(name.data, name.size);
-    const size_t n = array.count();
 
     switch (array.matlabClass) {
     case mxCELL:
         array.kind = MatArray::Kind::Cell;
+        if (n > r.bytesLeft() / kMinElementBytes)
+            r.fail("cell array of " + std::to_string(n) + " elements in " + std::to_string(r.bytesLeft())
+                   + " bytes (dimensions do not match the data)");
         array.elements.reserve(n);
         for (size_t i = 0; i < n; ++i)
-            array.elements.push_back(parseMatrix(r.next(), what));
+            array.elements.push_back(parseChild(r, what, depth));
         break;
     case mxSTRUCT: {
         array.kind = MatArray::Kind::Struct;
         const auto lengthElement = r.next();
+        if (lengthElement.size != 4 || (lengthElement.type != miINT32 && lengthElement.type != miUINT32))
+            r.fail("struct without a field name length");
         std::int32_t fieldLength = 0;
-        std::memcpy(&fieldLength, lengthElement.data, std::min<size_t>(4, lengthElement.size));
+        std::memcpy(&fieldLength, lengthElement.data, 4);
+        if (fieldLength <= 0 || fieldLength > kMaxFieldNameLength)
+            r.fail("struct with invalid field name length " + std::to_string(fieldLength));
         const auto names = r.next();
-        if (fieldLength <= 0)
-            r.fail("struct with invalid field name length");
+        if (names.type != miINT8 && names.type != miUINT8)
+            r.fail("struct field names of data type " + std::to_string(names.type));
+        if (names.size % static_cast<size_t>(fieldLength) != 0)
+            r.fail("struct field names of " + std::to_string(names.size) + " bytes are not a multiple of "
+                   + std::to_string(fieldLength));
         for (size_t off = 0; off + static_cast<size_t>(fieldLength) <= names.size;
              off += static_cast<size_t>(fieldLength))
             array.fieldNames.emplace_back(names.data + off,
                                           strnlen(names.data + off, static_cast<size_t>(fieldLength)));
-        array.elements.reserve(n * array.fieldNames.size());
-        for (size_t i = 0; i < n * array.fieldNames.size(); ++i)
-            array.elements.push_back(parseMatrix(r.next(), what));
+        size_t total = 0;
+        if (__builtin_mul_overflow(n, array.fieldNames.size(), &total) || total > r.bytesLeft() / kMinElementBytes)
+            r.fail("struct array of " + std::to_string(n) + " elements with " + std::to_string(array.fieldNames.size())
+                   + " fields in " + std::to_string(r.bytesLeft()) + " bytes (dimensions do not match the data)");
+        array.elements.reserve(total);
+        for (size_t i = 0; i < total; ++i)
+            array.elements.push_back(parseChild(r, what, depth));
         break;
     }
     case mxCHAR:
@@ -301,67 +399,12 @@ MatArray parseMatrix(const Reader::Element& element, const std::string& what)
         array.kind = MatArray::Kind::Numeric;
         if (!r.atEnd())
             readNumbers(r.next(), array.numbers, r);
+        if (array.numbers.size() != n)
+            r.fail("numeric array '" + array.name + "' holds " + std::to_string(array.numbers.size())
+                   + " values, its dimensions say " + std::to_string(n));
         break;
     }
     return array;
-}
-
-// --- matio fallback (v7.3 / HDF5 files) -------------------------------------------------------
-
-MatArray fromMatio(const matvar_t* var)
-{
-    MatArray array;
-    if (var->name)
-        array.name = var->name;
-    for (int i = 0; i < var->rank; ++i)
-        array.dims.push_back(static_cast<std::uint32_t>(var->dims[i]));
-    array.matlabClass = var->class_type;
-    const size_t n = array.count();
-    if (var->class_type == MAT_C_CELL) {
-        array.kind = MatArray::Kind::Cell;
-        for (size_t i = 0; i < n; ++i) {
-            const matvar_t* cell = Mat_VarGetCell(const_cast<matvar_t*>(var), static_cast<int>(i));
-            array.elements.push_back(cell ? fromMatio(cell) : MatArray{});
-        }
-    } else if (var->class_type == MAT_C_STRUCT) {
-        array.kind = MatArray::Kind::Struct;
-        const unsigned nfields = Mat_VarGetNumberOfFields(const_cast<matvar_t*>(var));
-        char* const* names = Mat_VarGetStructFieldnames(var);
-        for (unsigned f = 0; f < nfields; ++f)
-            array.fieldNames.emplace_back(names[f]);
-        for (size_t i = 0; i < n; ++i)
-            for (unsigned f = 0; f < nfields; ++f) {
-                const matvar_t* field = Mat_VarGetStructFieldByIndex(const_cast<matvar_t*>(var), f, i);
-                array.elements.push_back(field ? fromMatio(field) : MatArray{});
-            }
-    } else if (var->class_type == MAT_C_CHAR) {
-        array.kind = MatArray::Kind::Char;
-        Reader::Element e{static_cast<std::uint32_t>(var->data_type), static_cast<std::uint32_t>(var->nbytes),
-                          static_cast<const char*>(var->data)};
-        if (var->data)
-            array.text = readText(e);
-    } else if (var->class_type >= MAT_C_DOUBLE && var->class_type <= MAT_C_UINT64 && var->data && !var->isComplex) {
-        array.kind = MatArray::Kind::Numeric;
-        Reader::Element e{static_cast<std::uint32_t>(var->data_type), static_cast<std::uint32_t>(var->nbytes),
-                          static_cast<const char*>(var->data)};
-        const std::string what = "matio";
-        readNumbers(e, array.numbers, Reader(nullptr, 0, what));
-    }
-    return array;
-}
-
-std::vector<MatArray> readWithMatio(const std::filesystem::path& path)
-{
-    mat_t* mat = Mat_Open(path.c_str(), MAT_ACC_RDONLY);
-    if (!mat)
-        throw Error(displayPath(path) + ": not a MAT-file matio can read");
-    std::vector<MatArray> variables;
-    while (matvar_t* var = Mat_VarReadNext(mat)) {
-        std::unique_ptr<matvar_t, void (*)(matvar_t*)> guard(var, Mat_VarFree);
-        variables.push_back(fromMatio(var));
-    }
-    Mat_Close(mat);
-    return variables;
 }
 
 } // namespace
@@ -372,7 +415,8 @@ size_t MatArray::count() const
         return 0;
     size_t n = 1;
     for (auto d : dims)
-        n *= d;
+        if (__builtin_mul_overflow(n, size_t(d), &n))
+            return std::numeric_limits<size_t>::max();
     return n;
 }
 
@@ -406,10 +450,10 @@ std::vector<MatArray> readMatFile(const std::filesystem::path& path)
     const std::string bytes = readFile(path);
     const std::string what = displayPath(path);
     // v7.3 files are HDF5 containers with a MAT header; the version word is 0x0200.
-    const bool isV5 =
-        bytes.size() >= 128 && bytes.compare(0, 6, "MATLAB") == 0 && bytes[124] == 0x00 && bytes[125] == 0x01;
-    if (!isV5 && bytes.size() >= 128 && bytes.compare(0, 6, "MATLAB") == 0)
-        return readWithMatio(path);
+    if (bytes.size() >= 128 && bytes.compare(0, 6, "MATLAB") == 0 && bytes[124] == 0x00 && bytes[125] == 0x02)
+        throw Error(what
+                    + " is a MATLAB v7.3 (HDF5) file; FaceAtlas reads v5/v7 MAT-files as IMDB-WIKI ships them; "
+                      "re-save it in MATLAB/Octave with save -v7");
     return parseMat5(bytes, what);
 }
 

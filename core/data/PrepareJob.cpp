@@ -7,6 +7,7 @@
 #include "data/RecordCache.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 #include "util/Parallel.h"
 #include "util/ProgressThrottle.h"
 
@@ -378,7 +379,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
                            {"normalization", {{"mean", mean}, {"std", stddev}}},
                            {"report", reportJson(rep)}};
     // File names need not be UTF-8: such bytes are written as U+FFFD rather than failing here.
-    writeFileAtomic(manifestPath, manifest.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+    writeFileAtomic(manifestPath, jsonText(manifest, 2) + "\n");
     if (cancel.isCancelled()) {
         result.cancelled = true;
         return result;
@@ -407,7 +408,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
 
 std::string reportToJson(const PrepareReport& report, int indent)
 {
-    return reportJson(report).dump(indent, ' ', false, json::error_handler_t::replace);
+    return jsonText(reportJson(report), indent);
 }
 
 } // namespace faceatlas

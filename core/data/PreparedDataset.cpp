@@ -3,9 +3,12 @@
 #include "data/RecordCache.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace faceatlas {
 
@@ -24,32 +27,94 @@ void PreparedDataset::writeSplit(const std::filesystem::path& file, const std::v
     writeFileAtomic(file, bytes);
 }
 
+PreparedDataset::Manifest PreparedDataset::parseManifest(const std::string& text, const std::string& what)
+{
+    Manifest m;
+    try {
+        const nlohmann::json manifest = nlohmann::json::parse(text);
+        if (!manifest.is_object() || manifest.value("format", "") != "faceatlas-prepared")
+            throw Error(what + ": not a FaceAtlas prepared dataset manifest");
+        // Checked before any size is computed from it: image bytes are size * size * 3.
+        const auto& size = manifest.at("size");
+        if (!size.is_number_integer() || size.get<std::int64_t>() < kMinSize || size.get<std::int64_t>() > kMaxSize)
+            throw Error(what + ": image size " + jsonText(size) + " is not a whole number from "
+                        + std::to_string(kMinSize) + " to " + std::to_string(kMaxSize));
+        m.size = static_cast<int>(size.get<std::int64_t>());
+        m.source = manifest.value("source", "");
+        const auto& norm = manifest.at("normalization");
+        for (int c = 0; c < 3; ++c) {
+            m.mean[c] = norm.at("mean").at(c).get<float>();
+            m.stddev[c] = norm.at("std").at(c).get<float>();
+            if (!std::isfinite(m.mean[c]) || !std::isfinite(m.stddev[c]) || m.stddev[c] < 0)
+                throw Error(what + ": invalid normalization (mean and std must be finite, std not negative)");
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(what + ": invalid manifest: " + e.what());
+    }
+    return m;
+}
+
+void PreparedDataset::parseSplit(const std::string& split, size_t count, std::vector<std::uint32_t>& train,
+                                 std::vector<std::uint32_t>& val, const std::string& what)
+{
+    std::uint64_t counts[2] = {0, 0};
+    if (split.size() < sizeof kSplitMagic + sizeof counts
+        || std::memcmp(split.data(), kSplitMagic, sizeof kSplitMagic) != 0)
+        throw Error(what + ": not a split file");
+    std::memcpy(counts, split.data() + sizeof kSplitMagic, sizeof counts);
+    const size_t header = sizeof kSplitMagic + sizeof counts;
+    const size_t room = (split.size() - header) / sizeof(std::uint32_t);
+    if (counts[0] > room || counts[1] > room - counts[0]
+        || split.size() != header + (counts[0] + counts[1]) * sizeof(std::uint32_t))
+        throw Error(what + ": truncated split file (its counts do not match its size)");
+    train.resize(counts[0]);
+    val.resize(counts[1]);
+    // memcpy with a null vector pointer is undefined even for 0 bytes.
+    if (counts[0] > 0)
+        std::memcpy(train.data(), split.data() + header, counts[0] * sizeof(std::uint32_t));
+    if (counts[1] > 0)
+        std::memcpy(val.data(), split.data() + header + counts[0] * sizeof(std::uint32_t),
+                    counts[1] * sizeof(std::uint32_t));
+    for (const auto* list : {&train, &val})
+        for (std::uint32_t i : *list)
+            if (i >= count)
+                throw Error(what + ": index " + std::to_string(i) + " is out of range");
+}
+
+void PreparedDataset::checkImagesSize(size_t bytes, size_t count, int size, const std::string& what)
+{
+    if (size < kMinSize || size > kMaxSize)
+        throw Error(what + ": image size " + std::to_string(size) + " out of range");
+    // size <= 1024, so one image is at most 3 MiB; the product with the count is checked.
+    const size_t imageBytes = static_cast<size_t>(size) * static_cast<size_t>(size) * 3;
+    size_t expected = 0;
+    if (__builtin_mul_overflow(count, imageBytes, &expected) || bytes != expected)
+        throw Error(what + ": holds " + std::to_string(bytes) + " bytes, expected " + std::to_string(count)
+                    + " images of " + std::to_string(size) + "x" + std::to_string(size));
+}
+
+void PreparedDataset::throwImageIndex(size_t i) const
+{
+    throw std::out_of_range("PreparedDataset::image: index " + std::to_string(i) + " of " + std::to_string(count())
+                            + " images");
+}
+
 PreparedDataset PreparedDataset::open(const std::filesystem::path& dir)
 {
     const auto manifestPath = dir / kManifest;
     if (!std::filesystem::is_directory(dir))
         throw Error(displayPath(dir) + ": no such prepared dataset folder (run 'faceatlas-cli prepare' first)");
-    if (!std::filesystem::is_regular_file(manifestPath))
+    if (!std::filesystem::exists(manifestPath))
         throw Error(displayPath(manifestPath)
                     + ": missing; the folder is not a prepared dataset or its preparation did not finish");
     PreparedDataset data;
     data.m_dir = std::filesystem::absolute(dir).lexically_normal();
     data.m_manifest = readFile(manifestPath);
-    nlohmann::json manifest;
-    try {
-        manifest = nlohmann::json::parse(data.m_manifest);
-        if (manifest.value("format", "") != "faceatlas-prepared")
-            throw Error(displayPath(manifestPath) + ": not a FaceAtlas prepared dataset manifest");
-        data.m_size = manifest.at("size").get<int>();
-        data.m_source = manifest.value("source", "");
-        const auto& norm = manifest.at("normalization");
-        for (int c = 0; c < 3; ++c) {
-            data.m_mean[c] = norm.at("mean").at(c).get<float>();
-            data.m_std[c] = norm.at("std").at(c).get<float>();
-        }
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(displayPath(manifestPath) + ": invalid manifest: " + e.what());
-    }
+    const Manifest manifest = parseManifest(data.m_manifest, displayPath(manifestPath));
+    data.m_size = manifest.size;
+    data.m_source = manifest.source;
+    data.m_mean = manifest.mean;
+    data.m_std = manifest.stddev;
 
     const auto recordsPath = dir / kRecords;
     auto records = RecordCache::deserialize(readFile(recordsPath));
@@ -59,30 +124,10 @@ PreparedDataset PreparedDataset::open(const std::filesystem::path& dir)
 
     const auto imagesPath = dir / kImages;
     data.m_images = MappedFile::openReadOnly(imagesPath);
-    if (data.m_images.size() != data.m_records.size() * data.imageBytes())
-        throw Error(displayPath(imagesPath) + ": holds " + std::to_string(data.m_images.size()) + " bytes, expected "
-                    + std::to_string(data.m_records.size()) + " images of " + std::to_string(data.m_size) + "x"
-                    + std::to_string(data.m_size));
+    checkImagesSize(data.m_images.size(), data.m_records.size(), data.m_size, displayPath(imagesPath));
 
     const auto splitPath = dir / kSplit;
-    const std::string split = readFile(splitPath);
-    std::uint64_t counts[2] = {0, 0};
-    if (split.size() < sizeof kSplitMagic + sizeof counts
-        || std::memcmp(split.data(), kSplitMagic, sizeof kSplitMagic) != 0)
-        throw Error(displayPath(splitPath) + ": not a split file");
-    std::memcpy(counts, split.data() + sizeof kSplitMagic, sizeof counts);
-    const size_t header = sizeof kSplitMagic + sizeof counts;
-    if (split.size() != header + (counts[0] + counts[1]) * sizeof(std::uint32_t))
-        throw Error(displayPath(splitPath) + ": truncated split file");
-    data.m_train.resize(counts[0]);
-    data.m_val.resize(counts[1]);
-    std::memcpy(data.m_train.data(), split.data() + header, counts[0] * sizeof(std::uint32_t));
-    std::memcpy(data.m_val.data(), split.data() + header + counts[0] * sizeof(std::uint32_t),
-                counts[1] * sizeof(std::uint32_t));
-    for (const auto* list : {&data.m_train, &data.m_val})
-        for (std::uint32_t i : *list)
-            if (i >= data.m_records.size())
-                throw Error(displayPath(splitPath) + ": index " + std::to_string(i) + " is out of range");
+    parseSplit(readFile(splitPath), data.m_records.size(), data.m_train, data.m_val, displayPath(splitPath));
     return data;
 }
 

@@ -28,6 +28,31 @@ public:
     /** Opens DIR; throws Error naming the file and the problem (missing, incomplete, wrong size). */
     static PreparedDataset open(const std::filesystem::path& dir);
 
+    /** Smallest and largest image side a prepared dataset may have. */
+    static constexpr int kMinSize = 8;
+    static constexpr int kMaxSize = 1024;
+
+    /** What prepared.json says, checked (the settings and the cleaning report stay in the text). */
+    struct Manifest {
+        int size = 0;
+        std::string source;
+        std::array<float, 3> mean{};
+        std::array<float, 3> stddev{};
+    };
+    /**
+     * Parses and checks prepared.json text: the format tag, `size` within kMinSize-kMaxSize, three
+     * finite means and standard deviations. `what` names the file in the Error thrown.
+     */
+    static Manifest parseManifest(const std::string& text, const std::string& what);
+    /**
+     * Parses split.bin bytes into training and validation indices, each checked to be below
+     * `count`; the counts are checked against the bytes before anything is allocated.
+     */
+    static void parseSplit(const std::string& bytes, size_t count, std::vector<std::uint32_t>& train,
+                           std::vector<std::uint32_t>& val, const std::string& what);
+    /** Checks that images.u8 of `bytes` holds `count` images of size x size (overflow-safe). */
+    static void checkImagesSize(size_t bytes, size_t count, int size, const std::string& what);
+
     const std::filesystem::path& dir() const { return m_dir; }
     int imageSize() const { return m_size; }
     size_t count() const { return m_records.size(); }
@@ -35,8 +60,16 @@ public:
     /** Training indices after resampling (an image may appear more than once). */
     const std::vector<std::uint32_t>& trainIndices() const { return m_train; }
     const std::vector<std::uint32_t>& valIndices() const { return m_val; }
-    /** RGB bytes of image i: imageSize() * imageSize() * 3, row-major, channels last. */
-    const std::uint8_t* image(size_t i) const { return m_images.data() + i * imageBytes(); }
+    /**
+     * RGB bytes of image i: imageSize() * imageSize() * 3, row-major, channels last. Throws
+     * std::out_of_range when i >= count().
+     */
+    const std::uint8_t* image(size_t i) const
+    {
+        if (i >= count())
+            throwImageIndex(i);
+        return m_images.data() + i * imageBytes();
+    }
     size_t imageBytes() const { return static_cast<size_t>(m_size) * m_size * 3; }
     /** Per-channel mean and standard deviation of the training images, on a 0-1 scale. */
     const std::array<float, 3>& mean() const { return m_mean; }
@@ -50,6 +83,8 @@ public:
                            const std::vector<std::uint32_t>& val);
 
 private:
+    [[noreturn]] void throwImageIndex(size_t i) const;
+
     std::filesystem::path m_dir;
     int m_size = 0;
     std::vector<Record> m_records;

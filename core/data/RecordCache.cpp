@@ -9,6 +9,8 @@ namespace faceatlas {
 namespace {
 
 constexpr char kMagic[8] = {'F', 'A', 'R', 'E', 'C', '0', '0', '1'};
+/** Bytes of one serialized record with an empty path and name: no record takes fewer. */
+constexpr size_t kMinRecordBytes = 4 + 4 + 1 + 1 + 8 + 8 + 4 * 8 + 4 + 4 + 4;
 
 template <typename T>
 void put(std::string& out, const T& value)
@@ -96,7 +98,9 @@ std::optional<std::vector<Record>> RecordCache::deserialize(const std::string& b
     Input in(bytes);
     in.skip(sizeof kMagic);
     std::uint64_t n = 0;
-    if (!in.get(n) || n > bytes.size())
+    // The count is checked against the bytes there before it sizes anything: a small file claiming
+    // millions of records must not allocate them.
+    if (!in.get(n) || n > (bytes.size() - sizeof kMagic - 8) / kMinRecordBytes)
         return std::nullopt;
     std::vector<Record> records(n);
     for (auto& r : records) {
@@ -109,6 +113,8 @@ std::optional<std::vector<Record>> RecordCache::deserialize(const std::string& b
             if (!in.get(v))
                 return std::nullopt;
         if (!in.get(dob) || !in.get(photoTaken) || !in.getString(r.name))
+            return std::nullopt;
+        if (gender < -1 || gender > 1)
             return std::nullopt;
         if (hasAge)
             r.age = age;

@@ -7,6 +7,7 @@
 #include "ml/TrainJob.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 #include "util/PngWriter.h"
 
 #include <algorithm>
@@ -392,7 +393,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
                             {"nearest", nearest},
                             {"farthest", farthest}});
     }
-    writeFileAtomic(p.outDir / "clusters.json", clusters.dump(2) + "\n");
+    writeFileAtomic(p.outDir / "clusters.json", jsonText(clusters, 2) + "\n");
     json sweep = json::array();
     for (const auto& sp : result.sweep)
         sweep.push_back({{"k", sp.k},
@@ -429,7 +430,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     for (const char* sub : {"centroids", "medoids", "galleries"})
         syncDirectory(p.outDir / sub);
     syncDirectory(p.outDir);
-    writeFileAtomic(p.outDir / "metrics.json", metrics.dump(2) + "\n");
+    writeFileAtomic(p.outDir / "metrics.json", jsonText(metrics, 2) + "\n");
     return result;
 }
 

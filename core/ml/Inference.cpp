@@ -7,6 +7,7 @@
 #include "ml/TrainJob.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -224,7 +225,7 @@ void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::pa
                            {"dim", dim},
                            {"shape", shape},
                            {"size", data.imageSize()}};
-    writeFileAtomic(out / "codes.json", manifest.dump(2) + "\n");
+    writeFileAtomic(out / "codes.json", jsonText(manifest, 2) + "\n");
 }
 
 torch::Tensor decodeCodes(FaceModelImpl& autoencoder, const torch::Tensor& codes)

@@ -2,6 +2,7 @@
 
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -520,7 +521,7 @@ void saveCheckpoint(const fs::path& file, FaceModelImpl& model, torch::optim::Op
                               {"meta", metaJson},
                               {"optimizer", optimizerJson.dump()},
                               {kChecksumKey, std::string(16, '0')}};
-    std::string headerText = header.dump();
+    std::string headerText = jsonText(header);
     headerText.append((8 - headerText.size() % 8) % 8, ' ');
     unsigned char lengthBytes[8];
     for (int i = 0; i < 8; ++i)
@@ -647,7 +648,7 @@ void convertLegacyCheckpoint(const fs::path& file)
     }
     fs::copy_file(file, backup);
     syncFile(backup);
-    saveCheckpoint(file, *model, optimizer.get(), meta.dump());
+    saveCheckpoint(file, *model, optimizer.get(), jsonText(meta));
 }
 
 LoadedModel loadCheckpoint(const fs::path& file)

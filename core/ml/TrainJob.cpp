@@ -6,6 +6,7 @@
 #include "ml/Runtime.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 #include "util/PngWriter.h"
 
 #include <algorithm>
@@ -279,7 +280,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         run["best_epoch"] = result.bestEpoch;
         if (std::string(status) != "running")
             run["ended"] = utcTimestamp();
-        writeFileAtomic(p.runDir / "run.json", run.dump(2) + "\n");
+        writeFileAtomic(p.runDir / "run.json", jsonText(run, 2) + "\n");
     };
     const auto checkpointMeta = [&](int epoch) {
         json meta{{"epoch", epoch},
@@ -289,7 +290,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
                   {"history", metricsCsv(result.history)}};
         if (std::isfinite(bestScore)) // JSON has no infinity: no finite score yet is written as none
             meta["best_score"] = bestScore;
-        return meta.dump();
+        return jsonText(meta);
     };
     // Per epoch, in this order: best.pt, last.pt (with the history), metrics.csv, run.json. A kill
     // between them leaves last.pt at most one epoch ahead of the records, which a resume rewrites.

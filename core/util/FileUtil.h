@@ -9,8 +9,21 @@ namespace faceatlas {
 
 namespace fs = std::filesystem;
 
-/** Reads a whole file; throws Error naming the file when it cannot be read. */
+/**
+ * Reads a whole file; throws Error naming the file when it cannot be read or is not a regular file
+ * (a FIFO, a device or a folder is refused before any read, so it can never block or never end).
+ */
 std::string readFile(const fs::path& path);
+
+/**
+ * Opens a regular file for reading and returns its descriptor (the caller closes it); throws Error
+ * naming the file when it cannot be opened or is a FIFO, a device, a folder or a socket. Never
+ * blocks on a FIFO.
+ */
+int openRegularFile(const fs::path& path);
+
+/** "a FIFO (named pipe)", "a folder", ... for a stat() st_mode, for messages. */
+const char* fileTypeName(unsigned mode);
 
 /**
  * Writes a file atomically: a temporary file beside it, then renamed over the target, so readers see

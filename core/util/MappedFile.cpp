@@ -44,9 +44,7 @@ void MappedFile::reset() noexcept
 
 MappedFile MappedFile::openReadOnly(const std::filesystem::path& path, bool populate)
 {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        throw Error(displayPath(path) + ": cannot open: " + std::strerror(errno));
+    const int fd = openRegularFile(path); // a FIFO or a device cannot be mapped as a file
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         const int err = errno;

@@ -17,7 +17,8 @@ public:
     MappedFile& operator=(const MappedFile&) = delete;
 
     /**
-     * Maps an existing file for reading; throws Error naming the file. `populate` reads it all in
+     * Maps an existing regular file for reading; throws Error naming the file (a FIFO, a device or
+     * a folder is refused without blocking). `populate` reads it all in
      * now (for data that will be scanned whole, like codes), instead of page by page on first touch.
      */
     static MappedFile openReadOnly(const std::filesystem::path& path, bool populate = false);

@@ -9,6 +9,7 @@ using faceatlas::test::TempDir;
 
 TEST(UtkFaceReaderTest, RealSampleLoadsAllFiveThousand)
 {
+    FACEATLAS_REQUIRE_SHARED_DATA("utkface/images");
     const LoadedDataset data = readUtkFace(test::sharedData() / "utkface" / "images");
     ASSERT_EQ(data.records.size(), 5000u);
     EXPECT_EQ(data.malformed, 0u);

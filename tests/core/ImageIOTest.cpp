@@ -51,7 +51,7 @@ TEST(ImageIOTest, DecodesToRgbSquareAndGreyToThreeChannels)
     cv::Mat bgr(40, 40, CV_8UC3, cv::Scalar(10, 20, 200)); // OpenCV order: blue, green, red
     std::vector<uchar> png;
     cv::imencode(".png", bgr, png);
-    std::vector<std::uint8_t> out(16 * 16 * 3);
+    std::vector<std::uint8_t> out(64 * 64 * 3); // room for the 64 x 64 decode below, too
     std::string problem;
     ASSERT_TRUE(decodeSquareRgb(std::string(png.begin(), png.end()), 16, out.data(), problem)) << problem;
     EXPECT_EQ(out[0], 200);

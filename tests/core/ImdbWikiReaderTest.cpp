@@ -40,6 +40,7 @@ double parseScore(const std::string& text)
 
 TEST(ImdbWikiReaderTest, RealWikiMatMatchesTheDecodedGoldenRows)
 {
+    FACEATLAS_REQUIRE_SHARED_DATA("imdb-wiki-meta");
     const auto dir = test::sharedData() / "imdb-wiki-meta";
     const LoadedDataset data = readImdbWiki(dir / "wiki.mat", /*useCache=*/false);
     ASSERT_EQ(data.records.size(), 62328u);
@@ -89,6 +90,7 @@ TEST(ImdbWikiReaderTest, RealWikiMatMatchesTheDecodedGoldenRows)
 
 TEST(ImdbWikiReaderTest, RealWikiMatHasTheDocumentedDirt)
 {
+    FACEATLAS_REQUIRE_SHARED_DATA("imdb-wiki-meta");
     const LoadedDataset data = readImdbWiki(test::sharedData() / "imdb-wiki-meta" / "wiki.mat", false);
     size_t negativeInf = 0, unknownGender = 0, secondFaces = 0;
     for (const auto& r : data.records) {

@@ -129,6 +129,7 @@ TEST(PrepareJobTest, CancelLeavesNoFinishedLookingFolder)
 
 TEST(PrepareJobTest, RealUtkFaceSampleAtCapstoneSettings)
 {
+    FACEATLAS_REQUIRE_SHARED_DATA("utkface/images");
     TempDir dir;
     PrepareParams params;
     params.source = "utkface:" + (test::sharedData() / "utkface" / "images").string();

@@ -36,6 +36,13 @@ std::filesystem::path sharedData()
     return FACEATLAS_SHARED_DATA;
 }
 
+std::filesystem::path sharedDataFolder(const std::string& sub)
+{
+    std::error_code ec;
+    const auto folder = sharedData() / sub;
+    return std::filesystem::is_directory(folder, ec) ? folder : std::filesystem::path();
+}
+
 void writeBytes(const std::filesystem::path& path, const std::string& bytes)
 {
     std::filesystem::create_directories(path.parent_path());

@@ -19,8 +19,14 @@ private:
     std::filesystem::path m_path;
 };
 
-/** ../shared/data (utkface/, imdb-wiki-meta/); the tests that need it fail when it is missing. */
+/**
+ * ../shared/data (utkface/, imdb-wiki-meta/), or $FACEATLAS_SHARED_DATA when set. The tests that
+ * need it skip (FACEATLAS_REQUIRE_SHARED_DATA) when the folder they read is absent.
+ */
 std::filesystem::path sharedData();
+
+/** sharedData() / sub when that folder exists, else an empty path. */
+std::filesystem::path sharedDataFolder(const std::string& sub);
 
 /** Writes bytes to a file, creating folders. */
 void writeBytes(const std::filesystem::path& path, const std::string& bytes);
@@ -37,3 +43,14 @@ std::string makeJpeg(int w, int h, int seed = 0, bool gray = false);
 void writeImdbLikeMat(const std::filesystem::path& path, size_t n, bool compressed, bool utf16Names = true);
 
 } // namespace faceatlas::test
+
+/**
+ * Skips the calling test, saying which folder is absent, when sharedData() / sub (e.g.
+ * "utkface/images") is not there: the real data is research-only and not part of the project.
+ */
+#define FACEATLAS_REQUIRE_SHARED_DATA(sub)                                                                             \
+    do {                                                                                                               \
+        if (faceatlas::test::sharedDataFolder(sub).empty())                                                            \
+            GTEST_SKIP() << "real data folder " << (faceatlas::test::sharedData() / (sub)).string()                    \
+                         << " is absent (set FACEATLAS_SHARED_DATA or -DFACEATLAS_SHARED_DATA=...)";                   \
+    } while (false)

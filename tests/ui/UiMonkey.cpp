@@ -326,9 +326,12 @@ private:
         if (!model || model->rowCount() == 0)
             return;
         window().showPage(0);
-        const QModelIndex index = model->index(pick(0, model->rowCount() - 1), 0);
+        // Persistent: the model may be reset while events run (a job ends), as under a person's pointer.
+        const QPersistentModelIndex index(model->index(pick(0, model->rowCount() - 1), 0));
         grid->scrollTo(index);
         pump(5);
+        if (!index.isValid())
+            return;
         const QRect rect = grid->visualRect(index);
         if (rect.isValid())
             QTest::mouseClick(grid->viewport(), Qt::LeftButton, {}, rect.center());
