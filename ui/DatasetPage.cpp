@@ -602,10 +602,14 @@ void DatasetPage::showManifest(const QString& manifestText)
     // The controls show the settings this preparation was made with.
     if (manifest.contains("settings") && manifest.at("settings").is_object()) {
         const auto& st = manifest.at("settings");
+        // Numbers from a file: only whole numbers in the control's range are taken.
         const auto setInt = [&](QSpinBox* box, const char* key) {
-            if (st.contains(key) && st.at(key).is_number()) {
+            if (!st.contains(key) || !st.at(key).is_number())
+                return;
+            const double v = st.at(key).get<double>();
+            if (v == std::floor(v) && v >= box->minimum() && v <= box->maximum()) {
                 const QSignalBlocker block(box);
-                box->setValue(st.at(key).get<int>());
+                box->setValue(static_cast<int>(v));
             }
         };
         setInt(m_size, "size");
@@ -613,7 +617,7 @@ void DatasetPage::showManifest(const QString& manifestText)
         setInt(m_ageMax, "age_max");
         setInt(m_minImage, "min_image_size");
         for (auto [box, key] : {std::pair{m_minScore, "min_face_score"}, std::pair{m_valFraction, "val_fraction"}})
-            if (st.contains(key) && st.at(key).is_number()) {
+            if (st.contains(key) && st.at(key).is_number() && std::isfinite(st.at(key).get<double>())) {
                 const QSignalBlocker block(box);
                 box->setValue(st.at(key).get<double>());
             }

@@ -44,6 +44,8 @@ public:
     /** The dataset the grid shows (tests compare it with the session's). */
     const PreparedDataset* gridDataset() const;
     QListView* grid() const;
+    /** The face the panel shows (a row of the open dataset), -1 when none. */
+    qint64 shownFace() const { return m_shownFace; }
     /** Puts the keyboard focus on the grid's age filter (Find). */
     void focusFilter();
     /** Shows only the members of `cluster` in the grid (-1: all). */

@@ -39,14 +39,14 @@ bool GuardedApplication::notify(QObject* receiver, QEvent* event)
     try {
         return QApplication::notify(receiver, event);
     } catch (const std::exception& e) {
-        report(QString::fromUtf8(e.what()));
+        reportError(QString::fromUtf8(e.what()));
     } catch (...) {
-        report(QStringLiteral("unknown error"));
+        reportError(QStringLiteral("unknown error"));
     }
     return false;
 }
 
-void GuardedApplication::report(const QString& message)
+void GuardedApplication::reportError(const QString& message)
 {
     ++g_caught;
     g_last = message;
@@ -54,9 +54,12 @@ void GuardedApplication::report(const QString& message)
     if (!g_showMessages)
         return;
     // Not exec(): a nested event loop inside notify() is what we are protecting against.
-    auto* box = new QMessageBox(QMessageBox::Warning, tr("FaceAtlas"),
-                                tr("That did not work:\n\n%1\n\nNothing was lost; the window goes on.").arg(message),
-                                QMessageBox::Ok, activeWindow());
+    if (!qobject_cast<QApplication*>(QCoreApplication::instance()))
+        return;
+    auto* box =
+        new QMessageBox(QMessageBox::Warning, QObject::tr("FaceAtlas"),
+                        QObject::tr("That did not work:\n\n%1\n\nNothing was lost; the window goes on.").arg(message),
+                        QMessageBox::Ok, QApplication::activeWindow());
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->setModal(false);
     box->show();

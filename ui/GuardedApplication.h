@@ -20,9 +20,8 @@ public:
     static QString lastException();
     /** false: only count and log (tests, the tour); true (default): also show a message. */
     static void setShowMessages(bool show);
-
-private:
-    void report(const QString& message);
+    /** Reports an error caught at another boundary (a job's callback, a lane result) the same way. */
+    static void reportError(const QString& message);
 };
 
 } // namespace faceatlas::ui

@@ -1,5 +1,6 @@
 #include "InteractiveLane.h"
 
+#include "GuardedApplication.h"
 #include "JobRunner.h"
 #include "ml/Runs.h"
 
@@ -83,7 +84,11 @@ void InteractiveLane::deliver(const QString& channel, quint64 generation, QPoint
     --m_outstanding;
     if (m_latest[channel] != generation || !context)
         return; // stale: a newer request (or a new dataset) came since
-    apply();
+    try {
+        apply();
+    } catch (const std::exception& e) {
+        GuardedApplication::reportError(QString::fromUtf8(e.what()));
+    }
 }
 
 bool InteractiveLane::waitIdle(int timeoutMs)
@@ -109,6 +114,9 @@ std::shared_ptr<LoadedModel> InteractiveLane::model(const QString& runDir)
                      .arg(info.lastModified().toMSecsSinceEpoch());
     }
     std::lock_guard<std::mutex> lock(m_modelMutex);
+    // A few runs at most stay loaded (the face panel's and the Attention page's): drop the others.
+    while (m_models.size() >= 3 && !m_models.count(runDir))
+        m_models.erase(m_models.begin());
     CachedModel& cached = m_models[runDir];
     if (!cached.model || cached.stamp != stamp) {
         cached.model = std::make_shared<LoadedModel>(loadRunModel(runDir.toStdString()));

@@ -64,7 +64,10 @@ public:
     /** Processes events until nothing is outstanding or `timeoutMs` passed; true when idle. */
     bool waitIdle(int timeoutMs);
 
-    /** The lane's age model cache: the run's checkpoint, loaded once and again when the file changes. */
+    /**
+     * The lane's model cache (call it from work on the lane only): the run's checkpoint, loaded once
+     * and again when the file changes; three runs at most stay loaded.
+     */
     std::shared_ptr<LoadedModel> model(const QString& runDir);
 
 private:

@@ -1,5 +1,7 @@
 #include "JobRunner.h"
 
+#include "GuardedApplication.h"
+
 #include <exception>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -83,7 +85,11 @@ void JobRunner::onWorkerEnded(quint64 id, bool ok, bool cancelled, const QString
     if (it != m_done.end()) {
         const Done done = std::move(it->second);
         m_done.erase(it);
-        done(ok, cancelled, error);
+        try {
+            done(ok, cancelled, error);
+        } catch (const std::exception& e) {
+            GuardedApplication::reportError(QString::fromUtf8(e.what()));
+        }
     }
     Q_EMIT finished(title, ok, cancelled, error);
 }

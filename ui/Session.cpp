@@ -170,6 +170,23 @@ void Session::loadClusterLabels()
     m_clusterMismatch.clear();
     if (!m_dataset || m_clustersDir.isEmpty())
         return;
+    const QString other = tr("the clustering in %1 is of another preparation than the open dataset; encode and "
+                             "cluster again")
+                              .arg(m_clustersDir);
+    // The clustering's own record of its preparation decides first (a re-preparation with the same
+    // files keeps the paths but is another preparation).
+    try {
+        const auto metrics =
+            nlohmann::json::parse(readFile(QDir(m_clustersDir).filePath("metrics.json").toStdString()));
+        if (metrics.contains("data_fingerprint") && metrics.at("data_fingerprint").is_string()
+            && QString::fromStdString(metrics.at("data_fingerprint").get<std::string>()) != m_fingerprint) {
+            m_clusterMismatch = other;
+            return;
+        }
+    } catch (const std::exception&) {
+        m_clusterMismatch = tr("%1/metrics.json cannot be read").arg(m_clustersDir);
+        return;
+    }
     QFile file(QDir(m_clustersDir).filePath("assignments.csv"));
     if (!file.open(QIODevice::ReadOnly)) {
         m_clusterMismatch = tr("%1 cannot be read").arg(file.fileName());
@@ -178,9 +195,6 @@ void Session::loadClusterLabels()
     file.readLine();
     std::vector<int> labels;
     labels.reserve(m_dataset->count());
-    const QString other = tr("the clustering in %1 is of another preparation than the open dataset; encode and "
-                             "cluster again")
-                              .arg(m_clustersDir);
     while (!file.atEnd()) {
         const QByteArray line = file.readLine().trimmed();
         const int comma = line.lastIndexOf(',');

@@ -17,6 +17,7 @@
 #include <QChart>
 #include <QChartView>
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -254,6 +255,10 @@ void TrainPage::resetCharts(bool ageModel)
 void TrainPage::addEpoch(const EpochMetrics& m)
 {
     Q_EMIT epochFinished(m_runDir);
+    // The first finished epoch of a new run gives it a checkpoint: from now on it is the latest run.
+    if (!m_runModel.isEmpty() && m_session->latestRun(m_runModel) != m_runDir
+        && QFileInfo::exists(m_runDir + "/last.pt"))
+        m_session->setLatestRun(m_runModel, m_runDir);
     // A figure that does not exist (no validation faces: NaN) is left out of its curve, not drawn as 0.
     const auto add = [&](QLineSeries* series, double value) {
         if (std::isfinite(value))
@@ -357,8 +362,8 @@ void TrainPage::start(bool resume)
                 report(QObject::tr("epoch %1/%2, loss %3").arg(t.epoch).arg(t.epochs).arg(t.loss, 0, 'f', 4), t.batch,
                        t.batches);
                 const double position = t.epoch - 1 + static_cast<double>(t.batch) / std::max(1, t.batches);
-                QMetaObject::invokeMethod(
-                    self.data(),
+                QMetaObject::invokeMethod( // qApp: `self` is read on the GUI thread only
+                    qApp,
                     [self, position, loss = t.loss] {
                         if (self)
                             self->addBatch(position, loss);
@@ -367,7 +372,7 @@ void TrainPage::start(bool resume)
             },
             [self](const EpochMetrics& m) {
                 QMetaObject::invokeMethod(
-                    self.data(),
+                    qApp,
                     [self, m] {
                         if (self)
                             self->addEpoch(m);
@@ -384,9 +389,12 @@ void TrainPage::start(bool resume)
             m_status->setText(tr("Training failed: %1").arg(error));
         else if (cancelled)
             m_status->setText(tr("Stopped. The last complete epoch is kept; Resume latest continues it."));
-        if (ok && model != "autoencoder")
+        // A run becomes "the latest" (which Predict, Encode and the maps use) only with a checkpoint.
+        const bool hasCheckpoint = QFileInfo::exists(runDir + "/last.pt");
+        if (ok && hasCheckpoint && model != "autoencoder")
             showScatter(runDir);
-        m_session->setLatestRun(model, runDir);
+        if (hasCheckpoint)
+            m_session->setLatestRun(model, runDir);
         Q_EMIT trainingFinished(runDir, ok && !cancelled);
     };
     if (!m_session->jobs()->start(tr("Training %1").arg(model), job, done)) {
@@ -423,8 +431,8 @@ void TrainPage::start(bool resume)
     m_start->setEnabled(false);
     m_resume->setEnabled(false);
     m_stop->setEnabled(true);
+    m_runModel = model;
     Q_EMIT trainingStarted(m_runDir);
-    m_session->setLatestRun(model, m_runDir);
 }
 
 void TrainPage::showScatter(const QString& runDir)

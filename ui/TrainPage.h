@@ -66,6 +66,7 @@ private:
     QPushButton* m_resume;
     QLabel* m_status;
     QLabel* m_data;                               // which prepared dataset training uses
+    QString m_runModel;                           // the model of m_runDir
     QMap<QString, QList<QPointF>> m_batchHistory; // per run: the smoothed per-batch loss drawn so far
     QChartView* m_lossView;
     QChartView* m_metricView;

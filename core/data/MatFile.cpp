@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <zlib.h>
 
 // Own parser for MAT v5: matio 1.5.23 seeks the file ~35 times per cell element, which makes the
@@ -55,6 +56,20 @@ constexpr int kMaxDepth = 32;
 constexpr size_t kMaxInflateRatio = 64;
 constexpr size_t kMinInflateLimit = size_t(1) << 20;  // 1 MiB
 constexpr size_t kMaxInflatedBytes = size_t(2) << 30; // 2 GiB
+/**
+ * What one file may cost in all, whatever its variables: inflated bytes (the same ratio and cap,
+ * counted over every compressed variable together) and arrays (each a MatArray of ~200 bytes,
+ * though an empty cell element takes 8 bytes of file): at most max(kMinArrays, file bytes / 4).
+ * The real wiki.mat (3.8 MB) holds ~190,000 arrays; an 8-byte-per-cell bomb stops here.
+ */
+constexpr size_t kMinArrays = size_t(1) << 18;
+struct ParseBudget {
+    size_t inflateLeft;
+    size_t arraysLeft;
+    size_t arrayLimit;
+};
+/** The budget of the file being parsed on this thread (set by parseMat5). */
+thread_local ParseBudget* t_budget = nullptr;
 /** Longest struct field name accepted (MATLAB allows 63 characters; v7.3 files up to 4095). */
 constexpr std::int32_t kMaxFieldNameLength = 4096;
 /** The smallest data element (a tag with no data): no cell or struct element can take less. */
@@ -234,8 +249,9 @@ MatArray parseMatrix(const Reader::Element& element, const std::string& what, in
 /** Inflates a compressed variable, within the limits above. */
 std::string inflateElement(const Reader::Element& element, const std::string& what)
 {
-    const size_t limit =
-        std::min(kMaxInflatedBytes, std::max(kMinInflateLimit, size_t(element.size) * kMaxInflateRatio));
+    size_t limit = std::min(kMaxInflatedBytes, std::max(kMinInflateLimit, size_t(element.size) * kMaxInflateRatio));
+    if (t_budget)
+        limit = std::min(limit, t_budget->inflateLeft);
     std::string inflated;
     inflated.resize(std::min<size_t>(std::max<size_t>(size_t(element.size) * 4u, 4096), limit));
     z_stream zs{};
@@ -269,6 +285,8 @@ std::string inflateElement(const Reader::Element& element, const std::string& wh
     }
     inflated.resize(zs.total_out);
     inflateEnd(&zs);
+    if (t_budget)
+        t_budget->inflateLeft -= std::min(t_budget->inflateLeft, inflated.size());
     return inflated;
 }
 
@@ -323,6 +341,12 @@ MatArray parseChild(Reader& r, const std::string& what, int depth)
 
 MatArray parseMatrix(const Reader::Element& element, const std::string& what, int depth)
 {
+    if (t_budget) { // empty elements too: they cost a MatArray each
+        if (t_budget->arraysLeft == 0)
+            throw Error(what + ": more than " + std::to_string(t_budget->arrayLimit)
+                        + " arrays for a file of this size: not a MAT-file FaceAtlas reads");
+        --t_budget->arraysLeft;
+    }
     MatArray array;
     if (element.size == 0) { // an empty cell element, e.g. a name nobody filled in
         array.kind = MatArray::Kind::Numeric;
@@ -333,6 +357,7 @@ MatArray parseMatrix(const Reader::Element& element, const std::string& what, in
     Reader r(element.data, element.size, what);
     if (depth > kMaxDepth)
         r.fail("cells or structs nested more than " + std::to_string(kMaxDepth) + " levels deep");
+
     const auto flags = r.next();
     if (flags.type != miUINT32 || flags.size < 8)
         r.fail("matrix without array flags");
@@ -438,6 +463,17 @@ std::vector<MatArray> parseMat5(const std::string& bytes, const std::string& wha
         throw Error(what + ": not a MAT-file (no 'MATLAB' header)");
     if (bytes[126] != 'I' || bytes[127] != 'M')
         throw Error(what + ": big-endian MAT-files are not supported");
+    // One budget for the whole file (see ParseBudget), in force while this call parses.
+    ParseBudget budget{std::min(kMaxInflatedBytes, std::max(kMinInflateLimit, bytes.size() * kMaxInflateRatio)),
+                       std::max(kMinArrays, bytes.size() / 4), std::max(kMinArrays, bytes.size() / 4)};
+    struct Scope {
+        ParseBudget* previous;
+        explicit Scope(ParseBudget* b)
+            : previous(std::exchange(t_budget, b))
+        {
+        }
+        ~Scope() { t_budget = previous; }
+    } scope(&budget);
     Reader reader(bytes.data() + 128, bytes.size() - 128, what);
     std::vector<MatArray> variables;
     while (!reader.atEnd())

@@ -15,10 +15,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace faceatlas {
@@ -121,24 +124,81 @@ fs::path siblingPath(const fs::path& dir, const char* what)
 
 /**
  * Removes what interrupted preparations of DIR left beside it: `.NAME.tmp-PID-N` folders being
- * written and `.NAME.old-PID-N` folders being removed, of processes that no longer run.
+ * written and `.NAME.tmp-...`/`.NAME.old-...` folders being removed. Called with the folder's lock
+ * held, so no process is writing any of them.
  */
 void removeStaleSiblings(const fs::path& dir)
 {
     std::error_code ec;
     const std::string prefix = "." + dir.filename().string() + ".";
-    for (const auto& entry : fs::directory_iterator(dir.parent_path(), ec)) {
-        const std::string name = entry.path().filename().string();
+    std::vector<fs::path> stale;
+    fs::directory_iterator it(dir.parent_path().empty() ? fs::path(".") : dir.parent_path(), ec);
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        const std::string name = it->path().filename().string();
         if (name.rfind(prefix, 0) != 0)
             continue;
-        const std::string rest = name.substr(prefix.size()); // tmp-PID-N or old-PID-N
-        if (rest.rfind("tmp-", 0) != 0 && rest.rfind("old-", 0) != 0)
-            continue;
-        const long pid = std::strtol(rest.c_str() + 4, nullptr, 10);
-        const bool alive = pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
-        if (!alive)
-            fs::remove_all(entry.path(), ec);
+        const std::string rest = name.substr(prefix.size());
+        if (rest.rfind("tmp-", 0) == 0 || rest.rfind("old-", 0) == 0)
+            stale.push_back(it->path());
     }
+    for (const auto& path : stale)
+        fs::remove_all(path, ec);
+}
+
+/**
+ * An exclusive lock on `.NAME.lock` beside the prepared folder NAME for the whole preparation:
+ * two processes (the CLI and the desktop application, say) never prepare one folder at once.
+ */
+class FolderLock {
+public:
+    explicit FolderLock(const fs::path& dir)
+    {
+        const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
+        const fs::path lock = parent / ("." + dir.filename().string() + ".lock");
+        m_fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (m_fd < 0)
+            throw Error(displayPath(lock) + ": cannot create the lock file: " + std::strerror(errno));
+        if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+            ::close(m_fd);
+            throw Error(displayPath(dir)
+                        + ": another FaceAtlas is preparing this folder now; wait for it to finish and try again");
+        }
+    }
+    ~FolderLock() { ::close(m_fd); } // closing releases the lock
+    FolderLock(const FolderLock&) = delete;
+    FolderLock& operator=(const FolderLock&) = delete;
+
+private:
+    int m_fd = -1;
+};
+
+/**
+ * Puts the finished folder `work` in place of `dir`. With an old `dir`, the two are exchanged in
+ * one atomic step (renameat2 RENAME_EXCHANGE), so at every moment `dir` holds a complete
+ * preparation, and the old one, now at `work`, is removed after. Where the file system cannot
+ * exchange, two renames (the old one moved aside first) are the fallback.
+ */
+void swapIntoPlace(const fs::path& work, const fs::path& dir)
+{
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) {
+        fs::rename(work, dir);
+        return;
+    }
+    if (::renameat2(AT_FDCWD, work.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) == 0) {
+        fs::remove_all(work, ec); // the old preparation: whoever maps its images keeps reading them
+        return;
+    }
+    if (errno != EINVAL && errno != ENOSYS)
+        throw Error(displayPath(dir) + ": cannot put the new preparation in place: " + std::strerror(errno));
+    const fs::path old = siblingPath(dir, "old");
+    fs::rename(dir, old);
+    fs::rename(work, dir, ec);
+    if (ec) {
+        fs::rename(old, dir, ec); // the old preparation back
+        throw Error(displayPath(dir) + ": cannot put the new preparation in place: " + ec.message());
+    }
+    fs::remove_all(old, ec);
 }
 
 /** Removes a folder being written unless released (the job finished and renamed it). */
@@ -246,6 +306,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         throw Error(displayPath(p.outDir) + ": the output folder needs a name");
     if (!finalDir.parent_path().empty())
         fs::create_directories(finalDir.parent_path());
+    const FolderLock lock(finalDir);
     removeStaleSiblings(finalDir);
     const fs::path workDir = siblingPath(finalDir, "tmp");
     fs::create_directories(workDir);
@@ -380,29 +441,10 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
                            {"report", reportJson(rep)}};
     // File names need not be UTF-8: such bytes are written as U+FFFD rather than failing here.
     writeFileAtomic(manifestPath, jsonText(manifest, 2) + "\n");
-    if (cancel.isCancelled()) {
-        result.cancelled = true;
-        return result;
-    }
-
-    // The swap: the old folder (if any) out of the way, the new one in, the old one removed.
-    const fs::path oldDir = siblingPath(finalDir, "old");
-    const bool hadOld = fs::exists(finalDir);
-    if (hadOld)
-        fs::rename(finalDir, oldDir);
-    try {
-        fs::rename(workDir, finalDir);
-    } catch (const std::exception&) {
-        if (hadOld)
-            fs::rename(oldDir, finalDir); // put the old preparation back; the new one is removed
-        throw;
-    }
+    // Finished: a Cancel that comes now does not throw the result away.
+    swapIntoPlace(workDir, finalDir);
     removeWork.release();
     syncDirectory(finalDir.parent_path().empty() ? fs::path(".") : finalDir.parent_path());
-    if (hadOld) {
-        std::error_code ec;
-        fs::remove_all(oldDir, ec); // unlinked: whoever still maps its images keeps reading them
-    }
     return result;
 }
 

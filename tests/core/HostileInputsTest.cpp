@@ -103,6 +103,23 @@ TEST(HostileMatTest, CellCountIsBoundedByTheBytesLeft)
     EXPECT_TRUE(contains(e, "1000000 elements") && contains(e, "do not match")) << e;
 }
 
+TEST(HostileMatTest, ArraysPerFileAreBoundedWhateverTheCompression)
+{
+    // Empty cell elements take 8 bytes of (inflated) file each but a MatArray each in memory: a
+    // compressed variable of incompressible text beside 500,000 of them would once have built them all.
+    std::string junk(1 << 20, '\0');
+    std::uint64_t state = 12345;
+    for (char& c : junk)
+        c = static_cast<char>((state = state * 6364136223846793005ULL + 1442695040888963407ULL) >> 56);
+    std::vector<std::string> elements(500000, mat::element(mat::MATRIX, ""));
+    elements.insert(elements.begin(), mat::text(junk));
+    const std::string e = parseError(mat::compressed(mat::cell(elements, "c")));
+    EXPECT_TRUE(contains(e, "arrays for a file of this size")) << "[" << e << "]";
+    // The same number of arrays in a file big enough to hold them as data is fine.
+    std::vector<std::string> fewer(1000, mat::element(mat::MATRIX, ""));
+    EXPECT_NO_THROW(parseMat5(mat::file(mat::compressed(mat::cell(fewer, "c"))), "ok.mat"));
+}
+
 TEST(HostileMatTest, DimensionProductOverflowIsAnError)
 {
     const std::string e = parseError(mat::matrix(mat::CELL, {65536, 65536, 65536, 65536}, "c", ""));

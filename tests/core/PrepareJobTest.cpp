@@ -6,9 +6,12 @@
 #include "util/FileUtil.h"
 
 #include <cstring>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sys/file.h>
+#include <unistd.h>
 
 using namespace faceatlas;
 using faceatlas::test::TempDir;
@@ -149,4 +152,58 @@ TEST(PrepareJobTest, RealUtkFaceSampleAtCapstoneSettings)
         hi = std::max(hi, n);
     }
     EXPECT_LE(hi - lo, 1u);
+}
+
+TEST(PrepareJobTest, APreparedFolderIsReplacedWholeAndNeverChangedUnderAReader)
+{
+    TempDir dir;
+    PrepareParams params;
+    params.source = "csv:" + makeMixedCsv(dir).string();
+    params.outDir = dir / "prepared";
+    params.size = 32;
+    params.cleaning.valCount = 2;
+    params.cleaning.minImageSize = 0;
+    PrepareJob(params).run();
+    // A reader holds the first preparation (its images mapped) while the folder is prepared again.
+    const PreparedDataset first = PreparedDataset::open(params.outDir);
+    const std::string firstImages(reinterpret_cast<const char*>(first.image(0)), first.count() * first.imageBytes());
+    const std::string firstManifest = first.manifestJson();
+    // What a killed earlier run left beside it is removed by the next one.
+    std::filesystem::create_directories(dir / ".prepared.tmp-999999-0");
+    test::writeBytes(dir / ".prepared.tmp-999999-0" / "images.u8", "half");
+    params.cleaning.ageMax = 35; // a stricter preparation: fewer images in a smaller file
+    const PrepareResult again = PrepareJob(params).run();
+    EXPECT_FALSE(again.cancelled);
+    const PreparedDataset second = PreparedDataset::open(params.outDir);
+    EXPECT_LT(second.count(), first.count());
+    EXPECT_NE(second.manifestJson(), firstManifest);
+    // The first is unchanged for its reader (not truncated, not rewritten in place).
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(first.image(0)), first.count() * first.imageBytes()),
+              firstImages);
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+        EXPECT_NE(entry.path().filename().string().rfind(".prepared.tmp-", 0), 0u) << entry.path();
+}
+
+TEST(PrepareJobTest, TwoPreparationsOfOneFolderNeverRunAtOnce)
+{
+    TempDir dir;
+    PrepareParams params;
+    params.source = "csv:" + makeMixedCsv(dir).string();
+    params.outDir = dir / "prepared";
+    params.size = 32;
+    params.cleaning.valCount = 2;
+    // Another process holds the folder's lock (as a running prepare does).
+    const int fd = ::open((dir / ".prepared.lock").c_str(), O_RDWR | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    try {
+        PrepareJob(params).run();
+        FAIL() << "a second prepare of a folder being prepared ran";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("another FaceAtlas is preparing this folder"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(params.outDir));
+    ::close(fd);
+    EXPECT_NO_THROW(PrepareJob(params).run());
 }

@@ -241,9 +241,11 @@ private Q_SLOTS:
         TrainPage* train = m_window->trainPage();
         train->setModel("age");
         train->setEpochs(50);
+        QSignalSpy epochs(train, &TrainPage::epochFinished);
         train->start();
         QSignalSpy spy(m_window->session()->jobs(), &JobRunner::finished);
-        QTest::qWait(1500);
+        QVERIFY(epochs.wait(120000)); // stop after a finished epoch, during the next one
+        QTest::qWait(300);
         m_window->session()->jobs()->cancel();
         QVERIFY(spy.wait(60000));
         QVERIFY(spy.first().at(2).toBool()); // cancelled
@@ -253,8 +255,8 @@ private Q_SLOTS:
         const int drawn = train->batchPoints();
         train->start(/*resume=*/true);
         QVERIFY(m_window->session()->jobs()->isRunning());
-        if (train->epochPoints() > 0) // an epoch ended before the stop: its batches are kept
-            QVERIFY(train->batchPoints() > 0 && train->batchPoints() <= drawn);
+        QVERIFY(train->epochPoints() > 0);
+        QVERIFY(train->batchPoints() > 0 && train->batchPoints() <= drawn); // that epoch's batches are kept
         m_window->session()->jobs()->cancel();
         waitForJob();
     }

@@ -29,11 +29,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <QAbstractItemModel>
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QListView>
 #include <QSlider>
 #include <QSpinBox>
@@ -409,6 +411,18 @@ private:
         const size_t count = data ? data->count() : 0;
         if (static_cast<size_t>(page->faceCount()) != count)
             return QStringLiteral("the grid has %1 rows, the open dataset %2 faces").arg(page->faceCount()).arg(count);
+        if (page->shownFace() >= static_cast<qint64>(count))
+            return QStringLiteral("the face panel shows face %1 of a dataset of %2").arg(page->shownFace()).arg(count);
+        // A clustering shown as the open dataset's must have been made from this very preparation.
+        if (!session->clusterLabels().empty()) {
+            QFile metrics(QDir(session->clustersDir()).filePath("metrics.json"));
+            if (!metrics.open(QIODevice::ReadOnly))
+                return QStringLiteral("cluster labels without a readable clustering");
+            const auto json = nlohmann::json::parse(metrics.readAll().toStdString(), nullptr, false);
+            if (json.is_discarded()
+                || json.value("data_fingerprint", std::string()) != session->datasetFingerprint().toStdString())
+                return QStringLiteral("the cluster labels shown are of another preparation");
+        }
         if (!session->predictions().empty() && session->predictions().size() != count)
             return QStringLiteral("%1 predictions for %2 faces").arg(session->predictions().size()).arg(count);
         if (!session->clusterLabels().empty() && session->clusterLabels().size() != count)
