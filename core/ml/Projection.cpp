@@ -298,13 +298,15 @@ __attribute__((target_clones("avx2", "default"))) void squaredDistances(const fl
 
 } // namespace
 
-torch::Tensor pca2d(const torch::Tensor& x, torch::Tensor* directions)
+torch::Tensor principalComponents(const torch::Tensor& x, int dims, torch::Tensor* directions)
 {
     torch::NoGradGuard noGrad;
     checkMatrix(x, "PCA");
     const int64_t n = x.size(0), d = x.size(1);
     if (n < 2 || d < 2)
         throw Error("PCA needs at least 2 rows and 2 columns, got " + std::to_string(n) + " x " + std::to_string(d));
+    if (dims < 1 || dims > d)
+        throw Error("PCA: " + std::to_string(dims) + " components of " + std::to_string(d) + " columns");
     const int64_t chunk = std::max<int64_t>(256, (8LL << 20) / (d * 4));
     auto sum = torch::zeros({d}, x.options().dtype(torch::kDouble));
     for (int64_t start = 0; start < n; start += chunk)
@@ -321,16 +323,16 @@ torch::Tensor pca2d(const torch::Tensor& x, torch::Tensor* directions)
     }
     cov /= static_cast<double>(n - 1);
     const auto eig = torch::linalg_eigh(cov.cpu());
-    // Ascending eigenvalues: the last two columns are the top two directions.
-    auto top = std::get<1>(eig).narrow(1, d - 2, 2).flip({1}).contiguous();
-    for (int c = 0; c < 2; ++c) {
+    // Ascending eigenvalues: the last columns are the top directions.
+    auto top = std::get<1>(eig).narrow(1, d - dims, dims).flip({1}).contiguous();
+    for (int c = 0; c < dims; ++c) {
         const auto column = top.select(1, c);
         const int64_t arg = column.abs().argmax().item<int64_t>();
         if (column[arg].item<double>() < 0)
             column.neg_();
     }
     const auto dirs = top.to(torch::kFloat).to(x.device());
-    auto out = torch::empty({n, 2}, torch::kFloat);
+    auto out = torch::empty({n, dims}, torch::kFloat);
     for (int64_t start = 0; start < n; start += chunk) {
         const int64_t len = std::min(chunk, n - start);
         out.narrow(0, start, len).copy_((x.narrow(0, start, len) - meanF).mm(dirs));
@@ -338,6 +340,11 @@ torch::Tensor pca2d(const torch::Tensor& x, torch::Tensor* directions)
     if (directions)
         *directions = top.to(torch::kFloat);
     return out;
+}
+
+torch::Tensor pca2d(const torch::Tensor& x, torch::Tensor* directions)
+{
+    return principalComponents(x, 2, directions);
 }
 
 KnnGraph exactKnn(const torch::Tensor& x, int k, const CancelToken& cancel, const ProgressCallback& onProgress)
@@ -383,13 +390,16 @@ EmbeddingResult neighbourEmbedding(const torch::Tensor& x, const EmbeddingParams
     if (p.neighbors < 2 || p.neighbors >= n)
         throw Error("neighbour embedding: the neighbour count must be between 2 and " + std::to_string(n - 1) + ", got "
                     + std::to_string(p.neighbors));
-    if (p.negatives < 0 || p.learningRate <= 0 || p.epochs < 0)
+    if (p.negatives < 0 || p.learningRate <= 0 || p.epochs < 0 || p.knnDims < 0)
         throw Error("neighbour embedding: negative sample count, learning rate or epochs out of range");
     EmbeddingResult r;
     r.epochs = p.epochs > 0 ? p.epochs : embeddingEpochsFor(n);
 
     auto t0 = Clock::now();
-    const KnnGraph g = exactKnn(x, p.neighbors, cancel, onProgress);
+    // The graph's distances in the top principal components when asked (approximate, much faster).
+    const bool reduce = p.knnDims > 0 && p.knnDims < x.size(1);
+    const KnnGraph g =
+        exactKnn(reduce ? principalComponents(x, p.knnDims).to(x.device()) : x, p.neighbors, cancel, onProgress);
     r.knnSeconds = secondsSince(t0);
     if (g.cancelled) {
         r.cancelled = true;

@@ -24,6 +24,9 @@ namespace faceatlas {
  */
 torch::Tensor pca2d(const torch::Tensor& x, torch::Tensor* directions = nullptr);
 
+/** The first `dims` principal components ([N, dims] on the CPU), as pca2d; `directions` gets [D, dims]. */
+torch::Tensor principalComponents(const torch::Tensor& x, int dims, torch::Tensor* directions = nullptr);
+
 /** The k nearest neighbours of every row, nearest first; a row is never its own neighbour. */
 struct KnnGraph {
     torch::Tensor indices;   // [N, k] int64, on the CPU
@@ -50,6 +53,8 @@ struct EmbeddingParams {
     double b = 0.895;
     double repulsion = 1.0; // UMAP's gamma
     std::uint64_t seed = 1;
+    int knnDims = 0; // 0: the graph from exact distances in all D dimensions; else in the top knnDims
+                     // principal components (approximate neighbours, D / knnDims times fewer products)
     int threads = 1; // SGD threads: 1 is deterministic by seed; more is Hogwild (faster, not reproducible)
 };
 

@@ -122,6 +122,26 @@ TEST(ProjectionTest, NeighbourEmbeddingKeepsClustersApartAndBeatsPcaRecall)
     EXPECT_GT(umapRecall, pcaRecall + 0.1) << umapRecall << " vs PCA " << pcaRecall;
 }
 
+TEST(ProjectionTest, GraphInPrincipalComponentsStillSeparatesClusters)
+{
+    std::vector<int> labels;
+    const auto x = blobs(4, 200, 64, labels);
+    torch::Tensor dirs;
+    const auto reduced = principalComponents(x, 6, &dirs);
+    ASSERT_EQ(reduced.sizes(), (std::vector<int64_t>{800, 6}));
+    // Orthonormal directions, the first two those of pca2d.
+    EXPECT_TRUE(torch::allclose(dirs.t().mm(dirs), torch::eye(6), 1e-4, 1e-4));
+    EXPECT_TRUE(torch::allclose(reduced.narrow(1, 0, 2), pca2d(x), 1e-3, 1e-3));
+    EXPECT_THROW(principalComponents(x, 65), Error);
+    EmbeddingParams p;
+    p.knnDims = 6;
+    p.epochs = 100;
+    const auto r = neighbourEmbedding(x, p);
+    EXPECT_GT(sameClusterShare(r.map, labels, 10), 0.97);
+    p.knnDims = -1;
+    EXPECT_THROW(neighbourEmbedding(x, p), Error);
+}
+
 TEST(ProjectionTest, NeighbourRecallIsOneForTheDataItselfAndLowForNoise)
 {
     torch::manual_seed(9);
