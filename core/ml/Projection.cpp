@@ -161,6 +161,178 @@ bool blockedKnn(const torch::Tensor& data, const torch::Tensor& dataNorms, const
     return !cancel.isCancelled();
 }
 
+/** (distance, index) in a total order, so that merged top-k lists do not depend on the merge order. */
+inline bool closer(float da, int64_t ia, float db, int64_t ib)
+{
+    return da < db || (da == db && ia < ib);
+}
+
+/**
+ * Merges `count` candidate rows ([count, kc] distances and indices, each row sorted) into the sorted
+ * best lists best[row0 .. row0 + count) of length k.
+ */
+void mergeCandidates(float* bestD, int64_t* bestI, int k, int64_t row0, int64_t count, const float* candD,
+                     const int64_t* candI, int kc)
+{
+    std::vector<std::pair<float, int64_t>> cand(static_cast<size_t>(kc));
+    std::vector<float> d(static_cast<size_t>(k));
+    std::vector<int64_t> idx(static_cast<size_t>(k));
+    for (int64_t r = 0; r < count; ++r) {
+        for (int j = 0; j < kc; ++j)
+            cand[static_cast<size_t>(j)] = {candD[r * kc + j], candI[r * kc + j]};
+        std::sort(cand.begin(), cand.end());
+        float* bd = bestD + (row0 + r) * k;
+        int64_t* bi = bestI + (row0 + r) * k;
+        int a = 0, b = 0;
+        for (int out = 0; out < k; ++out) {
+            const bool takeOld =
+                b >= kc
+                || (a < k
+                    && closer(bd[a], bi[a], cand[static_cast<size_t>(b)].first, cand[static_cast<size_t>(b)].second));
+            if (takeOld) {
+                d[static_cast<size_t>(out)] = bd[a];
+                idx[static_cast<size_t>(out)] = bi[a++];
+            } else {
+                d[static_cast<size_t>(out)] = cand[static_cast<size_t>(b)].first;
+                idx[static_cast<size_t>(out)] = cand[static_cast<size_t>(b++)].second;
+            }
+        }
+        std::copy(d.begin(), d.end(), bd);
+        std::copy(idx.begin(), idx.end(), bi);
+    }
+}
+
+/** Inserts (dist, j) into the sorted list d/idx of length k; the caller checked it beats the last entry. */
+inline void insertCandidate(float* d, int64_t* idx, int k, float dist, int64_t j)
+{
+    int p = k - 1;
+    while (p > 0 && closer(dist, j, d[p - 1], idx[p - 1])) {
+        d[p] = d[p - 1];
+        idx[p] = idx[p - 1];
+        --p;
+    }
+    d[p] = dist;
+    idx[p] = j;
+}
+
+/**
+ * Exact k nearest neighbours of every row of x (contiguous, on the CPU) among the others,
+ * computing each pair's distance once: row block i meets only the columns from its own first row
+ * on, in products of 512 x 8,192. One scan over each product updates sorted lists for its rows
+ * and for the later blocks' rows (its columns); a candidate enters a list only when it beats the
+ * list's k-th entry, so after the first columns almost nothing is inserted and the scan costs
+ * little beside the product (torch::topk over every block cost as much as the products). Lists
+ * merge in the total order of closer(): the result does not depend on which worker merged first,
+ * and a column list's threshold read early is only looser, never wrong. Returns false when cancelled.
+ */
+bool symmetricKnn(const torch::Tensor& x, const torch::Tensor& norms, int k, torch::Tensor& outIndices,
+                  torch::Tensor& outDistances, const CancelToken& cancel, const ProgressCallback& onProgress)
+{
+    const int64_t n = x.size(0);
+    const int64_t rowBlock = 512, colBlock = 16 * rowBlock;
+    const int64_t blocks = (n + rowBlock - 1) / rowBlock;
+    const float inf = std::numeric_limits<float>::infinity();
+    const auto normsCpu = norms.contiguous();
+    const float* cn = normsCpu.data_ptr<float>();
+    std::vector<float> bestD(static_cast<size_t>(n * k), inf);
+    std::vector<int64_t> bestI(static_cast<size_t>(n * k), -1);
+    std::vector<std::mutex> locks(static_cast<size_t>(blocks));
+    long long totalSteps = 0;
+    for (int64_t b = 0; b < blocks; ++b)
+        totalSteps += (n - b * rowBlock + colBlock - 1) / colBlock;
+    std::atomic<long long> done{0};
+    std::mutex progressMutex;
+    const auto task = [&](size_t b) {
+        torch::NoGradGuard noGrad; // thread-local: every worker needs its own
+        const int64_t start = static_cast<int64_t>(b) * rowBlock, len = std::min(rowBlock, n - start);
+        const auto rows = x.narrow(0, start, len);
+        std::vector<float> rowD(static_cast<size_t>(len * k), inf), colD(static_cast<size_t>(colBlock * k));
+        std::vector<int64_t> rowI(static_cast<size_t>(len * k), -1), colI(static_cast<size_t>(colBlock * k));
+        std::vector<float> thrD(static_cast<size_t>(colBlock));
+        std::vector<int64_t> thrI(static_cast<size_t>(colBlock));
+        for (int64_t col = start; col < n; col += colBlock) {
+            if (cancel.isCancelled())
+                return;
+            const int64_t c = std::min(colBlock, n - col);
+            const auto product = torch::mm(rows, x.narrow(0, col, c).t()).contiguous();
+            const float* dot = product.data_ptr<float>();
+            // Columns [0, own) are this block's own rows: their pairs are served row-wise only.
+            const int64_t own = col == start ? len : 0;
+            std::fill(colD.begin(), colD.begin() + c * k, inf);
+            std::fill(colI.begin(), colI.begin() + c * k, -1);
+            for (int64_t j = own; j < c;) {
+                const int64_t target = (col + j) / rowBlock, end = std::min(c, (target + 1) * rowBlock - col);
+                std::lock_guard<std::mutex> lock(locks[static_cast<size_t>(target)]);
+                for (; j < end; ++j) {
+                    thrD[static_cast<size_t>(j)] = bestD[static_cast<size_t>((col + j) * k + k - 1)];
+                    thrI[static_cast<size_t>(j)] = bestI[static_cast<size_t>((col + j) * k + k - 1)];
+                }
+            }
+            for (int64_t r = 0; r < len; ++r) {
+                const int64_t gi = start + r;
+                const float rn = cn[gi];
+                const float* dr = dot + r * c;
+                float* rd = rowD.data() + r * k;
+                int64_t* ri = rowI.data() + r * k;
+                float rowThr = rd[k - 1];
+                int64_t rowThrI = ri[k - 1];
+                for (int64_t j = 0; j < own; ++j) {
+                    const int64_t gj = col + j;
+                    const float dist = std::max(0.0f, rn + cn[gj] - 2 * dr[j]);
+                    if (closer(dist, gj, rowThr, rowThrI) && gj != gi) {
+                        insertCandidate(rd, ri, k, dist, gj);
+                        rowThr = rd[k - 1];
+                        rowThrI = ri[k - 1];
+                    }
+                }
+                for (int64_t j = own; j < c; ++j) {
+                    const int64_t gj = col + j;
+                    const float dist = std::max(0.0f, rn + cn[gj] - 2 * dr[j]);
+                    if (closer(dist, gj, rowThr, rowThrI)) {
+                        insertCandidate(rd, ri, k, dist, gj);
+                        rowThr = rd[k - 1];
+                        rowThrI = ri[k - 1];
+                    }
+                    if (closer(dist, gi, thrD[static_cast<size_t>(j)], thrI[static_cast<size_t>(j)])) {
+                        float* cd = colD.data() + j * k;
+                        int64_t* ci = colI.data() + j * k;
+                        insertCandidate(cd, ci, k, dist, gi);
+                        // The column's bar: the closer of its list's k-th entry and the snapshot's.
+                        if (closer(cd[k - 1], ci[k - 1], thrD[static_cast<size_t>(j)], thrI[static_cast<size_t>(j)])) {
+                            thrD[static_cast<size_t>(j)] = cd[k - 1];
+                            thrI[static_cast<size_t>(j)] = ci[k - 1];
+                        }
+                    }
+                }
+            }
+            for (int64_t j = own; j < c;) {
+                const int64_t target = (col + j) / rowBlock, end = std::min(c, (target + 1) * rowBlock - col);
+                std::lock_guard<std::mutex> lock(locks[static_cast<size_t>(target)]);
+                mergeCandidates(bestD.data(), bestI.data(), k, col + j, end - j, colD.data() + j * k,
+                                colI.data() + j * k, k);
+                j = end;
+            }
+            const long long finished = ++done;
+            if (onProgress) {
+                std::lock_guard<std::mutex> lock(progressMutex);
+                onProgress({"neighbours", finished, totalSteps});
+            }
+        }
+        std::lock_guard<std::mutex> lock(locks[b]);
+        mergeCandidates(bestD.data(), bestI.data(), k, start, len, rowD.data(), rowI.data(), k);
+    };
+    // Single-threaded BLAS even for one worker: every product then sums in the same order whatever
+    // the thread count, so the lists are the same bit for bit.
+    const int workers = at::get_num_threads();
+    SingleThreadedMath single;
+    parallelFor(static_cast<size_t>(blocks), workers, task, 1);
+    if (cancel.isCancelled())
+        return false;
+    outDistances = torch::from_blob(bestD.data(), {n, k}, torch::kFloat).sqrt();
+    outIndices = torch::from_blob(bestI.data(), {n, k}, torch::kLong).clone();
+    return true;
+}
+
 /** The seeded sample of rows used by neighbourRecall (sorted, without repeats). */
 std::vector<int64_t> sampleRows(int64_t n, int64_t size, std::uint64_t seed)
 {
@@ -357,11 +529,16 @@ KnnGraph exactKnn(const torch::Tensor& x, int k, const CancelToken& cancel, cons
                     + " (the points less one), got " + std::to_string(k));
     const auto norms = rowSquaredNorms(x, 4096);
     checkFinite(norms, "k-nearest neighbours");
-    std::vector<int64_t> self(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i)
-        self[static_cast<size_t>(i)] = i;
     KnnGraph g;
-    g.cancelled = !blockedKnn(x, norms, x, &self, k, g.indices, g.distances, cancel, onProgress, "neighbours");
+    if (x.is_cpu()) {
+        g.cancelled = !symmetricKnn(x.contiguous(), norms, k, g.indices, g.distances, cancel, onProgress);
+    } else {
+        // On a GPU: the plain blocked search (every pair twice, torch::topk per block), one block after another.
+        std::vector<int64_t> self(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i)
+            self[static_cast<size_t>(i)] = i;
+        g.cancelled = !blockedKnn(x, norms, x, &self, k, g.indices, g.distances, cancel, onProgress, "neighbours");
+    }
     return g;
 }
 

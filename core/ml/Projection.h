@@ -36,9 +36,11 @@ struct KnnGraph {
 
 /**
  * Exact k-nearest neighbours from blocked matrix products (||a||^2 + ||b||^2 - 2ab over blocks of
- * rows and columns, a running top-k per row). On the CPU each core works on its own row blocks with
+ * 512 rows and 8,192 columns), each pair's distance computed once: a block's row-wise top-k serves
+ * its rows, its column-wise top-k the rows of the later blocks, merged into running lists in the
+ * total order (distance, index). On the CPU each core works on its own row blocks with
  * single-threaded BLAS (as k-means does); on a GPU the blocks run one after the other. The result
- * does not depend on the thread count.
+ * does not depend on the thread count. Throws Error unless 1 <= k < N, or for NaN / Inf.
  */
 KnnGraph exactKnn(const torch::Tensor& x, int k, const CancelToken& cancel = {},
                   const std::function<void(const JobProgress&)>& onProgress = {});

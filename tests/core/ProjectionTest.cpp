@@ -94,6 +94,31 @@ TEST(ProjectionTest, ExactKnnMatchesCdist)
             EXPECT_NE(g.indices[row][j].item<int64_t>(), row);
     }
     EXPECT_THROW(exactKnn(x.narrow(0, 0, 5), 5), Error);
+    for (int64_t row = 0; row < 17000; row += 97) {
+        const auto d = (x - x[row]).pow(2).sum(1).sqrt();
+        d[row] = std::numeric_limits<float>::infinity();
+        EXPECT_TRUE(torch::allclose(g.distances[row], std::get<0>(d.topk(k, 0, false)), 1e-3, 1e-3)) << row;
+    }
+}
+
+TEST(ProjectionTest, ExactKnnDoesNotDependOnTheThreadCount)
+{
+    // Duplicated rows make ties at distance 0: the lists must still agree exactly.
+    torch::manual_seed(6);
+    auto x = torch::randn({9000, 12});
+    x.narrow(0, 4500, 4500).copy_(x.narrow(0, 0, 4500));
+    const int threads = at::get_num_threads();
+    at::set_num_threads(1);
+    const KnnGraph one = exactKnn(x, 9);
+    at::set_num_threads(std::max(2, threads));
+    const KnnGraph two = exactKnn(x, 9);
+    at::set_num_threads(threads);
+    EXPECT_TRUE(torch::equal(one.indices, two.indices));
+    EXPECT_TRUE(torch::equal(one.distances, two.distances));
+    // Each row's twin is its nearest neighbour, at distance 0.
+    EXPECT_EQ(one.indices[10][0].item<int64_t>(), 4510);
+    EXPECT_EQ(one.indices[4510][0].item<int64_t>(), 10);
+    EXPECT_LT(one.distances[10][0].item<float>(), 1e-2f);
 }
 
 TEST(ProjectionTest, NeighbourEmbeddingKeepsClustersApartAndBeatsPcaRecall)
