@@ -98,7 +98,7 @@ struct Neighbours {
 
 /**
  * Brute-force k nearest rows of `all` ([N, D] float32) to `query` ([D]): one pass over the data
- * (a fused distance loop on 2 threads for a contiguous CPU matrix, a matrix-vector product
+ * (a fused distance loop on all cores for a contiguous CPU matrix, a matrix-vector product
  * elsewhere) and a top-k. Row `exclude` (e.g. the query's own row) is left out when >= 0.
  * Throws Error when k is not in 1..N (N - 1 with an exclusion) or the dimensions differ.
  */
