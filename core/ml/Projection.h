@@ -48,7 +48,7 @@ KnnGraph exactKnn(const torch::Tensor& x, int k, const CancelToken& cancel = {},
 /** Settings of the neighbour embedding (UMAP's defaults where UMAP has one). */
 struct EmbeddingParams {
     int neighbors = 15; // k of the neighbour graph
-    int epochs = 0;     // SGD epochs (0: 200 below 10,000 points, fewer above; see epochsFor)
+    int epochs = 0;     // SGD epochs (0: embeddingEpochsFor(N): 200, 120 from 100,000 points)
     int negatives = 5;  // negative samples per positive
     double learningRate = 1.0;
     double a = 1.577; // UMAP's curve 1 / (1 + a d^2b) for min_dist 0.1, spread 1

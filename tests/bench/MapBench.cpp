@@ -1,7 +1,8 @@
 // The map at the size: N = 175,000 codes of D = 512 (or N from the command line): PCA and
 // the neighbour embedding (time, neighbour recall@10 on 1,000 faces), and the nearest-neighbour
 // query over 200,000 x 512. Usage: faceatlas_bench_map [N] [CODES.f32]; with a file name the drawn
-// codes are written there (N x 512 float32) for the peer, tests/bench/umap_peer.py.
+// codes are written there (N x 512 float32) for the peer, tests/bench/umap_peer.py. MAP_EPOCHS=E
+// sets the layout's epochs (default: embeddingEpochsFor(N)).
 #include "MatmulRate.h"
 #include "ml/Projection.h"
 #include "ml/Runtime.h"
@@ -68,6 +69,8 @@ int main(int argc, char** argv)
 
     EmbeddingParams p;
     p.threads = 1;
+    if (const char* epochs = std::getenv("MAP_EPOCHS")) // 0: the default for N
+        p.epochs = std::atoi(epochs);
     long long lastReported = -1;
     start = Clock::now();
     const EmbeddingResult r = neighbourEmbedding(x, p, {}, [&](const JobProgress& jp) {
