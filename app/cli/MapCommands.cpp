@@ -34,7 +34,7 @@ of each face's 10 nearest neighbours in code space that are among its 10 nearest
   --method M          neighbors: a UMAP-like neighbour embedding (exact k-nearest-neighbour graph,
                       layout by SGD with negative sampling; the default), or pca: the first two
                       principal components (seconds)
-  --neighbors K       neighbours per face in the graph (default 15)
+  --neighbors K       neighbours per face in the graph, 2-200 (default 15)
   --seed S            the layout's seed; the same seed gives the same map (default 1)
   --device D          auto, cpu or cuda for the matrix products (default auto)
   --json              print map.json
