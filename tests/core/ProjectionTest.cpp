@@ -221,6 +221,24 @@ TEST(ProjectionTest, CancelStopsTheEmbeddingEarly)
     EXPECT_FALSE(r2.map.defined());
 }
 
+TEST(ProjectionTest, CancelStopsTheNeighbourSearchEarly)
+{
+    torch::manual_seed(8);
+    const auto x = torch::randn({30000, 8}); // 59 row blocks, 140 products
+    CancelToken cancel;
+    long long last = 0, total = 0;
+    const KnnGraph g = exactKnn(x, 5, cancel, [&](const JobProgress& jp) {
+        last = jp.done;
+        total = jp.total;
+        if (jp.done == 2)
+            cancel.requestCancel();
+    });
+    EXPECT_TRUE(g.cancelled);
+    EXPECT_FALSE(g.indices.defined());
+    EXPECT_EQ(total, 140);
+    EXPECT_LE(last, 2 + at::get_num_threads()); // each worker finishes at most the product it was in
+}
+
 TEST(ProjectionTest, NearestMatchesANaiveLoop)
 {
     torch::manual_seed(2);
