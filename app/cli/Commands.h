@@ -18,5 +18,7 @@ int runConvertCheckpoint(const std::vector<std::string>& words);
 int runCluster(const std::vector<std::string>& words);
 int runAttention(const std::vector<std::string>& words);
 int runDemo(const std::vector<std::string>& words);
+int runMap(const std::vector<std::string>& words);
+int runSimilar(const std::vector<std::string>& words);
 
 } // namespace faceatlas::cli

@@ -26,6 +26,8 @@ commands:
   convert-checkpoint  convert a trusted checkpoint of an earlier FaceAtlas
   cluster    k-means on codes: galleries, decoded centroids, quality against labels
   attention  an attention map over a face (code layer, feature maps, signed Grad-CAM)
+  map        a 2-D map of codes (neighbour embedding or PCA) with its neighbour recall
+  similar    the nearest faces to a face of the codes or to an image file
 
   --version  print the version, the LibTorch version and whether CUDA is available
 )";
@@ -36,10 +38,13 @@ int main(int argc, char** argv)
 {
     using namespace faceatlas::cli;
     const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
-        {"inspect", runInspect},     {"prepare", runPrepare}, {"train", runTrain},
-        {"evaluate", runEvaluate},   {"predict", runPredict}, {"encode", runEncode},
-        {"summary", runSummary},     {"runs", runRuns},       {"cluster", runCluster},
-        {"attention", runAttention}, {"demo", runDemo},       {"convert-checkpoint", runConvertCheckpoint},
+        {"inspect", runInspect}, {"prepare", runPrepare},
+        {"train", runTrain},     {"evaluate", runEvaluate},
+        {"predict", runPredict}, {"encode", runEncode},
+        {"summary", runSummary}, {"runs", runRuns},
+        {"cluster", runCluster}, {"attention", runAttention},
+        {"demo", runDemo},       {"convert-checkpoint", runConvertCheckpoint},
+        {"map", runMap},         {"similar", runSimilar},
     };
     const std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {

@@ -1,0 +1,251 @@
+// `map` and `similar`: a 2-D map of the codes and "more like this" from the command line.
+#include "cli/CliSupport.h"
+#include "cli/Commands.h"
+
+#include "data/ImageIO.h"
+#include "ml/Batches.h"
+#include "ml/Inference.h"
+#include "ml/Models.h"
+#include "ml/Projection.h"
+#include "ml/Runs.h"
+#include "ml/TrainJob.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace faceatlas::cli {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+const char* kMapHelp =
+    R"(usage: faceatlas-cli map --codes CODES --out DIR [--method pca|neighbors] [--neighbors K] [--seed S]
+                        [--device auto|cpu|cuda] [--json]
+
+A 2-D map of the codes. DIR receives map.csv (path,x,y: one row per code, in code order) and
+map.json (method, settings, seconds, and the neighbour recall on a sample of 1,000 faces: the share
+of each face's 10 nearest neighbours in code space that are among its 10 nearest on the map).
+
+  --method M          neighbors: a UMAP-like neighbour embedding (exact k-nearest-neighbour graph,
+                      layout by SGD with negative sampling; the default), or pca: the first two
+                      principal components (seconds)
+  --neighbors K       neighbours per face in the graph, 2-200 (default 15)
+  --seed S            the layout's seed; the same seed gives the same map (default 1)
+  --device D          auto, cpu or cuda for the matrix products (default auto)
+  --json              print map.json
+)";
+
+const char* kSimilarHelp = R"(usage: faceatlas-cli similar --codes CODES (--path P | --image FILE) [--k K] [--json]
+
+The K nearest faces in code space (Euclidean distance), nearest first, as path,distance lines.
+
+  --path P            a face of the codes, as its path appears in map.csv or assignments.csv
+                      (the face itself is left out)
+  --image FILE        any image file: framed as prepare frames faces (squashed to the codes' image
+                      size) and encoded with the codes' autoencoder run
+  --k K               how many faces (default 10)
+  --json              one JSON object: the query and the faces with their distances
+)";
+
+/** A CSV field as written: as is, unless it needs quotes (RFC 4180). */
+std::string csvField(const std::string& s)
+{
+    if (s.find_first_of(",\"\r\n") == std::string::npos)
+        return s;
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"')
+            out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string number(float v)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(v));
+    return buf;
+}
+
+} // namespace
+
+int runMap(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help"});
+    if (args.has("help")) {
+        std::fputs(kMapHelp, stdout);
+        return 0;
+    }
+    const auto codesDir = std::filesystem::u8path(args.required("codes"));
+    const auto out = std::filesystem::u8path(args.required("out"));
+    const std::string method = args.value("method").value_or("neighbors");
+    EmbeddingParams p;
+    p.neighbors = args.intValue("neighbors", 15);
+    p.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
+    const std::string deviceName = args.value("device").value_or("auto");
+    const bool jsonOut = args.has("json");
+    args.rejectUnknown();
+    if (method != "pca" && method != "neighbors")
+        throw UsageError("--method takes pca or neighbors, not '" + method + "'");
+    if (p.neighbors < 2 || p.neighbors > 200)
+        throw UsageError("--neighbors must be between 2 and 200");
+
+    const Codes codes = Codes::open(codesDir);
+    const int64_t n = static_cast<int64_t>(codes.count());
+    if (n < 3)
+        throw Error(displayPath(codesDir) + ": a map needs at least 3 codes, these are " + std::to_string(n));
+    if (method == "neighbors" && p.neighbors >= n)
+        throw Error(displayPath(codesDir) + ": --neighbors " + std::to_string(p.neighbors) + " needs more than "
+                    + std::to_string(p.neighbors) + " codes, these are " + std::to_string(n));
+    const torch::Device device = resolveDevice(deviceName);
+    const auto start = Clock::now();
+    const auto x = codes.tensor().to(device);
+    const CancelToken cancel = installInterruptHandler();
+    ProgressBar bar;
+    torch::Tensor map;
+    json seconds;
+    json settings = {{"device", device.str()}};
+    if (method == "pca") {
+        map = pca2d(x);
+    } else {
+        const EmbeddingResult r = neighbourEmbedding(x, p, cancel, [&](const JobProgress& jp) { bar.update(jp); });
+        bar.finish();
+        if (r.cancelled) {
+            std::fprintf(stderr, "map: cancelled\n");
+            return 130;
+        }
+        map = r.map;
+        settings["neighbors"] = p.neighbors;
+        settings["seed"] = p.seed;
+        settings["epochs"] = r.epochs;
+        settings["negatives"] = p.negatives;
+        settings["a"] = p.a;
+        settings["b"] = p.b;
+        settings["edges"] = r.edges;
+        seconds["neighbours"] = r.knnSeconds;
+        seconds["graph"] = r.graphSeconds;
+        seconds["layout"] = r.layoutSeconds;
+    }
+    const double mapSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+    seconds["map"] = mapSeconds;
+    const int64_t sample = std::min<int64_t>(1000, n);
+    const int recallK = static_cast<int>(std::min<int64_t>(10, n - 1));
+    const auto recallStart = Clock::now();
+    const double recall = neighbourRecall(x, map, sample, recallK, 1);
+    seconds["recall"] = std::chrono::duration<double>(Clock::now() - recallStart).count();
+
+    const auto m = map.contiguous();
+    const float* xy = m.data_ptr<float>();
+    std::string csv = "path,x,y\n";
+    for (int64_t i = 0; i < n; ++i)
+        csv += csvField(codes.records()[static_cast<size_t>(i)].path) + "," + number(xy[2 * i]) + ","
+               + number(xy[2 * i + 1]) + "\n";
+    std::filesystem::create_directories(out);
+    writeFileAtomic(out / "map.csv", csv);
+    const json summary = {{"method", method},
+                          {"codes", displayPath(codesDir)},
+                          {"count", n},
+                          {"dim", codes.dim()},
+                          {"settings", settings},
+                          {"seconds", seconds},
+                          {"recall", {{"k", recallK}, {"sample", sample}, {"seed", 1}, {"value", recall}}}};
+    writeFileAtomic(out / "map.json", summary.dump(2) + "\n");
+    if (jsonOut) {
+        printLine(summary.dump());
+        return 0;
+    }
+    std::printf("%s map of %lld codes in %.1f s; neighbour recall@%d on %lld faces: %.3f\nwritten to %s\n",
+                method.c_str(), static_cast<long long>(n), mapSeconds, recallK, static_cast<long long>(sample), recall,
+                displayPath(out / "map.csv").c_str());
+    return 0;
+}
+
+int runSimilar(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help"});
+    if (args.has("help")) {
+        std::fputs(kSimilarHelp, stdout);
+        return 0;
+    }
+    const auto codesDir = std::filesystem::u8path(args.required("codes"));
+    const auto path = args.value("path");
+    const auto image = args.value("image");
+    const int k = args.intValue("k", 10);
+    const bool jsonOut = args.has("json");
+    args.rejectUnknown();
+    if (path.has_value() == image.has_value())
+        throw UsageError("give either --path P or --image FILE");
+    if (k < 1)
+        throw UsageError("--k must be at least 1");
+
+    const Codes codes = Codes::open(codesDir);
+    const int64_t n = static_cast<int64_t>(codes.count());
+    torch::Tensor query;
+    int64_t self = -1;
+    if (path) {
+        const auto& records = codes.records();
+        for (size_t i = 0; i < records.size(); ++i)
+            if (records[i].path == *path) {
+                self = static_cast<int64_t>(i);
+                break;
+            }
+        if (self < 0)
+            throw Error(displayPath(codesDir) + ": no face with the path '" + *path + "' in these codes");
+        query = torch::from_blob(const_cast<float*>(codes.row(static_cast<size_t>(self))),
+                                 {static_cast<int64_t>(codes.dim())}, torch::kFloat);
+    } else {
+        const auto file = std::filesystem::u8path(*image);
+        if (codes.runDir().empty())
+            throw Error(displayPath(codesDir / "codes.json") + ": names no autoencoder run to encode an image with");
+        LoadedModel loaded = loadRunModel(codes.runDir());
+        FaceModelImpl& model = *loaded.model;
+        if (model.kind() != ModelKind::Autoencoder)
+            throw Error(displayPath(codes.runDir()) + ": the codes' run is not an autoencoder");
+        const int s = codes.imageSize();
+        if (model.imageSize() != s)
+            throw Error(displayPath(codes.runDir()) + ": the autoencoder takes " + std::to_string(model.imageSize())
+                        + " px images, the codes were made from " + std::to_string(s) + " px");
+        const std::string bytes = readFile(file); // its Error names the file
+        std::vector<std::uint8_t> rgb(static_cast<size_t>(s) * s * 3);
+        std::string problem;
+        if (!decodeSquareRgb(bytes, s, rgb.data(), problem))
+            throw Error(displayPath(file) + ": " + problem);
+        torch::InferenceMode inference;
+        model.eval();
+        query = autoencoderEncode(model, imageTensor(rgb.data(), s).unsqueeze(0)).reshape({-1}).contiguous();
+        if (query.numel() != static_cast<int64_t>(codes.dim()))
+            throw Error(displayPath(codes.runDir()) + ": its codes have " + std::to_string(query.numel())
+                        + " values, those in " + displayPath(codesDir) + " " + std::to_string(codes.dim()));
+    }
+    const int64_t available = self >= 0 ? n - 1 : n;
+    if (k > available)
+        throw Error(displayPath(codesDir) + ": --k " + std::to_string(k) + " is more than the "
+                    + std::to_string(available) + " other faces in these codes");
+    const Neighbours r = nearest(codes.tensor(), query, k, self);
+    if (jsonOut) {
+        json faces = json::array();
+        for (size_t i = 0; i < r.indices.size(); ++i)
+            faces.push_back(
+                {{"path", codes.records()[static_cast<size_t>(r.indices[i])].path}, {"distance", r.distances[i]}});
+        json j = {{"codes", displayPath(codesDir)}, {"k", k}, {"faces", faces}};
+        if (path)
+            j["path"] = *path;
+        else
+            j["image"] = *image;
+        printLine(j.dump());
+        return 0;
+    }
+    std::printf("path,distance\n");
+    for (size_t i = 0; i < r.indices.size(); ++i)
+        std::printf("%s,%s\n", csvField(codes.records()[static_cast<size_t>(r.indices[i])].path).c_str(),
+                    number(r.distances[i]).c_str());
+    return 0;
+}
+
+} // namespace faceatlas::cli

@@ -1,0 +1,107 @@
+#pragma once
+
+#include "util/CancelToken.h"
+
+#include <cstdint>
+#include <functional>
+#include <torch/torch.h>
+#include <vector>
+
+namespace faceatlas {
+
+/**
+ * Two-dimensional maps of codes (or any [N, D] features): PCA, and a UMAP-like neighbour
+ * embedding. Everything is LibTorch, so the matrix products run on a GPU where the data lies on one;
+ * the layout's SGD runs on the CPU.
+ */
+
+/**
+ * The first two principal components of the rows of `x` ([N, D] float32): the data centred on its
+ * mean and projected on the top-2 eigenvectors of its D x D covariance (accumulated in double over
+ * row blocks). Each direction's sign is fixed so that its largest coordinate is positive, so the map
+ * is the same on every machine. `directions` receives the [D, 2] unit vectors when given.
+ * Returns [N, 2] float32 on the CPU. Throws Error for fewer than 2 rows or non-finite values.
+ */
+torch::Tensor pca2d(const torch::Tensor& x, torch::Tensor* directions = nullptr);
+
+/** The first `dims` principal components ([N, dims] on the CPU), as pca2d; `directions` gets [D, dims]. */
+torch::Tensor principalComponents(const torch::Tensor& x, int dims, torch::Tensor* directions = nullptr);
+
+/** The k nearest neighbours of every row, nearest first; a row is never its own neighbour. */
+struct KnnGraph {
+    torch::Tensor indices;   // [N, k] int64, on the CPU
+    torch::Tensor distances; // [N, k] float32, Euclidean
+    bool cancelled = false;
+};
+
+/**
+ * Exact k-nearest neighbours from blocked matrix products (||a||^2 + ||b||^2 - 2ab over blocks of
+ * 512 rows and 8,192 columns), each pair's distance computed once: a block's row-wise top-k serves
+ * its rows, its column-wise top-k the rows of the later blocks, merged into running lists in the
+ * total order (distance, index). On the CPU each core works on its own row blocks with
+ * single-threaded BLAS (as k-means does); on a GPU the blocks run one after the other. The result
+ * does not depend on the thread count. Throws Error unless 1 <= k < N, or for NaN / Inf.
+ */
+KnnGraph exactKnn(const torch::Tensor& x, int k, const CancelToken& cancel = {},
+                  const std::function<void(const JobProgress&)>& onProgress = {});
+
+/** Settings of the neighbour embedding (UMAP's defaults where UMAP has one). */
+struct EmbeddingParams {
+    int neighbors = 15; // k of the neighbour graph
+    int epochs = 0;     // SGD epochs (0: embeddingEpochsFor(N): 200, 120 from 100,000 points)
+    int negatives = 5;  // negative samples per positive
+    double learningRate = 1.0;
+    double a = 1.577; // UMAP's curve 1 / (1 + a d^2b) for min_dist 0.1, spread 1
+    double b = 0.895;
+    double repulsion = 1.0; // UMAP's gamma
+    std::uint64_t seed = 1;
+    int knnDims = 0; // 0: the graph from exact distances in all D dimensions; else in the top knnDims
+                     // principal components (approximate neighbours, D / knnDims times fewer products)
+    int threads = 1; // SGD threads: 1 is deterministic by seed; more is Hogwild (faster, not reproducible)
+};
+
+/** The SGD epochs used for n points when EmbeddingParams::epochs is 0. */
+int embeddingEpochsFor(int64_t n);
+
+struct EmbeddingResult {
+    torch::Tensor map; // [N, 2] float32 on the CPU
+    int epochs = 0;
+    int64_t edges = 0; // edges of the symmetrised fuzzy graph
+    double knnSeconds = 0, graphSeconds = 0, layoutSeconds = 0;
+    bool cancelled = false;
+};
+
+/**
+ * A UMAP-like layout of the rows of `x`: exact kNN, fuzzy weights (per-point rho and sigma by
+ * binary search so the weights sum to log2 k, symmetrised as a + b - ab), initialised from PCA
+ * scaled to [-10, 10], then SGD on UMAP's cross-entropy: attractive moves along edges sampled in
+ * proportion to their weight, `negatives` random repulsive moves per positive, the learning rate
+ * falling linearly to 0. Deterministic by seed with params.threads == 1 (the kNN part is always
+ * deterministic). Progress stages: "neighbours" (row blocks) then "layout" (epochs).
+ */
+EmbeddingResult neighbourEmbedding(const torch::Tensor& x, const EmbeddingParams& params,
+                                   const CancelToken& cancel = {},
+                                   const std::function<void(const JobProgress&)>& onProgress = {});
+
+/**
+ * For a seeded sample of at most `sampleSize` rows: the fraction of each row's k nearest neighbours
+ * in `highDim` ([N, D]) that are also among its k nearest in `map2d` ([N, 2]), averaged. 1 is perfect.
+ */
+double neighbourRecall(const torch::Tensor& highDim, const torch::Tensor& map2d, int64_t sampleSize, int k = 10,
+                       std::uint64_t seed = 1);
+
+/** Nearest rows to a query, nearest first, with Euclidean distances. */
+struct Neighbours {
+    std::vector<int64_t> indices;
+    std::vector<float> distances;
+};
+
+/**
+ * Brute-force k nearest rows of `all` ([N, D] float32) to `query` ([D]): one pass over the data
+ * (a fused distance loop on all cores for a contiguous CPU matrix, a matrix-vector product
+ * elsewhere) and a top-k. Row `exclude` (e.g. the query's own row) is left out when >= 0.
+ * Throws Error when k is not in 1..N (N - 1 with an exclusion) or the dimensions differ.
+ */
+Neighbours nearest(const torch::Tensor& all, const torch::Tensor& query, int k, int64_t exclude = -1);
+
+} // namespace faceatlas

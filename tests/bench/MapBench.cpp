@@ -1,0 +1,120 @@
+// The map at the size: N = 175,000 codes of D = 512 (or N from the command line): PCA and
+// the neighbour embedding (time, neighbour recall@10 on 1,000 faces), and the nearest-neighbour
+// query over 200,000 x 512. Usage: faceatlas_bench_map [N] [CODES.f32]; with a file name the drawn
+// codes are written there (N x 512 float32) for the peer, tests/bench/umap_peer.py. MAP_EPOCHS=E
+// sets the layout's epochs (default: embeddingEpochsFor(N)).
+#include "MatmulRate.h"
+#include "ml/Projection.h"
+#include "ml/Runtime.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <torch/torch.h>
+
+using namespace faceatlas;
+using namespace faceatlas::bench;
+
+namespace {
+
+/**
+ * Random but structured codes: 40 clusters of a Gaussian mixture in a 16-dimensional latent space,
+ * spread into D dimensions by a random linear map, plus isotropic noise, as codes of faces are
+ * (a few directions of variation, groups of similar faces).
+ */
+torch::Tensor structuredCodes(int64_t n, int64_t d, std::uint64_t seed)
+{
+    torch::manual_seed(seed);
+    const int64_t latent = 16, clusters = 40;
+    const auto centres = torch::randn({clusters, latent}) * 2.5;
+    const auto mix = torch::randn({latent, d}) / std::sqrt(static_cast<double>(latent));
+    auto x = torch::empty({n, d});
+    for (int64_t s = 0; s < n; s += 10000) {
+        const int64_t len = std::min<int64_t>(10000, n - s);
+        const auto labels = torch::randint(clusters, {len}, torch::kLong);
+        const auto z = centres.index_select(0, labels) + torch::randn({len, latent});
+        x.narrow(0, s, len).copy_(z.mm(mix) + 0.3 * torch::randn({len, d}));
+    }
+    return x;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    configureAllocator();
+    configureTorchThreads(0);
+    torch::NoGradGuard noGrad;
+    const int64_t n = argc > 1 ? std::atoll(argv[1]) : 175000, d = 512;
+    std::printf("matmul peak %.1f GFLOP/s, %d threads\n", matmulGflops(), at::get_num_threads());
+    auto start = Clock::now();
+    const auto x = structuredCodes(n, d, 1);
+    std::printf("codes: %lld x %lld drawn in %.1f s (40 clusters in a 16-D latent space, noise 0.3)\n",
+                static_cast<long long>(n), static_cast<long long>(d), seconds(start));
+    if (argc > 2) {
+        std::ofstream out(argv[2], std::ios::binary);
+        out.write(reinterpret_cast<const char*>(x.data_ptr<float>()), static_cast<std::streamsize>(x.numel() * 4));
+        std::printf("written to %s for the peer\n", argv[2]);
+    }
+    const int64_t sample = std::min<int64_t>(1000, n);
+
+    start = Clock::now();
+    const auto pca = pca2d(x);
+    const double pcaSeconds = seconds(start);
+    start = Clock::now();
+    const double pcaRecall = neighbourRecall(x, pca, sample, 10, 1);
+    const double recallSeconds = seconds(start);
+    std::printf("PCA                  %7.2f s   recall@10 %.3f  (recall on %lld faces: %.1f s)\n", pcaSeconds,
+                pcaRecall, static_cast<long long>(sample), recallSeconds);
+
+    EmbeddingParams p;
+    p.threads = 1;
+    if (const char* epochs = std::getenv("MAP_EPOCHS")) // 0: the default for N
+        p.epochs = std::atoi(epochs);
+    long long lastReported = -1;
+    start = Clock::now();
+    const EmbeddingResult r = neighbourEmbedding(x, p, {}, [&](const JobProgress& jp) {
+        const long long tenth = jp.total > 0 ? jp.done * 10 / jp.total : 0;
+        if (tenth != lastReported || jp.done == jp.total) {
+            lastReported = tenth;
+            std::fprintf(stderr, "  %s %lld/%lld at %.0f s\n", jp.stage, jp.done, jp.total, seconds(start));
+        }
+    });
+    const double mapSeconds = seconds(start);
+    const double mapRecall = neighbourRecall(x, r.map, sample, 10, 1);
+    std::printf("neighbour embedding  %7.2f s   recall@10 %.3f  (kNN k=%d %.1f s, graph %.1f s, layout %d epochs "
+                "%.1f s on 1 thread, %lld edges)\n",
+                mapSeconds, mapRecall, p.neighbors, r.knnSeconds, r.graphSeconds, r.epochs, r.layoutSeconds,
+                static_cast<long long>(r.edges));
+    const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(d);
+    std::printf("  kNN distance products: %.1f GFLOP/s\n", flops / r.knnSeconds / 1e9);
+
+    // The same with the graph's neighbours found in the top 64 principal components.
+    EmbeddingParams reduced = p;
+    reduced.knnDims = 64;
+    start = Clock::now();
+    const EmbeddingResult r64 = neighbourEmbedding(x, reduced);
+    const double map64Seconds = seconds(start);
+    const double map64Recall = neighbourRecall(x, r64.map, sample, 10, 1);
+    std::printf("  kNN in 64 PCA dims %7.2f s   recall@10 %.3f  (kNN %.1f s, graph %.1f s, layout %.1f s)\n",
+                map64Seconds, map64Recall, r64.knnSeconds, r64.graphSeconds, r64.layoutSeconds);
+
+    // "More like this": 200,000 x 512, the median of 21 queries after a warm-up.
+    const int64_t big = 200000;
+    const auto all = big <= n ? x.narrow(0, 0, big).contiguous() : structuredCodes(big, d, 2);
+    std::vector<double> t;
+    for (int i = 0; i < 22; ++i) {
+        const auto q = all[i * 997 % big].clone();
+        start = Clock::now();
+        const Neighbours nn = nearest(all, q, 10, i * 997 % big);
+        if (i > 0)
+            t.push_back(seconds(start) * 1000);
+        if (nn.indices.size() != 10)
+            return 1;
+    }
+    std::printf("nearest 10 of %lld x %lld: %.1f ms median (min %.1f, max %.1f)\n", static_cast<long long>(big),
+                static_cast<long long>(d), median(t), *std::min_element(t.begin(), t.end()),
+                *std::max_element(t.begin(), t.end()));
+    std::printf("peak memory %.2f GB resident\n", usage().ru_maxrss / 1e6);
+    return 0;
+}
