@@ -118,6 +118,9 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
         m_map.clear();
         m_original->clear();
         m_overlay->clear();
+        m_faceCaption->clear();
+        m_colorBar->clear();
+        m_scaleText->clear();
     });
     connect(session, &Session::datasetChanged, this, [this] {
         const auto* data = m_session->dataset();
@@ -148,8 +151,10 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     connect(m_opacity, &QSlider::valueChanged, this, [this] { blend(); });
     connect(m_colormap, &QComboBox::currentIndexChanged, this, [this] { blend(); });
     connect(exportButton, &QPushButton::clicked, this, [this] {
-        if (m_overlayImage.isNull())
+        if (m_overlayImage.isNull()) {
+            m_status->setText(tr("Nothing to export yet: choose a face and a map first."));
             return;
+        }
         const QString file =
             QFileDialog::getSaveFileName(this, tr("Export overlay"), "attention.png", tr("PNG (*.png)"));
         if (!file.isEmpty())
@@ -308,6 +313,10 @@ bool AttentionPage::render()
                 text += tr(" Predicted age %1.").arg(result.predictedAge, 0, 'f', 1);
             if (result.isSigned && gradCam)
                 text += tr(" Red pushes the predicted age up, blue pulls it down.");
+            if (const QString note = m_session->runSourceNote(m_run->currentData().toString()); !note.isEmpty())
+                text += " " + tr("The model was %1.").arg(note);
+            // Signed maps have their own blue-red scale: the colour map choice applies to the others.
+            m_colormap->setEnabled(!result.isSigned);
             m_status->setText(text);
         },
         [this](const QString& error) {

@@ -29,7 +29,8 @@ void setIntegerAxis(QValueAxis* axis, double low, double high, int maxTicks)
 {
     low = std::floor(low);
     high = std::max(low + 1, std::ceil(high));
-    axis->setRange(low, high);
+    // A little room past the last whole number, so a point drawn there is not cut in half.
+    axis->setRange(low, high + 0.04 * (high - low));
     axis->setTickType(QValueAxis::TicksDynamic);
     axis->setTickAnchor(0);
     axis->setTickInterval(integerTickStep(high - low, maxTicks));

@@ -104,7 +104,7 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     m_list->setMaximumWidth(300);
     m_sweepView = new QChartView;
     m_sweepView->setRenderHint(QPainter::Antialiasing);
-    m_sweepView->setMinimumHeight(200);
+    m_sweepView->setMinimumHeight(240);
     m_ageView = new QChartView;
     m_ageView->setRenderHint(QPainter::Antialiasing);
     m_ageView->setMinimumHeight(180);
@@ -315,11 +315,13 @@ void ClustersPage::cluster()
     } else {
         p.k = m_k->value();
     }
+    // A new folder for each clustering: the one on screen is never rewritten under the page.
     const QString out = QDir(m_session->workspace())
-                            .filePath(QStringLiteral("clusters/%1-k%2")
+                            .filePath(QStringLiteral("clusters/%1-k%2-%3")
                                           .arg(QFileInfo(m_session->codesDir()).fileName())
                                           .arg(m_sweep->isChecked() ? QStringLiteral("%1-%2").arg(p.kMin).arg(p.kMax)
-                                                                    : QString::number(p.k)));
+                                                                    : QString::number(p.k))
+                                          .arg(QDateTime::currentDateTime().toString("HHmmss-zzz")));
     p.outDir = out.toStdString();
     const auto job = [p](const CancelToken& cancel, const JobRunner::Report& report) {
         const ClusterResult result = ClusterJob(p).run(
@@ -395,7 +397,7 @@ void ClustersPage::showResults()
     m_sweepView->setVisible(metrics.contains("sweep"));
     if (metrics.contains("sweep")) {
         auto* chart = new QChart;
-        chart->setTitle(tr("Sweep of k"));
+        chart->setTitle(tr("Sweep of k (chosen: k = %1)").arg(metrics.value("k", 0)));
         auto* inertia = new QLineSeries;
         inertia->setName(tr("inertia"));
         auto* silhouette = new QLineSeries;
@@ -429,13 +431,16 @@ void ClustersPage::showResults()
             kHigh = std::max(kHigh, s.at("k").get<int>());
         }
         setIntegerAxis(x, kLow, kHigh, 8);
+        // Inertia's values are large and only its bend (the elbow) matters: its axis is named, not numbered.
         auto* y = new QValueAxis;
         y->setTitleText(tr("inertia"));
         y->setRange(low * 0.95, top * 1.05);
-        y->setLabelFormat("%.2g");
+        y->setLabelsVisible(false);
         auto* y2 = new QValueAxis;
         y2->setTitleText(tr("silhouette"));
         y2->setRange(0, sTop * 1.2);
+        y2->setLabelFormat("%.2f");
+        y2->setTickCount(3);
         chart->addAxis(x, Qt::AlignBottom);
         chart->addAxis(y, Qt::AlignLeft);
         chart->addAxis(y2, Qt::AlignRight);
@@ -456,6 +461,7 @@ void ClustersPage::showResults()
             });
         m_sweepView->setToolTip(tr("Click a point to cluster with that k"));
         chart->setMargins(QMargins(2, 2, 2, 2));
+        chart->legend()->setFont(QFont(chart->legend()->font().family(), 7));
         chart->legend()->setAlignment(Qt::AlignBottom);
         replaceChart(m_sweepView, chart);
     }
@@ -589,6 +595,7 @@ void ClustersPage::showCluster(int row)
         chart->setTitle(tr("Ages in cluster %1").arg(row));
         chart->addSeries(series);
         chart->setMargins(QMargins(2, 2, 2, 2));
+        chart->legend()->setFont(QFont(chart->legend()->font().family(), 7));
         auto* decades = new QBarCategoryAxis;
         decades->append(labels);
         auto* faces = new QValueAxis;

@@ -33,6 +33,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QImageReader>
 #include <QLabel>
 #include <QListView>
 #include <QListWidget>
@@ -245,6 +246,11 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         connect(box, &QDoubleSpinBox::valueChanged, this, save);
     for (QCheckBox* box : {m_balance, m_multipleFaces})
         connect(box, &QCheckBox::toggled, this, save);
+    // The age range can not be turned inside out.
+    m_ageMax->setMinimum(m_ageMin->value());
+    m_ageMin->setMaximum(m_ageMax->value());
+    connect(m_ageMin, &QSpinBox::valueChanged, m_ageMax, &QSpinBox::setMinimum);
+    connect(m_ageMax, &QSpinBox::valueChanged, m_ageMin, &QSpinBox::setMaximum);
     for (QSpinBox* box : {m_ageMin, m_ageMax, m_minImage})
         connect(box, &QSpinBox::valueChanged, this, &DatasetPage::updateCounts);
     connect(m_minScore, &QDoubleSpinBox::valueChanged, this, &DatasetPage::updateCounts);
@@ -322,7 +328,13 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     connect(session, &Session::datasetAboutToChange, this, [this] {
         m_model->setDataset(nullptr);
         clearFacePanel();
+        auto* empty = new QChart;
+        empty->setTitle(tr("Training ages (after Prepare)"));
+        replaceChart(m_histogram, empty);
     });
+    m_predict->setEnabled(false);
+    connect(session, &Session::datasetChanged, this,
+            [this] { m_predict->setEnabled(m_session->dataset() != nullptr); });
     connect(session, &Session::datasetChanged, this, [this, refreshExtras] {
         m_model->setDataset(m_session->sharedDataset());
         refreshExtras();
@@ -466,6 +478,8 @@ void DatasetPage::loadSource(const QString& spec)
         updateCounts();
         // The grid shows this source's faces or none, never the previous dataset's.
         const QString prepared = m_session->preparedDirFor(spec, m_size->value());
+        if (m_session->dataset() && m_session->datasetDir() == prepared)
+            return; // already open (a start that reopened it)
         if (QFileInfo::exists(prepared + "/prepared.json")) {
             try {
                 m_session->openPrepared(prepared);
@@ -514,10 +528,14 @@ void DatasetPage::updateCounts()
             name += tr(" (off)");
         else if (s.notApplicable)
             name += tr(" (%1 lack the field, kept)").arg(s.notApplicable);
-        m_steps->setItem(i, 0, new QTableWidgetItem(name));
+        auto* item = new QTableWidgetItem(name);
+        item->setToolTip(name);
+        m_steps->setItem(i, 0, item);
         m_steps->setItem(i, 1, new QTableWidgetItem(QString::number(s.removed)));
         m_steps->setItem(i, 2, new QTableWidgetItem(QString::number(s.remaining)));
     }
+    if (!m_session->dataset())
+        m_matchCount->setText(tr("The faces appear here once the dataset is prepared (Prepare, on the left)."));
 }
 
 void DatasetPage::showCleaningProblems(const std::vector<SkippedFile>& skipped, size_t recordsRead)
@@ -723,9 +741,25 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
     const Record& r = data->records()[static_cast<size_t>(row)];
     m_shownFace = row;
     m_overlayCaption->clear();
-    // The stored face (what the models see); the original file may be large, slow or gone.
+    // The stored face (what the models see) at once; the original file, decoded on the lane, when it
+    // arrives (it may be large, slow or gone: then the stored face stays).
     m_faceImage->setPixmap(
         QPixmap::fromImage(m_session->face(row)).scaled(220, 220, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    m_session->lane()->submit<QImage>(
+        QStringLiteral("face-original"), this,
+        [path = QString::fromStdString(r.path)] {
+            QImageReader reader(path);
+            const QSize size = reader.size();
+            if (!size.isValid() || static_cast<qint64>(size.width()) * size.height() > 50'000'000)
+                return QImage(); // unreadable or absurdly large: keep the stored face
+            reader.setScaledSize(size.scaled(220, 220, Qt::KeepAspectRatio));
+            return reader.read();
+        },
+        [this](QImage original) {
+            if (!original.isNull())
+                m_faceImage->setPixmap(QPixmap::fromImage(original));
+        },
+        [](const QString&) {});
     QString info = tr("<b>Face %1</b><br>%2<br>").arg(row).arg(QString::fromStdString(r.path).toHtmlEscaped());
     info += tr("Age: %1<br>Gender: %2<br>")
                 .arg(r.age ? QString::number(*r.age) : tr("unknown"),
@@ -773,11 +807,12 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
                 if (overlay.image.isNull())
                     return;
                 m_faceOverlay->setPixmap(QPixmap::fromImage(overlay.image));
-                const QString caption = tr("Signed Grad-CAM of %1 (checkpoint of epoch %2), predicted age %3: red "
-                                           "pushes the prediction up, blue down.")
-                                            .arg(QFileInfo(run).fileName())
-                                            .arg(overlay.epoch)
-                                            .arg(overlay.predicted, 0, 'f', 1);
+                QString caption = tr("Signed Grad-CAM of %1 (checkpoint of epoch %2): red pushes the predicted "
+                                     "age up, blue down.")
+                                      .arg(QFileInfo(run).fileName())
+                                      .arg(overlay.epoch);
+                if (const QString note = m_session->runSourceNote(run); !note.isEmpty())
+                    caption += " " + tr("The model was %1.").arg(note);
                 m_overlayCaption->setText(caption);
                 m_faceOverlay->setToolTip(caption);
             },

@@ -214,7 +214,12 @@ void MainWindow::restoreRemembered()
         m_session->forgetRemembered();
         statusBar()->showMessage(tr("The last dataset could not be reopened: %1").arg(QString::fromUtf8(e.what())),
                                  30000);
+        return;
     }
+    // Its source is read again in the background, so the cleaning steps can be changed and Prepare works.
+    const QString source = settings.value("source").toString();
+    if (!source.isEmpty())
+        m_dataset->loadSource(source);
 }
 
 void MainWindow::buildMenus()

@@ -19,6 +19,8 @@
 #include <QTableWidget>
 #include <QValueAxis>
 #include <QVBoxLayout>
+#include <utility>
+#include <vector>
 
 namespace faceatlas::ui {
 
@@ -227,6 +229,7 @@ void RunsPage::overlaySelected()
     for (const auto* item : m_table->selectedItems())
         rows.insert(item->row());
     m_plotted.clear();
+    std::vector<std::pair<QLineSeries*, bool>> pending; // attached once the axes are in place
     for (int row : rows) {
         const QString dir = m_table->item(row, kDirColumn)->text();
         const QString model = m_table->item(row, 0)->text();
@@ -245,23 +248,29 @@ void RunsPage::overlaySelected()
             }
             showPoints(series);
             chart->addSeries(series);
-            if (autoencoder && !anyAutoencoder)
-                chart->addAxis(psnr, anyAge ? Qt::AlignRight : Qt::AlignLeft);
-            if (!autoencoder && !anyAge)
-                chart->addAxis(mae, Qt::AlignLeft);
             anyAge |= !autoencoder;
             anyAutoencoder |= autoencoder;
-            series->attachAxis(x);
-            series->attachAxis(autoencoder ? psnr : mae);
+            pending.push_back({series, autoencoder});
             m_plotted << dir;
         } catch (const std::exception&) {
             continue; // a run without metrics yet
         }
     }
-    if (!anyAge)
+    // MAE on the left; PSNR on the right when both are shown, else on the left.
+    if (anyAge)
+        chart->addAxis(mae, Qt::AlignLeft);
+    else
         delete mae;
-    if (!anyAutoencoder)
+    if (anyAutoencoder)
+        chart->addAxis(psnr, anyAge ? Qt::AlignRight : Qt::AlignLeft);
+    else
         delete psnr;
+    for (const auto& [series, autoencoder] : pending) {
+        series->attachAxis(x);
+        series->attachAxis(autoencoder ? psnr : mae);
+        if (anyAge && anyAutoencoder) // which axis a curve is read on, in its name
+            series->setName(series->name() + (autoencoder ? tr(" (PSNR, right)") : tr(" (MAE, left)")));
+    }
     setIntegerAxis(x, 0, right);
     if (anyAge) {
         mae->setRange(0, maeTop * 1.1);

@@ -42,6 +42,7 @@ void Session::setWorkspace(const QString& dir)
     // The CLI finds the same runs when it is pointed at the same workspace.
     qputenv("FACEATLAS_WORKSPACE", dir.toLocal8Bit());
     QSettings().setValue("workspace", dir);
+    Q_EMIT runsChanged(); // the Runs page lists this workspace's runs
 }
 
 void Session::setSource(const QString& spec)
@@ -88,6 +89,7 @@ void Session::closeDataset()
     m_dataset.reset();
     m_datasetDir.clear();
     m_fingerprint.clear();
+    QSettings().remove("prepared"); // the next start reopens what is open then: nothing
     m_predictions = std::make_shared<const std::vector<float>>();
     m_clusterLabels = std::make_shared<const std::vector<int>>();
     Q_EMIT datasetChanged();
@@ -109,6 +111,20 @@ int Session::runImageSize(const QString& runDir)
     } catch (const std::exception&) {
         return 0;
     }
+}
+
+QString Session::runSourceNote(const QString& runDir) const
+{
+    if (!m_dataset || runDir.isEmpty())
+        return {};
+    try {
+        const auto run = nlohmann::json::parse(readFile((runDir + "/run.json").toStdString()));
+        const std::string source = run.value("source", std::string());
+        if (!source.empty() && source != m_dataset->sourceSpec())
+            return tr("trained on %1, not on this dataset").arg(QString::fromStdString(source));
+    } catch (const std::exception&) {
+    }
+    return {};
 }
 
 QString Session::runMismatch(const QString& runDir) const

@@ -69,6 +69,8 @@ public:
     static int runImageSize(const QString& runDir);
     /** Why `runDir` cannot be applied to the open dataset (another image size, no dataset); empty when it can. */
     QString runMismatch(const QString& runDir) const;
+    /** "trained on SOURCE, not on this dataset" when the run was trained on another source; else empty. */
+    QString runSourceNote(const QString& runDir) const;
     QString latestRun(const QString& model) const;
     void setLatestRun(const QString& model, const QString& dir);
     QString codesDir() const { return m_codesDir; }

@@ -140,7 +140,8 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     left->addWidget(box);
     left->addWidget(m_status);
     left->addWidget(m_scatterView, 1);
-    left->addWidget(new QLabel(tr("Worst-predicted validation faces (true / predicted):")));
+    m_worstLabel = new QLabel(tr("Worst-predicted validation faces (true / predicted):"));
+    left->addWidget(m_worstLabel);
     left->addWidget(m_worst);
 
     m_lossView = new QChartView;
@@ -191,8 +192,15 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
                                    .arg(data->valIndices().size())
                              : tr("No prepared dataset: prepare one on the Dataset page."));
         m_data->setToolTip(m_session->datasetDir());
+        if (!m_session->jobs()->isRunning() && data)
+            m_status->setText(tr("Choose a model and the number of epochs, then Start."));
     };
     connect(m_session, &Session::datasetChanged, this, showData);
+    // The scatter and the worst faces are of the open dataset's faces: not kept under another one.
+    connect(m_session, &Session::datasetAboutToChange, this, [this] {
+        replaceChart(m_scatterView, new QChart);
+        m_worst->clear();
+    });
     showData();
     connect(m_device, &QComboBox::currentIndexChanged, this, save);
     connect(m_epochs, &QSpinBox::valueChanged, this, save);
@@ -237,7 +245,8 @@ void TrainPage::resetCharts(bool ageModel)
         addLine(loss, m_lossX, m_lossY, tr("training, per batch (smoothed)"), QColor(160, 190, 230), Qt::SolidLine, 1);
     m_trainLoss = addLine(loss, m_lossX, m_lossY, tr("training"), QColor(30, 90, 200));
     m_valLoss = addLine(loss, m_lossX, m_lossY, tr("validation"), QColor(220, 90, 30));
-    setIntegerAxis(m_lossX, 0, std::max(1, m_epochs->value()));
+    m_axisEpochs = std::max(1, m_epochs->value());
+    setIntegerAxis(m_lossX, 0, m_axisEpochs);
     m_lossY->setRange(0, 0.01);
     replaceChart(m_lossView, loss);
     QChart* metric =
@@ -246,10 +255,17 @@ void TrainPage::resetCharts(bool ageModel)
     m_baseline = ageModel ? addLine(metric, m_metricX, m_metricY, tr("baseline: always the training median"),
                                     QColor(120, 120, 120), Qt::DashLine)
                           : nullptr;
-    setIntegerAxis(m_metricX, 0, std::max(1, m_epochs->value()));
+    setIntegerAxis(m_metricX, 0, m_axisEpochs);
     m_metricY->setRange(0, 1);
     replaceChart(m_metricView, metric);
     m_smoothed = 0;
+    // The age model's panels mean nothing for the autoencoder (its previews show instead).
+    for (QWidget* w :
+         {static_cast<QWidget*>(m_scatterView), static_cast<QWidget*>(m_worst), static_cast<QWidget*>(m_worstLabel)})
+        w->setVisible(ageModel);
+    m_preview->setToolTip(ageModel ? QString()
+                                   : tr("Fixed validation faces (top row) above the autoencoder's reconstructions "
+                                        "(bottom row), at the last epoch"));
 }
 
 void TrainPage::addEpoch(const EpochMetrics& m)
@@ -267,8 +283,9 @@ void TrainPage::addEpoch(const EpochMetrics& m)
     add(m_trainLoss, m.trainLoss);
     add(m_valLoss, m.valLoss);
     growAxis(m_lossY, std::max(m.trainLoss, m.valLoss));
-    setIntegerAxis(m_lossX, 0, std::max<double>(m_lossX->max(), m.epoch));
-    setIntegerAxis(m_metricX, 0, std::max<double>(m_metricX->max(), m.epoch));
+    m_axisEpochs = std::max(m_axisEpochs, m.epoch);
+    setIntegerAxis(m_lossX, 0, m_axisEpochs);
+    setIntegerAxis(m_metricX, 0, m_axisEpochs);
     if (m_baseline) {
         add(m_metric, m.valMae);
         add(m_baseline, m.baselineMae);
@@ -402,6 +419,7 @@ void TrainPage::start(bool resume)
         return;
     }
     m_runDir = runDir;
+    m_runModel = model; // before the history is drawn: addEpoch reads both
     resetCharts(p.model != ModelKind::Autoencoder);
     m_preview->clear();
     m_status->setText(p.resume ? tr("Resuming %1 from its last checkpoint ...").arg(QFileInfo(runDir).fileName())
@@ -419,6 +437,7 @@ void TrainPage::start(bool resume)
             if (point.x() <= resumeAt) {
                 m_batchLoss->append(point);
                 m_smoothed = point.y();
+                growAxis(m_lossY, point.y());
             }
         QList<QPointF> kept;
         for (const QPointF& point : before)
@@ -431,7 +450,6 @@ void TrainPage::start(bool resume)
     m_start->setEnabled(false);
     m_resume->setEnabled(false);
     m_stop->setEnabled(true);
-    m_runModel = model;
     Q_EMIT trainingStarted(m_runDir);
 }
 

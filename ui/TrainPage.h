@@ -65,8 +65,10 @@ private:
     QPushButton* m_stop;
     QPushButton* m_resume;
     QLabel* m_status;
-    QLabel* m_data;                               // which prepared dataset training uses
-    QString m_runModel;                           // the model of m_runDir
+    QLabel* m_data;     // which prepared dataset training uses
+    QString m_runModel; // the model of m_runDir
+    QLabel* m_worstLabel = nullptr;
+    int m_axisEpochs = 1;                         // the epoch axes run from 0 to this
     QMap<QString, QList<QPointF>> m_batchHistory; // per run: the smoothed per-batch loss drawn so far
     QChartView* m_lossView;
     QChartView* m_metricView;

@@ -137,6 +137,7 @@ public:
             const QString problem = contradiction();
             if (!problem.isEmpty()) {
                 std::printf("monkey: after action %d (%s): %s\n", step, chosen->name, qPrintable(problem));
+                collectLateness();
                 return 1;
             }
         }
