@@ -15,6 +15,8 @@
 
 #include "Charts.h"
 #include <QChartView>
+#include <QCheckBox>
+#include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QLabel>
@@ -81,6 +83,15 @@ private Q_SLOTS:
         for (const char* text : {"Open the &demo dataset", "Open IMDB-WIKI &.mat...", "Open &UTKFace folder...",
                                  "Open &CSV...", "Open a &folder of images...", "&Recent", "Choose &workspace..."})
             QVERIFY2(texts.contains(QString::fromLatin1(text)), text);
+        // The common actions from the keyboard.
+        QMap<QString, QString> shortcuts;
+        for (QAction* menu : m_window->menuBar()->actions())
+            if (menu->menu())
+                for (const QAction* action : menu->menu()->actions())
+                    if (!action->shortcut().isEmpty())
+                        shortcuts[action->shortcut().toString()] = action->text();
+        for (const char* key : {"Ctrl+O", "Ctrl+D", "Ctrl+P", "Ctrl+T", "Ctrl+.", "Ctrl+F", "Ctrl+PgDown", "Ctrl+PgUp"})
+            QVERIFY2(shortcuts.contains(QString::fromLatin1(key)), key);
     }
 
     void openDemoFillsTheGrid()
@@ -532,6 +543,69 @@ private Q_SLOTS:
         QVERIFY(waitForJob());
         QVERIFY(m_window->session()->dataset() != nullptr);
         QCOMPARE(page->findChild<QSpinBox*>("ageMin")->value(), 15);
+    }
+
+    void theGridSortsBothWaysAndSaysWhenThereIsNothingToSortBy()
+    {
+        DatasetPage* page = m_window->datasetPage();
+        QVERIFY(m_window->session()->dataset());
+        auto* sortBy = page->findChild<QComboBox*>("sortBy");
+        auto* descending = page->findChild<QCheckBox*>("descending");
+        sortBy->setCurrentIndex(sortBy->findText("Sort by age"));
+        QVERIFY(!descending->isChecked()); // youngest first
+        QAbstractItemModel* grid = page->grid()->model();
+        const auto ageAt = [&](int row) {
+            return grid->index(row, 0).data(faceatlas::ui::ThumbnailModel::AgeRole).toInt();
+        };
+        QVERIFY(ageAt(0) <= ageAt(grid->rowCount() - 1));
+        descending->setChecked(true);
+        QVERIFY(ageAt(0) >= ageAt(grid->rowCount() - 1));
+        QVERIFY(ageAt(0) > ageAt(grid->rowCount() - 1));
+        // Sorting by prediction error with no predictions says so instead of doing nothing.
+        QVERIFY(m_window->session()->predictions().empty());
+        sortBy->setCurrentIndex(sortBy->findText("Sort by prediction error"));
+        QVERIFY2(page->matchText().contains("no predictions yet"), qPrintable(page->matchText()));
+        sortBy->setCurrentIndex(0);
+    }
+
+    void runsTableShowsHyperparametersAndHonestStatus()
+    {
+        RunsPage* runs = m_window->runsPage();
+        runs->refresh();
+        auto* table = runs->findChild<QTableWidget*>();
+        QStringList headers;
+        for (int c = 0; c < table->columnCount(); ++c)
+            headers << table->horizontalHeaderItem(c)->text();
+        for (const char* h : {"Learning rate", "Batch", "Weight decay", "Seed", "Size", "Epochs", "Data"})
+            QVERIFY2(headers.contains(h), h);
+        const int lr = static_cast<int>(headers.indexOf("Learning rate"));
+        const int data = static_cast<int>(headers.indexOf("Data"));
+        QVERIFY(table->rowCount() > 0);
+        QVERIFY(table->item(0, lr)->data(Qt::DisplayRole).toDouble() > 0);
+        QVERIFY2(table->item(0, data)->text().contains("demo:"), qPrintable(table->item(0, data)->text()));
+        // A run left "running" by a process that is gone is not called running.
+        for (int row = 0; row < table->rowCount(); ++row)
+            QVERIFY(table->item(row, 1)->text() != "running");
+    }
+
+    void aRunWithoutValidationFacesSaysSo()
+    {
+        // No validation share: MAE cannot be measured; the page says so rather than "MAE nan".
+        auto* share = m_window->datasetPage()->findChild<QDoubleSpinBox*>("validationShare");
+        share->setValue(0.0);
+        m_window->openPath("demo:120");
+        QVERIFY(waitForJob());
+        m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
+        QVERIFY(m_window->session()->dataset()->valIndices().empty());
+        TrainPage* train = m_window->trainPage();
+        train->setModel("age");
+        train->setEpochs(1);
+        train->start();
+        QVERIFY(waitForJob());
+        QVERIFY2(train->statusText().contains("no validation MAE"), qPrintable(train->statusText()));
+        QVERIFY(!train->statusText().contains("nan"));
+        share->setValue(0.2);
     }
 
     void theAgeRangeCannotBeTurnedInsideOut()
