@@ -1,5 +1,6 @@
 #include "ml/KMeans.h"
 
+#include "ml/Runtime.h"
 #include "util/Error.h"
 #include "util/SplitMix.h"
 
@@ -7,7 +8,6 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <dlfcn.h>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -28,42 +28,6 @@ int64_t defaultChunk(const torch::Tensor& data, int64_t requested)
     const int64_t bytesPerRow = std::max<int64_t>(1, data.size(1) * 4);
     return std::max<int64_t>(64, (3LL << 20) / bytesPerRow);
 }
-
-/**
- * While alive, LibTorch and OpenBLAS run single-threaded: k-means runs its own worker per core,
- * each doing whole blocks. Letting both libraries' thread pools share two cores instead makes them
- * spin against each other (sched_yield storms) and halves the speed.
- */
-class SingleThreadedMath {
-public:
-    SingleThreadedMath()
-        : m_torch(at::get_num_threads())
-    {
-        using GetFn = int (*)();
-        if (auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")))
-            m_blas = get();
-        setBlas(1);
-        at::set_num_threads(1);
-    }
-    ~SingleThreadedMath()
-    {
-        at::set_num_threads(m_torch);
-        if (m_blas > 0)
-            setBlas(m_blas);
-    }
-    SingleThreadedMath(const SingleThreadedMath&) = delete;
-    SingleThreadedMath& operator=(const SingleThreadedMath&) = delete;
-
-private:
-    static void setBlas(int threads)
-    {
-        using SetFn = void (*)(int);
-        if (auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-            set(threads);
-    }
-    int m_torch;
-    int m_blas = 0;
-};
 
 /** Workers for the distance blocks: one per LibTorch thread on the CPU, one on a GPU. */
 int blockWorkers(const torch::Tensor& data)

@@ -1,5 +1,6 @@
 #include "ml/Projection.h"
 
+#include "ml/Runtime.h"
 #include "util/Error.h"
 #include "util/Parallel.h"
 #include "util/SplitMix.h"
@@ -8,7 +9,6 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <dlfcn.h>
 #include <limits>
 #include <mutex>
 
@@ -23,42 +23,6 @@ double secondsSince(Clock::time_point t0)
 {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
-
-/**
- * While alive, LibTorch and OpenBLAS run single-threaded, so that one worker per core can do whole
- * blocks (the reasoning of k-means' SingleThreadedMath: two thread pools on two cores spin against
- * each other).
- */
-class SingleThreadedMath {
-public:
-    SingleThreadedMath()
-        : m_torch(at::get_num_threads())
-    {
-        using GetFn = int (*)();
-        if (auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")))
-            m_blas = get();
-        setBlas(1);
-        at::set_num_threads(1);
-    }
-    ~SingleThreadedMath()
-    {
-        at::set_num_threads(m_torch);
-        if (m_blas > 0)
-            setBlas(m_blas);
-    }
-    SingleThreadedMath(const SingleThreadedMath&) = delete;
-    SingleThreadedMath& operator=(const SingleThreadedMath&) = delete;
-
-private:
-    static void setBlas(int threads)
-    {
-        using SetFn = void (*)(int);
-        if (auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-            set(threads);
-    }
-    int m_torch;
-    int m_blas = 0;
-};
 
 void checkMatrix(const torch::Tensor& x, const char* what)
 {

@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <limits>
 #include <malloc.h>
 #include <torch/cuda.h>
@@ -45,6 +46,32 @@ std::string torchDescription()
     else
         text += " (CPU)";
     return text;
+}
+
+namespace {
+void setBlasThreads(int threads)
+{
+    using SetFn = void (*)(int);
+    if (auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+        set(threads);
+}
+} // namespace
+
+SingleThreadedMath::SingleThreadedMath()
+    : m_torch(at::get_num_threads())
+{
+    using GetFn = int (*)();
+    if (auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")))
+        m_blas = get();
+    setBlasThreads(1);
+    at::set_num_threads(1);
+}
+
+SingleThreadedMath::~SingleThreadedMath()
+{
+    at::set_num_threads(m_torch);
+    if (m_blas > 0)
+        setBlasThreads(m_blas);
 }
 
 } // namespace faceatlas

@@ -24,4 +24,22 @@ std::string torchDescription();
 /** Whether this LibTorch build can use a CUDA GPU on this machine now. */
 bool cudaAvailable();
 
+/**
+ * While alive, LibTorch and OpenBLAS run single-threaded, so that code running one worker per core
+ * (k-means, the neighbour search) does whole blocks in each. Letting both libraries' thread pools
+ * share two cores with those workers makes them spin against each other (sched_yield storms) and
+ * halves the speed.
+ */
+class SingleThreadedMath {
+public:
+    SingleThreadedMath();
+    ~SingleThreadedMath();
+    SingleThreadedMath(const SingleThreadedMath&) = delete;
+    SingleThreadedMath& operator=(const SingleThreadedMath&) = delete;
+
+private:
+    int m_torch;
+    int m_blas = 0;
+};
+
 } // namespace faceatlas
