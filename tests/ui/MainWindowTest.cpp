@@ -27,6 +27,7 @@
 #include <QMenuBar>
 #include <QPushButton>
 #include <QScatterSeries>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
@@ -219,13 +220,41 @@ private Q_SLOTS:
         QVERIFY(m_window->session()->lane()->waitIdle(60000));
         QVERIFY2(m_window->attentionPage()->hasOverlay(), qPrintable(m_window->attentionPage()->statusText()));
         m_window->attentionPage()->setCluster(-1);
+        // The code map is the autoencoder's: choosing it switches to the latest autoencoder run.
+        auto combos = m_window->attentionPage()->findChildren<QComboBox*>();
+        QComboBox* method = nullptr;
+        QComboBox* run = nullptr;
+        for (QComboBox* combo : combos) {
+            if (combo->findData("code") >= 0)
+                method = combo;
+            if (combo->count() > 0 && combo->itemText(0).contains("-20"))
+                run = combo;
+        }
+        QVERIFY(method && run);
+        run->setCurrentIndex(run->findText("age", Qt::MatchStartsWith));
+        method->setCurrentIndex(method->findData("code"));
+        QVERIFY2(run->currentText().startsWith("autoencoder"), qPrintable(run->currentText()));
+        method->setCurrentIndex(method->findData("gradcam"));
+        run->setCurrentIndex(run->findText("age", Qt::MatchStartsWith));
+        QVERIFY(m_window->session()->lane()->waitIdle(60000));
     }
 
     void predictionsSortTheGridByError()
     {
-        m_window->datasetPage()->predictAll();
+        // Predicting keeps the user's filter and sort; a new filter starts the grid at the top.
+        DatasetPage* page = m_window->datasetPage();
+        auto* sortBy = page->findChild<QComboBox*>("sortBy");
+        sortBy->setCurrentIndex(sortBy->findText("Sort by age"));
+        page->findChild<QSpinBox*>("filterAgeLow")->setValue(20);
+        page->predictAll();
         QVERIFY(waitForJob());
         QCOMPARE(m_window->session()->predictions().size(), m_window->session()->dataset()->count());
+        QCOMPARE(sortBy->currentText(), QStringLiteral("Sort by age"));
+        QCOMPARE(page->findChild<QSpinBox*>("filterAgeLow")->value(), 20);
+        page->grid()->verticalScrollBar()->setValue(page->grid()->verticalScrollBar()->maximum());
+        page->findChild<QSpinBox*>("filterAgeLow")->setValue(0);
+        QCOMPARE(page->grid()->verticalScrollBar()->value(), 0);
+        sortBy->setCurrentIndex(0);
     }
 
     void facePanelNamesItsModelAndFollowsTheFilter()
