@@ -113,16 +113,6 @@ void addToSums(torch::Tensor& sums, const torch::Tensor& labels, const torch::Te
                    sums.data_ptr<float>());
 }
 
-torch::Tensor rowSquaredNorms(const torch::Tensor& data, int64_t chunk)
-{
-    auto norms = torch::empty({data.size(0)}, data.options());
-    for (int64_t start = 0; start < data.size(0); start += chunk) {
-        const int64_t len = std::min(chunk, data.size(0) - start);
-        norms.narrow(0, start, len).copy_(data.narrow(0, start, len).pow(2).sum(1));
-    }
-    return norms;
-}
-
 /** Greedy k-means++ (Arthur & Vassilvitskii; scikit-learn's variant with several candidates per step). */
 torch::Tensor kmeansPlusPlus(const torch::Tensor& data, const torch::Tensor& rowNorms, int k, Rng& rng, int64_t chunk)
 {
@@ -459,6 +449,16 @@ double adjustedRandIndex(const std::vector<int>& a, const std::vector<int>& b)
     if (maximum == expected)
         return 1.0;
     return (index - expected) / (maximum - expected);
+}
+
+torch::Tensor rowSquaredNorms(const torch::Tensor& data, int64_t chunk)
+{
+    auto norms = torch::empty({data.size(0)}, data.options());
+    for (int64_t start = 0; start < data.size(0); start += chunk) {
+        const int64_t len = std::min(chunk, data.size(0) - start);
+        norms.narrow(0, start, len).copy_(data.narrow(0, start, len).pow(2).sum(1));
+    }
+    return norms;
 }
 
 } // namespace faceatlas

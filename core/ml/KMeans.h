@@ -61,4 +61,7 @@ double daviesBouldin(const torch::Tensor& data, const std::vector<std::int32_t>&
 double normalizedMutualInfo(const std::vector<int>& a, const std::vector<int>& b);
 double adjustedRandIndex(const std::vector<int>& a, const std::vector<int>& b);
 
+/** Each row's squared L2 norm, `chunk` rows at a time (k-means and the neighbour search). */
+torch::Tensor rowSquaredNorms(const torch::Tensor& data, int64_t chunk);
+
 } // namespace faceatlas

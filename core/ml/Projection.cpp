@@ -1,5 +1,6 @@
 #include "ml/Projection.h"
 
+#include "ml/KMeans.h"
 #include "ml/Runtime.h"
 #include "util/Error.h"
 #include "util/Parallel.h"
@@ -28,16 +29,6 @@ void checkMatrix(const torch::Tensor& x, const char* what)
 {
     if (x.dim() != 2 || x.scalar_type() != torch::kFloat)
         throw Error(std::string(what) + " needs an N x D float32 matrix");
-}
-
-torch::Tensor rowSquaredNorms(const torch::Tensor& x, int64_t chunk)
-{
-    auto norms = torch::empty({x.size(0)}, x.options());
-    for (int64_t start = 0; start < x.size(0); start += chunk) {
-        const int64_t len = std::min(chunk, x.size(0) - start);
-        norms.narrow(0, start, len).copy_(x.narrow(0, start, len).pow(2).sum(1));
-    }
-    return norms;
 }
 
 void checkFinite(const torch::Tensor& norms, const char* what)

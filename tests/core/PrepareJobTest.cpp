@@ -36,16 +36,23 @@ std::filesystem::path makeMixedCsv(const TempDir& dir)
     return dir / "faces.csv";
 }
 
-} // namespace
-
-TEST(PrepareJobTest, BadFilesAreSkippedListedAndTheRunGoesOn)
+/** Preparing makeMixedCsv's faces into DIR/prepared at 32 px, two of them for validation. */
+PrepareParams mixedCsvParams(const TempDir& dir)
 {
-    TempDir dir;
     PrepareParams params;
     params.source = "csv:" + makeMixedCsv(dir).string();
     params.outDir = dir / "prepared";
     params.size = 32;
     params.cleaning.valCount = 2;
+    return params;
+}
+
+} // namespace
+
+TEST(PrepareJobTest, BadFilesAreSkippedListedAndTheRunGoesOn)
+{
+    TempDir dir;
+    PrepareParams params = mixedCsvParams(dir);
     const PrepareResult result = PrepareJob(params).run();
     const PrepareReport& r = result.report;
     EXPECT_EQ(r.recordsRead, 10u);
@@ -157,11 +164,7 @@ TEST(PrepareJobTest, RealUtkFaceSampleAtCapstoneSettings)
 TEST(PrepareJobTest, APreparedFolderIsReplacedWholeAndNeverChangedUnderAReader)
 {
     TempDir dir;
-    PrepareParams params;
-    params.source = "csv:" + makeMixedCsv(dir).string();
-    params.outDir = dir / "prepared";
-    params.size = 32;
-    params.cleaning.valCount = 2;
+    PrepareParams params = mixedCsvParams(dir);
     params.cleaning.minImageSize = 0;
     PrepareJob(params).run();
     // A reader holds the first preparation (its images mapped) while the folder is prepared again.
@@ -187,11 +190,7 @@ TEST(PrepareJobTest, APreparedFolderIsReplacedWholeAndNeverChangedUnderAReader)
 TEST(PrepareJobTest, TwoPreparationsOfOneFolderNeverRunAtOnce)
 {
     TempDir dir;
-    PrepareParams params;
-    params.source = "csv:" + makeMixedCsv(dir).string();
-    params.outDir = dir / "prepared";
-    params.size = 32;
-    params.cleaning.valCount = 2;
+    PrepareParams params = mixedCsvParams(dir);
     // Another process holds the folder's lock (as a running prepare does).
     const int fd = ::open((dir / ".prepared.lock").c_str(), O_RDWR | O_CREAT, 0644);
     ASSERT_GE(fd, 0);
