@@ -286,8 +286,16 @@ void ClustersPage::encode()
         m_summary->setText(tr("Cannot encode now. %1").arg(m_session->jobs()->busyReason()));
 }
 
+void ClustersPage::clusterRows(const std::vector<std::int64_t>& rows)
+{
+    m_subsetRows = rows;
+    cluster();
+}
+
 void ClustersPage::cluster()
 {
+    std::vector<std::int64_t> rows = std::move(m_subsetRows); // set by clusterRows for this call only
+    m_subsetRows.clear();
     if (m_session->codesDir().isEmpty() || !QFileInfo::exists(m_session->codesDir() + "/codes.json")) {
         m_summary->setText(tr("Encode the faces first."));
         return;
@@ -323,6 +331,11 @@ void ClustersPage::cluster()
                                                                     : QString::number(p.k))
                                           .arg(QDateTime::currentDateTime().toString("HHmmss-zzz")));
     p.outDir = out.toStdString();
+    p.rows = std::move(rows); // "Cluster these" on the Map page: those faces only
+    if (!p.rows.empty() && static_cast<int>(p.rows.size()) < p.k + 1) {
+        m_summary->setText(tr("The selection has %1 faces: too few for k = %2.").arg(p.rows.size()).arg(p.k));
+        return;
+    }
     const auto job = [p](const CancelToken& cancel, const JobRunner::Report& report) {
         const ClusterResult result = ClusterJob(p).run(
             cancel, [&](const JobProgress& jp) { report(QString::fromUtf8(jp.stage), jp.done, jp.total); });
@@ -484,6 +497,10 @@ QString ClustersPage::provenance(const nlohmann::json& metrics) const
     }
     QString text = tr("Codes %1, encoded with autoencoder run %2.")
                        .arg(QFileInfo(codes).fileName().toHtmlEscaped(), QFileInfo(run).fileName().toHtmlEscaped());
+    if (metrics.contains("subset") && metrics.at("subset").is_number_integer())
+        text += tr(" <b>Only a selection of %1 faces (from the Map page) was clustered</b>; the others belong to no "
+                   "cluster.")
+                    .arg(metrics.at("subset").get<qint64>());
     try {
         const auto history = parseMetricsCsv(readFile((run + "/metrics.csv").toStdString()));
         double best = -1;

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <QWidget>
+#include <vector>
 
 class QChartView;
 class QCheckBox;
@@ -27,6 +29,8 @@ public:
     explicit ClustersPage(Session* session, QWidget* parent = nullptr);
     void encode();
     void cluster();
+    /** Clusters only these rows of the codes (the Map page's selection), with the k on the page. */
+    void clusterRows(const std::vector<std::int64_t>& rows);
     void setK(int k);
     int clusterCount() const;
     /** Faces shown (clickable) under the selected cluster's gallery. */
@@ -75,6 +79,7 @@ private:
     QLabel* m_ageDirection;
     QChartView* m_sweepView;
     QChartView* m_ageView;
+    std::vector<std::int64_t> m_subsetRows; // the next cluster() clusters only these
 };
 
 } // namespace faceatlas::ui

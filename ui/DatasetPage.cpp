@@ -139,6 +139,14 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_grid = new QListView;
     m_grid->setModel(m_filter);
     configureFaceGrid(m_grid);
+    m_grid->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    // The faces selected here are marked on the map.
+    connect(m_grid->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+        std::vector<qint64> rows;
+        for (const QModelIndex& index : m_grid->selectionModel()->selectedIndexes())
+            rows.push_back(index.data(ThumbnailModel::IndexRole).toLongLong());
+        Q_EMIT gridSelectionChanged(rows);
+    });
     m_filterLow = new QSpinBox;
     m_filterLow->setRange(0, 120);
     m_filterHigh = new QSpinBox;
@@ -181,8 +189,23 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     filters->addStretch();
     auto* legend = new QLabel(tr("Under each face: its age, and in brackets the predicted age once predicted."));
     legend->setObjectName("gridLegend");
+    // The map's selection, when it filters the grid.
+    m_subsetLabel = new QLabel;
+    m_subsetLabel->setObjectName("subsetLabel");
+    m_subsetClear = new QPushButton(tr("Show all faces"));
+    m_subsetClear->setObjectName("subsetClear");
+    connect(m_subsetClear, &QPushButton::clicked, this, [this] {
+        setSubset(nullptr, 0);
+        Q_EMIT subsetCleared();
+    });
+    auto* subsetRow = new QHBoxLayout;
+    subsetRow->addWidget(m_subsetLabel, 1);
+    subsetRow->addWidget(m_subsetClear);
+    m_subsetLabel->hide();
+    m_subsetClear->hide();
     auto* middle = new QVBoxLayout;
     middle->addLayout(filters);
+    middle->addLayout(subsetRow);
     middle->addWidget(m_grid, 1);
     auto* below = new QHBoxLayout;
     below->addWidget(legend, 1);
@@ -315,6 +338,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         const qint64 face = index.data(ThumbnailModel::IndexRole).toLongLong();
         QMenu menu(this);
         menu.addAction(tr("Show attention"), this, [this, face] { Q_EMIT showAttention(face); });
+        menu.addAction(tr("More like this"), this, [this, face] { Q_EMIT moreLikeThis(face); });
         const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
         if (cluster.isValid())
             menu.addAction(tr("Show cluster %1 only").arg(cluster.toInt()), this,
@@ -326,6 +350,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     });
     // The order of a switch (see Session): drop what describes the old dataset, then take the new one.
     connect(session, &Session::datasetAboutToChange, this, [this] {
+        setSubset(nullptr, 0);
         m_model->setDataset(nullptr);
         clearFacePanel();
         auto* empty = new QChart;
@@ -343,6 +368,34 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
             selectFirstFace();
         }
     });
+}
+
+void DatasetPage::setSubset(std::shared_ptr<const std::vector<char>> mask, qint64 count)
+{
+    m_filter->setSubset(std::move(mask));
+    const bool on = m_filter->hasSubset();
+    m_subsetLabel->setText(on ? tr("Showing the map's selection: %1 faces").arg(count) : QString());
+    m_subsetLabel->setVisible(on);
+    m_subsetClear->setVisible(on);
+    filterChanged();
+}
+
+bool DatasetPage::showsSubset() const
+{
+    return m_filter->hasSubset();
+}
+
+void DatasetPage::showDatasetFace(qint64 row)
+{
+    if (!m_session->dataset() || row < 0 || row >= m_model->rowCount())
+        return;
+    const QModelIndex source = m_model->index(static_cast<int>(row), 0);
+    const QModelIndex shown = m_filter->mapFromSource(source);
+    if (shown.isValid()) {
+        m_grid->setCurrentIndex(shown);
+        m_grid->scrollTo(shown);
+    }
+    showFace(source);
 }
 
 void DatasetPage::clearFacePanel()

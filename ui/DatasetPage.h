@@ -58,11 +58,25 @@ public:
     void predictAll();
     /** Selects the first face of the grid (in its current order) and shows it in the detail panel. */
     void selectFirstFace();
+    /**
+     * Shows only the faces flagged in `mask` (the map's selection; one flag per face of the open
+     * dataset), with a line saying so and a button that shows every face again. Null: every face.
+     */
+    void setSubset(std::shared_ptr<const std::vector<char>> mask, qint64 count);
+    bool showsSubset() const;
+    /** Shows face `row` of the open dataset in the panel (and selects it in the grid when it is shown there). */
+    void showDatasetFace(qint64 row);
 
 Q_SIGNALS:
     void faceActivated(qint64 index);
     /** "Show attention" from the grid's context menu. */
     void showAttention(qint64 index);
+    /** "More like this" from the grid's context menu. */
+    void moreLikeThis(qint64 index);
+    /** The faces selected in the grid (rows of the open dataset), for the map to mark. */
+    void gridSelectionChanged(const std::vector<qint64>& rows);
+    /** The user dropped the map's selection filter ("Show all faces"). */
+    void subsetCleared();
 
 private:
     void updateCounts();
@@ -101,6 +115,8 @@ private:
     QLabel* m_overlayCaption;
     QListWidget* m_problems;
     QLabel* m_matchCount;
+    QLabel* m_subsetLabel;
+    QPushButton* m_subsetClear;
     QCheckBox* m_descending;
     qint64 m_shownFace = -1;
     QComboBox* m_sortBy;

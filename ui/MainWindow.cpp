@@ -5,12 +5,15 @@
 #include "DatasetPage.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
+#include "MapPage.h"
 #include "ml/Runtime.h"
+#include "PointMapView.h"
 #include "RunsPage.h"
 #include "Session.h"
 #include "TrainPage.h"
 
 #include <algorithm>
+#include <cmath>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -39,18 +42,19 @@ MainWindow::MainWindow(QWidget* parent)
     setWindowTitle(tr("FaceAtlas"));
     setAcceptDrops(true);
     m_nav = new QListWidget;
-    m_nav->addItems({tr("Dataset"), tr("Train"), tr("Clusters"), tr("Attention"), tr("Runs")});
+    m_nav->addItems({tr("Dataset"), tr("Train"), tr("Clusters"), tr("Map"), tr("Attention"), tr("Runs")});
     m_nav->setFixedWidth(130);
     m_nav->setStyleSheet("QListWidget::item { padding: 10px; }");
     m_pages = new QStackedWidget;
     m_dataset = new DatasetPage(m_session);
     m_train = new TrainPage(m_session);
     m_clusters = new ClustersPage(m_session);
+    m_map = new MapPage(m_session);
     m_attention = new AttentionPage(m_session);
     m_runs = new RunsPage(m_session);
     for (QWidget* page :
          {static_cast<QWidget*>(m_dataset), static_cast<QWidget*>(m_train), static_cast<QWidget*>(m_clusters),
-          static_cast<QWidget*>(m_attention), static_cast<QWidget*>(m_runs)})
+          static_cast<QWidget*>(m_map), static_cast<QWidget*>(m_attention), static_cast<QWidget*>(m_runs)})
         m_pages->addWidget(page);
     auto* central = new QWidget;
     auto* layout = new QHBoxLayout(central);
@@ -63,7 +67,7 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_train, &TrainPage::faceActivated, this, [this](qint64 face) {
         m_attention->setCluster(-1);
         m_attention->setFace(face);
-        showPage(3);
+        showPage(AttentionIndex);
     });
     // The Runs page lists the run being trained, says "running" only of it, and updates each epoch.
     connect(m_train, &TrainPage::trainingStarted, m_runs, &RunsPage::setActiveRun);
@@ -75,28 +79,44 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_clusters, &ClustersPage::faceChosen, this, [this](qint64 face) {
         m_attention->setCluster(-1);
         m_attention->setFace(face);
-        showPage(3);
+        showPage(AttentionIndex);
     });
     connect(m_dataset, &DatasetPage::showAttention, this, [this](qint64 face) {
         m_attention->setCluster(-1);
         m_attention->setFace(face);
-        showPage(3);
+        showPage(AttentionIndex);
     });
     connect(m_clusters, &ClustersPage::showMembers, this, [this](int cluster) {
         m_dataset->filterToCluster(cluster);
-        showPage(0);
+        showPage(DatasetIndex);
+    });
+    // The map's selection drives the grid, the grid's selection marks the map.
+    connect(m_map, &MapPage::subsetChanged, m_dataset, &DatasetPage::setSubset);
+    connect(m_map, &MapPage::showGrid, this, [this] { showPage(DatasetIndex); });
+    connect(m_map, &MapPage::faceChosen, this, [this](qint64 face) {
+        m_dataset->showDatasetFace(face);
+        showPage(DatasetIndex);
+    });
+    connect(m_map, &MapPage::clusterRows, this, [this](const std::vector<std::int64_t>& rows) {
+        showPage(ClustersIndex);
+        m_clusters->clusterRows(rows);
+    });
+    connect(m_dataset, &DatasetPage::gridSelectionChanged, m_map->view(), &PointMapView::setHighlighted);
+    connect(m_dataset, &DatasetPage::moreLikeThis, this, [this](qint64 face) {
+        showPage(MapIndex);
+        m_map->similarTo(face);
     });
     connect(m_runs, &RunsPage::continueRun, this, [this](const QString& model) {
         m_train->setModel(model);
-        showPage(1);
+        showPage(TrainIndex);
         m_train->start(/*resume=*/true);
     });
     connect(m_runs, &RunsPage::encodeWith, this, [this] {
-        showPage(2);
+        showPage(ClustersIndex);
         m_clusters->encode();
     });
     connect(m_runs, &RunsPage::predictWith, this, [this] {
-        showPage(0);
+        showPage(DatasetIndex);
         m_dataset->predictAll();
     });
 
@@ -267,16 +287,16 @@ void MainWindow::buildMenus()
     // The common actions from the keyboard.
     QMenu* go = menuBar()->addMenu(tr("&Actions"));
     go->addAction(tr("&Prepare the dataset"), QKeySequence(tr("Ctrl+P")), this, [this] {
-        showPage(0);
+        showPage(DatasetIndex);
         m_dataset->prepare();
     });
     go->addAction(tr("Start &training"), QKeySequence(tr("Ctrl+T")), this, [this] {
-        showPage(1);
+        showPage(TrainIndex);
         m_train->start();
     });
     go->addAction(tr("&Stop the running job"), QKeySequence(tr("Ctrl+.")), m_session->jobs(), &JobRunner::cancel);
     go->addAction(tr("&Find faces (age filter)"), QKeySequence::Find, this, [this] {
-        showPage(0);
+        showPage(DatasetIndex);
         m_dataset->focusFilter();
     });
     go->addSeparator();
@@ -311,7 +331,7 @@ void MainWindow::openPath(const QString& pathOrSpec)
             spec = "csv:" + info.absoluteFilePath();
         }
     }
-    showPage(0);
+    showPage(DatasetIndex);
     m_dataset->loadSource(spec);
 }
 
@@ -343,8 +363,17 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* event)
 void MainWindow::dropEvent(QDropEvent* event)
 {
     const auto urls = event->mimeData()->urls();
-    if (!urls.isEmpty() && urls.first().isLocalFile())
-        openPath(urls.first().toLocalFile());
+    if (urls.isEmpty() || !urls.first().isLocalFile())
+        return;
+    // An image file: more like it, on the map. Anything else is a dataset to open.
+    const QString file = urls.first().toLocalFile();
+    const QString suffix = QFileInfo(file).suffix().toLower();
+    if (QFileInfo(file).isFile() && QStringList{"jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff"}.contains(suffix)) {
+        showPage(MapIndex);
+        m_map->similarToImage(file);
+        return;
+    }
+    openPath(file);
 }
 
 double MainWindow::eventLoopP99() const
@@ -389,7 +418,7 @@ void MainWindow::tourStep()
     switch (m_tourStep++) {
     case 0: m_dataset->prepare(); break;
     case 1:
-        showPage(1);
+        showPage(TrainIndex);
         m_train->setModel("age");
         m_train->setEpochs(4);
         m_train->start();
@@ -401,7 +430,7 @@ void MainWindow::tourStep()
         break;
     case 3:
         saveShot("2-train-autoencoder.png");
-        showPage(2);
+        showPage(ClustersIndex);
         m_clusters->encode();
         break;
     case 4:
@@ -411,16 +440,38 @@ void MainWindow::tourStep()
     case 5:
         m_clusters->selectCluster(1);
         saveShot("3-clusters.png");
-        showPage(0);
+        showPage(DatasetIndex);
         m_dataset->predictAll();
         break;
     case 6:
         saveShot("1-dataset.png");
-        showPage(3);
+        showPage(MapIndex);
+        m_map->computeMap(QStringLiteral("neighbors"));
+        break;
+    case 7: {
+        // The map coloured by true age, with a lasso selection and the faces like one of them.
+        m_session->lane()->waitIdle(60000);
+        PointMapView* view = m_map->view();
+        const QPointF c = view->rect().center();
+        QPolygonF lasso;
+        for (int i = 0; i < 24; ++i) {
+            const double a = 2 * M_PI * i / 24;
+            lasso << c
+                         + QPointF(-view->width() / 5.0 + view->width() / 8.0 * std::cos(a),
+                                   view->height() / 8.0 * std::sin(a));
+        }
+        view->selectPolygon(lasso);
+        m_map->similarTo(3);
+        saveShot("3b-map.png");
+        view->clearSelection();
+        view->focusPoint(3);
+        saveShot("3c-map-faces.png");
+        view->fitAll();
+        showPage(AttentionIndex);
         m_attention->setFace(3);
         m_attention->render();
         saveShot("4-attention.png");
-        showPage(4);
+        showPage(RunsIndex);
         m_runs->refresh();
         m_runs->selectAll();
         saveShot("5-runs.png");
@@ -430,6 +481,7 @@ void MainWindow::tourStep()
         std::fflush(stdout);
         QTimer::singleShot(0, qApp, &QApplication::quit);
         break;
+    }
     default: break;
     }
 }

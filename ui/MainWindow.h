@@ -16,14 +16,17 @@ namespace faceatlas::ui {
 class AttentionPage;
 class ClustersPage;
 class DatasetPage;
+class MapPage;
 class RunsPage;
 class Session;
 class TrainPage;
 
-/** The FaceAtlas window: Dataset, Train, Clusters, Attention and Runs pages, and the job status bar. */
+/** The FaceAtlas window: Dataset, Train, Clusters, Map, Attention and Runs pages, and the job status bar. */
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
+    /** The pages, in the order the navigation lists them. */
+    enum Page { DatasetIndex, TrainIndex, ClustersIndex, MapIndex, AttentionIndex, RunsIndex };
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
@@ -32,6 +35,7 @@ public:
     TrainPage* trainPage() const { return m_train; }
     ClustersPage* clustersPage() const { return m_clusters; }
     AttentionPage* attentionPage() const { return m_attention; }
+    MapPage* mapPage() const { return m_map; }
     RunsPage* runsPage() const { return m_runs; }
     void showPage(int index);
     /** Opens a dataset: a SPEC, or a path whose kind is guessed (.mat, .csv, a UTKFace or plain folder). */
@@ -67,6 +71,7 @@ private:
     TrainPage* m_train;
     ClustersPage* m_clusters;
     AttentionPage* m_attention;
+    MapPage* m_map;
     RunsPage* m_runs;
     QLabel* m_jobLabel;
     QProgressBar* m_progress;

@@ -220,7 +220,7 @@ void Session::loadClusterLabels()
         bool ok = false;
         const int label = line.mid(comma + 1).toInt(&ok);
         if (row >= m_dataset->count() || line.left(comma).toStdString() != m_dataset->records()[row].path || !ok
-            || label < 0 || label > 100000) {
+            || label < -1 || label > 100000) {
             m_clusterMismatch = other;
             return;
         }

@@ -159,9 +159,20 @@ void FaceFilter::setSortRole(int role, bool descending)
     sort(role ? 0 : -1, descending ? Qt::DescendingOrder : Qt::AscendingOrder);
 }
 
+void FaceFilter::setSubset(std::shared_ptr<const std::vector<char>> mask)
+{
+    const auto* faces = static_cast<const ThumbnailModel*>(sourceModel());
+    if (mask && (!faces || mask->size() != static_cast<size_t>(faces->rowCount())))
+        mask.reset();
+    m_subset = std::move(mask);
+    invalidateFilter();
+}
+
 bool FaceFilter::filterAcceptsRow(int row, const QModelIndex& parent) const
 {
     const auto* faces = static_cast<const ThumbnailModel*>(sourceModel());
+    if (m_subset && (row < 0 || static_cast<size_t>(row) >= m_subset->size() || !(*m_subset)[static_cast<size_t>(row)]))
+        return false;
     if (m_cluster >= 0 && faces->cluster(row) != m_cluster)
         return false;
     const int age = faces->age(row);

@@ -70,6 +70,9 @@ public:
     void setAgeRange(int low, int high);
     void setGender(int gender);   // -1 any, 0 female, 1 male
     void setCluster(int cluster); // -1 any
+    /** Only the rows flagged in `mask` (one flag per face; null, or another size: every row). */
+    void setSubset(std::shared_ptr<const std::vector<char>> mask);
+    bool hasSubset() const { return static_cast<bool>(m_subset); }
     /** 0 dataset order, else the role to sort by, largest first when `descending`. */
     void setSortRole(int role, bool descending);
 
@@ -83,6 +86,7 @@ private:
     int m_gender = -1;
     int m_cluster = -1;
     int m_sort = 0;
+    std::shared_ptr<const std::vector<char>> m_subset;
 };
 
 /** Sets up `view` as the face grid: icon mode, uniform cells, batched layout (for 200,000 faces). */

@@ -2,15 +2,18 @@
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 
-#include "data/ImageIO.h"
+#include "data/EncodeImage.h"
 #include "ml/Batches.h"
 #include "ml/Inference.h"
+#include "ml/MapJob.h"
 #include "ml/Models.h"
 #include "ml/Projection.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
+#include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 
 #include <chrono>
 #include <cstdio>
@@ -21,7 +24,6 @@ namespace faceatlas::cli {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 const char* kMapHelp =
     R"(usage: faceatlas-cli map --codes CODES --out DIR [--method pca|neighbors] [--neighbors K] [--seed S]
@@ -51,20 +53,6 @@ The K nearest faces in code space (Euclidean distance), nearest first, as path,d
   --k K               how many faces (default 10)
   --json              one JSON object: the query and the faces with their distances
 )";
-
-/** A CSV field as written: as is, unless it needs quotes (RFC 4180). */
-std::string csvField(const std::string& s)
-{
-    if (s.find_first_of(",\"\r\n") == std::string::npos)
-        return s;
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"')
-            out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
 
 std::string number(float v)
 {
@@ -96,73 +84,29 @@ int runMap(const std::vector<std::string>& words)
     if (p.neighbors < 2 || p.neighbors > 200)
         throw UsageError("--neighbors must be between 2 and 200");
 
-    const Codes codes = Codes::open(codesDir);
-    const int64_t n = static_cast<int64_t>(codes.count());
-    if (n < 3)
-        throw Error(displayPath(codesDir) + ": a map needs at least 3 codes, these are " + std::to_string(n));
-    if (method == "neighbors" && p.neighbors >= n)
-        throw Error(displayPath(codesDir) + ": --neighbors " + std::to_string(p.neighbors) + " needs more than "
-                    + std::to_string(p.neighbors) + " codes, these are " + std::to_string(n));
-    const torch::Device device = resolveDevice(deviceName);
-    const auto start = Clock::now();
-    const auto x = codes.tensor().to(device);
+    MapParams mp;
+    mp.codes = codesDir;
+    mp.outDir = out;
+    mp.method = method;
+    mp.embedding = p;
+    mp.device = deviceName;
     const CancelToken cancel = installInterruptHandler();
     ProgressBar bar;
-    torch::Tensor map;
-    json seconds;
-    json settings = {{"device", device.str()}};
-    if (method == "pca") {
-        map = pca2d(x);
-    } else {
-        const EmbeddingResult r = neighbourEmbedding(x, p, cancel, [&](const JobProgress& jp) { bar.update(jp); });
-        bar.finish();
-        if (r.cancelled) {
-            std::fprintf(stderr, "map: cancelled\n");
-            return 130;
-        }
-        map = r.map;
-        settings["neighbors"] = p.neighbors;
-        settings["seed"] = p.seed;
-        settings["epochs"] = r.epochs;
-        settings["negatives"] = p.negatives;
-        settings["a"] = p.a;
-        settings["b"] = p.b;
-        settings["edges"] = r.edges;
-        seconds["neighbours"] = r.knnSeconds;
-        seconds["graph"] = r.graphSeconds;
-        seconds["layout"] = r.layoutSeconds;
+    const MapResult r = computeMap(mp, cancel, [&](const JobProgress& jp) { bar.update(jp); });
+    bar.finish();
+    if (r.cancelled) {
+        std::fprintf(stderr, "map: cancelled\n");
+        return 130;
     }
-    const double mapSeconds = std::chrono::duration<double>(Clock::now() - start).count();
-    seconds["map"] = mapSeconds;
-    const int64_t sample = std::min<int64_t>(1000, n);
-    const int recallK = static_cast<int>(std::min<int64_t>(10, n - 1));
-    const auto recallStart = Clock::now();
-    const double recall = neighbourRecall(x, map, sample, recallK, 1);
-    seconds["recall"] = std::chrono::duration<double>(Clock::now() - recallStart).count();
-
-    const auto m = map.contiguous();
-    const float* xy = m.data_ptr<float>();
-    std::string csv = "path,x,y\n";
-    for (int64_t i = 0; i < n; ++i)
-        csv += csvField(codes.records()[static_cast<size_t>(i)].path) + "," + number(xy[2 * i]) + ","
-               + number(xy[2 * i + 1]) + "\n";
-    std::filesystem::create_directories(out);
-    writeFileAtomic(out / "map.csv", csv);
-    const json summary = {{"method", method},
-                          {"codes", displayPath(codesDir)},
-                          {"count", n},
-                          {"dim", codes.dim()},
-                          {"settings", settings},
-                          {"seconds", seconds},
-                          {"recall", {{"k", recallK}, {"sample", sample}, {"seed", 1}, {"value", recall}}}};
-    writeFileAtomic(out / "map.json", summary.dump(2) + "\n");
+    const json& summary = r.summary;
     if (jsonOut) {
-        printLine(summary.dump());
+        printLine(jsonText(summary));
         return 0;
     }
     std::printf("%s map of %lld codes in %.1f s; neighbour recall@%d on %lld faces: %.3f\nwritten to %s\n",
-                method.c_str(), static_cast<long long>(n), mapSeconds, recallK, static_cast<long long>(sample), recall,
-                displayPath(out / "map.csv").c_str());
+                method.c_str(), summary.at("count").get<long long>(), summary.at("seconds").at("map").get<double>(),
+                summary.at("recall").at("k").get<int>(), summary.at("recall").at("sample").get<long long>(),
+                summary.at("recall").at("value").get<double>(), displayPath(out / "map.csv").c_str());
     return 0;
 }
 
@@ -204,21 +148,12 @@ int runSimilar(const std::vector<std::string>& words)
         if (codes.runDir().empty())
             throw Error(displayPath(codesDir / "codes.json") + ": names no autoencoder run to encode an image with");
         LoadedModel loaded = loadRunModel(codes.runDir());
-        FaceModelImpl& model = *loaded.model;
-        if (model.kind() != ModelKind::Autoencoder)
-            throw Error(displayPath(codes.runDir()) + ": the codes' run is not an autoencoder");
-        const int s = codes.imageSize();
-        if (model.imageSize() != s)
-            throw Error(displayPath(codes.runDir()) + ": the autoencoder takes " + std::to_string(model.imageSize())
-                        + " px images, the codes were made from " + std::to_string(s) + " px");
-        const std::string bytes = readFile(file); // its Error names the file
-        std::vector<std::uint8_t> rgb(static_cast<size_t>(s) * s * 3);
-        std::string problem;
-        if (!decodeSquareRgb(bytes, s, rgb.data(), problem))
-            throw Error(displayPath(file) + ": " + problem);
-        torch::InferenceMode inference;
-        model.eval();
-        query = autoencoderEncode(model, imageTensor(rgb.data(), s).unsqueeze(0)).reshape({-1}).contiguous();
+        if (loaded.model->kind() == ModelKind::Autoencoder && loaded.model->imageSize() != codes.imageSize())
+            throw Error(displayPath(codes.runDir()) + ": the autoencoder takes "
+                        + std::to_string(loaded.model->imageSize()) + " px images, the codes were made from "
+                        + std::to_string(codes.imageSize()) + " px");
+        const auto code = std::make_shared<std::vector<float>>(encodeImageFile(*loaded.model, file));
+        query = torch::from_blob(code->data(), {static_cast<int64_t>(code->size())}, torch::kFloat).clone();
         if (query.numel() != static_cast<int64_t>(codes.dim()))
             throw Error(displayPath(codes.runDir()) + ": its codes have " + std::to_string(query.numel())
                         + " values, those in " + displayPath(codesDir) + " " + std::to_string(codes.dim()));

@@ -184,8 +184,17 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
                     + displayPath(codes.dataDir()) + " holds " + std::to_string(images.count())
                     + " (another preparation); encode again");
     const torch::Device device = resolveDevice(p.device);
-    const torch::Tensor data = device.is_cuda() ? codes.tensor().to(device) : codes.tensor();
-    const int64_t n = static_cast<int64_t>(codes.count());
+    // A subset clusters only those rows; `codeRow(i)` maps position i of the clustered data to its code row.
+    const std::vector<int64_t>& rows = p.rows;
+    for (size_t i = 0; i < rows.size(); ++i)
+        if (rows[i] < 0 || rows[i] >= static_cast<int64_t>(codes.count()) || (i > 0 && rows[i] <= rows[i - 1]))
+            throw Error("a subset to cluster must list rows of the codes " + displayPath(p.codes)
+                        + " in increasing order, each below " + std::to_string(codes.count()));
+    const torch::Tensor rowsTensor = torch::tensor(rows, torch::kLong);
+    const torch::Tensor data = rows.empty() ? (device.is_cuda() ? codes.tensor().to(device) : codes.tensor())
+                                            : codes.tensor().index_select(0, rowsTensor).to(device);
+    const int64_t n = rows.empty() ? static_cast<int64_t>(codes.count()) : static_cast<int64_t>(rows.size());
+    const auto codeRow = [&rows](int64_t i) { return rows.empty() ? i : rows[static_cast<size_t>(i)]; };
     std::vector<int> ks;
     if (p.k > 0) {
         ks.push_back(p.k);
@@ -232,7 +241,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     // Labels: age decades and gender where the records have them.
     std::vector<int> decade(n, -1), gender(n, -1);
     for (int64_t i = 0; i < n; ++i) {
-        const Record& r = codes.records()[i];
+        const Record& r = codes.records()[codeRow(i)];
         if (r.age)
             decade[i] = std::max(0, *r.age) / 10;
         if (r.gender != Gender::Unknown)
@@ -264,7 +273,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
         info.size = static_cast<std::int64_t>(members[c].size());
         ageSum = 0;
         for (auto i : members[c]) {
-            const Record& r = codes.records()[i];
+            const Record& r = codes.records()[codeRow(i)];
             if (r.age) {
                 ageSum += *r.age;
                 ++info.aged;
@@ -282,10 +291,12 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
         auto& m = members[c];
         std::sort(m.begin(), m.end(), [&](std::int64_t a, std::int64_t b) { return d[a] < d[b]; });
         if (!m.empty())
-            info.medoid = m.front();
+            info.medoid = codeRow(m.front());
         const size_t e = std::min<size_t>(static_cast<size_t>(p.exemplars), m.size());
-        info.nearest.assign(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(e));
-        info.farthest.assign(m.rbegin(), m.rbegin() + static_cast<std::ptrdiff_t>(e));
+        for (size_t j = 0; j < e; ++j) {
+            info.nearest.push_back(codeRow(m[j]));
+            info.farthest.push_back(codeRow(m[m.size() - 1 - j]));
+        }
     }
 
     // Pictures: decoded centroids (the capstone's step), medoids, galleries.
@@ -343,8 +354,8 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     {
         std::vector<std::pair<int, std::int64_t>> aged;
         for (int64_t i = 0; i < n; ++i)
-            if (codes.records()[i].age)
-                aged.emplace_back(*codes.records()[i].age, i);
+            if (codes.records()[codeRow(i)].age)
+                aged.emplace_back(*codes.records()[codeRow(i)].age, codeRow(i));
         if (aged.size() >= 20) {
             std::sort(aged.begin(), aged.end());
             const size_t tenth = aged.size() / 10;
@@ -357,7 +368,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
             const auto youngMean = all.index_select(0, torch::tensor(young)).mean(0);
             const auto oldMean = all.index_select(0, torch::tensor(old)).mean(0);
             const auto direction = oldMean - youngMean;
-            const auto centre = all.mean(0);
+            const auto centre = rows.empty() ? all.mean(0) : all.index_select(0, rowsTensor).mean(0);
             auto alphas = torch::linspace(-1, 1, steps).unsqueeze(1);
             const auto walk = centre.unsqueeze(0) + alphas * direction.unsqueeze(0);
             const auto walkImages = toRgb(decodeCodes(*ae.model, walk.to(device)));
@@ -372,9 +383,13 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     }
 
     // Text outputs.
-    std::string csv = "path,cluster\n";
+    // One row per code, in code order; -1 for a face outside the clustered subset.
+    std::vector<int> labelOfRow(codes.count(), -1);
     for (int64_t i = 0; i < n; ++i)
-        csv += codes.records()[i].path + "," + std::to_string(chosen.labels[i]) + "\n";
+        labelOfRow[static_cast<size_t>(codeRow(i))] = chosen.labels[i];
+    std::string csv = "path,cluster\n";
+    for (size_t i = 0; i < codes.count(); ++i)
+        csv += codes.records()[i].path + "," + std::to_string(labelOfRow[i]) + "\n";
     writeFileAtomic(p.outDir / "assignments.csv", csv);
     json clusters = json::array();
     for (const auto& c : result.clusters) {
@@ -421,6 +436,8 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
         metrics["sweep"] = sweep;
     if (!ageDirection.is_null())
         metrics["age_direction"] = ageDirection;
+    if (!rows.empty())
+        metrics["subset"] = n; // faces clustered, of codes.count(); the others are -1 in assignments.csv
     metrics["data"] = codes.dataDir().string();
     metrics["data_fingerprint"] = datasetFingerprint(images);
     // Every output on disk before metrics.json, written last, says the clustering is finished.

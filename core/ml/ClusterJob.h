@@ -25,6 +25,7 @@ struct ClusterParams {
     std::string device = "auto";
     int exemplars = 8; // nearest and farthest members shown per cluster
     int silhouetteSample = 4000;
+    std::vector<std::int64_t> rows; // cluster only these rows of the codes (increasing); empty: all
 };
 
 /** One cluster: its size, ages, gender mix and exemplars (row indices into the codes). */

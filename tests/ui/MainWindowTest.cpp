@@ -3,11 +3,15 @@
 #include "AttentionPage.h"
 #include "ClustersPage.h"
 #include "data/PreparedDataset.h"
+#include "data/Readers.h"
 #include "DatasetPage.h"
 #include "GuardedApplication.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
+#include "MapColoring.h"
+#include "MapPage.h"
 #include "ml/Runs.h"
+#include "PointMapView.h"
 #include "RunsPage.h"
 #include "Session.h"
 #include "ThumbnailModel.h"
@@ -196,9 +200,151 @@ private Q_SLOTS:
         QVERIFY(waitForJob());
     }
 
+    /** Mouse events with the button held, as a person drags (QTest's moves carry no buttons). */
+    static void drag(QWidget* w, const QPolygon& path, Qt::KeyboardModifiers modifiers = {})
+    {
+        QMouseEvent press(QEvent::MouseButtonPress, path.first(), w->mapToGlobal(path.first()), Qt::LeftButton,
+                          Qt::LeftButton, modifiers);
+        QCoreApplication::sendEvent(w, &press);
+        for (const QPoint& p : path) {
+            QMouseEvent move(QEvent::MouseMove, p, w->mapToGlobal(p), Qt::NoButton, Qt::LeftButton, modifiers);
+            QCoreApplication::sendEvent(w, &move);
+        }
+        QMouseEvent release(QEvent::MouseButtonRelease, path.last(), w->mapToGlobal(path.last()), Qt::LeftButton,
+                            Qt::NoButton, modifiers);
+        QCoreApplication::sendEvent(w, &release);
+    }
+
+    void theMapsLassoFiltersTheGridAndExports()
+    {
+        MapPage* map = m_window->mapPage();
+        InteractiveLane* lane = m_window->session()->lane();
+        m_window->showPage(MainWindow::MapIndex);
+        map->computeMap("pca");
+        QVERIFY(waitForJob());
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(map->hasMap(), qPrintable(map->statusText()));
+        const auto* data = m_window->session()->dataset();
+        PointMapView* view = map->view();
+        QCOMPARE(view->pointCount(), static_cast<qint64>(data->count()));
+        QVERIFY2(map->statusText().contains("PCA map of"), qPrintable(map->statusText()));
+        QVERIFY(view->legend().title.contains("true age")); // coloured by true age, with its colour bar
+        QApplication::processEvents();
+        view->grab(); // a real paint: the raster and the pick buffer
+
+        // A lasso drawn with the mouse around the left half of the map.
+        view->setTool(PointMapView::Tool::Lasso);
+        const int w = view->width(), h = view->height();
+        QPolygon lasso;
+        lasso << QPoint(2, 2) << QPoint(w / 2, 2) << QPoint(w / 2, h / 2) << QPoint(w / 2, h - 2) << QPoint(2, h - 2);
+        drag(view, lasso);
+        std::vector<qint64> inside;
+        const QPolygonF shape(lasso);
+        for (qint64 i = 0; i < view->pointCount(); ++i) {
+            const QPointF p = view->screenPosition(i);
+            if (shape.containsPoint(QPointF(std::floor(p.x()) + 0.5, std::floor(p.y()) + 0.5), Qt::OddEvenFill))
+                inside.push_back(i);
+        }
+        QVERIFY(!inside.empty());
+        QVERIFY(static_cast<qint64>(inside.size()) < view->pointCount());
+        // The mask counts a point on the lasso's edge either way: allow those few.
+        QVERIFY2(std::abs(view->selectedCount() - static_cast<qint64>(inside.size())) <= 2,
+                 qPrintable(QString("%1 selected, %2 inside").arg(view->selectedCount()).arg(inside.size())));
+        QVERIFY(map->selectionText().contains(
+            QString("%1 of %2 faces selected").arg(view->selectedCount()).arg(view->pointCount())));
+
+        // The grid shows exactly the selection (no other filter is on).
+        DatasetPage* page = m_window->datasetPage();
+        QVERIFY(page->showsSubset());
+        QAbstractItemModel* grid = page->grid()->model();
+        QCOMPARE(static_cast<qint64>(grid->rowCount()), view->selectedCount());
+        for (int r = 0; r < grid->rowCount(); ++r)
+            QVERIFY(
+                view->selection()[static_cast<size_t>(grid->index(r, 0).data(ThumbnailModel::IndexRole).toLongLong())]);
+        QVERIFY(page->findChild<QLabel*>("subsetLabel")->text().contains(QString::number(view->selectedCount())));
+        // The grid's selection marks the map.
+        const QModelIndex second = grid->index(1, 0);
+        QTest::mouseClick(page->grid()->viewport(), Qt::LeftButton, {}, page->grid()->visualRect(second).center());
+        QCOMPARE(view->highlighted().size(), size_t(1));
+        QCOMPARE(view->highlighted().front(), second.data(ThumbnailModel::IndexRole).toLongLong());
+
+        // The selection's decoded mean face beside everyone's.
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(!map->selectionMeanFace().isNull());
+        QVERIFY(!map->allMeanFace().isNull());
+
+        // Exported as a csv: dataset that reads back row for row.
+        const QString file = m_dir.filePath("lasso.csv");
+        map->exportSelection(file);
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(map->statusText().contains("Exported"), qPrintable(map->statusText()));
+        const auto back = faceatlas::readCsv(file.toStdString());
+        const std::vector<qint64> rows = map->selectedRows();
+        QCOMPARE(back.records.size(), rows.size());
+        for (size_t i = 0; i < rows.size(); ++i)
+            QCOMPARE(back.records[i].path, data->records()[static_cast<size_t>(rows[i])].path);
+
+        // Saved as a named subset, cleared with Escape (the grid shows everyone), and selected again.
+        map->saveSubset("left half");
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(map->subsets().contains("left half"));
+        QTest::keyClick(view, Qt::Key_Escape);
+        QCOMPARE(view->selectedCount(), 0);
+        QVERIFY(!page->showsSubset());
+        QCOMPARE(static_cast<size_t>(grid->rowCount()), data->count());
+        QVERIFY(map->loadSubset("left half"));
+        QVERIFY(lane->waitIdle(60000));
+        QCOMPARE(map->selectedRows(), rows);
+
+        // Shift adds a rectangle to the selection.
+        view->setTool(PointMapView::Tool::Rectangle);
+        drag(view, QPolygon() << QPoint(w / 2, 2) << QPoint(w - 2, h / 3), Qt::ShiftModifier);
+        QVERIFY(view->selectedCount() >= static_cast<qint64>(rows.size()));
+
+        // More like this: the nearest faces in code space, never the face itself, nearest first.
+        map->similarTo(rows.front());
+        QVERIFY(lane->waitIdle(60000));
+        const std::vector<qint64> similar = map->similarFaces();
+        QCOMPARE(similar.size(), size_t(24));
+        QVERIFY(std::find(similar.begin(), similar.end(), rows.front()) == similar.end());
+        QCOMPARE(view->highlighted(), similar); // ringed on the map
+        // An image file (a face's own file, framed as prepare frames it) finds that face first.
+        map->similarToImage(QString::fromStdString(data->records()[5].path));
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(!map->similarFaces().empty());
+        QCOMPARE(map->similarFaces().front(), qint64(5));
+
+        // Colour by gender: a legend with both; by predicted age before predicting: says so.
+        map->setColorBy(mapColumnNames().at(4));
+        QVERIFY(lane->waitIdle(60000));
+        QCOMPARE(view->legend().entries.size(), size_t(2));
+
+        // Zoomed in on one face, the points become faces.
+        view->focusPoint(rows.front());
+        view->grab();
+        QVERIFY(view->showingThumbnails());
+        view->fitAll();
+
+        // Cluster only the selection: the Clusters page says so; the others belong to no cluster.
+        map->clusterSelection();
+        QVERIFY(waitForJob());
+        QVERIFY2(m_window->clustersPage()->summaryText().contains("Only a selection of"),
+                 qPrintable(m_window->clustersPage()->summaryText()));
+        const auto& labels = m_window->session()->clusterLabels();
+        QCOMPARE(labels.size(), data->count());
+        const auto selected = view->selection();
+        for (size_t i = 0; i < labels.size(); ++i)
+            QCOMPARE(labels[i] >= 0, selected[i] != 0);
+        // Back to a clustering of everyone for the tests that follow.
+        QTest::keyClick(view, Qt::Key_Escape);
+        m_window->clustersPage()->setK(3);
+        m_window->clustersPage()->cluster();
+        QVERIFY(waitForJob());
+    }
+
     void attentionOverlayIsShown()
     {
-        m_window->showPage(3);
+        m_window->showPage(MainWindow::AttentionIndex);
         m_window->attentionPage()->setFace(2);
         QVERIFY(m_window->attentionPage()->render());
         QVERIFY(m_window->session()->lane()->waitIdle(60000));
@@ -362,13 +508,13 @@ private Q_SLOTS:
         QVERIFY(m_window->session()->dataset() == nullptr); // the grid no longer shows the demo
         QCOMPARE(m_window->datasetPage()->faceCount(), 0);
         QVERIFY(!m_window->datasetPage()->findChild<QPushButton*>("prepare")->isEnabled());
-        m_window->showPage(3);
+        m_window->showPage(MainWindow::AttentionIndex);
         QVERIFY(!m_window->attentionPage()->render());
         m_window->openPath("folder:" + junk.path());
         QVERIFY(waitForJob());
         m_window->datasetPage()->prepare();
         waitForJob();
-        m_window->showPage(3);
+        m_window->showPage(MainWindow::AttentionIndex);
         m_window->attentionPage()->render();
         QVERIFY(m_window->session()->lane()->waitIdle(30000));
         QCOMPARE(faceatlas::ui::GuardedApplication::caughtExceptions(), 0);

@@ -18,6 +18,9 @@
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "MainWindow.h"
+#include "MapColoring.h"
+#include "MapPage.h"
+#include "PointMapView.h"
 #include "RunsPage.h"
 #include "Session.h"
 #include "TrainPage.h"
@@ -103,7 +106,9 @@ public:
             {"filter and sort the grid", 5, [this] { filterGrid(); }},
             {"predict ages", 3, [this] { window().datasetPage()->predictAll(); }},
             {"runs page", 3, [this] { runsPage(); }},
-            {"switch page", 5, [this] { window().showPage(pick(0, 4)); }},
+            {"switch page", 5, [this] { window().showPage(pick(0, 5)); }},
+            {"compute a map", 3, [this] { window().mapPage()->computeMap(pick(0, 1) ? "pca" : "neighbors"); }},
+            {"use the map", 8, [this] { useMap(); }},
             {"choose a workspace", 1, [this] { workspace(); }},
             {"close and start again", 1, [this] { reopen(); }},
             {"wait for the job", 6, [this] { waitForJob(); }},
@@ -340,9 +345,53 @@ private:
             QTest::mouseClick(grid->viewport(), Qt::LeftButton, {}, rect.center());
     }
 
+    /** A gesture on the map as a person makes it: a lasso, a rectangle, a pan, a zoom, a click, a colour. */
+    void useMap()
+    {
+        MapPage* page = window().mapPage();
+        PointMapView* view = page->view();
+        window().showPage(MainWindow::MapIndex);
+        pump(5);
+        const QPoint a(pick(0, view->width() - 1), pick(0, view->height() - 1));
+        const QPoint b(pick(0, view->width() - 1), pick(0, view->height() - 1));
+        const auto drag = [&](Qt::MouseButton button, Qt::KeyboardModifiers modifiers) {
+            QMouseEvent press(QEvent::MouseButtonPress, a, view->mapToGlobal(a), button, button, modifiers);
+            QCoreApplication::sendEvent(view, &press);
+            for (int i = 1; i <= 6; ++i) {
+                const QPoint at = a + (b - a) * i / 6 + QPoint(pick(-20, 20), pick(-20, 20));
+                QMouseEvent move(QEvent::MouseMove, at, view->mapToGlobal(at), Qt::NoButton, button, modifiers);
+                QCoreApplication::sendEvent(view, &move);
+            }
+            QMouseEvent release(QEvent::MouseButtonRelease, b, view->mapToGlobal(b), button, Qt::NoButton, modifiers);
+            QCoreApplication::sendEvent(view, &release);
+        };
+        switch (pick(0, 8)) {
+        case 0:
+            view->setTool(PointMapView::Tool::Lasso);
+            drag(Qt::LeftButton, {});
+            break;
+        case 1:
+            view->setTool(PointMapView::Tool::Rectangle);
+            drag(Qt::LeftButton, Qt::ShiftModifier);
+            break;
+        case 2: drag(Qt::MiddleButton, {}); break;
+        case 3: {
+            QWheelEvent wheel(a, view->mapToGlobal(a), {}, QPoint(0, 120 * pick(-3, 3)), Qt::NoButton, {},
+                              Qt::NoScrollPhase, false);
+            QCoreApplication::sendEvent(view, &wheel);
+            break;
+        }
+        case 4: QTest::mouseClick(view, Qt::LeftButton, {}, a); break;
+        case 5: page->setColorBy(mapColumnNames().at(pick(0, static_cast<int>(mapColumnNames().size()) - 1))); break;
+        case 6: page->similarTo(pick(0, 400)); break;
+        case 7: page->clusterSelection(); break;
+        default: QTest::keyClick(view, pick(0, 1) ? Qt::Key_Escape : Qt::Key_0); break;
+        }
+    }
+
     void slide()
     {
-        window().showPage(3);
+        window().showPage(MainWindow::AttentionIndex);
         auto* slider = window().attentionPage()->findChild<QSlider*>();
         for (int i = 0; i < 10; ++i) { // a drag: many values in a row
             slider->setValue(pick(0, 100));
@@ -353,7 +402,7 @@ private:
     void attention()
     {
         AttentionPage* page = window().attentionPage();
-        window().showPage(3);
+        window().showPage(MainWindow::AttentionIndex);
         page->setCluster(pick(0, 3) == 0 ? pick(0, 3) : -1);
         auto combos = page->findChildren<QComboBox*>();
         if (!combos.isEmpty()) {
@@ -379,7 +428,7 @@ private:
 
     void runsPage()
     {
-        window().showPage(4);
+        window().showPage(MainWindow::RunsIndex);
         window().runsPage()->refresh();
         if (pick(0, 1))
             window().runsPage()->selectAll();

@@ -1,0 +1,56 @@
+#pragma once
+
+#include "ml/Projection.h"
+#include "util/CancelToken.h"
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace faceatlas {
+
+/** What to map and how: a codes folder (written by encode) to DIR/map.csv and DIR/map.json. */
+struct MapParams {
+    std::filesystem::path codes;
+    std::filesystem::path outDir;
+    std::string method = "neighbors"; // "neighbors" (UMAP-like) or "pca"
+    EmbeddingParams embedding;        // neighbours, seed, ... (method "neighbors")
+    std::string device = "auto";
+    int64_t recallSample = 1000; // faces whose 10 nearest neighbours are compared (map.json's "recall")
+};
+
+struct MapResult {
+    nlohmann::json summary; // what map.json holds
+    bool cancelled = false;
+};
+
+/**
+ * Computes the map of the codes and writes DIR/map.csv (path,x,y: one row per code, in code order)
+ * and DIR/map.json (method, settings, seconds, neighbour recall, the codes and the preparation they
+ * were made from), map.json last: a map whose map.json exists is complete. Nothing is written when
+ * cancelled. Throws Error (naming the file) for codes that cannot be mapped.
+ */
+MapResult computeMap(const MapParams& params, const CancelToken& cancel = {},
+                     const std::function<void(const JobProgress&)>& onProgress = {});
+
+/** A map read back from its folder, checked: one finite point per code. */
+struct MapPoints {
+    std::vector<float> xy; // x0, y0, x1, y1, ... in code order
+    std::vector<std::string> paths;
+    std::string method;
+    std::filesystem::path codes; // the codes folder it was made from
+    std::string dataFingerprint; // of the preparation those codes encoded (empty when unknown)
+    double recall = -1;          // neighbour recall@k on a sample, -1 when not recorded
+    size_t count() const { return paths.size(); }
+};
+
+/**
+ * Reads DIR/map.json and DIR/map.csv. Every count comes from the files and is checked before it
+ * sizes anything (the rows must match map.json's count, at most 100,000,000); a non-finite
+ * coordinate, a short row or a missing file throws Error naming the file, the line and the problem.
+ */
+MapPoints readMap(const std::filesystem::path& dir);
+
+} // namespace faceatlas

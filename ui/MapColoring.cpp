@@ -1,0 +1,182 @@
+#include "MapColoring.h"
+
+#include "data/PreparedDataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <QObject>
+#include <stdexcept>
+
+namespace faceatlas::ui {
+
+namespace {
+
+constexpr QRgb kUnknown = 0xffc8c8c8; // a face without a value in the column
+
+/** Colours for values in [low, high] (NaN grey), and the colour bar. */
+MapColoring continuous(const std::vector<float>& values, const QString& title, double low, double high)
+{
+    MapColoring out;
+    out.colors.reserve(values.size());
+    const double span = std::max(1e-9, high - low);
+    // A table of 256 colours: one lookup per face instead of an interpolation.
+    QRgb table[256];
+    for (int i = 0; i < 256; ++i)
+        table[i] = viridis(i / 255.0).rgb();
+    for (const float v : values) {
+        if (!std::isfinite(v)) {
+            out.colors.push_back(kUnknown);
+            continue;
+        }
+        const double t = std::clamp((v - low) / span, 0.0, 1.0);
+        out.colors.push_back(table[static_cast<int>(t * 255 + 0.5)]);
+    }
+    out.legend.title = title;
+    out.legend.low = low;
+    out.legend.high = high;
+    out.legend.ramp = viridis;
+    return out;
+}
+
+/** The p-th percentile of the finite values (NaN when there are none). */
+double percentile(std::vector<float> values, double p)
+{
+    values.erase(std::remove_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); }), values.end());
+    if (values.empty())
+        return std::numeric_limits<double>::quiet_NaN();
+    const size_t k = static_cast<size_t>(p * static_cast<double>(values.size() - 1));
+    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(k), values.end());
+    return values[k];
+}
+
+/** A continuous column from its values, its range from the 1st to the 99th percentile (outliers clamp). */
+MapColoring continuousColumn(const std::vector<float>& values, const QString& title)
+{
+    const double low = percentile(values, 0.01), high = percentile(values, 0.99);
+    if (!std::isfinite(low))
+        return continuous(values, title, 0, 1);
+    return continuous(values, title, low, std::max(high, low + 1e-6));
+}
+
+MapColoring categorical(const std::vector<int>& category, const std::vector<std::pair<QColor, QString>>& entries,
+                        const QString& title)
+{
+    MapColoring out;
+    out.colors.reserve(category.size());
+    for (const int c : category)
+        out.colors.push_back(c >= 0 && c < static_cast<int>(entries.size()) ? entries[c].first.rgb() : kUnknown);
+    out.legend.title = title;
+    out.legend.entries = entries;
+    return out;
+}
+
+} // namespace
+
+QStringList mapColumnNames()
+{
+    return {QObject::tr("true age"), QObject::tr("predicted age"), QObject::tr("age error"),  QObject::tr("cluster"),
+            QObject::tr("gender"),   QObject::tr("split"),         QObject::tr("face score"), QObject::tr("suspicion")};
+}
+
+QColor viridis(double t)
+{
+    // Viridis at nine stops, linearly interpolated.
+    static const int stops[9][3] = {{68, 1, 84},    {71, 44, 122}, {59, 81, 139},  {44, 113, 142}, {33, 144, 141},
+                                    {39, 173, 129}, {92, 200, 99}, {170, 220, 50}, {253, 231, 37}};
+    t = std::clamp(t, 0.0, 1.0) * 8;
+    const int i = std::min(7, static_cast<int>(t));
+    const double f = t - i;
+    const auto mix = [&](int c) { return static_cast<int>(stops[i][c] + f * (stops[i + 1][c] - stops[i][c]) + 0.5); };
+    return QColor(mix(0), mix(1), mix(2));
+}
+
+QColor categoryColor(int i)
+{
+    static const QRgb palette[20] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2,
+                                     0x7f7f7f, 0xbcbd22, 0x17becf, 0xaec7e8, 0xffbb78, 0x98df8a, 0xff9896,
+                                     0xc5b0d5, 0xc49c94, 0xf7b6d2, 0xc7c7c7, 0xdbdb8d, 0x9edae5};
+    return QColor::fromRgb(palette[((i % 20) + 20) % 20]);
+}
+
+MapColoring colorPoints(const QString& column, const MapColumns& columns)
+{
+    const PreparedDataset* data = columns.data.get();
+    if (!data)
+        return {};
+    const size_t n = data->count();
+    const QStringList names = mapColumnNames();
+    const int which = static_cast<int>(names.indexOf(column));
+    std::vector<float> values(n, std::numeric_limits<float>::quiet_NaN());
+    const auto& records = data->records();
+    const auto hasAll = [n](const auto& ptr) { return ptr && ptr->size() == n && n > 0; };
+    switch (which) {
+    case 0: // true age
+        for (size_t i = 0; i < n; ++i)
+            if (records[i].age)
+                values[i] = static_cast<float>(*records[i].age);
+        return continuous(values, QObject::tr("true age (years)"), 0, 100);
+    case 1:   // predicted age
+    case 2: { // age error
+        if (!hasAll(columns.predictions)) {
+            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
+            out.missing = QObject::tr("predict the ages first (Dataset page, Predict ages)");
+            return out;
+        }
+        for (size_t i = 0; i < n; ++i) {
+            const float p = (*columns.predictions)[i];
+            values[i] = which == 1 ? p : (records[i].age ? std::abs(p - static_cast<float>(*records[i].age)) : NAN);
+        }
+        return which == 1 ? continuous(values, QObject::tr("predicted age (years)"), 0, 100)
+                          : continuousColumn(values, QObject::tr("|predicted - true| (years)"));
+    }
+    case 3: { // cluster
+        if (!hasAll(columns.clusters)) {
+            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
+            out.missing = QObject::tr("cluster the codes first (Clusters page)");
+            return out;
+        }
+        int k = 0;
+        for (const int c : *columns.clusters)
+            k = std::max(k, c + 1);
+        std::vector<std::pair<QColor, QString>> entries;
+        for (int c = 0; c < k; ++c)
+            entries.emplace_back(categoryColor(c), QObject::tr("cluster %1").arg(c));
+        return categorical(*columns.clusters, entries, QObject::tr("cluster"));
+    }
+    case 4: { // gender
+        std::vector<int> category(n, -1);
+        for (size_t i = 0; i < n; ++i)
+            category[i] = records[i].gender == Gender::Female ? 0 : (records[i].gender == Gender::Male ? 1 : -1);
+        return categorical(category,
+                           {{QColor(220, 80, 60), QObject::tr("female")}, {QColor(40, 110, 200), QObject::tr("male")}},
+                           QObject::tr("gender (grey: unknown)"));
+    }
+    case 5: { // split
+        std::vector<int> category(n, 0);
+        for (const auto i : data->valIndices())
+            if (i < n)
+                category[i] = 1;
+        return categorical(
+            category,
+            {{QColor(150, 150, 150), QObject::tr("training")}, {QColor(230, 120, 20), QObject::tr("validation")}},
+            QObject::tr("split"));
+    }
+    case 6: // face score
+        for (size_t i = 0; i < n; ++i)
+            values[i] = std::isfinite(records[i].faceScore) ? static_cast<float>(records[i].faceScore) : NAN;
+        return continuousColumn(values, QObject::tr("face score"));
+    case 7: { // suspicion
+        if (!hasAll(columns.suspicion)) {
+            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
+            out.missing = QObject::tr("audit the labels first (Review page)");
+            return out;
+        }
+        return continuousColumn(*columns.suspicion, QObject::tr("suspicion score"));
+    }
+    default: throw std::invalid_argument("no map column '" + column.toStdString() + "'");
+    }
+}
+
+} // namespace faceatlas::ui

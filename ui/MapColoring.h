@@ -1,0 +1,40 @@
+#pragma once
+
+#include "PointMapView.h"
+
+#include <memory>
+#include <QStringList>
+#include <vector>
+
+namespace faceatlas {
+class PreparedDataset;
+}
+
+namespace faceatlas::ui {
+
+/** What a map can be coloured by, for one dataset (a column is there when its values are). */
+struct MapColumns {
+    std::shared_ptr<const PreparedDataset> data;
+    std::shared_ptr<const std::vector<float>> predictions; // empty: none
+    std::shared_ptr<const std::vector<int>> clusters;      // empty: none; -1 outside a clustered subset
+    std::shared_ptr<const std::vector<float>> suspicion;   // empty: none (the label audit's score)
+};
+
+/** The columns' names as the "Colour by" box lists them (keys of colorPoints). */
+QStringList mapColumnNames();
+
+/** One colour per face of `columns.data` for `column`, and the legend that explains them. Throws for an unknown column.
+ */
+struct MapColoring {
+    std::vector<QRgb> colors;
+    MapLegend legend;
+    QString missing; // why the column cannot colour this dataset ("predict the ages first"), empty when it can
+};
+MapColoring colorPoints(const QString& column, const MapColumns& columns);
+
+/** A perceptually even ramp (viridis) for t in 0..1. */
+QColor viridis(double t);
+/** The i-th colour of a palette of well-separated colours (Tableau 20). */
+QColor categoryColor(int i);
+
+} // namespace faceatlas::ui

@@ -1,0 +1,774 @@
+#include "MapPage.h"
+
+#include "data/CsvExport.h"
+#include "data/EncodeImage.h"
+#include "data/PreparedDataset.h"
+#include "data/Provenance.h"
+#include "InteractiveLane.h"
+#include "JobRunner.h"
+#include "MapColoring.h"
+#include "ml/Inference.h"
+#include "ml/MapJob.h"
+#include "ml/Projection.h"
+#include "ml/Runs.h"
+#include "PointMapView.h"
+#include "Session.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+#include "util/Json.h"
+
+#include <algorithm>
+#include <cmath>
+#include <QButtonGroup>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenu>
+#include <QPainter>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSettings>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace faceatlas::ui {
+
+namespace {
+
+constexpr int kAgeBins = 21; // 0-4, 5-9, ..., 95-99, 100 and over
+constexpr int kSimilar = 24;
+
+/** Shares of faces per five-year age bin (faces without an age left out). */
+std::vector<double> ageShares(const PreparedDataset& data, const std::vector<qint64>* rows)
+{
+    std::vector<double> bins(kAgeBins, 0);
+    double total = 0;
+    const auto add = [&](size_t i) {
+        const auto& age = data.records()[i].age;
+        if (!age)
+            return;
+        bins[static_cast<size_t>(std::clamp(*age / 5, 0, kAgeBins - 1))] += 1;
+        total += 1;
+    };
+    if (rows)
+        for (const qint64 i : *rows)
+            add(static_cast<size_t>(i));
+    else
+        for (size_t i = 0; i < data.count(); ++i)
+            add(i);
+    for (double& b : bins)
+        b = total > 0 ? b / total : 0;
+    return bins;
+}
+
+/** A decoded image [1, 3, S, S] in 0..1 as a QImage. */
+QImage decodedImage(const torch::Tensor& decoded)
+{
+    const auto rgb = (decoded[0].clamp(0, 1) * 255).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+    return rgbImage(rgb.data_ptr<std::uint8_t>(), static_cast<int>(rgb.size(1)), static_cast<int>(rgb.size(0)));
+}
+
+/** The mean code of `rows` (all when null) decoded by the codes' autoencoder, on the lane. */
+QImage decodedMean(InteractiveLane* lane, const Codes& codes, const std::vector<qint64>* rows)
+{
+    const auto all = codes.tensor();
+    const auto mean =
+        rows ? all.index_select(0, torch::tensor(std::vector<std::int64_t>(rows->begin(), rows->end()), torch::kLong))
+                   .mean(0)
+             : all.mean(0);
+    const auto model = lane->model(QString::fromStdString(codes.runDir().string()));
+    torch::InferenceMode inference;
+    model->model->eval();
+    const auto device = model->model->parameters().front().device();
+    return decodedImage(decodeCodes(*model->model, mean.unsqueeze(0).to(device)).cpu());
+}
+
+QString subsetFileName(const QString& name)
+{
+    QString safe = name.trimmed();
+    safe.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9 _.-]")), QStringLiteral("_"));
+    return safe.left(80) + QStringLiteral(".json");
+}
+
+} // namespace
+
+/** Two age distributions as bars: every face (grey) and the selection (outlined blue). */
+class AgeHistogram : public QWidget {
+public:
+    using QWidget::QWidget;
+    void setShares(std::vector<double> all, std::vector<double> selection)
+    {
+        m_all = std::move(all);
+        m_selection = std::move(selection);
+        update();
+    }
+
+protected:
+    void paintEvent(QPaintEvent*) override
+    {
+        QPainter p(this);
+        p.fillRect(rect(), Qt::white);
+        const int left = 30, bottom = height() - 16, top = 6, right = width() - 6;
+        double peak = 0.01;
+        for (const auto* v : {&m_all, &m_selection})
+            for (double x : *v)
+                peak = std::max(peak, x);
+        const double barWidth = static_cast<double>(right - left) / kAgeBins;
+        const auto bar = [&](int i, double share) {
+            const double h = share / peak * (bottom - top);
+            return QRectF(left + i * barWidth + 1, bottom - h, barWidth - 2, h);
+        };
+        p.setPen(Qt::NoPen);
+        p.setBrush(QColor(190, 190, 190));
+        for (size_t i = 0; i < m_all.size(); ++i)
+            p.drawRect(bar(static_cast<int>(i), m_all[i]));
+        p.setBrush(QColor(40, 110, 200, 110));
+        p.setPen(QPen(QColor(20, 80, 180), 1.5));
+        for (size_t i = 0; i < m_selection.size(); ++i)
+            p.drawRect(bar(static_cast<int>(i), m_selection[i]));
+        p.setPen(Qt::black);
+        p.drawLine(left, bottom, right, bottom);
+        p.drawLine(left, top, left, bottom);
+        QFont small = font();
+        small.setPointSizeF(small.pointSizeF() * 0.8);
+        p.setFont(small);
+        for (int age = 0; age <= 100; age += 20)
+            p.drawText(QRectF(left + age / 5.0 * barWidth - 15, bottom + 1, 30, 14), Qt::AlignCenter,
+                       QString::number(age));
+        p.drawText(QRectF(0, top - 2, left - 3, 14), Qt::AlignRight, QStringLiteral("%1%").arg(qRound(peak * 100)));
+        p.drawText(QRectF(0, bottom - 12, left - 3, 14), Qt::AlignRight, QStringLiteral("0"));
+    }
+
+private:
+    std::vector<double> m_all, m_selection;
+};
+
+MapPage::MapPage(Session* session, QWidget* parent)
+    : QWidget(parent)
+    , m_session(session)
+{
+    m_view = new PointMapView;
+    m_view->setObjectName("pointMap");
+    m_view->setThumbnailSource([this](qint64 i) { return m_session->face(i); });
+    m_method = new QComboBox;
+    m_method->addItem(tr("Neighbour map (UMAP-like)"), QStringLiteral("neighbors"));
+    m_method->addItem(tr("PCA (seconds)"), QStringLiteral("pca"));
+    m_compute = new QPushButton(tr("Compute map"));
+    m_compute->setToolTip(tr("Lays out the codes of the Clusters page's encoding in two dimensions"));
+    m_colorBy = new QComboBox;
+    m_colorBy->setObjectName("colorBy");
+    m_colorBy->addItems(mapColumnNames());
+    const auto toolButton = [this](const QString& text, const QString& key, const QString& tip) {
+        auto* b = new QToolButton;
+        b->setText(text);
+        b->setCheckable(true);
+        b->setShortcut(QKeySequence(key));
+        b->setToolTip(tip + tr(" (%1)").arg(key));
+        return b;
+    };
+    m_pan = toolButton(tr("Pan"), QStringLiteral("H"), tr("Drag to move the map; the wheel zooms"));
+    m_rect =
+        toolButton(tr("Rectangle"), QStringLiteral("R"), tr("Drag a rectangle to select; Shift adds, Ctrl removes"));
+    m_lasso = toolButton(tr("Lasso"), QStringLiteral("L"), tr("Draw around faces to select; Shift adds, Ctrl removes"));
+    auto* tools = new QButtonGroup(this);
+    for (QToolButton* b : {m_pan, m_rect, m_lasso})
+        tools->addButton(b);
+    m_lasso->setChecked(true);
+    auto* fit = new QPushButton(tr("Fit"));
+    fit->setToolTip(tr("Show the whole map (0)"));
+    auto* controls = new QHBoxLayout;
+    controls->addWidget(m_method);
+    controls->addWidget(m_compute);
+    controls->addSpacing(16);
+    controls->addWidget(new QLabel(tr("Colour by")));
+    controls->addWidget(m_colorBy);
+    controls->addSpacing(16);
+    for (QWidget* w : {static_cast<QWidget*>(m_pan), static_cast<QWidget*>(m_rect), static_cast<QWidget*>(m_lasso),
+                       static_cast<QWidget*>(fit)})
+        controls->addWidget(w);
+    controls->addStretch();
+    m_status = new QLabel;
+    m_status->setObjectName("mapStatus");
+    m_status->setWordWrap(true);
+
+    // The panel: the face under the cursor, the selection, and "more like this".
+    m_preview = new QLabel;
+    m_preview->setFixedSize(128, 128);
+    m_preview->setAlignment(Qt::AlignCenter);
+    m_preview->setStyleSheet("background: #eee");
+    m_previewText = new QLabel(tr("Hover a point to see its face; click it to open the face panel; right-click "
+                                  "for more like it."));
+    m_previewText->setWordWrap(true);
+    auto* previewRow = new QHBoxLayout;
+    previewRow->addWidget(m_preview);
+    previewRow->addWidget(m_previewText, 1);
+    m_selectionLabel = new QLabel(tr("Nothing selected: draw around faces with the lasso."));
+    m_selectionLabel->setObjectName("selectionLabel");
+    m_selectionLabel->setWordWrap(true);
+    m_histogram = new AgeHistogram;
+    m_histogram->setFixedHeight(110);
+    m_histogram->setToolTip(tr("Ages: every face (grey) and the selection (blue), as shares of each"));
+    m_meanSelection = new QLabel;
+    m_meanAll = new QLabel;
+    for (QLabel* l : {m_meanSelection, m_meanAll}) {
+        l->setFixedSize(96, 96);
+        l->setAlignment(Qt::AlignCenter);
+        l->setStyleSheet("background: #eee");
+    }
+    auto* means = new QGridLayout;
+    means->addWidget(new QLabel(tr("Selection's mean face")), 0, 0);
+    means->addWidget(new QLabel(tr("Everyone's mean face")), 0, 1);
+    means->addWidget(m_meanSelection, 1, 0);
+    means->addWidget(m_meanAll, 1, 1);
+    auto* showGrid = new QPushButton(tr("Show in grid"));
+    auto* exportButton = new QPushButton(tr("Export CSV..."));
+    auto* save = new QPushButton(tr("Save subset..."));
+    auto* clusterButton = new QPushButton(tr("Cluster these"));
+    auto* clearButton = new QPushButton(tr("Clear"));
+    m_subsets = new QComboBox;
+    m_subsets->setToolTip(tr("Saved subsets of this preparation"));
+    auto* actions = new QGridLayout;
+    actions->addWidget(showGrid, 0, 0);
+    actions->addWidget(exportButton, 0, 1);
+    actions->addWidget(save, 1, 0);
+    actions->addWidget(m_subsets, 1, 1);
+    actions->addWidget(clusterButton, 2, 0);
+    actions->addWidget(clearButton, 2, 1);
+    m_similarLabel = new QLabel(tr("<b>More like this</b>: right-click a face, or drop an image file here."));
+    m_similarLabel->setWordWrap(true);
+    m_similarList = new QListWidget;
+    m_similarList->setObjectName("similar");
+    m_similarList->setViewMode(QListView::IconMode);
+    m_similarList->setIconSize(QSize(56, 56));
+    m_similarList->setGridSize(QSize(70, 84));
+    m_similarList->setResizeMode(QListView::Adjust);
+    m_similarList->setMovement(QListView::Static);
+    auto* panel = new QVBoxLayout;
+    panel->addLayout(previewRow);
+    panel->addSpacing(8);
+    panel->addWidget(m_selectionLabel);
+    panel->addWidget(m_histogram);
+    panel->addLayout(means);
+    panel->addLayout(actions);
+    panel->addSpacing(8);
+    panel->addWidget(m_similarLabel);
+    panel->addWidget(m_similarList, 1);
+    auto* panelWidget = new QWidget;
+    panelWidget->setLayout(panel);
+    panelWidget->setFixedWidth(330);
+    auto* body = new QHBoxLayout;
+    body->addWidget(m_view, 1);
+    body->addWidget(panelWidget);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(controls);
+    layout->addWidget(m_status);
+    layout->addLayout(body, 1);
+
+    connect(m_compute, &QPushButton::clicked, this, [this] { computeMap(m_method->currentData().toString()); });
+    connect(m_colorBy, &QComboBox::currentTextChanged, this, &MapPage::refreshColors);
+    connect(m_pan, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->setTool(PointMapView::Tool::Pan);
+    });
+    connect(m_rect, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->setTool(PointMapView::Tool::Rectangle);
+    });
+    connect(m_lasso, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->setTool(PointMapView::Tool::Lasso);
+    });
+    connect(fit, &QPushButton::clicked, m_view, &PointMapView::fitAll);
+    connect(m_view, &PointMapView::selectionChanged, this, &MapPage::selectionChanged);
+    connect(m_view, &PointMapView::pointHovered, this, [this](qint64 i) { showPreview(i >= 0 ? i : m_pinned); });
+    connect(m_view, &PointMapView::pointClicked, this, [this](qint64 i) {
+        m_pinned = i;
+        showPreview(i);
+        Q_EMIT faceChosen(i);
+    });
+    connect(m_view, &PointMapView::pointMenuRequested, this, [this](qint64 i, QPoint at) {
+        QMenu menu(this);
+        menu.addAction(tr("More like this"), this, [this, i] { similarTo(i); });
+        menu.addAction(tr("Open in the face panel"), this, [this, i] { Q_EMIT faceChosen(i); });
+        menu.exec(at);
+    });
+    connect(showGrid, &QPushButton::clicked, this, &MapPage::showGrid);
+    connect(clearButton, &QPushButton::clicked, m_view, &PointMapView::clearSelection);
+    connect(clusterButton, &QPushButton::clicked, this, &MapPage::clusterSelection);
+    connect(exportButton, &QPushButton::clicked, this, [this] {
+        if (m_view->selectedCount() == 0) {
+            m_status->setText(tr("Select faces first: draw around them with the lasso."));
+            return;
+        }
+        const QString file = QFileDialog::getSaveFileName(this, tr("Export the selection as a CSV dataset"),
+                                                          QStringLiteral("selection.csv"), tr("CSV (*.csv)"));
+        if (!file.isEmpty())
+            exportSelection(file);
+    });
+    connect(save, &QPushButton::clicked, this, [this] {
+        if (m_view->selectedCount() == 0) {
+            m_status->setText(tr("Select faces first: draw around them with the lasso."));
+            return;
+        }
+        const QString name = QInputDialog::getText(this, tr("Save subset"), tr("Name of the subset"));
+        if (!name.trimmed().isEmpty())
+            saveSubset(name);
+    });
+    connect(m_subsets, &QComboBox::activated, this, [this](int index) {
+        if (index > 0)
+            loadSubset(m_subsets->itemText(index));
+    });
+    connect(m_similarList, &QListWidget::itemClicked, this, [this](QListWidgetItem* item) {
+        const qint64 row = item->data(Qt::UserRole).toLongLong();
+        m_pinned = row;
+        showPreview(row);
+        m_view->focusPoint(row);
+    });
+    connect(m_similarList, &QListWidget::itemDoubleClicked, this,
+            [this](QListWidgetItem* item) { Q_EMIT faceChosen(item->data(Qt::UserRole).toLongLong()); });
+
+    // The order of a switch (see Session): drop everything derived from the old dataset first.
+    connect(session, &Session::datasetAboutToChange, this, [this] { clear(tr("No dataset open.")); });
+    connect(session, &Session::datasetChanged, this, &MapPage::findLatestMap);
+    connect(session, &Session::codesChanged, this, &MapPage::findLatestMap);
+    connect(session, &Session::predictionsChanged, this, &MapPage::refreshColors);
+    connect(session, &Session::clustersChanged, this, &MapPage::refreshColors);
+    findLatestMap();
+}
+
+MapPage::~MapPage() = default;
+
+bool MapPage::hasMap() const
+{
+    return m_view->pointCount() > 0;
+}
+
+QString MapPage::statusText() const
+{
+    return m_status->text();
+}
+
+QString MapPage::selectionText() const
+{
+    return m_selectionLabel->text();
+}
+
+std::vector<qint64> MapPage::selectedRows() const
+{
+    return m_view->selectedRows();
+}
+
+void MapPage::clear(const QString& why)
+{
+    m_points.reset();
+    m_codes.reset();
+    m_mapDir.clear();
+    m_view->setPoints(nullptr);
+    m_similar.clear();
+    m_similarList->clear();
+    m_pinned = -1;
+    m_preview->clear();
+    m_selectionMean = m_allMean = QImage();
+    m_meanSelection->clear();
+    m_meanAll->clear();
+    m_histogram->setShares({}, {});
+    m_subsets->clear();
+    m_statusText = why;
+    m_status->setText(why);
+}
+
+QString MapPage::subsetsDir() const
+{
+    // Subsets are rows of one preparation: each preparation has its own folder.
+    return QDir(m_session->workspace()).filePath(QStringLiteral("subsets/") + m_session->datasetFingerprint().left(16));
+}
+
+void MapPage::findLatestMap()
+{
+    const QString codes = m_session->codesDir();
+    if (!m_session->dataset()) {
+        clear(tr("Open and prepare a dataset, train an autoencoder and encode the faces (Clusters page); then "
+                 "compute a map here."));
+        return;
+    }
+    if (codes.isEmpty()) {
+        clear(tr("Encode the faces first (Clusters page, Encode), then compute a map."));
+        return;
+    }
+    // The newest map of these codes, if any (maps/CODES-METHOD-TIME).
+    const QDir maps(QDir(m_session->workspace()).filePath("maps"));
+    const QString prefix = QFileInfo(codes).fileName() + "-";
+    QFileInfoList found;
+    for (const QFileInfo& dir : maps.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time))
+        if (dir.fileName().startsWith(prefix) && QFileInfo::exists(dir.filePath() + "/map.json"))
+            found << dir;
+    if (found.isEmpty()) {
+        clear(tr("No map of these codes yet: press Compute map."));
+        return;
+    }
+    loadMap(found.first().absoluteFilePath());
+}
+
+void MapPage::computeMap(const QString& method)
+{
+    const QString codes = m_session->codesDir();
+    if (!m_session->dataset() || codes.isEmpty()) {
+        m_status->setText(tr("A map needs a prepared dataset and its codes: encode the faces first (Clusters page)."));
+        return;
+    }
+    const auto recorded = readCodesFingerprint(codes.toStdString());
+    if (recorded && QString::fromStdString(*recorded) != m_session->datasetFingerprint()) {
+        m_status->setText(tr("The codes in %1 were made from another preparation than the open dataset: encode the "
+                             "faces again first.")
+                              .arg(codes));
+        return;
+    }
+    MapParams p;
+    p.codes = codes.toStdString();
+    p.method = method.toStdString();
+    const QString out = QDir(m_session->workspace())
+                            .filePath(QStringLiteral("maps/%1-%2-%3")
+                                          .arg(QFileInfo(codes).fileName(), method,
+                                               QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss-zzz")));
+    p.outDir = out.toStdString();
+    const auto job = [p](const CancelToken& cancel, const JobRunner::Report& report) {
+        return !faceatlas::computeMap(p, cancel, [&](const JobProgress& jp) {
+                    report(QString::fromUtf8(jp.stage), jp.done, jp.total);
+                }).cancelled;
+    };
+    const auto done = [this, out](bool ok, bool cancelled, const QString& error) {
+        if (ok && !cancelled)
+            loadMap(out);
+        else if (!ok)
+            m_status->setText(tr("The map failed: %1").arg(error));
+    };
+    if (!m_session->jobs()->start(tr("Computing the map"), job, done))
+        m_status->setText(tr("Cannot compute a map now. %1").arg(m_session->jobs()->busyReason()));
+}
+
+void MapPage::loadMap(const QString& dir)
+{
+    struct Loaded {
+        std::shared_ptr<const std::vector<float>> xy;
+        std::shared_ptr<const Codes> codes;
+        QString text;
+    };
+    const auto data = m_session->sharedDataset();
+    if (!data)
+        return;
+    const QString fingerprint = m_session->datasetFingerprint();
+    m_status->setText(tr("Opening the map in %1...").arg(dir));
+    m_session->lane()->submit<Loaded>(
+        QStringLiteral("map-open"), this,
+        [dir, data, fingerprint] {
+            MapPoints map = readMap(dir.toStdString());
+            const std::string where = displayPath(dir.toStdString());
+            if (!map.dataFingerprint.empty() && QString::fromStdString(map.dataFingerprint) != fingerprint)
+                throw Error(where + " is a map of another preparation than the open dataset");
+            if (map.count() != data->count())
+                throw Error(where + " holds " + std::to_string(map.count()) + " faces, the open dataset "
+                            + std::to_string(data->count()));
+            for (size_t i = 0; i < map.count(); ++i)
+                if (map.paths[i] != data->records()[i].path)
+                    throw Error(where + ": face " + std::to_string(i) + " is " + map.paths[i]
+                                + ", not the open dataset's " + data->records()[i].path);
+            Loaded loaded;
+            loaded.codes = std::make_shared<const Codes>(Codes::open(map.codes));
+            if (loaded.codes->count() != data->count())
+                throw Error(displayPath(map.codes) + " no longer holds the codes this map was made of");
+            loaded.xy = std::make_shared<const std::vector<float>>(std::move(map.xy));
+            loaded.text =
+                (map.method == "pca" ? tr("PCA map") : tr("Neighbour map")) + tr(" of %1 faces").arg(map.count());
+            if (map.recall >= 0)
+                loaded.text += tr("; it keeps %1% of each face's 10 nearest neighbours in code space")
+                                   .arg(qRound(map.recall * 100));
+            loaded.text += tr(" (%1)").arg(QFileInfo(dir).fileName());
+            return loaded;
+        },
+        [this, dir](Loaded loaded) {
+            m_mapDir = dir;
+            m_points = loaded.xy;
+            m_codes = loaded.codes;
+            m_allMean = QImage();
+            m_statusText = loaded.text;
+            m_status->setText(loaded.text);
+            m_view->setPoints(m_points);
+            m_subsets->clear();
+            m_subsets->addItem(tr("Saved subsets..."));
+            for (const QString& name : subsets())
+                m_subsets->addItem(name);
+            refreshColors();
+        },
+        [this](const QString& error) { clear(tr("The map cannot be shown: %1").arg(error)); });
+}
+
+void MapPage::setColorBy(const QString& column)
+{
+    m_colorBy->setCurrentText(column);
+    refreshColors();
+}
+
+void MapPage::refreshColors()
+{
+    if (!m_points)
+        return;
+    MapColumns columns;
+    columns.data = m_session->sharedDataset();
+    columns.predictions = m_session->sharedPredictions();
+    columns.clusters = m_session->sharedClusterLabels();
+    const QString column = m_colorBy->currentText();
+    m_session->lane()->submit<MapColoring>(
+        QStringLiteral("map-colours"), this, [columns, column] { return colorPoints(column, columns); },
+        [this](MapColoring coloring) {
+            m_view->setColors(std::move(coloring.colors), std::move(coloring.legend));
+            m_colorMissing = coloring.missing;
+            m_status->setText(m_colorMissing.isEmpty() ? m_statusText
+                                                       : m_statusText + tr(". Colours: %1.").arg(m_colorMissing));
+        },
+        [this](const QString& error) { m_status->setText(tr("Cannot colour the map: %1").arg(error)); });
+}
+
+void MapPage::selectionChanged(qint64 count)
+{
+    const qint64 total = m_view->pointCount();
+    m_selectionLabel->setText(count > 0
+                                  ? tr("<b>%1 of %2 faces selected</b>").arg(count).arg(total)
+                                  : tr("Nothing selected: draw around faces with the lasso (%1 faces).").arg(total));
+    std::shared_ptr<const std::vector<char>> mask;
+    if (count > 0)
+        mask = std::make_shared<const std::vector<char>>(m_view->selection());
+    Q_EMIT subsetChanged(mask, count);
+    const auto data = m_session->sharedDataset();
+    const auto codes = m_codes;
+    if (!data || !codes || total == 0)
+        return;
+    struct Summary {
+        std::vector<double> all, selection;
+        QImage selectionMean, allMean;
+    };
+    auto rows = std::make_shared<const std::vector<qint64>>(m_view->selectedRows());
+    InteractiveLane* lane = m_session->lane();
+    const bool needAll = m_allMean.isNull();
+    m_session->lane()->submit<Summary>(
+        QStringLiteral("map-selection"), this,
+        [data, codes, rows, lane, needAll] {
+            Summary s;
+            s.all = ageShares(*data, nullptr);
+            if (!rows->empty()) {
+                s.selection = ageShares(*data, rows.get());
+                s.selectionMean = decodedMean(lane, *codes, rows.get());
+            }
+            if (needAll)
+                s.allMean = decodedMean(lane, *codes, nullptr);
+            return s;
+        },
+        [this](Summary s) {
+            m_histogram->setShares(std::move(s.all), std::move(s.selection));
+            if (!s.allMean.isNull())
+                m_allMean = s.allMean;
+            m_selectionMean = s.selectionMean;
+            m_meanAll->setPixmap(
+                QPixmap::fromImage(m_allMean).scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+            if (m_selectionMean.isNull())
+                m_meanSelection->clear();
+            else
+                m_meanSelection->setPixmap(
+                    QPixmap::fromImage(m_selectionMean).scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+        },
+        [this](const QString& error) { m_meanSelection->setText(tr("cannot decode:\n%1").arg(error)); });
+}
+
+void MapPage::showPreview(qint64 row)
+{
+    const PreparedDataset* data = m_session->dataset();
+    if (!data || row < 0 || static_cast<size_t>(row) >= data->count()) {
+        m_preview->clear();
+        return;
+    }
+    m_preview->setPixmap(
+        QPixmap::fromImage(m_session->face(row)).scaled(128, 128, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    const Record& r = data->records()[static_cast<size_t>(row)];
+    QString text =
+        tr("<b>Face %1</b><br>%2<br>age %3, %4")
+            .arg(row)
+            .arg(QFileInfo(QString::fromStdString(r.path)).fileName().toHtmlEscaped())
+            .arg(r.age ? QString::number(*r.age) : tr("unknown"))
+            .arg(r.gender == Gender::Unknown ? tr("gender unknown") : QString::fromUtf8(genderName(r.gender)));
+    if (static_cast<size_t>(row) < m_session->predictions().size())
+        text += tr("<br>predicted %1").arg(m_session->predictions()[static_cast<size_t>(row)], 0, 'f', 1);
+    if (static_cast<size_t>(row) < m_session->clusterLabels().size() && m_session->clusterLabels()[row] >= 0)
+        text += tr("<br>cluster %1").arg(m_session->clusterLabels()[static_cast<size_t>(row)]);
+    m_previewText->setText(text);
+}
+
+void MapPage::exportSelection(const QString& file)
+{
+    const auto data = m_session->sharedDataset();
+    const std::vector<qint64> rows = m_view->selectedRows();
+    if (!data || rows.empty()) {
+        m_status->setText(tr("Select faces first: draw around them with the lasso."));
+        return;
+    }
+    const std::vector<std::int64_t> selected(rows.begin(), rows.end());
+    m_session->lane()->submit<size_t>(
+        QStringLiteral("map-export"), this,
+        [data, selected, file] { return exportCsvDataset(*data, selected, file.toStdString()); },
+        [this, file](size_t written) {
+            m_status->setText(tr("Exported %1 faces to %2 (open it with File > Open CSV).").arg(written).arg(file));
+        },
+        [this](const QString& error) { m_status->setText(tr("Export failed: %1").arg(error)); });
+}
+
+QStringList MapPage::subsets() const
+{
+    if (!m_session->dataset())
+        return {};
+    QStringList names;
+    for (const QFileInfo& f : QDir(subsetsDir()).entryInfoList({"*.json"}, QDir::Files, QDir::Name))
+        names << f.completeBaseName();
+    return names;
+}
+
+void MapPage::saveSubset(const QString& name)
+{
+    const std::vector<qint64> rows = m_view->selectedRows();
+    if (!m_session->dataset() || rows.empty())
+        return;
+    const QString file = QDir(subsetsDir()).filePath(subsetFileName(name));
+    const nlohmann::json j = {{"name", name.toStdString()},
+                              {"data_fingerprint", m_session->datasetFingerprint().toStdString()},
+                              {"source", m_session->dataset()->sourceSpec()},
+                              {"count", rows.size()},
+                              {"rows", rows}};
+    m_session->lane()->submit<bool>(
+        QStringLiteral("subset-save"), this,
+        [file, j] {
+            std::filesystem::create_directories(std::filesystem::path(file.toStdString()).parent_path());
+            writeFileAtomic(file.toStdString(), jsonText(j) + "\n");
+            return true;
+        },
+        [this, name, file](bool) {
+            const QString shown = QFileInfo(file).completeBaseName();
+            if (m_subsets->findText(shown) < 0)
+                m_subsets->addItem(shown);
+            m_status->setText(tr("Saved the selection as the subset '%1'.").arg(name));
+        },
+        [this](const QString& error) { m_status->setText(tr("Cannot save the subset: %1").arg(error)); });
+}
+
+bool MapPage::loadSubset(const QString& name)
+{
+    const auto data = m_session->sharedDataset();
+    if (!data || !hasMap())
+        return false;
+    const QString file = QDir(subsetsDir()).filePath(subsetFileName(name));
+    const QString fingerprint = m_session->datasetFingerprint();
+    m_session->lane()->submit<std::vector<char>>(
+        QStringLiteral("subset-open"), this,
+        [file, data, fingerprint] {
+            const std::string where = displayPath(file.toStdString());
+            nlohmann::json j;
+            try {
+                j = nlohmann::json::parse(readFile(file.toStdString()));
+            } catch (const Error&) {
+                throw;
+            } catch (const std::exception& e) {
+                throw Error(where + ": invalid: " + e.what());
+            }
+            if (!j.contains("data_fingerprint") || j.at("data_fingerprint") != fingerprint.toStdString())
+                throw Error(where + " is a subset of another preparation");
+            if (!j.contains("rows") || !j.at("rows").is_array())
+                throw Error(where + ": no list of rows");
+            std::vector<char> mask(data->count(), 0);
+            for (const auto& v : j.at("rows")) {
+                if (!v.is_number_integer() || v.get<std::int64_t>() < 0
+                    || v.get<std::int64_t>() >= static_cast<std::int64_t>(data->count()))
+                    throw Error(where + ": a row that is not a face of the open dataset");
+                mask[static_cast<size_t>(v.get<std::int64_t>())] = 1;
+            }
+            return mask;
+        },
+        [this, name](std::vector<char> mask) {
+            m_view->setSelection(std::move(mask));
+            m_status->setText(tr("Selected the subset '%1'.").arg(name));
+        },
+        [this](const QString& error) { m_status->setText(tr("Cannot open the subset: %1").arg(error)); });
+    return true;
+}
+
+void MapPage::clusterSelection()
+{
+    const std::vector<qint64> rows = m_view->selectedRows();
+    if (rows.size() < 3) {
+        m_status->setText(tr("Select at least 3 faces to cluster."));
+        return;
+    }
+    Q_EMIT clusterRows(std::vector<std::int64_t>(rows.begin(), rows.end()));
+}
+
+void MapPage::similarTo(qint64 row)
+{
+    const auto codes = m_codes;
+    if (!codes || row < 0 || static_cast<size_t>(row) >= codes->count())
+        return;
+    m_similarLabel->setText(tr("<b>More like face %1</b> (distance in code space):").arg(row));
+    m_view->setMarked(row);
+    m_session->lane()->submit<Neighbours>(
+        QStringLiteral("map-similar"), this,
+        [codes, row] {
+            const int k = static_cast<int>(std::min<size_t>(kSimilar, codes->count() - 1));
+            return nearest(codes->tensor(), codes->tensor()[row], k, row);
+        },
+        [this](Neighbours found) { showSimilar(found.indices, found.distances); },
+        [this](const QString& error) { m_similarLabel->setText(tr("Cannot search: %1").arg(error)); });
+}
+
+void MapPage::showSimilar(const std::vector<std::int64_t>& rows, const std::vector<float>& distances)
+{
+    m_similar.assign(rows.begin(), rows.end());
+    m_similarList->clear();
+    for (size_t i = 0; i < rows.size() && i < distances.size(); ++i) {
+        auto* item = new QListWidgetItem(QIcon(QPixmap::fromImage(m_session->face(rows[i]))),
+                                         QString::number(distances[i], 'f', 2));
+        item->setData(Qt::UserRole, static_cast<qint64>(rows[i]));
+        item->setToolTip(tr("face %1, distance %2").arg(rows[i]).arg(distances[i]));
+        m_similarList->addItem(item);
+    }
+    m_view->setHighlighted(m_similar);
+}
+
+void MapPage::similarToImage(const QString& file)
+{
+    const auto codes = m_codes;
+    if (!codes) {
+        m_similarLabel->setText(tr("Compute or open a map first: the image is compared with its faces' codes."));
+        m_view->setMarked(-1);
+        return;
+    }
+    m_similarLabel->setText(tr("<b>More like %1</b> (distance in code space):").arg(QFileInfo(file).fileName()));
+    InteractiveLane* lane = m_session->lane();
+    m_session->lane()->submit<Neighbours>(
+        QStringLiteral("map-similar"), this,
+        [codes, file, lane] {
+            const auto model = lane->model(QString::fromStdString(codes->runDir().string()));
+            if (model->model->imageSize() != codes->imageSize())
+                throw Error(displayPath(codes->runDir()) + " is not the autoencoder of these codes");
+            std::vector<float> code = encodeImageFile(*model->model, file.toStdString());
+            if (code.size() != codes->dim())
+                throw Error(displayPath(codes->runDir()) + " is not the autoencoder of these codes");
+            const auto query = torch::from_blob(code.data(), {static_cast<int64_t>(code.size())}, torch::kFloat);
+            const int k = static_cast<int>(std::min<size_t>(kSimilar, codes->count()));
+            return nearest(codes->tensor(), query, k);
+        },
+        [this](Neighbours found) { showSimilar(found.indices, found.distances); },
+        [this](const QString& error) { m_similarLabel->setText(tr("Cannot search: %1").arg(error)); });
+}
+
+} // namespace faceatlas::ui

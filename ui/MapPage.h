@@ -1,0 +1,124 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <QImage>
+#include <QWidget>
+#include <vector>
+
+class QComboBox;
+class QLabel;
+class QListWidget;
+class QPushButton;
+class QSpinBox;
+class QToolButton;
+
+namespace faceatlas {
+class Codes;
+}
+
+namespace faceatlas::ui {
+
+class AgeHistogram;
+class PointMapView;
+class Session;
+
+/**
+ * The map of the whole dataset: a 2-D layout of the autoencoder codes (neighbour map or PCA),
+ * coloured by any column, with faces in place of points when zoomed in. Its lasso or rectangle
+ * selection filters the Dataset page's grid and can be saved, exported as a `csv:` dataset or
+ * clustered on its own; the panel shows the selection's size, ages and decoded mean face beside
+ * the whole set's. "More like this" finds a face's nearest faces in code space, also for an image
+ * file dropped on the page.
+ *
+ * Ownership: the page holds the map's points and the codes (memory-mapped) by shared_ptr; both are
+ * dropped when the open dataset changes, and a map is shown only when its codes were made from the
+ * open preparation, row for row. Files are read and models run on the interactive lane.
+ */
+class MapPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit MapPage(Session* session, QWidget* parent = nullptr);
+    ~MapPage() override;
+
+    /** Computes a map of the current codes (a job): "neighbors" or "pca". */
+    void computeMap(const QString& method = QStringLiteral("neighbors"));
+    /** Shows the map in `dir` (read on the lane) when it belongs to the open dataset. */
+    void loadMap(const QString& dir);
+    bool hasMap() const;
+    QString mapDir() const { return m_mapDir; }
+    PointMapView* view() const { return m_view; }
+    /** Colours the points by a column of mapColumnNames(). */
+    void setColorBy(const QString& column);
+    /** The line under the controls: the map shown, its quality, or why there is none. */
+    QString statusText() const;
+    /** "N of M faces selected". */
+    QString selectionText() const;
+    std::vector<qint64> selectedRows() const;
+    /** Writes the selection as a `csv:` dataset (on the lane); the status line says where. */
+    void exportSelection(const QString& file);
+    /** Saves the selection as a named subset of this preparation (workspace/subsets/NAME.json). */
+    void saveSubset(const QString& name);
+    /** The saved subsets of the open preparation. */
+    QStringList subsets() const;
+    /** Selects a saved subset; false (and the status line says why) when it cannot be used. */
+    bool loadSubset(const QString& name);
+    /** Clusters only the selected faces (Clusters page, with its k). */
+    void clusterSelection();
+    /** The nearest faces to face `row` in code space (on the lane). */
+    void similarTo(qint64 row);
+    /** The nearest faces to an image file, encoded with the codes' autoencoder (on the lane). */
+    void similarToImage(const QString& file);
+    /** The faces the "more like this" strip shows, nearest first. */
+    std::vector<qint64> similarFaces() const { return m_similar; }
+    /** The decoded mean faces shown: of the selection and of every face (null until decoded). */
+    QImage selectionMeanFace() const { return m_selectionMean; }
+    QImage allMeanFace() const { return m_allMean; }
+
+Q_SIGNALS:
+    /** The selection changed: the grid shows only these faces (null mask: all). */
+    void subsetChanged(std::shared_ptr<const std::vector<char>> mask, qint64 count);
+    /** "Show in grid". */
+    void showGrid();
+    /** A face was chosen on the map: open it in the face panel. */
+    void faceChosen(qint64 row);
+    /** Cluster only these rows. */
+    void clusterRows(const std::vector<std::int64_t>& rows);
+
+private:
+    void clear(const QString& why);
+    void refreshColors();
+    void selectionChanged(qint64 count);
+    void showPreview(qint64 row);
+    void showSimilar(const std::vector<std::int64_t>& rows, const std::vector<float>& distances);
+    void findLatestMap();
+    QString subsetsDir() const;
+    Session* m_session;
+    PointMapView* m_view;
+    QComboBox* m_method;
+    QPushButton* m_compute;
+    QComboBox* m_colorBy;
+    QToolButton* m_pan;
+    QToolButton* m_rect;
+    QToolButton* m_lasso;
+    QLabel* m_status;
+    QLabel* m_preview;
+    QLabel* m_previewText;
+    QLabel* m_selectionLabel;
+    AgeHistogram* m_histogram;
+    QLabel* m_meanSelection;
+    QLabel* m_meanAll;
+    QComboBox* m_subsets;
+    QListWidget* m_similarList;
+    QLabel* m_similarLabel;
+    QString m_mapDir;
+    QString m_statusText;
+    QString m_colorMissing;
+    std::shared_ptr<const std::vector<float>> m_points;
+    std::shared_ptr<const Codes> m_codes;
+    std::vector<qint64> m_similar;
+    QImage m_selectionMean, m_allMean;
+    qint64 m_pinned = -1; // the face the preview shows after a click
+};
+
+} // namespace faceatlas::ui

@@ -1,0 +1,572 @@
+#include "PointMapView.h"
+
+#include <algorithm>
+#include <cmath>
+#include <QElapsedTimer>
+#include <QKeyEvent>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QPainterPath>
+#include <QWheelEvent>
+
+namespace faceatlas::ui {
+
+namespace {
+
+constexpr QRgb kBackground = 0xfffafafa;
+constexpr int kMaxThumbnails = 400; // points in view below which they are drawn as faces
+constexpr size_t kMaxHighlighted = 5000;
+
+/** `c` faded three quarters of the way to the background (points outside the selection). */
+QRgb faded(QRgb c)
+{
+    const auto mix = [](int a, int b) { return (a + 3 * b) / 4; };
+    return qRgb(mix(qRed(c), qRed(kBackground)), mix(qGreen(c), qGreen(kBackground)),
+                mix(qBlue(c), qBlue(kBackground)));
+}
+
+} // namespace
+
+PointMapView::PointMapView(QWidget* parent)
+    : QWidget(parent)
+    , m_thumbnailCache(3000)
+{
+    setMouseTracking(true);
+    setFocusPolicy(Qt::StrongFocus);
+    setMinimumSize(300, 300);
+    setAttribute(Qt::WA_OpaquePaintEvent);
+}
+
+void PointMapView::setPoints(std::shared_ptr<const std::vector<float>> xy)
+{
+    m_xy = std::move(xy);
+    m_thumbnailCache.clear();
+    m_selected.clear();
+    m_selectedCount = 0;
+    m_highlighted.clear();
+    m_marked = -1;
+    m_hovered = -1;
+    m_minX = m_minY = 0;
+    m_maxX = m_maxY = 1;
+    if (m_xy && m_xy->size() >= 2) {
+        const std::vector<float>& p = *m_xy;
+        m_minX = m_maxX = p[0];
+        m_minY = m_maxY = p[1];
+        for (size_t i = 0; i + 1 < p.size(); i += 2) {
+            m_minX = std::min(m_minX, p[i]);
+            m_maxX = std::max(m_maxX, p[i]);
+            m_minY = std::min(m_minY, p[i + 1]);
+            m_maxY = std::max(m_maxY, p[i + 1]);
+        }
+    }
+    // Z-order on a 1024 x 1024 grid over the points' extent.
+    const qint64 n = pointCount();
+    std::vector<std::pair<quint32, qint32>> keys(static_cast<size_t>(n));
+    const float sx = 1023.0f / std::max(1e-6f, m_maxX - m_minX), sy = 1023.0f / std::max(1e-6f, m_maxY - m_minY);
+    const auto spread = [](quint32 v) { // the bits of v apart, one zero between each
+        v = (v | (v << 8)) & 0x00FF00FF;
+        v = (v | (v << 4)) & 0x0F0F0F0F;
+        v = (v | (v << 2)) & 0x33333333;
+        return (v | (v << 1)) & 0x55555555;
+    };
+    for (qint64 i = 0; i < n; ++i) {
+        const auto gx = static_cast<quint32>(((*m_xy)[2 * i] - m_minX) * sx);
+        const auto gy = static_cast<quint32>(((*m_xy)[2 * i + 1] - m_minY) * sy);
+        keys[static_cast<size_t>(i)] = {spread(gx) | (spread(gy) << 1), static_cast<qint32>(i)};
+    }
+    std::sort(keys.begin(), keys.end());
+    m_order.resize(static_cast<size_t>(n));
+    m_sortedXy.resize(static_cast<size_t>(2 * n));
+    for (size_t k = 0; k < keys.size(); ++k) {
+        const qint32 i = keys[k].second;
+        m_order[k] = i;
+        m_sortedXy[2 * k] = (*m_xy)[2 * static_cast<size_t>(i)];
+        m_sortedXy[2 * k + 1] = (*m_xy)[2 * static_cast<size_t>(i) + 1];
+    }
+    m_sortedSelected.clear();
+    m_colors.clear();
+    m_sortedColors.clear();
+    fitAll();
+    Q_EMIT selectionChanged(0);
+}
+
+void PointMapView::setColors(std::vector<QRgb> colors, MapLegend legend)
+{
+    m_colors = std::move(colors);
+    m_legend = std::move(legend);
+    m_sortedColors.clear();
+    if (static_cast<qint64>(m_colors.size()) == pointCount()) {
+        m_sortedColors.resize(m_colors.size());
+        for (size_t k = 0; k < m_order.size(); ++k)
+            m_sortedColors[k] = m_colors[static_cast<size_t>(m_order[k])];
+    }
+    invalidate();
+}
+
+void PointMapView::setThumbnailSource(std::function<QImage(qint64)> source)
+{
+    m_thumbnailSource = std::move(source);
+    m_thumbnailCache.clear();
+    update();
+}
+
+void PointMapView::setTool(Tool tool)
+{
+    m_tool = tool;
+    setCursor(tool == Tool::Pan ? Qt::OpenHandCursor : Qt::CrossCursor);
+}
+
+void PointMapView::setSelection(std::vector<char> selected)
+{
+    if (static_cast<qint64>(selected.size()) != pointCount())
+        selected.clear();
+    m_selected = std::move(selected);
+    m_selectedCount = std::count(m_selected.begin(), m_selected.end(), 1);
+    if (m_selectedCount == 0)
+        m_selected.clear();
+    m_sortedSelected.clear();
+    if (!m_selected.empty()) {
+        m_sortedSelected.resize(m_selected.size());
+        for (size_t k = 0; k < m_order.size(); ++k)
+            m_sortedSelected[k] = m_selected[static_cast<size_t>(m_order[k])];
+    }
+    invalidate();
+    Q_EMIT selectionChanged(m_selectedCount);
+}
+
+std::vector<qint64> PointMapView::selectedRows() const
+{
+    std::vector<qint64> rows;
+    rows.reserve(static_cast<size_t>(m_selectedCount));
+    for (size_t i = 0; i < m_selected.size(); ++i)
+        if (m_selected[i])
+            rows.push_back(static_cast<qint64>(i));
+    return rows;
+}
+
+void PointMapView::clearSelection()
+{
+    setSelection({});
+}
+
+void PointMapView::selectPolygon(const QPolygonF& polygon, bool add, bool remove)
+{
+    const qint64 n = pointCount();
+    if (n == 0 || polygon.size() < 3)
+        return;
+    // The polygon as a mask at the widget's size: one lookup per point, whatever its number of sides.
+    const QRect bounds = polygon.boundingRect().toAlignedRect().intersected(rect());
+    QImage mask(size(), QImage::Format_Grayscale8);
+    mask.fill(0);
+    {
+        QPainter painter(&mask);
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(Qt::white);
+        painter.drawPolygon(polygon, Qt::OddEvenFill);
+    }
+    std::vector<char> selected = (add || remove) && !m_selected.empty() ? m_selected : std::vector<char>(n, 0);
+    // In Z-order, so the mask's pixels are read in nearby runs.
+    const float* p = m_sortedXy.data();
+    const double w2 = width() / 2.0, h2 = height() / 2.0;
+    for (qint64 k = 0; k < n; ++k) {
+        const int x = static_cast<int>(std::floor((p[2 * k] - m_centreX) * m_scale + w2));
+        const int y = static_cast<int>(std::floor(h2 - (p[2 * k + 1] - m_centreY) * m_scale));
+        if (!bounds.contains(x, y) || mask.constScanLine(y)[x] == 0)
+            continue;
+        selected[static_cast<size_t>(m_order[static_cast<size_t>(k)])] = remove ? 0 : 1;
+    }
+    setSelection(std::move(selected));
+}
+
+void PointMapView::setHighlighted(std::vector<qint64> points)
+{
+    if (points.size() > kMaxHighlighted)
+        points.resize(kMaxHighlighted);
+    points.erase(std::remove_if(points.begin(), points.end(), [this](qint64 i) { return i < 0 || i >= pointCount(); }),
+                 points.end());
+    m_highlighted = std::move(points);
+    update();
+}
+
+void PointMapView::fitAll()
+{
+    const double spanX = std::max(1e-6f, m_maxX - m_minX), spanY = std::max(1e-6f, m_maxY - m_minY);
+    m_centreX = (m_minX + m_maxX) / 2.0;
+    m_centreY = (m_minY + m_maxY) / 2.0;
+    m_scale = std::max(1e-9, std::min((width() - 40) / spanX, (height() - 40) / spanY));
+    invalidate();
+}
+
+void PointMapView::zoomBy(double factor, QPointF anchor)
+{
+    const double w2 = width() / 2.0, h2 = height() / 2.0;
+    // The data point under the anchor stays under it.
+    const double dataX = (anchor.x() - w2) / m_scale + m_centreX;
+    const double dataY = (h2 - anchor.y()) / m_scale + m_centreY;
+    const double fit =
+        std::min((width() - 40) / std::max(1e-6f, m_maxX - m_minX), (height() - 40) / std::max(1e-6f, m_maxY - m_minY));
+    m_scale = std::clamp(m_scale * factor, fit / 4, fit * 100000);
+    m_centreX = dataX - (anchor.x() - w2) / m_scale;
+    m_centreY = dataY - (h2 - anchor.y()) / m_scale;
+    invalidate();
+}
+
+void PointMapView::focusPoint(qint64 i)
+{
+    if (i < 0 || i >= pointCount())
+        return;
+    // A zoom at which about 60 faces are around it: its 60th nearest point a third of the view away.
+    const float x = (*m_xy)[2 * i], y = (*m_xy)[2 * i + 1];
+    std::vector<float> d2(static_cast<size_t>(pointCount()));
+    for (qint64 j = 0; j < pointCount(); ++j) {
+        const float dx = (*m_xy)[2 * j] - x, dy = (*m_xy)[2 * j + 1] - y;
+        d2[static_cast<size_t>(j)] = dx * dx + dy * dy;
+    }
+    const size_t k = std::min<size_t>(60, d2.size() - 1);
+    std::nth_element(d2.begin(), d2.begin() + static_cast<std::ptrdiff_t>(k), d2.end());
+    const double radius = std::sqrt(static_cast<double>(d2[k]));
+    if (radius > 0)
+        m_scale = std::min(width(), height()) / 3.0 / radius;
+    m_centreX = x;
+    m_centreY = y;
+    invalidate();
+}
+
+QPointF PointMapView::screenPosition(qint64 i) const
+{
+    if (i < 0 || i >= pointCount())
+        return {};
+    return {((*m_xy)[2 * i] - m_centreX) * m_scale + width() / 2.0,
+            height() / 2.0 - ((*m_xy)[2 * i + 1] - m_centreY) * m_scale};
+}
+
+qint64 PointMapView::pointAt(QPoint pos, int radius) const
+{
+    if (m_thumbnails) {
+        // Faces are drawn in order, so the last one under the cursor is the one on top.
+        const int side = m_inView.size() < 100 ? 48 : 32;
+        for (auto it = m_inView.rbegin(); it != m_inView.rend(); ++it) {
+            const QPointF c = screenPosition(*it);
+            if (std::abs(pos.x() - c.x()) <= side / 2.0 && std::abs(pos.y() - c.y()) <= side / 2.0)
+                return *it;
+        }
+        return -1;
+    }
+    const int w = m_layer.width(), h = m_layer.height();
+    if (m_pick.size() != static_cast<size_t>(w) * h)
+        return -1;
+    qint64 best = -1;
+    int bestDistance = radius * radius + 1;
+    for (int dy = -radius; dy <= radius; ++dy)
+        for (int dx = -radius; dx <= radius; ++dx) {
+            const int x = pos.x() + dx, y = pos.y() + dy;
+            if (x < 0 || y < 0 || x >= w || y >= h)
+                continue;
+            const qint32 i = m_pick[static_cast<size_t>(y) * w + x];
+            if (i >= 0 && dx * dx + dy * dy < bestDistance) {
+                bestDistance = dx * dx + dy * dy;
+                best = i;
+            }
+        }
+    return best;
+}
+
+void PointMapView::invalidate()
+{
+    m_dirty = true;
+    update();
+}
+
+void PointMapView::renderPoints(QImage& target)
+{
+    QElapsedTimer clock;
+    clock.start();
+    const int w = target.width(), h = target.height();
+    target.fill(kBackground);
+    m_pick.assign(static_cast<size_t>(w) * h, -1);
+    m_inView.clear();
+    const qint64 n = pointCount();
+    qint64 visible = 0;
+    if (n > 0) {
+        // Bigger dots when few are in view (the count of the frame before decides).
+        const int dot = m_visible < 2000 ? 6 : (m_visible < 20000 ? 4 : (m_visible < 200000 ? 3 : 2));
+        const float* p = m_sortedXy.data();
+        const bool coloured = static_cast<qint64>(m_sortedColors.size()) == n;
+        const bool selecting = !m_sortedSelected.empty();
+        auto* bits = reinterpret_cast<QRgb*>(target.bits());
+        const qsizetype stride = target.bytesPerLine() / 4;
+        // widget x = x * scale + offsetX, y = offsetY - y * scale, for the dot's top-left corner.
+        const float scale = static_cast<float>(m_scale);
+        const float offsetX = static_cast<float>(w / 2.0 - dot / 2.0 - m_centreX * m_scale);
+        const float offsetY = static_cast<float>(h / 2.0 - dot / 2.0 + m_centreY * m_scale);
+        const float maxX = static_cast<float>(w), maxY = static_cast<float>(h), minXY = static_cast<float>(-dot);
+        // Two passes when there is a selection: the rest, faded, then the selection on top.
+        for (int pass = selecting ? 0 : 1; pass < 2; ++pass) {
+            for (qint64 k = 0; k < n; ++k) {
+                if (selecting && (m_sortedSelected[static_cast<size_t>(k)] != 0) != (pass == 1))
+                    continue;
+                const float fx = p[2 * k] * scale + offsetX;
+                const float fy = offsetY - p[2 * k + 1] * scale;
+                if (!(fx > minXY && fy > minXY && fx < maxX && fy < maxY))
+                    continue;
+                ++visible;
+                const qint32 i = m_order[static_cast<size_t>(k)];
+                if (static_cast<int>(m_inView.size()) <= kMaxThumbnails)
+                    m_inView.push_back(i);
+                QRgb c = coloured ? m_sortedColors[static_cast<size_t>(k)] : 0xff7f7f7f;
+                if (selecting && pass == 0)
+                    c = faded(c);
+                const int ix = static_cast<int>(std::floor(fx)), iy = static_cast<int>(std::floor(fy));
+                const int x0 = std::max(0, ix), y0 = std::max(0, iy);
+                const int x1 = std::min(w, ix + dot), y1 = std::min(h, iy + dot);
+                for (int y = y0; y < y1; ++y) {
+                    QRgb* row = bits + y * stride;
+                    for (int x = x0; x < x1; ++x)
+                        row[x] = c;
+                }
+                // The pick buffer records the dot's centre pixel; pointAt searches around the cursor.
+                const int cx = std::clamp(ix + dot / 2, 0, w - 1), cy = std::clamp(iy + dot / 2, 0, h - 1);
+                m_pick[static_cast<size_t>(cy) * w + cx] = i;
+            }
+        }
+    }
+    m_visible = visible;
+    m_thumbnails = visible > 0 && visible <= kMaxThumbnails && static_cast<bool>(m_thumbnailSource);
+    if (!m_thumbnails)
+        m_inView.clear();
+    m_renderMs = clock.nsecsElapsed() / 1e6;
+}
+
+QImage PointMapView::thumbnail(qint64 i, int side)
+{
+    const qint64 key = i * 4 + (side == 48 ? 1 : 0);
+    if (QImage* cached = m_thumbnailCache.object(key))
+        return *cached;
+    QImage face = m_thumbnailSource ? m_thumbnailSource(i) : QImage();
+    if (face.isNull())
+        return {};
+    auto* scaled = new QImage(face.scaled(side, side, Qt::IgnoreAspectRatio, Qt::SmoothTransformation));
+    const QImage copy = *scaled;
+    m_thumbnailCache.insert(key, scaled);
+    return copy;
+}
+
+void PointMapView::paintThumbnails(QPainter& painter)
+{
+    const int side = m_inView.size() < 100 ? 48 : 32;
+    const bool coloured = static_cast<qint64>(m_colors.size()) == pointCount();
+    for (const qint64 i : m_inView) {
+        const QPointF c = screenPosition(i);
+        const QRectF box(c.x() - side / 2.0, c.y() - side / 2.0, side, side);
+        const QImage face = thumbnail(i, side);
+        if (!m_selected.empty() && !m_selected[static_cast<size_t>(i)])
+            painter.setOpacity(0.35);
+        if (!face.isNull())
+            painter.drawImage(box.topLeft(), face);
+        painter.setOpacity(1.0);
+        // The face's colour (what the map is coloured by) as its frame.
+        painter.setPen(QPen(QColor::fromRgb(coloured ? m_colors[static_cast<size_t>(i)] : 0xff7f7f7f), 3));
+        painter.setBrush(Qt::NoBrush);
+        painter.drawRect(box.adjusted(-1.5, -1.5, 1.5, 1.5));
+    }
+}
+
+void PointMapView::paintLegend(QPainter& painter)
+{
+    if (m_legend.title.isEmpty())
+        return;
+    const QFontMetrics fm = painter.fontMetrics();
+    const int line = fm.height() + 2;
+    const size_t shown = std::min<size_t>(m_legend.entries.size(), 16);
+    const bool bar = m_legend.entries.empty() && m_legend.ramp;
+    int boxWidth = std::max(170, fm.horizontalAdvance(m_legend.title) + 16);
+    for (size_t e = 0; e < shown; ++e)
+        boxWidth = std::max(boxWidth, fm.horizontalAdvance(m_legend.entries[e].second) + 36);
+    const int rows = 1 + (bar ? 2 : static_cast<int>(shown) + (m_legend.entries.size() > shown ? 1 : 0));
+    const QRect box(width() - boxWidth - 10, 10, boxWidth, rows * line + 10);
+    painter.setPen(QColor(0, 0, 0, 60));
+    painter.setBrush(QColor(255, 255, 255, 225));
+    painter.drawRect(box);
+    painter.setPen(Qt::black);
+    int y = box.top() + 5;
+    painter.drawText(QRect(box.left() + 8, y, box.width() - 16, line), Qt::AlignLeft | Qt::AlignVCenter,
+                     m_legend.title);
+    y += line;
+    if (bar) {
+        const QRect strip(box.left() + 8, y + 2, box.width() - 16, line - 4);
+        for (int x = 0; x < strip.width(); ++x) {
+            painter.setPen(m_legend.ramp(static_cast<double>(x) / std::max(1, strip.width() - 1)));
+            painter.drawLine(strip.left() + x, strip.top(), strip.left() + x, strip.bottom());
+        }
+        y += line;
+        painter.setPen(Qt::black);
+        const QRect labels(box.left() + 8, y, box.width() - 16, line);
+        painter.drawText(labels, Qt::AlignLeft | Qt::AlignVCenter, QString::number(m_legend.low, 'g', 4));
+        painter.drawText(labels, Qt::AlignRight | Qt::AlignVCenter, QString::number(m_legend.high, 'g', 4));
+        return;
+    }
+    for (size_t e = 0; e < shown; ++e) {
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(m_legend.entries[e].first);
+        painter.drawEllipse(QRect(box.left() + 10, y + line / 2 - 5, 10, 10));
+        painter.setPen(Qt::black);
+        painter.drawText(QRect(box.left() + 28, y, box.width() - 36, line), Qt::AlignLeft | Qt::AlignVCenter,
+                         m_legend.entries[e].second);
+        y += line;
+    }
+    if (m_legend.entries.size() > shown)
+        painter.drawText(QRect(box.left() + 28, y, box.width() - 36, line), Qt::AlignLeft | Qt::AlignVCenter,
+                         tr("and %1 more").arg(m_legend.entries.size() - shown));
+}
+
+void PointMapView::paintEvent(QPaintEvent*)
+{
+    if (m_dirty || m_layer.size() != size()) {
+        if (m_layer.size() != size())
+            m_layer = QImage(size(), QImage::Format_RGB32);
+        renderPoints(m_layer);
+        m_dirty = false;
+    }
+    QPainter painter(this);
+    painter.drawImage(0, 0, m_layer);
+    painter.setRenderHint(QPainter::Antialiasing);
+    if (m_thumbnails)
+        paintThumbnails(painter);
+    // The grid's selected faces: rings.
+    painter.setBrush(Qt::NoBrush);
+    painter.setPen(QPen(QColor(20, 20, 20), 2));
+    for (const qint64 i : m_highlighted)
+        painter.drawEllipse(screenPosition(i), 7, 7);
+    if (m_marked >= 0 && m_marked < pointCount()) {
+        // The face "more like this" started from: a red diamond.
+        const QPointF c = screenPosition(m_marked);
+        painter.setPen(QPen(QColor(220, 20, 20), 2.5));
+        painter.drawPolygon(QPolygonF() << c + QPointF(0, -11) << c + QPointF(11, 0) << c + QPointF(0, 11)
+                                        << c + QPointF(-11, 0));
+    }
+    if (m_hovered >= 0) {
+        painter.setPen(QPen(QColor(230, 30, 30), 2));
+        painter.drawEllipse(screenPosition(m_hovered), 9, 9);
+    }
+    if (m_dragging && m_tool != Tool::Pan && !m_panning) {
+        painter.setPen(QPen(QColor(30, 30, 30), 1, Qt::DashLine));
+        painter.setBrush(QColor(40, 120, 220, 40));
+        if (m_tool == Tool::Rectangle)
+            painter.drawRect(QRect(m_pressPos, m_lastPos).normalized());
+        else
+            painter.drawPolygon(m_lasso);
+    }
+    if (pointCount() == 0) {
+        painter.setPen(Qt::darkGray);
+        painter.drawText(rect(), Qt::AlignCenter, tr("No map yet"));
+    }
+    paintLegend(painter);
+}
+
+void PointMapView::resizeEvent(QResizeEvent*)
+{
+    invalidate();
+}
+
+void PointMapView::mousePressEvent(QMouseEvent* event)
+{
+    m_pressPos = m_lastPos = event->position().toPoint();
+    m_dragging = true;
+    m_panning = event->button() == Qt::MiddleButton || event->button() == Qt::RightButton
+                || (event->button() == Qt::LeftButton && m_tool == Tool::Pan);
+    m_lasso.clear();
+    m_lasso << event->position();
+    if (m_panning)
+        setCursor(Qt::ClosedHandCursor);
+}
+
+void PointMapView::mouseMoveEvent(QMouseEvent* event)
+{
+    const QPoint pos = event->position().toPoint();
+    if (!m_dragging) {
+        const qint64 hovered = pointAt(pos);
+        if (hovered != m_hovered) {
+            m_hovered = hovered;
+            update();
+            Q_EMIT pointHovered(hovered);
+        }
+        return;
+    }
+    if (m_panning) {
+        m_centreX -= (pos.x() - m_lastPos.x()) / m_scale;
+        m_centreY += (pos.y() - m_lastPos.y()) / m_scale;
+        invalidate();
+    } else {
+        m_lasso << event->position();
+        update();
+    }
+    m_lastPos = pos;
+}
+
+void PointMapView::mouseReleaseEvent(QMouseEvent* event)
+{
+    const QPoint pos = event->position().toPoint();
+    const bool click = (pos - m_pressPos).manhattanLength() < 4;
+    const bool wasPanning = m_panning;
+    m_dragging = m_panning = false;
+    setTool(m_tool); // the cursor
+    if (click) {
+        const qint64 i = pointAt(pos);
+        if (i >= 0 && event->button() == Qt::LeftButton)
+            Q_EMIT pointClicked(i);
+        else if (i >= 0 && event->button() == Qt::RightButton)
+            Q_EMIT pointMenuRequested(i, event->globalPosition().toPoint());
+        update();
+        return;
+    }
+    if (wasPanning)
+        return;
+    const bool add = event->modifiers() & Qt::ShiftModifier;
+    const bool remove = event->modifiers() & Qt::ControlModifier;
+    if (m_tool == Tool::Rectangle)
+        selectPolygon(QPolygonF(QRectF(QRect(m_pressPos, pos).normalized())), add, remove);
+    else if (m_tool == Tool::Lasso)
+        selectPolygon(m_lasso, add, remove);
+    m_lasso.clear();
+    update();
+}
+
+void PointMapView::wheelEvent(QWheelEvent* event)
+{
+    const double steps = event->angleDelta().y() / 120.0;
+    if (steps != 0)
+        zoomBy(std::pow(1.25, steps), event->position());
+    event->accept();
+}
+
+void PointMapView::keyPressEvent(QKeyEvent* event)
+{
+    if (event->key() == Qt::Key_Escape) {
+        clearSelection();
+        return;
+    }
+    if (event->key() == Qt::Key_Plus || event->key() == Qt::Key_Equal) {
+        zoomBy(1.5, rect().center());
+        return;
+    }
+    if (event->key() == Qt::Key_Minus) {
+        zoomBy(1 / 1.5, rect().center());
+        return;
+    }
+    if (event->key() == Qt::Key_0 || event->key() == Qt::Key_Home) {
+        fitAll();
+        return;
+    }
+    QWidget::keyPressEvent(event);
+}
+
+void PointMapView::leaveEvent(QEvent*)
+{
+    if (m_hovered >= 0) {
+        m_hovered = -1;
+        update();
+        Q_EMIT pointHovered(-1);
+    }
+}
+
+} // namespace faceatlas::ui
