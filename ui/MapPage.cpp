@@ -11,6 +11,7 @@
 #include "ml/MapJob.h"
 #include "ml/Projection.h"
 #include "ml/Runs.h"
+#include "ml/TrainJob.h"
 #include "PointMapView.h"
 #include "Session.h"
 #include "util/Error.h"
@@ -243,6 +244,12 @@ MapPage::MapPage(Session* session, QWidget* parent)
     actions->addWidget(clearButton, 2, 1);
     m_similarLabel = new QLabel(tr("<b>More like this</b>: right-click a face, or drop an image file here."));
     m_similarLabel->setWordWrap(true);
+    m_space = new QComboBox;
+    m_space->setObjectName("similarSpace");
+    m_space->addItem(tr("by their codes (autoencoder)"));
+    m_space->addItem(tr("by the age model's features"));
+    m_space->setToolTip(tr("What \"more like this\" compares: the autoencoder's codes, or the features the latest "
+                           "age model's last conv layer computes (a pass over every face, once)"));
     m_similarList = new QListWidget;
     m_similarList->setObjectName("similar");
     m_similarList->setViewMode(QListView::IconMode);
@@ -259,6 +266,7 @@ MapPage::MapPage(Session* session, QWidget* parent)
     panel->addLayout(actions);
     panel->addSpacing(8);
     panel->addWidget(m_similarLabel);
+    panel->addWidget(m_space);
     panel->addWidget(m_similarList, 1);
     auto* panelWidget = new QWidget;
     panelWidget->setLayout(panel);
@@ -369,6 +377,7 @@ void MapPage::clear(const QString& why)
 {
     m_points.reset();
     m_codes.reset();
+    m_features.reset();
     m_mapDir.clear();
     m_view->setPoints(nullptr);
     m_similar.clear();
@@ -713,18 +722,79 @@ void MapPage::clusterSelection()
     Q_EMIT clusterRows(std::vector<std::int64_t>(rows.begin(), rows.end()));
 }
 
+/** The vectors "more like this" compares: the codes, or an age model's features of every face. */
+struct SearchSpace {
+    torch::Tensor values;               // [N, D] on the CPU
+    QString run;                        // the model that turns a dropped image into such a vector
+    QString name;                       // for the panel: "code space"
+    std::shared_ptr<const Codes> codes; // keeps mapped codes alive while `values` views them
+};
+
+std::shared_ptr<const SearchSpace> MapPage::searchSpace(const std::function<void()>& retry)
+{
+    if (m_space->currentIndex() == 0) {
+        if (!m_codes) {
+            m_similarLabel->setText(tr("Compute or open a map first: faces are compared by their codes."));
+            return nullptr;
+        }
+        auto space = std::make_shared<SearchSpace>();
+        space->codes = m_codes;
+        space->values = m_codes->tensor();
+        space->run = QString::fromStdString(m_codes->runDir().string());
+        space->name = tr("code space");
+        return space;
+    }
+    // The latest age model's features: computed once per run and dataset, as a job (a forward pass
+    // over every face), then searched on the lane like the codes.
+    const QString run = m_session->latestRun("age");
+    const auto data = m_session->sharedDataset();
+    if (run.isEmpty() || !data) {
+        m_similarLabel->setText(tr("Train an age model first (Train page) to compare faces by its features."));
+        return nullptr;
+    }
+    if (const QString why = m_session->runMismatch(run); !why.isEmpty()) {
+        m_similarLabel->setText(tr("The latest age model cannot read these faces: %1").arg(why));
+        return nullptr;
+    }
+    if (m_features && m_features->run == run)
+        return m_features;
+    auto features = std::make_shared<SearchSpace>();
+    features->run = run;
+    features->name = tr("the age model's feature space");
+    const auto job = [features, data](const CancelToken& cancel, const JobRunner::Report& report) {
+        LoadedModel loaded = loadRunModel(features->run.toStdString());
+        features->values = embedDataset(*loaded.model, *data, resolveDevice("auto"), cancel, [&](const JobProgress& p) {
+            report(QString::fromUtf8(p.stage), p.done, p.total);
+        });
+        return features->values.defined();
+    };
+    const auto done = [this, features, data, retry](bool ok, bool cancelled, const QString& error) {
+        if (!ok) {
+            m_similarLabel->setText(tr("The age model's features could not be computed: %1").arg(error));
+        } else if (!cancelled && data == m_session->sharedDataset()) {
+            m_features = features;
+            retry();
+        }
+    };
+    m_similarLabel->setText(tr("Computing every face's features with the latest age model (once)..."));
+    if (!m_session->jobs()->start(tr("Computing age-model features"), job, done))
+        m_similarLabel->setText(
+            tr("Cannot compute the age model's features now. %1").arg(m_session->jobs()->busyReason()));
+    return nullptr;
+}
+
 void MapPage::similarTo(qint64 row)
 {
-    const auto codes = m_codes;
-    if (!codes || row < 0 || static_cast<size_t>(row) >= codes->count())
+    const auto space = searchSpace([this, row] { similarTo(row); });
+    if (!space || row < 0 || row >= space->values.size(0))
         return;
-    m_similarLabel->setText(tr("<b>More like face %1</b> (distance in code space):").arg(row));
+    m_similarLabel->setText(tr("<b>More like face %1</b> (distance in %2):").arg(row).arg(space->name));
     m_view->setMarked(row);
     m_session->lane()->submit<Neighbours>(
         QStringLiteral("map-similar"), this,
-        [codes, row] {
-            const int k = static_cast<int>(std::min<size_t>(kSimilar, codes->count() - 1));
-            return nearest(codes->tensor(), codes->tensor()[row], k, row);
+        [space, row] {
+            const int k = static_cast<int>(std::min<int64_t>(kSimilar, space->values.size(0) - 1));
+            return nearest(space->values, space->values[row], k, row);
         },
         [this](Neighbours found) { showSimilar(found.indices, found.distances); },
         [this](const QString& error) { m_similarLabel->setText(tr("Cannot search: %1").arg(error)); });
@@ -746,26 +816,23 @@ void MapPage::showSimilar(const std::vector<std::int64_t>& rows, const std::vect
 
 void MapPage::similarToImage(const QString& file)
 {
-    const auto codes = m_codes;
-    if (!codes) {
-        m_similarLabel->setText(tr("Compute or open a map first: the image is compared with its faces' codes."));
-        m_view->setMarked(-1);
+    const auto space = searchSpace([this, file] { similarToImage(file); });
+    if (!space)
         return;
-    }
-    m_similarLabel->setText(tr("<b>More like %1</b> (distance in code space):").arg(QFileInfo(file).fileName()));
+    m_similarLabel->setText(
+        tr("<b>More like %1</b> (distance in %2):").arg(QFileInfo(file).fileName().toHtmlEscaped(), space->name));
+    m_view->setMarked(-1);
     InteractiveLane* lane = m_session->lane();
     m_session->lane()->submit<Neighbours>(
         QStringLiteral("map-similar"), this,
-        [codes, file, lane] {
-            const auto model = lane->model(QString::fromStdString(codes->runDir().string()));
-            if (model->model->imageSize() != codes->imageSize())
-                throw Error(displayPath(codes->runDir()) + " is not the autoencoder of these codes");
-            std::vector<float> code = encodeImageFile(*model->model, file.toStdString());
-            if (code.size() != codes->dim())
-                throw Error(displayPath(codes->runDir()) + " is not the autoencoder of these codes");
-            const auto query = torch::from_blob(code.data(), {static_cast<int64_t>(code.size())}, torch::kFloat);
-            const int k = static_cast<int>(std::min<size_t>(kSimilar, codes->count()));
-            return nearest(codes->tensor(), query, k);
+        [space, file, lane] {
+            const auto model = lane->model(space->run);
+            std::vector<float> v = embedImageFile(*model->model, file.toStdString());
+            if (static_cast<int64_t>(v.size()) != space->values.size(1))
+                throw Error(displayPath(space->run.toStdString()) + " does not make the vectors of this search");
+            const auto query = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat);
+            const int k = static_cast<int>(std::min<int64_t>(kSimilar, space->values.size(0)));
+            return nearest(space->values, query, k);
         },
         [this](Neighbours found) { showSimilar(found.indices, found.distances); },
         [this](const QString& error) { m_similarLabel->setText(tr("Cannot search: %1").arg(error)); });

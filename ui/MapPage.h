@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <QImage>
 #include <QWidget>
@@ -20,6 +21,7 @@ class Codes;
 namespace faceatlas::ui {
 
 class AgeHistogram;
+struct SearchSpace;
 class PointMapView;
 class Session;
 
@@ -65,7 +67,7 @@ public:
     bool loadSubset(const QString& name);
     /** Clusters only the selected faces (Clusters page, with its k). */
     void clusterSelection();
-    /** The nearest faces to face `row` in code space (on the lane). */
+    /** The nearest faces to face `row` in code space or the age model's feature space (on the lane). */
     void similarTo(qint64 row);
     /** The nearest faces to an image file, encoded with the codes' autoencoder (on the lane). */
     void similarToImage(const QString& file);
@@ -90,6 +92,8 @@ private:
     void refreshColors();
     void selectionChanged(qint64 count);
     void showPreview(qint64 row);
+    /** What "more like this" searches now; null (and a job started, then `retry`) while it is being made. */
+    std::shared_ptr<const SearchSpace> searchSpace(const std::function<void()>& retry);
     void showSimilar(const std::vector<std::int64_t>& rows, const std::vector<float>& distances);
     void findLatestMap();
     QString subsetsDir() const;
@@ -110,6 +114,8 @@ private:
     QLabel* m_meanAll;
     QComboBox* m_subsets;
     QListWidget* m_similarList;
+    QComboBox* m_space;
+    std::shared_ptr<const SearchSpace> m_features; // the latest age model's features of every face
     QLabel* m_similarLabel;
     QString m_mapDir;
     QString m_statusText;

@@ -17,10 +17,10 @@ constexpr QRgb kBackground = 0xfffafafa;
 constexpr int kMaxThumbnails = 400; // points in view below which they are drawn as faces
 constexpr size_t kMaxHighlighted = 5000;
 
-/** `c` faded three quarters of the way to the background (points outside the selection). */
+/** `c` faded two thirds of the way to the background (points outside the selection). */
 QRgb faded(QRgb c)
 {
-    const auto mix = [](int a, int b) { return (a + 3 * b) / 4; };
+    const auto mix = [](int a, int b) { return (a + 2 * b) / 3; };
     return qRgb(mix(qRed(c), qRed(kBackground)), mix(qGreen(c), qGreen(kBackground)),
                 mix(qBlue(c), qBlue(kBackground)));
 }

@@ -148,11 +148,13 @@ int runSimilar(const std::vector<std::string>& words)
         if (codes.runDir().empty())
             throw Error(displayPath(codesDir / "codes.json") + ": names no autoencoder run to encode an image with");
         LoadedModel loaded = loadRunModel(codes.runDir());
-        if (loaded.model->kind() == ModelKind::Autoencoder && loaded.model->imageSize() != codes.imageSize())
+        if (loaded.model->kind() != ModelKind::Autoencoder)
+            throw Error(displayPath(codes.runDir()) + ": the codes' run is not an autoencoder");
+        if (loaded.model->imageSize() != codes.imageSize())
             throw Error(displayPath(codes.runDir()) + ": the autoencoder takes "
                         + std::to_string(loaded.model->imageSize()) + " px images, the codes were made from "
                         + std::to_string(codes.imageSize()) + " px");
-        const auto code = std::make_shared<std::vector<float>>(encodeImageFile(*loaded.model, file));
+        const auto code = std::make_shared<std::vector<float>>(embedImageFile(*loaded.model, file));
         query = torch::from_blob(code->data(), {static_cast<int64_t>(code->size())}, torch::kFloat).clone();
         if (query.numel() != static_cast<int64_t>(codes.dim()))
             throw Error(displayPath(codes.runDir()) + ": its codes have " + std::to_string(query.numel())

@@ -8,10 +8,10 @@ namespace faceatlas {
 class FaceModelImpl;
 
 /**
- * The code of one image file under an autoencoder: the file decoded and framed as prepare frames
- * faces (squashed to the model's image size), then encoded. Throws Error naming the file (or the
- * model) and the problem: not an image, not an autoencoder.
+ * One image file as a model sees it (embedImages): the file decoded and framed as prepare frames
+ * faces (squashed to the model's image size), then the autoencoder's code or an age model's
+ * features. Throws Error naming the file and the problem (not an image, say).
  */
-std::vector<float> encodeImageFile(FaceModelImpl& autoencoder, const std::filesystem::path& file);
+std::vector<float> embedImageFile(FaceModelImpl& model, const std::filesystem::path& file);
 
 } // namespace faceatlas

@@ -72,6 +72,43 @@ std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data
     return predicted;
 }
 
+torch::Tensor embedImages(FaceModelImpl& model, const torch::Tensor& images)
+{
+    if (model.kind() == ModelKind::Autoencoder)
+        return autoencoderEncode(model, images).flatten(1);
+    const auto features = model.run(images).features;
+    if (features.empty())
+        throw Error(std::string("the ") + modelKindName(model.kind()) + " model has no conv features");
+    return features.back().second.mean({2, 3});
+}
+
+torch::Tensor embedDataset(FaceModelImpl& model, const PreparedDataset& data, const torch::Device& device,
+                           const CancelToken& cancel, const ProgressFn& onProgress)
+{
+    if (model.imageSize() != data.imageSize())
+        throw Error("the model was trained at " + std::to_string(model.imageSize()) + " px but "
+                    + displayPath(data.dir()) + " holds " + std::to_string(data.imageSize()) + " px images");
+    torch::InferenceMode inference;
+    model.eval();
+    model.to(device);
+    std::vector<std::uint32_t> all(data.count());
+    for (size_t i = 0; i < all.size(); ++i)
+        all[i] = static_cast<std::uint32_t>(i);
+    std::vector<torch::Tensor> parts;
+    BatchPrefetcher batches(data, all, 128);
+    Batch b;
+    long long done = 0;
+    while (batches.next(b)) {
+        if (cancel.isCancelled())
+            return {};
+        parts.push_back(embedImages(model, b.images.to(device)).to(torch::kCPU, torch::kFloat));
+        done += static_cast<long long>(b.indices.size());
+        if (onProgress)
+            onProgress({"embedding", done, static_cast<long long>(all.size())});
+    }
+    return parts.empty() ? torch::Tensor() : torch::cat(parts).contiguous();
+}
+
 EvalReport evaluateAges(const std::vector<float>& predicted, const std::vector<int>& truth, float baselineAge)
 {
     EvalReport r;

@@ -26,6 +26,17 @@ std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data
                                const std::vector<std::uint32_t>& indices, const torch::Device& device,
                                const CancelToken& cancel = {}, const ProgressFn& onProgress = {});
 
+/**
+ * What a model makes of images, as one vector per image ([N, D] float on the model's device): the
+ * autoencoder's code, or an age model's last conv layer averaged over its positions (the features
+ * its age head reads). "More like this" compares faces by either.
+ */
+torch::Tensor embedImages(FaceModelImpl& model, const torch::Tensor& images);
+
+/** embedImages over every face of `data` (batched, no gradients), [N, D] on the CPU; empty when cancelled. */
+torch::Tensor embedDataset(FaceModelImpl& model, const PreparedDataset& data, const torch::Device& device,
+                           const CancelToken& cancel = {}, const ProgressFn& onProgress = {});
+
 /** MAE of an age model against the baseline that always predicts the training median. */
 struct EvalReport {
     size_t n = 0;

@@ -308,6 +308,17 @@ private Q_SLOTS:
         QCOMPARE(similar.size(), size_t(24));
         QVERIFY(std::find(similar.begin(), similar.end(), rows.front()) == similar.end());
         QCOMPARE(view->highlighted(), similar); // ringed on the map
+        // By the age model's features: computed once (a job over every face), then searched like the codes.
+        auto* space = map->findChild<QComboBox*>("similarSpace");
+        space->setCurrentIndex(1);
+        map->similarTo(rows.front());
+        QVERIFY(waitForJob());
+        QVERIFY(lane->waitIdle(60000));
+        const std::vector<qint64> byFeatures = map->similarFaces();
+        QCOMPARE(byFeatures.size(), size_t(24));
+        QVERIFY(byFeatures != similar);
+        QVERIFY(std::find(byFeatures.begin(), byFeatures.end(), rows.front()) == byFeatures.end());
+        space->setCurrentIndex(0);
         // An image file (a face's own file, framed as prepare frames it) finds that face first.
         map->similarToImage(QString::fromStdString(data->records()[5].path));
         QVERIFY(lane->waitIdle(60000));
