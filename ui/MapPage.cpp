@@ -465,7 +465,7 @@ void MapPage::computeMap(const QString& method)
 void MapPage::loadMap(const QString& dir)
 {
     struct Loaded {
-        std::shared_ptr<const std::vector<float>> xy;
+        PointLayout layout;
         std::shared_ptr<const Codes> codes;
         QString text;
     };
@@ -492,7 +492,7 @@ void MapPage::loadMap(const QString& dir)
             loaded.codes = std::make_shared<const Codes>(Codes::open(map.codes));
             if (loaded.codes->count() != data->count())
                 throw Error(displayPath(map.codes) + " no longer holds the codes this map was made of");
-            loaded.xy = std::make_shared<const std::vector<float>>(std::move(map.xy));
+            loaded.layout = PointMapView::layoutPoints(std::make_shared<const std::vector<float>>(std::move(map.xy)));
             loaded.text =
                 (map.method == "pca" ? tr("PCA map") : tr("Neighbour map")) + tr(" of %1 faces").arg(map.count());
             if (map.recall >= 0)
@@ -503,12 +503,12 @@ void MapPage::loadMap(const QString& dir)
         },
         [this, dir](Loaded loaded) {
             m_mapDir = dir;
-            m_points = loaded.xy;
+            m_points = loaded.layout.xy;
             m_codes = loaded.codes;
             m_allMean = QImage();
             m_statusText = loaded.text;
             m_status->setText(loaded.text);
-            m_view->setPoints(m_points);
+            m_view->setPoints(std::move(loaded.layout));
             m_subsets->clear();
             m_subsets->addItem(tr("Saved subsets..."));
             for (const QString& name : subsets())

@@ -37,52 +37,69 @@ PointMapView::PointMapView(QWidget* parent)
     setAttribute(Qt::WA_OpaquePaintEvent);
 }
 
-void PointMapView::setPoints(std::shared_ptr<const std::vector<float>> xy)
+PointLayout PointMapView::layoutPoints(std::shared_ptr<const std::vector<float>> xy)
 {
-    m_xy = std::move(xy);
-    m_thumbnailCache.clear();
-    m_selected.clear();
-    m_selectedCount = 0;
-    m_highlighted.clear();
-    m_marked = -1;
-    m_hovered = -1;
-    m_minX = m_minY = 0;
-    m_maxX = m_maxY = 1;
-    if (m_xy && m_xy->size() >= 2) {
-        const std::vector<float>& p = *m_xy;
-        m_minX = m_maxX = p[0];
-        m_minY = m_maxY = p[1];
-        for (size_t i = 0; i + 1 < p.size(); i += 2) {
-            m_minX = std::min(m_minX, p[i]);
-            m_maxX = std::max(m_maxX, p[i]);
-            m_minY = std::min(m_minY, p[i + 1]);
-            m_maxY = std::max(m_maxY, p[i + 1]);
-        }
+    PointLayout layout;
+    layout.xy = std::move(xy);
+    if (!layout.xy || layout.xy->size() < 2)
+        return layout;
+    const std::vector<float>& p = *layout.xy;
+    layout.minX = layout.maxX = p[0];
+    layout.minY = layout.maxY = p[1];
+    for (size_t i = 0; i + 1 < p.size(); i += 2) {
+        layout.minX = std::min(layout.minX, p[i]);
+        layout.maxX = std::max(layout.maxX, p[i]);
+        layout.minY = std::min(layout.minY, p[i + 1]);
+        layout.maxY = std::max(layout.maxY, p[i + 1]);
     }
     // Z-order on a 1024 x 1024 grid over the points' extent.
-    const qint64 n = pointCount();
-    std::vector<std::pair<quint32, qint32>> keys(static_cast<size_t>(n));
-    const float sx = 1023.0f / std::max(1e-6f, m_maxX - m_minX), sy = 1023.0f / std::max(1e-6f, m_maxY - m_minY);
+    const size_t n = p.size() / 2;
+    std::vector<std::pair<quint32, qint32>> keys(n);
+    const float sx = 1023.0f / std::max(1e-6f, layout.maxX - layout.minX);
+    const float sy = 1023.0f / std::max(1e-6f, layout.maxY - layout.minY);
     const auto spread = [](quint32 v) { // the bits of v apart, one zero between each
         v = (v | (v << 8)) & 0x00FF00FF;
         v = (v | (v << 4)) & 0x0F0F0F0F;
         v = (v | (v << 2)) & 0x33333333;
         return (v | (v << 1)) & 0x55555555;
     };
-    for (qint64 i = 0; i < n; ++i) {
-        const auto gx = static_cast<quint32>(((*m_xy)[2 * i] - m_minX) * sx);
-        const auto gy = static_cast<quint32>(((*m_xy)[2 * i + 1] - m_minY) * sy);
-        keys[static_cast<size_t>(i)] = {spread(gx) | (spread(gy) << 1), static_cast<qint32>(i)};
+    for (size_t i = 0; i < n; ++i) {
+        const auto gx = static_cast<quint32>((p[2 * i] - layout.minX) * sx);
+        const auto gy = static_cast<quint32>((p[2 * i + 1] - layout.minY) * sy);
+        keys[i] = {spread(gx) | (spread(gy) << 1), static_cast<qint32>(i)};
     }
     std::sort(keys.begin(), keys.end());
-    m_order.resize(static_cast<size_t>(n));
-    m_sortedXy.resize(static_cast<size_t>(2 * n));
-    for (size_t k = 0; k < keys.size(); ++k) {
-        const qint32 i = keys[k].second;
-        m_order[k] = i;
-        m_sortedXy[2 * k] = (*m_xy)[2 * static_cast<size_t>(i)];
-        m_sortedXy[2 * k + 1] = (*m_xy)[2 * static_cast<size_t>(i) + 1];
+    layout.order.resize(n);
+    layout.sortedXy.resize(2 * n);
+    for (size_t k = 0; k < n; ++k) {
+        const auto i = static_cast<size_t>(keys[k].second);
+        layout.order[k] = keys[k].second;
+        layout.sortedXy[2 * k] = p[2 * i];
+        layout.sortedXy[2 * k + 1] = p[2 * i + 1];
     }
+    return layout;
+}
+
+void PointMapView::setPoints(std::shared_ptr<const std::vector<float>> xy)
+{
+    setPoints(layoutPoints(std::move(xy)));
+}
+
+void PointMapView::setPoints(PointLayout layout)
+{
+    m_xy = std::move(layout.xy);
+    m_sortedXy = std::move(layout.sortedXy);
+    m_order = std::move(layout.order);
+    m_minX = layout.minX;
+    m_maxX = layout.maxX;
+    m_minY = layout.minY;
+    m_maxY = layout.maxY;
+    m_thumbnailCache.clear();
+    m_selected.clear();
+    m_selectedCount = 0;
+    m_highlighted.clear();
+    m_marked = -1;
+    m_hovered = -1;
     m_sortedSelected.clear();
     m_colors.clear();
     m_sortedColors.clear();
