@@ -1,5 +1,6 @@
 #include "MapPage.h"
 
+#include "AgeHistogram.h"
 #include "data/CsvExport.h"
 #include "data/EncodeImage.h"
 #include "data/PreparedDataset.h"
@@ -43,31 +44,7 @@ namespace faceatlas::ui {
 
 namespace {
 
-constexpr int kAgeBins = 21; // 0-4, 5-9, ..., 95-99, 100 and over
 constexpr int kSimilar = 24;
-
-/** Shares of faces per five-year age bin (faces without an age left out). */
-std::vector<double> ageShares(const PreparedDataset& data, const std::vector<qint64>* rows)
-{
-    std::vector<double> bins(kAgeBins, 0);
-    double total = 0;
-    const auto add = [&](size_t i) {
-        const auto& age = data.records()[i].age;
-        if (!age)
-            return;
-        bins[static_cast<size_t>(std::clamp(*age / 5, 0, kAgeBins - 1))] += 1;
-        total += 1;
-    };
-    if (rows)
-        for (const qint64 i : *rows)
-            add(static_cast<size_t>(i));
-    else
-        for (size_t i = 0; i < data.count(); ++i)
-            add(i);
-    for (double& b : bins)
-        b = total > 0 ? b / total : 0;
-    return bins;
-}
 
 /** A decoded image [1, 3, S, S] in 0..1 as a QImage. */
 QImage decodedImage(const torch::Tensor& decoded)
@@ -79,16 +56,36 @@ QImage decodedImage(const torch::Tensor& decoded)
 /** The mean code of `rows` (all when null) decoded by the codes' autoencoder, on the lane. */
 QImage decodedMean(InteractiveLane* lane, const Codes& codes, const std::vector<qint64>* rows)
 {
-    const auto all = codes.tensor();
-    const auto mean =
-        rows ? all.index_select(0, torch::tensor(std::vector<std::int64_t>(rows->begin(), rows->end()), torch::kLong))
-                   .mean(0)
-             : all.mean(0);
+    // Summed row by row (no copy of the selected codes: a selection can be most of 200,000 x 512).
+    std::vector<double> sum(codes.dim(), 0.0);
+    const auto add = [&](size_t i) {
+        const float* row = codes.row(i);
+        for (size_t d = 0; d < sum.size(); ++d)
+            sum[d] += row[d];
+    };
+    size_t count = 0;
+    if (rows) {
+        for (const qint64 i : *rows)
+            if (i >= 0 && static_cast<size_t>(i) < codes.count()) {
+                add(static_cast<size_t>(i));
+                ++count;
+            }
+    } else {
+        for (size_t i = 0; i < codes.count(); ++i)
+            add(i);
+        count = codes.count();
+    }
+    if (count == 0)
+        return {};
+    std::vector<float> mean(sum.size());
+    for (size_t d = 0; d < sum.size(); ++d)
+        mean[d] = static_cast<float>(sum[d] / static_cast<double>(count));
     const auto model = lane->model(QString::fromStdString(codes.runDir().string()));
     torch::InferenceMode inference;
     model->model->eval();
     const auto device = model->model->parameters().front().device();
-    return decodedImage(decodeCodes(*model->model, mean.unsqueeze(0).to(device)).cpu());
+    const auto code = torch::from_blob(mean.data(), {1, static_cast<int64_t>(mean.size())}, torch::kFloat);
+    return decodedImage(decodeCodes(*model->model, code.to(device)).cpu());
 }
 
 QString subsetFileName(const QString& name)
@@ -99,57 +96,6 @@ QString subsetFileName(const QString& name)
 }
 
 } // namespace
-
-/** Two age distributions as bars: every face (grey) and the selection (outlined blue). */
-class AgeHistogram : public QWidget {
-public:
-    using QWidget::QWidget;
-    void setShares(std::vector<double> all, std::vector<double> selection)
-    {
-        m_all = std::move(all);
-        m_selection = std::move(selection);
-        update();
-    }
-
-protected:
-    void paintEvent(QPaintEvent*) override
-    {
-        QPainter p(this);
-        p.fillRect(rect(), Qt::white);
-        const int left = 30, bottom = height() - 16, top = 6, right = width() - 6;
-        double peak = 0.01;
-        for (const auto* v : {&m_all, &m_selection})
-            for (double x : *v)
-                peak = std::max(peak, x);
-        const double barWidth = static_cast<double>(right - left) / kAgeBins;
-        const auto bar = [&](int i, double share) {
-            const double h = share / peak * (bottom - top);
-            return QRectF(left + i * barWidth + 1, bottom - h, barWidth - 2, h);
-        };
-        p.setPen(Qt::NoPen);
-        p.setBrush(QColor(190, 190, 190));
-        for (size_t i = 0; i < m_all.size(); ++i)
-            p.drawRect(bar(static_cast<int>(i), m_all[i]));
-        p.setBrush(QColor(40, 110, 200, 110));
-        p.setPen(QPen(QColor(20, 80, 180), 1.5));
-        for (size_t i = 0; i < m_selection.size(); ++i)
-            p.drawRect(bar(static_cast<int>(i), m_selection[i]));
-        p.setPen(Qt::black);
-        p.drawLine(left, bottom, right, bottom);
-        p.drawLine(left, top, left, bottom);
-        QFont small = font();
-        small.setPointSizeF(small.pointSizeF() * 0.8);
-        p.setFont(small);
-        for (int age = 0; age <= 100; age += 20)
-            p.drawText(QRectF(left + age / 5.0 * barWidth - 15, bottom + 1, 30, 14), Qt::AlignCenter,
-                       QString::number(age));
-        p.drawText(QRectF(0, top - 2, left - 3, 14), Qt::AlignRight, QStringLiteral("%1%").arg(qRound(peak * 100)));
-        p.drawText(QRectF(0, bottom - 12, left - 3, 14), Qt::AlignRight, QStringLiteral("0"));
-    }
-
-private:
-    std::vector<double> m_all, m_selection;
-};
 
 MapPage::MapPage(Session* session, QWidget* parent)
     : QWidget(parent)
