@@ -27,6 +27,7 @@
 #include <QChartView>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -99,6 +100,12 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     form->addRow(tr("Min image side (px)"), m_minImage);
     form->addRow(tr("Validation share"), m_valFraction);
     form->addRow(m_multipleFaces);
+    // The review decisions (Review and Map pages): excluded faces are a cleaning step, corrections replace labels.
+    m_applyReview = new QCheckBox;
+    m_applyReview->setObjectName("applyReview");
+    m_applyReview->setChecked(true);
+    form->addRow(m_applyReview);
+    refreshReview();
     form->addRow(m_balance);
     form->addRow(m_prepare);
     auto* settingsBox = new QGroupBox(tr("Cleaning"));
@@ -328,6 +335,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     };
     connect(session, &Session::predictionsChanged, this, refreshPanel);
     connect(session, &Session::runsChanged, this, refreshPanel);
+    connect(session, &Session::runsChanged, this, &DatasetPage::refreshReview); // a new workspace
     connect(session, &Session::clustersChanged, this, refreshExtras);
     connect(m_grid, &QListView::clicked, this, [this](const QModelIndex& index) { showFace(index); });
     m_grid->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -368,6 +376,14 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
             selectFirstFace();
         }
     });
+}
+
+void DatasetPage::refreshReview()
+{
+    const QFileInfo review(QDir(m_session->workspace()).filePath(QStringLiteral("review.csv")));
+    m_applyReview->setEnabled(review.exists());
+    m_applyReview->setText(review.exists() ? tr("Apply the review decisions (%1)").arg(review.fileName())
+                                           : tr("Apply the review decisions (none yet: Review page)"));
 }
 
 void DatasetPage::setSubset(std::shared_ptr<const std::vector<char>> mask, qint64 count)
@@ -635,6 +651,9 @@ void DatasetPage::prepare()
     params.cleaning.valFraction = m_valFraction->value();
     params.cleaning.balanceAges = m_balance->isChecked();
     params.cleaning.dropMultipleFaces = m_multipleFaces->isChecked();
+    const QString review = QDir(m_session->workspace()).filePath(QStringLiteral("review.csv"));
+    if (m_applyReview->isChecked() && QFileInfo::exists(review))
+        params.review = review.toStdString();
     const QString dir = QString::fromStdString(params.outDir.string());
     const QString spec = m_session->source();
     const auto job = [params](const CancelToken& cancel, const JobRunner::Report& report) {

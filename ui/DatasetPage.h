@@ -64,6 +64,8 @@ public:
      */
     void setSubset(std::shared_ptr<const std::vector<char>> mask, qint64 count);
     bool showsSubset() const;
+    /** Says whether the workspace has review decisions for Prepare to apply. */
+    void refreshReview();
     /** Shows face `row` of the open dataset in the panel (and selects it in the grid when it is shown there). */
     void showDatasetFace(qint64 row);
 
@@ -100,6 +102,7 @@ private:
     QDoubleSpinBox* m_valFraction;
     QCheckBox* m_balance;
     QCheckBox* m_multipleFaces;
+    QCheckBox* m_applyReview;
     QPushButton* m_prepare;
     QTableWidget* m_steps;
     QChartView* m_histogram;

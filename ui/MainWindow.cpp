@@ -8,6 +8,7 @@
 #include "MapPage.h"
 #include "ml/Runtime.h"
 #include "PointMapView.h"
+#include "ReviewPage.h"
 #include "RunsPage.h"
 #include "Session.h"
 #include "TrainPage.h"
@@ -42,7 +43,7 @@ MainWindow::MainWindow(QWidget* parent)
     setWindowTitle(tr("FaceAtlas"));
     setAcceptDrops(true);
     m_nav = new QListWidget;
-    m_nav->addItems({tr("Dataset"), tr("Train"), tr("Clusters"), tr("Map"), tr("Attention"), tr("Runs")});
+    m_nav->addItems({tr("Dataset"), tr("Train"), tr("Clusters"), tr("Map"), tr("Review"), tr("Attention"), tr("Runs")});
     m_nav->setFixedWidth(130);
     m_nav->setStyleSheet("QListWidget::item { padding: 10px; }");
     m_pages = new QStackedWidget;
@@ -50,11 +51,13 @@ MainWindow::MainWindow(QWidget* parent)
     m_train = new TrainPage(m_session);
     m_clusters = new ClustersPage(m_session);
     m_map = new MapPage(m_session);
+    m_review = new ReviewPage(m_session);
     m_attention = new AttentionPage(m_session);
     m_runs = new RunsPage(m_session);
     for (QWidget* page :
          {static_cast<QWidget*>(m_dataset), static_cast<QWidget*>(m_train), static_cast<QWidget*>(m_clusters),
-          static_cast<QWidget*>(m_map), static_cast<QWidget*>(m_attention), static_cast<QWidget*>(m_runs)})
+          static_cast<QWidget*>(m_map), static_cast<QWidget*>(m_review), static_cast<QWidget*>(m_attention),
+          static_cast<QWidget*>(m_runs)})
         m_pages->addWidget(page);
     auto* central = new QWidget;
     auto* layout = new QHBoxLayout(central);
@@ -101,6 +104,14 @@ MainWindow::MainWindow(QWidget* parent)
         showPage(ClustersIndex);
         m_clusters->clusterRows(rows);
     });
+    // The audit's scores colour the map; decisions made on either page are applied by the next Prepare.
+    connect(m_review, &ReviewPage::suspicionChanged, m_map, &MapPage::setSuspicion);
+    connect(m_review, &ReviewPage::faceChosen, this, [this](qint64 face) {
+        m_dataset->showDatasetFace(face);
+        showPage(DatasetIndex);
+    });
+    connect(m_review, &ReviewPage::decided, m_dataset, &DatasetPage::refreshReview);
+    connect(m_map, &MapPage::decided, m_dataset, &DatasetPage::refreshReview);
     connect(m_dataset, &DatasetPage::gridSelectionChanged, m_map->view(), &PointMapView::setHighlighted);
     connect(m_dataset, &DatasetPage::moreLikeThis, this, [this](qint64 face) {
         showPage(MapIndex);

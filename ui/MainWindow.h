@@ -17,16 +17,17 @@ class AttentionPage;
 class ClustersPage;
 class DatasetPage;
 class MapPage;
+class ReviewPage;
 class RunsPage;
 class Session;
 class TrainPage;
 
-/** The FaceAtlas window: Dataset, Train, Clusters, Map, Attention and Runs pages, and the job status bar. */
+/** The FaceAtlas window: Dataset, Train, Clusters, Map, Review, Attention and Runs pages, and the job status bar. */
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     /** The pages, in the order the navigation lists them. */
-    enum Page { DatasetIndex, TrainIndex, ClustersIndex, MapIndex, AttentionIndex, RunsIndex };
+    enum Page { DatasetIndex, TrainIndex, ClustersIndex, MapIndex, ReviewIndex, AttentionIndex, RunsIndex };
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
@@ -36,6 +37,7 @@ public:
     ClustersPage* clustersPage() const { return m_clusters; }
     AttentionPage* attentionPage() const { return m_attention; }
     MapPage* mapPage() const { return m_map; }
+    ReviewPage* reviewPage() const { return m_review; }
     RunsPage* runsPage() const { return m_runs; }
     void showPage(int index);
     /** Opens a dataset: a SPEC, or a path whose kind is guessed (.mat, .csv, a UTKFace or plain folder). */
@@ -72,6 +74,7 @@ private:
     ClustersPage* m_clusters;
     AttentionPage* m_attention;
     MapPage* m_map;
+    ReviewPage* m_review;
     RunsPage* m_runs;
     QLabel* m_jobLabel;
     QProgressBar* m_progress;

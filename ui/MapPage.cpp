@@ -4,6 +4,7 @@
 #include "data/CsvExport.h"
 #include "data/EncodeImage.h"
 #include "data/PreparedDataset.h"
+#include "data/ReviewFile.h"
 #include "data/Provenance.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
@@ -33,6 +34,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QMenu>
+#include <QMessageBox>
 #include <QPainter>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -179,6 +181,9 @@ MapPage::MapPage(Session* session, QWidget* parent)
     auto* save = new QPushButton(tr("Save subset..."));
     auto* clusterButton = new QPushButton(tr("Cluster these"));
     auto* clearButton = new QPushButton(tr("Clear"));
+    auto* excludeButton = new QPushButton(tr("Exclude..."));
+    excludeButton->setToolTip(tr("Adds an exclude decision for every selected face to the review file; the next "
+                                 "Prepare leaves them out"));
     m_subsets = new QComboBox;
     m_subsets->setToolTip(tr("Saved subsets of this preparation"));
     auto* actions = new QGridLayout;
@@ -187,7 +192,8 @@ MapPage::MapPage(Session* session, QWidget* parent)
     actions->addWidget(save, 1, 0);
     actions->addWidget(m_subsets, 1, 1);
     actions->addWidget(clusterButton, 2, 0);
-    actions->addWidget(clearButton, 2, 1);
+    actions->addWidget(excludeButton, 2, 1);
+    actions->addWidget(clearButton, 3, 1);
     m_similarLabel = new QLabel(tr("<b>More like this</b>: right-click a face, or drop an image file here."));
     m_similarLabel->setWordWrap(true);
     m_space = new QComboBox;
@@ -256,6 +262,19 @@ MapPage::MapPage(Session* session, QWidget* parent)
     connect(showGrid, &QPushButton::clicked, this, &MapPage::showGrid);
     connect(clearButton, &QPushButton::clicked, m_view, &PointMapView::clearSelection);
     connect(clusterButton, &QPushButton::clicked, this, &MapPage::clusterSelection);
+    connect(excludeButton, &QPushButton::clicked, this, [this] {
+        const qint64 n = m_view->selectedCount();
+        if (n == 0) {
+            m_status->setText(tr("Select faces first: draw around them with the lasso."));
+            return;
+        }
+        if (QMessageBox::question(this, tr("Exclude faces"),
+                                  tr("Add an exclude decision for each of the %1 selected faces to the review file? "
+                                     "The next Prepare leaves them out (the Review page lists every decision).")
+                                      .arg(n))
+            == QMessageBox::Yes)
+            excludeSelection();
+    });
     connect(exportButton, &QPushButton::clicked, this, [this] {
         if (m_view->selectedCount() == 0) {
             m_status->setText(tr("Select faces first: draw around them with the lasso."));
@@ -478,6 +497,7 @@ void MapPage::refreshColors()
     columns.data = m_session->sharedDataset();
     columns.predictions = m_session->sharedPredictions();
     columns.clusters = m_session->sharedClusterLabels();
+    columns.suspicion = m_suspicion;
     const QString column = m_colorBy->currentText();
     m_session->lane()->submit<MapColoring>(
         QStringLiteral("map-colours"), this, [columns, column] { return colorPoints(column, columns); },
@@ -727,6 +747,41 @@ std::shared_ptr<const SearchSpace> MapPage::searchSpace(const std::function<void
         m_similarLabel->setText(
             tr("Cannot compute the age model's features now. %1").arg(m_session->jobs()->busyReason()));
     return nullptr;
+}
+
+void MapPage::setSuspicion(std::shared_ptr<const std::vector<float>> scores)
+{
+    m_suspicion = std::move(scores);
+    refreshColors();
+}
+
+void MapPage::excludeSelection()
+{
+    const auto data = m_session->sharedDataset();
+    const std::vector<qint64> rows = m_view->selectedRows();
+    if (!data || rows.empty())
+        return;
+    const QString file = QDir(m_session->workspace()).filePath(QStringLiteral("review.csv"));
+    m_session->lane()->submit<size_t>(
+        QStringLiteral("map-exclude"), this,
+        [data, rows, file] {
+            ReviewFile review = ReviewFile::load(file.toStdString());
+            for (const qint64 row : rows) {
+                ReviewDecision d;
+                d.path = data->records()[static_cast<size_t>(row)].path;
+                d.action = ReviewAction::Exclude;
+                d.reason = "excluded on the map";
+                review.append(std::move(d));
+            }
+            return rows.size();
+        },
+        [this, file](size_t n) {
+            m_status->setText(tr("%1 exclude decisions added to %2; the next Prepare leaves those faces out.")
+                                  .arg(n)
+                                  .arg(file));
+            Q_EMIT decided();
+        },
+        [this](const QString& error) { m_status->setText(tr("Cannot write the review file: %1").arg(error)); });
 }
 
 void MapPage::similarTo(qint64 row)

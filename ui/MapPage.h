@@ -67,6 +67,10 @@ public:
     bool loadSubset(const QString& name);
     /** Clusters only the selected faces (Clusters page, with its k). */
     void clusterSelection();
+    /** Appends an `exclude` decision for every selected face to the workspace's review file (on the lane). */
+    void excludeSelection();
+    /** The label audit's suspicion score per face (the "suspicion" colour); null: no audit. */
+    void setSuspicion(std::shared_ptr<const std::vector<float>> scores);
     /** The nearest faces to face `row` in code space or the age model's feature space (on the lane). */
     void similarTo(qint64 row);
     /** The nearest faces to an image file, encoded with the codes' autoencoder (on the lane). */
@@ -86,6 +90,8 @@ Q_SIGNALS:
     void faceChosen(qint64 row);
     /** Cluster only these rows. */
     void clusterRows(const std::vector<std::int64_t>& rows);
+    /** Decisions were added to the review file. */
+    void decided();
 
 private:
     void clear(const QString& why);
@@ -122,6 +128,7 @@ private:
     QString m_colorMissing;
     std::shared_ptr<const std::vector<float>> m_points;
     std::shared_ptr<const Codes> m_codes;
+    std::shared_ptr<const std::vector<float>> m_suspicion;
     std::vector<qint64> m_similar;
     QImage m_selectionMean, m_allMean;
     qint64 m_pinned = -1; // the face the preview shows after a click

@@ -1,0 +1,580 @@
+#include "ReviewPage.h"
+
+#include "data/AuditFiles.h"
+#include "data/AuditJob.h"
+#include "data/PreparedDataset.h"
+#include "data/ReviewFile.h"
+#include "InteractiveLane.h"
+#include "JobRunner.h"
+#include "Session.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QPainter>
+#include <QPainterPath>
+#include <QPushButton>
+#include <QShortcut>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace faceatlas::ui {
+
+namespace {
+
+constexpr int kMaxQueue = 2000; // items listed at once; the filter narrows the rest down
+
+QString reasonText(const std::vector<std::string>& reasons)
+{
+    QStringList out;
+    for (const auto& r : reasons)
+        out << QString::fromStdString(r);
+    return out.join(QStringLiteral(", "));
+}
+
+} // namespace
+
+/** The out-of-fold prediction as a bell over 0-100 years, and the label as a red line. */
+class PredictionBar : public QWidget {
+public:
+    using QWidget::QWidget;
+    void set(double label, double mean, double sd)
+    {
+        m_label = label;
+        m_mean = mean;
+        m_sd = sd;
+        update();
+    }
+
+protected:
+    void paintEvent(QPaintEvent*) override
+    {
+        QPainter p(this);
+        p.fillRect(rect(), Qt::white);
+        p.setRenderHint(QPainter::Antialiasing);
+        const double left = 8, right = width() - 8, bottom = height() - 16, top = 4;
+        const auto x = [&](double age) { return left + (right - left) * std::clamp(age, 0.0, 100.0) / 100.0; };
+        p.setPen(Qt::black);
+        p.drawLine(QPointF(left, bottom), QPointF(right, bottom));
+        for (int age = 0; age <= 100; age += 20)
+            p.drawText(QRectF(x(age) - 15, bottom + 1, 30, 14), Qt::AlignCenter, QString::number(age));
+        if (std::isfinite(m_mean) && std::isfinite(m_sd)) {
+            const double sd = std::max(1.0, m_sd);
+            QPainterPath bell;
+            bell.moveTo(x(0), bottom);
+            for (int a = 0; a <= 100; ++a) {
+                const double z = (a - m_mean) / sd;
+                bell.lineTo(x(a), bottom - (bottom - top) * std::exp(-0.5 * z * z));
+            }
+            bell.lineTo(x(100), bottom);
+            p.setBrush(QColor(40, 110, 200, 90));
+            p.setPen(QPen(QColor(20, 80, 180), 1.5));
+            p.drawPath(bell);
+        }
+        if (std::isfinite(m_label)) {
+            p.setPen(QPen(QColor(220, 20, 20), 2.5));
+            p.drawLine(QPointF(x(m_label), top), QPointF(x(m_label), bottom));
+        }
+    }
+
+private:
+    double m_label = NAN, m_mean = NAN, m_sd = NAN;
+};
+
+ReviewPage::ReviewPage(Session* session, QWidget* parent)
+    : QWidget(parent)
+    , m_session(session)
+{
+    m_audit = new QPushButton(tr("Audit the labels"));
+    m_audit->setToolTip(tr("Trains an age model per fold so every face gets a prediction from a model that never "
+                           "saw it; finds duplicates, conflicts, split leaks and impossible metadata"));
+    m_folds = new QSpinBox;
+    m_folds->setRange(2, 20);
+    m_folds->setValue(5);
+    m_epochs = new QSpinBox;
+    m_epochs->setRange(1, 200);
+    m_epochs->setValue(10);
+    m_reason = new QComboBox;
+    m_reason->setObjectName("reasonFilter");
+    auto* controls = new QHBoxLayout;
+    controls->addWidget(m_audit);
+    controls->addWidget(new QLabel(tr("folds")));
+    controls->addWidget(m_folds);
+    controls->addWidget(new QLabel(tr("epochs")));
+    controls->addWidget(m_epochs);
+    controls->addSpacing(20);
+    controls->addWidget(new QLabel(tr("Show")));
+    controls->addWidget(m_reason);
+    controls->addStretch();
+    m_status = new QLabel;
+    m_status->setObjectName("reviewStatus");
+    m_status->setWordWrap(true);
+
+    m_queue = new QListWidget;
+    m_queue->setObjectName("queue");
+    m_queue->setIconSize(QSize(40, 40));
+    m_queue->setMinimumWidth(420);
+    m_face = new QLabel;
+    m_face->setFixedSize(256, 256);
+    m_face->setAlignment(Qt::AlignCenter);
+    m_face->setStyleSheet("background: #eee");
+    m_detail = new QLabel;
+    m_detail->setObjectName("reviewDetail");
+    m_detail->setWordWrap(true);
+    m_detail->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_prediction = new PredictionBar;
+    m_prediction->setFixedHeight(90);
+    m_prediction->setToolTip(tr("Blue: the out-of-fold prediction and its spread; red: the label"));
+    m_copies = new QListWidget;
+    m_copies->setObjectName("copies");
+    m_copies->setViewMode(QListView::IconMode);
+    m_copies->setIconSize(QSize(72, 72));
+    m_copies->setFixedHeight(120);
+    m_copies->setFlow(QListView::LeftToRight);
+    m_copies->setWrapping(false);
+    m_age = new QSpinBox;
+    m_age->setRange(0, 116);
+    auto* keepButton = new QPushButton(tr("Keep (K)"));
+    auto* excludeButton = new QPushButton(tr("Exclude (X)"));
+    auto* ageButton = new QPushButton(tr("Set age (Enter)"));
+    auto* maleButton = new QPushButton(tr("Male (M)"));
+    auto* femaleButton = new QPushButton(tr("Female (F)"));
+    auto* copyButton = new QPushButton(tr("Keep this copy only (D)"));
+    copyButton->setToolTip(tr("Keeps this face and excludes its other copies"));
+    auto* actions = new QGridLayout;
+    actions->addWidget(keepButton, 0, 0);
+    actions->addWidget(excludeButton, 0, 1);
+    actions->addWidget(copyButton, 0, 2);
+    actions->addWidget(m_age, 1, 0);
+    actions->addWidget(ageButton, 1, 1);
+    auto* genders = new QHBoxLayout;
+    genders->addWidget(maleButton);
+    genders->addWidget(femaleButton);
+    actions->addLayout(genders, 1, 2);
+    auto* top = new QHBoxLayout;
+    top->addWidget(m_face);
+    top->addWidget(m_detail, 1);
+    auto* right = new QVBoxLayout;
+    right->addLayout(top);
+    right->addWidget(new QLabel(tr("<b>Out-of-fold prediction</b> (blue) against the label (red)")));
+    right->addWidget(m_prediction);
+    right->addWidget(new QLabel(tr("<b>Its copies</b> (exact or near duplicates)")));
+    right->addWidget(m_copies);
+    right->addLayout(actions);
+    right->addStretch();
+    auto* body = new QHBoxLayout;
+    body->addWidget(m_queue, 1);
+    body->addLayout(right, 1);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(controls);
+    layout->addWidget(m_status);
+    layout->addLayout(body, 1);
+
+    connect(m_audit, &QPushButton::clicked, this, &ReviewPage::audit);
+    connect(m_reason, &QComboBox::currentIndexChanged, this, &ReviewPage::fillQueue);
+    connect(m_queue, &QListWidget::currentRowChanged, this, &ReviewPage::showCurrent);
+    connect(m_queue, &QListWidget::itemDoubleClicked, this, [this] {
+        if (m_current >= 0)
+            Q_EMIT faceChosen(m_current);
+    });
+    connect(m_copies, &QListWidget::itemClicked, this, [this](QListWidgetItem* item) {
+        const qint64 row = item->data(Qt::UserRole).toLongLong();
+        for (int i = 0; i < m_queue->count(); ++i)
+            if (m_queue->item(i)->data(Qt::UserRole).toLongLong() == row) {
+                m_queue->setCurrentRow(i);
+                return;
+            }
+    });
+    connect(keepButton, &QPushButton::clicked, this, &ReviewPage::keep);
+    connect(excludeButton, &QPushButton::clicked, this, &ReviewPage::exclude);
+    connect(copyButton, &QPushButton::clicked, this, &ReviewPage::keepOnlyThisCopy);
+    connect(ageButton, &QPushButton::clicked, this, [this] { correctAge(m_age->value()); });
+    connect(m_age, &QSpinBox::editingFinished, this, [this] {
+        if (m_age->hasFocus())
+            correctAge(m_age->value());
+    });
+    connect(maleButton, &QPushButton::clicked, this, [this] { correctGender(true); });
+    connect(femaleButton, &QPushButton::clicked, this, [this] { correctGender(false); });
+    // The keyboard: one key per decision, while the page has the focus (not while typing an age).
+    const auto key = [this](const QString& k, const std::function<void()>& act) {
+        auto* s = new QShortcut(QKeySequence(k), this);
+        s->setContext(Qt::WidgetWithChildrenShortcut);
+        connect(s, &QShortcut::activated, this, act);
+    };
+    key(QStringLiteral("K"), [this] { keep(); });
+    key(QStringLiteral("X"), [this] { exclude(); });
+    key(QStringLiteral("D"), [this] { keepOnlyThisCopy(); });
+    key(QStringLiteral("M"), [this] { correctGender(true); });
+    key(QStringLiteral("F"), [this] { correctGender(false); });
+    key(QStringLiteral("A"), [this] {
+        m_age->setFocus();
+        m_age->selectAll();
+    });
+
+    connect(session, &Session::datasetAboutToChange, this, [this] { clear(tr("No dataset open.")); });
+    connect(session, &Session::datasetChanged, this, &ReviewPage::findLatestAudit);
+    findLatestAudit();
+}
+
+ReviewPage::~ReviewPage() = default;
+
+QString ReviewPage::reviewFile() const
+{
+    return QDir(m_session->workspace()).filePath(QStringLiteral("review.csv"));
+}
+
+int ReviewPage::queueCount() const
+{
+    return m_queue->count();
+}
+
+QString ReviewPage::statusText() const
+{
+    return m_status->text();
+}
+
+QString ReviewPage::detailText() const
+{
+    return m_detail->text();
+}
+
+QString ReviewPage::auditsPrefix() const
+{
+    return m_session->datasetFingerprint().left(16) + QStringLiteral("-");
+}
+
+void ReviewPage::clear(const QString& why)
+{
+    m_result.reset();
+    m_suspicion.reset();
+    m_shown.clear();
+    m_groupsOfFace.clear();
+    m_current = -1;
+    m_auditDir.clear();
+    m_queue->clear();
+    m_copies->clear();
+    m_face->clear();
+    m_detail->clear();
+    m_prediction->set(NAN, NAN, NAN);
+    {
+        const QSignalBlocker block(m_reason);
+        m_reason->clear();
+    }
+    m_status->setText(why);
+    Q_EMIT suspicionChanged(nullptr);
+}
+
+void ReviewPage::findLatestAudit()
+{
+    if (!m_session->dataset()) {
+        clear(tr("Open and prepare a dataset, then audit its labels."));
+        return;
+    }
+    const QDir audits(QDir(m_session->workspace()).filePath(QStringLiteral("audits")));
+    for (const QFileInfo& dir : audits.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time))
+        if (dir.fileName().startsWith(auditsPrefix()) && QFileInfo::exists(dir.filePath() + "/audit.json")) {
+            loadAudit(dir.absoluteFilePath());
+            return;
+        }
+    clear(tr("No audit of this preparation yet: press Audit the labels (it trains %1 age models of %2 epochs; "
+             "minutes on the demo, about 15 minutes for 5,000 faces at 64 px on 2 cores).")
+              .arg(m_folds->value())
+              .arg(m_epochs->value()));
+}
+
+void ReviewPage::audit()
+{
+    const auto data = m_session->sharedDataset();
+    if (!data) {
+        m_status->setText(tr("Open and prepare a dataset first."));
+        return;
+    }
+    AuditParams p;
+    p.data = data->dir();
+    p.folds = m_folds->value();
+    p.epochs = m_epochs->value();
+    const QString out =
+        QDir(m_session->workspace())
+            .filePath(QStringLiteral("audits/") + auditsPrefix() + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
+    p.out = out.toStdString();
+    const auto job = [p](const CancelToken& cancel, const JobRunner::Report& report) {
+        return !AuditJob(p)
+                    .run(cancel,
+                         [&](const AuditProgress& a) { report(QString::fromStdString(a.stage), a.done, a.total); })
+                    .cancelled;
+    };
+    const auto done = [this, out](bool ok, bool cancelled, const QString& error) {
+        if (ok && !cancelled)
+            loadAudit(out);
+        else if (!ok)
+            m_status->setText(tr("The audit failed: %1").arg(error));
+        else
+            m_status->setText(tr("The audit was cancelled; its finished folds are kept, and Audit goes on from them "
+                                 "only when started again the same minute (a new audit folder otherwise)."));
+    };
+    if (!m_session->jobs()->start(tr("Auditing the labels"), job, done))
+        m_status->setText(tr("Cannot audit now. %1").arg(m_session->jobs()->busyReason()));
+}
+
+void ReviewPage::loadAudit(const QString& dir)
+{
+    const auto data = m_session->sharedDataset();
+    if (!data)
+        return;
+    struct Loaded {
+        std::shared_ptr<const AuditResult> result;
+        std::shared_ptr<const std::vector<float>> scores;
+        std::shared_ptr<const ReviewFile> review;
+    };
+    const QString reviewPath = reviewFile();
+    m_session->lane()->submit<Loaded>(
+        QStringLiteral("review-open"), this,
+        [dir, data, reviewPath] {
+            auto result = std::make_shared<AuditResult>(readAudit(dir.toStdString(), &data->records()));
+            auto scores = std::make_shared<std::vector<float>>(data->count(), NAN);
+            for (const Suspect& s : result->suspects)
+                if (s.index < scores->size())
+                    (*scores)[s.index] = static_cast<float>(s.score);
+            Loaded loaded;
+            loaded.result = std::move(result);
+            loaded.scores = std::move(scores);
+            loaded.review = std::make_shared<const ReviewFile>(ReviewFile::load(reviewPath.toStdString()));
+            return loaded;
+        },
+        [this, dir](Loaded loaded) {
+            m_auditDir = dir;
+            m_result = loaded.result;
+            m_suspicion = loaded.scores;
+            m_decisions.clear();
+            for (const ReviewDecision& d : loaded.review->latest())
+                m_decisions[d.path] = QString::fromUtf8(reviewActionName(d.action))
+                                      + (d.newLabel.empty() ? QString() : " " + QString::fromStdString(d.newLabel));
+            // Each face's duplicate groups, to show its copies.
+            m_groupsOfFace.assign(m_session->dataset() ? m_session->dataset()->count() : 0, {});
+            for (size_t g = 0; g < m_result->groups.size(); ++g)
+                for (const auto& member : m_result->groups[g].members)
+                    if (member.index < m_groupsOfFace.size())
+                        m_groupsOfFace[member.index].push_back(static_cast<int>(g));
+            {
+                const QSignalBlocker block(m_reason);
+                m_reason->clear();
+                size_t flagged = 0;
+                for (const Suspect& s : m_result->suspects)
+                    flagged += s.reasons.empty() ? 0 : 1;
+                m_reason->addItem(tr("every reason (%1 faces)").arg(flagged), QString());
+                for (const auto& [reason, count] : m_result->reasonCounts)
+                    m_reason->addItem(QStringLiteral("%1 (%2)").arg(QString::fromStdString(reason)).arg(count),
+                                      QString::fromStdString(reason));
+            }
+            size_t conflicts = 0, leaks = 0;
+            for (const AuditGroup& g : m_result->groups) {
+                conflicts += (g.ageConflict || g.genderConflict) ? 1 : 0;
+                leaks += g.leak ? 1 : 0;
+            }
+            m_status->setText(tr("Audit %1: out-of-fold MAE %2 years; %3 duplicate groups, %4 with conflicting labels, "
+                                 "%5 spanning training and validation. Decisions go to %6 (%7 so far); Prepare "
+                                 "applies them.")
+                                  .arg(QFileInfo(dir).fileName())
+                                  .arg(m_result->mae, 0, 'f', 2)
+                                  .arg(m_result->groups.size())
+                                  .arg(conflicts)
+                                  .arg(leaks)
+                                  .arg(reviewFile())
+                                  .arg(m_decisions.size()));
+            fillQueue();
+            Q_EMIT suspicionChanged(m_suspicion);
+        },
+        [this](const QString& error) { clear(tr("The audit cannot be shown: %1").arg(error)); });
+}
+
+void ReviewPage::setReasonFilter(const QString& reason)
+{
+    const int at = m_reason->findData(reason);
+    if (at >= 0)
+        m_reason->setCurrentIndex(at);
+}
+
+void ReviewPage::fillQueue()
+{
+    m_queue->clear();
+    m_shown.clear();
+    if (!m_result)
+        return;
+    const std::string reason = m_reason->currentData().toString().toStdString();
+    for (size_t i = 0; i < m_result->suspects.size() && m_shown.size() < kMaxQueue; ++i) {
+        const Suspect& s = m_result->suspects[i];
+        if (s.reasons.empty())
+            continue;
+        if (!reason.empty() && std::find(s.reasons.begin(), s.reasons.end(), reason) == s.reasons.end())
+            continue;
+        m_shown.push_back(i);
+        QString text = tr("%1  age %2, predicted %3 ± %4 · %5")
+                           .arg(std::isfinite(s.score) ? QString::number(s.score, 'f', 1) : QStringLiteral("-"))
+                           .arg(s.age ? QString::number(*s.age) : tr("?"))
+                           .arg(std::isfinite(s.predicted) ? QString::number(s.predicted, 'f', 0) : tr("?"))
+                           .arg(std::isfinite(s.predictedSd) ? QString::number(s.predictedSd, 'f', 0) : tr("?"))
+                           .arg(reasonText(s.reasons));
+        const auto decided = m_decisions.find(s.path);
+        if (decided != m_decisions.end())
+            text = QStringLiteral("[%1]  ").arg(decided->second) + text;
+        auto* item = new QListWidgetItem(QIcon(QPixmap::fromImage(m_session->face(s.index))), text);
+        item->setData(Qt::UserRole, static_cast<qint64>(s.index));
+        m_queue->addItem(item);
+    }
+    if (m_queue->count() > 0)
+        m_queue->setCurrentRow(0);
+    else
+        showCurrent();
+}
+
+void ReviewPage::selectItem(int row)
+{
+    m_queue->setCurrentRow(row);
+}
+
+void ReviewPage::showCurrent()
+{
+    const int row = m_queue->currentRow();
+    m_copies->clear();
+    if (!m_result || row < 0 || row >= static_cast<int>(m_shown.size())) {
+        m_current = -1;
+        m_face->clear();
+        m_detail->setText(m_result ? tr("No face with that reason.") : QString());
+        m_prediction->set(NAN, NAN, NAN);
+        return;
+    }
+    const Suspect& s = m_result->suspects[m_shown[static_cast<size_t>(row)]];
+    m_current = s.index;
+    m_face->setPixmap(
+        QPixmap::fromImage(m_session->face(s.index)).scaled(256, 256, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    QString text = tr("<b>Face %1</b><br>%2<br>%3 set<br>Label: age %4, %5<br>")
+                       .arg(s.index)
+                       .arg(QString::fromStdString(s.path).toHtmlEscaped())
+                       .arg(s.split == "val" ? tr("validation") : tr("training"))
+                       .arg(s.age ? QString::number(*s.age) : tr("unknown"))
+                       .arg(s.gender == Gender::Unknown ? tr("gender unknown") : QString::fromUtf8(genderName(s.gender)));
+    if (std::isfinite(s.predicted))
+        text += tr("Out of fold: %1 ± %2 years<br>").arg(s.predicted, 0, 'f', 1).arg(s.predictedSd, 0, 'f', 1);
+    if (std::isfinite(s.score))
+        text += tr("Suspicion score: %1<br>").arg(s.score, 0, 'f', 2);
+    text += tr("Reasons: <b>%1</b>").arg(reasonText(s.reasons).toHtmlEscaped());
+    const auto decided = m_decisions.find(s.path);
+    if (decided != m_decisions.end())
+        text += tr("<br>Decided: %1").arg(decided->second.toHtmlEscaped());
+    m_detail->setText(text);
+    m_prediction->set(s.age ? *s.age : NAN, s.predicted, s.predictedSd);
+    if (s.age)
+        m_age->setValue(std::clamp(*s.age, 0, 116));
+    if (static_cast<size_t>(s.index) < m_groupsOfFace.size())
+        for (const int g : m_groupsOfFace[s.index])
+            for (const auto& member : m_result->groups[static_cast<size_t>(g)].members) {
+                const Record* r = m_session->dataset() && member.index < m_session->dataset()->count()
+                                      ? &m_session->dataset()->records()[member.index]
+                                      : nullptr;
+                auto* item = new QListWidgetItem(
+                    QIcon(QPixmap::fromImage(m_session->face(member.index))),
+                    tr("%1%2 %3\n%4")
+                        .arg(member.index == s.index ? tr("this: ") : QString())
+                        .arg(r && r->age ? QString::number(*r->age) : tr("?"))
+                        .arg(r ? QString::fromUtf8(genderName(r->gender)) : QString())
+                        .arg(member.exact ? tr("exact") : tr("near, %1 bits").arg(member.distance)));
+                item->setData(Qt::UserRole, static_cast<qint64>(member.index));
+                m_copies->addItem(item);
+            }
+}
+
+void ReviewPage::appendDecision(int action, qint64 row, const QString& newLabel, const QString& note)
+{
+    const PreparedDataset* data = m_session->dataset();
+    if (!data || row < 0 || static_cast<size_t>(row) >= data->count())
+        return;
+    const Record& r = data->records()[static_cast<size_t>(row)];
+    ReviewDecision d;
+    d.path = r.path;
+    d.action = static_cast<ReviewAction>(action);
+    d.oldLabel = d.action == ReviewAction::Gender ? genderName(r.gender) : (r.age ? std::to_string(*r.age) : "");
+    d.newLabel = newLabel.toStdString();
+    d.reason = note.toStdString();
+    m_decisions[d.path] = QString::fromUtf8(reviewActionName(d.action)) + (newLabel.isEmpty() ? "" : " " + newLabel);
+    // One channel per decision: the lane's newest-wins must never drop one.
+    const QString file = reviewFile();
+    m_session->lane()->submit<bool>(
+        QStringLiteral("review-append-%1").arg(++m_appends), this,
+        [file, d] {
+            ReviewFile review = ReviewFile::load(file.toStdString());
+            review.append(d);
+            return true;
+        },
+        [this](bool) { Q_EMIT decided(); },
+        [this](const QString& error) { m_status->setText(tr("The decision could not be saved: %1").arg(error)); });
+}
+
+void ReviewPage::decide(int action, const QString& newLabel, const QString& note)
+{
+    if (m_current < 0 || !m_result)
+        return;
+    const Suspect* s = nullptr;
+    for (const Suspect& candidate : m_result->suspects)
+        if (candidate.index == m_current) {
+            s = &candidate;
+            break;
+        }
+    appendDecision(action, m_current, newLabel, note.isEmpty() && s ? reasonText(s->reasons) : note);
+    // The queue marks the decision and moves on.
+    const int row = m_queue->currentRow();
+    if (QListWidgetItem* item = m_queue->item(row)) {
+        QString text = item->text();
+        if (text.startsWith('['))
+            text = text.mid(text.indexOf("]  ") + 3);
+        item->setText(QStringLiteral("[%1]  ").arg(m_decisions[s ? s->path : std::string()]) + text);
+    }
+    if (row + 1 < m_queue->count())
+        m_queue->setCurrentRow(row + 1);
+    else
+        showCurrent();
+}
+
+void ReviewPage::keep()
+{
+    decide(static_cast<int>(ReviewAction::Keep), {});
+}
+
+void ReviewPage::exclude()
+{
+    decide(static_cast<int>(ReviewAction::Exclude), {});
+}
+
+void ReviewPage::correctAge(int age)
+{
+    decide(static_cast<int>(ReviewAction::Age), QString::number(age));
+}
+
+void ReviewPage::correctGender(bool male)
+{
+    decide(static_cast<int>(ReviewAction::Gender), male ? QStringLiteral("M") : QStringLiteral("F"));
+}
+
+void ReviewPage::keepOnlyThisCopy()
+{
+    if (m_current < 0 || static_cast<size_t>(m_current) >= m_groupsOfFace.size()
+        || m_groupsOfFace[static_cast<size_t>(m_current)].empty()) {
+        m_status->setText(tr("This face has no copies."));
+        return;
+    }
+    for (const int g : m_groupsOfFace[static_cast<size_t>(m_current)])
+        for (const auto& member : m_result->groups[static_cast<size_t>(g)].members)
+            if (static_cast<qint64>(member.index) != m_current)
+                appendDecision(static_cast<int>(ReviewAction::Exclude), member.index, {},
+                               tr("a copy of face %1, which is kept").arg(m_current));
+    decide(static_cast<int>(ReviewAction::Keep), {}, tr("the kept copy of its duplicate group"));
+}
+
+} // namespace faceatlas::ui

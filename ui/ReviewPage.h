@@ -1,0 +1,106 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <QWidget>
+#include <string>
+#include <vector>
+
+class QComboBox;
+class QLabel;
+class QListWidget;
+class QPushButton;
+class QSpinBox;
+
+namespace faceatlas {
+struct AuditResult;
+class ReviewFile;
+} // namespace faceatlas
+
+namespace faceatlas::ui {
+
+class PredictionBar;
+class Session;
+
+/**
+ * The label audit and its review queue. Audit trains K age models out of fold (a job) and finds
+ * metadata problems, duplicate groups, label conflicts and split leaks; the queue lists the faces
+ * with a reason, most suspect first, filterable by reason. The selected face is shown large with
+ * its label, its out-of-fold prediction and spread, its reasons and its copies side by side.
+ * Keep (K), exclude (X), correct the age (type it, Enter) or the gender (M, F), or keep one copy of
+ * a duplicate group and exclude the others (D): each decision is appended to the workspace's
+ * review file at once (one synced line), so it survives a crash; preparing again with the review
+ * applies them.
+ *
+ * Ownership: the audit result is held by shared_ptr and dropped when the open dataset changes; an
+ * audit is shown only for the preparation it was made of.
+ */
+class ReviewPage : public QWidget {
+    Q_OBJECT
+public:
+    explicit ReviewPage(Session* session, QWidget* parent = nullptr);
+    ~ReviewPage() override;
+
+    /** Audits the open dataset (a job) with the folds and epochs on the page. */
+    void audit();
+    /** Shows the audit in `dir` (read on the lane) when it belongs to the open dataset. */
+    void loadAudit(const QString& dir);
+    /** The review file of the workspace (workspace/review.csv). */
+    QString reviewFile() const;
+    /** Faces in the queue as filtered. */
+    int queueCount() const;
+    /** Shows only the faces with this reason ("" for every reason). */
+    void setReasonFilter(const QString& reason);
+    void selectItem(int row);
+    /** The face shown (a row of the open dataset), -1 when none. */
+    qint64 currentFace() const { return m_current; }
+    QString statusText() const;
+    QString detailText() const;
+    /** Decisions on the shown face; each is saved at once and the queue moves on. */
+    void keep();
+    void exclude();
+    void correctAge(int age);
+    void correctGender(bool male);
+    /** Keeps the shown face and excludes the other members of its duplicate groups. */
+    void keepOnlyThisCopy();
+    /** The suspicion score of every face of the open dataset (NaN without one); empty without an audit. */
+    std::shared_ptr<const std::vector<float>> suspicion() const { return m_suspicion; }
+
+Q_SIGNALS:
+    /** A new audit is shown (or none): the map can colour by its scores. */
+    void suspicionChanged(std::shared_ptr<const std::vector<float>> scores);
+    /** A decision was saved. */
+    void decided();
+    void faceChosen(qint64 row);
+
+private:
+    void clear(const QString& why);
+    void findLatestAudit();
+    void fillQueue();
+    void showCurrent();
+    void decide(int action, const QString& newLabel, const QString& note = {});
+    void appendDecision(int action, qint64 row, const QString& newLabel, const QString& note);
+    QString auditsPrefix() const;
+    Session* m_session;
+    QPushButton* m_audit;
+    QSpinBox* m_folds;
+    QSpinBox* m_epochs;
+    QComboBox* m_reason;
+    QLabel* m_status;
+    QListWidget* m_queue;
+    QLabel* m_face;
+    QLabel* m_detail;
+    PredictionBar* m_prediction;
+    QListWidget* m_copies;
+    QSpinBox* m_age;
+    std::shared_ptr<const AuditResult> m_result;
+    std::shared_ptr<const std::vector<float>> m_suspicion;
+    std::vector<size_t> m_shown;                  // suspects (indices into m_result->suspects) in the queue
+    std::vector<std::vector<int>> m_groupsOfFace; // per record: the duplicate groups it belongs to
+    std::map<std::string, QString> m_decisions;   // path -> what was decided (for the queue's marks)
+    qint64 m_current = -1;
+    QString m_auditDir;
+    int m_appends = 0;
+};
+
+} // namespace faceatlas::ui
