@@ -9,6 +9,7 @@
 #include "ml/Projection.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
+#include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
@@ -51,20 +52,6 @@ The K nearest faces in code space (Euclidean distance), nearest first, as path,d
   --k K               how many faces (default 10)
   --json              one JSON object: the query and the faces with their distances
 )";
-
-/** A CSV field as written: as is, unless it needs quotes (RFC 4180). */
-std::string csvField(const std::string& s)
-{
-    if (s.find_first_of(",\"\r\n") == std::string::npos)
-        return s;
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"')
-            out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
 
 std::string number(float v)
 {

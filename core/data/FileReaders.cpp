@@ -1,5 +1,6 @@
 // Readers whose labels come from file names or a CSV file: UTKFace, CSV, a plain folder.
 #include "data/Readers.h"
+#include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
@@ -62,36 +63,6 @@ std::vector<fs::path> listImages(const fs::path& folder, bool recursive)
         throw Error(displayPath(folder) + ": cannot list: " + ec.message());
     std::sort(files.begin(), files.end());
     return files;
-}
-
-/** Splits one CSV line (RFC 4180 quoting; embedded newlines are not supported). */
-bool splitCsvLine(const std::string& line, std::vector<std::string>& fields)
-{
-    fields.clear();
-    std::string field;
-    bool quoted = false;
-    for (size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
-        if (quoted) {
-            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-                field += '"';
-                ++i;
-            } else if (c == '"') {
-                quoted = false;
-            } else {
-                field += c;
-            }
-        } else if (c == '"') {
-            quoted = true;
-        } else if (c == ',') {
-            fields.push_back(field);
-            field.clear();
-        } else {
-            field += c;
-        }
-    }
-    fields.push_back(field);
-    return !quoted;
 }
 
 } // namespace
