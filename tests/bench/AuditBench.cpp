@@ -8,6 +8,7 @@
 #include "data/PrepareJob.h"
 #include "PlantedFaces.h"
 #include "TestSupport.h"
+#include "util/FileUtil.h"
 #include "util/Parallel.h"
 #include "util/SplitMix.h"
 
