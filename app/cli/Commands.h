@@ -20,5 +20,7 @@ int runAttention(const std::vector<std::string>& words);
 int runDemo(const std::vector<std::string>& words);
 int runMap(const std::vector<std::string>& words);
 int runSimilar(const std::vector<std::string>& words);
+int runAudit(const std::vector<std::string>& words);
+int runExport(const std::vector<std::string>& words);
 
 } // namespace faceatlas::cli

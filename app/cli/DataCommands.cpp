@@ -75,6 +75,8 @@ S x S in DIR (a memory-mapped cache that training reads without decoding).
   --balance-size N        training set size after resampling (default: unchanged)
   --seed N                split and resampling seed (default 42)
   --threads T             decoding threads (default: all cores)
+  --review FILE           apply a review file (path,action,old,new,reason,time): its excluded faces
+                          are a cleaning step, its corrected ages and genders replace the labels
   --json                  print the report as one JSON object
 )";
 
@@ -92,6 +94,11 @@ void printPrepareReport(const PrepareReport& r)
             note = "  (" + std::to_string(s.notApplicable) + " records lack the field and passed)";
         std::printf("%-30s %10zu %10zu%s\n", s.name.c_str(), s.removed, s.remaining, note.c_str());
     }
+    if (!r.reviewFile.empty())
+        std::printf("\nreview %s: %zu decisions: %zu excluded, %zu ages and %zu genders corrected, %zu kept, "
+                    "%zu for faces not in the source, %zu rows skipped\n",
+                    r.reviewFile.c_str(), r.review.decisions, r.review.excluded, r.review.ageCorrected,
+                    r.review.genderCorrected, r.review.kept, r.review.unmatched, r.reviewProblems.size());
     std::printf("\ntraining: %zu (%zu distinct images), validation: %zu\n", r.train, r.trainUnique, r.val);
     if (!r.ageHistogramBefore.empty()) {
         std::printf("training ages by decade, before -> after resampling:\n");
@@ -194,6 +201,7 @@ int runPrepare(const std::vector<std::string>& words)
     c.balanceAges = balance == "age";
     c.balanceSize = args.longValue("balance-size", 0);
     c.seed = static_cast<std::uint64_t>(args.longValue("seed", static_cast<long long>(c.seed)));
+    params.review = std::filesystem::u8path(args.value("review").value_or(""));
     const bool json = args.has("json");
     args.rejectUnknown();
 

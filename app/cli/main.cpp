@@ -28,6 +28,8 @@ commands:
   attention  an attention map over a face (code layer, feature maps, signed Grad-CAM)
   map        a 2-D map of codes (neighbour embedding or PCA) with its neighbour recall
   similar    the nearest faces to a face of the codes or to an image file
+  audit      suspect labels, duplicates and leaks: out-of-fold predictions and metadata checks
+  export     the cleaned dataset as CSV (the csv: source format)
 
   --version  print the version, the LibTorch version and whether CUDA is available
 )";
@@ -45,6 +47,7 @@ int main(int argc, char** argv)
         {"cluster", runCluster}, {"attention", runAttention},
         {"demo", runDemo},       {"convert-checkpoint", runConvertCheckpoint},
         {"map", runMap},         {"similar", runSimilar},
+        {"audit", runAudit},     {"export", runExport},
     };
     const std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {

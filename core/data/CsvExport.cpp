@@ -13,27 +13,34 @@ size_t exportCsvDataset(const PreparedDataset& data, const std::vector<std::int6
                         const std::filesystem::path& file)
 {
     const auto& records = data.records();
-    std::string csv = "path,age,gender\n";
-    const auto add = [&](const Record& r) {
+    std::vector<char> isVal(records.size(), 0);
+    for (const std::uint32_t i : data.valIndices())
+        if (i < isVal.size())
+            isVal[i] = 1;
+    std::string csv = "path,age,gender,split\n";
+    const auto add = [&](size_t i) {
+        const Record& r = records[i];
         csv += csvField(r.path);
         csv += ',';
         if (r.age)
             csv += std::to_string(*r.age);
         csv += ',';
         csv += genderName(r.gender);
-        csv += '\n';
+        csv += isVal[i] ? ",val\n" : ",train\n";
     };
     if (rows.empty()) {
-        for (const Record& r : records)
-            add(r);
+        for (size_t i = 0; i < records.size(); ++i)
+            add(i);
     } else {
         for (const std::int64_t row : rows) {
             if (row < 0 || static_cast<size_t>(row) >= records.size())
                 throw Error(displayPath(file) + ": face " + std::to_string(row) + " is not in "
                             + displayPath(data.dir()) + " (" + std::to_string(records.size()) + " faces)");
-            add(records[static_cast<size_t>(row)]);
+            add(static_cast<size_t>(row));
         }
     }
+    if (file.has_parent_path())
+        std::filesystem::create_directories(file.parent_path());
     writeFileAtomic(file, csv);
     return rows.empty() ? records.size() : rows.size();
 }

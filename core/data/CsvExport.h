@@ -9,8 +9,8 @@ namespace faceatlas {
 class PreparedDataset;
 
 /**
- * Writes faces of a prepared dataset as a CSV in the `csv:` SPEC format (path,age,gender; absolute
- * paths, an unknown age or gender left empty), so FaceAtlas or any other tool reads them back.
+ * Writes faces of a prepared dataset as a CSV in the `csv:` SPEC format (path,age,gender,split;
+ * absolute paths, an unknown age or gender left empty, split train or val; the reader ignores split), so FaceAtlas or any other tool reads them back.
  * `rows` are indices into the dataset (all faces, in order, when empty); each is checked. The file
  * is replaced atomically. Returns the number of faces written.
  */

@@ -51,40 +51,53 @@ json reportJson(const PrepareReport& r)
     json skipped = json::array();
     for (const auto& s : r.skippedFiles)
         skipped.push_back({{"path", s.path}, {"problem", s.problem}});
-    return {{"source", r.source},
-            {"records_read", r.recordsRead},
-            {"malformed", r.malformed},
-            {"malformed_examples", r.malformedExamples},
-            {"steps", steps},
-            {"train", r.train},
-            {"train_unique", r.trainUnique},
-            {"val", r.val},
-            {"age_histogram_before", histogramJson(r.ageHistogramBefore)},
-            {"age_histogram_after", histogramJson(r.ageHistogramAfter)},
-            {"skipped_files", skipped},
-            {"images_stored", r.imagesStored},
-            {"images_reused", r.imagesReused},
-            {"decode_seconds", r.decodeSeconds},
-            {"total_seconds", r.totalSeconds}};
+    json out = {{"source", r.source},
+                {"records_read", r.recordsRead},
+                {"malformed", r.malformed},
+                {"malformed_examples", r.malformedExamples},
+                {"steps", steps},
+                {"train", r.train},
+                {"train_unique", r.trainUnique},
+                {"val", r.val},
+                {"age_histogram_before", histogramJson(r.ageHistogramBefore)},
+                {"age_histogram_after", histogramJson(r.ageHistogramAfter)},
+                {"skipped_files", skipped},
+                {"images_stored", r.imagesStored},
+                {"images_reused", r.imagesReused},
+                {"decode_seconds", r.decodeSeconds},
+                {"total_seconds", r.totalSeconds}};
+    if (!r.reviewFile.empty())
+        out["review"] = {{"file", r.reviewFile},
+                         {"decisions", r.review.decisions},
+                         {"kept", r.review.kept},
+                         {"age_corrected", r.review.ageCorrected},
+                         {"gender_corrected", r.review.genderCorrected},
+                         {"excluded", r.review.excluded},
+                         {"unmatched", r.review.unmatched},
+                         {"problems", r.reviewProblems}};
+    return out;
 }
 
 json settingsJson(const PrepareParams& p)
 {
     const auto& c = p.cleaning;
-    return {{"size", p.size},
-            {"drop_unreadable", c.dropUnreadable},
-            {"drop_multiple_faces", c.dropMultipleFaces},
-            {"filter_face_score", c.filterFaceScore},
-            {"min_face_score", c.minFaceScore},
-            {"filter_age", c.filterAge},
-            {"age_min", c.ageMin},
-            {"age_max", c.ageMax},
-            {"min_image_size", c.minImageSize},
-            {"val_fraction", c.valFraction},
-            {"val_count", c.valCount},
-            {"balance", c.balanceAges ? "age" : "none"},
-            {"balance_size", c.balanceSize},
-            {"seed", c.seed}};
+    json settings = {{"size", p.size},
+                     {"drop_unreadable", c.dropUnreadable},
+                     {"drop_multiple_faces", c.dropMultipleFaces},
+                     {"filter_face_score", c.filterFaceScore},
+                     {"min_face_score", c.minFaceScore},
+                     {"filter_age", c.filterAge},
+                     {"age_min", c.ageMin},
+                     {"age_max", c.ageMax},
+                     {"min_image_size", c.minImageSize},
+                     {"val_fraction", c.valFraction},
+                     {"val_count", c.valCount},
+                     {"balance", c.balanceAges ? "age" : "none"},
+                     {"balance_size", c.balanceSize},
+                     {"seed", c.seed}};
+    if (!p.review.empty())
+        settings["review"] = displayPath(std::filesystem::absolute(p.review).lexically_normal());
+    return settings;
 }
 
 /** Per-channel mean and standard deviation (0-1 scale) over up to 4096 training images. */
@@ -264,6 +277,15 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
 
     report("reading source", 0, 0);
     LoadedDataset dataset = openSource(p.source);
+    std::vector<std::string> excludedPaths;
+    if (!p.review.empty()) {
+        if (!fs::is_regular_file(p.review))
+            throw Error(displayPath(p.review) + ": no such review file");
+        const ReviewFile review = ReviewFile::load(p.review);
+        excludedPaths = applyReview(review, dataset.records, rep.review);
+        rep.reviewFile = displayPath(fs::absolute(p.review).lexically_normal());
+        rep.reviewProblems = review.problems();
+    }
     rep.source = p.source;
     rep.recordsRead = dataset.records.size();
     rep.malformed = dataset.malformed;
@@ -286,6 +308,8 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         },
         64);
     std::vector<size_t> kept = applyFilters(records, probes, p.cleaning, rep.steps, rep.skippedFiles);
+    if (!rep.reviewFile.empty())
+        excludeReviewed(records, excludedPaths, kept, rep.steps);
 
     // The image cache is keyed by what goes into it: the files (path, size, time), their order
     // and the image size. A matching cache in DIR is reused, so a second run starts at once.

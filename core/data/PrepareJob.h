@@ -2,6 +2,7 @@
 
 #include "data/Cleaning.h"
 #include "data/Record.h"
+#include "data/ReviewFile.h"
 #include "util/CancelToken.h"
 
 #include <filesystem>
@@ -19,6 +20,8 @@ struct PrepareParams {
     int size = 64; // S: images are stored S x S
     CleaningOptions cleaning;
     int threads = 0; // 0 = all cores
+    /** A review file (see ReviewFile) to apply: its corrections replace labels, its exclusions are a step. */
+    std::filesystem::path review;
 };
 
 /** The cleaning report: what each step removed, the split, the age histograms, skipped files. */
@@ -28,7 +31,10 @@ struct PrepareReport {
     size_t malformed = 0; // source entries that were not records (bad file names, CSV rows)
     std::vector<std::string> malformedExamples;
     std::vector<StepReport> steps;
-    size_t train = 0; // after resampling
+    std::string reviewFile; // empty when no review was applied
+    ReviewCounts review;
+    std::vector<std::string> reviewProblems; // rows of the review file that were skipped
+    size_t train = 0;                        // after resampling
     size_t trainUnique = 0;
     size_t val = 0;
     std::map<int, size_t> ageHistogramBefore;

@@ -60,15 +60,15 @@ struct Validation {
     double psnr = std::nan("");
 };
 
-Validation validate(FaceModelImpl& model, const PreparedDataset& data, const torch::Device& device, int batchSize,
-                    float medianAge, const CancelToken& cancel)
+Validation validate(FaceModelImpl& model, const PreparedDataset& data, const std::vector<std::uint32_t>& valIndices,
+                    const torch::Device& device, int batchSize, float medianAge, const CancelToken& cancel)
 {
     torch::NoGradGuard noGrad;
     model.eval();
     Validation v;
     double lossSum = 0, absSum = 0, baseSum = 0, sqSum = 0;
     size_t n = 0, aged = 0, pixels = 0;
-    BatchPrefetcher batches(data, data.valIndices(), batchSize);
+    BatchPrefetcher batches(data, valIndices, batchSize);
     Batch b;
     while (batches.next(b) && !cancel.isCancelled()) {
         const auto images = b.images.to(device);
@@ -103,7 +103,7 @@ Validation validate(FaceModelImpl& model, const PreparedDataset& data, const tor
 }
 
 json runJson(const TrainParams& p, const PreparedDataset& data, const ModelDefaults& used, const std::string& device,
-             float medianAge, const std::string& started)
+             float medianAge, const std::string& started, size_t trainCount, size_t valCount)
 {
     json manifest = json::parse(data.manifestJson());
     return {{"format", "faceatlas-run"},
@@ -114,7 +114,7 @@ json runJson(const TrainParams& p, const PreparedDataset& data, const ModelDefau
             {"data_fingerprint", datasetFingerprint(data)},
             {"source", data.sourceSpec()},
             {"cleaning", manifest.value("settings", json::object())},
-            {"split", {{"train", data.trainIndices().size()}, {"val", data.valIndices().size()}}},
+            {"split", {{"train", trainCount}, {"val", valCount}}},
             {"seed", p.seed},
             {"epochs", p.epochs},
             {"batch", used.batch},
@@ -160,7 +160,11 @@ torch::Device resolveDevice(const std::string& device)
 
 float trainingMedianAge(const PreparedDataset& data)
 {
-    std::vector<std::uint32_t> unique(data.trainIndices());
+    return medianAge(data, data.trainIndices());
+}
+
+float medianAge(const PreparedDataset& data, std::vector<std::uint32_t> unique)
+{
     std::sort(unique.begin(), unique.end());
     unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
     std::vector<float> ages;
@@ -187,10 +191,17 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
     if (p.epochs < 1)
         throw Error("--epochs must be at least 1");
     const PreparedDataset data = PreparedDataset::open(p.data);
-    if (data.trainIndices().empty())
+    const std::vector<std::uint32_t>& trainIndices = p.trainIndices ? *p.trainIndices : data.trainIndices();
+    const std::vector<std::uint32_t>& valIndices = p.valIndices ? *p.valIndices : data.valIndices();
+    for (const auto* list : {&trainIndices, &valIndices})
+        for (std::uint32_t i : *list)
+            if (i >= data.count())
+                throw Error(displayPath(p.data) + ": record " + std::to_string(i) + " to train on is beyond its "
+                            + std::to_string(data.count()) + " records");
+    if (trainIndices.empty())
         throw Error(displayPath(p.data) + ": the training split is empty");
     const bool ageModel = p.model != ModelKind::Autoencoder;
-    const float medianAge = trainingMedianAge(data);
+    const float medianAge = faceatlas::medianAge(data, trainIndices);
     if (ageModel && std::isnan(medianAge))
         throw Error(displayPath(p.data)
                     + ": no training record has an age, so an age model cannot learn (train the autoencoder instead)");
@@ -217,7 +228,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         if (ageModel) {
             double sum = 0, sq = 0;
             size_t n = 0;
-            for (auto i : data.trainIndices())
+            for (auto i : trainIndices)
                 if (const auto& a = data.records()[i].age) {
                     sum += *a;
                     sq += double(*a) * *a;
@@ -273,7 +284,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         throw Error(displayPath(p.runDir) + ": nothing to resume (no last.pt)");
     }
 
-    json run = runJson(p, data, used, deviceName, medianAge, started);
+    json run = runJson(p, data, used, deviceName, medianAge, started, trainIndices.size(), valIndices.size());
     const auto writeRun = [&](const char* status) {
         run["status"] = status;
         run["epochs_done"] = result.history.size();
@@ -299,13 +310,14 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         writeFileAtomic(p.runDir / "metrics.csv", metricsCsv(result.history));
     }
     writeRun("running");
-    registerRun(p.runDir);
+    if (p.listInWorkspace)
+        registerRun(p.runDir);
 
     // Fixed validation faces for the autoencoder's reconstructions.
     torch::Tensor previewImages;
-    if (!ageModel && !data.valIndices().empty() && p.previewCount > 0) {
-        const size_t n = std::min<size_t>(static_cast<size_t>(p.previewCount), data.valIndices().size());
-        previewImages = makeBatch(data, data.valIndices().data(), n).images.to(device);
+    if (!ageModel && !valIndices.empty() && p.previewCount > 0) {
+        const size_t n = std::min<size_t>(static_cast<size_t>(p.previewCount), valIndices.size());
+        previewImages = makeBatch(data, valIndices.data(), n).images.to(device);
         fs::create_directories(p.runDir / "previews");
         removeStaleTemporaries(p.runDir / "previews");
     }
@@ -316,7 +328,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
             // Reseeding from (seed, epoch) makes a resumed run draw the same dropout and augmentation.
             torch::manual_seed(p.seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
             model->train();
-            BatchPrefetcher batches(data, epochOrder(data.trainIndices(), p.seed, epoch), used.batch);
+            BatchPrefetcher batches(data, epochOrder(trainIndices, p.seed, epoch), used.batch);
             const int batchCount = static_cast<int>(batches.batchCount());
             double lossSum = 0;
             size_t seen = 0;
@@ -357,7 +369,8 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
                 result.cancelled = true;
                 break;
             }
-            const Validation v = validate(*model, data, device, std::max(used.batch, 64), medianAge, cancel);
+            const Validation v =
+                validate(*model, data, valIndices, device, std::max(used.batch, 64), medianAge, cancel);
             if (cancel.isCancelled()) {
                 result.cancelled = true;
                 break;

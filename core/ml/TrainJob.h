@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,11 @@ struct TrainParams {
     int threads = 0;             // 0 = all cores
     bool resume = false;
     int previewCount = 8; // autoencoder reconstructions saved per epoch
+    // Out-of-fold training (the audit): records to train on and to validate on instead of the
+    // dataset's split; each index is checked to be below the dataset's count.
+    std::optional<std::vector<std::uint32_t>> trainIndices;
+    std::optional<std::vector<std::uint32_t>> valIndices;
+    bool listInWorkspace = true; // remember the run in the workspace's run index
 };
 
 /** The defaults that work for each model (see README). */
@@ -73,5 +79,7 @@ torch::Device resolveDevice(const std::string& device);
 
 /** The median age of the distinct training records: the honest baseline always predicts it. */
 float trainingMedianAge(const PreparedDataset& data);
+/** The median age of the distinct records at `indices` (NaN when none has an age). */
+float medianAge(const PreparedDataset& data, std::vector<std::uint32_t> indices);
 
 } // namespace faceatlas

@@ -108,3 +108,12 @@ MANIFEST = (b'{"format": "faceatlas-prepared", "size": 8, "source": "demo:3", '
 SPLIT = b"FASPLIT1" + struct.pack("<QQ", 2, 1) + struct.pack("<3I", 0, 2, 1)
 put("prepared", "three.bin", MANIFEST + SEP + RECS + SEP + SPLIT + SEP + b"\x80" * (3 * 8 * 8 * 3))
 put("prepared", "no-images.bin", MANIFEST + SEP + records([]) + SEP + b"FASPLIT1" + b"\0" * 16 + SEP)
+
+# --- review files ------------------------------------------------------------------------------------
+REVIEW = b"path,action,old,new,reason,time\n"
+put("review", "all-actions.csv", REVIEW + b'/a.jpg,age,30,31,age_outlier,2026-12-02T10:00:00Z\n'
+    b'"/b, c.jpg",gender,M,F,duplicate_conflict,t\n/d.jpg,exclude,,,split_leak,t\n/d.jpg,keep,,,,t\n')
+put("review", "cut-short.csv", REVIEW + b"/a.jpg,age,30,3")
+put("review", "bad-rows.csv", REVIEW.replace(b"\n", b"\r\n") + b"/a.jpg,age,30,117,r,t\r\n"
+    b"/b.jpg,gender,M,male,r,t\r\n/c.jpg,drop,,,r,t\r\n\"/d.jpg,keep\n,keep,,,r,t\n/e\x00.jpg,keep,,,r,t\n")
+put("review", "other-header.csv", b"path,age\n/a.jpg,3\n")

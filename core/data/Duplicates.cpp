@@ -1,0 +1,242 @@
+#include "data/Duplicates.h"
+
+#include "util/Error.h"
+#include "util/FileUtil.h"
+#include "util/Parallel.h"
+#include "util/ProgressThrottle.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+#include <unordered_map>
+
+namespace faceatlas {
+
+namespace {
+
+/** Union-find with path halving; the smaller index is the root, so groups come out in record order. */
+class DisjointSets {
+public:
+    explicit DisjointSets(size_t n)
+        : m_parent(n)
+    {
+        std::iota(m_parent.begin(), m_parent.end(), 0u);
+    }
+    std::uint32_t find(std::uint32_t i)
+    {
+        while (m_parent[i] != i)
+            i = m_parent[i] = m_parent[m_parent[i]];
+        return i;
+    }
+    void join(std::uint32_t a, std::uint32_t b)
+    {
+        a = find(a);
+        b = find(b);
+        if (a != b)
+            m_parent[std::max(a, b)] = std::min(a, b);
+    }
+
+private:
+    std::vector<std::uint32_t> m_parent;
+};
+
+/** Every 16-bit value within `radius` bits of `value` (radius 0-2). */
+void neighbours(std::uint16_t value, int radius, std::vector<std::uint16_t>& out)
+{
+    out.clear();
+    out.push_back(value);
+    if (radius >= 1)
+        for (int a = 0; a < 16; ++a) {
+            out.push_back(static_cast<std::uint16_t>(value ^ (1u << a)));
+            if (radius >= 2)
+                for (int b = a + 1; b < 16; ++b)
+                    out.push_back(static_cast<std::uint16_t>(value ^ (1u << a) ^ (1u << b)));
+        }
+}
+
+} // namespace
+
+std::uint64_t perceptualHash(const std::uint8_t* rgb, int size)
+{
+    return perceptualHash(rgb, size, 1.0);
+}
+
+std::uint64_t perceptualHash(const std::uint8_t* rgb, int size, double zoom)
+{
+    const cv::Mat whole(size, size, CV_8UC3, const_cast<std::uint8_t*>(rgb));
+    const int side = std::clamp(static_cast<int>(std::lround(size * zoom)), 1, size);
+    const cv::Mat image = whole(cv::Rect((size - side) / 2, (size - side) / 2, side, side));
+    cv::Mat grey, small, dct;
+    cv::cvtColor(image, grey, cv::COLOR_RGB2GRAY);
+    cv::resize(grey, small, cv::Size(32, 32), 0, 0, side >= 32 ? cv::INTER_AREA : cv::INTER_LINEAR);
+    small.convertTo(small, CV_32F);
+    cv::dct(small, dct);
+    std::array<float, 64> low{};
+    for (int y = 0; y < 8; ++y)
+        for (int x = 0; x < 8; ++x)
+            low[static_cast<size_t>(y * 8 + x)] = dct.at<float>(y, x);
+    low[0] = 0; // the DC term is the brightness: left out, so a brighter copy keeps its hash
+    std::array<float, 64> sorted = low;
+    std::nth_element(sorted.begin() + 1, sorted.begin() + 32, sorted.end());
+    const float median = sorted[32];
+    std::uint64_t hash = 0;
+    for (size_t i = 1; i < 64; ++i)
+        if (low[i] > median)
+            hash |= std::uint64_t(1) << i;
+    return hash;
+}
+
+ImageHashes hashImages(const PreparedDataset& data, int threads, const CancelToken& cancel,
+                       const std::function<void(const JobProgress&)>& onProgress)
+{
+    ImageHashes h;
+    h.exact.resize(data.count());
+    h.perceptual.resize(data.count());
+    h.zoomed.resize(data.count());
+    std::atomic<long long> done{0};
+    ProgressThrottle throttle(onProgress);
+    parallelFor(
+        data.count(), threads,
+        [&](size_t i) {
+            if (cancel.isCancelled())
+                return;
+            const std::uint8_t* image = data.image(i);
+            h.exact[i] = fnv1a64(std::string_view(reinterpret_cast<const char*>(image), data.imageBytes()));
+            h.perceptual[i] = perceptualHash(image, data.imageSize());
+            h.zoomed[i] = perceptualHash(image, data.imageSize(), kCropZoom);
+            throttle("hashing images", ++done, static_cast<long long>(data.count()));
+        },
+        64);
+    return h;
+}
+
+DuplicateCheck thumbnailCheck(const PreparedDataset& data, double minCorrelation)
+{
+    auto cache = std::make_shared<std::unordered_map<std::uint64_t, std::array<float, 256>>>();
+    const auto thumbnail = [&data, cache](std::uint32_t i, bool zoomed) -> const std::array<float, 256>& {
+        const std::uint64_t key = std::uint64_t(i) * 2 + zoomed;
+        auto it = cache->find(key);
+        if (it != cache->end())
+            return it->second;
+        const int size = data.imageSize();
+        const int side = zoomed ? static_cast<int>(std::lround(size * kCropZoom)) : size;
+        const cv::Mat whole(size, size, CV_8UC3, const_cast<std::uint8_t*>(data.image(i)));
+        const cv::Mat image = whole(cv::Rect((size - side) / 2, (size - side) / 2, side, side));
+        cv::Mat grey, small;
+        cv::cvtColor(image, grey, cv::COLOR_RGB2GRAY);
+        cv::resize(grey, small, cv::Size(16, 16), 0, 0, side >= 16 ? cv::INTER_AREA : cv::INTER_LINEAR);
+        std::array<float, 256> t{};
+        double sum = 0, sq = 0;
+        for (int k = 0; k < 256; ++k) {
+            t[static_cast<size_t>(k)] = small.at<std::uint8_t>(k / 16, k % 16);
+            sum += t[static_cast<size_t>(k)];
+        }
+        const double mean = sum / 256;
+        for (float& v : t) {
+            v = static_cast<float>(v - mean);
+            sq += double(v) * v;
+        }
+        const float scale = static_cast<float>(1.0 / std::sqrt(std::max(sq, 1e-9)));
+        for (float& v : t)
+            v *= scale;
+        return cache->emplace(key, t).first->second;
+    };
+    return [thumbnail, minCorrelation](std::uint32_t a, std::uint32_t b, bool zoomed) {
+        const auto& ta = thumbnail(a, zoomed);
+        const auto& tb = thumbnail(b, false);
+        double dot = 0;
+        for (size_t k = 0; k < 256; ++k)
+            dot += double(ta[k]) * tb[k];
+        return dot >= minCorrelation;
+    };
+}
+
+std::vector<DuplicateGroup> findDuplicates(const ImageHashes& hashes, const DuplicateSearch& search,
+                                           const DuplicateCheck& check)
+{
+    const auto& exact = hashes.exact;
+    const auto& perceptual = hashes.perceptual;
+    const size_t n = exact.size();
+    if (perceptual.size() != n || (!hashes.zoomed.empty() && hashes.zoomed.size() != n))
+        throw Error("internal: one perceptual hash per exact hash is required");
+    if (search.maxDistance < 0 || search.maxDistance > 11)
+        throw Error("near-duplicate distance must be 0-11 bits, got " + std::to_string(search.maxDistance));
+    if (n > std::numeric_limits<std::uint32_t>::max())
+        throw Error("too many faces for the duplicate search");
+    DisjointSets sets(n);
+    std::vector<int> nearest(n, 65);
+    std::vector<bool> isExact(n, false);
+
+    // Exact copies: equal hashes of the pixels, found by sorting.
+    std::vector<std::uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(),
+              [&](auto a, auto b) { return exact[a] < exact[b] || (exact[a] == exact[b] && a < b); });
+    for (size_t k = 1; k < n; ++k)
+        if (exact[order[k]] == exact[order[k - 1]]) {
+            sets.join(order[k], order[k - 1]);
+            isExact[order[k]] = isExact[order[k - 1]] = true;
+            nearest[order[k]] = nearest[order[k - 1]] = 0;
+        }
+
+    // Near copies: four 16-bit chunks, each a bucket index (counting sort into CSR arrays).
+    const int radius = search.maxDistance / 4;
+    std::array<std::vector<std::uint32_t>, 4> starts, members;
+    for (int c = 0; c < 4; ++c) {
+        starts[c].assign(65537, 0);
+        for (size_t i = 0; i < n; ++i)
+            ++starts[c][((perceptual[i] >> (16 * c)) & 0xFFFF) + 1];
+        std::partial_sum(starts[c].begin(), starts[c].end(), starts[c].begin());
+        members[c].resize(n);
+        std::vector<std::uint32_t> fill(starts[c].begin(), starts[c].end() - 1);
+        for (size_t i = 0; i < n; ++i)
+            members[c][fill[(perceptual[i] >> (16 * c)) & 0xFFFF]++] = static_cast<std::uint32_t>(i);
+    }
+    std::vector<std::uint16_t> probes;
+    // Whole faces against whole faces (each pair once), then centres against whole faces (crops).
+    const int passes = hashes.zoomed.empty() ? 1 : 2;
+    for (int pass = 0; pass < passes; ++pass)
+        for (size_t i = 0; i < n; ++i) {
+            const std::uint64_t query = pass == 0 ? perceptual[i] : hashes.zoomed[i];
+            for (int c = 0; c < 4; ++c) {
+                neighbours(static_cast<std::uint16_t>((query >> (16 * c)) & 0xFFFF), radius, probes);
+                for (std::uint16_t v : probes)
+                    for (std::uint32_t k = starts[c][v]; k < starts[c][v + 1u]; ++k) {
+                        const std::uint32_t j = members[c][k];
+                        if (pass == 0 ? j <= i : j == i)
+                            continue;
+                        const int d = __builtin_popcountll(query ^ perceptual[j]);
+                        if (d > search.maxDistance
+                            || (exact[i] != exact[j] && check && !check(static_cast<std::uint32_t>(i), j, pass == 1)))
+                            continue;
+                        sets.join(static_cast<std::uint32_t>(i), j);
+                        nearest[i] = std::min(nearest[i], d);
+                        nearest[j] = std::min(nearest[j], d);
+                    }
+            }
+        }
+
+    std::vector<std::uint32_t> groupOf(n, std::numeric_limits<std::uint32_t>::max());
+    std::vector<DuplicateGroup> groups;
+    std::vector<std::uint32_t> size(n, 0);
+    for (size_t i = 0; i < n; ++i)
+        ++size[sets.find(static_cast<std::uint32_t>(i))];
+    for (size_t i = 0; i < n; ++i) {
+        const std::uint32_t root = sets.find(static_cast<std::uint32_t>(i));
+        if (size[root] < 2)
+            continue;
+        if (groupOf[root] == std::numeric_limits<std::uint32_t>::max()) {
+            groupOf[root] = static_cast<std::uint32_t>(groups.size());
+            groups.emplace_back();
+        }
+        groups[groupOf[root]].members.push_back({static_cast<std::uint32_t>(i), isExact[i], nearest[i]});
+    }
+    return groups;
+}
+
+} // namespace faceatlas

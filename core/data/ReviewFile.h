@@ -1,0 +1,102 @@
+#pragma once
+
+#include "data/Record.h"
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace faceatlas {
+
+/** What a reviewer decided about one face. */
+enum class ReviewAction { Keep, Age, Gender, Exclude };
+
+/** "keep", "age", "gender", "exclude". */
+const char* reviewActionName(ReviewAction action);
+/** The action of a name; nullopt for anything else. */
+std::optional<ReviewAction> parseReviewAction(const std::string& name);
+
+/** One decision: a row of the review file. */
+struct ReviewDecision {
+    std::string path; // the face's path exactly as the prepared records hold it
+    ReviewAction action = ReviewAction::Keep;
+    std::string oldLabel; // the label before: an age or M/F (informational, may be empty)
+    std::string newLabel; // age: the corrected age (0-116); gender: M or F; empty for keep and exclude
+    std::string reason;   // why the face was looked at (the audit's reasons) or a note
+    std::string time;     // UTC, ISO 8601; append() fills it in when empty
+
+    /** The corrected age of an `age` decision (checked when it was read or appended). */
+    int newAge() const;
+    /** The corrected gender of a `gender` decision. */
+    Gender newGender() const;
+};
+
+/**
+ * The review decisions of a workspace: a plain CSV file (`path,action,old,new,reason,time`) that
+ * grows by one durable line per decision (append + fsync), so it survives restarts and crashes.
+ * The last decision for a path wins. Reading distrusts the file: bad rows are skipped and listed,
+ * and a last line without its line break (a write cut short) is ignored.
+ */
+class ReviewFile {
+public:
+    static constexpr const char* kHeader = "path,action,old,new,reason,time";
+    /** Files larger than this are refused before reading (a review of millions of faces is far smaller). */
+    static constexpr std::size_t kMaxBytes = std::size_t(1) << 30;
+
+    ReviewFile() = default;
+    /** Reads FILE; a missing file is an empty review. Throws Error naming the file (not a review file, too large). */
+    static ReviewFile load(const std::filesystem::path& file);
+    /** Parses review file text; `what` names it in problems and errors. */
+    static ReviewFile parse(const std::string& text, const std::string& what);
+
+    /**
+     * Checks the decision (a path without line breaks or NUL, a valid new label), writes it as one
+     * line at the end of the file (the header first when the file is new), syncs it to disk and
+     * adds it here. Throws Error naming the file when it cannot.
+     */
+    void append(ReviewDecision decision);
+
+    const std::filesystem::path& file() const { return m_file; }
+    /** Every decision read or appended, in file order. */
+    const std::vector<ReviewDecision>& decisions() const { return m_decisions; }
+    /** The last decision of each path, in file order of those decisions. */
+    std::vector<ReviewDecision> latest() const;
+    /** The last decision for `path`, or null. */
+    const ReviewDecision* latestFor(const std::string& path) const;
+    /** Rows that were skipped, as "FILE:LINE: problem". */
+    const std::vector<std::string>& problems() const { return m_problems; }
+    /** True when the last line had no line break (a crash while appending) and was ignored. */
+    bool truncatedTail() const { return m_truncatedTail; }
+
+    /** Checks a decision; returns the problem, or an empty string when it is valid. */
+    static std::string check(const ReviewDecision& decision);
+
+private:
+    void add(ReviewDecision decision);
+    std::filesystem::path m_file;
+    std::vector<ReviewDecision> m_decisions;
+    std::unordered_map<std::string, std::size_t> m_latest;
+    std::vector<std::string> m_problems;
+    bool m_truncatedTail = false;
+};
+
+/** How a review file changed records (the prepare report's counts). */
+struct ReviewCounts {
+    std::size_t decisions = 0;    // latest decisions, one per path
+    std::size_t kept = 0;         // `keep`
+    std::size_t ageCorrected = 0; // `age` decisions applied to a record
+    std::size_t genderCorrected = 0;
+    std::size_t excluded = 0;  // `exclude` decisions matching a record (the cleaning step counts what it removed)
+    std::size_t unmatched = 0; // decisions for paths no record has
+};
+
+/**
+ * Applies the latest decisions to records: corrected ages and genders replace the labels, and the
+ * paths to exclude are returned (sorted). Counts go to `counts`.
+ */
+std::vector<std::string> applyReview(const ReviewFile& review, std::vector<Record>& records, ReviewCounts& counts);
+
+} // namespace faceatlas

@@ -1,0 +1,161 @@
+// Audit benchmark: precision and recall on errors we planted (ages shifted 20-40 years, re-encoded,
+// resized, cropped and brightened copies) and the duplicate search's time on 200,000 faces.
+// Usage: faceatlas_bench_audit [FACES] [SEARCH_FACES] [EPOCHS]   (defaults 1000, 200000, 10)
+#include "BenchSupport.h"
+#include "data/AuditJob.h"
+#include "data/DemoFaces.h"
+#include "data/PreparedDataset.h"
+#include "data/PrepareJob.h"
+#include "PlantedFaces.h"
+#include "TestSupport.h"
+#include "util/FileUtil.h"
+#include "util/Parallel.h"
+#include "util/SplitMix.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <set>
+
+using namespace faceatlas;
+using namespace faceatlas::bench;
+
+namespace {
+
+void plantedErrors(int faces, int epochs)
+{
+    test::TempDir dir;
+    const int shifted = faces / 20, copies = faces / 20;
+    auto start = Clock::now();
+    const test::PlantedDataset planted = test::makePlantedDataset(dir / "src", faces, shifted, copies, 11);
+    PrepareParams prep;
+    prep.source = "csv:" + planted.csv.string();
+    prep.outDir = dir / "prepared";
+    prep.size = 64;
+    prep.cleaning.filterAge = false;
+    prep.cleaning.filterFaceScore = false;
+    prep.cleaning.minImageSize = 0;
+    prep.cleaning.balanceAges = false;
+    PrepareJob(prep).run();
+    std::printf("planted: %d faces + %d copies, %d ages shifted 20-40 years (made and prepared at 64 px in %.1f s)\n",
+                faces, copies, shifted, seconds(start));
+
+    AuditParams p;
+    p.data = prep.outDir;
+    p.out = dir / "audit";
+    p.epochs = epochs;
+    p.device = "cpu";
+    start = Clock::now();
+    const AuditResult r = AuditJob(p).run();
+    const auto summary = nlohmann::json::parse(r.summaryJson);
+    std::printf("audit: %.1f s (hash %.2f s, duplicate search %.3f s, %d folds x %d epochs %.1f s), "
+                "out-of-fold MAE %.2f\n",
+                seconds(start), summary["seconds"]["hash"].get<double>(),
+                summary["seconds"]["duplicate_search"].get<double>(), p.folds, p.epochs,
+                summary["seconds"]["out_of_fold"].get<double>(), r.mae);
+
+    size_t flagged = 0, flaggedPlanted = 0, top = 0;
+    for (size_t i = 0; i < r.suspects.size(); ++i) {
+        const bool isPlanted = planted.shifted.count(r.suspects[i].path) > 0;
+        top += i < static_cast<size_t>(shifted) && isPlanted;
+        const auto& reasons = r.suspects[i].reasons;
+        if (std::find(reasons.begin(), reasons.end(), "age_outlier") != reasons.end()) {
+            ++flagged;
+            flaggedPlanted += isPlanted;
+        }
+    }
+    std::printf("age errors: age_outlier flags %zu faces: precision %.2f, recall %.2f; precision of the top %d "
+                "suspects %.2f\n",
+                flagged, flagged ? double(flaggedPlanted) / flagged : 0.0, double(flaggedPlanted) / shifted, shifted,
+                double(top) / shifted);
+
+    const PreparedDataset data = PreparedDataset::open(prep.outDir);
+    std::map<std::string, int> groupOf;
+    std::set<std::string> copyPaths;
+    for (const auto& [original, copy] : planted.copies) {
+        copyPaths.insert(original);
+        copyPaths.insert(copy);
+    }
+    size_t members = 0, plantedMembers = 0;
+    for (const AuditGroup& g : r.groups)
+        for (const auto& m : g.members) {
+            groupOf[data.records()[m.index].path] = g.id;
+            ++members;
+            plantedMembers += copyPaths.count(data.records()[m.index].path);
+        }
+    std::map<int, size_t> foundByKind, allByKind;
+    const char* kinds[] = {"re-encoded q30", "resized 60%", "cropped 5%", "brighter +35"};
+    for (size_t k = 0; k < planted.copies.size(); ++k) {
+        const auto& [original, copy] = planted.copies[k];
+        ++allByKind[static_cast<int>(k % 4)];
+        foundByKind[static_cast<int>(k % 4)] +=
+            groupOf.count(original) && groupOf.count(copy) && groupOf[original] == groupOf[copy];
+    }
+    size_t found = 0;
+    for (const auto& [kind, n] : foundByKind)
+        found += n;
+    std::printf("duplicates: %zu groups; copy pairs found: recall %.2f (", r.groups.size(),
+                double(found) / planted.copies.size());
+    for (const auto& [kind, n] : allByKind)
+        std::printf("%s%s %zu/%zu", kind ? ", " : "", kinds[kind], foundByKind[kind], n);
+    std::printf("); precision of group members %.2f\n", members ? double(plantedMembers) / members : 1.0);
+}
+
+/** Duplicate search on `faces` demo faces drawn at 64 px plus 1% near copies. */
+void duplicateSearch(size_t faces)
+{
+    constexpr int kSize = 64;
+    const size_t copies = faces / 100;
+    std::vector<std::uint64_t> exact(faces + copies), hashes(faces + copies), zoomed(faces + copies);
+    auto start = Clock::now();
+    const auto hashOf = [&](const cv::Mat& bgr, size_t i) {
+        cv::Mat small, rgb;
+        cv::resize(bgr, small, cv::Size(kSize, kSize), 0, 0, cv::INTER_AREA);
+        cv::cvtColor(small, rgb, cv::COLOR_BGR2RGB);
+        hashes[i] = perceptualHash(rgb.data, kSize);
+        zoomed[i] = perceptualHash(rgb.data, kSize, kCropZoom);
+        exact[i] = fnv1a64(std::string_view(reinterpret_cast<const char*>(rgb.data), rgb.total() * 3));
+    };
+    parallelFor(faces + copies, 0, [&](size_t i) {
+        const size_t face = i < faces ? i : (i - faces) * 97 % faces;
+        cv::Mat image = drawDemoFace(demoFace(kDemoSeed, face), 2 * kSize);
+        if (i >= faces)
+            image.convertTo(image, -1, 1.0, 30.0); // a brighter copy
+        hashOf(image, i);
+    });
+    std::printf("duplicate search on %zu faces (+%zu brighter copies): drawn and hashed in %.1f s\n", faces, copies,
+                seconds(start));
+    for (int d : {4, 6, 8}) {
+        start = Clock::now();
+        const auto groups = findDuplicates({exact, hashes, zoomed}, {d});
+        const double t = seconds(start);
+        size_t members = 0;
+        for (const auto& g : groups)
+            members += g.members.size();
+        std::printf("  max distance %d: %.3f s, %zu groups, %zu faces in groups\n", d, t, groups.size(), members);
+    }
+    SplitMix rng(3);
+    for (auto& h : hashes)
+        h = rng.next();
+    start = Clock::now();
+    const auto groups = findDuplicates({exact, hashes, {}}, {6});
+    std::printf("  uniform random hashes, max distance 6: %.3f s, %zu groups\n", seconds(start), groups.size());
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    const int faces = argc > 1 ? std::atoi(argv[1]) : 1000;
+    const size_t searchFaces = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 200000;
+    const int epochs = argc > 3 ? std::atoi(argv[3]) : 10;
+    if (faces >= 100)
+        plantedErrors(faces, epochs);
+    if (searchFaces >= 1000)
+        duplicateSearch(searchFaces);
+    return 0;
+}
