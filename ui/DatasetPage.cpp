@@ -348,7 +348,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         menu.addAction(tr("Show attention"), this, [this, face] { Q_EMIT showAttention(face); });
         menu.addAction(tr("More like this"), this, [this, face] { Q_EMIT moreLikeThis(face); });
         const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
-        if (cluster.isValid())
+        if (cluster.isValid() && cluster.toInt() >= 0)
             menu.addAction(tr("Show cluster %1 only").arg(cluster.toInt()), this,
                            [this, cluster] { filterToCluster(cluster.toInt()); });
         menu.exec(m_grid->viewport()->mapToGlobal(at));
@@ -842,8 +842,10 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
     if (static_cast<size_t>(row) < m_session->predictions().size())
         info += tr("<br>Predicted age: %1").arg(m_session->predictions()[static_cast<size_t>(row)], 0, 'f', 1);
     const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
-    if (cluster.isValid())
+    if (cluster.isValid() && cluster.toInt() >= 0)
         info += tr("<br>Cluster %1").arg(cluster.toInt());
+    else if (cluster.isValid())
+        info += tr("<br>In no cluster (only a selection was clustered)");
     m_faceInfo->setText(info);
     // The latest age model's signed Grad-CAM over this face, computed on the interactive lane (the
     // checkpoint is reloaded there when training has written a newer one).

@@ -30,6 +30,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
+#include <QSpinBox>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTimer>
@@ -478,6 +479,15 @@ void MainWindow::tourStep()
         view->focusPoint(3);
         saveShot("3c-map-faces.png");
         view->fitAll();
+        showPage(ReviewIndex);
+        m_review->findChild<QSpinBox*>("folds")->setValue(3);
+        m_review->findChild<QSpinBox*>("epochs")->setValue(3);
+        m_review->audit();
+        break;
+    }
+    case 8: {
+        m_session->lane()->waitIdle(60000);
+        saveShot("3d-review.png");
         showPage(AttentionIndex);
         m_attention->setFace(3);
         m_attention->render();

@@ -51,13 +51,22 @@ double percentile(std::vector<float> values, double p)
     return values[k];
 }
 
-/** A continuous column from its values, its range from the 1st to the 99th percentile (outliers clamp). */
-MapColoring continuousColumn(const std::vector<float>& values, const QString& title)
+/**
+ * A continuous column from its values, its range from the 1st to the 99th percentile (outliers
+ * clamp) of `range` (the values themselves when null). No finite value: says so in `missing`.
+ */
+MapColoring continuousColumn(const std::vector<float>& values, const QString& title,
+                             const std::vector<float>* range = nullptr)
 {
-    const double low = percentile(values, 0.01), high = percentile(values, 0.99);
-    if (!std::isfinite(low))
-        return continuous(values, title, 0, 1);
-    return continuous(values, title, low, std::max(high, low + 1e-6));
+    const std::vector<float>& r = range ? *range : values;
+    const double low = percentile(r, 0.01), high = percentile(r, 0.99);
+    if (!std::isfinite(low)) {
+        MapColoring out = continuous(values, title, 0, 1);
+        out.legend = {};
+        out.missing = QObject::tr("no face of this dataset has a value in this column");
+        return out;
+    }
+    return continuous(values, title, std::floor(low), std::max(std::ceil(high), std::floor(low) + 1));
 }
 
 MapColoring categorical(const std::vector<int>& category, const std::vector<std::pair<QColor, QString>>& entries,
@@ -116,7 +125,7 @@ MapColoring colorPoints(const QString& column, const MapColumns& columns)
         for (size_t i = 0; i < n; ++i)
             if (records[i].age)
                 values[i] = static_cast<float>(*records[i].age);
-        return continuous(values, QObject::tr("true age (years)"), 0, 100);
+        return continuousColumn(values, QObject::tr("true age (years)"));
     case 1:   // predicted age
     case 2: { // age error
         if (!hasAll(columns.predictions)) {
@@ -124,11 +133,15 @@ MapColoring colorPoints(const QString& column, const MapColumns& columns)
             out.missing = QObject::tr("predict the ages first (Dataset page, Predict ages)");
             return out;
         }
+        std::vector<float> ages(n, std::numeric_limits<float>::quiet_NaN());
         for (size_t i = 0; i < n; ++i) {
+            if (records[i].age)
+                ages[i] = static_cast<float>(*records[i].age);
             const float p = (*columns.predictions)[i];
-            values[i] = which == 1 ? p : (records[i].age ? std::abs(p - static_cast<float>(*records[i].age)) : NAN);
+            values[i] = which == 1 ? p : std::abs(p - ages[i]); // NaN where the age is unknown
         }
-        return which == 1 ? continuous(values, QObject::tr("predicted age (years)"), 0, 100)
+        // Predicted ages on the true ages' scale, so the two colourings compare.
+        return which == 1 ? continuousColumn(values, QObject::tr("predicted age (years)"), &ages)
                           : continuousColumn(values, QObject::tr("|predicted - true| (years)"));
     }
     case 3: { // cluster
@@ -138,12 +151,16 @@ MapColoring colorPoints(const QString& column, const MapColumns& columns)
             return out;
         }
         int k = 0;
-        for (const int c : *columns.clusters)
+        bool outside = false;
+        for (const int c : *columns.clusters) {
             k = std::max(k, c + 1);
+            outside = outside || c < 0;
+        }
         std::vector<std::pair<QColor, QString>> entries;
         for (int c = 0; c < k; ++c)
             entries.emplace_back(categoryColor(c), QObject::tr("cluster %1").arg(c));
-        return categorical(*columns.clusters, entries, QObject::tr("cluster"));
+        return categorical(*columns.clusters, entries,
+                           outside ? QObject::tr("cluster (grey: not clustered)") : QObject::tr("cluster"));
     }
     case 4: { // gender
         std::vector<int> category(n, -1);

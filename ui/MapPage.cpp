@@ -4,8 +4,8 @@
 #include "data/CsvExport.h"
 #include "data/EncodeImage.h"
 #include "data/PreparedDataset.h"
-#include "data/ReviewFile.h"
 #include "data/Provenance.h"
+#include "data/ReviewFile.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "MapColoring.h"
@@ -41,10 +41,22 @@
 #include <QSettings>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <unordered_map>
 
 namespace faceatlas::ui {
 
 namespace {
+
+QString kPreviewHint()
+{
+    return MapPage::tr("Hover a point to see its face; click it to open the face panel; right-click for more "
+                       "like it.");
+}
+
+QString kSimilarHint()
+{
+    return MapPage::tr("<b>More like this</b>: right-click a face, or drop an image file on the window.");
+}
 
 constexpr int kSimilar = 24;
 
@@ -152,8 +164,7 @@ MapPage::MapPage(Session* session, QWidget* parent)
     m_preview->setFixedSize(128, 128);
     m_preview->setAlignment(Qt::AlignCenter);
     m_preview->setStyleSheet("background: #eee");
-    m_previewText = new QLabel(tr("Hover a point to see its face; click it to open the face panel; right-click "
-                                  "for more like it."));
+    m_previewText = new QLabel(kPreviewHint());
     m_previewText->setWordWrap(true);
     auto* previewRow = new QHBoxLayout;
     previewRow->addWidget(m_preview);
@@ -194,7 +205,7 @@ MapPage::MapPage(Session* session, QWidget* parent)
     actions->addWidget(clusterButton, 2, 0);
     actions->addWidget(excludeButton, 2, 1);
     actions->addWidget(clearButton, 3, 1);
-    m_similarLabel = new QLabel(tr("<b>More like this</b>: right-click a face, or drop an image file here."));
+    m_similarLabel = new QLabel(kSimilarHint());
     m_similarLabel->setWordWrap(true);
     m_space = new QComboBox;
     m_space->setObjectName("similarSpace");
@@ -202,6 +213,13 @@ MapPage::MapPage(Session* session, QWidget* parent)
     m_space->addItem(tr("by the age model's features"));
     m_space->setToolTip(tr("What \"more like this\" compares: the autoencoder's codes, or the features the latest "
                            "age model's last conv layer computes (a pass over every face, once)"));
+    connect(m_space, &QComboBox::currentIndexChanged, this, [this] {
+        // The same question in the other space.
+        if (m_lastQueryRow >= 0)
+            similarTo(m_lastQueryRow);
+        else if (!m_lastQueryFile.isEmpty())
+            similarToImage(m_lastQueryFile);
+    });
     m_similarList = new QListWidget;
     m_similarList->setObjectName("similar");
     m_similarList->setViewMode(QListView::IconMode);
@@ -347,8 +365,13 @@ void MapPage::clear(const QString& why)
     m_view->setPoints(nullptr);
     m_similar.clear();
     m_similarList->clear();
+    m_lastQueryRow = -1;
+    m_lastQueryFile.clear();
     m_pinned = -1;
     m_preview->clear();
+    m_previewText->setText(kPreviewHint());
+    m_similarLabel->setText(kSimilarHint());
+    m_view->setColors({}, {});
     m_selectionMean = m_allMean = QImage();
     m_meanSelection->clear();
     m_meanAll->clear();
@@ -360,8 +383,9 @@ void MapPage::clear(const QString& why)
 
 QString MapPage::subsetsDir() const
 {
-    // Subsets are rows of one preparation: each preparation has its own folder.
-    return QDir(m_session->workspace()).filePath(QStringLiteral("subsets/") + m_session->datasetFingerprint().left(16));
+    // Subsets name their faces by path, so they outlive a preparation: any dataset holding those
+    // faces can select them again.
+    return QDir(m_session->workspace()).filePath(QStringLiteral("subsets"));
 }
 
 void MapPage::findLatestMap()
@@ -565,6 +589,7 @@ void MapPage::showPreview(qint64 row)
     const PreparedDataset* data = m_session->dataset();
     if (!data || row < 0 || static_cast<size_t>(row) >= data->count()) {
         m_preview->clear();
+        m_previewText->setText(kPreviewHint());
         return;
     }
     m_preview->setPixmap(
@@ -613,18 +638,19 @@ QStringList MapPage::subsets() const
 
 void MapPage::saveSubset(const QString& name)
 {
+    const auto data = m_session->sharedDataset();
     const std::vector<qint64> rows = m_view->selectedRows();
-    if (!m_session->dataset() || rows.empty())
+    if (!data || rows.empty())
         return;
     const QString file = QDir(subsetsDir()).filePath(subsetFileName(name));
-    const nlohmann::json j = {{"name", name.toStdString()},
-                              {"data_fingerprint", m_session->datasetFingerprint().toStdString()},
-                              {"source", m_session->dataset()->sourceSpec()},
-                              {"count", rows.size()},
-                              {"rows", rows}};
     m_session->lane()->submit<bool>(
         QStringLiteral("subset-save"), this,
-        [file, j] {
+        [file, name, data, rows] {
+            nlohmann::json paths = nlohmann::json::array();
+            for (const qint64 row : rows)
+                paths.push_back(data->records()[static_cast<size_t>(row)].path);
+            const nlohmann::json j = {
+                {"name", name.toStdString()}, {"source", data->sourceSpec()}, {"count", rows.size()}, {"paths", paths}};
             std::filesystem::create_directories(std::filesystem::path(file.toStdString()).parent_path());
             writeFileAtomic(file.toStdString(), jsonText(j) + "\n");
             return true;
@@ -644,10 +670,13 @@ bool MapPage::loadSubset(const QString& name)
     if (!data || !hasMap())
         return false;
     const QString file = QDir(subsetsDir()).filePath(subsetFileName(name));
-    const QString fingerprint = m_session->datasetFingerprint();
-    m_session->lane()->submit<std::vector<char>>(
+    struct Found {
+        std::vector<char> mask;
+        size_t listed = 0, found = 0;
+    };
+    m_session->lane()->submit<Found>(
         QStringLiteral("subset-open"), this,
-        [file, data, fingerprint] {
+        [file, data] {
             const std::string where = displayPath(file.toStdString());
             nlohmann::json j;
             try {
@@ -657,22 +686,34 @@ bool MapPage::loadSubset(const QString& name)
             } catch (const std::exception& e) {
                 throw Error(where + ": invalid: " + e.what());
             }
-            if (!j.contains("data_fingerprint") || j.at("data_fingerprint") != fingerprint.toStdString())
-                throw Error(where + " is a subset of another preparation");
-            if (!j.contains("rows") || !j.at("rows").is_array())
-                throw Error(where + ": no list of rows");
-            std::vector<char> mask(data->count(), 0);
-            for (const auto& v : j.at("rows")) {
-                if (!v.is_number_integer() || v.get<std::int64_t>() < 0
-                    || v.get<std::int64_t>() >= static_cast<std::int64_t>(data->count()))
-                    throw Error(where + ": a row that is not a face of the open dataset");
-                mask[static_cast<size_t>(v.get<std::int64_t>())] = 1;
+            if (!j.is_object() || !j.contains("paths") || !j.at("paths").is_array())
+                throw Error(where + ": no list of paths");
+            std::unordered_map<std::string, size_t> rowOf;
+            rowOf.reserve(data->count());
+            for (size_t i = 0; i < data->count(); ++i)
+                rowOf.emplace(data->records()[i].path, i);
+            Found f;
+            f.mask.assign(data->count(), 0);
+            for (const auto& p : j.at("paths")) {
+                if (!p.is_string())
+                    throw Error(where + ": a path that is not a string");
+                ++f.listed;
+                const auto it = rowOf.find(p.get<std::string>());
+                if (it != rowOf.end() && !f.mask[it->second]) {
+                    f.mask[it->second] = 1;
+                    ++f.found;
+                }
             }
-            return mask;
+            return f;
         },
-        [this, name](std::vector<char> mask) {
-            m_view->setSelection(std::move(mask));
-            m_status->setText(tr("Selected the subset '%1'.").arg(name));
+        [this, name](Found f) {
+            m_view->setSelection(std::move(f.mask));
+            m_status->setText(f.found == f.listed
+                                  ? tr("Selected the subset '%1' (%2 faces).").arg(name).arg(f.found)
+                                  : tr("Selected %1 faces of the subset '%2': %3 of its faces are not in this dataset.")
+                                        .arg(f.found)
+                                        .arg(name)
+                                        .arg(f.listed - f.found));
         },
         [this](const QString& error) { m_status->setText(tr("Cannot open the subset: %1").arg(error)); });
     return true;
@@ -776,9 +817,8 @@ void MapPage::excludeSelection()
             return rows.size();
         },
         [this, file](size_t n) {
-            m_status->setText(tr("%1 exclude decisions added to %2; the next Prepare leaves those faces out.")
-                                  .arg(n)
-                                  .arg(file));
+            m_status->setText(
+                tr("%1 exclude decisions added to %2; the next Prepare leaves those faces out.").arg(n).arg(file));
             Q_EMIT decided();
         },
         [this](const QString& error) { m_status->setText(tr("Cannot write the review file: %1").arg(error)); });
@@ -786,6 +826,8 @@ void MapPage::excludeSelection()
 
 void MapPage::similarTo(qint64 row)
 {
+    m_lastQueryRow = row;
+    m_lastQueryFile.clear();
     const auto space = searchSpace([this, row] { similarTo(row); });
     if (!space || row < 0 || row >= space->values.size(0))
         return;
@@ -812,11 +854,13 @@ void MapPage::showSimilar(const std::vector<std::int64_t>& rows, const std::vect
         item->setToolTip(tr("face %1, distance %2").arg(rows[i]).arg(distances[i]));
         m_similarList->addItem(item);
     }
-    m_view->setHighlighted(m_similar);
+    m_view->setRinged(m_similar);
 }
 
 void MapPage::similarToImage(const QString& file)
 {
+    m_lastQueryRow = -1;
+    m_lastQueryFile = file;
     const auto space = searchSpace([this, file] { similarToImage(file); });
     if (!space)
         return;

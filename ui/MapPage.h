@@ -59,11 +59,11 @@ public:
     std::vector<qint64> selectedRows() const;
     /** Writes the selection as a `csv:` dataset (on the lane); the status line says where. */
     void exportSelection(const QString& file);
-    /** Saves the selection as a named subset of this preparation (workspace/subsets/NAME.json). */
+    /** Saves the selection as a named subset (workspace/subsets/NAME.json, its faces' paths). */
     void saveSubset(const QString& name);
-    /** The saved subsets of the open preparation. */
+    /** The saved subsets of the workspace. */
     QStringList subsets() const;
-    /** Selects a saved subset; false (and the status line says why) when it cannot be used. */
+    /** Selects the faces of a saved subset that the open dataset holds (on the lane); false without a map. */
     bool loadSubset(const QString& name);
     /** Clusters only the selected faces (Clusters page, with its k). */
     void clusterSelection();
@@ -131,7 +131,9 @@ private:
     std::shared_ptr<const std::vector<float>> m_suspicion;
     std::vector<qint64> m_similar;
     QImage m_selectionMean, m_allMean;
-    qint64 m_pinned = -1; // the face the preview shows after a click
+    qint64 m_pinned = -1;       // the face the preview shows after a click
+    qint64 m_lastQueryRow = -1; // what "more like this" was last asked about, to ask again in another space
+    QString m_lastQueryFile;
 };
 
 } // namespace faceatlas::ui

@@ -98,6 +98,7 @@ void PointMapView::setPoints(PointLayout layout)
     m_selected.clear();
     m_selectedCount = 0;
     m_highlighted.clear();
+    m_ringed.clear();
     m_marked = -1;
     m_hovered = -1;
     m_sortedSelected.clear();
@@ -202,6 +203,16 @@ void PointMapView::setHighlighted(std::vector<qint64> points)
     points.erase(std::remove_if(points.begin(), points.end(), [this](qint64 i) { return i < 0 || i >= pointCount(); }),
                  points.end());
     m_highlighted = std::move(points);
+    update();
+}
+
+void PointMapView::setRinged(std::vector<qint64> points)
+{
+    if (points.size() > kMaxHighlighted)
+        points.resize(kMaxHighlighted);
+    points.erase(std::remove_if(points.begin(), points.end(), [this](qint64 i) { return i < 0 || i >= pointCount(); }),
+                 points.end());
+    m_ringed = std::move(points);
     update();
 }
 
@@ -454,6 +465,9 @@ void PointMapView::paintEvent(QPaintEvent*)
     painter.setPen(QPen(QColor(20, 20, 20), 2));
     for (const qint64 i : m_highlighted)
         painter.drawEllipse(screenPosition(i), 7, 7);
+    painter.setPen(QPen(QColor(240, 130, 0), 2.5));
+    for (const qint64 i : m_ringed)
+        painter.drawEllipse(screenPosition(i), 8, 8);
     if (m_marked >= 0 && m_marked < pointCount()) {
         // The face "more like this" started from: a red diamond.
         const QPointF c = screenPosition(m_marked);
@@ -526,6 +540,11 @@ void PointMapView::mouseReleaseEvent(QMouseEvent* event)
     const bool click = (pos - m_pressPos).manhattanLength() < 4;
     const bool wasPanning = m_panning;
     m_dragging = m_panning = false;
+    if (!click || event->button() != Qt::LeftButton) {
+        // The cursor has moved on (a drag) or a menu took it: the next move finds what is under it.
+        m_hovered = -1;
+        Q_EMIT pointHovered(-1);
+    }
     setTool(m_tool); // the cursor
     if (click) {
         const qint64 i = pointAt(pos);

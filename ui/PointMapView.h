@@ -74,6 +74,9 @@ public:
     /** Points drawn with a ring (the grid's selected faces); at most a few thousand are kept. */
     void setHighlighted(std::vector<qint64> points);
     const std::vector<qint64>& highlighted() const { return m_highlighted; }
+    /** Points ringed in orange ("more like this" results), apart from the grid's selection. */
+    void setRinged(std::vector<qint64> points);
+    const std::vector<qint64>& ringed() const { return m_ringed; }
     /** One point marked apart (the face "more like this" started from); -1: none. */
     void setMarked(qint64 point)
     {
@@ -138,6 +141,7 @@ private:
     std::vector<char> m_selected;
     qint64 m_selectedCount = 0;
     std::vector<qint64> m_highlighted;
+    std::vector<qint64> m_ringed;
     qint64 m_marked = -1;
     std::function<QImage(qint64)> m_thumbnailSource;
     QCache<qint64, QImage> m_thumbnailCache;

@@ -97,9 +97,11 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     m_audit->setToolTip(tr("Trains an age model per fold so every face gets a prediction from a model that never "
                            "saw it; finds duplicates, conflicts, split leaks and impossible metadata"));
     m_folds = new QSpinBox;
+    m_folds->setObjectName("folds");
     m_folds->setRange(2, 20);
     m_folds->setValue(5);
     m_epochs = new QSpinBox;
+    m_epochs->setObjectName("epochs");
     m_epochs->setRange(1, 200);
     m_epochs->setValue(10);
     m_reason = new QComboBox;
@@ -301,9 +303,9 @@ void ReviewPage::audit()
     p.data = data->dir();
     p.folds = m_folds->value();
     p.epochs = m_epochs->value();
-    const QString out =
-        QDir(m_session->workspace())
-            .filePath(QStringLiteral("audits/") + auditsPrefix() + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
+    const QString out = QDir(m_session->workspace())
+                            .filePath(QStringLiteral("audits/") + auditsPrefix()
+                                      + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss"));
     p.out = out.toStdString();
     const auto job = [p](const CancelToken& cancel, const JobRunner::Report& report) {
         return !AuditJob(p)
@@ -455,12 +457,13 @@ void ReviewPage::showCurrent()
     m_current = s.index;
     m_face->setPixmap(
         QPixmap::fromImage(m_session->face(s.index)).scaled(256, 256, Qt::KeepAspectRatio, Qt::SmoothTransformation));
-    QString text = tr("<b>Face %1</b><br>%2<br>%3 set<br>Label: age %4, %5<br>")
-                       .arg(s.index)
-                       .arg(QString::fromStdString(s.path).toHtmlEscaped())
-                       .arg(s.split == "val" ? tr("validation") : tr("training"))
-                       .arg(s.age ? QString::number(*s.age) : tr("unknown"))
-                       .arg(s.gender == Gender::Unknown ? tr("gender unknown") : QString::fromUtf8(genderName(s.gender)));
+    QString text =
+        tr("<b>Face %1</b><br>%2<br>%3 set<br>Label: age %4, %5<br>")
+            .arg(s.index)
+            .arg(QString::fromStdString(s.path).toHtmlEscaped())
+            .arg(s.split == "val" ? tr("validation") : tr("training"))
+            .arg(s.age ? QString::number(*s.age) : tr("unknown"))
+            .arg(s.gender == Gender::Unknown ? tr("gender unknown") : QString::fromUtf8(genderName(s.gender)));
     if (std::isfinite(s.predicted))
         text += tr("Out of fold: %1 ± %2 years<br>").arg(s.predicted, 0, 'f', 1).arg(s.predictedSd, 0, 'f', 1);
     if (std::isfinite(s.score))

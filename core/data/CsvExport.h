@@ -10,9 +10,9 @@ class PreparedDataset;
 
 /**
  * Writes faces of a prepared dataset as a CSV in the `csv:` SPEC format (path,age,gender,split;
- * absolute paths, an unknown age or gender left empty, split train or val; the reader ignores split), so FaceAtlas or any other tool reads them back.
- * `rows` are indices into the dataset (all faces, in order, when empty); each is checked. The file
- * is replaced atomically. Returns the number of faces written.
+ * absolute paths, an unknown age or gender left empty, split train or val; the reader ignores split), so FaceAtlas or
+ * any other tool reads them back. `rows` are indices into the dataset (all faces, in order, when empty); each is
+ * checked. The file is replaced atomically. Returns the number of faces written.
  */
 size_t exportCsvDataset(const PreparedDataset& data, const std::vector<std::int64_t>& rows,
                         const std::filesystem::path& file);

@@ -4,6 +4,7 @@
 #include "ClustersPage.h"
 #include "data/PreparedDataset.h"
 #include "data/Readers.h"
+#include "data/ReviewFile.h"
 #include "DatasetPage.h"
 #include "GuardedApplication.h"
 #include "InteractiveLane.h"
@@ -12,6 +13,7 @@
 #include "MapPage.h"
 #include "ml/Runs.h"
 #include "PointMapView.h"
+#include "ReviewPage.h"
 #include "RunsPage.h"
 #include "Session.h"
 #include "ThumbnailModel.h"
@@ -307,7 +309,7 @@ private Q_SLOTS:
         const std::vector<qint64> similar = map->similarFaces();
         QCOMPARE(similar.size(), size_t(24));
         QVERIFY(std::find(similar.begin(), similar.end(), rows.front()) == similar.end());
-        QCOMPARE(view->highlighted(), similar); // ringed on the map
+        QCOMPARE(view->ringed(), similar); // ringed on the map
         // By the age model's features: computed once (a job over every face), then searched like the codes.
         auto* space = map->findChild<QComboBox*>("similarSpace");
         space->setCurrentIndex(1);
@@ -348,6 +350,77 @@ private Q_SLOTS:
             QCOMPARE(labels[i] >= 0, selected[i] != 0);
         // Back to a clustering of everyone for the tests that follow.
         QTest::keyClick(view, Qt::Key_Escape);
+        m_window->clustersPage()->setK(3);
+        m_window->clustersPage()->cluster();
+        QVERIFY(waitForJob());
+    }
+
+    void theReviewQueueSavesDecisionsThatPrepareApplies()
+    {
+        ReviewPage* review = m_window->reviewPage();
+        InteractiveLane* lane = m_window->session()->lane();
+        m_window->showPage(MainWindow::ReviewIndex);
+        review->findChild<QSpinBox*>("folds")->setValue(2);
+        review->findChild<QSpinBox*>("epochs")->setValue(1);
+        review->audit();
+        QVERIFY(waitForJob(600));
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(review->statusText().contains("out-of-fold MAE"), qPrintable(review->statusText()));
+        QVERIFY2(review->queueCount() > 3, qPrintable(review->statusText()));
+        // The audit's scores colour the map.
+        m_window->mapPage()->setColorBy(mapColumnNames().at(7));
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(m_window->mapPage()->view()->legend().title.contains("suspicion"));
+
+        // Three decisions from the keyboard and the buttons, each saved at once.
+        const auto* data = m_window->session()->dataset();
+        const size_t before = data->count();
+        review->selectItem(0);
+        const qint64 excluded = review->currentFace();
+        QApplication::setActiveWindow(m_window.get());
+        auto* queue = review->findChild<QListWidget*>("queue");
+        queue->setFocus();
+        QTest::keyClick(queue, Qt::Key_X);
+        const qint64 corrected = review->currentFace();
+        QVERIFY(corrected != excluded);
+        review->correctAge(33);
+        const qint64 kept = review->currentFace();
+        review->keep();
+        QVERIFY(lane->waitIdle(60000));
+        const auto decisions = faceatlas::ReviewFile::load(review->reviewFile().toStdString()).latest();
+        QCOMPARE(decisions.size(), size_t(3));
+        QCOMPARE(decisions[0].path, data->records()[static_cast<size_t>(excluded)].path);
+        QCOMPARE(decisions[0].action, faceatlas::ReviewAction::Exclude);
+        QCOMPARE(decisions[1].path, data->records()[static_cast<size_t>(corrected)].path);
+        QCOMPARE(decisions[1].newLabel, std::string("33"));
+        QCOMPARE(decisions[2].path, data->records()[static_cast<size_t>(kept)].path);
+        const std::string excludedPath = decisions[0].path, correctedPath = decisions[1].path;
+
+        // Prepare applies them: one face fewer, the corrected age used.
+        auto* apply = m_window->datasetPage()->findChild<QCheckBox*>("applyReview");
+        QVERIFY(apply->isEnabled() && apply->isChecked());
+        m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
+        const auto* cleaned = m_window->session()->dataset();
+        QVERIFY(cleaned->count() < before);
+        bool sawCorrected = false;
+        for (const auto& r : cleaned->records()) {
+            QVERIFY(r.path != excludedPath);
+            if (r.path == correctedPath) {
+                QCOMPARE(r.age.value_or(-1), 33);
+                sawCorrected = true;
+            }
+        }
+        QVERIFY(sawCorrected);
+
+        // Back to the dataset the tests that follow expect: no review, encoded and clustered.
+        QVERIFY(QFile::remove(review->reviewFile()));
+        m_window->datasetPage()->refreshReview();
+        m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
+        QCOMPARE(m_window->session()->dataset()->count(), before);
+        m_window->clustersPage()->encode();
+        QVERIFY(waitForJob());
         m_window->clustersPage()->setK(3);
         m_window->clustersPage()->cluster();
         QVERIFY(waitForJob());

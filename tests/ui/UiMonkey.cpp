@@ -21,6 +21,7 @@
 #include "MapColoring.h"
 #include "MapPage.h"
 #include "PointMapView.h"
+#include "ReviewPage.h"
 #include "RunsPage.h"
 #include "Session.h"
 #include "TrainPage.h"
@@ -109,6 +110,8 @@ public:
             {"switch page", 5, [this] { window().showPage(pick(0, 6)); }},
             {"compute a map", 3, [this] { window().mapPage()->computeMap(pick(0, 1) ? "pca" : "neighbors"); }},
             {"use the map", 8, [this] { useMap(); }},
+            {"audit the labels", 1, [this] { audit(); }},
+            {"review a face", 5, [this] { review(); }},
             {"choose a workspace", 1, [this] { workspace(); }},
             {"close and start again", 1, [this] { reopen(); }},
             {"wait for the job", 6, [this] { waitForJob(); }},
@@ -386,6 +389,39 @@ private:
         case 6: page->similarTo(pick(0, 400)); break;
         case 7: page->clusterSelection(); break;
         default: QTest::keyClick(view, pick(0, 1) ? Qt::Key_Escape : Qt::Key_0); break;
+        }
+    }
+
+    /** A short audit (2 folds of 1 epoch): what the Review page needs. */
+    void audit()
+    {
+        ReviewPage* page = window().reviewPage();
+        window().showPage(MainWindow::ReviewIndex);
+        page->findChild<QSpinBox*>("folds")->setValue(2);
+        page->findChild<QSpinBox*>("epochs")->setValue(1);
+        page->audit();
+    }
+
+    /** A decision on the Review page, from the keyboard or the mouse, or another reason to filter by. */
+    void review()
+    {
+        ReviewPage* page = window().reviewPage();
+        window().showPage(MainWindow::ReviewIndex);
+        if (page->queueCount() > 0)
+            page->selectItem(pick(0, page->queueCount() - 1));
+        switch (pick(0, 6)) {
+        case 0: QTest::keyClick(page, Qt::Key_K); break;
+        case 1: QTest::keyClick(page, Qt::Key_X); break;
+        case 2: page->correctAge(pick(0, 116)); break;
+        case 3: page->correctGender(pick(0, 1) == 1); break;
+        case 4: page->keepOnlyThisCopy(); break;
+        case 5: {
+            auto* reasons = page->findChild<QComboBox*>("reasonFilter");
+            if (reasons->count() > 0)
+                reasons->setCurrentIndex(pick(0, reasons->count() - 1));
+            break;
+        }
+        default: window().mapPage()->excludeSelection(); break;
         }
     }
 
