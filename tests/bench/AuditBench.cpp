@@ -32,14 +32,7 @@ void plantedErrors(int faces, int epochs)
     const int shifted = faces / 20, copies = faces / 20;
     auto start = Clock::now();
     const test::PlantedDataset planted = test::makePlantedDataset(dir / "src", faces, shifted, copies, 11);
-    PrepareParams prep;
-    prep.source = "csv:" + planted.csv.string();
-    prep.outDir = dir / "prepared";
-    prep.size = 64;
-    prep.cleaning.filterAge = false;
-    prep.cleaning.filterFaceScore = false;
-    prep.cleaning.minImageSize = 0;
-    prep.cleaning.balanceAges = false;
+    const PrepareParams prep = test::keepEveryFace(planted.csv, dir / "prepared", 64);
     PrepareJob(prep).run();
     std::printf("planted: %d faces + %d copies, %d ages shifted 20-40 years (made and prepared at 64 px in %.1f s)\n",
                 faces, copies, shifted, seconds(start));
@@ -58,51 +51,18 @@ void plantedErrors(int faces, int epochs)
                 summary["seconds"]["duplicate_search"].get<double>(), p.folds, p.epochs,
                 summary["seconds"]["out_of_fold"].get<double>(), r.mae);
 
-    size_t flagged = 0, flaggedPlanted = 0, top = 0;
-    for (size_t i = 0; i < r.suspects.size(); ++i) {
-        const bool isPlanted = planted.shifted.count(r.suspects[i].path) > 0;
-        top += i < static_cast<size_t>(shifted) && isPlanted;
-        const auto& reasons = r.suspects[i].reasons;
-        if (std::find(reasons.begin(), reasons.end(), "age_outlier") != reasons.end()) {
-            ++flagged;
-            flaggedPlanted += isPlanted;
-        }
-    }
+    const PreparedDataset data = PreparedDataset::open(prep.outDir);
+    const test::PlantedScores s = test::scorePlanted(planted, r, data);
     std::printf("age errors: age_outlier flags %zu faces: precision %.2f, recall %.2f; precision of the top %d "
                 "suspects %.2f\n",
-                flagged, flagged ? double(flaggedPlanted) / flagged : 0.0, double(flaggedPlanted) / shifted, shifted,
-                double(top) / shifted);
-
-    const PreparedDataset data = PreparedDataset::open(prep.outDir);
-    std::map<std::string, int> groupOf;
-    std::set<std::string> copyPaths;
-    for (const auto& [original, copy] : planted.copies) {
-        copyPaths.insert(original);
-        copyPaths.insert(copy);
-    }
-    size_t members = 0, plantedMembers = 0;
-    for (const AuditGroup& g : r.groups)
-        for (const auto& m : g.members) {
-            groupOf[data.records()[m.index].path] = g.id;
-            ++members;
-            plantedMembers += copyPaths.count(data.records()[m.index].path);
-        }
-    std::map<int, size_t> foundByKind, allByKind;
+                s.flagged, s.flagged ? double(s.flaggedPlanted) / s.flagged : 0.0, double(s.flaggedPlanted) / shifted,
+                2 * shifted, double(s.topPlanted) / (2 * shifted));
     const char* kinds[] = {"re-encoded q30", "resized 60%", "cropped 5%", "brighter +35"};
-    for (size_t k = 0; k < planted.copies.size(); ++k) {
-        const auto& [original, copy] = planted.copies[k];
-        ++allByKind[static_cast<int>(k % 4)];
-        foundByKind[static_cast<int>(k % 4)] +=
-            groupOf.count(original) && groupOf.count(copy) && groupOf[original] == groupOf[copy];
-    }
-    size_t found = 0;
-    for (const auto& [kind, n] : foundByKind)
-        found += n;
     std::printf("duplicates: %zu groups; copy pairs found: recall %.2f (", r.groups.size(),
-                double(found) / planted.copies.size());
-    for (const auto& [kind, n] : allByKind)
-        std::printf("%s%s %zu/%zu", kind ? ", " : "", kinds[kind], foundByKind[kind], n);
-    std::printf("); precision of group members %.2f\n", members ? double(plantedMembers) / members : 1.0);
+                double(s.found()) / planted.copies.size());
+    for (int k = 0; k < 4; ++k)
+        std::printf("%s%s %zu/%zu", k ? ", " : "", kinds[k], s.pairsFound[k], s.pairs[k]);
+    std::printf("); precision of group members %.2f\n", s.members ? double(s.plantedMembers) / s.members : 1.0);
 }
 
 /** Duplicate search on `faces` demo faces drawn at 64 px plus 1% near copies. */
