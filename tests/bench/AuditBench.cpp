@@ -1,6 +1,7 @@
 // Audit benchmark: precision and recall on errors we planted (ages shifted 20-40 years, re-encoded,
 // resized, cropped and brightened copies) and the duplicate search's time on 200,000 faces.
-// Usage: faceatlas_bench_audit [FACES] [SEARCH_FACES] [EPOCHS]   (defaults 1000, 200000, 10)
+// Usage: faceatlas_bench_audit [FACES] [SEARCH_FACES] [EPOCHS] [DRAWN_FACES]
+//        (defaults 1000, 200000, 10, SEARCH_FACES: how many of the search's faces are drawn demo faces)
 #include "BenchSupport.h"
 #include "data/AuditJob.h"
 #include "data/DemoFaces.h"
@@ -32,14 +33,7 @@ void plantedErrors(int faces, int epochs)
     const int shifted = faces / 20, copies = faces / 20;
     auto start = Clock::now();
     const test::PlantedDataset planted = test::makePlantedDataset(dir / "src", faces, shifted, copies, 11);
-    PrepareParams prep;
-    prep.source = "csv:" + planted.csv.string();
-    prep.outDir = dir / "prepared";
-    prep.size = 64;
-    prep.cleaning.filterAge = false;
-    prep.cleaning.filterFaceScore = false;
-    prep.cleaning.minImageSize = 0;
-    prep.cleaning.balanceAges = false;
+    const PrepareParams prep = test::keepEveryFace(planted.csv, dir / "prepared", 64);
     PrepareJob(prep).run();
     std::printf("planted: %d faces + %d copies, %d ages shifted 20-40 years (made and prepared at 64 px in %.1f s)\n",
                 faces, copies, shifted, seconds(start));
@@ -58,51 +52,18 @@ void plantedErrors(int faces, int epochs)
                 summary["seconds"]["duplicate_search"].get<double>(), p.folds, p.epochs,
                 summary["seconds"]["out_of_fold"].get<double>(), r.mae);
 
-    size_t flagged = 0, flaggedPlanted = 0, top = 0;
-    for (size_t i = 0; i < r.suspects.size(); ++i) {
-        const bool isPlanted = planted.shifted.count(r.suspects[i].path) > 0;
-        top += i < static_cast<size_t>(shifted) && isPlanted;
-        const auto& reasons = r.suspects[i].reasons;
-        if (std::find(reasons.begin(), reasons.end(), "age_outlier") != reasons.end()) {
-            ++flagged;
-            flaggedPlanted += isPlanted;
-        }
-    }
+    const PreparedDataset data = PreparedDataset::open(prep.outDir);
+    const test::PlantedScores s = test::scorePlanted(planted, r, data);
     std::printf("age errors: age_outlier flags %zu faces: precision %.2f, recall %.2f; precision of the top %d "
                 "suspects %.2f\n",
-                flagged, flagged ? double(flaggedPlanted) / flagged : 0.0, double(flaggedPlanted) / shifted, shifted,
-                double(top) / shifted);
-
-    const PreparedDataset data = PreparedDataset::open(prep.outDir);
-    std::map<std::string, int> groupOf;
-    std::set<std::string> copyPaths;
-    for (const auto& [original, copy] : planted.copies) {
-        copyPaths.insert(original);
-        copyPaths.insert(copy);
-    }
-    size_t members = 0, plantedMembers = 0;
-    for (const AuditGroup& g : r.groups)
-        for (const auto& m : g.members) {
-            groupOf[data.records()[m.index].path] = g.id;
-            ++members;
-            plantedMembers += copyPaths.count(data.records()[m.index].path);
-        }
-    std::map<int, size_t> foundByKind, allByKind;
+                s.flagged, s.flagged ? double(s.flaggedPlanted) / s.flagged : 0.0, double(s.flaggedPlanted) / shifted,
+                2 * shifted, double(s.topPlanted) / (2 * shifted));
     const char* kinds[] = {"re-encoded q30", "resized 60%", "cropped 5%", "brighter +35"};
-    for (size_t k = 0; k < planted.copies.size(); ++k) {
-        const auto& [original, copy] = planted.copies[k];
-        ++allByKind[static_cast<int>(k % 4)];
-        foundByKind[static_cast<int>(k % 4)] +=
-            groupOf.count(original) && groupOf.count(copy) && groupOf[original] == groupOf[copy];
-    }
-    size_t found = 0;
-    for (const auto& [kind, n] : foundByKind)
-        found += n;
     std::printf("duplicates: %zu groups; copy pairs found: recall %.2f (", r.groups.size(),
-                double(found) / planted.copies.size());
-    for (const auto& [kind, n] : allByKind)
-        std::printf("%s%s %zu/%zu", kind ? ", " : "", kinds[kind], foundByKind[kind], n);
-    std::printf("); precision of group members %.2f\n", members ? double(plantedMembers) / members : 1.0);
+                double(s.found()) / planted.copies.size());
+    for (int k = 0; k < 4; ++k)
+        std::printf("%s%s %zu/%zu", k ? ", " : "", kinds[k], s.pairsFound[k], s.pairs[k]);
+    std::printf("); precision of group members %.2f\n", s.members ? double(s.plantedMembers) / s.members : 1.0);
 }
 
 /** Duplicate search on `faces` demo faces drawn at 64 px plus 1% near copies. */
@@ -138,12 +99,26 @@ void duplicateSearch(size_t faces)
             members += g.members.size();
         std::printf("  max distance %d: %.3f s, %zu groups, %zu faces in groups\n", d, t, groups.size(), members);
     }
+}
+
+/** The search alone on `n` uniformly random hashes (with their near copies): no drawing needed. */
+void randomSearch(size_t n)
+{
     SplitMix rng(3);
-    for (auto& h : hashes)
-        h = rng.next();
-    start = Clock::now();
-    const auto groups = findDuplicates({exact, hashes, {}}, {6});
-    std::printf("  uniform random hashes, max distance 6: %.3f s, %zu groups\n", seconds(start), groups.size());
+    ImageHashes h;
+    for (size_t i = 0; i < n; ++i) {
+        const bool copy = i % 100 == 99; // 1% near copies, 0-6 bits from the face before
+        std::uint64_t p = copy ? h.perceptual.back() : rng.next();
+        for (size_t f = copy ? rng.below(7) : 0; f > 0; --f)
+            p ^= std::uint64_t(1) << rng.below(64);
+        h.perceptual.push_back(p);
+        h.zoomed.push_back(rng.next());
+        h.exact.push_back(rng.next());
+    }
+    const auto start = Clock::now();
+    const auto groups = findDuplicates(h, {6});
+    std::printf("duplicate search on %zu random hashes (1%% near copies), max distance 6: %.3f s, %zu groups\n", n,
+                seconds(start), groups.size());
 }
 
 } // namespace
@@ -155,7 +130,10 @@ int main(int argc, char** argv)
     const int epochs = argc > 3 ? std::atoi(argv[3]) : 10;
     if (faces >= 100)
         plantedErrors(faces, epochs);
+    const size_t drawn = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : searchFaces;
     if (searchFaces >= 1000)
-        duplicateSearch(searchFaces);
+        randomSearch(searchFaces);
+    if (drawn >= 1000)
+        duplicateSearch(drawn);
     return 0;
 }

@@ -5,6 +5,8 @@
 #include "util/FileUtil.h"
 #include "util/SplitMix.h"
 
+#include <algorithm>
+#include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -75,6 +77,51 @@ PlantedDataset makePlantedDataset(const fs::path& dir, int faces, int shifted, i
     planted.csv = dir / "planted.csv";
     writeFileAtomic(planted.csv, csv);
     return planted;
+}
+
+PrepareParams keepEveryFace(const fs::path& csv, const fs::path& out, int size)
+{
+    PrepareParams p;
+    p.source = "csv:" + csv.string();
+    p.outDir = out;
+    p.size = size;
+    p.cleaning.filterAge = false;
+    p.cleaning.filterFaceScore = false;
+    p.cleaning.minImageSize = 0;
+    p.cleaning.balanceAges = false;
+    return p;
+}
+
+PlantedScores scorePlanted(const PlantedDataset& planted, const AuditResult& audit, const PreparedDataset& data)
+{
+    PlantedScores s;
+    for (size_t i = 0; i < audit.suspects.size(); ++i) {
+        const bool isPlanted = planted.shifted.count(audit.suspects[i].path) > 0;
+        s.topPlanted += i < 2 * planted.shifted.size() && isPlanted;
+        const auto& reasons = audit.suspects[i].reasons;
+        if (std::find(reasons.begin(), reasons.end(), "age_outlier") != reasons.end()) {
+            ++s.flagged;
+            s.flaggedPlanted += isPlanted;
+        }
+    }
+    std::set<std::string> copyPaths;
+    for (const auto& [original, copy] : planted.copies) {
+        copyPaths.insert(original);
+        copyPaths.insert(copy);
+    }
+    std::map<std::string, int> groupOf;
+    for (const AuditGroup& g : audit.groups)
+        for (const auto& m : g.members) {
+            groupOf[data.records()[m.index].path] = g.id;
+            ++s.members;
+            s.plantedMembers += copyPaths.count(data.records()[m.index].path);
+        }
+    for (size_t k = 0; k < planted.copies.size(); ++k) {
+        const auto& [original, copy] = planted.copies[k];
+        ++s.pairs[k % 4];
+        s.pairsFound[k % 4] += groupOf.count(original) && groupOf.count(copy) && groupOf[original] == groupOf[copy];
+    }
+    return s;
 }
 
 } // namespace faceatlas::test

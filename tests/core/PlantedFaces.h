@@ -1,5 +1,9 @@
 #pragma once
 
+#include "data/AuditJob.h"
+#include "data/PreparedDataset.h"
+#include "data/PrepareJob.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <set>
@@ -24,5 +28,21 @@ struct PlantedDataset {
  */
 PlantedDataset makePlantedDataset(const std::filesystem::path& dir, int faces, int shifted, int copies,
                                   std::uint64_t seed);
+
+/** Settings that keep every planted face: no age, face score or size filter, no resampling. */
+PrepareParams keepEveryFace(const std::filesystem::path& csv, const std::filesystem::path& out, int size);
+
+/** How an audit did on the planted errors. */
+struct PlantedScores {
+    size_t topPlanted = 0;               // shifted faces among the first 2 x shifted suspects
+    size_t flagged = 0;                  // faces with age_outlier
+    size_t flaggedPlanted = 0;           // ... that were shifted
+    size_t pairsFound[4] = {0, 0, 0, 0}; // copy pairs in one group, by kind (re-encoded, resized, cropped, brighter)
+    size_t pairs[4] = {0, 0, 0, 0};
+    size_t members = 0;        // faces in duplicate groups
+    size_t plantedMembers = 0; // ... that are planted originals or copies
+    size_t found() const { return pairsFound[0] + pairsFound[1] + pairsFound[2] + pairsFound[3]; }
+};
+PlantedScores scorePlanted(const PlantedDataset& planted, const AuditResult& audit, const PreparedDataset& data);
 
 } // namespace faceatlas::test
