@@ -104,6 +104,7 @@ void PointMapView::setPoints(PointLayout layout)
     m_sortedSelected.clear();
     m_colors.clear();
     m_sortedColors.clear();
+    m_visible = pointCount(); // sizes the first frame's dots (the frames after count what is in view)
     fitAll();
     Q_EMIT selectionChanged(0);
 }

@@ -84,7 +84,7 @@ int main(int argc, char** argv)
         window.startTour(parser.value(tour));
     else if (parser.isSet(demo))
         window.openPath("demo");
-    else if (!QSettings().contains("source")) {
+    else if (!QSettings().contains("source") && !window.session()->dataset()) {
         // First start with nothing open: offer the demo.
         const auto answer =
             QMessageBox::question(&window, QObject::tr("Welcome to FaceAtlas"),
