@@ -106,6 +106,7 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     m_epochs->setValue(10);
     m_reason = new QComboBox;
     m_reason->setObjectName("reasonFilter");
+    m_reason->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     auto* controls = new QHBoxLayout;
     controls->addWidget(m_audit);
     controls->addWidget(new QLabel(tr("folds")));
