@@ -19,7 +19,8 @@ namespace {
 const char* kAuditHelp =
     R"(usage: faceatlas-cli audit --data PREPARED --out DIR [--folds K] [--epochs N] [--seed S]
                           [--device auto|cpu|cuda] [--model age|age-capstone] [--near-distance D]
-                          [--min-correlation C] [--no-predict] [--threads T] [--json]
+                          [--min-correlation C] [--feature-neighbours K] [--no-predict]
+                          [--threads T] [--json]
 
 Audits the labels of a prepared dataset. Trains K age models so that every face is predicted by a
 model that never saw it (copies of a face stay in one fold), finds exact and near duplicates and
@@ -28,7 +29,8 @@ checks the metadata. DIR receives:
                   highest score first (score: how unlikely the age is under the face's own
                   out-of-fold prediction, in calibrated standard deviations; reasons joined by ';')
   duplicates.csv  group,path,split,age,gender,kind,distance: one row per member of a group of
-                  copies (kind exact: the same stored pixels; near: perceptual hashes DISTANCE bits apart)
+                  copies (kind exact: the same stored pixels; near: perceptual hashes DISTANCE bits apart,
+                  or mirrored, or nearest in the first fold model's features)
   audit.json      counts per reason, duplicate groups, label conflicts, groups leaking across the
                   training / validation split, the out-of-fold MAE and the settings
   folds/          the fold runs: a rerun reuses finished folds and resumes an interrupted one
@@ -40,6 +42,8 @@ checks the metadata. DIR receives:
   --model M           age (default; its DEX head gives the spread) or age-capstone
   --near-distance D   near copies: perceptual hashes at most D bits apart, 0-11 (default 6) ...
   --min-correlation C ... and 16x16 grey thumbnails correlated at least C (default 0.95)
+  --feature-neighbours K  also check each face's K nearest faces in the first fold model's
+                      features as copies, 0-50 (default 5; 0: hashes only)
   --no-predict        metadata and duplicates only (no training; scores stay empty)
   --threads T         hashing and training threads (default: all cores)
   --json              print audit.json
@@ -71,6 +75,7 @@ int runAudit(const std::vector<std::string>& words)
     p.model = parseModelKind(args.value("model").value_or("age"));
     p.nearDistance = args.intValue("near-distance", p.nearDistance);
     p.minCorrelation = args.doubleValue("min-correlation", p.minCorrelation);
+    p.featureNeighbours = args.intValue("feature-neighbours", p.featureNeighbours);
     p.predict = !args.has("no-predict");
     p.threads = args.intValue("threads", 0);
     const bool json = args.has("json");
@@ -81,6 +86,8 @@ int runAudit(const std::vector<std::string>& words)
         throw UsageError("--epochs must be at least 1");
     if (p.nearDistance < 0 || p.nearDistance > 11)
         throw UsageError("--near-distance must be between 0 and 11");
+    if (p.featureNeighbours < 0 || p.featureNeighbours > 50)
+        throw UsageError("--feature-neighbours must be between 0 and 50");
     if (!(p.minCorrelation >= -1.0 && p.minCorrelation <= 1.0))
         throw UsageError("--min-correlation must be between -1 and 1");
     if (p.model == ModelKind::Autoencoder)

@@ -4,7 +4,10 @@
 #include "data/MetadataChecks.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
+#include "ml/Inference.h"
 #include "ml/OutOfFold.h"
+#include "ml/Projection.h"
+#include "ml/Runs.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
@@ -149,6 +152,8 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         throw Error("--epochs must be between 1 and 1000, got " + std::to_string(p.epochs));
     if (p.folds < 2 || p.folds > 20)
         throw Error("--folds must be between 2 and 20, got " + std::to_string(p.folds));
+    if (p.featureNeighbours < 0 || p.featureNeighbours > 50)
+        throw Error("--feature-neighbours must be between 0 and 50, got " + std::to_string(p.featureNeighbours));
     const PreparedDataset data = PreparedDataset::open(p.data);
     if (data.count() < static_cast<size_t>(p.folds))
         throw Error(displayPath(p.data) + ": " + std::to_string(data.count()) + " faces are too few for "
@@ -172,36 +177,21 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         return result;
     }
     const auto searchStart = Clock::now();
-    result.groups = auditGroups(findDuplicates(hashes, {p.nearDistance}, thumbnailCheck(data, p.minCorrelation)), faces,
-                                p.ageTolerance);
+    const DuplicateCheck check = thumbnailCheck(data, p.minCorrelation);
+    DuplicateSearch search{p.nearDistance, {}};
+    DuplicateStats stats;
+    std::vector<DuplicateGroup> groups = findDuplicates(hashes, search, check, &stats);
     const double searchSeconds = secondsSince(searchStart);
     std::vector<std::uint32_t> groupOf(data.count());
     for (size_t i = 0; i < groupOf.size(); ++i)
         groupOf[i] = static_cast<std::uint32_t>(i);
-    size_t conflicts = 0, ageConflicts = 0, genderConflicts = 0, leaks = 0, exactGroups = 0, inGroups = 0;
-    for (const AuditGroup& g : result.groups) {
-        conflicts += g.ageConflict || g.genderConflict;
-        ageConflicts += g.ageConflict;
-        genderConflicts += g.genderConflict;
-        leaks += g.leak;
-        inGroups += g.members.size();
-        bool anyExact = false;
-        for (const DuplicateMember& m : g.members) {
+    for (const DuplicateGroup& g : groups)
+        for (const DuplicateMember& m : g.members)
             groupOf[m.index] = g.members.front().index;
-            anyExact |= m.exact;
-            auto& reasons = faces[m.index].reasons;
-            reasons.emplace_back(m.exact ? "exact_duplicate" : "near_duplicate");
-            if (g.ageConflict || g.genderConflict)
-                reasons.emplace_back("duplicate_conflict");
-            if (g.leak)
-                reasons.emplace_back("split_leak");
-        }
-        exactGroups += anyExact;
-    }
 
     // Out-of-fold predictions: K models, each predicting the faces it never saw.
     json oof = {{"mae", nullptr}, {"fold_mae", json::array()}, {"folds_reused", 0}};
-    double trainSeconds = 0;
+    double trainSeconds = 0, featureSeconds = 0;
     std::string device = "none";
     if (p.predict) {
         const auto trainStart = Clock::now();
@@ -244,6 +234,37 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         }
         trainSeconds = secondsSince(trainStart);
         device = r.device;
+
+        // Copies edited more than the hash forgives (or mirrored) are near in what a model sees:
+        // each face's nearest neighbours in the first fold model's features are candidate pairs,
+        // which the thumbnail check accepts or not. They do not change the folds, made before.
+        if (p.featureNeighbours > 0 && data.count() > static_cast<size_t>(p.featureNeighbours)) {
+            report("nearest faces in the model's features", 0, 0);
+            const auto featureStart = Clock::now();
+            const fs::path firstFold = foldsDir / "fold-1" / "last.pt";
+            if (fs::is_regular_file(firstFold)) {
+                const LoadedModel loaded = loadCheckpoint(firstFold);
+                torch::Tensor features = embedDataset(*loaded.model, data, resolveDevice(p.device), cancel);
+                if (cancel.isCancelled()) {
+                    result.cancelled = true;
+                    return result;
+                }
+                features =
+                    torch::nn::functional::normalize(features, torch::nn::functional::NormalizeFuncOptions().dim(1));
+                const KnnGraph knn = exactKnn(features, p.featureNeighbours, cancel);
+                if (knn.cancelled) {
+                    result.cancelled = true;
+                    return result;
+                }
+                const auto idx = knn.indices.accessor<int64_t, 2>();
+                for (int64_t i = 0; i < idx.size(0); ++i)
+                    for (int64_t k = 0; k < idx.size(1); ++k)
+                        search.candidates.emplace_back(static_cast<std::uint32_t>(i),
+                                                       static_cast<std::uint32_t>(idx[i][k]));
+                groups = findDuplicates(hashes, search, check, &stats);
+            }
+            featureSeconds = secondsSince(featureStart);
+        }
         std::vector<std::optional<int>> ages(faces.size());
         for (size_t i = 0; i < faces.size(); ++i) {
             ages[i] = faces[i].age;
@@ -269,6 +290,26 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
                {"folds_reused", r.foldsReused},
                {"device", r.device}};
     }
+    result.groups = auditGroups(groups, faces, p.ageTolerance);
+    size_t conflicts = 0, ageConflicts = 0, genderConflicts = 0, leaks = 0, exactGroups = 0, inGroups = 0;
+    for (const AuditGroup& g : result.groups) {
+        conflicts += g.ageConflict || g.genderConflict;
+        ageConflicts += g.ageConflict;
+        genderConflicts += g.genderConflict;
+        leaks += g.leak;
+        inGroups += g.members.size();
+        bool anyExact = false;
+        for (const DuplicateMember& m : g.members) {
+            anyExact |= m.exact;
+            auto& reasons = faces[m.index].reasons;
+            reasons.emplace_back(m.exact ? "exact_duplicate" : "near_duplicate");
+            if (g.ageConflict || g.genderConflict)
+                reasons.emplace_back("duplicate_conflict");
+            if (g.leak)
+                reasons.emplace_back("split_leak");
+        }
+        exactGroups += anyExact;
+    }
     for (const Suspect& s : faces)
         for (const auto& reason : s.reasons)
             ++result.reasonCounts[reason];
@@ -293,20 +334,27 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
           {"seed", p.seed},
           {"device", device},
           {"near_distance", p.nearDistance},
+          {"feature_neighbours", p.featureNeighbours},
           {"min_correlation", p.minCorrelation},
           {"age_tolerance", p.ageTolerance},
           {"outlier_score", p.outlierScore},
           {"predict", p.predict},
           {"score", "|age - mean| / sqrt(sd^2 + 1), divided by median / 0.6745 over all faces"},
           {"near_hash", "pHash: 64 bits of the 8x8 lowest DCT frequencies of the 32x32 grey image (and of its "
-                        "centre 90%, for crops); near pairs "
-                        "also need a correlation of their 16x16 grey thumbnails of min_correlation or more"}}},
+                        "centre 90%, for crops, and of its mirror image); with the nearest faces in the first fold "
+                        "model's features as further candidates, near pairs also need a correlation of their 16x16 "
+                        "grey thumbnails (one mirrored for a mirrored copy) of min_correlation or more"}}},
         {"reasons", result.reasonCounts},
         {"duplicates",
          {{"groups", result.groups.size()},
           {"exact_groups", exactGroups},
           {"near_groups", result.groups.size() - exactGroups},
-          {"faces", inGroups}}},
+          {"faces", inGroups},
+          {"joined_by",
+           {{"exact_pixels", stats.exactPairs},
+            {"hash", stats.hashPairs},
+            {"mirrored_hash", stats.mirrorPairs},
+            {"feature_neighbours", stats.candidatePairs}}}}},
         {"conflicts", conflicts},
         {"age_conflicts", ageConflicts},
         {"gender_conflicts", genderConflicts},
@@ -318,6 +366,7 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         {"seconds",
          {{"hash", hashSeconds},
           {"duplicate_search", searchSeconds},
+          {"feature_neighbours", featureSeconds},
           {"out_of_fold", trainSeconds},
           {"total", secondsSince(start)}}},
         {"created", utcTimestamp()}};

@@ -29,6 +29,8 @@ struct AuditParams {
     int threads = 0;
     int nearDistance = 6;         // near copies: perceptual hashes at most this many bits apart (0-11) ...
     double minCorrelation = 0.95; // ... and 16x16 grey thumbnails at least this correlated (see thumbnailCheck)
+    int featureNeighbours = 5;    // each face's nearest faces in the first fold model's features are also checked
+                                  // as copies (0: hashes only)
     int ageTolerance = 1;         // copies whose ages differ by more are a label conflict
     double outlierScore = 3.0;    // a score at or above this gives the reason age_outlier
     bool predict = true;          // false: metadata and duplicates only (no training)

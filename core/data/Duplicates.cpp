@@ -33,12 +33,14 @@ public:
             i = m_parent[i] = m_parent[m_parent[i]];
         return i;
     }
-    void join(std::uint32_t a, std::uint32_t b)
+    /** Joins the sets of a and b; true when they were apart. */
+    bool join(std::uint32_t a, std::uint32_t b)
     {
         a = find(a);
         b = find(b);
         if (a != b)
             m_parent[std::max(a, b)] = std::min(a, b);
+        return a != b;
     }
 
 private:
@@ -66,11 +68,17 @@ std::uint64_t perceptualHash(const std::uint8_t* rgb, int size)
     return perceptualHash(rgb, size, 1.0);
 }
 
-std::uint64_t perceptualHash(const std::uint8_t* rgb, int size, double zoom)
+std::uint64_t perceptualHash(const std::uint8_t* rgb, int size, double zoom, bool mirror)
 {
     const cv::Mat whole(size, size, CV_8UC3, const_cast<std::uint8_t*>(rgb));
     const int side = std::clamp(static_cast<int>(std::lround(size * zoom)), 1, size);
-    const cv::Mat image = whole(cv::Rect((size - side) / 2, (size - side) / 2, side, side));
+    // The pixels are the caller's (often a read-only mapping): a mirror image is a new one.
+    cv::Mat image = whole(cv::Rect((size - side) / 2, (size - side) / 2, side, side));
+    if (mirror) {
+        cv::Mat mirrored;
+        cv::flip(image, mirrored, 1);
+        image = mirrored;
+    }
     cv::Mat grey, small, dct;
     cv::cvtColor(image, grey, cv::COLOR_RGB2GRAY);
     cv::resize(grey, small, cv::Size(32, 32), 0, 0, side >= 32 ? cv::INTER_AREA : cv::INTER_LINEAR);
@@ -98,6 +106,7 @@ ImageHashes hashImages(const PreparedDataset& data, int threads, const CancelTok
     h.exact.resize(data.count());
     h.perceptual.resize(data.count());
     h.zoomed.resize(data.count());
+    h.mirrored.resize(data.count());
     std::atomic<long long> done{0};
     ProgressThrottle throttle(onProgress);
     parallelFor(
@@ -109,6 +118,7 @@ ImageHashes hashImages(const PreparedDataset& data, int threads, const CancelTok
             h.exact[i] = fnv1a64(std::string_view(reinterpret_cast<const char*>(image), data.imageBytes()));
             h.perceptual[i] = perceptualHash(image, data.imageSize());
             h.zoomed[i] = perceptualHash(image, data.imageSize(), kCropZoom);
+            h.mirrored[i] = perceptualHash(image, data.imageSize(), 1.0, true);
             throttle("hashing images", ++done, static_cast<long long>(data.count()));
         },
         64);
@@ -118,18 +128,21 @@ ImageHashes hashImages(const PreparedDataset& data, int threads, const CancelTok
 DuplicateCheck thumbnailCheck(const PreparedDataset& data, double minCorrelation)
 {
     auto cache = std::make_shared<std::unordered_map<std::uint64_t, std::array<float, 256>>>();
-    const auto thumbnail = [&data, cache](std::uint32_t i, bool zoomed) -> const std::array<float, 256>& {
-        const std::uint64_t key = std::uint64_t(i) * 2 + zoomed;
+    // Variant 0: the whole face, 1: its centre (kCropZoom), 2: the whole face mirrored.
+    const auto thumbnail = [&data, cache](std::uint32_t i, int variant) -> const std::array<float, 256>& {
+        const std::uint64_t key = std::uint64_t(i) * 3 + static_cast<std::uint64_t>(variant);
         auto it = cache->find(key);
         if (it != cache->end())
             return it->second;
         const int size = data.imageSize();
-        const int side = zoomed ? static_cast<int>(std::lround(size * kCropZoom)) : size;
+        const int side = variant == 1 ? static_cast<int>(std::lround(size * kCropZoom)) : size;
         const cv::Mat whole(size, size, CV_8UC3, const_cast<std::uint8_t*>(data.image(i)));
         const cv::Mat image = whole(cv::Rect((size - side) / 2, (size - side) / 2, side, side));
         cv::Mat grey, small;
         cv::cvtColor(image, grey, cv::COLOR_RGB2GRAY);
         cv::resize(grey, small, cv::Size(16, 16), 0, 0, side >= 16 ? cv::INTER_AREA : cv::INTER_LINEAR);
+        if (variant == 2)
+            cv::flip(small, small, 1);
         std::array<float, 256> t{};
         double sum = 0, sq = 0;
         for (int k = 0; k < 256; ++k) {
@@ -146,23 +159,32 @@ DuplicateCheck thumbnailCheck(const PreparedDataset& data, double minCorrelation
             v *= scale;
         return cache->emplace(key, t).first->second;
     };
-    return [thumbnail, minCorrelation](std::uint32_t a, std::uint32_t b, bool zoomed) {
-        const auto& ta = thumbnail(a, zoomed);
-        const auto& tb = thumbnail(b, false);
+    const auto correlation = [](const std::array<float, 256>& x, const std::array<float, 256>& y) {
         double dot = 0;
         for (size_t k = 0; k < 256; ++k)
-            dot += double(ta[k]) * tb[k];
-        return dot >= minCorrelation;
+            dot += double(x[k]) * y[k];
+        return dot;
+    };
+    return [thumbnail, correlation, minCorrelation](std::uint32_t a, std::uint32_t b, Pairing how) {
+        const double r =
+            correlation(thumbnail(a, how == Pairing::Crop ? 1 : 0), thumbnail(b, how == Pairing::Mirror ? 2 : 0));
+        // Mirroring is one more chance for two faces of different people to match (drawn demo
+        // faces lit from opposite sides do at 32 px): a mirrored pair has to match more closely,
+        // halfway from the threshold to 1.
+        if (how == Pairing::Mirror)
+            return r >= 0.5 * (1.0 + minCorrelation);
+        return r >= minCorrelation;
     };
 }
 
 std::vector<DuplicateGroup> findDuplicates(const ImageHashes& hashes, const DuplicateSearch& search,
-                                           const DuplicateCheck& check)
+                                           const DuplicateCheck& check, DuplicateStats* stats)
 {
     const auto& exact = hashes.exact;
     const auto& perceptual = hashes.perceptual;
     const size_t n = exact.size();
-    if (perceptual.size() != n || (!hashes.zoomed.empty() && hashes.zoomed.size() != n))
+    if (perceptual.size() != n || (!hashes.zoomed.empty() && hashes.zoomed.size() != n)
+        || (!hashes.mirrored.empty() && hashes.mirrored.size() != n))
         throw Error("internal: one perceptual hash per exact hash is required");
     if (search.maxDistance < 0 || search.maxDistance > 11)
         throw Error("near-duplicate distance must be 0-11 bits, got " + std::to_string(search.maxDistance));
@@ -171,6 +193,7 @@ std::vector<DuplicateGroup> findDuplicates(const ImageHashes& hashes, const Dupl
     DisjointSets sets(n);
     std::vector<int> nearest(n, 65);
     std::vector<bool> isExact(n, false);
+    DuplicateStats counted;
 
     // Exact copies: equal hashes of the pixels, found by sorting.
     std::vector<std::uint32_t> order(n);
@@ -179,7 +202,7 @@ std::vector<DuplicateGroup> findDuplicates(const ImageHashes& hashes, const Dupl
               [&](auto a, auto b) { return exact[a] < exact[b] || (exact[a] == exact[b] && a < b); });
     for (size_t k = 1; k < n; ++k)
         if (exact[order[k]] == exact[order[k - 1]]) {
-            sets.join(order[k], order[k - 1]);
+            counted.exactPairs += sets.join(order[k], order[k - 1]);
             isExact[order[k]] = isExact[order[k - 1]] = true;
             nearest[order[k]] = nearest[order[k - 1]] = 0;
         }
@@ -198,28 +221,59 @@ std::vector<DuplicateGroup> findDuplicates(const ImageHashes& hashes, const Dupl
             members[c][fill[(perceptual[i] >> (16 * c)) & 0xFFFF]++] = static_cast<std::uint32_t>(i);
     }
     std::vector<std::uint16_t> probes;
-    // Whole faces against whole faces (each pair once), then centres against whole faces (crops).
-    const int passes = hashes.zoomed.empty() ? 1 : 2;
-    for (int pass = 0; pass < passes; ++pass)
+    // Whole faces against whole faces (each pair once), then centres against whole faces (crops),
+    // then mirrored faces against whole faces.
+    const Pairing passes[] = {Pairing::Whole, Pairing::Crop, Pairing::Mirror};
+    for (const Pairing how : passes) {
+        const std::vector<std::uint64_t>& queries = how == Pairing::Whole  ? perceptual
+                                                    : how == Pairing::Crop ? hashes.zoomed
+                                                                           : hashes.mirrored;
+        if (queries.empty())
+            continue;
         for (size_t i = 0; i < n; ++i) {
-            const std::uint64_t query = pass == 0 ? perceptual[i] : hashes.zoomed[i];
+            const std::uint64_t query = queries[i];
             for (int c = 0; c < 4; ++c) {
                 neighbours(static_cast<std::uint16_t>((query >> (16 * c)) & 0xFFFF), radius, probes);
                 for (std::uint16_t v : probes)
                     for (std::uint32_t k = starts[c][v]; k < starts[c][v + 1u]; ++k) {
                         const std::uint32_t j = members[c][k];
-                        if (pass == 0 ? j <= i : j == i)
+                        if (how == Pairing::Whole ? j <= i : j == i)
                             continue;
                         const int d = __builtin_popcountll(query ^ perceptual[j]);
                         if (d > search.maxDistance
-                            || (exact[i] != exact[j] && check && !check(static_cast<std::uint32_t>(i), j, pass == 1)))
+                            || (exact[i] != exact[j] && check && !check(static_cast<std::uint32_t>(i), j, how)))
                             continue;
-                        sets.join(static_cast<std::uint32_t>(i), j);
+                        (how == Pairing::Mirror ? counted.mirrorPairs : counted.hashPairs) +=
+                            sets.join(static_cast<std::uint32_t>(i), j);
                         nearest[i] = std::min(nearest[i], d);
                         nearest[j] = std::min(nearest[j], d);
                     }
             }
         }
+    }
+
+    // Candidate pairs from elsewhere, as whole faces or mirrored: their hashes may be up to twice
+    // as far apart as the search's (faces of different people are 20-32 bits apart), and the
+    // pixels decide.
+    const int candidateDistance = 2 * search.maxDistance;
+    for (const auto& [a, b] : search.candidates) {
+        if (a >= n || b >= n || a == b || sets.find(a) == sets.find(b))
+            continue;
+        const int whole = __builtin_popcountll(perceptual[a] ^ perceptual[b]);
+        const int mirrored = hashes.mirrored.empty() ? 65 : __builtin_popcountll(hashes.mirrored[a] ^ perceptual[b]);
+        int d = 65;
+        if (whole <= candidateDistance && (!check || check(a, b, Pairing::Whole)))
+            d = whole;
+        else if (mirrored <= candidateDistance && (!check || check(a, b, Pairing::Mirror)))
+            d = mirrored;
+        if (d > candidateDistance)
+            continue;
+        counted.candidatePairs += sets.join(a, b);
+        nearest[a] = std::min(nearest[a], d);
+        nearest[b] = std::min(nearest[b], d);
+    }
+    if (stats)
+        *stats = counted;
 
     std::vector<std::uint32_t> groupOf(n, std::numeric_limits<std::uint32_t>::max());
     std::vector<DuplicateGroup> groups;

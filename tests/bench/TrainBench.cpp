@@ -55,24 +55,26 @@ void trainingThroughput(ModelKind kind, int size, int batch, const torch::Device
     std::fflush(stdout);
 }
 
-/** Encoding throughput: the autoencoder's encoder alone, batches of 256, no gradients. */
+/** Encoding throughput: the autoencoder's encoder alone, no gradients, at several batch sizes. */
 void benchEncode(int size, const torch::Device& device)
 {
     FaceModel model = createModel(ModelKind::Autoencoder, size);
     model->to(device);
     model->eval();
     torch::InferenceMode inference;
-    const auto x = torch::rand({256, 3, size, size}, torch::TensorOptions().device(device));
-    autoencoderEncode(*model, x);
-    std::vector<double> t;
-    for (int i = 0; i < 5; ++i) {
-        const auto start = Clock::now();
-        auto codes = autoencoderEncode(*model, x);
-        if (device.is_cuda())
-            torch::cuda::synchronize();
-        t.push_back(seconds(start));
+    for (int batch : {16, 32, 64, 256}) {
+        const auto x = torch::rand({batch, 3, size, size}, torch::TensorOptions().device(device));
+        autoencoderEncode(*model, x);
+        std::vector<double> t;
+        for (int i = 0; i < 2048 / batch + 3; ++i) {
+            const auto start = Clock::now();
+            auto codes = autoencoderEncode(*model, x);
+            if (device.is_cuda())
+                torch::cuda::synchronize();
+            t.push_back(seconds(start));
+        }
+        std::printf("encode        S=%-3d batch %-3d %8.0f images/s\n", size, batch, batch / median(t));
     }
-    std::printf("encode        S=%-3d batch 256 %8.0f images/s\n", size, 256 / median(t));
 }
 
 /** Attention-map latency for one face (what the GUI waits for): signed Grad-CAM and the code map. */
@@ -112,7 +114,7 @@ int main(int argc, char** argv)
     const int batch = 32;
     for (ModelKind kind : {ModelKind::AgeCapstone, ModelKind::Autoencoder, ModelKind::Age})
         for (int size : {64, 150})
-            if (!(kind == ModelKind::Age && size == 150)
+            if (!std::getenv("BENCH_ENCODE_ONLY") && !(kind == ModelKind::Age && size == 150)
                 && (!std::getenv("BENCH_ONLY") || std::strstr(modelKindName(kind), std::getenv("BENCH_ONLY"))))
                 trainingThroughput(kind, size, batch, device, minSeconds, peak);
     std::printf("\n");

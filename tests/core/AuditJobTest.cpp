@@ -163,6 +163,7 @@ TEST(AuditJobTest, FindsPlantedAgeErrorsAndCopiesAndResumesFinishedFolds)
     const test::PlantedScores s = test::scorePlanted(truth, r, data);
     std::printf("planted age errors: %zu among the top %d; age_outlier: %zu flagged, %zu of them planted\n",
                 s.topPlanted, 2 * kShifted, s.flagged, s.flaggedPlanted);
+    std::printf("duplicates: %s\n", nlohmann::json::parse(r.summaryJson)["duplicates"].dump().c_str());
     EXPECT_GE(s.topPlanted, 5u) << "planted age errors among the top " << 2 * kShifted;
     EXPECT_GE(s.flaggedPlanted * 2, s.flagged) << "precision of age_outlier";
 

@@ -47,7 +47,7 @@ PlantedDataset makePlantedDataset(const fs::path& dir, int faces, int shifted, i
         const Record& original = records[order[shifted + k]];
         cv::Mat image = cv::imread(original.path, cv::IMREAD_COLOR), copy;
         std::vector<int> quality = {cv::IMWRITE_JPEG_QUALITY, 95};
-        switch (k % 4) {
+        switch (k % PlantedScores::kKinds) {
         case 0:
             copy = image;
             quality[1] = 30;
@@ -58,13 +58,14 @@ PlantedDataset makePlantedDataset(const fs::path& dir, int faces, int shifted, i
             copy = image(cv::Rect(m, m, image.cols - 2 * m, image.rows - 2 * m)).clone();
             break;
         }
-        default: image.convertTo(copy, -1, 1.0, 35.0); break;
+        case 3: image.convertTo(copy, -1, 1.0, 35.0); break;
+        default: cv::flip(image, copy, 1); break;
         }
         const fs::path file = dir / "copies" / ("copy" + std::to_string(k) + ".jpg");
         cv::imwrite(file.string(), copy, quality);
         Record r = original;
         r.path = fs::absolute(file).lexically_normal().string();
-        if (k % 5 == 4) {
+        if (k % 3 == 2) {
             r.age = *r.age + 15;
             planted.conflicting.insert(r.path);
         }
@@ -118,8 +119,9 @@ PlantedScores scorePlanted(const PlantedDataset& planted, const AuditResult& aud
         }
     for (size_t k = 0; k < planted.copies.size(); ++k) {
         const auto& [original, copy] = planted.copies[k];
-        ++s.pairs[k % 4];
-        s.pairsFound[k % 4] += groupOf.count(original) && groupOf.count(copy) && groupOf[original] == groupOf[copy];
+        ++s.pairs[k % PlantedScores::kKinds];
+        s.pairsFound[k % PlantedScores::kKinds] +=
+            groupOf.count(original) && groupOf.count(copy) && groupOf[original] == groupOf[copy];
     }
     return s;
 }

@@ -24,7 +24,7 @@ struct PlantedDataset {
 /**
  * `faces` demo faces written as JPEGs into DIR, `shifted` of them with ages moved 20-40 years,
  * and `copies` copies of other faces: re-encoded at JPEG quality 30, resized to 60%, cropped by
- * 5% on every side, or 35 levels brighter, in turn (every fifth copy with its age 15 years off).
+ * 5% on every side, 35 levels brighter, or mirrored, in turn (every third copy with its age 15 years off).
  */
 PlantedDataset makePlantedDataset(const std::filesystem::path& dir, int faces, int shifted, int copies,
                                   std::uint64_t seed);
@@ -34,14 +34,22 @@ PrepareParams keepEveryFace(const std::filesystem::path& csv, const std::filesys
 
 /** How an audit did on the planted errors. */
 struct PlantedScores {
-    size_t topPlanted = 0;               // shifted faces among the first 2 x shifted suspects
-    size_t flagged = 0;                  // faces with age_outlier
-    size_t flaggedPlanted = 0;           // ... that were shifted
-    size_t pairsFound[4] = {0, 0, 0, 0}; // copy pairs in one group, by kind (re-encoded, resized, cropped, brighter)
-    size_t pairs[4] = {0, 0, 0, 0};
+    size_t topPlanted = 0;     // shifted faces among the first 2 x shifted suspects
+    size_t flagged = 0;        // faces with age_outlier
+    size_t flaggedPlanted = 0; // ... that were shifted
+    static constexpr int kKinds = 5;
+    static constexpr const char* kKindNames[kKinds] = {"re-encoded", "resized", "cropped", "brighter", "mirrored"};
+    size_t pairsFound[kKinds] = {}; // copy pairs in one group, by kind (kKindNames)
+    size_t pairs[kKinds] = {};
     size_t members = 0;        // faces in duplicate groups
     size_t plantedMembers = 0; // ... that are planted originals or copies
-    size_t found() const { return pairsFound[0] + pairsFound[1] + pairsFound[2] + pairsFound[3]; }
+    size_t found() const
+    {
+        size_t n = 0;
+        for (size_t f : pairsFound)
+            n += f;
+        return n;
+    }
 };
 PlantedScores scorePlanted(const PlantedDataset& planted, const AuditResult& audit, const PreparedDataset& data);
 
