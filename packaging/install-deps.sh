@@ -22,7 +22,7 @@ packages=(
     libtorch-dev
     # Without the pthread OpenBLAS, LibTorch falls back to reference BLAS (about 16x slower).
     libopenblas0-pthread
-    libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+    libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libturbojpeg0-dev
     nlohmann-json3-dev zlib1g-dev
     # Tests: matio writes MAT-files independently of the app's own reader; clang with its runtimes
     # (libFuzzer, ASan, UBSan) builds the fuzzing and sanitizer legs (tests/fuzz, tests/sanitize.sh).

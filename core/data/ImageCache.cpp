@@ -33,9 +33,9 @@ private:
 
 } // namespace
 
-ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
-                                 const std::filesystem::path& file, const ImageCacheOptions& options,
-                                 const CancelToken& cancel, const std::function<void(const JobProgress&)>& onProgress)
+ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const std::filesystem::path& file,
+                                 const ImageCacheOptions& options, const CancelToken& cancel,
+                                 const std::function<void(const JobProgress&)>& onProgress)
 {
     if (options.size < 8 || options.size > 1024)
         throw Error("image size must be between 8 and 1024 pixels, got " + std::to_string(options.size));
@@ -62,9 +62,7 @@ ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const st
                 throttle("decoding images", ++done, static_cast<long long>(paths.size()));
                 return;
             }
-            const int w = i < probes.size() ? probes[i].width : 0;
-            const int h = i < probes.size() ? probes[i].height : 0;
-            ok[i] = decodeSquareRgb(bytes, options.size, out.mutableData() + i * imageBytes, problems[i], w, h);
+            ok[i] = decodeSquareRgb(bytes, options.size, out.mutableData() + i * imageBytes, problems[i]);
             throttle("decoding images", ++done, static_cast<long long>(paths.size()));
         });
     }

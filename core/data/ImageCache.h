@@ -28,12 +28,11 @@ struct ImageCacheResult {
 
 /**
  * Decodes `paths` on all cores into `file`: stored.size() images of size x size x 3 bytes, in input
- * order with failures left out. `probes` (same order) give the original sizes for reduced-scale
- * JPEG decoding. A corrupt, truncated or missing file is skipped and listed; the build goes on.
+ * order with failures left out. A corrupt, truncated or missing file is skipped and listed; the build
+ * goes on.
  */
-ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
-                                 const std::filesystem::path& file, const ImageCacheOptions& options,
-                                 const CancelToken& cancel = {},
+ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const std::filesystem::path& file,
+                                 const ImageCacheOptions& options, const CancelToken& cancel = {},
                                  const std::function<void(const JobProgress&)>& onProgress = {});
 
 } // namespace faceatlas

@@ -41,12 +41,12 @@ ImageProbe probeImage(const std::string& path);
 
 /**
  * Decodes encoded image bytes (refusing what checkImageHeader refuses, before decoding), converts to RGB (grey and CMYK
- * JPEGs included) and resizes to size x size with area averaging into `rgbOut` (size*size*3 bytes). JPEGs much larger
- * than the target are decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling). `knownWidth`/`knownHeight` (0 =
- * unknown) choose that scale without a second look at the header. Returns false with `problem` set when the bytes are
- * not a whole, decodable image.
+ * JPEGs included), turns JPEGs upright by their EXIF orientation (as cv::imdecode does) and resizes to size x size with
+ * area averaging into `rgbOut` (size*size*3 bytes). JPEGs are decoded by TurboJPEG at the smallest of libjpeg's M/8
+ * scales that keeps both sides at least `size` (a 200 px face straight to 150 at 6/8), then area-resized the rest of
+ * the way. Returns false with `problem` set when the bytes are not a whole, decodable image, including a JPEG whose
+ * decoder warned of missing or corrupt data.
  */
-bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, std::string& problem, int knownWidth = 0,
-                     int knownHeight = 0);
+bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, std::string& problem);
 
 } // namespace faceatlas

@@ -376,17 +376,14 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     }
 
     std::vector<std::string> keptPaths;
-    std::vector<ImageProbe> keptProbes;
     keptPaths.reserve(kept.size());
-    for (size_t i : kept) {
+    for (size_t i : kept)
         keptPaths.push_back(records[i].path);
-        keptProbes.push_back(probes[i]);
-    }
     if (!reuse) {
         ImageCacheOptions cacheOptions;
         cacheOptions.size = p.size;
         cacheOptions.threads = p.threads;
-        ImageCacheResult built = buildImageCache(keptPaths, keptProbes, imagesPath, cacheOptions, cancel, onProgress);
+        ImageCacheResult built = buildImageCache(keptPaths, imagesPath, cacheOptions, cancel, onProgress);
         if (built.cancelled) {
             result.cancelled = true;
             return result; // the temporary folder goes; the old preparation was never touched

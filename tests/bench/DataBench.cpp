@@ -34,6 +34,29 @@ double rawDecodeRate(const std::vector<std::string>& files)
     return static_cast<double>(n) / seconds(start);
 }
 
+/**
+ * How close decodeSquareRgb's pictures are to the reference (cv::imdecode at full size, area resize, RGB),
+ * over `count` faces spread across the set: mean and lowest PSNR.
+ */
+void printPsnr(const std::vector<std::string>& files, int size, size_t count)
+{
+    std::vector<double> db;
+    std::vector<std::uint8_t> out(static_cast<size_t>(size) * size * 3);
+    for (size_t k = 0; k < count && !files.empty(); ++k) {
+        const std::string& bytes = files[k * files.size() / count];
+        std::string problem;
+        if (decodeSquareRgb(bytes, size, out.data(), problem))
+            db.push_back(test::psnr(out.data(), test::referenceSquareRgb(bytes, size).data(), out.size()));
+    }
+    if (db.empty())
+        return;
+    double sum = 0;
+    for (double v : db)
+        sum += v;
+    std::printf("S=%-3d against full decode + area resize, %zu faces: PSNR mean %.1f dB, lowest %.1f dB\n", size,
+                db.size(), sum / db.size(), *std::min_element(db.begin(), db.end()));
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -45,10 +68,8 @@ int main(int argc, char** argv)
 
     const LoadedDataset utk = readUtkFace(test::sharedData() / "utkface" / "images");
     std::vector<std::string> paths, bytes;
-    std::vector<ImageProbe> probes;
     for (const auto& r : utk.records) {
         paths.push_back(r.path);
-        probes.push_back(probeImage(r.path));
         bytes.push_back(readFile(r.path)); // also warms the page cache for the timed runs
     }
     std::printf("FaceAtlas data benchmark: %zu UTKFace JPEGs (200x200), %d cores, median of %d runs\n\n", paths.size(),
@@ -68,14 +89,21 @@ int main(int argc, char** argv)
                 ImageCacheOptions options;
                 options.size = size;
                 options.threads = threads;
-                const auto result = buildImageCache(paths, probes, tmp / "images.u8", options);
+                const auto result = buildImageCache(paths, tmp / "images.u8", options);
                 rates.push_back(result.stored / result.seconds);
+                if (!result.skipped.empty())
+                    std::printf("S=%d: %zu of %zu not decoded, e.g. %s: %s\n", size, result.skipped.size(),
+                                paths.size(), result.skipped[0].path.c_str(), result.skipped[0].problem.c_str());
             }
             const double rate = median(rates);
             std::printf("cache build S=%-3d %d thread%s  %8.0f images/s  (%.0f%% of cores x raw)\n", size, threads,
                         threads == 1 ? ": " : "s:", rate, 100.0 * rate / (cores * rawRate));
         }
     }
+
+    std::printf("\n");
+    for (const int size : {64, 150})
+        printPsnr(bytes, size, 200);
 
     std::printf("\nmetadata\n");
     const auto wiki = test::sharedData() / "imdb-wiki-meta" / "wiki.mat";

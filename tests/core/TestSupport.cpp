@@ -1,5 +1,7 @@
 #include "TestSupport.h"
 
+#include "data/DemoFaces.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -63,6 +65,44 @@ std::string makeJpeg(int w, int h, int seed, bool gray)
     std::vector<uchar> bytes;
     cv::imencode(".jpg", img, bytes, {cv::IMWRITE_JPEG_QUALITY, 95});
     return std::string(bytes.begin(), bytes.end());
+}
+
+cv::Mat makeFacePhoto(int w, int h, int seed)
+{
+    const cv::Mat face = drawDemoFace(demoFace(kDemoSeed, static_cast<std::uint64_t>(seed)), 2 * std::max(w, h));
+    cv::Mat photo;
+    cv::resize(face, photo, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+    cv::rectangle(photo, cv::Rect(0, 0, w / 4, h / 6), cv::Scalar(30, 200, 240), cv::FILLED);
+    cv::Mat noise(photo.size(), CV_16SC3), noisy;
+    cv::RNG(static_cast<std::uint64_t>(seed) + 1).fill(noise, cv::RNG::NORMAL, 0, 4);
+    photo.convertTo(noisy, CV_16SC3);
+    noisy += noise;
+    noisy.convertTo(photo, CV_8UC3);
+    return photo;
+}
+
+std::vector<std::uint8_t> referenceSquareRgb(const std::string& bytes, int size)
+{
+    const cv::Mat bgr =
+        cv::imdecode(cv::_InputArray(reinterpret_cast<const uchar*>(bytes.data()), static_cast<int>(bytes.size())),
+                     cv::IMREAD_COLOR);
+    if (bgr.empty())
+        throw std::runtime_error("referenceSquareRgb: cv::imdecode failed");
+    std::vector<std::uint8_t> rgb(static_cast<size_t>(size) * size * 3);
+    cv::Mat resized, out(size, size, CV_8UC3, rgb.data());
+    cv::resize(bgr, resized, cv::Size(size, size), 0, 0, cv::INTER_AREA);
+    cv::cvtColor(resized, out, cv::COLOR_BGR2RGB);
+    return rgb;
+}
+
+double psnr(const std::uint8_t* a, const std::uint8_t* b, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const double d = double(a[i]) - double(b[i]);
+        sum += d * d;
+    }
+    return sum == 0 ? std::numeric_limits<double>::infinity() : 10 * std::log10(255.0 * 255.0 * n / sum);
 }
 
 namespace {

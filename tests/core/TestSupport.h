@@ -1,7 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <opencv2/core.hpp>
 #include <string>
+#include <vector>
 
 namespace faceatlas::test {
 
@@ -33,6 +36,18 @@ void writeBytes(const std::filesystem::path& path, const std::string& bytes);
 
 /** A JPEG of a w x h image filled with a smooth gradient (seeded), as file bytes. */
 std::string makeJpeg(int w, int h, int seed = 0, bool gray = false);
+
+/**
+ * A photo-like test picture of w x h (BGR): a demo face drawn large and area-resized, with sensor-like
+ * noise and a hard-edged block in the top-left corner (so a mirrored or turned picture differs).
+ */
+cv::Mat makeFacePhoto(int w, int h, int seed = 0);
+
+/** The pictures decodeSquareRgb is measured against: cv::imdecode at full size, area resize to size x size, RGB. */
+std::vector<std::uint8_t> referenceSquareRgb(const std::string& bytes, int size);
+
+/** Peak signal-to-noise ratio of two 8-bit pictures of n bytes, in dB; infinity when they are equal. */
+double psnr(const std::uint8_t* a, const std::uint8_t* b, size_t n);
 
 /**
  * Writes an IMDB-WIKI-like MAT-file with matio (an independent writer): struct `imdb` with the
