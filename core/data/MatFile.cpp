@@ -59,8 +59,11 @@ constexpr size_t kMaxInflatedBytes = size_t(2) << 30; // 2 GiB
 /**
  * What one file may cost in all, whatever its variables: inflated bytes (the same ratio and cap,
  * counted over every compressed variable together) and arrays (each a MatArray of ~200 bytes,
- * though an empty cell element takes 8 bytes of file): at most max(kMinArrays, file bytes / 4).
- * The real wiki.mat (3.8 MB) holds ~190,000 arrays; an 8-byte-per-cell bomb stops here.
+ * though an empty cell element takes 8 bytes of file): at most max(kMinArrays, file bytes), so a
+ * file costs at most ~200 times its size in arrays. The real wiki.mat (3.8 MB) holds ~190,000
+ * arrays, one per 20 bytes; matio compresses an IMDB-like file of 460,723 records (1.4 million
+ * arrays, paths and names that differ in a few digits) to one array per 3.2 bytes, which a limit of
+ * file bytes / 4 once refused. An 8-byte-per-cell bomb, which compresses to almost nothing, stops here.
  */
 constexpr size_t kMinArrays = size_t(1) << 18;
 struct ParseBudget {
@@ -465,7 +468,7 @@ std::vector<MatArray> parseMat5(const std::string& bytes, const std::string& wha
         throw Error(what + ": big-endian MAT-files are not supported");
     // One budget for the whole file (see ParseBudget), in force while this call parses.
     ParseBudget budget{std::min(kMaxInflatedBytes, std::max(kMinInflateLimit, bytes.size() * kMaxInflateRatio)),
-                       std::max(kMinArrays, bytes.size() / 4), std::max(kMinArrays, bytes.size() / 4)};
+                       std::max(kMinArrays, bytes.size()), std::max(kMinArrays, bytes.size())};
     struct Scope {
         ParseBudget* previous;
         explicit Scope(ParseBudget* b)

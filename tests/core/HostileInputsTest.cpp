@@ -106,12 +106,12 @@ TEST(HostileMatTest, CellCountIsBoundedByTheBytesLeft)
 TEST(HostileMatTest, ArraysPerFileAreBoundedWhateverTheCompression)
 {
     // Empty cell elements take 8 bytes of (inflated) file each but a MatArray each in memory: a
-    // compressed variable of incompressible text beside 500,000 of them would once have built them all.
-    std::string junk(1 << 20, '\0');
+    // compressed variable of incompressible text beside 300,000 of them would once have built them all.
+    std::string junk(1 << 17, '\0');
     std::uint64_t state = 12345;
     for (char& c : junk)
         c = static_cast<char>((state = state * 6364136223846793005ULL + 1442695040888963407ULL) >> 56);
-    std::vector<std::string> elements(500000, mat::element(mat::MATRIX, ""));
+    std::vector<std::string> elements(300000, mat::element(mat::MATRIX, ""));
     elements.insert(elements.begin(), mat::text(junk));
     const std::string e = parseError(mat::compressed(mat::cell(elements, "c")));
     EXPECT_TRUE(contains(e, "arrays for a file of this size")) << "[" << e << "]";

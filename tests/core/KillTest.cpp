@@ -88,6 +88,14 @@ protected:
 
     double delay(double from, double to) { return std::uniform_real_distribution<double>(from, to)(rng()); }
 
+    /**
+     * Attempt `i` of a kill loop: `draws` attempts at a random moment of a full run, then, only while
+     * none has been killed before the end (a full run measured under load can be slower than the
+     * ones that follow), one more at an early moment, so that each test kills at least once.
+     */
+    bool moreAttempts(int i, int draws, int killed) const { return i < draws || (killed == 0 && i == draws); }
+    double killDelay(int i, int draws, double fullRun) { return i < draws ? delay(0.02, fullRun) : 0.05; }
+
     static int temporaries(const fs::path& dir)
     {
         int n = 0;
@@ -135,13 +143,13 @@ TEST_F(KillTest, PrepareKilledNeverLooksFinishedAndPreparesAgain)
               0);
     const size_t count = PreparedDataset::open(m_dir / "full").count();
     int killed = 0;
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; moreAttempts(i, 4, killed); ++i) {
         const fs::path out = m_dir / ("P" + std::to_string(i));
         const std::vector<std::string> args{"prepare", "--source", "demo:300",         "--out", out.string(),
                                             "--size",  "32",       "--min-image-size", "0"};
         // A cache of its own, so each killed prepare decodes its images as the first one did.
         ::setenv("FACEATLAS_CACHE_DIR", (m_dir / ("cache" + std::to_string(i))).c_str(), 1);
-        const double d = delay(0.02, seconds);
+        const double d = killDelay(i, 4, seconds);
         killed += killAfter(args, d);
         if (fs::exists(out / PreparedDataset::kManifest)) { // it says finished: then it is
             EXPECT_NO_THROW(EXPECT_EQ(PreparedDataset::open(out).count(), count)) << "killed after " << d << " s";
@@ -158,9 +166,9 @@ TEST_F(KillTest, TrainKilledKeepsCheckpointAndRecordsInStepAndResumes)
     double trainSeconds = 0;
     makeBase(nullptr, &trainSeconds);
     int killed = 0;
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; moreAttempts(i, 4, killed); ++i) {
         const fs::path runDir = m_dir / ("R" + std::to_string(i));
-        const double d = delay(0.1, trainSeconds);
+        const double d = killDelay(i, 4, trainSeconds);
         killed += killAfter(trainArgs(runDir, false), d);
         if (fs::exists(runDir / "last.pt")) {
             LoadedModel last;
@@ -208,12 +216,12 @@ TEST_F(KillTest, EncodeAndClusterKilledNeverLookFinishedAndRunAgain)
     makeBase(nullptr, nullptr, &encodeSeconds);
     const size_t count = PreparedDataset::open(m_dir / "D").count();
     int killed = 0;
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; moreAttempts(i, 3, killed); ++i) {
         const fs::path out = m_dir / ("C" + std::to_string(i));
         const std::vector<std::string> args{
             "encode",   "--run", (m_dir / "RUN").string(), "--data", (m_dir / "D").string(), "--out", out.string(),
             "--device", "cpu"};
-        const double d = delay(0.02, encodeSeconds);
+        const double d = killDelay(i, 3, encodeSeconds);
         killed += killAfter(args, d);
         if (fs::exists(out / "codes.json")) {
             EXPECT_NO_THROW(EXPECT_EQ(Codes::open(out).count(), count)) << "killed after " << d << " s";
@@ -231,9 +239,9 @@ TEST_F(KillTest, EncodeAndClusterKilledNeverLookFinishedAndRunAgain)
             "cluster", "--codes", (m_dir / "C").string(), "--out", out.string(), "--k", "3", "--device", "cpu"};
     };
     ASSERT_EQ(run(clusterArgs(m_dir / "K"), &clusterSeconds), 0);
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; moreAttempts(i, 3, killed); ++i) {
         const fs::path out = m_dir / ("K" + std::to_string(i));
-        const double d = delay(0.02, clusterSeconds);
+        const double d = killDelay(i, 3, clusterSeconds);
         killed += killAfter(clusterArgs(out), d);
         if (fs::exists(out / "metrics.json")) {
             for (int c = 0; c < 3; ++c)

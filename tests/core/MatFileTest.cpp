@@ -4,6 +4,7 @@
 #include "util/FileUtil.h"
 
 #include <cmath>
+#include <filesystem>
 #include <gtest/gtest.h>
 
 using namespace faceatlas;
@@ -51,6 +52,17 @@ TEST(MatFileTest, ReadsWhatMatioWroteCompressed)
     TempDir dir;
     test::writeImdbLikeMat(dir / "c.mat", 257, /*compressed=*/true);
     expectSameAsWritten(dir / "c.mat", 257);
+}
+
+TEST(MatFileTest, ReadsALargeFileWhoseArraysCompressWell)
+{
+    // 100,000 records are 300,000 arrays in about a megabyte: more arrays than file bytes / 4, the
+    // per-file limit that once refused an IMDB-sized file that matio had written.
+    TempDir dir;
+    test::writeImdbLikeMat(dir / "big.mat", 100000, /*compressed=*/true);
+    const auto bytes = std::filesystem::file_size(dir / "big.mat");
+    EXPECT_LT(bytes / 4, 300000u) << bytes << " bytes: the file no longer tests what it should";
+    expectSameAsWritten(dir / "big.mat", 100000);
 }
 
 TEST(MatFileTest, ReadsWhatMatioWroteUncompressedWithUtf8Text)
