@@ -122,4 +122,9 @@ torch::Tensor augment(const torch::Tensor& images)
     return ((out - mean) * contrast + mean * brightness).clamp(0.0, 1.0);
 }
 
+int inferenceBatchSize(const torch::Device& device)
+{
+    return device.is_cuda() ? 256 : 32;
+}
+
 } // namespace faceatlas

@@ -54,6 +54,14 @@ private:
     std::thread m_thread;
 };
 
+/**
+ * Faces per forward pass when nothing is learned (encode, predict, evaluate, embed, the audit's
+ * distributions): 32 on the CPU, where activations of bigger batches leave the caches (the
+ * autoencoder's first conv output for 256 faces at 150 px is 737 MB: encoding ran at 117 faces/s at
+ * batch 256, 284 at 32; `faceatlas_bench_train` prints the table), 256 on a GPU.
+ */
+int inferenceBatchSize(const torch::Device& device);
+
 /** A per-epoch shuffle of the training indices, the same for (seed, epoch) on every run. */
 std::vector<std::uint32_t> epochOrder(const std::vector<std::uint32_t>& train, std::uint64_t seed, int epoch);
 

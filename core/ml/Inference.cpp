@@ -60,7 +60,7 @@ std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data
     model.to(device);
     std::vector<float> predicted;
     predicted.reserve(indices.size());
-    BatchPrefetcher batches(data, indices, 128);
+    BatchPrefetcher batches(data, indices, inferenceBatchSize(device));
     Batch b;
     while (batches.next(b) && !cancel.isCancelled()) {
         const auto out = model.predictAges(b.images.to(device)).to(torch::kCPU).contiguous();
@@ -95,7 +95,7 @@ torch::Tensor embedDataset(FaceModelImpl& model, const PreparedDataset& data, co
     for (size_t i = 0; i < all.size(); ++i)
         all[i] = static_cast<std::uint32_t>(i);
     std::vector<torch::Tensor> parts;
-    BatchPrefetcher batches(data, all, 128);
+    BatchPrefetcher batches(data, all, inferenceBatchSize(device));
     Batch b;
     long long done = 0;
     while (batches.next(b)) {
@@ -232,7 +232,7 @@ void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::pa
         MappedFile file = MappedFile::create(out / "codes.f32", data.count() * dim * sizeof(float));
         auto* dst = reinterpret_cast<float*>(file.mutableData());
         std::vector<std::uint32_t> all = splitIndices(data, Split::All);
-        BatchPrefetcher batches(data, all, 256);
+        BatchPrefetcher batches(data, all, inferenceBatchSize(device));
         Batch b;
         size_t done = 0;
         while (batches.next(b)) {

@@ -114,7 +114,7 @@ public:
         const auto pool = [](const torch::Tensor& t) {
             return F::max_pool2d(t, F::MaxPool2dFuncOptions(2).ceil_mode(true)); // Keras padding='same'
         };
-        auto x = traced(trace, "enc1", "Conv2D", torch::relu(m_enc1(images)), m_enc1.get());
+        auto x = traced(trace, "enc1", "Conv2D", torch::relu(m_enc1(convInput(images))), m_enc1.get());
         x = traced(trace, "pool1", "MaxPooling2D", pool(x));
         x = traced(trace, "enc2", "Conv2D", torch::relu(m_enc2(x)), m_enc2.get());
         x = traced(trace, "pool2", "MaxPooling2D", pool(x));
@@ -129,7 +129,7 @@ public:
             return F::interpolate(
                 t, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
         };
-        auto x = traced(trace, "dec1", "Conv2D", torch::relu(m_dec1(code)), m_dec1.get());
+        auto x = traced(trace, "dec1", "Conv2D", torch::relu(m_dec1(convInput(code))), m_dec1.get());
         x = traced(trace, "up1", "UpSampling2D", up(x));
         x = traced(trace, "dec2", "Conv2D", torch::relu(m_dec2(x)), m_dec2.get());
         x = traced(trace, "up2", "UpSampling2D", up(x));
@@ -226,9 +226,10 @@ public:
     }
 
     // Test-time augmentation: a face and its mirror image are the same age.
-    torch::Tensor predictAges(const torch::Tensor& images) override
+    torch::Tensor predictAges(const torch::Tensor& images, const ModelOutput* unflipped = nullptr) override
     {
-        return 0.5 * (run(images, nullptr).output + run(images.flip({3}), nullptr).output);
+        const torch::Tensor direct = unflipped ? unflipped->output : run(images, nullptr).output;
+        return 0.5 * (direct + run(images.flip({3}), nullptr).output);
     }
 
     std::vector<std::string> featureLayers() const override

@@ -99,7 +99,7 @@ AgeDistributions predictAgeDistributions(FaceModelImpl& model, const PreparedDat
     model.eval();
     model.to(device);
     AgeDistributions d;
-    BatchPrefetcher batches(data, indices, 128);
+    BatchPrefetcher batches(data, indices, inferenceBatchSize(device));
     Batch b;
     const auto bins = torch::arange(kAgeBins, torch::kFloat).to(device);
     while (batches.next(b) && !cancel.isCancelled()) {

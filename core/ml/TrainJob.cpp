@@ -79,7 +79,8 @@ Validation validate(FaceModelImpl& model, const PreparedDataset& data, const std
             const auto known = ~torch::isnan(ages);
             const int64_t k = known.sum().item<int64_t>();
             if (k > 0) {
-                const auto pred = model.predictAges(images).masked_select(known), truth = ages.masked_select(known);
+                const auto pred = model.predictAges(images, &out).masked_select(known),
+                           truth = ages.masked_select(known);
                 lossSum += model.loss(out, images, ages.nan_to_num(medianAge)).item<double>() * count;
                 absSum += (pred - truth).abs().sum().item<double>();
                 baseSum += (truth - medianAge).abs().sum().item<double>();

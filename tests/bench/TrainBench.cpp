@@ -55,26 +55,36 @@ void trainingThroughput(ModelKind kind, int size, int batch, const torch::Device
     std::fflush(stdout);
 }
 
-/** Encoding throughput: the autoencoder's encoder alone, no gradients, at several batch sizes. */
-void benchEncode(int size, const torch::Device& device)
+/**
+ * Inference throughput at several batch sizes, no gradients: the autoencoder's encoder (encode) and
+ * the age models' test-time-mirrored prediction (predict, evaluate, audit). Large batches are slower
+ * on CPU: the first conv layer's output of 256 faces at 150 px is 737 MB, far beyond the caches.
+ */
+void benchInference(ModelKind kind, int size, const torch::Device& device)
 {
-    FaceModel model = createModel(ModelKind::Autoencoder, size);
+    FaceModel model = createModel(kind, size);
     model->to(device);
     model->eval();
     torch::InferenceMode inference;
-    for (int batch : {16, 32, 64, 256}) {
+    const auto pass = [&](const torch::Tensor& x) {
+        return kind == ModelKind::Autoencoder ? autoencoderEncode(*model, x) : model->predictAges(x);
+    };
+    std::printf("%-13s S=%-3d", kind == ModelKind::Autoencoder ? "encode" : modelKindName(kind), size);
+    for (int batch : {8, 16, 32, 64, 128, 256}) {
         const auto x = torch::rand({batch, 3, size, size}, torch::TensorOptions().device(device));
-        autoencoderEncode(*model, x);
+        pass(x);
         std::vector<double> t;
-        for (int i = 0; i < 2048 / batch + 3; ++i) {
+        for (int i = 0; i < std::max(3, 1024 / batch); ++i) {
             const auto start = Clock::now();
-            auto codes = autoencoderEncode(*model, x);
+            auto out = pass(x);
             if (device.is_cuda())
                 torch::cuda::synchronize();
             t.push_back(seconds(start));
         }
-        std::printf("encode        S=%-3d batch %-3d %8.0f images/s\n", size, batch, batch / median(t));
+        std::printf("  %d: %5.0f", batch, batch / median(t));
     }
+    std::printf("  (images/s by batch; predict: mirrored too)\n");
+    std::fflush(stdout);
 }
 
 /** Attention-map latency for one face (what the GUI waits for): signed Grad-CAM and the code map. */
@@ -118,8 +128,9 @@ int main(int argc, char** argv)
                 && (!std::getenv("BENCH_ONLY") || std::strstr(modelKindName(kind), std::getenv("BENCH_ONLY"))))
                 trainingThroughput(kind, size, batch, device, minSeconds, peak);
     std::printf("\n");
-    for (int size : {64, 150})
-        benchEncode(size, device);
+    for (ModelKind kind : {ModelKind::Autoencoder, ModelKind::Age, ModelKind::AgeCapstone})
+        for (int size : {64, 150})
+            benchInference(kind, size, device);
     for (int size : {64, 150}) {
         benchAttention(ModelKind::Age, AttentionMethod::GradCam, size);
         benchAttention(ModelKind::AgeCapstone, AttentionMethod::GradCam, size);

@@ -1,6 +1,8 @@
 #include "ml/Models.h"
 
 #include <gtest/gtest.h>
+#include <map>
+#include <string>
 
 using namespace faceatlas;
 
@@ -91,4 +93,29 @@ TEST(ModelsTest, UnknownModelAndTooSmallImagesAreErrors)
     EXPECT_THROW(parseModelKind("resnet"), std::exception);
     EXPECT_THROW(createModel(ModelKind::Age, 8), std::exception);
     EXPECT_EQ(parseModelKind("age-capstone"), ModelKind::AgeCapstone);
+}
+
+TEST(ModelsTest, ChannelsLastLayoutGivesTheSameCodesAsPlainConvolutions)
+{
+    // The models hand their first convolution channels-last input on the CPU (faster); the codes must
+    // be what the same layers give on plain NCHW tensors, read back in logical order.
+    torch::manual_seed(3);
+    FaceModel model = createModel(ModelKind::Autoencoder, 64);
+    model->eval();
+    torch::NoGradGuard noGrad;
+    const auto images = torch::rand({4, 3, 64, 64});
+    std::map<std::string, torch::Tensor> p;
+    for (const auto& item : model->named_parameters())
+        p[item.key()] = item.value().detach().contiguous();
+    const auto stage = [&](const torch::Tensor& x, const std::string& name) {
+        const auto y = torch::relu(torch::conv2d(x.contiguous(), p[name + ".weight"], p[name + ".bias"], 1, 1));
+        return torch::max_pool2d(y, 2, 2, 0, 1, /*ceil_mode=*/true).contiguous();
+    };
+    const auto expected = stage(stage(stage(images, "enc1"), "enc2"), "enc3");
+    const auto codes = autoencoderEncode(*model, images);
+    ASSERT_EQ(codes.sizes(), expected.sizes());
+    EXPECT_TRUE(codes.is_contiguous(torch::MemoryFormat::ChannelsLast)) << "the fast layout is no longer used";
+    EXPECT_TRUE(torch::allclose(codes.contiguous(), expected, 1e-4, 1e-5));
+    // Flattened as encode writes them: logical order, not the memory order of the layout.
+    EXPECT_TRUE(torch::allclose(codes.reshape({4, -1}), expected.reshape({4, -1}), 1e-4, 1e-5));
 }
