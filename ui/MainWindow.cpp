@@ -319,8 +319,9 @@ void MainWindow::buildMenus()
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About FaceAtlas"), this, [this] {
         QMessageBox::about(this, tr("About FaceAtlas"),
-                           tr("<b>FaceAtlas %1</b><br>Explore face-image datasets with deep learning.<br>%2")
-                               .arg(FACEATLAS_VERSION, QString::fromStdString(torchDescription())));
+                           tr("<b>FaceAtlas %1</b><br>Explore face-image datasets with deep learning.<br>%2<br>%3")
+                               .arg(FACEATLAS_VERSION, QString::fromStdString(torchDescription()),
+                                    QString::fromStdString(blasDescription()).toHtmlEscaped()));
     });
 }
 

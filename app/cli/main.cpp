@@ -55,7 +55,8 @@ int main(int argc, char** argv)
         return command.empty() ? 2 : 0;
     }
     if (command == "--version") {
-        std::printf("faceatlas-cli %s, %s\n", FACEATLAS_VERSION, faceatlas::torchDescription().c_str());
+        std::printf("faceatlas-cli %s, %s\n%s\n", FACEATLAS_VERSION, faceatlas::torchDescription().c_str(),
+                    faceatlas::blasDescription().c_str());
         return 0;
     }
     const auto it = commands.find(command);

@@ -1,5 +1,6 @@
 #include "ml/KMeans.h"
 
+#include "ml/NearestCentre.h"
 #include "ml/Runtime.h"
 #include "util/Error.h"
 #include "util/SplitMix.h"
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -29,6 +31,20 @@ int64_t defaultChunk(const torch::Tensor& data, int64_t requested)
     return std::max<int64_t>(64, (3LL << 20) / bytesPerRow);
 }
 
+/**
+ * Rows per block for the nearest-centre kernel: small enough that a block is still in the
+ * second-level cache when its rows are added to their cluster sums.
+ */
+int64_t kernelChunk(const torch::Tensor& data, int64_t requested)
+{
+    if (requested > 0)
+        return requested;
+    const int64_t bytesPerRow = std::max<int64_t>(1, data.size(1) * 4);
+    if (const char* env = std::getenv("FACEATLAS_KMEANS_KERNEL_BYTES"))
+        return std::max<int64_t>(4, std::atoll(env) / bytesPerRow);
+    return std::max<int64_t>(16, (256LL << 10) / bytesPerRow);
+}
+
 /** Workers for the distance blocks: one per LibTorch thread on the CPU, one on a GPU. */
 int blockWorkers(const torch::Tensor& data)
 {
@@ -36,31 +52,14 @@ int blockWorkers(const torch::Tensor& data)
 }
 
 /**
- * Squared distances of rows [N, D] to centres [m, D] in blocks of `chunk` rows, on blockWorkers()
- * threads; calls fn(worker, start, block rows, dist[c, m]). Blocks are disjoint, so fn may write
- * its rows' slots directly; anything summed across blocks needs one accumulator per worker.
+ * Calls block(worker, start) for every `chunk` rows of `data`, on blockWorkers() threads with one
+ * math thread each. Blocks are disjoint, so a block may write its rows' slots directly; anything
+ * summed across blocks needs one accumulator per worker.
  */
 template <typename Fn>
-void forEachDistanceBlock(const torch::Tensor& data, const torch::Tensor& rowNorms, const torch::Tensor& centres,
-                          int64_t chunk, Fn&& fn)
+void parallelBlocks(const torch::Tensor& data, int64_t chunk, Fn&& block)
 {
-    // BLAS is much faster when the centre count is a multiple of 8 (25 centres: 57 -> 79 GFLOP/s
-    // here); padded centres get an infinite norm, so they never win.
-    const int64_t m = centres.size(0), padded = (m + 7) / 8 * 8;
-    auto centresT = torch::zeros({centres.size(1), padded}, centres.options());
-    centresT.narrow(1, 0, m).copy_(centres.t());
-    auto centreNorms = torch::full({padded}, std::numeric_limits<float>::infinity(), centres.options());
-    centreNorms.narrow(0, 0, m).copy_(centres.pow(2).sum(1));
     const int64_t n = data.size(0);
-    const auto block = [&](int worker, int64_t start) {
-        torch::NoGradGuard noGrad; // thread-local: every worker needs its own
-        const int64_t len = std::min(chunk, n - start);
-        const auto rows = data.narrow(0, start, len);
-        // ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, one matrix product per block.
-        auto dist = torch::addmm(centreNorms.unsqueeze(0), rows, centresT, /*beta=*/1, /*alpha=*/-2);
-        dist.add_(rowNorms.narrow(0, start, len).unsqueeze(1)).clamp_min_(0);
-        fn(worker, start, rows, dist.narrow(1, 0, m));
-    };
     const int workers = static_cast<int>(std::min<int64_t>(blockWorkers(data), (n + chunk - 1) / chunk));
     if (workers <= 1) {
         for (int64_t start = 0; start < n; start += chunk)
@@ -89,6 +88,75 @@ void forEachDistanceBlock(const torch::Tensor& data, const torch::Tensor& rowNor
         std::rethrow_exception(error);
 }
 
+/**
+ * Squared distances of rows [N, D] to centres [m, D] in blocks of `chunk` rows;
+ * calls fn(worker, start, block rows, dist[c, m]) (see parallelBlocks).
+ */
+template <typename Fn>
+void forEachDistanceBlock(const torch::Tensor& data, const torch::Tensor& rowNorms, const torch::Tensor& centres,
+                          int64_t chunk, Fn&& fn)
+{
+    // BLAS is much faster when the centre count is a multiple of 8 (25 centres: 57 -> 79 GFLOP/s
+    // here); padded centres get an infinite norm, so they never win.
+    const int64_t m = centres.size(0), padded = (m + 7) / 8 * 8;
+    auto centresT = torch::zeros({centres.size(1), padded}, centres.options());
+    centresT.narrow(1, 0, m).copy_(centres.t());
+    auto centreNorms = torch::full({padded}, std::numeric_limits<float>::infinity(), centres.options());
+    centreNorms.narrow(0, 0, m).copy_(centres.pow(2).sum(1));
+    const int64_t n = data.size(0);
+    parallelBlocks(data, chunk, [&](int worker, int64_t start) {
+        torch::NoGradGuard noGrad; // thread-local: every worker needs its own
+        const int64_t len = std::min(chunk, n - start);
+        const auto rows = data.narrow(0, start, len);
+        // ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, one matrix product per block.
+        auto dist = torch::addmm(centreNorms.unsqueeze(0), rows, centresT, /*beta=*/1, /*alpha=*/-2);
+        dist.add_(rowNorms.narrow(0, start, len).unsqueeze(1)).clamp_min_(0);
+        fn(worker, start, rows, dist.narrow(1, 0, m));
+    });
+}
+
+/** Whether nearestBlocks runs our own kernel (ml/NearestCentre.h) rather than a matrix product. */
+bool usesNearestKernel(const torch::Tensor& data)
+{
+    return data.is_cpu() && data.is_contiguous() && NearestCentres::kernel() != nullptr;
+}
+
+/**
+ * Each row's nearest centre into labels [N] (int64) and its squared distance into distances [N]
+ * (float), `chunk` rows at a time; then perBlock(worker, start, len) while those rows are still in
+ * cache (see parallelBlocks for what it may write).
+ */
+template <typename Fn>
+void nearestBlocks(const torch::Tensor& data, const torch::Tensor& rowNorms, const torch::Tensor& centres,
+                   int64_t requestedChunk, torch::Tensor& labels, torch::Tensor& distances, Fn&& perBlock)
+{
+    const int64_t n = data.size(0);
+    if (!usesNearestKernel(data)) {
+        const int64_t chunk = defaultChunk(data, requestedChunk);
+        forEachDistanceBlock(data, rowNorms, centres, chunk,
+                             [&](int worker, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
+                                 const auto m = d.min(1);
+                                 distances.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
+                                 labels.narrow(0, start, d.size(0)).copy_(std::get<1>(m));
+                                 perBlock(worker, start, d.size(0));
+                             });
+        return;
+    }
+    const auto c = centres.to(torch::kCPU).contiguous();
+    const NearestCentres nearest(c.data_ptr<float>(), c.size(0), c.size(1));
+    const auto norms = rowNorms.contiguous();
+    const float* x = data.data_ptr<float>();
+    const float* xn = norms.data_ptr<float>();
+    std::int64_t* l = labels.data_ptr<std::int64_t>();
+    float* dist = distances.data_ptr<float>();
+    const int64_t dim = data.size(1), chunk = kernelChunk(data, requestedChunk);
+    parallelBlocks(data, chunk, [&](int worker, int64_t start) {
+        const int64_t len = std::min(chunk, n - start);
+        nearest.assign(x + start * dim, xn + start, len, l + start, dist + start);
+        perBlock(worker, start, len);
+    });
+}
+
 /** sums[labels[i]] += rows[i]; one pass over rows that are still in cache. */
 __attribute__((target_clones("avx2", "default"))) void accumulateRows(const float* rows, const int64_t* labels,
                                                                       int64_t count, int64_t dim, float* sums)
@@ -101,15 +169,15 @@ __attribute__((target_clones("avx2", "default"))) void accumulateRows(const floa
     }
 }
 
-/** Adds each row of `block` to the sum of its cluster. */
-void addToSums(torch::Tensor& sums, const torch::Tensor& labels, const torch::Tensor& block)
+/** Adds rows [start, start + len) of `data` to the sums [k, D] of their clusters. */
+void addToSums(torch::Tensor& sums, const torch::Tensor& labels, const torch::Tensor& data, int64_t start, int64_t len)
 {
-    if (!block.is_cpu() || !block.is_contiguous()) {
-        sums.index_add_(0, labels, block);
+    if (!data.is_cpu() || !data.is_contiguous() || !sums.is_contiguous()) {
+        sums.index_add_(0, labels.narrow(0, start, len), data.narrow(0, start, len));
         return;
     }
-    const auto l = labels.contiguous();
-    accumulateRows(block.data_ptr<float>(), l.data_ptr<int64_t>(), block.size(0), block.size(1),
+    const int64_t dim = data.size(1);
+    accumulateRows(data.data_ptr<float>() + start * dim, labels.data_ptr<int64_t>() + start, len, dim,
                    sums.data_ptr<float>());
 }
 
@@ -170,12 +238,8 @@ void assignToCentroids(const torch::Tensor& data, const torch::Tensor& centroids
     const auto norms = rowSquaredNorms(data, chunk);
     labels = torch::empty({data.size(0)}, data.options().dtype(torch::kLong));
     minDistances = torch::empty({data.size(0)}, data.options());
-    forEachDistanceBlock(data, norms, centroids.to(data.device()), chunk,
-                         [&](int, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
-                             const auto m = d.min(1);
-                             minDistances.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
-                             labels.narrow(0, start, d.size(0)).copy_(std::get<1>(m));
-                         });
+    nearestBlocks(data, norms, centroids.to(data.device()), chunkRows, labels, minDistances,
+                  [](int, int64_t, int64_t) {});
 }
 
 KMeansResult kmeans(const torch::Tensor& data, const KMeansParams& p, const CancelToken& cancel,
@@ -247,17 +311,16 @@ KMeansResult kmeans(const torch::Tensor& data, const KMeansParams& p, const Canc
                 return result;
             }
             // Assignment and the sums for the update, in one pass over the data.
+            // One [k, D] accumulator per worker, made before the workers start.
             auto partial = torch::zeros({blockWorkers(data), p.k, data.size(1)}, data.options());
+            std::vector<torch::Tensor> workerSums;
+            for (int64_t w = 0; w < partial.size(0); ++w)
+                workerSums.push_back(partial[w]);
             double inertia = 0;
-            forEachDistanceBlock(data, norms, s.centres, chunk,
-                                 [&](int worker, int64_t start, const torch::Tensor& block, const torch::Tensor& d) {
-                                     const auto m = d.min(1);
-                                     const auto labels = std::get<1>(m);
-                                     s.labels.narrow(0, start, d.size(0)).copy_(labels);
-                                     closest.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
-                                     auto sums = partial[worker];
-                                     addToSums(sums, labels, block);
-                                 });
+            nearestBlocks(data, norms, s.centres, p.chunkRows, s.labels, closest,
+                          [&](int worker, int64_t start, int64_t len) {
+                              addToSums(workerSums[static_cast<size_t>(worker)], s.labels, data, start, len);
+                          });
             auto sums = partial.sum(0);
             inertia = closest.sum().to(torch::kDouble).item<double>();
             s.history.push_back(inertia);
@@ -287,12 +350,7 @@ KMeansResult kmeans(const torch::Tensor& data, const KMeansParams& p, const Canc
                 break;
         }
         // Final assignment to the final centres, so labels and inertia agree with the centroids.
-        forEachDistanceBlock(data, norms, s.centres, chunk,
-                             [&](int, int64_t start, const torch::Tensor&, const torch::Tensor& d) {
-                                 const auto m = d.min(1);
-                                 s.labels.narrow(0, start, d.size(0)).copy_(std::get<1>(m));
-                                 closest.narrow(0, start, d.size(0)).copy_(std::get<0>(m));
-                             });
+        nearestBlocks(data, norms, s.centres, p.chunkRows, s.labels, closest, [](int, int64_t, int64_t) {});
         s.inertia = closest.sum().to(torch::kDouble).item<double>();
         s.history.push_back(s.inertia);
         s.iterationSeconds = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -21,6 +21,13 @@ void configureAllocator();
 /** "LibTorch 1.13.1 (CPU)" or "LibTorch 2.x (CUDA available, 1 GPU)". */
 std::string torchDescription();
 
+/**
+ * The BLAS behind LibTorch's matrix products: OpenBLAS's build and the kernels it chose, and a
+ * warning when it fell back to old kernels on a CPU that has AVX2 or AVX-512 (it does not know
+ * every CPU; OPENBLAS_CORETYPE overrides its choice).
+ */
+std::string blasDescription();
+
 /** Whether this LibTorch build can use a CUDA GPU on this machine now. */
 bool cudaAvailable();
 

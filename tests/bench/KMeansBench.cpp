@@ -2,6 +2,7 @@
 // iterations. Reads the peers' data (kmeans_data.py) when given a file, else draws the same kind.
 #include "MatmulRate.h"
 #include "ml/KMeans.h"
+#include "ml/NearestCentre.h"
 #include "ml/Runtime.h"
 #include "util/MappedFile.h"
 
@@ -22,6 +23,8 @@ int main(int argc, char** argv)
     const char* file = argc > 1 ? argv[1] : nullptr;
     const int64_t n = argc > 2 ? std::atoll(argv[2]) : 175000;
     const double peak = matmulGflops();
+    std::printf("%s\nnearest-centre kernel: %s\n", blasDescription().c_str(),
+                NearestCentres::kernel() ? NearestCentres::kernel() : "none (matrix products)");
     const long rssBefore = usage().ru_maxrss;
     MappedFile mapped;
     torch::Tensor data;
@@ -59,8 +62,9 @@ int main(int argc, char** argv)
     std::printf("k-means k=%lld, 1 start, %d Lloyd iterations, %d threads\n", static_cast<long long>(k), r.iterations,
                 at::get_num_threads());
     std::printf("  k-means++ init      %7.2f s\n", r.initSeconds);
-    std::printf("  per iteration       %7.3f s  (%.1f GFLOP/s in the distance products; matmul peak %.1f GFLOP/s)\n",
-                perIteration, gflops, peak);
+    std::printf("  per iteration       %7.3f s  (%.1f GFLOP/s in the distances = %.0f%% of the 4096^2 matrix product's "
+                "%.1f GFLOP/s in this run)\n",
+                perIteration, gflops, 100.0 * gflops / peak, peak);
     std::printf("  whole fit           %7.2f s  (scikit-learn on the same machine: see peers/kmeans.py)\n", total);
     std::printf("  inertia             %.6e\n", r.inertia);
     std::printf("  peak memory         %.2f GB resident, codes %.2f GB (%.2fx; before the fit %.2f GB)\n",

@@ -119,6 +119,7 @@ int main(int argc, char** argv)
     std::printf("FaceAtlas training throughput: %s, %d threads, device %s, allocator %s\n", torchDescription().c_str(),
                 threads, device.is_cuda() ? "cuda" : "cpu",
                 std::getenv("FACEATLAS_MALLOC") ? std::getenv("FACEATLAS_MALLOC") : "kept");
+    std::printf("%s\n", blasDescription().c_str());
     std::printf("matrix product 4096^2 float32: %.1f GFLOP/s\n\n", peak);
     torch::AutoGradMode grad(true);
     const int batch = 32;

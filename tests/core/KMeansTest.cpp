@@ -1,5 +1,6 @@
 #include "ml/KMeans.h"
 #include "ml/ClusterJob.h"
+#include "ml/NearestCentre.h"
 #include "util/Error.h"
 
 #include <gtest/gtest.h>
@@ -90,6 +91,86 @@ TEST(KMeansTest, MatchesBruteForceReference)
             }
         EXPECT_TRUE(torch::allclose(sum / count, r.centroids[c], 1e-4, 1e-4));
     }
+}
+
+namespace {
+
+/** Checks one kernel against double-precision brute force on shapes that hit every tail. */
+void checkKernelAgainstBruteForce(const faceatlas::detail::NearestKernel& kernel)
+{
+    SCOPED_TRACE(kernel.name);
+    torch::manual_seed(7);
+    for (const int64_t dim : {1, 5, 8, 16, 17, 40, 361}) {
+        for (const int64_t k : {1, 2, 3, 5, 7, 13, 25}) {
+            for (const int64_t count : {1, 4, 6, 11}) {
+                SCOPED_TRACE("dim " + std::to_string(dim) + ", k " + std::to_string(k) + ", rows "
+                             + std::to_string(count));
+                const auto rows = torch::randn({count, dim}), centres = torch::randn({k, dim});
+                const int64_t padded = (k + kernel.groupSize - 1) / kernel.groupSize * kernel.groupSize;
+                auto paddedCentres = torch::zeros({padded, dim});
+                paddedCentres.narrow(0, 0, k).copy_(centres);
+                const auto rowNorms = rows.pow(2).sum(1).contiguous(), centreNorms = centres.pow(2).sum(1).contiguous();
+                std::vector<std::int64_t> labels(static_cast<size_t>(count), -1);
+                std::vector<float> distances(static_cast<size_t>(count), -1);
+                kernel.assign(rows.data_ptr<float>(), rowNorms.data_ptr<float>(), count, dim,
+                              paddedCentres.data_ptr<float>(), centreNorms.data_ptr<float>(), k, padded, labels.data(),
+                              distances.data());
+                const auto exact = torch::cdist(rows.to(torch::kDouble), centres.to(torch::kDouble)).pow(2);
+                for (int64_t i = 0; i < count; ++i) {
+                    const auto sorted = std::get<0>(exact[i].sort());
+                    const double best = sorted[0].item<double>();
+                    EXPECT_NEAR(distances[i], best, 1e-4 * (1 + best));
+                    // The label is the nearest centre, unless the runner-up is within rounding of it.
+                    const double gap = k > 1 ? sorted[1].item<double>() - best : 1.0;
+                    if (gap > 1e-3 * (1 + best)) {
+                        EXPECT_EQ(labels[i], exact[i].argmin().item<int64_t>());
+                    }
+                }
+            }
+        }
+    }
+}
+
+} // namespace
+
+#if defined(__x86_64__)
+TEST(NearestCentresTest, Avx512KernelMatchesBruteForce)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f"))
+        GTEST_SKIP() << "this CPU has no AVX-512F, so its kernel cannot run here";
+    checkKernelAgainstBruteForce(faceatlas::detail::nearestKernelAvx512());
+}
+
+TEST(NearestCentresTest, Avx2KernelMatchesBruteForce)
+{
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        GTEST_SKIP() << "this CPU has no AVX2 with FMA, so its kernel cannot run here";
+    checkKernelAgainstBruteForce(faceatlas::detail::nearestKernelAvx2());
+}
+#endif
+
+TEST(NearestCentresTest, KMeansLabelsAreTheNearestFinalCentresAtCodeWidth)
+{
+    // The kernel's path through k-means (contiguous CPU rows, 2,888 wide as the autoencoder's codes,
+    // blocks of a few rows with a short last one), checked against the final centres by brute force.
+    std::vector<int> truth;
+    const auto data = planted(203, 7, 2888, truth, 3) * 0.05;
+    KMeansParams p;
+    p.k = 7;
+    p.chunkRows = 9;
+    const KMeansResult r = kmeans(data, p);
+    const auto exact = torch::cdist(data.to(torch::kDouble), r.centroids.to(torch::kDouble)).pow(2);
+    const auto nearest = exact.argmin(1);
+    double inertia = 0;
+    for (int64_t i = 0; i < data.size(0); ++i) {
+        EXPECT_EQ(r.labels[static_cast<size_t>(i)], nearest[i].item<int64_t>()) << "row " << i;
+        inertia += exact[i][nearest[i]].item<double>();
+    }
+    EXPECT_NEAR(r.inertia, inertia, 1e-4 * inertia);
+    std::vector<int> labels(r.labels.begin(), r.labels.end());
+    EXPECT_GT(adjustedRandIndex(labels, truth), 0.99);
 }
 
 TEST(KMeansTest, BadInputsAreClearErrors)
