@@ -16,13 +16,17 @@ using namespace faceatlas::bench;
 
 int main(int argc, char** argv)
 {
+    if (argc > 1 && std::strcmp(argv[1], "--cuda-available") == 0) { // for tests/bench/gpu-check.sh
+        std::puts(cudaAvailable() ? "yes" : "no");
+        return 0;
+    }
     configureAllocator();
     configureTorchThreads(0);
     torch::NoGradGuard noGrad;
     const int64_t d = 2888, k = 25;
     const char* file = argc > 1 ? argv[1] : nullptr;
     const int64_t n = argc > 2 ? std::atoll(argv[2]) : 175000;
-    const double peak = matmulGflops();
+    const double peak = matmulGflops(cudaAvailable() && !std::getenv("BENCH_CPU") ? torch::kCUDA : torch::kCPU);
     std::printf("%s\nnearest-centre kernel: %s\n", blasDescription().c_str(),
                 NearestCentres::kernel() ? NearestCentres::kernel() : "none (matrix products)");
     const long rssBefore = usage().ru_maxrss;
@@ -54,6 +58,12 @@ int main(int argc, char** argv)
     p.seed = 0;
     if (const char* chunk = std::getenv("KMEANS_CHUNK_ROWS"))
         p.chunkRows = std::atoll(chunk);
+    // On a GPU machine the codes go to the GPU (not timed), as `faceatlas-cli cluster --device auto` does.
+    const torch::Device device = cudaAvailable() && !std::getenv("BENCH_CPU") ? torch::kCUDA : torch::kCPU;
+    if (device.is_cuda()) {
+        data = data.to(device);
+        std::printf("device: cuda (BENCH_CPU=1 for the CPU)\n");
+    }
     const auto start = Clock::now();
     const KMeansResult r = kmeans(data, p);
     const double total = seconds(start);
