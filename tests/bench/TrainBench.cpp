@@ -125,7 +125,8 @@ int main(int argc, char** argv)
     torch::AutoGradMode grad(true);
     // BENCH_BATCH sets the training batch (32, the capstone's, by default; a GPU wants larger ones).
     const int batch = std::getenv("BENCH_BATCH") ? std::max(1, std::atoi(std::getenv("BENCH_BATCH"))) : 32;
-    // BENCH_ONLY=age-capstone and BENCH_SIZE=150 narrow every section to that model and size.
+    // BENCH_ONLY=age-capstone and BENCH_SIZE=150 narrow every section to that model and size;
+    // BENCH_TRAIN_ONLY=1 stops after training.
     const auto wanted = [](ModelKind kind, int size) {
         const char* only = std::getenv("BENCH_ONLY");
         const char* onlySize = std::getenv("BENCH_SIZE");
@@ -140,6 +141,8 @@ int main(int argc, char** argv)
                                 175000.0 / ips);
             }
     std::printf("\n");
+    if (std::getenv("BENCH_TRAIN_ONLY"))
+        return 0;
     for (ModelKind kind : {ModelKind::Autoencoder, ModelKind::Age, ModelKind::AgeCapstone})
         for (int size : {64, 150})
             if (wanted(kind, size))

@@ -29,13 +29,31 @@ if ((free_mb < need_mb)); then
 fi
 
 table=$work/table.md
-printf '| step | wall | peak resident | disk after |\n|---|---|---|---|\n' > "$table"
+printf '| step | wall | peak resident: all / anonymous | disk after |\n|---|---|---|---|\n' > "$table"
+# Peak resident memory counts the pages of memory-mapped files (the image cache, the codes) that
+# the kernel may drop at any time; the anonymous part (RssAnon, sampled twice a second) is the
+# memory the step itself holds, which must not grow with the dataset.
+anon_peak_kb() {
+    local pid=$1 peak=0 child v
+    while kill -0 "$pid" 2> /dev/null; do
+        for child in $(pgrep -P "$pid"); do
+            v=$(awk '/^RssAnon/ {print $2}' "/proc/$child/status" 2> /dev/null || echo 0)
+            ((${v:-0} > peak)) && peak=$v
+        done
+        sleep 0.5
+    done
+    echo "$peak"
+}
+
 # step NAME "DIRS TO MEASURE" COMMAND...: runs it under /usr/bin/time, adds a row.
 step() {
-    local name=$1 measured=$2 dir
+    local name=$1 measured=$2 dir pid anon_kb
     shift 2
     echo "capstone-scale: $name ..." >&2
-    if ! /usr/bin/time -f '%e %M' -o "$work/logs/$name.time" "$@" > "$work/logs/$name.log" 2>&1; then
+    /usr/bin/time -f '%e %M' -o "$work/logs/$name.time" "$@" > "$work/logs/$name.log" 2>&1 &
+    pid=$!
+    anon_kb=$(anon_peak_kb "$pid")
+    if ! wait "$pid"; then
         tail -20 "$work/logs/$name.log" >&2
         echo "capstone-scale: $name FAILED (log: $work/logs/$name.log)" >&2
         exit 1
@@ -46,7 +64,8 @@ step() {
         mb=$(du -sm "$dir" | cut -f1)
         disk="${disk:+$disk, }$mb MB in $(basename "$dir")"
     done
-    printf '| %s | %.0f s | %.2f GB | %s |\n' "$name" "$wall" "$(echo "$rss_kb / 1000000" | bc -l)" "$disk" >> "$table"
+    printf '| %s | %.0f s | %.2f / %.2f GB | %s |\n' "$name" "$wall" "$(echo "$rss_kb / 1000000" | bc -l)" \
+        "$(echo "$anon_kb / 1000000" | bc -l)" "$disk" >> "$table"
 }
 
 # Every drawn face is kept (no cleaning filters, no resampling), so the cache holds exactly FACES.
@@ -84,14 +103,14 @@ pid=\$!
 started=\$(date +%s.%N)
 sleep 30
 import -window root "$work/gui.png" 2>/dev/null || true
-grep VmHWM /proc/\$pid/status | awk '{print \$2}' > "$work/logs/gui.rss"
+awk '/^VmHWM|^RssAnon/ {print \$2}' /proc/\$pid/status | tr '\\n' ' ' > "$work/logs/gui.rss"
 kill \$pid
 wait \$pid || true
 GUI
     "${wrap[@]}" bash "$work/gui.sh"
-    rss_kb=$(cat "$work/logs/gui.rss" 2>/dev/null || echo 0)
-    printf '| open in the desktop application (after 30 s) | - | %.2f GB | screenshot %s |\n' \
-        "$(echo "$rss_kb / 1000000" | bc -l)" "$work/gui.png" >> "$table"
+    read -r rss_kb anon_kb < "$work/logs/gui.rss" || true
+    printf '| open in the desktop application (after 30 s) | - | %.2f / %.2f GB (now) | screenshot %s |\n' \
+        "$(echo "${rss_kb:-0} / 1000000" | bc -l)" "$(echo "${anon_kb:-0} / 1000000" | bc -l)" "$work/gui.png" >> "$table"
 fi
 
 echo
