@@ -88,15 +88,29 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_size->setObjectName("imageSize");
     m_minScore->setObjectName("minFaceScore");
     m_ageMin->setObjectName("ageMin");
+    // The face-score and age steps can be turned off, as on the command line; a spin box whose
+    // step is off is disabled, so the panel never shows a threshold that was not applied.
+    m_filterScore = new QCheckBox(tr("Min face score"));
+    m_filterScore->setObjectName("filterFaceScore");
+    m_filterScore->setChecked(true);
+    m_filterScore->setToolTip(tr("Unchecked: faces are kept whatever their face score (-Inf is always dropped)"));
+    m_filterAge = new QCheckBox(tr("Ages"));
+    m_filterAge->setObjectName("filterAge");
+    m_filterAge->setChecked(true);
+    m_filterAge->setToolTip(tr("Unchecked: faces of every age are kept"));
     m_ageMax->setObjectName("ageMax");
     m_minImage->setObjectName("minImageSide");
     m_valFraction->setObjectName("validationShare");
     m_prepare->setObjectName("prepare");
     auto* form = new QFormLayout;
     form->addRow(tr("Image size (px)"), m_size);
-    form->addRow(tr("Min face score"), m_minScore);
-    form->addRow(tr("Min age"), m_ageMin);
-    form->addRow(tr("Max age"), m_ageMax);
+    form->addRow(m_filterScore, m_minScore);
+    auto* ages = new QHBoxLayout;
+    ages->setContentsMargins(0, 0, 0, 0);
+    ages->addWidget(m_ageMin, 1);
+    ages->addWidget(new QLabel(tr("to")));
+    ages->addWidget(m_ageMax, 1);
+    form->addRow(m_filterAge, ages);
     form->addRow(tr("Min image side (px)"), m_minImage);
     form->addRow(tr("Validation share"), m_valFraction);
     form->addRow(m_multipleFaces);
@@ -257,7 +271,17 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_valFraction->setValue(settings.value("valFraction", m_valFraction->value()).toDouble());
     m_balance->setChecked(settings.value("balance", true).toBool());
     m_multipleFaces->setChecked(settings.value("dropMultipleFaces", true).toBool());
+    m_filterScore->setChecked(settings.value("filterFaceScore", true).toBool());
+    m_filterAge->setChecked(settings.value("filterAge", true).toBool());
     settings.endGroup();
+    const auto showFilters = [this] {
+        m_minScore->setEnabled(m_filterScore->isChecked());
+        m_ageMin->setEnabled(m_filterAge->isChecked());
+        m_ageMax->setEnabled(m_filterAge->isChecked());
+    };
+    showFilters();
+    connect(m_filterScore, &QCheckBox::toggled, this, showFilters);
+    connect(m_filterAge, &QCheckBox::toggled, this, showFilters);
     const auto save = [this] {
         QSettings s;
         s.beginGroup("cleaning");
@@ -269,12 +293,14 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         s.setValue("valFraction", m_valFraction->value());
         s.setValue("balance", m_balance->isChecked());
         s.setValue("dropMultipleFaces", m_multipleFaces->isChecked());
+        s.setValue("filterFaceScore", m_filterScore->isChecked());
+        s.setValue("filterAge", m_filterAge->isChecked());
     };
     for (QSpinBox* box : {m_size, m_ageMin, m_ageMax, m_minImage})
         connect(box, &QSpinBox::valueChanged, this, save);
     for (QDoubleSpinBox* box : {m_minScore, m_valFraction})
         connect(box, &QDoubleSpinBox::valueChanged, this, save);
-    for (QCheckBox* box : {m_balance, m_multipleFaces})
+    for (QCheckBox* box : {m_balance, m_multipleFaces, m_filterScore, m_filterAge})
         connect(box, &QCheckBox::toggled, this, save);
     // The age range can not be turned inside out.
     m_ageMax->setMinimum(m_ageMin->value());
@@ -284,7 +310,8 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     for (QSpinBox* box : {m_ageMin, m_ageMax, m_minImage})
         connect(box, &QSpinBox::valueChanged, this, &DatasetPage::updateCounts);
     connect(m_minScore, &QDoubleSpinBox::valueChanged, this, &DatasetPage::updateCounts);
-    connect(m_multipleFaces, &QCheckBox::toggled, this, &DatasetPage::updateCounts);
+    for (QCheckBox* box : {m_multipleFaces, m_filterScore, m_filterAge})
+        connect(box, &QCheckBox::toggled, this, &DatasetPage::updateCounts);
     connect(m_prepare, &QPushButton::clicked, this, &DatasetPage::prepare);
     const auto refilter = [this] {
         m_filter->setAgeRange(m_filterLow->value(), m_filterHigh->value());
@@ -575,6 +602,8 @@ void DatasetPage::updateCounts()
     if (!m_loaded)
         return;
     CleaningOptions o;
+    o.filterFaceScore = m_filterScore->isChecked();
+    o.filterAge = m_filterAge->isChecked();
     o.minFaceScore = m_minScore->value();
     o.ageMin = m_ageMin->value();
     o.ageMax = std::max(m_ageMin->value(), m_ageMax->value());
@@ -644,6 +673,8 @@ void DatasetPage::prepare()
     params.source = m_session->source().toStdString();
     params.size = m_size->value();
     params.outDir = m_session->preparedDirFor(m_session->source(), params.size).toStdString();
+    params.cleaning.filterFaceScore = m_filterScore->isChecked();
+    params.cleaning.filterAge = m_filterAge->isChecked();
     params.cleaning.minFaceScore = m_minScore->value();
     params.cleaning.ageMin = m_ageMin->value();
     params.cleaning.ageMax = std::max(m_ageMin->value(), m_ageMax->value());
@@ -711,6 +742,14 @@ void DatasetPage::showManifest(const QString& manifestText)
                 const QSignalBlocker block(box);
                 box->setValue(st.at(key).get<double>());
             }
+        // Preparations older than these switches always filtered.
+        for (auto [box, key] : {std::pair{m_filterScore, "filter_face_score"}, std::pair{m_filterAge, "filter_age"}}) {
+            const QSignalBlocker block(box);
+            box->setChecked(!st.contains(key) || !st.at(key).is_boolean() || st.at(key).get<bool>());
+        }
+        m_minScore->setEnabled(m_filterScore->isChecked());
+        m_ageMin->setEnabled(m_filterAge->isChecked());
+        m_ageMax->setEnabled(m_filterAge->isChecked());
         if (st.contains("drop_multiple_faces") && st.at("drop_multiple_faces").is_boolean()) {
             const QSignalBlocker block(m_multipleFaces);
             m_multipleFaces->setChecked(st.at("drop_multiple_faces").get<bool>());

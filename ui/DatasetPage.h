@@ -95,7 +95,9 @@ private:
     std::shared_ptr<std::vector<ImageProbe>> m_probes;
     QLabel* m_sourceLabel;
     QSpinBox* m_size;
+    QCheckBox* m_filterScore; // unchecked: every face score is kept (prepare --no-face-score-filter)
     QDoubleSpinBox* m_minScore;
+    QCheckBox* m_filterAge; // unchecked: every age is kept (prepare --no-age-filter)
     QSpinBox* m_ageMin;
     QSpinBox* m_ageMax;
     QSpinBox* m_minImage;

@@ -802,6 +802,26 @@ private Q_SLOTS:
         QVERIFY(waitForJob());
         QVERIFY(m_window->session()->dataset() != nullptr);
         QCOMPARE(page->findChild<QSpinBox*>("ageMin")->value(), 15);
+        // A step turned off is shown off when its preparation is reopened, its threshold disabled.
+        auto* filterAge = page->findChild<QCheckBox*>("filterAge");
+        QVERIFY(filterAge->isChecked());
+        QVERIFY(page->findChild<QSpinBox*>("ageMin")->isEnabled());
+        filterAge->setChecked(false);
+        QVERIFY(!page->findChild<QSpinBox*>("ageMax")->isEnabled());
+        m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
+        // Away and back: the other source first, so the preparation is opened again.
+        m_window->openPath("csv:" + dir.filePath("bad.csv"));
+        QVERIFY(waitForJob());
+        filterAge->setChecked(true);
+        m_window->openPath("demo:300");
+        QVERIFY(waitForJob());
+        QVERIFY(!filterAge->isChecked());
+        QVERIFY(!page->findChild<QSpinBox*>("ageMin")->isEnabled());
+        QVERIFY(page->findChild<QCheckBox*>("filterFaceScore")->isChecked());
+        filterAge->setChecked(true); // the tests after this one expect the defaults
+        m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
     }
 
     void theGridSortsBothWaysAndSaysWhenThereIsNothingToSortBy()
