@@ -24,7 +24,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/faceatlas/faceatlas")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas0-pthread")
+# libdlib-data: the face landmark model the aligned framing reads (libdlib19.1 itself comes from shlibdeps).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas0-pthread, libdlib-data")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 
 include(CPack)

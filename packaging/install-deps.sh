@@ -24,6 +24,8 @@ packages=(
     libopenblas0-pthread
     libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libturbojpeg0-dev
     nlohmann-json3-dev zlib1g-dev
+    # Face detection and landmarks (the aligned framing): dlib and its 68-point landmark model.
+    libdlib-dev libdlib-data
     # Tests: matio writes MAT-files independently of the app's own reader; clang with its runtimes
     # (libFuzzer, ASan, UBSan) builds the fuzzing and sanitizer legs (tests/fuzz, tests/sanitize.sh).
     libmatio-dev libgtest-dev libgmock-dev clang libclang-rt-14-dev

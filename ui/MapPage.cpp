@@ -872,7 +872,8 @@ void MapPage::similarToImage(const QString& file)
         QStringLiteral("map-similar"), this,
         [space, file, lane] {
             const auto model = lane->model(space->run);
-            std::vector<float> v = embedImageFile(*model->model, file.toStdString());
+            std::vector<float> v =
+                embedImageFile(*model->model, parseFraming(checkpointFraming(model->metaJson)), file.toStdString());
             if (static_cast<int64_t>(v.size()) != space->values.size(1))
                 throw Error(displayPath(space->run.toStdString()) + " does not make the vectors of this search");
             const auto query = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat);

@@ -2,6 +2,7 @@
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 
+#include "data/FaceAlign.h"
 #include "data/ImageIO.h"
 #include "data/Overlay.h"
 #include "ml/Attention.h"
@@ -150,9 +151,16 @@ int runAttention(const std::vector<std::string>& words)
     const int s = loaded.model->imageSize();
     const std::string bytes = readFile(imagePath);
     std::vector<std::uint8_t> face(static_cast<size_t>(s) * s * 3), big(static_cast<size_t>(display) * display * 3);
+    // Framed as the model's training faces were; the picture under the map is the same framing, larger.
+    const Framing framing = parseFraming(checkpointFraming(loaded.metaJson));
     std::string problem;
-    if (!decodeSquareRgb(bytes, s, face.data(), problem) || !decodeSquareRgb(bytes, display, big.data(), problem))
+    FaceFinding found;
+    if (!decodeFramedFace(bytes, s, framing, face.data(), &found, problem)
+        || !frameKnownFace(bytes, display, &found, big.data(), problem))
         throw Error(displayPath(imagePath) + ": " + problem);
+    if (framing == Framing::Aligned && !found.found())
+        std::fprintf(stderr, "attention: no face found in %s; the map is of its centred square\n",
+                     displayPath(imagePath).c_str());
     const auto input = imageTensor(face.data(), s);
     const AttentionMap map = attentionMap(*loaded.model, input, params);
     const cv::Mat rgb(display, display, CV_8UC3, big.data());

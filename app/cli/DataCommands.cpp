@@ -5,6 +5,7 @@
 #include "data/PrepareJob.h"
 #include "data/Readers.h"
 
+#include "util/Error.h"
 #include "util/Json.h"
 #include <cmath>
 #include <cstdio>
@@ -63,9 +64,19 @@ S x S in DIR (a memory-mapped cache that training reads without decoding).
   --source SPEC           imdb-wiki:PATH.mat | utkface:DIR | csv:FILE | folder:DIR | demo[:N]
   --out DIR               the prepared dataset folder (reused when its images match)
   --size S                image side in pixels (default 64; 150 reproduces the capstone)
-  --min-face-score X      drop faces scored below X (default 1.0; -Inf is always dropped)
-  --no-face-score-filter  keep every face score (even -Inf)
-  --keep-multiple-faces   keep images where a second face was found
+  --framing aligned|centre-crop
+                          aligned (default; the demo: centre-crop): dlib's face detector and 68
+                          landmarks turn, scale and shift each face to one template, so faces from
+                          any source are framed alike; a face not found is centre-cropped, its face
+                          score -Inf. centre-crop: the centred square, no detection
+  --min-face-score X      drop IMDB-WIKI faces scored below X by its metadata (default 1.0; -Inf
+                          is always dropped)
+  --min-detector-score X  for other sources, aligned: drop faces FaceAtlas's detector found with a
+                          confidence below X (dlib's HOG, about 0-3; default 0 drops only images
+                          where no face was found)
+  --no-face-score-filter  keep every face score (even -Inf: faces not found are then centre-cropped)
+  --keep-multiple-faces   keep images where a second face was found (IMDB-WIKI's metadata, else
+                          the aligned framing's detector)
   --age-min A, --age-max B  keep ages in [A, B] (default 15 and 65)
   --no-age-filter         keep every age
   --min-image-size P      drop images smaller than P x P (default 90; 0 keeps all)
@@ -117,6 +128,14 @@ void printPrepareReport(const PrepareReport& r)
         if (r.skippedFiles.size() > 10)
             std::printf("  ... (all of them are listed in prepared.json)\n");
     }
+    const FramingReport& f = r.framing;
+    if (f.framing == Framing::Aligned)
+        std::printf("framing: aligned; of the %zu faces stored, %zu aligned, %zu without a face found "
+                    "(centre-cropped), %zu with more than one face (the best aligned); looked for faces in %zu images "
+                    "(%zu from the cache) in %.1f s\n",
+                    r.imagesStored, f.found, f.notFound, f.several, f.detected + f.reused, f.reused, f.seconds);
+    else
+        std::printf("framing: %s\n", framingName(f.framing));
     if (r.imagesReused)
         std::printf("images: %zu reused from the existing cache\n", r.imagesStored);
     else if (r.decodeSeconds > 0)
@@ -183,8 +202,16 @@ int runPrepare(const std::vector<std::string>& words)
     params.outDir = std::filesystem::u8path(args.required("out"));
     params.size = args.intValue("size", 64);
     params.threads = args.intValue("threads", 0);
+    if (const auto framing = args.value("framing")) {
+        try {
+            params.framing = parseFraming(*framing);
+        } catch (const Error& e) {
+            throw UsageError(std::string("--framing: ") + e.what());
+        }
+    }
     CleaningOptions& c = params.cleaning;
     c.minFaceScore = args.doubleValue("min-face-score", c.minFaceScore);
+    c.minDetectorScore = args.doubleValue("min-detector-score", c.minDetectorScore);
     c.filterFaceScore = !args.has("no-face-score-filter");
     c.dropMultipleFaces = !args.has("keep-multiple-faces");
     c.ageMin = args.intValue("age-min", c.ageMin);

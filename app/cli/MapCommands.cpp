@@ -48,8 +48,8 @@ The K nearest faces in code space (Euclidean distance), nearest first, as path,d
 
   --path P            a face of the codes, as its path appears in map.csv or assignments.csv
                       (the face itself is left out)
-  --image FILE        any image file: framed as prepare frames faces (squashed to the codes' image
-                      size) and encoded with the codes' autoencoder run
+  --image FILE        any image file: framed as the run's training faces were (aligned or
+                      centre-cropped) and encoded with the codes' autoencoder run
   --k K               how many faces (default 10)
   --json              one JSON object: the query and the faces with their distances
 )";
@@ -154,7 +154,8 @@ int runSimilar(const std::vector<std::string>& words)
             throw Error(displayPath(codes.runDir()) + ": the autoencoder takes "
                         + std::to_string(loaded.model->imageSize()) + " px images, the codes were made from "
                         + std::to_string(codes.imageSize()) + " px");
-        const auto code = std::make_shared<std::vector<float>>(embedImageFile(*loaded.model, file));
+        const auto code = std::make_shared<std::vector<float>>(
+            embedImageFile(*loaded.model, parseFraming(checkpointFraming(loaded.metaJson)), file));
         query = torch::from_blob(code->data(), {static_cast<int64_t>(code->size())}, torch::kFloat).clone();
         if (query.numel() != static_cast<int64_t>(codes.dim()))
             throw Error(displayPath(codes.runDir()) + ": its codes have " + std::to_string(query.numel())

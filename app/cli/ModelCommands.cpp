@@ -185,6 +185,22 @@ int runTrain(const std::vector<std::string>& words)
     return 0;
 }
 
+/**
+ * Says on stderr when a model meets faces framed another way than its training faces: an aligned
+ * model shown centre-cropped faces (or the reverse) does worse than its own figures say.
+ */
+void noteFramingMismatch(const LoadedModel& loaded, const PreparedDataset& data, const std::filesystem::path& runDir)
+{
+    const std::string model = checkpointFraming(loaded.metaJson), faces = checkpointFramingOf(data.manifestJson());
+    if (model != faces)
+        std::fprintf(stderr,
+                     "note: %s was trained on faces framed '%s', and %s's faces are framed '%s': expect it to do "
+                     "worse than on its own kind of faces (prepare the data with --framing %s to compare like with "
+                     "like)\n",
+                     displayPath(runDir).c_str(), model.c_str(), displayPath(data.dir()).c_str(), faces.c_str(),
+                     model.c_str());
+}
+
 int runEvaluate(const std::vector<std::string>& words)
 {
     const Args args(words, {"json", "help"});
@@ -201,6 +217,7 @@ int runEvaluate(const std::vector<std::string>& words)
 
     LoadedModel loaded = loadRunModel(runDir);
     const PreparedDataset data = PreparedDataset::open(dataDir);
+    noteFramingMismatch(loaded, data, runDir);
     const json run = json::parse(readFile(runDir / "run.json"));
     const float baselineAge = run.value("baseline_median_age", trainingMedianAge(data));
     std::vector<std::uint32_t> indices;
@@ -248,6 +265,7 @@ int runPredict(const std::vector<std::string>& words)
     args.rejectUnknown();
     LoadedModel loaded = loadRunModel(runDir);
     const PreparedDataset data = PreparedDataset::open(dataDir);
+    noteFramingMismatch(loaded, data, runDir);
     const auto indices = splitIndices(data, split);
     ProgressBar bar;
     const auto predicted = predictAges(*loaded.model, data, indices, resolveDevice(device), {},

@@ -15,8 +15,9 @@ struct CleaningOptions {
     bool dropUnreadable = true;    // 1. missing or unreadable image
     bool dropMultipleFaces = true; // 2. a second face score is present
     bool filterFaceScore = true;   // 3. face score below minFaceScore (-inf always removed)
-    double minFaceScore = 1.0;
-    bool filterAge = true; // 4. age outside [ageMin, ageMax]
+    double minFaceScore = 1.0;     //    IMDB-WIKI's own face scores
+    double minDetectorScore = 0.0; //    faces FaceAtlas found itself (dlib's HOG confidence, 0-3 for a face found)
+    bool filterAge = true;         // 4. age outside [ageMin, ageMax]
     int ageMin = 15;
     int ageMax = 65;
     int minImageSize = 90;     // 5. width or height below this (0 = off)

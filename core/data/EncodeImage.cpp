@@ -12,13 +12,13 @@
 
 namespace faceatlas {
 
-std::vector<float> embedImageFile(FaceModelImpl& model, const std::filesystem::path& file)
+std::vector<float> embedImageFile(FaceModelImpl& model, Framing framing, const std::filesystem::path& file)
 {
     const int s = model.imageSize();
     const std::string bytes = readFile(file); // its Error names the file
     std::vector<std::uint8_t> rgb(static_cast<size_t>(s) * s * 3);
     std::string problem;
-    if (!decodeSquareRgb(bytes, s, rgb.data(), problem))
+    if (!decodeFramedFace(bytes, s, framing, rgb.data(), nullptr, problem))
         throw Error(displayPath(file) + ": " + problem);
     torch::InferenceMode inference;
     model.eval();

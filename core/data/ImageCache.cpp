@@ -37,6 +37,8 @@ ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const st
                                  const ImageCacheOptions& options, const CancelToken& cancel,
                                  const std::function<void(const JobProgress&)>& onProgress)
 {
+    if (options.findings && options.findings->size() != paths.size())
+        throw Error("internal: one face finding per image is required");
     if (options.size < 8 || options.size > 1024)
         throw Error("image size must be between 8 and 1024 pixels, got " + std::to_string(options.size));
     const auto start = std::chrono::steady_clock::now();
@@ -62,7 +64,8 @@ ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const st
                 throttle("decoding images", ++done, static_cast<long long>(paths.size()));
                 return;
             }
-            ok[i] = decodeSquareRgb(bytes, options.size, out.mutableData() + i * imageBytes, problems[i]);
+            const FaceFinding* finding = options.findings ? &(*options.findings)[i] : nullptr;
+            ok[i] = frameKnownFace(bytes, options.size, finding, out.mutableData() + i * imageBytes, problems[i]);
             throttle("decoding images", ++done, static_cast<long long>(paths.size()));
         });
     }

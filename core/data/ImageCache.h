@@ -1,6 +1,7 @@
 #pragma once
 
 #include "data/Cleaning.h"
+#include "data/FaceAlign.h"
 #include "data/ImageIO.h"
 #include "util/CancelToken.h"
 
@@ -15,6 +16,12 @@ namespace faceatlas {
 struct ImageCacheOptions {
     int size = 64;   // images are stored size x size x 3 (RGB)
     int threads = 0; // 0 = all cores
+    /**
+     * Where each input's face is (detectFaces' findings, one per input, in original pixels): found
+     * faces are aligned to the template, the rest centre-cropped. Null: every image centre-cropped.
+     * Borrowed: it must outlive the build.
+     */
+    const std::vector<FaceFinding>* findings = nullptr;
 };
 
 /** What a cache build did: which inputs failed to decode (their slots are removed) and how fast. */
@@ -27,7 +34,7 @@ struct ImageCacheResult {
 };
 
 /**
- * Decodes `paths` on all cores into `file`: stored.size() images of size x size x 3 bytes, in input
+ * Decodes and frames `paths` on all cores into `file`: stored.size() images of size x size x 3 bytes, in input
  * order with failures left out. A corrupt, truncated or missing file is skipped and listed; the build
  * goes on.
  */

@@ -354,13 +354,12 @@ void resizeExtent(const cv::Mat& image, double exactWidth, double exactHeight, i
 enum class JpegDecode { Done, Failed, UseOpenCv };
 
 /**
- * Decodes a JPEG with TurboJPEG straight to RGB at the scale jpegScale picks and resizes the rest
- * of the way: a 200 px face needs no resize at 150 (6/8), where a full decode plus the area resize
- * took longer than the decode alone. UseOpenCv for what OpenCV's decoder handles and this does
- * not: CMYK, sampling factors TurboJPEG's header reader rejects, and a warning in the header.
+ * Decodes a JPEG with TurboJPEG to RGB at `scale` into `dst` (the scaled size, as TJSCALED gives
+ * it; nothing turned upright yet). UseOpenCv for what OpenCV's decoder handles and this does not:
+ * CMYK, sampling factors TurboJPEG's header reader rejects, and a warning in the header.
  */
-JpegDecode decodeJpegScaled(const std::string& bytes, int width, int height, int size, std::uint8_t* rgbOut,
-                            std::string& problem)
+JpegDecode turboDecode(const std::string& bytes, int width, int height, tjscalingfactor scale, std::uint8_t* dst,
+                       std::string& problem)
 {
     tjhandle handle = threadDecompressor();
     if (!handle)
@@ -378,18 +377,10 @@ JpegDecode decodeJpegScaled(const std::string& bytes, int width, int height, int
                   + " where the first frame header says " + std::to_string(width) + "x" + std::to_string(height) + ")";
         return JpegDecode::Failed;
     }
-    const tjscalingfactor scale = jpegScale(width, height, size);
     const int scaledWidth = TJSCALED(width, scale), scaledHeight = TJSCALED(height, scale);
-    const int orientation = jpegExifOrientation(bytes);
-    const bool direct = scaledWidth == size && scaledHeight == size;
-    cv::Mat scaled;
-    if (!direct)
-        scaled.create(scaledHeight, scaledWidth, CV_8UC3);
     // TJFLAG_LIMITSCANS refuses progressive JPEGs of more than 500 scans, each a pass over every
     // coefficient: a small file could otherwise keep a core busy for minutes.
-    if (tjDecompress2(handle, data, n, direct ? rgbOut : scaled.data, scaledWidth, 0, scaledHeight, TJPF_RGB,
-                      TJFLAG_LIMITSCANS)
-        != 0) {
+    if (tjDecompress2(handle, data, n, dst, scaledWidth, 0, scaledHeight, TJPF_RGB, TJFLAG_LIMITSCANS) != 0) {
         const std::string message = tjGetErrorStr2(handle);
         // libjpeg carries on after a warning with grey where data is missing or corrupt, so only
         // junk after the last scan (nothing can follow its end-of-image marker) is let through.
@@ -401,6 +392,27 @@ JpegDecode decodeJpegScaled(const std::string& bytes, int width, int height, int
             return JpegDecode::Failed;
         }
     }
+    return JpegDecode::Done;
+}
+
+/**
+ * Decodes a JPEG with TurboJPEG straight to RGB at the scale jpegScale picks and resizes the rest
+ * of the way: a 200 px face needs no resize at 150 (6/8), where a full decode plus the area resize
+ * took longer than the decode alone. UseOpenCv where turboDecode says so.
+ */
+JpegDecode decodeJpegScaled(const std::string& bytes, int width, int height, int size, std::uint8_t* rgbOut,
+                            std::string& problem)
+{
+    const tjscalingfactor scale = jpegScale(width, height, size);
+    const int scaledWidth = TJSCALED(width, scale), scaledHeight = TJSCALED(height, scale);
+    const int orientation = jpegExifOrientation(bytes);
+    const bool direct = scaledWidth == size && scaledHeight == size;
+    cv::Mat scaled;
+    if (!direct)
+        scaled.create(scaledHeight, scaledWidth, CV_8UC3);
+    const JpegDecode decoded = turboDecode(bytes, width, height, scale, direct ? rgbOut : scaled.data, problem);
+    if (decoded != JpegDecode::Done)
+        return decoded;
     cv::Mat out(size, size, CV_8UC3, rgbOut);
     if (!direct) {
         // Turned upright after the resize, so that the rounded-up edge is still at the bottom right;
@@ -469,7 +481,13 @@ ImageProbe probeImage(const std::string& path)
     return probe;
 }
 
-bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, std::string& problem)
+namespace {
+
+/**
+ * The checks every decode makes before decoding: not empty, a header whose size is believable
+ * (checkImageHeader) and, for a JPEG, the end-of-image marker. Sets `jpeg` and the header's size.
+ */
+bool checkEncoded(const std::string& bytes, int& headerWidth, int& headerHeight, bool& jpeg, std::string& problem)
 {
     if (bytes.empty()) {
         problem = "empty file";
@@ -477,12 +495,10 @@ bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, s
     }
     // The header's size is checked before decoding: a 900-megapixel PNG bomb of 875 KB would
     // otherwise allocate 2.7 GB in OpenCV.
-    int headerWidth = 0, headerHeight = 0;
     if (!checkImageHeader(bytes, static_cast<long long>(bytes.size()), headerWidth, headerHeight, problem))
         return false;
     const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-    const bool jpeg = bytes.size() >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
-    int flags = cv::IMREAD_COLOR;
+    jpeg = bytes.size() >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
     if (jpeg) {
         // A whole JPEG ends with the EOI marker; libjpeg only warns about a truncated one and
         // returns grey where the data stops, so check it here. 0xFF 0xD9 cannot occur inside
@@ -498,22 +514,17 @@ bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, s
             problem = "truncated JPEG (no end-of-image marker)";
             return false;
         }
-        switch (decodeJpegScaled(bytes, headerWidth, headerHeight, size, rgbOut, problem)) {
-        case JpegDecode::Done: return true;
-        case JpegDecode::Failed: return false;
-        case JpegDecode::UseOpenCv: break;
-        }
-        const int shortSide = std::min(headerWidth, headerHeight);
-        if (shortSide >= 8 * size)
-            flags = cv::IMREAD_REDUCED_COLOR_8;
-        else if (shortSide >= 4 * size)
-            flags = cv::IMREAD_REDUCED_COLOR_4;
-        else if (shortSide >= 2 * size)
-            flags = cv::IMREAD_REDUCED_COLOR_2;
     }
-    cv::Mat bgr;
+    return true;
+}
+
+/** cv::imdecode with its exceptions and empty results turned into `problem`. */
+bool openCvDecode(const std::string& bytes, int flags, bool jpeg, cv::Mat& bgr, std::string& problem)
+{
     try {
-        bgr = cv::imdecode(cv::_InputArray(data, static_cast<int>(bytes.size())), flags);
+        bgr = cv::imdecode(
+            cv::_InputArray(reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size())),
+            flags);
     } catch (const cv::Exception& e) {
         problem = std::string("cannot decode: ") + e.what();
         return false;
@@ -522,6 +533,86 @@ bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, s
         problem = jpeg ? "corrupt JPEG" : "cannot decode";
         return false;
     }
+    return true;
+}
+
+/** The reduced JPEG decode (1/2, 1/4, 1/8) that keeps the short side at least `size`, or IMREAD_COLOR. */
+int reducedFlags(int shortSide, int size, double* scale)
+{
+    for (const auto& [factor, flags] :
+         {std::pair{8, int(cv::IMREAD_REDUCED_COLOR_8)}, std::pair{4, int(cv::IMREAD_REDUCED_COLOR_4)},
+          std::pair{2, int(cv::IMREAD_REDUCED_COLOR_2)}})
+        if (shortSide >= factor * size) {
+            if (scale)
+                *scale = 1.0 / factor;
+            return flags;
+        }
+    if (scale)
+        *scale = 1.0;
+    return cv::IMREAD_COLOR;
+}
+
+} // namespace
+
+bool decodeRgb(const std::string& bytes, int workingSide, cv::Mat& rgb, double& scale, std::string& problem)
+{
+    int headerWidth = 0, headerHeight = 0;
+    bool jpeg = false;
+    if (!checkEncoded(bytes, headerWidth, headerHeight, jpeg, problem))
+        return false;
+    scale = 1.0;
+    if (jpeg) {
+        const tjscalingfactor factor =
+            workingSide > 0 ? jpegScale(headerWidth, headerHeight, workingSide) : tjscalingfactor{1, 1};
+        cv::Mat decoded(TJSCALED(headerHeight, factor), TJSCALED(headerWidth, factor), CV_8UC3);
+        switch (turboDecode(bytes, headerWidth, headerHeight, factor, decoded.data, problem)) {
+        case JpegDecode::Done:
+            applyExifOrientation(decoded, jpegExifOrientation(bytes));
+            rgb = decoded;
+            scale = static_cast<double>(factor.num) / factor.denom;
+            return true;
+        case JpegDecode::Failed: return false;
+        case JpegDecode::UseOpenCv: break;
+        }
+    }
+    const int flags = jpeg && workingSide > 0 ? reducedFlags(std::min(headerWidth, headerHeight), workingSide, &scale)
+                                              : int(cv::IMREAD_COLOR);
+    cv::Mat bgr;
+    if (!openCvDecode(bytes, flags, jpeg, bgr, problem))
+        return false;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    return true;
+}
+
+void centreSquareRgb(const cv::Mat& rgb, int size, std::uint8_t* rgbOut)
+{
+    const int side = std::min(rgb.cols, rgb.rows);
+    const cv::Mat square = rgb(cv::Rect((rgb.cols - side) / 2, (rgb.rows - side) / 2, side, side));
+    cv::Mat out(size, size, CV_8UC3, rgbOut);
+    if (side == size)
+        square.copyTo(out);
+    else
+        cv::resize(square, out, cv::Size(size, size), 0, 0, side > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+}
+
+bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, std::string& problem)
+{
+    int headerWidth = 0, headerHeight = 0;
+    bool jpeg = false;
+    if (!checkEncoded(bytes, headerWidth, headerHeight, jpeg, problem))
+        return false;
+    int flags = cv::IMREAD_COLOR;
+    if (jpeg) {
+        switch (decodeJpegScaled(bytes, headerWidth, headerHeight, size, rgbOut, problem)) {
+        case JpegDecode::Done: return true;
+        case JpegDecode::Failed: return false;
+        case JpegDecode::UseOpenCv: break;
+        }
+        flags = reducedFlags(std::min(headerWidth, headerHeight), size, nullptr);
+    }
+    cv::Mat bgr;
+    if (!openCvDecode(bytes, flags, jpeg, bgr, problem))
+        return false;
     cv::Mat resized;
     if (bgr.cols == size && bgr.rows == size)
         resized = bgr;

@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <string>
 
+namespace cv {
+class Mat;
+}
+
 namespace faceatlas {
 
 /** What a look at an image file's header found: its size, or why it cannot be used. */
@@ -48,5 +52,16 @@ ImageProbe probeImage(const std::string& path);
  * decoder warned of missing or corrupt data.
  */
 bool decodeSquareRgb(const std::string& bytes, int size, std::uint8_t* rgbOut, std::string& problem);
+
+/**
+ * Decodes encoded image bytes, checked as decodeSquareRgb checks them, to an upright RGB image
+ * (CV_8UC3) of their own shape. A JPEG is decoded at the smallest of libjpeg's M/8 scales that
+ * keeps its short side at least `workingSide` (0: full size); `scale` is decoded pixels per
+ * original pixel. False with `problem` set when the bytes are not a whole, decodable image.
+ */
+bool decodeRgb(const std::string& bytes, int workingSide, cv::Mat& rgb, double& scale, std::string& problem);
+
+/** The largest centred square of an RGB image, resized to `size` x `size` x 3 bytes at `rgbOut`. */
+void centreSquareRgb(const cv::Mat& rgb, int size, std::uint8_t* rgbOut);
 
 } // namespace faceatlas

@@ -1,5 +1,6 @@
 #include "data/PrepareJob.h"
 
+#include "data/FaceDetections.h"
 #include "data/ImageCache.h"
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sys/file.h>
@@ -66,6 +68,15 @@ json reportJson(const PrepareReport& r)
                 {"images_reused", r.imagesReused},
                 {"decode_seconds", r.decodeSeconds},
                 {"total_seconds", r.totalSeconds}};
+    const FramingReport& f = r.framing;
+    out["framing"] = {{"method", framingName(f.framing)},
+                      {"looked", f.looked},
+                      {"found", f.found},
+                      {"not_found", f.notFound},
+                      {"several", f.several},
+                      {"detected", f.detected},
+                      {"reused", f.reused},
+                      {"seconds", f.seconds}};
     if (!r.reviewFile.empty())
         out["review"] = {{"file", r.reviewFile},
                          {"decisions", r.review.decisions},
@@ -78,14 +89,16 @@ json reportJson(const PrepareReport& r)
     return out;
 }
 
-json settingsJson(const PrepareParams& p)
+json settingsJson(const PrepareParams& p, Framing framing)
 {
     const auto& c = p.cleaning;
     json settings = {{"size", p.size},
+                     {"framing", framingName(framing)},
                      {"drop_unreadable", c.dropUnreadable},
                      {"drop_multiple_faces", c.dropMultipleFaces},
                      {"filter_face_score", c.filterFaceScore},
                      {"min_face_score", c.minFaceScore},
+                     {"min_detector_score", c.minDetectorScore},
                      {"filter_age", c.filterAge},
                      {"age_min", c.ageMin},
                      {"age_max", c.ageMax},
@@ -307,13 +320,61 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
             throttle("checking images", ++probed, static_cast<long long>(records.size()));
         },
         64);
-    std::vector<size_t> kept = applyFilters(records, probes, p.cleaning, rep.steps, rep.skippedFiles);
+    // Aligned framing: the detector's findings are data the cleaning steps use (for sources without
+    // the capstone's face scores, "more than one face" and "face score below threshold" read them),
+    // so faces are found before the steps run, in the images the other steps would keep.
+    const Framing framing =
+        p.framing.value_or(dataset.kind == SourceKind::Demo ? Framing::CentreCrop : Framing::Aligned);
+    rep.framing.framing = framing;
+    std::vector<FaceFinding> findings;
+    // The face-score step reads the detector's confidence, on its own scale, where the source has no scores.
+    CleaningOptions cleaning = p.cleaning;
+    const bool detectorScores = framing == Framing::Aligned && dataset.kind != SourceKind::ImdbWiki;
+    if (detectorScores)
+        cleaning.minFaceScore = cleaning.minDetectorScore;
+    if (framing == Framing::Aligned) {
+        std::vector<StepReport> trialSteps;
+        std::vector<SkippedFile> trialSkipped;
+        std::vector<char> wanted(records.size(), 0);
+        for (size_t i : applyFilters(records, probes, cleaning, trialSteps, trialSkipped))
+            wanted[i] = probes[i].ok;
+        std::vector<std::string> paths;
+        paths.reserve(records.size());
+        for (const auto& r : records)
+            paths.push_back(r.path);
+        DetectionPass pass = detectFaces(paths, probes, wanted, p.threads, cancel, onProgress);
+        if (pass.cancelled) {
+            result.cancelled = true;
+            return result;
+        }
+        rep.framing.detected = pass.detected;
+        rep.framing.reused = pass.reused;
+        rep.framing.seconds = pass.seconds;
+        for (size_t i = 0; i < records.size(); ++i) {
+            if (!pass.looked[i])
+                continue;
+            ++rep.framing.looked;
+            const FaceFinding& f = pass.findings[i];
+            Record& r = dataset.records[i];
+            r.facesFound = static_cast<std::int16_t>(std::min(f.faces, 32767));
+            r.roll = f.roll;
+            r.yaw = f.yaw;
+            if (detectorScores) {
+                r.faceScore = f.found() ? f.score : -std::numeric_limits<double>::infinity();
+                r.secondFaceScore = f.faces > 1 ? f.secondScore : Record::kNaN;
+                for (int k = 0; k < 4; ++k)
+                    r.faceBox[k] = f.found() ? f.box[k] : Record::kNaN;
+            }
+        }
+        findings = std::move(pass.findings);
+    }
+    std::vector<size_t> kept = applyFilters(records, probes, cleaning, rep.steps, rep.skippedFiles);
     if (!rep.reviewFile.empty())
         excludeReviewed(records, excludedPaths, kept, rep.steps);
 
     // The image cache is keyed by what goes into it: the files (path, size, time), their order
     // and the image size. A matching cache in DIR is reused, so a second run starts at once.
-    std::string keyText = "v1|" + std::to_string(p.size);
+    std::string keyText = "v2|" + std::to_string(p.size) + "|" + framingName(framing);
     for (size_t i : kept)
         keyText += "|" + records[i].path + "|" + std::to_string(probes[i].fileSize) + "|"
                    + std::to_string(probes[i].modifiedNs);
@@ -379,10 +440,17 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     keptPaths.reserve(kept.size());
     for (size_t i : kept)
         keptPaths.push_back(records[i].path);
+    std::vector<FaceFinding> keptFindings;
+    if (!findings.empty()) {
+        keptFindings.reserve(kept.size());
+        for (size_t i : kept)
+            keptFindings.push_back(findings[i]);
+    }
     if (!reuse) {
         ImageCacheOptions cacheOptions;
         cacheOptions.size = p.size;
         cacheOptions.threads = p.threads;
+        cacheOptions.findings = keptFindings.empty() ? nullptr : &keptFindings;
         ImageCacheResult built = buildImageCache(keptPaths, imagesPath, cacheOptions, cancel, onProgress);
         if (built.cancelled) {
             result.cancelled = true;
@@ -416,6 +484,13 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         kept.swap(survivors);
     }
     rep.imagesStored = kept.size();
+    if (framing == Framing::Aligned)
+        for (size_t i : kept) {
+            const int faces = findings[i].faces;
+            rep.framing.found += faces > 0;
+            rep.framing.notFound += faces == 0;
+            rep.framing.several += faces > 1;
+        }
 
     // Split and resample over positions in the stored order (0..kept.size()-1).
     std::vector<Record> stored;
@@ -443,6 +518,16 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         channelStats(images.data(), static_cast<size_t>(p.size) * p.size * 3, train32, mean, stddev);
     }
     writeFileAtomic(workDir / PreparedDataset::kRecords, RecordCache::serialize(stored));
+    if (framing == Framing::Aligned) {
+        // The 68 landmarks of each stored face, (x, y) in its original image's pixels, NaN where no
+        // face was found: N x 136 float32, in the stored order.
+        std::string landmarks;
+        landmarks.reserve(kept.size() * sizeof(FaceFinding::landmarks));
+        for (size_t i : kept)
+            landmarks.append(reinterpret_cast<const char*>(findings[i].landmarks.data()),
+                             sizeof(FaceFinding::landmarks));
+        writeFileAtomic(workDir / PreparedDataset::kLandmarks, landmarks);
+    }
     PreparedDataset::writeSplit(workDir / PreparedDataset::kSplit, train32, val32);
     rep.totalSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -457,7 +542,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
                            {"image_key", imageKey},
                            {"decode_failed", failed},
                            {"decode_skipped", decodeSkipped},
-                           {"settings", settingsJson(p)},
+                           {"settings", settingsJson(p, framing)},
                            {"normalization", {{"mean", mean}, {"std", stddev}}},
                            {"report", reportJson(rep)}};
     // File names need not be UTF-8: such bytes are written as U+FFFD rather than failing here.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "data/Cleaning.h"
+#include "data/FaceAlign.h"
 #include "data/Record.h"
 #include "data/ReviewFile.h"
 #include "util/CancelToken.h"
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,20 @@ struct PrepareParams {
     int threads = 0; // 0 = all cores
     /** A review file (see ReviewFile) to apply: its corrections replace labels, its exclusions are a step. */
     std::filesystem::path review;
+    /** How faces are framed; unset: aligned, except the demo's drawn faces (centre-cropped: they are drawn framed). */
+    std::optional<Framing> framing;
+};
+
+/** What framing the faces did (aligned preparations). */
+struct FramingReport {
+    Framing framing = Framing::Aligned;
+    size_t looked = 0;   // images the detector's findings were needed for
+    size_t found = 0;    // a face was found (and aligned)
+    size_t notFound = 0; // no face: centre-cropped, face score -inf
+    size_t several = 0;  // more than one face (the best one aligned)
+    size_t detected = 0; // detector runs now (the rest came from the cache)
+    size_t reused = 0;
+    double seconds = 0;
 };
 
 /** The cleaning report: what each step removed, the split, the age histograms, skipped files. */
@@ -44,6 +60,7 @@ struct PrepareReport {
     bool imagesReused = false; // the image cache in DIR matched and was not rebuilt
     double decodeSeconds = 0;
     double totalSeconds = 0;
+    FramingReport framing;
 };
 
 struct PrepareResult {

@@ -24,6 +24,8 @@ public:
     static constexpr const char* kRecords = "records.bin";
     static constexpr const char* kImages = "images.u8";
     static constexpr const char* kSplit = "split.bin";
+    /** Aligned preparations: N x 68 x 2 float32 landmarks in the original images' pixels (NaN: no face). */
+    static constexpr const char* kLandmarks = "landmarks.f32";
 
     /** Opens DIR; throws Error naming the file and the problem (missing, incomplete, wrong size). */
     static PreparedDataset open(const std::filesystem::path& dir);

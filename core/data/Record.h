@@ -25,6 +25,11 @@ struct Record {
     std::int32_t dob = 0;                                  // date of birth as a MATLAB serial date (0 = unknown)
     int photoTaken = 0;                                    // year (0 = unknown)
     std::string name;                                      // person's name, UTF-8 (may be empty)
+    // What FaceAtlas's own face detector found when the faces were aligned (data/FaceAlign.h);
+    // -1 and NaN where it did not look (centre-cropped preparations, records read from a source).
+    std::int16_t facesFound = -1;
+    float roll = std::numeric_limits<float>::quiet_NaN(); // degrees
+    float yaw = std::numeric_limits<float>::quiet_NaN();  // degrees, a rough estimate
 };
 
 /** Which reader produced a dataset. */

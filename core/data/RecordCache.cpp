@@ -8,9 +8,12 @@ namespace faceatlas {
 
 namespace {
 
-constexpr char kMagic[8] = {'F', 'A', 'R', 'E', 'C', '0', '0', '1'};
-/** Bytes of one serialized record with an empty path and name: no record takes fewer. */
+/** Version 2 added what FaceAtlas's face detector found (facesFound, roll, yaw); version 1 is still read. */
+constexpr char kMagic[8] = {'F', 'A', 'R', 'E', 'C', '0', '0', '2'};
+constexpr char kMagicV1[8] = {'F', 'A', 'R', 'E', 'C', '0', '0', '1'};
+/** Bytes of one version-1 record with an empty path and name: no record takes fewer. */
 constexpr size_t kMinRecordBytes = 4 + 4 + 1 + 1 + 8 + 8 + 4 * 8 + 4 + 4 + 4;
+constexpr size_t kDetectorBytes = 2 + 4 + 4;
 
 template <typename T>
 void put(std::string& out, const T& value)
@@ -87,20 +90,26 @@ std::string RecordCache::serialize(const std::vector<Record>& records)
         put<std::int32_t>(out, r.dob);
         put<std::int32_t>(out, r.photoTaken);
         putString(out, r.name);
+        put<std::int16_t>(out, r.facesFound);
+        put<float>(out, r.roll);
+        put<float>(out, r.yaw);
     }
     return out;
 }
 
 std::optional<std::vector<Record>> RecordCache::deserialize(const std::string& bytes)
 {
-    if (bytes.size() < sizeof kMagic + 8 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+    if (bytes.size() < sizeof kMagic + 8)
+        return std::nullopt;
+    const bool v2 = std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0;
+    if (!v2 && std::memcmp(bytes.data(), kMagicV1, sizeof kMagicV1) != 0)
         return std::nullopt;
     Input in(bytes);
     in.skip(sizeof kMagic);
     std::uint64_t n = 0;
     // The count is checked against the bytes there before it sizes anything: a small file claiming
     // millions of records must not allocate them.
-    if (!in.get(n) || n > (bytes.size() - sizeof kMagic - 8) / kMinRecordBytes)
+    if (!in.get(n) || n > (bytes.size() - sizeof kMagic - 8) / (kMinRecordBytes + (v2 ? kDetectorBytes : 0)))
         return std::nullopt;
     std::vector<Record> records(n);
     for (auto& r : records) {
@@ -113,6 +122,8 @@ std::optional<std::vector<Record>> RecordCache::deserialize(const std::string& b
             if (!in.get(v))
                 return std::nullopt;
         if (!in.get(dob) || !in.get(photoTaken) || !in.getString(r.name))
+            return std::nullopt;
+        if (v2 && (!in.get(r.facesFound) || !in.get(r.roll) || !in.get(r.yaw) || r.facesFound < -1))
             return std::nullopt;
         if (gender < -1 || gender > 1)
             return std::nullopt;

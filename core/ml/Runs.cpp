@@ -766,4 +766,30 @@ std::vector<RunSummary> listRuns(const std::optional<fs::path>& extraDir)
     return runs;
 }
 
+std::string checkpointFraming(const std::string& metaJson)
+{
+    try {
+        const json meta = json::parse(metaJson);
+        if (const auto it = meta.find("framing"); it != meta.end() && it->is_string())
+            return it->get<std::string>();
+    } catch (const std::exception&) {
+        // metadata that does not parse was refused when the checkpoint loaded; here it means the default
+    }
+    return "centre-crop";
+}
+
+std::string checkpointFramingOf(const std::string& manifestJson)
+{
+    try {
+        const json manifest = json::parse(manifestJson);
+        const auto settings = manifest.find("settings");
+        if (settings != manifest.end() && settings->is_object())
+            if (const auto it = settings->find("framing"); it != settings->end() && it->is_string())
+                return it->get<std::string>();
+    } catch (const std::exception&) {
+        // PreparedDataset::open checked the manifest; an odd one falls back to the default
+    }
+    return "centre-crop";
+}
+
 } // namespace faceatlas

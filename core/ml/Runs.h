@@ -49,6 +49,15 @@ struct LoadedModel {
 };
 
 /**
+ * The framing word ("aligned", "centre-crop") of a checkpoint's metadata: how its training faces
+ * were framed. Checkpoints from before framing was recorded were trained on whole images resized
+ * square, which for square face crops is the centred square: "centre-crop".
+ */
+std::string checkpointFraming(const std::string& metaJson);
+/** The framing word of a prepared dataset's manifest text (settings.framing; "centre-crop" before it was recorded). */
+std::string checkpointFramingOf(const std::string& manifestJson);
+
+/**
  * Loads a checkpoint written by saveCheckpoint(). Every length is checked against the file before
  * anything is allocated, the checksum is verified, and the tensors must be exactly those of the model
  * its metadata names (kind and size), finite. Throws Error naming the file and the problem otherwise,

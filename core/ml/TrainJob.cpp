@@ -294,12 +294,12 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
             run["ended"] = utcTimestamp();
         writeFileAtomic(p.runDir / "run.json", jsonText(run, 2) + "\n");
     };
+    // How the training faces were framed: `attention --image` and "drop a photo" frame a new picture the same way.
+    const std::string framing = checkpointFramingOf(data.manifestJson());
     const auto checkpointMeta = [&](int epoch) {
-        json meta{{"epoch", epoch},
-                  {"best_epoch", result.bestEpoch},
-                  {"started", started},
-                  {"model", modelKindName(p.model)},
-                  {"history", metricsCsv(result.history)}};
+        json meta{{"epoch", epoch},     {"best_epoch", result.bestEpoch},
+                  {"started", started}, {"model", modelKindName(p.model)},
+                  {"framing", framing}, {"history", metricsCsv(result.history)}};
         if (std::isfinite(bestScore)) // JSON has no infinity: no finite score yet is written as none
             meta["best_score"] = bestScore;
         return jsonText(meta);

@@ -44,6 +44,7 @@ PrepareParams mixedCsvParams(const TempDir& dir)
     params.outDir = dir / "prepared";
     params.size = 32;
     params.cleaning.valCount = 2;
+    params.framing = Framing::CentreCrop; // drawn faces: the detector is tested on real ones below
     return params;
 }
 
@@ -147,8 +148,14 @@ TEST(PrepareJobTest, RealUtkFaceSampleAtCapstoneSettings)
     EXPECT_EQ(r.recordsRead, 5000u);
     EXPECT_TRUE(r.skippedFiles.empty());
     EXPECT_EQ(r.steps[3].name, "age outside range");
-    EXPECT_GT(r.steps[3].removed, 1000u);                      // UTKFace has many children and old people
-    EXPECT_EQ(r.steps[2].notApplicable, r.steps[2].remaining); // no face scores in UTKFace
+    EXPECT_GT(r.steps[3].removed, 1000u); // UTKFace has many children and old people
+    // UTKFace has no face scores: the aligned framing's detector gives them to every face the other
+    // steps keep; those it looked at and found no face in are removed.
+    EXPECT_EQ(r.framing.framing, Framing::Aligned);
+    EXPECT_EQ(r.steps[2].notApplicable, r.steps[0].remaining - r.framing.looked);
+    EXPECT_GT(r.steps[2].removed, 0u);
+    EXPECT_LT(r.steps[2].removed, r.framing.looked / 20); // at least 95% found
+    EXPECT_EQ(r.framing.found, r.imagesStored);
     EXPECT_EQ(r.train + r.val, r.steps.back().remaining);
     // Balanced: every age 15..65 present gets the same count, give or take one.
     size_t lo = SIZE_MAX, hi = 0;

@@ -1,0 +1,47 @@
+#pragma once
+
+#include "data/Cleaning.h"
+#include "data/FaceAlign.h"
+#include "data/ImageIO.h"
+#include "util/CancelToken.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace faceatlas {
+
+/** What a detection pass over many files found, one FaceFinding per input (empty where not looked at). */
+struct DetectionPass {
+    std::vector<FaceFinding> findings;
+    std::vector<char> looked;          // 1 where the file was decoded (or its cached finding used)
+    std::vector<std::string> problems; // why a file looked at could not be decoded ("" otherwise)
+    size_t detected = 0;               // files the detector ran on
+    size_t reused = 0;                 // files whose finding came from the cache
+    double seconds = 0;
+    bool cancelled = false;
+};
+
+/**
+ * Finds the faces in `paths[i]` for every i where `wanted[i]`, on all cores, with progress and
+ * cancel. Findings are kept per folder in the cache folder (cacheDir()/faces), keyed by file name,
+ * size and modification time (`probes[i]`), so a second preparation of the same files detects
+ * nothing again. A cache file that does not parse is ignored and rewritten.
+ */
+DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
+                          const std::vector<char>& wanted, int threads, const CancelToken& cancel = {},
+                          const std::function<void(const JobProgress&)>& onProgress = {});
+
+/** The bytes of a cache file of findings (exposed for tests of hostile cache files). */
+std::string serializeFindings(const std::string& folder, const std::vector<std::string>& names,
+                              const std::vector<ImageProbe>& probes, const std::vector<FaceFinding>& findings);
+/** Parses serializeFindings()'s bytes into name -> (size, time, finding); false when they are not such a file. */
+struct CachedFinding {
+    long long fileSize = 0;
+    long long modifiedNs = 0;
+    FaceFinding finding;
+};
+bool parseFindings(const std::string& bytes, const std::string& folder,
+                   std::vector<std::pair<std::string, CachedFinding>>& out);
+
+} // namespace faceatlas

@@ -1,0 +1,217 @@
+// Face framing: the template transform (no detector needed), the centred square, the detector on
+// real faces (skipped without ../shared/data), its cache, and hostile cache files.
+#include "data/FaceAlign.h"
+#include "data/FaceDetections.h"
+#include "data/PreparedDataset.h"
+#include "data/PrepareJob.h"
+#include "TestSupport.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+using namespace faceatlas;
+using faceatlas::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+/** A finding whose five key points (eye rings, nose tip, mouth corners) sit at `points` (x, y) x 5. */
+FaceFinding findingAt(const std::array<cv::Point2f, 5>& points)
+{
+    FaceFinding f;
+    f.faces = 1;
+    f.score = 1;
+    f.landmarks.fill(0);
+    const auto set = [&](int i, cv::Point2f p) {
+        f.landmarks[2 * i] = p.x;
+        f.landmarks[2 * i + 1] = p.y;
+    };
+    for (int i = 36; i <= 41; ++i)
+        set(i, points[0]);
+    for (int i = 42; i <= 47; ++i)
+        set(i, points[1]);
+    set(30, points[2]);
+    set(48, points[3]);
+    set(54, points[4]);
+    return f;
+}
+
+bool landmarkModelInstalled()
+{
+    return fs::is_regular_file(landmarkModelPath());
+}
+
+std::vector<fs::path> utkFaces(size_t n)
+{
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(test::sharedData() / "utkface" / "images"))
+        files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    std::vector<fs::path> out;
+    for (size_t i = 0; i < n && !files.empty(); ++i)
+        out.push_back(files[i * files.size() / n]);
+    return out;
+}
+
+} // namespace
+
+TEST(FaceAlignTest, KeyPointsLandOnTheTemplateWhateverTheTurnScaleAndShift)
+{
+    // A 300 x 200 picture with five bright dots where a face's key points would be, turned 30
+    // degrees, at 1.7x the output's scale: framed at 100 px, each dot lands on its template point.
+    const auto& t = alignmentTemplate();
+    const cv::Matx23d place =
+        cv::Matx23d(cv::getRotationMatrix2D(cv::Point2f(50, 50), 30, 1.7)) + cv::Matx23d(0, 0, 90, 0, 0, 20);
+    std::array<cv::Point2f, 5> points;
+    cv::Mat image(200, 300, CV_8UC3, cv::Scalar(0, 0, 0));
+    for (int k = 0; k < 5; ++k) {
+        const double x = t[2 * k] * 100 - 0.5, y = t[2 * k + 1] * 100 - 0.5;
+        points[k] = cv::Point2f(static_cast<float>(place(0, 0) * x + place(0, 1) * y + place(0, 2)),
+                                static_cast<float>(place(1, 0) * x + place(1, 1) * y + place(1, 2)));
+        cv::circle(image, points[k], 4, cv::Scalar(255, 255, 255), cv::FILLED);
+    }
+    const FaceFinding f = findingAt(points);
+    std::vector<std::uint8_t> out(100 * 100 * 3);
+    frameDecodedFace(image, &f, 100, out.data());
+    for (int k = 0; k < 5; ++k) {
+        const int x = static_cast<int>(std::lround(t[2 * k] * 100 - 0.5)),
+                  y = static_cast<int>(std::lround(t[2 * k + 1] * 100 - 0.5));
+        EXPECT_GT(out[(static_cast<size_t>(y) * 100 + x) * 3], 200) << "key point " << k;
+    }
+    // And far from every dot the picture is dark: nothing was stretched across it.
+    EXPECT_LT(out[(5 * 100 + 5) * 3], 30);
+}
+
+TEST(FaceAlignTest, AFaceNotFoundIsTheCentredSquareNeverSquashed)
+{
+    // 300 x 100: red left third, green middle, blue right third. The centred square is all green.
+    cv::Mat image(100, 300, CV_8UC3, cv::Scalar(255, 0, 0));
+    image(cv::Rect(100, 0, 100, 100)).setTo(cv::Scalar(0, 255, 0));
+    image(cv::Rect(200, 0, 100, 100)).setTo(cv::Scalar(0, 0, 255));
+    std::vector<std::uint8_t> out(50 * 50 * 3);
+    frameDecodedFace(image, nullptr, 50, out.data());
+    for (size_t p = 0; p < out.size(); p += 3) {
+        ASSERT_EQ(out[p], 0) << p;
+        ASSERT_EQ(out[p + 1], 255) << p;
+    }
+    // The same through the file path (a non-square PNG, centre-crop framing).
+    std::vector<uchar> png;
+    cv::Mat bgr;
+    cv::cvtColor(image, bgr, cv::COLOR_RGB2BGR);
+    cv::imencode(".png", bgr, png);
+    std::string problem;
+    ASSERT_TRUE(
+        decodeFramedFace(std::string(png.begin(), png.end()), 50, Framing::CentreCrop, out.data(), nullptr, problem))
+        << problem;
+    EXPECT_EQ(out[0], 0);
+    EXPECT_EQ(out[1], 255);
+    EXPECT_EQ(parseFraming("aligned"), Framing::Aligned);
+    EXPECT_THROW(parseFraming("squash"), Error);
+}
+
+TEST(FaceAlignTest, AHostileFindingsCacheIsRefusedNotTrusted)
+{
+    FaceFinding f;
+    f.faces = 2;
+    f.score = 1.5f;
+    f.landmarks.fill(3.0f);
+    ImageProbe probe;
+    probe.fileSize = 1234;
+    probe.modifiedNs = 99;
+    const std::string bytes = serializeFindings("/faces", {"a.jpg"}, {probe}, {f});
+    std::vector<std::pair<std::string, CachedFinding>> out;
+    ASSERT_TRUE(parseFindings(bytes, "/faces", out));
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].first, "a.jpg");
+    EXPECT_EQ(out[0].second.fileSize, 1234);
+    EXPECT_EQ(out[0].second.finding.faces, 2);
+    EXPECT_FLOAT_EQ(out[0].second.finding.landmarks[135], 3.0f);
+    EXPECT_FALSE(parseFindings(bytes, "/other", out)) << "another folder's findings";
+    for (size_t cut = 0; cut < bytes.size(); cut += 7)
+        EXPECT_FALSE(parseFindings(bytes.substr(0, cut), "/faces", out)) << "cut at " << cut;
+    EXPECT_FALSE(parseFindings(bytes + "x", "/faces", out)) << "trailing bytes";
+    // A count claiming billions of entries is refused before it sizes anything.
+    std::string huge = bytes;
+    const size_t countAt = 8 + 4 + std::string("dlib-hog-68|scan 240-900|turn 25|v1").size() + 4 + 6;
+    const std::uint64_t billions = 4'000'000'000ULL;
+    std::memcpy(huge.data() + countAt, &billions, 8);
+    EXPECT_FALSE(parseFindings(huge, "/faces", out));
+}
+
+TEST(FaceAlignTest, RealFacesAreFoundAndATurnedPaddedCopyIsFramedLikeTheOriginal)
+{
+    FACEATLAS_REQUIRE_SHARED_DATA("utkface/images");
+    if (!landmarkModelInstalled())
+        GTEST_SKIP() << landmarkModelPath() << " is absent (Debian's libdlib-data installs it)";
+    size_t found = 0;
+    double worst = 1e9;
+    for (const auto& file : utkFaces(12)) {
+        const std::string bytes = readFile(file);
+        std::vector<std::uint8_t> original(64 * 64 * 3), moved(64 * 64 * 3);
+        FaceFinding a, b;
+        std::string problem;
+        ASSERT_TRUE(decodeFramedFace(bytes, 64, Framing::Aligned, original.data(), &a, problem)) << problem;
+        if (!a.found())
+            continue;
+        ++found;
+        // Head and shoulders: the face turned 15 degrees in a 1.5x wider, 2x taller picture.
+        cv::Mat rgb = cv::imread(file.string());
+        const cv::Matx23d turn =
+            cv::Matx23d(cv::getRotationMatrix2D(cv::Point2f(100, 100), 15, 1.0)) + cv::Matx23d(0, 0, 60, 0, 0, 80);
+        cv::Mat framed;
+        cv::warpAffine(rgb, framed, turn, cv::Size(rgb.cols * 3 / 2, rgb.rows * 2), cv::INTER_LINEAR,
+                       cv::BORDER_REPLICATE);
+        std::vector<uchar> jpeg;
+        cv::imencode(".jpg", framed, jpeg, {cv::IMWRITE_JPEG_QUALITY, 95});
+        ASSERT_TRUE(
+            decodeFramedFace(std::string(jpeg.begin(), jpeg.end()), 64, Framing::Aligned, moved.data(), &b, problem))
+            << problem;
+        ASSERT_TRUE(b.found()) << file;
+        EXPECT_NEAR(b.roll - a.roll, -15.0, 4.0) << file; // turned anticlockwise on screen
+        worst = std::min(worst, test::psnr(original.data(), moved.data(), original.size()));
+    }
+    EXPECT_GE(found, 11u);
+    // The two framings of each face agree closely.
+    EXPECT_GT(worst, 20.0);
+}
+
+TEST(FaceAlignTest, PrepareFindsFacesOnceAndASecondPreparationReusesThem)
+{
+    FACEATLAS_REQUIRE_SHARED_DATA("utkface/images");
+    if (!landmarkModelInstalled())
+        GTEST_SKIP() << landmarkModelPath() << " is absent (Debian's libdlib-data installs it)";
+    TempDir dir;
+    fs::create_directories(dir / "faces");
+    for (const auto& file : utkFaces(30))
+        fs::create_symlink(file, dir / "faces" / file.filename());
+    PrepareParams params;
+    params.source = "utkface:" + (dir / "faces").string();
+    params.outDir = dir / "p1";
+    params.size = 32;
+    params.cleaning.filterAge = false;
+    params.cleaning.valCount = 3;
+    const PrepareReport first = PrepareJob(params).run().report;
+    EXPECT_EQ(first.framing.framing, Framing::Aligned);
+    EXPECT_EQ(first.framing.looked, 30u);
+    EXPECT_EQ(first.framing.detected, 30u);
+    EXPECT_GE(first.framing.found, 27u);
+    EXPECT_EQ(first.framing.found, first.imagesStored); // the faces not found failed the face-score step
+    const PreparedDataset data = PreparedDataset::open(params.outDir);
+    for (const auto& r : data.records()) {
+        EXPECT_GE(r.facesFound, 1) << r.path;
+        EXPECT_TRUE(std::isfinite(r.faceScore)) << r.path;
+        EXPECT_TRUE(std::isfinite(r.roll)) << r.path;
+    }
+    EXPECT_EQ(fs::file_size(params.outDir / PreparedDataset::kLandmarks), data.count() * 136 * sizeof(float));
+    EXPECT_NE(data.manifestJson().find("\"framing\": \"aligned\""), std::string::npos);
+
+    params.outDir = dir / "p2";
+    const PrepareReport second = PrepareJob(params).run().report;
+    EXPECT_EQ(second.framing.detected, 0u);
+    EXPECT_EQ(second.framing.reused, 30u);
+    EXPECT_EQ(second.imagesStored, first.imagesStored);
+    EXPECT_EQ(readFile(dir / "p1" / PreparedDataset::kImages), readFile(dir / "p2" / PreparedDataset::kImages));
+}
