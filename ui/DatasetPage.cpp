@@ -87,6 +87,9 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     // Names for tests and accessibility tools.
     m_size->setObjectName("imageSize");
     m_minScore->setObjectName("minFaceScore");
+    m_minScore->setToolTip(tr("IMDB-WIKI: its own face score. Other sources: the confidence of the face detector that "
+                              "aligns the faces (about 0-3; the command line's default there is 0, which drops "
+                              "only pictures where no face was found)"));
     m_ageMin->setObjectName("ageMin");
     // The face-score and age steps can be turned off, as on the command line; a spin box whose
     // step is off is disabled, so the panel never shows a threshold that was not applied.
@@ -676,6 +679,9 @@ void DatasetPage::prepare()
     params.cleaning.filterFaceScore = m_filterScore->isChecked();
     params.cleaning.filterAge = m_filterAge->isChecked();
     params.cleaning.minFaceScore = m_minScore->value();
+    // One threshold for the scores the records have, the ones the face panel shows: IMDB-WIKI's
+    // own, or for other sources the aligned framing's detector confidence.
+    params.cleaning.minDetectorScore = m_minScore->value();
     params.cleaning.ageMin = m_ageMin->value();
     params.cleaning.ageMax = std::max(m_ageMin->value(), m_ageMax->value());
     params.cleaning.minImageSize = m_minImage->value();
