@@ -67,6 +67,11 @@ fs::path cacheFile(const std::string& folder)
 
 } // namespace
 
+const char* faceDetectorVersion()
+{
+    return kDetectorVersion;
+}
+
 std::string serializeFindings(const std::string& folder, const std::vector<std::string>& names,
                               const std::vector<ImageProbe>& probes, const std::vector<FaceFinding>& findings)
 {

@@ -11,6 +11,9 @@
 
 namespace faceatlas {
 
+/** What the findings depend on (the detector and its scan settings): part of every key that depends on them. */
+const char* faceDetectorVersion();
+
 /** What a detection pass over many files found, one FaceFinding per input (empty where not looked at). */
 struct DetectionPass {
     std::vector<FaceFinding> findings;

@@ -374,7 +374,10 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
 
     // The image cache is keyed by what goes into it: the files (path, size, time), their order
     // and the image size. A matching cache in DIR is reused, so a second run starts at once.
+    // Aligned images also depend on how faces were found: the detector's version is in the key.
     std::string keyText = "v2|" + std::to_string(p.size) + "|" + framingName(framing);
+    if (framing == Framing::Aligned)
+        keyText += std::string("|") + faceDetectorVersion();
     for (size_t i : kept)
         keyText += "|" + records[i].path + "|" + std::to_string(probes[i].fileSize) + "|"
                    + std::to_string(probes[i].modifiedNs);
