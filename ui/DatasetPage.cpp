@@ -7,6 +7,7 @@
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
 #include "data/Readers.h"
+#include "FacePicture.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Attention.h"
@@ -82,6 +83,10 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_balance->setChecked(true);
     m_multipleFaces = new QCheckBox(tr("Drop images with a second face"));
     m_multipleFaces->setChecked(true);
+    m_everyFace = new QCheckBox(tr("Every face of each photo"));
+    m_everyFace->setObjectName("everyFace");
+    m_everyFace->setToolTip(tr("Group photos give one face each, aligned alike; a photo's labels go to its best face "
+                               "only. For photo sources (a folder, a CSV, UTKFace), not IMDB-WIKI's crops."));
     m_prepare = new QPushButton(tr("Prepare"));
     m_prepare->setEnabled(false);
     // Names for tests and accessibility tools.
@@ -117,6 +122,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     form->addRow(tr("Min image side (px)"), m_minImage);
     form->addRow(tr("Validation share"), m_valFraction);
     form->addRow(m_multipleFaces);
+    form->addRow(m_everyFace);
     // The review decisions (Review and Map pages): excluded faces are a cleaning step, corrections replace labels.
     m_applyReview = new QCheckBox;
     m_applyReview->setObjectName("applyReview");
@@ -194,6 +200,12 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_sortBy->addItem(tr("Sort by prediction error"), ThumbnailModel::ErrorRole);
     m_filterCluster = new QComboBox;
     m_filterCluster->addItem(tr("All clusters"), -1);
+    m_filterFraming = new QComboBox;
+    m_filterFraming->setObjectName("filterFraming");
+    m_filterFraming->setToolTip(
+        tr("How the face detector framed the faces: the faces it aligned, those it did not find "
+           "(centre-cropped), and those from pictures with several faces"));
+    m_filterFraming->hide();
     m_descending = new QCheckBox(tr("Largest first"));
     m_descending->setObjectName("descending");
     m_matchCount = new QLabel;
@@ -207,6 +219,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     filters->addWidget(m_filterHigh);
     filters->addWidget(m_filterGender);
     filters->addWidget(m_filterCluster);
+    filters->addWidget(m_filterFraming);
     filters->addWidget(m_sortBy);
     filters->addWidget(m_descending);
     filters->addWidget(m_predict);
@@ -241,11 +254,15 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_faceImage = new QLabel;
     m_faceImage->setMinimumSize(200, 200);
     m_faceImage->setAlignment(Qt::AlignCenter);
+    m_faceCrop = new QLabel;
+    m_faceCrop->setObjectName("faceCrop");
+    m_faceCrop->setAlignment(Qt::AlignCenter);
     m_faceInfo = new QLabel(tr("Click a face to see it here."));
     m_faceInfo->setWordWrap(true);
     m_faceInfo->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto* right = new QVBoxLayout;
     right->addWidget(m_faceImage);
+    right->addWidget(m_faceCrop);
     right->addWidget(m_faceInfo);
     right->addWidget(m_faceOverlay);
     right->addWidget(m_overlayCaption);
@@ -274,6 +291,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_valFraction->setValue(settings.value("valFraction", m_valFraction->value()).toDouble());
     m_balance->setChecked(settings.value("balance", true).toBool());
     m_multipleFaces->setChecked(settings.value("dropMultipleFaces", true).toBool());
+    m_everyFace->setChecked(settings.value("everyFace", false).toBool());
     m_filterScore->setChecked(settings.value("filterFaceScore", true).toBool());
     m_filterAge->setChecked(settings.value("filterAge", true).toBool());
     settings.endGroup();
@@ -296,6 +314,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         s.setValue("valFraction", m_valFraction->value());
         s.setValue("balance", m_balance->isChecked());
         s.setValue("dropMultipleFaces", m_multipleFaces->isChecked());
+        s.setValue("everyFace", m_everyFace->isChecked());
         s.setValue("filterFaceScore", m_filterScore->isChecked());
         s.setValue("filterAge", m_filterAge->isChecked());
     };
@@ -303,8 +322,9 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         connect(box, &QSpinBox::valueChanged, this, save);
     for (QDoubleSpinBox* box : {m_minScore, m_valFraction})
         connect(box, &QDoubleSpinBox::valueChanged, this, save);
-    for (QCheckBox* box : {m_balance, m_multipleFaces, m_filterScore, m_filterAge})
+    for (QCheckBox* box : {m_balance, m_multipleFaces, m_everyFace, m_filterScore, m_filterAge})
         connect(box, &QCheckBox::toggled, this, save);
+    connect(m_everyFace, &QCheckBox::toggled, this, &DatasetPage::showEveryFace);
     // The age range can not be turned inside out.
     m_ageMax->setMinimum(m_ageMin->value());
     m_ageMin->setMaximum(m_ageMax->value());
@@ -336,6 +356,10 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         resort();
     });
     connect(m_descending, &QCheckBox::toggled, this, resort);
+    connect(m_filterFraming, &QComboBox::currentIndexChanged, this, [this] {
+        m_filter->setFraming(static_cast<FaceFilter::Framing>(m_filterFraming->currentData().toInt()));
+        filterChanged();
+    });
     connect(m_filterCluster, &QComboBox::currentIndexChanged, this, [this] {
         m_filter->setCluster(m_filterCluster->currentData().toInt());
         filterChanged();
@@ -400,12 +424,44 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
             [this] { m_predict->setEnabled(m_session->dataset() != nullptr); });
     connect(session, &Session::datasetChanged, this, [this, refreshExtras] {
         m_model->setDataset(m_session->sharedDataset());
+        refreshFramingGroups();
         refreshExtras();
         if (const auto* data = m_session->dataset()) {
             showManifest(QString::fromStdString(data->manifestJson()));
             selectFirstFace();
         }
     });
+}
+
+void DatasetPage::showEveryFace()
+{
+    // Faces are found in photos; IMDB-WIKI's crops are one labelled face each, the demo's are drawn.
+    const bool photos = !m_loaded || (m_loaded->kind != SourceKind::ImdbWiki && m_loaded->kind != SourceKind::Demo);
+    m_everyFace->setEnabled(photos);
+    // With every face taken, no record has a second face: that step has nothing to do.
+    m_multipleFaces->setEnabled(!(photos && m_everyFace->isChecked()));
+}
+
+void DatasetPage::refreshFramingGroups()
+{
+    // The groups the detector made, with their sizes, one choice away; hidden when it did not look.
+    size_t aligned = 0, notFound = 0, several = 0;
+    for (int row = 0; row < m_model->rowCount(); ++row) {
+        const auto group = m_model->framingGroup(row);
+        aligned += group == ThumbnailModel::FramingGroup::Aligned;
+        notFound += group == ThumbnailModel::FramingGroup::NotFound;
+        several += m_model->fromSeveral(row);
+    }
+    QSignalBlocker block(m_filterFraming);
+    m_filterFraming->clear();
+    m_filterFraming->addItem(tr("Any framing"), static_cast<int>(FaceFilter::Framing::Any));
+    m_filterFraming->addItem(tr("Aligned (%1)").arg(aligned), static_cast<int>(FaceFilter::Framing::Aligned));
+    m_filterFraming->addItem(tr("No face found, centre-cropped (%1)").arg(notFound),
+                             static_cast<int>(FaceFilter::Framing::NotFound));
+    m_filterFraming->addItem(tr("From pictures with several faces (%1)").arg(several),
+                             static_cast<int>(FaceFilter::Framing::Several));
+    m_filter->setFraming(FaceFilter::Framing::Any);
+    m_filterFraming->setVisible(aligned + notFound > 0);
 }
 
 void DatasetPage::refreshReview()
@@ -448,6 +504,7 @@ void DatasetPage::clearFacePanel()
 {
     m_shownFace = -1;
     m_faceImage->clear();
+    m_faceCrop->clear();
     m_faceOverlay->clear();
     m_faceOverlay->setToolTip({});
     m_overlayCaption->clear();
@@ -567,6 +624,7 @@ void DatasetPage::loadSource(const QString& spec)
         m_session->setSource(spec);
         m_loaded = loaded;
         m_probes = probes;
+        showEveryFace();
         QString text = tr("<b>%1</b>: %2 records").arg(spec.toHtmlEscaped()).arg(loaded->records.size());
         if (loaded->malformed)
             text += tr(", %1 entries could not be read (listed under the steps)").arg(loaded->malformed);
@@ -688,6 +746,7 @@ void DatasetPage::prepare()
     params.cleaning.valFraction = m_valFraction->value();
     params.cleaning.balanceAges = m_balance->isChecked();
     params.cleaning.dropMultipleFaces = m_multipleFaces->isChecked();
+    params.everyFace = m_everyFace->isEnabled() && m_everyFace->isChecked();
     const QString review = QDir(m_session->workspace()).filePath(QStringLiteral("review.csv"));
     if (m_applyReview->isChecked() && QFileInfo::exists(review))
         params.review = review.toStdString();
@@ -759,6 +818,11 @@ void DatasetPage::showManifest(const QString& manifestText)
         if (st.contains("drop_multiple_faces") && st.at("drop_multiple_faces").is_boolean()) {
             const QSignalBlocker block(m_multipleFaces);
             m_multipleFaces->setChecked(st.at("drop_multiple_faces").get<bool>());
+        }
+        if (st.contains("faces") && st.at("faces").is_string()) {
+            const QSignalBlocker block(m_everyFace);
+            m_everyFace->setChecked(st.at("faces").get<std::string>() == "every");
+            showEveryFace();
         }
         if (st.contains("balance") && st.at("balance").is_string()) {
             const QSignalBlocker block(m_balance);
@@ -860,21 +924,24 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
     m_overlayCaption->clear();
     // The stored face (what the models see) at once; the original file, decoded on the lane, when it
     // arrives (it may be large, slow or gone: then the stored face stays).
-    m_faceImage->setPixmap(
-        QPixmap::fromImage(m_session->face(row)).scaled(220, 220, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    const QPixmap stored = QPixmap::fromImage(m_session->face(row));
+    m_faceImage->setPixmap(stored.scaled(220, 220, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    m_faceImage->setToolTip(tr("The stored face, as the models see it"));
+    m_faceCrop->setPixmap(stored.scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    m_faceCrop->setToolTip(tr("The stored face, as the models see it"));
     m_session->lane()->submit<QImage>(
         QStringLiteral("face-original"), this,
-        [path = QString::fromStdString(r.path)] {
-            QImageReader reader(path);
-            const QSize size = reader.size();
-            if (!size.isValid() || static_cast<qint64>(size.width()) * size.height() > 50'000'000)
-                return QImage(); // unreadable or absurdly large: keep the stored face
-            reader.setScaledSize(size.scaled(220, 220, Qt::KeepAspectRatio));
-            return reader.read();
+        [data, row, path = QString::fromStdString(r.path)] {
+            // Unreadable or absurdly large: null, and the stored face stays.
+            return pictureWithFace(path, faceLandmarks(*data, static_cast<size_t>(row)), 220);
         },
-        [this](QImage original) {
-            if (!original.isNull())
-                m_faceImage->setPixmap(QPixmap::fromImage(original));
+        [this, found = r.facesFound > 0](QImage original) {
+            if (original.isNull())
+                return;
+            m_faceImage->setPixmap(QPixmap::fromImage(original));
+            m_faceImage->setToolTip(found ? tr("The picture, with the 68 landmarks the face was aligned by (green); "
+                                               "the stored face is below")
+                                          : tr("The picture; the stored face is below"));
         },
         [](const QString&) {});
     QString info = tr("<b>Face %1</b><br>%2<br>").arg(row).arg(QString::fromStdString(r.path).toHtmlEscaped());
@@ -883,6 +950,13 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
                      r.gender == Gender::Unknown ? tr("unknown") : QString::fromUtf8(genderName(r.gender)));
     if (!std::isnan(r.faceScore))
         info += tr("Face score: %1<br>").arg(r.faceScore);
+    if (r.facesFound == 0)
+        info += tr("No face found: centre-cropped<br>");
+    else if (r.facesFound > 0)
+        info += (r.faceIndex >= 0   ? tr("Aligned: face %1 of %2 in the picture").arg(r.faceIndex + 1).arg(r.facesFound)
+                 : r.facesFound > 1 ? tr("Aligned: the best of %1 faces in the picture").arg(r.facesFound)
+                                    : tr("Aligned"))
+                + tr(" (turned %1°, yaw about %2°)<br>").arg(r.roll, 0, 'f', 0).arg(r.yaw, 0, 'f', 0);
     info += index.data(ThumbnailModel::SplitRole).toInt() ? tr("Validation set") : tr("Training set");
     if (static_cast<size_t>(row) < m_session->predictions().size())
         info += tr("<br>Predicted age: %1").arg(m_session->predictions()[static_cast<size_t>(row)], 0, 'f', 1);

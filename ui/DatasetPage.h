@@ -104,6 +104,8 @@ private:
     QDoubleSpinBox* m_valFraction;
     QCheckBox* m_balance;
     QCheckBox* m_multipleFaces;
+    QCheckBox* m_everyFace; // PrepareParams::everyFace: photo sources only
+    void showEveryFace();
     QCheckBox* m_applyReview;
     QPushButton* m_prepare;
     QTableWidget* m_steps;
@@ -115,6 +117,7 @@ private:
     QSpinBox* m_filterHigh;
     QComboBox* m_filterGender;
     QLabel* m_faceImage;
+    QLabel* m_faceCrop; // the stored face, under the picture
     QLabel* m_faceInfo;
     QLabel* m_faceOverlay;
     QLabel* m_overlayCaption;
@@ -126,6 +129,8 @@ private:
     qint64 m_shownFace = -1;
     QComboBox* m_sortBy;
     QComboBox* m_filterCluster;
+    QComboBox* m_filterFraming; // aligned preparations: the faces aligned, not found, from group photos
+    void refreshFramingGroups();
     QPushButton* m_predict;
 };
 

@@ -474,9 +474,9 @@ void MapPage::loadMap(const QString& dir)
                 throw Error(where + " holds " + std::to_string(map.count()) + " faces, the open dataset "
                             + std::to_string(data->count()));
             for (size_t i = 0; i < map.count(); ++i)
-                if (map.paths[i] != data->records()[i].path)
+                if (map.paths[i] != recordKey(data->records()[i]))
                     throw Error(where + ": face " + std::to_string(i) + " is " + map.paths[i]
-                                + ", not the open dataset's " + data->records()[i].path);
+                                + ", not the open dataset's " + recordKey(data->records()[i]));
             Loaded loaded;
             loaded.codes = std::make_shared<const Codes>(Codes::open(map.codes));
             if (loaded.codes->count() != data->count())
@@ -648,7 +648,7 @@ void MapPage::saveSubset(const QString& name)
         [file, name, data, rows] {
             nlohmann::json paths = nlohmann::json::array();
             for (const qint64 row : rows)
-                paths.push_back(data->records()[static_cast<size_t>(row)].path);
+                paths.push_back(recordKey(data->records()[static_cast<size_t>(row)]));
             const nlohmann::json j = {
                 {"name", name.toStdString()}, {"source", data->sourceSpec()}, {"count", rows.size()}, {"paths", paths}};
             std::filesystem::create_directories(std::filesystem::path(file.toStdString()).parent_path());
@@ -691,7 +691,7 @@ bool MapPage::loadSubset(const QString& name)
             std::unordered_map<std::string, size_t> rowOf;
             rowOf.reserve(data->count());
             for (size_t i = 0; i < data->count(); ++i)
-                rowOf.emplace(data->records()[i].path, i);
+                rowOf.emplace(recordKey(data->records()[i]), i);
             Found f;
             f.mask.assign(data->count(), 0);
             for (const auto& p : j.at("paths")) {

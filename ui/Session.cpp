@@ -219,7 +219,7 @@ void Session::loadClusterLabels()
         const size_t row = labels.size();
         bool ok = false;
         const int label = line.mid(comma + 1).toInt(&ok);
-        if (row >= m_dataset->count() || line.left(comma).toStdString() != m_dataset->records()[row].path || !ok
+        if (row >= m_dataset->count() || line.left(comma).toStdString() != recordKey(m_dataset->records()[row]) || !ok
             || label < -1 || label > 100000) {
             m_clusterMismatch = other;
             return;

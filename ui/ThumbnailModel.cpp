@@ -28,6 +28,7 @@ void ThumbnailModel::setDataset(std::shared_ptr<const PreparedDataset> dataset)
     m_score.clear();
     m_gender.clear();
     m_error.clear();
+    m_facesFound.clear();
     if (data) {
         m_isVal.assign(data->count(), 0);
         for (auto i : data->valIndices())
@@ -40,6 +41,7 @@ void ThumbnailModel::setDataset(std::shared_ptr<const PreparedDataset> dataset)
             m_age.push_back(r.age ? static_cast<float>(*r.age) : std::numeric_limits<float>::quiet_NaN());
             m_score.push_back(static_cast<float>(r.faceScore));
             m_gender.push_back(static_cast<std::int8_t>(r.gender));
+            m_facesFound.push_back(r.facesFound);
         }
     }
     endResetModel();
@@ -97,7 +99,7 @@ QVariant ThumbnailModel::data(const QModelIndex& index, int role) const
         if (m_clusters && static_cast<size_t>(row) < m_clusters->size())
             return (*m_clusters)[static_cast<size_t>(row)];
         return {};
-    case Qt::ToolTipRole: return QString::fromStdString(r.path);
+    case Qt::ToolTipRole: return QString::fromStdString(recordKey(r));
     case AgeRole: return r.age ? QVariant(*r.age) : QVariant();
     case GenderRole: return static_cast<int>(r.gender);
     case IndexRole: return row;
@@ -168,12 +170,35 @@ void FaceFilter::setSubset(std::shared_ptr<const std::vector<char>> mask)
     invalidateFilter();
 }
 
+ThumbnailModel::FramingGroup ThumbnailModel::framingGroup(int row) const
+{
+    if (row < 0 || static_cast<size_t>(row) >= m_facesFound.size() || m_facesFound[static_cast<size_t>(row)] < 0)
+        return FramingGroup::Unknown;
+    return m_facesFound[static_cast<size_t>(row)] == 0 ? FramingGroup::NotFound : FramingGroup::Aligned;
+}
+
+bool ThumbnailModel::fromSeveral(int row) const
+{
+    return row >= 0 && static_cast<size_t>(row) < m_facesFound.size() && m_facesFound[static_cast<size_t>(row)] > 1;
+}
+
+void FaceFilter::setFraming(Framing framing)
+{
+    m_framing = framing;
+    invalidate();
+}
+
 bool FaceFilter::filterAcceptsRow(int row, const QModelIndex& parent) const
 {
     const auto* faces = static_cast<const ThumbnailModel*>(sourceModel());
     if (m_subset && (row < 0 || static_cast<size_t>(row) >= m_subset->size() || !(*m_subset)[static_cast<size_t>(row)]))
         return false;
     if (m_cluster >= 0 && faces->cluster(row) != m_cluster)
+        return false;
+    using Group = ThumbnailModel::FramingGroup;
+    if ((m_framing == Framing::Aligned && faces->framingGroup(row) != Group::Aligned)
+        || (m_framing == Framing::NotFound && faces->framingGroup(row) != Group::NotFound)
+        || (m_framing == Framing::Several && !faces->fromSeveral(row)))
         return false;
     const int age = faces->age(row);
     if (age >= 0 && (age < m_low || age > m_high))

@@ -47,6 +47,11 @@ public:
     int gender(int row) const;
     /** The face's cluster, or -1 when there are no clusters. */
     int cluster(int row) const;
+    /** How the detector framed faces (aligned preparations); FramingGroup::Unknown where it did not look. */
+    enum class FramingGroup : std::int8_t { Unknown, Aligned, NotFound };
+    FramingGroup framingGroup(int row) const;
+    /** The face came from a picture in which several faces were found. */
+    bool fromSeveral(int row) const;
 
 private:
     std::shared_ptr<const PreparedDataset> m_data;
@@ -58,6 +63,7 @@ private:
     std::vector<float> m_score;
     std::vector<float> m_error;
     std::vector<std::int8_t> m_gender;
+    std::vector<std::int16_t> m_facesFound; // Record::facesFound: -1 not looked, 0 none found
     mutable QCache<int, QPixmap> m_cache;
 };
 
@@ -70,6 +76,9 @@ public:
     void setAgeRange(int low, int high);
     void setGender(int gender);   // -1 any, 0 female, 1 male
     void setCluster(int cluster); // -1 any
+    /** Faces by how they were framed: Any, Aligned, NotFound (centre-cropped) or Several (from a group photo). */
+    enum class Framing { Any, Aligned, NotFound, Several };
+    void setFraming(Framing framing);
     /** Only the rows flagged in `mask` (one flag per face; null, or another size: every row). */
     void setSubset(std::shared_ptr<const std::vector<char>> mask);
     bool hasSubset() const { return static_cast<bool>(m_subset); }
@@ -85,6 +94,7 @@ private:
     int m_high = 120;
     int m_gender = -1;
     int m_cluster = -1;
+    Framing m_framing = Framing::Any;
     int m_sort = 0;
     std::shared_ptr<const std::vector<char>> m_subset;
 };

@@ -69,6 +69,9 @@ S x S in DIR (a memory-mapped cache that training reads without decoding).
                           landmarks turn, scale and shift each face to one template, so faces from
                           any source are framed alike; a face not found is centre-cropped, its face
                           score -Inf. centre-crop: the centred square, no detection
+  --faces best|every      aligned, photos (not IMDB-WIKI): the best face of each picture (default),
+                          or every face found, one record each (a group photo gives several; the
+                          picture's labels go to its best face only; files name them PATH#faceN)
   --min-face-score X      drop IMDB-WIKI faces scored below X by its metadata (default 1.0; -Inf
                           is always dropped)
   --min-detector-score X  for other sources, aligned: drop faces FaceAtlas's detector found with a
@@ -80,6 +83,10 @@ S x S in DIR (a memory-mapped cache that training reads without decoding).
   --age-min A, --age-max B  keep ages in [A, B] (default 15 and 65)
   --no-age-filter         keep every age
   --min-image-size P      drop images smaller than P x P (default 90; 0 keeps all)
+  --max-yaw D             drop faces turned further than D degrees, by the detector's rough yaw
+                          estimate, which tops out near 34 for a profile (0 keeps all; default 25)
+  --min-face-size P       drop faces whose box is narrower than P pixels of their picture (0 keeps
+                          all; default 32)
   --val-fraction F        validation share (default 0.2), or
   --val-count N           an exact validation size
   --balance age|none      resample the training set to balance ages (default age)
@@ -131,9 +138,10 @@ void printPrepareReport(const PrepareReport& r)
     const FramingReport& f = r.framing;
     if (f.framing == Framing::Aligned)
         std::printf("framing: aligned; of the %zu faces stored, %zu aligned, %zu without a face found "
-                    "(centre-cropped), %zu with more than one face (the best aligned); looked for faces in %zu images "
-                    "(%zu from the cache) in %.1f s\n",
-                    r.imagesStored, f.found, f.notFound, f.several, f.detected + f.reused, f.reused, f.seconds);
+                    "(centre-cropped), %zu from pictures with more than one face (%s); looked for faces in %zu "
+                    "images (%zu from the cache) in %.1f s\n",
+                    r.imagesStored, f.found, f.notFound, f.several,
+                    f.everyFace ? "every face taken" : "the best aligned", f.detected + f.reused, f.reused, f.seconds);
     else
         std::printf("framing: %s\n", framingName(f.framing));
     if (r.imagesReused)
@@ -209,6 +217,10 @@ int runPrepare(const std::vector<std::string>& words)
             throw UsageError(std::string("--framing: ") + e.what());
         }
     }
+    const std::string faces = args.value("faces").value_or("best");
+    if (faces != "best" && faces != "every")
+        throw UsageError("--faces must be 'best' or 'every', not '" + faces + "'");
+    params.everyFace = faces == "every";
     CleaningOptions& c = params.cleaning;
     c.minFaceScore = args.doubleValue("min-face-score", c.minFaceScore);
     c.minDetectorScore = args.doubleValue("min-detector-score", c.minDetectorScore);
@@ -218,6 +230,10 @@ int runPrepare(const std::vector<std::string>& words)
     c.ageMax = args.intValue("age-max", c.ageMax);
     c.filterAge = !args.has("no-age-filter");
     c.minImageSize = args.intValue("min-image-size", c.minImageSize);
+    c.maxYaw = args.doubleValue("max-yaw", c.maxYaw);
+    c.minFaceSize = args.intValue("min-face-size", c.minFaceSize);
+    if (!(c.maxYaw >= 0) || c.minFaceSize < 0)
+        throw UsageError("--max-yaw and --min-face-size take 0 (off) or a positive number");
     if (args.value("val-fraction") && args.value("val-count"))
         throw UsageError("give --val-fraction or --val-count, not both");
     c.valFraction = args.doubleValue("val-fraction", c.valFraction);

@@ -135,7 +135,7 @@ int runSimilar(const std::vector<std::string>& words)
     if (path) {
         const auto& records = codes.records();
         for (size_t i = 0; i < records.size(); ++i)
-            if (records[i].path == *path) {
+            if (recordKey(records[i]) == *path) {
                 self = static_cast<int64_t>(i);
                 break;
             }
@@ -169,8 +169,8 @@ int runSimilar(const std::vector<std::string>& words)
     if (jsonOut) {
         json faces = json::array();
         for (size_t i = 0; i < r.indices.size(); ++i)
-            faces.push_back(
-                {{"path", codes.records()[static_cast<size_t>(r.indices[i])].path}, {"distance", r.distances[i]}});
+            faces.push_back({{"path", recordKey(codes.records()[static_cast<size_t>(r.indices[i])])},
+                             {"distance", r.distances[i]}});
         json j = {{"codes", displayPath(codesDir)}, {"k", k}, {"faces", faces}};
         if (path)
             j["path"] = *path;
@@ -181,7 +181,7 @@ int runSimilar(const std::vector<std::string>& words)
     }
     std::printf("path,distance\n");
     for (size_t i = 0; i < r.indices.size(); ++i)
-        std::printf("%s,%s\n", csvField(codes.records()[static_cast<size_t>(r.indices[i])].path).c_str(),
+        std::printf("%s,%s\n", csvField(recordKey(codes.records()[static_cast<size_t>(r.indices[i])])).c_str(),
                     number(r.distances[i]).c_str());
     return 0;
 }

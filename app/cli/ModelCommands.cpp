@@ -274,7 +274,7 @@ int runPredict(const std::vector<std::string>& words)
     std::string csv = "path,age,predicted_age\n";
     for (size_t k = 0; k < indices.size(); ++k) {
         const Record& r = data.records()[indices[k]];
-        std::string path = r.path;
+        std::string path = recordKey(r);
         if (path.find_first_of(",\"\n") != std::string::npos) { // quote as RFC 4180 asks
             std::string quoted = "\"";
             for (char c : path)

@@ -137,7 +137,7 @@ AuditResult readAudit(const fs::path& dir, const std::vector<Record>* records)
     std::unordered_map<std::string, std::uint32_t> indexOf;
     if (records)
         for (size_t i = 0; i < records->size(); ++i)
-            indexOf.emplace((*records)[i].path, static_cast<std::uint32_t>(i));
+            indexOf.emplace(recordKey((*records)[i]), static_cast<std::uint32_t>(i));
     std::unordered_map<std::string, size_t> rowOf;
     const auto suspectRows = rows(suspectsPath, kSuspectsHeader, 8);
     for (size_t r = 0; r < suspectRows.size(); ++r) {

@@ -42,7 +42,7 @@ std::vector<Suspect> facesOf(const PreparedDataset& data, SourceKind kind)
         const Record& r = data.records()[i];
         Suspect& s = faces[i];
         s.index = static_cast<std::uint32_t>(i);
-        s.path = r.path;
+        s.path = recordKey(r); // unique, as the audit's files need
         s.split = isVal[i] ? "val" : "train";
         s.age = r.age;
         s.gender = r.gender;

@@ -80,6 +80,21 @@ std::vector<size_t> applyFilters(const std::vector<Record>& records, const std::
             return -1; // only reachable when step 1 is off: the decoder will report it
         return probes[i].width >= o.minImageSize && probes[i].height >= o.minImageSize ? 1 : 0;
     });
+    // Read from what FaceAtlas's detector found (aligned preparations) or the source's own face box:
+    // a record without them passes, counted as lacking the field.
+    runStep("face turned too far", o.maxYaw > 0, kept, steps, [&](size_t i) {
+        const float yaw = records[i].yaw;
+        if (std::isnan(yaw))
+            return -1;
+        return std::abs(yaw) <= o.maxYaw ? 1 : 0;
+    });
+    runStep("face smaller than minimum", o.minFaceSize > 0, kept, steps, [&](size_t i) {
+        const auto& box = records[i].faceBox;
+        const double width = box[2] - box[0];
+        if (std::isnan(width))
+            return -1;
+        return width >= o.minFaceSize ? 1 : 0;
+    });
     return kept;
 }
 

@@ -20,7 +20,7 @@ size_t exportCsvDataset(const PreparedDataset& data, const std::vector<std::int6
     std::string csv = "path,age,gender,split\n";
     const auto add = [&](size_t i) {
         const Record& r = records[i];
-        csv += csvField(r.path);
+        csv += csvField(recordKey(r));
         csv += ',';
         if (r.age)
             csv += std::to_string(*r.age);

@@ -286,19 +286,29 @@ void frameDecodedFace(const cv::Mat& rgb, const FaceFinding* finding, int size, 
     cv::warpAffine(source, dst, t, cv::Size(size, size), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
 }
 
+std::vector<FaceFinding> facesInOriginal(const cv::Mat& rgb, double decodedScale)
+{
+    std::vector<FaceFinding> faces = findFaces(rgb);
+    if (faces.size() > static_cast<size_t>(kMaxFacesKept))
+        faces.resize(kMaxFacesKept);
+    if (decodedScale != 1.0) // x_original = (x + 0.5) / scale - 0.5 for points, x / scale for box edges
+        for (FaceFinding& f : faces) {
+            for (float& v : f.box)
+                v = static_cast<float>(v / decodedScale);
+            for (float& v : f.landmarks)
+                v = static_cast<float>((v + 0.5) / decodedScale - 0.5);
+        }
+    return faces;
+}
+
 FaceFinding bestFace(const cv::Mat& rgb, double decodedScale)
 {
-    const std::vector<FaceFinding> faces = findFaces(rgb);
-    FaceFinding f = faces.empty() ? FaceFinding() : faces.front();
-    if (faces.empty())
-        f.landmarks.fill(FaceFinding::kNaN);
-    if (decodedScale != 1.0) { // x_original = (x + 0.5) / scale - 0.5 for points, x / scale for box edges
-        for (float& v : f.box)
-            v = static_cast<float>(v / decodedScale);
-        for (float& v : f.landmarks)
-            v = static_cast<float>((v + 0.5) / decodedScale - 0.5);
-    }
-    return f;
+    const std::vector<FaceFinding> faces = facesInOriginal(rgb, decodedScale);
+    if (!faces.empty())
+        return faces.front();
+    FaceFinding none;
+    none.landmarks.fill(FaceFinding::kNaN);
+    return none;
 }
 
 FaceFinding scaledFinding(const FaceFinding& original, double decodedScale)

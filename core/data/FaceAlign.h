@@ -65,6 +65,10 @@ std::vector<FaceFinding> findFaces(const cv::Mat& rgb);
  * there is none.
  */
 FaceFinding bestFace(const cv::Mat& rgb, double decodedScale);
+/** At most this many faces of one picture are kept (the best ones): a crowd beyond it is a picture of a crowd. */
+constexpr int kMaxFacesKept = 64;
+/** Every face of an image decoded at `decodedScale`, best first (at most kMaxFacesKept), in the original's pixels. */
+std::vector<FaceFinding> facesInOriginal(const cv::Mat& rgb, double decodedScale);
 /** A finding in original pixels carried into an image decoded at `decodedScale`. */
 FaceFinding scaledFinding(const FaceFinding& original, double decodedScale);
 /**

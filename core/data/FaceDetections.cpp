@@ -4,6 +4,7 @@
 #include "util/Parallel.h"
 #include "util/ProgressThrottle.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -22,11 +23,13 @@ namespace {
  * What the findings depend on: the detector and its scan settings (data/FaceAlign.cpp's findFaces).
  * Changing how faces are found changes this word, and every cached finding is found again.
  */
-constexpr char kMagic[8] = {'F', 'A', 'F', 'A', 'C', 'E', '0', '1'};
+constexpr char kMagic[8] = {'F', 'A', 'F', 'A', 'C', 'E', '0', '2'}; // 02: every face of a picture, not only the best
 constexpr const char* kDetectorVersion = "dlib-hog-68|scan 240-900|turn 25|v1";
 
-/** Bytes of one finding after its name: size, time, faces, score, second, box, landmarks, roll, yaw. */
-constexpr size_t kFindingBytes = 8 + 8 + 4 + 4 + 4 + 4 * 4 + 2 * kLandmarkPoints * 4 + 4 + 4;
+/** Bytes of one face: faces, score, second, box, landmarks, roll, yaw. */
+constexpr size_t kFaceBytes = 4 + 4 + 4 + 4 * 4 + 2 * kLandmarkPoints * 4 + 4 + 4;
+/** Bytes of one entry after its name, with no other faces: size, time, the best face, the count of the others. */
+constexpr size_t kFindingBytes = 8 + 8 + kFaceBytes + 2;
 
 template <typename T>
 void put(std::string& out, const T& value)
@@ -60,6 +63,34 @@ void putString(std::string& out, const std::string& s)
     out += s;
 }
 
+void putFace(std::string& out, const FaceFinding& f)
+{
+    put<std::int32_t>(out, f.faces);
+    put<float>(out, f.score);
+    put<float>(out, f.secondScore);
+    for (float v : f.box)
+        put<float>(out, v);
+    for (float v : f.landmarks)
+        put<float>(out, v);
+    put<float>(out, f.roll);
+    put<float>(out, f.yaw);
+}
+
+bool getFace(const char*& p, const char* end, FaceFinding& f)
+{
+    std::int32_t faces = 0;
+    if (!get(p, end, faces) || faces < 0 || !get(p, end, f.score) || !get(p, end, f.secondScore))
+        return false;
+    for (float& v : f.box)
+        if (!get(p, end, v))
+            return false;
+    for (float& v : f.landmarks)
+        if (!get(p, end, v))
+            return false;
+    f.faces = faces;
+    return get(p, end, f.roll) && get(p, end, f.yaw);
+}
+
 fs::path cacheFile(const std::string& folder)
 {
     return cacheDir() / "faces" / (hexKey(fnv1a64(std::string(kDetectorVersion) + "|" + folder)) + ".faces");
@@ -73,7 +104,8 @@ const char* faceDetectorVersion()
 }
 
 std::string serializeFindings(const std::string& folder, const std::vector<std::string>& names,
-                              const std::vector<ImageProbe>& probes, const std::vector<FaceFinding>& findings)
+                              const std::vector<ImageProbe>& probes, const std::vector<FaceFinding>& findings,
+                              const std::vector<std::vector<FaceFinding>>& others)
 {
     std::string out;
     out.append(kMagic, sizeof kMagic);
@@ -81,19 +113,14 @@ std::string serializeFindings(const std::string& folder, const std::vector<std::
     putString(out, folder); // stored, so that a hash collision never returns another folder's findings
     put<std::uint64_t>(out, names.size());
     for (size_t i = 0; i < names.size(); ++i) {
-        const FaceFinding& f = findings[i];
         putString(out, names[i]);
         put<std::int64_t>(out, probes[i].fileSize);
         put<std::int64_t>(out, probes[i].modifiedNs);
-        put<std::int32_t>(out, f.faces);
-        put<float>(out, f.score);
-        put<float>(out, f.secondScore);
-        for (float v : f.box)
-            put<float>(out, v);
-        for (float v : f.landmarks)
-            put<float>(out, v);
-        put<float>(out, f.roll);
-        put<float>(out, f.yaw);
+        putFace(out, findings[i]);
+        const size_t more = i < others.size() ? std::min<size_t>(others[i].size(), kMaxFacesKept - 1) : 0;
+        put<std::uint16_t>(out, static_cast<std::uint16_t>(more));
+        for (size_t k = 0; k < more; ++k)
+            putFace(out, others[i][k]);
     }
     return out;
 }
@@ -112,7 +139,7 @@ bool parseFindings(const std::string& bytes, const std::string& folder,
     if (!getString(p, end, version) || version != kDetectorVersion || !getString(p, end, storedFolder)
         || storedFolder != folder || !get(p, end, n))
         return false;
-    // The count is checked against the bytes there before it sizes anything.
+    // Counts are checked against the bytes there before they size anything.
     if (n > static_cast<size_t>(end - p) / (4 + kFindingBytes))
         return false;
     out.reserve(n);
@@ -120,23 +147,17 @@ bool parseFindings(const std::string& bytes, const std::string& folder,
         std::string name;
         CachedFinding c;
         std::int64_t size = 0, time = 0;
-        std::int32_t faces = 0;
-        FaceFinding& f = c.finding;
-        if (!getString(p, end, name) || !get(p, end, size) || !get(p, end, time) || !get(p, end, faces)
-            || !get(p, end, f.score) || !get(p, end, f.secondScore))
+        std::uint16_t more = 0;
+        if (!getString(p, end, name) || !get(p, end, size) || !get(p, end, time) || !getFace(p, end, c.finding)
+            || !get(p, end, more) || more >= kMaxFacesKept || more > static_cast<size_t>(end - p) / kFaceBytes)
             return false;
-        for (float& v : f.box)
-            if (!get(p, end, v))
+        c.others.resize(more);
+        for (FaceFinding& f : c.others)
+            if (!getFace(p, end, f))
                 return false;
-        for (float& v : f.landmarks)
-            if (!get(p, end, v))
-                return false;
-        if (!get(p, end, f.roll) || !get(p, end, f.yaw) || faces < 0)
-            return false;
-        f.faces = faces;
         c.fileSize = size;
         c.modifiedNs = time;
-        out.emplace_back(std::move(name), c);
+        out.emplace_back(std::move(name), std::move(c));
     }
     return p == end;
 }
@@ -149,6 +170,7 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
     DetectionPass pass;
     const size_t n = paths.size();
     pass.findings.resize(n);
+    pass.others.resize(n);
     pass.looked.assign(n, 0);
     pass.problems.resize(n);
 
@@ -178,6 +200,7 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
             if (it != cached.end() && it->second.fileSize == probes[i].fileSize
                 && it->second.modifiedNs == probes[i].modifiedNs) {
                 pass.findings[i] = it->second.finding;
+                pass.others[i] = it->second.others;
                 pass.looked[i] = 1;
                 ++pass.reused;
             } else {
@@ -208,8 +231,13 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
                 throttle("finding faces", ++done, static_cast<long long>(todo.size()));
                 return;
             }
-            const FaceFinding f = bestFace(rgb, scale);
-            pass.findings[i] = f;
+            std::vector<FaceFinding> faces = facesInOriginal(rgb, scale);
+            if (faces.empty()) {
+                pass.findings[i].landmarks.fill(FaceFinding::kNaN);
+            } else {
+                pass.findings[i] = faces.front();
+                pass.others[i].assign(faces.begin() + 1, faces.end());
+            }
             pass.looked[i] = 1;
             throttle("finding faces", ++done, static_cast<long long>(todo.size()));
         },
@@ -227,10 +255,11 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
             for (size_t i : members)
                 if (pass.looked[i])
                     cached[fs::path(paths[i]).filename().string()] = {probes[i].fileSize, probes[i].modifiedNs,
-                                                                      pass.findings[i]};
+                                                                      pass.findings[i], pass.others[i]};
             std::vector<std::string> names;
             std::vector<ImageProbe> entryProbes;
             std::vector<FaceFinding> entryFindings;
+            std::vector<std::vector<FaceFinding>> entryOthers;
             for (const auto& [name, c] : cached) {
                 names.push_back(name);
                 ImageProbe probe;
@@ -238,10 +267,12 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
                 probe.modifiedNs = c.modifiedNs;
                 entryProbes.push_back(probe);
                 entryFindings.push_back(c.finding);
+                entryOthers.push_back(c.others);
             }
             try {
                 fs::create_directories(cacheFile(folder).parent_path());
-                writeFileAtomic(cacheFile(folder), serializeFindings(folder, names, entryProbes, entryFindings), false);
+                writeFileAtomic(cacheFile(folder),
+                                serializeFindings(folder, names, entryProbes, entryFindings, entryOthers), false);
             } catch (const std::exception&) {
                 // A read-only or full cache folder only costs speed next time.
             }

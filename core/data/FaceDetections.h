@@ -16,11 +16,12 @@ const char* faceDetectorVersion();
 
 /** What a detection pass over many files found, one FaceFinding per input (empty where not looked at). */
 struct DetectionPass {
-    std::vector<FaceFinding> findings;
-    std::vector<char> looked;          // 1 where the file was decoded (or its cached finding used)
-    std::vector<std::string> problems; // why a file looked at could not be decoded ("" otherwise)
-    size_t detected = 0;               // files the detector ran on
-    size_t reused = 0;                 // files whose finding came from the cache
+    std::vector<FaceFinding> findings;            // the best face of each file
+    std::vector<std::vector<FaceFinding>> others; // its other faces, best first (at most kMaxFacesKept - 1)
+    std::vector<char> looked;                     // 1 where the file was decoded (or its cached finding used)
+    std::vector<std::string> problems;            // why a file looked at could not be decoded ("" otherwise)
+    size_t detected = 0;                          // files the detector ran on
+    size_t reused = 0;                            // files whose finding came from the cache
     double seconds = 0;
     bool cancelled = false;
 };
@@ -37,12 +38,14 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
 
 /** The bytes of a cache file of findings (exposed for tests of hostile cache files). */
 std::string serializeFindings(const std::string& folder, const std::vector<std::string>& names,
-                              const std::vector<ImageProbe>& probes, const std::vector<FaceFinding>& findings);
+                              const std::vector<ImageProbe>& probes, const std::vector<FaceFinding>& findings,
+                              const std::vector<std::vector<FaceFinding>>& others = {});
 /** Parses serializeFindings()'s bytes into name -> (size, time, finding); false when they are not such a file. */
 struct CachedFinding {
     long long fileSize = 0;
     long long modifiedNs = 0;
-    FaceFinding finding;
+    FaceFinding finding;             // the best face
+    std::vector<FaceFinding> others; // the picture's other faces, best first
 };
 bool parseFindings(const std::string& bytes, const std::string& folder,
                    std::vector<std::pair<std::string, CachedFinding>>& out);

@@ -74,6 +74,8 @@ json reportJson(const PrepareReport& r)
                       {"found", f.found},
                       {"not_found", f.notFound},
                       {"several", f.several},
+                      {"faces", f.everyFace ? "every" : "best"},
+                      {"more_faces", f.moreFaces},
                       {"detected", f.detected},
                       {"reused", f.reused},
                       {"seconds", f.seconds}};
@@ -94,6 +96,7 @@ json settingsJson(const PrepareParams& p, Framing framing)
     const auto& c = p.cleaning;
     json settings = {{"size", p.size},
                      {"framing", framingName(framing)},
+                     {"faces", p.everyFace ? "every" : "best"},
                      {"drop_unreadable", c.dropUnreadable},
                      {"drop_multiple_faces", c.dropMultipleFaces},
                      {"filter_face_score", c.filterFaceScore},
@@ -103,6 +106,8 @@ json settingsJson(const PrepareParams& p, Framing framing)
                      {"age_min", c.ageMin},
                      {"age_max", c.ageMax},
                      {"min_image_size", c.minImageSize},
+                     {"max_yaw", c.maxYaw},
+                     {"min_face_size", c.minFaceSize},
                      {"val_fraction", c.valFraction},
                      {"val_count", c.valCount},
                      {"balance", c.balanceAges ? "age" : "none"},
@@ -266,6 +271,59 @@ std::optional<std::vector<size_t>> validFailedRows(const json& manifest, size_t 
     return failed;
 }
 
+/**
+ * Every face of each picture as a record of its own (PrepareParams::everyFace), in place: a picture
+ * with k > 1 faces is followed by k - 1 copies of its record, one per further face, with their
+ * probes and findings. A source's labels name one person, taken to be the picture's best face, so
+ * the further faces carry none. Returns the number of records added.
+ */
+size_t takeEveryFace(std::vector<Record>& records, std::vector<ImageProbe>& probes, std::vector<FaceFinding>& findings,
+                     const std::vector<std::vector<FaceFinding>>& others)
+{
+    size_t added = 0;
+    for (const auto& o : others)
+        added += o.size();
+    if (added == 0)
+        return 0;
+    std::vector<Record> allRecords;
+    std::vector<ImageProbe> allProbes;
+    std::vector<FaceFinding> allFindings;
+    allRecords.reserve(records.size() + added);
+    allProbes.reserve(records.size() + added);
+    allFindings.reserve(records.size() + added);
+    for (size_t i = 0; i < records.size(); ++i) {
+        allRecords.push_back(records[i]);
+        allProbes.push_back(probes[i]);
+        allFindings.push_back(findings[i]);
+        if (others[i].empty())
+            continue;
+        allRecords.back().faceIndex = 0;
+        allRecords.back().secondFaceScore = Record::kNaN; // each record is one face now
+        for (size_t k = 0; k < others[i].size(); ++k) {
+            const FaceFinding& face = others[i][k];
+            Record r = records[i];
+            r.faceIndex = static_cast<std::int16_t>(k + 1);
+            r.age.reset();
+            r.gender = Gender::Unknown;
+            r.name.clear();
+            r.dob = 0;
+            r.faceScore = face.score;
+            r.secondFaceScore = Record::kNaN;
+            for (int c = 0; c < 4; ++c)
+                r.faceBox[c] = face.box[c];
+            r.roll = face.roll;
+            r.yaw = face.yaw;
+            allRecords.push_back(std::move(r));
+            allProbes.push_back(probes[i]);
+            allFindings.push_back(face);
+        }
+    }
+    records.swap(allRecords);
+    probes.swap(allProbes);
+    findings.swap(allFindings);
+    return added;
+}
+
 } // namespace
 
 PrepareJob::PrepareJob(PrepareParams params)
@@ -326,12 +384,18 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     const Framing framing =
         p.framing.value_or(dataset.kind == SourceKind::Demo ? Framing::CentreCrop : Framing::Aligned);
     rep.framing.framing = framing;
+    rep.framing.everyFace = p.everyFace;
     std::vector<FaceFinding> findings;
     // The face-score step reads the detector's confidence, on its own scale, where the source has no scores.
     CleaningOptions cleaning = p.cleaning;
     const bool detectorScores = framing == Framing::Aligned && dataset.kind != SourceKind::ImdbWiki;
     if (detectorScores)
         cleaning.minFaceScore = cleaning.minDetectorScore;
+    if (p.everyFace && framing != Framing::Aligned)
+        throw Error("every face of each picture needs the aligned framing: faces are found by detection");
+    if (p.everyFace && !detectorScores)
+        throw Error("every face of each picture is for sources of photos; IMDB-WIKI's crops are one labelled face "
+                    "each, with its own face scores");
     if (framing == Framing::Aligned) {
         std::vector<StepReport> trialSteps;
         std::vector<SkippedFile> trialSkipped;
@@ -367,6 +431,8 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
             }
         }
         findings = std::move(pass.findings);
+        if (p.everyFace)
+            rep.framing.moreFaces = takeEveryFace(dataset.records, probes, findings, pass.others);
     }
     std::vector<size_t> kept = applyFilters(records, probes, cleaning, rep.steps, rep.skippedFiles);
     if (!rep.reviewFile.empty())
@@ -379,7 +445,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     if (framing == Framing::Aligned)
         keyText += std::string("|") + faceDetectorVersion();
     for (size_t i : kept)
-        keyText += "|" + records[i].path + "|" + std::to_string(probes[i].fileSize) + "|"
+        keyText += "|" + recordKey(records[i]) + "|" + std::to_string(probes[i].fileSize) + "|"
                    + std::to_string(probes[i].modifiedNs);
     const std::string imageKey = hexKey(fnv1a64(keyText));
 

@@ -26,16 +26,24 @@ struct PrepareParams {
     std::filesystem::path review;
     /** How faces are framed; unset: aligned, except the demo's drawn faces (centre-cropped: they are drawn framed). */
     std::optional<Framing> framing;
+    /**
+     * Aligned framing only: every face found in a picture becomes a record of its own (a group photo
+     * gives one per face, Record::faceIndex says which), instead of the picture's best face. The
+     * "more than one face" step then has nothing to remove.
+     */
+    bool everyFace = false;
 };
 
 /** What framing the faces did (aligned preparations). */
 struct FramingReport {
     Framing framing = Framing::Aligned;
-    size_t looked = 0;   // images the detector's findings were needed for
-    size_t found = 0;    // a face was found (and aligned)
-    size_t notFound = 0; // no face: centre-cropped, face score -inf
-    size_t several = 0;  // more than one face (the best one aligned)
-    size_t detected = 0; // detector runs now (the rest came from the cache)
+    size_t looked = 0;      // images the detector's findings were needed for
+    size_t found = 0;       // a face was found (and aligned)
+    size_t notFound = 0;    // no face: centre-cropped, face score -inf
+    size_t several = 0;     // more than one face (the best one aligned, or every one with everyFace)
+    bool everyFace = false; // PrepareParams::everyFace
+    size_t moreFaces = 0;   // everyFace: records added for the second and later faces of pictures
+    size_t detected = 0;    // detector runs now (the rest came from the cache)
     size_t reused = 0;
     double seconds = 0;
 };

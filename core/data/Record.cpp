@@ -34,6 +34,11 @@ const std::int64_t kSerialEpoch = daysFromCivil(0, 1, 1) - 1; // datenum(0,1,1) 
 
 } // namespace
 
+std::string recordKey(const Record& record)
+{
+    return record.faceIndex < 0 ? record.path : record.path + "#face" + std::to_string(record.faceIndex + 1);
+}
+
 const char* sourceKindName(SourceKind kind)
 {
     switch (kind) {

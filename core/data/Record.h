@@ -30,7 +30,17 @@ struct Record {
     std::int16_t facesFound = -1;
     float roll = std::numeric_limits<float>::quiet_NaN(); // degrees
     float yaw = std::numeric_limits<float>::quiet_NaN();  // degrees, a rough estimate
+    // Which face of its picture this record is, when a preparation took every face of each photo
+    // (PrepareParams::everyFace) and the picture had several: 0 the best, then by the detector's
+    // confidence. -1 for a record that is the whole picture's one face.
+    std::int16_t faceIndex = -1;
 };
+
+/**
+ * What names a record in files and on screen: its path, or "path#faceN" (N from 1) for one of
+ * several faces taken from one photo. Paths alone are not unique in such a dataset.
+ */
+std::string recordKey(const Record& record);
 
 /** Which reader produced a dataset. */
 enum class SourceKind { ImdbWiki, UtkFace, Csv, Folder, Demo };

@@ -8,8 +8,12 @@ namespace faceatlas {
 
 namespace {
 
-/** Version 2 added what FaceAtlas's face detector found (facesFound, roll, yaw); version 1 is still read. */
-constexpr char kMagic[8] = {'F', 'A', 'R', 'E', 'C', '0', '0', '2'};
+/**
+ * Version 2 added what FaceAtlas's face detector found (facesFound, roll, yaw), version 3 the face's
+ * index in its photo (faceIndex); versions 1 and 2 are still read.
+ */
+constexpr char kMagic[8] = {'F', 'A', 'R', 'E', 'C', '0', '0', '3'};
+constexpr char kMagicV2[8] = {'F', 'A', 'R', 'E', 'C', '0', '0', '2'};
 constexpr char kMagicV1[8] = {'F', 'A', 'R', 'E', 'C', '0', '0', '1'};
 /** Bytes of one version-1 record with an empty path and name: no record takes fewer. */
 constexpr size_t kMinRecordBytes = 4 + 4 + 1 + 1 + 8 + 8 + 4 * 8 + 4 + 4 + 4;
@@ -93,6 +97,7 @@ std::string RecordCache::serialize(const std::vector<Record>& records)
         put<std::int16_t>(out, r.facesFound);
         put<float>(out, r.roll);
         put<float>(out, r.yaw);
+        put<std::int16_t>(out, r.faceIndex);
     }
     return out;
 }
@@ -101,7 +106,8 @@ std::optional<std::vector<Record>> RecordCache::deserialize(const std::string& b
 {
     if (bytes.size() < sizeof kMagic + 8)
         return std::nullopt;
-    const bool v2 = std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0;
+    const bool v3 = std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0;
+    const bool v2 = v3 || std::memcmp(bytes.data(), kMagicV2, sizeof kMagicV2) == 0;
     if (!v2 && std::memcmp(bytes.data(), kMagicV1, sizeof kMagicV1) != 0)
         return std::nullopt;
     Input in(bytes);
@@ -109,7 +115,8 @@ std::optional<std::vector<Record>> RecordCache::deserialize(const std::string& b
     std::uint64_t n = 0;
     // The count is checked against the bytes there before it sizes anything: a small file claiming
     // millions of records must not allocate them.
-    if (!in.get(n) || n > (bytes.size() - sizeof kMagic - 8) / (kMinRecordBytes + (v2 ? kDetectorBytes : 0)))
+    if (!in.get(n)
+        || n > (bytes.size() - sizeof kMagic - 8) / (kMinRecordBytes + (v2 ? kDetectorBytes : 0) + (v3 ? 2 : 0)))
         return std::nullopt;
     std::vector<Record> records(n);
     for (auto& r : records) {
@@ -124,6 +131,8 @@ std::optional<std::vector<Record>> RecordCache::deserialize(const std::string& b
         if (!in.get(dob) || !in.get(photoTaken) || !in.getString(r.name))
             return std::nullopt;
         if (v2 && (!in.get(r.facesFound) || !in.get(r.roll) || !in.get(r.yaw) || r.facesFound < -1))
+            return std::nullopt;
+        if (v3 && (!in.get(r.faceIndex) || r.faceIndex < -1))
             return std::nullopt;
         if (gender < -1 || gender > 1)
             return std::nullopt;

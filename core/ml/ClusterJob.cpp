@@ -389,22 +389,22 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
         labelOfRow[static_cast<size_t>(codeRow(i))] = chosen.labels[i];
     std::string csv = "path,cluster\n";
     for (size_t i = 0; i < codes.count(); ++i)
-        csv += codes.records()[i].path + "," + std::to_string(labelOfRow[i]) + "\n";
+        csv += recordKey(codes.records()[i]) + "," + std::to_string(labelOfRow[i]) + "\n";
     writeFileAtomic(p.outDir / "assignments.csv", csv);
     json clusters = json::array();
     for (const auto& c : result.clusters) {
         json nearest = json::array(), farthest = json::array();
         for (auto i : c.nearest)
-            nearest.push_back(codes.records()[i].path);
+            nearest.push_back(recordKey(codes.records()[i]));
         for (auto i : c.farthest)
-            farthest.push_back(codes.records()[i].path);
+            farthest.push_back(recordKey(codes.records()[i]));
         clusters.push_back({{"cluster", c.id},
                             {"size", c.size},
                             {"age_mean", num(c.ageMean)},
                             {"aged", c.aged},
                             {"age_histogram", histogramJson(c.ageDecades)},
                             {"gender", {{"M", c.male}, {"F", c.female}, {"unknown", c.unknownGender}}},
-                            {"medoid", c.medoid >= 0 ? json(codes.records()[c.medoid].path) : json()},
+                            {"medoid", c.medoid >= 0 ? json(recordKey(codes.records()[c.medoid])) : json()},
                             {"nearest", nearest},
                             {"farthest", farthest}});
     }

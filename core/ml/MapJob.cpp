@@ -97,7 +97,7 @@ MapResult computeMap(const MapParams& p, const CancelToken& cancel,
     std::string csv = "path,x,y\n";
     csv.reserve(static_cast<size_t>(n) * 64);
     for (int64_t i = 0; i < n; ++i)
-        csv += csvField(codes.records()[static_cast<size_t>(i)].path) + "," + number(xy[2 * i]) + ","
+        csv += csvField(recordKey(codes.records()[static_cast<size_t>(i)])) + "," + number(xy[2 * i]) + ","
                + number(xy[2 * i + 1]) + "\n";
     fs::create_directories(p.outDir);
     removeStaleTemporaries(p.outDir);

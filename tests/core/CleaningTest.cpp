@@ -37,10 +37,10 @@ TEST(CleaningTest, EachStepRemovesItsRecordsInOrder)
     std::vector<StepReport> steps;
     std::vector<SkippedFile> skipped;
     const auto kept = applyFilters(records, probes, CleaningOptions{}, steps, skipped);
-    ASSERT_EQ(steps.size(), 5u);
-    const size_t removed[] = {1, 1, 2, 2, 1};
+    ASSERT_EQ(steps.size(), 7u);
+    const size_t removed[] = {1, 1, 2, 2, 1, 0, 0};
     size_t remaining = 8;
-    for (size_t s = 0; s < 5; ++s) {
+    for (size_t s = 0; s < 7; ++s) {
         remaining -= removed[s];
         EXPECT_EQ(steps[s].removed, removed[s]) << steps[s].name;
         EXPECT_EQ(steps[s].remaining, remaining) << steps[s].name;
@@ -71,6 +71,37 @@ TEST(CleaningTest, StepsCanBeSwitchedOffAndThresholdsMove)
     EXPECT_EQ(steps[3].notApplicable, 2u); // of the three left, only record 2 has an age
     o.ageMin = 80;
     EXPECT_THROW(applyFilters(records, probes, o, steps, skipped), Error);
+}
+
+TEST(CleaningTest, TurnedAndSmallFacesAreRemovedWhereTheDetectorSaysSo)
+{
+    std::vector<Record> records(5);
+    std::vector<ImageProbe> probes(5, okProbe(400));
+    for (auto& r : records) {
+        r.yaw = 5;
+        r.faceBox = {10, 10, 110, 110};
+    }
+    records[0].yaw = -30;                  // turned too far
+    records[1].yaw = Record::kNaN;         // not looked at: passes
+    records[2].faceBox = {10, 10, 30, 30}; // 20 px wide: too small
+    records[3].faceBox[0] = Record::kNaN;  // no box: passes
+    std::vector<StepReport> steps;
+    std::vector<SkippedFile> skipped;
+    EXPECT_EQ(applyFilters(records, probes, CleaningOptions{}, steps, skipped), (std::vector<size_t>{1, 3, 4}));
+    ASSERT_EQ(steps.size(), 7u);
+    EXPECT_EQ(steps[5].name, "face turned too far");
+    EXPECT_EQ(steps[5].removed, 1u);
+    EXPECT_EQ(steps[5].notApplicable, 1u);
+    EXPECT_EQ(steps[6].name, "face smaller than minimum");
+    EXPECT_EQ(steps[6].removed, 1u);
+    EXPECT_EQ(steps[6].notApplicable, 1u);
+    CleaningOptions off;
+    off.maxYaw = 0;
+    off.minFaceSize = 0;
+    steps.clear();
+    EXPECT_EQ(applyFilters(records, probes, off, steps, skipped).size(), 5u);
+    EXPECT_FALSE(steps[5].enabled);
+    EXPECT_FALSE(steps[6].enabled);
 }
 
 TEST(CleaningTest, SplitIsSeededAndSized)

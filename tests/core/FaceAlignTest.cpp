@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <set>
 
 using namespace faceatlas;
 using faceatlas::test::TempDir;
@@ -214,4 +215,91 @@ TEST(FaceAlignTest, PrepareFindsFacesOnceAndASecondPreparationReusesThem)
     EXPECT_EQ(second.framing.reused, 30u);
     EXPECT_EQ(second.imagesStored, first.imagesStored);
     EXPECT_EQ(readFile(dir / "p1" / PreparedDataset::kImages), readFile(dir / "p2" / PreparedDataset::kImages));
+}
+
+TEST(FaceAlignTest, EveryFaceOfAGroupPhotoBecomesARecordFramedLikeTheFaceAlone)
+{
+    FACEATLAS_REQUIRE_SHARED_DATA("utkface/images");
+    if (!landmarkModelInstalled())
+        GTEST_SKIP() << landmarkModelPath() << " is absent (Debian's libdlib-data installs it)";
+    constexpr int kSize = 48, kTile = 200, kGap = 60;
+    // Three people side by side on a grey ground: a group photo whose faces are known one by one.
+    std::vector<fs::path> people;
+    std::vector<std::vector<std::uint8_t>> alone;
+    for (const auto& file : utkFaces(12)) {
+        std::vector<std::uint8_t> framed(kSize * kSize * 3);
+        FaceFinding f;
+        std::string problem;
+        const cv::Mat rgb = cv::imread(file.string());
+        if (rgb.cols != kTile || rgb.rows != kTile
+            || !decodeFramedFace(readFile(file), kSize, Framing::Aligned, framed.data(), &f, problem) || f.faces != 1)
+            continue;
+        people.push_back(file);
+        alone.push_back(framed);
+        if (people.size() == 3)
+            break;
+    }
+    ASSERT_EQ(people.size(), 3u);
+    TempDir dir;
+    fs::create_directories(dir / "photos");
+    cv::Mat group(kTile + 2 * kGap, 3 * kTile + 4 * kGap, CV_8UC3, cv::Scalar(128, 128, 128));
+    for (int t = 0; t < 3; ++t)
+        cv::imread(people[static_cast<size_t>(t)].string())
+            .copyTo(group(cv::Rect(kGap + t * (kTile + kGap), kGap, kTile, kTile)));
+    cv::imwrite((dir / "photos" / "group.jpg").string(), group, {cv::IMWRITE_JPEG_QUALITY, 95});
+    fs::copy_file(people[0], dir / "photos" / "single.jpg");
+
+    PrepareParams params;
+    params.source = "folder:" + (dir / "photos").string();
+    params.outDir = dir / "every";
+    params.size = kSize;
+    params.cleaning.valCount = 1;
+    params.cleaning.balanceAges = false;
+    params.everyFace = true;
+    const PrepareReport every = PrepareJob(params).run().report;
+    EXPECT_EQ(every.framing.moreFaces, 2u);
+    EXPECT_EQ(every.imagesStored, 4u);
+    const PreparedDataset data = PreparedDataset::open(params.outDir);
+    ASSERT_EQ(data.count(), 4u);
+    std::set<std::string> keys;
+    std::set<int> tiles;
+    for (size_t i = 0; i < data.count(); ++i) {
+        const Record& r = data.records()[i];
+        keys.insert(recordKey(r));
+        if (fs::path(r.path).filename() != "group.jpg") {
+            EXPECT_EQ(r.faceIndex, -1) << "a picture of one face is that face";
+            continue;
+        }
+        EXPECT_EQ(r.facesFound, 3);
+        EXPECT_TRUE(std::isnan(r.secondFaceScore)) << "each record is one face";
+        ASSERT_GE(r.faceIndex, 0);
+        EXPECT_EQ(recordKey(r), r.path + "#face" + std::to_string(r.faceIndex + 1));
+        // Which person: the tile the face's box is centred in. Its framing matches that face alone.
+        const int tile = static_cast<int>(((r.faceBox[0] + r.faceBox[2]) / 2 - kGap / 2) / (kTile + kGap));
+        ASSERT_TRUE(tile >= 0 && tile < 3) << r.faceBox[0];
+        tiles.insert(tile);
+        const std::uint8_t* image = data.image(i);
+        EXPECT_GT(test::psnr(alone[static_cast<size_t>(tile)].data(), image, alone[0].size()), 18.0)
+            << "face " << r.faceIndex + 1 << " of the group, person " << tile;
+    }
+    EXPECT_EQ(keys.size(), 4u) << "every face has a name of its own";
+    EXPECT_EQ(tiles.size(), 3u) << "each person once";
+
+    // The best face only (the default): the group photo is one record, which "more than one face"
+    // removes unless it is switched off.
+    params.everyFace = false;
+    params.outDir = dir / "best";
+    const PrepareReport best = PrepareJob(params).run().report;
+    EXPECT_EQ(best.framing.detected, 0u) << "the findings came from the cache, every face with them";
+    EXPECT_EQ(best.imagesStored, 1u);
+    EXPECT_EQ(best.steps[1].removed, 1u);
+    params.cleaning.dropMultipleFaces = false;
+    params.outDir = dir / "best-kept";
+    EXPECT_EQ(PrepareJob(params).run().report.imagesStored, 2u);
+
+    params.everyFace = true;
+    params.framing = Framing::CentreCrop;
+    params.outDir = dir / "centre";
+    EXPECT_THROW(PrepareJob(params).run(), Error) << "every face needs faces found";
+    EXPECT_FALSE(fs::exists(dir / "centre"));
 }

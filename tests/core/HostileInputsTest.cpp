@@ -477,11 +477,22 @@ TEST(HostilePreparedTest, RecordCountIsCheckedAgainstTheBytesBeforeAllocating)
     std::vector<Record> records(3);
     records[1].path = "a.jpg";
     records[2].age = 40;
-    const auto back = RecordCache::deserialize(RecordCache::serialize(records));
+    records[2].faceIndex = 2;
+    records[2].yaw = -12.5f;
+    const std::string good = RecordCache::serialize(records);
+    const auto back = RecordCache::deserialize(good);
     ASSERT_TRUE(back);
     ASSERT_EQ(back->size(), 3u);
     EXPECT_EQ((*back)[1].path, "a.jpg");
     EXPECT_EQ((*back)[2].age, 40);
+    EXPECT_EQ((*back)[2].faceIndex, 2);
+    EXPECT_EQ((*back)[2].yaw, -12.5f);
+    EXPECT_EQ((*back)[1].faceIndex, -1);
+    // A face index below -1 is not one of ours.
+    std::string bad = good;
+    bad[bad.size() - 1] = '\xff';
+    bad[bad.size() - 2] = '\xf0';
+    EXPECT_FALSE(RecordCache::deserialize(bad));
 }
 
 // --- JSON output ---------------------------------------------------------------------------------

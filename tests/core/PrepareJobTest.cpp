@@ -120,7 +120,8 @@ TEST(PrepareJobTest, ReportJsonHasTheContractFields)
          {"records_read", "steps", "train", "val", "age_histogram_before", "age_histogram_after", "skipped_files"})
         EXPECT_TRUE(json.contains(key)) << key;
     EXPECT_EQ(json["records_read"], 40);
-    ASSERT_EQ(json["steps"].size(), 5u);
+    ASSERT_EQ(json["steps"].size(), 7u);
+    EXPECT_EQ(json["steps"][6]["name"], "face smaller than minimum");
     EXPECT_EQ(json["steps"][0]["name"], "missing or unreadable image");
 }
 

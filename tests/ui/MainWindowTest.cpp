@@ -107,7 +107,7 @@ private Q_SLOTS:
         QVERIFY(waitForJob());
         auto* steps = m_window->datasetPage()->findChild<QTableWidget*>();
         QVERIFY(steps);
-        QCOMPARE(steps->rowCount(), 5);
+        QCOMPARE(steps->rowCount(), 7); // the capstone's five, then the turned and the small faces
         // A stricter face-score threshold removes more at that step, live.
         const int before = steps->item(2, 1)->text().toInt();
         auto spins = m_window->datasetPage()->findChildren<QDoubleSpinBox*>();
