@@ -210,8 +210,10 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_descending->setObjectName("descending");
     m_matchCount = new QLabel;
     m_matchCount->setObjectName("matchCount");
+    m_matchCount->setWordWrap(true);
     m_predict = new QPushButton(tr("Predict ages"));
     m_predict->setToolTip(tr("Predict every face's age with the latest age run, to sort by error"));
+    // Two rows, what to show and in what order, so that the grid fits a 1366 px screen beside both panels.
     auto* filters = new QHBoxLayout;
     filters->addWidget(new QLabel(tr("Ages")));
     filters->addWidget(m_filterLow);
@@ -220,12 +222,15 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     filters->addWidget(m_filterGender);
     filters->addWidget(m_filterCluster);
     filters->addWidget(m_filterFraming);
-    filters->addWidget(m_sortBy);
-    filters->addWidget(m_descending);
-    filters->addWidget(m_predict);
     filters->addStretch();
+    auto* order = new QHBoxLayout;
+    order->addWidget(m_sortBy);
+    order->addWidget(m_descending);
+    order->addWidget(m_predict);
+    order->addStretch();
     auto* legend = new QLabel(tr("Under each face: its age, and in brackets the predicted age once predicted."));
     legend->setObjectName("gridLegend");
+    legend->setWordWrap(true); // long notes wrap: they never widen the window past the screen
     // The map's selection, when it filters the grid.
     m_subsetLabel = new QLabel;
     m_subsetLabel->setObjectName("subsetLabel");
@@ -242,6 +247,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_subsetClear->hide();
     auto* middle = new QVBoxLayout;
     middle->addLayout(filters);
+    middle->addLayout(order);
     middle->addLayout(subsetRow);
     middle->addWidget(m_grid, 1);
     auto* below = new QHBoxLayout;
@@ -276,6 +282,8 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     splitter->addWidget(rightWidget);
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({340, 800, 240});
+    for (int i = 0; i < splitter->count(); ++i) // a narrow window narrows the grid, never hides a panel
+        splitter->setCollapsible(i, false);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(m_sourceLabel);
     layout->addWidget(splitter, 1);
@@ -456,10 +464,11 @@ void DatasetPage::refreshFramingGroups()
     m_filterFraming->clear();
     m_filterFraming->addItem(tr("Any framing"), static_cast<int>(FaceFilter::Framing::Any));
     m_filterFraming->addItem(tr("Aligned (%1)").arg(aligned), static_cast<int>(FaceFilter::Framing::Aligned));
-    m_filterFraming->addItem(tr("No face found, centre-cropped (%1)").arg(notFound),
-                             static_cast<int>(FaceFilter::Framing::NotFound));
-    m_filterFraming->addItem(tr("From pictures with several faces (%1)").arg(several),
-                             static_cast<int>(FaceFilter::Framing::Several));
+    m_filterFraming->addItem(tr("No face found (%1)").arg(notFound), static_cast<int>(FaceFilter::Framing::NotFound));
+    m_filterFraming->addItem(tr("Several faces (%1)").arg(several), static_cast<int>(FaceFilter::Framing::Several));
+    m_filterFraming->setItemData(1, tr("The faces the detector found and aligned"), Qt::ToolTipRole);
+    m_filterFraming->setItemData(2, tr("Pictures in which no face was found: centre-cropped"), Qt::ToolTipRole);
+    m_filterFraming->setItemData(3, tr("Faces from pictures in which several faces were found"), Qt::ToolTipRole);
     m_filter->setFraming(FaceFilter::Framing::Any);
     m_filterFraming->setVisible(aligned + notFound > 0);
 }
@@ -904,13 +913,26 @@ void DatasetPage::showManifest(const QString& manifestText)
     series->attachAxis(x);
     series->attachAxis(y);
     chart->legend()->setAlignment(Qt::AlignBottom);
+    if (decades.empty()) { // a source without ages (a folder of photos): say so, not an empty plot
+        chart->setTitle(tr("No ages: %1 training faces").arg(report.value("train", 0)));
+        chart->legend()->hide();
+        x->hide();
+        y->hide();
+    }
     replaceChart(m_histogram, chart);
-    m_sourceLabel->setText(tr("<b>%1</b>: %2 records read, %3 faces kept at %4 px (%5 skipped files)")
+    // With every face of each picture taken, a picture gives as many records as it has faces.
+    const auto& framing =
+        report.contains("framing") && report.at("framing").is_object() ? report.at("framing") : noReport;
+    const size_t moreFaces = framing.contains("more_faces") && framing.at("more_faces").is_number_unsigned()
+                                 ? framing.value("more_faces", 0u)
+                                 : 0u;
+    m_sourceLabel->setText(tr("<b>%1</b>: %2 records read%6, %3 faces kept at %4 px (%5 skipped files)")
                                .arg(QString::fromStdString(manifest.value("source", "")).toHtmlEscaped())
                                .arg(report.value("records_read", 0))
                                .arg(report.value("images_stored", 0))
                                .arg(manifest.value("size", 0))
-                               .arg(report.contains("skipped_files") ? report.at("skipped_files").size() : 0));
+                               .arg(report.contains("skipped_files") ? report.at("skipped_files").size() : 0)
+                               .arg(moreFaces ? tr(" and %1 more faces found in them").arg(moreFaces) : QString()));
 }
 
 void DatasetPage::showFace(const QModelIndex& index, bool activate)
@@ -956,7 +978,9 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
         info += (r.faceIndex >= 0   ? tr("Aligned: face %1 of %2 in the picture").arg(r.faceIndex + 1).arg(r.facesFound)
                  : r.facesFound > 1 ? tr("Aligned: the best of %1 faces in the picture").arg(r.facesFound)
                                     : tr("Aligned"))
-                + tr(" (turned %1°, yaw about %2°)<br>").arg(r.roll, 0, 'f', 0).arg(r.yaw, 0, 'f', 0);
+                + tr(" (turned %1°, yaw about %2°)<br>")
+                      .arg(std::lround(r.roll)) // whole degrees, never "-0"
+                      .arg(std::lround(r.yaw));
     info += index.data(ThumbnailModel::SplitRole).toInt() ? tr("Validation set") : tr("Training set");
     if (static_cast<size_t>(row) < m_session->predictions().size())
         info += tr("<br>Predicted age: %1").arg(m_session->predictions()[static_cast<size_t>(row)], 0, 'f', 1);

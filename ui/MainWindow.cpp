@@ -21,6 +21,7 @@
 #include <QDragEnterEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
@@ -29,6 +30,7 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScreen>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStackedWidget>
@@ -212,7 +214,11 @@ MainWindow::MainWindow(QWidget* parent)
     m_latencyClock.start();
     m_latencyTimer->start();
     buildMenus();
-    resize(1500, 950);
+    // 1500 x 950, or the screen's free area when it is smaller (a laptop's 1366 x 768).
+    QSize size(1500, 950);
+    if (const QScreen* screen = QGuiApplication::primaryScreen())
+        size = size.boundedTo(screen->availableGeometry().size());
+    resize(size);
     restoreRemembered();
 }
 
@@ -234,18 +240,22 @@ void MainWindow::restoreRemembered()
         return;
     if (!lastEndedCleanly) {
         m_session->forgetRemembered();
-        statusBar()->showMessage(tr("The last session did not end cleanly, so its dataset (%1) was not reopened. "
-                                    "File > Recent still lists it.")
-                                     .arg(prepared),
-                                 30000);
+        // Shown once the window is: a message shown before would be drawn over the status label.
+        QTimer::singleShot(0, this, [this, prepared] {
+            statusBar()->showMessage(tr("The last session did not end cleanly, so its dataset (%1) was not reopened. "
+                                        "File > Recent still lists it.")
+                                         .arg(prepared),
+                                     30000);
+        });
         return;
     }
     try {
         m_session->openPrepared(prepared);
     } catch (const std::exception& e) {
         m_session->forgetRemembered();
-        statusBar()->showMessage(tr("The last dataset could not be reopened: %1").arg(QString::fromUtf8(e.what())),
-                                 30000);
+        QTimer::singleShot(0, this, [this, why = QString::fromUtf8(e.what())] {
+            statusBar()->showMessage(tr("The last dataset could not be reopened: %1").arg(why), 30000);
+        });
         return;
     }
     // Its source is read again in the background, so the cleaning steps can be changed and Prepare works.

@@ -103,6 +103,10 @@ void printPrepareReport(const PrepareReport& r)
     std::printf("source: %s\nrecords read: %zu", r.source.c_str(), r.recordsRead);
     if (r.malformed)
         std::printf(" (%zu malformed entries skipped)", r.malformed);
+    if (r.framing.everyFace)
+        std::printf("\nevery face of each picture: %zu records added for the second and later faces found, "
+                    "%zu in all",
+                    r.framing.moreFaces, r.recordsRead + r.framing.moreFaces);
     std::printf("\n\n%-30s %10s %10s\n", "step", "removed", "remaining");
     for (const auto& s : r.steps) {
         std::string note;

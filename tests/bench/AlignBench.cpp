@@ -6,6 +6,12 @@
 //                                             padded to head and shoulders, made non-square, turned by up to 20
 //                                             degrees and shifted) and reports detection on it and the landmarks'
 //                                             error against the originals' landmarks carried by the same transform.
+//   faceatlas_bench_align --groups DIR [N]    writes N group photos (default 200) to DIR, each of 2-5 sample faces
+//                                             side by side at 0.7-1.3 their size on a noisy ground, then reports
+//                                             how many of the faces placed were found (by box centre), how many
+//                                             found were not placed, and photos and faces per second on all cores.
+//                                             `faceatlas-cli prepare --source folder:DIR --faces every` then
+//                                             measures the whole preparation.
 #include "BenchSupport.h"
 #include "data/FaceAlign.h"
 #include "data/ImageIO.h"
@@ -246,6 +252,82 @@ int reframe(const std::vector<fs::path>& files, const fs::path& out)
     return 0;
 }
 
+int groups(const std::vector<fs::path>& files, const fs::path& out, size_t n)
+{
+    fs::create_directories(out);
+    struct Placed {
+        std::vector<cv::Rect> faces;
+    };
+    std::vector<Placed> placed(n);
+    size_t next = 0;
+    for (size_t g = 0; g < n; ++g) {
+        SplitMix rng(1000 + g);
+        const int k = 2 + static_cast<int>(rng.below(4));
+        std::vector<cv::Mat> people;
+        int width = 40, height = 0;
+        for (int p = 0; p < k; ++p) {
+            cv::Mat face = cv::imread(files[next++ % files.size()].string());
+            const double scale = 0.7 + 0.6 * rng.uniform();
+            cv::resize(face, face, cv::Size(), scale, scale, cv::INTER_AREA);
+            people.push_back(face);
+            width += face.cols + 40;
+            height = std::max(height, face.rows);
+        }
+        height += 120;
+        cv::Mat photo(height, width, CV_8UC3);
+        cv::randu(photo, cv::Scalar(60, 60, 60), cv::Scalar(190, 190, 190));
+        cv::GaussianBlur(photo, photo, cv::Size(0, 0), 6);
+        int x = 40;
+        for (const cv::Mat& face : people) {
+            const int y = 30 + static_cast<int>(rng.below(static_cast<std::uint64_t>(height - face.rows - 30 + 1)));
+            face.copyTo(photo(cv::Rect(x, y, face.cols, face.rows)));
+            placed[g].faces.emplace_back(x, y, face.cols, face.rows);
+            x += face.cols + 40;
+        }
+        char name[32];
+        std::snprintf(name, sizeof name, "group-%04zu.jpg", g);
+        cv::imwrite((out / name).string(), photo, {cv::IMWRITE_JPEG_QUALITY, 92});
+    }
+    size_t facesPlaced = 0;
+    for (const auto& p : placed)
+        facesPlaced += p.faces.size();
+    std::vector<size_t> hits(n, 0), extra(n, 0);
+    const auto start = Clock::now();
+    parallelFor(n, 0, [&](size_t g) {
+        char name[32];
+        std::snprintf(name, sizeof name, "group-%04zu.jpg", g);
+        cv::Mat rgb;
+        double scale = 1;
+        std::string problem;
+        if (!decodeRgb(readFile(out / name), 0, rgb, scale, problem))
+            return;
+        std::vector<char> matched(placed[g].faces.size(), 0);
+        for (const FaceFinding& f : facesInOriginal(rgb, scale)) {
+            const cv::Point2f centre((f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2);
+            bool hit = false;
+            for (size_t p = 0; p < matched.size(); ++p)
+                if (!matched[p] && placed[g].faces[p].contains(cv::Point(centre))) {
+                    matched[p] = 1;
+                    hit = true;
+                    break;
+                }
+            (hit ? hits[g] : extra[g])++;
+        }
+    });
+    const double s = seconds(start);
+    size_t found = 0, spurious = 0;
+    for (size_t g = 0; g < n; ++g) {
+        found += hits[g];
+        spurious += extra[g];
+    }
+    std::printf("%zu group photos of %zu faces (2-5 each) written to %s\n", n, facesPlaced, out.string().c_str());
+    std::printf("faces found: %zu of %zu placed (%.1f%%), %zu found where none was placed\n", found, facesPlaced,
+                100.0 * found / facesPlaced, spurious);
+    std::printf("detection and landmarks on %d threads: %.1f s, %.1f photos/s, %.1f faces/s\n", resolveThreadCount(0),
+                s, n / s, found / s);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -254,6 +336,8 @@ int main(int argc, char** argv)
         const auto files = sampleFiles();
         if (argc >= 2 && std::strcmp(argv[1], "--template") == 0)
             return meanTemplate(files, argc >= 3 ? std::stoul(argv[2]) : files.size());
+        if (argc >= 3 && std::strcmp(argv[1], "--groups") == 0)
+            return groups(files, argv[2], argc >= 4 ? std::stoul(argv[3]) : 200);
         if (argc >= 3 && std::strcmp(argv[1], "--reframe") == 0)
             return reframe(files, argv[2]);
         return rateAndSpeed(files, argc >= 2 ? std::stoul(argv[1]) : 1000);
