@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # faceatlas-cli prepare's framing when the landmark model is missing or is not a model, and a bad
-# --framing word: each a clear error naming the file or the word, with nothing left half-written.
+# --framing word, and every face asked of faces that are not found by detection: each a clear error
+# naming the file, the word or the reason, with nothing left half-written.
 # (The detector's results on real faces are tested in FaceAlignTest.)
 # Usage: framing_cli_test.sh FACEATLAS-CLI
 set -euo pipefail
@@ -25,6 +26,13 @@ expect_error "junk model" "$dir/junk.dat: not a dlib landmark model" \
 [ ! -e "$dir/p" ] || fail "a failed prepare left $dir/p"
 expect_error "bad framing" "--framing: unknown framing 'squash'" \
     "$cli" prepare --source demo:20 --framing squash --out "$dir/p"
+expect_error "bad faces" "--faces must be 'best' or 'every', not 'all'" \
+    "$cli" prepare --source demo:20 --faces all --out "$dir/p"
+expect_error "every face, centre-cropped" "every face of each picture needs the aligned framing" \
+    "$cli" prepare --source demo:20 --faces every --out "$dir/p"
+expect_error "bad yaw" "--max-yaw and --min-face-size take 0 (off) or a positive number" \
+    "$cli" prepare --source demo:20 --max-yaw -3 --out "$dir/p"
+[ ! -e "$dir/p" ] || fail "a refused prepare left $dir/p"
 # The demo is centre-cropped by default and needs no model at all.
 env FACEATLAS_LANDMARKS="$dir/none.dat" "$cli" prepare --source demo:20 --out "$dir/p" --val-count 2 >"$dir/out" \
     || fail "the demo needed the landmark model"
