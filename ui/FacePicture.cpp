@@ -4,8 +4,6 @@
 #include "data/PreparedDataset.h"
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <QImageIOHandler>
 #include <QImageReader>
 #include <QPainter>
@@ -14,21 +12,8 @@ namespace faceatlas::ui {
 
 std::vector<float> faceLandmarks(const PreparedDataset& data, size_t row)
 {
-    constexpr size_t kRowBytes = 2 * kLandmarkPoints * sizeof(float);
-    const std::filesystem::path file = data.dir() / PreparedDataset::kLandmarks;
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(file, ec);
-    if (ec || row >= data.count() || size != data.count() * kRowBytes)
-        return {};
-    std::vector<float> points(2 * kLandmarkPoints);
-    std::ifstream in(file, std::ios::binary);
-    in.seekg(static_cast<std::streamoff>(row * kRowBytes));
-    if (!in.read(reinterpret_cast<char*>(points.data()), static_cast<std::streamsize>(kRowBytes)))
-        return {};
-    for (float v : points)
-        if (!std::isfinite(v))
-            return {}; // no face was found: NaN
-    return points;
+    const float* points = data.landmarks(row);
+    return points ? std::vector<float>(points, points + 2 * kLandmarkPoints) : std::vector<float>();
 }
 
 QImage pictureWithFace(const QString& path, const std::vector<float>& landmarks, int side)

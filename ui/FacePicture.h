@@ -10,11 +10,7 @@ class PreparedDataset;
 
 namespace faceatlas::ui {
 
-/**
- * Face `row`'s 68 landmarks, (x, y) in its picture's pixels, from an aligned preparation's
- * landmarks file; empty when the folder has none, the file is not one row of 68 points per face
- * (it is checked before it is read), or no face was found. Reads 544 bytes: fine on a worker.
- */
+/** Face `row`'s 68 landmarks, (x, y) in its picture's pixels (PreparedDataset::landmarks); empty when it has none. */
 std::vector<float> faceLandmarks(const PreparedDataset& data, size_t row);
 
 /**

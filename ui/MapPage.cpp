@@ -809,7 +809,7 @@ void MapPage::excludeSelection()
             ReviewFile review = ReviewFile::load(file.toStdString());
             for (const qint64 row : rows) {
                 ReviewDecision d;
-                d.path = data->records()[static_cast<size_t>(row)].path;
+                d.path = recordKey(data->records()[static_cast<size_t>(row)]);
                 d.action = ReviewAction::Exclude;
                 d.reason = "excluded on the map";
                 review.append(std::move(d));

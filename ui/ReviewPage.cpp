@@ -40,15 +40,6 @@ QString reasonText(const std::vector<std::string>& reasons)
     return out.join(QStringLiteral(", "));
 }
 
-/**
- * The picture a suspect's review decisions are kept under: review files name pictures, so a
- * decision on one face of a group photo is a decision on the photo (Record::faceIndex).
- */
-std::string decisionPath(const PreparedDataset* data, const Suspect& s)
-{
-    return data && s.index < data->count() ? data->records()[s.index].path : s.path;
-}
-
 } // namespace
 
 /** The out-of-fold prediction as a bell over 0-100 years, and the label as a red line. */
@@ -434,7 +425,7 @@ void ReviewPage::fillQueue()
                            .arg(std::isfinite(s.predicted) ? QString::number(s.predicted, 'f', 0) : tr("?"))
                            .arg(std::isfinite(s.predictedSd) ? QString::number(s.predictedSd, 'f', 0) : tr("?"))
                            .arg(reasonText(s.reasons));
-        const auto decided = m_decisions.find(decisionPath(m_session->dataset(), s));
+        const auto decided = m_decisions.find(s.path);
         if (decided != m_decisions.end())
             text = QStringLiteral("[%1]  ").arg(decided->second) + text;
         auto* item = new QListWidgetItem(QIcon(QPixmap::fromImage(m_session->face(s.index))), text);
@@ -479,7 +470,7 @@ void ReviewPage::showCurrent()
     if (std::isfinite(s.score))
         text += tr("Suspicion score: %1<br>").arg(s.score, 0, 'f', 2);
     text += tr("Reasons: <b>%1</b>").arg(reasonText(s.reasons).toHtmlEscaped());
-    const auto decided = m_decisions.find(decisionPath(m_session->dataset(), s));
+    const auto decided = m_decisions.find(s.path);
     if (decided != m_decisions.end())
         text += tr("<br>Decided: %1").arg(decided->second.toHtmlEscaped());
     m_detail->setText(text);
@@ -511,7 +502,7 @@ void ReviewPage::appendDecision(int action, qint64 row, const QString& newLabel,
         return;
     const Record& r = data->records()[static_cast<size_t>(row)];
     ReviewDecision d;
-    d.path = r.path;
+    d.path = recordKey(r); // one face of a group photo is named as such
     d.action = static_cast<ReviewAction>(action);
     d.oldLabel = d.action == ReviewAction::Gender ? genderName(r.gender) : (r.age ? std::to_string(*r.age) : "");
     d.newLabel = newLabel.toStdString();

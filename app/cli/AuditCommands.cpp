@@ -51,8 +51,9 @@ checks the metadata. DIR receives:
 
 const char* kExportHelp = R"(usage: faceatlas-cli export --data PREPARED --out FILE.csv
 
-Writes the cleaned dataset as CSV in the format of the csv: source (path,age,gender,split), one
-row per face the prepared folder holds, with the labels a review corrected. Any tool that reads
+Writes the cleaned dataset as CSV in the format of the csv: source (path,age,gender,split, and a
+last column face, which face of its photo, when the preparation took every face of each photo),
+one row per face the prepared folder holds, with the labels a review corrected. Any tool that reads
 CSV reads it, and 'faceatlas-cli prepare --source csv:FILE.csv' prepares it again.
 )";
 

@@ -139,6 +139,10 @@ int runSimilar(const std::vector<std::string>& words)
                 self = static_cast<int64_t>(i);
                 break;
             }
+        // A photo whose every face was taken: its bare path is its best face (PATH#face1).
+        for (size_t i = 0; i < records.size() && self < 0; ++i)
+            if (records[i].faceIndex == 0 && records[i].path == *path)
+                self = static_cast<int64_t>(i);
         if (self < 0)
             throw Error(displayPath(codesDir) + ": no face with the path '" + *path + "' in these codes");
         query = torch::from_blob(const_cast<float*>(codes.row(static_cast<size_t>(self))),

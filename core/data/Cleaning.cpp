@@ -98,12 +98,10 @@ std::vector<size_t> applyFilters(const std::vector<Record>& records, const std::
     return kept;
 }
 
-void excludeReviewed(const std::vector<Record>& records, const std::vector<std::string>& excludedPaths,
-                     std::vector<size_t>& kept, std::vector<StepReport>& steps)
+void excludeReviewed(const std::vector<size_t>& excluded, std::vector<size_t>& kept, std::vector<StepReport>& steps)
 {
-    runStep("excluded in review", true, kept, steps, [&](size_t i) {
-        return std::binary_search(excludedPaths.begin(), excludedPaths.end(), records[i].path) ? 0 : 1;
-    });
+    runStep("excluded in review", true, kept, steps,
+            [&](size_t i) { return std::binary_search(excluded.begin(), excluded.end(), i) ? 0 : 1; });
 }
 
 void splitTrainVal(const std::vector<size_t>& kept, const CleaningOptions& o, std::vector<size_t>& train,

@@ -58,11 +58,10 @@ std::vector<size_t> applyFilters(const std::vector<Record>& records, const std::
                                  std::vector<SkippedFile>& skipped);
 
 /**
- * The review's cleaning step, after steps 1-5: removes the kept records whose path is in
- * `excludedPaths` (sorted) and appends its StepReport ("excluded in review").
+ * The review's cleaning step, after the others: removes the kept records whose index is in
+ * `excluded` (sorted; applyReview's result) and appends its StepReport ("excluded in review").
  */
-void excludeReviewed(const std::vector<Record>& records, const std::vector<std::string>& excludedPaths,
-                     std::vector<size_t>& kept, std::vector<StepReport>& steps);
+void excludeReviewed(const std::vector<size_t>& excluded, std::vector<size_t>& kept, std::vector<StepReport>& steps);
 
 /** A seeded split of `kept` into training and validation indices (both sorted). */
 void splitTrainVal(const std::vector<size_t>& kept, const CleaningOptions& options, std::vector<size_t>& train,

@@ -17,16 +17,27 @@ size_t exportCsvDataset(const PreparedDataset& data, const std::vector<std::int6
     for (const std::uint32_t i : data.valIndices())
         if (i < isVal.size())
             isVal[i] = 1;
-    std::string csv = "path,age,gender,split\n";
+    // One of several faces of a photo (a preparation that took every face) is its path and, in a
+    // last column the csv: source reads back, which face: 1 the best.
+    bool faces = false;
+    for (const Record& r : records)
+        faces = faces || r.faceIndex >= 0;
+    std::string csv = faces ? "path,age,gender,split,face\n" : "path,age,gender,split\n";
     const auto add = [&](size_t i) {
         const Record& r = records[i];
-        csv += csvField(recordKey(r));
+        csv += csvField(r.path);
         csv += ',';
         if (r.age)
             csv += std::to_string(*r.age);
         csv += ',';
         csv += genderName(r.gender);
-        csv += isVal[i] ? ",val\n" : ",train\n";
+        csv += isVal[i] ? ",val" : ",train";
+        if (faces) {
+            csv += ',';
+            if (r.faceIndex >= 0)
+                csv += std::to_string(r.faceIndex + 1);
+        }
+        csv += '\n';
     };
     if (rows.empty()) {
         for (size_t i = 0; i < records.size(); ++i)

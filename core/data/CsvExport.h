@@ -9,7 +9,8 @@ namespace faceatlas {
 class PreparedDataset;
 
 /**
- * Writes faces of a prepared dataset as a CSV in the `csv:` SPEC format (path,age,gender,split;
+ * Writes faces of a prepared dataset as a CSV in the `csv:` SPEC format (path,age,gender,split, and
+ * face, 1-based, when some record is one of several faces of its photo;
  * absolute paths, an unknown age or gender left empty, split train or val; the reader ignores split), so FaceAtlas or
  * any other tool reads them back. `rows` are indices into the dataset (all faces, in order, when empty); each is
  * checked. The file is replaced atomically. Returns the number of faces written.

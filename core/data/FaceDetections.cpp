@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -91,6 +92,18 @@ bool getFace(const char*& p, const char* end, FaceFinding& f)
     return get(p, end, f.roll) && get(p, end, f.yaw);
 }
 
+/** A found face's box and landmarks are numbers (a hostile cache could hold NaN or infinities). */
+bool placed(const FaceFinding& f)
+{
+    for (float v : f.box)
+        if (!std::isfinite(v))
+            return false;
+    for (float v : f.landmarks)
+        if (!std::isfinite(v))
+            return false;
+    return true;
+}
+
 fs::path cacheFile(const std::string& folder)
 {
     return cacheDir() / "faces" / (hexKey(fnv1a64(std::string(kDetectorVersion) + "|" + folder)) + ".faces");
@@ -151,9 +164,13 @@ bool parseFindings(const std::string& bytes, const std::string& folder,
         if (!getString(p, end, name) || !get(p, end, size) || !get(p, end, time) || !getFace(p, end, c.finding)
             || !get(p, end, more) || more >= kMaxFacesKept || more > static_cast<size_t>(end - p) / kFaceBytes)
             return false;
+        // What a detector could have written: other faces only beside a best one, fewer than it
+        // counted, and every face found placed at finite coordinates.
+        if (more >= std::max(c.finding.faces, 1) || (c.finding.found() && !placed(c.finding)))
+            return false;
         c.others.resize(more);
         for (FaceFinding& f : c.others)
-            if (!getFace(p, end, f))
+            if (!getFace(p, end, f) || !f.found() || !placed(f))
                 return false;
         c.fileSize = size;
         c.modifiedNs = time;

@@ -1,5 +1,7 @@
 // Readers whose labels come from file names or a CSV file: UTKFace, CSV, a plain folder.
 #include "data/Readers.h"
+
+#include "data/FaceAlign.h"
 #include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
@@ -170,7 +172,7 @@ LoadedDataset parseCsv(const std::string& text, const fs::path& folder, const st
     if (!line.empty() && line.back() == '\r')
         line.pop_back();
     splitCsvLine(line, fields);
-    int pathColumn = -1, ageColumn = -1, genderColumn = -1;
+    int pathColumn = -1, ageColumn = -1, genderColumn = -1, faceColumn = -1;
     for (int i = 0; i < static_cast<int>(fields.size()); ++i) {
         const std::string name = lower(trim(fields[i]));
         if ((name == "path" || name == "file") && pathColumn < 0)
@@ -179,6 +181,8 @@ LoadedDataset parseCsv(const std::string& text, const fs::path& folder, const st
             ageColumn = i;
         else if (name == "gender")
             genderColumn = i;
+        else if (name == "face")
+            faceColumn = i;
     }
     if (pathColumn < 0)
         throw Error(what + ": no 'path' (or 'file') column in the header row '" + line.substr(0, 200) + "'");
@@ -232,6 +236,19 @@ LoadedDataset parseCsv(const std::string& text, const fs::path& folder, const st
         else if (!gender.empty() && gender != "nan" && gender != "unknown") {
             malformed(lineNumber, "gender '" + gender.substr(0, 32) + "' is not M/F/male/female");
             continue;
+        }
+        // Which face of a photo with several (1 the best), as an export of a preparation that took
+        // every face writes it; empty: the picture's one face.
+        if (const std::string face = column(faceColumn); !face.empty()) {
+            char* end = nullptr;
+            errno = 0;
+            const long n = std::strtol(face.c_str(), &end, 10);
+            if (errno || *end || n < 1 || n > kMaxFacesKept) {
+                malformed(lineNumber, "face '" + face.substr(0, 32) + "' is not a whole number from 1 to "
+                                          + std::to_string(kMaxFacesKept));
+                continue;
+            }
+            r.faceIndex = static_cast<std::int16_t>(n - 1);
         }
         dataset.records.push_back(std::move(r));
     }

@@ -348,14 +348,15 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
 
     report("reading source", 0, 0);
     LoadedDataset dataset = openSource(p.source);
-    std::vector<std::string> excludedPaths;
+    // The review is read now and applied once the records are final (after every face of each
+    // picture was taken): its decisions may name one face of a group photo.
+    std::optional<ReviewFile> review;
     if (!p.review.empty()) {
         if (!fs::is_regular_file(p.review))
             throw Error(displayPath(p.review) + ": no such review file");
-        const ReviewFile review = ReviewFile::load(p.review);
-        excludedPaths = applyReview(review, dataset.records, rep.review);
+        review = ReviewFile::load(p.review);
         rep.reviewFile = displayPath(fs::absolute(p.review).lexically_normal());
-        rep.reviewProblems = review.problems();
+        rep.reviewProblems = review->problems();
     }
     rep.source = p.source;
     rep.recordsRead = dataset.records.size();
@@ -393,6 +394,11 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         cleaning.minFaceScore = cleaning.minDetectorScore;
     if (p.everyFace && framing != Framing::Aligned)
         throw Error("every face of each picture needs the aligned framing: faces are found by detection");
+    if (framing != Framing::Aligned)
+        for (const Record& r : records)
+            if (r.faceIndex >= 0)
+                throw Error(p.source + ": " + r.path + " names face " + std::to_string(r.faceIndex + 1)
+                            + " of its photo (a face column): faces are found only with the aligned framing");
     if (p.everyFace && !detectorScores)
         throw Error("every face of each picture is for sources of photos; IMDB-WIKI's crops are one labelled face "
                     "each, with its own face scores");
@@ -400,7 +406,9 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         std::vector<StepReport> trialSteps;
         std::vector<SkippedFile> trialSkipped;
         std::vector<char> wanted(records.size(), 0);
-        for (size_t i : applyFilters(records, probes, cleaning, trialSteps, trialSkipped))
+        CleaningOptions trial = cleaning;
+        trial.filterAge = trial.filterAge && !review; // a corrected age may bring a face into the range
+        for (size_t i : applyFilters(records, probes, trial, trialSteps, trialSkipped))
             wanted[i] = probes[i].ok;
         std::vector<std::string> paths;
         paths.reserve(records.size());
@@ -418,14 +426,25 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
             if (!pass.looked[i])
                 continue;
             ++rep.framing.looked;
-            const FaceFinding& f = pass.findings[i];
             Record& r = dataset.records[i];
+            if (r.faceIndex > 0) { // the source names one face of the photo (a CSV's face column)
+                const size_t other = static_cast<size_t>(r.faceIndex) - 1;
+                if (other < pass.others[i].size()) {
+                    pass.findings[i] = pass.others[i][other];
+                } else { // not there (any more): centre-cropped, face score -inf
+                    pass.findings[i] = FaceFinding();
+                    pass.findings[i].landmarks.fill(FaceFinding::kNaN);
+                }
+            }
+            if (r.faceIndex >= 0)
+                pass.others[i].clear(); // one face, named: not taken again as every face
+            const FaceFinding& f = pass.findings[i];
             r.facesFound = static_cast<std::int16_t>(std::min(f.faces, 32767));
             r.roll = f.roll;
             r.yaw = f.yaw;
             if (detectorScores) {
                 r.faceScore = f.found() ? f.score : -std::numeric_limits<double>::infinity();
-                r.secondFaceScore = f.faces > 1 ? f.secondScore : Record::kNaN;
+                r.secondFaceScore = f.faces > 1 && r.faceIndex < 0 ? f.secondScore : Record::kNaN;
                 for (int k = 0; k < 4; ++k)
                     r.faceBox[k] = f.found() ? f.box[k] : Record::kNaN;
             }
@@ -434,9 +453,12 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         if (p.everyFace)
             rep.framing.moreFaces = takeEveryFace(dataset.records, probes, findings, pass.others);
     }
+    std::vector<size_t> excluded;
+    if (review)
+        excluded = applyReview(*review, dataset.records, rep.review);
     std::vector<size_t> kept = applyFilters(records, probes, cleaning, rep.steps, rep.skippedFiles);
-    if (!rep.reviewFile.empty())
-        excludeReviewed(records, excludedPaths, kept, rep.steps);
+    if (review)
+        excludeReviewed(excluded, kept, rep.steps);
 
     // The image cache is keyed by what goes into it: the files (path, size, time), their order
     // and the image size. A matching cache in DIR is reused, so a second run starts at once.

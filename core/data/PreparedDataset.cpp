@@ -93,6 +93,18 @@ void PreparedDataset::checkImagesSize(size_t bytes, size_t count, int size, cons
                     + " images of " + std::to_string(size) + "x" + std::to_string(size));
 }
 
+const float* PreparedDataset::landmarks(size_t i) const
+{
+    constexpr size_t kRow = 136;
+    if (i >= count() || m_landmarks.size() != count() * kRow * sizeof(float))
+        return nullptr;
+    const float* row = reinterpret_cast<const float*>(m_landmarks.data()) + i * kRow;
+    for (size_t k = 0; k < kRow; ++k)
+        if (!std::isfinite(row[k]))
+            return nullptr; // no face was found there
+    return row;
+}
+
 void PreparedDataset::throwImageIndex(size_t i) const
 {
     throw std::out_of_range("PreparedDataset::image: index " + std::to_string(i) + " of " + std::to_string(count())
@@ -125,6 +137,15 @@ PreparedDataset PreparedDataset::open(const std::filesystem::path& dir)
     const auto imagesPath = dir / kImages;
     data.m_images = MappedFile::openReadOnly(imagesPath);
     checkImagesSize(data.m_images.size(), data.m_records.size(), data.m_size, displayPath(imagesPath));
+
+    // Landmarks are extra: a folder without them (centre-cropped, or older) or with a file of the
+    // wrong size opens without them.
+    const auto landmarksPath = dir / kLandmarks;
+    constexpr size_t kRowBytes = 136 * sizeof(float);
+    std::error_code ec;
+    if (!data.m_records.empty() && std::filesystem::file_size(landmarksPath, ec) == data.m_records.size() * kRowBytes
+        && !ec)
+        data.m_landmarks = MappedFile::openReadOnly(landmarksPath);
 
     const auto splitPath = dir / kSplit;
     parseSplit(readFile(splitPath), data.m_records.size(), data.m_train, data.m_val, displayPath(splitPath));

@@ -77,6 +77,13 @@ public:
     const std::array<float, 3>& mean() const { return m_mean; }
     const std::array<float, 3>& stddev() const { return m_std; }
     const std::string& sourceSpec() const { return m_source; }
+    /**
+     * Face i's 68 landmarks, (x, y) x 68 in its picture's pixels, from DIR/landmarks.f32 (aligned
+     * preparations); null when the folder has none, the file is not one row per face, or no face
+     * was found. Mapped at open, so a later preparation swapped into DIR never pairs this folder's
+     * faces with its landmarks.
+     */
+    const float* landmarks(size_t i) const;
     /** The manifest text (JSON), with the settings and the cleaning report. */
     const std::string& manifestJson() const { return m_manifest; }
 
@@ -93,6 +100,7 @@ private:
     std::vector<std::uint32_t> m_train;
     std::vector<std::uint32_t> m_val;
     MappedFile m_images;
+    MappedFile m_landmarks; // empty, or count() x 136 float32
     std::array<float, 3> m_mean{0.5f, 0.5f, 0.5f};
     std::array<float, 3> m_std{0.25f, 0.25f, 0.25f};
     std::string m_source;

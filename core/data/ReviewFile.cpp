@@ -252,39 +252,65 @@ void ReviewFile::append(ReviewDecision d)
     add(std::move(d));
 }
 
-std::vector<std::string> applyReview(const ReviewFile& review, std::vector<Record>& records, ReviewCounts& counts)
+std::vector<std::size_t> applyReview(const ReviewFile& review, std::vector<Record>& records, ReviewCounts& counts)
 {
     counts = {};
-    std::unordered_map<std::string, std::vector<std::size_t>> byPath;
-    for (std::size_t i = 0; i < records.size(); ++i)
+    std::unordered_map<std::string, std::vector<std::size_t>> byKey, byPath;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        byKey[recordKey(records[i])].push_back(i);
         byPath[records[i].path].push_back(i);
-    std::vector<std::string> excluded;
+    }
+    // The records a decision names (see the header for the two fallbacks).
+    const auto named = [&](const ReviewDecision& d) -> std::vector<std::size_t> {
+        if (const auto it = byKey.find(d.path); it != byKey.end())
+            return it->second;
+        constexpr const char* kFirst = "#face1";
+        const std::size_t cut = d.path.size() - std::strlen(kFirst);
+        if (d.path.size() > std::strlen(kFirst) && d.path.compare(cut, std::string::npos, kFirst) == 0) {
+            const auto it = byPath.find(d.path.substr(0, cut));
+            std::vector<std::size_t> alone;
+            if (it != byPath.end())
+                for (std::size_t i : it->second)
+                    if (records[i].faceIndex < 0)
+                        alone.push_back(i);
+            return alone;
+        }
+        const auto it = byPath.find(d.path);
+        if (it == byPath.end())
+            return {};
+        if (d.action == ReviewAction::Exclude)
+            return it->second;
+        std::vector<std::size_t> best;
+        for (std::size_t i : it->second)
+            if (records[i].faceIndex <= 0)
+                best.push_back(i);
+        return best;
+    };
+    std::vector<std::size_t> excluded;
     for (const ReviewDecision& d : review.latest()) {
         ++counts.decisions;
-        const auto it = byPath.find(d.path);
-        if (it == byPath.end()) {
+        const std::vector<std::size_t> faces = named(d);
+        if (faces.empty()) {
             ++counts.unmatched;
             continue;
         }
-        for (std::size_t i : it->second) {
+        for (std::size_t i : faces) {
             switch (d.action) {
             case ReviewAction::Keep: break;
             case ReviewAction::Age: records[i].age = d.newAge(); break;
             case ReviewAction::Gender: records[i].gender = d.newGender(); break;
-            case ReviewAction::Exclude: break;
+            case ReviewAction::Exclude: excluded.push_back(i); break;
             }
         }
         switch (d.action) {
         case ReviewAction::Keep: ++counts.kept; break;
         case ReviewAction::Age: ++counts.ageCorrected; break;
         case ReviewAction::Gender: ++counts.genderCorrected; break;
-        case ReviewAction::Exclude:
-            ++counts.excluded;
-            excluded.push_back(d.path);
-            break;
+        case ReviewAction::Exclude: ++counts.excluded; break;
         }
     }
     std::sort(excluded.begin(), excluded.end());
+    excluded.erase(std::unique(excluded.begin(), excluded.end()), excluded.end());
     return excluded;
 }
 

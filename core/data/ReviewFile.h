@@ -95,8 +95,13 @@ struct ReviewCounts {
 
 /**
  * Applies the latest decisions to records: corrected ages and genders replace the labels, and the
- * paths to exclude are returned (sorted). Counts go to `counts`.
+ * indices of the records to exclude are returned (sorted). Counts go to `counts`.
+ *
+ * Decisions name faces as recordKey() does: a path, or "PATH#faceN" for one of several faces of a
+ * photo (a preparation that took every face). Where the records name the face otherwise, "PATH#face1"
+ * is the photo's best face taken alone, and a bare PATH of a photo whose faces were all taken is
+ * the whole photo for an exclusion and its best face for a correction.
  */
-std::vector<std::string> applyReview(const ReviewFile& review, std::vector<Record>& records, ReviewCounts& counts);
+std::vector<std::size_t> applyReview(const ReviewFile& review, std::vector<Record>& records, ReviewCounts& counts);
 
 } // namespace faceatlas

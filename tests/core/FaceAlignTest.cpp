@@ -1,9 +1,11 @@
 // Face framing: the template transform (no detector needed), the centred square, the detector on
 // real faces (skipped without ../shared/data), its cache, and hostile cache files.
 #include "data/FaceAlign.h"
+#include "data/CsvExport.h"
 #include "data/FaceDetections.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
+#include "data/ReviewFile.h"
 #include "TestSupport.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
@@ -119,10 +121,14 @@ TEST(FaceAlignTest, AHostileFindingsCacheIsRefusedNotTrusted)
     f.faces = 2;
     f.score = 1.5f;
     f.landmarks.fill(3.0f);
+    f.box = {1, 2, 30, 40};
+    FaceFinding second = f;
+    second.score = 0.5f;
+    second.landmarks.fill(7.0f);
     ImageProbe probe;
     probe.fileSize = 1234;
     probe.modifiedNs = 99;
-    const std::string bytes = serializeFindings("/faces", {"a.jpg"}, {probe}, {f});
+    const std::string bytes = serializeFindings("/faces", {"a.jpg"}, {probe}, {f}, {{second}});
     std::vector<std::pair<std::string, CachedFinding>> out;
     ASSERT_TRUE(parseFindings(bytes, "/faces", out));
     ASSERT_EQ(out.size(), 1u);
@@ -130,6 +136,18 @@ TEST(FaceAlignTest, AHostileFindingsCacheIsRefusedNotTrusted)
     EXPECT_EQ(out[0].second.fileSize, 1234);
     EXPECT_EQ(out[0].second.finding.faces, 2);
     EXPECT_FLOAT_EQ(out[0].second.finding.landmarks[135], 3.0f);
+    ASSERT_EQ(out[0].second.others.size(), 1u);
+    EXPECT_FLOAT_EQ(out[0].second.others[0].landmarks[0], 7.0f);
+    // What no detector writes: more other faces than it counted, a face found at NaN.
+    EXPECT_FALSE(
+        parseFindings(serializeFindings("/faces", {"a.jpg"}, {probe}, {f}, {{second, second}}), "/faces", out));
+    FaceFinding nowhere = second;
+    nowhere.landmarks[10] = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_FALSE(parseFindings(serializeFindings("/faces", {"a.jpg"}, {probe}, {f}, {{nowhere}}), "/faces", out));
+    FaceFinding none;
+    none.landmarks.fill(FaceFinding::kNaN);
+    EXPECT_TRUE(parseFindings(serializeFindings("/faces", {"a.jpg"}, {probe}, {none}), "/faces", out));
+    EXPECT_FALSE(parseFindings(serializeFindings("/faces", {"a.jpg"}, {probe}, {none}, {{second}}), "/faces", out));
     EXPECT_FALSE(parseFindings(bytes, "/other", out)) << "another folder's findings";
     for (size_t cut = 0; cut < bytes.size(); cut += 7)
         EXPECT_FALSE(parseFindings(bytes.substr(0, cut), "/faces", out)) << "cut at " << cut;
@@ -284,6 +302,39 @@ TEST(FaceAlignTest, EveryFaceOfAGroupPhotoBecomesARecordFramedLikeTheFaceAlone)
     }
     EXPECT_EQ(keys.size(), 4u) << "every face has a name of its own";
     EXPECT_EQ(tiles.size(), 3u) << "each person once";
+    // Row i of landmarks.f32 is record i's face: its landmarks' centre lies in its box.
+    for (size_t i = 0; i < data.count(); ++i) {
+        const Record& r = data.records()[i];
+        const float* points = data.landmarks(i);
+        ASSERT_NE(points, nullptr) << recordKey(r);
+        float x = 0, y = 0;
+        for (int p = 0; p < kLandmarkPoints; ++p) {
+            x += points[2 * p] / kLandmarkPoints;
+            y += points[2 * p + 1] / kLandmarkPoints;
+        }
+        EXPECT_TRUE(x > r.faceBox[0] && x < r.faceBox[2] && y > r.faceBox[1] && y < r.faceBox[3]) << recordKey(r);
+    }
+
+    // Exported as a CSV (a face column says which face), the faces read back as the same faces.
+    exportCsvDataset(data, {}, dir / "faces.csv");
+    EXPECT_NE(readFile(dir / "faces.csv").find("path,age,gender,split,face\n"), std::string::npos);
+    PrepareParams again = params;
+    again.source = "csv:" + (dir / "faces.csv").string();
+    again.everyFace = false;
+    again.outDir = dir / "again";
+    EXPECT_EQ(PrepareJob(again).run().report.imagesStored, 4u);
+    EXPECT_EQ(readFile(dir / "again" / PreparedDataset::kImages), readFile(params.outDir / PreparedDataset::kImages));
+
+    // A review that excludes one face of the group excludes that face alone.
+    const std::string photo = (dir / "photos" / "group.jpg").string();
+    writeFileAtomic(dir / "review.csv", std::string(ReviewFile::kHeader) + "\n" + photo + "#face2,exclude,,,r,t\n");
+    PrepareParams reviewed = params;
+    reviewed.review = dir / "review.csv";
+    reviewed.outDir = dir / "reviewed";
+    EXPECT_EQ(PrepareJob(reviewed).run().report.imagesStored, 3u);
+    const PreparedDataset kept = PreparedDataset::open(reviewed.outDir);
+    for (const Record& r : kept.records())
+        EXPECT_NE(recordKey(r), photo + "#face2");
 
     // The best face only (the default): the group photo is one record, which "more than one face"
     // removes unless it is switched off.

@@ -119,7 +119,7 @@ TEST(ReviewFileTest, ApplyReviewCorrectsLabelsAndListsExclusions)
                                           "r.csv");
     ReviewCounts counts;
     const auto excluded = applyReview(review, records, counts);
-    EXPECT_EQ(excluded, (std::vector<std::string>{"/f2.jpg"}));
+    EXPECT_EQ(excluded, (std::vector<std::size_t>{2}));
     EXPECT_EQ(records[0].age, 60);
     EXPECT_EQ(records[1].gender, Gender::Female);
     EXPECT_EQ(records[3].age, 23);
@@ -129,4 +129,33 @@ TEST(ReviewFileTest, ApplyReviewCorrectsLabelsAndListsExclusions)
     EXPECT_EQ(counts.excluded, 1u); // /gone.jpg matches no record
     EXPECT_EQ(counts.kept, 1u);
     EXPECT_EQ(counts.unmatched, 1u);
+}
+
+TEST(ReviewFileTest, DecisionsNameOneFaceOfAGroupPhoto)
+{
+    // A photo whose three faces were all taken, and a one-face picture.
+    std::vector<Record> records(4);
+    for (int i = 0; i < 3; ++i) {
+        records[i].path = "/group.jpg";
+        records[i].faceIndex = static_cast<std::int16_t>(i);
+    }
+    records[0].age = 30;
+    records[3].path = "/one.jpg";
+    records[3].age = 40;
+    ReviewFile review = ReviewFile::parse(std::string(ReviewFile::kHeader) + "\n/group.jpg#face3,age,,8,r,t\n"
+                                              + "/group.jpg#face2,exclude,,,r,t\n/one.jpg#face1,age,40,41,r,t\n",
+                                          "r.csv");
+    ReviewCounts counts;
+    EXPECT_EQ(applyReview(review, records, counts), (std::vector<std::size_t>{1})) << "only the second face";
+    EXPECT_EQ(records[2].age, 8) << "the third face, a bystander, gets its own label";
+    EXPECT_EQ(records[0].age, 30) << "the photo's labelled face keeps its own";
+    EXPECT_EQ(records[3].age, 41) << "#face1 of a picture taken whole is that picture's face";
+    EXPECT_EQ(counts.unmatched, 0u);
+    // An older decision naming the photo: excluding it excludes every face, a correction goes to the best.
+    review = ReviewFile::parse(std::string(ReviewFile::kHeader) + "\n/group.jpg,exclude,,,r,t\n", "r.csv");
+    EXPECT_EQ(applyReview(review, records, counts), (std::vector<std::size_t>{0, 1, 2}));
+    review = ReviewFile::parse(std::string(ReviewFile::kHeader) + "\n/group.jpg,age,30,31,r,t\n", "r.csv");
+    applyReview(review, records, counts);
+    EXPECT_EQ(records[0].age, 31);
+    EXPECT_EQ(records[2].age, 8);
 }

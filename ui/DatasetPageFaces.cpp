@@ -1,0 +1,250 @@
+// The Dataset page's grid of faces beyond its filters: the face panel (the picture with its
+// landmarks, the stored face, the Grad-CAM of the latest age model), the framing groups, and
+// predicting every face's age.
+#include "DatasetPage.h"
+
+#include "Charts.h"
+
+#include "data/Cleaning.h"
+#include "data/ImageIO.h"
+#include "data/PreparedDataset.h"
+#include "data/PrepareJob.h"
+#include "data/Readers.h"
+#include "FacePicture.h"
+#include "InteractiveLane.h"
+#include "JobRunner.h"
+#include "ml/Attention.h"
+#include "ml/Batches.h"
+#include "ml/Inference.h"
+#include "ml/Runs.h"
+#include "Session.h"
+#include "ThumbnailModel.h"
+#include "util/Parallel.h"
+
+#include <atomic>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <QBarCategoryAxis>
+#include <QBarSeries>
+#include <QBarSet>
+#include <QChart>
+#include <QChartView>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QImageReader>
+#include <QLabel>
+#include <QListView>
+#include <QListWidget>
+#include <QMenu>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalBlocker>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QValueAxis>
+#include <QVBoxLayout>
+
+namespace faceatlas::ui {
+
+void DatasetPage::refreshFramingGroups()
+{
+    // The groups the detector made, with their sizes, one choice away; hidden when it did not look.
+    size_t aligned = 0, notFound = 0, several = 0;
+    for (int row = 0; row < m_model->rowCount(); ++row) {
+        const auto group = m_model->framingGroup(row);
+        aligned += group == ThumbnailModel::FramingGroup::Aligned;
+        notFound += group == ThumbnailModel::FramingGroup::NotFound;
+        several += m_model->fromSeveral(row);
+    }
+    QSignalBlocker block(m_filterFraming);
+    m_filterFraming->clear();
+    m_filterFraming->addItem(tr("Any framing"), static_cast<int>(FaceFilter::Framing::Any));
+    m_filterFraming->addItem(tr("Aligned (%1)").arg(aligned), static_cast<int>(FaceFilter::Framing::Aligned));
+    m_filterFraming->addItem(tr("No face found (%1)").arg(notFound), static_cast<int>(FaceFilter::Framing::NotFound));
+    m_filterFraming->addItem(tr("Several faces (%1)").arg(several), static_cast<int>(FaceFilter::Framing::Several));
+    m_filterFraming->setItemData(1, tr("The faces the detector found and aligned"), Qt::ToolTipRole);
+    m_filterFraming->setItemData(2, tr("Pictures in which no face was found: centre-cropped"), Qt::ToolTipRole);
+    m_filterFraming->setItemData(3, tr("Faces from pictures in which several faces were found"), Qt::ToolTipRole);
+    m_filter->setFraming(FaceFilter::Framing::Any);
+    m_filterFraming->setVisible(aligned + notFound > 0);
+}
+
+void DatasetPage::showDatasetFace(qint64 row)
+{
+    if (!m_session->dataset() || row < 0 || row >= m_model->rowCount())
+        return;
+    const QModelIndex source = m_model->index(static_cast<int>(row), 0);
+    const QModelIndex shown = m_filter->mapFromSource(source);
+    if (shown.isValid()) {
+        m_grid->setCurrentIndex(shown);
+        m_grid->scrollTo(shown);
+    }
+    showFace(source);
+}
+
+void DatasetPage::clearFacePanel()
+{
+    m_shownFace = -1;
+    m_faceImage->clear();
+    m_faceCrop->clear();
+    m_faceOverlay->clear();
+    m_faceOverlay->setToolTip({});
+    m_overlayCaption->clear();
+    m_faceInfo->setText(tr("Click a face to see it here."));
+}
+
+void DatasetPage::showFace(const QModelIndex& index, bool activate)
+{
+    const auto data = m_session->sharedDataset();
+    const qint64 row = index.data(ThumbnailModel::IndexRole).toLongLong();
+    if (!data || !index.isValid() || row < 0 || static_cast<size_t>(row) >= data->count())
+        return;
+    const Record& r = data->records()[static_cast<size_t>(row)];
+    m_shownFace = row;
+    m_overlayCaption->clear();
+    // The stored face (what the models see) at once; the original file, decoded on the lane, when it
+    // arrives (it may be large, slow or gone: then the stored face stays).
+    const QPixmap stored = QPixmap::fromImage(m_session->face(row));
+    m_faceImage->setPixmap(stored.scaled(220, 220, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    m_faceImage->setToolTip(tr("The stored face, as the models see it"));
+    m_faceCrop->setPixmap(stored.scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    m_faceCrop->setToolTip(tr("The stored face, as the models see it"));
+    m_session->lane()->submit<QImage>(
+        QStringLiteral("face-original"), this,
+        [data, row, path = QString::fromStdString(r.path)] {
+            // Unreadable or absurdly large: null, and the stored face stays.
+            return pictureWithFace(path, faceLandmarks(*data, static_cast<size_t>(row)), 220);
+        },
+        [this, found = r.facesFound > 0](QImage original) {
+            if (original.isNull())
+                return;
+            m_faceImage->setPixmap(QPixmap::fromImage(original));
+            m_faceImage->setToolTip(found ? tr("The picture, with the 68 landmarks the face was aligned by (green); "
+                                               "the stored face is below")
+                                          : tr("The picture; the stored face is below"));
+        },
+        [](const QString&) {});
+    QString info = tr("<b>Face %1</b><br>%2<br>").arg(row).arg(QString::fromStdString(r.path).toHtmlEscaped());
+    info += tr("Age: %1<br>Gender: %2<br>")
+                .arg(r.age ? QString::number(*r.age) : tr("unknown"),
+                     r.gender == Gender::Unknown ? tr("unknown") : QString::fromUtf8(genderName(r.gender)));
+    if (!std::isnan(r.faceScore))
+        info += tr("Face score: %1<br>").arg(r.faceScore);
+    if (r.facesFound == 0)
+        info += tr("No face found: centre-cropped<br>");
+    else if (r.facesFound > 0)
+        info += (r.faceIndex >= 0   ? tr("Aligned: face %1 of %2 in the picture").arg(r.faceIndex + 1).arg(r.facesFound)
+                 : r.facesFound > 1 ? tr("Aligned: the best of %1 faces in the picture").arg(r.facesFound)
+                                    : tr("Aligned"))
+                + tr(" (turned %1°, yaw about %2°)<br>")
+                      .arg(std::lround(r.roll)) // whole degrees, never "-0"
+                      .arg(std::lround(r.yaw));
+    info += index.data(ThumbnailModel::SplitRole).toInt() ? tr("Validation set") : tr("Training set");
+    if (static_cast<size_t>(row) < m_session->predictions().size())
+        info += tr("<br>Predicted age: %1").arg(m_session->predictions()[static_cast<size_t>(row)], 0, 'f', 1);
+    const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
+    if (cluster.isValid() && cluster.toInt() >= 0)
+        info += tr("<br>Cluster %1").arg(cluster.toInt());
+    else if (cluster.isValid())
+        info += tr("<br>In no cluster (only a selection was clustered)");
+    m_faceInfo->setText(info);
+    // The latest age model's signed Grad-CAM over this face, computed on the interactive lane (the
+    // checkpoint is reloaded there when training has written a newer one).
+    m_faceOverlay->clear();
+    m_faceOverlay->setToolTip({});
+    const QString run = m_session->latestRun("age");
+    if (!run.isEmpty()) {
+        InteractiveLane* lane = m_session->lane();
+        struct Overlay {
+            QImage image;
+            double predicted;
+            int epoch;
+        };
+        lane->submit<Overlay>(
+            QStringLiteral("face-gradcam"), this,
+            [lane, run, data, row]() -> Overlay {
+                const auto model = lane->model(run);
+                if (model->model->imageSize() != data->imageSize())
+                    return {QImage(), 0, 0};
+                const auto input = imageTensor(data->image(static_cast<size_t>(row)), data->imageSize());
+                const AttentionMap map = attentionMap(*model->model, input, {AttentionMethod::GradCam, "", -1});
+                const auto values = map.map.contiguous();
+                const int s = data->imageSize();
+                const QImage face = rgbImage(data->image(static_cast<size_t>(row)), s, s);
+                int epoch = 0;
+                try {
+                    epoch = nlohmann::json::parse(model->metaJson).value("epoch", 0);
+                } catch (const std::exception&) {
+                }
+                return {overlayImage(face, 200, values.data_ptr<float>(), s, true, 0.6), map.predictedAge, epoch};
+            },
+            [this, run](Overlay overlay) {
+                if (overlay.image.isNull())
+                    return;
+                m_faceOverlay->setPixmap(QPixmap::fromImage(overlay.image));
+                QString caption = tr("Signed Grad-CAM of %1 (checkpoint of epoch %2): red pushes the predicted "
+                                     "age up, blue down.")
+                                      .arg(QFileInfo(run).fileName())
+                                      .arg(overlay.epoch);
+                if (const QString note = m_session->runSourceNote(run); !note.isEmpty())
+                    caption += " " + tr("The model was %1.").arg(note);
+                m_overlayCaption->setText(caption);
+                m_faceOverlay->setToolTip(caption);
+            },
+            [this](const QString&) { m_faceOverlay->clear(); }); // an unreadable run: no overlay, the panel stands
+    }
+    if (activate)
+        Q_EMIT faceActivated(row);
+}
+
+void DatasetPage::selectFirstFace()
+{
+    if (m_filter->rowCount() == 0)
+        return;
+    m_grid->setCurrentIndex(m_filter->index(0, 0));
+    showFace(m_filter->index(0, 0));
+}
+
+void DatasetPage::predictAll()
+{
+    const QString run = m_session->latestRun("age");
+    const auto data = m_session->sharedDataset();
+    if (run.isEmpty() || !data) {
+        m_faceInfo->setText(tr("Predicting ages needs a prepared dataset and an age model: train one on the Train "
+                               "page first."));
+        return;
+    }
+    if (const QString why = m_session->runMismatch(run); !why.isEmpty()) {
+        m_faceInfo->setText(tr("Cannot predict with the latest age run: %1").arg(why));
+        return;
+    }
+    auto predictions = std::make_shared<std::vector<float>>();
+    const std::string runDir = run.toStdString();
+    const auto job = [predictions, data, runDir](const CancelToken& cancel, const JobRunner::Report& report) {
+        LoadedModel loaded = loadRunModel(runDir);
+        std::vector<std::uint32_t> all(data->count());
+        for (size_t i = 0; i < all.size(); ++i)
+            all[i] = static_cast<std::uint32_t>(i);
+        *predictions = predictAges(*loaded.model, *data, all, torch::kCPU, cancel,
+                                   [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+        return predictions->size() == data->count();
+    };
+    const auto done = [this, predictions, data](bool ok, bool cancelled, const QString&) {
+        // Predictions of a dataset that is no longer open are dropped (setPredictions checks).
+        // The user's filter and sort stay as they were.
+        if (ok && !cancelled && m_session->setPredictions(data.get(), std::move(*predictions)))
+            filterChanged();
+    };
+    if (!m_session->jobs()->start(tr("Predicting ages"), job, done))
+        m_faceInfo->setText(tr("Cannot predict now. %1").arg(m_session->jobs()->busyReason()));
+}
+
+} // namespace faceatlas::ui

@@ -1,0 +1,205 @@
+// The Dataset page showing a preparation's manifest: its steps, its age histograms and its
+// settings, read as a hostile file (a bad entry is skipped, never thrown into the event loop).
+#include "DatasetPage.h"
+
+#include "Charts.h"
+
+#include "data/Cleaning.h"
+#include "data/ImageIO.h"
+#include "data/PreparedDataset.h"
+#include "data/PrepareJob.h"
+#include "data/Readers.h"
+#include "FacePicture.h"
+#include "InteractiveLane.h"
+#include "JobRunner.h"
+#include "ml/Attention.h"
+#include "ml/Batches.h"
+#include "ml/Inference.h"
+#include "ml/Runs.h"
+#include "Session.h"
+#include "ThumbnailModel.h"
+#include "util/Parallel.h"
+
+#include <atomic>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <QBarCategoryAxis>
+#include <QBarSeries>
+#include <QBarSet>
+#include <QChart>
+#include <QChartView>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QImageReader>
+#include <QLabel>
+#include <QListView>
+#include <QListWidget>
+#include <QMenu>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalBlocker>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QValueAxis>
+#include <QVBoxLayout>
+
+namespace faceatlas::ui {
+
+void DatasetPage::showManifest(const QString& manifestText)
+{
+    nlohmann::json manifest;
+    try {
+        manifest = nlohmann::json::parse(manifestText.toStdString());
+    } catch (const std::exception&) {
+        return;
+    }
+    // The controls show the settings this preparation was made with.
+    if (manifest.contains("settings") && manifest.at("settings").is_object()) {
+        const auto& st = manifest.at("settings");
+        // Numbers from a file: only whole numbers in the control's range are taken.
+        const auto setInt = [&](QSpinBox* box, const char* key) {
+            if (!st.contains(key) || !st.at(key).is_number())
+                return;
+            const double v = st.at(key).get<double>();
+            if (v == std::floor(v) && v >= box->minimum() && v <= box->maximum()) {
+                const QSignalBlocker block(box);
+                box->setValue(static_cast<int>(v));
+            }
+        };
+        setInt(m_size, "size");
+        setInt(m_ageMin, "age_min");
+        setInt(m_ageMax, "age_max");
+        setInt(m_minImage, "min_image_size");
+        for (auto [box, key] : {std::pair{m_minScore, "min_face_score"}, std::pair{m_valFraction, "val_fraction"}})
+            if (st.contains(key) && st.at(key).is_number() && std::isfinite(st.at(key).get<double>())) {
+                const QSignalBlocker block(box);
+                box->setValue(st.at(key).get<double>());
+            }
+        // Preparations older than these switches always filtered.
+        for (auto [box, key] : {std::pair{m_filterScore, "filter_face_score"}, std::pair{m_filterAge, "filter_age"}}) {
+            const QSignalBlocker block(box);
+            box->setChecked(!st.contains(key) || !st.at(key).is_boolean() || st.at(key).get<bool>());
+        }
+        m_minScore->setEnabled(m_filterScore->isChecked());
+        m_ageMin->setEnabled(m_filterAge->isChecked());
+        m_ageMax->setEnabled(m_filterAge->isChecked());
+        if (st.contains("drop_multiple_faces") && st.at("drop_multiple_faces").is_boolean()) {
+            const QSignalBlocker block(m_multipleFaces);
+            m_multipleFaces->setChecked(st.at("drop_multiple_faces").get<bool>());
+        }
+        if (st.contains("faces") && st.at("faces").is_string()) {
+            const QSignalBlocker block(m_everyFace);
+            m_everyFace->setChecked(st.at("faces").get<std::string>() == "every");
+            showEveryFace();
+        }
+        if (st.contains("balance") && st.at("balance").is_string()) {
+            const QSignalBlocker block(m_balance);
+            m_balance->setChecked(st.at("balance").get<std::string>() == "age");
+        }
+    }
+    const nlohmann::json noReport = nlohmann::json::object();
+    const auto& report =
+        manifest.contains("report") && manifest.at("report").is_object() ? manifest.at("report") : noReport;
+    {
+        QStringList lines;
+        size_t more = 0;
+        if (report.contains("malformed_examples") && report.at("malformed_examples").is_array())
+            for (const auto& example : report.at("malformed_examples"))
+                if (example.is_string())
+                    lines << tr("Not read: %1").arg(QString::fromStdString(example.get<std::string>()));
+        if (report.contains("skipped_files") && report.at("skipped_files").is_array()) {
+            const auto& skipped = report.at("skipped_files");
+            for (size_t i = 0; i < skipped.size(); ++i) {
+                if (i >= 200) {
+                    more = skipped.size() - 200;
+                    break;
+                }
+                lines << QStringLiteral("%1: %2").arg(QString::fromStdString(skipped[i].value("path", "")),
+                                                      QString::fromStdString(skipped[i].value("problem", "")));
+            }
+        }
+        showProblems(lines, more);
+    }
+    const auto& steps = report.contains("steps") && report.at("steps").is_array() ? report.at("steps") : noReport;
+    m_steps->setRowCount(static_cast<int>(steps.size()));
+    for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
+        const auto& s = steps[static_cast<size_t>(i)];
+        m_steps->setItem(i, 0, new QTableWidgetItem(QString::fromStdString(s.value("name", ""))));
+        m_steps->setItem(i, 1, new QTableWidgetItem(QString::number(s.value("removed", 0))));
+        m_steps->setItem(i, 2, new QTableWidgetItem(QString::number(s.value("remaining", 0))));
+    }
+    // Age histograms of the training set, before and after resampling, by decade.
+    std::map<int, std::pair<double, double>> decades;
+    // The manifest is a file like any other: a bad entry is skipped, never thrown into the event loop.
+    const auto addDecades = [&](const char* key, bool after) {
+        if (!report.contains(key) || !report.at(key).is_object())
+            return;
+        for (const auto& [age, n] : report.at(key).items()) {
+            bool ok = false;
+            const int years = QString::fromStdString(age).toInt(&ok);
+            if (!ok || years < 0 || years > 200 || !n.is_number())
+                continue;
+            auto& slot = decades[years / 10 * 10];
+            (after ? slot.second : slot.first) += n.get<double>();
+        }
+    };
+    addDecades("age_histogram_before", false);
+    addDecades("age_histogram_after", true);
+    auto* before = new QBarSet(tr("before resampling"));
+    auto* after = new QBarSet(tr("after"));
+    QStringList labels;
+    double top = 1;
+    for (const auto& [from, counts] : decades) {
+        *before << counts.first;
+        *after << counts.second;
+        labels << QStringLiteral("%1s").arg(from);
+        top = std::max({top, counts.first, counts.second});
+    }
+    auto* series = new QBarSeries;
+    series->append(before);
+    series->append(after);
+    auto* chart = new QChart;
+    chart->addSeries(series);
+    chart->setTitle(
+        tr("Training ages: %1 faces, validation %2").arg(report.value("train", 0)).arg(report.value("val", 0)));
+    auto* x = new QBarCategoryAxis;
+    x->append(labels);
+    auto* y = new QValueAxis;
+    setIntegerAxis(y, 0, top * 1.1, 6);
+    y->setTitleText(tr("faces"));
+    chart->addAxis(x, Qt::AlignBottom);
+    chart->addAxis(y, Qt::AlignLeft);
+    series->attachAxis(x);
+    series->attachAxis(y);
+    chart->legend()->setAlignment(Qt::AlignBottom);
+    if (decades.empty()) { // a source without ages (a folder of photos): say so, not an empty plot
+        chart->setTitle(tr("No ages: %1 training faces").arg(report.value("train", 0)));
+        chart->legend()->hide();
+        x->hide();
+        y->hide();
+    }
+    replaceChart(m_histogram, chart);
+    // With every face of each picture taken, a picture gives as many records as it has faces.
+    const auto& framing =
+        report.contains("framing") && report.at("framing").is_object() ? report.at("framing") : noReport;
+    const size_t moreFaces = framing.contains("more_faces") && framing.at("more_faces").is_number_unsigned()
+                                 ? framing.value("more_faces", 0u)
+                                 : 0u;
+    m_sourceLabel->setText(tr("<b>%1</b>: %2 records read%6, %3 faces kept at %4 px (%5 skipped files)")
+                               .arg(QString::fromStdString(manifest.value("source", "")).toHtmlEscaped())
+                               .arg(report.value("records_read", 0))
+                               .arg(report.value("images_stored", 0))
+                               .arg(manifest.value("size", 0))
+                               .arg(report.contains("skipped_files") ? report.at("skipped_files").size() : 0)
+                               .arg(moreFaces ? tr(" and %1 more faces found in them").arg(moreFaces) : QString()));
+}
+
+} // namespace faceatlas::ui
