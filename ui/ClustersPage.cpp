@@ -174,9 +174,13 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
             return;
         const QString to =
             QFileDialog::getSaveFileName(this, tr("Export assignments"), "assignments.csv", tr("CSV (*.csv)"));
-        if (!to.isEmpty()) {
-            QFile::remove(to);
-            QFile::copy(from, to);
+        if (to.isEmpty())
+            return;
+        try { // written beside and renamed: a failed copy never loses the file it would replace
+            copyFileAtomic(from.toStdString(), to.toStdString());
+            m_summary->setText(tr("Saved the assignments to %1.").arg(to.toHtmlEscaped()));
+        } catch (const std::exception& e) {
+            m_summary->setText(tr("Could not write %1: %2").arg(to.toHtmlEscaped(), QString::fromUtf8(e.what())));
         }
     });
     connect(sheetButton, &QPushButton::clicked, this, [this] {
@@ -189,11 +193,13 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
                                          QStringLiteral("cluster-%1.png").arg(m_list->currentRow()), tr("PNG (*.png)"));
         if (to.isEmpty())
             return;
-        QFile::remove(to);
-        m_summary->setText(
-            QFile::copy(from, to)
-                ? tr("Saved the contact sheet of cluster %1 to %2.").arg(m_list->currentRow()).arg(to.toHtmlEscaped())
-                : tr("Could not write %1.").arg(to.toHtmlEscaped()));
+        try {
+            copyFileAtomic(from.toStdString(), to.toStdString());
+            m_summary->setText(
+                tr("Saved the contact sheet of cluster %1 to %2.").arg(m_list->currentRow()).arg(to.toHtmlEscaped()));
+        } catch (const std::exception& e) {
+            m_summary->setText(tr("Could not write %1: %2").arg(to.toHtmlEscaped(), QString::fromUtf8(e.what())));
+        }
     });
     connect(session, &Session::clustersChanged, this, &ClustersPage::loadResults);
     // A new autoencoder run changes what the summary must say about this clustering.

@@ -11,6 +11,8 @@
 #include <QFileInfo>
 #include <QThread>
 
+#include <chrono>
+
 namespace faceatlas::ui {
 
 InteractiveLane::InteractiveLane(QObject* parent)
@@ -21,28 +23,27 @@ InteractiveLane::InteractiveLane(QObject* parent)
 
 InteractiveLane::~InteractiveLane()
 {
-    {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_stop = true;
-        m_queue.clear();
-    }
-    m_wake.notify_all();
+    shutDown(0);
     m_thread.join();
 }
 
 void InteractiveLane::submitTask(const QString& channel, QObject* context, Task task)
 {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_stop)
+        return; // the window is closing
     const quint64 generation = ++m_latest[channel];
     ++m_outstanding;
-    std::lock_guard<std::mutex> lock(m_mutex);
     for (auto it = m_queue.begin(); it != m_queue.end(); ++it)
         if (it->channel == channel) { // not started yet: the newer request takes its place
             m_queue.erase(it);
             --m_outstanding;
             break;
         }
+    if (m_running && m_runningChannel == channel) // started: it stops at its next check
+        m_runningCancel.requestCancel();
     m_contexts[channel] = context;
-    m_queue.push_back({channel, generation, std::move(task)});
+    m_queue.push_back({channel, generation, std::move(task), CancelToken()});
     m_wake.notify_one();
 }
 
@@ -53,6 +54,17 @@ void InteractiveLane::invalidateAll()
     std::lock_guard<std::mutex> lock(m_mutex);
     m_outstanding -= static_cast<int>(m_queue.size());
     m_queue.clear();
+    if (m_running)
+        m_runningCancel.requestCancel();
+}
+
+bool InteractiveLane::shutDown(int timeoutMs)
+{
+    invalidateAll();
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_stop = true;
+    m_wake.notify_all();
+    return m_idle.wait_for(lock, std::chrono::milliseconds(timeoutMs), [this] { return !m_running; });
 }
 
 void InteractiveLane::loop()
@@ -67,22 +79,32 @@ void InteractiveLane::loop()
                 return;
             next = std::move(m_queue.front());
             m_queue.pop_front();
+            m_running = true;
+            m_runningChannel = next.channel;
+            m_runningCancel = next.cancel;
         }
-        std::function<void()> apply = next.task(); // never throws: submit() wraps the work
+        std::function<void()> apply = next.task(next.cancel); // never throws: submit() wraps the work
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_running = false;
+            m_runningChannel.clear();
+        }
+        m_idle.notify_all();
+        // A cancelled request's result is partial: it is dropped, but still delivered so that the
+        // count of outstanding requests comes down.
         QMetaObject::invokeMethod(
             this,
-            [this, channel = next.channel, generation = next.generation, apply = std::move(apply)] {
-                deliver(channel, generation, m_contexts[channel], apply);
-            },
+            [this, channel = next.channel, generation = next.generation, cancelled = next.cancel.isCancelled(),
+             apply = std::move(apply)] { deliver(channel, generation, m_contexts[channel], cancelled, apply); },
             Qt::QueuedConnection);
     }
 }
 
-void InteractiveLane::deliver(const QString& channel, quint64 generation, QPointer<QObject> context,
+void InteractiveLane::deliver(const QString& channel, quint64 generation, QPointer<QObject> context, bool cancelled,
                               std::function<void()> apply)
 {
     --m_outstanding;
-    if (m_latest[channel] != generation || !context)
+    if (cancelled || m_latest[channel] != generation || !context)
         return; // stale: a newer request (or a new dataset) came since
     try {
         apply();

@@ -52,6 +52,10 @@ quint64 JobRunner::start(const QString& title, Job job, Done done)
     m_cancel = CancelToken();
     m_title = title;
     m_runningId = id;
+    m_job = job;
+    m_jobDone = done;
+    m_failedJob = nullptr;
+    m_failedDone = nullptr;
     if (done)
         m_done.emplace(id, std::move(done));
     const CancelToken cancel = m_cancel;
@@ -78,8 +82,16 @@ quint64 JobRunner::start(const QString& title, Job job, Done done)
 
 void JobRunner::onWorkerEnded(quint64 id, bool ok, bool cancelled, const QString& error)
 {
-    if (id == m_runningId)
+    if (id == m_runningId) {
         m_runningId = 0;
+        if (!ok) { // kept for retryFailed(): the same work and the same `done`
+            m_failedTitle = m_title;
+            m_failedJob = m_job;
+            m_failedDone = m_jobDone;
+        }
+        m_job = nullptr;
+        m_jobDone = nullptr;
+    }
     const QString title = m_title;
     const auto it = m_done.find(id);
     if (it != m_done.end()) {
@@ -92,6 +104,15 @@ void JobRunner::onWorkerEnded(quint64 id, bool ok, bool cancelled, const QString
         }
     }
     Q_EMIT finished(title, ok, cancelled, error);
+}
+
+quint64 JobRunner::retryFailed()
+{
+    if (!m_failedJob || isRunning())
+        return 0;
+    const Job job = m_failedJob;
+    const Done done = m_failedDone;
+    return start(m_failedTitle, job, done);
 }
 
 void JobRunner::cancel()

@@ -55,6 +55,14 @@ public:
     void cancelJob(quint64 id);
     /** Cancels and blocks until the worker has finished (closing the window). */
     void cancelAndWait();
+    /**
+     * Starts again, under a new id, the job that failed last (its title, work and `done`): what a
+     * Retry button does after the user freed disk space. Returns 0 when no job failed since the
+     * last start, or when another job runs.
+     */
+    quint64 retryFailed();
+    /** Whether a job failed since the last start, so that retryFailed() can start it again. */
+    bool canRetry() const { return static_cast<bool>(m_failedJob); }
 
 Q_SIGNALS:
     void started(const QString& title);
@@ -73,6 +81,11 @@ private:
     quint64 m_nextId = 1;
     quint64 m_runningId = 0;
     std::map<quint64, Done> m_done;
+    Job m_job; // the running job's work and `done`, kept for a retry when it fails
+    Done m_jobDone;
+    QString m_failedTitle; // the job that failed last, until the next start
+    Job m_failedJob;
+    Done m_failedDone;
 };
 
 } // namespace faceatlas::ui

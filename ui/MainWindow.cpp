@@ -12,6 +12,7 @@
 #include "RunsPage.h"
 #include "Session.h"
 #include "TrainPage.h"
+#include "WriteQueue.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,6 +30,7 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
+#include <QProgressDialog>
 #include <QPushButton>
 #include <QScreen>
 #include <QSettings>
@@ -188,12 +190,7 @@ MainWindow::MainWindow(QWidget* parent)
                 if (!ok) {
                     m_jobLabel->setText(tr("%1 failed").arg(title));
                     if (m_tourDir.isEmpty()) {
-                        // Not exec(): the message must not hold the event loop inside this slot.
-                        auto* box = new QMessageBox(QMessageBox::Warning, tr("FaceAtlas"),
-                                                    tr("%1 failed:\n\n%2").arg(title, error), QMessageBox::Ok, this);
-                        box->setAttribute(Qt::WA_DeleteOnClose);
-                        box->setModal(false);
-                        box->show();
+                        showJobFailure(title, error);
                     } else {
                         qWarning("%s failed: %s", qPrintable(title), qPrintable(error));
                     }
@@ -360,7 +357,7 @@ void MainWindow::openPath(const QString& pathOrSpec)
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-    if (m_confirmClose && m_session->jobs()->isRunning()) {
+    if (!m_closing && m_confirmClose && m_session->jobs()->isRunning()) {
         const auto answer = QMessageBox::question(
             this, tr("FaceAtlas"),
             tr("%1 is still running. Stop it and close? (A training keeps its last finished epoch.)")
@@ -370,11 +367,93 @@ void MainWindow::closeEvent(QCloseEvent* event)
             return;
         }
     }
+    m_closing = true;
+    // The lane only reads: its running request is cancelled and stops at its next check. The job is
+    // cancelled now and waited for below.
+    m_session->lane()->shutDown(0);
+    m_session->jobs()->cancel();
+    // What the user made (decisions, excludes, saves) is never dropped: the window stays until the
+    // write queue is empty, and says so when that takes more than half a second.
+    WriteQueue* writer = m_session->writer();
+    if (writer->pending() > 0) {
+        event->ignore();
+        waitForWritesThenClose();
+        return;
+    }
+    delete m_closingNote;
+    m_session->lane()->shutDown(1000); // a second at most for its running request
     // Closing during a job cancels it and waits: the trainer keeps its last checkpoint.
     m_session->jobs()->cancelAndWait();
     QSettings().setValue("geometry", saveGeometry());
     QSettings().setValue("session/running", false);
     event->accept();
+}
+
+void MainWindow::waitForWritesThenClose()
+{
+    if (m_waitingForWrites)
+        return;
+    m_waitingForWrites = true;
+    centralWidget()->setEnabled(false); // nothing more to decide while the last decisions are written
+    menuBar()->setEnabled(false);
+    WriteQueue* writer = m_session->writer();
+    connect(
+        writer, &WriteQueue::drained, this,
+        [this] {
+            m_waitingForWrites = false;
+            close();
+        },
+        Qt::SingleShotConnection);
+    QTimer::singleShot(500, this, [this, writer] {
+        if (!m_waitingForWrites || m_closingNote)
+            return;
+        m_closingNote = new QProgressDialog(this);
+        m_closingNote->setObjectName(QStringLiteral("closingNote"));
+        m_closingNote->setWindowTitle(tr("FaceAtlas"));
+        m_closingNote->setCancelButton(nullptr);
+        m_closingNote->setRange(0, 0);
+        m_closingNote->setMinimumDuration(0);
+        m_closingNote->setWindowModality(Qt::WindowModal);
+        const auto update = [this, writer] {
+            if (m_closingNote)
+                m_closingNote->setLabelText(
+                    tr("Writing your decisions, excludes and saves to disk before closing: %1 left.")
+                        .arg(writer->pending()));
+        };
+        update();
+        auto* timer = new QTimer(m_closingNote);
+        connect(timer, &QTimer::timeout, m_closingNote, update);
+        timer->start(200);
+        m_closingNote->show();
+    });
+}
+
+void MainWindow::showJobFailure(const QString& title, const QString& error)
+{
+    // A failed job leaves what the pages show as it was (a prepared folder, codes or a clustering is
+    // swapped in only when it is whole). When the disk was full, the same job can run again once
+    // the user has made room: the message names the folder and the bytes, Retry starts it again.
+    const bool diskFull = error.contains(QStringLiteral("not enough disk space"), Qt::CaseInsensitive);
+    // Not exec(): the message must not hold the event loop inside the slot that shows it.
+    auto* box = new QMessageBox(QMessageBox::Warning, tr("FaceAtlas"), tr("%1 failed:\n\n%2").arg(title, error),
+                                QMessageBox::Close, this);
+    box->setObjectName(QStringLiteral("jobFailure"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setModal(false);
+    if (diskFull && m_session->jobs()->canRetry()) {
+        box->setInformativeText(tr("What was shown before stays. Free some space there and press Retry to run the "
+                                   "same job again."));
+        QPushButton* retry = box->addButton(tr("Retry"), QMessageBox::AcceptRole);
+        retry->setObjectName(QStringLiteral("retry"));
+        connect(retry, &QPushButton::clicked, this, [this] {
+            if (!m_session->jobs()->retryFailed())
+                statusBar()->showMessage(m_session->jobs()->isRunning() ? m_session->jobs()->busyReason()
+                                                                        : tr("There is no failed job to retry."),
+                                         10000);
+        });
+        box->setDefaultButton(retry);
+    }
+    box->show();
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event)

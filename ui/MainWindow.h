@@ -2,11 +2,13 @@
 
 #include <QElapsedTimer>
 #include <QMainWindow>
+#include <QPointer>
 #include <vector>
 
 class QLabel;
 class QListWidget;
 class QProgressBar;
+class QProgressDialog;
 class QPushButton;
 class QStackedWidget;
 class QTimer;
@@ -62,6 +64,10 @@ protected:
     void dropEvent(class QDropEvent* event) override;
 
 private:
+    /** The message of a failed job; a Retry button when it failed for lack of disk space. */
+    void showJobFailure(const QString& title, const QString& error);
+    /** Closing with writes queued: the window waits for them (a note after half a second), then closes. */
+    void waitForWritesThenClose();
     void buildMenus();
     void restoreRemembered();
     void tourStep();
@@ -89,6 +95,9 @@ private:
     std::vector<double> m_lateness;
     QString m_tourDir;
     bool m_confirmClose = true;
+    bool m_closing = false;          // the user closed the window (asked once)
+    bool m_waitingForWrites = false; // the close waits for the write queue
+    QPointer<QProgressDialog> m_closingNote;
     int m_tourStep = 0;
 };
 

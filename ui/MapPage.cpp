@@ -19,6 +19,7 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
+#include "WriteQueue.h"
 
 #include <algorithm>
 #include <cmath>
@@ -617,9 +618,9 @@ void MapPage::exportSelection(const QString& file)
         return;
     }
     const std::vector<std::int64_t> selected(rows.begin(), rows.end());
-    m_session->lane()->submit<size_t>(
-        QStringLiteral("map-export"), this,
-        [data, selected, file] { return exportCsvDataset(*data, selected, file.toStdString()); },
+    m_status->setText(tr("Exporting %1 faces to %2 ...").arg(selected.size()).arg(file));
+    m_session->writer()->submit<size_t>(
+        this, [data, selected, file] { return exportCsvDataset(*data, selected, file.toStdString()); },
         [this, file](size_t written) {
             m_status->setText(tr("Exported %1 faces to %2 (open it with File > Open CSV).").arg(written).arg(file));
         },
@@ -643,8 +644,8 @@ void MapPage::saveSubset(const QString& name)
     if (!data || rows.empty())
         return;
     const QString file = QDir(subsetsDir()).filePath(subsetFileName(name));
-    m_session->lane()->submit<bool>(
-        QStringLiteral("subset-save"), this,
+    m_session->writer()->submit<bool>(
+        this,
         [file, name, data, rows] {
             nlohmann::json paths = nlohmann::json::array();
             for (const qint64 row : rows)
@@ -803,10 +804,15 @@ void MapPage::excludeSelection()
     if (!data || rows.empty())
         return;
     const QString file = QDir(m_session->workspace()).filePath(QStringLiteral("review.csv"));
-    m_session->lane()->submit<size_t>(
-        QStringLiteral("map-exclude"), this,
-        [data, rows, file] {
-            ReviewFile review = ReviewFile::load(file.toStdString());
+    // Each confirmed batch goes through the write queue whole: in order, never replaced by the next
+    // batch, never dropped by a dataset switch or a close.
+    ++m_excludeBatchesWriting;
+    m_status->setText(tr("Writing %1 exclude decisions to %2 ...").arg(rows.size()).arg(file));
+    WriteQueue* writer = m_session->writer();
+    writer->submit<size_t>(
+        this,
+        [writer, data, rows, file] {
+            ReviewFile& review = writer->reviewFile(file.toStdString());
             for (const qint64 row : rows) {
                 ReviewDecision d;
                 d.path = recordKey(data->records()[static_cast<size_t>(row)]);
@@ -817,11 +823,24 @@ void MapPage::excludeSelection()
             return rows.size();
         },
         [this, file](size_t n) {
-            m_status->setText(
-                tr("%1 exclude decisions added to %2; the next Prepare leaves those faces out.").arg(n).arg(file));
+            --m_excludeBatchesWriting;
+            ++m_excludeBatches;
+            m_excludedFaces += n;
+            QString text = tr("%1 exclude decisions added to %2 (batch %3 of this session; %4 faces excluded in "
+                              "%3 batches); the next Prepare leaves those faces out.")
+                               .arg(n)
+                               .arg(file)
+                               .arg(m_excludeBatches)
+                               .arg(m_excludedFaces);
+            if (m_excludeBatchesWriting > 0)
+                text += tr(" %1 more batches are being written.").arg(m_excludeBatchesWriting);
+            m_status->setText(text);
             Q_EMIT decided();
         },
-        [this](const QString& error) { m_status->setText(tr("Cannot write the review file: %1").arg(error)); });
+        [this](const QString& error) {
+            --m_excludeBatchesWriting;
+            m_status->setText(tr("Cannot write the review file: %1").arg(error));
+        });
 }
 
 void MapPage::similarTo(qint64 row)

@@ -57,9 +57,9 @@ public:
     /** "N of M faces selected". */
     QString selectionText() const;
     std::vector<qint64> selectedRows() const;
-    /** Writes the selection as a `csv:` dataset (on the lane); the status line says where. */
+    /** Writes the selection as a `csv:` dataset (write queue); the status line says where. */
     void exportSelection(const QString& file);
-    /** Saves the selection as a named subset (workspace/subsets/NAME.json, its faces' paths). */
+    /** Saves the selection as a named subset (workspace/subsets/NAME.json, its faces' paths; write queue). */
     void saveSubset(const QString& name);
     /** The saved subsets of the workspace. */
     QStringList subsets() const;
@@ -67,7 +67,10 @@ public:
     bool loadSubset(const QString& name);
     /** Clusters only the selected faces (Clusters page, with its k). */
     void clusterSelection();
-    /** Appends an `exclude` decision for every selected face to the workspace's review file (on the lane). */
+    /**
+     * Appends an `exclude` decision for every selected face to the workspace's review file (write
+     * queue: every batch is written, in order); the status line counts the batches.
+     */
     void excludeSelection();
     /** The label audit's suspicion score per face (the "suspicion" colour); null: no audit. */
     void setSuspicion(std::shared_ptr<const std::vector<float>> scores);
@@ -134,6 +137,9 @@ private:
     qint64 m_pinned = -1;       // the face the preview shows after a click
     qint64 m_lastQueryRow = -1; // what "more like this" was last asked about, to ask again in another space
     QString m_lastQueryFile;
+    int m_excludeBatchesWriting = 0; // confirmed Exclude batches not written yet
+    int m_excludeBatches = 0;        // batches written this session, and their faces
+    size_t m_excludedFaces = 0;
 };
 
 } // namespace faceatlas::ui

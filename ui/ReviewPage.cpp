@@ -7,6 +7,7 @@
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "Session.h"
+#include "WriteQueue.h"
 
 #include <algorithm>
 #include <cmath>
@@ -120,6 +121,8 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     m_status = new QLabel;
     m_status->setObjectName("reviewStatus");
     m_status->setWordWrap(true);
+    m_saved = new QLabel;
+    m_saved->setObjectName("reviewSaved");
 
     m_queue = new QListWidget;
     m_queue->setObjectName("queue");
@@ -179,6 +182,7 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
     layout->addWidget(m_status);
+    layout->addWidget(m_saved);
     layout->addLayout(body, 1);
 
     connect(m_audit, &QPushButton::clicked, this, &ReviewPage::audit);
@@ -507,18 +511,66 @@ void ReviewPage::appendDecision(int action, qint64 row, const QString& newLabel,
     d.oldLabel = d.action == ReviewAction::Gender ? genderName(r.gender) : (r.age ? std::to_string(*r.age) : "");
     d.newLabel = newLabel.toStdString();
     d.reason = note.toStdString();
-    m_decisions[d.path] = QString::fromUtf8(reviewActionName(d.action)) + (newLabel.isEmpty() ? "" : " " + newLabel);
-    // One channel per decision: the lane's newest-wins must never drop one.
-    const QString file = reviewFile();
-    m_session->lane()->submit<bool>(
-        QStringLiteral("review-append-%1").arg(++m_appends), this,
-        [file, d] {
-            ReviewFile review = ReviewFile::load(file.toStdString());
-            review.append(d);
-            return true;
+    // Through the write queue: in order, never dropped (a dataset switch, a close), one synced line
+    // each. The queue shows it as decided once it is written.
+    const QString mark = QString::fromUtf8(reviewActionName(d.action)) + (newLabel.isEmpty() ? "" : " " + newLabel);
+    const std::string file = reviewFile().toStdString();
+    WriteQueue* writer = m_session->writer();
+    ++m_writing;
+    showWriting();
+    writer->submit<std::string>(
+        this,
+        [writer, file, d] {
+            writer->reviewFile(file).append(d);
+            return d.path;
         },
-        [this](bool) { Q_EMIT decided(); },
-        [this](const QString& error) { m_status->setText(tr("The decision could not be saved: %1").arg(error)); });
+        [this, mark](std::string path) {
+            --m_writing;
+            ++m_written;
+            m_decisions[path] = mark;
+            showDecided(path);
+            showWriting();
+            Q_EMIT decided();
+        },
+        [this](const QString& error) {
+            --m_writing;
+            showWriting();
+            m_status->setText(tr("The decision could not be saved: %1").arg(error));
+        });
+}
+
+void ReviewPage::showDecided(const std::string& path)
+{
+    // The queue's items of that face (it may be listed once, or not at all after a switch).
+    if (!m_result)
+        return;
+    const auto decided = m_decisions.find(path);
+    if (decided == m_decisions.end())
+        return;
+    for (int row = 0; row < m_queue->count() && row < static_cast<int>(m_shown.size()); ++row) {
+        if (m_result->suspects[m_shown[static_cast<size_t>(row)]].path != path)
+            continue;
+        QListWidgetItem* item = m_queue->item(row);
+        QString text = item->text();
+        if (text.startsWith('['))
+            text = text.mid(text.indexOf("]  ") + 3);
+        item->setText(QStringLiteral("[%1]  ").arg(decided->second) + text);
+        if (row == m_queue->currentRow())
+            showCurrent();
+    }
+}
+
+void ReviewPage::showWriting()
+{
+    if (m_writing > 0)
+        m_saved->setText(tr("%1 decisions saved this session; %2 being written to %3")
+                             .arg(m_written)
+                             .arg(m_writing)
+                             .arg(reviewFile()));
+    else if (m_written > 0)
+        m_saved->setText(tr("%1 decisions saved to %2 this session").arg(m_written).arg(reviewFile()));
+    else
+        m_saved->clear();
 }
 
 void ReviewPage::decide(int action, const QString& newLabel, const QString& note)
@@ -532,14 +584,8 @@ void ReviewPage::decide(int action, const QString& newLabel, const QString& note
             break;
         }
     appendDecision(action, m_current, newLabel, note.isEmpty() && s ? reasonText(s->reasons) : note);
-    // The queue marks the decision and moves on.
+    // The queue moves on; the decision is marked once it is written (showDecided).
     const int row = m_queue->currentRow();
-    if (QListWidgetItem* item = m_queue->item(row)) {
-        QString text = item->text();
-        if (text.startsWith('['))
-            text = text.mid(text.indexOf("]  ") + 3);
-        item->setText(QStringLiteral("[%1]  ").arg(m_decisions[s ? s->path : std::string()]) + text);
-    }
     if (row + 1 < m_queue->count())
         m_queue->setCurrentRow(row + 1);
     else

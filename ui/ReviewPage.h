@@ -29,7 +29,8 @@ class Session;
  * its label, its out-of-fold prediction and spread, its reasons and its copies side by side.
  * Keep (K), exclude (X), correct the age (type it, Enter) or the gender (M, F), or keep one copy of
  * a duplicate group and exclude the others (D): each decision is appended to the workspace's
- * review file at once (one synced line), so it survives a crash; preparing again with the review
+ * review file through the write queue (one synced line each, in order, never dropped, drained when
+ * the window closes) and marked in the queue once it is written; preparing again with the review
  * applies them.
  *
  * Ownership: the audit result is held by shared_ptr and dropped when the open dataset changes; an
@@ -80,6 +81,10 @@ private:
     void showCurrent();
     void decide(int action, const QString& newLabel, const QString& note = {});
     void appendDecision(int action, qint64 row, const QString& newLabel, const QString& note);
+    /** Marks a decision written to the review file on the queue's items of that face. */
+    void showDecided(const std::string& path);
+    /** The line that says how many decisions are saved and how many are still being written. */
+    void showWriting();
     QString auditsPrefix() const;
     Session* m_session;
     QPushButton* m_audit;
@@ -87,6 +92,7 @@ private:
     QSpinBox* m_epochs;
     QComboBox* m_reason;
     QLabel* m_status;
+    QLabel* m_saved;
     QListWidget* m_queue;
     QLabel* m_face;
     QLabel* m_detail;
@@ -100,7 +106,8 @@ private:
     std::map<std::string, QString> m_decisions;   // path -> what was decided (for the queue's marks)
     qint64 m_current = -1;
     QString m_auditDir;
-    int m_appends = 0;
+    int m_writing = 0; // decisions handed to the write queue and not written yet
+    int m_written = 0; // decisions written this session
 };
 
 } // namespace faceatlas::ui

@@ -128,7 +128,8 @@ void RunsPage::refresh()
     for (const auto* item : m_table->selectedItems())
         if (const auto* dir = m_table->item(item->row(), kDirColumn))
             selected.insert(dir->text());
-    const auto runs = listRuns(std::filesystem::path(QDir(m_session->workspace()).filePath("runs").toStdString()));
+    const auto runs = listRuns(std::filesystem::path(QDir(m_session->workspace()).filePath("runs").toStdString()),
+                               m_session->workspace().toStdString());
     const QSignalBlocker block(m_table);
     m_table->clearSelection();
     m_table->setSortingEnabled(false);

@@ -1,11 +1,13 @@
 #include "Session.h"
 
+#include "data/ClusterAssignments.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Runs.h"
 #include "util/FileUtil.h"
+#include "WriteQueue.h"
 
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
@@ -24,6 +26,7 @@ Session::Session(QObject* parent)
     , m_clusterLabels(std::make_shared<const std::vector<int>>())
     , m_jobs(new JobRunner(this))
     , m_lane(new InteractiveLane(this))
+    , m_writer(new WriteQueue(this))
 {
     QSettings settings;
     // The same default as the CLI's, so both see the same runs.
@@ -39,8 +42,7 @@ void Session::setWorkspace(const QString& dir)
 {
     m_workspace = dir;
     QDir().mkpath(dir);
-    // The CLI finds the same runs when it is pointed at the same workspace.
-    qputenv("FACEATLAS_WORKSPACE", dir.toLocal8Bit());
+    // Core is told the workspace where it needs it (a training's run index, the Runs page's list).
     QSettings().setValue("workspace", dir);
     Q_EMIT runsChanged(); // the Runs page lists this workspace's runs
 }
@@ -203,34 +205,12 @@ void Session::loadClusterLabels()
         m_clusterMismatch = tr("%1/metrics.json cannot be read").arg(m_clustersDir);
         return;
     }
-    QFile file(QDir(m_clustersDir).filePath("assignments.csv"));
-    if (!file.open(QIODevice::ReadOnly)) {
-        m_clusterMismatch = tr("%1 cannot be read").arg(file.fileName());
-        return;
+    try {
+        m_clusterLabels = std::make_shared<const std::vector<int>>(
+            readAssignments(m_clustersDir.toStdString(), m_dataset->records()));
+    } catch (const std::exception& e) {
+        m_clusterMismatch = other + " (" + QString::fromStdString(e.what()) + ")";
     }
-    file.readLine();
-    std::vector<int> labels;
-    labels.reserve(m_dataset->count());
-    while (!file.atEnd()) {
-        const QByteArray line = file.readLine().trimmed();
-        const int comma = line.lastIndexOf(',');
-        if (comma < 0)
-            continue;
-        const size_t row = labels.size();
-        bool ok = false;
-        const int label = line.mid(comma + 1).toInt(&ok);
-        if (row >= m_dataset->count() || line.left(comma).toStdString() != recordKey(m_dataset->records()[row]) || !ok
-            || label < -1 || label > 100000) {
-            m_clusterMismatch = other;
-            return;
-        }
-        labels.push_back(label);
-    }
-    if (labels.size() != m_dataset->count()) {
-        m_clusterMismatch = other;
-        return;
-    }
-    m_clusterLabels = std::make_shared<const std::vector<int>>(std::move(labels));
 }
 
 bool Session::setPredictions(const PreparedDataset* forDataset, std::vector<float> predictions)

@@ -16,10 +16,12 @@ namespace faceatlas::ui {
 
 class InteractiveLane;
 class JobRunner;
+class WriteQueue;
 
 /**
  * What the pages share: the workspace folder, the dataset that is open (its SPEC and prepared
- * folder), the latest runs, codes and clustering, the job runner and the interactive lane.
+ * folder), the latest runs, codes and clustering, the job runner, the interactive lane (reads) and the
+ * write queue (what the user made: decisions, excludes, subsets, exports).
  *
  * Ownership: the open PreparedDataset (and the predictions and cluster labels that describe it)
  * are held by shared_ptr. Views, models and worker tasks that read them keep their own reference,
@@ -63,6 +65,8 @@ public:
     /** Forgets the settings' remembered preparation (a start that could not use it). */
     void forgetRemembered();
     InteractiveLane* lane() const { return m_lane; }
+    /** Where what the user made is written: in order, never dropped, drained when the window closes. */
+    WriteQueue* writer() const { return m_writer; }
 
     QString newRunDir(const QString& model) const;
     /** The image size a run was trained at (its run.json), 0 when it cannot be read. */
@@ -118,6 +122,7 @@ private:
     void loadClusterLabels();
     JobRunner* m_jobs;
     InteractiveLane* m_lane;
+    WriteQueue* m_writer;
 };
 
 /** A deep copy of S x S RGB bytes as a QImage. */

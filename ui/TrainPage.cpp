@@ -357,6 +357,7 @@ void TrainPage::start(bool resume)
     const QString runDir =
         resume && !m_session->latestRun(model).isEmpty() ? m_session->latestRun(model) : m_session->newRunDir(model);
     p.runDir = runDir.toStdString();
+    p.workspace = m_session->workspace().toStdString();
     p.epochs = m_epochs->value();
     p.batch = m_batch->value() > 0 ? m_batch->value() : -1;
     p.learningRate = m_lr->value() > 0 ? m_lr->value() : -1;
@@ -458,18 +459,22 @@ void TrainPage::showScatter(const QString& runDir)
     const auto data = m_session->sharedDataset();
     if (!data)
         return;
-    // Predicting the validation set takes seconds: on the interactive lane, charted when done.
+    // Predicting takes seconds: on the interactive lane, charted when done. At most kScatterFaces
+    // validation faces (at the capstone's scale the whole set took minutes), and the prediction stops
+    // between batches when a newer request, a dataset switch or the window's close cancels it.
     struct Scatter {
+        std::vector<std::uint32_t> faces;
         std::vector<float> predicted;
         int epoch = 0;
     };
     InteractiveLane* lane = m_session->lane();
     lane->submit<Scatter>(
         QStringLiteral("train-scatter"), this,
-        [lane, runDir, data]() {
+        [lane, runDir, data](const CancelToken& cancel) {
             const auto loaded = lane->model(runDir);
             Scatter scatter;
-            scatter.predicted = predictAges(*loaded->model, *data, data->valIndices(), torch::kCPU);
+            scatter.faces = scatterSample(data->valIndices(), kScatterFaces);
+            scatter.predicted = predictAges(*loaded->model, *data, scatter.faces, torch::kCPU, cancel);
             try {
                 scatter.epoch = nlohmann::json::parse(loaded->metaJson).value("epoch", 0);
             } catch (const std::exception&) {
@@ -479,14 +484,24 @@ void TrainPage::showScatter(const QString& runDir)
         [this, data](Scatter scatter) {
             if (data.get() != m_session->dataset())
                 return; // another dataset was opened meanwhile
-            plotScatter(*data, scatter.predicted, scatter.epoch);
+            plotScatter(*data, scatter.faces, scatter.predicted, scatter.epoch);
         },
         [this](const QString& error) { m_status->setText(tr("Could not evaluate the run: %1").arg(error)); });
 }
 
-void TrainPage::plotScatter(const PreparedDataset& data, const std::vector<float>& predicted, int epoch)
+std::vector<std::uint32_t> scatterSample(const std::vector<std::uint32_t>& faces, std::size_t most)
 {
-    const auto& val = data.valIndices();
+    if (faces.size() <= most)
+        return faces;
+    std::vector<std::uint32_t> sample(most);
+    for (std::size_t k = 0; k < most; ++k) // evenly spread: the same faces every time
+        sample[k] = faces[k * faces.size() / most];
+    return sample;
+}
+
+void TrainPage::plotScatter(const PreparedDataset& data, const std::vector<std::uint32_t>& val,
+                            const std::vector<float>& predicted, int epoch)
+{
     auto* series = new QScatterSeries;
     series->setName(tr("validation faces"));
     series->setMarkerSize(5);
@@ -515,7 +530,13 @@ void TrainPage::plotScatter(const PreparedDataset& data, const std::vector<float
     diagonal->append(0, 0);
     diagonal->append(top, top);
     auto* chart = new QChart;
-    chart->setTitle(tr("Predicted vs true age (checkpoint of epoch %1)").arg(epoch));
+    const size_t allVal = data.valIndices().size();
+    chart->setTitle(val.size() < allVal ? tr("Predicted vs true age, %1 of the %2 validation faces (checkpoint of "
+                                             "epoch %3)")
+                                              .arg(val.size())
+                                              .arg(allVal)
+                                              .arg(epoch)
+                                        : tr("Predicted vs true age (checkpoint of epoch %1)").arg(epoch));
     chart->addSeries(series);
     chart->addSeries(diagonal);
     auto* x = new QValueAxis;

@@ -15,6 +15,8 @@ class QScatterSeries;
 class QSpinBox;
 class QValueAxis;
 
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace faceatlas {
@@ -26,10 +28,15 @@ namespace faceatlas::ui {
 
 class Session;
 
+/** The validation faces the predicted-vs-true chart predicts: all, or `most` spread evenly over them. */
+std::vector<std::uint32_t> scatterSample(const std::vector<std::uint32_t>& faces, std::size_t most);
+
 /** Trains a model on the prepared dataset with live loss curves, honest baselines and previews. */
 class TrainPage : public QWidget {
     Q_OBJECT
 public:
+    /** Faces the predicted-vs-true chart shows at most (predicting them is lane work, cancelled by a newer request). */
+    static constexpr std::size_t kScatterFaces = 2000;
     explicit TrainPage(Session* session, QWidget* parent = nullptr);
     /** Starts training with the settings on screen (resume: continue the latest run of the model). */
     void start(bool resume = false);
@@ -54,7 +61,8 @@ private:
     void addEpoch(const EpochMetrics& m);
     void addBatch(double epochPosition, double loss);
     void showScatter(const QString& runDir);
-    void plotScatter(const PreparedDataset& data, const std::vector<float>& predicted, int epoch);
+    void plotScatter(const PreparedDataset& data, const std::vector<std::uint32_t>& faces,
+                     const std::vector<float>& predicted, int epoch);
     Session* m_session;
     QComboBox* m_model;
     QSpinBox* m_epochs;

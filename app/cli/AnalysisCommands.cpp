@@ -39,6 +39,8 @@ the two largest clusters; the desktop application joins any two) and age_directi
   --seed N            (default 1)
   --device D          auto, cpu or cuda (default auto)
   --json              print metrics.json
+  --force             replace a FaceAtlas folder of another kind at --out (one FaceAtlas
+                      did not write, or one holding the inputs, is always refused)
 )";
 
 const char* kAttentionHelp =
@@ -60,7 +62,7 @@ Lays an attention map over a face:
 
 int runCluster(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help"});
+    const Args args(words, {"json", "help", "force"});
     if (args.has("help")) {
         std::fputs(kClusterHelp, stdout);
         return 0;
@@ -68,6 +70,7 @@ int runCluster(const std::vector<std::string>& words)
     ClusterParams p;
     p.codes = std::filesystem::u8path(args.required("codes"));
     p.outDir = std::filesystem::u8path(args.required("out"));
+    p.force = args.has("force");
     p.k = args.intValue("k", 0);
     if (const auto range = args.value("k-range")) {
         const auto colon = range->find(':');

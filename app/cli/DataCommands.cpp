@@ -62,7 +62,10 @@ Cleans a dataset the capstone's way, splits and resamples it, and stores its ima
 S x S in DIR (a memory-mapped cache that training reads without decoding).
 
   --source SPEC           imdb-wiki:PATH.mat | utkface:DIR | csv:FILE | folder:DIR | demo[:N]
-  --out DIR               the prepared dataset folder (reused when its images match)
+  --out DIR               the prepared dataset folder: new, empty, or an earlier preparation
+                          (written beside it and swapped in; its images are reused when they match)
+  --force                 replace a FaceAtlas folder of another kind at --out (a folder
+                          FaceAtlas did not write, or one holding the inputs, is always refused)
   --size S                image side in pixels (default 64; 150 reproduces the capstone)
   --framing aligned|centre-crop
                           aligned (default; the demo: centre-crop): dlib's face detector and 68
@@ -204,7 +207,7 @@ int runInspect(const std::vector<std::string>& words)
 
 int runPrepare(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help", "keep-multiple-faces", "no-face-score-filter", "no-age-filter"});
+    const Args args(words, {"json", "help", "keep-multiple-faces", "no-face-score-filter", "no-age-filter", "force"});
     if (args.has("help")) {
         std::fputs(kPrepareHelp, stdout);
         return 0;
@@ -212,6 +215,7 @@ int runPrepare(const std::vector<std::string>& words)
     PrepareParams params;
     params.source = args.required("source");
     params.outDir = std::filesystem::u8path(args.required("out"));
+    params.force = args.has("force");
     params.size = args.intValue("size", 64);
     params.threads = args.intValue("threads", 0);
     if (const auto framing = args.value("framing")) {

@@ -40,6 +40,8 @@ of each face's 10 nearest neighbours in code space that are among its 10 nearest
   --seed S            the layout's seed; the same seed gives the same map (default 1)
   --device D          auto, cpu or cuda for the matrix products (default auto)
   --json              print map.json
+  --force             replace a FaceAtlas folder of another kind at --out (one FaceAtlas
+                      did not write, or one holding the inputs, is always refused)
 )";
 
 const char* kSimilarHelp = R"(usage: faceatlas-cli similar --codes CODES (--path P | --image FILE) [--k K] [--json]
@@ -65,7 +67,7 @@ std::string number(float v)
 
 int runMap(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help"});
+    const Args args(words, {"json", "help", "force"});
     if (args.has("help")) {
         std::fputs(kMapHelp, stdout);
         return 0;
@@ -78,6 +80,7 @@ int runMap(const std::vector<std::string>& words)
     p.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
     const std::string deviceName = args.value("device").value_or("auto");
     const bool jsonOut = args.has("json");
+    const bool force = args.has("force");
     args.rejectUnknown();
     if (method != "pca" && method != "neighbors")
         throw UsageError("--method takes pca or neighbors, not '" + method + "'");
@@ -90,6 +93,7 @@ int runMap(const std::vector<std::string>& words)
     mp.method = method;
     mp.embedding = p;
     mp.device = deviceName;
+    mp.force = force;
     const CancelToken cancel = installInterruptHandler();
     ProgressBar bar;
     const MapResult r = computeMap(mp, cancel, [&](const JobProgress& jp) { bar.update(jp); });

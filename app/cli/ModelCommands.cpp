@@ -73,10 +73,16 @@ const char* kPredictHelp =
 Writes path,age,predicted_age for every record (default: all).
 )";
 
-const char* kEncodeHelp = R"(usage: faceatlas-cli encode --run RUN --data PREPARED --out CODES [--device D]
+const char* kEncodeHelp = R"(usage: faceatlas-cli encode --run RUN --data PREPARED --out CODES [--device D] [--force]
 
 Encodes every record with a trained autoencoder into CODES: an N x D float32 matrix (codes.f32,
-memory-mappable), its records (records.bin) and codes.json.
+memory-mappable), its records (records.bin) and codes.json. CODES must be new, empty or earlier
+codes: the new codes are written beside it and swapped in, so a map or clustering reading the
+earlier ones keeps them, and a failed encode leaves them as they were.
+
+  --device D          auto, cpu or cuda (default auto)
+  --force             replace a FaceAtlas folder of another kind at --out (one FaceAtlas
+                      did not write, or one holding the inputs, is always refused)
 )";
 
 const char* kSummaryHelp = R"(usage: faceatlas-cli summary --model age-capstone|age|autoencoder [--size S]
@@ -218,8 +224,15 @@ int runEvaluate(const std::vector<std::string>& words)
     LoadedModel loaded = loadRunModel(runDir);
     const PreparedDataset data = PreparedDataset::open(dataDir);
     noteFramingMismatch(loaded, data, runDir);
-    const json run = json::parse(readFile(runDir / "run.json"));
-    const float baselineAge = run.value("baseline_median_age", trainingMedianAge(data));
+    const json run = json::parse(readFile(runDir / "run.json", kMaxManifestBytes));
+    float baselineAge = trainingMedianAge(data);
+    if (const auto it = run.find("baseline_median_age"); it != run.end() && !it->is_null()) {
+        // Checked as a double: 1e300 converted to float would be undefined behaviour.
+        if (!it->is_number() || !(std::fabs(it->get<double>()) <= kMaxRecordAge))
+            throw Error(displayPath(runDir / "run.json") + ": 'baseline_median_age' is " + jsonText(*it).substr(0, 40)
+                        + ", not an age");
+        baselineAge = static_cast<float>(it->get<double>());
+    }
     std::vector<std::uint32_t> indices;
     std::vector<int> truth;
     for (auto i : splitIndices(data, split))
@@ -292,7 +305,7 @@ int runPredict(const std::vector<std::string>& words)
 
 int runEncode(const std::vector<std::string>& words)
 {
-    const Args args(words, {"help"});
+    const Args args(words, {"help", "force"});
     if (args.has("help")) {
         std::fputs(kEncodeHelp, stdout);
         return 0;
@@ -301,10 +314,12 @@ int runEncode(const std::vector<std::string>& words)
     const auto dataDir = std::filesystem::u8path(args.required("data"));
     const auto out = std::filesystem::u8path(args.required("out"));
     const std::string device = args.value("device").value_or("auto");
+    const bool force = args.has("force");
     args.rejectUnknown();
     const CancelToken cancel = installInterruptHandler();
     ProgressBar bar;
-    encodeDataset(runDir, dataDir, out, device, cancel, [&](const JobProgress& p) { bar.update(p); });
+    encodeDataset(
+        runDir, dataDir, out, device, cancel, [&](const JobProgress& p) { bar.update(p); }, force);
     bar.finish();
     if (cancel.isCancelled()) {
         std::fprintf(stderr, "encode: cancelled\n");

@@ -1,6 +1,7 @@
 // faceatlas-cli: the headless front end of FaceAtlas's core jobs.
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
+#include "data/ImageCache.h"
 #include "ml/Runtime.h"
 
 #include <cstdio>
@@ -66,7 +67,9 @@ int main(int argc, char** argv)
     }
     try {
         faceatlas::configureAllocator();
+        // The compute budget, once, before any worker starts (a command's --threads may set it again).
         faceatlas::configureTorchThreads();
+        faceatlas::configureOpenCvThreads();
         return it->second(std::vector<std::string>(argv + 2, argv + argc));
     } catch (const UsageError& e) {
         std::fprintf(stderr, "faceatlas-cli %s: %s\n", command.c_str(), e.what());

@@ -1,4 +1,5 @@
 // faceatlas: the desktop application.
+#include "data/ImageCache.h"
 #include "GuardedApplication.h"
 #include "MainWindow.h"
 #include "ml/Runtime.h"
@@ -12,6 +13,7 @@
 #include <QSettings>
 #include <QSvgRenderer>
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -70,9 +72,18 @@ int main(int argc, char** argv)
     QCommandLineOption demo("demo", "Open the built-in demo dataset.");
     QCommandLineOption tour("tour", "Walk every page on the demo and save screenshots into DIR, then quit.", "DIR");
     QCommandLineOption workspace("workspace", "Workspace folder for prepared data, runs and clusters.", "DIR");
-    parser.addOptions({demo, tour, workspace});
+    QCommandLineOption threads("threads", "Threads for LibTorch and OpenBLAS (default: every core).", "N", "0");
+    parser.addOptions({demo, tour, workspace, threads});
     parser.process(*app);
-    faceatlas::configureTorchThreads();
+    // The compute budget, set once before any worker starts; no worker changes it afterwards.
+    bool threadsOk = false;
+    const int threadCount = parser.value(threads).toInt(&threadsOk);
+    if (!threadsOk || threadCount < 0) {
+        std::fprintf(stderr, "faceatlas: --threads takes a number of threads (0: every core)\n");
+        return 2;
+    }
+    faceatlas::configureTorchThreads(threadCount);
+    faceatlas::configureOpenCvThreads();
 
     QGuiApplication::setDesktopFileName(QString::fromLatin1(kAppId));
     QApplication::setWindowIcon(applicationIcon());

@@ -3,6 +3,7 @@
 #include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +21,8 @@ namespace {
 
 constexpr const char* kSuspectsHeader = "path,split,age,gender,predicted,predicted_sd,score,reasons";
 constexpr const char* kDuplicatesHeader = "group,path,split,age,gender,kind,distance";
+// Years by which the ages of copies of one face may differ before they are a conflict (AuditParams).
+constexpr std::int64_t kMaxAgeTolerance = 1000;
 
 std::string number(double value, const char* format)
 {
@@ -53,7 +56,8 @@ std::vector<std::vector<std::string>> rows(const fs::path& file, const char* hea
         throw Error(what + ": not an audit file (the first line is not '" + header + "')");
     std::vector<std::vector<std::string>> out;
     std::vector<std::string> f;
-    for (size_t n = 2; std::getline(in, line); ++n) {
+    size_t lines = 1;
+    for (size_t n = 2; nextCsvRecord(in, line, lines); n = lines + 1) {
         if (!splitCsvLine(line, f) || f.size() != fields)
             throw Error(what + ":" + std::to_string(n) + ": expected " + std::to_string(fields) + " fields");
         out.push_back(f);
@@ -118,19 +122,34 @@ std::string duplicatesCsv(const std::vector<AuditGroup>& groups, const std::vect
     return csv;
 }
 
+nlohmann::json auditFileHashes(const std::string& suspectsCsvText, const std::string& duplicatesCsvText)
+{
+    return {{"suspects.csv", hexKey(fnv1a64(suspectsCsvText))}, {"duplicates.csv", hexKey(fnv1a64(duplicatesCsvText))}};
+}
+
 AuditResult readAudit(const fs::path& dir, const std::vector<Record>* records)
 {
     AuditResult result;
     int ageTolerance = 0;
     const fs::path suspectsPath = dir / "suspects.csv", duplicatesPath = dir / "duplicates.csv";
-    result.summaryJson = readFile(dir / "audit.json");
+    result.summaryJson = readFile(dir / "audit.json", kMaxManifestBytes);
     try {
         const auto summary = nlohmann::json::parse(result.summaryJson);
         if (!summary.is_object() || summary.value("format", "") != "faceatlas-audit")
             throw Error(displayPath(dir / "audit.json") + ": not an audit summary");
         if (summary.at("oof").at("mae").is_number())
             result.mae = summary.at("oof").at("mae").get<double>();
-        ageTolerance = summary.at("settings").at("age_tolerance").get<int>();
+        ageTolerance = static_cast<int>(
+            jsonInt(summary.at("settings"), "age_tolerance", 0, kMaxAgeTolerance, displayPath(dir / "audit.json")));
+        // The tables this summary was written with (audits since the hashes were recorded): an audit
+        // interrupted between renaming its files is refused rather than read as a mix of two.
+        if (summary.contains("files")) {
+            const auto written = auditFileHashes(readFile(suspectsPath), readFile(duplicatesPath));
+            if (summary.at("files") != written)
+                throw Error(
+                    displayPath(dir) + ": its tables are not the ones audit.json was written with (an audit "
+                    + "interrupted while its files were put in place); run the audit again, its folds are reused");
+        }
     } catch (const nlohmann::json::exception& e) {
         throw Error(displayPath(dir / "audit.json") + ": invalid: " + std::string(e.what()).substr(0, 200));
     }

@@ -3,6 +3,7 @@
 #include "data/AuditJob.h"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -21,5 +22,8 @@ std::string duplicatesCsv(const std::vector<AuditGroup>& groups, const std::vect
  * when `records` is given (matched by path), else the row numbers of suspects.csv.
  */
 AuditResult readAudit(const std::filesystem::path& dir, const std::vector<Record>* records = nullptr);
+
+/** audit.json's "files": the hashes of the two tables it was written with, which readAudit() checks. */
+nlohmann::json auditFileHashes(const std::string& suspectsCsvText, const std::string& duplicatesCsvText);
 
 } // namespace faceatlas

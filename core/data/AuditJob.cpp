@@ -11,6 +11,7 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
+#include "util/OutputFolder.h"
 
 #include <algorithm>
 #include <chrono>
@@ -148,6 +149,8 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
     const auto start = Clock::now();
     if (p.out.empty())
         throw Error("an output folder is required");
+    // Folds are trained in place and reused by a rerun: a new or empty folder, or an earlier audit (no --force).
+    checkOutputFolder(p.out, OutputKind::Audit, {false, {p.data}});
     if (p.epochs < 1 || p.epochs > 1000)
         throw Error("--epochs must be between 1 and 1000, got " + std::to_string(p.epochs));
     if (p.folds < 2 || p.folds > 20)
@@ -318,8 +321,7 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
     sortSuspects(result.suspects);
     report("writing", 0, 0);
     fs::create_directories(p.out);
-    writeFileAtomic(p.out / "suspects.csv", suspectsCsv(result.suspects));
-    writeFileAtomic(p.out / "duplicates.csv", duplicatesCsv(result.groups, faces));
+    const std::string suspectsText = suspectsCsv(result.suspects), duplicatesText = duplicatesCsv(result.groups, faces);
     const json reportJson = manifest.value("report", json::object());
     const json summary = {
         {"format", "faceatlas-audit"},
@@ -369,9 +371,21 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
           {"feature_neighbours", featureSeconds},
           {"out_of_fold", trainSeconds},
           {"total", secondsSince(start)}}},
-        {"created", utcTimestamp()}};
+        {"created", utcTimestamp()},
+        {"files", auditFileHashes(suspectsText, duplicatesText)}};
     result.summaryJson = jsonText(summary, 2);
-    writeFileAtomic(p.out / "audit.json", result.summaryJson + "\n");
+    // The result's three files are all written beside their places first, then renamed in one after
+    // another, audit.json last: a failure before that leaves the earlier audit whole, and audit.json
+    // names the two tables by their hashes, so a reader never takes a mix of two audits (readAudit).
+    AtomicFile suspectsFile(p.out / "suspects.csv"), duplicatesFile(p.out / "duplicates.csv"),
+        summaryFile(p.out / "audit.json");
+    suspectsFile.write(suspectsText.data(), suspectsText.size());
+    duplicatesFile.write(duplicatesText.data(), duplicatesText.size());
+    summaryFile.write(result.summaryJson.data(), result.summaryJson.size());
+    summaryFile.write("\n", 1);
+    suspectsFile.commit();
+    duplicatesFile.commit();
+    summaryFile.commit();
     return result;
 }
 

@@ -66,4 +66,18 @@ LoadedDataset openSource(const std::string& spec)
     return dataset;
 }
 
+std::filesystem::path sourceFolder(const std::string& spec)
+{
+    const auto colon = spec.find(':');
+    const std::string kind = spec.substr(0, colon);
+    if (colon == std::string::npos || kind == "demo")
+        return {};
+    const std::filesystem::path path = std::filesystem::u8path(expandHome(spec.substr(colon + 1)));
+    if (path.empty())
+        return {};
+    if (kind == "utkface" || kind == "folder")
+        return path;
+    return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
 } // namespace faceatlas

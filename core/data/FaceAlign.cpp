@@ -4,6 +4,7 @@
 #include "util/Error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <dlib/image_processing.h>
 #include <dlib/image_processing/frontal_face_detector.h>
@@ -266,10 +267,20 @@ void frameDecodedFace(const cv::Mat& rgb, const FaceFinding* finding, int size, 
     std::array<cv::Point2d, 5> to;
     for (size_t i = 0; i < to.size(); ++i)
         to[i] = cv::Point2d(kTemplate[2 * i] * size - 0.5, kTemplate[2 * i + 1] * size - 0.5);
-    cv::Matx23d t = similarity(keyPoints(*finding), to);
+    const auto from = keyPoints(*finding);
+    cv::Matx23d t = similarity(from, to);
     // A large reduction is area-averaged first, so the warp's bilinear samples do not alias: the
     // source is shrunk to about the output's scale and the rest of the transform applied to it.
     const double s = std::sqrt(t(0, 0) * t(0, 0) + t(1, 0) * t(1, 0));
+    // Landmarks that give no usable transform (a hand-made or damaged finding: points on top of each
+    // other, far outside the picture) frame the face as if none was found, never an OpenCV assertion.
+    const bool finite = std::isfinite(t(0, 0)) && std::isfinite(t(0, 1)) && std::isfinite(t(0, 2))
+                        && std::isfinite(t(1, 0)) && std::isfinite(t(1, 1)) && std::isfinite(t(1, 2));
+    const double eyes = cv::norm(from[1] - from[0]); // under a pixel apart: the points say nothing
+    if (!finite || !(eyes >= 1.0) || s * std::min(rgb.cols, rgb.rows) < 1.0 || s > 1000.0) {
+        centreSquareRgb(rgb, size, out);
+        return;
+    }
     cv::Mat source = rgb;
     if (s < 0.7) {
         cv::resize(rgb, source, cv::Size(), s, s, cv::INTER_AREA);

@@ -8,8 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <opencv2/core.hpp>
 #include <unordered_map>
@@ -92,16 +94,59 @@ bool getFace(const char*& p, const char* end, FaceFinding& f)
     return get(p, end, f.roll) && get(p, end, f.yaw);
 }
 
-/** A found face's box and landmarks are numbers (a hostile cache could hold NaN or infinities). */
-bool placed(const FaceFinding& f)
+/** Most faces a detector could count in one picture (dlib's 80 px windows over 50 megapixels: under 10,000). */
+constexpr int kMaxFacesCounted = 100'000;
+/** HOG detector confidences are about 0-3; anything beyond this is not one. */
+constexpr float kMaxScore = 100;
+
+std::string number(float v)
 {
-    for (float v : f.box)
-        if (!std::isfinite(v))
-            return false;
-    for (float v : f.landmarks)
-        if (!std::isfinite(v))
-            return false;
-    return true;
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", static_cast<double>(v));
+    return text;
+}
+
+/**
+ * Why a face read from a cache file is not one the detector could have written (empty when it
+ * could): a face found has a count, finite scores, a box with its corners in order, landmarks near
+ * the box (within its size of it) and a pose in degrees; a picture with no face has nothing but
+ * NaN. A flipped bit in a float's exponent multiplies it by up to 2^64 and is caught here; where
+ * the box is in the picture is checked against the picture (checkCachedFinding).
+ */
+std::string faceProblem(const FaceFinding& f)
+{
+    if (f.faces == 0) {
+        bool nothing = f.score == -std::numeric_limits<float>::infinity() && std::isnan(f.secondScore)
+                       && std::isnan(f.roll) && std::isnan(f.yaw);
+        for (float v : f.box)
+            nothing = nothing && std::isnan(v);
+        for (float v : f.landmarks)
+            nothing = nothing && std::isnan(v);
+        return nothing ? std::string() : "no face found, yet a score, box, landmark or pose";
+    }
+    if (f.faces < 0 || f.faces > kMaxFacesCounted)
+        return "a count of " + std::to_string(f.faces) + " faces";
+    if (!(std::abs(f.score) <= kMaxScore))
+        return "face score " + number(f.score);
+    if (!std::isnan(f.secondScore) && !(std::abs(f.secondScore) <= kMaxScore))
+        return "second face score " + number(f.secondScore);
+    for (int k = 0; k < 4; ++k)
+        if (!std::isfinite(f.box[k]))
+            return "face box coordinate " + number(f.box[k]);
+    if (!(f.box[0] < f.box[2] && f.box[1] < f.box[3]))
+        return "face box (" + number(f.box[0]) + ", " + number(f.box[1]) + ")-(" + number(f.box[2]) + ", "
+               + number(f.box[3]) + ") with its corners out of order";
+    // dlib's landmarks may stand out of the box (a chin below it), never by the box's own size.
+    const float margin = std::max(f.box[2] - f.box[0], f.box[3] - f.box[1]);
+    for (int i = 0; i < kLandmarkPoints; ++i) {
+        const float x = f.landmarks[2 * i], y = f.landmarks[2 * i + 1];
+        if (!(x >= f.box[0] - margin && x <= f.box[2] + margin && y >= f.box[1] - margin && y <= f.box[3] + margin))
+            return "landmark " + std::to_string(i) + " at (" + number(x) + ", " + number(y)
+                   + "), far outside its face box";
+    }
+    if (!(std::abs(f.roll) <= 180) || !(std::abs(f.yaw) <= 90))
+        return "head pose (roll " + number(f.roll) + ", yaw " + number(f.yaw) + " degrees)";
+    return {};
 }
 
 fs::path cacheFile(const std::string& folder)
@@ -139,44 +184,99 @@ std::string serializeFindings(const std::string& folder, const std::vector<std::
 }
 
 bool parseFindings(const std::string& bytes, const std::string& folder,
-                   std::vector<std::pair<std::string, CachedFinding>>& out)
+                   std::vector<std::pair<std::string, CachedFinding>>& out, std::string* problem)
 {
     out.clear();
+    std::string ignored;
+    std::string& why = problem ? *problem : ignored;
+    why.clear();
+    const auto refuse = [&](std::string text) {
+        why = std::move(text);
+        out.clear();
+        return false;
+    };
     const char* p = bytes.data();
     const char* end = p + bytes.size();
     if (bytes.size() < sizeof kMagic || std::memcmp(p, kMagic, sizeof kMagic) != 0)
-        return false;
+        return refuse("not a face findings cache (" + std::string(kMagic, sizeof kMagic) + ")");
     p += sizeof kMagic;
     std::string version, storedFolder;
     std::uint64_t n = 0;
-    if (!getString(p, end, version) || version != kDetectorVersion || !getString(p, end, storedFolder)
-        || storedFolder != folder || !get(p, end, n))
-        return false;
+    if (!getString(p, end, version) || version != kDetectorVersion)
+        return refuse("findings of another detector version");
+    if (!getString(p, end, storedFolder) || storedFolder != folder)
+        return refuse("findings of another folder");
     // Counts are checked against the bytes there before they size anything.
-    if (n > static_cast<size_t>(end - p) / (4 + kFindingBytes))
-        return false;
+    if (!get(p, end, n) || n > static_cast<size_t>(end - p) / (4 + kFindingBytes))
+        return refuse("an entry count larger than the file");
     out.reserve(n);
     for (std::uint64_t i = 0; i < n; ++i) {
         std::string name;
         CachedFinding c;
         std::int64_t size = 0, time = 0;
         std::uint16_t more = 0;
+        const std::string entry = "entry " + std::to_string(i + 1);
         if (!getString(p, end, name) || !get(p, end, size) || !get(p, end, time) || !getFace(p, end, c.finding)
-            || !get(p, end, more) || more >= kMaxFacesKept || more > static_cast<size_t>(end - p) / kFaceBytes)
-            return false;
+            || !get(p, end, more) || more > static_cast<size_t>(end - p) / kFaceBytes)
+            return refuse(entry + " cut short");
+        // A file name of the folder, as detectFaces keys them (std::filesystem's filename()).
+        if (name.empty() || name == "." || name == ".."
+            || name.find_first_of(std::string("/\0", 2)) != std::string::npos)
+            return refuse(entry + ": not a file name");
+        const std::string what = entry + " (" + name.substr(0, 200) + ")";
+        if (size < 0)
+            return refuse(what + ": a file size of " + std::to_string(size) + " bytes");
         // What a detector could have written: other faces only beside a best one, fewer than it
-        // counted, and every face found placed at finite coordinates.
-        if (more >= std::max(c.finding.faces, 1) || (c.finding.found() && !placed(c.finding)))
-            return false;
+        // counted and than it keeps, and every face a face (faceProblem).
+        if (more >= kMaxFacesKept || more >= std::max(c.finding.faces, 1))
+            return refuse(what + ": " + std::to_string(more) + " other faces where " + std::to_string(c.finding.faces)
+                          + " were counted");
+        if (const std::string bad = faceProblem(c.finding); !bad.empty())
+            return refuse(what + ": " + bad);
         c.others.resize(more);
-        for (FaceFinding& f : c.others)
-            if (!getFace(p, end, f) || !f.found() || !placed(f))
-                return false;
+        for (size_t k = 0; k < c.others.size(); ++k) {
+            FaceFinding& f = c.others[k];
+            if (!getFace(p, end, f))
+                return refuse(what + " cut short");
+            if (const std::string bad = f.found() ? faceProblem(f) : "another face not found"; !bad.empty())
+                return refuse(what + ", face " + std::to_string(k + 2) + ": " + bad);
+        }
         c.fileSize = size;
         c.modifiedNs = time;
         out.emplace_back(std::move(name), std::move(c));
     }
-    return p == end;
+    if (p != end)
+        return refuse(std::to_string(end - p) + " bytes after the last entry");
+    return true;
+}
+
+bool checkCachedFinding(const CachedFinding& c, int width, int height, std::string& problem)
+{
+    // The coordinates are the upright picture's (a JPEG turned by its EXIF orientation swaps the
+    // sides); a box may stand out of the picture (a face cut by its edge, or found in the picture
+    // turned by 25 degrees), never by more than the picture's size.
+    const float side = static_cast<float>(std::max(width, height));
+    const auto fits = [&](const FaceFinding& f) {
+        if (!f.found())
+            return true;
+        for (float v : f.box)
+            if (!(v >= -side && v <= 2 * side))
+                return false;
+        return true;
+    };
+    if (!fits(c.finding)) {
+        problem = "face box (" + number(c.finding.box[0]) + ", " + number(c.finding.box[1]) + ")-("
+                  + number(c.finding.box[2]) + ", " + number(c.finding.box[3]) + ") far outside the "
+                  + std::to_string(width) + "x" + std::to_string(height) + " picture";
+        return false;
+    }
+    for (size_t k = 0; k < c.others.size(); ++k)
+        if (!fits(c.others[k])) {
+            problem = "face " + std::to_string(k + 2) + "'s box far outside the " + std::to_string(width) + "x"
+                      + std::to_string(height) + " picture";
+            return false;
+        }
+    return true;
 }
 
 DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
@@ -202,14 +302,38 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
         auto& cached = caches[folder];
         std::error_code ec;
         const fs::path file = cacheFile(folder);
-        if (fs::is_regular_file(file, ec)) {
-            std::vector<std::pair<std::string, CachedFinding>> entries;
+        if (fs::exists(fs::symlink_status(file, ec))) {
+            // Our own file, yet read as hostile: every value is checked (parseFindings), and the
+            // boxes of the pictures used now against those pictures. A damaged cache only means
+            // finding the folder's faces again; it is moved aside, never trusted.
+            std::string problem;
             try {
-                if (parseFindings(readFile(file), folder, entries))
+                std::vector<std::pair<std::string, CachedFinding>> entries;
+                if (parseFindings(readFile(file), folder, entries, &problem))
                     for (auto& [name, c] : entries)
-                        cached.emplace(std::move(name), c);
-            } catch (const std::exception&) {
-                // an unreadable cache only means detecting again
+                        cached.emplace(std::move(name), std::move(c));
+            } catch (const std::exception& e) {
+                problem = e.what();
+            }
+            for (size_t k = 0; k < members.size() && problem.empty(); ++k) {
+                const size_t i = members[k];
+                const std::string name = fs::path(paths[i]).filename().string();
+                const auto it = cached.find(name);
+                if (it != cached.end() && it->second.fileSize == probes[i].fileSize
+                    && it->second.modifiedNs == probes[i].modifiedNs
+                    && !checkCachedFinding(it->second, probes[i].width, probes[i].height, problem))
+                    problem = name + ": " + problem;
+            }
+            if (!problem.empty()) {
+                cached.clear();
+                const fs::path aside = file.string() + ".bad";
+                fs::rename(file, aside, ec);
+                if (ec)
+                    fs::remove(file, ec);
+                pass.warnings.push_back(
+                    displayPath(file) + ": the face findings cache of " + folder + " is damaged (" + problem + "); "
+                    + (ec ? "removed" : "moved aside to " + aside.filename().string()) + ", its faces are found again");
+                std::fprintf(stderr, "warning: %s\n", pass.warnings.back().c_str());
             }
         }
         for (size_t i : members) {

@@ -192,15 +192,15 @@ LoadedDataset parseCsv(const std::string& text, const fs::path& folder, const st
         if (dataset.malformedExamples.size() < 20)
             dataset.malformedExamples.push_back(what + ":" + std::to_string(lineNumber) + ": " + problem);
     };
-    size_t lineNumber = 1;
-    while (std::getline(in, line)) {
-        ++lineNumber;
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
+    size_t lines = 1;
+    for (;;) {
+        const size_t lineNumber = lines + 1; // where the record starts
+        if (!nextCsvRecord(in, line, lines))
+            break;
         if (trim(line).empty())
             continue;
         if (!splitCsvLine(line, fields)) {
-            malformed(lineNumber, "unterminated quote (quoted line breaks are not supported)");
+            malformed(lineNumber, "unterminated quote");
             continue;
         }
         const auto column = [&](int c) {

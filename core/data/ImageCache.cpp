@@ -13,25 +13,10 @@
 
 namespace faceatlas {
 
-namespace {
-
-/** Turns OpenCV's own thread pool off while we run one decode per core, and back on after. */
-class OpenCvThreadsOff {
-public:
-    OpenCvThreadsOff()
-        : m_previous(cv::getNumThreads())
-    {
-        cv::setNumThreads(0);
-    }
-    ~OpenCvThreadsOff() { cv::setNumThreads(m_previous); }
-    OpenCvThreadsOff(const OpenCvThreadsOff&) = delete;
-    OpenCvThreadsOff& operator=(const OpenCvThreadsOff&) = delete;
-
-private:
-    int m_previous;
-};
-
-} // namespace
+void configureOpenCvThreads()
+{
+    cv::setNumThreads(0);
+}
 
 ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const std::filesystem::path& file,
                                  const ImageCacheOptions& options, const CancelToken& cancel,
@@ -43,8 +28,6 @@ ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const st
         throw Error("image size must be between 8 and 1024 pixels, got " + std::to_string(options.size));
     const auto start = std::chrono::steady_clock::now();
     const size_t imageBytes = static_cast<size_t>(options.size) * options.size * 3;
-    if (file.has_parent_path()) // the prepared folder is being written: drop what killed writers left
-        removeStaleTemporaries(file.parent_path());
     MappedFile out = MappedFile::create(file, paths.size() * imageBytes);
 
     std::vector<std::string> problems(paths.size());
@@ -52,7 +35,6 @@ ImageCacheResult buildImageCache(const std::vector<std::string>& paths, const st
     std::atomic<long long> done{0};
     ProgressThrottle throttle(onProgress);
     {
-        OpenCvThreadsOff openCvThreadsOff;
         parallelFor(paths.size(), options.threads, [&](size_t i) {
             if (cancel.isCancelled())
                 return;

@@ -34,6 +34,13 @@ struct ImageCacheResult {
 };
 
 /**
+ * Turns OpenCV's own thread pool off for the whole process, once at start-up, before any worker
+ * starts (part of the compute budget, with configureTorchThreads): FaceAtlas decodes, frames and
+ * finds faces one image per core, so parallel loops inside OpenCV would only compete with them.
+ */
+void configureOpenCvThreads();
+
+/**
  * Decodes and frames `paths` on all cores into `file`: stored.size() images of size x size x 3 bytes, in input
  * order with failures left out. A corrupt, truncated or missing file is skipped and listed; the build
  * goes on.

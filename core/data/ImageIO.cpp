@@ -481,11 +481,49 @@ ImageProbe probeImage(const std::string& path)
     return probe;
 }
 
+long long countJpegScans(const std::string& bytes)
+{
+    const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+    const size_t size = bytes.size();
+    long long scans = 0;
+    size_t at = 2; // after the start-of-image marker
+    while (at + 1 < size) {
+        // The next marker: an 0xFF (after any fill 0xFFs) and a code that is not a stuffed 0x00.
+        // Between segments libjpeg skips junk to it the same way, with a warning.
+        const void* ff = std::memchr(data + at, 0xFF, size - at);
+        if (!ff)
+            break;
+        at = static_cast<size_t>(static_cast<const unsigned char*>(ff) - data);
+        while (at + 1 < size && data[at + 1] == 0xFF)
+            ++at;
+        if (at + 1 >= size)
+            break;
+        const unsigned char marker = data[at + 1];
+        if (marker == 0xD9) // end of image: libjpeg reads nothing after it
+            break;
+        // A stuffed 0xFF of entropy-coded data, a restart marker (RST0-7), TEM or SOI: no length follows.
+        if (marker == 0x00 || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x01) {
+            at += 2;
+            continue;
+        }
+        if (marker == 0xDA)
+            ++scans;
+        if (at + 4 > size)
+            break;
+        // A segment's length counts its own two bytes; the entropy-coded data after a scan's header
+        // is searched for the next marker above.
+        const size_t length = (size_t(data[at + 2]) << 8) | data[at + 3];
+        at += 2 + std::max<size_t>(length, 2);
+    }
+    return scans;
+}
+
 namespace {
 
 /**
  * The checks every decode makes before decoding: not empty, a header whose size is believable
- * (checkImageHeader) and, for a JPEG, the end-of-image marker. Sets `jpeg` and the header's size.
+ * (checkImageHeader) and, for a JPEG, the end-of-image marker and at most kMaxJpegScans scans.
+ * Sets `jpeg` and the header's size.
  */
 bool checkEncoded(const std::string& bytes, int& headerWidth, int& headerHeight, bool& jpeg, std::string& problem)
 {
@@ -512,6 +550,16 @@ bool checkEncoded(const std::string& bytes, int& headerWidth, int& headerHeight,
             }
         if (!eoi) {
             problem = "truncated JPEG (no end-of-image marker)";
+            return false;
+        }
+        // Every scan of a progressive JPEG is a pass over all its coefficients: a 258 KB CMYK JPEG
+        // with its last scan repeated 2,000 times kept OpenCV's decoder (which has no limit) busy
+        // for 25 s. TurboJPEG refuses more than 500 (TJFLAG_LIMITSCANS); counted here, the limit
+        // holds for every decoder.
+        const long long scans = countJpegScans(bytes);
+        if (scans > kMaxJpegScans) {
+            problem = "JPEG of " + std::to_string(scans) + " scans, more than the " + std::to_string(kMaxJpegScans)
+                      + " a JPEG needs (each scan is a pass over the whole picture)";
             return false;
         }
     }

@@ -36,6 +36,22 @@ constexpr long long kMaxImagePixels = 50'000'000;
 bool checkImageHeader(const std::string& bytes, long long fileSize, int& width, int& height, std::string& problem);
 
 /**
+ * Most scans a JPEG may have (TurboJPEG's TJFLAG_LIMITSCANS limit): a progressive JPEG has about ten,
+ * and every scan is a pass over all of the picture's coefficients, so a small file of thousands of
+ * repeated scans would keep a decoder busy for minutes. decodeSquareRgb and decodeRgb refuse more,
+ * whichever decoder (TurboJPEG, or OpenCV's for CMYK) the JPEG would go to.
+ */
+constexpr long long kMaxJpegScans = 500;
+
+/**
+ * The start-of-scan markers of JPEG bytes, counted by walking the marker segments as libjpeg reads
+ * them: a scan's entropy-coded data runs to the next marker (0xFF followed by neither a stuffed 0x00
+ * nor a restart marker), junk between segments is skipped to the next marker, and the count stops at
+ * the end-of-image marker. Linear in the bytes; never fails (a corrupt JPEG is the decoder's to refuse).
+ */
+long long countJpegScans(const std::string& bytes);
+
+/**
  * Reads just enough of an image file to know its size from its header, never decoding it. Never
  * throws: a bad file comes back with ok = false and the problem, and so does anything that is not a
  * regular file (a FIFO, a device, a folder: checked before opening, so nothing blocks), an image

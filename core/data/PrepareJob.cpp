@@ -9,6 +9,7 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
+#include "util/OutputFolder.h"
 #include "util/Parallel.h"
 #include "util/ProgressThrottle.h"
 
@@ -144,114 +145,6 @@ void channelStats(const std::uint8_t* images, size_t imageBytes, const std::vect
     }
 }
 
-/** `.NAME.tmp-PID-N` or `.NAME.old-PID-N` beside the prepared folder NAME. */
-fs::path siblingPath(const fs::path& dir, const char* what)
-{
-    static std::atomic<unsigned> counter{0};
-    return dir.parent_path()
-           / ("." + dir.filename().string() + "." + what + "-" + std::to_string(::getpid()) + "-"
-              + std::to_string(counter++));
-}
-
-/**
- * Removes what interrupted preparations of DIR left beside it: `.NAME.tmp-PID-N` folders being
- * written and `.NAME.tmp-...`/`.NAME.old-...` folders being removed. Called with the folder's lock
- * held, so no process is writing any of them.
- */
-void removeStaleSiblings(const fs::path& dir)
-{
-    std::error_code ec;
-    const std::string prefix = "." + dir.filename().string() + ".";
-    std::vector<fs::path> stale;
-    fs::directory_iterator it(dir.parent_path().empty() ? fs::path(".") : dir.parent_path(), ec);
-    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-        const std::string name = it->path().filename().string();
-        if (name.rfind(prefix, 0) != 0)
-            continue;
-        const std::string rest = name.substr(prefix.size());
-        if (rest.rfind("tmp-", 0) == 0 || rest.rfind("old-", 0) == 0)
-            stale.push_back(it->path());
-    }
-    for (const auto& path : stale)
-        fs::remove_all(path, ec);
-}
-
-/**
- * An exclusive lock on `.NAME.lock` beside the prepared folder NAME for the whole preparation:
- * two processes (the CLI and the desktop application, say) never prepare one folder at once.
- */
-class FolderLock {
-public:
-    explicit FolderLock(const fs::path& dir)
-    {
-        const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
-        const fs::path lock = parent / ("." + dir.filename().string() + ".lock");
-        m_fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (m_fd < 0)
-            throw Error(displayPath(lock) + ": cannot create the lock file: " + std::strerror(errno));
-        if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
-            ::close(m_fd);
-            throw Error(displayPath(dir)
-                        + ": another FaceAtlas is preparing this folder now; wait for it to finish and try again");
-        }
-    }
-    ~FolderLock() { ::close(m_fd); } // closing releases the lock
-    FolderLock(const FolderLock&) = delete;
-    FolderLock& operator=(const FolderLock&) = delete;
-
-private:
-    int m_fd = -1;
-};
-
-/**
- * Puts the finished folder `work` in place of `dir`. With an old `dir`, the two are exchanged in
- * one atomic step (renameat2 RENAME_EXCHANGE), so at every moment `dir` holds a complete
- * preparation, and the old one, now at `work`, is removed after. Where the file system cannot
- * exchange, two renames (the old one moved aside first) are the fallback.
- */
-void swapIntoPlace(const fs::path& work, const fs::path& dir)
-{
-    std::error_code ec;
-    if (!fs::exists(dir, ec)) {
-        fs::rename(work, dir);
-        return;
-    }
-    if (::renameat2(AT_FDCWD, work.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) == 0) {
-        fs::remove_all(work, ec); // the old preparation: whoever maps its images keeps reading them
-        return;
-    }
-    if (errno != EINVAL && errno != ENOSYS)
-        throw Error(displayPath(dir) + ": cannot put the new preparation in place: " + std::strerror(errno));
-    const fs::path old = siblingPath(dir, "old");
-    fs::rename(dir, old);
-    fs::rename(work, dir, ec);
-    if (ec) {
-        fs::rename(old, dir, ec); // the old preparation back
-        throw Error(displayPath(dir) + ": cannot put the new preparation in place: " + ec.message());
-    }
-    fs::remove_all(old, ec);
-}
-
-/** Removes a folder being written unless released (the job finished and renamed it). */
-class RemoveUnlessReleased {
-public:
-    explicit RemoveUnlessReleased(fs::path dir)
-        : m_dir(std::move(dir))
-    {
-    }
-    ~RemoveUnlessReleased()
-    {
-        if (!m_dir.empty()) {
-            std::error_code ec;
-            fs::remove_all(m_dir, ec);
-        }
-    }
-    void release() { m_dir.clear(); }
-
-private:
-    fs::path m_dir;
-};
-
 /** The failed rows of an old manifest, when they are a valid sorted list of positions below `kept`. */
 std::optional<std::vector<size_t>> validFailedRows(const json& manifest, size_t kept)
 {
@@ -345,6 +238,10 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         throw Error("--size must be between 8 and 1024 pixels, got " + std::to_string(p.size));
     if (p.outDir.empty())
         throw Error("an output folder is required");
+    // The output-folder contract first, so a wrong --out is refused before any work: a new or empty
+    // folder or an earlier preparation, never the source's own folder nor one that holds it.
+    const OutputRules outputRules{p.force, {sourceFolder(p.source)}};
+    checkOutputFolder(p.outDir, OutputKind::Prepared, outputRules);
 
     report("reading source", 0, 0);
     LoadedDataset dataset = openSource(p.source);
@@ -352,9 +249,11 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     // picture was taken): its decisions may name one face of a group photo.
     std::optional<ReviewFile> review;
     if (!p.review.empty()) {
-        if (!fs::is_regular_file(p.review))
+        std::error_code ec;
+        if (!fs::exists(p.review, ec)) // a FIFO or /dev/stdin is refused by load(), as not a regular file
             throw Error(displayPath(p.review) + ": no such review file");
-        review = ReviewFile::load(p.review);
+        // Only the decisions about this dataset's faces are kept: memory follows the dataset, not the file.
+        review = ReviewFile::load(p.review, decisionsAbout(dataset.records));
         rep.reviewFile = displayPath(fs::absolute(p.review).lexically_normal());
         rep.reviewProblems = review->problems();
     }
@@ -475,18 +374,9 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     // application's grid, a training job) may have its images memory-mapped. The new preparation
     // is written into a temporary folder beside it and swapped in by renames at the end; the old
     // folder's files are then unlinked, and a process that still maps them keeps reading them.
-    fs::path finalDir = p.outDir.lexically_normal();
-    if (finalDir.filename().empty()) // "out/"
-        finalDir = finalDir.parent_path();
-    if (finalDir.filename().empty() || finalDir.filename() == "." || finalDir.filename() == "..")
-        throw Error(displayPath(p.outDir) + ": the output folder needs a name");
-    if (!finalDir.parent_path().empty())
-        fs::create_directories(finalDir.parent_path());
-    const FolderLock lock(finalDir);
-    removeStaleSiblings(finalDir);
-    const fs::path workDir = siblingPath(finalDir, "tmp");
-    fs::create_directories(workDir);
-    RemoveUnlessReleased removeWork(workDir);
+    StagedFolder staged(p.outDir, OutputKind::Prepared, outputRules);
+    const fs::path& finalDir = staged.dir();
+    const fs::path& workDir = staged.work();
     const fs::path oldManifestPath = finalDir / PreparedDataset::kManifest;
     const fs::path oldImagesPath = finalDir / PreparedDataset::kImages;
     const fs::path manifestPath = workDir / PreparedDataset::kManifest;
@@ -497,7 +387,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     bool reuse = false;
     if (fs::is_regular_file(oldManifestPath) && fs::is_regular_file(oldImagesPath)) {
         try {
-            const json old = json::parse(readFile(oldManifestPath));
+            const json old = json::parse(readFile(oldManifestPath, PreparedDataset::kMaxManifestBytes));
             if (old.value("image_key", "") == imageKey) {
                 // The old manifest is a file like any other: its rows are checked before they index.
                 if (const auto oldFailed = validFailedRows(old, kept.size())) {
@@ -639,9 +529,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     // File names need not be UTF-8: such bytes are written as U+FFFD rather than failing here.
     writeFileAtomic(manifestPath, jsonText(manifest, 2) + "\n");
     // Finished: a Cancel that comes now does not throw the result away.
-    swapIntoPlace(workDir, finalDir);
-    removeWork.release();
-    syncDirectory(finalDir.parent_path().empty() ? fs::path(".") : finalDir.parent_path());
+    staged.commit();
     return result;
 }
 

@@ -32,6 +32,8 @@ struct PrepareParams {
      * "more than one face" step then has nothing to remove.
      */
     bool everyFace = false;
+    /** Replace a FaceAtlas folder of another kind at outDir (never a folder that is not FaceAtlas's). */
+    bool force = false;
 };
 
 /** What framing the faces did (aligned preparations). */

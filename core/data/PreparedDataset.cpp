@@ -4,11 +4,13 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
+#include "util/MappedFile.h"
 
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <unistd.h>
 
 namespace faceatlas {
 
@@ -31,7 +33,8 @@ PreparedDataset::Manifest PreparedDataset::parseManifest(const std::string& text
 {
     Manifest m;
     try {
-        const nlohmann::json manifest = nlohmann::json::parse(text);
+        // Bounded before it is built: its lists of skipped rows may be long, its nesting never deep.
+        const nlohmann::json manifest = parseJsonBounded(text, what, 16, 20'000'000);
         if (!manifest.is_object() || manifest.value("format", "") != "faceatlas-prepared")
             throw Error(what + ": not a FaceAtlas prepared dataset manifest");
         // Checked before any size is computed from it: image bytes are size * size * 3.
@@ -43,10 +46,12 @@ PreparedDataset::Manifest PreparedDataset::parseManifest(const std::string& text
         m.source = manifest.value("source", "");
         const auto& norm = manifest.at("normalization");
         for (int c = 0; c < 3; ++c) {
-            m.mean[c] = norm.at("mean").at(c).get<float>();
-            m.stddev[c] = norm.at("std").at(c).get<float>();
-            if (!std::isfinite(m.mean[c]) || !std::isfinite(m.stddev[c]) || m.stddev[c] < 0)
-                throw Error(what + ": invalid normalization (mean and std must be finite, std not negative)");
+            // As doubles first: 1e300 converted to float would be undefined behaviour.
+            const double mean = norm.at("mean").at(c).get<double>(), stddev = norm.at("std").at(c).get<double>();
+            if (!(std::fabs(mean) <= 1e6) || !(stddev >= 0 && stddev <= 1e6))
+                throw Error(what + ": invalid normalization (mean and std must be within +-1e6, std not negative)");
+            m.mean[c] = static_cast<float>(mean);
+            m.stddev[c] = static_cast<float>(stddev);
         }
     } catch (const nlohmann::json::exception& e) {
         throw Error(what + ": invalid manifest: " + e.what());
@@ -111,17 +116,19 @@ void PreparedDataset::throwImageIndex(size_t i) const
                             + " images");
 }
 
-PreparedDataset PreparedDataset::open(const std::filesystem::path& dir)
+PreparedDataset PreparedDataset::openFrom(const OpenFolder& folder)
 {
+    const std::filesystem::path& dir = folder.path();
     const auto manifestPath = dir / kManifest;
-    if (!std::filesystem::is_directory(dir))
-        throw Error(displayPath(dir) + ": no such prepared dataset folder (run 'faceatlas-cli prepare' first)");
-    if (!std::filesystem::exists(manifestPath))
+    if (!folder.hasFile(kManifest)) {
+        if (folder.hasEntry(kManifest))
+            ::close(folder.openFile(kManifest)); // throws, naming what is there instead (a FIFO, a folder)
         throw Error(displayPath(manifestPath)
                     + ": missing; the folder is not a prepared dataset or its preparation did not finish");
+    }
     PreparedDataset data;
     data.m_dir = std::filesystem::absolute(dir).lexically_normal();
-    data.m_manifest = readFile(manifestPath);
+    data.m_manifest = folder.read(kManifest, kMaxManifestBytes);
     const Manifest manifest = parseManifest(data.m_manifest, displayPath(manifestPath));
     data.m_size = manifest.size;
     data.m_source = manifest.source;
@@ -129,27 +136,34 @@ PreparedDataset PreparedDataset::open(const std::filesystem::path& dir)
     data.m_std = manifest.stddev;
 
     const auto recordsPath = dir / kRecords;
-    auto records = RecordCache::deserialize(readFile(recordsPath));
+    std::string recordsProblem;
+    auto records = RecordCache::deserialize(folder.read(kRecords), &recordsProblem);
     if (!records)
-        throw Error(displayPath(recordsPath) + ": corrupt record file");
+        throw Error(displayPath(recordsPath) + ": corrupt record file: " + recordsProblem);
     data.m_records = std::move(*records);
 
-    const auto imagesPath = dir / kImages;
-    data.m_images = MappedFile::openReadOnly(imagesPath);
-    checkImagesSize(data.m_images.size(), data.m_records.size(), data.m_size, displayPath(imagesPath));
+    data.m_images = MappedFile::openReadOnly(folder, kImages);
+    checkImagesSize(data.m_images.size(), data.m_records.size(), data.m_size, displayPath(dir / kImages));
 
     // Landmarks are extra: a folder without them (centre-cropped, or older) or with a file of the
     // wrong size opens without them.
-    const auto landmarksPath = dir / kLandmarks;
     constexpr size_t kRowBytes = 136 * sizeof(float);
-    std::error_code ec;
-    if (!data.m_records.empty() && std::filesystem::file_size(landmarksPath, ec) == data.m_records.size() * kRowBytes
-        && !ec)
-        data.m_landmarks = MappedFile::openReadOnly(landmarksPath);
+    if (!data.m_records.empty()
+        && folder.fileSize(kLandmarks) == static_cast<std::int64_t>(data.m_records.size() * kRowBytes))
+        data.m_landmarks = MappedFile::openReadOnly(folder, kLandmarks);
 
-    const auto splitPath = dir / kSplit;
-    parseSplit(readFile(splitPath), data.m_records.size(), data.m_train, data.m_val, displayPath(splitPath));
+    parseSplit(folder.read(kSplit), data.m_records.size(), data.m_train, data.m_val, displayPath(dir / kSplit));
     return data;
+}
+
+PreparedDataset PreparedDataset::open(const std::filesystem::path& dir)
+{
+    if (!std::filesystem::is_directory(dir))
+        throw Error(displayPath(dir) + ": no such prepared dataset folder (run 'faceatlas-cli prepare' first)");
+    // Every file is read through one descriptor of the folder, so all of them come from one
+    // preparation even if prepare swaps another into DIR meanwhile; a swap during the open is read
+    // again, so the newest preparation is the one opened.
+    return readWholeFolder(dir, [](const OpenFolder& folder) { return openFrom(folder); });
 }
 
 } // namespace faceatlas

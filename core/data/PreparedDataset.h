@@ -11,6 +11,8 @@
 
 namespace faceatlas {
 
+class OpenFolder;
+
 /**
  * A prepared dataset folder, opened for reading: cleaned records, the uint8 image cache
  * (memory-mapped, N x S x S x 3 RGB) and the training / validation split.
@@ -27,8 +29,17 @@ public:
     /** Aligned preparations: N x 68 x 2 float32 landmarks in the original images' pixels (NaN: no face). */
     static constexpr const char* kLandmarks = "landmarks.f32";
 
-    /** Opens DIR; throws Error naming the file and the problem (missing, incomplete, wrong size). */
+    /**
+     * Opens DIR; throws Error naming the file and the problem (missing, incomplete, wrong size).
+     * Every file comes from one preparation, even when another is swapped into DIR meanwhile.
+     */
     static PreparedDataset open(const std::filesystem::path& dir);
+    /**
+     * prepared.json is a few kilobytes to a few megabytes (its lists of failed and skipped rows, which
+     * grow with the source), so it gets more room than other manifests (kMaxManifestBytes in Json.h):
+     * more is refused unread.
+     */
+    static constexpr std::uint64_t kMaxManifestBytes = 64ull << 20;
 
     /** Smallest and largest image side a prepared dataset may have. */
     static constexpr int kMinSize = 8;
@@ -92,6 +103,7 @@ public:
                            const std::vector<std::uint32_t>& val);
 
 private:
+    static PreparedDataset openFrom(const OpenFolder& folder);
     [[noreturn]] void throwImageIndex(size_t i) const;
 
     std::filesystem::path m_dir;

@@ -1,6 +1,7 @@
 #include "data/Provenance.h"
 
 #include "util/FileUtil.h"
+#include "util/Json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -23,7 +24,7 @@ std::optional<std::string> readCodesFingerprint(const std::filesystem::path& cod
     if (!std::filesystem::is_regular_file(file, ec))
         return std::nullopt;
     try {
-        const auto manifest = nlohmann::json::parse(readFile(file));
+        const auto manifest = nlohmann::json::parse(readFile(file, kMaxManifestBytes));
         const auto it = manifest.find("data_fingerprint");
         if (it == manifest.end() || !it->is_string())
             return std::nullopt;

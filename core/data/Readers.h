@@ -60,4 +60,10 @@ bool hasImageExtension(const std::filesystem::path& path);
  */
 LoadedDataset openSource(const std::string& spec);
 
+/**
+ * The folder a source SPEC reads its files from (a folder source's folder, a CSV's or a MAT-file's
+ * folder), without reading anything; empty for the demo. Outputs must never be it nor hold it.
+ */
+std::filesystem::path sourceFolder(const std::string& spec);
+
 } // namespace faceatlas

@@ -39,6 +39,38 @@ std::string recordKey(const Record& record)
     return record.faceIndex < 0 ? record.path : record.path + "#face" + std::to_string(record.faceIndex + 1);
 }
 
+std::string recordProblem(const Record& r)
+{
+    const auto number = [](double v) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.6g", v);
+        return std::string(text);
+    };
+    if (r.age && (*r.age < -kMaxRecordAge || *r.age > kMaxRecordAge))
+        return "age " + std::to_string(*r.age) + " is outside -" + std::to_string(kMaxRecordAge) + " to "
+               + std::to_string(kMaxRecordAge);
+    if (r.gender != Gender::Unknown && r.gender != Gender::Female && r.gender != Gender::Male)
+        return "gender " + std::to_string(static_cast<int>(r.gender)) + " is not -1 (unknown), 0 (F) or 1 (M)";
+    for (const double score : {r.faceScore, r.secondFaceScore})
+        if (!std::isnan(score) && score != -std::numeric_limits<double>::infinity() && !(std::fabs(score) <= 1e6))
+            return "face score " + number(score) + " is not a number within +-1e6";
+    for (const double v : r.faceBox)
+        if (!std::isnan(v) && !(std::fabs(v) <= 1e7))
+            return "face box coordinate " + number(v) + " is beyond +-1e7 pixels";
+    if (r.dob < -10'000'000 || r.dob > 10'000'000)
+        return "date of birth " + std::to_string(r.dob) + " is beyond +-10,000,000 days";
+    if (r.photoTaken < 0 || r.photoTaken > 9999)
+        return "photo year " + std::to_string(r.photoTaken) + " is outside 0-9999";
+    if (!std::isnan(r.roll) && !(std::fabs(r.roll) <= 180))
+        return "head roll " + number(r.roll) + " is beyond +-180 degrees";
+    if (!std::isnan(r.yaw) && !(std::fabs(r.yaw) <= 90))
+        return "head yaw " + number(r.yaw) + " is beyond +-90 degrees";
+    if (r.facesFound < -1 || r.faceIndex < -1)
+        return "faces found " + std::to_string(r.facesFound) + " / face index " + std::to_string(r.faceIndex)
+               + " below -1";
+    return "";
+}
+
 const char* sourceKindName(SourceKind kind)
 {
     switch (kind) {

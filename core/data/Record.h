@@ -42,6 +42,23 @@ struct Record {
  */
 std::string recordKey(const Record& record);
 
+/**
+ * What is wrong with a record's fields for one read back from a file (records.bin, the record cache),
+ * or "" when each holds a value a FaceAtlas reader or preparation can give it: an age within
+ * +-kMaxRecordAge, a gender of the enum, face scores finite within +-1e6 (a score's NaN: unknown,
+ * -infinity: no face), face box coordinates NaN or within +-1e7 pixels, a date of birth within
+ * +-10,000,000 serial days and a photo year 0-9999 (IMDB-WIKI's limits), head roll within +-180 and
+ * yaw within +-90 degrees or NaN, faces found and face index from -1.
+ */
+std::string recordProblem(const Record& record);
+
+/**
+ * The largest age (either way) a record can hold: the readers take 0-116, but IMDB-WIKI's ages are
+ * computed from its dates (births up to 10 million serial days either side of year 0, photos in years
+ * 0-9999), within 40,000 years either way, and a preparation without the age filter keeps them.
+ */
+constexpr int kMaxRecordAge = 40000;
+
 /** Which reader produced a dataset. */
 enum class SourceKind { ImdbWiki, UtkFace, Csv, Folder, Demo };
 

@@ -102,14 +102,19 @@ std::string RecordCache::serialize(const std::vector<Record>& records)
     return out;
 }
 
-std::optional<std::vector<Record>> RecordCache::deserialize(const std::string& bytes)
+std::optional<std::vector<Record>> RecordCache::deserialize(const std::string& bytes, std::string* problem)
 {
-    if (bytes.size() < sizeof kMagic + 8)
+    const auto refuse = [&](const std::string& why) -> std::optional<std::vector<Record>> {
+        if (problem)
+            *problem = why;
         return std::nullopt;
+    };
+    if (bytes.size() < sizeof kMagic + 8)
+        return refuse("not a record file (" + std::to_string(bytes.size()) + " bytes)");
     const bool v3 = std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0;
     const bool v2 = v3 || std::memcmp(bytes.data(), kMagicV2, sizeof kMagicV2) == 0;
     if (!v2 && std::memcmp(bytes.data(), kMagicV1, sizeof kMagicV1) != 0)
-        return std::nullopt;
+        return refuse("not a record file (no FAREC header)");
     Input in(bytes);
     in.skip(sizeof kMagic);
     std::uint64_t n = 0;
@@ -117,30 +122,39 @@ std::optional<std::vector<Record>> RecordCache::deserialize(const std::string& b
     // millions of records must not allocate them.
     if (!in.get(n)
         || n > (bytes.size() - sizeof kMagic - 8) / (kMinRecordBytes + (v2 ? kDetectorBytes : 0) + (v3 ? 2 : 0)))
-        return std::nullopt;
+        return refuse("its count of " + std::to_string(n) + " records does not fit its " + std::to_string(bytes.size())
+                      + " bytes");
     std::vector<Record> records(n);
-    for (auto& r : records) {
+    for (size_t i = 0; i < records.size(); ++i) {
+        Record& r = records[i];
+        const auto bad = [&](const std::string& why) {
+            return refuse("record " + std::to_string(i + 1) + (r.path.empty() ? "" : " (" + r.path.substr(0, 200) + ")")
+                          + ": " + why);
+        };
         std::int32_t age = 0, dob = 0, photoTaken = 0;
         std::int8_t hasAge = 0, gender = 0;
         if (!in.getString(r.path) || !in.get(age) || !in.get(hasAge) || !in.get(gender) || !in.get(r.faceScore)
             || !in.get(r.secondFaceScore))
-            return std::nullopt;
+            return bad("truncated");
         for (double& v : r.faceBox)
             if (!in.get(v))
-                return std::nullopt;
+                return bad("truncated");
         if (!in.get(dob) || !in.get(photoTaken) || !in.getString(r.name))
-            return std::nullopt;
-        if (v2 && (!in.get(r.facesFound) || !in.get(r.roll) || !in.get(r.yaw) || r.facesFound < -1))
-            return std::nullopt;
-        if (v3 && (!in.get(r.faceIndex) || r.faceIndex < -1))
-            return std::nullopt;
-        if (gender < -1 || gender > 1)
-            return std::nullopt;
+            return bad("truncated");
+        if (v2 && (!in.get(r.facesFound) || !in.get(r.roll) || !in.get(r.yaw)))
+            return bad("truncated");
+        if (v3 && !in.get(r.faceIndex))
+            return bad("truncated");
+        if (hasAge != 0 && hasAge != 1)
+            return bad("its age flag is " + std::to_string(hasAge) + ", not 0 or 1");
         if (hasAge)
             r.age = age;
         r.gender = static_cast<Gender>(gender);
         r.dob = dob;
         r.photoTaken = photoTaken;
+        // Every field within what a reader or a preparation can give it: ages of 2^31 never reach training.
+        if (const std::string why = recordProblem(r); !why.empty())
+            return bad(why);
     }
     return records;
 }

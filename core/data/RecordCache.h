@@ -20,8 +20,12 @@ public:
 
     /** Binary form of records, also used in prepared datasets. */
     static std::string serialize(const std::vector<Record>& records);
-    /** Parses serialize()'s output; nullopt when the bytes are not a valid record file. */
-    static std::optional<std::vector<Record>> deserialize(const std::string& bytes);
+    /**
+     * Parses serialize()'s output; nullopt when the bytes are not a valid record file: truncated, or
+     * a record with a field no reader gives (recordProblem(), an age of 2^31 say). `problem`, when
+     * given, then says what is wrong and names the record ("record 7 (PATH): age ... is outside ...").
+     */
+    static std::optional<std::vector<Record>> deserialize(const std::string& bytes, std::string* problem = nullptr);
 };
 
 } // namespace faceatlas

@@ -8,9 +8,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace faceatlas {
 
@@ -119,97 +121,180 @@ std::string ReviewFile::check(const ReviewDecision& d)
 
 void ReviewFile::add(ReviewDecision decision)
 {
-    m_latest[decision.path] = m_decisions.size();
-    m_decisions.push_back(std::move(decision));
+    const std::size_t row = m_rows++;
+    const auto [it, isNew] = m_byPath.try_emplace(decision.path, m_latest.size());
+    if (isNew)
+        m_latest.push_back({std::move(decision), row});
+    else
+        m_latest[it->second] = {std::move(decision), row};
 }
 
-ReviewFile ReviewFile::parse(const std::string& text, const std::string& what)
+ReviewFile ReviewFile::read(const ReadFn& readMore, const std::string& what, const Wanted& wanted)
 {
     ReviewFile review;
-    std::size_t pos = 0, lineNumber = 0;
+    std::size_t lineNumber = 0;
     std::vector<std::string> fields;
     const auto problem = [&](const std::string& p) {
         if (review.m_problems.size() < 1000)
             review.m_problems.push_back(what + ":" + std::to_string(lineNumber) + ": " + p);
     };
-    while (pos < text.size()) {
-        std::size_t end = text.find('\n', pos);
+    const std::string bom = "\xEF\xBB\xBF";
+    const auto notReviewFile = [&] {
+        return Error(what + ": not a FaceAtlas review file (the first line is not '" + kHeader + "')");
+    };
+    // One line at a time, never more than kMaxLine (+ a CR) of it held: a longer one is only skipped.
+    std::string line;
+    bool overlong = false;
+    const auto take = [&] {
         ++lineNumber;
-        if (end == std::string::npos) { // a write cut short: never trust a prefix ("3" of "35")
-            review.m_truncatedTail = true;
-            problem("no line break at the end (a write cut short); ignored");
-            break;
-        }
-        std::string line = text.substr(pos, end - pos);
-        pos = end + 1;
-        if (!line.empty() && line.back() == '\r')
+        if (lineNumber == 1 && line.compare(0, bom.size(), bom) == 0)
+            line.erase(0, bom.size());
+        if (!overlong && !line.empty() && line.back() == '\r')
             line.pop_back();
         if (lineNumber == 1) {
-            if (line != kHeader)
-                throw Error(what + ": not a FaceAtlas review file (the first line is not '" + kHeader + "')");
-            continue;
+            if (overlong || line != kHeader)
+                throw notReviewFile();
+            return;
         }
-        if (line.empty())
-            continue;
-        if (line.size() > kMaxLine) {
+        if (line.empty() && !overlong)
+            return;
+        if (overlong || line.size() > kMaxLine) {
             problem("longer than " + std::to_string(kMaxLine) + " bytes");
-            continue;
+            return;
         }
         if (!splitCsvLine(line, fields) || fields.size() != 6) {
             problem("expected 6 fields (" + std::string(kHeader) + ")");
-            continue;
+            return;
         }
         const auto action = parseReviewAction(fields[1]);
         if (!action) {
             problem("unknown action '" + fields[1].substr(0, 16) + "' (keep, age, gender or exclude)");
-            continue;
+            return;
         }
-        ReviewDecision d{fields[0], *action, fields[2], fields[3], fields[4], fields[5]};
+        ReviewDecision d{std::move(fields[0]), *action,
+                         std::move(fields[2]), std::move(fields[3]),
+                         std::move(fields[4]), std::move(fields[5])};
         if (const std::string p = check(d); !p.empty()) {
             problem(p);
-            continue;
+            return;
+        }
+        if (wanted && !wanted(d.path)) {
+            ++review.m_rows;
+            ++review.m_otherRows;
+            return;
         }
         review.add(std::move(d));
+    };
+    std::vector<char> buffer(64 * 1024);
+    for (;;) {
+        const std::size_t n = readMore(buffer.data(), buffer.size());
+        if (n == 0)
+            break;
+        const char* p = buffer.data();
+        const char* const end = p + std::min(n, buffer.size());
+        while (p < end) {
+            const auto* newline = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+            const char* const stop = newline ? newline : end;
+            const std::size_t piece = static_cast<std::size_t>(stop - p);
+            if (!overlong && line.size() + piece > kMaxLine + bom.size() + 1) {
+                overlong = true;
+                std::string().swap(line);
+            } else if (!overlong) {
+                line.append(p, piece);
+            }
+            if (!newline)
+                break;
+            take();
+            line.clear();
+            overlong = false;
+            p = newline + 1;
+        }
     }
-    if (lineNumber == 0 && !text.empty())
-        throw Error(what + ": not a FaceAtlas review file");
+    if (!line.empty() || overlong) { // a write cut short: never trust a prefix ("3" of "35")
+        ++lineNumber;
+        if (lineNumber == 1) {
+            // Only the header itself can have been cut short while the file was being made.
+            if (line.compare(0, bom.size(), bom) == 0)
+                line.erase(0, bom.size());
+            if (overlong || std::string(kHeader).compare(0, line.size(), line) != 0)
+                throw notReviewFile();
+        }
+        review.m_truncatedTail = true;
+        problem("no line break at the end (a write cut short); ignored");
+    }
     return review;
 }
 
-ReviewFile ReviewFile::load(const fs::path& file)
+ReviewFile ReviewFile::parse(const std::string& text, const std::string& what, const Wanted& wanted)
 {
-    std::error_code ec;
+    std::size_t at = 0;
+    return read(
+        [&](char* buffer, std::size_t size) {
+            const std::size_t n = std::min(size, text.size() - at);
+            std::memcpy(buffer, text.data() + at, n);
+            at += n;
+            return n;
+        },
+        what, wanted);
+}
+
+ReviewFile ReviewFile::load(const fs::path& file, const Wanted& wanted)
+{
+    const std::string what = displayPath(file);
     ReviewFile review;
-    if (!fs::exists(file, ec)) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR)
+            throw Error(what + ": cannot read the review file: " + std::strerror(errno));
         review.m_file = file;
         return review;
     }
-    if (fs::is_regular_file(file, ec) && fs::file_size(file, ec) > kMaxBytes)
-        throw Error(displayPath(file) + ": " + std::to_string(fs::file_size(file))
-                    + " bytes is too large for a review file");
-    review = parse(readFile(file), displayPath(file));
+    // Checked before opening: a FIFO (or /dev/stdin, a pipe) could block or never end, and a
+    // review file is read again and appended to, which a stream cannot be.
+    if (!S_ISREG(st.st_mode))
+        throw Error(what + ": is " + fileTypeName(st.st_mode)
+                    + "; a review file must be a regular file (save the decisions to a file and name that)");
+    if (static_cast<unsigned long long>(st.st_size) > kMaxBytes)
+        throw Error(what + ": " + std::to_string(st.st_size) + " bytes is too large for a review file");
+    Fd fd{openRegularFile(file)}; // refuses what was put in its place since, without blocking
+    std::size_t total = 0;
+    review = read(
+        [&](char* buffer, std::size_t size) -> std::size_t {
+            for (;;) {
+                const ssize_t n = ::read(fd.fd, buffer, size);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n < 0)
+                    throw Error(what + ": read failed: " + std::strerror(errno));
+                total += static_cast<std::size_t>(n);
+                if (total > kMaxBytes)
+                    throw Error(what + ": grew beyond " + std::to_string(kMaxBytes) + " bytes while being read");
+                return static_cast<std::size_t>(n);
+            }
+        },
+        what, wanted);
     review.m_file = file;
     return review;
 }
 
 std::vector<ReviewDecision> ReviewFile::latest() const
 {
-    std::vector<std::size_t> rows;
+    std::vector<const Latest*> rows;
     rows.reserve(m_latest.size());
-    for (const auto& entry : m_latest)
-        rows.push_back(entry.second);
-    std::sort(rows.begin(), rows.end());
+    for (const Latest& entry : m_latest)
+        rows.push_back(&entry);
+    std::sort(rows.begin(), rows.end(), [](const Latest* a, const Latest* b) { return a->row < b->row; });
     std::vector<ReviewDecision> out;
     out.reserve(rows.size());
-    for (std::size_t r : rows)
-        out.push_back(m_decisions[r]);
+    for (const Latest* r : rows)
+        out.push_back(r->decision);
     return out;
 }
 
 const ReviewDecision* ReviewFile::latestFor(const std::string& path) const
 {
-    const auto it = m_latest.find(path);
-    return it == m_latest.end() ? nullptr : &m_decisions[it->second];
+    const auto it = m_byPath.find(path);
+    return it == m_byPath.end() ? nullptr : &m_latest[it->second].decision;
 }
 
 void ReviewFile::append(ReviewDecision d)
@@ -223,7 +308,8 @@ void ReviewFile::append(ReviewDecision d)
         throw Error(what + ": cannot append the decision for " + d.path.substr(0, 200) + ": " + p);
     if (m_file.has_parent_path())
         fs::create_directories(m_file.parent_path());
-    Fd fd{::open(m_file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644)};
+    // O_NOFOLLOW: a link planted at the review file's name is never followed into another file.
+    Fd fd{::open(m_file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)};
     if (fd.fd < 0)
         throw Error(what + ": cannot open for appending: " + std::strerror(errno));
     // Two writers (the desktop application and a script) never interleave their lines.
@@ -286,6 +372,8 @@ std::vector<std::size_t> applyReview(const ReviewFile& review, std::vector<Recor
                 best.push_back(i);
         return best;
     };
+    // Decisions the review was not read for name no record (decisionsAbout keeps every one that may).
+    counts.decisions = counts.unmatched = review.otherRows();
     std::vector<std::size_t> excluded;
     for (const ReviewDecision& d : review.latest()) {
         ++counts.decisions;
@@ -312,6 +400,25 @@ std::vector<std::size_t> applyReview(const ReviewFile& review, std::vector<Recor
     std::sort(excluded.begin(), excluded.end());
     excluded.erase(std::unique(excluded.begin(), excluded.end()), excluded.end());
     return excluded;
+}
+
+ReviewFile::Wanted decisionsAbout(const std::vector<Record>& records)
+{
+    auto paths = std::make_shared<std::unordered_set<std::string>>();
+    paths->reserve(records.size());
+    for (const Record& r : records)
+        paths->insert(r.path);
+    return [paths](const std::string& path) {
+        if (paths->count(path))
+            return true;
+        // "PATH#faceN": one face of a photo (recordKey)
+        const std::size_t hash = path.rfind("#face");
+        if (hash == std::string::npos || hash + 5 == path.size()
+            || !std::all_of(path.begin() + static_cast<std::ptrdiff_t>(hash + 5), path.end(),
+                            [](unsigned char c) { return c >= '0' && c <= '9'; }))
+            return false;
+        return paths->count(path.substr(0, hash)) > 0;
+    };
 }
 
 } // namespace faceatlas

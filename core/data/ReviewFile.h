@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -38,19 +39,34 @@ struct ReviewDecision {
  * The review decisions of a workspace: a plain CSV file (`path,action,old,new,reason,time`) that
  * grows by one durable line per decision (append + fsync), so it survives restarts and crashes.
  * The last decision for a path wins. Reading distrusts the file: bad rows are skipped and listed,
- * and a last line without its line break (a write cut short) is ignored.
+ * and a last line without its line break (a write cut short) is ignored. A leading UTF-8 byte order
+ * mark (a spreadsheet's "CSV UTF-8") and CRLF line ends are accepted.
+ *
+ * The file is read line by line and only the latest decision of each path is kept, so memory
+ * follows the paths decided, not the file's size; a Wanted filter (decisionsAbout) keeps only the
+ * paths of one dataset, so memory follows the dataset.
  */
 class ReviewFile {
 public:
     static constexpr const char* kHeader = "path,action,old,new,reason,time";
     /** Files larger than this are refused before reading (a review of millions of faces is far smaller). */
     static constexpr std::size_t kMaxBytes = std::size_t(1) << 30;
+    /** Which decisions to keep, by their path; empty: all. The rows of others are only counted (otherRows). */
+    using Wanted = std::function<bool(const std::string& path)>;
+    /** Reads up to `size` more bytes into `buffer`; 0 at the end. Throws Error when it cannot. */
+    using ReadFn = std::function<std::size_t(char* buffer, std::size_t size)>;
 
     ReviewFile() = default;
-    /** Reads FILE; a missing file is an empty review. Throws Error naming the file (not a review file, too large). */
-    static ReviewFile load(const std::filesystem::path& file);
+    /**
+     * Reads FILE; a missing file is an empty review. Throws Error naming the file when it is not a
+     * regular file (a FIFO, /dev/stdin, a folder: refused before reading, so nothing blocks), is too
+     * large or is not a review file.
+     */
+    static ReviewFile load(const std::filesystem::path& file, const Wanted& wanted = {});
     /** Parses review file text; `what` names it in problems and errors. */
-    static ReviewFile parse(const std::string& text, const std::string& what);
+    static ReviewFile parse(const std::string& text, const std::string& what, const Wanted& wanted = {});
+    /** Reads review file text piece by piece from `read` (what load() and parse() do), line by line. */
+    static ReviewFile read(const ReadFn& read, const std::string& what, const Wanted& wanted = {});
 
     /**
      * Checks the decision (a path without line breaks or NUL, a valid new label), writes it as one
@@ -60,9 +76,11 @@ public:
     void append(ReviewDecision decision);
 
     const std::filesystem::path& file() const { return m_file; }
-    /** Every decision read or appended, in file order. */
-    const std::vector<ReviewDecision>& decisions() const { return m_decisions; }
-    /** The last decision of each path, in file order of those decisions. */
+    /** Decisions read (valid rows, kept or not) or appended. */
+    std::size_t rows() const { return m_rows; }
+    /** Valid rows read whose path the Wanted filter refused: counted, not kept. */
+    std::size_t otherRows() const { return m_otherRows; }
+    /** The last decision of each path kept, in file order of those decisions. */
     std::vector<ReviewDecision> latest() const;
     /** The last decision for `path`, or null. */
     const ReviewDecision* latestFor(const std::string& path) const;
@@ -75,15 +93,30 @@ public:
     static std::string check(const ReviewDecision& decision);
 
 private:
+    struct Latest {
+        ReviewDecision decision;
+        std::size_t row = 0; // its place among rows(), for latest()'s order
+    };
     void add(ReviewDecision decision);
     std::filesystem::path m_file;
-    std::vector<ReviewDecision> m_decisions;
-    std::unordered_map<std::string, std::size_t> m_latest;
+    std::vector<Latest> m_latest;                          // one per path
+    std::unordered_map<std::string, std::size_t> m_byPath; // path -> m_latest
+    std::size_t m_rows = 0;
+    std::size_t m_otherRows = 0;
     std::vector<std::string> m_problems;
     bool m_truncatedTail = false;
 };
 
-/** How a review file changed records (the prepare report's counts). */
+/**
+ * The decisions that may name one of `records` (a ReviewFile::Wanted for load()): their paths, bare
+ * or as "PATH#faceN" (see applyReview). It holds a copy of the paths: memory follows the records.
+ */
+ReviewFile::Wanted decisionsAbout(const std::vector<Record>& records);
+
+/**
+ * How a review file changed records (the prepare report's counts). Decisions about paths the review
+ * was not read for (ReviewFile::otherRows, a Wanted filter) count once per row.
+ */
 struct ReviewCounts {
     std::size_t decisions = 0;    // latest decisions, one per path
     std::size_t kept = 0;         // `keep`

@@ -1,5 +1,6 @@
 #include "ml/ClusterJob.h"
 
+#include "data/ClusterAssignments.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
 #include "ml/Inference.h"
@@ -8,6 +9,7 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
+#include "util/OutputFolder.h"
 #include "util/PngWriter.h"
 
 #include <algorithm>
@@ -90,7 +92,7 @@ CentroidPaths CentroidPaths::open(const fs::path& clustersDir)
     int64_t k = 0, dim = 0;
     fs::path codesDir;
     try {
-        const json metrics = json::parse(readFile(metricsPath));
+        const json metrics = json::parse(readFile(metricsPath, kMaxManifestBytes));
         if (!metrics.is_object() || !metrics.at("k").is_number_integer() || !metrics.at("dim").is_number_integer())
             throw Error(displayPath(metricsPath) + ": invalid: k and dim must be whole numbers");
         k = metrics.at("k").get<int64_t>();
@@ -109,7 +111,7 @@ CentroidPaths CentroidPaths::open(const fs::path& clustersDir)
     if (!fs::is_regular_file(codesDir / "codes.json"))
         throw Error(displayPath(codesDir / "codes.json") + ": the codes this clustering was made from are gone");
     try {
-        runDir = json::parse(readFile(codesDir / "codes.json")).at("run").get<std::string>();
+        runDir = json::parse(readFile(codesDir / "codes.json", kMaxManifestBytes)).at("run").get<std::string>();
     } catch (const json::exception& e) {
         throw Error(displayPath(codesDir / "codes.json") + ": invalid: " + e.what());
     }
@@ -171,6 +173,8 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
 {
     torch::NoGradGuard noGrad;
     const ClusterParams& p = m_params;
+    checkOutputFolder(p.outDir, OutputKind::Clustering,
+                      {p.force, {p.codes}}); // before the work, and again at the write
     const Codes codes = Codes::open(p.codes);
     // The prepared folder the codes were made from, for the pictures: the same preparation, row for row.
     if (codes.dataDir().empty())
@@ -300,14 +304,12 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     }
 
     // Pictures: decoded centroids (the capstone's step), medoids, galleries.
-    fs::create_directories(p.outDir);
-    removeStaleTemporaries(p.outDir);
-    std::error_code ec;
-    fs::remove(p.outDir / "metrics.json", ec); // written last: an interrupted clustering never looks finished
-    for (const char* sub : {"centroids", "medoids", "galleries"}) {
-        fs::create_directories(p.outDir / sub);
-        removeStaleTemporaries(p.outDir / sub);
-    }
+    // Written whole beside DIR and swapped in at the end: the window or a reader of the earlier
+    // clustering sees it or this one, never a mix, and a failed or killed run leaves it as it was.
+    StagedFolder staged(p.outDir, OutputKind::Clustering, {p.force, {p.codes, codes.dataDir(), codes.runDir()}});
+    const fs::path& out = staged.work();
+    for (const char* sub : {"centroids", "medoids", "galleries"})
+        fs::create_directories(out / sub);
     LoadedModel ae = loadRunModel(codes.runDir());
     ae.model->to(device);
     const int s = images.imageSize();
@@ -319,7 +321,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     {
         // The centres themselves, so any two can be joined later (CentroidPaths).
         const auto centres = chosen.centroids.to(torch::kCPU, torch::kFloat).contiguous();
-        writeFileAtomic(p.outDir / "centroids.f32",
+        writeFileAtomic(out / "centroids.f32",
                         std::string_view(reinterpret_cast<const char*>(centres.data_ptr<float>()),
                                          static_cast<size_t>(centres.numel()) * sizeof(float)));
     }
@@ -327,15 +329,15 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     for (int c = 0; c < k; ++c) {
         const ClusterInfo& info = result.clusters[c];
         const std::uint8_t* centroid = decoded.data() + c * tile;
-        writePngRgb(p.outDir / "centroids" / (std::to_string(c) + ".png"), centroid, s, s);
+        writePngRgb(out / "centroids" / (std::to_string(c) + ".png"), centroid, s, s);
         if (info.medoid >= 0)
-            writePngRgb(p.outDir / "medoids" / (std::to_string(c) + ".png"), images.image(info.medoid), s, s);
+            writePngRgb(out / "medoids" / (std::to_string(c) + ".png"), images.image(info.medoid), s, s);
         std::vector<const std::uint8_t*> top{centroid}, bottom{nullptr};
         for (auto i : info.nearest)
             top.push_back(images.image(i));
         for (auto i : info.farthest)
             bottom.push_back(images.image(i));
-        writeSheet(p.outDir / "galleries" / (std::to_string(c) + ".png"), {top, bottom}, s);
+        writeSheet(out / "galleries" / (std::to_string(c) + ".png"), {top, bottom}, s);
     }
     // Beyond the capstone: a path between the two largest clusters, and the age direction.
     std::vector<int> bySize(k);
@@ -349,7 +351,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     std::vector<const std::uint8_t*> row;
     for (int i = 0; i < steps; ++i)
         row.push_back(pathImages.data() + i * tile);
-    writeSheet(p.outDir / "interpolation.png", {row}, s);
+    writeSheet(out / "interpolation.png", {row}, s);
     json ageDirection;
     {
         std::vector<std::pair<int, std::int64_t>> aged;
@@ -375,7 +377,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
             row.clear();
             for (int i = 0; i < steps; ++i)
                 row.push_back(walkImages.data() + i * tile);
-            writeSheet(p.outDir / "age_direction.png", {row}, s);
+            writeSheet(out / "age_direction.png", {row}, s);
             ageDirection = {{"young_mean_age", aged[tenth / 2].first},
                             {"old_mean_age", aged[aged.size() - 1 - tenth / 2].first},
                             {"steps", steps}};
@@ -387,10 +389,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     std::vector<int> labelOfRow(codes.count(), -1);
     for (int64_t i = 0; i < n; ++i)
         labelOfRow[static_cast<size_t>(codeRow(i))] = chosen.labels[i];
-    std::string csv = "path,cluster\n";
-    for (size_t i = 0; i < codes.count(); ++i)
-        csv += recordKey(codes.records()[i]) + "," + std::to_string(labelOfRow[i]) + "\n";
-    writeFileAtomic(p.outDir / "assignments.csv", csv);
+    writeFileAtomic(out / "assignments.csv", assignmentsCsv(codes.records(), labelOfRow));
     json clusters = json::array();
     for (const auto& c : result.clusters) {
         json nearest = json::array(), farthest = json::array();
@@ -408,7 +407,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
                             {"nearest", nearest},
                             {"farthest", farthest}});
     }
-    writeFileAtomic(p.outDir / "clusters.json", jsonText(clusters, 2) + "\n");
+    writeFileAtomic(out / "clusters.json", jsonText(clusters, 2) + "\n");
     json sweep = json::array();
     for (const auto& sp : result.sweep)
         sweep.push_back({{"k", sp.k},
@@ -416,7 +415,8 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
                          {"silhouette", sp.silhouette},
                          {"davies_bouldin", sp.daviesBouldin}});
     const auto& m = result.metrics;
-    json metrics = {{"k", m.k},
+    json metrics = {{"format", outputKindFormat(OutputKind::Clustering)},
+                    {"k", m.k},
                     {"n", n},
                     {"dim", codes.dim()},
                     {"inertia", m.inertia},
@@ -440,14 +440,8 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
         metrics["subset"] = n; // faces clustered, of codes.count(); the others are -1 in assignments.csv
     metrics["data"] = codes.dataDir().string();
     metrics["data_fingerprint"] = datasetFingerprint(images);
-    // Every output on disk before metrics.json, written last, says the clustering is finished.
-    for (const auto& entry : fs::recursive_directory_iterator(p.outDir))
-        if (entry.is_regular_file() && !isTemporaryName(entry.path().filename().string()))
-            syncFile(entry.path());
-    for (const char* sub : {"centroids", "medoids", "galleries"})
-        syncDirectory(p.outDir / sub);
-    syncDirectory(p.outDir);
-    writeFileAtomic(p.outDir / "metrics.json", jsonText(metrics, 2) + "\n");
+    writeFileAtomic(out / "metrics.json", jsonText(metrics, 2) + "\n", /*durable=*/false);
+    staged.commit(); // every file synced, then swapped in
     return result;
 }
 

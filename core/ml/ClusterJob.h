@@ -26,6 +26,7 @@ struct ClusterParams {
     int exemplars = 8; // nearest and farthest members shown per cluster
     int silhouetteSample = 4000;
     std::vector<std::int64_t> rows; // cluster only these rows of the codes (increasing); empty: all
+    bool force = false;             // replace a FaceAtlas folder of another kind at outDir
 };
 
 /** One cluster: its size, ages, gender mix and exemplars (row indices into the codes). */

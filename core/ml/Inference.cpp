@@ -8,6 +8,7 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
+#include "util/OutputFolder.h"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -64,6 +65,12 @@ std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data
     Batch b;
     while (batches.next(b) && !cancel.isCancelled()) {
         const auto out = model.predictAges(b.images.to(device)).to(torch::kCPU).contiguous();
+        // A damaged or diverged model gives NaN or infinity: an error, never a "nan" in a file or a figure.
+        for (int64_t k = 0; k < out.numel(); ++k)
+            if (!std::isfinite(out.data_ptr<float>()[k]))
+                throw Error("the model's prediction for " + recordKey(data.records()[b.indices[static_cast<size_t>(k)]])
+                            + " is not a finite number (" + std::to_string(out.data_ptr<float>()[k])
+                            + "): its weights are damaged or its training diverged; train it again");
         predicted.insert(predicted.end(), out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
         if (onProgress)
             onProgress(
@@ -130,6 +137,10 @@ EvalReport evaluateAges(const std::vector<float>& predicted, const std::vector<i
         r.mae /= r.n;
         r.baselineMae /= r.n;
     }
+    if (!std::isfinite(r.mae) || !std::isfinite(r.baselineMae))
+        throw Error("evaluation: the mean absolute error is not a finite number (MAE " + std::to_string(r.mae)
+                    + ", baseline " + std::to_string(r.baselineMae) + "); a prediction or the baseline age "
+                    + std::to_string(baselineAge) + " is not a finite age");
     for (auto& [from, d] : decades) {
         d.mae /= d.n;
         d.baselineMae /= d.n;
@@ -143,60 +154,66 @@ Codes Codes::open(const fs::path& dir)
     const fs::path manifestPath = dir / "codes.json";
     if (!fs::is_regular_file(manifestPath))
         throw Error(displayPath(dir) + ": not a codes folder (no codes.json; run 'faceatlas-cli encode' first)");
-    Codes codes;
-    std::int64_t count = -1;
-    try {
-        const json manifest = json::parse(readFile(manifestPath));
-        if (!manifest.is_object())
-            throw Error(displayPath(manifestPath) + ": invalid: not a JSON object");
-        const json& shape = manifest.at("shape");
-        if (!shape.is_array() || shape.size() != 3)
-            throw Error(displayPath(manifestPath) + ": invalid: shape is not three numbers");
-        std::int64_t product = 1;
-        for (const auto& v : shape) {
-            if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 4096)
-                throw Error(displayPath(manifestPath) + ": invalid: shape " + shape.dump().substr(0, 60));
-            product *= v.get<std::int64_t>();
-            codes.m_shape.push_back(v.get<std::int64_t>());
+    // Every file through one descriptor of the folder: encode swaps new codes in whole, and a reader
+    // opening the old ones meanwhile reads all of them (or, after a swap, the new ones), never a mix.
+    return readWholeFolder(dir, [&](const OpenFolder& folder) {
+        Codes codes;
+        std::int64_t count = -1;
+        try {
+            const json manifest = json::parse(folder.read("codes.json", kMaxManifestBytes));
+            if (!manifest.is_object())
+                throw Error(displayPath(manifestPath) + ": invalid: not a JSON object");
+            const json& shape = manifest.at("shape");
+            if (!shape.is_array() || shape.size() != 3)
+                throw Error(displayPath(manifestPath) + ": invalid: shape is not three numbers");
+            std::int64_t product = 1;
+            for (const auto& v : shape) {
+                if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 4096)
+                    throw Error(displayPath(manifestPath) + ": invalid: shape " + shape.dump().substr(0, 60));
+                product *= v.get<std::int64_t>();
+                codes.m_shape.push_back(v.get<std::int64_t>());
+            }
+            const json& dim = manifest.at("dim");
+            if (!dim.is_number_integer() || dim.get<std::int64_t>() != product)
+                throw Error(displayPath(manifestPath) + ": invalid: dim " + dim.dump().substr(0, 30)
+                            + " is not the product of the shape " + shape.dump());
+            codes.m_dim = static_cast<size_t>(product);
+            if (const auto it = manifest.find("count"); it != manifest.end()) {
+                if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
+                    throw Error(displayPath(manifestPath) + ": invalid: count " + it->dump().substr(0, 30));
+                count = it->get<std::int64_t>();
+            }
+            codes.m_run = manifest.value("run", "");
+            codes.m_dataDir = manifest.value("data", "");
+            codes.m_dataFingerprint = manifest.value("data_fingerprint", "");
+            codes.m_imageSize = static_cast<int>(jsonIntOr(manifest, "size", 0, PreparedDataset::kMinSize,
+                                                           PreparedDataset::kMaxSize, displayPath(manifestPath)));
+        } catch (const json::exception& e) {
+            throw Error(displayPath(manifestPath) + ": invalid: " + e.what());
         }
-        const json& dim = manifest.at("dim");
-        if (!dim.is_number_integer() || dim.get<std::int64_t>() != product)
-            throw Error(displayPath(manifestPath) + ": invalid: dim " + dim.dump().substr(0, 30)
-                        + " is not the product of the shape " + shape.dump());
-        codes.m_dim = static_cast<size_t>(product);
-        if (const auto it = manifest.find("count"); it != manifest.end()) {
-            if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
-                throw Error(displayPath(manifestPath) + ": invalid: count " + it->dump().substr(0, 30));
-            count = it->get<std::int64_t>();
-        }
-        codes.m_run = manifest.value("run", "");
-        codes.m_dataDir = manifest.value("data", "");
-        codes.m_dataFingerprint = manifest.value("data_fingerprint", "");
-        codes.m_imageSize = manifest.value("size", 0);
-    } catch (const json::exception& e) {
-        throw Error(displayPath(manifestPath) + ": invalid: " + e.what());
-    }
-    // Regular files only: a FIFO in their place would block the read for ever.
-    for (const char* name : {"records.bin", "codes.f32"})
-        if (!fs::is_regular_file(dir / name))
-            throw Error(displayPath(dir / name) + ": missing or not a regular file");
-    auto records = RecordCache::deserialize(readFile(dir / "records.bin"));
-    if (!records)
-        throw Error(displayPath(dir / "records.bin") + ": corrupt record file");
-    codes.m_records = std::move(*records);
-    if (count >= 0 && static_cast<std::uint64_t>(count) != codes.m_records.size())
-        throw Error(displayPath(manifestPath) + ": declares " + std::to_string(count) + " codes but records.bin holds "
-                    + std::to_string(codes.m_records.size()));
-    const std::uint64_t fileSize = fs::file_size(dir / "codes.f32");
-    const std::uint64_t rowBytes = static_cast<std::uint64_t>(codes.m_dim) * sizeof(float);
-    if (codes.m_records.size() > fileSize / rowBytes || fileSize != codes.m_records.size() * rowBytes)
-        throw Error(displayPath(dir / "codes.f32") + ": " + std::to_string(fileSize) + " bytes do not hold "
-                    + std::to_string(codes.m_records.size()) + " codes of " + std::to_string(codes.m_dim)
-                    + " floats (an interrupted or damaged encode; encode again)");
-    codes.m_data = MappedFile::openReadOnly(dir / "codes.f32", /*populate=*/true);
-    if (codes.m_data.size() != codes.m_records.size() * rowBytes)
-        throw Error(displayPath(dir / "codes.f32") + ": changed while it was opened");
-    return codes;
+        // Regular files only: a FIFO in their place would block the read for ever.
+        for (const char* name : {"records.bin", "codes.f32"})
+            if (!folder.hasFile(name))
+                throw Error(displayPath(dir / name) + ": missing or not a regular file");
+        std::string recordsProblem;
+        auto records = RecordCache::deserialize(folder.read("records.bin"), &recordsProblem);
+        if (!records)
+            throw Error(displayPath(dir / "records.bin") + ": corrupt record file: " + recordsProblem);
+        codes.m_records = std::move(*records);
+        if (count >= 0 && static_cast<std::uint64_t>(count) != codes.m_records.size())
+            throw Error(displayPath(manifestPath) + ": declares " + std::to_string(count)
+                        + " codes but records.bin holds " + std::to_string(codes.m_records.size()));
+        const std::uint64_t fileSize = static_cast<std::uint64_t>(folder.fileSize("codes.f32"));
+        const std::uint64_t rowBytes = static_cast<std::uint64_t>(codes.m_dim) * sizeof(float);
+        if (codes.m_records.size() > fileSize / rowBytes || fileSize != codes.m_records.size() * rowBytes)
+            throw Error(displayPath(dir / "codes.f32") + ": " + std::to_string(fileSize) + " bytes do not hold "
+                        + std::to_string(codes.m_records.size()) + " codes of " + std::to_string(codes.m_dim)
+                        + " floats (an interrupted or damaged encode; encode again)");
+        codes.m_data = MappedFile::openReadOnly(folder, "codes.f32", /*populate=*/true);
+        if (codes.m_data.size() != codes.m_records.size() * rowBytes)
+            throw Error(displayPath(dir / "codes.f32") + ": changed while it was opened");
+        return codes;
+    });
 }
 
 torch::Tensor Codes::tensor() const
@@ -206,8 +223,10 @@ torch::Tensor Codes::tensor() const
 }
 
 void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::path& out, const std::string& deviceName,
-                   const CancelToken& cancel, const ProgressFn& onProgress)
+                   const CancelToken& cancel, const ProgressFn& onProgress, bool force)
 {
+    const OutputRules outputRules{force, {runDir, dataDir}};
+    checkOutputFolder(out, OutputKind::Codes, outputRules); // before the work, and again at the write
     LoadedModel loaded = loadRunModel(runDir);
     FaceModelImpl& model = *loaded.model;
     if (model.kind() != ModelKind::Autoencoder)
@@ -223,13 +242,11 @@ void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::pa
     model.to(device);
     const auto shape = autoencoderCodeShape(model.imageSize());
     const size_t dim = static_cast<size_t>(shape[0] * shape[1] * shape[2]);
-    fs::create_directories(out);
-    std::error_code ec;
-    fs::remove(out / "codes.json", ec); // written last: an interrupted encode never looks finished
-    syncDirectory(out);
-    removeStaleTemporaries(out);
+    // Written whole beside OUT and swapped in at the end: codes are never rewritten in place, so a map,
+    // a clustering or the window reading the earlier codes keeps them, and a failed encode leaves them.
+    StagedFolder staged(out, OutputKind::Codes, outputRules);
     {
-        MappedFile file = MappedFile::create(out / "codes.f32", data.count() * dim * sizeof(float));
+        MappedFile file = MappedFile::create(staged.work() / "codes.f32", data.count() * dim * sizeof(float));
         auto* dst = reinterpret_cast<float*>(file.mutableData());
         std::vector<std::uint32_t> all = splitIndices(data, Split::All);
         BatchPrefetcher batches(data, all, inferenceBatchSize(device));
@@ -252,8 +269,8 @@ void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::pa
                         + std::to_string(data.count()) + " faces");
         file.flush(); // on disk before codes.json says the codes are finished
     }
-    writeFileAtomic(out / "records.bin", RecordCache::serialize(data.records()));
-    const json manifest = {{"format", "faceatlas-codes"},
+    writeFileAtomic(staged.work() / "records.bin", RecordCache::serialize(data.records()), /*durable=*/false);
+    const json manifest = {{"format", outputKindFormat(OutputKind::Codes)},
                            {"version", 1},
                            {"run", fs::absolute(runDir).lexically_normal().string()},
                            {"data", data.dir().string()},
@@ -262,7 +279,8 @@ void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::pa
                            {"dim", dim},
                            {"shape", shape},
                            {"size", data.imageSize()}};
-    writeFileAtomic(out / "codes.json", jsonText(manifest, 2) + "\n");
+    writeFileAtomic(staged.work() / "codes.json", jsonText(manifest, 2) + "\n", /*durable=*/false);
+    staged.commit();
 }
 
 torch::Tensor decodeCodes(FaceModelImpl& autoencoder, const torch::Tensor& codes)

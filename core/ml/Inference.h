@@ -89,12 +89,14 @@ private:
 };
 
 /**
- * Encodes every record of `data` with the autoencoder of `runDir` into the folder `out`. codes.f32 and
- * records.bin are on disk (synced) before codes.json, written last, declares them finished.
+ * Encodes every record of `data` with the autoencoder of `runDir` into the folder `out`, under the
+ * output-folder contract (StagedFolder): the codes are written whole beside `out` and swapped in, so
+ * earlier codes at `out` are never rewritten in place and survive a failed or cancelled encode.
+ * `force` replaces a FaceAtlas folder of another kind there.
  */
 void encodeDataset(const std::filesystem::path& runDir, const std::filesystem::path& dataDir,
                    const std::filesystem::path& out, const std::string& device = "auto", const CancelToken& cancel = {},
-                   const ProgressFn& onProgress = {});
+                   const ProgressFn& onProgress = {}, bool force = false);
 
 /** Decodes codes [N, D] (or [N,8,s,s]) to images [N,3,S,S] in 0-1. */
 torch::Tensor decodeCodes(FaceModelImpl& autoencoder, const torch::Tensor& codes);

@@ -6,13 +6,10 @@
 #include "util/SplitMix.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <map>
-#include <mutex>
-#include <thread>
 
 namespace faceatlas {
 
@@ -52,45 +49,27 @@ int blockWorkers(const torch::Tensor& data)
 }
 
 /**
- * Calls block(worker, start) for every `chunk` rows of `data`, on blockWorkers() threads with one
- * math thread each. Blocks are disjoint, so a block may write its rows' slots directly; anything
- * summed across blocks needs one accumulator per worker.
+ * Calls block(worker, start) for every `chunk` rows of `data`, on blockWorkers() workers of
+ * LibTorch's pool, each doing whole blocks with one math thread (parallelOnMathThreads). Blocks are
+ * disjoint, so a block may write its rows' slots directly; anything summed across blocks needs one
+ * accumulator per worker.
  */
 template <typename Fn>
 void parallelBlocks(const torch::Tensor& data, int64_t chunk, Fn&& block)
 {
     const int64_t n = data.size(0);
-    const int workers = static_cast<int>(std::min<int64_t>(blockWorkers(data), (n + chunk - 1) / chunk));
-    if (workers <= 1) {
-        for (int64_t start = 0; start < n; start += chunk)
-            block(0, start);
-        return;
-    }
-    SingleThreadedMath single;
-    std::atomic<int64_t> next{0};
-    std::exception_ptr error;
-    std::mutex errorMutex;
-    std::vector<std::thread> pool;
-    for (int w = 0; w < workers; ++w)
-        pool.emplace_back([&, w] {
-            try {
-                for (int64_t start; (start = next.fetch_add(chunk)) < n;)
-                    block(w, start);
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(errorMutex);
-                error = std::current_exception();
-                next = n;
-            }
-        });
-    for (auto& t : pool)
-        t.join();
-    if (error)
-        std::rethrow_exception(error);
+    const auto blocks = static_cast<std::size_t>((n + chunk - 1) / chunk);
+    parallelOnMathThreads(blocks, blockWorkers(data),
+                          [&](std::size_t b, int worker) { block(worker, static_cast<int64_t>(b) * chunk); });
 }
 
 /**
  * Squared distances of rows [N, D] to centres [m, D] in blocks of `chunk` rows;
- * calls fn(worker, start, block rows, dist[c, m]) (see parallelBlocks).
+ * calls fn(worker, start, block rows, dist[c, m]) (see parallelBlocks for what it may write).
+ *
+ * The matrix products run on the calling thread, one per blockWorkers() blocks, where BLAS uses
+ * every core of the budget; the blocks' fn then run on the workers. BLAS is never called from a
+ * worker, so its threads and LibTorch's never compete for the cores.
  */
 template <typename Fn>
 void forEachDistanceBlock(const torch::Tensor& data, const torch::Tensor& rowNorms, const torch::Tensor& centres,
@@ -103,16 +82,20 @@ void forEachDistanceBlock(const torch::Tensor& data, const torch::Tensor& rowNor
     centresT.narrow(1, 0, m).copy_(centres.t());
     auto centreNorms = torch::full({padded}, std::numeric_limits<float>::infinity(), centres.options());
     centreNorms.narrow(0, 0, m).copy_(centres.pow(2).sum(1));
-    const int64_t n = data.size(0);
-    parallelBlocks(data, chunk, [&](int worker, int64_t start) {
-        torch::NoGradGuard noGrad; // thread-local: every worker needs its own
-        const int64_t len = std::min(chunk, n - start);
-        const auto rows = data.narrow(0, start, len);
-        // ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, one matrix product per block.
+    const int64_t n = data.size(0), workers = blockWorkers(data), group = chunk * workers;
+    for (int64_t first = 0; first < n; first += group) {
+        const int64_t rowsInGroup = std::min(group, n - first);
+        const auto rows = data.narrow(0, first, rowsInGroup);
+        // ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, one matrix product per group of blocks.
         auto dist = torch::addmm(centreNorms.unsqueeze(0), rows, centresT, /*beta=*/1, /*alpha=*/-2);
-        dist.add_(rowNorms.narrow(0, start, len).unsqueeze(1)).clamp_min_(0);
-        fn(worker, start, rows, dist.narrow(1, 0, m));
-    });
+        dist.add_(rowNorms.narrow(0, first, rowsInGroup).unsqueeze(1)).clamp_min_(0);
+        const auto blocks = static_cast<std::size_t>((rowsInGroup + chunk - 1) / chunk);
+        parallelOnMathThreads(blocks, static_cast<int>(workers), [&](std::size_t b, int worker) {
+            torch::NoGradGuard noGrad; // thread-local: every worker needs its own
+            const int64_t offset = static_cast<int64_t>(b) * chunk, len = std::min(chunk, rowsInGroup - offset);
+            fn(worker, first + offset, rows.narrow(0, offset, len), dist.narrow(0, offset, len).narrow(1, 0, m));
+        });
+    }
 }
 
 /** Whether nearestBlocks runs our own kernel (ml/NearestCentre.h) rather than a matrix product. */

@@ -6,11 +6,17 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
+#include "util/OutputFolder.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace faceatlas {
 
@@ -34,6 +40,73 @@ std::string number(float v)
 }
 
 constexpr int64_t kMaxPoints = 100'000'000;
+// The longest map.csv row: a path (at most 4096 bytes, twice that quoted), a "#faceN" and two numbers.
+constexpr size_t kMaxMapRowBytes = 16 * 1024;
+
+/** A regular file read line by line through a small buffer (never a FIFO, never whole). */
+class LineReader {
+public:
+    explicit LineReader(const fs::path& file)
+        : m_file(file)
+        , m_fd(openRegularFile(file))
+    {
+        struct stat st {};
+        if (::fstat(m_fd, &st) != 0) {
+            ::close(m_fd);
+            throw Error(displayPath(file) + ": cannot stat: " + std::strerror(errno));
+        }
+        m_size = static_cast<std::uint64_t>(st.st_size);
+    }
+    ~LineReader() { ::close(m_fd); }
+    LineReader(const LineReader&) = delete;
+    LineReader& operator=(const LineReader&) = delete;
+
+    std::uint64_t size() const { return m_size; }
+
+    /**
+     * The next line without its line end ("\r\n" or "\n"); false at the end of the file. A line longer
+     * than `max` bytes is cut after max + 1 bytes (the rest of it is skipped), so the caller sees it is
+     * too long without holding it.
+     */
+    bool next(std::string& line, size_t max)
+    {
+        line.clear();
+        bool any = false;
+        for (;;) {
+            if (m_at == m_end && !fill())
+                break;
+            any = true;
+            const char c = m_buffer[m_at++];
+            if (c == '\n')
+                break;
+            if (line.size() <= max)
+                line += c;
+        }
+        if (!line.empty() && line.back() == '\r' && line.size() <= max)
+            line.pop_back();
+        return any;
+    }
+
+private:
+    bool fill()
+    {
+        for (;;) {
+            const ssize_t n = ::read(m_fd, m_buffer, sizeof m_buffer);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                throw Error(displayPath(m_file) + ": read failed: " + std::strerror(errno));
+            m_at = 0;
+            m_end = static_cast<size_t>(n);
+            return n > 0;
+        }
+    }
+    fs::path m_file;
+    int m_fd;
+    std::uint64_t m_size = 0;
+    char m_buffer[1 << 16];
+    size_t m_at = 0, m_end = 0;
+};
 
 } // namespace
 
@@ -42,6 +115,7 @@ MapResult computeMap(const MapParams& p, const CancelToken& cancel,
 {
     if (p.method != "pca" && p.method != "neighbors")
         throw Error("a map's method is pca or neighbors, not '" + p.method + "'");
+    checkOutputFolder(p.outDir, OutputKind::Map, {p.force, {p.codes}}); // before the work, and again at the write
     const Codes codes = Codes::open(p.codes);
     const int64_t n = static_cast<int64_t>(codes.count());
     if (n < 3)
@@ -99,12 +173,11 @@ MapResult computeMap(const MapParams& p, const CancelToken& cancel,
     for (int64_t i = 0; i < n; ++i)
         csv += csvField(recordKey(codes.records()[static_cast<size_t>(i)])) + "," + number(xy[2 * i]) + ","
                + number(xy[2 * i + 1]) + "\n";
-    fs::create_directories(p.outDir);
-    removeStaleTemporaries(p.outDir);
-    std::error_code ec;
-    fs::remove(p.outDir / "map.json", ec); // written last: a half-written map never looks finished
-    writeFileAtomic(p.outDir / "map.csv", csv);
-    result.summary = {{"method", p.method},
+    // Written whole beside DIR and swapped in: a reader of the earlier map sees it or this one, never a mix.
+    StagedFolder staged(p.outDir, OutputKind::Map, {p.force, {p.codes, codes.dataDir(), codes.runDir()}});
+    writeFileAtomic(staged.work() / "map.csv", csv, /*durable=*/false);
+    result.summary = {{"format", outputKindFormat(OutputKind::Map)},
+                      {"method", p.method},
                       {"codes", fs::absolute(p.codes).lexically_normal().string()},
                       {"data_fingerprint", codes.dataFingerprint()},
                       {"count", n},
@@ -112,7 +185,8 @@ MapResult computeMap(const MapParams& p, const CancelToken& cancel,
                       {"settings", settings},
                       {"seconds", seconds},
                       {"recall", {{"k", recallK}, {"sample", sample}, {"seed", 1}, {"value", recall}}}};
-    writeFileAtomic(p.outDir / "map.json", jsonText(result.summary, 2) + "\n");
+    writeFileAtomic(staged.work() / "map.json", jsonText(result.summary, 2) + "\n", /*durable=*/false);
+    staged.commit(); // syncs both files, then swaps
     return result;
 }
 
@@ -123,8 +197,8 @@ MapPoints readMap(const fs::path& dir)
     MapPoints points;
     int64_t count = 0;
     try {
-        const json j = json::parse(readFile(jsonFile));
-        count = j.at("count").get<int64_t>();
+        const json j = json::parse(readFile(jsonFile, kMaxManifestBytes));
+        count = jsonInt(j, "count", 1, kMaxPoints, displayPath(jsonFile));
         points.method = j.at("method").get<std::string>();
         if (j.contains("codes") && j.at("codes").is_string())
             points.codes = fs::u8path(j.at("codes").get<std::string>());
@@ -138,31 +212,39 @@ MapPoints readMap(const fs::path& dir)
     } catch (const std::exception& e) {
         throw Error(displayPath(jsonFile) + ": invalid: " + e.what());
     }
-    if (count < 1 || count > kMaxPoints)
-        throw Error(displayPath(jsonFile) + ": a count of " + std::to_string(count) + " points is not possible");
-    const std::string text = readFile(csvFile);
-    // At least "p,0,0\n" per row: a count the file cannot hold is refused before anything is sized by it.
-    if (static_cast<uint64_t>(count) > text.size() / 6)
+    // Read row by row, never whole: memory follows the points, not the file. The file's size is checked
+    // against the count first, both ways: at least "p,0,0\n" a row, at most kMaxMapRowBytes.
+    LineReader in(csvFile);
+    const std::uint64_t size = in.size();
+    if (static_cast<uint64_t>(count) > size / 6)
         throw Error(displayPath(csvFile) + ": holds fewer than the " + std::to_string(count)
                     + " rows map.json announces");
-    points.xy.reserve(static_cast<size_t>(count) * 2);
-    points.paths.reserve(static_cast<size_t>(count));
-    size_t pos = text.find('\n');
-    if (pos == std::string::npos || text.compare(0, 9, "path,x,y\n") != 0)
+    if (size > 9 + static_cast<uint64_t>(count) * (kMaxMapRowBytes + 1))
+        throw Error(displayPath(csvFile) + ": " + std::to_string(size) + " bytes are more than the "
+                    + std::to_string(count) + " rows map.json announces can take (at most "
+                    + std::to_string(kMaxMapRowBytes) + " bytes a row)");
+    // Reserved up to a million points at once: the count is checked against the file's size only.
+    points.xy.reserve(static_cast<size_t>(std::min<int64_t>(count, 1 << 20)) * 2);
+    points.paths.reserve(static_cast<size_t>(std::min<int64_t>(count, 1 << 20)));
+    std::string row, more;
+    size_t line = 0;
+    if (!in.next(row, kMaxMapRowBytes) || row != "path,x,y")
         throw Error(displayPath(csvFile) + ": the header must be 'path,x,y'");
-    ++pos;
+    ++line;
     std::vector<std::string> fields;
-    size_t line = 1;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string::npos)
-            end = text.size();
+    while (in.next(row, kMaxMapRowBytes)) {
         ++line;
-        const std::string row = text.substr(pos, end - pos);
-        pos = end + 1;
+        const auto where = [&] { return displayPath(csvFile) + ":" + std::to_string(line) + ": "; };
+        // A path with a line break is quoted over several lines (csvField()): the row goes on.
+        while (csvQuoteOpen(row) && row.size() < kMaxMapRowBytes && in.next(more, kMaxMapRowBytes - row.size() - 1)) {
+            ++line;
+            row += '\n';
+            row += more;
+        }
+        if (row.size() >= kMaxMapRowBytes)
+            throw Error(where() + "a row longer than " + std::to_string(kMaxMapRowBytes) + " bytes");
         if (row.empty())
             continue;
-        const auto where = [&] { return displayPath(csvFile) + ":" + std::to_string(line) + ": "; };
         if (static_cast<int64_t>(points.paths.size()) >= count)
             throw Error(where() + "more rows than the " + std::to_string(count) + " map.json announces");
         if (!splitCsvLine(row, fields) || fields.size() != 3)

@@ -19,6 +19,7 @@ struct MapParams {
     EmbeddingParams embedding;        // neighbours, seed, ... (method "neighbors")
     std::string device = "auto";
     int64_t recallSample = 1000; // faces whose 10 nearest neighbours are compared (map.json's "recall")
+    bool force = false;          // replace a FaceAtlas folder of another kind at outDir
 };
 
 struct MapResult {

@@ -1,5 +1,6 @@
 #include "ml/Runs.h"
 
+#include "ml/CheckpointHeader.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
@@ -61,21 +62,20 @@ double parseNumber(const std::string& text, const std::string& where)
 // the whole file with these 16 hex digits read as '0's.
 // Tensors: "model.<name>" for every parameter and buffer, "optimizer.<i>.exp_avg" /
 // ".exp_avg_sq" / ".max_exp_avg_sq" for the AdamW state of the model's i-th parameter.
+// The header's reader and its limits (size, nesting, values) are in ml/CheckpointHeader.h.
 
-constexpr const char* kCheckpointFormat = "faceatlas-checkpoint";
-constexpr const char* kCheckpointVersion = "2";
-constexpr const char* kChecksumKey = "checksum_fnv1a64";
 // The standard FNV-1a 64 offset basis (fnv1a64()'s default, which keys caches, differs), so that any
 // FNV-1a implementation checks a checkpoint.
 constexpr std::uint64_t kFnvOffsetBasis = 14695981039346656037ULL;
-constexpr std::uint64_t kMaxHeaderBytes = 64ULL << 20;
-constexpr int64_t kMaxDim = int64_t(1) << 40;
+// Weights and buffers FaceAtlas's training writes are far below this (the largest are the age buffers,
+// ages up to 100 or so, 40,000 at most: kMaxRecordAge); weights like 1e38 overflow its outputs to NaN.
+constexpr double kMaxWeight = 1e6;
+// The run's metadata in a checkpoint: a flat object of a few keys and the history as one text.
+constexpr int kMaxMetaDepth = 8;
+constexpr std::size_t kMaxMetaValues = 10'000;
+// Epochs as parseMetricsCsv() accepts them.
+constexpr std::int64_t kMaxEpoch = 1'000'000;
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "checkpoints are written in the host's byte order");
-
-std::string checksumField(const std::string& hex)
-{
-    return std::string("\"") + kChecksumKey + "\":\"" + hex + "\"";
-}
 
 const char* dtypeName(torch::ScalarType type)
 {
@@ -105,14 +105,6 @@ std::string shapeText(const std::vector<int64_t>& shape)
         text += (i ? "," : "") + std::to_string(shape[i]);
     return text + "]";
 }
-
-/** One tensor the header declares, checked against the file. */
-struct Declared {
-    std::string name;
-    std::string dtype;
-    std::vector<int64_t> shape;
-    std::uint64_t begin = 0, end = 0;
-};
 
 /** A checkpoint file read: the model and, when asked, the optimizer state. */
 struct ParsedCheckpoint {
@@ -178,46 +170,39 @@ public:
                  "the file, convert it once with 'faceatlas-cli convert-checkpoint "
                  + displayPath(m_file) + "'");
         std::uint64_t headerBytes = 0;
-        for (int i = 7; i >= 0; --i)
-            headerBytes = (headerBytes << 8) | lengthBytes[i];
-        if (headerBytes < 2 || headerBytes > m_size - 8 || headerBytes > kMaxHeaderBytes)
-            fail("not a FaceAtlas checkpoint (its header claims " + std::to_string(headerBytes)
-                 + " bytes; the file has " + std::to_string(m_size) + ")");
-        std::string header(static_cast<size_t>(headerBytes), '\0');
-        read(8, header.data(), header.size());
-        const std::uint64_t dataStart = 8 + headerBytes, dataSize = m_size - dataStart;
-
-        json h;
+        CheckpointHeader h;
+        std::map<std::string, CheckpointTensor> declared;
+        std::string header;
         try {
-            h = json::parse(header);
-        } catch (const json::exception&) {
-            fail("not a FaceAtlas checkpoint (its header is not JSON; damaged?)");
+            // The length bounded first: the header is read and parsed only when it is of a size FaceAtlas
+            // writes, and parsed with bounds on its nesting and number of values.
+            headerBytes = checkpointHeaderLength(lengthBytes, m_size);
+            header.resize(static_cast<size_t>(headerBytes));
+            read(8, header.data(), header.size());
+            h = parseCheckpointHeader(header);
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            if (what.rfind(displayPath(m_file), 0) == 0)
+                throw;
+            fail(what);
         }
-        if (!h.is_object() || !h.contains("__metadata__") || !h["__metadata__"].is_object())
-            fail("not a FaceAtlas checkpoint (no __metadata__)");
-        const json& meta = h["__metadata__"];
+        const std::uint64_t dataStart = 8 + headerBytes, dataSize = m_size - dataStart;
         const auto text = [&](const char* key) {
-            const auto it = meta.find(key);
-            if (it == meta.end() || !it->is_string())
-                fail(std::string("damaged checkpoint (no '") + key + "' in its metadata)");
-            return it->get<std::string>();
+            try {
+                return h.metadata(key);
+            } catch (const Error& e) {
+                fail(e.what());
+            }
         };
-        if (text("format") != kCheckpointFormat)
-            fail("not a FaceAtlas checkpoint (format '" + text("format").substr(0, 40) + "')");
-        if (text("version") != kCheckpointVersion)
-            fail("checkpoint version " + text("version").substr(0, 20) + " is not one this FaceAtlas reads (version "
-                 + kCheckpointVersion + ")");
 
         // The checksum first: nothing the header declares is trusted (or allocated) before it matches.
-        const std::string stored = text(kChecksumKey);
-        const size_t at = header.find(checksumField(stored));
-        if (stored.size() != 16 || at == std::string::npos
-            || header.find(checksumField(stored), at + 1) != std::string::npos)
-            fail("damaged checkpoint (its checksum field is malformed)");
-        std::string zeroed = header;
-        zeroed.replace(at, checksumField(stored).size(), checksumField(std::string(16, '0')));
+        // It covers the length, the header with the checksum's digits read as '0's, and the data.
+        const std::string zeroField = checkpointChecksumField(std::string(16, '0'));
+        const size_t fieldEnd = h.checksumAt + zeroField.size();
         std::uint64_t hash = fnv1a64(std::string_view(reinterpret_cast<const char*>(lengthBytes), 8), kFnvOffsetBasis);
-        hash = fnv1a64(zeroed, hash);
+        hash = fnv1a64(std::string_view(header).substr(0, h.checksumAt), hash);
+        hash = fnv1a64(zeroField, hash);
+        hash = fnv1a64(std::string_view(header).substr(fieldEnd), hash);
         {
             std::vector<char> chunk(1 << 20);
             for (std::uint64_t off = 0; off < dataSize;) {
@@ -227,62 +212,15 @@ public:
                 off += n;
             }
         }
-        if (hexKey(hash) != stored)
+        if (hexKey(hash) != h.checksum)
             fail("damaged checkpoint (checksum mismatch: the file changed after it was written)");
+        header = std::string(); // not needed any more
 
         // Every declared tensor: its type, shape and bytes within the data section, tiling it exactly.
-        std::map<std::string, Declared> declared;
-        for (auto it = h.begin(); it != h.end(); ++it) {
-            if (it.key() == "__metadata__")
-                continue;
-            const json& e = it.value();
-            Declared d;
-            d.name = it.key();
-            const auto bad = [&](const std::string& why) {
-                fail("damaged checkpoint (tensor " + d.name + ": " + why + ")");
-            };
-            if (!e.is_object() || !e.contains("dtype") || !e["dtype"].is_string() || !e.contains("shape")
-                || !e["shape"].is_array() || !e.contains("data_offsets") || !e["data_offsets"].is_array()
-                || e["data_offsets"].size() != 2)
-                bad("malformed entry");
-            d.dtype = e["dtype"].get<std::string>();
-            if (d.dtype != "F32" && d.dtype != "I64")
-                bad("type " + d.dtype.substr(0, 10) + " is not F32 or I64");
-            std::uint64_t count = 1;
-            for (const auto& dim : e["shape"]) {
-                if (!dim.is_number_integer() || dim.get<int64_t>() < 0 || dim.get<int64_t>() > kMaxDim)
-                    bad("invalid shape");
-                const auto v = static_cast<std::uint64_t>(dim.get<int64_t>());
-                if (v != 0 && count > dataSize / v)
-                    bad("shape larger than the file");
-                count *= v;
-                d.shape.push_back(dim.get<int64_t>());
-            }
-            for (const auto& o : e["data_offsets"])
-                if (!o.is_number_unsigned())
-                    bad("invalid data offsets");
-            d.begin = e["data_offsets"][0].get<std::uint64_t>();
-            d.end = e["data_offsets"][1].get<std::uint64_t>();
-            const std::uint64_t element = d.dtype == "F32" ? 4 : 8;
-            if (count > dataSize / element || d.begin > d.end || d.end > dataSize || d.end - d.begin != count * element)
-                bad("its bytes lie outside the file or do not match its shape");
-            declared.emplace(d.name, d);
-        }
-        {
-            std::vector<const Declared*> byOffset;
-            for (const auto& [name, d] : declared)
-                byOffset.push_back(&d);
-            std::sort(byOffset.begin(), byOffset.end(), [](const Declared* a, const Declared* b) {
-                return std::make_pair(a->begin, a->end) < std::make_pair(b->begin, b->end);
-            });
-            std::uint64_t next = 0;
-            for (const Declared* d : byOffset) {
-                if (d->begin != next)
-                    fail("damaged checkpoint (tensor bytes overlap or leave gaps)");
-                next = d->end;
-            }
-            if (next != dataSize)
-                fail("damaged checkpoint (" + std::to_string(dataSize - next) + " bytes after the last tensor)");
+        try {
+            declared = checkpointTensors(h, dataSize);
+        } catch (const Error& e) {
+            fail(e.what());
         }
 
         // The model the metadata names, built fresh; the file must hold exactly its tensors.
@@ -317,19 +255,35 @@ public:
             fail(what);
         }
         out.metaJson = text("meta");
+        json meta;
         try {
-            if (!json::parse(out.metaJson).is_object())
-                throw std::runtime_error("not an object");
-        } catch (const std::exception&) {
+            meta = parseJsonBounded(out.metaJson, "checkpoint metadata", kMaxMetaDepth, kMaxMetaValues);
+        } catch (const Error& e) {
+            fail(e.what());
+        } catch (const json::exception&) {
             fail("damaged checkpoint (its run metadata is not a JSON object)");
+        }
+        if (!meta.is_object())
+            fail("damaged checkpoint (its run metadata is not a JSON object)");
+        // Read as integers by training (a resume), the Runs page and the GUI: whole epochs or refused here.
+        try {
+            for (const char* key : {"epoch", "best_epoch"})
+                jsonIntOr(meta, key, 0, 0, kMaxEpoch, "damaged checkpoint: its run metadata");
+        } catch (const Error& e) {
+            fail(e.what());
         }
 
         torch::NoGradGuard noGrad;
         std::set<std::string> used;
-        const auto readTensor = [&](const Declared& d, const torch::Tensor& into) {
+        const auto readTensor = [&](const CheckpointTensor& d, const torch::Tensor& into) {
             read(dataStart + d.begin, into.data_ptr(), static_cast<size_t>(d.end - d.begin));
             if (into.is_floating_point() && !torch::isfinite(into).all().item<bool>())
                 fail("tensor " + d.name + " holds NaN or infinite values");
+            // The model's own weights and buffers: finite but huge ones overflow its outputs to NaN.
+            if (into.is_floating_point() && d.name.rfind("model.", 0) == 0 && into.numel() > 0
+                && into.abs().max().item<double>() > kMaxWeight)
+                fail("tensor " + d.name + " holds values beyond +-" + number(kMaxWeight) + " (largest "
+                     + number(into.abs().max().item<double>()) + "), which FaceAtlas's training never writes");
             used.insert(d.name);
         };
         for (auto& [name, tensor] : modelTensors(*out.model)) {
@@ -337,7 +291,7 @@ public:
             if (it == declared.end())
                 fail("not a " + std::string(modelKindName(kind)) + " at " + sizeText + " px (tensor " + name
                      + " is missing)");
-            const Declared& d = it->second;
+            const CheckpointTensor& d = it->second;
             const std::vector<int64_t> expected(tensor.sizes().begin(), tensor.sizes().end());
             if (d.dtype != dtypeName(tensor.scalar_type()) || d.shape != expected)
                 fail("not a " + std::string(modelKindName(kind)) + " at " + sizeText + " px (tensor " + name + " is "
@@ -352,7 +306,10 @@ public:
         const auto params = out.model->parameters();
         json optimizer;
         try {
-            optimizer = json::parse(text("optimizer"));
+            optimizer = parseJsonBounded(text("optimizer"), "checkpoint optimizer record", kMaxCheckpointHeaderDepth,
+                                         kMaxCheckpointHeaderValues);
+        } catch (const Error& e) {
+            fail(e.what());
         } catch (const json::exception&) {
             fail("damaged checkpoint (its optimizer record is not JSON)");
         }
@@ -541,9 +498,9 @@ void saveCheckpoint(const fs::path& file, FaceModelImpl& model, torch::optim::Op
         out.write(data, bytes);
         hash = fnv1a64(std::string_view(data, bytes), hash);
     }
-    const std::string zero = checksumField(std::string(16, '0'));
+    const std::string zero = checkpointChecksumField(std::string(16, '0'));
     const size_t at = headerText.find(zero);
-    headerText.replace(at, zero.size(), checksumField(hexKey(hash)));
+    headerText.replace(at, zero.size(), checkpointChecksumField(hexKey(hash)));
     out.writeAt(8, headerText.data(), headerText.size());
     out.commit();
 }
@@ -637,7 +594,7 @@ void convertLegacyCheckpoint(const fs::path& file)
     if (!meta.contains("history") && fs::is_regular_file(metrics, ec)) {
         try {
             auto history = parseMetricsCsv(readFile(metrics), displayPath(metrics));
-            const int epoch = meta.value("epoch", 0);
+            const auto epoch = jsonIntOr(meta, "epoch", 0, 0, kMaxEpoch, displayPath(file) + ": its metadata");
             history.erase(
                 std::remove_if(history.begin(), history.end(), [&](const EpochMetrics& m) { return m.epoch > epoch; }),
                 history.end());
@@ -678,7 +635,7 @@ std::optional<RunSummary> readRunSummary(const fs::path& dir)
     RunSummary s;
     s.dir = fs::absolute(dir).lexically_normal();
     try {
-        const json run = json::parse(readFile(dir / "run.json"));
+        const json run = json::parse(readFile(dir / "run.json", kMaxManifestBytes));
         if (!run.is_object())
             throw Error("not a JSON object");
         const auto text = [&](const char* key) {
@@ -689,11 +646,9 @@ std::optional<RunSummary> readRunSummary(const fs::path& dir)
         s.data = text("data");
         s.status = text("status");
         s.started = text("started");
-        if (const auto it = run.find("size"); it != run.end() && it->is_number_integer())
-            s.size = it->get<int>();
-        int bestEpoch = 0;
-        if (const auto it = run.find("best_epoch"); it != run.end() && it->is_number_integer())
-            bestEpoch = it->get<int>();
+        const std::string what = displayPath(dir / "run.json");
+        s.size = static_cast<int>(jsonIntOr(run, "size", 0, 0, 1024, what));
+        const auto bestEpoch = jsonIntOr(run, "best_epoch", 0, 0, kMaxEpoch, what);
         if (fs::is_regular_file(dir / "metrics.csv", ec)) {
             const auto history = parseMetricsCsv(readFile(dir / "metrics.csv"), displayPath(dir / "metrics.csv"));
             s.epochs = static_cast<int>(history.size());
@@ -724,9 +679,9 @@ fs::path workspaceDir()
     return fs::temp_directory_path() / "faceatlas-workspace";
 }
 
-void registerRun(const fs::path& runDir)
+void registerRun(const fs::path& runDir, const fs::path& workspace)
 {
-    const fs::path index = workspaceDir() / "runs.index";
+    const fs::path index = (workspace.empty() ? workspaceDir() : workspace) / "runs.index";
     const std::string path = fs::absolute(runDir).lexically_normal().string();
     std::string text;
     std::error_code ec;
@@ -743,7 +698,7 @@ void registerRun(const fs::path& runDir)
     }
 }
 
-std::vector<RunSummary> listRuns(const std::optional<fs::path>& extraDir)
+std::vector<RunSummary> listRuns(const std::optional<fs::path>& extraDir, const fs::path& workspace)
 {
     std::vector<RunSummary> runs;
     std::set<std::string> seen;
@@ -753,7 +708,7 @@ std::vector<RunSummary> listRuns(const std::optional<fs::path>& extraDir)
             runs.push_back(*s);
     };
     std::error_code ec;
-    const fs::path index = workspaceDir() / "runs.index";
+    const fs::path index = (workspace.empty() ? workspaceDir() : workspace) / "runs.index";
     if (fs::is_regular_file(index, ec)) {
         std::istringstream in(readFile(index));
         for (std::string line; std::getline(in, line);)

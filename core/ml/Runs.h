@@ -101,9 +101,13 @@ std::optional<RunSummary> readRunSummary(const std::filesystem::path& dir);
 
 /** The workspace: $FACEATLAS_WORKSPACE, else $XDG_DATA_HOME/faceatlas, else ~/.local/share/faceatlas. */
 std::filesystem::path workspaceDir();
-/** Remembers a run folder in the workspace's run index (once). */
-void registerRun(const std::filesystem::path& runDir);
-/** Runs in the workspace index (that still exist) and any run folders directly under `extraDir`. */
-std::vector<RunSummary> listRuns(const std::optional<std::filesystem::path>& extraDir = std::nullopt);
+/** Remembers a run folder in the run index of `workspace` (empty: workspaceDir()), once. */
+void registerRun(const std::filesystem::path& runDir, const std::filesystem::path& workspace = {});
+/**
+ * Runs in the index of `workspace` (empty: workspaceDir()) that still exist, and any run folders
+ * directly under `extraDir`.
+ */
+std::vector<RunSummary> listRuns(const std::optional<std::filesystem::path>& extraDir = std::nullopt,
+                                 const std::filesystem::path& workspace = {});
 
 } // namespace faceatlas

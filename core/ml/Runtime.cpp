@@ -4,23 +4,87 @@
 
 #include <algorithm>
 #include <ATen/Parallel.h>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <exception>
 #include <limits>
 #include <malloc.h>
+#include <mutex>
+#include <thread>
 #include <torch/cuda.h>
 #include <torch/version.h>
+#include <vector>
 
 namespace faceatlas {
 
+namespace {
+
+void setBlasThreads(int threads)
+{
+    using SetFn = void (*)(int);
+    if (auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+        set(threads);
+}
+
+std::atomic_bool g_budgetSet{false};
+
+} // namespace
+
 int configureTorchThreads(int requested)
 {
+    if (requested <= 0 && g_budgetSet.exchange(true))
+        return at::get_num_threads(); // set at start-up (or by --threads): kept
+    g_budgetSet = true;
     const int threads = resolveThreadCount(requested);
     if (at::get_num_threads() != threads)
         at::set_num_threads(threads);
+    setBlasThreads(threads);
     return at::get_num_threads();
+}
+
+void parallelOnMathThreads(std::size_t count, int workers, const std::function<void(std::size_t, int)>& fn)
+{
+    workers = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, workers)), count));
+    if (workers <= 1) {
+        for (std::size_t i = 0; i < count; ++i)
+            fn(i, 0);
+        return;
+    }
+    std::atomic<std::size_t> next{0};
+    std::atomic_bool failed{false};
+    std::exception_ptr error;
+    std::mutex errorMutex;
+    const auto work = [&](int worker) {
+        // LibTorch's thread count is OpenMP's, and OpenMP keeps it per thread: this worker reads the
+        // budget first (as every new thread does) and then uses one math thread, the others unchanged.
+        at::internal::lazy_init_num_threads();
+        using SetFn = void (*)(int);
+        static const auto setOpenMpThreads = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+        if (setOpenMpThreads)
+            setOpenMpThreads(1);
+        try {
+            for (std::size_t i; !failed.load(std::memory_order_relaxed) && (i = next++) < count;)
+                fn(i, worker);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(errorMutex);
+            if (!error)
+                error = std::current_exception();
+            failed = true;
+        }
+    };
+    // Threads of their own that end here, so that no thread's settings outlive the call (workers
+    // that wait do not spin either).
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<std::size_t>(workers));
+    for (int w = 0; w < workers; ++w)
+        pool.emplace_back(work, w);
+    for (auto& thread : pool)
+        thread.join();
+    if (error)
+        std::rethrow_exception(error);
 }
 
 void configureAllocator()
@@ -75,32 +139,6 @@ std::string blasDescription()
                 "products several times faster)";
 #endif
     return text;
-}
-
-namespace {
-void setBlasThreads(int threads)
-{
-    using SetFn = void (*)(int);
-    if (auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-        set(threads);
-}
-} // namespace
-
-SingleThreadedMath::SingleThreadedMath()
-    : m_torch(at::get_num_threads())
-{
-    using GetFn = int (*)();
-    if (auto get = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")))
-        m_blas = get();
-    setBlasThreads(1);
-    at::set_num_threads(1);
-}
-
-SingleThreadedMath::~SingleThreadedMath()
-{
-    at::set_num_threads(m_torch);
-    if (m_blas > 0)
-        setBlasThreads(m_blas);
 }
 
 } // namespace faceatlas

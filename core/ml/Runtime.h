@@ -1,14 +1,30 @@
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 
 namespace faceatlas {
 
 /**
- * Sets LibTorch's intra-op thread count: `requested` when positive, else every core of the
- * machine (LibTorch alone picks 1 on these machines). Returns the count in effect.
+ * The compute budget of the process: LibTorch's intra-op threads and OpenBLAS's threads, both
+ * `requested` when positive, else every core of the machine (LibTorch alone picks 1 on these
+ * machines). Set once at start-up, before any worker starts, and by a command's --threads; a later
+ * call with 0 leaves the budget as it is (a job's default never undoes --threads). Nothing else
+ * changes these process-wide settings while threads compute: work that wants one math thread per
+ * worker runs on parallelOnMathThreads(). Returns the count in effect.
  */
 int configureTorchThreads(int requested = 0);
+
+/**
+ * Calls fn(index, worker) for every index in [0, count), handing indices out one at a time to
+ * `workers` worker threads (worker < workers) that each do whole blocks with one math thread:
+ * LibTorch's operations inside run on the worker's own thread (OpenMP keeps its thread count per
+ * thread, so this changes nothing for other threads). BLAS must not be called from fn: its thread
+ * count is process-wide, so products belong on the calling thread (see KMeans.cpp, Projection.cpp).
+ * The first exception stops the others and is rethrown here. One worker runs on the caller.
+ */
+void parallelOnMathThreads(std::size_t count, int workers, const std::function<void(std::size_t, int)>& fn);
 
 /**
  * Process-wide settings for fast training, once at start-up: keeps freed memory in the process
@@ -30,23 +46,5 @@ std::string blasDescription();
 
 /** Whether this LibTorch build can use a CUDA GPU on this machine now. */
 bool cudaAvailable();
-
-/**
- * While alive, LibTorch and OpenBLAS run single-threaded, so that code running one worker per core
- * (k-means, the neighbour search) does whole blocks in each. Letting both libraries' thread pools
- * share two cores with those workers makes them spin against each other (sched_yield storms) and
- * halves the speed.
- */
-class SingleThreadedMath {
-public:
-    SingleThreadedMath();
-    ~SingleThreadedMath();
-    SingleThreadedMath(const SingleThreadedMath&) = delete;
-    SingleThreadedMath& operator=(const SingleThreadedMath&) = delete;
-
-private:
-    int m_torch;
-    int m_blas = 0;
-};
 
 } // namespace faceatlas

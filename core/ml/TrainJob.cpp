@@ -7,6 +7,7 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
+#include "util/OutputFolder.h"
 #include "util/PngWriter.h"
 
 #include <algorithm>
@@ -191,6 +192,9 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
     configureTorchThreads(p.threads);
     if (p.epochs < 1)
         throw Error("--epochs must be at least 1");
+    // A run folder is trained in place (checkpoints, resumed later): it must be new, empty or a run,
+    // never replaced (so no --force).
+    checkOutputFolder(p.runDir, OutputKind::Run, {false, {p.data}});
     const PreparedDataset data = PreparedDataset::open(p.data);
     const std::vector<std::uint32_t>& trainIndices = p.trainIndices ? *p.trainIndices : data.trainIndices();
     const std::vector<std::uint32_t>& valIndices = p.valIndices ? *p.valIndices : data.valIndices();
@@ -218,7 +222,11 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
     const std::string deviceName = device.is_cuda() ? "cuda" : "cpu";
 
     fs::create_directories(p.runDir);
-    removeStaleTemporaries(p.runDir); // checkpoints and records of a killed run's unfinished writes
+    // Checkpoints and records of a killed run's unfinished writes: only temporaries of the run's own files.
+    removeStaleTemporaries(p.runDir, [](const std::string& name) {
+        const auto& own = outputKindNames(OutputKind::Run);
+        return std::find(own.begin(), own.end(), name) != own.end();
+    });
     const fs::path lastPath = p.runDir / "last.pt", bestPath = p.runDir / "best.pt";
     torch::manual_seed(p.seed);
     FaceModel model = createModel(p.model, data.imageSize());
@@ -312,7 +320,7 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
     }
     writeRun("running");
     if (p.listInWorkspace)
-        registerRun(p.runDir);
+        registerRun(p.runDir, p.workspace);
 
     // Fixed validation faces for the autoencoder's reconstructions.
     torch::Tensor previewImages;
@@ -320,7 +328,9 @@ TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         const size_t n = std::min<size_t>(static_cast<size_t>(p.previewCount), valIndices.size());
         previewImages = makeBatch(data, valIndices.data(), n).images.to(device);
         fs::create_directories(p.runDir / "previews");
-        removeStaleTemporaries(p.runDir / "previews");
+        removeStaleTemporaries(p.runDir / "previews", [](const std::string& name) {
+            return name.size() == 13 && name.rfind("epoch-", 0) == 0 && name.compare(9, 4, ".png") == 0;
+        });
     }
 
     try {

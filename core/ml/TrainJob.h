@@ -31,7 +31,8 @@ struct TrainParams {
     // dataset's split; each index is checked to be below the dataset's count.
     std::optional<std::vector<std::uint32_t>> trainIndices;
     std::optional<std::vector<std::uint32_t>> valIndices;
-    bool listInWorkspace = true; // remember the run in the workspace's run index
+    bool listInWorkspace = true;     // remember the run in the workspace's run index
+    std::filesystem::path workspace; // whose run index; empty: workspaceDir() ($FACEATLAS_WORKSPACE, ...)
 };
 
 /** The defaults that work for each model (see README). */

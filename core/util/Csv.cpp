@@ -44,4 +44,50 @@ bool splitCsvLine(const std::string& line, std::vector<std::string>& fields)
     return !quoted;
 }
 
+namespace {
+
+void dropCarriageReturn(std::string& line)
+{
+    if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+}
+
+} // namespace
+
+bool csvQuoteOpen(const std::string& text)
+{
+    size_t quotes = 0;
+    for (char c : text)
+        quotes += c == '"';
+    return quotes % 2 == 1; // "" inside a quoted field counts twice, so the parity tells
+}
+
+bool nextCsvRecord(std::istream& in, std::string& record, size_t& lines)
+{
+    if (!std::getline(in, record))
+        return false;
+    ++lines;
+    dropCarriageReturn(record);
+    if (!csvQuoteOpen(record))
+        return true;
+    constexpr size_t kMaxLines = 16, kMaxBytes = 64 * 1024;
+    const std::streampos afterFirst = in.tellg();
+    const std::string first = record;
+    std::string line;
+    for (size_t extra = 1; extra < kMaxLines && record.size() <= kMaxBytes && std::getline(in, line); ++extra) {
+        dropCarriageReturn(line);
+        record += '\n';
+        record += line;
+        if (!csvQuoteOpen(record)) {
+            lines += extra;
+            return true;
+        }
+    }
+    in.clear();
+    if (afterFirst != std::streampos(-1))
+        in.seekg(afterFirst);
+    record = first;
+    return true;
+}
+
 } // namespace faceatlas

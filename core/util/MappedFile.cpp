@@ -2,6 +2,7 @@
 
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/OutputFolder.h"
 
 #include <cerrno>
 #include <cstring>
@@ -12,6 +13,8 @@
 #include <utility>
 
 namespace faceatlas {
+
+namespace fs = std::filesystem;
 
 MappedFile::~MappedFile()
 {
@@ -44,7 +47,16 @@ void MappedFile::reset() noexcept
 
 MappedFile MappedFile::openReadOnly(const std::filesystem::path& path, bool populate)
 {
-    const int fd = openRegularFile(path); // a FIFO or a device cannot be mapped as a file
+    return mapDescriptor(openRegularFile(path), path, populate); // a FIFO or a device cannot be mapped as a file
+}
+
+MappedFile MappedFile::openReadOnly(const OpenFolder& folder, const std::string& name, bool populate)
+{
+    return mapDescriptor(folder.openFile(name), folder.path() / name, populate);
+}
+
+MappedFile MappedFile::mapDescriptor(int fd, const std::filesystem::path& path, bool populate)
+{
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
         const int err = errno;
@@ -69,13 +81,24 @@ MappedFile MappedFile::openReadOnly(const std::filesystem::path& path, bool popu
 
 MappedFile MappedFile::create(const std::filesystem::path& path, size_t size)
 {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // A new file only (O_EXCL, O_NOFOLLOW): never an existing file someone may be reading, never a link.
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
-        throw Error(displayPath(path) + ": cannot create: " + std::strerror(errno));
-    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-        const int err = errno;
-        ::close(fd);
-        throw Error(displayPath(path) + ": cannot size to " + std::to_string(size) + " bytes: " + std::strerror(err));
+        throw Error(writtenPath(path) + ": cannot create: " + std::strerror(errno));
+    // Every block is allocated now: a write through the mapping into a block the disk no longer has
+    // would be SIGBUS, so a full disk is this error instead, before any work is done.
+    if (size > 0) {
+        const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+        if (err != 0) {
+            ::close(fd);
+            ::unlink(path.c_str());
+            const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+            if (err == ENOSPC || err == EDQUOT || err == EFBIG)
+                throw Error(writtenPath(dir) + ": not enough disk space: " + displayPath(path.filename()) + " needs "
+                            + byteText(size) + ", " + byteText(freeBytes(dir)) + " free there; free some space or "
+                            + "choose another folder");
+            throw Error(writtenPath(path) + ": cannot reserve " + byteText(size) + ": " + std::strerror(err));
+        }
     }
     MappedFile file;
     file.m_size = size;

@@ -3,8 +3,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 namespace faceatlas {
+
+class OpenFolder;
 
 /** A file mapped into memory, read-only or read-write; unmapped when destroyed. */
 class MappedFile {
@@ -22,7 +25,13 @@ public:
      * now (for data that will be scanned whole, like codes), instead of page by page on first touch.
      */
     static MappedFile openReadOnly(const std::filesystem::path& path, bool populate = false);
-    /** Creates (or truncates) a file of `size` bytes and maps it for writing. */
+    /** The same for the file `name` of a folder opened once (see OpenFolder). */
+    static MappedFile openReadOnly(const OpenFolder& folder, const std::string& name, bool populate = false);
+    /**
+     * Creates a new file of `size` bytes (never an existing one, never through a link), with its blocks
+     * reserved, and maps it for writing. A disk without room is an Error naming the folder and the
+     * bytes needed, never a SIGBUS later.
+     */
     static MappedFile create(const std::filesystem::path& path, size_t size);
 
     const std::uint8_t* data() const { return m_data; }
@@ -33,6 +42,8 @@ public:
     void flush();
 
 private:
+    /** Maps an open regular file read-only and closes the descriptor. */
+    static MappedFile mapDescriptor(int fd, const std::filesystem::path& path, bool populate);
     void reset() noexcept;
     std::uint8_t* m_data = nullptr;
     size_t m_size = 0;

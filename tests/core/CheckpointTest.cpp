@@ -1,14 +1,18 @@
+#include "data/AuditFiles.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
 #include "data/Provenance.h"
+#include "ml/CheckpointHeader.h"
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
+#include "ml/MapJob.h"
 #include "ml/Models.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
 #include "TestSupport.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 
 #include <chrono>
 #include <csignal>
@@ -312,7 +316,7 @@ TEST(FileUtilTest, StaleTemporariesOfDeadWritersAreRemoved)
     const std::string mine = ".last.pt.tmp-" + std::to_string(::getpid()) + "-4";
     for (const auto& name : {dead, mine, std::string("last.pt"), std::string("notes.tmp-x")})
         test::writeBytes(dir / name, "x");
-    EXPECT_EQ(removeStaleTemporaries(dir.path()), 1);
+    EXPECT_EQ(removeStaleTemporaries(dir.path(), [](const std::string& name) { return name == "last.pt"; }), 1);
     EXPECT_FALSE(std::filesystem::exists(dir / dead));
     EXPECT_TRUE(std::filesystem::exists(dir / mine));
     EXPECT_TRUE(std::filesystem::exists(dir / "last.pt"));
@@ -576,4 +580,195 @@ TEST(CheckpointTest, HostileCheckpointsFoundEarlierAreRefusedWithoutRunningThem)
         ++files;
     }
     EXPECT_EQ(files, 3);
+}
+
+// --- Hostile checkpoints and run files, round 3 (issue 24) --------------------------------------------
+
+namespace {
+
+/** A checkpoint file of `header` (padded with spaces as written) and `data`. */
+void writeCheckpoint(const std::filesystem::path& file, std::string header, const std::string& data = "")
+{
+    header.append((8 - header.size() % 8) % 8, ' ');
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i)
+        bytes[i] = static_cast<char>(static_cast<std::uint64_t>(header.size()) >> (8 * i));
+    test::writeBytes(file, bytes + header + data);
+}
+
+bool has(const std::string& text, const std::string& part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST(CheckpointTest, HeaderBombsAreRefusedBeforeTheyAreBuilt)
+{
+    // F08: 64 MB headers of nested arrays or of empty objects cost 2.0-2.8 GB before the checkpoint was
+    // refused. Now the length is bounded before reading, and nesting and values while parsing.
+    TempDir dir;
+    writeCheckpoint(dir / "nested.pt",
+                    R"({"__metadata__":)" + std::string(100000, '[') + std::string(100000, ']') + "}");
+    const std::string nested = errorOf([&] { loadCheckpoint(dir / "nested.pt"); });
+    EXPECT_TRUE(has(nested, "nested.pt") && has(nested, "nested deeper than 3 levels")) << nested;
+    std::string objects = R"({"__metadata__":{},"a":[{})";
+    for (int i = 0; i < 300000; ++i)
+        objects += ",{}";
+    writeCheckpoint(dir / "objects.pt", objects + "]}");
+    const std::string many = errorOf([&] { loadCheckpoint(dir / "objects.pt"); });
+    EXPECT_TRUE(has(many, "objects.pt") && has(many, "more than 250000 values")) << many;
+    // A header longer than FaceAtlas writes is refused from its length, unread (a sparse file).
+    const std::uint64_t length = kMaxCheckpointHeaderBytes + 8;
+    std::string prefix(8, '\0');
+    for (int i = 0; i < 8; ++i)
+        prefix[i] = static_cast<char>(length >> (8 * i));
+    test::writeBytes(dir / "long.pt", prefix);
+    std::filesystem::resize_file(dir / "long.pt", 8 + length + 64);
+    const std::string tooLong = errorOf([&] { loadCheckpoint(dir / "long.pt"); });
+    EXPECT_TRUE(has(tooLong, "long.pt") && has(tooLong, "at most 16 MiB")) << tooLong;
+    // The run metadata and the optimizer record are JSON texts inside the header: bounded the same way,
+    // also when the checksum matches.
+    Trained t = trainedModel(ModelKind::AgeCapstone, 8);
+    saveCheckpoint(dir / "c.pt", *t.model, t.optimizer.get(), "{}");
+    const std::string good = readFile(dir / "c.pt");
+    test::writeBytes(dir / "meta.pt", good);
+    rewrite(dir / "meta.pt",
+            [](json& h) { h["__metadata__"]["meta"] = std::string(5000, '[') + std::string(5000, ']'); });
+    const std::string meta = errorOf([&] { loadCheckpoint(dir / "meta.pt"); });
+    EXPECT_TRUE(has(meta, "checkpoint metadata: JSON nested deeper than 8 levels")) << meta;
+    test::writeBytes(dir / "optimizer.pt", good);
+    rewrite(dir / "optimizer.pt",
+            [](json& h) { h["__metadata__"]["optimizer"] = std::string(5000, '[') + std::string(5000, ']'); });
+    const std::string optimizer = errorOf([&] { loadCheckpoint(dir / "optimizer.pt"); });
+    EXPECT_TRUE(has(optimizer, "checkpoint optimizer record: JSON nested deeper than 3 levels")) << optimizer;
+}
+
+TEST(CheckpointTest, RealHeadersAreFarWithinTheLimits)
+{
+    // The largest model with its optimizer state and a history of 20,000 epochs.
+    TempDir dir;
+    Trained t = trainedModel(ModelKind::Age, 16);
+    std::vector<EpochMetrics> history;
+    for (int epoch = 1; epoch <= 20000; ++epoch)
+        history.push_back({epoch, 0.123456789, 0.2345678, 5.678901, 9.87654321, NAN, 0.00123456789, 12.3456789});
+    const std::string meta = json{{"epoch", 20000}, {"best_epoch", 19999}, {"history", metricsCsv(history)}}.dump();
+    saveCheckpoint(dir / "c.pt", *t.model, t.optimizer.get(), meta);
+    const std::string bytes = readFile(dir / "c.pt");
+    EXPECT_LT(headerLength(bytes), kMaxCheckpointHeaderBytes / 4);
+    // A quarter of the limits would do (values are counted as the reader counts them).
+    EXPECT_NO_THROW(parseJsonBounded(bytes.substr(8, headerLength(bytes)), "header", kMaxCheckpointHeaderDepth,
+                                     kMaxCheckpointHeaderValues / 4));
+    EXPECT_EQ(json::parse(loadCheckpoint(dir / "c.pt").metaJson)["epoch"], 20000);
+}
+
+TEST(CheckpointTest, HugeFiniteWeightsAreRefusedAndNonFiniteOutputsAreErrors)
+{
+    // F15: weights of 1e38 passed the NaN check, and evaluate printed "MAE nan", predict wrote "-nan".
+    TempDir dir;
+    Trained t = trainedModel(ModelKind::AgeCapstone, 32);
+    torch::NoGradGuard noGrad;
+    auto weight = t.model->named_parameters()["dense2.weight"];
+    weight[0][0] = 1e38f;
+    saveCheckpoint(dir / "huge.pt", *t.model, nullptr, "{}");
+    const std::string huge = errorOf([&] { loadCheckpoint(dir / "huge.pt"); });
+    EXPECT_TRUE(has(huge, "huge.pt")
+                && has(huge, "tensor model.dense2.weight holds values beyond +-1000000 (largest 1e+38)"))
+        << huge;
+    weight[0][0] = -1e6f; // at the bound
+    saveCheckpoint(dir / "bound.pt", *t.model, nullptr, "{}");
+    EXPECT_EQ(errorOf([&] { loadCheckpoint(dir / "bound.pt"); }), "");
+
+    // A model that predicts NaN (in memory: no checkpoint gives one now) is an error naming the face.
+    PrepareJob(demoParams(dir / "data", "demo:40")).run();
+    const PreparedDataset data = PreparedDataset::open(dir / "data");
+    weight.fill_(std::numeric_limits<float>::quiet_NaN());
+    const std::string predicted = errorOf([&] { predictAges(*t.model, data, data.valIndices(), torch::kCPU); });
+    EXPECT_TRUE(has(predicted, "prediction for " + recordKey(data.records()[data.valIndices()[0]]))
+                && has(predicted, "not a finite number"))
+        << predicted;
+    EXPECT_TRUE(has(errorOf([] { evaluateAges({30.0f, NAN}, {30, 31}, 30.0f); }), "not a finite number"));
+    EXPECT_TRUE(has(errorOf([] { evaluateAges({30.0f, 31.0f}, {30, 31}, INFINITY); }), "not a finite number"));
+    EXPECT_EQ(errorOf([] { evaluateAges({30.0f, 33.0f}, {30, 31}, 30.0f); }), "");
+}
+
+TEST(CheckpointTest, NumbersReadAsIntegersMustBeWholeAndInRange)
+{
+    // F17: 1e300 in a checkpoint's metadata, map.json or audit.json reached float-to-int casts
+    // (undefined behaviour: "epoch -2147483648").
+    TempDir dir;
+    Trained t = trainedModel(ModelKind::AgeCapstone, 8);
+    saveCheckpoint(dir / "c.pt", *t.model, nullptr, R"({"epoch":3,"best_epoch":2})");
+    EXPECT_EQ(errorOf([&] { loadCheckpoint(dir / "c.pt"); }), "");
+    const std::string good = readFile(dir / "c.pt");
+    for (const auto& [meta, expected] : std::vector<std::pair<std::string, std::string>>{
+             {R"({"epoch":1e300})", "'epoch' is 1e+300, not a whole number from 0 to 1000000"},
+             {R"({"epoch":2.5})", "'epoch' is 2.5"},
+             {R"({"epoch":"3"})", "'epoch' is \"3\""},
+             {R"({"epoch":3,"best_epoch":-1})", "'best_epoch' is -1"},
+             {R"({"best_epoch":18446744073709551615})", "'best_epoch' is 18446744073709551615"}}) {
+        test::writeBytes(dir / "m.pt", good);
+        rewrite(dir / "m.pt", [&](json& h) { h["__metadata__"]["meta"] = meta; });
+        const std::string e = errorOf([&] { loadCheckpoint(dir / "m.pt"); });
+        EXPECT_TRUE(has(e, "m.pt") && has(e, expected)) << meta << ": " << e;
+    }
+    // run.json: listed as damaged, with the key named.
+    test::writeBytes(dir / "run" / "run.json", R"({"model":"age","status":"finished","size":1e300})");
+    const auto summary = readRunSummary(dir / "run");
+    ASSERT_TRUE(summary.has_value());
+    EXPECT_EQ(summary->status, "damaged");
+    EXPECT_TRUE(has(summary->problem, "run.json") && has(summary->problem, "'size' is 1e+300")) << summary->problem;
+    // codes.json
+    std::filesystem::create_directories(dir / "codes");
+    test::writeBytes(dir / "codes" / "codes.json", R"({"shape":[1,1,1],"dim":1,"size":1e300})");
+    const std::string codes = errorOf([&] { Codes::open(dir / "codes"); });
+    EXPECT_TRUE(has(codes, "codes.json") && has(codes, "'size' is 1e+300")) << codes;
+    // map.json
+    std::filesystem::create_directories(dir / "map");
+    test::writeBytes(dir / "map" / "map.csv", "path,x,y\na.jpg,1,2\n");
+    test::writeBytes(dir / "map" / "map.json", R"({"method":"pca","count":1e300})");
+    const std::string map = errorOf([&] { readMap(dir / "map"); });
+    EXPECT_TRUE(has(map, "map.json") && has(map, "'count' is 1e+300")) << map;
+    test::writeBytes(dir / "map" / "map.json", R"({"method":"pca","count":1.0})");
+    EXPECT_TRUE(has(errorOf([&] { readMap(dir / "map"); }), "'count' is 1.0"))
+        << errorOf([&] { readMap(dir / "map"); });
+    test::writeBytes(dir / "map" / "map.json", R"({"method":"pca","count":1})");
+    EXPECT_EQ(readMap(dir / "map").paths.size(), 1u);
+    // audit.json
+    std::filesystem::create_directories(dir / "audit");
+    test::writeBytes(dir / "audit" / "audit.json",
+                     R"({"format":"faceatlas-audit","oof":{"mae":1.5},"settings":{"age_tolerance":1e300}})");
+    const std::string audit = errorOf([&] { readAudit(dir / "audit"); });
+    EXPECT_TRUE(has(audit, "audit.json") && has(audit, "'age_tolerance' is 1e+300")) << audit;
+}
+
+TEST(CheckpointTest, OversizedManifestsAreRefusedUnread)
+{
+    // F20: a sparse 1 GB prepared.json (valid JSON, then NUL bytes) was accepted with 1.2 GB resident.
+    TempDir dir;
+    const auto sparse = [&](const std::filesystem::path& file, const std::string& start) {
+        test::writeBytes(file, start);
+        std::filesystem::resize_file(file, std::uint64_t(1) << 30);
+    };
+    const auto refused = [&](const std::string& e, const std::string& file) {
+        EXPECT_TRUE(has(e, file) && has(e, "1073741824 bytes, more than the")) << file << ": " << e;
+    };
+    sparse(dir / "data" / "prepared.json", R"({"format": "faceatlas-prepared", "size": 8})");
+    refused(errorOf([&] { PreparedDataset::open(dir / "data"); }), "prepared.json");
+    sparse(dir / "codes" / "codes.json", R"({"shape":[1,1,1],"dim":1})");
+    refused(errorOf([&] { Codes::open(dir / "codes"); }), "codes.json");
+    test::writeBytes(dir / "map" / "map.csv", "path,x,y\na.jpg,1,2\n");
+    sparse(dir / "map" / "map.json", R"({"method":"pca","count":1})");
+    refused(errorOf([&] { readMap(dir / "map"); }), "map.json");
+    sparse(dir / "audit" / "audit.json", R"({"format":"faceatlas-audit"})");
+    refused(errorOf([&] { readAudit(dir / "audit"); }), "audit.json");
+    sparse(dir / "run" / "run.json", R"({"model":"age"})");
+    const auto summary = readRunSummary(dir / "run");
+    ASSERT_TRUE(summary.has_value());
+    EXPECT_EQ(summary->status, "damaged");
+    refused(summary->problem, "run.json");
+    // The limit, as the readers apply it.
+    test::writeBytes(dir / "small.json", std::string(100, ' '));
+    EXPECT_EQ(readFile(dir / "small.json", 100).size(), 100u);
+    EXPECT_TRUE(has(errorOf([&] { readFile(dir / "small.json", 99); }), "100 bytes, more than the 99"));
 }

@@ -3,6 +3,7 @@
 #include "data/FaceAlign.h"
 #include "data/CsvExport.h"
 #include "data/FaceDetections.h"
+#include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
 #include "data/ReviewFile.h"
@@ -10,7 +11,11 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
+#include <cmath>
+#include <cstring>
+#include <functional>
 #include <gtest/gtest.h>
+#include <limits>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <set>
@@ -120,10 +125,14 @@ TEST(FaceAlignTest, AHostileFindingsCacheIsRefusedNotTrusted)
     FaceFinding f;
     f.faces = 2;
     f.score = 1.5f;
+    f.secondScore = 0.5f;
     f.landmarks.fill(3.0f);
     f.box = {1, 2, 30, 40};
+    f.roll = 2;
+    f.yaw = -5;
     FaceFinding second = f;
     second.score = 0.5f;
+    second.secondScore = FaceFinding::kNaN;
     second.landmarks.fill(7.0f);
     ImageProbe probe;
     probe.fileSize = 1234;
@@ -158,6 +167,100 @@ TEST(FaceAlignTest, AHostileFindingsCacheIsRefusedNotTrusted)
     const std::uint64_t billions = 4'000'000'000ULL;
     std::memcpy(huge.data() + countAt, &billions, 8);
     EXPECT_FALSE(parseFindings(huge, "/faces", out));
+}
+
+// Finding F07 (round 3): the reader took any finite number, and one flipped exponent bit (an eye's x
+// times 2^64) made every later prepare of the folder fail with an OpenCV assertion. Every value is
+// now checked against what a detector writes, and the boxes against their picture.
+TEST(FaceAlignTest, FindingsCacheValuesAreCheckedOneByOne)
+{
+    FaceFinding f;
+    f.faces = 2;
+    f.score = 1.5f;
+    f.secondScore = 0.5f;
+    f.box = {100, 120, 180, 200};
+    for (int i = 0; i < kLandmarkPoints; ++i) { // a face's points, some below its box (the chin)
+        f.landmarks[2 * i] = 100.0f + static_cast<float>(i);
+        f.landmarks[2 * i + 1] = 150.0f + static_cast<float>(i);
+    }
+    f.roll = -3;
+    f.yaw = 12;
+    FaceFinding second = f;
+    second.score = 0.5f;
+    second.secondScore = FaceFinding::kNaN;
+    FaceFinding none;
+    none.landmarks.fill(FaceFinding::kNaN);
+    ImageProbe probe;
+    probe.fileSize = 1234;
+    probe.modifiedNs = 99;
+    const auto parse = [&](const FaceFinding& best, const std::vector<FaceFinding>& others, std::string& problem,
+                           const std::string& name = "a.jpg") {
+        std::vector<std::pair<std::string, CachedFinding>> out;
+        const bool ok =
+            parseFindings(serializeFindings("/faces", {name}, {probe}, {best}, {others}), "/faces", out, &problem);
+        EXPECT_EQ(ok, !out.empty());
+        return ok;
+    };
+    std::string problem;
+    ASSERT_TRUE(parse(f, {second}, problem)) << problem;
+    EXPECT_TRUE(problem.empty());
+    ASSERT_TRUE(parse(none, {}, problem)) << problem;
+
+    // The finding's bit flip: landmark 36's x times 2^64, a finite number.
+    FaceFinding flipped = f;
+    flipped.landmarks[72] = std::ldexp(flipped.landmarks[72], 64);
+    ASSERT_TRUE(std::isfinite(flipped.landmarks[72]));
+    EXPECT_FALSE(parse(flipped, {second}, problem));
+    EXPECT_NE(problem.find("entry 1 (a.jpg): landmark 36 at (2.5"), std::string::npos) << problem;
+    flipped = second;
+    flipped.landmarks[73] = -flipped.landmarks[73] * 1e6f;
+    EXPECT_FALSE(parse(f, {flipped}, problem));
+    EXPECT_NE(problem.find("face 2: landmark 36"), std::string::npos) << problem;
+
+    const float inf = std::numeric_limits<float>::infinity();
+    const std::vector<std::pair<const char*, std::function<void(FaceFinding&)>>> bad = {
+        {"a count of 2147483647 faces", [](FaceFinding& g) { g.faces = 2147483647; }},
+        {"face score nan", [](FaceFinding& g) { g.score = FaceFinding::kNaN; }},
+        {"face score 1e+06", [](FaceFinding& g) { g.score = 1e6f; }},
+        {"second face score -inf", [&](FaceFinding& g) { g.secondScore = -inf; }},
+        {"face box coordinate inf", [&](FaceFinding& g) { g.box[2] = inf; }},
+        {"out of order", [](FaceFinding& g) { std::swap(g.box[0], g.box[2]); }},
+        {"head pose (roll 1e+30", [](FaceFinding& g) { g.roll = 1e30f; }},
+        {"yaw nan", [](FaceFinding& g) { g.yaw = FaceFinding::kNaN; }},
+        {"yaw 91", [](FaceFinding& g) { g.yaw = 91; }},
+    };
+    for (const auto& [why, change] : bad) {
+        FaceFinding g = f;
+        change(g);
+        EXPECT_FALSE(parse(g, {second}, problem)) << why;
+        EXPECT_NE(problem.find(why), std::string::npos) << problem;
+        g = second;
+        change(g);
+        EXPECT_FALSE(parse(f, {g}, problem)) << why << " in the picture's second face";
+    }
+    // A picture with no face has nothing else, and names are file names.
+    FaceFinding ghost = none;
+    ghost.roll = 0;
+    EXPECT_FALSE(parse(ghost, {}, problem));
+    EXPECT_NE(problem.find("no face found"), std::string::npos) << problem;
+    ghost = none;
+    ghost.landmarks[5] = 3;
+    EXPECT_FALSE(parse(ghost, {}, problem));
+    EXPECT_FALSE(parse(f, {second}, problem, "../a.jpg"));
+    EXPECT_FALSE(parse(f, {second}, problem, ""));
+    EXPECT_FALSE(parse(f, {second}, problem, std::string("a\0.jpg", 6)));
+
+    // The boxes against their picture: a box may stand out of it, not lie beyond its size.
+    CachedFinding c;
+    c.finding = f;
+    c.others = {second};
+    EXPECT_TRUE(checkCachedFinding(c, 200, 300, problem)) << problem;
+    EXPECT_TRUE(checkCachedFinding(c, 100, 100, problem)) << "a face cut by the edge: " << problem;
+    EXPECT_FALSE(checkCachedFinding(c, 50, 50, problem));
+    EXPECT_NE(problem.find("far outside the 50x50 picture"), std::string::npos) << problem;
+    c.finding = none;
+    c.others.clear();
+    EXPECT_TRUE(checkCachedFinding(c, 1, 1, problem)) << problem;
 }
 
 TEST(FaceAlignTest, RealFacesAreFoundAndATurnedPaddedCopyIsFramedLikeTheOriginal)
@@ -233,6 +336,112 @@ TEST(FaceAlignTest, PrepareFindsFacesOnceAndASecondPreparationReusesThem)
     EXPECT_EQ(second.framing.reused, 30u);
     EXPECT_EQ(second.imagesStored, first.imagesStored);
     EXPECT_EQ(readFile(dir / "p1" / PreparedDataset::kImages), readFile(dir / "p2" / PreparedDataset::kImages));
+}
+
+namespace {
+
+/** The findings cache file of `folder` in cacheDir()/faces: the one whose bytes parse as that folder's. */
+fs::path findingsCacheOf(const std::string& folder)
+{
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(cacheDir() / "faces", ec)) {
+        std::vector<std::pair<std::string, CachedFinding>> entries;
+        if (e.path().extension() == ".faces" && parseFindings(readFile(e.path()), folder, entries))
+            return e.path();
+    }
+    return {};
+}
+
+/**
+ * Flips one bit of the exponent of landmark 36's x (the left eye) of the first entry with a face
+ * found, as the finding's reproducer does: the number becomes 2^64 times larger, still finite.
+ */
+void flipEyeExponent(const fs::path& cache, const std::string& folder)
+{
+    std::string bytes = readFile(cache);
+    std::vector<std::pair<std::string, CachedFinding>> entries;
+    ASSERT_TRUE(parseFindings(bytes, folder, entries));
+    // FAFACE02: magic, version, folder, count, then per entry its name, size, time, the best face
+    // (faces, score, second score, box, landmarks, roll, yaw), the count of others and their faces.
+    constexpr size_t kFace = 4 + 4 + 4 + 16 + 4 * 2 * kLandmarkPoints + 4 + 4;
+    size_t at = 8 + 4 + std::strlen(faceDetectorVersion()) + 4 + folder.size() + 8;
+    for (const auto& [name, c] : entries) {
+        at += 4 + name.size() + 16;
+        if (c.finding.found()) {
+            const size_t x36 = at + 4 + 4 + 4 + 16 + 4 * 72;
+            float before = 0;
+            std::memcpy(&before, bytes.data() + x36, 4);
+            ASSERT_EQ(before, c.finding.landmarks[72]);
+            bytes[x36 + 3] = static_cast<char>(bytes[x36 + 3] ^ 0x20);
+            float after = 0;
+            std::memcpy(&after, bytes.data() + x36, 4);
+            ASSERT_TRUE(std::isfinite(after));
+            ASSERT_GT(std::abs(after), 1e18f);
+            test::writeBytes(cache, bytes);
+            return;
+        }
+        at += kFace + 2 + kFace * c.others.size();
+    }
+    FAIL() << "no face found in " << folder;
+}
+
+} // namespace
+
+// Finding F07 (round 3): after one flipped bit in the findings cache every prepare of the folder
+// failed with "OpenCV(4.6.0) ... resize.cpp: (-215:Assertion failed) !dsize.empty()", and the cache
+// was never rewritten. A damaged cache is now moved aside, with a warning, and its faces found again.
+TEST(FaceAlignTest, AFindingsCacheWithAFlippedBitIsMovedAsideAndItsFacesFoundAgain)
+{
+    FACEATLAS_REQUIRE_SHARED_DATA("utkface/images");
+    if (!landmarkModelInstalled())
+        GTEST_SKIP() << landmarkModelPath() << " is absent (Debian's libdlib-data installs it)";
+    TempDir dir;
+    const fs::path folder = dir / "faces";
+    fs::create_directories(folder);
+    for (const auto& file : utkFaces(10))
+        fs::copy_file(file, folder / file.filename());
+    PrepareParams params;
+    params.source = "utkface:" + folder.string();
+    params.outDir = dir / "p1";
+    params.size = 32;
+    params.cleaning.filterAge = false;
+    params.cleaning.valCount = 2;
+    const PrepareReport first = PrepareJob(params).run().report;
+    ASSERT_EQ(first.framing.detected, 10u);
+    ASSERT_GE(first.framing.found, 8u);
+    const fs::path cache = findingsCacheOf(folder.string());
+    ASSERT_FALSE(cache.empty());
+    flipEyeExponent(cache, folder.string());
+
+    params.outDir = dir / "p2";
+    PrepareReport second;
+    ASSERT_NO_THROW(second = PrepareJob(params).run().report);
+    EXPECT_EQ(second.framing.reused, 0u) << "nothing of a damaged cache is trusted";
+    EXPECT_EQ(second.framing.detected, 10u);
+    EXPECT_EQ(second.imagesStored, first.imagesStored);
+    EXPECT_EQ(readFile(dir / "p1" / PreparedDataset::kImages), readFile(dir / "p2" / PreparedDataset::kImages));
+    EXPECT_TRUE(fs::is_regular_file(cache.string() + ".bad"));
+
+    // The cache written again is whole: the next preparation finds nothing again.
+    params.outDir = dir / "p3";
+    EXPECT_EQ(PrepareJob(params).run().report.framing.reused, 10u);
+
+    // The warning names the cache file and the value.
+    flipEyeExponent(cache, folder.string());
+    std::vector<std::string> paths;
+    std::vector<ImageProbe> probes;
+    for (const auto& e : fs::directory_iterator(folder)) {
+        paths.push_back(e.path().string());
+        probes.push_back(probeImage(paths.back()));
+    }
+    const DetectionPass pass = detectFaces(paths, probes, std::vector<char>(paths.size(), 1), 2);
+    EXPECT_EQ(pass.detected, 10u);
+    ASSERT_EQ(pass.warnings.size(), 1u);
+    EXPECT_NE(pass.warnings[0].find(displayPath(cache) + ": the face findings cache of " + folder.string()),
+              std::string::npos)
+        << pass.warnings[0];
+    EXPECT_NE(pass.warnings[0].find("landmark 36 at ("), std::string::npos) << pass.warnings[0];
+    EXPECT_NE(pass.warnings[0].find("moved aside"), std::string::npos) << pass.warnings[0];
 }
 
 TEST(FaceAlignTest, EveryFaceOfAGroupPhotoBecomesARecordFramedLikeTheFaceAlone)
@@ -353,4 +562,27 @@ TEST(FaceAlignTest, EveryFaceOfAGroupPhotoBecomesARecordFramedLikeTheFaceAlone)
     params.outDir = dir / "centre";
     EXPECT_THROW(PrepareJob(params).run(), Error) << "every face needs faces found";
     EXPECT_FALSE(fs::exists(dir / "centre"));
+}
+
+TEST(FaceAlignTest, LandmarksThatGiveNoUsableTransformAreCentreCroppedNotAnAssertion)
+{
+    cv::Mat rgb(120, 90, CV_8UC3, cv::Scalar(30, 120, 200));
+    cv::rectangle(rgb, cv::Rect(10, 10, 30, 50), cv::Scalar(250, 10, 10), cv::FILLED);
+    std::vector<std::uint8_t> expected(32 * 32 * 3), out(32 * 32 * 3);
+    centreSquareRgb(rgb, 32, expected.data());
+    FaceFinding f;
+    f.faces = 1;
+    f.score = 1;
+    f.box = {10, 10, 60, 60};
+    // Every point on top of the others (an extreme scale), then far outside the picture, then NaN.
+    for (const float value : {20.0f, 3e7f, std::numeric_limits<float>::quiet_NaN()}) {
+        f.landmarks.fill(value);
+        ASSERT_NO_THROW(frameDecodedFace(rgb, &f, 32, out.data())) << value;
+        EXPECT_EQ(out, expected) << value;
+    }
+    // Points millions of pixels apart: the whole picture would shrink below a pixel.
+    for (size_t i = 0; i < f.landmarks.size(); ++i)
+        f.landmarks[i] = static_cast<float>(i) * 1e6f;
+    ASSERT_NO_THROW(frameDecodedFace(rgb, &f, 32, out.data()));
+    EXPECT_EQ(out, expected);
 }

@@ -151,10 +151,15 @@ TEST(ImageIOTest, CorruptScanDataIsRefusedAndJunkAfterItIsNot)
     EXPECT_EQ(out, clean);
 }
 
-TEST(ImageIOTest, CmykJpegIsDecodedByOpenCv)
+namespace {
+
+/**
+ * A JPEG of the face photo's pixels as CMYK: TurboJPEG writes them as a YCCK JPEG, which it cannot
+ * decode to RGB (OpenCV's decoder does). `flags`: TJFLAG_PROGRESSIVE for a progressive one.
+ */
+std::string encodeCmykJpeg(int side, int flags)
 {
-    // TurboJPEG writes CMYK pixels as a YCCK JPEG, which it cannot decode to RGB.
-    const cv::Mat bgr = test::makeFacePhoto(200, 200);
+    const cv::Mat bgr = test::makeFacePhoto(side, side);
     cv::Mat cmyk(bgr.size(), CV_8UC4);
     for (int y = 0; y < bgr.rows; ++y)
         for (int x = 0; x < bgr.cols; ++x) {
@@ -162,17 +167,106 @@ TEST(ImageIOTest, CmykJpegIsDecodedByOpenCv)
             cmyk.at<cv::Vec4b>(y, x) = cv::Vec4b(255 - p[2], 255 - p[1], 255 - p[0], 0); // C, M, Y, K = 0
         }
     tjhandle compressor = tjInitCompress();
-    ASSERT_NE(compressor, nullptr);
+    if (!compressor)
+        return {};
     unsigned char* buffer = nullptr;
     unsigned long length = 0;
     const int rc =
-        tjCompress2(compressor, cmyk.data, cmyk.cols, 0, cmyk.rows, TJPF_CMYK, &buffer, &length, TJSAMP_444, 95, 0);
-    const std::string jpeg(reinterpret_cast<const char*>(buffer), length);
+        tjCompress2(compressor, cmyk.data, cmyk.cols, 0, cmyk.rows, TJPF_CMYK, &buffer, &length, TJSAMP_444, 95, flags);
+    std::string jpeg = rc == 0 ? std::string(reinterpret_cast<const char*>(buffer), length) : std::string();
     tjFree(buffer);
     tjDestroy(compressor);
-    ASSERT_EQ(rc, 0);
+    return jpeg;
+}
+
+/**
+ * `jpeg` with its last scan (its header and entropy-coded data, up to the end-of-image marker)
+ * repeated `times` more times: the scan bomb of finding F02 (round 3), as F02-mkscanbomb.py makes it.
+ */
+std::string repeatLastScan(const std::string& jpeg, int times)
+{
+    const size_t last = jpeg.rfind("\xFF\xDA"), end = jpeg.rfind("\xFF\xD9");
+    if (last == std::string::npos || end == std::string::npos || end < last)
+        return {};
+    std::string bomb = jpeg.substr(0, end);
+    for (int i = 0; i < times; ++i)
+        bomb += jpeg.substr(last, end - last);
+    return bomb + jpeg.substr(end);
+}
+
+} // namespace
+
+TEST(ImageIOTest, CmykJpegIsDecodedByOpenCv)
+{
+    const std::string jpeg = encodeCmykJpeg(200, 0);
+    ASSERT_FALSE(jpeg.empty());
     for (int size : {150, 64})
         EXPECT_GE(decodePsnr(jpeg, size), 36.0) << size;
+}
+
+TEST(ImageIOTest, ScansAreCountedThroughStuffedBytesRestartMarkersAndJunk)
+{
+    const cv::Mat bgr = test::makeFacePhoto(120, 120);
+    const auto encode = [&](std::vector<int> params) {
+        std::vector<uchar> bytes;
+        params.insert(params.end(), {cv::IMWRITE_JPEG_QUALITY, 95});
+        cv::imencode(".jpg", bgr, bytes, params);
+        return std::string(bytes.begin(), bytes.end());
+    };
+    const std::string baseline = encode({});
+    const std::string progressive = encode({cv::IMWRITE_JPEG_PROGRESSIVE, 1});
+    // A restart marker after every MCU: the entropy-coded data is full of RSTn and stuffed 0xFF 0x00.
+    const std::string restarts = encode({cv::IMWRITE_JPEG_PROGRESSIVE, 1, cv::IMWRITE_JPEG_RST_INTERVAL, 1});
+    ASSERT_NE(restarts.find("\xFF\xD0"), std::string::npos);
+    ASSERT_NE(restarts.find(std::string("\xFF\0", 2)), std::string::npos);
+    EXPECT_EQ(countJpegScans(baseline), 1);
+    EXPECT_EQ(countJpegScans(progressive), 10); // libjpeg's progression for YCbCr
+    EXPECT_EQ(countJpegScans(restarts), 10);
+    EXPECT_EQ(countJpegScans(repeatLastScan(progressive, 600)), 610);
+    // Junk between segments is skipped to the next marker, as libjpeg skips it; nothing after the
+    // end-of-image marker is read.
+    const size_t sos = progressive.find("\xFF\xDA");
+    const std::string junk = progressive.substr(0, sos) + std::string("junk\xFF\0junk", 10) + progressive.substr(sos);
+    EXPECT_EQ(countJpegScans(junk), 10);
+    EXPECT_EQ(countJpegScans(progressive + progressive.substr(2)), 10);
+    EXPECT_EQ(countJpegScans("\xFF\xD8\xFF\xDA"), 1); // cut short: counted, never read past the end
+    EXPECT_EQ(countJpegScans(""), 0);
+}
+
+// Finding F02 (round 3): TurboJPEG refuses progressive JPEGs of more than 500 scans, but CMYK ones
+// went to OpenCV's decoder, which has no limit: 2,018 scans of a 3000x3000 picture took 49 s of one
+// core per prepare. The scans are now counted before any decoder sees the bytes.
+TEST(ImageIOTest, ScanBombIsRefusedOnEveryDecodePath)
+{
+    const std::string cmyk = encodeCmykJpeg(64, TJFLAG_PROGRESSIVE);
+    ASSERT_FALSE(cmyk.empty());
+    std::vector<uchar> encoded;
+    cv::imencode(".jpg", test::makeFacePhoto(64, 64), encoded, {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
+    const std::string rgb(encoded.begin(), encoded.end());
+    std::vector<std::uint8_t> out(32 * 32 * 3);
+    std::string problem;
+    ASSERT_TRUE(decodeSquareRgb(cmyk, 32, out.data(), problem)) << problem;
+    const long long scans = countJpegScans(cmyk);
+    ASSERT_GT(scans, 1);
+    for (const std::string& jpeg : {cmyk, rgb}) {
+        const std::string bomb = repeatLastScan(jpeg, static_cast<int>(kMaxJpegScans - countJpegScans(jpeg) + 1));
+        ASSERT_EQ(countJpegScans(bomb), kMaxJpegScans + 1);
+        problem.clear();
+        EXPECT_FALSE(decodeSquareRgb(bomb, 32, out.data(), problem));
+        EXPECT_NE(problem.find("501 scans, more than the 500"), std::string::npos) << problem;
+        cv::Mat decoded;
+        double scale = 0;
+        problem.clear();
+        EXPECT_FALSE(decodeRgb(bomb, 0, decoded, scale, problem));
+        EXPECT_NE(problem.find("501 scans"), std::string::npos) << problem;
+        problem.clear();
+        EXPECT_FALSE(decodeRgb(bomb, 16, decoded, scale, problem)); // the reduced decode too
+        EXPECT_NE(problem.find("501 scans"), std::string::npos) << problem;
+    }
+    // At the limit the CMYK JPEG still decodes (libjpeg only warns about the repeated scans).
+    const std::string most = repeatLastScan(cmyk, static_cast<int>(kMaxJpegScans - scans));
+    ASSERT_EQ(countJpegScans(most), kMaxJpegScans);
+    EXPECT_TRUE(decodeSquareRgb(most, 32, out.data(), problem)) << problem;
 }
 
 TEST(ImageIOTest, NonAsciiPathsWork)

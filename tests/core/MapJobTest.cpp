@@ -8,6 +8,7 @@
 #include "ml/Inference.h"
 #include "ml/TrainJob.h"
 #include "TestSupport.h"
+#include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
@@ -123,9 +124,45 @@ TEST(MapJobTest, TheReaderRefusesWhatItCannotTrust)
     expectRefused(dir / "e", "path,x,y\na.jpg,1,2\nb.jpg,1,2\nc.jpg,1,2\n", json, "more rows");
     // A count the file cannot hold is refused before it sizes anything.
     expectRefused(dir / "f", "path,x,y\na.jpg,1,2\n", R"({"method":"pca","count":90000000})", "fewer than");
-    expectRefused(dir / "g", "path,x,y\n", R"({"method":"pca","count":-5})", "not possible");
-    expectRefused(dir / "h", "path,x,y\n", R"({"method":"pca"})", "invalid");
+    expectRefused(dir / "g", "path,x,y\n", R"({"method":"pca","count":-5})",
+                  "'count' is -5, not a whole number from 1");
+    expectRefused(dir / "h", "path,x,y\n", R"({"method":"pca"})", "'count' is missing");
     expectRefused(dir / "i", "path,x,y\na.jpg,1,2\nb.jpg,1,2x\n", json, "not a finite number");
+}
+
+TEST(MapJobTest, TheReaderStreamsRowsAndRefusesSizesTheCountCannotExplain)
+{
+    // F18: a 60 MB map.csv cost the Map page 593 MB (read whole, then a copy of each row). Its size is
+    // checked against map.json's count before it is read, rows are read one by one, each bounded.
+    TempDir dir;
+    const std::string three = R"({"method":"pca","count":3})";
+    std::filesystem::create_directories(dir / "big");
+    writeFileAtomic(dir / "big" / "map.json", three, false);
+    test::writeBytes(dir / "big" / "map.csv", "path,x,y\na.jpg,1,2\nb.jpg,1,2\nc.jpg,1,2\n");
+    std::filesystem::resize_file(dir / "big" / "map.csv", 60 << 20); // sparse: NUL bytes after the rows
+    try {
+        readMap(dir / "big");
+        ADD_FAILURE() << "a 60 MB map.csv of 3 points was read";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("62914560 bytes are more than the 3 rows map.json announces can take"),
+                  std::string::npos)
+            << e.what();
+    }
+    // A row longer than any path makes is refused once it passes the limit, never held whole.
+    expectRefused(dir / "long", "path,x,y\na.jpg,1,2\n" + std::string(40000, 'x') + ",1,2\nc.jpg,1,2\n", three,
+                  ":3: a row longer than 16384 bytes");
+    // A path with a line break, quoted over two lines as csvField() writes it, reads back; so do CRLF lines.
+    std::filesystem::create_directories(dir / "ok");
+    writeFileAtomic(dir / "ok" / "map.json", three, false);
+    writeFileAtomic(dir / "ok" / "map.csv",
+                    "path,x,y\r\n\"/d/a\nb.jpg\",1.5,2\r\n" + csvField("/d/c,\"d\".jpg") + ",3,-4\n\n/d/e.jpg,5,6",
+                    false);
+    const MapPoints points = readMap(dir / "ok");
+    ASSERT_EQ(points.paths.size(), 3u);
+    EXPECT_EQ(points.paths[0], "/d/a\nb.jpg");
+    EXPECT_EQ(points.paths[1], "/d/c,\"d\".jpg");
+    EXPECT_EQ(points.paths[2], "/d/e.jpg");
+    EXPECT_EQ(points.xy, (std::vector<float>{1.5f, 2, 3, -4, 5, 6}));
 }
 
 TEST(MapJobTest, ASubsetIsClusteredAloneAndTheRestBelongToNoCluster)

@@ -205,7 +205,7 @@ TEST(PrepareJobTest, TwoPreparationsOfOneFolderNeverRunAtOnce)
         PrepareJob(params).run();
         FAIL() << "a second prepare of a folder being prepared ran";
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("another FaceAtlas is preparing this folder"), std::string::npos)
+        EXPECT_NE(std::string(e.what()).find("another FaceAtlas is writing this folder"), std::string::npos)
             << e.what();
     }
     EXPECT_FALSE(std::filesystem::exists(params.outDir));

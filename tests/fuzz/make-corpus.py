@@ -117,3 +117,71 @@ put("review", "cut-short.csv", REVIEW + b"/a.jpg,age,30,3")
 put("review", "bad-rows.csv", REVIEW.replace(b"\n", b"\r\n") + b"/a.jpg,age,30,117,r,t\r\n"
     b"/b.jpg,gender,M,male,r,t\r\n/c.jpg,drop,,,r,t\r\n\"/d.jpg,keep\n,keep,,,r,t\n/e\x00.jpg,keep,,,r,t\n")
 put("review", "other-header.csv", b"path,age\n/a.jpg,3\n")
+# Finding F16 (round 3): a spreadsheet's byte order mark and CRLF line ends. (Lines past the 64 KB limit are
+# left to ReviewFileTest: a seed that long would make every input the fuzzer tries that long.)
+put("review", "bom-crlf.csv", b"\xef\xbb\xbf" + REVIEW.replace(b"\n", b"\r\n") + b"/a.jpg,age,30,31,r,t\r\n")
+
+# --- checkpoint headers --------------------------------------------------------------------------------
+def checkpoint(header, data=b"", length=None):
+    text = header.encode() if isinstance(header, str) else header
+    text += b" " * ((8 - len(text) % 8) % 8)
+    return struct.pack("<Q", len(text) if length is None else length) + text + data
+
+
+CKPT_META = ('"__metadata__":{"format":"faceatlas-checkpoint","version":"2","kind":"age","size":"8",'
+             '"meta":"{\\"epoch\\":1}","optimizer":"{\\"type\\":\\"none\\",\\"state\\":[]}",'
+             '"checksum_fnv1a64":"0123456789abcdef"}')
+CKPT_TENSORS = ('"model.a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'
+                '"model.b":{"dtype":"I64","shape":[1,1],"data_offsets":[8,16]}')
+CKPT_DATA = struct.pack("<2fq", 0.5, -1.5, 7)
+put("checkpoint", "valid.pt", checkpoint("{" + CKPT_TENSORS + "," + CKPT_META + "}", CKPT_DATA))
+put("checkpoint", "overlap.pt", checkpoint("{" + CKPT_TENSORS.replace("[8,16]", "[4,12]") + "," + CKPT_META + "}",
+                                           CKPT_DATA))
+put("checkpoint", "dtype.pt", checkpoint("{" + CKPT_TENSORS.replace("I64", "F16") + "," + CKPT_META + "}", CKPT_DATA))
+put("checkpoint", "two-checksums.pt", checkpoint("{" + CKPT_META + ',"x":{"checksum_fnv1a64":"0123456789abcdef"}}'))
+put("checkpoint", "nested.pt", checkpoint('{"__metadata__":' + "[" * 40 + "]" * 40 + "}"))
+put("checkpoint", "empty-objects.pt", checkpoint('{"__metadata__":{},"a":[' + ",".join(["{}"] * 40) + "]}"))
+put("checkpoint", "length-beyond.pt", checkpoint("{" + CKPT_META + "}", length=1 << 40))
+put("checkpoint", "huge-shape.pt", checkpoint("{" + CKPT_TENSORS.replace("[2]", "[1099511627776,1099511627776]")
+                                              + "," + CKPT_META + "}", CKPT_DATA))
+
+# --- face findings caches (FAFACE02, data/FaceDetections.cpp), of the folder "/faces" ----------------------
+NAN, INF = float("nan"), float("inf")
+
+
+def face(faces, score, second, box, landmarks, roll, yaw):
+    return struct.pack("<i2f4f136f2f", faces, score, second, *box, *landmarks, roll, yaw)
+
+
+def found_face(faces, score, second, x, y, scale=1.0, roll=-3.0, yaw=12.0):
+    box = (x, y, x + 80 * scale, y + 80 * scale)
+    points = []
+    for i in range(68):  # in the box, the chin a little below it
+        points += [x + (10 + i) * scale, y + (30 + i * 0.9) * scale]
+    return face(faces, score, second, box, points, roll, yaw)
+
+
+NO_FACE = face(0, -INF, NAN, (NAN,) * 4, (NAN,) * 136, NAN, NAN)
+
+
+def faces_cache(entries, folder=b"/faces"):
+    version = b"dlib-hog-68|scan 240-900|turn 25|v1"
+    out = b"FAFACE02" + struct.pack("<I", len(version)) + version + struct.pack("<I", len(folder)) + folder
+    out += struct.pack("<Q", len(entries))
+    for name, best, others in entries:
+        out += struct.pack("<I", len(name)) + name + struct.pack("<qq", 28411, 1700000000123456789) + best
+        out += struct.pack("<H", len(others)) + b"".join(others)
+    return out
+
+
+ONE = found_face(1, 1.25, NAN, 100.0, 120.0)
+put("faces", "one-face.faces", faces_cache([(b"a.jpg", ONE, []), (b"b.jpg", NO_FACE, [])]))
+put("faces", "group.faces", faces_cache([(b"group.jpg", found_face(3, 2.0, 1.5, 40.0, 60.0),
+                                          [found_face(3, 1.5, 0.5, 300.0, 50.0, 0.8, 10.0, -20.0),
+                                           found_face(3, 0.5, NAN, 500.0, 70.0, 1.2, -25.0, 5.0)])]))
+put("faces", "empty.faces", faces_cache([]))
+# Finding F07 (round 3): the exponent bit 0x20 of landmark 36's x flipped (x times 2^64, still finite).
+FLIPPED = bytearray(faces_cache([(b"a.jpg", ONE, [])]))
+X36 = len(faces_cache([])) + 4 + len(b"a.jpg") + 16 + 4 + 4 + 4 + 16 + 4 * 72
+FLIPPED[X36 + 3] ^= 0x20
+put("faces", "f07-flipped-exponent.faces", bytes(FLIPPED))

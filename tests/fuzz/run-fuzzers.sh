@@ -10,7 +10,7 @@ seconds=${2:?usage: run-fuzzers.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 src=$(cd "$(dirname "$0")/../.." && pwd)
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(mat csv utkname records prepared review)
+[ ${#targets[@]} -gt 0 ] || targets=(mat csv utkname records prepared review checkpoint faces)
 cxx=${FACEATLAS_FUZZ_CXX:-$(command -v clang++-14 || command -v clang++)}
 
 mkdir -p "$build"

@@ -4,6 +4,7 @@
 #include "ClustersPage.h"
 #include "data/PreparedDataset.h"
 #include "data/Readers.h"
+#include "data/Record.h"
 #include "data/ReviewFile.h"
 #include "DatasetPage.h"
 #include "GuardedApplication.h"
@@ -11,6 +12,7 @@
 #include "JobRunner.h"
 #include "MapColoring.h"
 #include "MapPage.h"
+#include "ml/Inference.h"
 #include "ml/Runs.h"
 #include "PointMapView.h"
 #include "ReviewPage.h"
@@ -18,6 +20,9 @@
 #include "Session.h"
 #include "ThumbnailModel.h"
 #include "TrainPage.h"
+#include "util/Csv.h"
+#include "util/Error.h"
+#include "WriteQueue.h"
 
 #include "Charts.h"
 #include <QChartView>
@@ -31,6 +36,7 @@
 #include <QListWidget>
 #include <QMenu>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QScatterSeries>
 #include <QScrollBar>
@@ -41,6 +47,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <QValueAxis>
+
+#include <atomic>
+#include <tuple>
 
 using namespace faceatlas::ui;
 
@@ -65,7 +74,95 @@ private:
         return spy.takeFirst().at(1).toBool();
     }
 
+    /** Waits for the write queue to be empty, then runs what the writes delivered to the GUI thread. */
+    bool waitWritten()
+    {
+        if (!m_window->session()->writer()->waitWritten(60000))
+            return false;
+        QCoreApplication::sendPostedEvents();
+        QCoreApplication::processEvents();
+        return true;
+    }
+
     static QSet<QString> asSet(const QStringList& list) { return QSet<QString>(list.begin(), list.end()); }
+
+    /** One row of review.csv as the tests compare them: path, action, new label. */
+    using ReviewRow = std::tuple<std::string, std::string, std::string>;
+
+    /** Every row of a review file after the header, in file order (not only the latest of each path). */
+    static std::vector<ReviewRow> reviewRows(const QString& file)
+    {
+        std::vector<ReviewRow> rows;
+        QFile in(file);
+        if (!in.open(QIODevice::ReadOnly))
+            return rows;
+        in.readLine(); // the header
+        std::vector<std::string> fields;
+        while (!in.atEnd()) {
+            const std::string line = in.readLine().trimmed().toStdString();
+            if (!line.empty() && faceatlas::splitCsvLine(line, fields) && fields.size() == 6)
+                rows.emplace_back(fields[0], fields[1], fields[3]);
+        }
+        return rows;
+    }
+
+    /** A prepared dataset in m_window (the demo), whatever ran before. */
+    void ensureDataset()
+    {
+        if (m_window->session()->dataset() && m_window->session()->dataset()->count() > 100)
+            return;
+        m_window->openPath("demo:300");
+        QVERIFY(waitForJob());
+        m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
+        QVERIFY(m_window->session()->dataset());
+    }
+
+    /** An age run that fits the open dataset. */
+    void ensureAgeRun()
+    {
+        ensureDataset();
+        const QString run = m_window->session()->latestRun("age");
+        if (!run.isEmpty() && m_window->session()->runMismatch(run).isEmpty())
+            return;
+        m_window->trainPage()->setModel("age");
+        m_window->trainPage()->setEpochs(1);
+        m_window->trainPage()->start();
+        QVERIFY(waitForJob());
+    }
+
+    /** An audit (the review queue) and a map of the open preparation. */
+    void ensureAuditAndMap()
+    {
+        ensureDataset();
+        InteractiveLane* lane = m_window->session()->lane();
+        QVERIFY(lane->waitIdle(60000));
+        ReviewPage* review = m_window->reviewPage();
+        if (review->queueCount() == 0) {
+            review->findChild<QSpinBox*>("folds")->setValue(2);
+            review->findChild<QSpinBox*>("epochs")->setValue(1);
+            review->audit();
+            QVERIFY(waitForJob(600));
+            QVERIFY(lane->waitIdle(60000));
+            QVERIFY2(review->queueCount() > 0, qPrintable(review->statusText()));
+        }
+        MapPage* map = m_window->mapPage();
+        if (!map->hasMap()) {
+            const QString run = m_window->session()->latestRun("autoencoder");
+            if (run.isEmpty() || !m_window->session()->runMismatch(run).isEmpty()) {
+                m_window->trainPage()->setModel("autoencoder");
+                m_window->trainPage()->setEpochs(1);
+                m_window->trainPage()->start();
+                QVERIFY(waitForJob());
+            }
+            m_window->clustersPage()->encode();
+            QVERIFY(waitForJob());
+            map->computeMap("pca");
+            QVERIFY(waitForJob());
+            QVERIFY(lane->waitIdle(60000));
+            QVERIFY2(map->hasMap(), qPrintable(map->statusText()));
+        }
+    }
 
 private Q_SLOTS:
     void initTestCase()
@@ -278,7 +375,7 @@ private Q_SLOTS:
         // Exported as a csv: dataset that reads back row for row.
         const QString file = m_dir.filePath("lasso.csv");
         map->exportSelection(file);
-        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(waitWritten());
         QVERIFY2(map->statusText().contains("Exported"), qPrintable(map->statusText()));
         const auto back = faceatlas::readCsv(file.toStdString());
         const std::vector<qint64> rows = map->selectedRows();
@@ -288,7 +385,7 @@ private Q_SLOTS:
 
         // Saved as a named subset, cleared with Escape (the grid shows everyone), and selected again.
         map->saveSubset("left half");
-        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(waitWritten());
         QVERIFY(map->subsets().contains("left half"));
         QTest::keyClick(view, Qt::Key_Escape);
         QCOMPARE(view->selectedCount(), 0);
@@ -386,7 +483,7 @@ private Q_SLOTS:
         review->correctAge(33);
         const qint64 kept = review->currentFace();
         review->keep();
-        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(waitWritten());
         const auto decisions = faceatlas::ReviewFile::load(review->reviewFile().toStdString()).latest();
         QCOMPARE(decisions.size(), size_t(3));
         QCOMPARE(decisions[0].path, data->records()[static_cast<size_t>(excluded)].path);
@@ -424,6 +521,254 @@ private Q_SLOTS:
         m_window->clustersPage()->setK(3);
         m_window->clustersPage()->cluster();
         QVERIFY(waitForJob());
+    }
+
+    void decisionsAndExcludesMadeFastAreAllWrittenThroughASwitchAndAClose()
+    {
+        // 1,000 review decisions and 20 map Excludes as fast as the events are delivered, a dataset
+        // switch in the middle and the window closed right after the last: review.csv then holds every
+        // decision the window accepted, once, in the order they were made.
+        ensureAuditAndMap();
+        if (QTest::currentTestFailed())
+            return;
+        const QString prepared = m_window->session()->datasetDir();
+        auto window = std::make_unique<MainWindow>();
+        window->setConfirmClose(false);
+        window->session()->setWorkspace(m_window->session()->workspace());
+        window->show();
+        window->session()->openPrepared(prepared);
+        window->showPage(MainWindow::ReviewIndex);
+        ReviewPage* review = window->reviewPage();
+        MapPage* map = window->mapPage();
+        QVERIFY(window->session()->lane()->waitIdle(60000));
+        QVERIFY(review->queueCount() > 0);
+        QVERIFY(map->hasMap());
+        const QString file = review->reviewFile();
+        const size_t rowsBefore = reviewRows(file).size();
+        QApplication::setActiveWindow(window.get());
+        auto* queue = review->findChild<QListWidget*>("queue");
+
+        std::vector<ReviewRow> expected;
+        int decisions = 0, excludes = 0;
+        bool switched = false;
+        QElapsedTimer clock;
+        clock.start();
+        for (int i = 0; decisions < 1000 || excludes < 20; ++i) {
+            QVERIFY2(clock.elapsed() < 300000, "the review queue did not come back after the switch");
+            if (decisions == 500 && !switched) { // the same preparation closed and opened again
+                switched = true;
+                window->session()->closeDataset();
+                window->session()->openPrepared(prepared);
+            }
+            const auto* data = window->session()->dataset();
+            if (i % 50 == 49 && excludes < 20 && map->hasMap()) {
+                std::vector<char> mask(data->count(), 0);
+                for (size_t r = static_cast<size_t>(excludes) * 7;
+                     r < static_cast<size_t>(excludes) * 7 + 3 + excludes % 5; ++r)
+                    mask[r % mask.size()] = 1;
+                map->view()->setSelection(mask);
+                for (const qint64 row : map->selectedRows())
+                    expected.emplace_back(faceatlas::recordKey(data->records()[static_cast<size_t>(row)]), "exclude",
+                                          "");
+                map->excludeSelection();
+                ++excludes;
+                continue;
+            }
+            if (decisions >= 1000)
+                continue;
+            const qint64 face = review->currentFace();
+            if (face < 0) { // the audit is being read again after the switch
+                QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+                continue;
+            }
+            const std::string path = faceatlas::recordKey(data->records()[static_cast<size_t>(face)]);
+            queue->setFocus();
+            switch (decisions % 5) {
+            case 0:
+                QTest::keyClick(queue, Qt::Key_K);
+                expected.emplace_back(path, "keep", "");
+                break;
+            case 1:
+                QTest::keyClick(queue, Qt::Key_X);
+                expected.emplace_back(path, "exclude", "");
+                break;
+            case 2:
+                QTest::keyClick(queue, Qt::Key_M);
+                expected.emplace_back(path, "gender", "M");
+                break;
+            case 3:
+                QTest::keyClick(queue, Qt::Key_F);
+                expected.emplace_back(path, "gender", "F");
+                break;
+            default:
+                review->correctAge(20 + decisions % 60);
+                expected.emplace_back(path, "age", std::to_string(20 + decisions % 60));
+                break;
+            }
+            ++decisions;
+            if (review->currentFace() == face && face >= 0 && queue->currentRow() + 1 >= queue->count())
+                review->selectItem(0); // at the end of the queue: from the top again
+        }
+        const qint64 burstMs = clock.elapsed();
+        const int pendingAtClose = window->session()->writer()->pending();
+        window->close(); // in the middle of writing: the window waits for the queue
+        QTRY_VERIFY_WITH_TIMEOUT(!window->isVisible(), 120000);
+        const qint64 writtenMs = clock.elapsed();
+        window.reset();
+
+        const std::vector<ReviewRow> all = reviewRows(file);
+        QVERIFY(all.size() >= rowsBefore);
+        const std::vector<ReviewRow> written(all.begin() + static_cast<std::ptrdiff_t>(rowsBefore), all.end());
+        QCOMPARE(written.size(), expected.size());
+        for (size_t k = 0; k < expected.size(); ++k)
+            QVERIFY2(written[k] == expected[k], qPrintable(QString("row %1: %2 %3, expected %4 %5")
+                                                               .arg(k)
+                                                               .arg(QString::fromStdString(std::get<0>(written[k])),
+                                                                    QString::fromStdString(std::get<1>(written[k])),
+                                                                    QString::fromStdString(std::get<0>(expected[k])),
+                                                                    QString::fromStdString(std::get<1>(expected[k])))));
+        qInfo("%d decisions and %d Excludes (%zu rows) made in %lld ms; %d writes were queued at the close; all "
+              "written %lld ms after the first: %.0f rows per second",
+              decisions, excludes, expected.size(), static_cast<long long>(burstMs), pendingAtClose,
+              static_cast<long long>(writtenMs),
+              1000.0 * static_cast<double>(expected.size()) / std::max<qint64>(1, writtenMs));
+        // Back to no review for the tests that follow.
+        QFile::remove(file);
+        m_window->datasetPage()->refreshReview();
+    }
+
+    void aLongLanePredictionStopsWithinASecond()
+    {
+        // Superseded by a newer request, cancelled by a dataset switch or by the window's close, a
+        // prediction over many faces stops at its next batch.
+        ensureAgeRun();
+        if (QTest::currentTestFailed())
+            return;
+        const QString run = m_window->session()->latestRun("age");
+        const auto data = m_window->session()->sharedDataset();
+        std::vector<std::uint32_t> many;
+        while (many.size() < 200000) // minutes of work on the CPU
+            for (std::uint32_t i = 0; i < data->count(); ++i)
+                many.push_back(i);
+        std::atomic<int> started{0};
+        const auto longPrediction = [run, data, many, &started](InteractiveLane* lane) {
+            return [lane, run, data, many, &started](const faceatlas::CancelToken& cancel) {
+                const auto loaded = lane->model(run);
+                ++started;
+                return faceatlas::predictAges(*loaded->model, *data, many, torch::kCPU, cancel).size();
+            };
+        };
+        {
+            InteractiveLane lane;
+            QObject context;
+            bool applied = false;
+            lane.submit<size_t>(
+                "scatter", &context, longPrediction(&lane), [&](size_t) { applied = true; }, [](const QString&) {});
+            QTRY_VERIFY_WITH_TIMEOUT(started == 1, 60000);
+            QTest::qWait(300);
+            QElapsedTimer clock;
+            clock.start();
+            std::atomic<qint64> nextStarted{-1};
+            lane.submit<int>(
+                "scatter", &context,
+                [&] {
+                    nextStarted = clock.elapsed();
+                    return 1;
+                },
+                [](int) {}, [](const QString&) {});
+            QVERIFY(lane.waitIdle(10000));
+            QVERIFY2(nextStarted >= 0 && nextStarted < 1000,
+                     qPrintable(QString("the newer request started %1 ms after it was made").arg(nextStarted)));
+            QVERIFY(!applied); // a cancelled prediction is partial: never applied
+            qInfo("superseded: the long prediction stopped and the newer request started after %lld ms",
+                  static_cast<long long>(nextStarted.load()));
+            // A dataset switch cancels it too.
+            lane.submit<size_t>(
+                "scatter", &context, longPrediction(&lane), [&](size_t) { applied = true; }, [](const QString&) {});
+            QTRY_VERIFY_WITH_TIMEOUT(started == 2, 60000);
+            QTest::qWait(300);
+            clock.restart();
+            lane.invalidateAll();
+            QVERIFY(lane.waitIdle(10000));
+            QVERIFY2(clock.elapsed() < 1000, qPrintable(QString("%1 ms after the switch").arg(clock.elapsed())));
+            QVERIFY(!applied);
+        }
+        // The window's close waits a second at most for the lane.
+        auto window = std::make_unique<MainWindow>();
+        window->setConfirmClose(false);
+        window->session()->openPrepared(m_window->session()->datasetDir());
+        window->show();
+        InteractiveLane* lane = window->session()->lane();
+        lane->submit<size_t>(
+            "scatter", window.get(), longPrediction(lane), [](size_t) {}, [](const QString&) {});
+        QTRY_VERIFY_WITH_TIMEOUT(started == 3, 60000);
+        QTest::qWait(300);
+        QElapsedTimer clock;
+        clock.start();
+        QVERIFY(window->close());
+        window.reset();
+        const qint64 closeMs = clock.elapsed();
+        qInfo("closing the window during a long prediction on the lane took %lld ms", static_cast<long long>(closeMs));
+        QVERIFY2(closeMs < 1000, qPrintable(QString("closing took %1 ms").arg(closeMs)));
+        // The chart after training predicts at most 2,000 validation faces, spread over them.
+        std::vector<std::uint32_t> val(7000);
+        for (std::uint32_t i = 0; i < val.size(); ++i)
+            val[i] = 3 * i;
+        const auto sample = scatterSample(val, TrainPage::kScatterFaces);
+        QCOMPARE(sample.size(), TrainPage::kScatterFaces);
+        QVERIFY(std::is_sorted(sample.begin(), sample.end()));
+        QCOMPARE(sample.front(), 0u);
+        QVERIFY(sample.back() > 3 * 6900);
+        QCOMPARE(scatterSample(std::vector<std::uint32_t>(5, 1), 2000).size(), size_t(5));
+    }
+
+    void aJobThatFailsForLackOfSpaceKeepsWhatIsShownAndOffersRetry()
+    {
+        ensureDataset();
+        if (QTest::currentTestFailed())
+            return;
+        JobRunner* jobs = m_window->session()->jobs();
+        const auto* before = m_window->session()->dataset();
+        const int faces = m_window->datasetPage()->faceCount();
+        const QString message = "/ws/prepared: not enough disk space: images.u8 needs 123456789 bytes, 1024 are free";
+        std::atomic<int> runs{0};
+        int succeeded = 0;
+        QVERIFY(jobs->start(
+            "Preparing the test",
+            [&runs, message](const faceatlas::CancelToken&, const JobRunner::Report&) -> bool {
+                if (++runs == 1)
+                    throw faceatlas::Error(message.toStdString());
+                return true;
+            },
+            [&](bool ok, bool, const QString&) { succeeded += ok ? 1 : 0; }));
+        QVERIFY(!waitForJob());
+        // What was shown stays; the message says why and where, and offers to run the job again.
+        QCOMPARE(m_window->session()->dataset(), before);
+        QCOMPARE(m_window->datasetPage()->faceCount(), faces);
+        QMessageBox* box = nullptr;
+        for (QMessageBox* b : m_window->findChildren<QMessageBox*>("jobFailure"))
+            if (b->text().contains(message))
+                box = b;
+        QVERIFY(box);
+        QVERIFY(box->isVisible());
+        auto* retry = box->findChild<QPushButton*>("retry");
+        QVERIFY(retry);
+        QSignalSpy spy(jobs, &JobRunner::finished);
+        retry->click();
+        QVERIFY(jobs->isRunning());
+        QVERIFY(spy.wait(10000));
+        QCoreApplication::processEvents();
+        QCOMPARE(runs.load(), 2);
+        QCOMPARE(succeeded, 1);
+        QVERIFY(!jobs->canRetry());
+        // Another failure (not for space) offers no Retry.
+        QVERIFY(jobs->start("Failing otherwise", [](const faceatlas::CancelToken&, const JobRunner::Report&) -> bool {
+            throw faceatlas::Error("a damaged file");
+        }));
+        QVERIFY(!waitForJob());
+        for (QMessageBox* b : m_window->findChildren<QMessageBox*>("jobFailure"))
+            if (b->text().contains("a damaged file"))
+                QVERIFY(!b->findChild<QPushButton*>("retry"));
     }
 
     void attentionOverlayIsShown()

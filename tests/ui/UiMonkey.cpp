@@ -13,6 +13,7 @@
 #include "AttentionPage.h"
 #include "ClustersPage.h"
 #include "data/PreparedDataset.h"
+#include "data/Record.h"
 #include "DatasetPage.h"
 #include "GuardedApplication.h"
 #include "InteractiveLane.h"
@@ -25,6 +26,8 @@
 #include "RunsPage.h"
 #include "Session.h"
 #include "TrainPage.h"
+#include "util/Csv.h"
+#include "WriteQueue.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -41,6 +44,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QListView>
+#include <QListWidget>
 #include <QSlider>
 #include <QSpinBox>
 #include <QTemporaryDir>
@@ -48,6 +52,7 @@
 #include <QtTest>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace faceatlas::ui;
@@ -114,6 +119,7 @@ public:
             {"review a face", 5, [this] { review(); }},
             {"choose a workspace", 1, [this] { workspace(); }},
             {"close and start again", 1, [this] { reopen(); }},
+            {"a burst of decisions and excludes, then close", 2, [this] { burstThenClose(); }},
             {"wait for the job", 6, [this] { waitForJob(); }},
             {"wait a moment", 5, [this] { pump(pick(20, 600)); }},
             {"the whole pipeline on the demo", 3, [this] { pipeline(); }},
@@ -425,6 +431,104 @@ private:
         }
     }
 
+    /** One row of review.csv: path, action, new label. */
+    using ReviewRow = std::tuple<std::string, std::string, std::string>;
+
+    static std::vector<ReviewRow> reviewRows(const QString& file)
+    {
+        std::vector<ReviewRow> rows;
+        QFile in(file);
+        if (!in.open(QIODevice::ReadOnly))
+            return rows;
+        in.readLine(); // the header
+        std::vector<std::string> fields;
+        while (!in.atEnd()) {
+            const std::string line = in.readLine().trimmed().toStdString();
+            if (!line.empty() && faceatlas::splitCsvLine(line, fields) && fields.size() == 6)
+                rows.emplace_back(fields[0], fields[1], fields[3]);
+        }
+        return rows;
+    }
+
+    /**
+     * Decisions and map Excludes as fast as the events are delivered, then the window is closed at
+     * once (writes still queued) and a new one opened: review.csv must end with exactly what was
+     * decided, in order.
+     */
+    void burstThenClose()
+    {
+        ReviewPage* page = window().reviewPage();
+        MapPage* map = window().mapPage();
+        const auto* data = window().session()->dataset();
+        if (!data || page->queueCount() == 0)
+            return;
+        window().showPage(MainWindow::ReviewIndex);
+        window().session()->writer()->waitWritten(60000); // what earlier actions wrote comes first
+        const QString file = page->reviewFile();
+        const size_t before = reviewRows(file).size();
+        std::vector<ReviewRow> expected;
+        const int decisions = pick(20, 200);
+        auto* queue = page->findChild<QListWidget*>("queue");
+        QApplication::setActiveWindow(m_window.get());
+        for (int i = 0; i < decisions; ++i) {
+            if (map->hasMap() && map->view()->pointCount() == static_cast<qint64>(data->count()) && pick(0, 9) == 0) {
+                std::vector<char> mask(data->count(), 0);
+                const int first = pick(0, static_cast<int>(data->count()) - 1);
+                for (int r = first; r < first + pick(1, 30) && r < static_cast<int>(data->count()); ++r)
+                    mask[static_cast<size_t>(r)] = 1;
+                map->view()->setSelection(mask);
+                for (const qint64 row : map->selectedRows())
+                    expected.emplace_back(faceatlas::recordKey(data->records()[static_cast<size_t>(row)]), "exclude",
+                                          "");
+                map->excludeSelection();
+            }
+            const qint64 face = page->currentFace();
+            if (face < 0 || face >= static_cast<qint64>(data->count()))
+                break;
+            const std::string path = faceatlas::recordKey(data->records()[static_cast<size_t>(face)]);
+            queue->setFocus();
+            switch (pick(0, 4)) {
+            case 0:
+                QTest::keyClick(queue, Qt::Key_K);
+                expected.emplace_back(path, "keep", "");
+                break;
+            case 1:
+                QTest::keyClick(queue, Qt::Key_X);
+                expected.emplace_back(path, "exclude", "");
+                break;
+            case 2:
+                QTest::keyClick(queue, Qt::Key_M);
+                expected.emplace_back(path, "gender", "M");
+                break;
+            case 3:
+                QTest::keyClick(queue, Qt::Key_F);
+                expected.emplace_back(path, "gender", "F");
+                break;
+            default: {
+                const int age = pick(0, 116);
+                page->correctAge(age);
+                expected.emplace_back(path, "age", std::to_string(age));
+                break;
+            }
+            }
+        }
+        const int queued = window().session()->writer()->pending();
+        collectLateness();
+        m_window->close();
+        m_window.reset(); // as the application ends after its window closed
+        const std::vector<ReviewRow> rows = reviewRows(file);
+        const std::vector<ReviewRow> written(rows.begin() + static_cast<std::ptrdiff_t>(std::min(before, rows.size())),
+                                             rows.end());
+        if (written != expected) {
+            std::printf("monkey: a burst of %zu decisions (%d still queued at the close) left %zu rows in %s\n",
+                        expected.size(), queued, written.size(), qPrintable(file));
+            m_lostWrites = true;
+        } else if (m_options.verbose) {
+            std::printf("     %zu decisions written, %d of them were queued at the close\n", expected.size(), queued);
+        }
+        openWindow();
+    }
+
     void slide()
     {
         window().showPage(MainWindow::AttentionIndex);
@@ -487,6 +591,8 @@ private:
     /** What the window shows against what it has open; empty when they agree. */
     QString contradiction()
     {
+        if (m_lostWrites)
+            return QStringLiteral("review.csv does not hold exactly the decisions made before the close");
         if (GuardedApplication::caughtExceptions() > 0)
             return QStringLiteral("an exception reached the event loop: %1").arg(GuardedApplication::lastException());
         Session* session = window().session();
@@ -528,6 +634,7 @@ private:
     std::vector<double> m_lateness;
     std::map<QString, int> m_ended;
     std::map<std::string, double> m_worstByAction;
+    bool m_lostWrites = false;
 };
 
 } // namespace
