@@ -307,11 +307,7 @@ TEST(CheckpointTest, HugeLengthsOldArchivesAndSpecialFilesAreRefusedWithoutAlloc
 TEST(FileUtilTest, StaleTemporariesOfDeadWritersAreRemoved)
 {
     TempDir dir;
-    const pid_t child = ::fork();
-    if (child == 0)
-        ::_exit(0);
-    ASSERT_GT(child, 0);
-    ::waitpid(child, nullptr, 0); // a process id that is no longer alive
+    const long child = test::deadProcessId(); // a process id that is no longer alive
     const std::string dead = ".last.pt.tmp-" + std::to_string(child) + "-3";
     const std::string mine = ".last.pt.tmp-" + std::to_string(::getpid()) + "-4";
     for (const auto& name : {dead, mine, std::string("last.pt"), std::string("notes.tmp-x")})

@@ -190,11 +190,7 @@ TEST(OutputFolderTest, ForceReplacesAFolderOfAnotherKindWholeAndKeepsOnlyTheUser
 TEST(OutputFolderTest, WhatAnInterruptedSwapLeftBesideIsEmptiedButTheUsersFilesAreKept)
 {
     TempDir dir;
-    const pid_t child = ::fork();
-    if (child == 0)
-        ::_exit(0);
-    ASSERT_GT(child, 0);
-    ::waitpid(child, nullptr, 0);
+    const long child = test::deadProcessId(); // a process id that is no longer alive
     // A killed commit(): the old result with a file of the user's, beside the folder, its process gone.
     const fs::path stale = dir / (".out.tmp-" + std::to_string(child) + "-0");
     test::writeBytes(stale / "map.csv", "old");
@@ -253,11 +249,7 @@ TEST(OutputFolderTest, AReplacedResultKeepsTheUsersOwnFilesAndRemovesOnlyItsOwn)
 TEST(OutputFolderTest, StaleTemporaryCleanupNeverTouchesFilesOfTheUser)
 {
     TempDir dir;
-    const pid_t child = ::fork();
-    if (child == 0)
-        ::_exit(0);
-    ASSERT_GT(child, 0);
-    ::waitpid(child, nullptr, 0); // a process id that is no longer alive
+    const long child = test::deadProcessId(); // a process id that is no longer alive
     const std::string pid = std::to_string(child);
     const std::vector<std::string> users{"notes.tmp-2024-12", "report.tmp-1-1", "backup.tmp-" + pid + "-3",
                                          ".mine.txt.tmp-" + pid + "-1"};

@@ -13,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 #include <random>
 #include <stdexcept>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace faceatlas::test {
@@ -43,6 +44,17 @@ std::filesystem::path sharedDataFolder(const std::string& sub)
     std::error_code ec;
     const auto folder = sharedData() / sub;
     return std::filesystem::is_directory(folder, ec) ? folder : std::filesystem::path();
+}
+
+long deadProcessId()
+{
+    const pid_t child = ::fork();
+    if (child == 0)
+        ::_exit(0);
+    if (child < 0)
+        throw std::runtime_error("fork failed");
+    ::waitpid(child, nullptr, 0);
+    return child;
 }
 
 void writeBytes(const std::filesystem::path& path, const std::string& bytes)

@@ -31,6 +31,9 @@ std::filesystem::path sharedData();
 /** sharedData() / sub when that folder exists, else an empty path. */
 std::filesystem::path sharedDataFolder(const std::string& sub);
 
+/** The id of a process that has just ended: one no live process has (for temporaries of dead writers). */
+long deadProcessId();
+
 /** Writes bytes to a file, creating folders. */
 void writeBytes(const std::filesystem::path& path, const std::string& bytes);
 
