@@ -65,24 +65,27 @@ void WriteQueue::loop()
         }
         std::function<void()> deliver = next.task(); // never throws: submit() wraps the write
         {
+            // The delivery is posted before the write stops counting as pending, under the lock the
+            // delivery's pending() takes: whoever waitWritten() releases finds it already posted
+            // (sendPostedEvents() runs it), and the delivery sees its own write counted as done.
             std::lock_guard<std::mutex> lock(m_mutex);
+            QMetaObject::invokeMethod(
+                this,
+                [this, context = next.context, deliver = std::move(deliver)] {
+                    if (context) {
+                        try {
+                            deliver();
+                        } catch (const std::exception& e) {
+                            GuardedApplication::reportError(QString::fromUtf8(e.what()));
+                        }
+                    }
+                    if (pending() == 0)
+                        Q_EMIT drained();
+                },
+                Qt::QueuedConnection);
             --m_pending;
         }
         m_written.notify_all();
-        QMetaObject::invokeMethod(
-            this,
-            [this, context = next.context, deliver = std::move(deliver)] {
-                if (context) {
-                    try {
-                        deliver();
-                    } catch (const std::exception& e) {
-                        GuardedApplication::reportError(QString::fromUtf8(e.what()));
-                    }
-                }
-                if (pending() == 0)
-                    Q_EMIT drained();
-            },
-            Qt::QueuedConnection);
     }
 }
 

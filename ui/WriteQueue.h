@@ -58,7 +58,8 @@ public:
     int pending() const;
     /**
      * Blocks until every write submitted so far has finished or `timeoutMs` passed (no events are
-     * processed meanwhile); true when none is left.
+     * processed meanwhile); true when none is left. A finished write's done() or fail() is already
+     * posted to the GUI thread by then: QCoreApplication::sendPostedEvents() delivers it.
      */
     bool waitWritten(int timeoutMs);
 

@@ -72,7 +72,8 @@ int main(int argc, char** argv)
     QCommandLineOption demo("demo", "Open the built-in demo dataset.");
     QCommandLineOption tour("tour", "Walk every page on the demo and save screenshots into DIR, then quit.", "DIR");
     QCommandLineOption workspace("workspace", "Workspace folder for prepared data, runs and clusters.", "DIR");
-    QCommandLineOption threads("threads", "Threads for LibTorch and OpenBLAS (default: every core).", "N", "0");
+    QCommandLineOption threads("threads", "Threads for LibTorch (default: every core; OpenBLAS runs single-threaded).",
+                               "N", "0");
     parser.addOptions({demo, tour, workspace, threads});
     parser.process(*app);
     // The compute budget, set once before any worker starts; no worker changes it afterwards.

@@ -49,10 +49,10 @@ int blockWorkers(const torch::Tensor& data)
 }
 
 /**
- * Calls block(worker, start) for every `chunk` rows of `data`, on blockWorkers() workers of
- * LibTorch's pool, each doing whole blocks with one math thread (parallelOnMathThreads). Blocks are
- * disjoint, so a block may write its rows' slots directly; anything summed across blocks needs one
- * accumulator per worker.
+ * Calls block(worker, start) for every `chunk` rows of `data`, on blockWorkers() worker threads
+ * (parallelOnMathThreads; a block that runs LibTorch operations calls useOneMathThread() first).
+ * Blocks are disjoint, so a block may write its rows' slots directly; anything summed across blocks
+ * needs one accumulator per worker.
  */
 template <typename Fn>
 void parallelBlocks(const torch::Tensor& data, int64_t chunk, Fn&& block)
@@ -65,11 +65,7 @@ void parallelBlocks(const torch::Tensor& data, int64_t chunk, Fn&& block)
 
 /**
  * Squared distances of rows [N, D] to centres [m, D] in blocks of `chunk` rows;
- * calls fn(worker, start, block rows, dist[c, m]) (see parallelBlocks for what it may write).
- *
- * The matrix products run on the calling thread, one per blockWorkers() blocks, where BLAS uses
- * every core of the budget; the blocks' fn then run on the workers. BLAS is never called from a
- * worker, so its threads and LibTorch's never compete for the cores.
+ * calls fn(worker, start, block rows, dist[c, m]) (see parallelBlocks).
  */
 template <typename Fn>
 void forEachDistanceBlock(const torch::Tensor& data, const torch::Tensor& rowNorms, const torch::Tensor& centres,
@@ -82,20 +78,17 @@ void forEachDistanceBlock(const torch::Tensor& data, const torch::Tensor& rowNor
     centresT.narrow(1, 0, m).copy_(centres.t());
     auto centreNorms = torch::full({padded}, std::numeric_limits<float>::infinity(), centres.options());
     centreNorms.narrow(0, 0, m).copy_(centres.pow(2).sum(1));
-    const int64_t n = data.size(0), workers = blockWorkers(data), group = chunk * workers;
-    for (int64_t first = 0; first < n; first += group) {
-        const int64_t rowsInGroup = std::min(group, n - first);
-        const auto rows = data.narrow(0, first, rowsInGroup);
-        // ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, one matrix product per group of blocks.
+    const int64_t n = data.size(0);
+    parallelBlocks(data, chunk, [&](int worker, int64_t start) {
+        useOneMathThread();        // its LibTorch operations on the worker's own thread
+        torch::NoGradGuard noGrad; // thread-local: every worker needs its own
+        const int64_t len = std::min(chunk, n - start);
+        const auto rows = data.narrow(0, start, len);
+        // ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, one matrix product per block.
         auto dist = torch::addmm(centreNorms.unsqueeze(0), rows, centresT, /*beta=*/1, /*alpha=*/-2);
-        dist.add_(rowNorms.narrow(0, first, rowsInGroup).unsqueeze(1)).clamp_min_(0);
-        const auto blocks = static_cast<std::size_t>((rowsInGroup + chunk - 1) / chunk);
-        parallelOnMathThreads(blocks, static_cast<int>(workers), [&](std::size_t b, int worker) {
-            torch::NoGradGuard noGrad; // thread-local: every worker needs its own
-            const int64_t offset = static_cast<int64_t>(b) * chunk, len = std::min(chunk, rowsInGroup - offset);
-            fn(worker, first + offset, rows.narrow(0, offset, len), dist.narrow(0, offset, len).narrow(1, 0, m));
-        });
-    }
+        dist.add_(rowNorms.narrow(0, start, len).unsqueeze(1)).clamp_min_(0);
+        fn(worker, start, rows, dist.narrow(1, 0, m));
+    });
 }
 
 /** Whether nearestBlocks runs our own kernel (ml/NearestCentre.h) rather than a matrix product. */

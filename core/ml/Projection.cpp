@@ -65,6 +65,7 @@ bool blockedKnn(const torch::Tensor& data, const torch::Tensor& dataNorms, const
     const auto block = [&](size_t b) {
         if (cancel.isCancelled())
             return;
+        useOneMathThread();        // on a worker: its LibTorch operations on its own thread
         torch::NoGradGuard noGrad; // thread-local: every worker needs its own
         const int64_t start = static_cast<int64_t>(b) * rowBlock, len = std::min(rowBlock, q - start);
         const auto rows = queries.narrow(0, start, len);
@@ -105,10 +106,12 @@ bool blockedKnn(const torch::Tensor& data, const torch::Tensor& dataNorms, const
             onProgress({stage, finished, blocks});
         }
     };
-    // One block after another: each product and top-k runs on every core of the budget (BLAS and
-    // LibTorch's pool), and BLAS is never called from several workers at once.
-    for (int64_t b = 0; b < blocks; ++b)
-        block(static_cast<size_t>(b));
+    if (data.is_cpu() && at::get_num_threads() > 1 && blocks > 1) {
+        parallelOnMathThreads(static_cast<size_t>(blocks), at::get_num_threads(), [&](size_t b, int) { block(b); });
+    } else {
+        for (int64_t b = 0; b < blocks; ++b)
+            block(static_cast<size_t>(b));
+    }
     return !cancel.isCancelled();
 }
 
@@ -191,129 +194,91 @@ bool symmetricKnn(const torch::Tensor& x, const torch::Tensor& norms, int k, tor
     long long totalSteps = 0;
     for (int64_t b = 0; b < blocks; ++b)
         totalSteps += (n - b * rowBlock + colBlock - 1) / colBlock;
-    long long done = 0;
-    // One lane per worker: a lane walks the column steps of one row block, then takes the next block.
-    // Each step, the lanes' products are made one after another on this thread, where BLAS uses
-    // every core of the budget, and then the lanes' scans run on the workers, one lane each: BLAS is
-    // never called from a worker, so its threads and the workers never compete for the cores.
-    struct Lane {
-        int64_t block = -1, col = 0;
-        torch::Tensor product;
-        std::vector<float> rowD, colD, thrD;
-        std::vector<int64_t> rowI, colI, thrI;
-    };
-    std::vector<Lane> lanes(static_cast<size_t>(std::max(1, at::get_num_threads())));
-    for (Lane& lane : lanes) {
-        lane.rowD.resize(static_cast<size_t>(rowBlock * k));
-        lane.rowI.resize(static_cast<size_t>(rowBlock * k));
-        lane.colD.resize(static_cast<size_t>(colBlock * k));
-        lane.colI.resize(static_cast<size_t>(colBlock * k));
-        lane.thrD.resize(static_cast<size_t>(colBlock));
-        lane.thrI.resize(static_cast<size_t>(colBlock));
-    }
-    const auto scan = [&](Lane& lane) {
-        const int64_t start = lane.block * rowBlock, len = std::min(rowBlock, n - start);
-        const int64_t col = lane.col, c = std::min(colBlock, n - col);
-        const float* dot = lane.product.data_ptr<float>();
-        // Columns [0, own) are this block's own rows: their pairs are served row-wise only.
-        const int64_t own = col == start ? len : 0;
-        std::fill(lane.colD.begin(), lane.colD.begin() + c * k, inf);
-        std::fill(lane.colI.begin(), lane.colI.begin() + c * k, -1);
-        for (int64_t j = own; j < c;) {
-            const int64_t target = (col + j) / rowBlock, end = std::min(c, (target + 1) * rowBlock - col);
-            std::lock_guard<std::mutex> lock(locks[static_cast<size_t>(target)]);
-            for (; j < end; ++j) {
-                lane.thrD[static_cast<size_t>(j)] = bestD[static_cast<size_t>((col + j) * k + k - 1)];
-                lane.thrI[static_cast<size_t>(j)] = bestI[static_cast<size_t>((col + j) * k + k - 1)];
-            }
-        }
-        for (int64_t r = 0; r < len; ++r) {
-            const int64_t gi = start + r;
-            const float rn = cn[gi];
-            const float* dr = dot + r * c;
-            float* rd = lane.rowD.data() + r * k;
-            int64_t* ri = lane.rowI.data() + r * k;
-            float rowThr = rd[k - 1];
-            int64_t rowThrI = ri[k - 1];
-            for (int64_t j = 0; j < own; ++j) {
-                const int64_t gj = col + j;
-                const float dist = std::max(0.0f, rn + cn[gj] - 2 * dr[j]);
-                if (closer(dist, gj, rowThr, rowThrI) && gj != gi) {
-                    insertCandidate(rd, ri, k, dist, gj);
-                    rowThr = rd[k - 1];
-                    rowThrI = ri[k - 1];
+    std::atomic<long long> done{0};
+    std::mutex progressMutex;
+    const auto task = [&](size_t b) {
+        useOneMathThread();
+        torch::NoGradGuard noGrad; // thread-local: every worker needs its own
+        const int64_t start = static_cast<int64_t>(b) * rowBlock, len = std::min(rowBlock, n - start);
+        const auto rows = x.narrow(0, start, len);
+        std::vector<float> rowD(static_cast<size_t>(len * k), inf), colD(static_cast<size_t>(colBlock * k));
+        std::vector<int64_t> rowI(static_cast<size_t>(len * k), -1), colI(static_cast<size_t>(colBlock * k));
+        std::vector<float> thrD(static_cast<size_t>(colBlock));
+        std::vector<int64_t> thrI(static_cast<size_t>(colBlock));
+        for (int64_t col = start; col < n; col += colBlock) {
+            if (cancel.isCancelled())
+                return;
+            const int64_t c = std::min(colBlock, n - col);
+            const auto product = torch::mm(rows, x.narrow(0, col, c).t()).contiguous();
+            const float* dot = product.data_ptr<float>();
+            // Columns [0, own) are this block's own rows: their pairs are served row-wise only.
+            const int64_t own = col == start ? len : 0;
+            std::fill(colD.begin(), colD.begin() + c * k, inf);
+            std::fill(colI.begin(), colI.begin() + c * k, -1);
+            for (int64_t j = own; j < c;) {
+                const int64_t target = (col + j) / rowBlock, end = std::min(c, (target + 1) * rowBlock - col);
+                std::lock_guard<std::mutex> lock(locks[static_cast<size_t>(target)]);
+                for (; j < end; ++j) {
+                    thrD[static_cast<size_t>(j)] = bestD[static_cast<size_t>((col + j) * k + k - 1)];
+                    thrI[static_cast<size_t>(j)] = bestI[static_cast<size_t>((col + j) * k + k - 1)];
                 }
             }
-            for (int64_t j = own; j < c; ++j) {
-                const int64_t gj = col + j;
-                const float dist = std::max(0.0f, rn + cn[gj] - 2 * dr[j]);
-                if (closer(dist, gj, rowThr, rowThrI)) {
-                    insertCandidate(rd, ri, k, dist, gj);
-                    rowThr = rd[k - 1];
-                    rowThrI = ri[k - 1];
+            for (int64_t r = 0; r < len; ++r) {
+                const int64_t gi = start + r;
+                const float rn = cn[gi];
+                const float* dr = dot + r * c;
+                float* rd = rowD.data() + r * k;
+                int64_t* ri = rowI.data() + r * k;
+                float rowThr = rd[k - 1];
+                int64_t rowThrI = ri[k - 1];
+                for (int64_t j = 0; j < own; ++j) {
+                    const int64_t gj = col + j;
+                    const float dist = std::max(0.0f, rn + cn[gj] - 2 * dr[j]);
+                    if (closer(dist, gj, rowThr, rowThrI) && gj != gi) {
+                        insertCandidate(rd, ri, k, dist, gj);
+                        rowThr = rd[k - 1];
+                        rowThrI = ri[k - 1];
+                    }
                 }
-                if (closer(dist, gi, lane.thrD[static_cast<size_t>(j)], lane.thrI[static_cast<size_t>(j)])) {
-                    float* cd = lane.colD.data() + j * k;
-                    int64_t* ci = lane.colI.data() + j * k;
-                    insertCandidate(cd, ci, k, dist, gi);
-                    // The column's bar: the closer of its list's k-th entry and the snapshot's.
-                    if (closer(cd[k - 1], ci[k - 1], lane.thrD[static_cast<size_t>(j)],
-                               lane.thrI[static_cast<size_t>(j)])) {
-                        lane.thrD[static_cast<size_t>(j)] = cd[k - 1];
-                        lane.thrI[static_cast<size_t>(j)] = ci[k - 1];
+                for (int64_t j = own; j < c; ++j) {
+                    const int64_t gj = col + j;
+                    const float dist = std::max(0.0f, rn + cn[gj] - 2 * dr[j]);
+                    if (closer(dist, gj, rowThr, rowThrI)) {
+                        insertCandidate(rd, ri, k, dist, gj);
+                        rowThr = rd[k - 1];
+                        rowThrI = ri[k - 1];
+                    }
+                    if (closer(dist, gi, thrD[static_cast<size_t>(j)], thrI[static_cast<size_t>(j)])) {
+                        float* cd = colD.data() + j * k;
+                        int64_t* ci = colI.data() + j * k;
+                        insertCandidate(cd, ci, k, dist, gi);
+                        // The column's bar: the closer of its list's k-th entry and the snapshot's.
+                        if (closer(cd[k - 1], ci[k - 1], thrD[static_cast<size_t>(j)], thrI[static_cast<size_t>(j)])) {
+                            thrD[static_cast<size_t>(j)] = cd[k - 1];
+                            thrI[static_cast<size_t>(j)] = ci[k - 1];
+                        }
                     }
                 }
             }
-        }
-        for (int64_t j = own; j < c;) {
-            const int64_t target = (col + j) / rowBlock, end = std::min(c, (target + 1) * rowBlock - col);
-            std::lock_guard<std::mutex> lock(locks[static_cast<size_t>(target)]);
-            mergeCandidates(bestD.data(), bestI.data(), k, col + j, end - j, lane.colD.data() + j * k,
-                            lane.colI.data() + j * k, k);
-            j = end;
-        }
-    };
-    int64_t nextBlock = 0;
-    for (;;) {
-        if (cancel.isCancelled())
-            return false;
-        long long working = 0;
-        for (Lane& lane : lanes) {
-            if (lane.block < 0 && nextBlock < blocks) {
-                lane.block = nextBlock++;
-                lane.col = lane.block * rowBlock;
-                std::fill(lane.rowD.begin(), lane.rowD.end(), inf);
-                std::fill(lane.rowI.begin(), lane.rowI.end(), -1);
+            for (int64_t j = own; j < c;) {
+                const int64_t target = (col + j) / rowBlock, end = std::min(c, (target + 1) * rowBlock - col);
+                std::lock_guard<std::mutex> lock(locks[static_cast<size_t>(target)]);
+                mergeCandidates(bestD.data(), bestI.data(), k, col + j, end - j, colD.data() + j * k,
+                                colI.data() + j * k, k);
+                j = end;
             }
-            if (lane.block < 0)
-                continue;
-            ++working;
-            const int64_t start = lane.block * rowBlock, len = std::min(rowBlock, n - start);
-            const int64_t c = std::min(colBlock, n - lane.col);
-            lane.product = torch::mm(x.narrow(0, start, len), x.narrow(0, lane.col, c).t()).contiguous();
+            const long long finished = ++done;
+            if (onProgress) {
+                std::lock_guard<std::mutex> lock(progressMutex);
+                onProgress({"neighbours", finished, totalSteps});
+            }
         }
-        if (working == 0)
-            break;
-        parallelOnMathThreads(lanes.size(), static_cast<int>(lanes.size()), [&](size_t w, int) {
-            if (lanes[w].block >= 0)
-                scan(lanes[w]);
-        });
-        for (Lane& lane : lanes) {
-            if (lane.block < 0)
-                continue;
-            lane.col += colBlock;
-            if (lane.col < n)
-                continue;
-            // The block's rows are done: their lists join the others'.
-            const int64_t start = lane.block * rowBlock, len = std::min(rowBlock, n - start);
-            std::lock_guard<std::mutex> lock(locks[static_cast<size_t>(lane.block)]);
-            mergeCandidates(bestD.data(), bestI.data(), k, start, len, lane.rowD.data(), lane.rowI.data(), k);
-            lane.block = -1;
-        }
-        done += working;
-        if (onProgress)
-            onProgress({"neighbours", done, totalSteps});
-    }
+        std::lock_guard<std::mutex> lock(locks[b]);
+        mergeCandidates(bestD.data(), bestI.data(), k, start, len, rowD.data(), rowI.data(), k);
+    };
+    // BLAS runs single-threaded (the compute budget), so every product sums in the same order
+    // whatever the thread count, and the lists are the same bit for bit.
+    parallelOnMathThreads(static_cast<size_t>(blocks), at::get_num_threads(), [&](size_t b, int) { task(b); });
     if (cancel.isCancelled())
         return false;
     outDistances = torch::from_blob(bestD.data(), {n, k}, torch::kFloat).sqrt();

@@ -174,6 +174,10 @@ public:
         std::printf("monkey: jobs that ended:");
         for (const auto& [title, count] : m_ended)
             std::printf(" %s %d;", qPrintable(title), count);
+        std::printf(
+            "\nmonkey: %d bursts of decisions and excludes then a close: %zu rows, every one in review.csv; %zu "
+            "writes were still queued at the closes",
+            m_bursts, m_burstRows, m_burstQueued);
         std::printf("\nmonkey: the longest stall seen during each kind of action (ms):");
         for (const auto& [name, worst] : m_worstByAction)
             std::printf(" %s %.0f;", name.c_str(), worst);
@@ -459,6 +463,19 @@ private:
     {
         ReviewPage* page = window().reviewPage();
         MapPage* map = window().mapPage();
+        if (page->queueCount() == 0) { // a short audit first: the queue the decisions are made in
+            window().session()->jobs()->cancel();
+            waitForJob();
+            if (!window().session()->dataset() || window().session()->dataset()->count() < 40) {
+                window().openPath("demo:150");
+                waitForJob();
+                window().datasetPage()->prepare();
+                waitForJob();
+            }
+            audit();
+            waitForJob();
+            window().session()->lane()->waitIdle(30000);
+        }
         const auto* data = window().session()->dataset();
         if (!data || page->queueCount() == 0)
             return;
@@ -519,6 +536,9 @@ private:
         const std::vector<ReviewRow> rows = reviewRows(file);
         const std::vector<ReviewRow> written(rows.begin() + static_cast<std::ptrdiff_t>(std::min(before, rows.size())),
                                              rows.end());
+        ++m_bursts;
+        m_burstRows += expected.size();
+        m_burstQueued += static_cast<size_t>(queued);
         if (written != expected) {
             std::printf("monkey: a burst of %zu decisions (%d still queued at the close) left %zu rows in %s\n",
                         expected.size(), queued, written.size(), qPrintable(file));
@@ -635,6 +655,8 @@ private:
     std::map<QString, int> m_ended;
     std::map<std::string, double> m_worstByAction;
     bool m_lostWrites = false;
+    int m_bursts = 0; // bursts of decisions checked against review.csv, their rows, and writes queued at each close
+    size_t m_burstRows = 0, m_burstQueued = 0;
 };
 
 } // namespace
