@@ -38,6 +38,7 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     m_cluster->setSpecialValueText(tr("this face only"));
     m_cluster->setToolTip(tr("Average the signed Grad-CAM over every face of a cluster (Clusters page)"));
     m_method = new QComboBox;
+    m_method->setObjectName("attentionMap");
     m_method->addItem(tr("Signed Grad-CAM for age"), "gradcam");
     m_method->addItem(tr("Feature maps of a conv layer"), "features");
     m_method->addItem(tr("Autoencoder code layer"), "code");
@@ -132,7 +133,10 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     });
     connect(m_run, &QComboBox::currentIndexChanged, this, [this] { render(); });
     connect(m_face, &QSpinBox::valueChanged, this, [this] { render(); });
-    connect(m_cluster, &QSpinBox::valueChanged, this, [this] { render(); });
+    connect(m_cluster, &QSpinBox::valueChanged, this, [this] {
+        followClusterMode();
+        render();
+    });
     connect(m_method, &QComboBox::currentIndexChanged, this, [this] {
         // The code map is the autoencoder's: switch to the latest autoencoder run rather than refuse.
         const bool code = m_method->currentData().toString() == "code";
@@ -172,6 +176,24 @@ void AttentionPage::setFace(qint64 index)
 void AttentionPage::setCluster(int cluster)
 {
     m_cluster->setValue(cluster);
+}
+
+void AttentionPage::followClusterMode()
+{
+    // A whole cluster is drawn as its averaged signed Grad-CAM: the Map shows that, and cannot be
+    // changed until one face is chosen again (the choice made before comes back then).
+    const bool cluster = m_cluster->value() >= 0;
+    const QSignalBlocker block(m_method);
+    if (cluster && m_method->isEnabled()) {
+        m_methodBeforeCluster = m_method->currentIndex();
+        m_method->setCurrentIndex(m_method->findData("gradcam"));
+    } else if (!cluster && !m_method->isEnabled() && m_methodBeforeCluster >= 0) {
+        m_method->setCurrentIndex(m_methodBeforeCluster);
+    }
+    m_method->setEnabled(!cluster);
+    m_method->setToolTip(cluster ? tr("A whole cluster is shown as its averaged signed Grad-CAM; choose \"this face "
+                                      "only\" under Whole cluster for the other maps")
+                                 : QString());
 }
 
 int AttentionPage::pictureSide() const

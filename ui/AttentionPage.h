@@ -37,6 +37,8 @@ public:
     QString statusText() const;
 
 private:
+    /** In whole-cluster mode the Map shows the signed Grad-CAM it draws, and is locked there. */
+    void followClusterMode();
     /** Lays the last computed map over its face with the opacity and colour map on screen (cheap). */
     void blend();
     int pictureSide() const;
@@ -45,6 +47,7 @@ private:
     QSpinBox* m_face;
     QSpinBox* m_cluster;
     QComboBox* m_method;
+    int m_methodBeforeCluster = -1; // the Map chosen before a whole cluster was shown
     QComboBox* m_layer;
     QSpinBox* m_channel;
     QSlider* m_opacity;

@@ -8,9 +8,11 @@
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
+#include "NextStep.h"
 #include "Session.h"
 #include "util/FileUtil.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <QBarCategoryAxis>
 #include <QBarSet>
@@ -26,6 +28,7 @@
 #include <QLabel>
 #include <QLineSeries>
 #include <QListWidget>
+#include <QPainter>
 #include <QPushButton>
 #include <QScatterSeries>
 #include <QSignalBlocker>
@@ -54,6 +57,27 @@ void showPixmap(QLabel* label, const QPixmap& pixmap, int height)
     else
         label->setPixmap(pixmap.scaledToHeight(height, pixmap.height() * 2 <= height ? Qt::FastTransformation
                                                                                      : Qt::SmoothTransformation));
+}
+
+/**
+ * The gallery scaled to `height` with its bottom row named: the core leaves that row's first tile
+ * empty (under the centroid), and "outliers" is written there.
+ */
+QPixmap labelledGallery(const QPixmap& gallery, int height)
+{
+    if (gallery.isNull())
+        return gallery;
+    QPixmap out = gallery.scaledToHeight(height, gallery.height() * 2 <= height ? Qt::FastTransformation
+                                                                                : Qt::SmoothTransformation);
+    const double tile = out.height() / 2.0; // two rows of square tiles, with thin gaps
+    QPainter painter(&out);
+    QFont font = painter.font();
+    font.setPixelSize(std::max(9, static_cast<int>(tile / 6)));
+    font.setBold(true);
+    painter.setFont(font);
+    painter.setPen(Qt::white);
+    painter.drawText(QRectF(0, tile, tile, tile), Qt::AlignCenter | Qt::TextWordWrap, QObject::tr("outliers\n→"));
+    return out;
 }
 
 void showPicture(QLabel* label, const QString& file, int height)
@@ -97,7 +121,7 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     controls->addWidget(membersButton);
     controls->addStretch();
 
-    m_summary = new QLabel(tr("Train an autoencoder, encode the faces, then cluster them."));
+    m_summary = new QLabel(clusteringNextStep(*m_session));
     m_summary->setWordWrap(true);
     m_list = new QListWidget;
     m_list->setMinimumWidth(240);
@@ -126,7 +150,11 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     grid->addWidget(new QLabel(tr("<b>Medoid</b> (the real face nearest the centre)")), 0, 1);
     grid->addWidget(m_centroid, 1, 0);
     grid->addWidget(m_medoid, 1, 1);
-    grid->addWidget(new QLabel(tr("<b>Gallery</b>: centroid and nearest faces; outliers below")), 2, 0, 1, 2);
+    auto* galleryCaption = new QLabel(tr("<b>Gallery</b>: top row, the decoded centroid then the faces nearest the "
+                                         "centre; bottom row (marked <i>outliers</i>), the faces farthest from it"));
+    galleryCaption->setObjectName("galleryCaption");
+    galleryCaption->setWordWrap(true);
+    grid->addWidget(galleryCaption, 2, 0, 1, 2);
     grid->addWidget(m_gallery, 3, 0, 1, 2);
     // The members themselves, clickable: a face opens on the Attention page.
     m_members = new QListWidget;
@@ -206,6 +234,8 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     connect(session, &Session::runsChanged, this, [this] {
         if (!m_session->clustersDir().isEmpty() && !m_session->jobs()->isRunning())
             loadResults();
+        else if (m_session->clustersDir().isEmpty()) // the next step, now that a run (an autoencoder?) is there
+            m_summary->setText(clusteringNextStep(*m_session));
     });
     if (!m_session->clustersDir().isEmpty())
         loadResults();
@@ -257,112 +287,34 @@ QPixmap ClustersPage::interpolationPixmap() const
     return m_interpolation->pixmap();
 }
 
-void ClustersPage::encode()
+void ClustersPage::clearResults()
 {
-    const QString run = m_session->latestRun("autoencoder");
-    if (run.isEmpty() || !m_session->dataset()) {
-        m_summary->setText(tr("Encoding needs a prepared dataset and a trained autoencoder (Train page)."));
-        return;
+    const std::pair<QLabel*, QString> pictures[] = {{m_gallery, tr("gallery")},
+                                                    {m_centroid, tr("decoded centroid")},
+                                                    {m_medoid, tr("medoid")},
+                                                    {m_interpolation, tr("interpolation")},
+                                                    {m_ageDirection, tr("age direction")}};
+    for (const auto& [label, caption] : pictures) {
+        label->clear();
+        label->setText(caption);
     }
-    if (const QString why = m_session->runMismatch(run); !why.isEmpty()) {
-        m_summary->setText(tr("Cannot encode with the latest autoencoder: %1").arg(why));
-        return;
+    m_members->clear();
+    for (QChartView* view : {m_sweepView, m_ageView}) {
+        QChart* old = view->chart();
+        view->setChart(new QChart);
+        delete old;
     }
-    // A new folder for each encoding: a cancelled or failed one never spoils codes that a
-    // clustering (or the session) still uses.
-    const QString out = QDir(m_session->workspace())
-                            .filePath("codes/" + QFileInfo(run).fileName() + "-"
-                                      + QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss-zzz"));
-    const std::string runDir = run.toStdString(), data = m_session->datasetDir().toStdString(),
-                      codes = out.toStdString();
-    const auto job = [runDir, data, codes](const CancelToken& cancel, const JobRunner::Report& report) {
-        encodeDataset(runDir, data, codes, "auto", cancel,
-                      [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
-        return !cancel.isCancelled();
-    };
-    const auto done = [this, out](bool ok, bool cancelled, const QString& error) {
-        if (ok && !cancelled) {
-            m_session->setCodesDir(out);
-            m_summary->setText(tr("Faces encoded into %1. Now cluster them.").arg(out));
-        } else if (!ok) {
-            m_summary->setText(tr("Encoding failed: %1").arg(error));
-        }
-    };
-    if (!m_session->jobs()->start(tr("Encoding faces"), job, done))
-        m_summary->setText(tr("Cannot encode now. %1").arg(m_session->jobs()->busyReason()));
-}
-
-void ClustersPage::clusterRows(const std::vector<std::int64_t>& rows)
-{
-    m_subsetRows = rows;
-    cluster();
-}
-
-void ClustersPage::cluster()
-{
-    std::vector<std::int64_t> rows = std::move(m_subsetRows); // set by clusterRows for this call only
-    m_subsetRows.clear();
-    if (m_session->codesDir().isEmpty() || !QFileInfo::exists(m_session->codesDir() + "/codes.json")) {
-        m_summary->setText(tr("Encode the faces first."));
-        return;
-    }
-    // Codes of another preparation would be clustered against the wrong faces: say so before starting.
-    if (m_session->dataset()) {
-        const auto recorded = readCodesFingerprint(m_session->codesDir().toStdString());
-        if (recorded && QString::fromStdString(*recorded) != m_session->datasetFingerprint()) {
-            m_summary->setText(tr("The codes in %1 were made from another preparation than the open dataset: "
-                                  "encode the faces again first.")
-                                   .arg(m_session->codesDir()));
-            return;
-        }
-    }
-    const int faces = m_session->dataset() ? static_cast<int>(m_session->dataset()->count()) : 0;
-    if (m_session->dataset() && faces < m_k->value() + 1) {
-        m_summary->setText(tr("The open dataset has %1 faces: too few for k = %2.").arg(faces).arg(m_k->value()));
-        return;
-    }
-    ClusterParams p;
-    p.codes = m_session->codesDir().toStdString();
-    if (m_sweep->isChecked()) {
-        p.kMin = m_k->value();
-        p.kMax = std::max(m_k->value(), m_kMax->value());
-    } else {
-        p.k = m_k->value();
-    }
-    // A new folder for each clustering: the one on screen is never rewritten under the page.
-    const QString out = QDir(m_session->workspace())
-                            .filePath(QStringLiteral("clusters/%1-k%2-%3")
-                                          .arg(QFileInfo(m_session->codesDir()).fileName())
-                                          .arg(m_sweep->isChecked() ? QStringLiteral("%1-%2").arg(p.kMin).arg(p.kMax)
-                                                                    : QString::number(p.k))
-                                          .arg(QDateTime::currentDateTime().toString("HHmmss-zzz")));
-    p.outDir = out.toStdString();
-    p.rows = std::move(rows); // "Cluster these" on the Map page: those faces only
-    if (!p.rows.empty() && static_cast<int>(p.rows.size()) < p.k + 1) {
-        m_summary->setText(tr("The selection has %1 faces: too few for k = %2.").arg(p.rows.size()).arg(p.k));
-        return;
-    }
-    const auto job = [p](const CancelToken& cancel, const JobRunner::Report& report) {
-        const ClusterResult result = ClusterJob(p).run(
-            cancel, [&](const JobProgress& jp) { report(QString::fromUtf8(jp.stage), jp.done, jp.total); });
-        return !result.cancelled;
-    };
-    const auto done = [this, out](bool ok, bool cancelled, const QString& error) {
-        if (ok && !cancelled) {
-            m_session->setClustersDir(out);
-            Q_EMIT clustered();
-        } else if (!ok) {
-            m_summary->setText(tr("Clustering failed: %1").arg(error));
-        }
-    };
-    if (!m_session->jobs()->start(tr("Clustering"), job, done))
-        m_summary->setText(tr("Cannot cluster now. %1").arg(m_session->jobs()->busyReason()));
+    m_summary->setText(clusteringNextStep(*m_session) + m_session->otherDatasetsNote(OutputKind::Clustering));
 }
 
 void ClustersPage::loadResults()
 {
     m_list->clear();
     m_paths.reset();
+    if (m_session->clustersDir().isEmpty()) {
+        clearResults();
+        return;
+    }
     try {
         showResults();
     } catch (const std::exception& e) {
@@ -632,7 +584,8 @@ void ClustersPage::showCluster(int row)
     } catch (const std::exception&) {
         // clusters.json without ages (a folder of faces): no histogram
     }
-    showPicture(m_gallery, dir.filePath(QStringLiteral("galleries/%1.png").arg(row)), 180);
+    showPixmap(m_gallery, labelledGallery(QPixmap(dir.filePath(QStringLiteral("galleries/%1.png").arg(row))), 180),
+               180);
     m_members->clear();
     const auto members = m_session->clusterMembers(row);
     for (size_t i = 0; i < members.size() && i < 60; ++i) {

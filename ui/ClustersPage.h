@@ -56,6 +56,8 @@ Q_SIGNALS:
 private:
     void loadResults();
     void showResults();
+    /** No clustering of the open preparation: nothing of another one stays on screen; says the next step. */
+    void clearResults();
     QString provenance(const nlohmann::json& metrics) const;
     void showCluster(int row);
     void loadInterpolation(const nlohmann::json& clusters);

@@ -14,6 +14,7 @@
 #include "ml/Batches.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
+#include "ScreenFit.h"
 #include "Session.h"
 #include "ThumbnailModel.h"
 #include "util/Parallel.h"
@@ -56,6 +57,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     , m_session(session)
 {
     m_sourceLabel = new QLabel(tr("No dataset open. Use File > Open, drop a file or folder here, or open the demo."));
+    m_sourceLabel->setObjectName("sourceLabel");
     m_sourceLabel->setWordWrap(true);
 
     // Cleaning settings: every step of the capstone's preprocessing, each editable.
@@ -64,7 +66,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_size->setValue(64);
     m_minScore = new QDoubleSpinBox;
     m_minScore->setRange(-10, 10);
-    m_minScore->setValue(1.0);
+    m_minScore->setValue(kDefaultMinDetectorScore); // see setScoreScale: the source's scale sets it
     m_minScore->setSingleStep(0.25);
     m_ageMin = new QSpinBox;
     m_ageMin->setRange(0, 120);
@@ -92,9 +94,11 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     // Names for tests and accessibility tools.
     m_size->setObjectName("imageSize");
     m_minScore->setObjectName("minFaceScore");
-    m_minScore->setToolTip(tr("IMDB-WIKI: its own face score. Other sources: the confidence of the face detector that "
-                              "aligns the faces (about 0-3; the command line's default there is 0, which drops "
-                              "only pictures where no face was found)"));
+    m_minScore->setToolTip(tr("IMDB-WIKI: its own face score (default %1). Other sources: the confidence of the face "
+                              "detector that aligns the faces (about 0-3; default %2, as on the command line, which "
+                              "drops only pictures where no face was found)")
+                               .arg(kDefaultMinFaceScore)
+                               .arg(kDefaultMinDetectorScore));
     m_ageMin->setObjectName("ageMin");
     // The face-score and age steps can be turned off, as on the command line; a spin box whose
     // step is off is disabled, so the panel never shows a threshold that was not applied.
@@ -134,19 +138,33 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     auto* settingsBox = new QGroupBox(tr("Cleaning"));
     settingsBox->setLayout(form);
 
+    // Every step in full: names wrap, the numbers' columns fit them, the table as tall as its rows
+    // (the panel scrolls instead; see fitStepTable).
     m_steps = new QTableWidget(0, 3);
+    m_steps->setObjectName("steps");
     m_steps->setHorizontalHeaderLabels({tr("Step"), tr("Removed"), tr("Remaining")});
     m_steps->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
     m_steps->verticalHeader()->hide();
     m_steps->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_steps->setMinimumHeight(170);
+    m_steps->setWordWrap(true);
+    m_steps->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_steps->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    fitStepTable();
+    watchStepTableWidth();
 
     // What the window knows about bad input: which lines, which files, why, and what to do.
     m_problems = new QListWidget;
     m_problems->setObjectName("problems");
-    m_problems->setMaximumHeight(150);
+    m_problems->setMinimumHeight(160); // a dozen lines; the panel scrolls
+    m_problems->setMaximumHeight(260);
+    m_problems->setTextElideMode(Qt::ElideMiddle); // a long path keeps its file name and its problem
     m_problems->setWordWrap(true);
     m_problems->hide();
+    m_problemSummary = new QLabel;
+    m_problemSummary->setObjectName("problemSummary");
+    m_problemSummary->setWordWrap(true);
+    m_problemSummary->setStyleSheet(QStringLiteral("font-weight: bold"));
+    m_problemSummary->hide();
 
     m_histogram = new QChartView;
     m_histogram->setRenderHint(QPainter::Antialiasing);
@@ -156,6 +174,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     auto* left = new QVBoxLayout;
     left->addWidget(settingsBox);
     left->addWidget(m_steps);
+    left->addWidget(m_problemSummary);
     left->addWidget(m_problems);
     left->addWidget(m_histogram, 1);
     auto* leftWidget = new QWidget;
@@ -277,9 +296,10 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     rightWidget->setLayout(right);
 
     auto* splitter = new QSplitter;
-    splitter->addWidget(leftWidget);
+    // The side panels scroll on a short screen (1366x768); the grid keeps the height that is left.
+    splitter->addWidget(verticalScroller(leftWidget));
     splitter->addWidget(middleWidget);
-    splitter->addWidget(rightWidget);
+    splitter->addWidget(verticalScroller(rightWidget));
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({340, 800, 240});
     for (int i = 0; i < splitter->count(); ++i) // a narrow window narrows the grid, never hides a panel
@@ -288,21 +308,8 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     layout->addWidget(m_sourceLabel);
     layout->addWidget(splitter, 1);
 
-    // Every setting persists between sessions.
-    QSettings settings;
-    settings.beginGroup("cleaning");
-    m_size->setValue(settings.value("size", m_size->value()).toInt());
-    m_minScore->setValue(settings.value("minFaceScore", m_minScore->value()).toDouble());
-    m_ageMin->setValue(settings.value("ageMin", m_ageMin->value()).toInt());
-    m_ageMax->setValue(settings.value("ageMax", m_ageMax->value()).toInt());
-    m_minImage->setValue(settings.value("minImageSize", m_minImage->value()).toInt());
-    m_valFraction->setValue(settings.value("valFraction", m_valFraction->value()).toDouble());
-    m_balance->setChecked(settings.value("balance", true).toBool());
-    m_multipleFaces->setChecked(settings.value("dropMultipleFaces", true).toBool());
-    m_everyFace->setChecked(settings.value("everyFace", false).toBool());
-    m_filterScore->setChecked(settings.value("filterFaceScore", true).toBool());
-    m_filterAge->setChecked(settings.value("filterAge", true).toBool());
-    settings.endGroup();
+    // Every setting persists between sessions, for each source (restoreCleaningSettings when one opens).
+    m_cleaningDefaults = cleaningSettings();
     const auto showFilters = [this] {
         m_minScore->setEnabled(m_filterScore->isChecked());
         m_ageMin->setEnabled(m_filterAge->isChecked());
@@ -311,21 +318,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     showFilters();
     connect(m_filterScore, &QCheckBox::toggled, this, showFilters);
     connect(m_filterAge, &QCheckBox::toggled, this, showFilters);
-    const auto save = [this] {
-        QSettings s;
-        s.beginGroup("cleaning");
-        s.setValue("size", m_size->value());
-        s.setValue("minFaceScore", m_minScore->value());
-        s.setValue("ageMin", m_ageMin->value());
-        s.setValue("ageMax", m_ageMax->value());
-        s.setValue("minImageSize", m_minImage->value());
-        s.setValue("valFraction", m_valFraction->value());
-        s.setValue("balance", m_balance->isChecked());
-        s.setValue("dropMultipleFaces", m_multipleFaces->isChecked());
-        s.setValue("everyFace", m_everyFace->isChecked());
-        s.setValue("filterFaceScore", m_filterScore->isChecked());
-        s.setValue("filterAge", m_filterAge->isChecked());
-    };
+    const auto save = [this] { saveCleaningSettings(); };
     for (QSpinBox* box : {m_size, m_ageMin, m_ageMax, m_minImage})
         connect(box, &QSpinBox::valueChanged, this, save);
     for (QDoubleSpinBox* box : {m_minScore, m_valFraction})
@@ -494,30 +487,6 @@ QString DatasetPage::matchText() const
     return m_matchCount->text();
 }
 
-void DatasetPage::showProblems(const QStringList& lines, size_t more, const QString& hint)
-{
-    m_problems->clear();
-    if (!hint.isEmpty()) {
-        auto* item = new QListWidgetItem(hint);
-        QFont bold = item->font();
-        bold.setBold(true);
-        item->setFont(bold);
-        m_problems->addItem(item);
-    }
-    m_problems->addItems(lines);
-    if (more > 0)
-        m_problems->addItem(tr("... and %1 more").arg(more));
-    m_problems->setVisible(m_problems->count() > 0);
-}
-
-QStringList DatasetPage::problems() const
-{
-    QStringList lines;
-    for (int i = 0; i < m_problems->count(); ++i)
-        lines << m_problems->item(i)->text();
-    return lines;
-}
-
 DatasetPage::~DatasetPage() = default;
 
 int DatasetPage::faceCount() const
@@ -552,7 +521,17 @@ void DatasetPage::loadSource(const QString& spec)
 {
     // A refused start changes nothing: the open source, its counts and its faces stay as they are.
     if (m_session->jobs()->isRunning()) {
-        m_sourceLabel->setText(tr("Cannot open %1 now. %2").arg(spec.toHtmlEscaped(), m_session->jobs()->busyReason()));
+        const QString before = m_sourceLabel->text();
+        const QString refusal = tr("Cannot open %1 now. %2").arg(spec.toHtmlEscaped(), m_session->jobs()->busyReason());
+        m_sourceLabel->setText(refusal);
+        // Only while the job runs: once it ends the refusal is no longer true, and the label says again what is open.
+        connect(
+            m_session->jobs(), &JobRunner::finished, this,
+            [this, before, refusal] {
+                if (m_sourceLabel->text() == refusal)
+                    m_sourceLabel->setText(before);
+            },
+            Qt::SingleShotConnection);
         return;
     }
     auto loaded = std::make_shared<LoadedDataset>();
@@ -581,13 +560,20 @@ void DatasetPage::loadSource(const QString& spec)
         if (!ok || cancelled) {
             m_sourceLabel->setText(ok ? tr("Reading %1 was cancelled; %2 stays open.").arg(spec, currentSourceText())
                                       : tr("Could not open %1: %2").arg(spec, error));
+            if (!ok) { // File > Recent lists only sources that open
+                QSettings settings;
+                QStringList recent = settings.value("recentSources").toStringList();
+                if (recent.removeAll(spec) > 0)
+                    settings.setValue("recentSources", recent);
+            }
             return;
         }
         m_session->setSource(spec);
         m_loaded = loaded;
         m_probes = probes;
         showEveryFace();
-        QString text = tr("<b>%1</b>: %2 records").arg(spec.toHtmlEscaped()).arg(loaded->records.size());
+        restoreCleaningSettings(spec, loaded->kind == SourceKind::ImdbWiki || loaded->kind == SourceKind::Demo);
+        QString text = tr("<b>%1</b>: %2").arg(spec.toHtmlEscaped(), sourceSummary());
         if (loaded->malformed)
             text += tr(", %1 entries could not be read (listed under the steps)").arg(loaded->malformed);
         if (loaded->records.empty())
@@ -641,51 +627,13 @@ void DatasetPage::updateCounts()
     m_prepare->setToolTip(remaining > 0 ? QString()
                                         : tr("No face is left after the cleaning steps: loosen them, or see the "
                                              "problems listed below the steps."));
-    m_steps->setRowCount(static_cast<int>(steps.size()));
-    for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
-        const auto& s = steps[static_cast<size_t>(i)];
-        QString name = QString::fromStdString(s.name);
-        if (!s.enabled)
-            name += tr(" (off)");
-        else if (s.notApplicable)
-            name += tr(" (%1 lack the field, kept)").arg(s.notApplicable);
-        auto* item = new QTableWidgetItem(name);
-        item->setToolTip(name);
-        m_steps->setItem(i, 0, item);
-        m_steps->setItem(i, 1, new QTableWidgetItem(QString::number(s.removed)));
-        m_steps->setItem(i, 2, new QTableWidgetItem(QString::number(s.remaining)));
-    }
+    showPreviewSteps(steps);
     if (!m_session->dataset())
-        m_matchCount->setText(tr("The faces appear here once the dataset is prepared (Prepare, on the left)."));
-}
-
-void DatasetPage::showCleaningProblems(const std::vector<SkippedFile>& skipped, size_t recordsRead)
-{
-    QStringList lines;
-    if (m_loaded)
-        for (const auto& example : m_loaded->malformedExamples)
-            lines << tr("Not read: %1").arg(QString::fromStdString(example));
-    const size_t moreMalformed = m_loaded && m_loaded->malformed > m_loaded->malformedExamples.size()
-                                     ? m_loaded->malformed - m_loaded->malformedExamples.size()
-                                     : 0;
-    if (moreMalformed)
-        lines << tr("... and %1 more entries not read (faceatlas-cli inspect lists them)").arg(moreMalformed);
-    constexpr size_t kShown = 200;
-    size_t missing = 0;
-    for (const auto& f : skipped)
-        missing += f.problem == "missing";
-    for (size_t i = 0; i < skipped.size() && i < kShown; ++i)
-        lines << QStringLiteral("%1: %2").arg(QString::fromStdString(skipped[i].path),
-                                              QString::fromStdString(skipped[i].problem));
-    QString hint;
-    if (recordsRead > 0 && missing == recordsRead) {
-        hint = m_loaded && m_loaded->kind == SourceKind::ImdbWiki
-                   ? tr("None of the %1 images were found. IMDB-WIKI's images belong beside the .mat file: the "
-                        "folders 00 to 99 of wiki_crop.tar (or imdb_crop.tar) in the same folder as wiki.mat.")
-                         .arg(recordsRead)
-                   : tr("None of the %1 images were found where the source says they are.").arg(recordsRead);
-    }
-    showProblems(lines, skipped.size() > kShown ? skipped.size() - kShown : 0, hint);
+        m_matchCount->setText(remaining > 0 ? tr("The faces appear here once the dataset is prepared (Prepare, on "
+                                                 "the left).")
+                                            : tr("No face is left after the cleaning steps, so Prepare is off: "
+                                                 "loosen the steps on the left, or see the problems listed below "
+                                                 "them."));
 }
 
 void DatasetPage::prepare()

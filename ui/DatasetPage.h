@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <QVariantMap>
 #include <QWidget>
 #include <vector>
 
@@ -19,6 +20,7 @@ namespace faceatlas {
 struct LoadedDataset;
 struct ImageProbe;
 struct PrepareReport;
+struct StepReport;
 struct SkippedFile;
 struct LoadedModel;
 class PreparedDataset;
@@ -54,6 +56,10 @@ public:
     QString matchText() const;
     /** The problems listed under the cleaning steps (bad lines, skipped files, what to do). */
     QStringList problems() const;
+    /** The line above them: the problems grouped by kind with counts, and what to do. */
+    QString problemSummary() const;
+    /** At most this many problems are listed; the rest are counted ("and N more"). */
+    static constexpr int kMaxProblemLines = 1000;
     /** Predicts every face's age with the latest age run (a job), so faces can be sorted by error. */
     void predictAll();
     /** Selects the first face of the grid (in its current order) and shows it in the detail panel. */
@@ -63,7 +69,11 @@ public:
      * dataset), with a line saying so and a button that shows every face again. Null: every face.
      */
     void setSubset(std::shared_ptr<const std::vector<char>> mask, qint64 count);
+    /** setSubset with its line naming what the faces are ("the slice gender = female"). */
+    void setNamedSubset(std::shared_ptr<const std::vector<char>> mask, qint64 count, const QString& what);
     bool showsSubset() const;
+    /** The line above the grid that says which subset it shows (empty when none). */
+    QString subsetText() const;
     /** Says whether the workspace has review decisions for Prepare to apply. */
     void refreshReview();
     /** Shows face `row` of the open dataset in the panel (and selects it in the grid when it is shown there). */
@@ -87,8 +97,28 @@ private:
     void showFace(const QModelIndex& index, bool activate = true);
     void clearFacePanel();
     void filterChanged();
-    void showProblems(const QStringList& lines, size_t more, const QString& hint = {});
+    /** Lists the problems (the first kMaxProblemLines, then "and N more") under a one-line summary. */
+    void showProblems(const QStringList& lines, size_t more, const QString& summary = {});
     void showCleaningProblems(const std::vector<SkippedFile>& skipped, size_t recordsRead);
+    /** "N records", or what was found instead (files that are not images, images that are missing). */
+    QString sourceSummary() const;
+    /**
+     * The face-score threshold's scale: the source's own scores (IMDB-WIKI, the demo) or FaceAtlas's
+     * detector confidence (photos). Each has its default (the command line's) and its remembered value.
+     */
+    void setScoreScale(bool ownScores);
+    /** The cleaning controls' values by setting name. */
+    QVariantMap cleaningSettings() const;
+    /** Remembers the controls' values for the open source (not while restoring them). */
+    void saveCleaningSettings() const;
+    /** The controls as `spec` last had them, or the defaults for a source never seen (never the last source's). */
+    void restoreCleaningSettings(const QString& spec, bool ownScores);
+    /** The steps before Prepare; those that read what the detector finds say they are counted during Prepare. */
+    void showPreviewSteps(const std::vector<StepReport>& steps);
+    /** The step table as tall as its rows and its columns as wide as their numbers: nothing cut, no scroll. */
+    void fitStepTable();
+    /** Fits the step table again whenever its width changes (its names wrap to the Step column). */
+    void watchStepTableWidth();
     QString currentSourceText() const;
     Session* m_session;
     std::shared_ptr<LoadedDataset> m_loaded;
@@ -97,7 +127,10 @@ private:
     QSpinBox* m_size;
     QCheckBox* m_filterScore; // unchecked: every face score is kept (prepare --no-face-score-filter)
     QDoubleSpinBox* m_minScore;
-    QCheckBox* m_filterAge; // unchecked: every age is kept (prepare --no-age-filter)
+    bool m_imdbScores = false; // m_minScore is on the source's own face-score scale, not the detector's
+    bool m_restoringSettings = false;
+    QVariantMap m_cleaningDefaults; // the controls' values before any source was opened
+    QCheckBox* m_filterAge;         // unchecked: every age is kept (prepare --no-age-filter)
     QSpinBox* m_ageMin;
     QSpinBox* m_ageMax;
     QSpinBox* m_minImage;
@@ -122,6 +155,7 @@ private:
     QLabel* m_faceOverlay;
     QLabel* m_overlayCaption;
     QListWidget* m_problems;
+    QLabel* m_problemSummary; // the problems grouped by kind, with counts, above the list
     QLabel* m_matchCount;
     QLabel* m_subsetLabel;
     QPushButton* m_subsetClear;

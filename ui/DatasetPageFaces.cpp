@@ -160,7 +160,7 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
     // checkpoint is reloaded there when training has written a newer one).
     m_faceOverlay->clear();
     m_faceOverlay->setToolTip({});
-    const QString run = m_session->latestRun("age");
+    const QString run = m_session->latestAgeRun();
     if (!run.isEmpty()) {
         InteractiveLane* lane = m_session->lane();
         struct Overlay {
@@ -215,7 +215,7 @@ void DatasetPage::selectFirstFace()
 
 void DatasetPage::predictAll()
 {
-    const QString run = m_session->latestRun("age");
+    const QString run = m_session->latestAgeRun();
     const auto data = m_session->sharedDataset();
     if (run.isEmpty() || !data) {
         m_faceInfo->setText(tr("Predicting ages needs a prepared dataset and an age model: train one on the Train "
@@ -245,6 +245,18 @@ void DatasetPage::predictAll()
     };
     if (!m_session->jobs()->start(tr("Predicting ages"), job, done))
         m_faceInfo->setText(tr("Cannot predict now. %1").arg(m_session->jobs()->busyReason()));
+}
+
+void DatasetPage::setNamedSubset(std::shared_ptr<const std::vector<char>> mask, qint64 count, const QString& what)
+{
+    setSubset(std::move(mask), count);
+    if (showsSubset())
+        m_subsetLabel->setText(tr("Showing %1: %2 faces").arg(what).arg(count));
+}
+
+QString DatasetPage::subsetText() const
+{
+    return m_subsetLabel->isVisibleTo(this) ? m_subsetLabel->text() : QString();
 }
 
 } // namespace faceatlas::ui

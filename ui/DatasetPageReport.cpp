@@ -78,7 +78,14 @@ void DatasetPage::showManifest(const QString& manifestText)
         setInt(m_ageMin, "age_min");
         setInt(m_ageMax, "age_max");
         setInt(m_minImage, "min_image_size");
-        for (auto [box, key] : {std::pair{m_minScore, "min_face_score"}, std::pair{m_valFraction, "val_fraction"}})
+        // The threshold on the scale the preparation's face-score step read (its own scores or the detector's).
+        const std::string source = manifest.contains("source") && manifest.at("source").is_string()
+                                       ? manifest.at("source").get<std::string>()
+                                       : std::string();
+        const bool ownScores = source.rfind("imdb-wiki:", 0) == 0 || source.rfind("demo", 0) == 0;
+        setScoreScale(ownScores);
+        const char* scoreKey = ownScores ? "min_face_score" : "min_detector_score";
+        for (auto [box, key] : {std::pair{m_minScore, scoreKey}, std::pair{m_valFraction, "val_fraction"}})
             if (st.contains(key) && st.at(key).is_number() && std::isfinite(st.at(key).get<double>())) {
                 const QSignalBlocker block(box);
                 box->setValue(st.at(key).get<double>());
@@ -136,6 +143,7 @@ void DatasetPage::showManifest(const QString& manifestText)
         m_steps->setItem(i, 1, new QTableWidgetItem(QString::number(s.value("removed", 0))));
         m_steps->setItem(i, 2, new QTableWidgetItem(QString::number(s.value("remaining", 0))));
     }
+    fitStepTable();
     // Age histograms of the training set, before and after resampling, by decade.
     std::map<int, std::pair<double, double>> decades;
     // The manifest is a file like any other: a bad entry is skipped, never thrown into the event loop.

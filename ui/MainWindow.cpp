@@ -10,7 +10,9 @@
 #include "PointMapView.h"
 #include "ReviewPage.h"
 #include "RunsPage.h"
+#include "ScreenFit.h"
 #include "Session.h"
+#include "SlicesPage.h"
 #include "TrainPage.h"
 #include "WriteQueue.h"
 
@@ -48,7 +50,8 @@ MainWindow::MainWindow(QWidget* parent)
     setWindowTitle(tr("FaceAtlas"));
     setAcceptDrops(true);
     m_nav = new QListWidget;
-    m_nav->addItems({tr("Dataset"), tr("Train"), tr("Clusters"), tr("Map"), tr("Review"), tr("Attention"), tr("Runs")});
+    m_nav->addItems({tr("Dataset"), tr("Train"), tr("Clusters"), tr("Map"), tr("Review"), tr("Attention"), tr("Runs"),
+                     tr("Slices")});
     m_nav->setFixedWidth(130);
     m_nav->setStyleSheet("QListWidget::item { padding: 10px; }");
     m_pages = new QStackedWidget;
@@ -59,11 +62,12 @@ MainWindow::MainWindow(QWidget* parent)
     m_review = new ReviewPage(m_session);
     m_attention = new AttentionPage(m_session);
     m_runs = new RunsPage(m_session);
+    m_slices = new SlicesPage(m_session);
     for (QWidget* page :
          {static_cast<QWidget*>(m_dataset), static_cast<QWidget*>(m_train), static_cast<QWidget*>(m_clusters),
           static_cast<QWidget*>(m_map), static_cast<QWidget*>(m_review), static_cast<QWidget*>(m_attention),
-          static_cast<QWidget*>(m_runs)})
-        m_pages->addWidget(page);
+          static_cast<QWidget*>(m_runs), static_cast<QWidget*>(m_slices)})
+        m_pages->addWidget(pageScroller(page)); // a page taller than a laptop's screen scrolls
     auto* central = new QWidget;
     auto* layout = new QHBoxLayout(central);
     layout->addWidget(m_nav);
@@ -101,6 +105,12 @@ MainWindow::MainWindow(QWidget* parent)
     // The map's selection drives the grid, the grid's selection marks the map.
     connect(m_map, &MapPage::subsetChanged, m_dataset, &DatasetPage::setSubset);
     connect(m_map, &MapPage::showGrid, this, [this] { showPage(DatasetIndex); });
+    // A slice clicked in the forest plot: its faces in the grid.
+    connect(m_slices, &SlicesPage::showFaces, this,
+            [this](std::shared_ptr<const std::vector<char>> mask, qint64 count, const QString& what) {
+                m_dataset->setNamedSubset(std::move(mask), count, what);
+                showPage(DatasetIndex);
+            });
     connect(m_map, &MapPage::faceChosen, this, [this](qint64 face) {
         m_dataset->showDatasetFace(face);
         showPage(DatasetIndex);
@@ -143,6 +153,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_progress->hide();
     m_eta = new QLabel;
     m_cancel = new QPushButton(tr("Cancel"));
+    m_cancel->setObjectName(QStringLiteral("cancelJob"));
     m_cancel->hide();
     statusBar()->addWidget(m_jobLabel, 1);
     statusBar()->addPermanentWidget(m_eta);
@@ -212,10 +223,8 @@ MainWindow::MainWindow(QWidget* parent)
     m_latencyTimer->start();
     buildMenus();
     // 1500 x 950, or the screen's free area when it is smaller (a laptop's 1366 x 768).
-    QSize size(1500, 950);
-    if (const QScreen* screen = QGuiApplication::primaryScreen())
-        size = size.boundedTo(screen->availableGeometry().size());
-    resize(size);
+    resize(1500, 950);
+    fitWindowToItsScreen(this);
     restoreRemembered();
 }
 
@@ -229,7 +238,9 @@ void MainWindow::restoreRemembered()
     // A start never depends on remembered state being valid: a preparation that fails to open is
     // forgotten, and after a session that did not end cleanly nothing is reopened at all.
     QSettings settings;
+    // A geometry saved on a larger screen (or one since unplugged) is brought inside this one.
     restoreGeometry(settings.value("geometry").toByteArray());
+    fitWindowToItsScreen(this);
     const bool lastEndedCleanly = !settings.value("session/running", false).toBool();
     settings.setValue("session/running", true);
     const QString prepared = settings.value("prepared").toString();
@@ -259,77 +270,6 @@ void MainWindow::restoreRemembered()
     const QString source = settings.value("source").toString();
     if (!source.isEmpty())
         m_dataset->loadSource(source);
-}
-
-void MainWindow::buildMenus()
-{
-    QMenu* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("Open the &demo dataset"), QKeySequence(tr("Ctrl+D")), this, [this] { openPath("demo"); });
-    // Each kind of source: the menu text, the dialog's title, a file filter (empty: a folder), the SPEC prefix.
-    struct SourceAction {
-        QString text, title, filter;
-        const char* prefix;
-        QKeySequence shortcut;
-    };
-    const SourceAction sources[] = {
-        {tr("Open IMDB-WIKI &.mat..."), tr("IMDB-WIKI metadata"), tr("MAT-files (*.mat)"), "imdb-wiki:", {}},
-        {tr("Open &UTKFace folder..."), tr("UTKFace folder"), {}, "utkface:", QKeySequence(tr("Ctrl+U"))},
-        {tr("Open &CSV..."), tr("CSV with a path column"), tr("CSV (*.csv)"), "csv:", QKeySequence::Open},
-        {tr("Open a &folder of images..."), tr("Folder of images"), {}, "folder:", QKeySequence(tr("Ctrl+Shift+O"))},
-    };
-    for (const SourceAction& source : sources)
-        file->addAction(source.text, source.shortcut, this, [this, source] {
-            // Dialogs start in the folder the last one ended in.
-            const QString start = QSettings().value("lastFolder").toString();
-            const QString path = source.filter.isEmpty()
-                                     ? QFileDialog::getExistingDirectory(this, source.title, start)
-                                     : QFileDialog::getOpenFileName(this, source.title, start, source.filter);
-            if (path.isEmpty())
-                return;
-            const QFileInfo chosen(path);
-            QSettings().setValue("lastFolder", chosen.isDir() ? chosen.absoluteFilePath() : chosen.absolutePath());
-            openPath(QString::fromLatin1(source.prefix) + path);
-        });
-    QMenu* recent = file->addMenu(tr("&Recent"));
-    connect(recent, &QMenu::aboutToShow, this, [this, recent] {
-        recent->clear();
-        for (const QString& spec : QSettings().value("recentSources").toStringList())
-            recent->addAction(spec, this, [this, spec] { openPath(spec); });
-    });
-    file->addAction(tr("Choose &workspace..."), this, [this] {
-        const QString d = QFileDialog::getExistingDirectory(this, tr("Workspace folder"), m_session->workspace());
-        if (!d.isEmpty())
-            m_session->setWorkspace(d);
-    });
-    file->addSeparator();
-    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-    // The common actions from the keyboard.
-    QMenu* go = menuBar()->addMenu(tr("&Actions"));
-    go->addAction(tr("&Prepare the dataset"), QKeySequence(tr("Ctrl+P")), this, [this] {
-        showPage(DatasetIndex);
-        m_dataset->prepare();
-    });
-    go->addAction(tr("Start &training"), QKeySequence(tr("Ctrl+T")), this, [this] {
-        showPage(TrainIndex);
-        m_train->start();
-    });
-    go->addAction(tr("&Stop the running job"), QKeySequence(tr("Ctrl+.")), m_session->jobs(), &JobRunner::cancel);
-    go->addAction(tr("&Find faces (age filter)"), QKeySequence::Find, this, [this] {
-        showPage(DatasetIndex);
-        m_dataset->focusFilter();
-    });
-    go->addSeparator();
-    go->addAction(tr("&Next page"), QKeySequence(tr("Ctrl+PgDown")), this,
-                  [this] { showPage((m_nav->currentRow() + 1) % m_nav->count()); });
-    go->addAction(tr("P&revious page"), QKeySequence(tr("Ctrl+PgUp")), this,
-                  [this] { showPage((m_nav->currentRow() + m_nav->count() - 1) % m_nav->count()); });
-    QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About FaceAtlas"), this, [this] {
-        QMessageBox::about(this, tr("About FaceAtlas"),
-                           tr("<b>FaceAtlas %1</b><br>Explore face-image datasets with deep learning.<br>%2<br>%3")
-                               .arg(FACEATLAS_VERSION, QString::fromStdString(torchDescription()),
-                                    QString::fromStdString(blasDescription()).toHtmlEscaped()));
-    });
 }
 
 void MainWindow::showPage(int index)
@@ -586,15 +526,31 @@ void MainWindow::tourStep()
         m_runs->refresh();
         m_runs->selectAll();
         saveShot("5-runs.png");
-        std::printf("tour: screenshots in %s; GUI thread lateness over the whole tour: p99 %.1f ms, max %.0f ms "
-                    "over %zu samples\n",
-                    qPrintable(m_tourDir), eventLoopP99(), eventLoopMax(), m_lateness.size());
-        std::fflush(stdout);
-        QTimer::singleShot(0, qApp, &QApplication::quit);
+        showPage(SlicesIndex);
+        m_slices->setGrouping(QStringLiteral("gender"));
+        m_slices->compute();
         break;
     }
+    case 9:
+        saveShot("6-slices.png");
+        m_slices->setGrouping(QStringLiteral("gender"), QStringLiteral("age_decade"));
+        m_slices->compute();
+        break;
+    case 10:
+        saveShot("6b-slices-gender-decade.png");
+        endTour();
+        break;
     default: break;
     }
+}
+
+void MainWindow::endTour()
+{
+    std::printf("tour: screenshots in %s; GUI thread lateness over the whole tour: p99 %.1f ms, max %.0f ms "
+                "over %zu samples\n",
+                qPrintable(m_tourDir), eventLoopP99(), eventLoopMax(), m_lateness.size());
+    std::fflush(stdout);
+    QTimer::singleShot(0, qApp, &QApplication::quit);
 }
 
 } // namespace faceatlas::ui

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <functional>
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QPointer>
+#include <QStringList>
+#include <QUrl>
 #include <vector>
 
 class QLabel;
@@ -22,14 +25,25 @@ class MapPage;
 class ReviewPage;
 class RunsPage;
 class Session;
+class SlicesPage;
 class TrainPage;
 
-/** The FaceAtlas window: Dataset, Train, Clusters, Map, Review, Attention and Runs pages, and the job status bar. */
+/** The FaceAtlas window: Dataset, Train, Clusters, Map, Review, Attention, Runs and Slices pages, and the job status
+ * bar. */
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     /** The pages, in the order the navigation lists them. */
-    enum Page { DatasetIndex, TrainIndex, ClustersIndex, MapIndex, ReviewIndex, AttentionIndex, RunsIndex };
+    enum Page {
+        DatasetIndex,
+        TrainIndex,
+        ClustersIndex,
+        MapIndex,
+        ReviewIndex,
+        AttentionIndex,
+        RunsIndex,
+        SlicesIndex
+    };
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
@@ -41,6 +55,7 @@ public:
     MapPage* mapPage() const { return m_map; }
     ReviewPage* reviewPage() const { return m_review; }
     RunsPage* runsPage() const { return m_runs; }
+    SlicesPage* slicesPage() const { return m_slices; }
     void showPage(int index);
     /** Opens a dataset: a SPEC, or a path whose kind is guessed (.mat, .csv, a UTKFace or plain folder). */
     void openPath(const QString& pathOrSpec);
@@ -57,6 +72,16 @@ public:
     void resetStallProbe();
     /** Whether closing during a job asks first (on; tests and the tour turn it off). */
     void setConfirmClose(bool confirm) { m_confirmClose = confirm; }
+    /** Every keyboard shortcut, read from the menus' actions and the pages' buttons and keys: where, what, keys. */
+    QList<QStringList> shortcutRows() const;
+    /** Help > Keyboard shortcuts: a dialog listing shortcutRows(). */
+    void showShortcuts();
+    /** Help > User guide: opens the README (installed, or the source tree's) with the desktop's viewer. */
+    void openUserGuide();
+    /** The user guide's file, empty when none is found. */
+    static QString userGuidePath();
+    /** What opens the guide's URL (tests: a recorder instead of a browser); empty: QDesktopServices. */
+    void setUrlOpener(std::function<bool(const QUrl&)> opener) { m_openUrl = std::move(opener); }
 
 protected:
     void closeEvent(class QCloseEvent* event) override;
@@ -71,6 +96,8 @@ private:
     void buildMenus();
     void restoreRemembered();
     void tourStep();
+    /** Prints where the tour's screenshots are and how the GUI thread kept up, then quits. */
+    void endTour();
     void saveShot(const QString& name);
     Session* m_session;
     QListWidget* m_nav;
@@ -82,6 +109,7 @@ private:
     MapPage* m_map;
     ReviewPage* m_review;
     RunsPage* m_runs;
+    SlicesPage* m_slices;
     QLabel* m_jobLabel;
     QProgressBar* m_progress;
     QLabel* m_eta;
@@ -99,6 +127,7 @@ private:
     bool m_waitingForWrites = false; // the close waits for the write queue
     QPointer<QProgressDialog> m_closingNote;
     int m_tourStep = 0;
+    std::function<bool(const QUrl&)> m_openUrl;
 };
 
 } // namespace faceatlas::ui

@@ -40,6 +40,7 @@
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSettings>
+#include <QShortcut>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <unordered_map>
@@ -250,7 +251,12 @@ MapPage::MapPage(Session* session, QWidget* parent)
     layout->addWidget(m_status);
     layout->addLayout(body, 1);
 
-    connect(m_compute, &QPushButton::clicked, this, [this] { computeMap(m_method->currentData().toString()); });
+    connect(m_compute, &QPushButton::clicked, this, &MapPage::computeMapWithChosenMethod);
+    // Escape clears the selection (the view's own key): a shortcut, so Help > Keyboard shortcuts lists it.
+    auto* clearKey = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    clearKey->setContext(Qt::WidgetWithChildrenShortcut);
+    clearKey->setWhatsThis(tr("Clear the selection"));
+    connect(clearKey, &QShortcut::activated, m_view, &PointMapView::clearSelection);
     connect(m_colorBy, &QComboBox::currentTextChanged, this, &MapPage::refreshColors);
     connect(m_pan, &QToolButton::toggled, this, [this](bool on) {
         if (on)
@@ -330,6 +336,7 @@ MapPage::MapPage(Session* session, QWidget* parent)
     connect(session, &Session::datasetAboutToChange, this, [this] { clear(tr("No dataset open.")); });
     connect(session, &Session::datasetChanged, this, &MapPage::findLatestMap);
     connect(session, &Session::codesChanged, this, &MapPage::findLatestMap);
+    connect(session, &Session::newestMapChanged, this, &MapPage::findLatestMap);
     connect(session, &Session::predictionsChanged, this, &MapPage::refreshColors);
     connect(session, &Session::clustersChanged, this, &MapPage::refreshColors);
     findLatestMap();
@@ -363,6 +370,7 @@ void MapPage::clear(const QString& why)
     m_codes.reset();
     m_features.reset();
     m_mapDir.clear();
+    m_loadingMapDir.clear();
     m_view->setPoints(nullptr);
     m_similar.clear();
     m_similarList->clear();
@@ -391,28 +399,28 @@ QString MapPage::subsetsDir() const
 
 void MapPage::findLatestMap()
 {
-    const QString codes = m_session->codesDir();
     if (!m_session->dataset()) {
         clear(tr("Open and prepare a dataset, train an autoencoder and encode the faces (Clusters page); then "
                  "compute a map here."));
         return;
     }
-    if (codes.isEmpty()) {
-        clear(tr("Encode the faces first (Clusters page, Encode), then compute a map."));
+    // The newest map of the open preparation (the workspace index); never another dataset's.
+    const QString map = m_session->newest(OutputKind::Map);
+    if (map.isEmpty()) {
+        clear((m_session->codesDir().isEmpty()
+                   ? tr("Encode the faces first (Clusters page, Encode), then compute a map.")
+                   : tr("No map of this preparation yet: press Compute map."))
+              + m_session->otherDatasetsNote(OutputKind::Map));
         return;
     }
-    // The newest map of these codes, if any (maps/CODES-METHOD-TIME).
-    const QDir maps(QDir(m_session->workspace()).filePath("maps"));
-    const QString prefix = QFileInfo(codes).fileName() + "-";
-    QFileInfoList found;
-    for (const QFileInfo& dir : maps.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time))
-        if (dir.fileName().startsWith(prefix) && QFileInfo::exists(dir.filePath() + "/map.json"))
-            found << dir;
-    if (found.isEmpty()) {
-        clear(tr("No map of these codes yet: press Compute map."));
-        return;
-    }
-    loadMap(found.first().absoluteFilePath());
+    if (map == m_mapDir || map == m_loadingMapDir)
+        return; // shown already, or on its way
+    loadMap(map);
+}
+
+void MapPage::computeMapWithChosenMethod()
+{
+    computeMap(m_method->currentData().toString());
 }
 
 void MapPage::computeMap(const QString& method)
@@ -463,6 +471,7 @@ void MapPage::loadMap(const QString& dir)
     if (!data)
         return;
     const QString fingerprint = m_session->datasetFingerprint();
+    m_loadingMapDir = dir;
     m_status->setText(tr("Opening the map in %1...").arg(dir));
     m_session->lane()->submit<Loaded>(
         QStringLiteral("map-open"), this,
@@ -493,6 +502,7 @@ void MapPage::loadMap(const QString& dir)
         },
         [this, dir](Loaded loaded) {
             m_mapDir = dir;
+            m_loadingMapDir.clear();
             m_points = loaded.layout.xy;
             m_codes = loaded.codes;
             m_allMean = QImage();
@@ -505,7 +515,10 @@ void MapPage::loadMap(const QString& dir)
                 m_subsets->addItem(name);
             refreshColors();
         },
-        [this](const QString& error) { clear(tr("The map cannot be shown: %1").arg(error)); });
+        [this](const QString& error) {
+            clear(tr("The map cannot be shown: %1").arg(error));
+            m_loadingMapDir.clear();
+        });
 }
 
 void MapPage::setColorBy(const QString& column)
@@ -754,7 +767,7 @@ std::shared_ptr<const SearchSpace> MapPage::searchSpace(const std::function<void
     }
     // The latest age model's features: computed once per run and dataset, as a job (a forward pass
     // over every face), then searched on the lane like the codes.
-    const QString run = m_session->latestRun("age");
+    const QString run = m_session->latestAgeRun();
     const auto data = m_session->sharedDataset();
     if (run.isEmpty() || !data) {
         m_similarLabel->setText(tr("Train an age model first (Train page) to compare faces by its features."));

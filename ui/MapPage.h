@@ -45,6 +45,8 @@ public:
 
     /** Computes a map of the current codes (a job): "neighbors" or "pca". */
     void computeMap(const QString& method = QStringLiteral("neighbors"));
+    /** Computes the map with the method chosen on the page (Actions > Compute the map). */
+    void computeMapWithChosenMethod();
     /** Shows the map in `dir` (read on the lane) when it belongs to the open dataset. */
     void loadMap(const QString& dir);
     bool hasMap() const;
@@ -127,6 +129,7 @@ private:
     std::shared_ptr<const SearchSpace> m_features; // the latest age model's features of every face
     QLabel* m_similarLabel;
     QString m_mapDir;
+    QString m_loadingMapDir; // a map being opened on the lane (findLatestMap does not ask twice)
     QString m_statusText;
     QString m_colorMissing;
     std::shared_ptr<const std::vector<float>> m_points;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <QApplication>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
@@ -123,6 +124,11 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     m_status->setWordWrap(true);
     m_saved = new QLabel;
     m_saved->setObjectName("reviewSaved");
+    m_queueWarning = new QLabel;
+    m_queueWarning->setObjectName("queueWarning");
+    m_queueWarning->setWordWrap(true);
+    m_queueWarning->setStyleSheet("color: #b03000");
+    m_queueWarning->hide();
 
     m_queue = new QListWidget;
     m_queue->setObjectName("queue");
@@ -148,6 +154,7 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     m_copies->setWrapping(false);
     m_age = new QSpinBox;
     m_age->setRange(0, 116);
+    m_age->setObjectName("correctedAge");
     auto* keepButton = new QPushButton(tr("Keep (K)"));
     auto* excludeButton = new QPushButton(tr("Exclude (X)"));
     auto* ageButton = new QPushButton(tr("Set age (Enter)"));
@@ -165,6 +172,10 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     genders->addWidget(maleButton);
     genders->addWidget(femaleButton);
     actions->addLayout(genders, 1, 2);
+    m_decisionButtons = {keepButton, excludeButton, ageButton, maleButton, femaleButton, copyButton};
+    keepButton->setObjectName("keep");
+    excludeButton->setObjectName("exclude");
+    ageButton->setObjectName("setAge");
     auto* top = new QHBoxLayout;
     top->addWidget(m_face);
     top->addWidget(m_detail, 1);
@@ -176,8 +187,11 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     right->addWidget(m_copies);
     right->addLayout(actions);
     right->addStretch();
+    auto* queueColumn = new QVBoxLayout;
+    queueColumn->addWidget(m_queueWarning);
+    queueColumn->addWidget(m_queue, 1);
     auto* body = new QHBoxLayout;
-    body->addWidget(m_queue, 1);
+    body->addLayout(queueColumn, 1);
     body->addLayout(right, 1);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
@@ -211,23 +225,26 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     connect(maleButton, &QPushButton::clicked, this, [this] { correctGender(true); });
     connect(femaleButton, &QPushButton::clicked, this, [this] { correctGender(false); });
     // The keyboard: one key per decision, while the page has the focus (not while typing an age).
-    const auto key = [this](const QString& k, const std::function<void()>& act) {
+    const auto key = [this](const QString& k, const QString& what, const std::function<void()>& act) {
         auto* s = new QShortcut(QKeySequence(k), this);
         s->setContext(Qt::WidgetWithChildrenShortcut);
+        s->setWhatsThis(what); // Help > Keyboard shortcuts lists it
         connect(s, &QShortcut::activated, this, act);
     };
-    key(QStringLiteral("K"), [this] { keep(); });
-    key(QStringLiteral("X"), [this] { exclude(); });
-    key(QStringLiteral("D"), [this] { keepOnlyThisCopy(); });
-    key(QStringLiteral("M"), [this] { correctGender(true); });
-    key(QStringLiteral("F"), [this] { correctGender(false); });
-    key(QStringLiteral("A"), [this] {
+    key(QStringLiteral("K"), tr("Keep the face"), [this] { keep(); });
+    key(QStringLiteral("X"), tr("Exclude the face"), [this] { exclude(); });
+    key(QStringLiteral("D"), tr("Keep this copy only"), [this] { keepOnlyThisCopy(); });
+    key(QStringLiteral("M"), tr("Gender: male"), [this] { correctGender(true); });
+    key(QStringLiteral("F"), tr("Gender: female"), [this] { correctGender(false); });
+    key(QStringLiteral("A"), tr("Type a corrected age (Enter sets it)"), [this] {
         m_age->setFocus();
         m_age->selectAll();
     });
 
     connect(session, &Session::datasetAboutToChange, this, [this] { clear(tr("No dataset open.")); });
     connect(session, &Session::datasetChanged, this, &ReviewPage::findLatestAudit);
+    connect(session, &Session::newestAuditChanged, this, &ReviewPage::findLatestAudit);
+    rememberAuditSettings();
     findLatestAudit();
 }
 
@@ -276,6 +293,8 @@ void ReviewPage::clear(const QString& why)
         m_reason->clear();
     }
     m_status->setText(why);
+    showAuditWarning();
+    updateDecisionButtons();
     Q_EMIT suspicionChanged(nullptr);
 }
 
@@ -285,16 +304,14 @@ void ReviewPage::findLatestAudit()
         clear(tr("Open and prepare a dataset, then audit its labels."));
         return;
     }
-    const QDir audits(QDir(m_session->workspace()).filePath(QStringLiteral("audits")));
-    for (const QFileInfo& dir : audits.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time))
-        if (dir.fileName().startsWith(auditsPrefix()) && QFileInfo::exists(dir.filePath() + "/audit.json")) {
-            loadAudit(dir.absoluteFilePath());
-            return;
-        }
-    clear(tr("No audit of this preparation yet: press Audit the labels (it trains %1 age models of %2 epochs; "
-             "minutes on the demo, about 15 minutes for 5,000 faces at 64 px on 2 cores).")
-              .arg(m_folds->value())
-              .arg(m_epochs->value()));
+    // The newest audit of the open preparation (the workspace index); never another dataset's.
+    const QString audit = m_session->newest(OutputKind::Audit);
+    if (!audit.isEmpty()) {
+        if (audit != m_auditDir)
+            loadAudit(audit);
+        return;
+    }
+    clear(noAuditNote() + m_session->otherDatasetsNote(OutputKind::Audit));
 }
 
 void ReviewPage::audit()
@@ -381,21 +398,8 @@ void ReviewPage::loadAudit(const QString& dir)
                     m_reason->addItem(QStringLiteral("%1 (%2)").arg(QString::fromStdString(reason)).arg(count),
                                       QString::fromStdString(reason));
             }
-            size_t conflicts = 0, leaks = 0;
-            for (const AuditGroup& g : m_result->groups) {
-                conflicts += (g.ageConflict || g.genderConflict) ? 1 : 0;
-                leaks += g.leak ? 1 : 0;
-            }
-            m_status->setText(tr("Audit %1: out-of-fold MAE %2 years; %3 duplicate groups, %4 with conflicting labels, "
-                                 "%5 spanning training and validation. Decisions go to %6 (%7 so far); Prepare "
-                                 "applies them.")
-                                  .arg(QFileInfo(dir).fileName())
-                                  .arg(m_result->mae, 0, 'f', 2)
-                                  .arg(m_result->groups.size())
-                                  .arg(conflicts)
-                                  .arg(leaks)
-                                  .arg(reviewFile())
-                                  .arg(m_decisions.size()));
+            m_status->setText(auditHeader(dir));
+            showAuditWarning();
             fillQueue();
             Q_EMIT suspicionChanged(m_suspicion);
         },
@@ -456,10 +460,12 @@ void ReviewPage::showCurrent()
         m_face->clear();
         m_detail->setText(m_result ? tr("No face with that reason.") : QString());
         m_prediction->set(NAN, NAN, NAN);
+        updateDecisionButtons();
         return;
     }
     const Suspect& s = m_result->suspects[m_shown[static_cast<size_t>(row)]];
     m_current = s.index;
+    updateDecisionButtons();
     m_face->setPixmap(
         QPixmap::fromImage(m_session->face(s.index)).scaled(256, 256, Qt::KeepAspectRatio, Qt::SmoothTransformation));
     QString text =
@@ -539,40 +545,6 @@ void ReviewPage::appendDecision(int action, qint64 row, const QString& newLabel,
         });
 }
 
-void ReviewPage::showDecided(const std::string& path)
-{
-    // The queue's items of that face (it may be listed once, or not at all after a switch).
-    if (!m_result)
-        return;
-    const auto decided = m_decisions.find(path);
-    if (decided == m_decisions.end())
-        return;
-    for (int row = 0; row < m_queue->count() && row < static_cast<int>(m_shown.size()); ++row) {
-        if (m_result->suspects[m_shown[static_cast<size_t>(row)]].path != path)
-            continue;
-        QListWidgetItem* item = m_queue->item(row);
-        QString text = item->text();
-        if (text.startsWith('['))
-            text = text.mid(text.indexOf("]  ") + 3);
-        item->setText(QStringLiteral("[%1]  ").arg(decided->second) + text);
-        if (row == m_queue->currentRow())
-            showCurrent();
-    }
-}
-
-void ReviewPage::showWriting()
-{
-    if (m_writing > 0)
-        m_saved->setText(tr("%1 decisions saved this session; %2 being written to %3")
-                             .arg(m_written)
-                             .arg(m_writing)
-                             .arg(reviewFile()));
-    else if (m_written > 0)
-        m_saved->setText(tr("%1 decisions saved to %2 this session").arg(m_written).arg(reviewFile()));
-    else
-        m_saved->clear();
-}
-
 void ReviewPage::decide(int action, const QString& newLabel, const QString& note)
 {
     if (m_current < 0 || !m_result)
@@ -590,6 +562,9 @@ void ReviewPage::decide(int action, const QString& newLabel, const QString& note
         m_queue->setCurrentRow(row + 1);
     else
         showCurrent();
+    // Back to the queue (after A, an age and Enter too), so the next K or X decides the next face.
+    if (m_age->hasFocus() || isAncestorOf(QApplication::focusWidget()))
+        m_queue->setFocus(Qt::OtherFocusReason);
 }
 
 void ReviewPage::keep()

@@ -86,6 +86,17 @@ private:
     /** The line that says how many decisions are saved and how many are still being written. */
     void showWriting();
     QString auditsPrefix() const;
+    // ReviewPageAudit.cpp: what the page says about an audit, and the settings it keeps.
+    /** The header of a shown audit: its MAE beside the baseline's, groups, conflicts, leaks. */
+    QString auditHeader(const QString& dir) const;
+    /** The note shown before a first audit, with the folds and epochs the button would use. */
+    QString noAuditNote() const;
+    /** Shows the audit's warning above the queue (a model no better than the baseline), or hides it. */
+    void showAuditWarning();
+    /** Keep, Exclude, Set age, the genders and Keep this copy: enabled only with a face shown. */
+    void updateDecisionButtons();
+    /** Folds and epochs from the settings, and saved there when changed; the note follows them. */
+    void rememberAuditSettings();
     Session* m_session;
     QPushButton* m_audit;
     QSpinBox* m_folds;
@@ -93,6 +104,8 @@ private:
     QComboBox* m_reason;
     QLabel* m_status;
     QLabel* m_saved;
+    QLabel* m_queueWarning;
+    std::vector<QPushButton*> m_decisionButtons;
     QListWidget* m_queue;
     QLabel* m_face;
     QLabel* m_detail;

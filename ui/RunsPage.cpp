@@ -1,5 +1,7 @@
 #include "RunsPage.h"
 
+#include "RunStatus.h"
+
 #include "Charts.h"
 
 #include "ml/Runs.h"
@@ -146,9 +148,7 @@ void RunsPage::refresh()
         const auto number = [&](const char* key) {
             return run.contains(key) && run.at(key).is_number() ? run.at(key).get<double>() : NAN;
         };
-        QString status = QString::fromStdString(r.status);
-        if (status == "running" && dir != m_activeRun)
-            status = tr("not finished (interrupted, or running elsewhere)");
+        QString status = runStatusText(r, dir == m_activeRun);
         const bool nanFigures = r.last
                                 && ((r.model == "autoencoder" && !std::isfinite(r.last->valPsnr))
                                     || (r.model != "autoencoder" && !std::isfinite(r.last->valMae)));

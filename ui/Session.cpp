@@ -5,6 +5,7 @@
 #include "data/Provenance.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
+#include "ml/Models.h"
 #include "ml/Runs.h"
 #include "util/FileUtil.h"
 #include "WriteQueue.h"
@@ -15,6 +16,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QFileSystemWatcher>
 #include <QSettings>
 #include <QStandardPaths>
 
@@ -28,12 +30,13 @@ Session::Session(QObject* parent)
     , m_lane(new InteractiveLane(this))
     , m_writer(new WriteQueue(this))
 {
+    m_rescan.setSingleShot(true);
+    m_rescan.setInterval(300);
+    connect(&m_rescan, &QTimer::timeout, this, &Session::refreshIndex);
     QSettings settings;
     // The same default as the CLI's, so both see the same runs.
     const QString fallback = QString::fromStdString(workspaceDir().string());
     setWorkspace(settings.value("workspace", fallback).toString());
-    m_codesDir = settings.value("codes").toString();
-    m_clustersDir = settings.value("clusters").toString();
 }
 
 Session::~Session() = default;
@@ -44,7 +47,99 @@ void Session::setWorkspace(const QString& dir)
     QDir().mkpath(dir);
     // Core is told the workspace where it needs it (a training's run index, the Runs page's list).
     QSettings().setValue("workspace", dir);
+    m_index = WorkspaceIndex(dir.toStdString());
+    m_index.refresh();
+    watchWorkspace();
+    updateCurrent(false);
     Q_EMIT runsChanged(); // the Runs page lists this workspace's runs
+}
+
+void Session::watchWorkspace()
+{
+    // The folders that artifacts appear in (a finished job swaps its folder in by a rename there),
+    // and the workspace itself for runs.index and folders made after this.
+    delete m_watcher;
+    m_watcher = new QFileSystemWatcher(this);
+    QStringList folders{m_workspace};
+    for (const OutputKind kind :
+         {OutputKind::Run, OutputKind::Codes, OutputKind::Clustering, OutputKind::Map, OutputKind::Audit}) {
+        const QString folder = QDir(m_workspace).filePath(QString::fromLatin1(WorkspaceIndex::folderName(kind)));
+        if (QFileInfo(folder).isDir())
+            folders << folder;
+    }
+    m_watcher->addPaths(folders);
+    const auto later = [this] { m_rescan.start(); };
+    connect(m_watcher, &QFileSystemWatcher::directoryChanged, this, later);
+    connect(m_watcher, &QFileSystemWatcher::fileChanged, this, later);
+}
+
+void Session::refreshIndex()
+{
+    m_index.refresh();
+    if (m_watcher && m_watcher->directories().size() < 6)
+        watchWorkspace(); // a folder of the workspace was made since: watch it too
+    updateCurrent(false);
+}
+
+void Session::updateCurrent(bool quiet)
+{
+    const std::string fingerprint = m_dataset ? m_fingerprint.toStdString() : std::string();
+    const auto newestDir = [&](OutputKind kind) {
+        const Artifact* a = m_index.newest(kind, fingerprint);
+        return a ? QString::fromStdString(a->dir.string()) : QString();
+    };
+    // The runs the index found, with their status: runsChanged when one appears, goes or ends.
+    std::string runs;
+    for (const Artifact& a : m_index.artifacts())
+        if (a.kind == OutputKind::Run)
+            runs += a.dir.string() + '\t' + a.status + (a.usable() ? "" : "\tdamaged") + '\n';
+    const bool runsDiffer = runs != m_runsSeen;
+    m_runsSeen = std::move(runs);
+    const QString codes = newestDir(OutputKind::Codes), clusters = newestDir(OutputKind::Clustering),
+                  map = newestDir(OutputKind::Map), audit = newestDir(OutputKind::Audit);
+    const bool codesDiffer = codes != m_codesDir, clustersDiffer = clusters != m_clustersDir,
+               mapDiffers = map != m_newestMap, auditDiffers = audit != m_newestAudit;
+    m_codesDir = codes;
+    m_newestMap = map;
+    m_newestAudit = audit;
+    if (clustersDiffer) {
+        m_clustersDir = clusters;
+        loadClusterLabels();
+    }
+    if (quiet)
+        return;
+    if (runsDiffer)
+        Q_EMIT runsChanged();
+    if (codesDiffer)
+        Q_EMIT codesChanged();
+    if (clustersDiffer)
+        Q_EMIT clustersChanged();
+    if (mapDiffers)
+        Q_EMIT newestMapChanged();
+    if (auditDiffers)
+        Q_EMIT newestAuditChanged();
+}
+
+QString Session::newest(OutputKind kind) const
+{
+    switch (kind) {
+    case OutputKind::Codes: return m_codesDir;
+    case OutputKind::Clustering: return m_clustersDir;
+    case OutputKind::Map: return m_newestMap;
+    case OutputKind::Audit: return m_newestAudit;
+    default: return {};
+    }
+}
+
+QString Session::otherDatasetsNote(OutputKind kind) const
+{
+    const std::string fingerprint = m_dataset ? m_fingerprint.toStdString() : std::string();
+    if (m_index.newest(kind, fingerprint))
+        return {};
+    const int others = m_index.countOfOthers(kind, fingerprint);
+    if (others == 0)
+        return {};
+    return tr(" The workspace holds %n of other datasets, none of this one; they are not shown here.", "", others);
 }
 
 void Session::setSource(const QString& spec)
@@ -77,9 +172,18 @@ void Session::openPrepared(const QString& dir)
     m_datasetDir = dir;
     m_fingerprint = QString::fromStdString(faceatlas::datasetFingerprint(*m_dataset));
     m_predictions = std::make_shared<const std::vector<float>>();
-    loadClusterLabels();
+    m_chosenRuns.clear(); // a run chosen for the last dataset is not chosen for this one
+    m_index.refresh();
+    m_clustersDir.clear();
+    updateCurrent(true); // what belongs to this preparation, before the pages hear of it
+    if (m_clustersDir.isEmpty())
+        loadClusterLabels(); // none: no labels (updateCurrent read them when there is one)
     QSettings().setValue("prepared", dir);
     Q_EMIT datasetChanged();
+    Q_EMIT codesChanged();
+    Q_EMIT clustersChanged();
+    Q_EMIT newestMapChanged();
+    Q_EMIT newestAuditChanged();
 }
 
 void Session::closeDataset()
@@ -93,8 +197,14 @@ void Session::closeDataset()
     m_fingerprint.clear();
     QSettings().remove("prepared"); // the next start reopens what is open then: nothing
     m_predictions = std::make_shared<const std::vector<float>>();
+    m_chosenRuns.clear();
+    updateCurrent(true); // nothing is current without a dataset
     m_clusterLabels = std::make_shared<const std::vector<int>>();
     Q_EMIT datasetChanged();
+    Q_EMIT codesChanged();
+    Q_EMIT clustersChanged();
+    Q_EMIT newestMapChanged();
+    Q_EMIT newestAuditChanged();
 }
 
 void Session::forgetRemembered()
@@ -153,30 +263,74 @@ QString Session::newRunDir(const QString& model) const
         .filePath(QStringLiteral("runs/%1-%2").arg(model, QDateTime::currentDateTime().toString("yyyyMMdd-HHmmss")));
 }
 
+QString Session::bestRun(const std::function<bool(const Artifact&)>& wanted) const
+{
+    // The open preparation's own runs first, then those of its image size, then any; newest first.
+    const std::string fingerprint = m_dataset ? m_fingerprint.toStdString() : std::string();
+    const int size = m_dataset ? m_dataset->imageSize() : 0;
+    const Artifact* best = nullptr;
+    int bestRank = -1;
+    for (const Artifact& a : m_index.artifacts()) { // newest first: the first of each rank wins
+        if (a.kind != OutputKind::Run || !a.usable() || !wanted(a))
+            continue;
+        const int rank = !fingerprint.empty() && a.dataFingerprint == fingerprint ? 2 : (a.imageSize == size ? 1 : 0);
+        if (rank > bestRank) {
+            best = &a;
+            bestRank = rank;
+        }
+    }
+    return best ? QString::fromStdString(best->dir.string()) : QString();
+}
+
 QString Session::latestRun(const QString& model) const
 {
-    return QSettings().value("latestRun/" + model).toString();
+    if (const auto chosen = m_chosenRuns.find(model);
+        chosen != m_chosenRuns.end() && QFileInfo::exists(chosen->second + "/run.json"))
+        return chosen->second;
+    const std::string name = model.toStdString();
+    return bestRun([&](const Artifact& a) { return a.model == name; });
+}
+
+QString Session::latestAgeRun() const
+{
+    for (const ModelKind kind : {ModelKind::Age, ModelKind::AgeCapstone}) // a chosen one first
+        if (const auto chosen = m_chosenRuns.find(QString::fromLatin1(modelKindName(kind)));
+            chosen != m_chosenRuns.end() && QFileInfo::exists(chosen->second + "/run.json"))
+            return chosen->second;
+    return bestRun([](const Artifact& a) {
+        try {
+            return parseModelKind(a.model) != ModelKind::Autoencoder;
+        } catch (const std::exception&) {
+            return false; // a kind this version does not know
+        }
+    });
 }
 
 void Session::setLatestRun(const QString& model, const QString& dir)
 {
-    QSettings().setValue("latestRun/" + model, dir);
+    m_chosenRuns[model] = dir;
+    m_index.refresh();
+    updateCurrent(true);
     Q_EMIT runsChanged();
 }
 
 void Session::setCodesDir(const QString& dir)
 {
-    m_codesDir = dir;
-    QSettings().setValue("codes", dir);
-    Q_EMIT codesChanged();
+    refreshIndex(); // the new codes are the newest of the open preparation now
+    if (!dir.isEmpty() && m_codesDir != dir && m_index.find(dir.toStdString())) {
+        m_codesDir = dir; // a clock step back could make a new folder look older
+        Q_EMIT codesChanged();
+    }
 }
 
 void Session::setClustersDir(const QString& dir)
 {
-    m_clustersDir = dir;
-    QSettings().setValue("clusters", dir);
-    loadClusterLabels();
-    Q_EMIT clustersChanged();
+    refreshIndex();
+    if (!dir.isEmpty() && m_clustersDir != dir) {
+        m_clustersDir = dir;
+        loadClusterLabels();
+        Q_EMIT clustersChanged();
+    }
 }
 
 void Session::loadClusterLabels()

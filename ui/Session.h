@@ -1,12 +1,18 @@
 #pragma once
 
 #include "data/Overlay.h"
+#include "data/WorkspaceIndex.h"
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <QImage>
 #include <QObject>
 #include <QString>
+#include <QTimer>
 #include <vector>
+
+class QFileSystemWatcher;
 
 namespace faceatlas {
 class PreparedDataset;
@@ -19,9 +25,15 @@ class JobRunner;
 class WriteQueue;
 
 /**
- * What the pages share: the workspace folder, the dataset that is open (its SPEC and prepared
- * folder), the latest runs, codes and clustering, the job runner, the interactive lane (reads) and the
- * write queue (what the user made: decisions, excludes, subsets, exports).
+ * What the pages share: the workspace folder and its index, the dataset that is open (its SPEC and
+ * prepared folder), the runs, codes and clustering that belong to it, the job runner, the interactive
+ * lane (reads) and the write queue (what the user made: decisions, excludes, subsets, exports).
+ *
+ * What is current is never a setting: the codes, clustering, map and audit shown are the newest of
+ * the open preparation in the workspace index (found by the fingerprint their manifests record), so
+ * another dataset's work is never drawn as this one's, and a fresh settings profile finds
+ * everything. The index is scanned again when a job ends and when the workspace's folders change
+ * (a CLI job writing into the same workspace).
  *
  * Ownership: the open PreparedDataset (and the predictions and cluster labels that describe it)
  * are held by shared_ptr. Views, models and worker tasks that read them keep their own reference,
@@ -75,12 +87,35 @@ public:
     QString runMismatch(const QString& runDir) const;
     /** "trained on SOURCE, not on this dataset" when the run was trained on another source; else empty. */
     QString runSourceNote(const QString& runDir) const;
+    /**
+     * The run of `model` to use: the one chosen (setLatestRun) since the open dataset was opened, else
+     * from the index the newest trained on the open preparation, else the newest at its image size
+     * (runSourceNote() says it was trained on another dataset), else the newest; empty when none.
+     */
     QString latestRun(const QString& model) const;
+    /** latestRun() of any age-model kind ("the latest age model" is a role, not a kind). */
+    QString latestAgeRun() const;
+    /** Chooses the run of `model` to use until another dataset is opened (the Runs page, a training that ended). */
     void setLatestRun(const QString& model, const QString& dir);
+    /** The newest codes of the open preparation; empty when it has none. */
     QString codesDir() const { return m_codesDir; }
+    /** After an encoding wrote `dir`: scans the workspace again (the codes become current). */
     void setCodesDir(const QString& dir);
+    /** The newest clustering of the open preparation; empty when it has none. */
     QString clustersDir() const { return m_clustersDir; }
+    /** After a clustering wrote `dir` (or to show an older one of the open preparation). */
     void setClustersDir(const QString& dir);
+    /** The newest map (Map) or audit (Audit) of the open preparation; empty when it has none. */
+    QString newest(OutputKind kind) const;
+    /**
+     * When the open preparation has no usable artifact of `kind`: " The workspace holds N of other
+     * datasets (not of this one)." (empty when it holds none, or the open one has its own).
+     */
+    QString otherDatasetsNote(OutputKind kind) const;
+    /** What the workspace holds (refreshed by refreshIndex()). */
+    const WorkspaceIndex& index() const { return m_index; }
+    /** Scans the workspace again (cheap when nothing changed) and updates what is current. */
+    void refreshIndex();
 
     /** RGB image i of the open dataset, or a null image. */
     QImage face(qint64 index) const;
@@ -107,6 +142,10 @@ Q_SIGNALS:
     void codesChanged();
     void clustersChanged();
     void predictionsChanged();
+    /** The newest map of the open preparation changed (a job, another process, a switch). */
+    void newestMapChanged();
+    /** The newest audit of the open preparation changed. */
+    void newestAuditChanged();
 
 private:
     QString m_workspace;
@@ -114,6 +153,17 @@ private:
     QString m_datasetDir;
     QString m_codesDir;
     QString m_clustersDir;
+    QString m_newestMap;
+    QString m_newestAudit;
+    std::map<QString, QString> m_chosenRuns; // model -> run, until the dataset changes
+    WorkspaceIndex m_index;
+    QFileSystemWatcher* m_watcher = nullptr;
+    QTimer m_rescan;        // coalesces the watcher's bursts
+    std::string m_runsSeen; // the runs the last scan found (dir and status), to tell runsChanged
+    void watchWorkspace();
+    /** Sets what is current from the index; emits the changes unless `quiet` (a switch emits datasetChanged). */
+    void updateCurrent(bool quiet);
+    QString bestRun(const std::function<bool(const Artifact&)>& wanted) const;
     QString m_fingerprint;
     QString m_clusterMismatch;
     std::shared_ptr<const PreparedDataset> m_dataset;

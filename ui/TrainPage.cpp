@@ -8,6 +8,7 @@
 #include "ml/Inference.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
+#include "RunStatus.h"
 #include "Session.h"
 #include "util/FileUtil.h"
 
@@ -151,7 +152,22 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     auto* right = new QVBoxLayout;
     right->addWidget(m_lossView, 1);
     right->addWidget(m_metricView, 1);
-    right->addWidget(m_preview);
+    // The autoencoder's previews, each row labelled: what it was shown, and what it made of it.
+    m_previewBox = new QWidget;
+    auto* rowNames = new QVBoxLayout;
+    rowNames->setContentsMargins(0, 0, 0, 0);
+    auto* originals = new QLabel(tr("<b>Originals</b><br>(validation faces)"));
+    originals->setObjectName("previewOriginals");
+    auto* reconstructions = new QLabel(tr("<b>Reconstructions</b><br>(the autoencoder's output)"));
+    reconstructions->setObjectName("previewReconstructions");
+    rowNames->addWidget(originals, 1);
+    rowNames->addWidget(reconstructions, 1);
+    auto* previewRow = new QHBoxLayout(m_previewBox);
+    previewRow->setContentsMargins(0, 0, 0, 0);
+    previewRow->addLayout(rowNames);
+    previewRow->addWidget(m_preview, 1);
+    m_previewBox->setFixedHeight(140);
+    right->addWidget(m_previewBox);
     auto* layout = new QHBoxLayout(this);
     layout->addLayout(left, 0);
     layout->addLayout(right, 1);
@@ -192,8 +208,11 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
                                    .arg(data->valIndices().size())
                              : tr("No prepared dataset: prepare one on the Dataset page."));
         m_data->setToolTip(m_session->datasetDir());
-        if (!m_session->jobs()->isRunning() && data)
-            m_status->setText(tr("Choose a model and the number of epochs, then Start."));
+        if (!m_session->jobs()->isRunning() && data) {
+            const QString interrupted = interruptedNote();
+            m_status->setText(interrupted.isEmpty() ? tr("Choose a model and the number of epochs, then Start.")
+                                                    : interrupted);
+        }
     };
     connect(m_session, &Session::datasetChanged, this, showData);
     // The scatter and the worst faces are of the open dataset's faces: not kept under another one.
@@ -211,6 +230,29 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     connect(m_stop, &QPushButton::clicked, m_session->jobs(), &JobRunner::cancel);
     connect(m_worst, &QListWidget::itemClicked, this,
             [this](QListWidgetItem* item) { Q_EMIT faceActivated(item->data(Qt::UserRole).toLongLong()); });
+}
+
+QString TrainPage::interruptedNote() const
+{
+    // The chosen model's latest run first, then the others': a run stopped before its planned epochs.
+    QStringList models{m_model->currentData().toString()};
+    for (int i = 0; i < m_model->count(); ++i)
+        if (!models.contains(m_model->itemData(i).toString()))
+            models << m_model->itemData(i).toString();
+    for (const QString& model : models) {
+        const QString run = m_session->latestRun(model);
+        if (run.isEmpty())
+            continue;
+        try {
+            if (const auto summary = readRunSummary(run.toStdString()))
+                if (const QString note = interruptedRunNote(*summary, run == m_runDir && m_stop->isEnabled());
+                    !note.isEmpty())
+                    return note;
+        } catch (const std::exception&) {
+            // a run that cannot be read says nothing here (the Runs page lists it as damaged)
+        }
+    }
+    return {};
 }
 
 void TrainPage::setModel(const QString& name)
@@ -263,6 +305,7 @@ void TrainPage::resetCharts(bool ageModel)
     for (QWidget* w :
          {static_cast<QWidget*>(m_scatterView), static_cast<QWidget*>(m_worst), static_cast<QWidget*>(m_worstLabel)})
         w->setVisible(ageModel);
+    m_previewBox->setVisible(!ageModel);
     m_preview->setToolTip(ageModel ? QString()
                                    : tr("Fixed validation faces (top row) above the autoencoder's reconstructions "
                                         "(bottom row), at the last epoch"));

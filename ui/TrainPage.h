@@ -57,6 +57,8 @@ Q_SIGNALS:
     void faceActivated(qint64 index);
 
 private:
+    /** Where the latest run stopped when it stopped early, and that Resume continues it; empty otherwise. */
+    QString interruptedNote() const;
     void resetCharts(bool ageModel);
     void addEpoch(const EpochMetrics& m);
     void addBatch(double epochPosition, double loss);
@@ -82,6 +84,7 @@ private:
     QChartView* m_metricView;
     QChartView* m_scatterView;
     QLabel* m_preview;
+    QWidget* m_previewBox; // the preview with its rows' names
     class QListWidget* m_worst;
     QLineSeries* m_trainLoss = nullptr;
     QLineSeries* m_valLoss = nullptr;

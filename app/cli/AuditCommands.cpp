@@ -110,7 +110,10 @@ int runAudit(const std::vector<std::string>& words)
         return 0;
     }
     const auto summary = nlohmann::json::parse(r.summaryJson);
-    std::printf("faces: %zu, out-of-fold MAE: %s years\n", r.suspects.size(), formatDouble(r.mae, 2).c_str());
+    std::printf("faces: %zu, out-of-fold MAE: %s years (baseline, always the training folds' median age: %s)\n",
+                r.suspects.size(), formatDouble(r.mae, 2).c_str(), formatDouble(r.baselineMae, 2).c_str());
+    if (!r.warning.empty())
+        std::printf("warning: %s\n", r.warning.c_str());
     std::printf("duplicate groups: %zu (label conflicts: %zu, leaking across the split: %zu)\n", r.groups.size(),
                 summary.at("conflicts").get<size_t>(), summary.at("leaking_groups").get<size_t>());
     for (const auto& [reason, count] : r.reasonCounts)

@@ -28,8 +28,18 @@ Args::Args(const std::vector<std::string>& words, std::vector<std::string> flags
             value = words[++i];
         }
         m_values[name] = value;
+        m_all[name].push_back(value);
         m_used[name] = false;
     }
+}
+
+std::vector<std::string> Args::values(const std::string& name) const
+{
+    const auto it = m_all.find(name);
+    if (it == m_all.end())
+        return {};
+    m_used[name] = true;
+    return it->second;
 }
 
 bool Args::has(const std::string& name) const

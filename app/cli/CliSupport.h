@@ -24,6 +24,8 @@ public:
     bool has(const std::string& name) const;
     std::optional<std::string> value(const std::string& name) const;
     std::string required(const std::string& name) const;
+    /** Every value of an option given several times, in order (value() gives the last). */
+    std::vector<std::string> values(const std::string& name) const;
     int intValue(const std::string& name, int fallback) const;
     long long longValue(const std::string& name, long long fallback) const;
     double doubleValue(const std::string& name, double fallback) const;
@@ -32,6 +34,7 @@ public:
 
 private:
     std::map<std::string, std::string> m_values;
+    std::map<std::string, std::vector<std::string>> m_all;
     mutable std::map<std::string, bool> m_used;
 };
 

@@ -22,5 +22,6 @@ int runMap(const std::vector<std::string>& words);
 int runSimilar(const std::vector<std::string>& words);
 int runAudit(const std::vector<std::string>& words);
 int runExport(const std::vector<std::string>& words);
+int runSlices(const std::vector<std::string>& words);
 
 } // namespace faceatlas::cli

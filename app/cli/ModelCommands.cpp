@@ -224,15 +224,7 @@ int runEvaluate(const std::vector<std::string>& words)
     LoadedModel loaded = loadRunModel(runDir);
     const PreparedDataset data = PreparedDataset::open(dataDir);
     noteFramingMismatch(loaded, data, runDir);
-    const json run = json::parse(readFile(runDir / "run.json", kMaxManifestBytes));
-    float baselineAge = trainingMedianAge(data);
-    if (const auto it = run.find("baseline_median_age"); it != run.end() && !it->is_null()) {
-        // Checked as a double: 1e300 converted to float would be undefined behaviour.
-        if (!it->is_number() || !(std::fabs(it->get<double>()) <= kMaxRecordAge))
-            throw Error(displayPath(runDir / "run.json") + ": 'baseline_median_age' is " + jsonText(*it).substr(0, 40)
-                        + ", not an age");
-        baselineAge = static_cast<float>(it->get<double>());
-    }
+    const float baselineAge = runBaselineAge(runDir, data);
     std::vector<std::uint32_t> indices;
     std::vector<int> truth;
     for (auto i : splitIndices(data, split))

@@ -31,6 +31,7 @@ commands:
   similar    the nearest faces to a face of the codes or to an image file
   audit      suspect labels, duplicates and leaks: out-of-fold predictions and metadata checks
   export     the cleaned dataset as CSV (the csv: source format)
+  slices     an age model's error by slice (gender, race, age decade, ...) with bootstrap intervals
 
   --version  print the version, the LibTorch version and whether CUDA is available
 )";
@@ -49,6 +50,7 @@ int main(int argc, char** argv)
         {"demo", runDemo},       {"convert-checkpoint", runConvertCheckpoint},
         {"map", runMap},         {"similar", runSimilar},
         {"audit", runAudit},     {"export", runExport},
+        {"slices", runSlices},
     };
     const std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {

@@ -137,8 +137,14 @@ AuditResult readAudit(const fs::path& dir, const std::vector<Record>* records)
         const auto summary = nlohmann::json::parse(result.summaryJson);
         if (!summary.is_object() || summary.value("format", "") != "faceatlas-audit")
             throw Error(displayPath(dir / "audit.json") + ": not an audit summary");
-        if (summary.at("oof").at("mae").is_number())
-            result.mae = summary.at("oof").at("mae").get<double>();
+        const auto& oof = summary.at("oof");
+        if (oof.at("mae").is_number())
+            result.mae = oof.at("mae").get<double>();
+        // Audits before the baseline was recorded have none: NaN, and no warning.
+        if (oof.contains("baseline_mae") && oof.at("baseline_mae").is_number())
+            result.baselineMae = oof.at("baseline_mae").get<double>();
+        if (summary.contains("warning") && summary.at("warning").is_string())
+            result.warning = summary.at("warning").get<std::string>().substr(0, 1000);
         ageTolerance = static_cast<int>(
             jsonInt(summary.at("settings"), "age_tolerance", 0, kMaxAgeTolerance, displayPath(dir / "audit.json")));
         // The tables this summary was written with (audits since the hashes were recorded): an audit

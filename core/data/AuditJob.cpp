@@ -1,5 +1,6 @@
 #include "data/AuditJob.h"
 
+#include "data/AuditBaseline.h"
 #include "data/AuditFiles.h"
 #include "data/MetadataChecks.h"
 #include "data/PreparedDataset.h"
@@ -288,7 +289,13 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         }
         if (aged)
             result.mae = absSum / static_cast<double>(aged);
-        oof = {{"mae", aged ? json(result.mae) : json(nullptr)},
+        // What a model that learnt nothing scores, measured the same way: the MAE means little without it.
+        result.baselineMae = medianBaselineMae(ages, foldOf, p.folds);
+        result.warning = baselineWarning(result.mae, result.baselineMae);
+        const auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+        oof = {{"mae", number(result.mae)},
+               {"baseline_mae", number(result.baselineMae)},
+               {"baseline", "always the median age of the training folds, out of fold"},
                {"fold_mae", r.foldMae},
                {"folds_reused", r.foldsReused},
                {"device", r.device}};
@@ -362,6 +369,7 @@ AuditResult AuditJob::run(const CancelToken& cancel, const ProgressFn& onProgres
         {"gender_conflicts", genderConflicts},
         {"leaking_groups", leaks},
         {"oof", oof},
+        {"warning", result.warning.empty() ? json(nullptr) : json(result.warning)},
         {"source_malformed",
          {{"count", reportJson.value("malformed", 0)},
           {"examples", reportJson.value("malformed_examples", json::array())}}},

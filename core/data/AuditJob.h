@@ -69,8 +69,10 @@ struct AuditResult {
     std::vector<Suspect> suspects;
     std::vector<AuditGroup> groups;
     std::map<std::string, size_t> reasonCounts;
-    double mae = std::nan(""); // out-of-fold MAE over faces with an age
-    std::string summaryJson;   // audit.json
+    double mae = std::nan("");         // out-of-fold MAE over faces with an age
+    double baselineMae = std::nan(""); // the same faces' MAE when guessing the training folds' median age
+    std::string warning;               // set when `mae` is not clearly below `baselineMae` (baselineWarning)
+    std::string summaryJson;           // audit.json
     bool cancelled = false;
 };
 

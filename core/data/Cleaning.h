@@ -10,14 +10,18 @@
 
 namespace faceatlas {
 
+/** The face-score step's default thresholds, one per scale; the command line and the window both start from them. */
+inline constexpr double kDefaultMinFaceScore = 1.0;     // IMDB-WIKI's own face scores (the capstone's)
+inline constexpr double kDefaultMinDetectorScore = 0.0; // FaceAtlas's detector: drops only pictures without a face
+
 /** The capstone's cleaning, split and resampling settings; each step can be switched off. */
 struct CleaningOptions {
-    bool dropUnreadable = true;    // 1. missing or unreadable image
-    bool dropMultipleFaces = true; // 2. a second face score is present
-    bool filterFaceScore = true;   // 3. face score below minFaceScore (-inf always removed)
-    double minFaceScore = 1.0;     //    IMDB-WIKI's own face scores
-    double minDetectorScore = 0.0; //    faces FaceAtlas found itself (dlib's HOG confidence, 0-3 for a face found)
-    bool filterAge = true;         // 4. age outside [ageMin, ageMax]
+    bool dropUnreadable = true;                         // 1. missing or unreadable image
+    bool dropMultipleFaces = true;                      // 2. a second face score is present
+    bool filterFaceScore = true;                        // 3. face score below minFaceScore (-inf always removed)
+    double minFaceScore = kDefaultMinFaceScore;         //    IMDB-WIKI's own face scores
+    double minDetectorScore = kDefaultMinDetectorScore; //    faces FaceAtlas found (dlib's HOG confidence, 0-3)
+    bool filterAge = true;                              // 4. age outside [ageMin, ageMax]
     int ageMin = 15;
     int ageMax = 65;
     int minImageSize = 90; // 5. width or height below this (0 = off)

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <unordered_map>
 
 namespace faceatlas {
 
@@ -157,6 +158,24 @@ bool parseAge(const std::string& text, int& age, std::string& problem)
     return true;
 }
 
+namespace {
+
+/** A CSV's face column: a whole number from 1 to kMaxFacesKept, stored 0-based. */
+bool parseFaceNumber(const std::string& face, std::int16_t& faceIndex, std::string& problem)
+{
+    char* end = nullptr;
+    errno = 0;
+    const long n = std::strtol(face.c_str(), &end, 10);
+    if (errno || *end || n < 1 || n > kMaxFacesKept) {
+        problem = "face '" + face.substr(0, 32) + "' is not a whole number from 1 to " + std::to_string(kMaxFacesKept);
+        return false;
+    }
+    faceIndex = static_cast<std::int16_t>(n - 1);
+    return true;
+}
+
+} // namespace
+
 LoadedDataset parseCsv(const std::string& text, const fs::path& folder, const std::string& what)
 {
     std::istringstream in(text);
@@ -192,6 +211,7 @@ LoadedDataset parseCsv(const std::string& text, const fs::path& folder, const st
         if (dataset.malformedExamples.size() < 20)
             dataset.malformedExamples.push_back(what + ":" + std::to_string(lineNumber) + ": " + problem);
     };
+    std::unordered_map<std::string, size_t> firstLineOf; // each record's key -> the line that gave it
     size_t lines = 1;
     for (;;) {
         const size_t lineNumber = lines + 1; // where the record starts
@@ -240,15 +260,20 @@ LoadedDataset parseCsv(const std::string& text, const fs::path& folder, const st
         // Which face of a photo with several (1 the best), as an export of a preparation that took
         // every face writes it; empty: the picture's one face.
         if (const std::string face = column(faceColumn); !face.empty()) {
-            char* end = nullptr;
-            errno = 0;
-            const long n = std::strtol(face.c_str(), &end, 10);
-            if (errno || *end || n < 1 || n > kMaxFacesKept) {
-                malformed(lineNumber, "face '" + face.substr(0, 32) + "' is not a whole number from 1 to "
-                                          + std::to_string(kMaxFacesKept));
+            std::string problem;
+            if (!parseFaceNumber(face, r.faceIndex, problem)) {
+                malformed(lineNumber, problem);
                 continue;
             }
-            r.faceIndex = static_cast<std::int16_t>(n - 1);
+        }
+        // A picture listed twice (say with ages 25 and 26) is one face, not two: the first row is
+        // kept and the repeat reported with both lines, so the user can correct the file.
+        const auto [first, isNew] = firstLineOf.emplace(recordKey(r), lineNumber);
+        if (!isNew) {
+            malformed(lineNumber, path.substr(0, 200) + " is listed twice (lines " + std::to_string(first->second)
+                                      + " and " + std::to_string(lineNumber) + "): the first, line "
+                                      + std::to_string(first->second) + ", is kept");
+            continue;
         }
         dataset.records.push_back(std::move(r));
     }

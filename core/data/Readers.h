@@ -31,7 +31,8 @@ LoadedDataset readCsv(const std::filesystem::path& csvFile);
 
 /**
  * Parses CSV text as readCsv does; relative paths resolve against `folder`, `what` names the file
- * in messages. Rows with an age that is not a decimal number from 0 to 116 are malformed.
+ * in messages. Rows with an age that is not a decimal number from 0 to 116 are malformed, and so is
+ * a row repeating an earlier row's picture (and face): the first row is kept, the repeat reported with both lines.
  */
 LoadedDataset parseCsv(const std::string& text, const std::filesystem::path& folder, const std::string& what);
 

@@ -648,6 +648,7 @@ std::optional<RunSummary> readRunSummary(const fs::path& dir)
         s.started = text("started");
         const std::string what = displayPath(dir / "run.json");
         s.size = static_cast<int>(jsonIntOr(run, "size", 0, 0, 1024, what));
+        s.plannedEpochs = static_cast<int>(jsonIntOr(run, "epochs", 0, 0, kMaxEpoch, what));
         const auto bestEpoch = jsonIntOr(run, "best_epoch", 0, 0, kMaxEpoch, what);
         if (fs::is_regular_file(dir / "metrics.csv", ec)) {
             const auto history = parseMetricsCsv(readFile(dir / "metrics.csv"), displayPath(dir / "metrics.csv"));

@@ -87,7 +87,8 @@ struct RunSummary {
     std::string status;  // running, finished, cancelled, failed; "damaged" when its files do not parse
     std::string problem; // what is wrong with a damaged run
     int size = 0;
-    int epochs = 0; // completed
+    int epochs = 0;        // completed
+    int plannedEpochs = 0; // asked for (run.json's "epochs"); 0 when not recorded
     std::string started;
     std::optional<EpochMetrics> last;
     std::optional<EpochMetrics> best;

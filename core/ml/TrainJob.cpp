@@ -160,6 +160,19 @@ torch::Device resolveDevice(const std::string& device)
     throw Error("unknown device '" + device + "' (use auto, cpu or cuda)");
 }
 
+float runBaselineAge(const std::filesystem::path& runDir, const PreparedDataset& data)
+{
+    const json run = json::parse(readFile(runDir / "run.json", kMaxManifestBytes));
+    if (const auto it = run.find("baseline_median_age"); it != run.end() && !it->is_null()) {
+        // Checked as a double: 1e300 converted to float would be undefined behaviour.
+        if (!it->is_number() || !(std::fabs(it->get<double>()) <= kMaxRecordAge))
+            throw Error(displayPath(runDir / "run.json") + ": 'baseline_median_age' is " + jsonText(*it).substr(0, 40)
+                        + ", not an age");
+        return static_cast<float>(it->get<double>());
+    }
+    return trainingMedianAge(data);
+}
+
 float trainingMedianAge(const PreparedDataset& data)
 {
     return medianAge(data, data.trainIndices());

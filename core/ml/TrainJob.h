@@ -80,6 +80,12 @@ torch::Device resolveDevice(const std::string& device);
 
 /** The median age of the distinct training records: the honest baseline always predicts it. */
 float trainingMedianAge(const PreparedDataset& data);
+
+/**
+ * The age an age run's baseline always predicts: its run.json's baseline_median_age (the median of
+ * its training faces), else trainingMedianAge(data). Throws Error naming run.json when it lies.
+ */
+float runBaselineAge(const std::filesystem::path& runDir, const PreparedDataset& data);
 /** The median age of the distinct records at `indices` (NaN when none has an age). */
 float medianAge(const PreparedDataset& data, std::vector<std::uint32_t> indices);
 

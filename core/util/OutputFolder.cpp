@@ -75,6 +75,12 @@ const std::vector<KindInfo>& kinds()
          "faceatlas-run",
          {"run.json", "metrics.csv", "last.pt", "best.pt", "previews", "oof.bin"},
          {{"metrics.csv", "epoch,train_loss,"}, {"last.pt", "\"faceatlas-checkpoint\"", 4096}}},
+        {OutputKind::Slices,
+         "a slice report",
+         "slices.json",
+         "faceatlas-slices",
+         {"slices.json", "slices.csv"},
+         {{"slices.csv", "by,slice,n,mae,"}}},
     };
     return table;
 }

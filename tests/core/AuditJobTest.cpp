@@ -1,4 +1,5 @@
 #include "data/AuditJob.h"
+#include "data/AuditBaseline.h"
 #include "data/AuditFiles.h"
 #include "data/CsvExport.h"
 #include "data/MetadataChecks.h"
@@ -12,6 +13,7 @@
 #include "util/FileUtil.h"
 
 #include <algorithm>
+#include <cmath>
 #include <gtest/gtest.h>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -191,10 +193,43 @@ TEST(AuditJobTest, FindsPlantedAgeErrorsAndCopiesAndResumesFinishedFolds)
     EXPECT_EQ(back.suspects.front().path, r.suspects.front().path);
     EXPECT_EQ(back.groups.size(), r.groups.size());
     EXPECT_EQ(back.reasonCounts, r.reasonCounts);
+    // The baseline stands beside the MAE, in the result and in audit.json, and reads back.
+    ASSERT_TRUE(std::isfinite(r.baselineMae));
+    EXPECT_GT(r.baselineMae, 0.0);
+    EXPECT_DOUBLE_EQ(nlohmann::json::parse(r.summaryJson)["oof"]["baseline_mae"].get<double>(), r.baselineMae);
+    EXPECT_NEAR(back.baselineMae, r.baselineMae, 1e-9);
+    EXPECT_EQ(back.warning, r.warning);
+    EXPECT_EQ(r.warning.empty(), r.mae <= 0.9 * r.baselineMae);
     const std::string suspects = readFile(out / "suspects.csv");
     const AuditResult again = AuditJob(quickAudit(out.path())).run();
     EXPECT_EQ(nlohmann::json::parse(again.summaryJson)["oof"]["folds_reused"], 3);
     EXPECT_EQ(readFile(out / "suspects.csv"), suspects);
+}
+
+TEST(AuditJobTest, TheBaselineGuessesTheTrainingFoldsMedianOutOfFold)
+{
+    // Fold 0 holds ages 10 and 20 (trained on 30, 40, 50: median 40); fold 1 holds 30, 40, 50
+    // (trained on 10, 20: the upper middle, 20). Unlabelled faces count for neither.
+    const std::vector<std::optional<int>> ages{10, 20, 30, 40, 50, std::nullopt};
+    const std::vector<int> foldOf{0, 0, 1, 1, 1, 0};
+    const double expected = (30 + 20 + 10 + 20 + 30) / 5.0;
+    EXPECT_DOUBLE_EQ(medianBaselineMae(ages, foldOf, 2), expected);
+    EXPECT_TRUE(std::isnan(medianBaselineMae({std::nullopt, std::nullopt}, {0, 1}, 2)));
+    // A fold whose training folds hold no age has no baseline.
+    EXPECT_TRUE(std::isnan(medianBaselineMae({std::nullopt, 30}, {0, 1}, 2)));
+}
+
+TEST(AuditJobTest, AModelNotClearlyBetterThanTheBaselineIsWarnedOf)
+{
+    // The audit: 9.99 against a median guess of 10.5 is no better than guessing.
+    const std::string warning = baselineWarning(9.99, 10.5);
+    EXPECT_NE(warning.find("9.99"), std::string::npos) << warning;
+    EXPECT_NE(warning.find("10.50"), std::string::npos) << warning;
+    EXPECT_NE(warning.find("not to be trusted"), std::string::npos) << warning;
+    EXPECT_FALSE(baselineWarning(9.5, 10.5).empty()); // 9.5% better: not clearly
+    EXPECT_TRUE(baselineWarning(9.4, 10.5).empty());  // 10.5% better
+    EXPECT_TRUE(baselineWarning(std::nan(""), 10.5).empty());
+    EXPECT_TRUE(baselineWarning(9.99, std::nan("")).empty());
 }
 
 TEST(AuditJobTest, ACancelledAuditWritesNoResultsAndTheRerunFinishes)

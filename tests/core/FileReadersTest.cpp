@@ -63,6 +63,26 @@ TEST(CsvReaderTest, ReadsPathAgeGenderAndResolvesRelativePaths)
     EXPECT_EQ(data.records[2].gender, Gender::Unknown);
 }
 
+TEST(CsvReaderTest, APictureListedTwiceIsKeptOnceAndReportedWithBothLines)
+{
+    // The same file twice with ages 25 and 26 is one face (the first row's), not two; another face
+    // of the same photo (the face column) is a face of its own.
+    const LoadedDataset data = parseCsv("path,age,face\n"
+                                        "a.jpg,25,\n"
+                                        "b.jpg,40,\n"
+                                        "./a.jpg,26,\n"
+                                        "b.jpg,40,2\n",
+                                        "/data", "faces.csv");
+    ASSERT_EQ(data.records.size(), 3u);
+    EXPECT_EQ(data.records[0].path, "/data/a.jpg");
+    EXPECT_EQ(*data.records[0].age, 25);
+    EXPECT_EQ(data.records[2].faceIndex, 1);
+    ASSERT_EQ(data.malformed, 1u);
+    ASSERT_EQ(data.malformedExamples.size(), 1u);
+    EXPECT_EQ(data.malformedExamples[0],
+              "faces.csv:4: ./a.jpg is listed twice (lines 2 and 4): the first, line 2, is kept");
+}
+
 TEST(CsvReaderTest, MissingPathColumnIsAClearError)
 {
     TempDir dir;

@@ -238,6 +238,7 @@ TEST(HostileImdbWikiTest, Dob1e300FindingLoadsWithoutUndefinedCasts)
 
 TEST(HostileCsvTest, AgesMustBeDecimalNumbersFrom0To116)
 {
+    // One picture per row (a picture listed twice is one face: FileReadersTest covers that).
     const LoadedDataset data = readCsv(regression("csv-ages.csv"));
     std::vector<int> ages;
     for (const auto& r : data.records)

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sys/file.h>
@@ -59,8 +60,12 @@ TEST(PrepareJobTest, BadFilesAreSkippedListedAndTheRunGoesOn)
     EXPECT_EQ(r.recordsRead, 10u);
     EXPECT_EQ(r.imagesStored, 6u);
     EXPECT_EQ(r.steps.front().removed, 4u); // zero, text, missing at the header; truncated at decode
-    for (const auto& step : r.steps)
-        EXPECT_EQ(step.remaining, step.name == r.steps.front().name ? 6u : 6u) << step.name;
+    // The bad files are all removed by the first step: every later step keeps the 6 good ones.
+    for (size_t i = 0; i < r.steps.size(); ++i) {
+        EXPECT_EQ(r.steps[i].remaining, 6u) << r.steps[i].name;
+        if (i > 0)
+            EXPECT_EQ(r.steps[i].removed, 0u) << r.steps[i].name;
+    }
     ASSERT_EQ(r.skippedFiles.size(), 4u);
     std::set<std::string> names;
     for (const auto& s : r.skippedFiles)
@@ -125,16 +130,75 @@ TEST(PrepareJobTest, ReportJsonHasTheContractFields)
     EXPECT_EQ(json["steps"][0]["name"], "missing or unreadable image");
 }
 
+namespace {
+
+/**
+ * Prepares `params` and cancels it from its own progress callback, in the middle of decoding the
+ * images (a later stage than reading and checking: the output folder is being written by then).
+ * Returns whether the run said it was cancelled; `cancelledAt` is the progress it was cancelled at.
+ */
+bool cancelWhileDecoding(const PrepareParams& params, JobProgress& cancelledAt)
+{
+    CancelToken cancel;
+    std::mutex mutex;
+    const auto result = PrepareJob(params).run(cancel, [&](const JobProgress& p) {
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (!cancel.isCancelled() && std::string(p.stage) == "decoding images" && p.done > 0 && p.done < p.total) {
+            cancelledAt = p;
+            cancel.requestCancel();
+        }
+    });
+    return result.cancelled;
+}
+
+/** The names of DIR's entries. */
+std::set<std::string> entries(const std::filesystem::path& dir)
+{
+    std::set<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        names.insert(e.path().filename().string());
+    return names;
+}
+
+} // namespace
+
 TEST(PrepareJobTest, CancelLeavesNoFinishedLookingFolder)
 {
     TempDir dir;
     PrepareParams params;
-    params.source = "demo:40";
+    params.source = "demo:150";
     params.outDir = dir / "p";
-    CancelToken cancel;
-    cancel.requestCancel();
-    EXPECT_TRUE(PrepareJob(params).run(cancel).cancelled);
+    params.size = 48;
+    // A fresh folder, cancelled while the images are being decoded: nothing that looks finished.
+    const std::set<std::string> before = entries(dir.path());
+    JobProgress at;
+    ASSERT_TRUE(cancelWhileDecoding(params, at));
+    ASSERT_STREQ(at.stage, "decoding images"); // the cancel came mid-run, not before it started
+    EXPECT_GT(at.done, 0);
+    EXPECT_LT(at.done, at.total);
+    EXPECT_FALSE(std::filesystem::exists(params.outDir / PreparedDataset::kManifest));
     EXPECT_THROW(PreparedDataset::open(params.outDir), Error);
+    for (const auto& name : entries(dir.path()))
+        EXPECT_TRUE(before.count(name) || name == "p" || name == ".p.lock") << "left behind: " << name;
+
+    // An earlier preparation in the folder: a cancelled one (another size, so its images are decoded
+    // again) leaves it as it was, its manifest and images byte for byte, and still opens.
+    const PrepareResult earlier = PrepareJob(params).run();
+    ASSERT_FALSE(earlier.cancelled);
+    const std::string manifest = readFile(params.outDir / PreparedDataset::kManifest);
+    const std::string images = readFile(params.outDir / PreparedDataset::kImages);
+    const std::set<std::string> files = entries(params.outDir);
+    params.size = 40;
+    ASSERT_TRUE(cancelWhileDecoding(params, at));
+    EXPECT_LT(at.done, at.total);
+    EXPECT_EQ(readFile(params.outDir / PreparedDataset::kManifest), manifest);
+    EXPECT_EQ(readFile(params.outDir / PreparedDataset::kImages), images);
+    EXPECT_EQ(entries(params.outDir), files);
+    const PreparedDataset kept = PreparedDataset::open(params.outDir);
+    EXPECT_EQ(kept.imageSize(), 48);
+    EXPECT_EQ(kept.count(), earlier.report.imagesStored);
+    for (const auto& name : entries(dir.path()))
+        EXPECT_NE(name.rfind(".p.tmp-", 0), 0u) << "a cancelled run's temporary folder was left: " << name;
 }
 
 TEST(PrepareJobTest, RealUtkFaceSampleAtCapstoneSettings)

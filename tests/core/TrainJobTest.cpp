@@ -104,15 +104,53 @@ TEST(TrainJobTest, ResumeContinuesTheSameCurve)
 TEST(TrainJobTest, CancelStopsWithinABatchAndLeavesALoadableCheckpoint)
 {
     TempDir dir;
+    TrainParams p = quick(ModelKind::Age, dir / "run", 2);
+    // One face a batch, the training faces 20 times over: an epoch of some 2,000 batches lasts far longer
+    // than the 200 ms between progress reports, so reports come in the middle of the first epoch.
+    const PreparedDataset data = PreparedDataset::open(demoData());
+    std::vector<std::uint32_t> many;
+    for (int k = 0; k < 20; ++k)
+        many.insert(many.end(), data.trainIndices().begin(), data.trainIndices().end());
+    p.trainIndices = many;
+    p.batch = 1;
     CancelToken cancel;
-    int batches = 0;
-    const TrainResult r = TrainJob(quick(ModelKind::Age, dir / "run", 5)).run(cancel, [&](const TrainProgress&) {
-        if (++batches == 1)
-            cancel.requestCancel();
-    });
+    std::optional<TrainProgress> at;  // the report the cancel was pressed at
+    std::vector<TrainProgress> after; // reports of batches that ran after it
+    int epochsEnded = 0;
+    struct RanOn {}; // thrown from the callback to end a run that goes on after a cancel (a broken stop)
+    TrainResult r;
+    try {
+        r = TrainJob(p).run(
+            cancel,
+            [&](const TrainProgress& progress) {
+                if (at) {
+                    after.push_back(progress);
+                    if (progress.epoch != at->epoch || progress.batch > at->batch + 1)
+                        throw RanOn{};
+                } else if (progress.batch + 2 <= progress.batches) { // at least two batches of the epoch to go
+                    at = progress;
+                    cancel.requestCancel();
+                }
+            },
+            [&](const EpochMetrics&) { ++epochsEnded; });
+    } catch (const RanOn&) {
+        FAIL() << "batch " << after.back().batch << " of " << after.back().batches << " of epoch " << after.back().epoch
+               << " ran after the cancel at batch " << at->batch << " of epoch " << at->epoch;
+    }
+    ASSERT_TRUE(at.has_value()) << "no progress report came in the middle of an epoch";
+    EXPECT_EQ(at->epoch, 1);
     EXPECT_TRUE(r.cancelled);
+    // Stopped within a batch: at most the one batch under way when the cancel came ran after it, and the
+    // epoch was not completed (its last batch always reports, throttle or not).
+    for (const TrainProgress& later : after)
+        EXPECT_LE(later.batch, at->batch + 1) << "batch " << later.batch << " of " << later.batches;
     EXPECT_TRUE(r.history.empty());
-    EXPECT_NO_THROW(loadCheckpoint(dir / "run" / "last.pt"));
+    EXPECT_EQ(epochsEnded, 0);
+    // The checkpoint kept is the one written before the first epoch, and it loads.
+    LoadedModel last;
+    ASSERT_NO_THROW(last = loadCheckpoint(dir / "run" / "last.pt"));
+    EXPECT_EQ(nlohmann::json::parse(last.metaJson)["epoch"], 0);
+    EXPECT_EQ(parseMetricsCsv(readFile(dir / "run" / "metrics.csv")).size(), 0u);
     EXPECT_EQ(nlohmann::json::parse(readFile(dir / "run" / "run.json"))["status"], "cancelled");
 }
 
@@ -127,11 +165,38 @@ TEST(TrainJobTest, CorruptCheckpointIsAClearError)
         EXPECT_NE(std::string(e.what()).find("broken.pt"), std::string::npos);
     }
     EXPECT_THROW(loadCheckpoint(dir / "absent.pt"), Error);
+    // Asking for CUDA where there is none is a clear error, not a silent run on the CPU.
+    if (!torch::cuda::is_available()) {
+        TrainParams p = quick(ModelKind::Age, dir / "r", 1);
+        p.device = "cuda";
+        try {
+            TrainJob(p).run();
+            FAIL() << "training on --device cuda ran without CUDA";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(TrainJobTest, TrainsOnCudaWhenAskedAndTheCheckpointLoads)
+{
+    if (!torch::cuda::is_available())
+        GTEST_SKIP() << "CUDA is not available to this LibTorch build (CorruptCheckpointIsAClearError checks the "
+                        "refusal)";
+    TempDir dir;
     TrainParams p = quick(ModelKind::Age, dir / "r", 1);
     p.device = "cuda";
-    if (!torch::cuda::is_available()) {
-        EXPECT_THROW(TrainJob(p).run(), Error);
-    }
+    const TrainResult r = TrainJob(p).run();
+    EXPECT_FALSE(r.cancelled);
+    EXPECT_EQ(r.device, "cuda");
+    ASSERT_EQ(r.history.size(), 1u);
+    EXPECT_TRUE(std::isfinite(r.history[0].trainLoss));
+    EXPECT_TRUE(std::isfinite(r.history[0].valMae));
+    EXPECT_EQ(nlohmann::json::parse(readFile(dir / "r" / "run.json"))["device"], "cuda");
+    // Written from the GPU, read back on the CPU (loading never needs the device the run trained on).
+    const LoadedModel last = loadCheckpoint(dir / "r" / "last.pt");
+    EXPECT_EQ(last.model->kind(), ModelKind::Age);
+    EXPECT_EQ(nlohmann::json::parse(last.metaJson)["epoch"], 1);
 }
 
 TEST(TrainJobTest, AutoencoderPreviewsEncodeAndDecode)

@@ -7,6 +7,7 @@
 #include "data/Record.h"
 #include "data/ReviewFile.h"
 #include "DatasetPage.h"
+#include "ForestPlot.h"
 #include "GuardedApplication.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
@@ -14,20 +15,25 @@
 #include "MapPage.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
+#include "ml/SliceJob.h"
 #include "PointMapView.h"
 #include "ReviewPage.h"
 #include "RunsPage.h"
+#include "RunStatus.h"
 #include "Session.h"
+#include "SlicesPage.h"
 #include "ThumbnailModel.h"
 #include "TrainPage.h"
 #include "util/Csv.h"
 #include "util/Error.h"
+#include "WorkspaceDialog.h"
 #include "WriteQueue.h"
 
 #include "Charts.h"
 #include <QChartView>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDialog>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QLabel>
@@ -40,6 +46,7 @@
 #include <QPushButton>
 #include <QScatterSeries>
 #include <QScrollBar>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
@@ -48,7 +55,10 @@
 #include <QtTest>
 #include <QValueAxis>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <set>
 #include <tuple>
 
 using namespace faceatlas::ui;
@@ -85,6 +95,29 @@ private:
     }
 
     static QSet<QString> asSet(const QStringList& list) { return QSet<QString>(list.begin(), list.end()); }
+
+    /**
+     * Empty when every adjacent pair of the grid's rows is in order by `role` (largest first when
+     * `descending`), the faces without the value (an invalid QVariant) all last; else the first pair that is not.
+     */
+    static QString unsortedPair(const QAbstractItemModel* grid, int role, bool descending)
+    {
+        for (int row = 0; row + 1 < grid->rowCount(); ++row) {
+            const QVariant a = grid->index(row, 0).data(role), b = grid->index(row + 1, 0).data(role);
+            const bool inOrder = !b.isValid()   ? true
+                                 : !a.isValid() ? false
+                                 : descending   ? a.toDouble() >= b.toDouble()
+                                                : a.toDouble() <= b.toDouble();
+            if (!inOrder)
+                return QStringLiteral("rows %1 and %2 of %3: %4 then %5 (%6)")
+                    .arg(row)
+                    .arg(row + 1)
+                    .arg(grid->rowCount())
+                    .arg(a.isValid() ? a.toString() : QStringLiteral("none"), b.isValid() ? b.toString() : "none",
+                         descending ? "descending" : "ascending");
+        }
+        return {};
+    }
 
     /** One row of review.csv as the tests compare them: path, action, new label. */
     using ReviewRow = std::tuple<std::string, std::string, std::string>;
@@ -840,6 +873,37 @@ private Q_SLOTS:
         page->grid()->verticalScrollBar()->setValue(page->grid()->verticalScrollBar()->maximum());
         page->findChild<QSpinBox*>("filterAgeLow")->setValue(0);
         QCOMPARE(page->grid()->verticalScrollBar()->value(), 0);
+
+        // Sorted by the absolute error of each face's prediction: largest first, then smallest first.
+        auto* descending = page->findChild<QCheckBox*>("descending");
+        sortBy->setCurrentIndex(sortBy->findText("Sort by prediction error"));
+        QVERIFY(descending->isChecked()); // the largest errors first
+        const QAbstractItemModel* grid = page->grid()->model();
+        const auto* data = m_window->session()->dataset();
+        const auto& predictions = m_window->session()->predictions();
+        QCOMPARE(static_cast<size_t>(grid->rowCount()), data->count());
+        int withError = 0;
+        for (int row = 0; row < grid->rowCount(); ++row) { // the value sorted by is |prediction - age|
+            const QModelIndex index = grid->index(row, 0);
+            const auto face = static_cast<size_t>(index.data(faceatlas::ui::ThumbnailModel::IndexRole).toInt());
+            const QVariant error = index.data(faceatlas::ui::ThumbnailModel::ErrorRole);
+            QCOMPARE(error.isValid(), data->records()[face].age.has_value());
+            if (error.isValid()) {
+                ++withError;
+                QVERIFY(qAbs(error.toDouble() - std::abs(predictions[face] - *data->records()[face].age)) < 1e-3);
+            }
+        }
+        QVERIFY(withError > 10);
+        const auto errorAt = [&](int row) {
+            return grid->index(row, 0).data(faceatlas::ui::ThumbnailModel::ErrorRole).toDouble();
+        };
+        QString problem = unsortedPair(grid, faceatlas::ui::ThumbnailModel::ErrorRole, true);
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        QVERIFY(errorAt(0) > errorAt(withError - 1)); // not all alike: an order that says something
+        descending->setChecked(false);
+        problem = unsortedPair(grid, faceatlas::ui::ThumbnailModel::ErrorRole, false);
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        QVERIFY(errorAt(0) < errorAt(withError - 1));
         sortBy->setCurrentIndex(0);
     }
 
@@ -905,9 +969,13 @@ private Q_SLOTS:
         QCOMPARE(std::vector<unsigned char>(held->image(0), held->image(0) + held->imageBytes()), before);
         QCOMPARE(m_window->datasetPage()->gridDataset(), m_window->session()->dataset());
         QCOMPARE(static_cast<size_t>(m_window->datasetPage()->faceCount()), m_window->session()->dataset()->count());
-        // The old clustering does not describe the new preparation: no labels, and it says so.
+        // The old clustering does not describe the new preparation: it is not current, nothing of it
+        // stays on the Clusters page, and the page says where it went.
         QVERIFY(m_window->session()->clusterLabels().empty());
-        QVERIFY(!m_window->session()->clusterMismatch().isEmpty());
+        QVERIFY(m_window->session()->clustersDir().isEmpty());
+        QVERIFY(m_window->session()->codesDir().isEmpty());
+        QVERIFY2(m_window->clustersPage()->summaryText().contains("other datasets"),
+                 qPrintable(m_window->clustersPage()->summaryText()));
         score->setValue(1.0);
     }
 
@@ -1005,11 +1073,15 @@ private Q_SLOTS:
         QCOMPARE(firstDone, 1);
         // A job that completed is not turned into a cancelled one by a Cancel pressed after its end.
         QAtomicInt release = 0;
+        QAtomicPointer<QThread> worker = nullptr;
+        faceatlas::CancelToken secondToken; // the second job's token (copies share the flag)
         const quint64 second = runner.start(
             "second",
-            [&](const faceatlas::CancelToken&, const JobRunner::Report&) {
-                while (!release.loadRelaxed())
+            [&](const faceatlas::CancelToken& cancel, const JobRunner::Report&) {
+                while (!release.loadAcquire())
                     QThread::msleep(1);
+                secondToken = cancel;
+                worker.storeRelease(QThread::currentThread());
                 return true; // ran to its end, whatever the token says now
             },
             [&](bool ok, bool cancelled, const QString&) {
@@ -1017,9 +1089,23 @@ private Q_SLOTS:
                 secondCancelled = cancelled;
             });
         QVERIFY(second > first);
-        release = 1;
-        QThread::msleep(50); // the work has returned; its end is queued
+        release.storeRelease(1);
+        // The order this claims, made and checked: the work has returned and its worker thread has ended
+        // (its end is queued to this thread, which runs no events until the QTRY below) ...
+        QElapsedTimer waited;
+        waited.start();
+        while (!worker.loadAcquire() && waited.elapsed() < 10000)
+            QThread::msleep(1);
+        QVERIFY(worker.loadAcquire());
+        QVERIFY(worker.loadAcquire()->wait(10000));
+        QVERIFY(!secondToken.isCancelled());
+        // ... but the job is still the running one when the Cancel comes: it reaches the job's token
+        // (a Cancel after the end was delivered would be a no-op, and prove nothing).
+        QVERIFY(runner.isRunning());
+        QCOMPARE(runner.runningId(), second);
+        QCOMPARE(secondDone, 0);
         runner.cancelJob(second);
+        QVERIFY(secondToken.isCancelled());
         QTRY_VERIFY(!runner.isRunning());
         QCOMPARE(secondDone, 1);
         QVERIFY(!secondCancelled);
@@ -1189,13 +1275,25 @@ private Q_SLOTS:
         sortBy->setCurrentIndex(sortBy->findText("Sort by age"));
         QVERIFY(!descending->isChecked()); // youngest first
         QAbstractItemModel* grid = page->grid()->model();
+        QVERIFY(grid->rowCount() > 10);
         const auto ageAt = [&](int row) {
             return grid->index(row, 0).data(faceatlas::ui::ThumbnailModel::AgeRole).toInt();
         };
-        QVERIFY(ageAt(0) <= ageAt(grid->rowCount() - 1));
+        // Every adjacent pair in order (faces without an age last), and not all of one age.
+        QString problem = unsortedPair(grid, faceatlas::ui::ThumbnailModel::AgeRole, false);
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        int withAge = 0;
+        for (int row = 0; row < grid->rowCount(); ++row)
+            withAge += grid->index(row, 0).data(faceatlas::ui::ThumbnailModel::AgeRole).isValid();
+        QVERIFY(withAge > 10);
+        QVERIFY(ageAt(0) < ageAt(withAge - 1));
         descending->setChecked(true);
-        QVERIFY(ageAt(0) >= ageAt(grid->rowCount() - 1));
-        QVERIFY(ageAt(0) > ageAt(grid->rowCount() - 1));
+        problem = unsortedPair(grid, faceatlas::ui::ThumbnailModel::AgeRole, true);
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        QVERIFY(ageAt(0) > ageAt(withAge - 1));
+        descending->setChecked(false); // and back
+        problem = unsortedPair(grid, faceatlas::ui::ThumbnailModel::AgeRole, false);
+        QVERIFY2(problem.isEmpty(), qPrintable(problem));
         // Sorting by prediction error with no predictions says so instead of doing nothing.
         QVERIFY(m_window->session()->predictions().empty());
         sortBy->setCurrentIndex(sortBy->findText("Sort by prediction error"));
@@ -1226,10 +1324,10 @@ private Q_SLOTS:
     void aRunWithoutValidationFacesSaysSo()
     {
         // No validation share: MAE cannot be measured; the page says so rather than "MAE nan".
-        auto* share = m_window->datasetPage()->findChild<QDoubleSpinBox*>("validationShare");
-        share->setValue(0.0);
         m_window->openPath("demo:120");
         QVERIFY(waitForJob());
+        auto* share = m_window->datasetPage()->findChild<QDoubleSpinBox*>("validationShare");
+        share->setValue(0.0); // this source's setting (each source keeps its own)
         m_window->datasetPage()->prepare();
         QVERIFY(waitForJob());
         QVERIFY(m_window->session()->dataset()->valIndices().empty());
@@ -1254,6 +1352,414 @@ private Q_SLOTS:
         low->setValue(15);
         high->setValue(65);
         QCOMPARE(high->value(), 65);
+    }
+
+    // Cleaning settings belong to their source: another source starts from the defaults, never the last
+    // source's; a source comes back with what was set for it, or a prepared one with its preparation's (issue 23).
+    void cleaningSettingsAreRememberedPerSourceNotCarriedToTheNext()
+    {
+        ensureDataset();
+        DatasetPage* page = m_window->datasetPage();
+        const QString first = m_window->session()->source();
+        auto* low = page->findChild<QSpinBox*>("ageMin");
+        auto* split = page->findChild<QDoubleSpinBox*>("validationShare");
+        QVERIFY(low && split);
+        const int lowBefore = low->value();
+        const double splitBefore = split->value();
+        low->setValue(23);
+        split->setValue(0.35);
+        m_window->openPath("demo:77");
+        QVERIFY(waitForJob());
+        QCOMPARE(m_window->session()->source(), QStringLiteral("demo:77"));
+        QCOMPARE(low->value(), 15);    // the default, not the last source's 23
+        QCOMPARE(split->value(), 0.2); // likewise
+        low->setValue(31);
+        m_window->openPath(first);
+        QVERIFY(waitForJob());
+        // The first source is prepared: reopened, its preparation shows the settings it was made with.
+        QCOMPARE(low->value(), lowBefore);
+        QCOMPARE(split->value(), splitBefore);
+        m_window->openPath("demo:77"); // never prepared: what was set for it last
+        QVERIFY(waitForJob());
+        QCOMPARE(low->value(), 31);
+        QCOMPARE(split->value(), 0.2);
+        m_window->openPath(first);
+        QVERIFY(waitForJob());
+    }
+
+    // --- Issue 26: what a new user trips over ---
+
+    void theAuditShowsItsBaselineAndSaysWhenItsSuspectsAreNotToBeTrusted()
+    {
+        ensureAuditAndMap();
+        ReviewPage* review = m_window->reviewPage();
+        m_window->showPage(MainWindow::ReviewIndex);
+        QVERIFY2(review->statusText().contains("baseline, always the training folds' median age"),
+                 qPrintable(review->statusText()));
+        // 2 folds x 1 epoch learn next to nothing: the header warns and the queue says so, or neither does.
+        auto* warning = review->findChild<QLabel*>("queueWarning");
+        const bool warned = review->statusText().contains("Warning:");
+        QCOMPARE(warning->isVisibleTo(review), warned);
+        if (warned)
+            QVERIFY2(warning->text().contains("not to be trusted"), qPrintable(warning->text()));
+        qInfo("audit header: %s", qPrintable(review->statusText()));
+    }
+
+    void reviewByKeyboardReturnsToTheQueueAndRemembersFoldsAndEpochs()
+    {
+        ensureAuditAndMap();
+        ReviewPage* review = m_window->reviewPage();
+        m_window->showPage(MainWindow::ReviewIndex);
+        m_window->activateWindow(); // keys reach shortcuts only in the active window
+        QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
+        auto* queue = review->findChild<QListWidget*>("queue");
+        auto* age = review->findChild<QSpinBox*>("correctedAge");
+        review->selectItem(0);
+        queue->setFocus();
+        const qint64 first = review->currentFace();
+        QTRY_VERIFY(queue->hasFocus());
+        QVERIFY(age->isEnabled());
+        QTest::keyClick(queue, Qt::Key_A);
+        QTRY_VERIFY(age->hasFocus());
+        QTest::keyClicks(age, "40");
+        QTest::keyClick(age, Qt::Key_Return);
+        QTRY_VERIFY2(queue->hasFocus(), "the focus stays in the age box after Enter");
+        QVERIFY(review->currentFace() != first);
+        const qint64 second = review->currentFace();
+        QTest::keyClick(queue, Qt::Key_K); // not swallowed by the age box
+        QVERIFY(review->currentFace() != second);
+        QVERIFY(waitWritten());
+        QVERIFY(QFile::remove(review->reviewFile()));
+        m_window->datasetPage()->refreshReview();
+
+        // Folds and epochs survive a restart (the settings), and the note before an audit follows them.
+        const QString workspace = m_window->session()->workspace();
+        m_window->session()->setWorkspace(m_dir.filePath("empty-workspace"));
+        {
+            ReviewPage fresh(m_window->session());
+            fresh.findChild<QSpinBox*>("folds")->setValue(3);
+            fresh.findChild<QSpinBox*>("epochs")->setValue(4);
+            QVERIFY2(fresh.statusText().contains("3 age models of 4 epochs"), qPrintable(fresh.statusText()));
+            // No audit, so no face: the decisions are off.
+            QVERIFY(!fresh.findChild<QPushButton*>("keep")->isEnabled());
+            QVERIFY(!fresh.findChild<QPushButton*>("exclude")->isEnabled());
+            QVERIFY(!fresh.findChild<QPushButton*>("setAge")->isEnabled());
+        }
+        {
+            ReviewPage restarted(m_window->session());
+            QCOMPARE(restarted.findChild<QSpinBox*>("folds")->value(), 3);
+            QCOMPARE(restarted.findChild<QSpinBox*>("epochs")->value(), 4);
+            QVERIFY2(restarted.statusText().contains("3 age models of 4 epochs"), qPrintable(restarted.statusText()));
+        }
+        m_window->session()->setWorkspace(workspace);
+    }
+
+    void theAttentionMapSaysWhatAWholeClusterDraws()
+    {
+        AttentionPage* attention = m_window->attentionPage();
+        auto* map = attention->findChild<QComboBox*>("attentionMap");
+        map->setCurrentIndex(map->findData("features"));
+        attention->setCluster(0);
+        QCOMPARE(map->currentData().toString(), QString("gradcam"));
+        QVERIFY(!map->isEnabled());
+        attention->setCluster(-1);
+        QCOMPARE(map->currentData().toString(), QString("features")); // the choice made before
+        QVERIFY(map->isEnabled());
+        map->setCurrentIndex(map->findData("gradcam"));
+    }
+
+    void staleMessagesAreClearedAndFailedSourcesLeaveRecent()
+    {
+        ensureDataset();
+        // A refused open is said while the job runs, not after it.
+        m_window->trainPage()->setModel("age");
+        m_window->trainPage()->setEpochs(1);
+        m_window->trainPage()->start();
+        QVERIFY(m_window->session()->jobs()->isRunning());
+        m_window->openPath("demo");
+        const auto refusalShown = [this] {
+            for (const QLabel* label : m_window->datasetPage()->findChildren<QLabel*>())
+                if (label->text().contains("Cannot open demo now"))
+                    return true;
+            return false;
+        };
+        QVERIFY(refusalShown());
+        QVERIFY(waitForJob());
+        QVERIFY2(!refusalShown(), "the refusal stays after the job ended");
+
+        // A source that fails to open is not kept in File > Recent.
+        const QString missing = "csv:" + m_dir.filePath("no-such-list.csv");
+        QSettings().setValue("recentSources", QStringList{missing, "demo:300"});
+        m_window->openPath(missing);
+        waitForJob();
+        QCOMPARE(QSettings().value("recentSources").toStringList(), QStringList{"demo:300"});
+        m_window->openPath("demo:300");
+        QVERIFY(waitForJob());
+        QVERIFY(m_window->session()->dataset());
+    }
+
+    void runsSayWhereAnInterruptedTrainingStoppedAndTheTrainPageOffersResume()
+    {
+        faceatlas::RunSummary run;
+        run.model = "age";
+        run.dir = "/w/runs/age-1";
+        run.status = "cancelled";
+        run.epochs = 3;
+        run.plannedEpochs = 10;
+        QCOMPARE(runStatusText(run, false), QString("cancelled at epoch 3 of 10"));
+        QVERIFY(interruptedRunNote(run, false).contains("stopped at epoch 3 of 10"));
+        QVERIFY(interruptedRunNote(run, false).contains("Resume"));
+        run.status = "running";
+        QCOMPARE(runStatusText(run, false),
+                 QString("not finished (interrupted at epoch 3 of 10, or running elsewhere)"));
+        QVERIFY(interruptedRunNote(run, false).contains("interrupted at epoch 3 of 10"));
+        QVERIFY(interruptedRunNote(run, true).isEmpty()); // running here
+        run.status = "finished";
+        run.epochs = 10;
+        QVERIFY(interruptedRunNote(run, false).isEmpty());
+    }
+
+    void everyMainActionHasAShortcutThatHelpLists()
+    {
+        const QList<QStringList> rows = m_window->shortcutRows();
+        const auto keysOf = [&](const QString& what) {
+            for (const QStringList& row : rows)
+                if (row.value(1).contains(what, Qt::CaseInsensitive))
+                    return row.value(2);
+            return QString();
+        };
+        for (const QString& what :
+             {QString("Encode the faces"), QString("Cluster the faces"), QString("Compute the map"),
+              QString("Audit the labels"), QString("Resume the latest training"), QString("Lasso"),
+              QString("Rectangle"), QString("Clear the selection"), QString("Keep the face"), QString("User guide")})
+            QVERIFY2(!keysOf(what).isEmpty(), qPrintable(what + " has no shortcut listed"));
+        QCOMPARE(keysOf("Lasso"), QString("L"));
+        QCOMPARE(keysOf("Rectangle"), QString("R"));
+        QCOMPARE(keysOf("Clear the selection"), QString("Esc"));
+        // No two window-wide shortcuts share keys.
+        QSet<QString> menuKeys;
+        for (const QStringList& row : rows)
+            if (!row.value(0).endsWith(" page")) {
+                QVERIFY2(!menuKeys.contains(row.value(2)), qPrintable(row.value(2) + " is used twice"));
+                menuKeys.insert(row.value(2));
+            }
+        m_window->showShortcuts();
+        auto* dialog = m_window->findChild<QDialog*>("shortcutsDialog");
+        QVERIFY(dialog);
+        QCOMPARE(dialog->findChild<QTableWidget*>("shortcutTable")->rowCount(), rows.size());
+        dialog->close();
+        // The user guide opens the README with the desktop's viewer (recorded here, not launched).
+        QUrl opened;
+        m_window->setUrlOpener([&](const QUrl& url) {
+            opened = url;
+            return true;
+        });
+        m_window->openUserGuide();
+        QVERIFY2(opened.toLocalFile().endsWith("README.md"), qPrintable(opened.toString()));
+        m_window->setUrlOpener({});
+    }
+
+    void picturesSayWhatTheirRowsAre()
+    {
+        auto* caption = m_window->clustersPage()->findChild<QLabel*>("galleryCaption");
+        QVERIFY(caption && caption->text().contains("outliers"));
+        m_window->trainPage()->setModel("autoencoder");
+        QVERIFY(m_window->trainPage()->findChild<QLabel*>("previewOriginals")->isVisibleTo(m_window->trainPage()));
+        QVERIFY(
+            m_window->trainPage()->findChild<QLabel*>("previewReconstructions")->text().contains("Reconstructions"));
+        m_window->trainPage()->setModel("age");
+        QVERIFY(!m_window->trainPage()->findChild<QLabel*>("previewOriginals")->isVisibleTo(m_window->trainPage()));
+    }
+
+    // --- Error by slice (issue 27) ---
+
+    void theSlicesPageDrawsTheErrorByGenderAndAClickFiltersTheGrid()
+    {
+        ensureAgeRun();
+        Session* session = m_window->session();
+        SlicesPage* page = m_window->slicesPage();
+        m_window->showPage(MainWindow::SlicesIndex);
+        page->refreshRuns();
+        QVERIFY(page->setRun(session->latestRun("age")));
+        page->setGrouping("gender");
+        page->setAllFaces(false);
+        page->compute();
+        QVERIFY2(waitForJob(), qPrintable(page->statusText()));
+        const auto result = page->result();
+        QVERIFY2(result, qPrintable(page->statusText()));
+        const faceatlas::SliceReport& report = result->report;
+
+        // One row per gender plus "all" (first), each row's interval around its MAE, drawn so.
+        std::set<std::string> genders;
+        for (const auto& [by, values] : result->values)
+            for (const std::string& v : values)
+                if (by == "gender" && !v.empty())
+                    genders.insert(v);
+        QVERIFY(genders.size() >= 2);
+        ForestPlot* plot = page->plot();
+        QCOMPARE(plot->rows().size(), genders.size() + 1);
+        QCOMPARE(plot->rows().front().by, std::string("all"));
+        for (const faceatlas::SliceRow& row : plot->rows()) {
+            QVERIFY(row.by == "all" || genders.count(row.slice) == 1);
+            QVERIFY2(row.maeLo <= row.mae && row.mae <= row.maeHi, row.slice.c_str());
+            QVERIFY(row.biasLo <= row.bias && row.bias <= row.biasHi);
+            QVERIFY(plot->xOf(row.maeLo) <= plot->xOf(row.mae) && plot->xOf(row.mae) <= plot->xOf(row.maeHi));
+            QVERIFY(row.maeHi <= plot->axisMax() && row.baselineMae <= plot->axisMax());
+        }
+        QApplication::processEvents();
+        QVERIFY(!plot->grab().isNull());
+        // Sorted by size, then by name: "all" stays first.
+        auto* sort = page->findChild<QComboBox*>("sliceSort");
+        sort->setCurrentIndex(sort->findData(static_cast<int>(ForestPlot::Order::Size)));
+        QCOMPARE(plot->rows().front().by, std::string("all"));
+        for (size_t i = 2; i < plot->rows().size(); ++i)
+            QVERIFY(plot->rows()[i - 1].n >= plot->rows()[i].n);
+        sort->setCurrentIndex(sort->findData(static_cast<int>(ForestPlot::Order::Name)));
+        QCOMPARE(plot->rows().front().by, std::string("all"));
+        for (size_t i = 2; i < plot->rows().size(); ++i)
+            QVERIFY(plot->rows()[i - 1].slice <= plot->rows()[i].slice);
+
+        // The CSV export holds the report's rows, in its order.
+        const QString csv = m_dir.filePath("slices.csv");
+        page->exportCsv(csv);
+        QVERIFY(waitWritten());
+        QVERIFY2(page->statusText().contains(QString("Exported %1 slices to").arg(report.rows.size())),
+                 qPrintable(page->statusText()));
+        QFile in(csv);
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        QVERIFY(in.readLine().startsWith("by,slice,n,mae,mae_lo,mae_hi,bias"));
+        std::vector<std::string> fields;
+        for (const faceatlas::SliceRow& row : report.rows) {
+            QVERIFY(faceatlas::splitCsvLine(in.readLine().trimmed().toStdString(), fields) && fields.size() == 12);
+            QCOMPARE(fields[0], row.by);
+            QCOMPARE(fields[1], row.slice);
+            QCOMPARE(std::stoul(fields[2]), static_cast<unsigned long>(row.n));
+            QVERIFY(std::abs(std::stod(fields[3]) - row.mae) < 1e-3);
+            QVERIFY(std::abs(std::stod(fields[4]) - row.maeLo) < 1e-3);
+            QVERIFY(std::abs(std::stod(fields[5]) - row.maeHi) < 1e-3);
+        }
+        QVERIFY(in.readLine().trimmed().isEmpty());
+        const QString png = m_dir.filePath("slices.png");
+        QVERIFY(page->savePng(png));
+        QCOMPARE(QImage(png).size(), plot->size() * plot->devicePixelRatioF());
+
+        // A click on a gender's row shows exactly its faces in the grid.
+        int clicked = 1;
+        while (plot->rows()[static_cast<size_t>(clicked)].by != "gender")
+            ++clicked;
+        const std::string slice = plot->rows()[static_cast<size_t>(clicked)].slice;
+        QTest::mouseClick(plot, Qt::LeftButton, {}, plot->rowRect(clicked).center());
+        DatasetPage* dataset = m_window->datasetPage();
+        QVERIFY(dataset->isVisible());
+        QVERIFY2(dataset->subsetText().contains(QString::fromStdString(slice)), qPrintable(dataset->subsetText()));
+        std::vector<std::uint32_t> members = faceatlas::sliceMembers(*result, "gender", slice);
+        std::vector<std::uint32_t> shown;
+        QAbstractItemModel* grid = dataset->grid()->model();
+        for (int r = 0; r < grid->rowCount(); ++r)
+            shown.push_back(static_cast<std::uint32_t>(grid->index(r, 0).data(ThumbnailModel::IndexRole).toLongLong()));
+        std::sort(members.begin(), members.end());
+        std::sort(shown.begin(), shown.end());
+        QVERIFY(!members.empty());
+        QVERIFY(shown == members);
+        dataset->setSubset(nullptr, 0);
+
+        // On another dataset the run's entry says where it was trained.
+        const QString firstDir = session->datasetDir(), run = page->run();
+        m_window->openPath("demo:120");
+        QVERIFY(waitForJob());
+        m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
+        QVERIFY(!page->result());
+        auto* runs = page->findChild<QComboBox*>("sliceRun");
+        const int entry = runs->findData(run);
+        QVERIFY(entry >= 0);
+        QVERIFY2(runs->itemText(entry).contains("not on this dataset"), qPrintable(runs->itemText(entry)));
+        session->openPrepared(firstDir);
+        QVERIFY(session->lane()->waitIdle(60000));
+    }
+
+    // --- The workspace index: each page shows only the open preparation's work (issue 23) ---
+
+    void eachPageShowsOnlyTheOpenPreparationsWork()
+    {
+        ensureAuditAndMap(); // codes, a map and an audit of the first preparation
+        Session* session = m_window->session();
+        InteractiveLane* lane = session->lane();
+        if (session->clustersDir().isEmpty()) {
+            m_window->clustersPage()->cluster();
+            QVERIFY(waitForJob());
+        }
+        const QString firstDir = session->datasetDir(), firstCodes = session->codesDir(),
+                      firstClusters = session->clustersDir(), firstMap = session->newest(faceatlas::OutputKind::Map),
+                      firstAudit = session->newest(faceatlas::OutputKind::Audit);
+        QVERIFY(!firstCodes.isEmpty() && !firstClusters.isEmpty() && !firstMap.isEmpty() && !firstAudit.isEmpty());
+
+        // Another dataset: nothing of the first one's is shown as its own, and each page says where it is.
+        m_window->openPath("demo:150");
+        QVERIFY(waitForJob());
+        m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(session->datasetDir() != firstDir);
+        QVERIFY(session->codesDir().isEmpty());
+        QVERIFY(session->clustersDir().isEmpty());
+        QVERIFY(session->clusterLabels().empty());
+        QVERIFY(!m_window->mapPage()->hasMap());
+        QVERIFY2(m_window->mapPage()->statusText().contains("other datasets"),
+                 qPrintable(m_window->mapPage()->statusText()));
+        QVERIFY2(m_window->clustersPage()->summaryText().contains("other datasets"),
+                 qPrintable(m_window->clustersPage()->summaryText()));
+        QCOMPARE(m_window->reviewPage()->queueCount(), 0);
+        QVERIFY2(m_window->reviewPage()->statusText().contains("other datasets"),
+                 qPrintable(m_window->reviewPage()->statusText()));
+
+        // Encode names the autoencoder it uses, and says it was trained on another dataset.
+        m_window->clustersPage()->encode();
+        QVERIFY2(m_window->clustersPage()->summaryText().contains("autoencoder"),
+                 qPrintable(m_window->clustersPage()->summaryText()));
+        QVERIFY(waitForJob());
+        QVERIFY2(m_window->clustersPage()->summaryText().contains("not on this dataset"),
+                 qPrintable(m_window->clustersPage()->summaryText()));
+        const QString secondCodes = session->codesDir();
+        QVERIFY(!secondCodes.isEmpty() && secondCodes != firstCodes);
+        const QString secondDir = session->datasetDir();
+
+        // A fresh settings profile on the same workspace finds each preparation's own work.
+        QSettings().clear();
+        {
+            Session fresh;
+            fresh.setWorkspace(session->workspace());
+            fresh.openPrepared(firstDir);
+            QCOMPARE(fresh.codesDir(), firstCodes);
+            QCOMPARE(fresh.clustersDir(), firstClusters);
+            QCOMPARE(fresh.newest(faceatlas::OutputKind::Map), firstMap);
+            QCOMPARE(fresh.newest(faceatlas::OutputKind::Audit), firstAudit);
+            QVERIFY(!fresh.clusterLabels().empty());
+            fresh.openPrepared(secondDir);
+            QCOMPARE(fresh.codesDir(), secondCodes);
+            QVERIFY(fresh.clustersDir().isEmpty());
+        }
+
+        // A damaged artifact is listed as damaged (with the file), never current, and nothing else breaks.
+        QFile damaged(firstClusters + "/metrics.json");
+        QVERIFY(damaged.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        damaged.write("{\"format\": \"faceatlas-clustering\", \"k\": ");
+        damaged.close();
+        session->refreshIndex();
+        WorkspaceDialog dialog(session, m_window.get());
+        const QStringList rows = dialog.rows();
+        const auto damagedRow = std::find_if(rows.begin(), rows.end(), [&](const QString& row) {
+            return row.contains(QFileInfo(firstClusters).fileName());
+        });
+        QVERIFY(damagedRow != rows.end());
+        QVERIFY2(damagedRow->contains("damaged") && damagedRow->contains("metrics.json"), qPrintable(*damagedRow));
+        QVERIFY(std::any_of(rows.begin(), rows.end(), [&](const QString& row) {
+            return row.contains(QFileInfo(secondCodes).fileName()) && row.contains("shown now");
+        }));
+        session->openPrepared(firstDir);
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(session->clustersDir() != firstClusters);
+        QCOMPARE(session->codesDir(), firstCodes);
     }
 
     void cleanupTestCase() { m_window.reset(); }

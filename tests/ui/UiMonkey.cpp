@@ -112,7 +112,7 @@ public:
             {"filter and sort the grid", 5, [this] { filterGrid(); }},
             {"predict ages", 3, [this] { window().datasetPage()->predictAll(); }},
             {"runs page", 3, [this] { runsPage(); }},
-            {"switch page", 5, [this] { window().showPage(pick(0, 6)); }},
+            {"switch page", 5, [this] { window().showPage(pick(0, MainWindow::SlicesIndex)); }},
             {"compute a map", 3, [this] { window().mapPage()->computeMap(pick(0, 1) ? "pca" : "neighbors"); }},
             {"use the map", 8, [this] { useMap(); }},
             {"audit the labels", 1, [this] { audit(); }},

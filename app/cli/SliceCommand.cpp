@@ -1,0 +1,181 @@
+// `slices`: an age model's error by slice, with bootstrap intervals, beside the baseline.
+#include "cli/CliSupport.h"
+#include "cli/Commands.h"
+
+#include "data/PreparedDataset.h"
+#include "data/Provenance.h"
+#include "ml/SliceJob.h"
+#include "ml/TrainJob.h"
+#include "util/Error.h"
+#include "util/FileUtil.h"
+#include "util/Json.h"
+#include "util/OutputFolder.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace faceatlas::cli {
+
+namespace {
+
+using nlohmann::json;
+
+std::string slicesHelp()
+{
+    std::string help =
+        R"(usage: faceatlas-cli slices --run RUN --data PREPARED --out DIR [--by A[,B]]... [--split val|all]
+                           [--boot N] [--seed S] [--min-n N] [--device D] [--json]
+
+An age model's error by slice: for each group of faces, the number of faces, the mean absolute
+error (MAE) and the signed bias (mean of predicted - true, negative: read too young), each with a
+95% percentile-bootstrap interval (each slice resampled within itself, seeded), the MAE of always
+predicting the training set's median age on that slice (the baseline), and the MAE with every
+age-year cell of the slice weighted equally (as NIST's age-estimation evaluation reports it).
+Slices under --min-n faces are flagged "small", never hidden. Also, per grouping, the gap between
+the best and the worst slice with its interval. DIR (new, empty or an earlier slice report)
+receives slices.csv (by,slice,n,mae,mae_lo,mae_hi,bias,bias_lo,bias_hi,baseline_mae,
+equal_weight_mae,flag) and slices.json (the run, the data's fingerprint, the settings, the rows
+and the gaps).
+
+  --by A or A,B     a grouping: one attribute, or two joined by a comma for their intersections;
+                    repeat --by for several (default: gender, race and age_decade, each alone)
+  --split S         val (default; the faces the model did not train on) or all
+  --boot N          bootstrap resamples (default 1000; 0: no intervals)
+  --seed S          of the resampling (default 1)
+  --min-n N         flag slices with fewer faces (default 30)
+  --device D        auto, cpu or cuda (default auto)
+  --json            print slices.json on stdout as well
+
+attributes:
+)";
+    for (const SliceAttribute& a : sliceAttributes())
+        help += "  " + std::string(a.name) + std::string(14 - std::min<size_t>(13, std::string(a.name).size()), ' ')
+                + a.description + "\n";
+    return help;
+}
+
+/** --by values: "gender" or "gender,race"; each checked against the attribute table. */
+std::vector<std::vector<std::string>> parseGroupings(const std::vector<std::string>& specs)
+{
+    std::vector<std::vector<std::string>> groupings;
+    for (const std::string& spec : specs) {
+        std::vector<std::string> parts;
+        std::stringstream in(spec);
+        for (std::string name; std::getline(in, name, ',');)
+            try {
+                parts.push_back(sliceAttribute(name).name);
+            } catch (const Error& e) {
+                throw UsageError(std::string("--by: ") + e.what());
+            }
+        if (parts.empty() || parts.size() > 2)
+            throw UsageError("--by '" + spec + "': one attribute, or two joined by a comma");
+        groupings.push_back(parts);
+    }
+    return groupings;
+}
+
+json rowJson(const SliceRow& r)
+{
+    return {{"by", r.by},
+            {"slice", r.slice},
+            {"n", r.n},
+            {"mae", r.mae},
+            {"mae_interval", {r.maeLo, r.maeHi}},
+            {"bias", r.bias},
+            {"bias_interval", {r.biasLo, r.biasHi}},
+            {"baseline_mae", r.baselineMae},
+            {"equal_weight_mae", r.equalWeightMae},
+            {"flag", r.flag}};
+}
+
+void printTable(const SliceReport& report)
+{
+    std::printf("%-22s %-22s %6s %16s %17s %9s %8s\n", "by", "slice", "n", "MAE [95%]", "bias [95%]", "baseline",
+                "eq.w.");
+    for (const SliceRow& r : report.rows)
+        std::printf("%-22s %-22s %6zu %5.2f [%4.2f,%5.2f] %+5.2f [%+5.2f,%+5.2f] %9.2f %8.2f %s\n", r.by.c_str(),
+                    r.slice.c_str(), r.n, r.mae, r.maeLo, r.maeHi, r.bias, r.biasLo, r.biasHi, r.baselineMae,
+                    r.equalWeightMae, r.flag.c_str());
+    for (const SliceGap& g : report.gaps)
+        std::printf("gap by %s: %s (worst) - %s (best) = %.2f years [%.2f, %.2f]\n", g.by.c_str(), g.worst.c_str(),
+                    g.best.c_str(), g.gap, g.gapLo, g.gapHi);
+}
+
+} // namespace
+
+int runSlices(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help"});
+    if (args.has("help")) {
+        std::fputs(slicesHelp().c_str(), stdout);
+        return 0;
+    }
+    const auto runDir = std::filesystem::u8path(args.required("run"));
+    const auto dataDir = std::filesystem::u8path(args.required("data"));
+    const auto outDir = std::filesystem::u8path(args.required("out"));
+    const std::string splitName = args.value("split").value_or("val");
+    if (splitName != "val" && splitName != "all")
+        throw UsageError("--split is '" + splitName + "': val or all");
+    SliceJobParams p;
+    p.run = runDir;
+    p.allFaces = splitName == "all";
+    p.settings.boot = args.intValue("boot", 1000);
+    p.settings.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
+    const long long minN = args.longValue("min-n", 30);
+    p.device = args.value("device").value_or("auto");
+    const bool jsonOut = args.has("json");
+    if (!args.values("by").empty())
+        p.groupings = parseGroupings(args.values("by"));
+    args.rejectUnknown();
+    if (p.settings.boot < 0 || p.settings.boot > 100000)
+        throw UsageError("--boot is " + std::to_string(p.settings.boot) + ": from 0 to 100000");
+    if (minN < 1)
+        throw UsageError("--min-n is " + std::to_string(minN) + ": at least 1");
+    p.settings.minN = static_cast<std::size_t>(minN);
+
+    checkOutputFolder(outDir, OutputKind::Slices, {false, {runDir, dataDir}});
+    const PreparedDataset data = PreparedDataset::open(dataDir);
+    const SliceJobResult result = runSliceJob(data, p);
+    const SliceReport& report = result.report;
+    const SliceSettings& settings = p.settings;
+    const float baselineAge = runBaselineAge(runDir, data);
+
+    json rows = json::array(), gaps = json::array(), unknown = json::object();
+    for (const SliceRow& r : report.rows)
+        rows.push_back(rowJson(r));
+    for (const SliceGap& g : report.gaps)
+        gaps.push_back(
+            {{"by", g.by}, {"best", g.best}, {"worst", g.worst}, {"gap", g.gap}, {"interval", {g.gapLo, g.gapHi}}});
+    for (const auto& [by, n] : report.unknown)
+        unknown[by] = n;
+    const json manifest = {{"format", outputKindFormat(OutputKind::Slices)},
+                           {"version", 1},
+                           {"run", std::filesystem::absolute(runDir).lexically_normal().string()},
+                           {"data", data.dir().string()},
+                           {"data_fingerprint", datasetFingerprint(data)},
+                           {"settings",
+                            {{"split", splitName},
+                             {"boot", settings.boot},
+                             {"seed", settings.seed},
+                             {"min_n", settings.minN},
+                             {"level", settings.level},
+                             {"baseline_age", baselineAge}}},
+                           {"rows", rows},
+                           {"gaps", gaps},
+                           {"faces_without_value", unknown}};
+    StagedFolder staged(outDir, OutputKind::Slices, {false, {runDir, dataDir}});
+    writeFileAtomic(staged.work() / "slices.csv", slicesCsv(report), /*durable=*/false);
+    writeFileAtomic(staged.work() / "slices.json", jsonText(manifest, 2) + "\n", /*durable=*/false);
+    staged.commit();
+    if (jsonOut)
+        printLine(jsonText(manifest));
+    else
+        printTable(report);
+    std::fprintf(stderr, "wrote %s and %s\n", displayPath(outDir / "slices.csv").c_str(),
+                 displayPath(outDir / "slices.json").c_str());
+    return 0;
+}
+
+} // namespace faceatlas::cli

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "data/Slices.h"
+#include "util/CancelToken.h"
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace faceatlas {
+
+class PreparedDataset;
+
+/** What to slice: an age run's predictions on a preparation, grouped one or two attributes at a time. */
+struct SliceJobParams {
+    std::filesystem::path run;
+    /** Each grouping: one attribute name, or two for their intersections (see sliceAttributes()). */
+    std::vector<std::vector<std::string>> groupings = {{"gender"}, {"race"}, {"age_decade"}};
+    bool allFaces = false; // every labelled face; else the validation split's (the faces the run did not train on)
+    SliceSettings settings;
+    std::string device = "auto";
+};
+
+struct SliceJobResult {
+    SliceReport report;
+    bool cancelled = false;
+    /** The faces measured (rows of the preparation) and, per grouping, each one's slice ("" unknown). */
+    std::vector<std::uint32_t> faces;
+    std::vector<std::pair<std::string, std::vector<std::string>>> values;
+};
+
+/**
+ * Predicts the run's ages for the labelled faces and reports the error by slice (computeSlices).
+ * Throws Error (naming the file) for an unknown attribute, a run that is not an age model, a run of
+ * another image size or a split without labelled faces. Cancelled between prediction batches.
+ */
+SliceJobResult runSliceJob(const PreparedDataset& data, const SliceJobParams& params, const CancelToken& cancel = {},
+                           const std::function<void(const JobProgress&)>& onProgress = {});
+
+/** The faces of `slice` of grouping `by` in a result, as rows of the preparation. */
+std::vector<std::uint32_t> sliceMembers(const SliceJobResult& result, const std::string& by, const std::string& slice);
+
+} // namespace faceatlas

@@ -1,0 +1,237 @@
+// The Dataset page saying what is wrong with a source: a one-line summary of its problems by kind,
+// the first of them listed, the header's count of what was found, and a step table that shows
+// every step in full.
+#include "DatasetPage.h"
+
+#include "data/Cleaning.h"
+#include "data/ImageIO.h"
+#include "data/Record.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <QDoubleSpinBox>
+#include <QFileInfo>
+#include <QFontMetrics>
+#include <QHeaderView>
+#include <QLabel>
+#include <QListWidget>
+#include <QLocale>
+#include <QResizeEvent>
+#include <QScrollBar>
+#include <QSettings>
+#include <QSignalBlocker>
+#include <QTableWidget>
+#include <QTimer>
+
+namespace faceatlas::ui {
+
+namespace {
+
+/** The kind of a problem: its text before any detail ("cannot open: Permission denied" -> "cannot open"). */
+QString problemKind(const std::string& problem)
+{
+    QString kind = QString::fromStdString(problem);
+    for (const QString& cut : {QStringLiteral(" ("), QStringLiteral(":")}) {
+        const auto at = kind.indexOf(cut);
+        if (at > 0)
+            kind.truncate(at);
+    }
+    return kind;
+}
+
+/** Whether a step reads what FaceAtlas's detector finds in photos (PrepareJob runs it before the steps). */
+bool readsDetection(const std::string& step)
+{
+    return step == "more than one face" || step == "face score below threshold" || step == "face turned too far"
+           || step == "face smaller than minimum";
+}
+
+QString count(size_t n)
+{
+    return QLocale().toString(static_cast<qulonglong>(n));
+}
+
+/** Calls `onWidth` (once the layout has settled) whenever the watched widget's width changes. */
+class WidthWatcher : public QObject {
+public:
+    WidthWatcher(QWidget* watched, std::function<void()> onWidth)
+        : QObject(watched)
+        , m_onWidth(std::move(onWidth))
+    {
+        watched->installEventFilter(this);
+    }
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override
+    {
+        if (event->type() == QEvent::Resize) {
+            const auto* resize = static_cast<QResizeEvent*>(event);
+            if (resize->size().width() != resize->oldSize().width())
+                QTimer::singleShot(0, this, m_onWidth); // after the header has stretched its sections
+        }
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    std::function<void()> m_onWidth;
+};
+
+} // namespace
+
+void DatasetPage::watchStepTableWidth()
+{
+    new WidthWatcher(m_steps, [this] { fitStepTable(); });
+}
+
+void DatasetPage::showProblems(const QStringList& lines, size_t more, const QString& summary)
+{
+    m_problems->clear();
+    const auto shown = std::min<qsizetype>(lines.size(), kMaxProblemLines);
+    m_problems->addItems(lines.mid(0, shown));
+    more += static_cast<size_t>(lines.size() - shown);
+    if (more > 0)
+        m_problems->addItem(tr("... and %1 more").arg(count(more)));
+    m_problems->setVisible(m_problems->count() > 0);
+    m_problemSummary->setText(summary);
+    m_problemSummary->setVisible(!summary.isEmpty());
+}
+
+QStringList DatasetPage::problems() const
+{
+    QStringList lines;
+    if (!m_problemSummary->text().isEmpty())
+        lines << m_problemSummary->text();
+    for (int i = 0; i < m_problems->count(); ++i)
+        lines << m_problems->item(i)->text();
+    return lines;
+}
+
+QString DatasetPage::problemSummary() const
+{
+    return m_problemSummary->text();
+}
+
+void DatasetPage::showCleaningProblems(const std::vector<SkippedFile>& skipped, size_t recordsRead)
+{
+    QStringList lines;
+    const size_t malformed = m_loaded ? m_loaded->malformed : 0;
+    if (m_loaded)
+        for (const auto& example : m_loaded->malformedExamples)
+            lines << tr("Not read: %1").arg(QString::fromStdString(example));
+    const size_t moreMalformed =
+        m_loaded && malformed > m_loaded->malformedExamples.size() ? malformed - m_loaded->malformedExamples.size() : 0;
+    if (moreMalformed)
+        lines << tr("... and %1 more entries not read (faceatlas-cli inspect lists them)").arg(count(moreMalformed));
+    // Grouped by kind, the most frequent first: one line says what went wrong with how many.
+    std::map<QString, size_t> kinds;
+    for (const auto& f : skipped)
+        ++kinds[problemKind(f.problem)];
+    std::vector<std::pair<QString, size_t>> byCount(kinds.begin(), kinds.end());
+    std::stable_sort(byCount.begin(), byCount.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    QStringList parts;
+    if (malformed)
+        parts << tr("%1 entries not read").arg(count(malformed));
+    for (const auto& [kind, n] : byCount)
+        parts << QStringLiteral("%1 %2").arg(count(n), kind);
+    QString summary;
+    if (!parts.isEmpty())
+        summary = tr("%1 problems: %2.").arg(count(malformed + skipped.size()), parts.join(QStringLiteral(", ")));
+    const size_t missing = kinds.count(QStringLiteral("missing")) ? kinds.at(QStringLiteral("missing")) : 0;
+    if (recordsRead > 0 && missing == recordsRead) {
+        if (m_loaded && m_loaded->kind == SourceKind::ImdbWiki) {
+            // The paths in the .mat are relative to the folder its tar unpacks to (wiki_crop/ or imdb_crop/).
+            const QFileInfo mat(QString::fromStdString(m_loaded->location));
+            summary += QLatin1Char(' ')
+                       + tr("None of the images were found next to %1: keep it inside %2_crop/, beside the "
+                            "folders 00 to 99 that %2_crop.tar unpacks.")
+                             .arg(mat.fileName(), mat.completeBaseName());
+        } else {
+            summary += QLatin1Char(' ') + tr("None of the images were found where the source says they are.");
+        }
+    }
+    // 62,328 lines help nobody: the first ones, then how many more.
+    size_t listed = 0;
+    for (; listed < skipped.size() && lines.size() < kMaxProblemLines; ++listed)
+        lines << QStringLiteral("%1: %2").arg(QString::fromStdString(skipped[listed].path),
+                                              QString::fromStdString(skipped[listed].problem));
+    showProblems(lines, skipped.size() - listed, summary);
+}
+
+QString DatasetPage::sourceSummary() const
+{
+    if (!m_loaded)
+        return {};
+    const size_t n = m_loaded->records.size();
+    const bool folder = m_loaded->kind == SourceKind::Folder || m_loaded->kind == SourceKind::UtkFace;
+    if (n == 0)
+        return folder ? tr("no image files in it (FaceAtlas reads .jpg, .jpeg, .png, .bmp, .webp, .tif and .tiff)")
+                      : tr("no records");
+    size_t readable = 0, missing = 0;
+    if (m_probes)
+        for (const auto& probe : *m_probes) {
+            readable += probe.ok;
+            missing += probe.problem == "missing";
+        }
+    if (readable == n)
+        return tr("%1 records").arg(count(n));
+    if (readable == 0 && folder)
+        return tr("%1 files, none of them an image FaceAtlas can read").arg(count(n));
+    if (readable == 0)
+        return missing == n ? tr("%1 records, none of their images found").arg(count(n))
+                            : tr("%1 records, none of their images readable").arg(count(n));
+    return tr("%1 records, %2 of them with a readable image").arg(count(n), count(readable));
+}
+
+void DatasetPage::showPreviewSteps(const std::vector<StepReport>& steps)
+{
+    // Photos are aligned by FaceAtlas's detector during Prepare; until then the steps that read what
+    // it finds (a second face, its confidence, the face's turn and size) cannot know what they remove.
+    const bool detected = m_loaded && m_loaded->kind != SourceKind::ImdbWiki && m_loaded->kind != SourceKind::Demo;
+    bool unknown = false;
+    m_steps->setRowCount(static_cast<int>(steps.size()));
+    for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
+        const auto& s = steps[static_cast<size_t>(i)];
+        QString name = QString::fromStdString(s.name);
+        QString removed = QString::number(s.removed);
+        if (!s.enabled) {
+            name += tr(" (off)");
+        } else if (detected && readsDetection(s.name) && s.remaining > 0) {
+            name += tr(": computed when faces are detected (during Prepare)");
+            removed = QStringLiteral("?");
+            unknown = true;
+        } else if (s.notApplicable) {
+            name += tr(" (%1 lack the field, kept)").arg(s.notApplicable);
+        }
+        auto* item = new QTableWidgetItem(name);
+        item->setToolTip(name);
+        m_steps->setItem(i, 0, item);
+        m_steps->setItem(i, 1, new QTableWidgetItem(removed));
+        // After a step that cannot be counted yet, what remains is at most this many.
+        m_steps->setItem(i, 2,
+                         new QTableWidgetItem(unknown && s.remaining > 0 ? tr("at most %1").arg(s.remaining)
+                                                                         : QString::number(s.remaining)));
+    }
+    fitStepTable();
+}
+
+void DatasetPage::fitStepTable()
+{
+    // The numbers' columns as wide as their numbers and headers; the names wrap in what is left.
+    m_steps->resizeColumnToContents(1);
+    m_steps->resizeColumnToContents(2);
+    // Rows measured here rather than by resizeRowsToContents, whose estimate is a line short when a
+    // name wraps at the column's very edge (and the name is then elided).
+    const QFontMetrics metrics(m_steps->font());
+    const int width = std::max(40, m_steps->columnWidth(0) - 12);
+    int height = m_steps->horizontalHeader()->height() + 2 * m_steps->frameWidth();
+    for (int row = 0; row < m_steps->rowCount(); ++row) {
+        const QString name = m_steps->item(row, 0) ? m_steps->item(row, 0)->text() : QString();
+        const int needed = metrics.boundingRect(QRect(0, 0, width, 100000), Qt::TextWordWrap, name).height() + 6;
+        m_steps->setRowHeight(row, std::max(needed, m_steps->verticalHeader()->minimumSectionSize()));
+        height += m_steps->rowHeight(row);
+    }
+    m_steps->setFixedHeight(height);
+}
+
+} // namespace faceatlas::ui

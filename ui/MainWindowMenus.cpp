@@ -1,0 +1,235 @@
+// The window's menus, the keyboard shortcuts list and the user guide.
+#include "MainWindow.h"
+
+#include "ClustersPage.h"
+#include "DatasetPage.h"
+#include "JobRunner.h"
+#include "MapPage.h"
+#include "ml/Runtime.h"
+#include "ReviewPage.h"
+#include "Session.h"
+#include "SlicesPage.h"
+#include "TrainPage.h"
+#include "WorkspaceDialog.h"
+
+#include <QAbstractButton>
+#include <QAction>
+#include <QCoreApplication>
+#include <QDesktopServices>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QListWidget>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QShortcut>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QTableWidget>
+#include <QUrl>
+#include <QVBoxLayout>
+
+namespace faceatlas::ui {
+
+namespace {
+
+QString plain(QString text)
+{
+    return text.remove(QLatin1Char('&')).remove(QStringLiteral("...")).trimmed();
+}
+
+/** Every action with a shortcut in a menu and its submenus, as rows of (where, what, keys). */
+void addMenuRows(const QMenu* menu, const QString& where, QList<QStringList>& rows)
+{
+    for (QAction* action : menu->actions()) {
+        if (action->menu())
+            addMenuRows(action->menu(), where + QStringLiteral(" > ") + plain(action->text()), rows);
+        else if (!action->shortcut().isEmpty())
+            rows.append({where, plain(action->text()), action->shortcut().toString(QKeySequence::NativeText)});
+    }
+}
+
+/** The keys a page answers to: its buttons' shortcuts, its QShortcuts and its actions (each says what it does). */
+void addPageRows(QWidget* page, const QString& where, QList<QStringList>& rows)
+{
+    for (const QAbstractButton* button : page->findChildren<QAbstractButton*>())
+        if (!button->shortcut().isEmpty())
+            rows.append({where, plain(button->text()), button->shortcut().toString(QKeySequence::NativeText)});
+    for (const QShortcut* shortcut : page->findChildren<QShortcut*>())
+        if (!shortcut->key().isEmpty())
+            rows.append({where, shortcut->whatsThis(), shortcut->key().toString(QKeySequence::NativeText)});
+    for (QAction* action : page->findChildren<QAction*>())
+        if (!action->shortcut().isEmpty() && !action->menu())
+            rows.append({where, plain(action->text()), action->shortcut().toString(QKeySequence::NativeText)});
+}
+
+} // namespace
+
+QList<QStringList> MainWindow::shortcutRows() const
+{
+    QList<QStringList> rows;
+    for (QAction* menu : menuBar()->actions())
+        if (menu->menu())
+            addMenuRows(menu->menu(), plain(menu->text()), rows);
+    for (int i = 0; i < m_pages->count() && i < m_nav->count(); ++i)
+        addPageRows(m_pages->widget(i), tr("%1 page").arg(m_nav->item(i)->text()), rows);
+    return rows;
+}
+
+void MainWindow::showShortcuts()
+{
+    const QList<QStringList> rows = shortcutRows();
+    auto* dialog = new QDialog(this);
+    dialog->setObjectName("shortcutsDialog");
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Keyboard shortcuts"));
+    auto* table = new QTableWidget(static_cast<int>(rows.size()), 3, dialog);
+    table->setObjectName("shortcutTable");
+    table->setHorizontalHeaderLabels({tr("Where"), tr("What"), tr("Keys")});
+    table->verticalHeader()->hide();
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    for (int r = 0; r < rows.size(); ++r)
+        for (int c = 0; c < 3; ++c)
+            table->setItem(r, c, new QTableWidgetItem(rows[r].value(c)));
+    table->resizeColumnsToContents();
+    table->horizontalHeader()->setStretchLastSection(true);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::reject);
+    auto* layout = new QVBoxLayout(dialog);
+    layout->addWidget(table);
+    layout->addWidget(buttons);
+    dialog->resize(620, 560);
+    dialog->show();
+}
+
+QString MainWindow::userGuidePath()
+{
+    // Installed (share/doc/faceatlas), else the README of the source tree beside the build (bin/ or tests/).
+    const QDir app(QCoreApplication::applicationDirPath());
+    for (const QString& candidate : {QStringLiteral("../share/doc/faceatlas/README.md"),
+                                     QStringLiteral("../../README.md"), QStringLiteral("../README.md")})
+        if (QFileInfo::exists(app.filePath(candidate)))
+            return QFileInfo(app.filePath(candidate)).canonicalFilePath();
+    return {};
+}
+
+void MainWindow::openUserGuide()
+{
+    const QString guide = userGuidePath();
+    if (guide.isEmpty()) {
+        statusBar()->showMessage(tr("The user guide (README.md) is not installed beside FaceAtlas."), 15000);
+        return;
+    }
+    const QUrl url = QUrl::fromLocalFile(guide);
+    const bool opened = m_openUrl ? m_openUrl(url) : QDesktopServices::openUrl(url);
+    if (!opened)
+        statusBar()->showMessage(tr("No program opens %1; read it in any text editor.").arg(guide), 15000);
+}
+
+void MainWindow::buildMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("Open the &demo dataset"), QKeySequence(tr("Ctrl+D")), this, [this] { openPath("demo"); });
+    // Each kind of source: the menu text, the dialog's title, a file filter (empty: a folder), the SPEC prefix.
+    struct SourceAction {
+        QString text, title, filter;
+        const char* prefix;
+        QKeySequence shortcut;
+    };
+    const SourceAction sources[] = {
+        {tr("Open IMDB-WIKI &.mat..."), tr("IMDB-WIKI metadata"), tr("MAT-files (*.mat)"), "imdb-wiki:", {}},
+        {tr("Open &UTKFace folder..."), tr("UTKFace folder"), {}, "utkface:", QKeySequence(tr("Ctrl+U"))},
+        {tr("Open &CSV..."), tr("CSV with a path column"), tr("CSV (*.csv)"), "csv:", QKeySequence::Open},
+        {tr("Open a &folder of images..."), tr("Folder of images"), {}, "folder:", QKeySequence(tr("Ctrl+Shift+O"))},
+    };
+    for (const SourceAction& source : sources)
+        file->addAction(source.text, source.shortcut, this, [this, source] {
+            // Dialogs start in the folder the last one ended in.
+            const QString start = QSettings().value("lastFolder").toString();
+            const QString path = source.filter.isEmpty()
+                                     ? QFileDialog::getExistingDirectory(this, source.title, start)
+                                     : QFileDialog::getOpenFileName(this, source.title, start, source.filter);
+            if (path.isEmpty())
+                return;
+            const QFileInfo chosen(path);
+            QSettings().setValue("lastFolder", chosen.isDir() ? chosen.absoluteFilePath() : chosen.absolutePath());
+            openPath(QString::fromLatin1(source.prefix) + path);
+        });
+    QMenu* recent = file->addMenu(tr("&Recent"));
+    connect(recent, &QMenu::aboutToShow, this, [this, recent] {
+        recent->clear();
+        for (const QString& spec : QSettings().value("recentSources").toStringList())
+            recent->addAction(spec, this, [this, spec] { openPath(spec); });
+    });
+    file->addAction(tr("Choose &workspace..."), this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Workspace folder"), m_session->workspace());
+        if (!d.isEmpty())
+            m_session->setWorkspace(d);
+    });
+    file->addAction(tr("What the works&pace holds..."), this, [this] {
+        WorkspaceDialog dialog(m_session, this);
+        dialog.exec();
+    });
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    // The common actions from the keyboard.
+    QMenu* go = menuBar()->addMenu(tr("&Actions"));
+    go->addAction(tr("&Prepare the dataset"), QKeySequence(tr("Ctrl+P")), this, [this] {
+        showPage(DatasetIndex);
+        m_dataset->prepare();
+    });
+    go->addAction(tr("Start &training"), QKeySequence(tr("Ctrl+T")), this, [this] {
+        showPage(TrainIndex);
+        m_train->start();
+    });
+    go->addAction(tr("&Resume the latest training"), QKeySequence(tr("Ctrl+R")), this, [this] {
+        showPage(TrainIndex);
+        m_train->start(/*resume=*/true);
+    });
+    go->addAction(tr("&Encode the faces"), QKeySequence(tr("Ctrl+E")), this, [this] {
+        showPage(ClustersIndex);
+        m_clusters->encode();
+    });
+    go->addAction(tr("&Cluster the faces"), QKeySequence(tr("Ctrl+K")), this, [this] {
+        showPage(ClustersIndex);
+        m_clusters->cluster();
+    });
+    go->addAction(tr("Compute the &map"), QKeySequence(tr("Ctrl+M")), this, [this] {
+        showPage(MapIndex);
+        m_map->computeMapWithChosenMethod();
+    });
+    go->addAction(tr("&Audit the labels"), QKeySequence(tr("Ctrl+Shift+A")), this, [this] {
+        showPage(ReviewIndex);
+        m_review->audit();
+    });
+    go->addAction(tr("Error by &slice"), QKeySequence(tr("Ctrl+Shift+L")), this, [this] {
+        showPage(SlicesIndex);
+        m_slices->compute();
+    });
+    go->addAction(tr("&Stop the running job"), QKeySequence(tr("Ctrl+.")), m_session->jobs(), &JobRunner::cancel);
+    go->addAction(tr("&Find faces (age filter)"), QKeySequence::Find, this, [this] {
+        showPage(DatasetIndex);
+        m_dataset->focusFilter();
+    });
+    go->addSeparator();
+    go->addAction(tr("&Next page"), QKeySequence(tr("Ctrl+PgDown")), this,
+                  [this] { showPage((m_nav->currentRow() + 1) % m_nav->count()); });
+    go->addAction(tr("P&revious page"), QKeySequence(tr("Ctrl+PgUp")), this,
+                  [this] { showPage((m_nav->currentRow() + m_nav->count() - 1) % m_nav->count()); });
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard shortcuts"), QKeySequence(tr("Ctrl+/")), this, &MainWindow::showShortcuts);
+    help->addAction(tr("&User guide"), QKeySequence::HelpContents, this, &MainWindow::openUserGuide);
+    help->addAction(tr("&About FaceAtlas"), this, [this] {
+        QMessageBox::about(this, tr("About FaceAtlas"),
+                           tr("<b>FaceAtlas %1</b><br>Explore face-image datasets with deep learning.<br>%2<br>%3")
+                               .arg(FACEATLAS_VERSION, QString::fromStdString(torchDescription()),
+                                    QString::fromStdString(blasDescription()).toHtmlEscaped()));
+    });
+}
+
+} // namespace faceatlas::ui

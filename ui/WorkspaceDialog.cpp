@@ -1,0 +1,112 @@
+#include "WorkspaceDialog.h"
+
+#include "Session.h"
+
+#include <QDateTime>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QLabel>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+
+namespace faceatlas::ui {
+
+namespace {
+
+QString kindName(OutputKind kind)
+{
+    switch (kind) {
+    case OutputKind::Run: return QObject::tr("training run");
+    case OutputKind::Codes: return QObject::tr("codes");
+    case OutputKind::Clustering: return QObject::tr("clustering");
+    case OutputKind::Map: return QObject::tr("map");
+    case OutputKind::Audit: return QObject::tr("audit");
+    default: return QString::fromLatin1(outputKindName(kind));
+    }
+}
+
+/** The dataset an artifact was made from, in words: its source, else its prepared folder's name. */
+QString datasetOf(const Artifact& a)
+{
+    if (!a.source.empty())
+        return QString::fromStdString(a.source);
+    if (!a.data.empty())
+        return QFileInfo(QString::fromStdString(a.data.string())).fileName();
+    return a.dataFingerprint.empty() ? QObject::tr("(not recorded)")
+                                     : QString::fromStdString(a.dataFingerprint.substr(0, 12));
+}
+
+} // namespace
+
+WorkspaceDialog::WorkspaceDialog(Session* session, QWidget* parent)
+    : QDialog(parent)
+    , m_session(session)
+    , m_tree(new QTreeWidget)
+{
+    setWindowTitle(tr("What the workspace holds"));
+    auto* note = new QLabel(tr("Everything FaceAtlas made in %1, newest first. The pages show only the newest of "
+                               "the open dataset; work made from other datasets stays here and is never drawn as "
+                               "this one's.")
+                                .arg(QDir::toNativeSeparators(session->workspace())));
+    note->setWordWrap(true);
+    m_tree->setObjectName("workspaceArtifacts");
+    m_tree->setRootIsDecorated(false);
+    m_tree->setHeaderLabels({tr("What"), tr("Folder"), tr("Made from"), tr("State"), tr("Modified")});
+    m_tree->header()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_tree->header()->setStretchLastSection(false);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(note);
+    layout->addWidget(m_tree, 1);
+    layout->addWidget(buttons);
+    resize(900, 420);
+    fill();
+}
+
+void WorkspaceDialog::fill()
+{
+    m_session->refreshIndex();
+    const std::string open = m_session->dataset() ? m_session->datasetFingerprint().toStdString() : std::string();
+    m_tree->clear();
+    for (const Artifact& a : m_session->index().artifacts()) {
+        const QString dir = QString::fromStdString(a.dir.string());
+        QString state;
+        if (!a.usable())
+            state = tr("damaged: %1").arg(QString::fromStdString(a.damaged));
+        else if (!open.empty() && a.dataFingerprint == open)
+            state = m_session->newest(a.kind) == dir ? tr("shown now") : tr("of this dataset");
+        else
+            state = tr("of another dataset");
+        if (a.kind == OutputKind::Run && a.usable() && !a.status.empty())
+            state += QStringLiteral(" (%1)").arg(QString::fromStdString(a.status));
+        const auto modified = QDateTime::fromMSecsSinceEpoch(a.modifiedNs / 1000000);
+        auto* item = new QTreeWidgetItem(
+            {kindName(a.kind)
+                 + (a.model.empty() ? QString() : QStringLiteral(" (%1)").arg(QString::fromStdString(a.model))),
+             QFileInfo(dir).fileName(), datasetOf(a), state, modified.toString("yyyy-MM-dd HH:mm")});
+        item->setToolTip(1, dir);
+        item->setToolTip(3, state);
+        if (!a.usable())
+            item->setForeground(3, QBrush(Qt::darkRed));
+        m_tree->addTopLevelItem(item);
+    }
+    if (m_tree->topLevelItemCount() == 0)
+        m_tree->addTopLevelItem(new QTreeWidgetItem({tr("Nothing yet: prepare a dataset and train a model.")}));
+}
+
+QStringList WorkspaceDialog::rows() const
+{
+    QStringList rows;
+    for (int i = 0; i < m_tree->topLevelItemCount(); ++i) {
+        QStringList cells;
+        for (int c = 0; c < m_tree->columnCount(); ++c)
+            cells << m_tree->topLevelItem(i)->text(c);
+        rows << cells.join('\t');
+    }
+    return rows;
+}
+
+} // namespace faceatlas::ui
