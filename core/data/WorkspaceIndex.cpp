@@ -132,7 +132,7 @@ void WorkspaceIndex::scanOne(OutputKind kind, const fs::path& dir, std::map<std:
     const auto old = m_cache.find(key);
     if (old != m_cache.end() && old->second.modifiedNs == modified && old->second.folderModifiedNs == folderModified
         && old->second.bytes == bytes && old->second.artifact.kind == kind) {
-        next.emplace(key, old->second);
+        next.insert(m_cache.extract(old)); // moved, not copied: an unchanged scan copies no artifact
         return;
     }
     changed = true;
@@ -174,8 +174,10 @@ bool WorkspaceIndex::refresh()
             }
         }
     }
-    changed = changed || next.size() != m_cache.size();
+    changed = changed || !m_cache.empty(); // what is left in the old cache was not found again
     m_cache = std::move(next);
+    if (!changed)
+        return false;
     m_sorted.clear();
     for (const auto& [key, cached] : m_cache)
         m_sorted.push_back(cached.artifact);
