@@ -26,7 +26,7 @@ void ClustersPage::encode()
     // Named, and said when it was trained on another dataset (it encodes these faces all the same).
     const QString note = m_session->runSourceNote(run);
     const QString named =
-        tr("the autoencoder %1").arg(QFileInfo(run).fileName()) + (note.isEmpty() ? QString() : tr(" (%1)").arg(note));
+        tr("autoencoder run %1").arg(QFileInfo(run).fileName()) + (note.isEmpty() ? QString() : tr(" (%1)").arg(note));
     if (const QString why = m_session->runMismatch(run); !why.isEmpty()) {
         m_summary->setText(tr("Cannot encode with %1: %2").arg(named, why));
         return;

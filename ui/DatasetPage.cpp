@@ -573,6 +573,12 @@ void DatasetPage::loadSource(const QString& spec)
         m_probes = probes;
         showEveryFace();
         restoreCleaningSettings(spec, loaded->kind == SourceKind::ImdbWiki || loaded->kind == SourceKind::Demo);
+        // A preparation of this source that is open already (reopened at start) keeps its image size,
+        // whatever was last set for the source: the check below finds it open and keeps it.
+        if (const auto* open = m_session->dataset(); open && QString::fromStdString(open->sourceSpec()) == spec) {
+            const QSignalBlocker block(m_size);
+            m_size->setValue(open->imageSize());
+        }
         QString text = tr("<b>%1</b>: %2").arg(spec.toHtmlEscaped(), sourceSummary());
         if (loaded->malformed)
             text += tr(", %1 entries could not be read (listed under the steps)").arg(loaded->malformed);

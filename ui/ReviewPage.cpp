@@ -283,6 +283,7 @@ void ReviewPage::clear(const QString& why)
     m_groupsOfFace.clear();
     m_current = -1;
     m_auditDir.clear();
+    m_loadingAuditDir.clear();
     m_queue->clear();
     m_copies->clear();
     m_face->clear();
@@ -307,8 +308,8 @@ void ReviewPage::findLatestAudit()
     // The newest audit of the open preparation (the workspace index); never another dataset's.
     const QString audit = m_session->newest(OutputKind::Audit);
     if (!audit.isEmpty()) {
-        if (audit != m_auditDir)
-            loadAudit(audit);
+        if (audit != m_auditDir && audit != m_loadingAuditDir)
+            loadAudit(audit); // not shown yet, nor on its way
         return;
     }
     clear(noAuditNote() + m_session->otherDatasetsNote(OutputKind::Audit));
@@ -359,6 +360,7 @@ void ReviewPage::loadAudit(const QString& dir)
         std::shared_ptr<const ReviewFile> review;
     };
     const QString reviewPath = reviewFile();
+    m_loadingAuditDir = dir;
     m_session->lane()->submit<Loaded>(
         QStringLiteral("review-open"), this,
         [dir, data, reviewPath] {
@@ -375,6 +377,7 @@ void ReviewPage::loadAudit(const QString& dir)
         },
         [this, dir](Loaded loaded) {
             m_auditDir = dir;
+            m_loadingAuditDir.clear();
             m_result = loaded.result;
             m_suspicion = loaded.scores;
             m_decisions.clear();
@@ -403,7 +406,10 @@ void ReviewPage::loadAudit(const QString& dir)
             fillQueue();
             Q_EMIT suspicionChanged(m_suspicion);
         },
-        [this](const QString& error) { clear(tr("The audit cannot be shown: %1").arg(error)); });
+        [this](const QString& error) {
+            clear(tr("The audit cannot be shown: %1").arg(error));
+            m_loadingAuditDir.clear();
+        });
 }
 
 void ReviewPage::setReasonFilter(const QString& reason)

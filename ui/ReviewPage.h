@@ -119,8 +119,9 @@ private:
     std::map<std::string, QString> m_decisions;   // path -> what was decided (for the queue's marks)
     qint64 m_current = -1;
     QString m_auditDir;
-    int m_writing = 0; // decisions handed to the write queue and not written yet
-    int m_written = 0; // decisions written this session
+    QString m_loadingAuditDir; // an audit being read on the lane (findLatestAudit does not ask twice)
+    int m_writing = 0;         // decisions handed to the write queue and not written yet
+    int m_written = 0;         // decisions written this session
 };
 
 } // namespace faceatlas::ui

@@ -22,6 +22,11 @@
 
 namespace faceatlas::ui {
 
+namespace {
+/** m_chosenRuns' key for the age run chosen last, of any age-model kind (the role). */
+const QString kAgeRole = QStringLiteral("<age model>");
+} // namespace
+
 Session::Session(QObject* parent)
     : QObject(parent)
     , m_predictions(std::make_shared<const std::vector<float>>())
@@ -139,7 +144,9 @@ QString Session::otherDatasetsNote(OutputKind kind) const
     const int others = m_index.countOfOthers(kind, fingerprint);
     if (others == 0)
         return {};
-    return tr(" The workspace holds %n of other datasets, none of this one; they are not shown here.", "", others);
+    return tr(" The workspace holds %n made from other preparations (another dataset, or this one prepared with other "
+              "settings), none from this one; they are not shown here (File > What the workspace holds lists them).",
+              "", others);
 }
 
 void Session::setSource(const QString& spec)
@@ -175,11 +182,14 @@ void Session::openPrepared(const QString& dir)
     m_chosenRuns.clear(); // a run chosen for the last dataset is not chosen for this one
     m_index.refresh();
     m_clustersDir.clear();
+    const std::string runsBefore = m_runsSeen;
     updateCurrent(true); // what belongs to this preparation, before the pages hear of it
     if (m_clustersDir.isEmpty())
         loadClusterLabels(); // none: no labels (updateCurrent read them when there is one)
     QSettings().setValue("prepared", dir);
     Q_EMIT datasetChanged();
+    if (m_runsSeen != runsBefore)
+        Q_EMIT runsChanged();
     Q_EMIT codesChanged();
     Q_EMIT clustersChanged();
     Q_EMIT newestMapChanged();
@@ -273,6 +283,10 @@ QString Session::bestRun(const std::function<bool(const Artifact&)>& wanted) con
     for (const Artifact& a : m_index.artifacts()) { // newest first: the first of each rank wins
         if (a.kind != OutputKind::Run || !a.usable() || !wanted(a))
             continue;
+        // A run being trained has no checkpoint until its first epoch ends: not usable yet.
+        const QString dir = QString::fromStdString(a.dir.string());
+        if (!QFileInfo::exists(dir + "/best.pt") && !QFileInfo::exists(dir + "/last.pt"))
+            continue;
         const int rank = !fingerprint.empty() && a.dataFingerprint == fingerprint ? 2 : (a.imageSize == size ? 1 : 0);
         if (rank > bestRank) {
             best = &a;
@@ -293,10 +307,9 @@ QString Session::latestRun(const QString& model) const
 
 QString Session::latestAgeRun() const
 {
-    for (const ModelKind kind : {ModelKind::Age, ModelKind::AgeCapstone}) // a chosen one first
-        if (const auto chosen = m_chosenRuns.find(QString::fromLatin1(modelKindName(kind)));
-            chosen != m_chosenRuns.end() && QFileInfo::exists(chosen->second + "/run.json"))
-            return chosen->second;
+    if (const auto chosen = m_chosenRuns.find(kAgeRole); // the age run chosen last, of any age kind
+        chosen != m_chosenRuns.end() && QFileInfo::exists(chosen->second + "/run.json"))
+        return chosen->second;
     return bestRun([](const Artifact& a) {
         try {
             return parseModelKind(a.model) != ModelKind::Autoencoder;
@@ -309,8 +322,14 @@ QString Session::latestAgeRun() const
 void Session::setLatestRun(const QString& model, const QString& dir)
 {
     m_chosenRuns[model] = dir;
+    try {
+        if (parseModelKind(model.toStdString()) != ModelKind::Autoencoder)
+            m_chosenRuns[kAgeRole] = dir;
+    } catch (const std::exception&) {
+        // a kind this version does not know is no age model
+    }
     m_index.refresh();
-    updateCurrent(true);
+    updateCurrent(false); // whatever else the scan found is announced too
     Q_EMIT runsChanged();
 }
 

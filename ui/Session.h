@@ -103,7 +103,7 @@ public:
     void setCodesDir(const QString& dir);
     /** The newest clustering of the open preparation; empty when it has none. */
     QString clustersDir() const { return m_clustersDir; }
-    /** After a clustering wrote `dir` (or to show an older one of the open preparation). */
+    /** After a clustering wrote `dir`: scans the workspace again (it becomes current). */
     void setClustersDir(const QString& dir);
     /** The newest map (Map) or audit (Audit) of the open preparation; empty when it has none. */
     QString newest(OutputKind kind) const;

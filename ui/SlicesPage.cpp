@@ -180,6 +180,8 @@ void SlicesPage::refreshRuns()
         if (a.kind != OutputKind::Run || !a.usable() || !isAgeModel(a.model))
             continue;
         const QString dir = QString::fromStdString(a.dir.string());
+        if (!QFileInfo::exists(dir + "/best.pt") && !QFileInfo::exists(dir + "/last.pt"))
+            continue; // being trained: no checkpoint yet
         QString text = QStringLiteral("%1 · %2").arg(QString::fromStdString(a.model), QFileInfo(dir).fileName());
         const QString note = m_session->runSourceNote(dir);
         if (!note.isEmpty())
@@ -191,6 +193,10 @@ void SlicesPage::refreshRuns()
     }
     if (!setRun(chosen))
         setRun(m_session->latestAgeRun());
+    if (!m_result) { // what to do now, never a message about runs from before this one
+        const QString why = whyNot();
+        m_status->setText(why.isEmpty() ? tr("Choose a grouping and press Compute.") : why);
+    }
 }
 
 bool SlicesPage::setRun(const QString& dir)
@@ -315,6 +321,8 @@ void SlicesPage::showResult(std::shared_ptr<const SliceJobResult> result, const 
         if (count > 0)
             lines
                 << tr("%1 faces have no %2 and are left out of its slices.").arg(count).arg(QString::fromStdString(by));
+    if (!m_result->note.empty())
+        lines << tr("Note: %1.").arg(QString::fromStdString(m_result->note));
     m_summary->setText(lines.join('\n'));
 }
 

@@ -27,15 +27,22 @@ QString kindName(OutputKind kind)
     }
 }
 
-/** The dataset an artifact was made from, in words: its source, else its prepared folder's name. */
-QString datasetOf(const Artifact& a)
+/**
+ * The preparation an artifact was made from, in words the same for every kind: its prepared folder's
+ * name (a map names its codes, whose manifest names the folder), with the source where it is known.
+ */
+QString datasetOf(const Artifact& a, const WorkspaceIndex& index)
 {
+    std::filesystem::path data = a.data;
+    if (data.empty() && !a.madeFrom.empty())
+        if (const Artifact* from = index.find(a.madeFrom))
+            data = from->data;
+    QString text = data.empty()
+                       ? QObject::tr("preparation %1").arg(QString::fromStdString(a.dataFingerprint.substr(0, 8)))
+                       : QFileInfo(QString::fromStdString(data.string())).fileName();
     if (!a.source.empty())
-        return QString::fromStdString(a.source);
-    if (!a.data.empty())
-        return QFileInfo(QString::fromStdString(a.data.string())).fileName();
-    return a.dataFingerprint.empty() ? QObject::tr("(not recorded)")
-                                     : QString::fromStdString(a.dataFingerprint.substr(0, 12));
+        text += QStringLiteral(" (%1)").arg(QString::fromStdString(a.source));
+    return a.dataFingerprint.empty() && data.empty() ? QObject::tr("(not recorded)") : text;
 }
 
 } // namespace
@@ -62,7 +69,7 @@ WorkspaceDialog::WorkspaceDialog(Session* session, QWidget* parent)
     layout->addWidget(note);
     layout->addWidget(m_tree, 1);
     layout->addWidget(buttons);
-    resize(900, 420);
+    resize(1180, 460);
     fill();
 }
 
@@ -77,16 +84,17 @@ void WorkspaceDialog::fill()
         if (!a.usable())
             state = tr("damaged: %1").arg(QString::fromStdString(a.damaged));
         else if (!open.empty() && a.dataFingerprint == open)
-            state = m_session->newest(a.kind) == dir ? tr("shown now") : tr("of this dataset");
+            state = m_session->newest(a.kind) == dir ? tr("shown now") : tr("of the open preparation");
         else
-            state = tr("of another dataset");
+            state = tr("of another preparation");
         if (a.kind == OutputKind::Run && a.usable() && !a.status.empty())
             state += QStringLiteral(" (%1)").arg(QString::fromStdString(a.status));
         const auto modified = QDateTime::fromMSecsSinceEpoch(a.modifiedNs / 1000000);
         auto* item = new QTreeWidgetItem(
             {kindName(a.kind)
                  + (a.model.empty() ? QString() : QStringLiteral(" (%1)").arg(QString::fromStdString(a.model))),
-             QFileInfo(dir).fileName(), datasetOf(a), state, modified.toString("yyyy-MM-dd HH:mm")});
+             QFileInfo(dir).fileName(), datasetOf(a, m_session->index()), state,
+             modified.toString("yyyy-MM-dd HH:mm")});
         item->setToolTip(1, dir);
         item->setToolTip(3, state);
         if (!a.usable())

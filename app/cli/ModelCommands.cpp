@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace faceatlas::cli {
 
@@ -61,10 +62,14 @@ best.pt and, for the autoencoder, previews/ with reconstructions of fixed valida
 Ctrl-C stops within one batch and keeps the last complete epoch's checkpoint.
 )";
 
-const char* kEvaluateHelp = R"(usage: faceatlas-cli evaluate --run RUN --data PREPARED [--split val|train|all] [--json]
+const char* kEvaluateHelp = R"(usage: faceatlas-cli evaluate --run RUN[,RUN...] --data PREPARED[,PREPARED...]
+                             [--split val|train|all] [--device auto|cpu|cuda] [--json]
 
 Mean absolute error of an age model beside the baseline that always predicts the median age of
-the run's training set, overall and per age decade.
+the run's training set, overall and per age decade. With several runs or preparations (joined by
+commas), a matrix: every run on every preparation, with n, MAE, signed bias (predicted - true),
+the baseline and the framing of the model's and the data's faces; a cell that cannot be measured
+(another image size) says why and the others still run.
 )";
 
 const char* kPredictHelp =
@@ -207,6 +212,94 @@ void noteFramingMismatch(const LoadedModel& loaded, const PreparedDataset& data,
                      model.c_str());
 }
 
+namespace {
+
+std::vector<std::filesystem::path> commaList(const std::string& text)
+{
+    std::vector<std::filesystem::path> list;
+    std::stringstream in(text);
+    for (std::string item; std::getline(in, item, ',');)
+        if (!item.empty())
+            list.push_back(std::filesystem::u8path(item));
+    return list;
+}
+
+/** One cell of the matrix: a run on a preparation, or why it cannot be measured there. */
+json matrixCell(const std::filesystem::path& runDir, LoadedModel& loaded, const PreparedDataset& data, Split split,
+                const std::string& device)
+{
+    json cell = {{"run", displayPath(runDir)},
+                 {"data", displayPath(data.dir())},
+                 {"source", data.sourceSpec()},
+                 {"model_framing", checkpointFraming(loaded.metaJson)},
+                 {"data_framing", checkpointFramingOf(data.manifestJson())}};
+    try {
+        std::vector<std::uint32_t> indices;
+        std::vector<int> truth;
+        for (auto i : splitIndices(data, split))
+            if (data.records()[i].age) {
+                indices.push_back(i);
+                truth.push_back(*data.records()[i].age);
+            }
+        if (indices.empty())
+            throw Error(displayPath(data.dir()) + ": no record of this split has an age");
+        const auto predicted = predictAges(*loaded.model, data, indices, resolveDevice(device));
+        const EvalReport r = evaluateAges(predicted, truth, runBaselineAge(runDir, data));
+        double bias = 0;
+        for (size_t k = 0; k < predicted.size(); ++k)
+            bias += static_cast<double>(predicted[k]) - truth[k];
+        cell.update({{"n", r.n},
+                     {"mae", r.mae},
+                     {"bias", bias / static_cast<double>(predicted.size())},
+                     {"baseline_mae", r.baselineMae}});
+    } catch (const Error& e) {
+        cell["error"] = e.what(); // another image size, no ages: said in its cell, the others still run
+    }
+    return cell;
+}
+
+/** `evaluate --run R1,R2 --data P1,P2`: every run on every preparation. */
+int runEvaluateMatrix(const std::vector<std::filesystem::path>& runs, const std::vector<std::filesystem::path>& datas,
+                      Split split, const std::string& device, bool jsonOut)
+{
+    std::vector<PreparedDataset> prepared;
+    for (const auto& dir : datas)
+        prepared.push_back(PreparedDataset::open(dir));
+    json cells = json::array();
+    for (const auto& runDir : runs) {
+        LoadedModel loaded = loadRunModel(runDir);
+        if (!loaded.model->isAgeModel())
+            throw Error(displayPath(runDir) + ": an autoencoder run makes no age predictions");
+        for (const PreparedDataset& data : prepared)
+            cells.push_back(matrixCell(runDir, loaded, data, split, device));
+    }
+    if (jsonOut) {
+        printLine(jsonText(json{{"split", split == Split::Val     ? "val"
+                                          : split == Split::Train ? "train"
+                                                                  : "all"},
+                                {"cells", cells}}));
+        return 0;
+    }
+    std::printf("%-32s %-32s %6s %7s %7s %9s  %s\n", "run", "data", "n", "MAE", "bias", "baseline", "framing");
+    for (const json& c : cells) {
+        const std::string run = c["run"], data = c["data"];
+        if (c.contains("error")) {
+            std::printf("%-32s %-32s  %s\n", run.c_str(), data.c_str(), c["error"].get<std::string>().c_str());
+            continue;
+        }
+        const std::string framing =
+            c["model_framing"] == c["data_framing"]
+                ? c["model_framing"].get<std::string>()
+                : c["model_framing"].get<std::string>() + " model, " + c["data_framing"].get<std::string>() + " faces";
+        std::printf("%-32s %-32s %6zu %7.2f %+7.2f %9.2f  %s%s\n", run.c_str(), data.c_str(), c["n"].get<size_t>(),
+                    c["mae"].get<double>(), c["bias"].get<double>(), c["baseline_mae"].get<double>(), framing.c_str(),
+                    c["mae"].get<double>() >= c["baseline_mae"].get<double>() ? "  (no better than the baseline)" : "");
+    }
+    return 0;
+}
+
+} // namespace
+
 int runEvaluate(const std::vector<std::string>& words)
 {
     const Args args(words, {"json", "help"});
@@ -214,12 +307,18 @@ int runEvaluate(const std::vector<std::string>& words)
         std::fputs(kEvaluateHelp, stdout);
         return 0;
     }
-    const auto runDir = std::filesystem::u8path(args.required("run"));
-    const auto dataDir = std::filesystem::u8path(args.required("data"));
+    const auto runs = commaList(args.required("run"));
+    const auto datas = commaList(args.required("data"));
     const Split split = parseSplit(args.value("split").value_or("val"));
     const std::string device = args.value("device").value_or("auto");
     const bool jsonOut = args.has("json");
     args.rejectUnknown();
+    if (runs.empty() || datas.empty())
+        throw UsageError("--run and --data name at least one folder each");
+    if (runs.size() > 1 || datas.size() > 1)
+        return runEvaluateMatrix(runs, datas, split, device, jsonOut);
+    const auto& runDir = runs.front();
+    const auto& dataDir = datas.front();
 
     LoadedModel loaded = loadRunModel(runDir);
     const PreparedDataset data = PreparedDataset::open(dataDir);

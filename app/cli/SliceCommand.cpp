@@ -164,11 +164,14 @@ int runSlices(const std::vector<std::string>& words)
                              {"baseline_age", baselineAge}}},
                            {"rows", rows},
                            {"gaps", gaps},
-                           {"faces_without_value", unknown}};
+                           {"faces_without_value", unknown},
+                           {"note", result.note}};
     StagedFolder staged(outDir, OutputKind::Slices, {false, {runDir, dataDir}});
     writeFileAtomic(staged.work() / "slices.csv", slicesCsv(report), /*durable=*/false);
     writeFileAtomic(staged.work() / "slices.json", jsonText(manifest, 2) + "\n", /*durable=*/false);
     staged.commit();
+    if (!result.note.empty())
+        std::fprintf(stderr, "note: %s\n", result.note.c_str());
     if (jsonOut)
         printLine(jsonText(manifest));
     else

@@ -1,5 +1,7 @@
 #include "data/Provenance.h"
 
+#include "data/PreparedDataset.h"
+#include "data/Record.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
 
@@ -9,7 +11,33 @@ namespace faceatlas {
 
 std::string datasetFingerprint(const PreparedDataset& data)
 {
-    return hexKey(fnv1a64(data.manifestJson()));
+    // What the preparation holds, not when or how fast it was made: the manifest without its times,
+    // then every record's key and labels and the split. Preparing again with the same settings and
+    // the same result is the same preparation, and what was made from it stays its own.
+    std::string text;
+    try {
+        nlohmann::json manifest = nlohmann::json::parse(data.manifestJson());
+        manifest.erase("created");
+        if (auto report = manifest.find("report"); report != manifest.end() && report->is_object()) {
+            for (const char* key : {"decode_seconds", "total_seconds", "images_reused"})
+                report->erase(key);
+            if (auto framing = report->find("framing"); framing != report->end() && framing->is_object()) {
+                framing->erase("seconds");
+                framing->erase("reused");
+            }
+        }
+        text = manifest.dump(); // keys in order: the same content gives the same text
+    } catch (const std::exception&) {
+        text = data.manifestJson(); // PreparedDataset::open checked it; an odd one is hashed whole
+    }
+    for (const Record& r : data.records())
+        text += '\n' + recordKey(r) + '\t' + (r.age ? std::to_string(*r.age) : "") + '\t' + genderName(r.gender);
+    for (const auto* split : {&data.trainIndices(), &data.valIndices()}) {
+        text += "\nsplit";
+        for (const std::uint32_t i : *split)
+            text += ' ' + std::to_string(i);
+    }
+    return hexKey(fnv1a64(text));
 }
 
 std::string datasetFingerprint(const std::filesystem::path& dir)

@@ -9,9 +9,12 @@
 namespace faceatlas {
 
 /**
- * Identity of one preparation of a dataset: the FNV-1a hash of its prepared.json, as 16 hex digits.
- * The manifest holds its creation time and image key, so preparing the same source again gives a new
- * fingerprint. Recorded as "data_fingerprint" in run.json, codes.json and a clustering's metrics.json.
+ * Identity of one preparation of a dataset, as 16 hex digits: the FNV-1a hash of what it holds, its
+ * prepared.json without its times (the settings, the source, the image key that changes with any
+ * source file's size or time, the normalisation, the counts), then every record's key and labels and
+ * the split. Preparing again with the same settings over the same files gives the same fingerprint,
+ * so what was made from it stays its own; any other result gives another. Recorded as
+ * "data_fingerprint" in run.json, codes.json, a clustering's metrics.json, map.json and audit.json.
  */
 std::string datasetFingerprint(const PreparedDataset& data);
 

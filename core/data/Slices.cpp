@@ -188,6 +188,8 @@ std::string utkfaceRace(const std::string& path)
     const auto second = first == std::string::npos ? first : name.find('_', first + 1);
     if (second == std::string::npos || second + 2 > name.size() || name[second + 2] != '_')
         return {};
+    if (first == 0 || first > 3) // an age of 1 to 3 digits
+        return {};
     for (std::size_t i = 0; i < first; ++i)
         if (name[i] < '0' || name[i] > '9')
             return {};

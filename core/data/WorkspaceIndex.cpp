@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <set>
 #include <sstream>
+#include <sys/stat.h>
 
 namespace faceatlas {
 
@@ -50,10 +52,16 @@ std::string text(const json& manifest, const char* key)
     return it != manifest.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+/** Nanoseconds since 1970 (the file clock of C++17 has another epoch); -1 when it cannot be read. */
 std::int64_t modifiedNs(const fs::path& file, std::error_code& ec)
 {
-    const auto time = fs::last_write_time(file, ec);
-    return ec ? -1 : std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        ec = std::error_code(errno, std::generic_category());
+        return -1;
+    }
+    ec.clear();
+    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
 /** Fills what the manifest says; throws Error naming the file when it cannot be trusted. */

@@ -1,13 +1,17 @@
 #include "SliceJob.h"
 
 #include "data/PreparedDataset.h"
+#include "data/Provenance.h"
 #include "Inference.h"
 #include "Runs.h"
 #include "TrainJob.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
 
 #include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
 
 namespace faceatlas {
 
@@ -46,6 +50,14 @@ std::pair<std::string, std::vector<std::string>> groupingValues(const PreparedDa
     return {by, std::move(of)};
 }
 
+/** The preparation a run was trained on (run.json's data_fingerprint); empty when it does not say. */
+std::string runDataFingerprint(const std::filesystem::path& runDir)
+{
+    const auto run = nlohmann::json::parse(readFile(runDir / "run.json", kMaxManifestBytes));
+    const auto it = run.find("data_fingerprint");
+    return it != run.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 } // namespace
 
 SliceJobResult runSliceJob(const PreparedDataset& data, const SliceJobParams& p, const CancelToken& cancel,
@@ -67,6 +79,11 @@ SliceJobResult runSliceJob(const PreparedDataset& data, const SliceJobParams& p,
         throw Error(displayPath(p.run) + ": an autoencoder run makes no age predictions: give an age model's run");
     SliceSettings settings = p.settings;
     settings.baselineAge = runBaselineAge(p.run, data);
+    const std::string trainedOn = runDataFingerprint(p.run);
+    if (trainedOn != datasetFingerprint(data))
+        result.note = displayPath(p.run) + " was trained on another preparation than " + displayPath(data.dir())
+                      + (p.allFaces ? std::string()
+                                    : ": this preparation's validation faces may include faces the run trained on");
     const auto predicted = predictAges(*loaded.model, data, result.faces, resolveDevice(p.device), cancel, onProgress);
     if (cancel.isCancelled()) {
         result.cancelled = true;
@@ -74,6 +91,11 @@ SliceJobResult runSliceJob(const PreparedDataset& data, const SliceJobParams& p,
     }
     if (onProgress)
         onProgress({"bootstrapping", 0, 1});
+    for (const float age : predicted)
+        if (!std::isfinite(age))
+            throw Error(displayPath(p.run)
+                        + ": the model predicts ages that are not finite numbers (did its "
+                          "training diverge?)");
     result.report = computeSlices(predicted, truth, result.values, settings);
     return result;
 }

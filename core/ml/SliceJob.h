@@ -28,6 +28,9 @@ struct SliceJobResult {
     /** The faces measured (rows of the preparation) and, per grouping, each one's slice ("" unknown). */
     std::vector<std::uint32_t> faces;
     std::vector<std::pair<std::string, std::vector<std::string>>> values;
+    /** Said beside the figures: the run was trained on another preparation (its validation faces may
+     *  include faces the run trained on), or empty. */
+    std::string note;
 };
 
 /**

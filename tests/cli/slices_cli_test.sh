@@ -52,4 +52,17 @@ if "$cli" slices --run "$dir/age" --data "$dir/data48" --out "$dir/x" 2>"$dir/er
 fi
 grep -q "32" "$dir/err" && grep -q "48" "$dir/err" || fail "another size: $(cat "$dir/err")"
 [ ! -e "$dir/x/slices.csv" ] || fail "a refused report wrote files"
+
+# The matrix: every run on every preparation; a cell of another image size says why, the others run.
+"$cli" evaluate --run "$dir/age" --data "$dir/data,$dir/data48" --split all --json >"$dir/m.json" 2>"$dir/err" \
+    || { cat "$dir/err" >&2; fail "evaluate matrix failed"; }
+python3 - "$dir/m.json" <<'PY' || fail "evaluate matrix json"
+import json, sys
+m = json.load(open(sys.argv[1]))
+cells = m["cells"]
+assert m["split"] == "all" and len(cells) == 2, m
+ok, refused = cells
+assert ok["n"] > 0 and ok["mae"] >= 0 and "bias" in ok and ok["baseline_mae"] > 0 and "error" not in ok, ok
+assert "48" in refused["error"] and "mae" not in refused, refused
+PY
 echo "slices_cli_test: ok"

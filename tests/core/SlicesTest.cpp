@@ -157,6 +157,8 @@ TEST(SlicesTest, UtkfaceRaceIsReadFromItsFileNames)
     EXPECT_EQ(utkfaceRace("39_1_20170116174525125.jpg"), ""); // a name without the race field
     EXPECT_EQ(utkfaceRace("face.jpg"), "");
     EXPECT_EQ(utkfaceRace("a_0_1_x.jpg"), "");
+    EXPECT_EQ(utkfaceRace("_1_2_x.jpg"), "");     // no age field
+    EXPECT_EQ(utkfaceRace("2017_1_2_x.jpg"), ""); // a year, not an age
     Record r;
     r.path = "/x/25_1_1_2017.jpg";
     EXPECT_EQ(sliceAttribute("race").value(r, false), "Black");

@@ -158,3 +158,20 @@ TEST(WorkspaceIndexTest, HostileManifestsAreListedAsDamagedNeverThrown)
     EXPECT_EQ(elsewhere->model, "age");
     EXPECT_EQ(index.artifacts().size(), 5u);
 }
+
+// A preparation is what it holds: preparing the same source again with the same settings gives the
+// same fingerprint (what was made from it stays its own); another setting gives another.
+TEST(WorkspaceIndexTest, PreparingAgainAlikeKeepsTheFingerprintAndOtherSettingsChangeIt)
+{
+    TempDir dir;
+    const std::string first = prepare(dir.path(), "demo", 90);
+    const std::string again = prepare(dir.path(), "demo", 90);
+    EXPECT_EQ(first, again);
+    PrepareParams p;
+    p.source = "demo:90";
+    p.outDir = dir / "prepared" / "demo";
+    p.size = 32;
+    p.cleaning.ageMin = 30;
+    PrepareJob(p).run();
+    EXPECT_NE(datasetFingerprint(PreparedDataset::open(p.outDir)), first);
+}

@@ -974,7 +974,7 @@ private Q_SLOTS:
         QVERIFY(m_window->session()->clusterLabels().empty());
         QVERIFY(m_window->session()->clustersDir().isEmpty());
         QVERIFY(m_window->session()->codesDir().isEmpty());
-        QVERIFY2(m_window->clustersPage()->summaryText().contains("other datasets"),
+        QVERIFY2(m_window->clustersPage()->summaryText().contains("other preparations"),
                  qPrintable(m_window->clustersPage()->summaryText()));
         score->setValue(1.0);
     }
@@ -1705,12 +1705,12 @@ private Q_SLOTS:
         QVERIFY(session->clustersDir().isEmpty());
         QVERIFY(session->clusterLabels().empty());
         QVERIFY(!m_window->mapPage()->hasMap());
-        QVERIFY2(m_window->mapPage()->statusText().contains("other datasets"),
+        QVERIFY2(m_window->mapPage()->statusText().contains("other preparations"),
                  qPrintable(m_window->mapPage()->statusText()));
-        QVERIFY2(m_window->clustersPage()->summaryText().contains("other datasets"),
+        QVERIFY2(m_window->clustersPage()->summaryText().contains("other preparations"),
                  qPrintable(m_window->clustersPage()->summaryText()));
         QCOMPARE(m_window->reviewPage()->queueCount(), 0);
-        QVERIFY2(m_window->reviewPage()->statusText().contains("other datasets"),
+        QVERIFY2(m_window->reviewPage()->statusText().contains("other preparations"),
                  qPrintable(m_window->reviewPage()->statusText()));
 
         // Encode names the autoencoder it uses, and says it was trained on another dataset.
