@@ -234,15 +234,7 @@ json matrixCell(const std::filesystem::path& runDir, LoadedModel& loaded, const 
                  {"model_framing", checkpointFraming(loaded.metaJson)},
                  {"data_framing", checkpointFramingOf(data.manifestJson())}};
     try {
-        std::vector<std::uint32_t> indices;
-        std::vector<int> truth;
-        for (auto i : splitIndices(data, split))
-            if (data.records()[i].age) {
-                indices.push_back(i);
-                truth.push_back(*data.records()[i].age);
-            }
-        if (indices.empty())
-            throw Error(displayPath(data.dir()) + ": no record of this split has an age");
+        const auto [indices, truth] = labelledFaces(data, split);
         const auto predicted = predictAges(*loaded.model, data, indices, resolveDevice(device));
         const EvalReport r = evaluateAges(predicted, truth, runBaselineAge(runDir, data));
         double bias = 0;
@@ -324,15 +316,7 @@ int runEvaluate(const std::vector<std::string>& words)
     const PreparedDataset data = PreparedDataset::open(dataDir);
     noteFramingMismatch(loaded, data, runDir);
     const float baselineAge = runBaselineAge(runDir, data);
-    std::vector<std::uint32_t> indices;
-    std::vector<int> truth;
-    for (auto i : splitIndices(data, split))
-        if (data.records()[i].age) {
-            indices.push_back(i);
-            truth.push_back(*data.records()[i].age);
-        }
-    if (indices.empty())
-        throw Error(displayPath(dataDir) + ": no record of this split has an age to evaluate against");
+    const auto [indices, truth] = labelledFaces(data, split);
     const auto predicted = predictAges(*loaded.model, data, indices, resolveDevice(device));
     const EvalReport r = evaluateAges(predicted, truth, baselineAge);
     if (jsonOut) {

@@ -29,6 +29,19 @@ Split parseSplit(const std::string& name)
     throw Error("unknown split '" + name + "' (use val, train or all)");
 }
 
+LabelledFaces labelledFaces(const PreparedDataset& data, Split split)
+{
+    LabelledFaces faces;
+    for (const auto i : splitIndices(data, split))
+        if (data.records()[i].age) {
+            faces.indices.push_back(i);
+            faces.ages.push_back(*data.records()[i].age);
+        }
+    if (faces.indices.empty())
+        throw Error(displayPath(data.dir()) + ": no face of this split has an age to measure against");
+    return faces;
+}
+
 std::vector<std::uint32_t> splitIndices(const PreparedDataset& data, Split split)
 {
     std::vector<std::uint32_t> indices;

@@ -19,6 +19,14 @@ Split parseSplit(const std::string& name);
 /** Indices of a split (the training split without resampling repeats). */
 std::vector<std::uint32_t> splitIndices(const PreparedDataset& data, Split split);
 
+/** The faces of a split that have an age (rows of the preparation) and their ages. */
+struct LabelledFaces {
+    std::vector<std::uint32_t> indices;
+    std::vector<int> ages;
+};
+/** The labelled faces of `split`; throws Error naming the folder when no face of it has an age. */
+LabelledFaces labelledFaces(const PreparedDataset& data, Split split);
+
 using ProgressFn = std::function<void(const JobProgress&)>;
 
 /** Predicted ages for the given records (batched, no gradients). */

@@ -64,14 +64,9 @@ SliceJobResult runSliceJob(const PreparedDataset& data, const SliceJobParams& p,
                            const std::function<void(const JobProgress&)>& onProgress)
 {
     SliceJobResult result;
-    std::vector<int> truth;
-    for (const auto i : splitIndices(data, p.allFaces ? Split::All : Split::Val))
-        if (data.records()[i].age) {
-            result.faces.push_back(i);
-            truth.push_back(*data.records()[i].age);
-        }
-    if (result.faces.empty())
-        throw Error(displayPath(data.dir()) + ": no face of this split has an age to measure against");
+    LabelledFaces labelled = labelledFaces(data, p.allFaces ? Split::All : Split::Val);
+    result.faces = std::move(labelled.indices);
+    const std::vector<int>& truth = labelled.ages;
     for (const auto& names : p.groupings) // unknown attributes are refused before the model loads
         result.values.push_back(groupingValues(data, names, result.faces));
     LoadedModel loaded = loadRunModel(p.run);

@@ -18,6 +18,7 @@
 #include "ml/SliceJob.h"
 #include "PointMapView.h"
 #include "ReviewPage.h"
+#include "ReviewRows.h"
 #include "RunsPage.h"
 #include "RunStatus.h"
 #include "Session.h"
@@ -119,25 +120,8 @@ private:
         return {};
     }
 
-    /** One row of review.csv as the tests compare them: path, action, new label. */
-    using ReviewRow = std::tuple<std::string, std::string, std::string>;
-
-    /** Every row of a review file after the header, in file order (not only the latest of each path). */
-    static std::vector<ReviewRow> reviewRows(const QString& file)
-    {
-        std::vector<ReviewRow> rows;
-        QFile in(file);
-        if (!in.open(QIODevice::ReadOnly))
-            return rows;
-        in.readLine(); // the header
-        std::vector<std::string> fields;
-        while (!in.atEnd()) {
-            const std::string line = in.readLine().trimmed().toStdString();
-            if (!line.empty() && faceatlas::splitCsvLine(line, fields) && fields.size() == 6)
-                rows.emplace_back(fields[0], fields[1], fields[3]);
-        }
-        return rows;
-    }
+    using ReviewRow = faceatlas::test::ReviewRow;
+    static std::vector<ReviewRow> reviewRows(const QString& file) { return faceatlas::test::reviewRows(file); }
 
     /** A prepared dataset in m_window (the demo), whatever ran before. */
     void ensureDataset()

@@ -23,6 +23,7 @@
 #include "MapPage.h"
 #include "PointMapView.h"
 #include "ReviewPage.h"
+#include "ReviewRows.h"
 #include "RunsPage.h"
 #include "Session.h"
 #include "TrainPage.h"
@@ -435,24 +436,8 @@ private:
         }
     }
 
-    /** One row of review.csv: path, action, new label. */
-    using ReviewRow = std::tuple<std::string, std::string, std::string>;
-
-    static std::vector<ReviewRow> reviewRows(const QString& file)
-    {
-        std::vector<ReviewRow> rows;
-        QFile in(file);
-        if (!in.open(QIODevice::ReadOnly))
-            return rows;
-        in.readLine(); // the header
-        std::vector<std::string> fields;
-        while (!in.atEnd()) {
-            const std::string line = in.readLine().trimmed().toStdString();
-            if (!line.empty() && faceatlas::splitCsvLine(line, fields) && fields.size() == 6)
-                rows.emplace_back(fields[0], fields[1], fields[3]);
-        }
-        return rows;
-    }
+    using ReviewRow = faceatlas::test::ReviewRow;
+    static std::vector<ReviewRow> reviewRows(const QString& file) { return faceatlas::test::reviewRows(file); }
 
     /**
      * Decisions and map Excludes as fast as the events are delivered, then the window is closed at
