@@ -74,7 +74,7 @@ void ClustersPage::cluster()
     // Codes of another preparation would be clustered against the wrong faces: say so before starting.
     if (m_session->dataset()) {
         const auto recorded = readCodesFingerprint(m_session->codesDir().toStdString());
-        if (recorded && QString::fromStdString(*recorded) != m_session->datasetFingerprint()) {
+        if (recorded && !m_session->isOpenPreparation(*recorded)) {
             m_summary->setText(tr("The codes in %1 were made from another preparation than the open dataset: "
                                   "encode the faces again first.")
                                    .arg(m_session->codesDir()));

@@ -431,7 +431,7 @@ void MapPage::computeMap(const QString& method)
         return;
     }
     const auto recorded = readCodesFingerprint(codes.toStdString());
-    if (recorded && QString::fromStdString(*recorded) != m_session->datasetFingerprint()) {
+    if (recorded && !m_session->isOpenPreparation(*recorded)) {
         m_status->setText(tr("The codes in %1 were made from another preparation than the open dataset: encode the "
                              "faces again first.")
                               .arg(codes));
@@ -470,15 +470,16 @@ void MapPage::loadMap(const QString& dir)
     const auto data = m_session->sharedDataset();
     if (!data)
         return;
-    const QString fingerprint = m_session->datasetFingerprint();
+    const std::vector<std::string> fingerprints = m_session->openFingerprints();
     m_loadingMapDir = dir;
     m_status->setText(tr("Opening the map in %1...").arg(dir));
     m_session->lane()->submit<Loaded>(
         QStringLiteral("map-open"), this,
-        [dir, data, fingerprint] {
+        [dir, data, fingerprints] {
             MapPoints map = readMap(dir.toStdString());
             const std::string where = displayPath(dir.toStdString());
-            if (!map.dataFingerprint.empty() && QString::fromStdString(map.dataFingerprint) != fingerprint)
+            if (!map.dataFingerprint.empty()
+                && std::find(fingerprints.begin(), fingerprints.end(), map.dataFingerprint) == fingerprints.end())
                 throw Error(where + " is a map of another preparation than the open dataset");
             if (map.count() != data->count())
                 throw Error(where + " holds " + std::to_string(map.count()) + " faces, the open dataset "

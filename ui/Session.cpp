@@ -10,6 +10,7 @@
 #include "util/FileUtil.h"
 #include "WriteQueue.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <QDateTime>
@@ -88,7 +89,7 @@ void Session::refreshIndex()
 
 void Session::updateCurrent(bool quiet)
 {
-    const std::string fingerprint = m_dataset ? m_fingerprint.toStdString() : std::string();
+    const std::vector<std::string> fingerprint = openFingerprints();
     const auto newestDir = [&](OutputKind kind) {
         const Artifact* a = m_index.newest(kind, fingerprint);
         return a ? QString::fromStdString(a->dir.string()) : QString();
@@ -125,6 +126,19 @@ void Session::updateCurrent(bool quiet)
         Q_EMIT newestAuditChanged();
 }
 
+std::vector<std::string> Session::openFingerprints() const
+{
+    if (!m_dataset)
+        return {};
+    return {m_fingerprint.toStdString(), m_legacyFingerprint};
+}
+
+bool Session::isOpenPreparation(const std::string& fingerprint) const
+{
+    const auto open = openFingerprints();
+    return !fingerprint.empty() && std::find(open.begin(), open.end(), fingerprint) != open.end();
+}
+
 QString Session::newest(OutputKind kind) const
 {
     switch (kind) {
@@ -138,7 +152,7 @@ QString Session::newest(OutputKind kind) const
 
 QString Session::otherDatasetsNote(OutputKind kind) const
 {
-    const std::string fingerprint = m_dataset ? m_fingerprint.toStdString() : std::string();
+    const std::vector<std::string> fingerprint = openFingerprints();
     if (m_index.newest(kind, fingerprint))
         return {};
     const int others = m_index.countOfOthers(kind, fingerprint);
@@ -178,6 +192,7 @@ void Session::openPrepared(const QString& dir)
     m_dataset = std::move(next);
     m_datasetDir = dir;
     m_fingerprint = QString::fromStdString(faceatlas::datasetFingerprint(*m_dataset));
+    m_legacyFingerprint = faceatlas::legacyDatasetFingerprint(*m_dataset);
     m_predictions = std::make_shared<const std::vector<float>>();
     m_chosenRuns.clear(); // a run chosen for the last dataset is not chosen for this one
     m_index.refresh();
@@ -205,6 +220,7 @@ void Session::closeDataset()
     m_dataset.reset();
     m_datasetDir.clear();
     m_fingerprint.clear();
+    m_legacyFingerprint.clear();
     QSettings().remove("prepared"); // the next start reopens what is open then: nothing
     m_predictions = std::make_shared<const std::vector<float>>();
     m_chosenRuns.clear();
@@ -276,7 +292,6 @@ QString Session::newRunDir(const QString& model) const
 QString Session::bestRun(const std::function<bool(const Artifact&)>& wanted) const
 {
     // The open preparation's own runs first, then those of its image size, then any; newest first.
-    const std::string fingerprint = m_dataset ? m_fingerprint.toStdString() : std::string();
     const int size = m_dataset ? m_dataset->imageSize() : 0;
     const Artifact* best = nullptr;
     int bestRank = -1;
@@ -287,7 +302,7 @@ QString Session::bestRun(const std::function<bool(const Artifact&)>& wanted) con
         const QString dir = QString::fromStdString(a.dir.string());
         if (!QFileInfo::exists(dir + "/best.pt") && !QFileInfo::exists(dir + "/last.pt"))
             continue;
-        const int rank = !fingerprint.empty() && a.dataFingerprint == fingerprint ? 2 : (a.imageSize == size ? 1 : 0);
+        const int rank = isOpenPreparation(a.dataFingerprint) ? 2 : (a.imageSize == size ? 1 : 0);
         if (rank > bestRank) {
             best = &a;
             bestRank = rank;
@@ -370,7 +385,7 @@ void Session::loadClusterLabels()
         const auto metrics =
             nlohmann::json::parse(readFile(QDir(m_clustersDir).filePath("metrics.json").toStdString()));
         if (metrics.contains("data_fingerprint") && metrics.at("data_fingerprint").is_string()
-            && QString::fromStdString(metrics.at("data_fingerprint").get<std::string>()) != m_fingerprint) {
+            && !isOpenPreparation(metrics.at("data_fingerprint").get<std::string>())) {
             m_clusterMismatch = other;
             return;
         }

@@ -68,6 +68,13 @@ public:
     /** The fingerprint of the open preparation (codes and clusterings record theirs). */
     QString datasetFingerprint() const { return m_fingerprint; }
     /**
+     * Whether an artifact's recorded fingerprint names the open preparation: its fingerprint, or the
+     * one an earlier FaceAtlas recorded for it (the hash of its whole prepared.json).
+     */
+    bool isOpenPreparation(const std::string& fingerprint) const;
+    /** The open preparation's fingerprints (both definitions); empty when none is open. */
+    std::vector<std::string> openFingerprints() const;
+    /**
      * Opens a prepared folder (after a prepare job) in the order the class comment gives.
      * Throws Error naming the file and the problem; nothing changes then.
      */
@@ -165,6 +172,7 @@ private:
     void updateCurrent(bool quiet);
     QString bestRun(const std::function<bool(const Artifact&)>& wanted) const;
     QString m_fingerprint;
+    std::string m_legacyFingerprint;
     QString m_clusterMismatch;
     std::shared_ptr<const PreparedDataset> m_dataset;
     std::shared_ptr<const std::vector<float>> m_predictions;

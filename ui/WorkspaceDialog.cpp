@@ -76,14 +76,13 @@ WorkspaceDialog::WorkspaceDialog(Session* session, QWidget* parent)
 void WorkspaceDialog::fill()
 {
     m_session->refreshIndex();
-    const std::string open = m_session->dataset() ? m_session->datasetFingerprint().toStdString() : std::string();
     m_tree->clear();
     for (const Artifact& a : m_session->index().artifacts()) {
         const QString dir = QString::fromStdString(a.dir.string());
         QString state;
         if (!a.usable())
             state = tr("damaged: %1").arg(QString::fromStdString(a.damaged));
-        else if (!open.empty() && a.dataFingerprint == open)
+        else if (m_session->isOpenPreparation(a.dataFingerprint))
             state = m_session->newest(a.kind) == dir ? tr("shown now") : tr("of the open preparation");
         else
             state = tr("of another preparation");

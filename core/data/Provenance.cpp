@@ -40,6 +40,16 @@ std::string datasetFingerprint(const PreparedDataset& data)
     return hexKey(fnv1a64(text));
 }
 
+std::string legacyDatasetFingerprint(const PreparedDataset& data)
+{
+    return hexKey(fnv1a64(data.manifestJson()));
+}
+
+bool madeFromDataset(const std::string& recorded, const PreparedDataset& data)
+{
+    return !recorded.empty() && (recorded == datasetFingerprint(data) || recorded == legacyDatasetFingerprint(data));
+}
+
 std::string datasetFingerprint(const std::filesystem::path& dir)
 {
     return datasetFingerprint(PreparedDataset::open(dir));

@@ -18,6 +18,15 @@ namespace faceatlas {
  */
 std::string datasetFingerprint(const PreparedDataset& data);
 
+/**
+ * The fingerprint FaceAtlas recorded before this definition: the hash of the whole prepared.json.
+ * Runs, codes, clusterings, maps and audits made by an earlier version carry it.
+ */
+std::string legacyDatasetFingerprint(const PreparedDataset& data);
+
+/** Whether `recorded` (an artifact's data_fingerprint) names `data`, by either definition. */
+bool madeFromDataset(const std::string& recorded, const PreparedDataset& data);
+
 /** The fingerprint of the prepared folder `dir` (opens it); throws Error naming the folder. */
 std::string datasetFingerprint(const std::filesystem::path& dir);
 

@@ -195,27 +195,33 @@ bool WorkspaceIndex::refresh()
     return changed;
 }
 
-std::vector<const Artifact*> WorkspaceIndex::of(OutputKind kind, const std::string& fingerprint) const
+namespace {
+bool named(const std::string& fingerprint, const std::vector<std::string>& fingerprints)
+{
+    return !fingerprint.empty()
+           && std::find(fingerprints.begin(), fingerprints.end(), fingerprint) != fingerprints.end();
+}
+} // namespace
+
+std::vector<const Artifact*> WorkspaceIndex::of(OutputKind kind, const std::vector<std::string>& fingerprints) const
 {
     std::vector<const Artifact*> found;
-    if (fingerprint.empty())
-        return found;
     for (const Artifact& a : m_sorted)
-        if (a.kind == kind && a.usable() && a.dataFingerprint == fingerprint)
+        if (a.kind == kind && a.usable() && named(a.dataFingerprint, fingerprints))
             found.push_back(&a);
     return found;
 }
 
-const Artifact* WorkspaceIndex::newest(OutputKind kind, const std::string& fingerprint) const
+const Artifact* WorkspaceIndex::newest(OutputKind kind, const std::vector<std::string>& fingerprints) const
 {
-    const auto found = of(kind, fingerprint);
+    const auto found = of(kind, fingerprints);
     return found.empty() ? nullptr : found.front();
 }
 
-int WorkspaceIndex::countOfOthers(OutputKind kind, const std::string& fingerprint) const
+int WorkspaceIndex::countOfOthers(OutputKind kind, const std::vector<std::string>& fingerprints) const
 {
     return static_cast<int>(std::count_if(m_sorted.begin(), m_sorted.end(), [&](const Artifact& a) {
-        return a.kind == kind && a.usable() && a.dataFingerprint != fingerprint;
+        return a.kind == kind && a.usable() && !named(a.dataFingerprint, fingerprints);
     }));
 }
 

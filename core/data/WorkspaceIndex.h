@@ -51,12 +51,15 @@ public:
 
     /** Every artifact found, newest first. Pointers and references stay valid until the next refresh(). */
     const std::vector<Artifact>& artifacts() const { return m_sorted; }
-    /** Usable artifacts of `kind` made from the preparation `fingerprint`, newest first. */
-    std::vector<const Artifact*> of(OutputKind kind, const std::string& fingerprint) const;
-    /** The newest usable artifact of `kind` made from `fingerprint`; null when there is none. */
-    const Artifact* newest(OutputKind kind, const std::string& fingerprint) const;
-    /** How many usable artifacts of `kind` were made from other preparations than `fingerprint`. */
-    int countOfOthers(OutputKind kind, const std::string& fingerprint) const;
+    /**
+     * Usable artifacts of `kind` made from the preparation `fingerprints` name (its fingerprint, and
+     * the one an earlier FaceAtlas recorded for it), newest first.
+     */
+    std::vector<const Artifact*> of(OutputKind kind, const std::vector<std::string>& fingerprints) const;
+    /** The newest usable artifact of `kind` made from that preparation; null when there is none. */
+    const Artifact* newest(OutputKind kind, const std::vector<std::string>& fingerprints) const;
+    /** How many usable artifacts of `kind` were made from other preparations. */
+    int countOfOthers(OutputKind kind, const std::vector<std::string>& fingerprints) const;
     /** The artifact in `dir`, or null. */
     const Artifact* find(const std::filesystem::path& dir) const;
 

@@ -180,7 +180,7 @@ ClusterResult ClusterJob::run(const CancelToken& cancel, const ProgressFn& onPro
     if (codes.dataDir().empty())
         throw Error(displayPath(p.codes / "codes.json") + ": does not name the prepared folder it encoded");
     const PreparedDataset images = PreparedDataset::open(codes.dataDir());
-    if (!codes.dataFingerprint().empty() && codes.dataFingerprint() != datasetFingerprint(images))
+    if (!codes.dataFingerprint().empty() && !madeFromDataset(codes.dataFingerprint(), images))
         throw Error("codes " + displayPath(p.codes) + " were made from another preparation of "
                     + displayPath(codes.dataDir()) + " (prepared again since); encode again");
     if (images.count() != codes.count())

@@ -75,7 +75,7 @@ SliceJobResult runSliceJob(const PreparedDataset& data, const SliceJobParams& p,
     SliceSettings settings = p.settings;
     settings.baselineAge = runBaselineAge(p.run, data);
     const std::string trainedOn = runDataFingerprint(p.run);
-    if (trainedOn != datasetFingerprint(data))
+    if (!madeFromDataset(trainedOn, data))
         result.note = displayPath(p.run) + " was trained on another preparation than " + displayPath(data.dir())
                       + (p.allFaces ? std::string()
                                     : ": this preparation's validation faces may include faces the run trained on");

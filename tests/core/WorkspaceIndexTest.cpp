@@ -76,31 +76,31 @@ TEST(WorkspaceIndexTest, ArtifactsOfTwoPreparationsAreFoundByTheirOwnPreparation
     WorkspaceIndex index(ws);
     EXPECT_TRUE(index.refresh());
     for (const OutputKind kind : {OutputKind::Codes, OutputKind::Clustering, OutputKind::Map}) {
-        const Artifact* mine = index.newest(kind, demo);
-        const Artifact* theirs = index.newest(kind, other);
+        const Artifact* mine = index.newest(kind, {demo});
+        const Artifact* theirs = index.newest(kind, {other});
         ASSERT_NE(mine, nullptr) << outputKindName(kind);
         ASSERT_NE(theirs, nullptr) << outputKindName(kind);
         EXPECT_EQ(mine->dir.parent_path().filename(), WorkspaceIndex::folderName(kind));
         EXPECT_EQ(mine->dir.filename().string().rfind("demo", 0), 0u) << mine->dir;
         EXPECT_EQ(theirs->dir.filename().string().rfind("other", 0), 0u) << theirs->dir;
-        EXPECT_EQ(index.of(kind, demo).size(), 1u);
-        EXPECT_EQ(index.countOfOthers(kind, demo), 1);
+        EXPECT_EQ(index.of(kind, {demo}).size(), 1u);
+        EXPECT_EQ(index.countOfOthers(kind, {demo}), 1);
     }
     // The codes name the autoencoder they were made with; the run names the preparation it was trained on.
-    EXPECT_EQ(index.newest(OutputKind::Codes, other)->madeFrom, fs::absolute(train.runDir).lexically_normal());
-    const Artifact* run = index.newest(OutputKind::Run, demo);
+    EXPECT_EQ(index.newest(OutputKind::Codes, {other})->madeFrom, fs::absolute(train.runDir).lexically_normal());
+    const Artifact* run = index.newest(OutputKind::Run, {demo});
     ASSERT_NE(run, nullptr);
     EXPECT_EQ(run->model, "autoencoder");
     EXPECT_EQ(run->imageSize, 32);
-    EXPECT_EQ(index.newest(OutputKind::Run, other), nullptr); // no run was trained on the other faces
-    EXPECT_EQ(index.newest(OutputKind::Audit, demo), nullptr);
-    EXPECT_EQ(index.newest(OutputKind::Codes, ""), nullptr); // no preparation open: nothing is current
+    EXPECT_EQ(index.newest(OutputKind::Run, {other}), nullptr); // no run was trained on the other faces
+    EXPECT_EQ(index.newest(OutputKind::Audit, {demo}), nullptr);
+    EXPECT_EQ(index.newest(OutputKind::Codes, {""}), nullptr); // no preparation open: nothing is current
 
     // Nothing changed: the next scan reads no manifest again and says so.
     EXPECT_FALSE(index.refresh());
 
     // A damaged manifest is listed as damaged, with the file named, and is never anyone's newest.
-    const fs::path damagedClusters = index.newest(OutputKind::Clustering, other)->dir;
+    const fs::path damagedClusters = index.newest(OutputKind::Clustering, {other})->dir;
     std::this_thread::sleep_for(std::chrono::milliseconds(20)); // a newer modification time
     test::writeBytes(damagedClusters / "metrics.json", "{\"format\": \"faceatlas-clustering\", \"k\": ");
     EXPECT_TRUE(index.refresh());
@@ -108,11 +108,11 @@ TEST(WorkspaceIndexTest, ArtifactsOfTwoPreparationsAreFoundByTheirOwnPreparation
     ASSERT_NE(damaged, nullptr);
     EXPECT_FALSE(damaged->usable());
     EXPECT_NE(damaged->damaged.find("metrics.json"), std::string::npos) << damaged->damaged;
-    EXPECT_EQ(index.newest(OutputKind::Clustering, other), nullptr);
-    EXPECT_NE(index.newest(OutputKind::Clustering, demo), nullptr);
+    EXPECT_EQ(index.newest(OutputKind::Clustering, {other}), nullptr);
+    EXPECT_NE(index.newest(OutputKind::Clustering, {demo}), nullptr);
 
     // A folder that lost a file its kind needs is damaged too; one being written (hidden) is not listed.
-    const fs::path map = index.newest(OutputKind::Map, demo)->dir;
+    const fs::path map = index.newest(OutputKind::Map, {demo})->dir;
     fs::remove(map / "map.csv");
     fs::create_directories(ws / "maps" / ".demo-pca.tmp-1-1");
     test::writeBytes(ws / "maps" / ".demo-pca.tmp-1-1" / "map.json", "{}");
@@ -153,7 +153,7 @@ TEST(WorkspaceIndexTest, HostileManifestsAreListedAsDamagedNeverThrown)
     damagedIn(ws / "audits" / "old", "which preparation");
     damagedIn(ws / "runs" / "huge-size", "size");
     EXPECT_EQ(index.find(ws / "clusters" / "my-notes"), nullptr);
-    const Artifact* elsewhere = index.newest(OutputKind::Run, "f1");
+    const Artifact* elsewhere = index.newest(OutputKind::Run, {"f1"});
     ASSERT_NE(elsewhere, nullptr);
     EXPECT_EQ(elsewhere->model, "age");
     EXPECT_EQ(index.artifacts().size(), 5u);
@@ -173,5 +173,11 @@ TEST(WorkspaceIndexTest, PreparingAgainAlikeKeepsTheFingerprintAndOtherSettingsC
     p.size = 32;
     p.cleaning.ageMin = 30;
     PrepareJob(p).run();
-    EXPECT_NE(datasetFingerprint(PreparedDataset::open(p.outDir)), first);
+    const PreparedDataset other = PreparedDataset::open(p.outDir);
+    EXPECT_NE(datasetFingerprint(other), first);
+    // What an earlier FaceAtlas recorded (the whole manifest's hash) still names its preparation.
+    EXPECT_TRUE(madeFromDataset(legacyDatasetFingerprint(other), other));
+    EXPECT_TRUE(madeFromDataset(datasetFingerprint(other), other));
+    EXPECT_FALSE(madeFromDataset(first, other));
+    EXPECT_FALSE(madeFromDataset("", other));
 }
