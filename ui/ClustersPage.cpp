@@ -299,6 +299,10 @@ void ClustersPage::clearResults()
         label->setText(caption);
     }
     m_members->clear();
+    for (QSpinBox* box : {m_from, m_to}) { // no clustering: no cluster to pick between
+        const QSignalBlocker block(box);
+        box->setRange(0, 0);
+    }
     for (QChartView* view : {m_sweepView, m_ageView}) {
         QChart* old = view->chart();
         view->setChart(new QChart);
