@@ -13,7 +13,7 @@ cmake -S "$src" -B "$build" -G Ninja -DFACEATLAS_GUI=OFF -DFACEATLAS_BENCH=OFF -
     -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 nice cmake --build "$build" -j"${FACEATLAS_ASAN_JOBS:-2}" --target faceatlas-cli faceatlas_core_tests \
     faceatlas_replay_mat faceatlas_replay_csv faceatlas_replay_utkname faceatlas_replay_records \
-    faceatlas_replay_prepared faceatlas_replay_review
+    faceatlas_replay_prepared faceatlas_replay_review faceatlas_replay_checkpoint faceatlas_replay_faces
 
 # LibTorch and its dependencies (protobuf, glog) keep allocations until exit: leak checking would
 # report theirs, not ours. Everything else ASan and UBSan find is fatal.
