@@ -9,6 +9,7 @@
 #include "MainWindow.h"
 #include "ScreenFit.h"
 #include "Session.h"
+#include "WaitForJob.h"
 
 #include <QDir>
 #include <QDoubleSpinBox>
@@ -54,14 +55,7 @@ private:
     /** Waits for the running job to end; true when it ended well. */
     static bool waitForJob(MainWindow& window, int seconds = 240)
     {
-        QSignalSpy spy(window.session()->jobs(), &faceatlas::ui::JobRunner::finished);
-        if (!window.session()->jobs()->isRunning())
-            return false;
-        if (!spy.wait(seconds * 1000))
-            return false;
-        QCoreApplication::sendPostedEvents();
-        QCoreApplication::processEvents();
-        return spy.takeFirst().at(1).toBool();
+        return faceatlas::test::waitForJob(window, seconds);
     }
 
     /** Each page's key controls inside the window: the status bar, Cancel and (Dataset) the match count. */

@@ -27,6 +27,7 @@
 #include "TrainPage.h"
 #include "util/Csv.h"
 #include "util/Error.h"
+#include "WaitForJob.h"
 #include "WorkspaceDialog.h"
 #include "WriteQueue.h"
 
@@ -72,18 +73,7 @@ private:
     std::unique_ptr<MainWindow> m_window;
 
     /** Waits for the running job to end; true when it ended well. */
-    bool waitForJob(int seconds = 240)
-    {
-        QSignalSpy spy(m_window->session()->jobs(), &JobRunner::finished);
-        if (!m_window->session()->jobs()->isRunning())
-            return false;
-        if (!spy.wait(seconds * 1000))
-            return false;
-        // The spy hears the signal on the worker thread; let the GUI thread's queued handlers run too.
-        QCoreApplication::sendPostedEvents();
-        QCoreApplication::processEvents();
-        return spy.takeFirst().at(1).toBool();
-    }
+    bool waitForJob(int seconds = 240) { return faceatlas::test::waitForJob(*m_window, seconds); }
 
     /** Waits for the write queue to be empty, then runs what the writes delivered to the GUI thread. */
     bool waitWritten()
