@@ -30,6 +30,7 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     , m_session(session)
 {
     m_run = new QComboBox;
+    m_run->setObjectName(QStringLiteral("attentionRun"));
     m_face = new QSpinBox;
     m_face->setRange(0, 0);
     m_cluster = new QSpinBox;
@@ -131,7 +132,11 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
         }
         render();
     });
-    connect(m_run, &QComboBox::currentIndexChanged, this, [this] { render(); });
+    connect(m_run, &QComboBox::currentIndexChanged, this, [this] {
+        if (!followRunKind())
+            render();
+    });
+    followRunKind(); // the runs were listed before the connection
     connect(m_face, &QSpinBox::valueChanged, this, [this] { render(); });
     connect(m_cluster, &QSpinBox::valueChanged, this, [this] {
         followClusterMode();
@@ -176,6 +181,17 @@ void AttentionPage::setFace(qint64 index)
 void AttentionPage::setCluster(int cluster)
 {
     m_cluster->setValue(cluster);
+}
+
+bool AttentionPage::followRunKind()
+{
+    // Grad-CAM for age needs an age model: on an autoencoder run draw its code layer rather than an
+    // error. The method's handler renders.
+    if (!m_run->currentText().startsWith("autoencoder") || m_method->currentData().toString() != "gradcam"
+        || m_cluster->value() >= 0)
+        return false;
+    m_method->setCurrentIndex(m_method->findData("code"));
+    return true;
 }
 
 void AttentionPage::followClusterMode()

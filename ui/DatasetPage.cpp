@@ -6,7 +6,9 @@
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
+#include "data/PrepareSteps.h"
 #include "data/Readers.h"
+#include "data/ReviewFile.h"
 #include "FacePicture.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
@@ -20,6 +22,7 @@
 #include "util/Parallel.h"
 
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <QBarCategoryAxis>
@@ -40,6 +43,7 @@
 #include <QLabel>
 #include <QListView>
 #include <QListWidget>
+#include <QLocale>
 #include <QMenu>
 #include <QPushButton>
 #include <QSettings>
@@ -135,6 +139,36 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     refreshReview();
     form->addRow(m_balance);
     form->addRow(m_prepare);
+    // Prepare's warning when the decisions would remove many faces: inline, not a dialog, so the
+    // page stays usable (and scriptable) while it is shown; Prepare waits for "Prepare anyway".
+    m_prepareWarning = new QWidget;
+    m_prepareWarning->setObjectName("prepareWarningBar");
+    m_prepareWarning->setStyleSheet("#prepareWarningBar { background: #fff3cd; border: 1px solid #e0b040; }");
+    m_prepareWarning->setAttribute(Qt::WA_StyledBackground);
+    m_prepareWarningText = new QLabel;
+    m_prepareWarningText->setObjectName("prepareWarning");
+    m_prepareWarningText->setWordWrap(true);
+    auto* anyway = new QPushButton(tr("Prepare anyway"));
+    anyway->setObjectName("prepareAnyway");
+    auto* reviewDecisions = new QPushButton(tr("Review decisions"));
+    reviewDecisions->setObjectName("reviewDecisions");
+    reviewDecisions->setToolTip(tr("The Review page's Decided view: every decision, with Undo"));
+    auto* warningButtons = new QHBoxLayout;
+    warningButtons->addWidget(anyway);
+    warningButtons->addWidget(reviewDecisions);
+    auto* warningLayout = new QVBoxLayout(m_prepareWarning);
+    warningLayout->setContentsMargins(6, 4, 6, 4);
+    warningLayout->addWidget(m_prepareWarningText);
+    warningLayout->addLayout(warningButtons);
+    m_prepareWarning->hide();
+    form->addRow(m_prepareWarning);
+    connect(anyway, &QPushButton::clicked, this, &DatasetPage::prepareAnyway);
+    // Its count was of the open preparation: another one makes it stale.
+    connect(m_session, &Session::datasetAboutToChange, m_prepareWarning, &QWidget::hide);
+    connect(reviewDecisions, &QPushButton::clicked, this, [this] {
+        m_prepareWarning->hide();
+        Q_EMIT reviewDecisionsRequested();
+    });
     auto* settingsBox = new QGroupBox(tr("Cleaning"));
     settingsBox->setLayout(form);
 
@@ -151,6 +185,16 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_steps->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     fitStepTable();
     watchStepTableWidth();
+    m_previewNote = new QLabel;
+    m_previewNote->setObjectName("previewNote");
+    m_previewNote->setWordWrap(true);
+    m_previewNote->hide();
+    m_detectNow = new QPushButton(tr("Detect faces now"));
+    m_detectNow->setObjectName("detectNow");
+    m_detectNow->setToolTip(tr("Find the faces in the pictures not looked at yet, so that every step's count is "
+                               "exact; Prepare then reuses what was found"));
+    m_detectNow->hide();
+    connect(m_detectNow, &QPushButton::clicked, this, &DatasetPage::detectFacesNow);
 
     // What the window knows about bad input: which lines, which files, why, and what to do.
     m_problems = new QListWidget;
@@ -174,6 +218,8 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     auto* left = new QVBoxLayout;
     left->addWidget(settingsBox);
     left->addWidget(m_steps);
+    left->addWidget(m_previewNote);
+    left->addWidget(m_detectNow, 0, Qt::AlignLeft);
     left->addWidget(m_problemSummary);
     left->addWidget(m_problems);
     left->addWidget(m_histogram, 1);
@@ -334,7 +380,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     for (QSpinBox* box : {m_ageMin, m_ageMax, m_minImage})
         connect(box, &QSpinBox::valueChanged, this, &DatasetPage::updateCounts);
     connect(m_minScore, &QDoubleSpinBox::valueChanged, this, &DatasetPage::updateCounts);
-    for (QCheckBox* box : {m_multipleFaces, m_filterScore, m_filterAge})
+    for (QCheckBox* box : {m_multipleFaces, m_filterScore, m_filterAge, m_everyFace, m_applyReview})
         connect(box, &QCheckBox::toggled, this, &DatasetPage::updateCounts);
     connect(m_prepare, &QPushButton::clicked, this, &DatasetPage::prepare);
     const auto refilter = [this] {
@@ -431,6 +477,12 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
             showManifest(QString::fromStdString(data->manifestJson()));
             selectFirstFace();
         }
+    });
+    // A dataset switch drops what the lane was asked before it (a step preview too): the steps are
+    // counted again, or shown as the preparation just opened counted them (updateCounts).
+    connect(session, &Session::datasetChanged, this, [this] {
+        if (m_loaded)
+            updateCounts();
     });
 }
 
@@ -589,8 +641,12 @@ void DatasetPage::loadSource(const QString& spec)
         updateCounts();
         // The grid shows this source's faces or none, never the previous dataset's.
         const QString prepared = m_session->preparedDirFor(spec, m_size->value());
-        if (m_session->dataset() && m_session->datasetDir() == prepared)
-            return; // already open (a start that reopened it)
+        if (m_session->dataset() && m_session->datasetDir() == prepared) {
+            // Already open (a start that reopened it): the header says what was prepared, as it
+            // did when the preparation was opened, rather than only the source's record count.
+            showManifest(QString::fromStdString(m_session->dataset()->manifestJson()));
+            return;
+        }
         if (QFileInfo::exists(prepared + "/prepared.json")) {
             try {
                 m_session->openPrepared(prepared);
@@ -616,34 +672,63 @@ void DatasetPage::updateCounts()
 {
     if (!m_loaded)
         return;
-    CleaningOptions o;
-    o.filterFaceScore = m_filterScore->isChecked();
-    o.filterAge = m_filterAge->isChecked();
-    o.minFaceScore = m_minScore->value();
-    o.ageMin = m_ageMin->value();
-    o.ageMax = std::max(m_ageMin->value(), m_ageMax->value());
-    o.minImageSize = m_minImage->value();
-    o.dropMultipleFaces = m_multipleFaces->isChecked();
-    std::vector<StepReport> steps;
-    std::vector<SkippedFile> skipped;
-    applyFilters(m_loaded->records, *m_probes, o, steps, skipped);
-    showCleaningProblems(skipped, m_loaded->records.size());
-    const size_t remaining = steps.empty() ? m_loaded->records.size() : steps.back().remaining;
-    m_prepare->setEnabled(remaining > 0);
-    m_prepare->setToolTip(remaining > 0 ? QString()
-                                        : tr("No face is left after the cleaning steps: loosen them, or see the "
-                                             "problems listed below the steps."));
-    showPreviewSteps(steps);
-    if (!m_session->dataset())
-        m_matchCount->setText(remaining > 0 ? tr("The faces appear here once the dataset is prepared (Prepare, on "
-                                                 "the left).")
-                                            : tr("No face is left after the cleaning steps, so Prepare is off: "
-                                                 "loosen the steps on the left, or see the problems listed below "
-                                                 "them."));
+    const quint64 generation = ++m_previewGeneration;
+    if (showPreparedSteps()) { // the open preparation's own counts: what the grid holds
+        m_prepare->setEnabled(true);
+        m_prepare->setToolTip(QString());
+        return;
+    }
+    PrepareParams params = previewParams();
+    // Counted as Prepare counts (previewSteps: the detector's cached findings, the review), on the
+    // lane: the findings caches are files, and every step runs over every record. The newest wins.
+    m_session->lane()->submit<StepPreview>(
+        QStringLiteral("step-preview"), this,
+        [loaded = m_loaded, probes = m_probes, params] { return previewSteps(*loaded, *probes, params); },
+        [this, generation](StepPreview preview) {
+            if (generation != m_previewGeneration || !m_loaded)
+                return;
+            showCleaningProblems(preview.skipped, m_loaded->records.size());
+            const size_t remaining = preview.steps.empty() ? m_loaded->records.size() : preview.steps.back().remaining;
+            m_prepare->setEnabled(remaining > 0);
+            m_prepare->setToolTip(remaining > 0 ? QString()
+                                                : tr("No face is left after the cleaning steps: loosen them, or see "
+                                                     "the problems listed below the steps."));
+            showPreviewSteps(preview);
+            if (!m_session->dataset())
+                m_matchCount->setText(remaining > 0
+                                          ? tr("The faces appear here once the dataset is prepared (Prepare, on "
+                                               "the left).")
+                                          : tr("No face is left after the cleaning steps, so Prepare is off: "
+                                               "loosen the steps on the left, or see the problems listed below "
+                                               "them."));
+        },
+        [this, generation](const QString& error) {
+            if (generation != m_previewGeneration)
+                return;
+            m_previewNote->setText(tr("The steps cannot be counted: %1").arg(error.toHtmlEscaped()));
+            m_previewNote->show();
+            m_detectNow->hide();
+        });
 }
 
 void DatasetPage::prepare()
 {
+    startPrepare(false);
+}
+
+void DatasetPage::prepareAnyway()
+{
+    startPrepare(true);
+}
+
+QString DatasetPage::prepareWarning() const
+{
+    return m_prepareWarning->isHidden() ? QString() : m_prepareWarningText->text();
+}
+
+void DatasetPage::startPrepare(bool removalConfirmed)
+{
+    m_prepareWarning->hide();
     if (m_session->source().isEmpty())
         return;
     PrepareParams params;
@@ -668,18 +753,49 @@ void DatasetPage::prepare()
         params.review = review.toStdString();
     const QString dir = QString::fromStdString(params.outDir.string());
     const QString spec = m_session->source();
-    const auto job = [params](const CancelToken& cancel, const JobRunner::Report& report) {
+    // What the decisions would remove is counted against the open preparation of this source, the
+    // faces the user sees, with applyReview as PrepareJob applies it (a first preparation is not checked).
+    std::shared_ptr<const PreparedDataset> shown;
+    if (!removalConfirmed && !params.review.empty())
+        if (auto open = m_session->sharedDataset(); open && QString::fromStdString(open->sourceSpec()) == spec)
+            shown = std::move(open);
+    struct Removal {
+        size_t removed = 0, of = 0;
+    };
+    auto held = std::make_shared<Removal>(); // set by the job when it stopped for the confirmation
+    const auto job = [params, shown, held](const CancelToken& cancel, const JobRunner::Report& report) {
+        if (shown) {
+            report(QStringLiteral("Counting what the review decisions remove"), 0, 1);
+            const ReviewFile review = ReviewFile::load(params.review, decisionsAbout(shown->records()));
+            std::vector<Record> records = shown->records();
+            ReviewCounts counts;
+            const size_t removed = applyReview(review, records, counts).size();
+            if (removed * 10 > records.size()) {
+                *held = {removed, records.size()};
+                return true;
+            }
+        }
         const PrepareResult result = PrepareJob(params).run(
             cancel, [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
         return !result.cancelled;
     };
-    const auto done = [this, dir, spec](bool ok, bool cancelled, const QString& error) {
+    const auto done = [this, dir, spec, held](bool ok, bool cancelled, const QString& error) {
         if (!ok) {
             m_sourceLabel->setText(tr("Preparing %1 failed: %2").arg(spec.toHtmlEscaped(), error.toHtmlEscaped()));
             return;
         }
         if (cancelled || spec != m_session->source())
             return;
+        if (held->of > 0) { // stopped before preparing: the user decides
+            const QLocale locale;
+            m_prepareWarningText->setText(
+                tr("<b>These decisions remove %1 of %2 faces (%3%).</b> Prepare leaves them out of the dataset.")
+                    .arg(locale.toString(static_cast<qulonglong>(held->removed)),
+                         locale.toString(static_cast<qulonglong>(held->of)))
+                    .arg(std::lround(100.0 * static_cast<double>(held->removed) / static_cast<double>(held->of))));
+            m_prepareWarning->show();
+            return;
+        }
         try {
             m_session->openPrepared(dir);
         } catch (const std::exception& e) {

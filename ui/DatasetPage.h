@@ -21,6 +21,8 @@ struct LoadedDataset;
 struct ImageProbe;
 struct PrepareReport;
 struct StepReport;
+struct StepPreview;
+struct PrepareParams;
 struct SkippedFile;
 struct LoadedModel;
 class PreparedDataset;
@@ -40,8 +42,16 @@ public:
     ~DatasetPage() override;
     /** Reads the source's metadata and image headers on the worker thread, then shows live counts. */
     void loadSource(const QString& spec);
-    /** Runs the prepare job with the settings on screen. */
+    /**
+     * Runs the prepare job with the settings on screen. When the review decisions it would apply
+     * remove more than a tenth of the open preparation's faces, it stops first (counted on the job's
+     * thread with applyReview) and shows a warning under the button: Prepare anyway or Review decisions.
+     */
     void prepare();
+    /** Prepare after that warning: the decisions are applied whatever they remove. */
+    void prepareAnyway();
+    /** The warning under Prepare about what the decisions remove (empty when none is shown). */
+    QString prepareWarning() const;
     int faceCount() const;
     /** The dataset the grid shows (tests compare it with the session's). */
     const PreparedDataset* gridDataset() const;
@@ -89,9 +99,13 @@ Q_SIGNALS:
     void gridSelectionChanged(const std::vector<qint64>& rows);
     /** The user dropped the map's selection filter ("Show all faces"). */
     void subsetCleared();
+    /** "Review decisions" in Prepare's warning: show the Review page's Decided view. */
+    void reviewDecisionsRequested();
 
 private:
     void updateCounts();
+    /** Prepare; `removalConfirmed`: without the check of what the review decisions remove. */
+    void startPrepare(bool removalConfirmed);
     void showManifest(const QString& manifestText);
     /** Shows a face in the panel; `activate` also tells the Attention page (a click, not a refresh). */
     void showFace(const QModelIndex& index, bool activate = true);
@@ -113,8 +127,22 @@ private:
     void saveCleaningSettings() const;
     /** The controls as `spec` last had them, or the defaults for a source never seen (never the last source's). */
     void restoreCleaningSettings(const QString& spec, bool ownScores);
-    /** The steps before Prepare; those that read what the detector finds say they are counted during Prepare. */
-    void showPreviewSteps(const std::vector<StepReport>& steps);
+    /**
+     * The steps before Prepare, as Prepare will count them (previewSteps); when pictures have not been
+     * looked at by the detector yet, a line says how many, and "Detect faces now" offers to.
+     */
+    void showPreviewSteps(const StepPreview& preview);
+    /** The settings on screen as Prepare takes them (the step preview's; see prepare()). */
+    PrepareParams previewParams() const;
+    /**
+     * When the open preparation is this source's, made with the settings on screen, shows its steps
+     * (prepared.json's counts, decoding failures included) and returns true.
+     */
+    bool showPreparedSteps();
+    /** The steps of a manifest's report in the table. */
+    void showReportSteps(const QString& manifestText);
+    /** Runs the detector on the pictures the preview lacks findings of (a job: progress, Cancel), then counts again. */
+    void detectFacesNow();
     /** The step table as tall as its rows and its columns as wide as their numbers: nothing cut, no scroll. */
     void fitStepTable();
     /** Fits the step table again whenever its width changes (its names wrap to the Step column). */
@@ -141,7 +169,13 @@ private:
     void showEveryFace();
     QCheckBox* m_applyReview;
     QPushButton* m_prepare;
+    QWidget* m_prepareWarning; // under Prepare: the decisions remove many faces (hidden otherwise)
+    QLabel* m_prepareWarningText;
     QTableWidget* m_steps;
+    // Under the steps: how many pictures the detector has not looked at yet, and the button that looks.
+    QLabel* m_previewNote;
+    QPushButton* m_detectNow;
+    quint64 m_previewGeneration = 0; // the newest updateCounts: an older preview's result is not shown
     QChartView* m_histogram;
     QListView* m_grid;
     ThumbnailModel* m_model;

@@ -10,6 +10,7 @@
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
 #include "data/Readers.h"
+#include "data/SourceColumns.h"
 #include "FacePicture.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
@@ -23,6 +24,7 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <QBarCategoryAxis>
 #include <QBarSeries>
@@ -53,6 +55,28 @@
 #include <QVBoxLayout>
 
 namespace faceatlas::ui {
+
+namespace {
+
+/**
+ * The open preparation's further CSV columns (columns.csv), read once per preparation. Called on the
+ * interactive lane only (a file read); the cache holds the preparation weakly, so a switch reads the
+ * next one's and never serves another's.
+ */
+std::shared_ptr<const SourceColumns> columnsOf(const std::shared_ptr<const PreparedDataset>& data)
+{
+    static std::mutex mutex;
+    static std::weak_ptr<const PreparedDataset> cachedFor;
+    static std::shared_ptr<const SourceColumns> cached;
+    const std::lock_guard lock(mutex);
+    if (cachedFor.lock() != data || !cached) {
+        cached = std::make_shared<const SourceColumns>(readPreparedColumns(*data));
+        cachedFor = data;
+    }
+    return cached;
+}
+
+} // namespace
 
 void DatasetPage::refreshFramingGroups()
 {
@@ -156,6 +180,27 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
     else if (cluster.isValid())
         info += tr("<br>In no cluster (only a selection was clustered)");
     m_faceInfo->setText(info);
+    // The CSV source's further columns, when the preparation kept some: read on the lane, then added.
+    m_session->lane()->submit<QString>(
+        QStringLiteral("face-columns"), this,
+        [data, row] {
+            const auto columns = columnsOf(data);
+            QString html;
+            if (static_cast<size_t>(row) < columns->rows.size())
+                for (size_t k = 0; k < columns->names.size(); ++k)
+                    html += QStringLiteral("<br>%1: %2")
+                                .arg(QString::fromStdString(columns->names[k]).toHtmlEscaped(),
+                                     QString::fromStdString(columns->rows[row][k]).toHtmlEscaped());
+            return html;
+        },
+        [this, row](QString html) {
+            if (m_shownFace == row && !html.isEmpty())
+                m_faceInfo->setText(m_faceInfo->text() + html);
+        },
+        [this, row](const QString& error) {
+            if (m_shownFace == row)
+                m_faceInfo->setText(m_faceInfo->text() + tr("<br>The source's columns: %1").arg(error.toHtmlEscaped()));
+        });
     // The latest age model's signed Grad-CAM over this face, computed on the interactive lane (the
     // checkpoint is reloaded there when training has written a newer one).
     m_faceOverlay->clear();

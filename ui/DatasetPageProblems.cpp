@@ -5,11 +5,17 @@
 
 #include "data/Cleaning.h"
 #include "data/ImageIO.h"
+#include "data/PrepareSteps.h"
+#include "data/Readers.h"
 #include "data/Record.h"
+#include "JobRunner.h"
+#include "Session.h"
 
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <QCheckBox>
+#include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileInfo>
 #include <QFontMetrics>
@@ -17,10 +23,12 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QLocale>
+#include <QPushButton>
 #include <QResizeEvent>
 #include <QScrollBar>
 #include <QSettings>
 #include <QSignalBlocker>
+#include <QSpinBox>
 #include <QTableWidget>
 #include <QTimer>
 
@@ -40,9 +48,14 @@ QString problemKind(const std::string& problem)
     return kind;
 }
 
-/** Whether a step reads what FaceAtlas's detector finds in photos (PrepareJob runs it before the steps). */
-bool readsDetection(const std::string& step)
+/**
+ * Whether a step reads what FaceAtlas's detector finds (PrepareSteps' cleanRecords): in photos all
+ * four face steps; in IMDB-WIKI's crops, which have their own face scores and boxes, only the turn.
+ */
+bool readsDetection(const std::string& step, bool ownScores)
 {
+    if (ownScores)
+        return step == "face turned too far";
     return step == "more than one face" || step == "face score below threshold" || step == "face turned too far"
            || step == "face smaller than minimum";
 }
@@ -183,23 +196,25 @@ QString DatasetPage::sourceSummary() const
     return tr("%1 records, %2 of them with a readable image").arg(count(n), count(readable));
 }
 
-void DatasetPage::showPreviewSteps(const std::vector<StepReport>& steps)
+void DatasetPage::showPreviewSteps(const StepPreview& preview)
 {
-    // Photos are aligned by FaceAtlas's detector during Prepare; until then the steps that read what
-    // it finds (a second face, its confidence, the face's turn and size) cannot know what they remove.
-    const bool detected = m_loaded && m_loaded->kind != SourceKind::ImdbWiki && m_loaded->kind != SourceKind::Demo;
-    bool unknown = false;
-    m_steps->setRowCount(static_cast<int>(steps.size()));
-    for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
-        const auto& s = steps[static_cast<size_t>(i)];
+    // The counts are Prepare's (previewSteps) but for the pictures the detector has not looked at
+    // yet: those pass its steps uncounted, so such a step removes at least what it shows, and what
+    // remains after it is at most what it shows.
+    const bool partial = !preview.exact();
+    const bool nothingLooked = partial && preview.notLooked == preview.needDetection;
+    const bool ownScores = m_loaded && m_loaded->kind == SourceKind::ImdbWiki;
+    bool uncertain = false;
+    m_steps->setRowCount(static_cast<int>(preview.steps.size()));
+    for (int i = 0; i < static_cast<int>(preview.steps.size()); ++i) {
+        const auto& s = preview.steps[static_cast<size_t>(i)];
         QString name = QString::fromStdString(s.name);
         QString removed = QString::number(s.removed);
         if (!s.enabled) {
             name += tr(" (off)");
-        } else if (detected && readsDetection(s.name) && s.remaining > 0) {
-            name += tr(": computed when faces are detected (during Prepare)");
-            removed = QStringLiteral("?");
-            unknown = true;
+        } else if (partial && readsDetection(s.name, ownScores)) {
+            removed = nothingLooked ? QStringLiteral("?") : tr("at least %1").arg(s.removed);
+            uncertain = true;
         } else if (s.notApplicable) {
             name += tr(" (%1 lack the field, kept)").arg(s.notApplicable);
         }
@@ -207,12 +222,80 @@ void DatasetPage::showPreviewSteps(const std::vector<StepReport>& steps)
         item->setToolTip(name);
         m_steps->setItem(i, 0, item);
         m_steps->setItem(i, 1, new QTableWidgetItem(removed));
-        // After a step that cannot be counted yet, what remains is at most this many.
         m_steps->setItem(i, 2,
-                         new QTableWidgetItem(unknown && s.remaining > 0 ? tr("at most %1").arg(s.remaining)
-                                                                         : QString::number(s.remaining)));
+                         new QTableWidgetItem(uncertain && s.remaining > 0 ? tr("at most %1").arg(s.remaining)
+                                                                           : QString::number(s.remaining)));
     }
     fitStepTable();
+    if (nothingLooked) {
+        m_previewNote->setText(tr("None of the %1 photos looked at yet: the detector's steps (\"?\") are counted once "
+                                  "their faces are found. Prepare finds them, or:")
+                                   .arg(count(preview.needDetection)));
+    } else if (partial) {
+        const size_t looked = preview.needDetection - preview.notLooked;
+        m_previewNote->setText(tr("%1 of %2 photos not yet looked at: counts for the detector steps are for the %3 "
+                                  "looked at. Prepare looks at them, or:")
+                                   .arg(count(preview.notLooked), count(preview.needDetection), count(looked)));
+    } else {
+        m_previewNote->clear();
+    }
+    m_previewNote->setVisible(partial);
+    m_detectNow->setVisible(partial);
+}
+
+PrepareParams DatasetPage::previewParams() const
+{
+    // As startPrepare() takes them, but for the output folder, which the preview does not need.
+    PrepareParams params;
+    params.source = m_session->source().toStdString();
+    params.size = m_size->value();
+    params.cleaning.filterFaceScore = m_filterScore->isChecked();
+    params.cleaning.filterAge = m_filterAge->isChecked();
+    params.cleaning.minFaceScore = m_minScore->value();
+    params.cleaning.minDetectorScore = m_minScore->value();
+    params.cleaning.ageMin = m_ageMin->value();
+    params.cleaning.ageMax = std::max(m_ageMin->value(), m_ageMax->value());
+    params.cleaning.minImageSize = m_minImage->value();
+    params.cleaning.valFraction = m_valFraction->value();
+    params.cleaning.balanceAges = m_balance->isChecked();
+    params.cleaning.dropMultipleFaces = m_multipleFaces->isChecked();
+    params.everyFace = m_everyFace->isEnabled() && m_everyFace->isChecked();
+    const QString review = QDir(m_session->workspace()).filePath(QStringLiteral("review.csv"));
+    if (m_applyReview->isChecked() && QFileInfo::exists(review))
+        params.review = review.toStdString();
+    return params;
+}
+
+void DatasetPage::detectFacesNow()
+{
+    if (!m_loaded || !m_probes)
+        return;
+    const PrepareParams params = previewParams();
+    const QString spec = m_session->source();
+    // The detector on the job worker, with progress and Cancel: it fills the findings cache Prepare
+    // reads (what it found before a Cancel is kept), so Prepare finds nothing again.
+    const auto job = [loaded = m_loaded, probes = m_probes, params](const CancelToken& cancel,
+                                                                    const JobRunner::Report& report) {
+        const StepPreview preview =
+            previewSteps(*loaded, *probes, params, FindFaces::Detect, cancel,
+                         [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+        return !preview.cancelled;
+    };
+    const auto done = [this, spec](bool ok, bool, const QString& error) {
+        m_detectNow->setEnabled(true);
+        if (spec != m_session->source())
+            return;
+        if (!ok) {
+            m_previewNote->setText(tr("Finding the faces failed: %1").arg(error.toHtmlEscaped()));
+            m_previewNote->show();
+            return;
+        }
+        updateCounts(); // from the cache, now warm (or warmer, after a Cancel)
+    };
+    if (m_session->jobs()->start(tr("Finding faces in %1").arg(spec), job, done))
+        m_detectNow->setEnabled(false); // until the job ends: its progress and Cancel are in the status bar
+    else
+        m_previewNote->setText(m_previewNote->text() + QLatin1Char(' ') + m_session->jobs()->busyReason());
 }
 
 void DatasetPage::fitStepTable()

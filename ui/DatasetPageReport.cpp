@@ -8,6 +8,7 @@
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
+#include "data/PrepareSteps.h"
 #include "data/Readers.h"
 #include "FacePicture.h"
 #include "InteractiveLane.h"
@@ -135,15 +136,8 @@ void DatasetPage::showManifest(const QString& manifestText)
         }
         showProblems(lines, more);
     }
-    const auto& steps = report.contains("steps") && report.at("steps").is_array() ? report.at("steps") : noReport;
-    m_steps->setRowCount(static_cast<int>(steps.size()));
-    for (int i = 0; i < static_cast<int>(steps.size()); ++i) {
-        const auto& s = steps[static_cast<size_t>(i)];
-        m_steps->setItem(i, 0, new QTableWidgetItem(QString::fromStdString(s.value("name", ""))));
-        m_steps->setItem(i, 1, new QTableWidgetItem(QString::number(s.value("removed", 0))));
-        m_steps->setItem(i, 2, new QTableWidgetItem(QString::number(s.value("remaining", 0))));
-    }
-    fitStepTable();
+    ++m_previewGeneration; // a preview on its way is of the settings before this preparation
+    showReportSteps(manifestText);
     // Age histograms of the training set, before and after resampling, by decade.
     std::map<int, std::pair<double, double>> decades;
     // The manifest is a file like any other: a bad entry is skipped, never thrown into the event loop.
@@ -208,6 +202,62 @@ void DatasetPage::showManifest(const QString& manifestText)
                                .arg(manifest.value("size", 0))
                                .arg(report.contains("skipped_files") ? report.at("skipped_files").size() : 0)
                                .arg(moreFaces ? tr(" and %1 more faces found in them").arg(moreFaces) : QString()));
+}
+
+void DatasetPage::showReportSteps(const QString& manifestText)
+{
+    // prepared.json's counts, shown as the preview shows its own (the same rows, the same words).
+    StepPreview prepared;
+    try {
+        const auto manifest = nlohmann::json::parse(manifestText.toStdString());
+        const auto& steps = manifest.at("report").at("steps");
+        for (const auto& s : steps) {
+            StepReport step;
+            step.name = s.value("name", "");
+            step.removed = s.value("removed", size_t{0});
+            step.remaining = s.value("remaining", size_t{0});
+            step.notApplicable = s.value("not_applicable", size_t{0});
+            step.enabled = s.value("enabled", true);
+            prepared.steps.push_back(step);
+        }
+    } catch (const std::exception&) {
+        prepared.steps.clear(); // a hostile or older manifest: no steps rather than wrong ones
+    }
+    showPreviewSteps(prepared);
+}
+
+bool DatasetPage::showPreparedSteps()
+{
+    const PreparedDataset* open = m_session->dataset();
+    if (!open || QString::fromStdString(open->sourceSpec()) != m_session->source()
+        || open->imageSize() != m_size->value())
+        return false;
+    const PrepareParams now = previewParams();
+    const CleaningOptions& c = now.cleaning;
+    try {
+        const auto manifest = nlohmann::json::parse(open->manifestJson());
+        const auto& st = manifest.at("settings");
+        // The settings the steps read; a threshold only where its step is on. A manifest that
+        // lacks one is older or not ours: the preview counts instead. Numbers are compared as
+        // doubles, so that no value of the file is cast out of its range.
+        const bool ownScores = m_imdbScores;
+        bool same = st.at("filter_face_score").get<bool>() == c.filterFaceScore
+                    && st.at("filter_age").get<bool>() == c.filterAge
+                    && st.at("min_image_size").get<double>() == c.minImageSize
+                    && st.at("drop_multiple_faces").get<bool>() == c.dropMultipleFaces
+                    && st.at("faces").get<std::string>() == (now.everyFace ? "every" : "best")
+                    && st.contains("review") == !now.review.empty();
+        if (same && c.filterFaceScore)
+            same = st.at(ownScores ? "min_face_score" : "min_detector_score").get<double>() == m_minScore->value();
+        if (same && c.filterAge)
+            same = st.at("age_min").get<double>() == c.ageMin && st.at("age_max").get<double>() == c.ageMax;
+        if (!same)
+            return false;
+    } catch (const std::exception&) {
+        return false;
+    }
+    showReportSteps(QString::fromStdString(open->manifestJson()));
+    return true;
 }
 
 } // namespace faceatlas::ui

@@ -17,6 +17,7 @@ constexpr int kAxis = 50;   // the tick labels and the axis label
 constexpr int kName = 200;  // the slice's name
 constexpr int kCount = 70;  // its size
 constexpr int kBias = 220;  // the bias text at the right
+constexpr int kAudit = 150; // the faces a label audit flags, right of the bias (only when the report has them)
 constexpr int kMargin = 12; // inside the plot area, so that a dot at 0 is whole
 
 const QColor kInk(0x1f, 0x5f, 0xa8);      // the MAE and its interval
@@ -128,7 +129,22 @@ QSize ForestPlot::sizeHint() const
 
 QSize ForestPlot::minimumSizeHint() const
 {
-    return {kName + kCount + kBias + 240, contentHeight()};
+    return {kName + kCount + kBias + auditWidth() + 240, contentHeight()};
+}
+
+int ForestPlot::auditWidth() const
+{
+    const bool audited =
+        std::any_of(m_rows.begin(), m_rows.end(), [](const SliceRow& row) { return row.auditFlagged >= 0; });
+    return audited ? kAudit : 0;
+}
+
+QString ForestPlot::auditText(const SliceRow& row)
+{
+    if (row.auditFlagged < 0)
+        return {};
+    const double share = row.n ? 100.0 * static_cast<double>(row.auditFlagged) / static_cast<double>(row.n) : 0;
+    return tr("%1 (%2%)").arg(row.auditFlagged).arg(share, 0, 'f', share < 10 ? 1 : 0);
 }
 
 int ForestPlot::plotLeft() const
@@ -138,7 +154,7 @@ int ForestPlot::plotLeft() const
 
 int ForestPlot::plotRight() const
 {
-    return std::max(plotLeft() + 100, width() - kBias - kMargin);
+    return std::max(plotLeft() + 100, width() - kBias - auditWidth() - kMargin);
 }
 
 int ForestPlot::xOf(double years) const
@@ -219,8 +235,10 @@ void ForestPlot::paintLegend(QPainter& p) const
     p.setPen(palette().color(QPalette::Text));
     p.drawText(QRect(8, y, kName - 8, h), Qt::AlignLeft | Qt::AlignVCenter, tr("slice"));
     p.drawText(QRect(kName, y, kCount - 8, h), Qt::AlignRight | Qt::AlignVCenter, tr("faces"));
-    p.drawText(QRect(width() - kBias, y, kBias - 8, h), Qt::AlignLeft | Qt::AlignVCenter,
+    p.drawText(QRect(width() - kBias - auditWidth(), y, kBias - 8, h), Qt::AlignLeft | Qt::AlignVCenter,
                tr("bias (pred − true) [95%]"));
+    if (auditWidth() > 0)
+        p.drawText(QRect(width() - kAudit, y, kAudit - 8, h), Qt::AlignLeft | Qt::AlignVCenter, tr("flagged by audit"));
     p.setFont(font());
     // The marks: the MAE with its interval, and the baseline.
     const int cy = y + h / 2;
@@ -261,8 +279,11 @@ void ForestPlot::paintRow(QPainter& p, int i) const
                p.fontMetrics().elidedText(sliceName(row), Qt::ElideRight, nameRect.width()));
     p.drawText(QRect(kName, r.top(), kCount - 8, r.height()), Qt::AlignRight | Qt::AlignVCenter,
                QString::number(row.n));
-    p.drawText(QRect(width() - kBias, r.top(), kBias - 8, r.height()), Qt::AlignLeft | Qt::AlignVCenter,
+    p.drawText(QRect(width() - kBias - auditWidth(), r.top(), kBias - 8, r.height()), Qt::AlignLeft | Qt::AlignVCenter,
                tr("%1 [%2, %3]").arg(signedYears(row.bias), signedYears(row.biasLo), signedYears(row.biasHi)));
+    if (row.auditFlagged >= 0) // many flags in a slice: its error may come from its labels, not the model
+        p.drawText(QRect(width() - kAudit, r.top(), kAudit - 8, r.height()), Qt::AlignLeft | Qt::AlignVCenter,
+                   auditText(row));
     p.setFont(font());
     const int cy = r.center().y();
     const int lo = xOf(row.maeLo), hi = xOf(row.maeHi);

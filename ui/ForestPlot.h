@@ -33,6 +33,8 @@ public:
     /** The x axis: its range in years and the position of a value. */
     double axisMax() const { return m_axisMax; }
     int xOf(double years) const;
+    /** A row's "flagged by audit" cell: "12 (8.0%)"; empty without an audit. */
+    static QString auditText(const SliceRow& row);
     /** What a click on row `i` does: emits rowClicked with its by and slice. */
     void clickRow(int i);
 
@@ -53,6 +55,7 @@ private:
     int contentHeight() const;
     int plotLeft() const;
     int plotRight() const;
+    int auditWidth() const; // kAudit when some row has an audit count, else 0
     void paintLegend(class QPainter& p) const;
     void paintAxis(class QPainter& p) const;
     void paintRow(class QPainter& p, int i) const;

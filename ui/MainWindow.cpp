@@ -13,6 +13,7 @@
 #include "ScreenFit.h"
 #include "Session.h"
 #include "SlicesPage.h"
+#include "StallProbe.h"
 #include "TrainPage.h"
 #include "WriteQueue.h"
 
@@ -105,6 +106,12 @@ MainWindow::MainWindow(QWidget* parent)
     // The map's selection drives the grid, the grid's selection marks the map.
     connect(m_map, &MapPage::subsetChanged, m_dataset, &DatasetPage::setSubset);
     connect(m_map, &MapPage::showGrid, this, [this] { showPage(DatasetIndex); });
+    // "These faces against everyone": the map's selection or saved subset becomes a slice, computed at once.
+    connect(m_map, &MapPage::sliceRequested, this,
+            [this](const QString& name, std::shared_ptr<const std::vector<char>> mask) {
+                showPage(SlicesIndex);
+                m_slices->addFacesSlice(name, std::move(mask));
+            });
     // A slice clicked in the forest plot: its faces in the grid.
     connect(m_slices, &SlicesPage::showFaces, this,
             [this](std::shared_ptr<const std::vector<char>> mask, qint64 count, const QString& what) {
@@ -127,6 +134,13 @@ MainWindow::MainWindow(QWidget* parent)
     });
     connect(m_review, &ReviewPage::decided, m_dataset, &DatasetPage::refreshReview);
     connect(m_map, &MapPage::decided, m_dataset, &DatasetPage::refreshReview);
+    // The Review page's Decided view lists the map's excludes too; Prepare's warning about what
+    // the decisions remove leads there.
+    connect(m_map, &MapPage::decided, m_review, &ReviewPage::refreshDecisions);
+    connect(m_dataset, &DatasetPage::reviewDecisionsRequested, this, [this] {
+        showPage(ReviewIndex);
+        m_review->showDecisions();
+    });
     connect(m_dataset, &DatasetPage::gridSelectionChanged, m_map->view(), &PointMapView::setHighlighted);
     connect(m_dataset, &DatasetPage::moreLikeThis, this, [this](qint64 face) {
         showPage(MapIndex);
@@ -150,6 +164,9 @@ MainWindow::MainWindow(QWidget* parent)
     m_jobLabel = new QLabel(tr("Ready"));
     m_progress = new QProgressBar;
     m_progress->setMaximumWidth(260);
+    // The percentage is said in words beside the bar (m_eta): the style's text drawn on the bar
+    // overlapped its chunk.
+    m_progress->setTextVisible(false);
     m_progress->hide();
     m_eta = new QLabel;
     m_cancel = new QPushButton(tr("Cancel"));
@@ -186,11 +203,15 @@ MainWindow::MainWindow(QWidget* parent)
             m_stageLastDone = done;
             const double elapsed = m_jobClock.elapsed() / 1000.0;
             const qint64 progressed = done - m_stageStartDone;
-            if (progressed > 0 && elapsed > 1)
-                m_eta->setText(tr("%1 s left in this stage")
-                                   .arg(static_cast<int>(elapsed * static_cast<double>(total - done) / progressed)));
+            const QString percent = QStringLiteral("%1%").arg(100 * done / total);
+            m_eta->setText(progressed > 0 && elapsed > 1
+                               ? tr("%1, %2 s left in this stage")
+                                     .arg(percent)
+                                     .arg(static_cast<int>(elapsed * static_cast<double>(total - done) / progressed))
+                               : percent);
         } else {
             m_progress->setRange(0, 0);
+            m_eta->clear();
         }
     });
     connect(jobs, &JobRunner::finished, this,
@@ -200,27 +221,17 @@ MainWindow::MainWindow(QWidget* parent)
                 m_eta->clear();
                 if (!ok) {
                     m_jobLabel->setText(tr("%1 failed").arg(title));
-                    if (m_tourDir.isEmpty()) {
-                        showJobFailure(title, error);
-                    } else {
+                    if (m_failuresAsWarnings)
                         qWarning("%s failed: %s", qPrintable(title), qPrintable(error));
-                    }
+                    else
+                        showJobFailure(title, error);
                 } else {
                     m_jobLabel->setText(cancelled ? tr("%1 cancelled").arg(title) : tr("%1 done").arg(title));
                 }
-                if (!m_tourDir.isEmpty())
-                    QTimer::singleShot(200, this, &MainWindow::tourStep);
             });
-    // The stall probe: how late a 20 ms timer fires, the whole time the window is open.
-    m_latencyTimer = new QTimer(this);
-    m_latencyTimer->setInterval(20);
-    connect(m_latencyTimer, &QTimer::timeout, this, [this] {
-        const double late = std::max(0.0, m_latencyClock.nsecsElapsed() / 1e6 - 20.0);
-        m_lateness.push_back(late);
-        m_latencyClock.restart();
-    });
-    m_latencyClock.start();
-    m_latencyTimer->start();
+    m_stallProbe = new StallProbe(this);
+    if (StallProbe::askedForByEnvironment())
+        m_stallProbe->start();
     buildMenus();
     // 1500 x 950, or the screen's free area when it is smaller (a laptop's 1366 x 768).
     resize(1500, 950);
@@ -416,141 +427,6 @@ void MainWindow::dropEvent(QDropEvent* event)
         return;
     }
     openPath(file);
-}
-
-double MainWindow::eventLoopP99() const
-{
-    if (m_lateness.empty())
-        return 0;
-    std::vector<double> sorted(m_lateness);
-    std::sort(sorted.begin(), sorted.end());
-    return sorted[static_cast<size_t>(0.99 * (sorted.size() - 1))];
-}
-
-double MainWindow::eventLoopMax() const
-{
-    return m_lateness.empty() ? 0 : *std::max_element(m_lateness.begin(), m_lateness.end());
-}
-
-void MainWindow::resetStallProbe()
-{
-    m_lateness.clear();
-    m_latencyClock.restart();
-}
-
-void MainWindow::startTour(const QString& dir)
-{
-    m_tourDir = dir;
-    m_confirmClose = false;
-    QDir().mkpath(dir);
-    m_tourStep = 0;
-    openPath("demo:800");
-}
-
-void MainWindow::saveShot(const QString& name)
-{
-    m_session->lane()->waitIdle(60000); // the overlays and charts the lane computes for this page
-    QApplication::processEvents();
-    grab().save(QDir(m_tourDir).filePath(name));
-}
-
-void MainWindow::tourStep()
-{
-    // Each step starts a job; the job's end calls tourStep() again.
-    switch (m_tourStep++) {
-    case 0: m_dataset->prepare(); break;
-    case 1:
-        showPage(TrainIndex);
-        m_train->setModel("age");
-        m_train->setEpochs(4);
-        m_train->start();
-        break;
-    case 2:
-        saveShot("2-train-age.png");
-        m_train->setModel("autoencoder");
-        m_train->start();
-        break;
-    case 3:
-        saveShot("2-train-autoencoder.png");
-        showPage(ClustersIndex);
-        m_clusters->encode();
-        break;
-    case 4:
-        m_clusters->setK(6);
-        m_clusters->cluster();
-        break;
-    case 5:
-        m_clusters->selectCluster(1);
-        saveShot("3-clusters.png");
-        showPage(DatasetIndex);
-        m_dataset->predictAll();
-        break;
-    case 6:
-        saveShot("1-dataset.png");
-        showPage(MapIndex);
-        m_map->computeMap(QStringLiteral("neighbors"));
-        break;
-    case 7: {
-        // The map coloured by true age, with a lasso selection and the faces like one of them.
-        m_session->lane()->waitIdle(60000);
-        PointMapView* view = m_map->view();
-        const QPointF c = view->rect().center();
-        QPolygonF lasso;
-        for (int i = 0; i < 24; ++i) {
-            const double a = 2 * M_PI * i / 24;
-            lasso << c
-                         + QPointF(-view->width() / 5.0 + view->width() / 8.0 * std::cos(a),
-                                   view->height() / 8.0 * std::sin(a));
-        }
-        view->selectPolygon(lasso);
-        m_map->similarTo(3);
-        saveShot("3b-map.png");
-        view->clearSelection();
-        view->focusPoint(3);
-        saveShot("3c-map-faces.png");
-        view->fitAll();
-        showPage(ReviewIndex);
-        m_review->findChild<QSpinBox*>("folds")->setValue(3);
-        m_review->findChild<QSpinBox*>("epochs")->setValue(3);
-        m_review->audit();
-        break;
-    }
-    case 8: {
-        m_session->lane()->waitIdle(60000);
-        saveShot("3d-review.png");
-        showPage(AttentionIndex);
-        m_attention->setFace(3);
-        m_attention->render();
-        saveShot("4-attention.png");
-        showPage(RunsIndex);
-        m_runs->refresh();
-        m_runs->selectAll();
-        saveShot("5-runs.png");
-        showPage(SlicesIndex);
-        m_slices->setGrouping(QStringLiteral("gender"));
-        m_slices->compute();
-        break;
-    }
-    case 9:
-        saveShot("6-slices.png");
-        m_slices->setGrouping(QStringLiteral("gender"), QStringLiteral("age_decade"));
-        m_slices->compute();
-        break;
-    case 10:
-        saveShot("6b-slices-gender-decade.png");
-        endTour();
-        break;
-    default: break;
-    }
-}
-
-void MainWindow::endTour()
-{
-    std::printf("tour: screenshots in %s; GUI thread lateness over the whole tour: p99 %.1f ms, max %.0f ms "
-                "over %zu samples\n",
-                qPrintable(m_tourDir), eventLoopP99(), eventLoopMax(), m_lateness.size());
-    std::fflush(stdout);
-    QTimer::singleShot(0, qApp, &QApplication::quit);
 }
 
 } // namespace faceatlas::ui

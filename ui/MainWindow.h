@@ -26,6 +26,7 @@ class ReviewPage;
 class RunsPage;
 class Session;
 class SlicesPage;
+class StallProbe;
 class TrainPage;
 
 /** The FaceAtlas window: Dataset, Train, Clusters, Map, Review, Attention, Runs and Slices pages, and the job status
@@ -59,17 +60,14 @@ public:
     void showPage(int index);
     /** Opens a dataset: a SPEC, or a path whose kind is guessed (.mat, .csv, a UTKFace or plain folder). */
     void openPath(const QString& pathOrSpec);
-    /** Runs the tour: demo dataset, short training, clustering, attention; a screenshot of every page into dir. */
-    void startTour(const QString& dir);
     /**
-     * The GUI thread's stalls: how late a 20 ms timer fires, measured the whole time the window is
-     * open (jobs or not). 99th percentile and maximum in ms, and the number of samples.
+     * The GUI thread's stalls (how late a 20 ms timer fires). It runs only when asked for: started by
+     * the window when FACEATLAS_STALL_PROBE is set, or by whoever calls stallProbe()->start() (the
+     * tour, the monkey, `faceatlas --probe`). Owned by the window.
      */
-    double eventLoopP99() const;
-    double eventLoopMax() const;
-    size_t eventLoopSamples() const { return m_lateness.size(); }
-    const std::vector<double>& eventLoopLateness() const { return m_lateness; }
-    void resetStallProbe();
+    StallProbe* stallProbe() const { return m_stallProbe; }
+    /** A failed job is printed as a warning instead of shown in a message box (the tour, unattended runs). */
+    void setJobFailuresAsWarnings(bool warn) { m_failuresAsWarnings = warn; }
     /** Whether closing during a job asks first (on; tests and the tour turn it off). */
     void setConfirmClose(bool confirm) { m_confirmClose = confirm; }
     /** Every keyboard shortcut, read from the menus' actions and the pages' buttons and keys: where, what, keys. */
@@ -95,10 +93,6 @@ private:
     void waitForWritesThenClose();
     void buildMenus();
     void restoreRemembered();
-    void tourStep();
-    /** Prints where the tour's screenshots are and how the GUI thread kept up, then quits. */
-    void endTour();
-    void saveShot(const QString& name);
     Session* m_session;
     QListWidget* m_nav;
     QStackedWidget* m_pages;
@@ -118,15 +112,12 @@ private:
     qint64 m_stageTotal = -1;
     qint64 m_stageStartDone = 0;
     qint64 m_stageLastDone = 0;
-    QTimer* m_latencyTimer;
-    QElapsedTimer m_latencyClock;
-    std::vector<double> m_lateness;
-    QString m_tourDir;
+    StallProbe* m_stallProbe;
+    bool m_failuresAsWarnings = false;
     bool m_confirmClose = true;
     bool m_closing = false;          // the user closed the window (asked once)
     bool m_waitingForWrites = false; // the close waits for the write queue
     QPointer<QProgressDialog> m_closingNote;
-    int m_tourStep = 0;
     std::function<bool(const QUrl&)> m_openUrl;
 };
 

@@ -207,6 +207,11 @@ MapPage::MapPage(Session* session, QWidget* parent)
     actions->addWidget(clusterButton, 2, 0);
     actions->addWidget(excludeButton, 2, 1);
     actions->addWidget(clearButton, 3, 1);
+    auto* sliceButton = new QPushButton(tr("Error of these faces (Slices)"));
+    sliceButton->setObjectName("selectionSlice");
+    sliceButton->setToolTip(tr("The age model's error on the selected faces against everyone else's, on the Slices "
+                               "page"));
+    actions->addWidget(sliceButton, 4, 0, 1, 2);
     m_similarLabel = new QLabel(kSimilarHint());
     m_similarLabel->setWordWrap(true);
     m_space = new QComboBox;
@@ -287,16 +292,30 @@ MapPage::MapPage(Session* session, QWidget* parent)
     connect(showGrid, &QPushButton::clicked, this, &MapPage::showGrid);
     connect(clearButton, &QPushButton::clicked, m_view, &PointMapView::clearSelection);
     connect(clusterButton, &QPushButton::clicked, this, &MapPage::clusterSelection);
+    connect(sliceButton, &QPushButton::clicked, this, [this] {
+        const qint64 n = m_view->selectedCount();
+        if (n == 0) {
+            m_status->setText(tr("Select faces first: draw around them with the lasso, or choose a saved subset."));
+            return;
+        }
+        // Commas join two attributes in a grouping's name: none in a subset's.
+        QString name = m_selectedSubset.isEmpty() ? tr("selection: %1 faces").arg(n)
+                                                  : tr("subset %1: %2 faces").arg(m_selectedSubset).arg(n);
+        name.replace(QLatin1Char(','), QLatin1Char(' '));
+        Q_EMIT sliceRequested(name, std::make_shared<const std::vector<char>>(m_view->selection()));
+    });
     connect(excludeButton, &QPushButton::clicked, this, [this] {
         const qint64 n = m_view->selectedCount();
         if (n == 0) {
             m_status->setText(tr("Select faces first: draw around them with the lasso."));
             return;
         }
-        if (QMessageBox::question(this, tr("Exclude faces"),
-                                  tr("Add an exclude decision for each of the %1 selected faces to the review file? "
-                                     "The next Prepare leaves them out (the Review page lists every decision).")
-                                      .arg(n))
+        if (QMessageBox::question(
+                this, tr("Exclude faces"),
+                tr("Add an exclude decision for each of the %1 selected faces to the review file? "
+                   "The next Prepare leaves them out; the Review page's Decided view lists every decision, with "
+                   "Undo.")
+                    .arg(n))
             == QMessageBox::Yes)
             excludeSelection();
     });
@@ -551,6 +570,7 @@ void MapPage::refreshColors()
 
 void MapPage::selectionChanged(qint64 count)
 {
+    m_selectedSubset.clear();
     const qint64 total = m_view->pointCount();
     m_selectionLabel->setText(count > 0
                                   ? tr("<b>%1 of %2 faces selected</b>").arg(count).arg(total)
@@ -723,6 +743,7 @@ bool MapPage::loadSubset(const QString& name)
         },
         [this, name](Found f) {
             m_view->setSelection(std::move(f.mask));
+            m_selectedSubset = name; // after setSelection, whose selectionChanged forgets the last one
             m_status->setText(f.found == f.listed
                                   ? tr("Selected the subset '%1' (%2 faces).").arg(name).arg(f.found)
                                   : tr("Selected %1 faces of the subset '%2': %3 of its faces are not in this dataset.")

@@ -97,6 +97,8 @@ Q_SIGNALS:
     void clusterRows(const std::vector<std::int64_t>& rows);
     /** Decisions were added to the review file. */
     void decided();
+    /** "Error of these faces": the selection (one flag per face) as a slice called `name`. */
+    void sliceRequested(const QString& name, std::shared_ptr<const std::vector<char>> mask);
 
 private:
     void clear(const QString& why);
@@ -138,6 +140,7 @@ private:
     std::vector<qint64> m_similar;
     QImage m_selectionMean, m_allMean;
     qint64 m_pinned = -1;       // the face the preview shows after a click
+    QString m_selectedSubset;   // the saved subset the selection is, until it changes; else empty
     qint64 m_lastQueryRow = -1; // what "more like this" was last asked about, to ask again in another space
     QString m_lastQueryFile;
     int m_excludeBatchesWriting = 0; // confirmed Exclude batches not written yet

@@ -223,6 +223,7 @@ void PointMapView::fitAll()
     m_centreX = (m_minX + m_maxX) / 2.0;
     m_centreY = (m_minY + m_maxY) / 2.0;
     m_scale = std::max(1e-9, std::min((width() - 40) / spanX, (height() - 40) / spanY));
+    m_fitted = true;
     invalidate();
 }
 
@@ -236,6 +237,7 @@ void PointMapView::zoomBy(double factor, QPointF anchor)
         std::min((width() - 40) / std::max(1e-6f, m_maxX - m_minX), (height() - 40) / std::max(1e-6f, m_maxY - m_minY));
     m_scale = std::clamp(m_scale * factor, fit / 4, fit * 100000);
     m_centreX = dataX - (anchor.x() - w2) / m_scale;
+    m_fitted = false;
     m_centreY = dataY - (h2 - anchor.y()) / m_scale;
     invalidate();
 }
@@ -257,6 +259,7 @@ void PointMapView::focusPoint(qint64 i)
     if (radius > 0)
         m_scale = std::min(width(), height()) / 3.0 / radius;
     m_centreX = x;
+    m_fitted = false;
     m_centreY = y;
     invalidate();
 }
@@ -497,6 +500,10 @@ void PointMapView::paintEvent(QPaintEvent*)
 
 void PointMapView::resizeEvent(QResizeEvent*)
 {
+    if (m_fitted) {
+        fitAll();
+        return;
+    }
     invalidate();
 }
 
@@ -526,6 +533,7 @@ void PointMapView::mouseMoveEvent(QMouseEvent* event)
     }
     if (m_panning) {
         m_centreX -= (pos.x() - m_lastPos.x()) / m_scale;
+        m_fitted = false;
         m_centreY += (pos.y() - m_lastPos.y()) / m_scale;
         invalidate();
     } else {

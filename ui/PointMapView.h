@@ -147,6 +147,10 @@ private:
     QCache<qint64, QImage> m_thumbnailCache;
     // The view: widget = (data - centre) * scale + size / 2, y pointing up.
     double m_centreX = 0, m_centreY = 0, m_scale = 1;
+    // True while the view shows the whole map as fitAll() framed it: a resize (the page laid out
+    // after a map was set while hidden, a window made larger) frames it again. Zooming, panning or
+    // centring on a face keeps what the user chose.
+    bool m_fitted = true;
     float m_minX = 0, m_maxX = 1, m_minY = 0, m_maxY = 1;
     // The last raster and, per pixel, the point drawn there (-1: none).
     QImage m_layer;

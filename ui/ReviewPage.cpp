@@ -26,6 +26,7 @@
 #include <QPushButton>
 #include <QShortcut>
 #include <QSpinBox>
+#include <QStackedWidget>
 #include <QVBoxLayout>
 
 namespace faceatlas::ui {
@@ -119,6 +120,9 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     controls->addWidget(new QLabel(tr("Show")));
     controls->addWidget(m_reason);
     controls->addStretch();
+    QWidget* decidedView = makeDecidedView(); // makes the Queue | Decided switch too
+    controls->addWidget(m_queueTab);
+    controls->addWidget(m_decidedTab);
     m_status = new QLabel;
     m_status->setObjectName("reviewStatus");
     m_status->setWordWrap(true);
@@ -190,14 +194,19 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     auto* queueColumn = new QVBoxLayout;
     queueColumn->addWidget(m_queueWarning);
     queueColumn->addWidget(m_queue, 1);
-    auto* body = new QHBoxLayout;
+    auto* queueView = new QWidget;
+    auto* body = new QHBoxLayout(queueView);
+    body->setContentsMargins(0, 0, 0, 0);
     body->addLayout(queueColumn, 1);
     body->addLayout(right, 1);
+    m_views = new QStackedWidget;
+    m_views->addWidget(queueView);
+    m_views->addWidget(decidedView);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
     layout->addWidget(m_status);
     layout->addWidget(m_saved);
-    layout->addLayout(body, 1);
+    layout->addWidget(m_views, 1);
 
     connect(m_audit, &QPushButton::clicked, this, &ReviewPage::audit);
     connect(m_reason, &QComboBox::currentIndexChanged, this, &ReviewPage::fillQueue);
@@ -243,9 +252,11 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
 
     connect(session, &Session::datasetAboutToChange, this, [this] { clear(tr("No dataset open.")); });
     connect(session, &Session::datasetChanged, this, &ReviewPage::findLatestAudit);
+    connect(session, &Session::datasetChanged, this, &ReviewPage::refreshDecisions);
     connect(session, &Session::newestAuditChanged, this, &ReviewPage::findLatestAudit);
     rememberAuditSettings();
     findLatestAudit();
+    refreshDecisions();
 }
 
 ReviewPage::~ReviewPage() = default;
@@ -361,9 +372,12 @@ void ReviewPage::loadAudit(const QString& dir)
     };
     const QString reviewPath = reviewFile();
     m_loadingAuditDir = dir;
+    // Only this dataset's decisions (its faces' folders: also those a Prepare excluded): the
+    // workspace's file holds those of every dataset opened in it.
+    const ReviewFile::Wanted ours = decisionsAboutFolders(data->records());
     m_session->lane()->submit<Loaded>(
         QStringLiteral("review-open"), this,
-        [dir, data, reviewPath] {
+        [dir, data, reviewPath, ours] {
             auto result = std::make_shared<AuditResult>(readAudit(dir.toStdString(), &data->records()));
             auto scores = std::make_shared<std::vector<float>>(data->count(), NAN);
             for (const Suspect& s : result->suspects)
@@ -372,7 +386,7 @@ void ReviewPage::loadAudit(const QString& dir)
             Loaded loaded;
             loaded.result = std::move(result);
             loaded.scores = std::move(scores);
-            loaded.review = std::make_shared<const ReviewFile>(ReviewFile::load(reviewPath.toStdString()));
+            loaded.review = std::make_shared<const ReviewFile>(ReviewFile::load(reviewPath.toStdString(), ours));
             return loaded;
         },
         [this, dir](Loaded loaded) {
@@ -542,6 +556,8 @@ void ReviewPage::appendDecision(int action, qint64 row, const QString& newLabel,
             m_decisions[path] = mark;
             showDecided(path);
             showWriting();
+            showDecisionCount();
+            refreshDecisions(); // the Decided view lists it too
             Q_EMIT decided();
         },
         [this](const QString& error) {

@@ -11,6 +11,8 @@ class QLabel;
 class QListWidget;
 class QPushButton;
 class QSpinBox;
+class QStackedWidget;
+class QTableView;
 
 namespace faceatlas {
 struct AuditResult;
@@ -19,6 +21,7 @@ class ReviewFile;
 
 namespace faceatlas::ui {
 
+class DecisionsModel;
 class PredictionBar;
 class Session;
 
@@ -32,6 +35,11 @@ class Session;
  * review file through the write queue (one synced line each, in order, never dropped, drained when
  * the window closes) and marked in the queue once it is written; preparing again with the review
  * applies them.
+ *
+ * Its Decided view lists every decision of the open dataset, whatever made it (this queue, the
+ * Map's Exclude, the command line: all append to the same review file), read on the lane, with
+ * counts per action; Undo (Ctrl+Z) appends an `undo` row for each selected face, through the
+ * same write queue, so the next Prepare keeps those faces and their labels again.
  *
  * Ownership: the audit result is held by shared_ptr and dropped when the open dataset changes; an
  * audit is shown only for the preparation it was made of.
@@ -67,6 +75,23 @@ public:
     /** The suspicion score of every face of the open dataset (NaN without one); empty without an audit. */
     std::shared_ptr<const std::vector<float>> suspicion() const { return m_suspicion; }
 
+    /** Shows the audit's queue (the default view). */
+    void showQueue();
+    /** Shows the Decided view: every decision of the open dataset, read again from the review file. */
+    void showDecisions();
+    bool showsDecisions() const;
+    /** Reads the open dataset's decisions from the review file on the lane (newest request wins). */
+    void refreshDecisions();
+    /** Rows of the Decided view (latest decision per face of the open dataset). */
+    int decisionCount() const;
+    /** The line above the Decided view: the decisions counted by action. */
+    QString decisionCountsText() const;
+    /** Takes back the decisions selected in the Decided view (an `undo` row each, appended). */
+    void undoSelected();
+
+protected:
+    void showEvent(QShowEvent* event) override;
+
 Q_SIGNALS:
     /** A new audit is shown (or none): the map can colour by its scores. */
     void suspicionChanged(std::shared_ptr<const std::vector<float>> scores);
@@ -81,10 +106,15 @@ private:
     void showCurrent();
     void decide(int action, const QString& newLabel, const QString& note = {});
     void appendDecision(int action, qint64 row, const QString& newLabel, const QString& note);
-    /** Marks a decision written to the review file on the queue's items of that face. */
+    /** Marks a decision written to the review file on the queue's items of that face (or unmarks an undone one). */
     void showDecided(const std::string& path);
     /** The line that says how many decisions are saved and how many are still being written. */
     void showWriting();
+    /** The audit header again, with its "(N so far)" as the decisions stand now. */
+    void showDecisionCount();
+    // ReviewPageDecided.cpp: the Decided view.
+    /** Builds the Decided view (counts, the table, Undo) and its Queue | Decided switch. */
+    QWidget* makeDecidedView();
     QString auditsPrefix() const;
     // ReviewPageAudit.cpp: what the page says about an audit, and the settings it keeps.
     /** The header of a shown audit: its MAE beside the baseline's, groups, conflicts, leaks. */
@@ -112,11 +142,18 @@ private:
     PredictionBar* m_prediction;
     QListWidget* m_copies;
     QSpinBox* m_age;
+    QStackedWidget* m_views; // the queue, or the Decided view
+    QPushButton* m_queueTab; // the switch between them
+    QPushButton* m_decidedTab;
+    QLabel* m_decidedCounts;
+    QTableView* m_decidedTable;
+    DecisionsModel* m_decidedModel; // owned by the page (Qt parent)
+    QPushButton* m_undo;
     std::shared_ptr<const AuditResult> m_result;
     std::shared_ptr<const std::vector<float>> m_suspicion;
     std::vector<size_t> m_shown;                  // suspects (indices into m_result->suspects) in the queue
     std::vector<std::vector<int>> m_groupsOfFace; // per record: the duplicate groups it belongs to
-    std::map<std::string, QString> m_decisions;   // path -> what was decided (for the queue's marks)
+    std::map<std::string, QString> m_decisions;   // path -> what was decided, this dataset's only (queue marks, count)
     qint64 m_current = -1;
     QString m_auditDir;
     QString m_loadingAuditDir; // an audit being read on the lane (findLatestAudit does not ask twice)

@@ -94,9 +94,7 @@ void ReviewPage::showDecided(const std::string& path)
     // The queue's items of that face (it may be listed once, or not at all after a switch).
     if (!m_result)
         return;
-    const auto decided = m_decisions.find(path);
-    if (decided == m_decisions.end())
-        return;
+    const auto decided = m_decisions.find(path); // none: undone, the mark goes
     for (int row = 0; row < m_queue->count() && row < static_cast<int>(m_shown.size()); ++row) {
         if (m_result->suspects[m_shown[static_cast<size_t>(row)]].path != path)
             continue;
@@ -104,10 +102,17 @@ void ReviewPage::showDecided(const std::string& path)
         QString text = item->text();
         if (text.startsWith('['))
             text = text.mid(text.indexOf("]  ") + 3);
-        item->setText(QStringLiteral("[%1]  ").arg(decided->second) + text);
+        item->setText(decided == m_decisions.end() ? text : QStringLiteral("[%1]  ").arg(decided->second) + text);
         if (row == m_queue->currentRow())
             showCurrent();
     }
+}
+
+void ReviewPage::showDecisionCount()
+{
+    // Only over the audit's own header: a message shown since (a failed write) stays.
+    if (m_result && !m_auditDir.isEmpty() && m_status->text().contains(tr("so far); Prepare applies them")))
+        m_status->setText(auditHeader(m_auditDir));
 }
 
 void ReviewPage::showWriting()

@@ -3,6 +3,7 @@
 #include "RunStatus.h"
 
 #include "Charts.h"
+#include "CrossDatasetTable.h"
 
 #include "ml/Runs.h"
 #include "Session.h"
@@ -19,6 +20,7 @@
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QTableWidget>
+#include <QTabWidget>
 #include <QValueAxis>
 #include <QVBoxLayout>
 #include <utility>
@@ -66,7 +68,13 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(buttons);
     layout->addWidget(m_table, 1);
-    layout->addWidget(m_chart, 1);
+    // The selected runs' curves, or every age run against every dataset: one tab each, so the
+    // table of runs keeps its half of the page at 1366x768.
+    m_matrix = new CrossDatasetTable(m_session);
+    m_tabs = new QTabWidget;
+    m_tabs->addTab(m_chart, tr("Curves of the selected runs"));
+    m_tabs->addTab(m_matrix, tr("Compare across datasets"));
+    layout->addWidget(m_tabs, 1);
     connect(refreshButton, &QPushButton::clicked, this, &RunsPage::refresh);
     // The chosen run becomes the latest of its model, which the other pages use.
     const auto chosen = [this]() -> QString {
@@ -94,6 +102,11 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
     connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunsPage::overlaySelected);
     connect(session, &Session::runsChanged, this, &RunsPage::refreshSoon);
     refresh();
+}
+
+void RunsPage::showCrossDatasets()
+{
+    m_tabs->setCurrentWidget(m_matrix);
 }
 
 void RunsPage::refreshSoon()

@@ -4,10 +4,12 @@
 #include <QWidget>
 
 class QChartView;
+class QTabWidget;
 class QTableWidget;
 
 namespace faceatlas::ui {
 
+class CrossDatasetTable;
 class Session;
 
 /** Every run in the workspace in one sortable table; selected runs' curves overlaid on one chart. */
@@ -26,6 +28,10 @@ public:
     /** The folders of the selected runs and of the curves on the chart (they agree). */
     QStringList selectedRuns() const;
     QStringList plottedRuns() const;
+    /** The "Compare across datasets" tab: every age run on every preparation. */
+    CrossDatasetTable* crossDatasets() const { return m_matrix; }
+    /** Shows that tab. */
+    void showCrossDatasets();
 
 Q_SIGNALS:
     /** The user chose a run to continue training, to encode with, or to predict with. */
@@ -46,6 +52,8 @@ private:
     QStringList m_plotted;
     QTableWidget* m_table;
     QChartView* m_chart;
+    QTabWidget* m_tabs;
+    CrossDatasetTable* m_matrix;
 };
 
 } // namespace faceatlas::ui

@@ -2,6 +2,7 @@
 
 #include "data/PreparedDataset.h"
 #include "data/Slices.h"
+#include "data/SourceColumns.h"
 #include "ForestPlot.h"
 #include "JobRunner.h"
 #include "ml/Models.h"
@@ -47,6 +48,9 @@ QComboBox* attributeCombo(const char* objectName, bool withNone)
     }
     return combo;
 }
+
+/** Marks the combo items refreshExtraAttributes adds (a clustering, face sets): they come and go with the dataset. */
+constexpr int kExtraRole = Qt::UserRole + 7;
 
 QString fixed(double v)
 {
@@ -124,6 +128,7 @@ SlicesPage::SlicesPage(Session* session, QWidget* parent)
     layout->addLayout(below);
     connectControls();
     refreshRuns();
+    refreshExtraAttributes();
     clear(whyNot().isEmpty() ? tr("Choose a grouping and press Compute.") : whyNot());
 }
 
@@ -169,6 +174,69 @@ void SlicesPage::connectControls()
         clear(whyNot().isEmpty() ? tr("Choose a grouping and press Compute.") : whyNot());
     });
     connect(m_session, &Session::runsChanged, this, &SlicesPage::refreshRuns);
+    // The face sets and the clustering are of one preparation: dropped or listed again with it.
+    connect(m_session, &Session::datasetAboutToChange, this, [this] {
+        m_faceSets.clear();
+        refreshExtraAttributes();
+    });
+    connect(m_session, &Session::datasetChanged, this, &SlicesPage::refreshExtraAttributes);
+    connect(m_session, &Session::clustersChanged, this, &SlicesPage::refreshExtraAttributes);
+}
+
+void SlicesPage::refreshExtraAttributes()
+{
+    const auto data = m_session->sharedDataset();
+    // The session keeps cluster labels only when the clustering's fingerprint and paths are the open
+    // preparation's; the size is checked again here, so labels of other faces are never offered.
+    const bool clustered = data && !m_session->clustersDir().isEmpty() && m_session->clusterMismatch().isEmpty()
+                           && m_session->clusterLabels().size() == data->count();
+    std::vector<std::pair<QString, QString>> extra; // name, tooltip
+    if (clustered)
+        extra.emplace_back(QStringLiteral("cluster"),
+                           tr("The face's cluster in %1").arg(QFileInfo(m_session->clustersDir()).fileName()));
+    for (const auto& set : m_faceSets)
+        extra.emplace_back(QString::fromStdString(set.first), tr("These faces (selected) against everyone (others)"));
+    // The CSV source's further columns the preparation kept: their names are in its prepared.json
+    // (in memory); the values are read from columns.csv with the job, on the worker.
+    if (data)
+        for (const std::string& name : preparedColumnNames(*data))
+            extra.emplace_back(QString::fromStdString(name), tr("A column of the CSV source, as text"));
+    for (QComboBox* combo : {m_by, m_and}) {
+        const QString chosen = combo->currentData().toString();
+        const QSignalBlocker block(combo);
+        for (int i = combo->count() - 1; i >= 0; --i)
+            if (combo->itemData(i, kExtraRole).toBool())
+                combo->removeItem(i);
+        for (const auto& [name, tip] : extra) {
+            combo->addItem(name, name);
+            combo->setItemData(combo->count() - 1, tip, Qt::ToolTipRole);
+            combo->setItemData(combo->count() - 1, true, kExtraRole);
+        }
+        const int i = combo->findData(chosen);
+        combo->setCurrentIndex(std::max(0, i));
+    }
+}
+
+bool SlicesPage::addFacesSlice(const QString& name, std::shared_ptr<const std::vector<char>> faces)
+{
+    const auto data = m_session->sharedDataset();
+    if (!data || !faces || faces->size() != data->count()) {
+        m_status->setText(tr("Those faces are not of the open dataset: select them again on its map."));
+        return false;
+    }
+    std::vector<std::string> values(faces->size());
+    for (size_t i = 0; i < faces->size(); ++i)
+        values[i] = (*faces)[i] ? "selected" : "others";
+    const std::string key = name.toStdString();
+    const auto same = std::find_if(m_faceSets.begin(), m_faceSets.end(), [&](const auto& s) { return s.first == key; });
+    if (same != m_faceSets.end())
+        same->second = std::move(values); // the same name again: its newest faces
+    else
+        m_faceSets.emplace_back(key, std::move(values));
+    refreshExtraAttributes();
+    setGrouping(name);
+    compute();
+    return true;
 }
 
 void SlicesPage::refreshRuns()
@@ -266,11 +334,51 @@ void SlicesPage::compute()
     params.groupings = {grouping};
     params.allFaces = m_split->currentData().toBool();
     params.settings.boot = 1000;
+    std::vector<std::string> columnNames;
+    for (const std::string& name : grouping) {
+        // Attributes the table does not know: the clustering's labels, the face sets added here, the CSV columns.
+        const int i = m_by->findData(QString::fromStdString(name));
+        if (i < 0 || !m_by->itemData(i, kExtraRole).toBool())
+            continue;
+        if (name == "cluster") {
+            const auto labels = m_session->sharedClusterLabels();
+            std::vector<std::string> values(labels->size());
+            for (size_t k = 0; k < labels->size(); ++k)
+                values[k] = (*labels)[k] < 0 ? std::string() : std::to_string((*labels)[k]);
+            params.extraAttributes.emplace_back(name, std::move(values));
+        }
+        bool given = name == "cluster";
+        for (const auto& set : m_faceSets)
+            if (set.first == name) {
+                params.extraAttributes.push_back(set);
+                given = true;
+            }
+        if (!given)
+            columnNames.push_back(name); // a CSV column: read on the worker
+    }
+    // The newest audit of the open preparation (the index ties it by fingerprint): its flags per slice.
+    const std::string audit = m_session->newest(OutputKind::Audit).toStdString();
     // The job fills the result on the worker; `done` hands it to the page on the GUI thread.
     auto out = std::make_shared<SliceJobResult>();
-    const auto job = [data, params, out](const CancelToken& cancel, const JobRunner::Report& report) {
+    const auto job = [data, params, out, columnNames, audit](const CancelToken& cancel,
+                                                             const JobRunner::Report& report) mutable {
+        if (!columnNames.empty()) {
+            const SourceColumns columns = readPreparedColumns(*data);
+            for (const std::string& name : columnNames)
+                if (const int k = columns.find(name); k >= 0)
+                    params.extraAttributes.emplace_back(name, columns.values(static_cast<size_t>(k)));
+        }
         *out = runSliceJob(*data, params, cancel,
                            [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+        if (!out->cancelled && !audit.empty()) {
+            // The audit only adds a column: one that cannot be read is said beside the figures.
+            try {
+                countSliceAuditFlags(*out, auditFlaggedRows(audit, *data));
+            } catch (const std::exception& e) {
+                out->note +=
+                    (out->note.empty() ? "" : "; ") + std::string("the audit's flags are not counted: ") + e.what();
+            }
+        }
         return !out->cancelled;
     };
     const QString what =
@@ -307,6 +415,10 @@ void SlicesPage::showResult(std::shared_ptr<const SliceJobResult> result, const 
                      .arg(all.n)
                      .arg(fixed(all.mae), fixed(all.maeLo), fixed(all.maeHi), fixed(all.bias), fixed(all.baselineMae));
     }
+    if (!report.rows.empty() && report.rows.front().auditFlagged >= 0)
+        lines << tr("The newest label audit of this preparation flags %1 of these faces: a slice with many flagged "
+                    "faces may owe its error to its labels rather than to the model (\"flagged by audit\").")
+                     .arg(report.rows.front().auditFlagged);
     for (const SliceGap& gap : report.gaps)
         lines << tr("Worst slice %1, best %2: %3 years more error [%4, %5].")
                      .arg(QString::fromStdString(gap.worst), QString::fromStdString(gap.best), fixed(gap.gap),

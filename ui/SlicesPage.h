@@ -3,6 +3,8 @@
 #include <memory>
 #include <QString>
 #include <QWidget>
+#include <string>
+#include <utility>
 #include <vector>
 
 class QComboBox;
@@ -51,6 +53,12 @@ public:
     void exportCsv(const QString& file);
     /** Saves the plot as an image; false (and says so) when it cannot be written. */
     bool savePng(const QString& file);
+    /**
+     * "These faces against everyone": adds the faces flagged in `faces` (one flag per face of the open
+     * preparation) as the attribute `name` with the slices "selected" and "others", chooses it and
+     * computes. False (and says why) when the flags are not of the open preparation.
+     */
+    bool addFacesSlice(const QString& name, std::shared_ptr<const std::vector<char>> faces);
 
 Q_SIGNALS:
     /** The faces of a clicked slice (one flag per face of the open dataset) and how many. */
@@ -61,6 +69,8 @@ private:
     void clear(const QString& why);
     void showResult(std::shared_ptr<const SliceJobResult> result, const QString& what);
     QString whyNot() const;
+    /** Lists "cluster" (when the open preparation has a clustering) and the added face sets in the combos. */
+    void refreshExtraAttributes();
     Session* m_session;
     QComboBox* m_run;
     QComboBox* m_by;
@@ -74,6 +84,8 @@ private:
     QLabel* m_summary;
     ForestPlot* m_plot;
     std::shared_ptr<const SliceJobResult> m_result;
+    /** The face sets added by addFacesSlice: a name and each face's slice, of the open preparation only. */
+    std::vector<std::pair<std::string, std::vector<std::string>>> m_faceSets;
 };
 
 } // namespace faceatlas::ui

@@ -108,6 +108,7 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     m_stop = new QPushButton(tr("Stop"));
     m_stop->setEnabled(false);
     m_resume = new QPushButton(tr("Resume latest"));
+    m_resume->setObjectName(QStringLiteral("resumeLatest"));
     auto* form = new QFormLayout;
     form->addRow(tr("Model"), m_model);
     form->addRow(tr("Epochs"), m_epochs);
@@ -198,6 +199,9 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
             return;
         resetCharts(m_model->currentData().toString() != "autoencoder");
     });
+    connect(m_model, &QComboBox::currentIndexChanged, this, &TrainPage::updateResume);
+    connect(m_session, &Session::runsChanged, this, &TrainPage::updateResume);
+    connect(m_session, &Session::datasetChanged, this, &TrainPage::updateResume);
     const auto showData = [this] {
         const auto* data = m_session->dataset();
         m_data->setText(data ? tr("Trains on %1: %2 faces at %3 px (%4 for training, %5 for validation)")
@@ -221,6 +225,7 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
         m_worst->clear();
     });
     showData();
+    updateResume();
     connect(m_device, &QComboBox::currentIndexChanged, this, save);
     connect(m_epochs, &QSpinBox::valueChanged, this, save);
     connect(m_batch, &QSpinBox::valueChanged, this, save);
@@ -253,6 +258,17 @@ QString TrainPage::interruptedNote() const
         }
     }
     return {};
+}
+
+void TrainPage::updateResume()
+{
+    const QString model = m_model->currentData().toString();
+    const bool training = m_stop->isEnabled();
+    const bool resumable = !m_session->latestRun(model).isEmpty();
+    m_resume->setEnabled(!training && resumable);
+    m_resume->setToolTip(resumable
+                             ? tr("Continues the latest %1 run from its last checkpoint (Ctrl+R).").arg(model)
+                             : tr("There is no %1 run with a checkpoint to resume yet: Start begins one.").arg(model));
 }
 
 void TrainPage::setModel(const QString& name)
@@ -444,7 +460,6 @@ void TrainPage::start(bool resume)
     };
     const auto done = [this, model, runDir](bool ok, bool cancelled, const QString& error) {
         m_start->setEnabled(true);
-        m_resume->setEnabled(true);
         m_stop->setEnabled(false);
         if (!ok)
             m_status->setText(tr("Training failed: %1").arg(error));
@@ -456,6 +471,7 @@ void TrainPage::start(bool resume)
             showScatter(runDir);
         if (hasCheckpoint)
             m_session->setLatestRun(model, runDir);
+        updateResume();
         Q_EMIT trainingFinished(runDir, ok && !cancelled);
     };
     if (!m_session->jobs()->start(tr("Training %1").arg(model), job, done)) {

@@ -59,6 +59,8 @@ Q_SIGNALS:
 private:
     /** Where the latest run stopped when it stopped early, and that Resume continues it; empty otherwise. */
     QString interruptedNote() const;
+    /** Resume latest is on only when the chosen model has a run with a checkpoint and no training runs. */
+    void updateResume();
     void resetCharts(bool ageModel);
     void addEpoch(const EpochMetrics& m);
     void addBatch(double epochPosition, double loss);

@@ -2,6 +2,7 @@
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 
+#include "ml/AgeMatrix.h"
 #include "ml/Inference.h"
 #include "ml/Models.h"
 #include "ml/Runs.h"
@@ -224,29 +225,18 @@ std::vector<std::filesystem::path> commaList(const std::string& text)
     return list;
 }
 
-/** One cell of the matrix: a run on a preparation, or why it cannot be measured there. */
-json matrixCell(const std::filesystem::path& runDir, LoadedModel& loaded, const PreparedDataset& data, Split split,
-                const std::string& device)
+/** One cell of the matrix as JSON: a run on a preparation, or why it cannot be measured there. */
+json matrixCellJson(const AgeMatrixCell& c)
 {
-    json cell = {{"run", displayPath(runDir)},
-                 {"data", displayPath(data.dir())},
-                 {"source", data.sourceSpec()},
-                 {"model_framing", checkpointFraming(loaded.metaJson)},
-                 {"data_framing", checkpointFramingOf(data.manifestJson())}};
-    try {
-        const auto [indices, truth] = labelledFaces(data, split);
-        const auto predicted = predictAges(*loaded.model, data, indices, resolveDevice(device));
-        const EvalReport r = evaluateAges(predicted, truth, runBaselineAge(runDir, data));
-        double bias = 0;
-        for (size_t k = 0; k < predicted.size(); ++k)
-            bias += static_cast<double>(predicted[k]) - truth[k];
-        cell.update({{"n", r.n},
-                     {"mae", r.mae},
-                     {"bias", bias / static_cast<double>(predicted.size())},
-                     {"baseline_mae", r.baselineMae}});
-    } catch (const Error& e) {
-        cell["error"] = e.what(); // another image size, no ages: said in its cell, the others still run
-    }
+    json cell = {{"run", displayPath(c.run)},
+                 {"data", displayPath(c.data)},
+                 {"source", c.source},
+                 {"model_framing", c.modelFraming},
+                 {"data_framing", c.dataFraming}};
+    if (c.measured())
+        cell.update({{"n", c.n}, {"mae", c.mae}, {"bias", c.bias}, {"baseline_mae", c.baselineMae}});
+    else
+        cell["error"] = c.error;
     return cell;
 }
 
@@ -257,14 +247,13 @@ int runEvaluateMatrix(const std::vector<std::filesystem::path>& runs, const std:
     std::vector<PreparedDataset> prepared;
     for (const auto& dir : datas)
         prepared.push_back(PreparedDataset::open(dir));
+    std::vector<const PreparedDataset*> datasets;
+    for (const PreparedDataset& data : prepared)
+        datasets.push_back(&data);
+    // The window's "Compare across datasets" table runs the same function.
     json cells = json::array();
-    for (const auto& runDir : runs) {
-        LoadedModel loaded = loadRunModel(runDir);
-        if (!loaded.model->isAgeModel())
-            throw Error(displayPath(runDir) + ": an autoencoder run makes no age predictions");
-        for (const PreparedDataset& data : prepared)
-            cells.push_back(matrixCell(runDir, loaded, data, split, device));
-    }
+    for (const AgeMatrixCell& cell : evaluateAgeMatrix(runs, datasets, split, device))
+        cells.push_back(matrixCellJson(cell));
     if (jsonOut) {
         printLine(jsonText(json{{"split", split == Split::Val     ? "val"
                                           : split == Split::Train ? "train"

@@ -2,8 +2,10 @@
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 
+#include "data/ClusterAssignments.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
+#include "data/SourceColumns.h"
 #include "ml/SliceJob.h"
 #include "ml/TrainJob.h"
 #include "util/Error.h"
@@ -14,6 +16,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 namespace faceatlas::cli {
@@ -22,11 +25,13 @@ namespace {
 
 using nlohmann::json;
 
-std::string slicesHelp()
+/** The command's help; `columns`: the further CSV columns of the preparation --data names, if any. */
+std::string slicesHelp(const std::vector<std::string>& columns)
 {
     std::string help =
         R"(usage: faceatlas-cli slices --run RUN --data PREPARED --out DIR [--by A[,B]]... [--split val|all]
-                           [--boot N] [--seed S] [--min-n N] [--device D] [--json]
+                           [--boot N] [--seed S] [--min-n N] [--clusters DIR] [--audit DIR] [--device D]
+                           [--json]
 
 An age model's error by slice: for each group of faces, the number of faces, the mean absolute
 error (MAE) and the signed bias (mean of predicted - true, negative: read too young), each with a
@@ -36,8 +41,8 @@ age-year cell of the slice weighted equally (as NIST's age-estimation evaluation
 Slices under --min-n faces are flagged "small", never hidden. Also, per grouping, the gap between
 the best and the worst slice with its interval. DIR (new, empty or an earlier slice report)
 receives slices.csv (by,slice,n,mae,mae_lo,mae_hi,bias,bias_lo,bias_hi,baseline_mae,
-equal_weight_mae,flag) and slices.json (the run, the data's fingerprint, the settings, the rows
-and the gaps).
+equal_weight_mae,flag,audit_flagged,audit_share; the last two empty without --audit) and
+slices.json (the run, the data's fingerprint, the settings, the rows, the gaps and the audit).
 
   --by A or A,B     a grouping: one attribute, or two joined by a comma for their intersections;
                     repeat --by for several (default: gender, race and age_decade, each alone)
@@ -45,6 +50,11 @@ and the gaps).
   --boot N          bootstrap resamples (default 1000; 0: no intervals)
   --seed S          of the resampling (default 1)
   --min-n N         flag slices with fewer faces (default 30)
+  --clusters DIR    a clustering of PREPARED (faceatlas-cli cluster --out DIR): makes --by cluster
+                    possible; a clustering of another preparation is refused
+  --audit DIR       a label audit of PREPARED (faceatlas-cli audit --out DIR): per slice, how many
+                    faces it flags (audit_flagged, audit_share), so a slice's error can be told
+                    apart from its labels'; an audit of another preparation is refused
   --device D        auto, cpu or cuda (default auto)
   --json            print slices.json on stdout as well
 
@@ -53,22 +63,40 @@ attributes:
     for (const SliceAttribute& a : sliceAttributes())
         help += "  " + std::string(a.name) + std::string(14 - std::min<size_t>(13, std::string(a.name).size()), ' ')
                 + a.description + "\n";
+    help += "  cluster       the face's cluster in --clusters DIR (outside its clustered faces: unknown)\n";
+    help += "  COLUMN        a further column of a CSV source that PREPARED kept (as text; its columns are\n"
+            "                listed here when --data is given with --help)\n";
+    for (const std::string& name : columns)
+        help += "    " + name + "\n";
     return help;
 }
 
-/** --by values: "gender" or "gender,race"; each checked against the attribute table. */
-std::vector<std::vector<std::string>> parseGroupings(const std::vector<std::string>& specs)
+/**
+ * --by values: "gender" or "gender,race"; each checked against the attribute table, or one of
+ * `given` (attributes the command's options supply, as "cluster" with --clusters).
+ */
+std::vector<std::vector<std::string>> parseGroupings(const std::vector<std::string>& specs,
+                                                     const std::vector<std::string>& given)
 {
     std::vector<std::vector<std::string>> groupings;
     for (const std::string& spec : specs) {
         std::vector<std::string> parts;
         std::stringstream in(spec);
         for (std::string name; std::getline(in, name, ',');)
-            try {
-                parts.push_back(sliceAttribute(name).name);
-            } catch (const Error& e) {
-                throw UsageError(std::string("--by: ") + e.what());
-            }
+            if (std::find(given.begin(), given.end(), name) != given.end())
+                parts.push_back(name);
+            else if (name == "cluster")
+                throw UsageError("--by cluster needs --clusters DIR (a clustering of the preparation)");
+            else
+                try {
+                    parts.push_back(sliceAttribute(name).name);
+                } catch (const Error& e) {
+                    std::string also; // the preparation's CSV columns and what the options give
+                    for (const std::string& g : given)
+                        also += (also.empty() ? "" : ", ") + g;
+                    throw UsageError(std::string("--by: ") + e.what()
+                                     + (also.empty() ? "" : "; or, for this preparation: " + also));
+                }
         if (parts.empty() || parts.size() > 2)
             throw UsageError("--by '" + spec + "': one attribute, or two joined by a comma");
         groupings.push_back(parts);
@@ -87,7 +115,35 @@ json rowJson(const SliceRow& r)
             {"bias_interval", {r.biasLo, r.biasHi}},
             {"baseline_mae", r.baselineMae},
             {"equal_weight_mae", r.equalWeightMae},
-            {"flag", r.flag}};
+            {"flag", r.flag},
+            {"audit_flagged", r.auditFlagged >= 0 ? json(r.auditFlagged) : json(nullptr)},
+            {"audit_share", r.auditFlagged >= 0 && r.n ? json(double(r.auditFlagged) / double(r.n)) : json(nullptr)}};
+}
+
+/**
+ * Each face's cluster ("3"; "" outside the clustered faces) from the clustering in `dir`, which
+ * must be of `data`: its metrics.json's fingerprint decides first (a re-preparation of the same
+ * files keeps the paths but is another preparation), then assignments.csv's paths, row by row.
+ */
+std::vector<std::string> clusterValues(const std::filesystem::path& dir, const PreparedDataset& data)
+{
+    const auto metricsFile = dir / "metrics.json";
+    json metrics;
+    try {
+        metrics = json::parse(readFile(metricsFile));
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw Error(displayPath(metricsFile) + ": invalid: " + e.what());
+    }
+    if (metrics.contains("data_fingerprint") && metrics.at("data_fingerprint").is_string()
+        && !madeFromDataset(metrics.at("data_fingerprint").get<std::string>(), data))
+        throw Error("--clusters: " + displayPath(dir) + " is a clustering of another preparation than "
+                    + displayPath(data.dir()) + "; encode and cluster this preparation first");
+    std::vector<std::string> values;
+    for (const int label : readAssignments(dir, data.records()))
+        values.push_back(label < 0 ? std::string() : std::to_string(label));
+    return values;
 }
 
 void printTable(const SliceReport& report)
@@ -95,9 +151,13 @@ void printTable(const SliceReport& report)
     std::printf("%-22s %-22s %6s %16s %17s %9s %8s\n", "by", "slice", "n", "MAE [95%]", "bias [95%]", "baseline",
                 "eq.w.");
     for (const SliceRow& r : report.rows)
-        std::printf("%-22s %-22s %6zu %5.2f [%4.2f,%5.2f] %+5.2f [%+5.2f,%+5.2f] %9.2f %8.2f %s\n", r.by.c_str(),
-                    r.slice.c_str(), r.n, r.mae, r.maeLo, r.maeHi, r.bias, r.biasLo, r.biasHi, r.baselineMae,
-                    r.equalWeightMae, r.flag.c_str());
+        std::printf(
+            "%-22s %-22s %6zu %5.2f [%4.2f,%5.2f] %+5.2f [%+5.2f,%+5.2f] %9.2f %8.2f %s%s\n", r.by.c_str(),
+            r.slice.c_str(), r.n, r.mae, r.maeLo, r.maeHi, r.bias, r.biasLo, r.biasHi, r.baselineMae, r.equalWeightMae,
+            r.flag.c_str(),
+            r.auditFlagged < 0
+                ? ""
+                : (" flagged by audit: " + std::to_string(r.auditFlagged) + " of " + std::to_string(r.n)).c_str());
     for (const SliceGap& g : report.gaps)
         std::printf("gap by %s: %s (worst) - %s (best) = %.2f years [%.2f, %.2f]\n", g.by.c_str(), g.worst.c_str(),
                     g.best.c_str(), g.gap, g.gapLo, g.gapHi);
@@ -109,7 +169,10 @@ int runSlices(const std::vector<std::string>& words)
 {
     const Args args(words, {"json", "help"});
     if (args.has("help")) {
-        std::fputs(slicesHelp().c_str(), stdout);
+        const auto data = args.value("data");
+        std::fputs(
+            slicesHelp(data ? preparedColumnNames(std::filesystem::u8path(*data)) : std::vector<std::string>{}).c_str(),
+            stdout);
         return 0;
     }
     const auto runDir = std::filesystem::u8path(args.required("run"));
@@ -126,8 +189,15 @@ int runSlices(const std::vector<std::string>& words)
     const long long minN = args.longValue("min-n", 30);
     p.device = args.value("device").value_or("auto");
     const bool jsonOut = args.has("json");
+    const auto clustersArg = args.value("clusters");
+    const auto auditArg = args.value("audit");
+    // What --by may name besides the table: the preparation's kept CSV columns, and "cluster" with --clusters.
+    std::vector<std::string> given = preparedColumnNames(dataDir);
+    const std::size_t columnCount = given.size();
+    if (clustersArg)
+        given.push_back("cluster");
     if (!args.values("by").empty())
-        p.groupings = parseGroupings(args.values("by"));
+        p.groupings = parseGroupings(args.values("by"), given);
     args.rejectUnknown();
     if (p.settings.boot < 0 || p.settings.boot > 100000)
         throw UsageError("--boot is " + std::to_string(p.settings.boot) + ": from 0 to 100000");
@@ -137,7 +207,27 @@ int runSlices(const std::vector<std::string>& words)
 
     checkOutputFolder(outDir, OutputKind::Slices, {false, {runDir, dataDir}});
     const PreparedDataset data = PreparedDataset::open(dataDir);
-    const SliceJobResult result = runSliceJob(data, p);
+    if (clustersArg)
+        p.extraAttributes.emplace_back("cluster", clusterValues(std::filesystem::u8path(*clustersArg), data));
+    // The kept columns a grouping names (checked against the preparation's rows on reading).
+    bool byColumn = false;
+    for (const auto& names : p.groupings)
+        for (const std::string& name : names)
+            byColumn =
+                byColumn || std::find(given.begin(), given.begin() + columnCount, name) != given.begin() + columnCount;
+    if (byColumn) {
+        const SourceColumns columns = readPreparedColumns(data);
+        for (std::size_t k = 0; k < columns.names.size(); ++k)
+            if (std::find(given.begin(), given.begin() + columnCount, columns.names[k]) != given.begin() + columnCount)
+                p.extraAttributes.emplace_back(columns.names[k], columns.values(k));
+    }
+    // The audit is checked (of this preparation) and read before the model runs.
+    std::optional<std::vector<char>> auditFlags;
+    if (auditArg)
+        auditFlags = auditFlaggedRows(std::filesystem::u8path(*auditArg), data);
+    SliceJobResult result = runSliceJob(data, p);
+    if (auditFlags)
+        countSliceAuditFlags(result, *auditFlags);
     const SliceReport& report = result.report;
     const SliceSettings& settings = p.settings;
     const float baselineAge = runBaselineAge(runDir, data);
@@ -150,22 +240,28 @@ int runSlices(const std::vector<std::string>& words)
             {{"by", g.by}, {"best", g.best}, {"worst", g.worst}, {"gap", g.gap}, {"interval", {g.gapLo, g.gapHi}}});
     for (const auto& [by, n] : report.unknown)
         unknown[by] = n;
-    const json manifest = {{"format", outputKindFormat(OutputKind::Slices)},
-                           {"version", 1},
-                           {"run", std::filesystem::absolute(runDir).lexically_normal().string()},
-                           {"data", data.dir().string()},
-                           {"data_fingerprint", datasetFingerprint(data)},
-                           {"settings",
-                            {{"split", splitName},
-                             {"boot", settings.boot},
-                             {"seed", settings.seed},
-                             {"min_n", settings.minN},
-                             {"level", settings.level},
-                             {"baseline_age", baselineAge}}},
-                           {"rows", rows},
-                           {"gaps", gaps},
-                           {"faces_without_value", unknown},
-                           {"note", result.note}};
+    const json manifest = {
+        {"format", outputKindFormat(OutputKind::Slices)},
+        {"version", 1},
+        {"run", std::filesystem::absolute(runDir).lexically_normal().string()},
+        {"data", data.dir().string()},
+        {"data_fingerprint", datasetFingerprint(data)},
+        {"settings",
+         {{"split", splitName},
+          {"boot", settings.boot},
+          {"seed", settings.seed},
+          {"min_n", settings.minN},
+          {"level", settings.level},
+          {"baseline_age", baselineAge}}},
+        {"rows", rows},
+        {"gaps", gaps},
+        {"faces_without_value", unknown},
+        {"note", result.note},
+        {"audit",
+         auditArg
+             ? json{{"dir", std::filesystem::absolute(std::filesystem::u8path(*auditArg)).lexically_normal().string()},
+                    {"flagged", report.rows.empty() ? 0 : report.rows.front().auditFlagged}}
+             : json(nullptr)}};
     StagedFolder staged(outDir, OutputKind::Slices, {false, {runDir, dataDir}});
     writeFileAtomic(staged.work() / "slices.csv", slicesCsv(report), /*durable=*/false);
     writeFileAtomic(staged.work() / "slices.json", jsonText(manifest, 2) + "\n", /*durable=*/false);

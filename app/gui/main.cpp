@@ -4,6 +4,8 @@
 #include "MainWindow.h"
 #include "ml/Runtime.h"
 #include "Session.h"
+#include "StallProbe.h"
+#include "Tour.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -72,9 +74,12 @@ int main(int argc, char** argv)
     QCommandLineOption demo("demo", "Open the built-in demo dataset.");
     QCommandLineOption tour("tour", "Walk every page on the demo and save screenshots into DIR, then quit.", "DIR");
     QCommandLineOption workspace("workspace", "Workspace folder for prepared data, runs and clusters.", "DIR");
+    QCommandLineOption probe("probe",
+                             "Measure how late the window answers (a 20 ms timer) and print the 99th percentile and "
+                             "the maximum when it closes (also with FACEATLAS_STALL_PROBE=1).");
     QCommandLineOption threads("threads", "Threads for LibTorch (default: every core; OpenBLAS runs single-threaded).",
                                "N", "0");
-    parser.addOptions({demo, tour, workspace, threads});
+    parser.addOptions({demo, tour, workspace, threads, probe});
     parser.process(*app);
     // The compute budget, set once before any worker starts; no worker changes it afterwards.
     bool threadsOk = false;
@@ -92,8 +97,11 @@ int main(int argc, char** argv)
     if (parser.isSet(workspace))
         window.session()->setWorkspace(parser.value(workspace));
     window.show();
+    Tour walk(window, parser.value(tour));
+    if (parser.isSet(probe))
+        window.stallProbe()->start();
     if (parser.isSet(tour))
-        window.startTour(parser.value(tour));
+        walk.start();
     else if (parser.isSet(demo))
         window.openPath("demo");
     else if (!QSettings().contains("source") && !window.session()->dataset()) {
@@ -106,5 +114,9 @@ int main(int argc, char** argv)
         if (answer == QMessageBox::Yes)
             window.openPath("demo");
     }
-    return QApplication::exec();
+    const int status = QApplication::exec();
+    if (const auto* stalls = window.stallProbe(); stalls->taken() > 0 && !parser.isSet(tour))
+        std::printf("faceatlas: the window answered late by p99 %.1f ms, max %.0f ms, over %llu samples\n",
+                    stalls->p99(), stalls->max(), static_cast<unsigned long long>(stalls->taken()));
+    return status;
 }

@@ -1,6 +1,7 @@
 #include "data/CsvExport.h"
 
 #include "data/PreparedDataset.h"
+#include "data/SourceColumns.h"
 #include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
@@ -22,7 +23,13 @@ size_t exportCsvDataset(const PreparedDataset& data, const std::vector<std::int6
     bool faces = false;
     for (const Record& r : records)
         faces = faces || r.faceIndex >= 0;
-    std::string csv = faces ? "path,age,gender,split,face\n" : "path,age,gender,split\n";
+    // The source's further columns the preparation kept go back after FaceAtlas's own, so export ->
+    // csv: -> prepare keeps them.
+    const SourceColumns columns = readPreparedColumns(data);
+    std::string csv = faces ? "path,age,gender,split,face" : "path,age,gender,split";
+    for (const std::string& name : columns.names)
+        csv += ',' + csvField(name);
+    csv += '\n';
     const auto add = [&](size_t i) {
         const Record& r = records[i];
         csv += csvField(r.path);
@@ -37,6 +44,9 @@ size_t exportCsvDataset(const PreparedDataset& data, const std::vector<std::int6
             if (r.faceIndex >= 0)
                 csv += std::to_string(r.faceIndex + 1);
         }
+        if (!columns.empty())
+            for (const std::string& value : columns.rows[i])
+                csv += ',' + csvField(value);
         csv += '\n';
     };
     if (rows.empty()) {

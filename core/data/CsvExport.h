@@ -13,7 +13,8 @@ class PreparedDataset;
  * face, 1-based, when some record is one of several faces of its photo;
  * absolute paths, an unknown age or gender left empty, split train or val; the reader ignores split), so FaceAtlas or
  * any other tool reads them back. `rows` are indices into the dataset (all faces, in order, when empty); each is
- * checked. The file is replaced atomically. Returns the number of faces written.
+ * checked; the CSV source's further columns the preparation kept (SourceColumns.h) follow. The file is replaced
+ * atomically. Returns the number of faces written.
  */
 size_t exportCsvDataset(const PreparedDataset& data, const std::vector<std::int64_t>& rows,
                         const std::filesystem::path& file);

@@ -279,9 +279,12 @@ bool checkCachedFinding(const CachedFinding& c, int width, int height, std::stri
     return true;
 }
 
-DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
-                          const std::vector<char>& wanted, int threads, const CancelToken& cancel,
-                          const std::function<void(const JobProgress&)>& onProgress)
+namespace {
+
+/** detectFaces (`detect`) or cachedFaces (not `detect`). */
+DetectionPass findFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
+                        const std::vector<char>& wanted, bool detect, int threads, const CancelToken& cancel,
+                        const std::function<void(const JobProgress&)>& onProgress)
 {
     const auto start = std::chrono::steady_clock::now();
     DetectionPass pass;
@@ -350,6 +353,12 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
         }
     }
 
+    if (!detect) {
+        pass.notCached = todo.size();
+        pass.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return pass;
+    }
+
     std::atomic<long long> done{0};
     ProgressThrottle throttle(onProgress);
     parallelFor(
@@ -384,13 +393,11 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
         },
         4);
     pass.detected = static_cast<size_t>(done.load());
-    if (cancel.isCancelled()) {
-        pass.cancelled = true;
-        return pass;
-    }
+    pass.cancelled = cancel.isCancelled();
     // Each folder's cache keeps what it had (other preparations may use other files of the folder)
-    // and gets what was found now.
-    if (!todo.empty()) {
+    // and gets what was found now, also when cancelled: the faces found before a Cancel are not
+    // looked for again (the Dataset page's "Detect faces now" is stopped and resumed so).
+    if (pass.detected > 0) {
         for (const auto& [folder, members] : byFolder) {
             auto& cached = caches[folder];
             for (size_t i : members)
@@ -421,6 +428,21 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
     }
     pass.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return pass;
+}
+
+} // namespace
+
+DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
+                          const std::vector<char>& wanted, int threads, const CancelToken& cancel,
+                          const std::function<void(const JobProgress&)>& onProgress)
+{
+    return findFaces(paths, probes, wanted, /*detect=*/true, threads, cancel, onProgress);
+}
+
+DetectionPass cachedFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
+                          const std::vector<char>& wanted)
+{
+    return findFaces(paths, probes, wanted, /*detect=*/false, 1, {}, {});
 }
 
 } // namespace faceatlas

@@ -22,6 +22,7 @@ struct DetectionPass {
     std::vector<std::string> problems;            // why a file looked at could not be decoded ("" otherwise)
     size_t detected = 0;                          // files the detector ran on
     size_t reused = 0;                            // files whose finding came from the cache
+    size_t notCached = 0;                         // cachedFaces: wanted files the cache has no finding of
     double seconds = 0;
     bool cancelled = false;
     /** Damaged findings caches moved aside (each also printed to stderr): "FILE: ... is damaged (why); ...". */
@@ -40,6 +41,15 @@ struct DetectionPass {
 DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
                           const std::vector<char>& wanted, int threads, const CancelToken& cancel = {},
                           const std::function<void(const JobProgress&)>& onProgress = {});
+
+/**
+ * detectFaces without the detector: the cached findings of the wanted files, read and checked as
+ * detectFaces reads them. A wanted file the cache has no finding of is left not looked at and
+ * counted in DetectionPass::notCached; nothing is decoded and no cache file is written (a damaged one
+ * is still moved aside). Reads a cache file per folder: run it on a worker thread.
+ */
+DetectionPass cachedFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
+                          const std::vector<char>& wanted);
 
 /** The bytes of a cache file of findings (exposed for tests of hostile cache files). */
 std::string serializeFindings(const std::string& folder, const std::vector<std::string>& names,

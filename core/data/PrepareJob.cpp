@@ -4,8 +4,10 @@
 #include "data/ImageCache.h"
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
+#include "data/PrepareSteps.h"
 #include "data/Readers.h"
 #include "data/RecordCache.h"
+#include "data/SourceColumns.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
@@ -164,59 +166,6 @@ std::optional<std::vector<size_t>> validFailedRows(const json& manifest, size_t 
     return failed;
 }
 
-/**
- * Every face of each picture as a record of its own (PrepareParams::everyFace), in place: a picture
- * with k > 1 faces is followed by k - 1 copies of its record, one per further face, with their
- * probes and findings. A source's labels name one person, taken to be the picture's best face, so
- * the further faces carry none. Returns the number of records added.
- */
-size_t takeEveryFace(std::vector<Record>& records, std::vector<ImageProbe>& probes, std::vector<FaceFinding>& findings,
-                     const std::vector<std::vector<FaceFinding>>& others)
-{
-    size_t added = 0;
-    for (const auto& o : others)
-        added += o.size();
-    if (added == 0)
-        return 0;
-    std::vector<Record> allRecords;
-    std::vector<ImageProbe> allProbes;
-    std::vector<FaceFinding> allFindings;
-    allRecords.reserve(records.size() + added);
-    allProbes.reserve(records.size() + added);
-    allFindings.reserve(records.size() + added);
-    for (size_t i = 0; i < records.size(); ++i) {
-        allRecords.push_back(records[i]);
-        allProbes.push_back(probes[i]);
-        allFindings.push_back(findings[i]);
-        if (others[i].empty())
-            continue;
-        allRecords.back().faceIndex = 0;
-        allRecords.back().secondFaceScore = Record::kNaN; // each record is one face now
-        for (size_t k = 0; k < others[i].size(); ++k) {
-            const FaceFinding& face = others[i][k];
-            Record r = records[i];
-            r.faceIndex = static_cast<std::int16_t>(k + 1);
-            r.age.reset();
-            r.gender = Gender::Unknown;
-            r.name.clear();
-            r.dob = 0;
-            r.faceScore = face.score;
-            r.secondFaceScore = Record::kNaN;
-            for (int c = 0; c < 4; ++c)
-                r.faceBox[c] = face.box[c];
-            r.roll = face.roll;
-            r.yaw = face.yaw;
-            allRecords.push_back(std::move(r));
-            allProbes.push_back(probes[i]);
-            allFindings.push_back(face);
-        }
-    }
-    records.swap(allRecords);
-    probes.swap(allProbes);
-    findings.swap(allFindings);
-    return added;
-}
-
 } // namespace
 
 PrepareJob::PrepareJob(PrepareParams params)
@@ -245,15 +194,14 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
 
     report("reading source", 0, 0);
     LoadedDataset dataset = openSource(p.source);
+    // A CSV's further columns are kept beside the records (columns.csv); read now, so a file past
+    // the limits is refused before the images are decoded.
+    const SourceColumnTable sourceColumns =
+        dataset.kind == SourceKind::Csv ? readSourceColumns(fs::u8path(dataset.location)) : SourceColumnTable{};
     // The review is read now and applied once the records are final (after every face of each
     // picture was taken): its decisions may name one face of a group photo.
-    std::optional<ReviewFile> review;
-    if (!p.review.empty()) {
-        std::error_code ec;
-        if (!fs::exists(p.review, ec)) // a FIFO or /dev/stdin is refused by load(), as not a regular file
-            throw Error(displayPath(p.review) + ": no such review file");
-        // Only the decisions about this dataset's faces are kept: memory follows the dataset, not the file.
-        review = ReviewFile::load(p.review, decisionsAbout(dataset.records));
+    const std::optional<ReviewFile> review = loadPrepareReview(p, dataset);
+    if (review) {
         rep.reviewFile = displayPath(fs::absolute(p.review).lexically_normal());
         rep.reviewProblems = review->problems();
     }
@@ -278,86 +226,20 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
             throttle("checking images", ++probed, static_cast<long long>(records.size()));
         },
         64);
-    // Aligned framing: the detector's findings are data the cleaning steps use (for sources without
-    // the capstone's face scores, "more than one face" and "face score below threshold" read them),
-    // so faces are found before the steps run, in the images the other steps would keep.
-    const Framing framing =
-        p.framing.value_or(dataset.kind == SourceKind::Demo ? Framing::CentreCrop : Framing::Aligned);
-    rep.framing.framing = framing;
-    rep.framing.everyFace = p.everyFace;
-    std::vector<FaceFinding> findings;
-    // The face-score step reads the detector's confidence, on its own scale, where the source has no scores.
-    CleaningOptions cleaning = p.cleaning;
-    const bool detectorScores = framing == Framing::Aligned && dataset.kind != SourceKind::ImdbWiki;
-    if (detectorScores)
-        cleaning.minFaceScore = cleaning.minDetectorScore;
-    if (p.everyFace && framing != Framing::Aligned)
-        throw Error("every face of each picture needs the aligned framing: faces are found by detection");
-    if (framing != Framing::Aligned)
-        for (const Record& r : records)
-            if (r.faceIndex >= 0)
-                throw Error(p.source + ": " + r.path + " names face " + std::to_string(r.faceIndex + 1)
-                            + " of its photo (a face column): faces are found only with the aligned framing");
-    if (p.everyFace && !detectorScores)
-        throw Error("every face of each picture is for sources of photos; IMDB-WIKI's crops are one labelled face "
-                    "each, with its own face scores");
-    if (framing == Framing::Aligned) {
-        std::vector<StepReport> trialSteps;
-        std::vector<SkippedFile> trialSkipped;
-        std::vector<char> wanted(records.size(), 0);
-        CleaningOptions trial = cleaning;
-        trial.filterAge = trial.filterAge && !review; // a corrected age may bring a face into the range
-        for (size_t i : applyFilters(records, probes, trial, trialSteps, trialSkipped))
-            wanted[i] = probes[i].ok;
-        std::vector<std::string> paths;
-        paths.reserve(records.size());
-        for (const auto& r : records)
-            paths.push_back(r.path);
-        DetectionPass pass = detectFaces(paths, probes, wanted, p.threads, cancel, onProgress);
-        if (pass.cancelled) {
-            result.cancelled = true;
-            return result;
-        }
-        rep.framing.detected = pass.detected;
-        rep.framing.reused = pass.reused;
-        rep.framing.seconds = pass.seconds;
-        for (size_t i = 0; i < records.size(); ++i) {
-            if (!pass.looked[i])
-                continue;
-            ++rep.framing.looked;
-            Record& r = dataset.records[i];
-            if (r.faceIndex > 0) { // the source names one face of the photo (a CSV's face column)
-                const size_t other = static_cast<size_t>(r.faceIndex) - 1;
-                if (other < pass.others[i].size()) {
-                    pass.findings[i] = pass.others[i][other];
-                } else { // not there (any more): centre-cropped, face score -inf
-                    pass.findings[i] = FaceFinding();
-                    pass.findings[i].landmarks.fill(FaceFinding::kNaN);
-                }
-            }
-            if (r.faceIndex >= 0)
-                pass.others[i].clear(); // one face, named: not taken again as every face
-            const FaceFinding& f = pass.findings[i];
-            r.facesFound = static_cast<std::int16_t>(std::min(f.faces, 32767));
-            r.roll = f.roll;
-            r.yaw = f.yaw;
-            if (detectorScores) {
-                r.faceScore = f.found() ? f.score : -std::numeric_limits<double>::infinity();
-                r.secondFaceScore = f.faces > 1 && r.faceIndex < 0 ? f.secondScore : Record::kNaN;
-                for (int k = 0; k < 4; ++k)
-                    r.faceBox[k] = f.found() ? f.box[k] : Record::kNaN;
-            }
-        }
-        findings = std::move(pass.findings);
-        if (p.everyFace)
-            rep.framing.moreFaces = takeEveryFace(dataset.records, probes, findings, pass.others);
+    // Detection, the detector's findings, every face, the review and the steps: cleanRecords, which
+    // the Dataset page's step preview runs too, so that its counts are these.
+    CleanedRecords cleaned = cleanRecords(dataset, probes, p, review, FindFaces::Detect, cancel, onProgress);
+    if (cleaned.cancelled) {
+        result.cancelled = true;
+        return result;
     }
-    std::vector<size_t> excluded;
-    if (review)
-        excluded = applyReview(*review, dataset.records, rep.review);
-    std::vector<size_t> kept = applyFilters(records, probes, cleaning, rep.steps, rep.skippedFiles);
-    if (review)
-        excludeReviewed(excluded, kept, rep.steps);
+    const Framing framing = cleaned.framing.framing;
+    rep.framing = cleaned.framing;
+    rep.review = cleaned.review;
+    rep.steps = std::move(cleaned.steps);
+    rep.skippedFiles = std::move(cleaned.skipped);
+    std::vector<FaceFinding> findings = std::move(cleaned.findings);
+    std::vector<size_t> kept = std::move(cleaned.kept);
 
     // The image cache is keyed by what goes into it: the files (path, size, time), their order
     // and the image size. A matching cache in DIR is reused, so a second run starts at once.
@@ -510,22 +392,32 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         writeFileAtomic(workDir / PreparedDataset::kLandmarks, landmarks);
     }
     PreparedDataset::writeSplit(workDir / PreparedDataset::kSplit, train32, val32);
+    const SourceColumns columns = columnsFor(sourceColumns, stored);
+    std::string columnsCsv;
+    if (!columns.empty()) {
+        columnsCsv = sourceColumnsCsv(columns);
+        writeFileAtomic(workDir / kSourceColumnsFile, columnsCsv);
+    }
     rep.totalSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-    const json manifest = {{"format", "faceatlas-prepared"},
-                           {"version", 1},
-                           {"source", p.source},
-                           {"source_kind", sourceKindName(dataset.kind)},
-                           {"location", dataset.location},
-                           {"size", p.size},
-                           {"count", kept.size()},
-                           {"created", utcTimestamp()},
-                           {"image_key", imageKey},
-                           {"decode_failed", failed},
-                           {"decode_skipped", decodeSkipped},
-                           {"settings", settingsJson(p, framing)},
-                           {"normalization", {{"mean", mean}, {"std", stddev}}},
-                           {"report", reportJson(rep)}};
+    json manifest = {{"format", "faceatlas-prepared"},
+                     {"version", 1},
+                     {"source", p.source},
+                     {"source_kind", sourceKindName(dataset.kind)},
+                     {"location", dataset.location},
+                     {"size", p.size},
+                     {"count", kept.size()},
+                     {"created", utcTimestamp()},
+                     {"image_key", imageKey},
+                     {"decode_failed", failed},
+                     {"decode_skipped", decodeSkipped},
+                     {"settings", settingsJson(p, framing)},
+                     {"normalization", {{"mean", mean}, {"std", stddev}}},
+                     {"report", reportJson(rep)}};
+    // Named with its hash only when there are columns: the fingerprint (the manifest's hash) then
+    // tells preparations with other columns apart, and leaves those without any as they were.
+    if (!columns.empty())
+        manifest["columns"] = sourceColumnsManifest(columns, columnsCsv);
     // File names need not be UTF-8: such bytes are written as U+FFFD rather than failing here.
     writeFileAtomic(manifestPath, jsonText(manifest, 2) + "\n");
     // Finished: a Cancel that comes now does not throw the result away.

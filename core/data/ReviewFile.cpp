@@ -64,13 +64,15 @@ const char* reviewActionName(ReviewAction action)
     case ReviewAction::Age: return "age";
     case ReviewAction::Gender: return "gender";
     case ReviewAction::Exclude: return "exclude";
+    case ReviewAction::Undo: return "undo";
     }
     return "?";
 }
 
 std::optional<ReviewAction> parseReviewAction(const std::string& name)
 {
-    for (ReviewAction a : {ReviewAction::Keep, ReviewAction::Age, ReviewAction::Gender, ReviewAction::Exclude})
+    for (ReviewAction a :
+         {ReviewAction::Keep, ReviewAction::Age, ReviewAction::Gender, ReviewAction::Exclude, ReviewAction::Undo})
         if (name == reviewActionName(a))
             return a;
     return std::nullopt;
@@ -112,6 +114,7 @@ std::string ReviewFile::check(const ReviewDecision& d)
         break;
     case ReviewAction::Keep:
     case ReviewAction::Exclude:
+    case ReviewAction::Undo:
         if (!d.newLabel.empty())
             return std::string("a ") + reviewActionName(d.action) + " decision has no new label";
         break;
@@ -168,7 +171,7 @@ ReviewFile ReviewFile::read(const ReadFn& readMore, const std::string& what, con
         }
         const auto action = parseReviewAction(fields[1]);
         if (!action) {
-            problem("unknown action '" + fields[1].substr(0, 16) + "' (keep, age, gender or exclude)");
+            problem("unknown action '" + fields[1].substr(0, 16) + "' (keep, age, gender, exclude or undo)");
             return;
         }
         ReviewDecision d{std::move(fields[0]), *action,
@@ -287,14 +290,17 @@ std::vector<ReviewDecision> ReviewFile::latest() const
     std::vector<ReviewDecision> out;
     out.reserve(rows.size());
     for (const Latest* r : rows)
-        out.push_back(r->decision);
+        if (r->decision.action != ReviewAction::Undo) // undone: no decision any more
+            out.push_back(r->decision);
     return out;
 }
 
 const ReviewDecision* ReviewFile::latestFor(const std::string& path) const
 {
     const auto it = m_byPath.find(path);
-    return it == m_byPath.end() ? nullptr : &m_latest[it->second].decision;
+    if (it == m_byPath.end() || m_latest[it->second].decision.action == ReviewAction::Undo)
+        return nullptr;
+    return &m_latest[it->second].decision;
 }
 
 void ReviewFile::append(ReviewDecision d)
@@ -388,6 +394,7 @@ std::vector<std::size_t> applyReview(const ReviewFile& review, std::vector<Recor
             case ReviewAction::Age: records[i].age = d.newAge(); break;
             case ReviewAction::Gender: records[i].gender = d.newGender(); break;
             case ReviewAction::Exclude: excluded.push_back(i); break;
+            case ReviewAction::Undo: break; // latest() leaves undone paths out
             }
         }
         switch (d.action) {
@@ -395,6 +402,7 @@ std::vector<std::size_t> applyReview(const ReviewFile& review, std::vector<Recor
         case ReviewAction::Age: ++counts.ageCorrected; break;
         case ReviewAction::Gender: ++counts.genderCorrected; break;
         case ReviewAction::Exclude: ++counts.excluded; break;
+        case ReviewAction::Undo: break;
         }
     }
     std::sort(excluded.begin(), excluded.end());
@@ -418,6 +426,20 @@ ReviewFile::Wanted decisionsAbout(const std::vector<Record>& records)
                             [](unsigned char c) { return c >= '0' && c <= '9'; }))
             return false;
         return paths->count(path.substr(0, hash)) > 0;
+    };
+}
+
+ReviewFile::Wanted decisionsAboutFolders(const std::vector<Record>& records)
+{
+    auto folders = std::make_shared<std::unordered_set<std::string>>();
+    for (const Record& r : records)
+        folders->insert(fs::path(r.path).parent_path().string());
+    return [about = decisionsAbout(records), folders](const std::string& path) {
+        if (about(path))
+            return true;
+        const std::size_t hash = path.rfind("#face");
+        const std::string photo = hash == std::string::npos ? path : path.substr(0, hash);
+        return folders->count(fs::path(photo).parent_path().string()) > 0;
     };
 }
 

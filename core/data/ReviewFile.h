@@ -12,10 +12,13 @@
 
 namespace faceatlas {
 
-/** What a reviewer decided about one face. */
-enum class ReviewAction { Keep, Age, Gender, Exclude };
+/**
+ * What a reviewer decided about one face. `Undo` cancels the face's earlier decision: the face has
+ * no decision any more (the file only grows, so taking a decision back is a row of its own).
+ */
+enum class ReviewAction { Keep, Age, Gender, Exclude, Undo };
 
-/** "keep", "age", "gender", "exclude". */
+/** "keep", "age", "gender", "exclude", "undo". */
 const char* reviewActionName(ReviewAction action);
 /** The action of a name; nullopt for anything else. */
 std::optional<ReviewAction> parseReviewAction(const std::string& name);
@@ -25,7 +28,7 @@ struct ReviewDecision {
     std::string path; // the face's path exactly as the prepared records hold it
     ReviewAction action = ReviewAction::Keep;
     std::string oldLabel; // the label before: an age or M/F (informational, may be empty)
-    std::string newLabel; // age: the corrected age (0-116); gender: M or F; empty for keep and exclude
+    std::string newLabel; // age: the corrected age (0-116); gender: M or F; empty for keep, exclude and undo
     std::string reason;   // why the face was looked at (the audit's reasons) or a note
     std::string time;     // UTC, ISO 8601; append() fills it in when empty
 
@@ -38,7 +41,8 @@ struct ReviewDecision {
 /**
  * The review decisions of a workspace: a plain CSV file (`path,action,old,new,reason,time`) that
  * grows by one durable line per decision (append + fsync), so it survives restarts and crashes.
- * The last decision for a path wins. Reading distrusts the file: bad rows are skipped and listed,
+ * The last decision for a path wins; an `undo` row as the last one leaves the path undecided (an
+ * older file without undo rows reads as it always did). Reading distrusts the file: bad rows are skipped and listed,
  * and a last line without its line break (a write cut short) is ignored. A leading UTF-8 byte order
  * mark (a spreadsheet's "CSV UTF-8") and CRLF line ends are accepted.
  *
@@ -80,9 +84,9 @@ public:
     std::size_t rows() const { return m_rows; }
     /** Valid rows read whose path the Wanted filter refused: counted, not kept. */
     std::size_t otherRows() const { return m_otherRows; }
-    /** The last decision of each path kept, in file order of those decisions. */
+    /** The last decision of each path kept, in file order of those decisions; undone paths are left out. */
     std::vector<ReviewDecision> latest() const;
-    /** The last decision for `path`, or null. */
+    /** The last decision for `path`, or null (also when it was undone). */
     const ReviewDecision* latestFor(const std::string& path) const;
     /** Rows that were skipped, as "FILE:LINE: problem". */
     const std::vector<std::string>& problems() const { return m_problems; }
@@ -112,6 +116,14 @@ private:
  * or as "PATH#faceN" (see applyReview). It holds a copy of the paths: memory follows the records.
  */
 ReviewFile::Wanted decisionsAbout(const std::vector<Record>& records);
+
+/**
+ * The decisions about the faces in the folders of `records` (a ReviewFile::Wanted): those of
+ * decisionsAbout, and those of the faces a preparation left out beside them. An exclusion Prepare
+ * applied takes the face out of the records, yet its decision stays one of this dataset's, to be
+ * listed and undone. A face's folder is its path's parent (of PATH for "PATH#faceN").
+ */
+ReviewFile::Wanted decisionsAboutFolders(const std::vector<Record>& records);
 
 /**
  * How a review file changed records (the prepare report's counts). Decisions about paths the review

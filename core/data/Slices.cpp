@@ -242,14 +242,50 @@ SliceReport computeSlices(const std::vector<float>& predicted, const std::vector
     return report;
 }
 
+void countAuditFlags(SliceReport& report,
+                     const std::vector<std::pair<std::string, std::vector<std::string>>>& groupings,
+                     const std::vector<char>& flagged)
+{
+    long long all = 0;
+    for (const char f : flagged)
+        all += f != 0;
+    for (SliceRow& row : report.rows) {
+        if (row.by == "all") {
+            row.auditFlagged = all;
+            continue;
+        }
+        row.auditFlagged = 0;
+        for (const auto& [by, values] : groupings) {
+            if (by != row.by)
+                continue;
+            if (values.size() != flagged.size())
+                throw Error("slices: " + std::to_string(flagged.size()) + " audit flags for grouping '" + by + "' of "
+                            + std::to_string(values.size()) + " faces");
+            for (std::size_t i = 0; i < values.size(); ++i)
+                row.auditFlagged += flagged[i] != 0 && values[i] == row.slice;
+            break;
+        }
+    }
+}
+
 std::string slicesCsv(const SliceReport& report)
 {
-    std::string csv = "by,slice,n,mae,mae_lo,mae_hi,bias,bias_lo,bias_hi,baseline_mae,equal_weight_mae,flag\n";
+    std::string csv = "by,slice,n,mae,mae_lo,mae_hi,bias,bias_lo,bias_hi,baseline_mae,equal_weight_mae,flag,"
+                      "audit_flagged,audit_share\n";
     for (const SliceRow& r : report.rows) {
         char numbers[256];
         std::snprintf(numbers, sizeof numbers, "%zu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f", r.n, r.mae, r.maeLo,
                       r.maeHi, r.bias, r.biasLo, r.biasHi, r.baselineMae, r.equalWeightMae);
-        csv += csvField(r.by) + "," + csvField(r.slice) + "," + numbers + "," + r.flag + "\n";
+        csv += csvField(r.by) + "," + csvField(r.slice) + "," + numbers + "," + r.flag + ",";
+        if (r.auditFlagged >= 0) {
+            char audit[64];
+            std::snprintf(audit, sizeof audit, "%lld,%.3f", r.auditFlagged,
+                          r.n ? static_cast<double>(r.auditFlagged) / static_cast<double>(r.n) : 0.0);
+            csv += audit;
+        } else {
+            csv += ",";
+        }
+        csv += "\n";
     }
     return csv;
 }

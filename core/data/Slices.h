@@ -38,9 +38,10 @@ struct SliceRow {
     std::size_t n = 0;
     double mae = 0, maeLo = 0, maeHi = 0;
     double bias = 0, biasLo = 0, biasHi = 0;
-    double baselineMae = 0;    // always predicting the training set's median age
-    double equalWeightMae = 0; // the mean of the MAEs of the slice's age-year cells (NIST's weighting)
-    std::string flag;          // "small" under the minimum n; else empty
+    double baselineMae = 0;      // always predicting the training set's median age
+    double equalWeightMae = 0;   // the mean of the MAEs of the slice's age-year cells (NIST's weighting)
+    std::string flag;            // "small" under the minimum n; else empty
+    long long auditFlagged = -1; // faces of the slice a label audit flags (countAuditFlags); -1: no audit given
 };
 
 struct SliceSettings {
@@ -74,7 +75,20 @@ SliceReport computeSlices(const std::vector<float>& predicted, const std::vector
                           const std::vector<std::pair<std::string, std::vector<std::string>>>& groupings,
                           const SliceSettings& settings);
 
-/** slices.csv: by,slice,n,mae,mae_lo,mae_hi,bias,bias_lo,bias_hi,baseline_mae,equal_weight_mae,flag. */
+/**
+ * Where the audit and the slices meet: sets each row's auditFlagged to how many of its faces
+ * `flagged` marks (one flag per face, as `groupings` lists the faces given to computeSlices), so a
+ * slice's error can be told apart from its labels' (a slice whose faces the audit flags often).
+ * Throws Error when the sizes differ.
+ */
+void countAuditFlags(SliceReport& report,
+                     const std::vector<std::pair<std::string, std::vector<std::string>>>& groupings,
+                     const std::vector<char>& flagged);
+
+/**
+ * slices.csv: by,slice,n,mae,mae_lo,mae_hi,bias,bias_lo,bias_hi,baseline_mae,equal_weight_mae,flag,
+ * audit_flagged,audit_share (the last two empty when no audit was counted).
+ */
 std::string slicesCsv(const SliceReport& report);
 
 } // namespace faceatlas

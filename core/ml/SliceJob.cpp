@@ -1,7 +1,9 @@
 #include "SliceJob.h"
 
+#include "data/AuditFiles.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
+#include "data/WorkspaceIndex.h"
 #include "Inference.h"
 #include "Runs.h"
 #include "TrainJob.h"
@@ -20,14 +22,30 @@ namespace {
 /** One grouping's name ("gender,race") and each measured face's slice ("" when an attribute is unknown). */
 std::pair<std::string, std::vector<std::string>> groupingValues(const PreparedDataset& data,
                                                                 const std::vector<std::string>& names,
-                                                                const std::vector<std::uint32_t>& faces)
+                                                                const std::vector<std::uint32_t>& faces,
+                                                                const SliceJobParams& p)
 {
     if (names.empty() || names.size() > 2)
         throw Error("slices: a grouping is one attribute or two");
-    std::vector<const SliceAttribute*> parts;
+    // Each part is the caller's attribute of that name (values by row) or else the table's.
+    struct Part {
+        const SliceAttribute* table = nullptr;
+        const std::vector<std::string>* byRow = nullptr;
+    };
+    std::vector<Part> parts;
     std::string by;
     for (const std::string& name : names) {
-        parts.push_back(&sliceAttribute(name));
+        Part part;
+        for (const auto& [extraName, values] : p.extraAttributes)
+            if (extraName == name) {
+                if (values.size() != data.count())
+                    throw Error("slices: the attribute '" + name + "' has " + std::to_string(values.size())
+                                + " values for a preparation of " + std::to_string(data.count()) + " faces");
+                part.byRow = &values;
+            }
+        if (!part.byRow)
+            part.table = &sliceAttribute(name);
+        parts.push_back(part);
         by += (by.empty() ? "" : ",") + name;
     }
     std::vector<std::uint32_t> val = data.valIndices();
@@ -37,8 +55,8 @@ std::pair<std::string, std::vector<std::string>> groupingValues(const PreparedDa
         const Record& record = data.records()[faces[k]];
         const bool inVal = std::binary_search(val.begin(), val.end(), faces[k]);
         std::string joined;
-        for (const SliceAttribute* a : parts) {
-            const std::string v = a->value(record, inVal);
+        for (const Part& a : parts) {
+            const std::string v = a.byRow ? (*a.byRow)[faces[k]] : a.table->value(record, inVal);
             if (v.empty()) {
                 joined.clear();
                 break;
@@ -68,7 +86,7 @@ SliceJobResult runSliceJob(const PreparedDataset& data, const SliceJobParams& p,
     result.faces = std::move(labelled.indices);
     const std::vector<int>& truth = labelled.ages;
     for (const auto& names : p.groupings) // unknown attributes are refused before the model loads
-        result.values.push_back(groupingValues(data, names, result.faces));
+        result.values.push_back(groupingValues(data, names, result.faces, p));
     LoadedModel loaded = loadRunModel(p.run);
     if (!loaded.model->isAgeModel())
         throw Error(displayPath(p.run) + ": an autoencoder run makes no age predictions: give an age model's run");
@@ -93,6 +111,38 @@ SliceJobResult runSliceJob(const PreparedDataset& data, const SliceJobParams& p,
                           "training diverge?)");
     result.report = computeSlices(predicted, truth, result.values, settings);
     return result;
+}
+
+std::vector<char> auditFlaggedRows(const std::filesystem::path& auditDir, const PreparedDataset& data)
+{
+    const Artifact audit = readArtifact(OutputKind::Audit, auditDir);
+    if (!audit.usable())
+        throw Error(audit.damaged);
+    if (audit.dataFingerprint.empty())
+        throw Error(displayPath(auditDir / "audit.json") + ": does not say which preparation it audited: audit "
+                    + displayPath(data.dir()) + " again");
+    if (!madeFromDataset(audit.dataFingerprint, data))
+        throw Error(displayPath(auditDir) + " is an audit of another preparation (fingerprint " + audit.dataFingerprint
+                    + ", " + displayPath(data.dir()) + " is " + datasetFingerprint(data)
+                    + "): give an audit of this one");
+    const AuditResult result = readAudit(auditDir, &data.records());
+    std::vector<char> flagged(data.count(), 0);
+    for (const Suspect& s : result.suspects)
+        if (!s.reasons.empty() && s.index < flagged.size())
+            flagged[s.index] = 1;
+    return flagged;
+}
+
+void countSliceAuditFlags(SliceJobResult& result, const std::vector<char>& flaggedRows)
+{
+    std::vector<char> byFace(result.faces.size(), 0);
+    for (std::size_t k = 0; k < result.faces.size(); ++k) {
+        if (result.faces[k] >= flaggedRows.size())
+            throw Error("slices: " + std::to_string(flaggedRows.size()) + " audit flags for a preparation with face "
+                        + std::to_string(result.faces[k]));
+        byFace[k] = flaggedRows[result.faces[k]];
+    }
+    countAuditFlags(result.report, result.values, byFace);
 }
 
 std::vector<std::uint32_t> sliceMembers(const SliceJobResult& result, const std::string& by, const std::string& slice)

@@ -18,6 +18,13 @@ struct SliceJobParams {
     /** Each grouping: one attribute name, or two for their intersections (see sliceAttributes()). */
     std::vector<std::vector<std::string>> groupings = {{"gender"}, {"race"}, {"age_decade"}};
     bool allFaces = false; // every labelled face; else the validation split's (the faces the run did not train on)
+    /**
+     * Attributes the caller knows and the table cannot (a clustering, a map selection, a saved subset,
+     * a CSV column): a name and one value per row of the preparation ("" unknown, left out). A
+     * grouping names them like the table's attributes; a name here hides a table row of that name.
+     * Sizes are checked against the preparation (Error otherwise).
+     */
+    std::vector<std::pair<std::string, std::vector<std::string>>> extraAttributes;
     SliceSettings settings;
     std::string device = "auto";
 };
@@ -40,6 +47,16 @@ struct SliceJobResult {
  */
 SliceJobResult runSliceJob(const PreparedDataset& data, const SliceJobParams& params, const CancelToken& cancel = {},
                            const std::function<void(const JobProgress&)>& onProgress = {});
+
+/**
+ * The faces a label audit flags (a suspect with a reason), one flag per row of `data`. The audit
+ * must be of this preparation (its audit.json's data_fingerprint): another's, or one that does not
+ * say, is refused with an Error naming the folder. Reads files: call it on a worker.
+ */
+std::vector<char> auditFlaggedRows(const std::filesystem::path& auditDir, const PreparedDataset& data);
+
+/** Counts per slice of `result` the faces `flaggedRows` (auditFlaggedRows) marks: SliceRow::auditFlagged. */
+void countSliceAuditFlags(SliceJobResult& result, const std::vector<char>& flaggedRows);
 
 /** The faces of `slice` of grouping `by` in a result, as rows of the preparation. */
 std::vector<std::uint32_t> sliceMembers(const SliceJobResult& result, const std::string& by, const std::string& slice);

@@ -12,9 +12,14 @@
 //                                             found were not placed, and photos and faces per second on all cores.
 //                                             `faceatlas-cli prepare --source folder:DIR --faces every` then
 //                                             measures the whole preparation.
+//   faceatlas_bench_align --preview [RUNS]    the Dataset page's step preview (previewSteps) of the whole sample at
+//                                             the window's defaults: once with the detector (filling the findings
+//                                             cache), then RUNS times (default 5) from the warm cache; the median.
 #include "BenchSupport.h"
 #include "data/FaceAlign.h"
 #include "data/ImageIO.h"
+#include "data/PrepareSteps.h"
+#include "data/Readers.h"
 #include "TestSupport.h"
 #include "util/FileUtil.h"
 #include "util/Parallel.h"
@@ -328,11 +333,42 @@ int groups(const std::vector<fs::path>& files, const fs::path& out, size_t n)
     return 0;
 }
 
+/** The step preview's time on the sample with a warm findings cache (what the Dataset page waits for). */
+int previewTime(int runs)
+{
+    PrepareParams params;
+    params.source = "utkface:" + (test::sharedData() / "utkface/images").string();
+    const auto started = Clock::now();
+    const LoadedDataset dataset = openSource(params.source);
+    std::vector<ImageProbe> probes(dataset.records.size());
+    parallelFor(
+        probes.size(), 0, [&](size_t i) { probes[i] = probeImage(dataset.records[i].path); }, 64);
+    std::printf("read and probed %zu records: %.2f s\n", probes.size(), seconds(started));
+    const auto detectStart = Clock::now();
+    const StepPreview detected = previewSteps(dataset, probes, params, FindFaces::Detect);
+    std::printf("with the detector (cache filled): %.1f s, %zu pictures needed findings\n", seconds(detectStart),
+                detected.needDetection);
+    std::vector<double> times;
+    StepPreview warm;
+    for (int r = 0; r < runs; ++r) {
+        const auto t = Clock::now();
+        warm = previewSteps(dataset, probes, params);
+        times.push_back(seconds(t));
+    }
+    std::printf("warm cache: median %.1f ms over %d runs (not looked at: %zu)\n", 1000 * median(times), runs,
+                warm.notLooked);
+    for (const auto& s : warm.steps)
+        std::printf("  %-28s removed %6zu remaining %6zu\n", s.name.c_str(), s.removed, s.remaining);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
     try {
+        if (argc >= 2 && std::strcmp(argv[1], "--preview") == 0)
+            return previewTime(argc >= 3 ? std::stoi(argv[2]) : 5);
         const auto files = sampleFiles();
         if (argc >= 2 && std::strcmp(argv[1], "--template") == 0)
             return meanTemplate(files, argc >= 3 ? std::stoul(argv[2]) : files.size());

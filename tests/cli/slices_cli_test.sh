@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # faceatlas-cli slices on a tiny demo run: the files and columns of the contract, one row per slice,
 # the same figures from the same seed, and clear errors (an unknown attribute, an autoencoder run,
-# a preparation of another image size).
+# a preparation of another image size); --audit's counts; a CSV source's further column as a slice.
 # Usage: slices_cli_test.sh FACEATLAS-CLI
 set -euo pipefail
 cli=$1
@@ -14,7 +14,7 @@ fail() { echo "slices_cli_test: $*" >&2; exit 1; }
 
 "$cli" slices --run "$dir/age" --data "$dir/data" --out "$dir/s" --by gender --by age_decade --by gender,age_decade \
     --boot 200 --split all --json >"$dir/s.json" 2>"$dir/err" || { cat "$dir/err" >&2; fail "slices failed"; }
-[ "$(head -1 "$dir/s/slices.csv")" = "by,slice,n,mae,mae_lo,mae_hi,bias,bias_lo,bias_hi,baseline_mae,equal_weight_mae,flag" ] \
+[ "$(head -1 "$dir/s/slices.csv")" = "by,slice,n,mae,mae_lo,mae_hi,bias,bias_lo,bias_hi,baseline_mae,equal_weight_mae,flag,audit_flagged,audit_share" ] \
     || fail "slices.csv header"
 python3 - "$dir/s.json" "$dir/s/slices.json" "$dir/s/slices.csv" <<'PY' || fail "slices.json / slices.csv"
 import csv, json, sys
@@ -34,6 +34,8 @@ for r in rows:
     assert float(r["bias_lo"]) <= float(r["bias"]) <= float(r["bias_hi"]), r
     assert (r["flag"] == "small") == (int(r["n"]) < 30), r
 assert any("," in r["slice"] for r in rows if r["by"] == "gender,age_decade")
+assert all(r["audit_flagged"] == "" and r["audit_share"] == "" for r in rows), "no --audit: empty"
+assert written["audit"] is None
 PY
 "$cli" slices --run "$dir/age" --data "$dir/data" --out "$dir/s2" --by gender --by age_decade --by gender,age_decade \
     --boot 200 --split all >/dev/null 2>&1 || fail "second slices failed"
@@ -46,12 +48,82 @@ grep -q "height" "$dir/err" && grep -q "age_decade" "$dir/err" || fail "unknown 
 "$cli" train --model autoencoder --data "$dir/data" --out "$dir/ae" --epochs 1 >/dev/null 2>&1 || fail "ae failed"
 if "$cli" slices --run "$dir/ae" --data "$dir/data" --out "$dir/x" 2>"$dir/err"; then fail "an autoencoder run was accepted"; fi
 grep -q "no age predictions" "$dir/err" || fail "autoencoder run: $(cat "$dir/err")"
+
+# --by cluster with --clusters: one slice per cluster, each of the faces assignments.csv gives it.
+"$cli" encode --run "$dir/ae" --data "$dir/data" --out "$dir/codes" >/dev/null 2>&1 || fail "encode failed"
+"$cli" cluster --codes "$dir/codes" --out "$dir/clusters" --k 3 >/dev/null 2>&1 || fail "cluster failed"
+"$cli" slices --run "$dir/age" --data "$dir/data" --out "$dir/sc" --clusters "$dir/clusters" --by cluster \
+    --by gender,cluster --boot 50 --split all >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; fail "slices --by cluster failed"; }
+python3 - "$dir/sc/slices.csv" "$dir/clusters/assignments.csv" <<'PY' || fail "slices by cluster"
+import collections, csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+per = {r["slice"]: int(r["n"]) for r in rows if r["by"] == "cluster"}
+counts = collections.Counter(r["cluster"] for r in csv.DictReader(open(sys.argv[2])) if r["cluster"] != "-1")
+assert len(per) == 3 and per == dict(counts), (per, counts)
+assert any(r["by"] == "gender,cluster" for r in rows)
+PY
+if "$cli" slices --run "$dir/age" --data "$dir/data" --out "$dir/x" --by cluster 2>"$dir/err"; then
+    fail "--by cluster without --clusters was accepted"
+fi
+grep -q -- "--clusters" "$dir/err" || fail "cluster without --clusters: $(cat "$dir/err")"
+"$cli" prepare --source demo:120 --out "$dir/other" --size 32 >/dev/null 2>&1 || fail "prepare other failed"
+if "$cli" slices --run "$dir/age" --data "$dir/other" --out "$dir/x" --clusters "$dir/clusters" --by cluster \
+    2>"$dir/err"; then
+    fail "a clustering of another preparation was accepted"
+fi
+grep -q "another preparation" "$dir/err" && grep -q "clusters" "$dir/err" || fail "other clustering: $(cat "$dir/err")"
 "$cli" prepare --source demo:100 --out "$dir/data48" --size 48 >/dev/null 2>&1 || fail "prepare 48 failed"
 if "$cli" slices --run "$dir/age" --data "$dir/data48" --out "$dir/x" 2>"$dir/err"; then
     fail "a preparation of another size was accepted"
 fi
 grep -q "32" "$dir/err" && grep -q "48" "$dir/err" || fail "another size: $(cat "$dir/err")"
 [ ! -e "$dir/x/slices.csv" ] || fail "a refused report wrote files"
+
+# --audit: per slice, the faces the label audit flags; an audit of another preparation is refused.
+"$cli" audit --data "$dir/data" --out "$dir/audit" --folds 2 --epochs 1 --device cpu >/dev/null 2>&1 || fail "audit failed"
+"$cli" slices --run "$dir/age" --data "$dir/data" --out "$dir/sa" --by gender --boot 20 --split all \
+    --audit "$dir/audit" >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; fail "slices --audit failed"; }
+python3 - "$dir/sa/slices.csv" "$dir/sa/slices.json" "$dir/audit/suspects.csv" <<'PY' || fail "slices --audit columns"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+flagged = sum(1 for s in csv.DictReader(open(sys.argv[3])) if s["reasons"] and s["age"])
+assert int(rows[0]["audit_flagged"]) == flagged, (rows[0], flagged)
+genders = [r for r in rows if r["by"] == "gender"]
+assert genders and sum(int(r["audit_flagged"]) for r in genders) <= flagged
+for r in rows:
+    assert abs(float(r["audit_share"]) - int(r["audit_flagged"]) / int(r["n"])) < 1e-3, r
+written = json.load(open(sys.argv[2]))
+assert written["audit"]["dir"].endswith("/audit") and written["audit"]["flagged"] == flagged, written["audit"]
+PY
+if "$cli" slices --run "$dir/age" --data "$dir/other" --out "$dir/x" --audit "$dir/audit" 2>"$dir/err"; then
+    fail "an audit of another preparation was accepted"
+fi
+grep -q "another preparation" "$dir/err" && grep -q "audit" "$dir/err" || fail "other audit: $(cat "$dir/err")"
+
+# A CSV source's further column, kept through export and prepare, is a slice; --help and errors name it.
+"$cli" export --data "$dir/data" --out "$dir/faces.csv" >/dev/null || fail "export failed"
+python3 - "$dir/faces.csv" <<'PY' || fail "adding a column"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+out = [lines[0] + ",site"] + [line + ",site %d" % (i % 3) for i, line in enumerate(lines[1:])]
+open(sys.argv[1], "w").write("\n".join(out) + "\n")
+PY
+"$cli" prepare --source "csv:$dir/faces.csv" --out "$dir/datacsv" --size 32 --framing centre-crop --no-age-filter \
+    --min-image-size 0 --no-face-score-filter >/dev/null 2>&1 || fail "prepare csv failed"
+"$cli" slices --run "$dir/age" --data "$dir/datacsv" --out "$dir/ss" --by site --by gender,site --boot 20 \
+    --split all >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; fail "slices --by site failed"; }
+python3 - "$dir/ss/slices.csv" <<'PY' || fail "slices by a CSV column"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+site = {r["slice"]: int(r["n"]) for r in rows if r["by"] == "site"}
+assert sorted(site) == ["site 0", "site 1", "site 2"] and sum(site.values()) == int(rows[0]["n"]), site
+assert any(r["by"] == "gender,site" for r in rows)
+PY
+"$cli" slices --help --data "$dir/datacsv" | grep -q "^    site$" || fail "--help does not list the column"
+if "$cli" slices --run "$dir/age" --data "$dir/datacsv" --out "$dir/x" --by height 2>"$dir/err"; then
+    fail "an unknown attribute was accepted (csv)"
+fi
+grep -q "site" "$dir/err" || fail "unknown attribute does not list the columns: $(cat "$dir/err")"
 
 # The matrix: every run on every preparation; a cell of another image size says why, the others run.
 "$cli" evaluate --run "$dir/age" --data "$dir/data,$dir/data48" --split all --json >"$dir/m.json" 2>"$dir/err" \

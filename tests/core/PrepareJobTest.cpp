@@ -1,15 +1,23 @@
 #include "data/PrepareJob.h"
+#include "data/CsvExport.h"
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
+#include "data/PrepareSteps.h"
+#include "data/Provenance.h"
+#include "data/Readers.h"
+#include "data/ReviewFile.h"
+#include "data/SourceColumns.h"
 #include "TestSupport.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <set>
 #include <sys/file.h>
 #include <unistd.h>
@@ -231,6 +239,117 @@ TEST(PrepareJobTest, RealUtkFaceSampleAtCapstoneSettings)
     EXPECT_LE(hi - lo, 1u);
 }
 
+namespace {
+
+/** The source read and its pictures probed, as the Dataset page has them before Prepare. */
+std::pair<LoadedDataset, std::vector<ImageProbe>> readAndProbe(const std::string& spec)
+{
+    LoadedDataset dataset = openSource(spec);
+    std::vector<ImageProbe> probes;
+    for (const Record& r : dataset.records)
+        probes.push_back(probeImage(r.path));
+    return {std::move(dataset), std::move(probes)};
+}
+
+void expectSameSteps(const std::vector<StepReport>& preview, const std::vector<StepReport>& prepared,
+                     const std::string& what)
+{
+    ASSERT_EQ(preview.size(), prepared.size()) << what;
+    for (size_t k = 0; k < preview.size(); ++k) {
+        EXPECT_EQ(preview[k].name, prepared[k].name) << what;
+        EXPECT_EQ(preview[k].removed, prepared[k].removed) << what << ": " << prepared[k].name;
+        EXPECT_EQ(preview[k].remaining, prepared[k].remaining) << what << ": " << prepared[k].name;
+        EXPECT_EQ(preview[k].notApplicable, prepared[k].notApplicable) << what << ": " << prepared[k].name;
+        EXPECT_EQ(preview[k].enabled, prepared[k].enabled) << what << ": " << prepared[k].name;
+    }
+}
+
+} // namespace
+
+TEST(PrepareJobTest, TheStepPreviewCountsWhatPrepareRemovesWhateverTheSettingsAndReview)
+{
+    FACEATLAS_REQUIRE_SHARED_DATA("utkface/images");
+    if (!std::filesystem::is_regular_file(landmarkModelPath()))
+        GTEST_SKIP() << landmarkModelPath() << " is absent (Debian's libdlib-data installs it)";
+    namespace fs = std::filesystem;
+    TempDir dir;
+    fs::create_directories(dir / "faces");
+    // Real faces of every age (some outside 15-65), a group photo of three of them (the "more than
+    // one face" step), and a grey picture with no face (the face-score step).
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(test::sharedData() / "utkface" / "images"))
+        files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    constexpr size_t kFaces = 36;
+    ASSERT_GE(files.size(), kFaces);
+    for (size_t i = 0; i < kFaces; ++i) {
+        const fs::path& file = files[i * files.size() / kFaces];
+        fs::create_symlink(file, dir / "faces" / file.filename());
+    }
+    cv::Mat group(320, 3 * 200 + 4 * 60, CV_8UC3, cv::Scalar(128, 128, 128));
+    for (int t = 0; t < 3; ++t)
+        cv::imread(files[static_cast<size_t>(t) * files.size() / 3].string())
+            .copyTo(group(cv::Rect(60 + t * 260, 60, 200, 200)));
+    cv::imwrite((dir / "faces" / "30_0_0_20170101000000000.jpg.chip.jpg").string(), group);
+    cv::imwrite((dir / "faces" / "40_1_0_20170101000000001.jpg.chip.jpg").string(),
+                cv::Mat(200, 200, CV_8UC3, cv::Scalar(90, 90, 90)));
+
+    PrepareParams params;
+    params.source = "utkface:" + (dir / "faces").string();
+    params.outDir = dir / "prepared";
+    params.size = 32;
+    params.cleaning.balanceAges = false;
+    const auto [dataset, probes] = readAndProbe(params.source);
+    ASSERT_EQ(dataset.records.size(), kFaces + 2);
+
+    // Cold cache: the preview runs no detector and says how many pictures it has not looked at.
+    const StepPreview cold = previewSteps(dataset, probes, params);
+    EXPECT_EQ(cold.needDetection, kFaces + 2) << "every readable photo, whatever the age range";
+    EXPECT_EQ(cold.notLooked, cold.needDetection);
+    EXPECT_FALSE(cold.exact());
+    ASSERT_EQ(cold.steps.size(), 7u);
+    EXPECT_EQ(cold.steps[2].removed, 0u) << "nothing looked at, nothing known of face scores";
+
+    // "Detect faces now": the detector fills the cache Prepare reads; the preview is then exact.
+    const StepPreview detected = previewSteps(dataset, probes, params, FindFaces::Detect);
+    EXPECT_TRUE(detected.exact());
+    const StepPreview warm = previewSteps(dataset, probes, params);
+    EXPECT_TRUE(warm.exact());
+    EXPECT_EQ(warm.notLooked, 0u);
+    expectSameSteps(warm.steps, detected.steps, "cached and detected");
+    EXPECT_EQ(warm.steps[1].removed, 1u) << "the group photo";
+    EXPECT_GE(warm.steps[2].removed, 1u) << "the grey picture";
+    EXPECT_GT(warm.steps[3].removed, 0u) << "ages outside 15-65";
+
+    const PrepareReport prepared = PrepareJob(params).run().report;
+    EXPECT_EQ(prepared.framing.detected, 0u) << "Prepare detects nothing the preview's detection found";
+    expectSameSteps(warm.steps, prepared.steps, "preview and Prepare");
+    // prepared.json keeps the counts the Dataset page shows after Prepare and after a restart.
+    const auto manifest = nlohmann::json::parse(readFile(params.outDir / PreparedDataset::kManifest));
+    ASSERT_EQ(manifest["report"]["steps"].size(), prepared.steps.size());
+    for (size_t k = 0; k < prepared.steps.size(); ++k)
+        EXPECT_EQ(manifest["report"]["steps"][k]["removed"], prepared.steps[k].removed);
+
+    // Other settings and a review (an excluded face, a corrected age) need no other detection,
+    // and the counts still agree: which pictures are looked at does not depend on them.
+    params.cleaning.ageMin = 25;
+    params.cleaning.ageMax = 45;
+    params.cleaning.minDetectorScore = 0.5;
+    const std::string excludedFace = dataset.records[5].path;
+    const std::string corrected = dataset.records[6].path;
+    writeFileAtomic(dir / "review.csv", std::string(ReviewFile::kHeader) + "\n" + excludedFace + ",exclude,,,r,t\n"
+                                            + corrected + ",age," + std::to_string(dataset.records[6].age.value_or(0))
+                                            + ",30,r,t\n");
+    params.review = dir / "review.csv";
+    params.outDir = dir / "reviewed";
+    const StepPreview reviewed = previewSteps(dataset, probes, params);
+    EXPECT_TRUE(reviewed.exact());
+    const PrepareReport again = PrepareJob(params).run().report;
+    EXPECT_EQ(again.framing.detected, 0u);
+    ASSERT_EQ(again.steps.back().name, "excluded in review");
+    expectSameSteps(reviewed.steps, again.steps, "with a review and other settings");
+}
+
 TEST(PrepareJobTest, APreparedFolderIsReplacedWholeAndNeverChangedUnderAReader)
 {
     TempDir dir;
@@ -275,4 +394,97 @@ TEST(PrepareJobTest, TwoPreparationsOfOneFolderNeverRunAtOnce)
     EXPECT_FALSE(std::filesystem::exists(params.outDir));
     ::close(fd);
     EXPECT_NO_THROW(PrepareJob(params).run());
+}
+
+// Issue 27: a CSV's further columns (kept as text) survive prepare, export and preparing the export.
+TEST(PrepareJobTest, CsvColumnsAreKeptThroughPrepareExportAndReRead)
+{
+    TempDir dir;
+    const auto writeSource = [&](const std::string& file, const std::string& firstSite) {
+        std::string csv = "path,age,site,gender,Camera Model\n";
+        for (int i = 0; i < 4; ++i) {
+            const std::string name = "f" + std::to_string(i) + ".jpg";
+            test::writeBytes(dir / "img" / name, test::makeJpeg(100 + i, 110, i));
+            csv += "img/" + name + "," + std::to_string(30 + i) + ","
+                   + (i == 0 ? firstSite : "site " + std::to_string(i)) + ",F,\"cam, " + std::to_string(i % 2) + "\"\n";
+        }
+        csv += "img/f1.jpg,31,repeat,F,x\n"; // a repeat: the first row's values are kept, as parseCsv keeps its labels
+        csv += "img/missing.jpg,40,gone,M,y\n";
+        test::writeBytes(dir / file, csv);
+        return dir / file;
+    };
+    const auto prepare = [&](const std::filesystem::path& csv, const std::string& out) {
+        PrepareParams params;
+        params.source = "csv:" + csv.string();
+        params.outDir = dir / out;
+        params.size = 32;
+        params.cleaning.valCount = 1;
+        params.framing = Framing::CentreCrop;
+        PrepareJob(params).run();
+        return PreparedDataset::open(dir / out);
+    };
+    const PreparedDataset first = prepare(writeSource("a.csv", "north"), "prepared");
+    ASSERT_EQ(first.count(), 4u);
+    const SourceColumns columns = readPreparedColumns(first);
+    ASSERT_EQ(columns.names, (std::vector<std::string>{"site", "Camera Model"}));
+    ASSERT_EQ(columns.rows.size(), 4u);
+    for (size_t i = 0; i < first.count(); ++i) {
+        const std::string stem = std::filesystem::path(first.records()[i].path).stem().string();
+        const int k = stem.back() - '0';
+        EXPECT_EQ(columns.rows[i][0], k == 0 ? "north" : "site " + std::to_string(k)) << stem;
+        EXPECT_EQ(columns.rows[i][1], "cam, " + std::to_string(k % 2)) << stem;
+    }
+
+    // Other values in the same file are another preparation: the fingerprint holds the columns.
+    const PreparedDataset other = prepare(writeSource("a.csv", "south"), "prepared-b");
+    EXPECT_NE(datasetFingerprint(first), datasetFingerprint(other));
+
+    // Exported and prepared again: the same columns for the same faces.
+    const auto exported = dir / "export.csv";
+    ASSERT_EQ(exportCsvDataset(first, {}, exported), 4u);
+    EXPECT_EQ(readFile(exported).substr(0, readFile(exported).find('\n')), "path,age,gender,split,site,Camera Model");
+    const PreparedDataset again = prepare(exported, "prepared-again");
+    const SourceColumns reread = readPreparedColumns(again);
+    ASSERT_EQ(reread.names, columns.names);
+    ASSERT_EQ(again.count(), first.count());
+    for (size_t i = 0; i < again.count(); ++i) {
+        const auto at = std::find_if(first.records().begin(), first.records().end(),
+                                     [&](const Record& r) { return r.path == again.records()[i].path; });
+        ASSERT_NE(at, first.records().end());
+        EXPECT_EQ(reread.rows[i], columns.rows[at - first.records().begin()]);
+    }
+
+    // A changed side file is refused, naming it.
+    test::writeBytes(dir / "prepared" / "columns.csv", sourceColumnsCsv(columns) + "extra,row\n");
+    try {
+        readPreparedColumns(PreparedDataset::open(dir / "prepared"));
+        FAIL() << "a changed columns.csv was read";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("columns.csv"), std::string::npos) << e.what();
+    }
+}
+
+TEST(PrepareJobTest, CsvColumnsPastTheLimitsAreRefusedNamingTheFile)
+{
+    std::string header = "path";
+    for (size_t k = 0; k <= kMaxSourceColumns; ++k)
+        header += ",c" + std::to_string(k);
+    try {
+        parseSourceColumns(header + "\n", "/data", "wide.csv");
+        FAIL() << "33 further columns were kept";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("wide.csv:1"), std::string::npos) << e.what();
+    }
+    const std::string text = "path,note\na.jpg,short\nb.jpg," + std::string(kMaxSourceColumnValue + 1, 'x') + "\n";
+    try {
+        parseSourceColumns(text, "/data", "long.csv");
+        FAIL() << "a value over the limit was kept";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("long.csv:3"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(parseSourceColumns("path,x,x\n", "/data", "twice.csv"), Error);
+    // Only the columns FaceAtlas does not read itself; none: an empty table.
+    EXPECT_TRUE(parseSourceColumns("path,age,gender,split,face,\na.jpg,3,F,val,1,\n", "/d", "w").names.empty());
+    const SourceColumnTable table = parseSourceColumns("file,note\n/d/a.jpg,one\n", "/d", "w");
+    ASSERT_EQ(table.byKey.size(), 1u);
 }

@@ -140,6 +140,69 @@ TEST(ReviewFileTest, ApplyReviewCorrectsLabelsAndListsExclusions)
     EXPECT_EQ(counts.unmatched, 1u);
 }
 
+TEST(ReviewFileTest, AnUndoRowTakesTheDecisionBackWithoutRewritingTheFile)
+{
+    TempDir dir;
+    const auto file = dir / "review.csv";
+    ReviewFile review = ReviewFile::load(file);
+    review.append(decision("/f0.jpg", ReviewAction::Exclude, "", "excluded on the map"));
+    review.append(decision("/f1.jpg", ReviewAction::Age, "60"));
+    review.append(decision("/f2.jpg", ReviewAction::Exclude));
+    const std::string before = readFile(file);
+    review.append(decision("/f0.jpg", ReviewAction::Undo, "", "undone on the Review page"));
+    review.append(decision("/f1.jpg", ReviewAction::Undo));
+    // Appended, never rewritten: the old rows stay as they were and two rows follow.
+    const std::string after = readFile(file);
+    ASSERT_EQ(after.compare(0, before.size(), before), 0);
+    EXPECT_EQ(std::count(after.begin() + static_cast<std::ptrdiff_t>(before.size()), after.end(), '\n'), 2);
+    EXPECT_NE(after.find("/f0.jpg,undo,,,undone on the Review page,"), std::string::npos);
+
+    const ReviewFile again = ReviewFile::load(file);
+    EXPECT_TRUE(again.problems().empty());
+    EXPECT_EQ(again.rows(), 5u);
+    EXPECT_EQ(again.latestFor("/f0.jpg"), nullptr); // no decision any more
+    EXPECT_EQ(again.latestFor("/f1.jpg"), nullptr);
+    ASSERT_EQ(again.latest().size(), 1u);
+    EXPECT_EQ(again.latest()[0].path, "/f2.jpg");
+
+    std::vector<Record> records(3);
+    for (int i = 0; i < 3; ++i) {
+        records[i].path = "/f" + std::to_string(i) + ".jpg";
+        records[i].age = 20 + i;
+    }
+    ReviewCounts counts;
+    EXPECT_EQ(applyReview(again, records, counts), (std::vector<std::size_t>{2})); // f0 is back
+    EXPECT_EQ(records[1].age, 21);                                                 // its old label again
+    EXPECT_EQ(counts.decisions, 1u);
+    EXPECT_EQ(counts.ageCorrected, 0u);
+
+    // A decision after the undo counts again; an undo with a new label is refused, as for keep.
+    ReviewFile text = ReviewFile::parse(std::string(ReviewFile::kHeader) + "\n/f0.jpg,exclude,,,r,t\n"
+                                            + "/f0.jpg,undo,,,r,t\n/f0.jpg,keep,,,r,t\n/f1.jpg,undo,,5,r,t\n",
+                                        "r.csv");
+    ASSERT_NE(text.latestFor("/f0.jpg"), nullptr);
+    EXPECT_EQ(text.latestFor("/f0.jpg")->action, ReviewAction::Keep);
+    ASSERT_EQ(text.problems().size(), 1u);
+    EXPECT_NE(text.problems()[0].find("r.csv:5"), std::string::npos) << text.problems()[0];
+    EXPECT_EQ(parseReviewAction("undo"), ReviewAction::Undo);
+}
+
+TEST(ReviewFileTest, TheDecisionsOfADatasetsFoldersKeepTheFacesAPreparationLeftOut)
+{
+    // /data/a/f2.jpg was excluded and prepared away: its decision is still this dataset's.
+    std::vector<Record> records(2);
+    records[0].path = "/data/a/f0.jpg";
+    records[1].path = "/data/b/f1.jpg";
+    const ReviewFile::Wanted ours = decisionsAboutFolders(records);
+    EXPECT_TRUE(ours("/data/a/f0.jpg"));
+    EXPECT_TRUE(ours("/data/b/f1.jpg#face2"));
+    EXPECT_TRUE(ours("/data/a/f2.jpg"));
+    EXPECT_TRUE(ours("/data/b/group.jpg#face3"));
+    EXPECT_FALSE(ours("/data/c/f3.jpg"));
+    EXPECT_FALSE(ours("/data/f4.jpg"));
+    EXPECT_FALSE(decisionsAbout(records)("/data/a/f2.jpg")); // what Prepare reads: the records' own
+}
+
 TEST(ReviewFileTest, DecisionsNameOneFaceOfAGroupPhoto)
 {
     // A photo whose three faces were all taken, and a one-face picture.

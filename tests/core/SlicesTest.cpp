@@ -179,3 +179,36 @@ TEST(SlicesTest, BadInputsAreClearErrors)
     EXPECT_THROW(computeSlices({}, {}, {}, {}), Error);
     EXPECT_THROW(computeSlices({1.f}, {1}, {{"gender", {"a", "b"}}}, {}), Error);
 }
+
+// Issue 27 item 5: per slice, how many faces the audit flags (and its share in slices.csv), by hand.
+TEST(SlicesTest, AuditFlagsAreCountedPerSliceAsByHand)
+{
+    // Faces:      0    1    2    3    4    5
+    const std::vector<int> truth = {20, 20, 30, 40, 40, 40};
+    const std::vector<float> predicted = {22, 18, 36, 40, 30, 31};
+    const std::vector<std::pair<std::string, std::vector<std::string>>> groupings = {
+        {"gender", {"female", "female", "female", "male", "male", ""}},
+        {"gender,site", {"female,a", "female,b", "female,a", "male,a", "", "male,b"}}};
+    SliceSettings s;
+    s.boot = 0;
+    SliceReport report = computeSlices(predicted, truth, groupings, s);
+    EXPECT_EQ(rowOf(report, "gender", "female").auditFlagged, -1); // no audit counted yet
+    EXPECT_NE(slicesCsv(report).find(",,\n"), std::string::npos) << "without an audit the two columns are empty";
+    // Flagged: faces 1, 2, 4 and 5 (5 has no gender: counted in "all" only for gender).
+    countAuditFlags(report, groupings, {0, 1, 1, 0, 1, 1});
+    EXPECT_EQ(rowOf(report, "all", "all").auditFlagged, 4);
+    EXPECT_EQ(rowOf(report, "gender", "female").auditFlagged, 2);
+    EXPECT_EQ(rowOf(report, "gender", "male").auditFlagged, 1);
+    EXPECT_EQ(rowOf(report, "gender,site", "female,a").auditFlagged, 1);
+    EXPECT_EQ(rowOf(report, "gender,site", "female,b").auditFlagged, 1);
+    EXPECT_EQ(rowOf(report, "gender,site", "male,a").auditFlagged, 0);
+    EXPECT_EQ(rowOf(report, "gender,site", "male,b").auditFlagged, 1);
+    const std::string csv = slicesCsv(report);
+    EXPECT_EQ(csv.substr(0, csv.find('\n')), "by,slice,n,mae,mae_lo,mae_hi,bias,bias_lo,bias_hi,baseline_mae,"
+                                             "equal_weight_mae,flag,audit_flagged,audit_share");
+    EXPECT_NE(csv.find("gender,female,3,"), std::string::npos);
+    EXPECT_NE(csv.find(",2,0.667\n"), std::string::npos) << csv; // female: 2 of 3
+    EXPECT_NE(csv.find("all,all,6,"), std::string::npos);
+    EXPECT_NE(csv.find(",4,0.667\n"), std::string::npos) << csv; // everyone: 4 of 6
+    EXPECT_THROW(countAuditFlags(report, groupings, {1, 0}), Error);
+}

@@ -309,17 +309,20 @@ private Q_SLOTS:
         faceatlas::ui::DatasetPage* page = window.datasetPage();
         QCOMPARE(page->findChild<QDoubleSpinBox*>("minFaceScore")->value(), faceatlas::kDefaultMinDetectorScore);
         shot(window, "photos-before-prepare.png");
-        // Before Prepare nothing is detected: the step says when it is counted instead of "0 removed".
+        // Before any detection nothing is known of the detector's steps: the table says how many photos
+        // were not looked at, and such a step removes "?", instead of "0 removed".
         auto* steps = page->findChild<QTableWidget*>("steps");
         bool found = false;
         for (int row = 0; row < steps->rowCount(); ++row)
             if (steps->item(row, 0)->text().startsWith("face score below threshold")) {
                 found = true;
-                QVERIFY2(steps->item(row, 0)->text().contains("computed when faces are detected (during Prepare)"),
-                         qPrintable(steps->item(row, 0)->text()));
-                QVERIFY(steps->item(row, 1)->text() != "0");
+                QCOMPARE(steps->item(row, 1)->text(), QStringLiteral("?"));
             }
         QVERIFY(found);
+        const auto* note = page->findChild<QLabel*>("previewNote");
+        QVERIFY2(note->isVisibleTo(page) && note->text().startsWith("None of the 3 photos looked at yet"),
+                 qPrintable(note->text()));
+        QVERIFY(page->findChild<QPushButton*>("detectNow")->isVisibleTo(page));
         checkStepNamesFit(steps);
         // The demo has face scores of its own: the other scale, with its own default.
         window.openPath("demo:120");

@@ -2,6 +2,7 @@
 #include "MainWindow.h"
 #include "AttentionPage.h"
 #include "ClustersPage.h"
+#include "CrossDatasetTable.h"
 #include "data/PreparedDataset.h"
 #include "data/Readers.h"
 #include "data/Record.h"
@@ -13,9 +14,11 @@
 #include "JobRunner.h"
 #include "MapColoring.h"
 #include "MapPage.h"
+#include "ml/AgeMatrix.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
 #include "ml/SliceJob.h"
+#include "ml/TrainJob.h"
 #include "PointMapView.h"
 #include "ReviewPage.h"
 #include "ReviewRows.h"
@@ -23,6 +26,7 @@
 #include "RunStatus.h"
 #include "Session.h"
 #include "SlicesPage.h"
+#include "StallProbe.h"
 #include "ThumbnailModel.h"
 #include "TrainPage.h"
 #include "util/Csv.h"
@@ -32,6 +36,8 @@
 #include "WriteQueue.h"
 
 #include "Charts.h"
+#include <map>
+#include <nlohmann/json.hpp>
 #include <QChartView>
 #include <QCheckBox>
 #include <QComboBox>
@@ -52,6 +58,7 @@
 #include <QSignalSpy>
 #include <QSlider>
 #include <QSpinBox>
+#include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -216,7 +223,8 @@ private Q_SLOTS:
         const int before = steps->item(2, 1)->text().toInt();
         auto spins = m_window->datasetPage()->findChildren<QDoubleSpinBox*>();
         QVERIFY(!spins.isEmpty());
-        spins.first()->setValue(3.0); // min face score
+        spins.first()->setValue(3.0);                          // min face score
+        QVERIFY(m_window->session()->lane()->waitIdle(30000)); // counted on the lane (previewSteps)
         QVERIFY(steps->item(2, 1)->text().toInt() > before);
         spins.first()->setValue(1.0);
         m_window->datasetPage()->prepare();
@@ -521,6 +529,158 @@ private Q_SLOTS:
         QVERIFY(QFile::remove(review->reviewFile()));
         m_window->datasetPage()->refreshReview();
         m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
+        QCOMPARE(m_window->session()->dataset()->count(), before);
+        m_window->clustersPage()->encode();
+        QVERIFY(waitForJob());
+        m_window->clustersPage()->setK(3);
+        m_window->clustersPage()->cluster();
+        QVERIFY(waitForJob());
+    }
+
+    void theDecidedViewListsEveryDecisionAndUndoBringsTheFacesBack()
+    {
+        // Decisions from the queue, the Map's Exclude and a script all show in the Decided view;
+        // Prepare stops at a warning when they remove over a tenth of the faces; Undo brings them back.
+        ensureAuditAndMap();
+        if (QTest::currentTestFailed())
+            return;
+        ReviewPage* review = m_window->reviewPage();
+        MapPage* map = m_window->mapPage();
+        DatasetPage* page = m_window->datasetPage();
+        InteractiveLane* lane = m_window->session()->lane();
+        const QString file = review->reviewFile();
+        QFile::remove(file);
+        page->refreshReview();
+        const auto* data = m_window->session()->dataset();
+        const size_t before = data->count();
+        m_window->showPage(MainWindow::ReviewIndex);
+        review->showQueue();
+        review->refreshDecisions();
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(review->statusText().contains("(0 so far)"), qPrintable(review->statusText()));
+
+        // A script's decisions: one about a face of this dataset, one about another dataset's.
+        review->selectItem(0);
+        const qint64 reviewed = review->currentFace();
+        const qint64 scripted = (reviewed + 1) % static_cast<qint64>(before);
+        const std::string reviewedKey = faceatlas::recordKey(data->records()[static_cast<size_t>(reviewed)]);
+        const std::string scriptedKey = faceatlas::recordKey(data->records()[static_cast<size_t>(scripted)]);
+        {
+            faceatlas::ReviewFile script = faceatlas::ReviewFile::load(file.toStdString());
+            script.append({scriptedKey, faceatlas::ReviewAction::Exclude, "", "", "from a script", ""});
+            script.append({"/another/dataset/face.jpg", faceatlas::ReviewAction::Exclude, "", "", "elsewhere", ""});
+        }
+        review->refreshDecisions();
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(review->statusText().contains("(1 so far)"), qPrintable(review->statusText()));
+        // "(N so far)" follows each decision as it is written.
+        review->exclude();
+        QVERIFY(waitWritten());
+        QVERIFY2(review->statusText().contains("(2 so far)"), qPrintable(review->statusText()));
+
+        // The map excludes 40% of the faces.
+        std::vector<char> mask(before, 0);
+        for (size_t r = 0; r < before; ++r)
+            mask[r] = r % 5 < 2 && r != static_cast<size_t>(reviewed) && r != static_cast<size_t>(scripted);
+        map->view()->setSelection(mask);
+        const auto mapped = static_cast<size_t>(std::count(mask.begin(), mask.end(), 1));
+        QCOMPARE(map->selectedRows().size(), mapped);
+        map->excludeSelection();
+        QVERIFY(waitWritten());
+        QVERIFY(lane->waitIdle(60000));
+        const size_t decided = mapped + 2;
+        QVERIFY2(review->statusText().contains(QString("(%1 so far)").arg(decided)), qPrintable(review->statusText()));
+
+        // The Decided view lists them all, with who decided, and counts them by action.
+        review->showDecisions();
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(review->showsDecisions());
+        auto* table = review->findChild<QTableView*>("decisions");
+        QVERIFY(table && table->isVisible());
+        QCOMPARE(review->decisionCount(), static_cast<int>(decided));
+        QVERIFY2(review->decisionCountsText().contains(QLocale().toString(qulonglong(decided)) + " exclude"),
+                 qPrintable(review->decisionCountsText()));
+        const auto rowOf = [table](const std::string& key) {
+            for (int row = 0; row < table->model()->rowCount(); ++row)
+                if (table->model()
+                        ->index(row, 0)
+                        .data(Qt::ToolTipRole)
+                        .toString()
+                        .startsWith(QString::fromStdString(key) + "\n"))
+                    return row;
+            return -1;
+        };
+        const int reviewedRow = rowOf(reviewedKey), scriptedRow = rowOf(scriptedKey);
+        QVERIFY(reviewedRow >= 0 && scriptedRow >= 0);
+        QCOMPARE(table->model()->index(reviewedRow, 1).data().toString(), QString("exclude"));
+        QCOMPARE(table->model()->index(scriptedRow, 3).data().toString(), QString("from a script"));
+        std::vector<int> mapRows;
+        for (int row = 0; row < table->model()->rowCount(); ++row)
+            if (table->model()->index(row, 3).data().toString() == "excluded on the map")
+                mapRows.push_back(row);
+        QCOMPARE(mapRows.size(), mapped);
+        QVERIFY(!table->model()->index(mapRows[0], 0).data(Qt::DecorationRole).value<QPixmap>().isNull());
+
+        // Prepare stops at a warning: 40% of the faces would go.
+        page->prepare();
+        QVERIFY(waitForJob());
+        QVERIFY2(page->prepareWarning().contains(
+                     QString("remove %1 of %2 faces")
+                         .arg(QLocale().toString(qulonglong(decided)), QLocale().toString(qulonglong(before)))),
+                 qPrintable(page->prepareWarning()));
+        QCOMPARE(m_window->session()->dataset()->count(), before); // nothing prepared yet
+        // "Review decisions" leads to the Decided view; Prepare warns again; "Prepare anyway" goes on.
+        review->showQueue();
+        page->findChild<QPushButton*>("reviewDecisions")->click();
+        QVERIFY(review->showsDecisions());
+        QVERIFY(page->prepareWarning().isEmpty());
+        page->prepare();
+        QVERIFY(waitForJob());
+        QVERIFY(!page->prepareWarning().isEmpty());
+        page->findChild<QPushButton*>("prepareAnyway")->click();
+        QVERIFY(waitForJob());
+        QVERIFY(page->prepareWarning().isEmpty());
+        QCOMPARE(m_window->session()->dataset()->count(), before - decided);
+
+        // The faces Prepare left out are still listed; Ctrl+Z takes back the map's and the queue's.
+        m_window->showPage(MainWindow::ReviewIndex);
+        review->showDecisions();
+        QVERIFY(lane->waitIdle(60000));
+        QCOMPARE(review->decisionCount(), static_cast<int>(decided));
+        const size_t rowsBefore = reviewRows(file).size();
+        table->clearSelection();
+        for (int row = 0; row < table->model()->rowCount(); ++row)
+            if (row != rowOf(scriptedKey))
+                table->selectionModel()->select(table->model()->index(row, 0),
+                                                QItemSelectionModel::Select | QItemSelectionModel::Rows);
+        QApplication::setActiveWindow(m_window.get());
+        table->setFocus();
+        QTest::keyClick(table, Qt::Key_Z, Qt::ControlModifier);
+        QVERIFY(waitWritten());
+        QVERIFY(lane->waitIdle(60000));
+        QCOMPARE(review->decisionCount(), 1);
+        const std::vector<ReviewRow> rows = reviewRows(file); // appended, never rewritten
+        QCOMPARE(rows.size(), rowsBefore + decided - 1);
+        QCOMPARE(std::get<1>(rows.back()), std::string("undo"));
+
+        // The next Prepare brings them back; only the script's exclusion stays.
+        page->prepare();
+        QVERIFY(waitForJob());
+        QVERIFY2(page->prepareWarning().isEmpty(), qPrintable(page->prepareWarning()));
+        QCOMPARE(m_window->session()->dataset()->count(), before - 1);
+        bool back = false;
+        for (const auto& r : m_window->session()->dataset()->records()) {
+            QVERIFY(faceatlas::recordKey(r) != scriptedKey);
+            back = back || faceatlas::recordKey(r) == reviewedKey;
+        }
+        QVERIFY(back);
+
+        // Back to the dataset the tests that follow expect: no review, encoded and clustered, the queue shown.
+        review->showQueue();
+        QVERIFY(QFile::remove(file));
+        page->refreshReview();
+        page->prepare();
         QVERIFY(waitForJob());
         QCOMPARE(m_window->session()->dataset()->count(), before);
         m_window->clustersPage()->encode();
@@ -1163,13 +1323,59 @@ private Q_SLOTS:
 
     void resumeWithoutARunSaysSo()
     {
+        ensureDataset();
         TrainPage* train = m_window->trainPage();
         train->setModel("age-capstone");
         QVERIFY(m_window->session()->latestRun("age-capstone").isEmpty());
+        // The button says so before it is pressed: off, with the reason in its tooltip.
+        auto* resume = train->findChild<QPushButton*>("resumeLatest");
+        QVERIFY(resume);
+        QVERIFY(!resume->isEnabled());
+        QVERIFY2(resume->toolTip().contains("no age-capstone run"), qPrintable(resume->toolTip()));
         train->start(/*resume=*/true);
         QVERIFY(!m_window->session()->jobs()->isRunning());
         QVERIFY2(train->statusText().contains("no earlier"), qPrintable(train->statusText()));
         train->setModel("age");
+        QCOMPARE(resume->isEnabled(), !m_window->session()->latestRun("age").isEmpty());
+    }
+
+    void theStallProbeRunsOnlyWhenAskedForAndKeepsABoundedBuffer()
+    {
+        // An ordinary window measures nothing (no timer appending for the life of the application).
+        qunsetenv("FACEATLAS_STALL_PROBE");
+        QVERIFY(!m_window->stallProbe()->isRunning());
+        StallProbe probe(nullptr, 5);
+        probe.start();
+        QTRY_VERIFY_WITH_TIMEOUT(probe.taken() >= 12, 5000);
+        probe.stop();
+        QCOMPARE(probe.since(0).size(), size_t(5)); // the newest five only
+        QCOMPARE(probe.since(probe.taken() - 2).size(), size_t(2));
+        QVERIFY(probe.max() >= probe.p99());
+        probe.reset();
+        QCOMPARE(probe.taken(), std::uint64_t(0));
+        QVERIFY(probe.since(0).empty());
+    }
+
+    void aMapSetWhileItsViewIsSmallIsFramedAgainWhenTheViewGrows()
+    {
+        // After a restart the map is set before its page was ever laid out: the first fit is to a
+        // tiny view, and the map was drawn in a corner. A resize frames it again, until the user
+        // zooms or pans.
+        PointMapView view;
+        view.resize(60, 50);
+        auto xy = std::make_shared<std::vector<float>>(std::vector<float>{0, 0, 10, 0, 0, 10, 10, 10, 5, 5});
+        view.setPoints(PointMapView::layoutPoints(xy));
+        view.resize(800, 600);
+        QResizeEvent grown(QSize(800, 600), QSize(60, 50));
+        QApplication::sendEvent(&view, &grown);
+        const double span = view.screenPosition(1).x() - view.screenPosition(0).x();
+        QVERIFY2(span > 500, qPrintable(QString::number(span)));
+        view.zoomBy(2, QPointF(400, 300));
+        const double zoomed = view.screenPosition(1).x() - view.screenPosition(0).x();
+        view.resize(700, 600);
+        QResizeEvent shrunk(QSize(700, 600), QSize(800, 600));
+        QApplication::sendEvent(&view, &shrunk);
+        QCOMPARE(view.screenPosition(1).x() - view.screenPosition(0).x(), zoomed); // the user's zoom stays
     }
 
     void runsPagePlotsWhatIsSelectedOnLabelledAxes()
@@ -1363,6 +1569,88 @@ private Q_SLOTS:
 
     // --- Issue 26: what a new user trips over ---
 
+    /** The step table's rows as "name|removed|remaining". */
+    static QStringList stepRows(DatasetPage* page)
+    {
+        auto* steps = page->findChild<QTableWidget*>("steps");
+        QStringList rows;
+        for (int row = 0; row < steps->rowCount(); ++row)
+            rows << steps->item(row, 0)->text() + "|" + steps->item(row, 1)->text() + "|" + steps->item(row, 2)->text();
+        return rows;
+    }
+
+    void theStepCountsBeforeAndAfterPrepareAndAfterARestartAgree()
+    {
+        const QDir images(QStringLiteral(FACEATLAS_SHARED_DATA "/utkface/images"));
+        if (!images.exists())
+            QSKIP("../shared/data/utkface/images is absent: real faces are needed (the detector finds no drawn ones)");
+        // Real faces of every age, so that the detector's steps and the age step all remove some.
+        QTemporaryDir folder;
+        const QStringList files = images.entryList(QDir::Files, QDir::Name);
+        QVERIFY(files.size() >= 40);
+        for (int i = 0; i < 40; ++i) {
+            const QString name = files[static_cast<int>(static_cast<qint64>(i) * files.size() / 40)];
+            QVERIFY(QFile::link(images.filePath(name), folder.filePath(name)));
+        }
+        const QString spec = "utkface:" + folder.path();
+        m_window->openPath(spec);
+        QVERIFY(waitForJob());
+        DatasetPage* page = m_window->datasetPage();
+        auto* note = page->findChild<QLabel*>("previewNote");
+        auto* detect = page->findChild<QPushButton*>("detectNow");
+        // Nothing looked at yet: the table says so, and offers to look.
+        QVERIFY2(note->isVisibleTo(page) && note->text().startsWith("None of the 40 photos looked at yet"),
+                 qPrintable(note->text()));
+        QVERIFY(detect->isVisibleTo(page));
+        QVERIFY(stepRows(page).join("\n").contains("face score below threshold|?|at most"));
+        // "Detect faces now": a job, then every count is exact.
+        detect->click();
+        QVERIFY(waitForJob());
+        QVERIFY2(!note->isVisibleTo(page), qPrintable(note->text()));
+        QVERIFY(!detect->isVisibleTo(page));
+        const QStringList before = stepRows(page);
+        QVERIFY2(!before.join("\n").contains("at "), qPrintable(before.join("\n")));
+        // Prepare counts what the preview counted, and prepared.json keeps it.
+        page->prepare();
+        QVERIFY(waitForJob());
+        QVERIFY(m_window->session()->dataset());
+        const QStringList after = stepRows(page);
+        QCOMPARE(after, before);
+        const auto manifest = nlohmann::json::parse(m_window->session()->dataset()->manifestJson());
+        const auto& steps = manifest.at("report").at("steps");
+        QCOMPARE(static_cast<int>(steps.size()), after.size());
+        for (int k = 0; k < after.size(); ++k) {
+            const QStringList cells = after[k].split('|');
+            QCOMPARE(cells[1], QString::number(steps[static_cast<size_t>(k)].at("removed").get<qulonglong>()));
+            QCOMPARE(cells[2], QString::number(steps[static_cast<size_t>(k)].at("remaining").get<qulonglong>()));
+        }
+        QVERIFY(steps.back().at("removed").get<qulonglong>() > 0 || steps[3].at("removed").get<qulonglong>() > 0);
+        QCOMPARE(static_cast<qulonglong>(page->faceCount()), steps.back().at("remaining").get<qulonglong>());
+        // A restart: the preparation is reopened and its source read again; the table still shows
+        // the prepared counts beside the grid of the prepared faces, from prepared.json (the
+        // findings cache is gone: the preview could not count the detector's steps).
+        QVERIFY(QDir(QString::fromLocal8Bit(qgetenv("FACEATLAS_CACHE_DIR")) + "/faces").removeRecursively());
+        QSettings().setValue("session/running", false);
+        {
+            MainWindow again;
+            QVERIFY(again.session()->dataset());
+            QVERIFY(faceatlas::test::waitForJob(again));
+            DatasetPage* reopened = again.datasetPage();
+            QCOMPARE(stepRows(reopened), after);
+            QVERIFY(!reopened->findChild<QLabel*>("previewNote")->isVisibleTo(reopened));
+            QCOMPARE(reopened->faceCount(), page->faceCount());
+            // A setting changed: the preview counts again, and says what it has not looked at.
+            reopened->findChild<QSpinBox*>("ageMin")->setValue(30);
+            QVERIFY(again.session()->lane()->waitIdle(30000));
+            auto* reopenedNote = reopened->findChild<QLabel*>("previewNote");
+            QVERIFY2(reopenedNote->isVisibleTo(reopened)
+                         && reopenedNote->text().startsWith("None of the 40 photos looked at yet"),
+                     qPrintable(reopenedNote->text()));
+            QVERIFY(stepRows(reopened) != after);
+        }
+        QSettings().setValue("session/running", true);
+    }
+
     void theAuditShowsItsBaselineAndSaysWhenItsSuspectsAreNotToBeTrusted()
     {
         ensureAuditAndMap();
@@ -1440,6 +1728,24 @@ private Q_SLOTS:
         QCOMPARE(map->currentData().toString(), QString("features")); // the choice made before
         QVERIFY(map->isEnabled());
         map->setCurrentIndex(map->findData("gradcam"));
+
+        // An autoencoder run chosen under Grad-CAM (an age model's map) shows its code layer, not an error.
+        ensureAgeRun();
+        ensureAuditAndMap(); // trains an autoencoder for the map
+        auto* run = attention->findChild<QComboBox*>("attentionRun");
+        int autoencoder = -1;
+        for (int i = 0; i < run->count(); ++i)
+            if (run->itemText(i).startsWith("autoencoder"))
+                autoencoder = i;
+        QVERIFY(autoencoder >= 0);
+        const int age = autoencoder == 0 ? 1 : 0;
+        run->setCurrentIndex(age);
+        map->setCurrentIndex(map->findData("gradcam"));
+        run->setCurrentIndex(autoencoder);
+        QCOMPARE(map->currentData().toString(), QString("code"));
+        run->setCurrentIndex(age);
+        map->setCurrentIndex(map->findData("gradcam"));
+        QVERIFY(m_window->session()->lane()->waitIdle(60000));
     }
 
     void staleMessagesAreClearedAndFailedSourcesLeaveRecent()
@@ -1604,7 +1910,8 @@ private Q_SLOTS:
         QVERIFY(in.readLine().startsWith("by,slice,n,mae,mae_lo,mae_hi,bias"));
         std::vector<std::string> fields;
         for (const faceatlas::SliceRow& row : report.rows) {
-            QVERIFY(faceatlas::splitCsvLine(in.readLine().trimmed().toStdString(), fields) && fields.size() == 12);
+            // slices.csv's 14 columns, the audit's two last (empty without an audit; see Slices.h).
+            QVERIFY(faceatlas::splitCsvLine(in.readLine().trimmed().toStdString(), fields) && fields.size() == 14);
             QCOMPARE(fields[0], row.by);
             QCOMPARE(fields[1], row.slice);
             QCOMPARE(std::stoul(fields[2]), static_cast<unsigned long>(row.n));
@@ -1650,6 +1957,231 @@ private Q_SLOTS:
         QVERIFY2(runs->itemText(entry).contains("not on this dataset"), qPrintable(runs->itemText(entry)));
         session->openPrepared(firstDir);
         QVERIFY(session->lane()->waitIdle(60000));
+    }
+
+    /** The faces of `result` flagged in `mask`, counted over the faces the slice job measured. */
+    static size_t measuredIn(const faceatlas::SliceJobResult& result, const std::vector<char>& mask)
+    {
+        return static_cast<size_t>(std::count_if(result.faces.begin(), result.faces.end(),
+                                                 [&](std::uint32_t f) { return f < mask.size() && mask[f]; }));
+    }
+
+    /** The report's row `slice` of grouping `by`; null when there is none. */
+    static const faceatlas::SliceRow* sliceRow(const faceatlas::SliceJobResult& result, const std::string& by,
+                                               const std::string& slice)
+    {
+        for (const faceatlas::SliceRow& row : result.report.rows)
+            if (row.by == by && row.slice == slice)
+                return &row;
+        return nullptr;
+    }
+
+    void aLassoSelectionASubsetAndAClusterBecomeSlices()
+    {
+        ensureAgeRun();
+        Session* session = m_window->session();
+        MapPage* map = m_window->mapPage();
+        InteractiveLane* lane = session->lane();
+        if (!map->hasMap()) {
+            const QString ae = session->latestRun("autoencoder");
+            if (ae.isEmpty() || !session->runMismatch(ae).isEmpty()) {
+                m_window->trainPage()->setModel("autoencoder");
+                m_window->trainPage()->setEpochs(1);
+                m_window->trainPage()->start();
+                QVERIFY(waitForJob());
+            }
+            if (session->codesDir().isEmpty()) {
+                m_window->clustersPage()->encode();
+                QVERIFY(waitForJob());
+            }
+            map->computeMap("pca");
+            QVERIFY(waitForJob());
+        }
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(map->hasMap(), qPrintable(map->statusText()));
+        SlicesPage* page = m_window->slicesPage();
+        page->setAllFaces(true);
+        page->refreshRuns();
+        QVERIFY(page->setRun(session->latestRun("age")));
+
+        // A lasso around the left half, then "Error of these faces": the Slices page runs it.
+        m_window->showPage(MainWindow::MapIndex);
+        QApplication::processEvents();
+        PointMapView* view = map->view();
+        view->grab();
+        view->setTool(PointMapView::Tool::Lasso);
+        const int w = view->width(), h = view->height();
+        drag(view, QPolygon() << QPoint(2, 2) << QPoint(w / 2, 2) << QPoint(w / 2, h - 2) << QPoint(2, h - 2));
+        const qint64 selected = view->selectedCount();
+        QVERIFY(selected > 0 && selected < view->pointCount());
+        const std::vector<char> lasso = view->selection();
+        auto* button = map->findChild<QPushButton*>("selectionSlice");
+        QVERIFY(button);
+        QTest::mouseClick(button, Qt::LeftButton);
+        QVERIFY(page->isVisible());
+        QVERIFY2(waitForJob(), qPrintable(page->statusText()));
+        auto result = page->result();
+        QVERIFY2(result, qPrintable(page->statusText()));
+        const std::string name = QString("selection: %1 faces").arg(selected).toStdString();
+        const faceatlas::SliceRow* in = sliceRow(*result, name, "selected");
+        const faceatlas::SliceRow* out = sliceRow(*result, name, "others");
+        QVERIFY2(in && out, qPrintable(page->statusText()));
+        QCOMPARE(in->n, measuredIn(*result, lasso));
+        QVERIFY(in->n > 0);
+        QCOMPARE(in->n + out->n, result->faces.size());
+        QCOMPARE(page->findChild<QComboBox*>("sliceBy")->currentData().toString(), QString::fromStdString(name));
+
+        // A saved subset, chosen again later, is named by its subset.
+        map->saveSubset("left faces");
+        QVERIFY(waitWritten());
+        QTest::keyClick(view, Qt::Key_Escape);
+        QVERIFY(map->loadSubset("left faces"));
+        QVERIFY(lane->waitIdle(60000));
+        QCOMPARE(view->selection(), lasso);
+        m_window->showPage(MainWindow::MapIndex);
+        QTest::mouseClick(button, Qt::LeftButton);
+        QVERIFY2(waitForJob(), qPrintable(page->statusText()));
+        result = page->result();
+        const std::string subset = QString("subset left faces: %1 faces").arg(selected).toStdString();
+        in = sliceRow(*result, subset, "selected");
+        QVERIFY2(in, qPrintable(page->statusText()));
+        QCOMPARE(in->n, measuredIn(*result, lasso));
+        // Flags that are not of the open preparation are refused, never sliced.
+        QVERIFY(!page->addFacesSlice("wrong", std::make_shared<const std::vector<char>>(lasso.size() + 1, 1)));
+        QVERIFY2(page->statusText().contains("not of the open dataset"), qPrintable(page->statusText()));
+
+        // The open preparation's clustering is offered as "cluster"; its slices are its clusters.
+        if (session->clustersDir().isEmpty() || session->clusterLabels().empty()) {
+            m_window->clustersPage()->setK(3);
+            m_window->clustersPage()->cluster();
+            QVERIFY(waitForJob());
+        }
+        QVERIFY(lane->waitIdle(60000));
+        const std::vector<int> labels = session->clusterLabels();
+        QCOMPARE(labels.size(), session->dataset()->count());
+        auto* by = page->findChild<QComboBox*>("sliceBy");
+        QVERIFY(by->findData("cluster") >= 0);
+        m_window->showPage(MainWindow::SlicesIndex);
+        page->setGrouping("cluster");
+        page->compute();
+        QVERIFY2(waitForJob(), qPrintable(page->statusText()));
+        result = page->result();
+        std::map<int, size_t> perCluster;
+        for (const std::uint32_t f : result->faces)
+            if (labels[f] >= 0)
+                ++perCluster[labels[f]];
+        QVERIFY(!perCluster.empty());
+        for (const auto& [cluster, n] : perCluster) {
+            const faceatlas::SliceRow* row = sliceRow(*result, "cluster", std::to_string(cluster));
+            QVERIFY2(row, qPrintable(QString::number(cluster)));
+            QCOMPARE(row->n, n);
+        }
+    }
+
+    // Issue 27 item 5: the newest audit of the open preparation gives each slice its flagged faces.
+    void theSlicesPageCountsTheAuditsFlagsPerSlice()
+    {
+        ensureAgeRun();
+        ensureAuditAndMap();
+        Session* session = m_window->session();
+        const QString audit = session->newest(faceatlas::OutputKind::Audit);
+        QVERIFY(!audit.isEmpty());
+        SlicesPage* page = m_window->slicesPage();
+        m_window->showPage(MainWindow::SlicesIndex);
+        page->refreshRuns();
+        QVERIFY(page->setRun(session->latestRun("age")));
+        page->setGrouping("gender");
+        page->setAllFaces(true);
+        page->compute();
+        QVERIFY2(waitForJob(), qPrintable(page->statusText()));
+        const auto result = page->result();
+        QVERIFY2(result, qPrintable(page->statusText()));
+        // Counted again here from the audit's own files: every measured face the audit flags.
+        const std::vector<char> flagged = faceatlas::auditFlaggedRows(audit.toStdString(), *session->dataset());
+        long long expectedAll = 0;
+        std::map<std::string, long long> expected;
+        for (const auto& [by, values] : result->values)
+            if (by == "gender")
+                for (size_t k = 0; k < result->faces.size(); ++k) {
+                    expectedAll += flagged[result->faces[k]] != 0;
+                    if (!values[k].empty())
+                        expected[values[k]] += flagged[result->faces[k]] != 0;
+                }
+        QVERIFY(expectedAll > 0);
+        for (const faceatlas::SliceRow& row : page->plot()->rows()) {
+            QCOMPARE(row.auditFlagged, row.by == "all" ? expectedAll : expected[row.slice]);
+            QVERIFY(!ForestPlot::auditText(row).isEmpty());
+        }
+        const auto* summary = page->findChild<QLabel*>("sliceSummary");
+        QVERIFY(summary);
+        QVERIFY2(summary->text().contains(QStringLiteral("label audit of this preparation flags %1").arg(expectedAll)),
+                 qPrintable(summary->text()));
+        QApplication::processEvents();
+        page->plot()->grab().save(m_dir.filePath("slices-audit.png"));
+    }
+
+    void compareAcrossDatasetsFillsTheTableWithEachRunsErrorOnEachPreparation()
+    {
+        ensureAgeRun();
+        Session* session = m_window->session();
+        session->refreshIndex();
+        m_window->showPage(MainWindow::RunsIndex);
+        RunsPage* runs = m_window->runsPage();
+        runs->showCrossDatasets();
+        CrossDatasetTable* matrix = runs->crossDatasets();
+        matrix->setAllFaces(true);
+        matrix->compute();
+        QVERIFY2(waitForJob(600), qPrintable(matrix->statusText()));
+        QTableWidget* table = matrix->table();
+        QVERIFY2(table->rowCount() >= 1 && table->columnCount() >= 1, qPrintable(matrix->statusText()));
+        const auto& cells = matrix->cells();
+        QCOMPARE(cells.size(), static_cast<size_t>(table->rowCount() * table->columnCount()));
+
+        // The cell of the latest age run on the open preparation: the figures evaluate gives, by hand.
+        const auto* data = session->dataset();
+        const std::filesystem::path run = session->latestRun("age").toStdString();
+        const auto cellAt = std::find_if(cells.begin(), cells.end(), [&](const faceatlas::AgeMatrixCell& c) {
+            return std::filesystem::equivalent(c.run, run) && std::filesystem::equivalent(c.data, data->dir());
+        });
+        QVERIFY(cellAt != cells.end());
+        QVERIFY2(cellAt->measured(), cellAt->error.c_str());
+        faceatlas::LoadedModel loaded = faceatlas::loadRunModel(run);
+        const auto labelled = faceatlas::labelledFaces(*data, faceatlas::Split::All);
+        const auto predicted =
+            faceatlas::predictAges(*loaded.model, *data, labelled.indices, faceatlas::resolveDevice("cpu"));
+        double mae = 0, bias = 0;
+        for (size_t k = 0; k < predicted.size(); ++k) {
+            mae += std::abs(predicted[k] - labelled.ages[k]);
+            bias += predicted[k] - labelled.ages[k];
+        }
+        mae /= static_cast<double>(predicted.size());
+        bias /= static_cast<double>(predicted.size());
+        QCOMPARE(cellAt->n, predicted.size());
+        QVERIFY2(std::abs(cellAt->mae - mae) < 1e-3, qPrintable(QString("%1 vs %2").arg(cellAt->mae).arg(mae)));
+        QVERIFY(std::abs(cellAt->bias - bias) < 1e-3);
+        QVERIFY(cellAt->baselineMae > 0);
+        const int index = static_cast<int>(cellAt - cells.begin());
+        const QTableWidgetItem* item = table->item(index / table->columnCount(), index % table->columnCount());
+        QVERIFY(item);
+        QVERIFY2(item->text().startsWith(QString("%1 (%2)").arg(mae, 0, 'f', 2).arg(predicted.size())),
+                 qPrintable(item->text()));
+        QVERIFY2(item->text().contains(QString("bias %1").arg(bias, 0, 'f', 2)), qPrintable(item->text()));
+        QVERIFY(item->font().bold()); // the run's own preparation
+
+        // Coloured against the baseline: green well under it, red at or above it.
+        const auto colour = &CrossDatasetTable::colourAgainstBaseline;
+        QVERIFY(colour(5, 10).green() > colour(5, 10).red() + 30);
+        QVERIFY(colour(10, 10).red() > colour(10, 10).green() + 40);
+        QVERIFY(colour(12, 10) == colour(10, 10));
+        QVERIFY(colour(8, 10) != colour(5, 10) && colour(8, 10) != colour(10, 10));
+        for (int r = 0; r < table->rowCount(); ++r)
+            for (int c = 0; c < table->columnCount(); ++c) {
+                const faceatlas::AgeMatrixCell& cell = cells[static_cast<size_t>(r * table->columnCount() + c)];
+                if (!cell.measured())
+                    QCOMPARE(table->item(r, c)->text(), QString("—"));
+                else
+                    QCOMPARE(table->item(r, c)->background().color(), colour(cell.mae, cell.baselineMae));
+            }
     }
 
     // --- The workspace index: each page shows only the open preparation's work (issue 23) ---

@@ -26,6 +26,7 @@
 #include "ReviewRows.h"
 #include "RunsPage.h"
 #include "Session.h"
+#include "StallProbe.h"
 #include "TrainPage.h"
 #include "util/Csv.h"
 #include "WriteQueue.h"
@@ -141,14 +142,12 @@ public:
             if (m_options.verbose)
                 std::printf("%4d %s\n", step, chosen->name);
             MainWindow* before = m_window.get();
-            const size_t samples = before->eventLoopLateness().size();
+            const std::uint64_t mark = before->stallProbe()->taken();
             chosen->act();
             pump(pick(5, 40));
-            if (m_window.get() == before) { // the worst stall seen during this action, by kind of action
-                const auto& lateness = m_window->eventLoopLateness();
-                for (size_t i = samples; i < lateness.size(); ++i)
-                    m_worstByAction[chosen->name] = std::max(m_worstByAction[chosen->name], lateness[i]);
-            }
+            if (m_window.get() == before) // the worst stall seen during this action, by kind of action
+                for (const double late : m_window->stallProbe()->since(mark))
+                    m_worstByAction[chosen->name] = std::max(m_worstByAction[chosen->name], late);
             const QString problem = contradiction();
             if (!problem.isEmpty()) {
                 std::printf("monkey: after action %d (%s): %s\n", step, chosen->name, qPrintable(problem));
@@ -207,6 +206,7 @@ private:
     {
         m_window = std::make_unique<MainWindow>();
         m_window->setConfirmClose(false);
+        m_window->stallProbe()->start(); // the monkey reports the worst stall of each kind of action
         m_window->session()->setWorkspace(m_workspaces[static_cast<size_t>(m_workspace)]);
         m_window->show();
         QObject::connect(m_window->session()->jobs(), &JobRunner::finished,
@@ -243,7 +243,7 @@ private:
 
     void collectLateness()
     {
-        const auto& samples = m_window->eventLoopLateness();
+        const std::vector<double> samples = m_window->stallProbe()->since(0);
         m_lateness.insert(m_lateness.end(), samples.begin(), samples.end());
     }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "MainWindow.h"
 #include "Session.h"
@@ -20,6 +21,8 @@ inline bool waitForJob(faceatlas::ui::MainWindow& window, int seconds = 240)
     // The spy hears the signal on the worker thread; let the GUI thread's queued handlers run too.
     QCoreApplication::sendPostedEvents();
     QCoreApplication::processEvents();
+    // And what they handed to the lane (the Dataset page's step preview after a source opens).
+    window.session()->lane()->waitIdle(seconds * 1000);
     return spy.takeFirst().at(1).toBool();
 }
 
