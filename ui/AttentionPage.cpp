@@ -5,6 +5,7 @@
 #include "InteractiveLane.h"
 #include "ml/Attention.h"
 #include "ml/Batches.h"
+#include "ml/ModelKinds.h"
 #include "ml/Runs.h"
 #include "Session.h"
 
@@ -24,6 +25,11 @@
 #include <stdexcept>
 
 namespace faceatlas::ui {
+
+namespace {
+/** The run list's item data: whether the run is of an autoencoder kind (ModelRole), not read from its text. */
+constexpr int kIsAutoencoderRole = Qt::UserRole + 1;
+} // namespace
 
 AttentionPage::AttentionPage(Session* session, QWidget* parent)
     : QWidget(parent)
@@ -103,10 +109,13 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     const auto refreshRuns = [this] {
         const QString current = m_run->currentData().toString();
         m_run->clear();
-        for (const char* model : {"age", "age-capstone", "autoencoder"}) {
+        for (const ModelKindInfo& kind : modelKinds()) {
+            const QString model = QString::fromUtf8(kind.name);
             const QString dir = m_session->latestRun(model);
-            if (!dir.isEmpty())
-                m_run->addItem(QStringLiteral("%1 (%2)").arg(model, QFileInfo(dir).fileName()), dir);
+            if (dir.isEmpty())
+                continue;
+            m_run->addItem(QStringLiteral("%1 (%2)").arg(model, QFileInfo(dir).fileName()), dir);
+            m_run->setItemData(m_run->count() - 1, kind.role == ModelRole::Autoencoder, kIsAutoencoderRole);
         }
         const int at = m_run->findData(current);
         if (at >= 0)
@@ -145,10 +154,10 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     connect(m_method, &QComboBox::currentIndexChanged, this, [this] {
         // The code map is the autoencoder's: switch to the latest autoencoder run rather than refuse.
         const bool code = m_method->currentData().toString() == "code";
-        const bool onAutoencoder = m_run->currentText().startsWith("autoencoder");
+        const bool onAutoencoder = m_run->currentData(kIsAutoencoderRole).toBool();
         if (code && !onAutoencoder)
             for (int i = 0; i < m_run->count(); ++i)
-                if (m_run->itemText(i).startsWith("autoencoder")) {
+                if (m_run->itemData(i, kIsAutoencoderRole).toBool()) {
                     m_run->setCurrentIndex(i); // renders
                     return;
                 }
@@ -187,7 +196,7 @@ bool AttentionPage::followRunKind()
 {
     // Grad-CAM for age needs an age model: on an autoencoder run draw its code layer rather than an
     // error. The method's handler renders.
-    if (!m_run->currentText().startsWith("autoencoder") || m_method->currentData().toString() != "gradcam"
+    if (!m_run->currentData(kIsAutoencoderRole).toBool() || m_method->currentData().toString() != "gradcam"
         || m_cluster->value() >= 0)
         return false;
     m_method->setCurrentIndex(m_method->findData("code"));

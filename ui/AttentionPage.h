@@ -37,9 +37,9 @@ public:
     QString statusText() const;
 
 private:
-    /** In whole-cluster mode the Map shows the signed Grad-CAM it draws, and is locked there. */
     /** Switches Grad-CAM (age models only) to the code layer when an autoencoder run is chosen; true if it did. */
     bool followRunKind();
+    /** In whole-cluster mode the Map shows the signed Grad-CAM it draws, and is locked there. */
     void followClusterMode();
     /** Lays the last computed map over its face with the opacity and colour map on screen (cheap). */
     void blend();

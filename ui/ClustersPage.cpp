@@ -7,6 +7,7 @@
 #include "JobRunner.h"
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
+#include "ml/ModelKinds.h"
 #include "ml/Runs.h"
 #include "NextStep.h"
 #include "Session.h"
@@ -477,7 +478,7 @@ QString ClustersPage::provenance(const nlohmann::json& metrics) const
         }
     } catch (const std::exception&) {
     }
-    const QString latest = m_session->latestRun("autoencoder");
+    const QString latest = m_session->latestRunFor(ModelRole::Autoencoder);
     if (!latest.isEmpty() && QDir(latest).absolutePath() != QDir(run).absolutePath())
         text += tr(" <b>A newer autoencoder run (%1) exists: encode and cluster again to use it.</b>")
                     .arg(QFileInfo(latest).fileName().toHtmlEscaped());

@@ -5,6 +5,7 @@
 #include "JobRunner.h"
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
+#include "ml/ModelKinds.h"
 #include "Session.h"
 
 #include <QCheckBox>
@@ -18,7 +19,7 @@ namespace faceatlas::ui {
 
 void ClustersPage::encode()
 {
-    const QString run = m_session->latestRun("autoencoder");
+    const QString run = m_session->latestRunFor(ModelRole::Autoencoder);
     if (run.isEmpty() || !m_session->dataset()) {
         m_summary->setText(tr("Encoding needs a prepared dataset and a trained autoencoder (Train page)."));
         return;

@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <QBarCategoryAxis>
@@ -55,6 +56,42 @@
 #include <QVBoxLayout>
 
 namespace faceatlas::ui {
+
+namespace {
+
+/**
+ * The folder right below `location` that holds the most image files, as "images/ holds 5,000 images",
+ * or "" when none does: a dataset unpacked one level deeper than where it was opened (UTKFace's
+ * archive holds UTKFace/, the sample here images/ beside labels.csv). Worker threads only (it lists
+ * folders); bounded: 256 subfolders, 100,000 files counted in each.
+ */
+QString subfolderWithImages(const std::string& location)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    QString best;
+    std::size_t bestCount = 0, folders = 0;
+    for (fs::directory_iterator it(location, ec), end; !ec && it != end && folders < 256; it.increment(ec)) {
+        if (!it->is_directory(ec))
+            continue;
+        ++folders;
+        std::size_t count = 0;
+        std::error_code inner;
+        for (fs::directory_iterator f(it->path(), inner), fend; !inner && f != fend && count < 100000;
+             f.increment(inner))
+            count += f->is_regular_file(inner) && hasImageExtension(f->path());
+        if (count > bestCount) {
+            bestCount = count;
+            best = QString::fromStdString(it->path().filename().string());
+        }
+    }
+    return bestCount == 0 ? QString()
+                          : QCoreApplication::translate("DatasetPage", "%1/ below it holds %2 images: open that folder")
+                                .arg(best)
+                                .arg(QLocale().toString(static_cast<qulonglong>(bestCount)));
+}
+
+} // namespace
 
 DatasetPage::DatasetPage(Session* session, QWidget* parent)
     : QWidget(parent)
@@ -501,6 +538,8 @@ void DatasetPage::refreshReview()
     m_applyReview->setEnabled(review.exists());
     m_applyReview->setText(review.exists() ? tr("Apply the review decisions (%1)").arg(review.fileName())
                                            : tr("Apply the review decisions (none yet: Review page)"));
+    // A decision or an undo (the queue, the Map's Exclude) changes what Prepare removes: counted again.
+    updateCounts();
 }
 
 void DatasetPage::setSubset(std::shared_ptr<const std::vector<char>> mask, qint64 count)
@@ -589,9 +628,13 @@ void DatasetPage::loadSource(const QString& spec)
     auto loaded = std::make_shared<LoadedDataset>();
     auto probes = std::make_shared<std::vector<ImageProbe>>();
     const std::string source = spec.toStdString();
-    const auto read = [loaded, probes, source](const CancelToken& cancel, const JobRunner::Report& report) {
+    auto imagesBelow = std::make_shared<QString>();
+    const auto read = [loaded, probes, source, imagesBelow](const CancelToken& cancel,
+                                                            const JobRunner::Report& report) {
         report(QObject::tr("reading metadata"), 0, 0);
         *loaded = openSource(source);
+        if (loaded->records.empty() && (loaded->kind == SourceKind::UtkFace || loaded->kind == SourceKind::Folder))
+            *imagesBelow = subfolderWithImages(loaded->location);
         probes->resize(loaded->records.size());
         std::atomic<long long> done{0};
         const auto total = static_cast<qint64>(loaded->records.size());
@@ -608,7 +651,7 @@ void DatasetPage::loadSource(const QString& spec)
             64);
         return !cancel.isCancelled();
     };
-    const auto done = [this, loaded, probes, spec](bool ok, bool cancelled, const QString& error) {
+    const auto done = [this, loaded, probes, spec, imagesBelow](bool ok, bool cancelled, const QString& error) {
         if (!ok || cancelled) {
             m_sourceLabel->setText(ok ? tr("Reading %1 was cancelled; %2 stays open.").arg(spec, currentSourceText())
                                       : tr("Could not open %1: %2").arg(spec, error));
@@ -623,6 +666,13 @@ void DatasetPage::loadSource(const QString& spec)
         m_session->setSource(spec);
         m_loaded = loaded;
         m_probes = probes;
+        m_imagesBelow = *imagesBelow;
+        if (loaded->records.empty()) { // File > Recent lists only sources that hold something to prepare
+            QSettings settings;
+            QStringList recent = settings.value("recentSources").toStringList();
+            if (recent.removeAll(spec) > 0)
+                settings.setValue("recentSources", recent);
+        }
         showEveryFace();
         restoreCleaningSettings(spec, loaded->kind == SourceKind::ImdbWiki || loaded->kind == SourceKind::Demo);
         // A preparation of this source that is open already (reopened at start) keeps its image size,
@@ -673,20 +723,44 @@ void DatasetPage::updateCounts()
     if (!m_loaded)
         return;
     const quint64 generation = ++m_previewGeneration;
-    if (showPreparedSteps()) { // the open preparation's own counts: what the grid holds
-        m_prepare->setEnabled(true);
-        m_prepare->setToolTip(QString());
+    // The open preparation's own counts (what the grid holds) while its settings are those on
+    // screen and, with a review, the review file still holds the decisions it applied: a decision
+    // since (the queue, the Map's Exclude, an undo) changes what Prepare removes, so it is counted.
+    const std::optional<std::string> prepared = preparedWith();
+    const PrepareParams params = previewParams();
+    if (prepared && params.review.empty()) {
+        showPreparedSteps();
         return;
     }
-    PrepareParams params = previewParams();
+    struct Counted {
+        bool prepared = false; // the review file holds what the open preparation applied: its steps
+        StepPreview preview;
+    };
     // Counted as Prepare counts (previewSteps: the detector's cached findings, the review), on the
-    // lane: the findings caches are files, and every step runs over every record. The newest wins.
-    m_session->lane()->submit<StepPreview>(
+    // lane: the review and the findings caches are files, and every step runs over every record.
+    // The newest wins: a newer request (a setting changed again) or the window's close cancels it.
+    m_session->lane()->submit<Counted>(
         QStringLiteral("step-preview"), this,
-        [loaded = m_loaded, probes = m_probes, params] { return previewSteps(*loaded, *probes, params); },
-        [this, generation](StepPreview preview) {
-            if (generation != m_previewGeneration || !m_loaded)
+        [loaded = m_loaded, probes = m_probes, params, prepared](const CancelToken& cancel) {
+            Counted counted;
+            if (prepared) {
+                const std::optional<ReviewFile> review = loadPrepareReview(params, *loaded);
+                if (review && reviewFingerprint(*review) == *prepared) {
+                    counted.prepared = true;
+                    return counted;
+                }
+            }
+            counted.preview = previewSteps(*loaded, *probes, params, FindFaces::CachedOnly, cancel);
+            return counted;
+        },
+        [this, generation](Counted counted) {
+            if (generation != m_previewGeneration || !m_loaded || counted.preview.cancelled)
                 return;
+            if (counted.prepared) {
+                showPreparedSteps();
+                return;
+            }
+            const StepPreview& preview = counted.preview;
             showCleaningProblems(preview.skipped, m_loaded->records.size());
             const size_t remaining = preview.steps.empty() ? m_loaded->records.size() : preview.steps.back().remaining;
             m_prepare->setEnabled(remaining > 0);
@@ -695,12 +769,13 @@ void DatasetPage::updateCounts()
                                                      "the problems listed below the steps."));
             showPreviewSteps(preview);
             if (!m_session->dataset())
-                m_matchCount->setText(remaining > 0
-                                          ? tr("The faces appear here once the dataset is prepared (Prepare, on "
-                                               "the left).")
-                                          : tr("No face is left after the cleaning steps, so Prepare is off: "
-                                               "loosen the steps on the left, or see the problems listed below "
-                                               "them."));
+                m_matchCount->setText(
+                    remaining > 0 ? tr("The faces appear here once the dataset is prepared (Prepare, on the left).")
+                    : m_loaded->records.empty()
+                        ? tr("The source holds no faces, so there is nothing to prepare: open another (File "
+                             "menu); its header above says what it holds.")
+                        : tr("No face is left after the cleaning steps, so Prepare is off: loosen the steps on the "
+                             "left, or see the problems listed below them."));
         },
         [this, generation](const QString& error) {
             if (generation != m_previewGeneration)
@@ -731,26 +806,10 @@ void DatasetPage::startPrepare(bool removalConfirmed)
     m_prepareWarning->hide();
     if (m_session->source().isEmpty())
         return;
-    PrepareParams params;
-    params.source = m_session->source().toStdString();
-    params.size = m_size->value();
+    // The step preview's settings (one function, so that its counts stay Prepare's), and the
+    // output folder only Prepare needs.
+    PrepareParams params = previewParams();
     params.outDir = m_session->preparedDirFor(m_session->source(), params.size).toStdString();
-    params.cleaning.filterFaceScore = m_filterScore->isChecked();
-    params.cleaning.filterAge = m_filterAge->isChecked();
-    params.cleaning.minFaceScore = m_minScore->value();
-    // One threshold for the scores the records have, the ones the face panel shows: IMDB-WIKI's
-    // own, or for other sources the aligned framing's detector confidence.
-    params.cleaning.minDetectorScore = m_minScore->value();
-    params.cleaning.ageMin = m_ageMin->value();
-    params.cleaning.ageMax = std::max(m_ageMin->value(), m_ageMax->value());
-    params.cleaning.minImageSize = m_minImage->value();
-    params.cleaning.valFraction = m_valFraction->value();
-    params.cleaning.balanceAges = m_balance->isChecked();
-    params.cleaning.dropMultipleFaces = m_multipleFaces->isChecked();
-    params.everyFace = m_everyFace->isEnabled() && m_everyFace->isChecked();
-    const QString review = QDir(m_session->workspace()).filePath(QStringLiteral("review.csv"));
-    if (m_applyReview->isChecked() && QFileInfo::exists(review))
-        params.review = review.toStdString();
     const QString dir = QString::fromStdString(params.outDir.string());
     const QString spec = m_session->source();
     // What the decisions would remove is counted against the open preparation of this source, the
@@ -787,6 +846,8 @@ void DatasetPage::startPrepare(bool removalConfirmed)
         if (cancelled || spec != m_session->source())
             return;
         if (held->of > 0) { // stopped before preparing: the user decides
+            // The job ended without preparing: the status bar says so rather than "done".
+            m_session->jobs()->setOutcome(tr("waits for your confirmation (nothing prepared)"));
             const QLocale locale;
             m_prepareWarningText->setText(
                 tr("<b>These decisions remove %1 of %2 faces (%3%).</b> Prepare leaves them out of the dataset.")

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <QVariantMap>
 #include <QWidget>
+#include <string>
 #include <vector>
 
 class QCheckBox;
@@ -135,10 +137,14 @@ private:
     /** The settings on screen as Prepare takes them (the step preview's; see prepare()). */
     PrepareParams previewParams() const;
     /**
-     * When the open preparation is this source's, made with the settings on screen, shows its steps
-     * (prepared.json's counts, decoding failures included) and returns true.
+     * When the open preparation is this source's, made with the settings on screen, the review
+     * decisions it applied (prepared.json's settings.review_decisions, reviewFingerprint; "" when it
+     * applied no review); nullopt otherwise, and for a preparation that applied a review without
+     * naming its decisions (an older one): the preview counts then. Reads no file: GUI thread.
      */
-    bool showPreparedSteps();
+    std::optional<std::string> preparedWith() const;
+    /** The open preparation's own steps (prepared.json's counts, decoding failures included) in the table. */
+    void showPreparedSteps();
     /** The steps of a manifest's report in the table. */
     void showReportSteps(const QString& manifestText);
     /** Runs the detector on the pictures the preview lacks findings of (a job: progress, Cancel), then counts again. */
@@ -151,6 +157,8 @@ private:
     Session* m_session;
     std::shared_ptr<LoadedDataset> m_loaded;
     std::shared_ptr<std::vector<ImageProbe>> m_probes;
+    /** For a folder source without images: where below it the images are ("" when nowhere near). */
+    QString m_imagesBelow;
     QLabel* m_sourceLabel;
     QSpinBox* m_size;
     QCheckBox* m_filterScore; // unchecked: every face score is kept (prepare --no-face-score-filter)

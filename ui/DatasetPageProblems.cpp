@@ -178,8 +178,11 @@ QString DatasetPage::sourceSummary() const
     const size_t n = m_loaded->records.size();
     const bool folder = m_loaded->kind == SourceKind::Folder || m_loaded->kind == SourceKind::UtkFace;
     if (n == 0)
-        return folder ? tr("no image files in it (FaceAtlas reads .jpg, .jpeg, .png, .bmp, .webp, .tif and .tiff)")
-                      : tr("no records");
+        return folder
+                   ? (m_imagesBelow.isEmpty()
+                          ? tr("no image files in it (FaceAtlas reads .jpg, .jpeg, .png, .bmp, .webp, .tif and .tiff)")
+                          : tr("no image files in it; %1").arg(m_imagesBelow.toHtmlEscaped()))
+                   : tr("no records");
     size_t readable = 0, missing = 0;
     if (m_probes)
         for (const auto& probe : *m_probes) {
@@ -219,7 +222,13 @@ void DatasetPage::showPreviewSteps(const StepPreview& preview)
             name += tr(" (%1 lack the field, kept)").arg(s.notApplicable);
         }
         auto* item = new QTableWidgetItem(name);
-        item->setToolTip(name);
+        // The score step also takes the pictures in which no face was found at all (their score is
+        // minus infinity), which is why it removes faces at a threshold of 0.
+        item->setToolTip(s.name == "face score below threshold"
+                             ? name
+                                   + tr(": faces the detector scored below the minimum, and pictures in which it "
+                                        "found no face (removed at any threshold)")
+                             : name);
         m_steps->setItem(i, 0, item);
         m_steps->setItem(i, 1, new QTableWidgetItem(removed));
         m_steps->setItem(i, 2,
@@ -245,13 +254,15 @@ void DatasetPage::showPreviewSteps(const StepPreview& preview)
 
 PrepareParams DatasetPage::previewParams() const
 {
-    // As startPrepare() takes them, but for the output folder, which the preview does not need.
+    // What startPrepare() takes (it adds the output folder, which the preview does not need).
     PrepareParams params;
     params.source = m_session->source().toStdString();
     params.size = m_size->value();
     params.cleaning.filterFaceScore = m_filterScore->isChecked();
     params.cleaning.filterAge = m_filterAge->isChecked();
     params.cleaning.minFaceScore = m_minScore->value();
+    // One threshold for the scores the records have, the ones the face panel shows: IMDB-WIKI's
+    // own, or for other sources the aligned framing's detector confidence.
     params.cleaning.minDetectorScore = m_minScore->value();
     params.cleaning.ageMin = m_ageMin->value();
     params.cleaning.ageMax = std::max(m_ageMin->value(), m_ageMax->value());

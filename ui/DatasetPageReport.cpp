@@ -226,12 +226,12 @@ void DatasetPage::showReportSteps(const QString& manifestText)
     showPreviewSteps(prepared);
 }
 
-bool DatasetPage::showPreparedSteps()
+std::optional<std::string> DatasetPage::preparedWith() const
 {
     const PreparedDataset* open = m_session->dataset();
     if (!open || QString::fromStdString(open->sourceSpec()) != m_session->source()
         || open->imageSize() != m_size->value())
-        return false;
+        return std::nullopt;
     const PrepareParams now = previewParams();
     const CleaningOptions& c = now.cleaning;
     try {
@@ -252,12 +252,23 @@ bool DatasetPage::showPreparedSteps()
         if (same && c.filterAge)
             same = st.at("age_min").get<double>() == c.ageMin && st.at("age_max").get<double>() == c.ageMax;
         if (!same)
-            return false;
+            return std::nullopt;
+        if (now.review.empty())
+            return std::string();
+        // Which decisions it applied: whether the review file still holds them is read on the lane
+        // (updateCounts). A preparation that does not say is counted again.
+        return st.at("review_decisions").get<std::string>();
     } catch (const std::exception&) {
-        return false;
+        return std::nullopt;
     }
-    showReportSteps(QString::fromStdString(open->manifestJson()));
-    return true;
+}
+
+void DatasetPage::showPreparedSteps()
+{
+    if (const PreparedDataset* open = m_session->dataset())
+        showReportSteps(QString::fromStdString(open->manifestJson()));
+    m_prepare->setEnabled(true);
+    m_prepare->setToolTip(QString());
 }
 
 } // namespace faceatlas::ui

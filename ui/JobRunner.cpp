@@ -93,6 +93,7 @@ void JobRunner::onWorkerEnded(quint64 id, bool ok, bool cancelled, const QString
         m_jobDone = nullptr;
     }
     const QString title = m_title;
+    m_outcome.clear();
     const auto it = m_done.find(id);
     if (it != m_done.end()) {
         const Done done = std::move(it->second);

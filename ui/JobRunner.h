@@ -63,6 +63,14 @@ public:
     quint64 retryFailed();
     /** Whether a job failed since the last start, so that retryFailed() can start it again. */
     bool canRetry() const { return static_cast<bool>(m_failedJob); }
+    /**
+     * From a job's `done`: what it did instead of its work, when it ended well without doing it
+     * (Prepare stopped for a confirmation). The status bar shows it in place of "done"; it is
+     * cleared before each job's `done` runs.
+     */
+    void setOutcome(const QString& outcome) { m_outcome = outcome; }
+    /** The ending job's outcome (setOutcome), read by `finished`'s receivers; empty when it did its work. */
+    QString outcome() const { return m_outcome; }
 
 Q_SIGNALS:
     void started(const QString& title);
@@ -83,6 +91,7 @@ private:
     std::map<quint64, Done> m_done;
     Job m_job; // the running job's work and `done`, kept for a retry when it fails
     Done m_jobDone;
+    QString m_outcome;     // setOutcome(): the ending job's, until the next job ends
     QString m_failedTitle; // the job that failed last, until the next start
     Job m_failedJob;
     Done m_failedDone;

@@ -162,6 +162,7 @@ MainWindow::MainWindow(QWidget* parent)
 
     // Status bar: the running job, its progress and ETA, and Cancel.
     m_jobLabel = new QLabel(tr("Ready"));
+    m_jobLabel->setObjectName("jobStatus");
     m_progress = new QProgressBar;
     m_progress->setMaximumWidth(260);
     // The percentage is said in words beside the bar (m_eta): the style's text drawn on the bar
@@ -226,7 +227,11 @@ MainWindow::MainWindow(QWidget* parent)
                     else
                         showJobFailure(title, error);
                 } else {
-                    m_jobLabel->setText(cancelled ? tr("%1 cancelled").arg(title) : tr("%1 done").arg(title));
+                    // A job that ended well without doing its work says what happened instead.
+                    const QString outcome = m_session->jobs()->outcome();
+                    m_jobLabel->setText(cancelled            ? tr("%1 cancelled").arg(title)
+                                        : !outcome.isEmpty() ? tr("%1: %2").arg(title, outcome)
+                                                             : tr("%1 done").arg(title));
                 }
             });
     m_stallProbe = new StallProbe(this);
@@ -234,6 +239,9 @@ MainWindow::MainWindow(QWidget* parent)
         m_stallProbe->start();
     buildMenus();
     // 1500 x 950, or the screen's free area when it is smaller (a laptop's 1366 x 768).
+    // Below 960 x 600 no page can show its controls beside its pictures; smaller screens get their free area.
+    const QRect free = screen() ? screen()->availableGeometry() : QRect(0, 0, 1366, 768);
+    setMinimumSize(std::min(960, free.width()), std::min(600, free.height()));
     resize(1500, 950);
     fitWindowToItsScreen(this);
     restoreRemembered();

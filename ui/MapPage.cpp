@@ -1,8 +1,8 @@
 #include "MapPage.h"
 
 #include "AgeHistogram.h"
+#include "analysis/EncodeImage.h"
 #include "data/CsvExport.h"
-#include "data/EncodeImage.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
 #include "data/ReviewFile.h"

@@ -1,5 +1,6 @@
 #include "NextStep.h"
 
+#include "ml/ModelKinds.h"
 #include "Session.h"
 
 #include <QCoreApplication>
@@ -14,7 +15,7 @@ QString clusteringNextStep(const Session& session)
     if (!session.dataset())
         return tr("Prepare a dataset (Dataset page), train an autoencoder on it (Train page), encode the faces, then "
                   "cluster them.");
-    const QString run = session.latestRun(QStringLiteral("autoencoder"));
+    const QString run = session.latestRunFor(ModelRole::Autoencoder);
     if (run.isEmpty() || !session.runMismatch(run).isEmpty())
         return tr("Train an autoencoder on this dataset (Train page), then encode the faces and cluster them here.");
     // Codes are named after the run that made them (codes/RUN-TIME).

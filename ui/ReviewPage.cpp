@@ -1,7 +1,7 @@
 #include "ReviewPage.h"
 
-#include "data/AuditFiles.h"
-#include "data/AuditJob.h"
+#include "analysis/AuditFiles.h"
+#include "analysis/AuditJob.h"
 #include "data/PreparedDataset.h"
 #include "data/ReviewFile.h"
 #include "InteractiveLane.h"
@@ -185,11 +185,13 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     top->addWidget(m_detail, 1);
     auto* right = new QVBoxLayout;
     right->addLayout(top);
+    // The decisions right under the face, so at 1366 x 768 the age box and its buttons are on screen
+    // (below the copies they were off it); the evidence follows.
+    right->addLayout(actions);
     right->addWidget(new QLabel(tr("<b>Out-of-fold prediction</b> (blue) against the label (red)")));
     right->addWidget(m_prediction);
     right->addWidget(new QLabel(tr("<b>Its copies</b> (exact or near duplicates)")));
     right->addWidget(m_copies);
-    right->addLayout(actions);
     right->addStretch();
     auto* queueColumn = new QVBoxLayout;
     queueColumn->addWidget(m_queueWarning);
@@ -373,11 +375,12 @@ void ReviewPage::loadAudit(const QString& dir)
     const QString reviewPath = reviewFile();
     m_loadingAuditDir = dir;
     // Only this dataset's decisions (its faces' folders: also those a Prepare excluded): the
-    // workspace's file holds those of every dataset opened in it.
-    const ReviewFile::Wanted ours = decisionsAboutFolders(data->records());
+    // workspace's file holds those of every dataset opened in it. The filter (a set of every
+    // record's path) is built on the lane, not on the GUI thread.
     m_session->lane()->submit<Loaded>(
         QStringLiteral("review-open"), this,
-        [dir, data, reviewPath, ours] {
+        [dir, data, reviewPath] {
+            const ReviewFile::Wanted ours = decisionsAboutFolders(data->records());
             auto result = std::make_shared<AuditResult>(readAudit(dir.toStdString(), &data->records()));
             auto scores = std::make_shared<std::vector<float>>(data->count(), NAN);
             for (const Suspect& s : result->suspects)
@@ -554,7 +557,8 @@ void ReviewPage::appendDecision(int action, qint64 row, const QString& newLabel,
             --m_writing;
             ++m_written;
             m_decisions[path] = mark;
-            showDecided(path);
+            const std::unordered_set<std::string> decidedPath{path};
+            showDecided(&decidedPath);
             showWriting();
             showDecisionCount();
             refreshDecisions(); // the Decided view lists it too

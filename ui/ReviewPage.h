@@ -4,6 +4,7 @@
 #include <memory>
 #include <QWidget>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 class QComboBox;
@@ -106,8 +107,12 @@ private:
     void showCurrent();
     void decide(int action, const QString& newLabel, const QString& note = {});
     void appendDecision(int action, qint64 row, const QString& newLabel, const QString& note);
-    /** Marks a decision written to the review file on the queue's items of that face (or unmarks an undone one). */
-    void showDecided(const std::string& path);
+    /**
+     * Marks the decisions written to the review file (m_decisions) on the queue's items, or unmarks
+     * undone ones: the items of `paths`, or every item when null. One pass over the queue (up to
+     * kMaxQueue items), however many paths: the GUI thread does no per-path scan of it.
+     */
+    void showDecided(const std::unordered_set<std::string>* paths = nullptr);
     /** The line that says how many decisions are saved and how many are still being written. */
     void showWriting();
     /** The audit header again, with its "(N so far)" as the decisions stand now. */

@@ -2,7 +2,7 @@
 // (from the queue, the Map's Exclude or the command line), counted by action, with Undo.
 #include "ReviewPage.h"
 
-#include "data/AuditJob.h"
+#include "analysis/AuditJob.h"
 #include "data/PreparedDataset.h"
 #include "data/ReviewFile.h"
 #include "InteractiveLane.h"
@@ -26,6 +26,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace faceatlas::ui {
 
@@ -251,11 +252,12 @@ void ReviewPage::refreshDecisions()
         return;
     }
     const QString file = reviewFile();
-    const ReviewFile::Wanted ours = decisionsAboutFolders(data->records());
     m_session->lane()->submit<Decided>(
         QStringLiteral("review-decided"), this,
-        [data, file, ours] {
-            const ReviewFile review = ReviewFile::load(file.toStdString(), ours);
+        [data, file] {
+            // This dataset's decisions only; the filter (a set of every record's path) is built
+            // here on the lane, as each decision, undo and Map Exclude asks again.
+            const ReviewFile review = ReviewFile::load(file.toStdString(), decisionsAboutFolders(data->records()));
             // A decision names a face by recordKey(), or a photo by its bare path (its best face shown).
             std::unordered_map<std::string, qint64> faceOf;
             const auto& records = data->records();
@@ -289,7 +291,10 @@ void ReviewPage::refreshDecisions()
                 decided.rows.empty()
                     ? tr("No decisions about this dataset in %1 yet. Decide in the queue, or exclude faces on the Map.")
                           .arg(file)
-                    : tr("<b>%1 decisions about this dataset</b>: %2. From %3; Prepare applies them.")
+                    : (decided.rows.size() == 1 ? tr("<b>1 decision about this dataset</b>: %2. From %3; Prepare "
+                                                     "applies it.")
+                                                : tr("<b>%1 decisions about this dataset</b>: %2. From %3; Prepare "
+                                                     "applies them."))
                           .arg(locale.toString(static_cast<qulonglong>(decided.rows.size())), parts.join(", "), file);
             const auto absent = std::count_if(decided.rows.begin(), decided.rows.end(),
                                               [](const DecidedRow& row) { return row.face < 0; });
@@ -309,9 +314,7 @@ void ReviewPage::refreshDecisions()
                 tr("Decided (%1)").arg(locale.toString(static_cast<qulonglong>(decided.rows.size()))));
             m_decidedModel->setRows(std::move(decided.rows));
             // The queue's marks and the header's count follow the file (map excludes, undos, the command line).
-            if (m_result)
-                for (int row = 0; row < m_queue->count() && row < static_cast<int>(m_shown.size()); ++row)
-                    showDecided(m_result->suspects[m_shown[static_cast<size_t>(row)]].path);
+            showDecided(); // every queue item, in one pass
             showDecisionCount();
         },
         [this](const QString& error) { m_decidedCounts->setText(tr("The decisions cannot be read: %1").arg(error)); });
@@ -324,7 +327,10 @@ void ReviewPage::undoSelected()
         m_saved->setText(tr("Select the decisions to undo first (Decided view)."));
         return;
     }
-    std::vector<ReviewDecision> undos;
+    // Each undo names the decision it takes back (the row shown): the face's latest decision may
+    // have changed since the list was read (a script, the command line), and an undo would then
+    // take back that newer one, which the user never saw.
+    std::vector<ReviewDecision> undos, shown;
     for (const QModelIndex& index : selected) {
         const ReviewDecision& d = m_decidedModel->rows()[static_cast<size_t>(index.row())].decision;
         ReviewDecision undo;
@@ -333,35 +339,66 @@ void ReviewPage::undoSelected()
         undo.oldLabel = d.oldLabel;
         undo.reason = "undid " + markOf(d).toStdString() + " on the Review page";
         undos.push_back(std::move(undo));
+        shown.push_back(d);
     }
+    struct Undone {
+        std::vector<std::string> paths;   // undone
+        std::vector<std::string> changed; // not undone: their latest decision is no longer the one shown
+    };
     // Appended like every decision (the write queue: in order, synced, never dropped); the file
     // is never rewritten, so what was decided stays readable in it.
     const std::string file = reviewFile().toStdString();
     WriteQueue* writer = m_session->writer();
     ++m_writing;
     showWriting();
-    writer->submit<std::vector<std::string>>(
+    writer->submit<Undone>(
         this,
-        [writer, file, undos] {
-            std::vector<std::string> paths;
-            for (const ReviewDecision& undo : undos) {
-                writer->reviewFile(file).append(undo);
-                paths.push_back(undo.path);
+        [writer, file, undos, shown] {
+            // Checked on the writing side, just before the undo rows are written: a fresh read of
+            // the decisions about these faces (only theirs are kept).
+            std::unordered_set<std::string> paths;
+            for (const ReviewDecision& undo : undos)
+                paths.insert(undo.path);
+            const ReviewFile now =
+                ReviewFile::load(file, [&paths](const std::string& path) { return paths.count(path) > 0; });
+            Undone out;
+            for (size_t k = 0; k < undos.size(); ++k) {
+                const ReviewDecision* latest = now.latestFor(undos[k].path);
+                if (!latest || latest->action != shown[k].action || latest->time != shown[k].time
+                    || latest->newLabel != shown[k].newLabel) {
+                    out.changed.push_back(undos[k].path);
+                    continue;
+                }
+                writer->reviewFile(file).append(undos[k]);
+                out.paths.push_back(undos[k].path);
             }
-            return paths;
+            return out;
         },
-        [this](std::vector<std::string> paths) {
+        [this](Undone undone) {
             --m_writing;
-            for (const std::string& path : paths) {
+            std::unordered_set<std::string> marks;
+            for (const std::string& path : undone.paths) {
                 m_decisions.erase(path);
-                showDecided(path);
+                marks.insert(path);
             }
+            showDecided(&marks);
             showWriting();
-            if (m_writing == 0)
-                m_saved->setText(tr("%1 decisions undone (an undo row each in %2); the next Prepare keeps those faces "
-                                    "with their labels.")
-                                     .arg(paths.size())
-                                     .arg(reviewFile()));
+            if (m_writing == 0) {
+                QString text = (undone.paths.size() == 1
+                                    ? tr("1 decision undone (an undo row in %2); the next Prepare keeps that face "
+                                         "with its labels.")
+                                    : tr("%1 decisions undone (an undo row each in %2); the next Prepare keeps those "
+                                         "faces with their labels."))
+                                   .arg(undone.paths.size())
+                                   .arg(reviewFile());
+                if (!undone.changed.empty())
+                    text += tr(" %1 not undone: their latest decision changed since the list was read (%2); the "
+                               "list shows them as they are now.")
+                                .arg(undone.changed.size())
+                                .arg(QString::fromStdString(undone.changed.front())
+                                     + (undone.changed.size() > 1 ? QStringLiteral(", ...") : QString()));
+                m_saved->setText(text);
+            }
             showDecisionCount();
             refreshDecisions();
             Q_EMIT decided();

@@ -5,6 +5,7 @@
 #include "Charts.h"
 #include "CrossDatasetTable.h"
 
+#include "ml/ModelKinds.h"
 #include "ml/Runs.h"
 #include "Session.h"
 #include "util/FileUtil.h"
@@ -91,12 +92,12 @@ RunsPage::RunsPage(Session* session, QWidget* parent)
             Q_EMIT continueRun(model);
     });
     connect(encodeButton, &QPushButton::clicked, this, [this, chosen] {
-        if (chosen() == "autoencoder")
+        if (modelHasRole(chosen().toStdString(), ModelRole::Autoencoder))
             Q_EMIT encodeWith();
     });
     connect(predictButton, &QPushButton::clicked, this, [this, chosen] {
         const QString model = chosen();
-        if (model == "age" || model == "age-capstone")
+        if (modelHasRole(model.toStdString(), ModelRole::AgeModel))
             Q_EMIT predictWith();
     });
     connect(m_table, &QTableWidget::itemSelectionChanged, this, &RunsPage::overlaySelected);
@@ -162,9 +163,10 @@ void RunsPage::refresh()
             return run.contains(key) && run.at(key).is_number() ? run.at(key).get<double>() : NAN;
         };
         QString status = runStatusText(r, dir == m_activeRun);
+        const bool autoencoderRun = modelHasRole(r.model, ModelRole::Autoencoder);
         const bool nanFigures = r.last
-                                && ((r.model == "autoencoder" && !std::isfinite(r.last->valPsnr))
-                                    || (r.model != "autoencoder" && !std::isfinite(r.last->valMae)));
+                                && ((autoencoderRun && !std::isfinite(r.last->valPsnr))
+                                    || (!autoencoderRun && !std::isfinite(r.last->valMae)));
         if (nanFigures)
             status += tr(", no validation figure (NaN)");
         QString data = QString::fromStdString(run.value("source", r.data));
@@ -247,7 +249,7 @@ void RunsPage::overlaySelected()
     for (int row : rows) {
         const QString dir = m_table->item(row, kDirColumn)->text();
         const QString model = m_table->item(row, 0)->text();
-        const bool autoencoder = model == "autoencoder";
+        const bool autoencoder = modelHasRole(model.toStdString(), ModelRole::Autoencoder);
         try {
             const auto history = parseMetricsCsv(readFile((dir + "/metrics.csv").toStdString()));
             auto* series = new QLineSeries;

@@ -5,7 +5,7 @@
 #include "data/Provenance.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
-#include "ml/Models.h"
+#include "ml/ModelKinds.h"
 #include "ml/Runs.h"
 #include "util/FileUtil.h"
 #include "WriteQueue.h"
@@ -25,7 +25,11 @@ namespace faceatlas::ui {
 
 namespace {
 /** m_chosenRuns' key for the age run chosen last, of any age-model kind (the role). */
-const QString kAgeRole = QStringLiteral("<age model>");
+/** The key in m_chosenRuns of the run chosen last of any kind of a role. */
+QString roleKey(ModelRole role)
+{
+    return role == ModelRole::AgeModel ? QStringLiteral("<age model>") : QStringLiteral("<autoencoder>");
+}
 } // namespace
 
 Session::Session(QObject* parent)
@@ -320,29 +324,20 @@ QString Session::latestRun(const QString& model) const
     return bestRun([&](const Artifact& a) { return a.model == name; });
 }
 
-QString Session::latestAgeRun() const
+QString Session::latestRunFor(ModelRole role) const
 {
-    if (const auto chosen = m_chosenRuns.find(kAgeRole); // the age run chosen last, of any age kind
+    if (const auto chosen = m_chosenRuns.find(roleKey(role)); // the run chosen last, of any kind of the role
         chosen != m_chosenRuns.end() && QFileInfo::exists(chosen->second + "/run.json"))
         return chosen->second;
-    return bestRun([](const Artifact& a) {
-        try {
-            return parseModelKind(a.model) != ModelKind::Autoencoder;
-        } catch (const std::exception&) {
-            return false; // a kind this version does not know
-        }
-    });
+    // A kind this version does not know has no role.
+    return bestRun([role](const Artifact& a) { return modelHasRole(a.model, role); });
 }
 
 void Session::setLatestRun(const QString& model, const QString& dir)
 {
     m_chosenRuns[model] = dir;
-    try {
-        if (parseModelKind(model.toStdString()) != ModelKind::Autoencoder)
-            m_chosenRuns[kAgeRole] = dir;
-    } catch (const std::exception&) {
-        // a kind this version does not know is no age model
-    }
+    if (const ModelKindInfo* kind = findModelKind(model.toStdString())) // a kind this version does not know has no role
+        m_chosenRuns[roleKey(kind->role)] = dir;
     m_index.refresh();
     updateCurrent(false); // whatever else the scan found is announced too
     Q_EMIT runsChanged();

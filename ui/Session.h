@@ -2,6 +2,7 @@
 
 #include "data/Overlay.h"
 #include "data/WorkspaceIndex.h"
+#include "ml/ModelKinds.h"
 
 #include <functional>
 #include <map>
@@ -100,8 +101,9 @@ public:
      * (runSourceNote() says it was trained on another dataset), else the newest; empty when none.
      */
     QString latestRun(const QString& model) const;
-    /** latestRun() of any age-model kind ("the latest age model" is a role, not a kind). */
-    QString latestAgeRun() const;
+    /** latestRun() of any kind of the role ("the latest age model" is a role, not a kind). */
+    QString latestRunFor(ModelRole role) const;
+    QString latestAgeRun() const { return latestRunFor(ModelRole::AgeModel); }
     /** Chooses the run of `model` to use until another dataset is opened (the Runs page, a training that ended). */
     void setLatestRun(const QString& model, const QString& dir);
     /** The newest codes of the open preparation; empty when it has none. */

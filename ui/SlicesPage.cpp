@@ -1,12 +1,12 @@
 #include "SlicesPage.h"
 
+#include "analysis/SliceJob.h"
 #include "data/PreparedDataset.h"
 #include "data/Slices.h"
 #include "data/SourceColumns.h"
 #include "ForestPlot.h"
 #include "JobRunner.h"
 #include "ml/Models.h"
-#include "ml/SliceJob.h"
 #include "Session.h"
 #include "util/FileUtil.h"
 #include "WriteQueue.h"

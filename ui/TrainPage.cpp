@@ -6,6 +6,7 @@
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Inference.h"
+#include "ml/ModelKinds.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
 #include "RunStatus.h"
@@ -88,9 +89,11 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     , m_session(session)
 {
     m_model = new QComboBox;
-    m_model->addItem(tr("age — the age model that works"), "age");
-    m_model->addItem(tr("age-capstone — the capstone's CNN"), "age-capstone");
-    m_model->addItem(tr("autoencoder — the capstone's autoencoder"), "autoencoder");
+    for (const ModelKindInfo& kind : modelKinds()) { // the registry's rows, its default age model first
+        m_model->addItem(QStringLiteral("%1 — %2").arg(QString::fromUtf8(kind.name), QString::fromUtf8(kind.title)),
+                         QString::fromUtf8(kind.name));
+        m_model->setItemData(m_model->count() - 1, QString::fromUtf8(kind.description), Qt::ToolTipRole);
+    }
     m_epochs = new QSpinBox;
     m_epochs->setRange(1, 500);
     m_epochs->setValue(10);
@@ -197,7 +200,7 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     connect(m_model, &QComboBox::currentIndexChanged, this, [this] {
         if (m_session->jobs()->isRunning() && m_stop->isEnabled())
             return;
-        resetCharts(m_model->currentData().toString() != "autoencoder");
+        resetCharts(modelHasRole(m_model->currentData().toString().toStdString(), ModelRole::AgeModel));
     });
     connect(m_model, &QComboBox::currentIndexChanged, this, &TrainPage::updateResume);
     connect(m_session, &Session::runsChanged, this, &TrainPage::updateResume);
@@ -463,11 +466,17 @@ void TrainPage::start(bool resume)
         m_stop->setEnabled(false);
         if (!ok)
             m_status->setText(tr("Training failed: %1").arg(error));
-        else if (cancelled)
-            m_status->setText(tr("Stopped. The last complete epoch is kept; Resume latest continues it."));
+        else if (cancelled) // what is kept is the last epoch that ended, in this run or before a resume
+            m_status->setText(epochPoints() > 0
+                                  ? tr("Stopped during epoch %1. Epoch %2, the last complete one, is kept; Resume "
+                                       "latest continues from it.")
+                                        .arg(epochPoints() + 1)
+                                        .arg(epochPoints())
+                                  : tr("Stopped before the first epoch ended: no epoch is kept, so Resume latest "
+                                       "starts this run from the beginning."));
         // A run becomes "the latest" (which Predict, Encode and the maps use) only with a checkpoint.
         const bool hasCheckpoint = QFileInfo::exists(runDir + "/last.pt");
-        if (ok && hasCheckpoint && model != "autoencoder")
+        if (ok && hasCheckpoint && modelHasRole(model.toStdString(), ModelRole::AgeModel))
             showScatter(runDir);
         if (hasCheckpoint)
             m_session->setLatestRun(model, runDir);

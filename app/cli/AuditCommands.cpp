@@ -2,9 +2,10 @@
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 
-#include "data/AuditJob.h"
+#include "analysis/AuditJob.h"
 #include "data/CsvExport.h"
 #include "data/PreparedDataset.h"
+#include "ml/ModelKinds.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
@@ -73,7 +74,7 @@ int runAudit(const std::vector<std::string>& words)
     p.epochs = args.intValue("epochs", p.epochs);
     p.seed = static_cast<std::uint64_t>(args.longValue("seed", static_cast<long long>(p.seed)));
     p.device = args.value("device").value_or("auto");
-    p.model = parseModelKind(args.value("model").value_or("age"));
+    p.model = parseModelKind(args.value("model").value_or(modelNamesOf(ModelRole::AgeModel).front()));
     p.nearDistance = args.intValue("near-distance", p.nearDistance);
     p.minCorrelation = args.doubleValue("min-correlation", p.minCorrelation);
     p.featureNeighbours = args.intValue("feature-neighbours", p.featureNeighbours);

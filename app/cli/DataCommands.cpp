@@ -110,6 +110,8 @@ void printPrepareReport(const PrepareReport& r)
         std::printf("\nevery face of each picture: %zu records added for the second and later faces found, "
                     "%zu in all",
                     r.framing.moreFaces, r.recordsRead + r.framing.moreFaces);
+    for (const auto& note : r.columnNotes)
+        std::printf("\nfurther columns: %s", note.c_str());
     std::printf("\n\n%-30s %10s %10s\n", "step", "removed", "remaining");
     for (const auto& s : r.steps) {
         std::string note;

@@ -2,7 +2,7 @@
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 
-#include "data/EncodeImage.h"
+#include "analysis/EncodeImage.h"
 #include "ml/Batches.h"
 #include "ml/Inference.h"
 #include "ml/MapJob.h"

@@ -4,6 +4,7 @@
 
 #include "ml/AgeMatrix.h"
 #include "ml/Inference.h"
+#include "ml/ModelKinds.h"
 #include "ml/Models.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
@@ -474,9 +475,9 @@ int runRuns(const std::vector<std::string>& words)
             if (!r.problem.empty())
                 j["problem"] = r.problem;
             if (r.last)
-                j["last"] = epochJson(*r.last, r.model != "autoencoder");
+                j["last"] = epochJson(*r.last, modelHasRole(r.model, ModelRole::AgeModel));
             if (r.best)
-                j["best"] = epochJson(*r.best, r.model != "autoencoder");
+                j["best"] = epochJson(*r.best, modelHasRole(r.model, ModelRole::AgeModel));
             printLine(jsonText(j));
         }
         return 0;
@@ -490,7 +491,7 @@ int runRuns(const std::vector<std::string>& words)
         std::string best = "-";
         if (r.best) {
             char text[64];
-            if (r.model == "autoencoder")
+            if (modelHasRole(r.model, ModelRole::Autoencoder))
                 std::snprintf(text, sizeof text, "PSNR %.2f dB (ep %d)", r.best->valPsnr, r.best->epoch);
             else
                 std::snprintf(text, sizeof text, "MAE %.2f vs %.2f (ep %d)", r.best->valMae, r.best->baselineMae,

@@ -2,11 +2,11 @@
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 
+#include "analysis/SliceJob.h"
 #include "data/ClusterAssignments.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
 #include "data/SourceColumns.h"
-#include "ml/SliceJob.h"
 #include "ml/TrainJob.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
@@ -51,7 +51,8 @@ slices.json (the run, the data's fingerprint, the settings, the rows, the gaps a
   --seed S          of the resampling (default 1)
   --min-n N         flag slices with fewer faces (default 30)
   --clusters DIR    a clustering of PREPARED (faceatlas-cli cluster --out DIR): makes --by cluster
-                    possible; a clustering of another preparation is refused
+                    possible; a clustering of another preparation is refused (one made before
+                    FaceAtlas recorded which preparation it clustered: matched by paths, with a note)
   --audit DIR       a label audit of PREPARED (faceatlas-cli audit --out DIR): per slice, how many
                     faces it flags (audit_flagged, audit_share), so a slice's error can be told
                     apart from its labels'; an audit of another preparation is refused
@@ -124,20 +125,30 @@ json rowJson(const SliceRow& r)
  * Each face's cluster ("3"; "" outside the clustered faces) from the clustering in `dir`, which
  * must be of `data`: its metrics.json's fingerprint decides first (a re-preparation of the same
  * files keeps the paths but is another preparation), then assignments.csv's paths, row by row.
+ * Clusterings made before FaceAtlas recorded the fingerprint (before 2026-11-29) have none: they
+ * are matched on the paths alone, and `note` says so.
  */
-std::vector<std::string> clusterValues(const std::filesystem::path& dir, const PreparedDataset& data)
+std::vector<std::string> clusterValues(const std::filesystem::path& dir, const PreparedDataset& data, std::string& note)
 {
     const auto metricsFile = dir / "metrics.json";
     json metrics;
     try {
-        metrics = json::parse(readFile(metricsFile));
+        metrics = json::parse(readFile(metricsFile, kMaxManifestBytes));
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {
         throw Error(displayPath(metricsFile) + ": invalid: " + e.what());
     }
-    if (metrics.contains("data_fingerprint") && metrics.at("data_fingerprint").is_string()
-        && !madeFromDataset(metrics.at("data_fingerprint").get<std::string>(), data))
+    if (!metrics.is_object())
+        throw Error(displayPath(metricsFile) + ": not a clustering's metrics (no JSON object)");
+    const auto fingerprint = metrics.find("data_fingerprint");
+    if (fingerprint != metrics.end() && !fingerprint->is_string())
+        throw Error(displayPath(metricsFile) + ": data_fingerprint is not text");
+    if (fingerprint == metrics.end())
+        note = displayPath(metricsFile) + " does not say which preparation was clustered (made by an older "
+               + "FaceAtlas): its faces were matched to " + displayPath(data.dir())
+               + " by their paths alone; cluster again for a checked clustering";
+    else if (!madeFromDataset(fingerprint->get<std::string>(), data))
         throw Error("--clusters: " + displayPath(dir) + " is a clustering of another preparation than "
                     + displayPath(data.dir()) + "; encode and cluster this preparation first");
     std::vector<std::string> values;
@@ -207,8 +218,10 @@ int runSlices(const std::vector<std::string>& words)
 
     checkOutputFolder(outDir, OutputKind::Slices, {false, {runDir, dataDir}});
     const PreparedDataset data = PreparedDataset::open(dataDir);
+    std::string clustersNote;
     if (clustersArg)
-        p.extraAttributes.emplace_back("cluster", clusterValues(std::filesystem::u8path(*clustersArg), data));
+        p.extraAttributes.emplace_back("cluster",
+                                       clusterValues(std::filesystem::u8path(*clustersArg), data, clustersNote));
     // The kept columns a grouping names (checked against the preparation's rows on reading).
     bool byColumn = false;
     for (const auto& names : p.groupings)
@@ -226,6 +239,8 @@ int runSlices(const std::vector<std::string>& words)
     if (auditArg)
         auditFlags = auditFlaggedRows(std::filesystem::u8path(*auditArg), data);
     SliceJobResult result = runSliceJob(data, p);
+    if (!clustersNote.empty()) // said beside the run's note, in slices.json and on stderr
+        result.note = clustersNote + (result.note.empty() ? "" : "; " + result.note);
     if (auditFlags)
         countSliceAuditFlags(result, *auditFlags);
     const SliceReport& report = result.report;

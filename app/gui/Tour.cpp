@@ -39,8 +39,8 @@ void Tour::start()
     m_window.stallProbe()->start();
     QDir().mkpath(m_dir);
     // Each job's end starts the next step, a moment later (the window's own handlers run first).
-    QObject::connect(m_window.session()->jobs(), &faceatlas::ui::JobRunner::finished, &m_window,
-                     [this] { QTimer::singleShot(200, &m_window, [this] { step(); }); });
+    QObject::connect(m_window.session()->jobs(), &faceatlas::ui::JobRunner::finished, &m_context,
+                     [this] { QTimer::singleShot(200, &m_context, [this] { step(); }); });
     m_step = 0;
     m_window.openPath("demo:800");
 }

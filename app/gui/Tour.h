@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QObject>
 #include <QString>
 
 namespace faceatlas::ui {
@@ -13,7 +14,9 @@ class MainWindow;
  * GUI thread answered over the whole walk, and quits. Each step starts a job; the job's end starts
  * the next step. The tour drives the window through its public API only, as a test does.
  *
- * Ownership: the tour lives on main()'s stack beside the window and must not outlive it.
+ * Ownership: the tour lives on main()'s stack beside the window and must not outlive it. Its
+ * connection to the window's jobs has the tour's own context object, so it ends with the tour: a
+ * job that finishes while the window is torn down after the tour is gone calls nothing.
  */
 class Tour {
 public:
@@ -27,4 +30,5 @@ private:
     faceatlas::ui::MainWindow& m_window;
     QString m_dir;
     int m_step = 0;
+    QObject m_context; // the receiver of the tour's connections: destroyed with the tour, disconnecting them
 };

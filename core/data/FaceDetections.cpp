@@ -302,6 +302,10 @@ DetectionPass findFaces(const std::vector<std::string>& paths, const std::vector
     std::vector<size_t> todo;
     std::map<std::string, std::unordered_map<std::string, CachedFinding>> caches;
     for (const auto& [folder, members] : byFolder) {
+        if (cancel.isCancelled()) { // nothing detected yet: no cache is written
+            pass.cancelled = true;
+            return pass;
+        }
         auto& cached = caches[folder];
         std::error_code ec;
         const fs::path file = cacheFile(folder);
@@ -440,9 +444,9 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
 }
 
 DetectionPass cachedFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
-                          const std::vector<char>& wanted)
+                          const std::vector<char>& wanted, const CancelToken& cancel)
 {
-    return findFaces(paths, probes, wanted, /*detect=*/false, 1, {}, {});
+    return findFaces(paths, probes, wanted, /*detect=*/false, 1, cancel, {});
 }
 
 } // namespace faceatlas

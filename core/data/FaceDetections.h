@@ -46,10 +46,11 @@ DetectionPass detectFaces(const std::vector<std::string>& paths, const std::vect
  * detectFaces without the detector: the cached findings of the wanted files, read and checked as
  * detectFaces reads them. A wanted file the cache has no finding of is left not looked at and
  * counted in DetectionPass::notCached; nothing is decoded and no cache file is written (a damaged one
- * is still moved aside). Reads a cache file per folder: run it on a worker thread.
+ * is still moved aside). Reads a cache file per folder: run it on a worker thread. `cancel` is
+ * checked before each folder's cache file (DetectionPass::cancelled).
  */
 DetectionPass cachedFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
-                          const std::vector<char>& wanted);
+                          const std::vector<char>& wanted, const CancelToken& cancel = {});
 
 /** The bytes of a cache file of findings (exposed for tests of hostile cache files). */
 std::string serializeFindings(const std::string& folder, const std::vector<std::string>& names,

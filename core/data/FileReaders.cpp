@@ -1,19 +1,14 @@
 // Readers whose labels come from file names or a CSV file: UTKFace, CSV, a plain folder.
 #include "data/Readers.h"
 
+#include "data/CsvSource.h"
 #include "data/FaceAlign.h"
-#include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <sstream>
-#include <unordered_map>
 
 namespace faceatlas {
 
@@ -25,16 +20,6 @@ std::string lower(std::string s)
 {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
-}
-
-std::string trim(const std::string& s)
-{
-    size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
-        ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
-        --e;
-    return s.substr(b, e - b);
 }
 
 bool allDigits(const std::string& s)
@@ -137,146 +122,24 @@ LoadedDataset readUtkFace(const fs::path& folder)
     return dataset;
 }
 
-bool parseAge(const std::string& text, int& age, std::string& problem)
-{
-    // Decimal numbers only: std::stod alone would also take "0x1A", "nan" and "inf".
-    const bool decimal = !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
-        return std::isdigit(c) || c == '.' || c == '+' || c == '-' || c == 'e' || c == 'E';
-    });
-    char* end = nullptr;
-    errno = 0;
-    const double value = decimal ? std::strtod(text.c_str(), &end) : 0.0;
-    if (!decimal || end != text.c_str() + text.size() || !std::isfinite(value)) {
-        problem = "age '" + text.substr(0, 32) + "' is not a number";
-        return false;
-    }
-    if (errno == ERANGE || value < 0 || value >= kMaxAge + 1) {
-        problem = "age '" + text.substr(0, 32) + "' is outside 0-" + std::to_string(kMaxAge);
-        return false;
-    }
-    age = static_cast<int>(value); // 0 <= value < 117: the conversion is defined
-    return true;
-}
-
-namespace {
-
-/** A CSV's face column: a whole number from 1 to kMaxFacesKept, stored 0-based. */
-bool parseFaceNumber(const std::string& face, std::int16_t& faceIndex, std::string& problem)
-{
-    char* end = nullptr;
-    errno = 0;
-    const long n = std::strtol(face.c_str(), &end, 10);
-    if (errno || *end || n < 1 || n > kMaxFacesKept) {
-        problem = "face '" + face.substr(0, 32) + "' is not a whole number from 1 to " + std::to_string(kMaxFacesKept);
-        return false;
-    }
-    faceIndex = static_cast<std::int16_t>(n - 1);
-    return true;
-}
-
-} // namespace
+// The face numbers a csv: row may give are the faces a preparation keeps of a picture.
+static_assert(kMaxCsvFaceNumber == kMaxFacesKept, "CsvSource.h's kMaxCsvFaceNumber is FaceAlign.h's kMaxFacesKept");
 
 LoadedDataset parseCsv(const std::string& text, const fs::path& folder, const std::string& what)
 {
-    std::istringstream in(text);
     LoadedDataset dataset;
     dataset.kind = SourceKind::Csv;
-
-    std::string line;
-    std::vector<std::string> fields;
-    if (!std::getline(in, line))
-        throw Error(what + ": empty file (a header row with a 'path' column is required)");
-    if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0)
-        line.erase(0, 3); // UTF-8 byte order mark
-    if (!line.empty() && line.back() == '\r')
-        line.pop_back();
-    splitCsvLine(line, fields);
-    int pathColumn = -1, ageColumn = -1, genderColumn = -1, faceColumn = -1;
-    for (int i = 0; i < static_cast<int>(fields.size()); ++i) {
-        const std::string name = lower(trim(fields[i]));
-        if ((name == "path" || name == "file") && pathColumn < 0)
-            pathColumn = i;
-        else if (name == "age")
-            ageColumn = i;
-        else if (name == "gender")
-            genderColumn = i;
-        else if (name == "face")
-            faceColumn = i;
-    }
-    if (pathColumn < 0)
-        throw Error(what + ": no 'path' (or 'file') column in the header row '" + line.substr(0, 200) + "'");
-
-    auto malformed = [&](size_t lineNumber, const std::string& problem) {
+    // The rows are read as parseSourceColumns reads them (data/CsvSource.h): one rule for both.
+    CsvSourceVisitor visit;
+    visit.record = [&](size_t, Record&& r, const std::vector<std::string>&) {
+        dataset.records.push_back(std::move(r));
+    };
+    visit.malformed = [&](size_t, const std::string& problem) {
         ++dataset.malformed;
         if (dataset.malformedExamples.size() < 20)
-            dataset.malformedExamples.push_back(what + ":" + std::to_string(lineNumber) + ": " + problem);
+            dataset.malformedExamples.push_back(problem);
     };
-    std::unordered_map<std::string, size_t> firstLineOf; // each record's key -> the line that gave it
-    size_t lines = 1;
-    for (;;) {
-        const size_t lineNumber = lines + 1; // where the record starts
-        if (!nextCsvRecord(in, line, lines))
-            break;
-        if (trim(line).empty())
-            continue;
-        if (!splitCsvLine(line, fields)) {
-            malformed(lineNumber, "unterminated quote");
-            continue;
-        }
-        const auto column = [&](int c) {
-            return c >= 0 && c < static_cast<int>(fields.size()) ? trim(fields[c]) : std::string();
-        };
-        const std::string path = column(pathColumn);
-        if (path.empty()) {
-            malformed(lineNumber, "empty path");
-            continue;
-        }
-        if (path.find('\0') != std::string::npos) {
-            malformed(lineNumber, "the path holds a NUL byte");
-            continue;
-        }
-        Record r;
-        const fs::path p = fs::u8path(path);
-        r.path = (p.is_absolute() ? p : folder / p).lexically_normal().string();
-        const std::string age = column(ageColumn);
-        if (!age.empty()) {
-            int value = 0;
-            std::string problem;
-            if (!parseAge(age, value, problem)) {
-                malformed(lineNumber, problem);
-                continue;
-            }
-            r.age = value;
-        }
-        const std::string gender = lower(column(genderColumn));
-        if (gender == "m" || gender == "male")
-            r.gender = Gender::Male;
-        else if (gender == "f" || gender == "female")
-            r.gender = Gender::Female;
-        else if (!gender.empty() && gender != "nan" && gender != "unknown") {
-            malformed(lineNumber, "gender '" + gender.substr(0, 32) + "' is not M/F/male/female");
-            continue;
-        }
-        // Which face of a photo with several (1 the best), as an export of a preparation that took
-        // every face writes it; empty: the picture's one face.
-        if (const std::string face = column(faceColumn); !face.empty()) {
-            std::string problem;
-            if (!parseFaceNumber(face, r.faceIndex, problem)) {
-                malformed(lineNumber, problem);
-                continue;
-            }
-        }
-        // A picture listed twice (say with ages 25 and 26) is one face, not two: the first row is
-        // kept and the repeat reported with both lines, so the user can correct the file.
-        const auto [first, isNew] = firstLineOf.emplace(recordKey(r), lineNumber);
-        if (!isNew) {
-            malformed(lineNumber, path.substr(0, 200) + " is listed twice (lines " + std::to_string(first->second)
-                                      + " and " + std::to_string(lineNumber) + "): the first, line "
-                                      + std::to_string(first->second) + ", is kept");
-            continue;
-        }
-        dataset.records.push_back(std::move(r));
-    }
+    walkCsvSource(text, folder, what, visit);
     return dataset;
 }
 

@@ -82,6 +82,8 @@ json reportJson(const PrepareReport& r)
                       {"detected", f.detected},
                       {"reused", f.reused},
                       {"seconds", f.seconds}};
+    if (!r.columnNotes.empty()) // only then: a preparation without them keeps its manifest (and fingerprint) as before
+        out["column_notes"] = r.columnNotes;
     if (!r.reviewFile.empty())
         out["review"] = {{"file", r.reviewFile},
                          {"decisions", r.review.decisions},
@@ -94,7 +96,7 @@ json reportJson(const PrepareReport& r)
     return out;
 }
 
-json settingsJson(const PrepareParams& p, Framing framing)
+json settingsJson(const PrepareParams& p, Framing framing, const std::optional<ReviewFile>& review)
 {
     const auto& c = p.cleaning;
     json settings = {{"size", p.size},
@@ -118,6 +120,10 @@ json settingsJson(const PrepareParams& p, Framing framing)
                      {"seed", c.seed}};
     if (!p.review.empty())
         settings["review"] = displayPath(std::filesystem::absolute(p.review).lexically_normal());
+    // Which decisions were applied: the Dataset page shows this preparation's step counts only
+    // while the review file still holds these (a decision since then changes what Prepare removes).
+    if (review)
+        settings["review_decisions"] = reviewFingerprint(*review);
     return settings;
 }
 
@@ -194,8 +200,9 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
 
     report("reading source", 0, 0);
     LoadedDataset dataset = openSource(p.source);
-    // A CSV's further columns are kept beside the records (columns.csv); read now, so a file past
-    // the limits is refused before the images are decoded.
+    // A CSV's further columns are kept beside the records (columns.csv); read now, with the
+    // records. They never fail a preparation: what is past the limits is dropped or cut, and said
+    // in the report's column notes.
     const SourceColumnTable sourceColumns =
         dataset.kind == SourceKind::Csv ? readSourceColumns(fs::u8path(dataset.location)) : SourceColumnTable{};
     // The review is read now and applied once the records are final (after every face of each
@@ -209,6 +216,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     rep.recordsRead = dataset.records.size();
     rep.malformed = dataset.malformed;
     rep.malformedExamples = dataset.malformedExamples;
+    rep.columnNotes = sourceColumns.notes;
     const auto& records = dataset.records;
     if (cancel.isCancelled()) {
         result.cancelled = true;
@@ -411,7 +419,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
                      {"image_key", imageKey},
                      {"decode_failed", failed},
                      {"decode_skipped", decodeSkipped},
-                     {"settings", settingsJson(p, framing)},
+                     {"settings", settingsJson(p, framing, review)},
                      {"normalization", {{"mean", mean}, {"std", stddev}}},
                      {"report", reportJson(rep)}};
     // Named with its hash only when there are columns: the fingerprint (the manifest's hash) then

@@ -56,6 +56,7 @@ struct PrepareReport {
     size_t recordsRead = 0;
     size_t malformed = 0; // source entries that were not records (bad file names, CSV rows)
     std::vector<std::string> malformedExamples;
+    std::vector<std::string> columnNotes; // a CSV's further columns not kept as the file has them (SourceColumnTable)
     std::vector<StepReport> steps;
     std::string reviewFile; // empty when no review was applied
     ReviewCounts review;

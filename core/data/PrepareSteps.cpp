@@ -5,6 +5,8 @@
 #include "util/FileUtil.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 
@@ -80,6 +82,35 @@ std::optional<ReviewFile> loadPrepareReview(const PrepareParams& p, const Loaded
     return ReviewFile::load(p.review, decisionsAbout(dataset.records));
 }
 
+std::string reviewFingerprint(const ReviewFile& review)
+{
+    // FNV-1a per decision, the hashes sorted (the order the decisions were made in changes nothing
+    // Prepare does), then FNV-1a over them: cheap enough to run on every step preview.
+    const auto fnv = [](std::uint64_t h, const void* data, size_t size) {
+        const auto* bytes = static_cast<const unsigned char*>(data);
+        for (size_t k = 0; k < size; ++k)
+            h = (h ^ bytes[k]) * 1099511628211ull;
+        return h;
+    };
+    constexpr std::uint64_t kBasis = 14695981039346656037ull;
+    const std::vector<ReviewDecision> decisions = review.latest();
+    std::vector<std::uint64_t> hashes;
+    hashes.reserve(decisions.size());
+    for (const ReviewDecision& d : decisions) {
+        const std::string action = reviewActionName(d.action);
+        std::uint64_t h = fnv(kBasis, d.path.data(), d.path.size() + 1); // the NUL separates the fields
+        h = fnv(h, action.c_str(), action.size() + 1);
+        hashes.push_back(fnv(h, d.newLabel.data(), d.newLabel.size()));
+    }
+    std::sort(hashes.begin(), hashes.end());
+    std::uint64_t all = kBasis;
+    for (std::uint64_t h : hashes)
+        all = fnv(all, &h, sizeof h);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(all));
+    return std::to_string(decisions.size()) + ":" + hex;
+}
+
 CleanedRecords cleanRecords(LoadedDataset& dataset, std::vector<ImageProbe>& probes, const PrepareParams& p,
                             const std::optional<ReviewFile>& review, FindFaces mode, const CancelToken& cancel,
                             const std::function<void(const JobProgress&)>& onProgress)
@@ -143,7 +174,7 @@ CleanedRecords cleanRecords(LoadedDataset& dataset, std::vector<ImageProbe>& pro
             paths.push_back(r.path);
         DetectionPass pass = mode == FindFaces::Detect
                                  ? detectFaces(paths, probes, wanted, p.threads, cancel, onProgress)
-                                 : cachedFaces(paths, probes, wanted);
+                                 : cachedFaces(paths, probes, wanted, cancel);
         out.cacheWarnings = pass.warnings;
         if (pass.cancelled) {
             out.cancelled = true;
@@ -186,6 +217,10 @@ CleanedRecords cleanRecords(LoadedDataset& dataset, std::vector<ImageProbe>& pro
     }
     // The review is applied once the records are final (after every face of each picture was
     // taken): its decisions may name one face of a group photo.
+    if (cancel.isCancelled()) { // the step preview: a newer request, or the window closing
+        out.cancelled = true;
+        return out;
+    }
     std::vector<size_t> excluded;
     if (review)
         excluded = applyReview(*review, records, out.review);
@@ -200,11 +235,15 @@ StepPreview previewSteps(const LoadedDataset& dataset, const std::vector<ImagePr
                          const std::function<void(const JobProgress&)>& onProgress)
 {
     // On copies: the findings, more faces and corrected labels are Prepare's business, not the caller's records'.
+    StepPreview preview;
+    if (cancel.isCancelled()) {
+        preview.cancelled = true;
+        return preview;
+    }
     LoadedDataset records = dataset;
     std::vector<ImageProbe> recordProbes = probes;
     const std::optional<ReviewFile> review = loadPrepareReview(params, records);
     CleanedRecords cleaned = cleanRecords(records, recordProbes, params, review, mode, cancel, onProgress);
-    StepPreview preview;
     preview.cancelled = cleaned.cancelled;
     preview.steps = std::move(cleaned.steps);
     preview.skipped = std::move(cleaned.skipped);

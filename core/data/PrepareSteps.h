@@ -67,4 +67,12 @@ StepPreview previewSteps(const LoadedDataset& dataset, const std::vector<ImagePr
 /** The review file Prepare reads for `params` (none when params.review is empty); throws Error when it is missing. */
 std::optional<ReviewFile> loadPrepareReview(const PrepareParams& params, const LoadedDataset& dataset);
 
+/**
+ * What the decisions of `review` that Prepare applies are, as a short text ("N:HASH" over the latest
+ * decision of each path: its path, action and new label; file order and undone decisions do not
+ * count). PrepareJob records it in prepared.json (settings.review_decisions), so that the Dataset
+ * page can tell whether the review file still holds what the open preparation applied.
+ */
+std::string reviewFingerprint(const ReviewFile& review);
+
 } // namespace faceatlas

@@ -18,6 +18,11 @@ std::string datasetFingerprint(const PreparedDataset& data)
     try {
         nlohmann::json manifest = nlohmann::json::parse(data.manifestJson());
         manifest.erase("created");
+        // Which review decisions were applied (for the Dataset page) is not content: the records'
+        // labels and keys below hold what they did, and preparations from before it was recorded
+        // keep their fingerprint.
+        if (auto settings = manifest.find("settings"); settings != manifest.end() && settings->is_object())
+            settings->erase("review_decisions");
         if (auto report = manifest.find("report"); report != manifest.end() && report->is_object()) {
             for (const char* key : {"decode_seconds", "total_seconds", "images_reused"})
                 report->erase(key);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "data/CsvSource.h" // kMaxAge, parseAge: the csv: rows are read in faceatlas_base
 #include "data/Record.h"
 
 #include <filesystem>
@@ -13,9 +14,6 @@ namespace faceatlas {
  * folder. Parsed records are kept in the record cache, so opening the same file again is fast.
  */
 LoadedDataset readImdbWiki(const std::filesystem::path& matFile, bool useCache = true);
-
-/** Oldest age a reader accepts (UTKFace's own range is 0-116); older ones make a record malformed. */
-constexpr int kMaxAge = 116;
 
 /** Reads a UTKFace folder: labels from `age_gender_race_datetime.jpg.chip.jpg` names. */
 LoadedDataset readUtkFace(const std::filesystem::path& folder);
@@ -35,9 +33,6 @@ LoadedDataset readCsv(const std::filesystem::path& csvFile);
  * a row repeating an earlier row's picture (and face): the first row is kept, the repeat reported with both lines.
  */
 LoadedDataset parseCsv(const std::string& text, const std::filesystem::path& folder, const std::string& what);
-
-/** An age written as a decimal number from 0 to kMaxAge (fractions dropped); false with the problem. */
-bool parseAge(const std::string& text, int& age, std::string& problem);
 
 struct MatArray;
 /**

@@ -1,7 +1,9 @@
 #include "data/SourceColumns.h"
 
+#include "data/CsvSource.h"
 #include "data/PreparedDataset.h"
 #include "data/Record.h"
+#include "data/Slices.h"
 #include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
@@ -31,11 +33,6 @@ std::string lowered(std::string s)
     return s;
 }
 
-bool hasControl(const std::string& s)
-{
-    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
-}
-
 /** The columns the csv: reader understands itself (split: an export's, which the reader ignores). */
 bool isKnownColumn(const std::string& lowerName)
 {
@@ -45,17 +42,77 @@ bool isKnownColumn(const std::string& lowerName)
     return false;
 }
 
-/** A value as kept: trimmed, control characters (tabs, line breaks in quotes) as spaces, bounded. */
-std::string keptValue(const std::string& field, const std::string& where, const std::string& column)
+/**
+ * `s` as valid UTF-8: each byte that does not start a well-formed character (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF) becomes U+FFFD. jsonText() would replace such bytes
+ * in prepared.json but columns.csv would keep them, and the two would then differ for good.
+ */
+std::string validUtf8(const std::string& s)
 {
-    std::string v = trimmed(field);
-    if (v.size() > kMaxSourceColumnValue)
-        throw Error(where + ": the value of column '" + column + "' has " + std::to_string(v.size())
-                    + " bytes (at most " + std::to_string(kMaxSourceColumnValue) + ")");
+    std::string out;
+    out.reserve(s.size());
+    const auto byte = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+    const auto cont = [&](size_t i) { return (byte(i) & 0xC0u) == 0x80u; };
+    for (size_t i = 0; i < s.size();) {
+        const unsigned c = byte(i);
+        size_t n = 0;
+        if (c < 0x80)
+            n = 1;
+        else if (c >= 0xC2 && c <= 0xDF)
+            n = cont(i + 1) ? 2 : 0;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+            n = byte(i + 1) >= lo && byte(i + 1) <= hi && cont(i + 2) ? 3 : 0;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+            n = byte(i + 1) >= lo && byte(i + 1) <= hi && cont(i + 2) && cont(i + 3) ? 4 : 0;
+        }
+        if (n == 0) {
+            out += "\xEF\xBF\xBD"; // U+FFFD
+            ++i;
+        } else {
+            out.append(s, i, n);
+            i += n;
+        }
+    }
+    return out;
+}
+
+/** Valid UTF-8 `s` cut to at most `maxBytes` at the end of a character. */
+std::string cutUtf8(const std::string& s, size_t maxBytes)
+{
+    if (s.size() <= maxBytes)
+        return s;
+    size_t end = maxBytes;
+    while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0u) == 0x80u)
+        --end; // s[end] is a continuation byte: the character starting before it would be cut
+    return s.substr(0, end);
+}
+
+/** Text as kept: valid UTF-8, control characters (tabs, line breaks in quotes) as spaces, trimmed. */
+std::string cleanText(const std::string& field)
+{
+    std::string v = validUtf8(field);
     for (char& c : v)
         if (static_cast<unsigned char>(c) < 0x20)
             c = ' ';
-    return v;
+    return trimmed(v);
+}
+
+/**
+ * True when a slice grouping already means `name` (compared without case): a slice attribute, the
+ * clustering's "cluster", the whole's "all", or the face sets the Slices page adds ("selection",
+ * "subset ..."). The GUI would pick the attribute and the CLI the column; the column is renamed instead.
+ */
+bool shadowsGrouping(const std::string& name)
+{
+    const std::string low = lowered(name);
+    if (low == "cluster" || low == "all" || low.rfind("selection", 0) == 0 || low.rfind("subset", 0) == 0)
+        return true;
+    for (const SliceAttribute& a : sliceAttributes())
+        if (low == lowered(a.name))
+            return true;
+    return false;
 }
 
 /** prepared.json's "columns" names in `manifestText`; empty when it has none or they are odd. */
@@ -95,72 +152,70 @@ std::vector<std::string> SourceColumns::values(std::size_t column) const
 SourceColumnTable parseSourceColumns(const std::string& text, const fs::path& folder, const std::string& what)
 {
     SourceColumnTable table;
-    std::istringstream in(text);
-    std::string line;
-    std::vector<std::string> fields;
-    if (!std::getline(in, line))
-        return table; // parseCsv refuses an empty file
-    if (line.size() >= 3 && line.compare(0, 3, "\xEF\xBB\xBF") == 0)
-        line.erase(0, 3);
-    if (!line.empty() && line.back() == '\r')
-        line.pop_back();
-    splitCsvLine(line, fields);
-    int pathColumn = -1, faceColumn = -1;
-    std::vector<int> kept; // the further columns' positions
-    for (int i = 0; i < static_cast<int>(fields.size()); ++i) {
-        const std::string name = trimmed(fields[i]);
-        const std::string low = lowered(name);
-        if ((low == "path" || low == "file") && pathColumn < 0)
-            pathColumn = i;
-        else if (low == "face")
-            faceColumn = i;
-        if (name.empty() || isKnownColumn(low))
-            continue; // an unnamed column (a trailing comma) is no column
-        if (name.size() > kMaxSourceColumnName || hasControl(name))
-            throw Error(what + ":1: the column name '" + name.substr(0, kMaxSourceColumnName)
-                        + "...' is not a name of at most " + std::to_string(kMaxSourceColumnName) + " printable bytes");
-        if (std::find(table.names.begin(), table.names.end(), name) != table.names.end())
-            throw Error(what + ":1: the column '" + name + "' is named twice");
-        table.names.push_back(name);
-        kept.push_back(i);
-    }
-    if (table.names.size() > kMaxSourceColumns)
-        throw Error(what + ":1: " + std::to_string(table.names.size()) + " further columns besides path, age, "
-                    + "gender and face (FaceAtlas keeps at most " + std::to_string(kMaxSourceColumns) + ")");
-    if (table.names.empty() || pathColumn < 0)
-        return table;
-    size_t lines = 1;
-    for (;;) {
-        const size_t lineNumber = lines + 1;
-        if (!nextCsvRecord(in, line, lines))
-            break;
-        if (!splitCsvLine(line, fields))
-            continue; // malformed: parseCsv reports it and keeps no record
-        const auto column = [&](int c) {
-            return c >= 0 && c < static_cast<int>(fields.size()) ? trimmed(fields[c]) : std::string();
-        };
-        const std::string path = column(pathColumn);
-        if (path.empty() || path.find('\0') != std::string::npos)
-            continue;
-        // The record's key as parseCsv makes it: the path against the file's folder, the face (1-based).
-        Record r;
-        const fs::path p = fs::u8path(path);
-        r.path = (p.is_absolute() ? p : folder / p).lexically_normal().string();
-        const std::string face = column(faceColumn);
-        if (!face.empty() && face.size() <= 3
-            && std::all_of(face.begin(), face.end(), [](char c) { return c >= '0' && c <= '9'; })
-            && std::stoi(face) >= 1)
-            r.faceIndex = static_cast<std::int16_t>(std::stoi(face) - 1);
-        const std::string key = recordKey(r);
-        if (table.byKey.count(key))
-            continue; // a repeat: parseCsv keeps the first row
+    std::vector<int> kept;   // the further columns' positions
+    std::vector<size_t> cut; // per kept column: the values cut to kMaxSourceColumnValue
+    CsvSourceVisitor visit;
+    visit.header = [&](const std::vector<std::string>& fields) {
+        std::vector<std::string> dropped; // past kMaxSourceColumns
+        for (int i = 0; i < static_cast<int>(fields.size()); ++i) {
+            const std::string raw = trimmed(fields[i]);
+            if (raw.empty() || isKnownColumn(lowered(raw)))
+                continue; // an unnamed column (a trailing comma) is no column
+            std::string name = cutUtf8(cleanText(raw), kMaxSourceColumnName);
+            const std::string column = "column " + std::to_string(i + 1) + " '" + name + "'";
+            if (name != raw)
+                table.notes.push_back(column + ": its name is kept as valid UTF-8 of at most "
+                                      + std::to_string(kMaxSourceColumnName) + " printable bytes");
+            if (shadowsGrouping(name)) {
+                name = cutUtf8("csv_" + name, kMaxSourceColumnName);
+                table.notes.push_back(column + " is kept as '" + name + "' (a slice grouping has the name)");
+            }
+            if (std::find(table.names.begin(), table.names.end(), name) != table.names.end()) {
+                table.notes.push_back(column + " is dropped: an earlier column has the name");
+                continue;
+            }
+            if (table.names.size() == kMaxSourceColumns) {
+                dropped.push_back(name);
+                continue;
+            }
+            table.names.push_back(name);
+            kept.push_back(i);
+        }
+        if (!dropped.empty()) {
+            std::string list;
+            for (const std::string& name : dropped)
+                list += (list.empty() ? "" : ", ") + name;
+            if (list.size() > 300)
+                list = cutUtf8(list, 300) + "...";
+            table.notes.insert(table.notes.begin(), "kept " + std::to_string(kMaxSourceColumns) + " of "
+                                                        + std::to_string(kMaxSourceColumns + dropped.size())
+                                                        + " further columns (FaceAtlas keeps at most "
+                                                        + std::to_string(kMaxSourceColumns) + "): dropped " + list);
+        }
+        cut.assign(kept.size(), 0);
+        return !table.names.empty();
+    };
+    // Called for exactly the rows parseCsv makes records of (walkCsvSource): a repeated picture's
+    // first record row wins here as there, and a malformed row gives nothing to either.
+    visit.record = [&](size_t, Record&& r, const std::vector<std::string>& fields) {
         std::vector<std::string> values;
         values.reserve(kept.size());
-        const std::string where = what + ":" + std::to_string(lineNumber);
-        for (size_t k = 0; k < kept.size(); ++k)
-            values.push_back(keptValue(column(kept[k]), where, table.names[k]));
-        table.byKey.emplace(key, std::move(values));
-    }
+        for (size_t k = 0; k < kept.size(); ++k) {
+            const int c = kept[k];
+            const std::string v = cleanText(c < static_cast<int>(fields.size()) ? fields[c] : std::string());
+            cut[k] += v.size() > kMaxSourceColumnValue;
+            values.push_back(cutUtf8(v, kMaxSourceColumnValue));
+        }
+        table.byKey.emplace(recordKey(r), std::move(values));
+    };
+    walkCsvSource(text, folder, what, visit);
+    for (size_t k = 0; k < cut.size(); ++k)
+        if (cut[k])
+            table.notes.push_back("column '" + table.names[k] + "': " + std::to_string(cut[k]) + " values over "
+                                  + std::to_string(kMaxSourceColumnValue) + " bytes are cut to their first "
+                                  + std::to_string(kMaxSourceColumnValue));
+    for (std::string& note : table.notes)
+        note = what + ": " + note;
     return table;
 }
 

@@ -19,8 +19,13 @@ struct Record;
  * its records in `columns.csv` (kSourceColumnsFile), which its prepared.json names with a hash, so
  * two preparations with other columns have other fingerprints.
  *
- * A source file is hostile: at most kMaxSourceColumns columns, names of up to kMaxSourceColumnName
- * bytes, values of up to kMaxSourceColumnValue bytes; more is an Error naming the file and line.
+ * A source file is hostile, yet its further columns never fail a preparation (they are extras):
+ * names and values are made valid UTF-8 (U+FFFD for each byte that is not), so prepared.json and
+ * columns.csv hold the same text; the first kMaxSourceColumns columns are kept, names cut to
+ * kMaxSourceColumnName bytes and values to kMaxSourceColumnValue (at a character's end); a repeated
+ * name is dropped, and a name a slice grouping already means (a slice attribute, "cluster", "all",
+ * "selection...", "subset...") is kept as "csv_NAME". Each such change is a note of the table.
+ * columns.csv, FaceAtlas's own file, is read back strictly (readPreparedColumns).
  */
 constexpr std::size_t kMaxSourceColumns = 32;
 constexpr std::size_t kMaxSourceColumnName = 64;
@@ -43,12 +48,15 @@ struct SourceColumns {
 struct SourceColumnTable {
     std::vector<std::string> names;
     std::unordered_map<std::string, std::vector<std::string>> byKey;
+    /** What was not kept as the file has it (columns dropped, names renamed or cut, values cut), for the report. */
+    std::vector<std::string> notes;
 };
 
 /**
  * The further columns of CSV text as parseCsv reads it (relative paths against `folder`, `what`
- * naming the file): the first row of a picture (and face) wins, as there. Empty when the file has
- * no further column. Throws Error naming `what` (and the line) past the limits or for a repeated name.
+ * naming the file): the rows are walked by walkCsvSource, as parseCsv walks them, so each record's
+ * values are those of the row its record came from. Empty when the file has no further column.
+ * Throws only what parseCsv throws (an empty file, no path column).
  */
 SourceColumnTable parseSourceColumns(const std::string& text, const std::filesystem::path& folder,
                                      const std::string& what);

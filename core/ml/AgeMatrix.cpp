@@ -19,8 +19,14 @@ AgeMatrixCell measureAgeCell(const std::filesystem::path& runDir, LoadedModel& l
     try {
         const auto [indices, truth] = labelledFaces(data, split);
         const auto predicted = predictAges(*loaded.model, data, indices, resolveDevice(device), cancel);
-        if (predicted.size() != truth.size())
-            return cell; // cancelled part-way: not measured, and the caller stops
+        if (predicted.size() != truth.size()) {
+            // Cancelled part-way (or any short answer): not measured, and said, so the cell never
+            // reads as a measured n = 0, MAE 0. After a cancel the caller drops it and stops.
+            cell.error = cancel.isCancelled() ? std::string("cancelled before it was measured")
+                                              : std::to_string(predicted.size()) + " predictions for "
+                                                    + std::to_string(truth.size()) + " faces: not measured";
+            return cell;
+        }
         const EvalReport r = evaluateAges(predicted, truth, runBaselineAge(runDir, data));
         double bias = 0;
         for (size_t k = 0; k < predicted.size(); ++k)

@@ -246,24 +246,6 @@ private:
 
 } // namespace
 
-const char* modelKindName(ModelKind kind)
-{
-    switch (kind) {
-    case ModelKind::AgeCapstone: return "age-capstone";
-    case ModelKind::Age: return "age";
-    case ModelKind::Autoencoder: return "autoencoder";
-    }
-    return "?";
-}
-
-ModelKind parseModelKind(const std::string& name)
-{
-    for (ModelKind k : {ModelKind::AgeCapstone, ModelKind::Age, ModelKind::Autoencoder})
-        if (name == modelKindName(k))
-            return k;
-    throw Error("unknown model '" + name + "' (use age-capstone, age or autoencoder)");
-}
-
 void FaceModelImpl::registerStats()
 {
     m_inputMean = register_buffer("input_mean", torch::full({1, 3, 1, 1}, 0.5f));

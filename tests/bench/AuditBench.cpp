@@ -5,9 +5,9 @@
 //        faceatlas_bench_audit --replant AUDIT_DIR [SHARE]
 //        (errors planted into real labels: SHARE (default 0.05) of an audited dataset's ages shifted
 //        20-40 years and scored against the audit's own out-of-fold predictions)
+#include "analysis/AuditFiles.h"
+#include "analysis/AuditJob.h"
 #include "BenchSupport.h"
-#include "data/AuditFiles.h"
-#include "data/AuditJob.h"
 #include "data/DemoFaces.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"

@@ -72,6 +72,24 @@ if "$cli" slices --run "$dir/age" --data "$dir/other" --out "$dir/x" --clusters 
     fail "a clustering of another preparation was accepted"
 fi
 grep -q "another preparation" "$dir/err" && grep -q "clusters" "$dir/err" || fail "other clustering: $(cat "$dir/err")"
+# A clustering from before FaceAtlas recorded the preparation (no data_fingerprint) is matched on
+# its paths alone, and the report says so; a metrics.json past the manifest limit is refused, named.
+cp -r "$dir/clusters" "$dir/oldclusters"
+python3 - "$dir/oldclusters/metrics.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); del m["data_fingerprint"]; json.dump(m, open(sys.argv[1], "w"))
+PY
+"$cli" slices --run "$dir/age" --data "$dir/data" --out "$dir/so" --clusters "$dir/oldclusters" --by cluster \
+    --boot 20 --split all >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; fail "slices of an old clustering failed"; }
+grep -q "note: .*metrics.json does not say which preparation" "$dir/err" || fail "old clustering: no note: $(cat "$dir/err")"
+grep -q "paths alone" "$dir/so/slices.json" || fail "old clustering: slices.json has no note"
+cp -r "$dir/clusters" "$dir/bigclusters"
+truncate -s 17M "$dir/bigclusters/metrics.json"
+if "$cli" slices --run "$dir/age" --data "$dir/data" --out "$dir/x" --clusters "$dir/bigclusters" --by cluster \
+    2>"$dir/err"; then
+    fail "a metrics.json of 17 MB was read"
+fi
+grep -q "metrics.json: .*more than the" "$dir/err" || fail "big metrics.json: $(cat "$dir/err")"
 "$cli" prepare --source demo:100 --out "$dir/data48" --size 48 >/dev/null 2>&1 || fail "prepare 48 failed"
 if "$cli" slices --run "$dir/age" --data "$dir/data48" --out "$dir/x" 2>"$dir/err"; then
     fail "a preparation of another size was accepted"
@@ -105,11 +123,13 @@ grep -q "another preparation" "$dir/err" && grep -q "audit" "$dir/err" || fail "
 python3 - "$dir/faces.csv" <<'PY' || fail "adding a column"
 import sys
 lines = open(sys.argv[1]).read().splitlines()
-out = [lines[0] + ",site"] + [line + ",site %d" % (i % 3) for i, line in enumerate(lines[1:])]
+out = [lines[0] + ",site,race"] + [line + ",site %d,r%d" % (i % 3, i % 2) for i, line in enumerate(lines[1:])]
 open(sys.argv[1], "w").write("\n".join(out) + "\n")
 PY
 "$cli" prepare --source "csv:$dir/faces.csv" --out "$dir/datacsv" --size 32 --framing centre-crop --no-age-filter \
-    --min-image-size 0 --no-face-score-filter >/dev/null 2>&1 || fail "prepare csv failed"
+    --min-image-size 0 --no-face-score-filter >"$dir/prep.txt" 2>&1 || fail "prepare csv failed"
+# A column named as a slice attribute is kept as csv_NAME, and the report says so.
+grep -q "further columns: .*'race' is kept as 'csv_race'" "$dir/prep.txt" || fail "race not renamed: $(cat "$dir/prep.txt")"
 "$cli" slices --run "$dir/age" --data "$dir/datacsv" --out "$dir/ss" --by site --by gender,site --boot 20 \
     --split all >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; fail "slices --by site failed"; }
 python3 - "$dir/ss/slices.csv" <<'PY' || fail "slices by a CSV column"
@@ -120,6 +140,14 @@ assert sorted(site) == ["site 0", "site 1", "site 2"] and sum(site.values()) == 
 assert any(r["by"] == "gender,site" for r in rows)
 PY
 "$cli" slices --help --data "$dir/datacsv" | grep -q "^    site$" || fail "--help does not list the column"
+"$cli" slices --help --data "$dir/datacsv" | grep -q "^    csv_race$" || fail "--help does not list csv_race"
+"$cli" slices --run "$dir/age" --data "$dir/datacsv" --out "$dir/sr" --by csv_race --boot 20 \
+    --split all >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; fail "slices --by csv_race failed"; }
+python3 - "$dir/sr/slices.csv" <<'PY' || fail "slices by csv_race"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert sorted(r["slice"] for r in rows if r["by"] == "csv_race") == ["r0", "r1"], rows
+PY
 if "$cli" slices --run "$dir/age" --data "$dir/datacsv" --out "$dir/x" --by height 2>"$dir/err"; then
     fail "an unknown attribute was accepted (csv)"
 fi

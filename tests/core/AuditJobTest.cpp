@@ -1,6 +1,6 @@
-#include "data/AuditJob.h"
+#include "analysis/AuditJob.h"
+#include "analysis/AuditFiles.h"
 #include "data/AuditBaseline.h"
-#include "data/AuditFiles.h"
 #include "data/CsvExport.h"
 #include "data/MetadataChecks.h"
 #include "data/PreparedDataset.h"

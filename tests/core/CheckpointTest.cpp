@@ -1,4 +1,4 @@
-#include "data/AuditFiles.h"
+#include "analysis/AuditFiles.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
 #include "data/Provenance.h"

@@ -1,8 +1,8 @@
 // The output-folder contract and writes that never destroy, clobber or mix a file (issue 24, findings
 // F01, F03-F06, F10-F13, F19 of ../shared/findings/round3): each test breaks the rule on purpose.
 #include "util/OutputFolder.h"
-#include "data/AuditFiles.h"
-#include "data/AuditJob.h"
+#include "analysis/AuditFiles.h"
+#include "analysis/AuditJob.h"
 #include "data/ClusterAssignments.h"
 #include "data/CsvExport.h"
 #include "data/PreparedDataset.h"

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "data/AuditJob.h"
+#include "analysis/AuditJob.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
 

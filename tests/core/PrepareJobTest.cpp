@@ -1,5 +1,7 @@
 #include "data/PrepareJob.h"
+#include "analysis/SliceJob.h"
 #include "data/CsvExport.h"
+#include "data/FaceDetections.h"
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareSteps.h"
@@ -350,6 +352,75 @@ TEST(PrepareJobTest, TheStepPreviewCountsWhatPrepareRemovesWhateverTheSettingsAn
     expectSameSteps(reviewed.steps, again.steps, "with a review and other settings");
 }
 
+TEST(PrepareJobTest, PreparedJsonNamesTheReviewDecisionsItApplied)
+{
+    // The Dataset page shows a preparation's step counts only while the review file still holds
+    // the decisions it applied (settings.review_decisions): a decision since then changes the counts.
+    TempDir dir;
+    PrepareParams params;
+    params.source = "demo:40";
+    params.outDir = dir / "p";
+    params.size = 16;
+    params.review = dir / "review.csv";
+    const auto [dataset, probes] = readAndProbe(params.source);
+    {
+        ReviewFile review = ReviewFile::load(params.review);
+        review.append({dataset.records[3].path, ReviewAction::Exclude, "", "", "r", ""});
+        review.append({dataset.records[4].path, ReviewAction::Age, "", "30", "r", ""});
+    }
+    PrepareJob(params).run();
+    const auto manifest = nlohmann::json::parse(readFile(params.outDir / PreparedDataset::kManifest));
+    const auto fingerprint = [&] { return reviewFingerprint(*loadPrepareReview(params, dataset)); };
+    const std::string applied = fingerprint();
+    EXPECT_EQ(manifest.at("settings").at("review_decisions").get<std::string>(), applied);
+    EXPECT_EQ(applied.substr(0, 2), "2:");
+
+    ReviewFile review = ReviewFile::load(params.review);
+    review.append({"/another/dataset/face.jpg", ReviewAction::Exclude, "", "", "elsewhere", ""});
+    EXPECT_EQ(fingerprint(), applied) << "another dataset's decision is not this one's";
+    review.append({dataset.records[5].path, ReviewAction::Exclude, "", "", "r", ""});
+    const std::string more = fingerprint();
+    EXPECT_NE(more, applied) << "a new exclusion";
+    review.append({dataset.records[4].path, ReviewAction::Age, "", "31", "r", ""});
+    EXPECT_NE(fingerprint(), more) << "another corrected age";
+    review.append({dataset.records[4].path, ReviewAction::Age, "", "30", "r", ""});
+    EXPECT_EQ(fingerprint(), more) << "the age as it was: the same decisions";
+    review.append({dataset.records[5].path, ReviewAction::Undo, "", "", "r", ""});
+    EXPECT_EQ(fingerprint(), applied) << "the exclusion undone: what was applied";
+
+    // Without a review, no fingerprint.
+    params.review.clear();
+    params.outDir = dir / "plain";
+    PrepareJob(params).run();
+    EXPECT_FALSE(nlohmann::json::parse(readFile(params.outDir / PreparedDataset::kManifest))
+                     .at("settings")
+                     .contains("review_decisions"));
+}
+
+TEST(PrepareJobTest, ACancelledStepPreviewStopsBeforeCountingAndReadsNoFindingsCache)
+{
+    // The Dataset page's preview runs on the interactive lane: a newer request or the window's
+    // close cancels it, and it returns without counting.
+    TempDir dir;
+    const PrepareParams params = mixedCsvParams(dir);
+    const auto [dataset, probes] = readAndProbe(params.source);
+    CancelToken cancel;
+    cancel.requestCancel();
+    const StepPreview preview = previewSteps(dataset, probes, params, FindFaces::CachedOnly, cancel);
+    EXPECT_TRUE(preview.cancelled);
+    EXPECT_TRUE(preview.steps.empty());
+    std::vector<std::string> paths;
+    for (const Record& r : dataset.records)
+        paths.push_back(r.path);
+    const DetectionPass pass = cachedFaces(paths, probes, std::vector<char>(paths.size(), 1), cancel);
+    EXPECT_TRUE(pass.cancelled);
+    EXPECT_EQ(std::count(pass.looked.begin(), pass.looked.end(), 1), 0);
+    // Not cancelled: counted as always.
+    const StepPreview counted = previewSteps(dataset, probes, params);
+    EXPECT_FALSE(counted.cancelled);
+    EXPECT_EQ(counted.steps.size(), 7u);
+}
+
 TEST(PrepareJobTest, APreparedFolderIsReplacedWholeAndNeverChangedUnderAReader)
 {
     TempDir dir;
@@ -464,27 +535,169 @@ TEST(PrepareJobTest, CsvColumnsAreKeptThroughPrepareExportAndReRead)
     }
 }
 
-TEST(PrepareJobTest, CsvColumnsPastTheLimitsAreRefusedNamingTheFile)
+// A source's further columns never fail a preparation: past the limits they are dropped or cut, and said.
+TEST(PrepareJobTest, CsvColumnsPastTheLimitsAreKeptInPartAndSaid)
 {
-    std::string header = "path";
-    for (size_t k = 0; k <= kMaxSourceColumns; ++k)
+    std::string header = "path", row = "a.jpg";
+    for (size_t k = 0; k < kMaxSourceColumns + 8; ++k) {
         header += ",c" + std::to_string(k);
-    try {
-        parseSourceColumns(header + "\n", "/data", "wide.csv");
-        FAIL() << "33 further columns were kept";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("wide.csv:1"), std::string::npos) << e.what();
+        row += ",v" + std::to_string(k);
     }
-    const std::string text = "path,note\na.jpg,short\nb.jpg," + std::string(kMaxSourceColumnValue + 1, 'x') + "\n";
-    try {
-        parseSourceColumns(text, "/data", "long.csv");
-        FAIL() << "a value over the limit was kept";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("long.csv:3"), std::string::npos) << e.what();
-    }
-    EXPECT_THROW(parseSourceColumns("path,x,x\n", "/data", "twice.csv"), Error);
+    const SourceColumnTable wide = parseSourceColumns(header + "\n" + row + "\n", "/data", "wide.csv");
+    ASSERT_EQ(wide.names.size(), kMaxSourceColumns);
+    EXPECT_EQ(wide.names.back(), "c" + std::to_string(kMaxSourceColumns - 1));
+    ASSERT_EQ(wide.byKey.size(), 1u);
+    EXPECT_EQ(wide.byKey.begin()->second.back(), "v" + std::to_string(kMaxSourceColumns - 1));
+    ASSERT_FALSE(wide.notes.empty());
+    EXPECT_NE(wide.notes[0].find("wide.csv: kept 32 of 40 further columns"), std::string::npos) << wide.notes[0];
+    EXPECT_NE(wide.notes[0].find("c39"), std::string::npos) << wide.notes[0];
+
+    // A long value is cut at a character's end (255 bytes, then a 2-byte character across the limit).
+    const std::string caption = std::string(kMaxSourceColumnValue - 1, 'x') + "\xC3\xA9" + std::string(40, 'y');
+    const SourceColumnTable longer =
+        parseSourceColumns("path,note\na.jpg,short\nb.jpg," + caption + "\n", "/data", "long.csv");
+    ASSERT_EQ(longer.byKey.size(), 2u);
+    EXPECT_EQ(longer.byKey.at("/data/b.jpg")[0], std::string(kMaxSourceColumnValue - 1, 'x'));
+    EXPECT_EQ(longer.byKey.at("/data/a.jpg")[0], "short");
+    ASSERT_EQ(longer.notes.size(), 1u);
+    EXPECT_NE(longer.notes[0].find("long.csv: column 'note': 1 values over 256 bytes"), std::string::npos)
+        << longer.notes[0];
+
+    // A repeated name: the first column is kept, the second dropped.
+    const SourceColumnTable twice = parseSourceColumns("path,x,x\na.jpg,1,2\n", "/data", "twice.csv");
+    EXPECT_EQ(twice.names, std::vector<std::string>{"x"});
+    EXPECT_EQ(twice.byKey.at("/data/a.jpg"), std::vector<std::string>{"1"});
+    ASSERT_EQ(twice.notes.size(), 1u);
     // Only the columns FaceAtlas does not read itself; none: an empty table.
     EXPECT_TRUE(parseSourceColumns("path,age,gender,split,face,\na.jpg,3,F,val,1,\n", "/d", "w").names.empty());
     const SourceColumnTable table = parseSourceColumns("file,note\n/d/a.jpg,one\n", "/d", "w");
     ASSERT_EQ(table.byKey.size(), 1u);
+}
+
+// The columns are of the row the record came from: a row parseCsv refuses gives no values, even
+// when it comes first (parseSourceColumns once read the rows by its own rules).
+TEST(PrepareJobTest, CsvColumnsComeFromTheRowTheRecordCameFrom)
+{
+    const std::string text = "path,age,gender,face,site\n"
+                             "img/f0.jpg,abc,F,,WRONG\n" // age not a number: malformed
+                             "img/f0.jpg,30,F,,right\n"
+                             "img/f1.jpg,31,X,,WRONG\n" // gender: malformed
+                             "img/f1.jpg,31,F,,right\n"
+                             "img/f2.jpg,32,F,0,WRONG\n" // face 0: malformed
+                             "img/f2.jpg,32,F,,right\n"
+                             "img/f3.jpg,33,F,65,WRONG\n" // face over kMaxFacesKept: malformed
+                             "img/f3.jpg,33,F,1,right\n"
+                             "img/f4.jpg,34,F,,right\n"
+                             "img/f4.jpg,35,F,,WRONG\n"; // a repeat: the first is kept
+    const LoadedDataset dataset = parseCsv(text, "/data", "rows.csv");
+    const SourceColumnTable table = parseSourceColumns(text, "/data", "rows.csv");
+    ASSERT_EQ(dataset.records.size(), 5u);
+    EXPECT_EQ(table.byKey.size(), dataset.records.size());
+    const SourceColumns columns = columnsFor(table, dataset.records);
+    for (size_t i = 0; i < dataset.records.size(); ++i)
+        EXPECT_EQ(columns.rows[i], std::vector<std::string>{"right"}) << dataset.records[i].path;
+}
+
+// Names and values that are not UTF-8 (a Latin-1 file) are kept with U+FFFD, the same in
+// prepared.json and columns.csv, so the preparation reads back and exports.
+TEST(PrepareJobTest, CsvColumnsThatAreNotUtf8AreKeptAsUtf8)
+{
+    TempDir dir;
+    std::string csv = "path,age,gender,R\xE9gion\n";
+    for (int i = 0; i < 3; ++i) {
+        const std::string name = "f" + std::to_string(i) + ".jpg";
+        test::writeBytes(dir / "img" / name, test::makeJpeg(100 + i, 110, i));
+        csv += "img/" + name + "," + std::to_string(30 + i) + ",F,Mont\xE9r\xE9gie " + std::to_string(i) + "\n";
+    }
+    test::writeBytes(dir / "latin1.csv", csv);
+    PrepareParams params;
+    params.source = "csv:" + (dir / "latin1.csv").string();
+    params.outDir = dir / "prepared";
+    params.size = 32;
+    params.cleaning.valCount = 1;
+    params.framing = Framing::CentreCrop;
+    PrepareJob(params).run();
+    const PreparedDataset data = PreparedDataset::open(params.outDir);
+    EXPECT_EQ(preparedColumnNames(data), std::vector<std::string>{"R\xEF\xBF\xBDgion"});
+    const SourceColumns columns = readPreparedColumns(data);
+    ASSERT_EQ(columns.rows.size(), 3u);
+    EXPECT_EQ(columns.rows[0][0].rfind("Mont\xEF\xBF\xBDr\xEF\xBF\xBDgie ", 0), 0u) << columns.rows[0][0];
+    EXPECT_EQ(exportCsvDataset(data, {}, dir / "export.csv"), 3u);
+    EXPECT_EQ(readFile(dir / "export.csv").substr(0, readFile(dir / "export.csv").find('\n')),
+              "path,age,gender,split,R\xEF\xBF\xBDgion");
+    // The report says what changed.
+    const auto report = nlohmann::json::parse(data.manifestJson()).at("report");
+    ASSERT_TRUE(report.contains("column_notes")) << report.dump();
+    EXPECT_NE(report.at("column_notes").dump().find("valid UTF-8"), std::string::npos);
+}
+
+// A prepare whose CSV has 40 further columns and a 300-byte caption prepares, keeping what it can.
+TEST(PrepareJobTest, CsvColumnsPastTheLimitsNeverFailAPreparation)
+{
+    TempDir dir;
+    std::string csv = "path,age,gender";
+    for (int k = 0; k < 40; ++k)
+        csv += ",attr" + std::to_string(k);
+    csv += ",caption\n";
+    for (int i = 0; i < 3; ++i) {
+        const std::string name = "f" + std::to_string(i) + ".jpg";
+        test::writeBytes(dir / "img" / name, test::makeJpeg(100 + i, 110, i));
+        csv += "img/" + name + "," + std::to_string(30 + i) + ",F";
+        for (int k = 0; k < 40; ++k)
+            csv += k % 2 ? ",1" : ",-1";
+        csv += "," + std::string(300, 'c') + "\n";
+    }
+    test::writeBytes(dir / "celeba.csv", csv);
+    PrepareParams params;
+    params.source = "csv:" + (dir / "celeba.csv").string();
+    params.outDir = dir / "prepared";
+    params.size = 32;
+    params.cleaning.valCount = 1;
+    params.framing = Framing::CentreCrop;
+    const PrepareResult result = PrepareJob(params).run();
+    ASSERT_FALSE(result.report.columnNotes.empty());
+    EXPECT_NE(result.report.columnNotes[0].find("kept 32 of 41 further columns"), std::string::npos)
+        << result.report.columnNotes[0];
+    const PreparedDataset data = PreparedDataset::open(params.outDir);
+    const SourceColumns columns = readPreparedColumns(data);
+    ASSERT_EQ(columns.names.size(), kMaxSourceColumns);
+    EXPECT_EQ(columns.names.back(), "attr31");
+}
+
+// A column named as a slice grouping (an attribute, "cluster", "all", a face set) is kept as
+// csv_NAME, so the Slices page and the CLI cannot take it for the other; two given attributes of
+// one name are refused by the slice job rather than one of them chosen by order.
+TEST(PrepareJobTest, CsvColumnsNamedAsAGroupingAreRenamed)
+{
+    const SourceColumnTable table = parseSourceColumns(
+        "path,race,Cluster,all,selection 2,subset,age_decade,site,csv_race\na.jpg,r,c,a,s,t,d,x,y\n", "/d", "g.csv");
+    EXPECT_EQ(table.names, (std::vector<std::string>{"csv_race", "csv_Cluster", "csv_all", "csv_selection 2",
+                                                     "csv_subset", "csv_age_decade", "site"}));
+    EXPECT_EQ(table.byKey.at("/d/a.jpg"), (std::vector<std::string>{"r", "c", "a", "s", "t", "d", "x"}));
+    EXPECT_EQ(table.notes.size(), 7u); // six renamed, the file's own csv_race dropped as a repeat
+
+    TempDir dir;
+    test::writeBytes(dir / "img" / "a.jpg", test::makeJpeg(100, 110, 0));
+    test::writeBytes(dir / "img" / "b.jpg", test::makeJpeg(101, 110, 1));
+    test::writeBytes(dir / "s.csv", "path,age,site\nimg/a.jpg,30,north\nimg/b.jpg,40,south\n");
+    PrepareParams params;
+    params.source = "csv:" + (dir / "s.csv").string();
+    params.outDir = dir / "prepared";
+    params.size = 32;
+    params.cleaning.valCount = 1;
+    params.framing = Framing::CentreCrop;
+    PrepareJob(params).run();
+    const PreparedDataset data = PreparedDataset::open(params.outDir);
+    SliceJobParams p;
+    p.run = dir / "no-run"; // refused before the model would be loaded
+    p.allFaces = true;
+    p.groupings = {{"site"}};
+    const std::vector<std::string> site = readPreparedColumns(data).values(0);
+    p.extraAttributes = {{"site", site}, {"site", site}};
+    try {
+        runSliceJob(data, p);
+        FAIL() << "two attributes of one name were taken";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("two attributes are named 'site'"), std::string::npos) << e.what();
+    }
 }

@@ -1,6 +1,7 @@
 #include "ml/TrainJob.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
+#include "ml/AgeMatrix.h"
 #include "ml/Batches.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
@@ -232,4 +233,21 @@ TEST(EvaluateTest, MaeAndBaselineByHand)
     ASSERT_EQ(r.decades.size(), 3u);
     EXPECT_EQ(r.decades[2].from, 50);
     EXPECT_NEAR(r.decades[2].baselineMae, 20.0, 1e-6);
+}
+
+// A matrix cell whose predictions stop short (a cancel) says so: it never reads as measured with n = 0, MAE 0.
+TEST(EvaluateTest, AnAgeCellCancelledBeforeItsPredictionsIsNotMeasured)
+{
+    TempDir dir;
+    TrainJob(quick(ModelKind::Age, dir / "run", 1)).run();
+    LoadedModel loaded = loadRunModel(dir / "run");
+    const PreparedDataset data = PreparedDataset::open(demoData());
+    CancelToken cancel;
+    cancel.requestCancel();
+    const AgeMatrixCell cancelled = measureAgeCell(dir / "run", loaded, data, Split::Val, "cpu", cancel);
+    EXPECT_FALSE(cancelled.measured());
+    EXPECT_NE(cancelled.error.find("cancelled"), std::string::npos) << cancelled.error;
+    const AgeMatrixCell measured = measureAgeCell(dir / "run", loaded, data, Split::Val, "cpu");
+    EXPECT_TRUE(measured.measured()) << measured.error;
+    EXPECT_GT(measured.n, 0u);
 }

@@ -189,6 +189,10 @@ private Q_SLOTS:
                 tooLarge << sizes;
         }
         QVERIFY2(tooLarge.isEmpty(), qPrintable(tooLarge.join("; ")));
+        // Nor can it be shrunk to where no page shows its controls (a new user's walk found 222 x 200).
+        QVERIFY2(
+            window.minimumSize().width() >= 960 && window.minimumSize().height() >= 600,
+            qPrintable(QStringLiteral("%1x%2").arg(window.minimumSize().width()).arg(window.minimumSize().height())));
     }
 
     void aGeometrySavedOnALargerScreenComesBackInsideThisOne()
@@ -292,6 +296,21 @@ private Q_SLOTS:
         window.openPath("folder:" + noImages.path());
         QVERIFY(waitForJob(window));
         QVERIFY2(header->text().contains("no image files in it"), qPrintable(header->text()));
+        // UTKFace opened one level too high (the images in a folder below): the header says where they are,
+        // the grid does not advise loosening steps, and File > Recent does not keep it.
+        QTemporaryDir above;
+        QVERIFY(QDir(above.path()).mkpath("images"));
+        QImage picture(64, 64, QImage::Format_RGB32);
+        picture.fill(Qt::gray);
+        for (const char* name : {"images/25_0_0_20170101.jpg", "images/30_1_2_20170102.jpg"})
+            QVERIFY(picture.save(QDir(above.path()).filePath(name)));
+        const QString spec = "utkface:" + above.path();
+        window.openPath(spec);
+        QVERIFY(waitForJob(window));
+        QVERIFY2(header->text().contains("images/ below it holds 2 images: open that folder"),
+                 qPrintable(header->text()));
+        QVERIFY(!window.datasetPage()->findChild<QLabel*>("matchCount")->text().contains("loosen"));
+        QVERIFY(!QSettings().value("recentSources").toStringList().contains(spec));
     }
 
     void photosStartWithTheCommandLinesDetectorScoreAndSayWhenItIsCounted()

@@ -1,5 +1,6 @@
 // Drives the real window under QT_QPA_PLATFORM=offscreen: what a person would click, what they would see.
 #include "MainWindow.h"
+#include "analysis/SliceJob.h"
 #include "AttentionPage.h"
 #include "ClustersPage.h"
 #include "CrossDatasetTable.h"
@@ -17,7 +18,6 @@
 #include "ml/AgeMatrix.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
-#include "ml/SliceJob.h"
 #include "ml/TrainJob.h"
 #include "PointMapView.h"
 #include "ReviewPage.h"
@@ -630,6 +630,13 @@ private Q_SLOTS:
                          .arg(QLocale().toString(qulonglong(decided)), QLocale().toString(qulonglong(before)))),
                  qPrintable(page->prepareWarning()));
         QCOMPARE(m_window->session()->dataset()->count(), before); // nothing prepared yet
+        // The status bar says the job stopped for the confirmation, not that it is done.
+        {
+            auto* jobStatus = m_window->findChild<QLabel*>("jobStatus");
+            QVERIFY(jobStatus);
+            QVERIFY2(jobStatus->text().contains("waits for your confirmation") && !jobStatus->text().endsWith("done"),
+                     qPrintable(jobStatus->text()));
+        }
         // "Review decisions" leads to the Decided view; Prepare warns again; "Prepare anyway" goes on.
         review->showQueue();
         page->findChild<QPushButton*>("reviewDecisions")->click();
@@ -642,6 +649,17 @@ private Q_SLOTS:
         QVERIFY(waitForJob());
         QVERIFY(page->prepareWarning().isEmpty());
         QCOMPARE(m_window->session()->dataset()->count(), before - decided);
+        // The step table shows the preparation's counts while the review file holds what it applied.
+        QVERIFY(lane->waitIdle(60000));
+        const auto excludedInReview = [&] {
+            for (const QString& row : stepRows(page))
+                if (row.startsWith("excluded in review|"))
+                    return row;
+            return QString();
+        };
+        QCOMPARE(excludedInReview(), QString("excluded in review|%1|%2").arg(decided).arg(before - decided));
+        QVERIFY2(m_window->findChild<QLabel*>("jobStatus")->text().endsWith("done"),
+                 qPrintable(m_window->findChild<QLabel*>("jobStatus")->text()));
 
         // The faces Prepare left out are still listed; Ctrl+Z takes back the map's and the queue's.
         m_window->showPage(MainWindow::ReviewIndex);
@@ -663,6 +681,42 @@ private Q_SLOTS:
         const std::vector<ReviewRow> rows = reviewRows(file); // appended, never rewritten
         QCOMPARE(rows.size(), rowsBefore + decided - 1);
         QCOMPARE(std::get<1>(rows.back()), std::string("undo"));
+        // The undos change what Prepare removes: the step table counts again (it no longer shows
+        // the open preparation's counts), and Prepare is the one that removes only the script's face.
+        m_window->showPage(MainWindow::DatasetIndex);
+        QVERIFY(lane->waitIdle(60000));
+        QCOMPARE(excludedInReview(), QString("excluded in review|1|%1").arg(before - 1));
+        m_window->showPage(MainWindow::ReviewIndex);
+
+        // An Undo takes back the decision it shows, not a newer one: a script decides again about
+        // the face after the list was read, and Undo of the row shown leaves that decision alone.
+        QVERIFY(lane->waitIdle(60000));
+        const int shownRow = rowOf(scriptedKey);
+        QVERIFY(shownRow >= 0);
+        QCOMPARE(table->model()->index(shownRow, 1).data().toString(), QString("exclude"));
+        {
+            faceatlas::ReviewFile script = faceatlas::ReviewFile::load(file.toStdString());
+            script.append({scriptedKey, faceatlas::ReviewAction::Age, "", "44", "a newer script", ""});
+        }
+        table->clearSelection();
+        table->selectionModel()->select(table->model()->index(shownRow, 0),
+                                        QItemSelectionModel::Select | QItemSelectionModel::Rows);
+        review->undoSelected();
+        QVERIFY(waitWritten());
+        QVERIFY(lane->waitIdle(60000));
+        const std::vector<ReviewRow> afterUndo = reviewRows(file);
+        QCOMPARE(afterUndo.size(), rows.size() + 1); // the script's row only: no undo written
+        QCOMPARE(afterUndo.back(), ReviewRow(scriptedKey, "age", "44"));
+        const QString saved = review->findChild<QLabel*>("reviewSaved")->text();
+        QVERIFY2(saved.contains("1 not undone") && saved.contains("changed since the list was read"),
+                 qPrintable(saved));
+        QCOMPARE(table->model()->index(rowOf(scriptedKey), 1).data().toString(), QString("age"));
+        { // the script's exclusion again, as the rest of this test expects
+            faceatlas::ReviewFile script = faceatlas::ReviewFile::load(file.toStdString());
+            script.append({scriptedKey, faceatlas::ReviewAction::Exclude, "", "", "from a script", ""});
+        }
+        review->refreshDecisions();
+        QVERIFY(lane->waitIdle(60000));
 
         // The next Prepare brings them back; only the script's exclusion stays.
         page->prepare();
@@ -1712,6 +1766,9 @@ private Q_SLOTS:
             QCOMPARE(restarted.findChild<QSpinBox*>("folds")->value(), 3);
             QCOMPARE(restarted.findChild<QSpinBox*>("epochs")->value(), 4);
             QVERIFY2(restarted.statusText().contains("3 age models of 4 epochs"), qPrintable(restarted.statusText()));
+            // The time said follows the settings: 3 folds x 4 epochs is a fifth of the 5 x 10 measured at 15 minutes.
+            QVERIFY2(restarted.statusText().contains("about 3 minutes for 5,000 faces"),
+                     qPrintable(restarted.statusText()));
         }
         m_window->session()->setWorkspace(workspace);
     }

@@ -1,7 +1,7 @@
-#include "data/AuditJob.h"
+#include "analysis/AuditJob.h"
 
+#include "analysis/AuditFiles.h"
 #include "data/AuditBaseline.h"
-#include "data/AuditFiles.h"
 #include "data/MetadataChecks.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"

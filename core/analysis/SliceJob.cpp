@@ -1,12 +1,12 @@
-#include "SliceJob.h"
+#include "analysis/SliceJob.h"
 
-#include "data/AuditFiles.h"
+#include "analysis/AuditFiles.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
 #include "data/WorkspaceIndex.h"
-#include "Inference.h"
-#include "Runs.h"
-#include "TrainJob.h"
+#include "ml/Inference.h"
+#include "ml/Runs.h"
+#include "ml/TrainJob.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
@@ -32,6 +32,13 @@ std::pair<std::string, std::vector<std::string>> groupingValues(const PreparedDa
         const SliceAttribute* table = nullptr;
         const std::vector<std::string>* byRow = nullptr;
     };
+    // Two given attributes of one name (a CSV column "cluster" beside --clusters, say) would leave
+    // which one a slice means to the order they came in: refused instead.
+    for (std::size_t i = 0; i < p.extraAttributes.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+            if (p.extraAttributes[i].first == p.extraAttributes[j].first)
+                throw Error("slices: two attributes are named '" + p.extraAttributes[i].first
+                            + "' (a CSV column and a clustering or face set?): rename one");
     std::vector<Part> parts;
     std::string by;
     for (const std::string& name : names) {
@@ -42,6 +49,7 @@ std::pair<std::string, std::vector<std::string>> groupingValues(const PreparedDa
                     throw Error("slices: the attribute '" + name + "' has " + std::to_string(values.size())
                                 + " values for a preparation of " + std::to_string(data.count()) + " faces");
                 part.byRow = &values;
+                break;
             }
         if (!part.byRow)
             part.table = &sliceAttribute(name);

@@ -1,4 +1,4 @@
-#include "data/EncodeImage.h"
+#include "analysis/EncodeImage.h"
 
 #include "data/ImageIO.h"
 #include "ml/Batches.h"

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "data/AuditJob.h"
+#include "analysis/AuditJob.h"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "data/AuditFiles.h"
+#include "analysis/AuditFiles.h"
 
 #include "util/Csv.h"
 #include "util/Error.h"
