@@ -308,6 +308,18 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         tr("How the face detector framed the faces: the faces it aligned, those it did not find "
            "(centre-cropped), and those from pictures with several faces"));
     m_filterFraming->hide();
+    m_filterColumn = new QComboBox;
+    m_filterColumn->setObjectName("filterColumn");
+    m_filterColumn->setToolTip(tr("Show only the faces with a value in one of the CSV's further columns"));
+    m_filterColumn->hide();
+    m_filterValue = new QComboBox;
+    m_filterValue->setObjectName("filterValue");
+    m_filterValue->hide();
+    // A value may be long (256 bytes): both boxes keep a modest width so the grid keeps its room.
+    for (QComboBox* box : {m_filterColumn, m_filterValue}) {
+        box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        box->setMinimumContentsLength(16);
+    }
     m_descending = new QCheckBox(tr("Largest first"));
     m_descending->setObjectName("descending");
     m_matchCount = new QLabel;
@@ -330,6 +342,11 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     order->addWidget(m_descending);
     order->addWidget(m_predict);
     order->addStretch();
+    // A row of its own for the CSV's columns (hidden with them): the other two are full on a 1366 px screen.
+    auto* columnRow = new QHBoxLayout;
+    columnRow->addWidget(m_filterColumn);
+    columnRow->addWidget(m_filterValue);
+    columnRow->addStretch();
     auto* legend = new QLabel(tr("Under each face: its age, and in brackets the predicted age once predicted."));
     legend->setObjectName("gridLegend");
     legend->setWordWrap(true); // long notes wrap: they never widen the window past the screen
@@ -350,6 +367,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     auto* middle = new QVBoxLayout;
     middle->addLayout(filters);
     middle->addLayout(order);
+    middle->addLayout(columnRow);
     middle->addLayout(subsetRow);
     middle->addWidget(m_grid, 1);
     auto* below = new QHBoxLayout;
@@ -448,6 +466,8 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         m_filter->setCluster(m_filterCluster->currentData().toInt());
         filterChanged();
     });
+    connect(m_filterColumn, &QComboBox::currentIndexChanged, this, &DatasetPage::listColumnValues);
+    connect(m_filterValue, &QComboBox::currentIndexChanged, this, &DatasetPage::applyColumnFilter);
     connect(m_predict, &QPushButton::clicked, this, &DatasetPage::predictAll);
     const auto refreshExtras = [this] {
         m_model->setExtras(m_session->sharedPredictions(), m_session->sharedClusterLabels());
@@ -497,6 +517,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     // The order of a switch (see Session): drop what describes the old dataset, then take the new one.
     connect(session, &Session::datasetAboutToChange, this, [this] {
         setSubset(nullptr, 0);
+        m_filter->setColumnMask(nullptr);
         m_model->setDataset(nullptr);
         clearFacePanel();
         auto* empty = new QChart;
@@ -509,6 +530,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     connect(session, &Session::datasetChanged, this, [this, refreshExtras] {
         m_model->setDataset(m_session->sharedDataset());
         refreshFramingGroups();
+        refreshColumnFilter();
         refreshExtras();
         if (const auto* data = m_session->dataset()) {
             showManifest(QString::fromStdString(data->manifestJson()));

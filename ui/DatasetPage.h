@@ -207,6 +207,15 @@ private:
     QComboBox* m_filterCluster;
     QComboBox* m_filterFraming; // aligned preparations: the faces aligned, not found, from group photos
     void refreshFramingGroups();
+    // "column = value" (a csv: source's further columns): shown when the open preparation kept some.
+    QComboBox* m_filterColumn;
+    QComboBox* m_filterValue;
+    /** The column box for the open preparation (its prepared.json's names), no column chosen. */
+    void refreshColumnFilter();
+    /** The chosen column's values into the value box, counted on the lane. */
+    void listColumnValues();
+    /** The faces with the chosen value, matched on the lane, into the grid's filter. */
+    void applyColumnFilter();
     QPushButton* m_predict;
 };
 

@@ -22,6 +22,7 @@
 #include "ThumbnailModel.h"
 #include "util/Parallel.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -99,6 +100,96 @@ void DatasetPage::refreshFramingGroups()
     m_filterFraming->setItemData(3, tr("Faces from pictures in which several faces were found"), Qt::ToolTipRole);
     m_filter->setFraming(FaceFilter::Framing::Any);
     m_filterFraming->setVisible(aligned + notFound > 0);
+}
+
+void DatasetPage::refreshColumnFilter()
+{
+    const auto data = m_session->sharedDataset();
+    // The names come from prepared.json in memory; the values are read (columns.csv) on the lane.
+    const std::vector<std::string> names = data ? preparedColumnNames(*data) : std::vector<std::string>{};
+    {
+        const QSignalBlocker blockColumn(m_filterColumn), blockValue(m_filterValue);
+        m_filterColumn->clear();
+        m_filterColumn->addItem(tr("Any column"));
+        for (const std::string& name : names)
+            m_filterColumn->addItem(QString::fromStdString(name));
+        m_filterValue->clear();
+    }
+    m_filterColumn->setVisible(!names.empty());
+    m_filterValue->hide();
+    m_filter->setColumnMask(nullptr);
+}
+
+void DatasetPage::listColumnValues()
+{
+    const int column = m_filterColumn->currentIndex() - 1;
+    {
+        const QSignalBlocker block(m_filterValue);
+        m_filterValue->clear();
+    }
+    m_filterValue->setVisible(column >= 0);
+    applyColumnFilter(); // no value chosen yet: every face
+    const auto data = m_session->sharedDataset();
+    if (column < 0 || !data)
+        return;
+    using Counted = std::vector<std::pair<std::string, size_t>>;
+    m_session->lane()->submit<Counted>(
+        QStringLiteral("grid-column-values"), this,
+        [data, column] {
+            const auto columns = columnsOf(data);
+            std::map<std::string, size_t> counts;
+            for (const auto& row : columns->rows)
+                if (static_cast<size_t>(column) < row.size())
+                    ++counts[row[static_cast<size_t>(column)]];
+            Counted byCount(counts.begin(), counts.end());
+            // The most frequent first (then by value), as the map's legend lists them.
+            std::stable_sort(byCount.begin(), byCount.end(),
+                             [](const auto& a, const auto& b) { return a.second > b.second; });
+            return byCount;
+        },
+        [this, data, column](Counted values) {
+            if (data != m_session->sharedDataset() || m_filterColumn->currentIndex() - 1 != column)
+                return;
+            const QSignalBlocker block(m_filterValue);
+            m_filterValue->clear();
+            m_filterValue->addItem(tr("Any value"));
+            m_filterValue->setItemData(0, tr("Every face, whatever its %1").arg(m_filterColumn->currentText()),
+                                       Qt::ToolTipRole);
+            for (const auto& [value, count] : values)
+                m_filterValue->addItem(
+                    tr("%1 (%2)").arg(value.empty() ? tr("(empty)") : QString::fromStdString(value)).arg(count),
+                    QString::fromStdString(value));
+        },
+        [this](const QString& error) { m_matchCount->setText(tr("Cannot read the columns: %1").arg(error)); });
+}
+
+void DatasetPage::applyColumnFilter()
+{
+    const int column = m_filterColumn->currentIndex() - 1;
+    const auto data = m_session->sharedDataset();
+    if (column < 0 || m_filterValue->currentIndex() < 1 || !data) {
+        m_filter->setColumnMask(nullptr);
+        filterChanged();
+        return;
+    }
+    const std::string value = m_filterValue->currentData().toString().toStdString();
+    m_session->lane()->submit<std::shared_ptr<const std::vector<char>>>(
+        QStringLiteral("grid-column-filter"), this,
+        [data, column, value] {
+            const auto columns = columnsOf(data);
+            auto mask = std::make_shared<std::vector<char>>(columns->rows.size(), 0);
+            for (size_t i = 0; i < columns->rows.size(); ++i)
+                (*mask)[i] = static_cast<size_t>(column) < columns->rows[i].size()
+                             && columns->rows[i][static_cast<size_t>(column)] == value;
+            return std::shared_ptr<const std::vector<char>>(std::move(mask));
+        },
+        [this, data](std::shared_ptr<const std::vector<char>> mask) {
+            if (data != m_session->sharedDataset())
+                return;
+            m_filter->setColumnMask(std::move(mask));
+            filterChanged();
+        },
+        [this](const QString& error) { m_matchCount->setText(tr("Cannot read the columns: %1").arg(error)); });
 }
 
 void DatasetPage::showDatasetFace(qint64 row)

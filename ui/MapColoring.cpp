@@ -1,6 +1,7 @@
 #include "MapColoring.h"
 
 #include "data/PreparedDataset.h"
+#include "data/SourceColumns.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <map>
 #include <QObject>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace faceatlas::ui {
 
@@ -81,12 +83,70 @@ MapColoring categorical(const std::vector<int>& category, const std::vector<std:
     return out;
 }
 
+/**
+ * A further CSV column as categories: the 20 most frequent values (ties by value, so the colours do
+ * not change between runs) each with its colour, every other value grey "other", an empty one the
+ * lighter grey of an unknown value.
+ */
+MapColoring textColumn(const std::vector<std::string>& values, const QString& name)
+{
+    constexpr int kNamed = 20;
+    std::unordered_map<std::string, size_t> counts;
+    for (const std::string& v : values)
+        if (!v.empty())
+            ++counts[v];
+    std::vector<std::pair<std::string, size_t>> byCount(counts.begin(), counts.end());
+    std::sort(byCount.begin(), byCount.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    const bool hasOther = byCount.size() > static_cast<size_t>(kNamed);
+    if (hasOther)
+        byCount.resize(kNamed);
+    std::unordered_map<std::string, int> category;
+    std::vector<std::pair<QColor, QString>> entries;
+    for (const auto& [value, count] : byCount) {
+        category.emplace(value, static_cast<int>(entries.size()));
+        entries.emplace_back(categoryColor(static_cast<int>(entries.size())),
+                             QObject::tr("%1 (%2)").arg(QString::fromStdString(value)).arg(count));
+    }
+    const int other = static_cast<int>(entries.size());
+    if (hasOther)
+        entries.emplace_back(QColor(120, 120, 120), QObject::tr("other"));
+    std::vector<int> codes;
+    codes.reserve(values.size());
+    bool unknown = false;
+    for (const std::string& v : values) {
+        if (v.empty()) {
+            codes.push_back(-1);
+            unknown = true;
+            continue;
+        }
+        const auto it = category.find(v);
+        codes.push_back(it != category.end() ? it->second : other);
+    }
+    if (unknown)
+        entries.emplace_back(QColor::fromRgb(kUnknown), QObject::tr("unknown"));
+    MapColoring out = categorical(codes, entries, name);
+    if (entries.empty())
+        out.missing = QObject::tr("no face of this dataset has a value in this column");
+    return out;
+}
+
 } // namespace
 
-QStringList mapColumnNames()
+QString sourceColumnPrefix()
 {
-    return {QObject::tr("true age"), QObject::tr("predicted age"), QObject::tr("age error"),  QObject::tr("cluster"),
-            QObject::tr("gender"),   QObject::tr("split"),         QObject::tr("face score"), QObject::tr("suspicion")};
+    return QObject::tr("column: ");
+}
+
+QStringList mapColumnNames(const std::vector<std::string>& sourceColumnNames)
+{
+    QStringList names = {QObject::tr("true age"),   QObject::tr("predicted age"), QObject::tr("age error"),
+                         QObject::tr("cluster"),    QObject::tr("gender"),        QObject::tr("split"),
+                         QObject::tr("face score"), QObject::tr("suspicion")};
+    for (const std::string& name : sourceColumnNames)
+        names << sourceColumnPrefix() + QString::fromStdString(name);
+    return names;
 }
 
 QColor viridis(double t)
@@ -115,6 +175,14 @@ MapColoring colorPoints(const QString& column, const MapColumns& columns)
     if (!data)
         return {};
     const size_t n = data->count();
+    if (column.startsWith(sourceColumnPrefix())) {
+        const std::string name = column.mid(sourceColumnPrefix().size()).toStdString();
+        const SourceColumns* source = columns.sourceColumns.get();
+        const int k = source ? source->find(name) : -1;
+        if (k < 0 || source->rows.size() != n)
+            throw std::invalid_argument("the open dataset has no column '" + name + "'");
+        return textColumn(source->values(static_cast<size_t>(k)), QString::fromStdString(name));
+    }
     const QStringList names = mapColumnNames();
     const int which = static_cast<int>(names.indexOf(column));
     std::vector<float> values(n, std::numeric_limits<float>::quiet_NaN());

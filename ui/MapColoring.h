@@ -4,11 +4,13 @@
 
 #include <memory>
 #include <QStringList>
+#include <string>
 #include <vector>
 
 namespace faceatlas {
 class PreparedDataset;
-}
+struct SourceColumns;
+} // namespace faceatlas
 
 namespace faceatlas::ui {
 
@@ -18,10 +20,19 @@ struct MapColumns {
     std::shared_ptr<const std::vector<float>> predictions; // empty: none
     std::shared_ptr<const std::vector<int>> clusters;      // empty: none; -1 outside a clustered subset
     std::shared_ptr<const std::vector<float>> suspicion;   // empty: none (the label audit's score)
+    // The csv: source's further columns (columns.csv), read on the lane and held with the open
+    // dataset by the page; empty: not read (yet), so a "column: NAME" entry says so.
+    std::shared_ptr<const SourceColumns> sourceColumns;
 };
 
-/** The columns' names as the "Colour by" box lists them (keys of colorPoints). */
-QStringList mapColumnNames();
+/** The prefix of a further CSV column's entry in the "Colour by" box ("column: site"). */
+QString sourceColumnPrefix();
+
+/**
+ * The columns' names as the "Colour by" box lists them (keys of colorPoints): the fixed ones, then
+ * one "column: NAME" per further CSV column of the open preparation (`sourceColumnNames`).
+ */
+QStringList mapColumnNames(const std::vector<std::string>& sourceColumnNames = {});
 
 /** One colour per face of `columns.data` for `column`, and the legend that explains them. Throws for an unknown column.
  */

@@ -6,6 +6,7 @@
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
 #include "data/ReviewFile.h"
+#include "data/SourceColumns.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "MapColoring.h"
@@ -41,6 +42,7 @@
 #include <QRegularExpression>
 #include <QSettings>
 #include <QShortcut>
+#include <QSignalBlocker>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <unordered_map>
@@ -352,12 +354,17 @@ MapPage::MapPage(Session* session, QWidget* parent)
             [this](QListWidgetItem* item) { Q_EMIT faceChosen(item->data(Qt::UserRole).toLongLong()); });
 
     // The order of a switch (see Session): drop everything derived from the old dataset first.
-    connect(session, &Session::datasetAboutToChange, this, [this] { clear(tr("No dataset open.")); });
+    connect(session, &Session::datasetAboutToChange, this, [this] {
+        m_sourceColumns.reset();
+        clear(tr("No dataset open."));
+    });
+    connect(session, &Session::datasetChanged, this, &MapPage::rebuildColorBy);
     connect(session, &Session::datasetChanged, this, &MapPage::findLatestMap);
     connect(session, &Session::codesChanged, this, &MapPage::findLatestMap);
     connect(session, &Session::newestMapChanged, this, &MapPage::findLatestMap);
     connect(session, &Session::predictionsChanged, this, &MapPage::refreshColors);
     connect(session, &Session::clustersChanged, this, &MapPage::refreshColors);
+    rebuildColorBy();
     findLatestMap();
 }
 
@@ -547,6 +554,20 @@ void MapPage::setColorBy(const QString& column)
     refreshColors();
 }
 
+void MapPage::rebuildColorBy()
+{
+    const auto data = m_session->sharedDataset();
+    // From prepared.json in memory: no file is read here.
+    const QStringList names = mapColumnNames(data ? preparedColumnNames(*data) : std::vector<std::string>{});
+    if (names == mapColumnNames() && m_colorBy->count() == names.size())
+        return; // nothing changes (no further columns before or now)
+    const QString chosen = m_colorBy->currentText();
+    const QSignalBlocker block(m_colorBy);
+    m_colorBy->clear();
+    m_colorBy->addItems(names);
+    m_colorBy->setCurrentIndex(std::max(0, static_cast<int>(names.indexOf(chosen))));
+}
+
 void MapPage::refreshColors()
 {
     if (!m_points)
@@ -556,10 +577,27 @@ void MapPage::refreshColors()
     columns.predictions = m_session->sharedPredictions();
     columns.clusters = m_session->sharedClusterLabels();
     columns.suspicion = m_suspicion;
+    columns.sourceColumns = m_sourceColumns;
     const QString column = m_colorBy->currentText();
-    m_session->lane()->submit<MapColoring>(
-        QStringLiteral("map-colours"), this, [columns, column] { return colorPoints(column, columns); },
-        [this](MapColoring coloring) {
+    // A further CSV column's values are read from columns.csv on the lane, once per preparation.
+    const bool readColumns = !columns.sourceColumns && column.startsWith(sourceColumnPrefix()) && columns.data;
+    struct Colored {
+        MapColoring coloring;
+        std::shared_ptr<const SourceColumns> sourceColumns;
+    };
+    m_session->lane()->submit<Colored>(
+        QStringLiteral("map-colours"), this,
+        [columns, column, readColumns] {
+            MapColumns with = columns;
+            if (readColumns)
+                with.sourceColumns = std::make_shared<const SourceColumns>(readPreparedColumns(*with.data));
+            return Colored{colorPoints(column, with), with.sourceColumns};
+        },
+        [this, data = columns.data](Colored colored) {
+            // Kept only for the preparation they were read from (a switch may have come between).
+            if (data == m_session->sharedDataset() && colored.sourceColumns)
+                m_sourceColumns = colored.sourceColumns;
+            MapColoring& coloring = colored.coloring;
             m_view->setColors(std::move(coloring.colors), std::move(coloring.legend));
             m_colorMissing = coloring.missing;
             m_status->setText(m_colorMissing.isEmpty() ? m_statusText

@@ -16,7 +16,8 @@ class QToolButton;
 
 namespace faceatlas {
 class Codes;
-}
+struct SourceColumns;
+} // namespace faceatlas
 
 namespace faceatlas::ui {
 
@@ -103,6 +104,8 @@ Q_SIGNALS:
 private:
     void clear(const QString& why);
     void refreshColors();
+    /** The "Colour by" entries for the open preparation (its further CSV columns), keeping the choice when it can. */
+    void rebuildColorBy();
     void selectionChanged(qint64 count);
     void showPreview(qint64 row);
     /** What "more like this" searches now; null (and a job started, then `retry`) while it is being made. */
@@ -137,6 +140,9 @@ private:
     std::shared_ptr<const std::vector<float>> m_points;
     std::shared_ptr<const Codes> m_codes;
     std::shared_ptr<const std::vector<float>> m_suspicion;
+    // The open preparation's further CSV columns, read on the lane the first time the map is coloured
+    // by one and held until the dataset changes (datasetAboutToChange drops them).
+    std::shared_ptr<const SourceColumns> m_sourceColumns;
     std::vector<qint64> m_similar;
     QImage m_selectionMean, m_allMean;
     qint64 m_pinned = -1;       // the face the preview shows after a click

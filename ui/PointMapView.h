@@ -58,6 +58,7 @@ public:
     /** One ARGB colour per point (another count is ignored: every point grey). */
     void setColors(std::vector<QRgb> colors, MapLegend legend);
     const MapLegend& legend() const { return m_legend; }
+    const std::vector<QRgb>& colors() const { return m_colors; }
     /** Where thumbnails come from when zoomed in (called on the GUI thread; cheap for a memory-mapped face). */
     void setThumbnailSource(std::function<QImage(qint64)> source);
 

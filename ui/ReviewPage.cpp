@@ -360,6 +360,11 @@ void ReviewPage::audit()
     };
     if (!m_session->jobs()->start(tr("Auditing the labels"), job, done))
         m_status->setText(tr("Cannot audit now. %1").arg(m_session->jobs()->busyReason()));
+    else // said while it runs, in place of the note that asks for an audit
+        m_status->setText(tr("Auditing the labels: %1 age models of %2, each on the faces the others leave out; "
+                             "the status bar shows the fold and epoch, and Cancel (or Ctrl+.) stops it.")
+                              .arg(m_folds->value())
+                              .arg(m_epochs->value() == 1 ? tr("1 epoch") : tr("%1 epochs").arg(m_epochs->value())));
 }
 
 void ReviewPage::loadAudit(const QString& dir)

@@ -170,6 +170,15 @@ void FaceFilter::setSubset(std::shared_ptr<const std::vector<char>> mask)
     invalidateFilter();
 }
 
+void FaceFilter::setColumnMask(std::shared_ptr<const std::vector<char>> mask)
+{
+    const auto* faces = static_cast<const ThumbnailModel*>(sourceModel());
+    if (mask && (!faces || mask->size() != static_cast<size_t>(faces->rowCount())))
+        mask.reset();
+    m_columnMask = std::move(mask);
+    invalidateFilter();
+}
+
 ThumbnailModel::FramingGroup ThumbnailModel::framingGroup(int row) const
 {
     if (row < 0 || static_cast<size_t>(row) >= m_facesFound.size() || m_facesFound[static_cast<size_t>(row)] < 0)
@@ -192,6 +201,9 @@ bool FaceFilter::filterAcceptsRow(int row, const QModelIndex& parent) const
 {
     const auto* faces = static_cast<const ThumbnailModel*>(sourceModel());
     if (m_subset && (row < 0 || static_cast<size_t>(row) >= m_subset->size() || !(*m_subset)[static_cast<size_t>(row)]))
+        return false;
+    if (m_columnMask
+        && (row < 0 || static_cast<size_t>(row) >= m_columnMask->size() || !(*m_columnMask)[static_cast<size_t>(row)]))
         return false;
     if (m_cluster >= 0 && faces->cluster(row) != m_cluster)
         return false;

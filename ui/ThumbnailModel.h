@@ -82,6 +82,12 @@ public:
     /** Only the rows flagged in `mask` (one flag per face; null, or another size: every row). */
     void setSubset(std::shared_ptr<const std::vector<char>> mask);
     bool hasSubset() const { return static_cast<bool>(m_subset); }
+    /**
+     * Only the rows flagged in `mask` by a "column = value" filter (a further CSV column's values,
+     * matched on the lane); null, or another size: no such filter. Apart from the map's subset, so
+     * either can change without dropping the other.
+     */
+    void setColumnMask(std::shared_ptr<const std::vector<char>> mask);
     /** 0 dataset order, else the role to sort by, largest first when `descending`. */
     void setSortRole(int role, bool descending);
 
@@ -97,6 +103,7 @@ private:
     Framing m_framing = Framing::Any;
     int m_sort = 0;
     std::shared_ptr<const std::vector<char>> m_subset;
+    std::shared_ptr<const std::vector<char>> m_columnMask;
 };
 
 /** Sets up `view` as the face grid: icon mode, uniform cells, batched layout (for 200,000 faces). */

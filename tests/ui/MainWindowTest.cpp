@@ -2325,6 +2325,95 @@ private Q_SLOTS:
         QCOMPARE(session->codesDir(), firstCodes);
     }
 
+    // --- A csv: source's further columns colour the map and filter the grid (issue 27) ---
+
+    void aCsvColumnColoursTheMapAndFiltersTheGrid()
+    {
+        ensureAuditAndMap(); // an autoencoder to encode the CSV's faces with
+        Session* session = m_window->session();
+        InteractiveLane* lane = session->lane();
+        // 60 of the demo's pictures as a CSV with a further column: three sites, every third face none.
+        const auto* demo = session->dataset();
+        const QString file = m_dir.filePath("sites.csv");
+        std::map<std::string, std::string> siteOf; // by the picture's path
+        {
+            QFile csv(file);
+            QVERIFY(csv.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            csv.write("path,age,gender,site\n");
+            for (size_t i = 0; i < 60; ++i) {
+                const auto& r = demo->records()[i];
+                const std::string site = i % 4 == 3 ? "" : (i % 4 == 0 ? "north" : (i % 4 == 1 ? "south" : "east"));
+                siteOf[r.path] = site;
+                csv.write((r.path + "," + std::to_string(r.age.value_or(30)) + ","
+                           + (r.gender == faceatlas::Gender::Female ? "F" : "M") + "," + site + "\n")
+                              .c_str());
+            }
+        }
+        m_window->openPath("csv:" + file);
+        QVERIFY(waitForJob());
+        m_window->datasetPage()->prepare();
+        QVERIFY(waitForJob());
+        QVERIFY(lane->waitIdle(60000));
+        const auto* data = session->dataset();
+        QVERIFY(data && data->count() > 20 && data->count() <= 60);
+        std::vector<std::string> sites;
+        for (const auto& r : data->records()) {
+            QVERIFY2(siteOf.count(r.path), r.path.c_str());
+            sites.push_back(siteOf[r.path]);
+        }
+
+        // The map, coloured by the column: one colour per value, named in the legend; no value grey "unknown".
+        m_window->clustersPage()->encode();
+        QVERIFY(waitForJob());
+        MapPage* map = m_window->mapPage();
+        m_window->showPage(MainWindow::MapIndex);
+        map->computeMap("pca");
+        QVERIFY(waitForJob());
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(map->hasMap(), qPrintable(map->statusText()));
+        auto* colorBy = map->findChild<QComboBox*>("colorBy");
+        QVERIFY(colorBy->findText("column: site") >= 0);
+        map->setColorBy("column: site");
+        QVERIFY(lane->waitIdle(60000));
+        const MapLegend& legend = map->view()->legend();
+        QCOMPARE(legend.title, QString("site"));
+        std::map<QString, QRgb> colourOf; // a legend entry's value ("north (15)" is north) to its colour
+        for (const auto& [colour, text] : legend.entries)
+            colourOf[text.section(' ', 0, 0)] = colour.rgb();
+        QCOMPARE(colourOf.size(), size_t(4));
+        QVERIFY(colourOf.count("north") && colourOf.count("south") && colourOf.count("east")
+                && colourOf.count("unknown"));
+        const std::vector<QRgb>& colours = map->view()->colors();
+        QCOMPARE(colours.size(), data->count());
+        for (size_t i = 0; i < colours.size(); ++i)
+            QCOMPARE(colours[i], colourOf[sites[i].empty() ? QString("unknown") : QString::fromStdString(sites[i])]);
+        QVERIFY(colourOf["north"] != colourOf["south"] && colourOf["south"] != colourOf["east"]);
+
+        // The grid's "column = value" filter shows exactly the faces with that value.
+        DatasetPage* page = m_window->datasetPage();
+        m_window->showPage(MainWindow::DatasetIndex);
+        auto* column = page->findChild<QComboBox*>("filterColumn");
+        auto* value = page->findChild<QComboBox*>("filterValue");
+        QVERIFY(column->isVisibleTo(page));
+        column->setCurrentIndex(column->findText("site"));
+        QVERIFY(lane->waitIdle(60000));
+        const int south = value->findData(QString("south"));
+        QVERIFY(south > 0);
+        value->setCurrentIndex(south);
+        QVERIFY(lane->waitIdle(60000));
+        QAbstractItemModel* grid = page->grid()->model();
+        const auto expected = static_cast<int>(std::count(sites.begin(), sites.end(), "south"));
+        QVERIFY(expected > 0);
+        QCOMPARE(grid->rowCount(), expected);
+        for (int r = 0; r < grid->rowCount(); ++r)
+            QCOMPARE(sites[static_cast<size_t>(grid->index(r, 0).data(ThumbnailModel::IndexRole).toLongLong())],
+                     std::string("south"));
+        // "Any value" shows everyone again.
+        value->setCurrentIndex(0);
+        QVERIFY(lane->waitIdle(60000));
+        QCOMPARE(static_cast<size_t>(grid->rowCount()), data->count());
+    }
+
     void cleanupTestCase() { m_window.reset(); }
 };
 
