@@ -17,22 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string lower(std::string s)
-{
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-std::string trim(const std::string& s)
-{
-    size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
-        ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
-        --e;
-    return s.substr(b, e - b);
-}
-
 /** A CSV's face column: a whole number from 1 to kMaxCsvFaceNumber, stored 0-based. */
 bool parseFaceNumber(const std::string& face, std::int16_t& faceIndex, std::string& problem)
 {
@@ -86,7 +70,7 @@ void walkCsvSource(const std::string& text, const fs::path& folder, const std::s
     splitCsvLine(line, fields);
     int pathColumn = -1, ageColumn = -1, genderColumn = -1, faceColumn = -1;
     for (int i = 0; i < static_cast<int>(fields.size()); ++i) {
-        const std::string name = lower(trim(fields[i]));
+        const std::string name = asciiLower(trimCsvCell(fields[i]));
         if ((name == "path" || name == "file") && pathColumn < 0)
             pathColumn = i;
         else if (name == "age")
@@ -111,14 +95,14 @@ void walkCsvSource(const std::string& text, const fs::path& folder, const std::s
         const size_t lineNumber = lines + 1; // where the record starts
         if (!nextCsvRecord(in, line, lines))
             break;
-        if (trim(line).empty())
+        if (trimCsvCell(line).empty())
             continue;
         if (!splitCsvLine(line, fields)) {
             malformed(lineNumber, "unterminated quote");
             continue;
         }
         const auto column = [&](int c) {
-            return c >= 0 && c < static_cast<int>(fields.size()) ? trim(fields[c]) : std::string();
+            return c >= 0 && c < static_cast<int>(fields.size()) ? trimCsvCell(fields[c]) : std::string();
         };
         const std::string path = column(pathColumn);
         if (path.empty()) {
@@ -142,7 +126,7 @@ void walkCsvSource(const std::string& text, const fs::path& folder, const std::s
             }
             r.age = value;
         }
-        const std::string gender = lower(column(genderColumn));
+        const std::string gender = asciiLower(column(genderColumn));
         if (gender == "m" || gender == "male")
             r.gender = Gender::Male;
         else if (gender == "f" || gender == "female")

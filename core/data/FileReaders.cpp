@@ -3,6 +3,7 @@
 
 #include "data/CsvSource.h"
 #include "data/FaceAlign.h"
+#include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
@@ -15,12 +16,6 @@ namespace faceatlas {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string lower(std::string s)
-{
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
 
 bool allDigits(const std::string& s)
 {
@@ -57,7 +52,7 @@ std::vector<fs::path> listImages(const fs::path& folder, bool recursive)
 
 bool hasImageExtension(const fs::path& path)
 {
-    const std::string ext = lower(path.extension().string());
+    const std::string ext = asciiLower(path.extension().string());
     return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp" || ext == ".tif"
            || ext == ".tiff";
 }
@@ -66,7 +61,7 @@ bool parseUtkFaceName(const std::string& name, int& age, Gender& gender, std::st
 {
     // age_gender_race_datetime.jpg.chip.jpg (the plain ".jpg" of UTKFace's "In-the-wild" set works too)
     std::string stem = name;
-    const std::string lowered = lower(name);
+    const std::string lowered = asciiLower(name);
     for (const char* suffix : {".jpg.chip.jpg", ".jpg", ".jpeg", ".png"})
         if (stem.size() > std::strlen(suffix)
             && lowered.compare(stem.size() - std::strlen(suffix), std::string::npos, suffix) == 0) {

@@ -17,22 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string trimmed(const std::string& s)
-{
-    const auto begin = s.find_first_not_of(" \t\r\n");
-    if (begin == std::string::npos)
-        return {};
-    return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
-
-std::string lowered(std::string s)
-{
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return s;
-}
-
 /** The columns the csv: reader understands itself (split: an export's, which the reader ignores). */
 bool isKnownColumn(const std::string& lowerName)
 {
@@ -96,7 +80,7 @@ std::string cleanText(const std::string& field)
     for (char& c : v)
         if (static_cast<unsigned char>(c) < 0x20)
             c = ' ';
-    return trimmed(v);
+    return trimCsvCell(v);
 }
 
 /**
@@ -106,11 +90,11 @@ std::string cleanText(const std::string& field)
  */
 bool shadowsGrouping(const std::string& name)
 {
-    const std::string low = lowered(name);
+    const std::string low = asciiLower(name);
     if (low == "cluster" || low == "all" || low.rfind("selection", 0) == 0 || low.rfind("subset", 0) == 0)
         return true;
     for (const SliceAttribute& a : sliceAttributes())
-        if (low == lowered(a.name))
+        if (low == asciiLower(a.name))
             return true;
     return false;
 }
@@ -158,8 +142,8 @@ SourceColumnTable parseSourceColumns(const std::string& text, const fs::path& fo
     visit.header = [&](const std::vector<std::string>& fields) {
         std::vector<std::string> dropped; // past kMaxSourceColumns
         for (int i = 0; i < static_cast<int>(fields.size()); ++i) {
-            const std::string raw = trimmed(fields[i]);
-            if (raw.empty() || isKnownColumn(lowered(raw)))
+            const std::string raw = trimCsvCell(fields[i]);
+            if (raw.empty() || isKnownColumn(asciiLower(raw)))
                 continue; // an unnamed column (a trailing comma) is no column
             std::string name = cutUtf8(cleanText(raw), kMaxSourceColumnName);
             const std::string column = "column " + std::to_string(i + 1) + " '" + name + "'";

@@ -1,5 +1,7 @@
 #include "util/Csv.h"
 
+#include <cctype>
+
 namespace faceatlas {
 
 std::string csvField(const std::string& s)
@@ -88,6 +90,24 @@ bool nextCsvRecord(std::istream& in, std::string& record, size_t& lines)
         in.seekg(afterFirst);
     record = first;
     return true;
+}
+
+std::string trimCsvCell(const std::string& s)
+{
+    size_t b = 0, e = s.size();
+    while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
+        ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
+        --e;
+    return s.substr(b, e - b);
+}
+
+std::string asciiLower(std::string s)
+{
+    for (char& c : s)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return s;
 }
 
 } // namespace faceatlas

@@ -24,4 +24,13 @@ bool csvQuoteOpen(const std::string& text);
  */
 bool nextCsvRecord(std::istream& in, std::string& record, size_t& lines);
 
+/**
+ * A cell or header name as the CSV readers compare it: without leading and trailing white space
+ * (std::isspace in the C locale: space, tab, line ends, vertical tab, form feed). One definition for
+ * every reader of a `csv:` file, so a name one of them knows the others know too.
+ */
+std::string trimCsvCell(const std::string& s);
+/** `s` with its ASCII letters lowered, every other byte kept (UTF-8 stays intact): names, extensions. */
+std::string asciiLower(std::string s);
+
 } // namespace faceatlas
