@@ -384,6 +384,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_faceCrop->setObjectName("faceCrop");
     m_faceCrop->setAlignment(Qt::AlignCenter);
     m_faceInfo = new QLabel(tr("Click a face to see it here."));
+    m_faceInfo->setObjectName("faceInfo");
     m_faceInfo->setWordWrap(true);
     m_faceInfo->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto* right = new QVBoxLayout;
@@ -470,7 +471,8 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     connect(m_filterValue, &QComboBox::currentIndexChanged, this, &DatasetPage::applyColumnFilter);
     connect(m_predict, &QPushButton::clicked, this, &DatasetPage::predictAll);
     const auto refreshExtras = [this] {
-        m_model->setExtras(m_session->sharedPredictions(), m_session->sharedClusterLabels());
+        m_model->setExtras(m_session->sharedPredictions(), m_session->sharedClusterLabels(),
+                           m_session->sharedPredictionSpreads());
         QSignalBlocker block(m_filterCluster);
         m_filterCluster->clear();
         m_filterCluster->addItem(tr("All clusters"), -1);

@@ -263,8 +263,13 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
                       .arg(std::lround(r.roll)) // whole degrees, never "-0"
                       .arg(std::lround(r.yaw));
     info += index.data(ThumbnailModel::SplitRole).toInt() ? tr("Validation set") : tr("Training set");
-    if (static_cast<size_t>(row) < m_session->predictions().size())
-        info += tr("<br>Predicted age: %1").arg(m_session->predictions()[static_cast<size_t>(row)], 0, 'f', 1);
+    if (const auto i = static_cast<size_t>(row); i < m_session->predictions().size()) {
+        const std::vector<float>& spreads = m_session->predictionSpreads();
+        const bool hasSpread = i < spreads.size();
+        info += tr("<br>Predicted age: %1")
+                    .arg(predictedAgeText(m_session->predictions()[i], hasSpread ? spreads[i] : NAN, hasSpread)
+                             .toHtmlEscaped());
+    }
     const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
     if (cluster.isValid() && cluster.toInt() >= 0)
         info += tr("<br>Cluster %1").arg(cluster.toInt());
@@ -362,21 +367,25 @@ void DatasetPage::predictAll()
         m_faceInfo->setText(tr("Cannot predict with the latest age run: %1").arg(why));
         return;
     }
-    auto predictions = std::make_shared<std::vector<float>>();
+    // Each face's age and its calibrated spread (NaN for a run trained before calibration), handed
+    // to the session together when the job ends.
+    auto predictions = std::make_shared<AgeDistributions>();
     const std::string runDir = run.toStdString();
     const auto job = [predictions, data, runDir](const CancelToken& cancel, const JobRunner::Report& report) {
         LoadedModel loaded = loadRunModel(runDir);
         std::vector<std::uint32_t> all(data->count());
         for (size_t i = 0; i < all.size(); ++i)
             all[i] = static_cast<std::uint32_t>(i);
-        *predictions = predictAges(*loaded.model, *data, all, torch::kCPU, cancel,
-                                   [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
-        return predictions->size() == data->count();
+        *predictions =
+            predictAgeDistributions(*loaded.model, *data, all, torch::kCPU, cancel,
+                                    [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+        return predictions->mean.size() == data->count() && predictions->sd.size() == data->count();
     };
     const auto done = [this, predictions, data](bool ok, bool cancelled, const QString&) {
         // Predictions of a dataset that is no longer open are dropped (setPredictions checks).
         // The user's filter and sort stay as they were.
-        if (ok && !cancelled && m_session->setPredictions(data.get(), std::move(*predictions)))
+        if (ok && !cancelled
+            && m_session->setPredictions(data.get(), std::move(predictions->mean), std::move(predictions->sd)))
             filterChanged();
     };
     if (!m_session->jobs()->start(tr("Predicting ages"), job, done))

@@ -2,6 +2,7 @@
 
 #include "data/PreparedDataset.h"
 #include "data/SourceColumns.h"
+#include "ml/Calibration.h"
 
 #include <algorithm>
 #include <cmath>
@@ -141,9 +142,10 @@ QString sourceColumnPrefix()
 
 QStringList mapColumnNames(const std::vector<std::string>& sourceColumnNames)
 {
-    QStringList names = {QObject::tr("true age"),   QObject::tr("predicted age"), QObject::tr("age error"),
-                         QObject::tr("cluster"),    QObject::tr("gender"),        QObject::tr("split"),
-                         QObject::tr("face score"), QObject::tr("suspicion")};
+    QStringList names = {
+        QObject::tr("true age"),   QObject::tr("predicted age"), QObject::tr("age error"),
+        QObject::tr("cluster"),    QObject::tr("gender"),        QObject::tr("split"),
+        QObject::tr("face score"), QObject::tr("suspicion"),     QObject::tr("uncertainty of the predicted age")};
     for (const std::string& name : sourceColumnNames)
         names << sourceColumnPrefix() + QString::fromStdString(name);
     return names;
@@ -259,6 +261,23 @@ MapColoring colorPoints(const QString& column, const MapColumns& columns)
             return out;
         }
         return continuousColumn(*columns.suspicion, QObject::tr("suspicion score"));
+    }
+    case 8: { // uncertainty of the predicted age: the width of the calibrated 80% interval
+        if (!hasAll(columns.predictions)) {
+            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
+            out.missing = QObject::tr("predict the ages first (Dataset page, Predict ages)");
+            return out;
+        }
+        if (hasAll(columns.spreads))
+            for (size_t i = 0; i < n; ++i)
+                values[i] = static_cast<float>(2 * kInterval80 * (*columns.spreads)[i]); // NaN stays NaN
+        if (std::none_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); })) {
+            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
+            out.missing = QObject::tr("the age run was trained before FaceAtlas calibrated its spread: train it "
+                                      "again for an interval");
+            return out;
+        }
+        return continuousColumn(values, QObject::tr("width of the 80% interval (years)"));
     }
     default: throw std::invalid_argument("no map column '" + column.toStdString() + "'");
     }

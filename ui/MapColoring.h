@@ -20,6 +20,9 @@ struct MapColumns {
     std::shared_ptr<const std::vector<float>> predictions; // empty: none
     std::shared_ptr<const std::vector<int>> clusters;      // empty: none; -1 outside a clustered subset
     std::shared_ptr<const std::vector<float>> suspicion;   // empty: none (the label audit's score)
+    // The predictions' calibrated spreads in years (Session::predictionSpreads): empty, or one per
+    // prediction, NaN for a run trained before FaceAtlas calibrated its spread.
+    std::shared_ptr<const std::vector<float>> spreads;
     // The csv: source's further columns (columns.csv), read on the lane and held with the open
     // dataset by the page; empty: not read (yet), so a "column: NAME" entry says so.
     std::shared_ptr<const SourceColumns> sourceColumns;

@@ -575,6 +575,7 @@ void MapPage::refreshColors()
     MapColumns columns;
     columns.data = m_session->sharedDataset();
     columns.predictions = m_session->sharedPredictions();
+    columns.spreads = m_session->sharedPredictionSpreads();
     columns.clusters = m_session->sharedClusterLabels();
     columns.suspicion = m_suspicion;
     columns.sourceColumns = m_sourceColumns;
@@ -674,8 +675,13 @@ void MapPage::showPreview(qint64 row)
             .arg(QFileInfo(QString::fromStdString(r.path)).fileName().toHtmlEscaped())
             .arg(r.age ? QString::number(*r.age) : tr("unknown"))
             .arg(r.gender == Gender::Unknown ? tr("gender unknown") : QString::fromUtf8(genderName(r.gender)));
-    if (static_cast<size_t>(row) < m_session->predictions().size())
-        text += tr("<br>predicted %1").arg(m_session->predictions()[static_cast<size_t>(row)], 0, 'f', 1);
+    if (const auto i = static_cast<size_t>(row); i < m_session->predictions().size()) {
+        const std::vector<float>& spreads = m_session->predictionSpreads();
+        const bool hasSpread = i < spreads.size();
+        text += tr("<br>predicted %1")
+                    .arg(predictedAgeText(m_session->predictions()[i], hasSpread ? spreads[i] : NAN, hasSpread)
+                             .toHtmlEscaped());
+    }
     if (static_cast<size_t>(row) < m_session->clusterLabels().size() && m_session->clusterLabels()[row] >= 0)
         text += tr("<br>cluster %1").arg(m_session->clusterLabels()[static_cast<size_t>(row)]);
     m_previewText->setText(text);

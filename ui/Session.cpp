@@ -5,12 +5,14 @@
 #include "data/Provenance.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
+#include "ml/Calibration.h"
 #include "ml/ModelKinds.h"
 #include "ml/Runs.h"
 #include "util/FileUtil.h"
 #include "WriteQueue.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <QDateTime>
@@ -35,6 +37,7 @@ QString roleKey(ModelRole role)
 Session::Session(QObject* parent)
     : QObject(parent)
     , m_predictions(std::make_shared<const std::vector<float>>())
+    , m_predictionSpreads(std::make_shared<const std::vector<float>>())
     , m_clusterLabels(std::make_shared<const std::vector<int>>())
     , m_jobs(new JobRunner(this))
     , m_lane(new InteractiveLane(this))
@@ -198,6 +201,7 @@ void Session::openPrepared(const QString& dir)
     m_fingerprint = QString::fromStdString(faceatlas::datasetFingerprint(*m_dataset));
     m_legacyFingerprint = faceatlas::legacyDatasetFingerprint(*m_dataset);
     m_predictions = std::make_shared<const std::vector<float>>();
+    m_predictionSpreads = std::make_shared<const std::vector<float>>();
     m_chosenRuns.clear(); // a run chosen for the last dataset is not chosen for this one
     m_index.refresh();
     m_clustersDir.clear();
@@ -227,6 +231,7 @@ void Session::closeDataset()
     m_legacyFingerprint.clear();
     QSettings().remove("prepared"); // the next start reopens what is open then: nothing
     m_predictions = std::make_shared<const std::vector<float>>();
+    m_predictionSpreads = std::make_shared<const std::vector<float>>();
     m_chosenRuns.clear();
     updateCurrent(true); // nothing is current without a dataset
     m_clusterLabels = std::make_shared<const std::vector<int>>();
@@ -396,11 +401,15 @@ void Session::loadClusterLabels()
     }
 }
 
-bool Session::setPredictions(const PreparedDataset* forDataset, std::vector<float> predictions)
+bool Session::setPredictions(const PreparedDataset* forDataset, std::vector<float> predictions,
+                             std::vector<float> spreads)
 {
-    if (!m_dataset || forDataset != m_dataset.get() || predictions.size() != m_dataset->count())
+    if (!m_dataset || forDataset != m_dataset.get() || predictions.size() != m_dataset->count()
+        || (!spreads.empty() && spreads.size() != predictions.size()))
         return false;
+    // Both replaced together: a reader never pairs one run's ages with another's spreads.
     m_predictions = std::make_shared<const std::vector<float>>(std::move(predictions));
+    m_predictionSpreads = std::make_shared<const std::vector<float>>(std::move(spreads));
     Q_EMIT predictionsChanged();
     return true;
 }
@@ -420,6 +429,20 @@ QImage Session::face(qint64 index) const
     if (!m_dataset || index < 0 || static_cast<size_t>(index) >= m_dataset->count())
         return {};
     return rgbImage(m_dataset->image(static_cast<size_t>(index)), m_dataset->imageSize(), m_dataset->imageSize());
+}
+
+QString predictedAgeText(float age, float sd, bool hasSpread)
+{
+    const QString mean = QString::number(age, 'f', 1);
+    if (!hasSpread)
+        return mean;
+    if (!std::isfinite(sd))
+        return QObject::tr("%1 (no interval: this run was trained before FaceAtlas calibrated its spread)").arg(mean);
+    // The central 80% of the calibrated normal, in whole years; no age is below 0.
+    const double half = kInterval80 * sd;
+    const long low = std::max(0L, std::lround(age - half));
+    const long high = std::lround(age + half);
+    return QObject::tr("%1 (80% interval %2\u2013%3)").arg(mean).arg(low).arg(high);
 }
 
 QImage rgbImage(const unsigned char* rgb, int width, int height)

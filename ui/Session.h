@@ -134,8 +134,19 @@ public:
     /** Predicted age per face of the open dataset (empty until predicted), from the latest age run. */
     const std::vector<float>& predictions() const { return *m_predictions; }
     std::shared_ptr<const std::vector<float>> sharedPredictions() const { return m_predictions; }
-    /** Sets predictions for `forDataset`; ignored (false) when another dataset is open now or the count differs. */
-    bool setPredictions(const PreparedDataset* forDataset, std::vector<float> predictions);
+    /**
+     * The calibrated standard deviation in years of each prediction (AgeDistributions::sd): set and
+     * dropped with the predictions, one per face; NaN for a run trained before FaceAtlas calibrated
+     * its spread; empty when the predictions came without spreads.
+     */
+    const std::vector<float>& predictionSpreads() const { return *m_predictionSpreads; }
+    std::shared_ptr<const std::vector<float>> sharedPredictionSpreads() const { return m_predictionSpreads; }
+    /**
+     * Sets predictions (and their spreads, empty or one per face) for `forDataset`; ignored (false)
+     * when another dataset is open now or a count differs.
+     */
+    bool setPredictions(const PreparedDataset* forDataset, std::vector<float> predictions,
+                        std::vector<float> spreads = {});
     /** Cluster of every face of the open dataset (empty when the clustering is of other faces). */
     const std::vector<int>& clusterLabels() const { return *m_clusterLabels; }
     std::shared_ptr<const std::vector<int>> sharedClusterLabels() const { return m_clusterLabels; }
@@ -178,12 +189,20 @@ private:
     QString m_clusterMismatch;
     std::shared_ptr<const PreparedDataset> m_dataset;
     std::shared_ptr<const std::vector<float>> m_predictions;
+    std::shared_ptr<const std::vector<float>> m_predictionSpreads; // empty, or one per prediction
     std::shared_ptr<const std::vector<int>> m_clusterLabels;
     void loadClusterLabels();
     JobRunner* m_jobs;
     InteractiveLane* m_lane;
     WriteQueue* m_writer;
 };
+
+/**
+ * A predicted age as the window writes it: "34.2 (80% interval 25–43)" from the calibrated spread
+ * `sd` in years; a short note instead of the interval when `sd` is NaN (a run trained before
+ * calibration); the age alone when `hasSpread` is false (predictions that came without spreads).
+ */
+QString predictedAgeText(float age, float sd, bool hasSpread = true);
 
 /** A deep copy of S x S RGB bytes as a QImage. */
 QImage rgbImage(const unsigned char* rgb, int width, int height);

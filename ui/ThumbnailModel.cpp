@@ -20,6 +20,7 @@ void ThumbnailModel::setDataset(std::shared_ptr<const PreparedDataset> dataset)
     beginResetModel();
     m_data = std::move(dataset);
     m_predictions.reset();
+    m_spreads.reset();
     m_clusters.reset();
     const PreparedDataset* const data = m_data.get();
     m_cache.clear();
@@ -48,10 +49,12 @@ void ThumbnailModel::setDataset(std::shared_ptr<const PreparedDataset> dataset)
 }
 
 void ThumbnailModel::setExtras(std::shared_ptr<const std::vector<float>> predictions,
-                               std::shared_ptr<const std::vector<int>> clusters)
+                               std::shared_ptr<const std::vector<int>> clusters,
+                               std::shared_ptr<const std::vector<float>> spreads)
 {
     const size_t n = m_data ? m_data->count() : 0;
     m_predictions = predictions && predictions->size() == n && n > 0 ? std::move(predictions) : nullptr;
+    m_spreads = m_predictions && spreads && spreads->size() == n ? std::move(spreads) : nullptr;
     m_clusters = clusters && clusters->size() == n && n > 0 ? std::move(clusters) : nullptr;
     m_error.clear();
     if (m_predictions && m_data) {
@@ -99,7 +102,16 @@ QVariant ThumbnailModel::data(const QModelIndex& index, int role) const
         if (m_clusters && static_cast<size_t>(row) < m_clusters->size())
             return (*m_clusters)[static_cast<size_t>(row)];
         return {};
-    case Qt::ToolTipRole: return QString::fromStdString(recordKey(r));
+    case Qt::ToolTipRole: {
+        QString tip = QString::fromStdString(recordKey(r));
+        if (m_predictions && static_cast<size_t>(row) < m_predictions->size()) {
+            const auto i = static_cast<size_t>(row);
+            tip += tr("\nPredicted age: %1")
+                       .arg(predictedAgeText((*m_predictions)[i], m_spreads ? (*m_spreads)[i] : NAN,
+                                             m_spreads != nullptr));
+        }
+        return tip;
+    }
     case AgeRole: return r.age ? QVariant(*r.age) : QVariant();
     case GenderRole: return static_cast<int>(r.gender);
     case IndexRole: return row;

@@ -31,9 +31,13 @@ public:
     explicit ThumbnailModel(QObject* parent = nullptr);
     void setDataset(std::shared_ptr<const PreparedDataset> data);
     const PreparedDataset* dataset() const { return m_data.get(); }
-    /** Predicted ages and cluster labels per row (either may be empty; one of another length is ignored). */
+    /**
+     * Predicted ages, cluster labels and the predictions' calibrated spreads in years per row (any
+     * may be empty; one of another length is ignored; spreads only with predictions).
+     */
     void setExtras(std::shared_ptr<const std::vector<float>> predictions,
-                   std::shared_ptr<const std::vector<int>> clusters);
+                   std::shared_ptr<const std::vector<int>> clusters,
+                   std::shared_ptr<const std::vector<float>> spreads = nullptr);
     int rowCount(const QModelIndex& parent = {}) const override;
     QVariant data(const QModelIndex& index, int role) const override;
 
@@ -56,6 +60,7 @@ public:
 private:
     std::shared_ptr<const PreparedDataset> m_data;
     std::shared_ptr<const std::vector<float>> m_predictions; // null, or one per face
+    std::shared_ptr<const std::vector<float>> m_spreads;     // null, or one per face (with m_predictions)
     std::shared_ptr<const std::vector<int>> m_clusters;      // null, or one per face
     std::vector<char> m_isVal;
     // Per face, contiguous: what the filter and the sort compare (NaN where unknown).

@@ -19,7 +19,7 @@ namespace {
 
 const char* kAuditHelp =
     R"(usage: faceatlas-cli audit --data PREPARED --out DIR [--folds K] [--epochs N] [--seed S]
-                          [--device auto|cpu|cuda] [--model age|age-capstone] [--near-distance D]
+                          [--device auto|cpu|cuda] [--model AGE-MODEL] [--near-distance D]
                           [--min-correlation C] [--feature-neighbours K] [--no-predict]
                           [--threads T] [--json]
 
@@ -40,7 +40,8 @@ checks the metadata. DIR receives:
   --epochs N          training epochs per fold (default 10)
   --seed S            folds and training seed (default 1)
   --device D          auto, cpu or cuda (default auto)
-  --model M           age (default; its DEX head gives the spread) or age-capstone
+  --model M           the age model the folds train (default age): any age model of
+                      'faceatlas-cli train --help'; each gives a calibrated spread
   --near-distance D   near copies: perceptual hashes at most D bits apart, 0-11 (default 6) ...
   --min-correlation C ... and 16x16 grey thumbnails correlated at least C (default 0.95)
   --feature-neighbours K  also check each face's K nearest faces in the first fold model's
@@ -92,8 +93,13 @@ int runAudit(const std::vector<std::string>& words)
         throw UsageError("--feature-neighbours must be between 0 and 50");
     if (!(p.minCorrelation >= -1.0 && p.minCorrelation <= 1.0))
         throw UsageError("--min-correlation must be between -1 and 1");
-    if (p.model == ModelKind::Autoencoder)
-        throw UsageError("--model takes age or age-capstone (the audit predicts ages)");
+    if (modelKindInfo(p.model).role != ModelRole::AgeModel)
+        throw UsageError("--model takes an age model: " + [] {
+            std::string list;
+            for (const std::string& name : modelNamesOf(ModelRole::AgeModel))
+                list += (list.empty() ? "" : ", ") + name;
+            return list;
+        }() + " (the audit predicts ages)");
 
     const CancelToken cancel = installInterruptHandler();
     ProgressBar bar;

@@ -6,6 +6,7 @@
 #include "ml/Attention.h"
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
+#include "ml/ModelKinds.h"
 #include "ml/TrainJob.h"
 #include "util/FileUtil.h"
 
@@ -56,7 +57,7 @@ int runDemo(const std::vector<std::string>& words)
         bar.update({stage, t.batch, t.batches});
     };
     TrainParams age;
-    age.model = ModelKind::Age;
+    age.model = parseModelKind(modelNamesOf(ModelRole::AgeModel).front()); // the default age model
     age.data = prep.outDir;
     age.runDir = out / "runs" / "age";
     age.epochs = epochs;

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 namespace faceatlas::cli {
@@ -45,16 +46,36 @@ json epochJson(const EpochMetrics& m, bool ageModel)
     return j;
 }
 
-const char* kTrainHelp =
-    R"(usage: faceatlas-cli train --model age-capstone|age|autoencoder --data PREPARED --out RUN [options]
+/** The model kinds for a help text: one line each, from the table. */
+std::string modelKindLines(std::optional<ModelRole> role = std::nullopt)
+{
+    std::string lines;
+    for (const ModelKindInfo& k : modelKinds())
+        if (!role || k.role == *role) {
+            char line[400];
+            std::snprintf(line, sizeof line, "  %-14s %s\n", k.name, k.title);
+            lines += line;
+        }
+    return lines;
+}
 
-Trains a model on a prepared dataset. RUN becomes a run folder: run.json, metrics.csv, last.pt,
-best.pt and, for the autoencoder, previews/ with reconstructions of fixed validation faces.
-
+std::string trainHelp()
+{
+    return "usage: faceatlas-cli train --model MODEL --data PREPARED --out RUN [options]\n\n"
+           "Trains a model on a prepared dataset. RUN becomes a run folder: run.json, metrics.csv, last.pt,\n"
+           "best.pt and, for the autoencoder, previews/ with reconstructions of fixed validation faces.\n"
+           "An age model's spread is calibrated on the validation faces each epoch (its 80% interval\n"
+           "holds 80% of them) and kept in its checkpoints. MODEL is one of:\n\n"
+           + modelKindLines() + R"(
   --epochs N          epochs (default 10)
-  --batch B           batch size (default: 64 for age, 32 for the capstone models)
-  --lr X              peak learning rate (default: 3e-3 for age, 1e-4 age-capstone, 1e-3 autoencoder)
-  --weight-decay X    decoupled weight decay (default: 0.05 for age, 0 for the capstone models)
+  --batch B           batch size (default: 64 for the age heads, 32 for the capstone models)
+  --lr X              peak learning rate (default: 3e-3 for the age heads, 1e-4 age-capstone,
+                      1e-3 autoencoder)
+  --weight-decay X    decoupled weight decay (default: 0.05 for the age heads, 0 for the capstone models)
+  --label-sigma Y     age, age-mv: width in years of the label distribution (default 2 for age, 1 for age-mv)
+  --augment LIST      age heads: flip,shift,rotate,jitter (default all), or none
+  --init-from RUN     age heads: start the first convolutions from an autoencoder run's encoder where
+                      their shapes match (says which layers were taken)
   --seed N            initialisation, shuffling and augmentation seed (default 1)
   --device D          auto (CUDA when available), cpu or cuda (default auto)
   --threads T         CPU threads (default: all cores)
@@ -63,6 +84,7 @@ best.pt and, for the autoencoder, previews/ with reconstructions of fixed valida
 
 Ctrl-C stops within one batch and keeps the last complete epoch's checkpoint.
 )";
+}
 
 const char* kEvaluateHelp = R"(usage: faceatlas-cli evaluate --run RUN[,RUN...] --data PREPARED[,PREPARED...]
                              [--split val|train|all] [--device auto|cpu|cuda] [--json]
@@ -76,8 +98,11 @@ the baseline and the framing of the model's and the data's faces; a cell that ca
 
 const char* kPredictHelp =
     R"(usage: faceatlas-cli predict --run RUN --data PREPARED --out FILE.csv [--split all|val|train]
+                            [--device auto|cpu|cuda]
 
-Writes path,age,predicted_age for every record (default: all).
+Writes path,age,predicted_age,predicted_sd for every record (default: all). predicted_sd is the
+model's calibrated spread in years: predicted_age +- 1.28 x predicted_sd is its 80% interval
+(empty for a run trained before calibration).
 )";
 
 const char* kEncodeHelp = R"(usage: faceatlas-cli encode --run RUN --data PREPARED --out CODES [--device D] [--force]
@@ -92,10 +117,13 @@ earlier ones keeps them, and a failed encode leaves them as they were.
                       did not write, or one holding the inputs, is always refused)
 )";
 
-const char* kSummaryHelp = R"(usage: faceatlas-cli summary --model age-capstone|age|autoencoder [--size S]
-
-Prints the model's layers with output shapes and parameter counts, like Keras's model.summary().
-)";
+std::string summaryHelp()
+{
+    return "usage: faceatlas-cli summary --model MODEL [--size S]\n\n"
+           "Prints the model's layers with output shapes and parameter counts, like Keras's model.summary().\n"
+           "MODEL is one of:\n\n"
+           + modelKindLines();
+}
 
 const char* kRunsHelp = R"(usage: faceatlas-cli runs [--dir DIR] [--json]
 
@@ -136,11 +164,27 @@ std::string withCommas(int64_t v)
 
 } // namespace
 
+/** The best epoch's calibration from run.json, in words. */
+static void printCalibration(const std::filesystem::path& runDir)
+{
+    try {
+        const json run = json::parse(readFile(runDir / "run.json", kMaxManifestBytes));
+        const auto c = run.find("calibration");
+        if (c == run.end() || !c->is_object() || !c->value("spread_scale", json()).is_number())
+            return;
+        std::printf("spread calibrated on %d validation faces: x%.2f (before it, 80%% intervals held %.0f%% of them)\n",
+                    c->value("faces", 0), c->value("spread_scale", 1.0),
+                    100.0 * c->value("coverage_80_before", std::nan("")));
+    } catch (const std::exception&) {
+        // run.json was just written by this process; a failure to read it back is not the training's
+    }
+}
+
 int runTrain(const std::vector<std::string>& words)
 {
     const Args args(words, {"json", "help", "resume"});
     if (args.has("help")) {
-        std::fputs(kTrainHelp, stdout);
+        std::fputs(trainHelp().c_str(), stdout);
         return 0;
     }
     TrainParams p;
@@ -155,6 +199,11 @@ int runTrain(const std::vector<std::string>& words)
     p.device = args.value("device").value_or("auto");
     p.threads = args.intValue("threads", 0);
     p.resume = args.has("resume");
+    p.labelSigma = args.doubleValue("label-sigma", -1);
+    if (const auto augment = args.value("augment"))
+        p.augmentation = Augmentation::parse(*augment);
+    if (const auto from = args.value("init-from"))
+        p.initFrom = std::filesystem::u8path(*from);
     const bool jsonOut = args.has("json");
     args.rejectUnknown();
     if (p.batch == 0 || p.batch < -1)
@@ -162,7 +211,9 @@ int runTrain(const std::vector<std::string>& words)
 
     const CancelToken cancel = installInterruptHandler();
     ProgressBar bar;
-    const bool ageModel = p.model != ModelKind::Autoencoder;
+    if (args.has("label-sigma") && !(p.labelSigma >= 0.25 && p.labelSigma <= 30))
+        throw UsageError("--label-sigma must be between 0.25 and 30 years");
+    const bool ageModel = modelKindInfo(p.model).role == ModelRole::AgeModel;
     TrainJob job(p);
     const TrainResult result = job.run(
         cancel,
@@ -192,9 +243,13 @@ int runTrain(const std::vector<std::string>& words)
                      p.runDir.c_str(), result.history.size());
         return 130;
     }
-    if (!jsonOut)
+    if (!jsonOut) {
+        for (const std::string& layer : result.initialisedLayers)
+            std::printf("started from %s: %s\n", displayPath(p.initFrom).c_str(), layer.c_str());
         std::printf("best epoch %d; run folder %s (device %s)\n", result.bestEpoch, p.runDir.c_str(),
                     result.device.c_str());
+        printCalibration(p.runDir);
+    }
     return 0;
 }
 
@@ -307,7 +362,7 @@ int runEvaluate(const std::vector<std::string>& words)
     noteFramingMismatch(loaded, data, runDir);
     const float baselineAge = runBaselineAge(runDir, data);
     const auto [indices, truth] = labelledFaces(data, split);
-    const auto predicted = predictAges(*loaded.model, data, indices, resolveDevice(device));
+    const auto predicted = predictAgeDistributions(*loaded.model, data, indices, resolveDevice(device));
     const EvalReport r = evaluateAges(predicted, truth, baselineAge);
     if (jsonOut) {
         json decades = json::array();
@@ -318,11 +373,18 @@ int runEvaluate(const std::vector<std::string>& words)
                                 {"mae", r.mae},
                                 {"baseline_mae", r.baselineMae},
                                 {"baseline_age", r.baselineAge},
+                                {"coverage_80", num(r.coverage80)},
+                                {"interval_80_half_width", num(r.interval80HalfWidth)},
                                 {"decades", decades}}));
         return 0;
     }
-    std::printf("n %zu  MAE %.2f years  baseline MAE %.2f (always %.1f)\n\n%-8s %6s %8s %10s\n", r.n, r.mae,
-                r.baselineMae, r.baselineAge, "ages", "n", "MAE", "baseline");
+    std::printf("n %zu  MAE %.2f years  baseline MAE %.2f (always %.1f)\n", r.n, r.mae, r.baselineMae, r.baselineAge);
+    if (std::isfinite(r.coverage80))
+        std::printf("80%% intervals: %.1f%% of the faces inside theirs, +-%.1f years on average\n",
+                    100.0 * r.coverage80, r.interval80HalfWidth);
+    else
+        std::printf("80%% intervals: none (the run was trained before its spread was calibrated)\n");
+    std::printf("\n%-8s %6s %8s %10s\n", "ages", "n", "MAE", "baseline");
     for (const auto& d : r.decades)
         std::printf("%3d-%-4d %6zu %8.2f %10.2f\n", d.from, d.from + 9, d.n, d.mae, d.baselineMae);
     return 0;
@@ -346,10 +408,10 @@ int runPredict(const std::vector<std::string>& words)
     noteFramingMismatch(loaded, data, runDir);
     const auto indices = splitIndices(data, split);
     ProgressBar bar;
-    const auto predicted = predictAges(*loaded.model, data, indices, resolveDevice(device), {},
-                                       [&](const JobProgress& p) { bar.update(p); });
+    const auto predicted = predictAgeDistributions(*loaded.model, data, indices, resolveDevice(device), {},
+                                                   [&](const JobProgress& p) { bar.update(p); });
     bar.finish();
-    std::string csv = "path,age,predicted_age\n";
+    std::string csv = "path,age,predicted_age,predicted_sd\n";
     for (size_t k = 0; k < indices.size(); ++k) {
         const Record& r = data.records()[indices[k]];
         std::string path = recordKey(r);
@@ -359,9 +421,11 @@ int runPredict(const std::vector<std::string>& words)
                 quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
             path = quoted + "\"";
         }
-        char age[32];
-        std::snprintf(age, sizeof age, "%.2f", predicted[k]);
-        csv += path + "," + (r.age ? std::to_string(*r.age) : std::string()) + "," + age + "\n";
+        char age[32], sd[32] = "";
+        std::snprintf(age, sizeof age, "%.2f", predicted.mean[k]);
+        if (std::isfinite(predicted.sd[k]))
+            std::snprintf(sd, sizeof sd, "%.2f", predicted.sd[k]);
+        csv += path + "," + (r.age ? std::to_string(*r.age) : std::string()) + "," + age + "," + sd + "\n";
     }
     writeFileAtomic(out, csv);
     std::fprintf(stderr, "wrote %zu predictions to %s\n", indices.size(), out.c_str());
@@ -428,7 +492,7 @@ int runSummary(const std::vector<std::string>& words)
 {
     const Args args(words, {"help"});
     if (args.has("help")) {
-        std::fputs(kSummaryHelp, stdout);
+        std::fputs(summaryHelp().c_str(), stdout);
         return 0;
     }
     const ModelKind kind = parseModelKind(args.required("model"));

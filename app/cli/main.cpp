@@ -18,7 +18,7 @@ commands:
   demo       the whole pipeline on the built-in synthetic faces
   inspect    read a dataset's metadata and show its first records
   prepare    clean, split and resample a dataset and cache its images for training
-  train      train age-capstone, age or autoencoder on a prepared dataset
+  train      train an age model or the autoencoder on a prepared dataset
   evaluate   an age model's MAE beside the always-the-median baseline
   predict    predicted ages as CSV
   encode     autoencoder codes of a prepared dataset

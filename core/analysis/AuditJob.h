@@ -44,7 +44,7 @@ struct Suspect {
     std::optional<int> age;
     Gender gender = Gender::Unknown;
     float predicted = std::nanf("");   // out-of-fold predicted age (NaN without a prediction)
-    float predictedSd = std::nanf(""); // its uncertainty, the predicted distribution's standard deviation
+    float predictedSd = std::nanf(""); // its calibrated spread (years; NaN for a model never calibrated)
     double score = std::nan("");       // how unlikely the age label is (see scoreAges); NaN without age
     std::vector<std::string> reasons;  // short tokens, e.g. age_outlier, duplicate_conflict, photo_before_birth
 };

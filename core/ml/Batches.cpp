@@ -1,6 +1,10 @@
 #include "ml/Batches.h"
 
+#include "util/Error.h"
 #include "util/SplitMix.h"
+
+#include <ATen/Parallel.h>
+#include <omp.h>
 
 #include <cmath>
 
@@ -37,10 +41,12 @@ Batch makeBatch(const PreparedDataset& data, const std::uint32_t* indices, size_
     return batch;
 }
 
-BatchPrefetcher::BatchPrefetcher(const PreparedDataset& data, std::vector<std::uint32_t> order, int batchSize)
+BatchPrefetcher::BatchPrefetcher(const PreparedDataset& data, std::vector<std::uint32_t> order, int batchSize,
+                                 Transform transform)
     : m_data(data)
     , m_order(std::move(order))
     , m_batchSize(static_cast<size_t>(std::max(1, batchSize)))
+    , m_transform(std::move(transform))
     , m_thread([this] { produce(); })
 {
 }
@@ -58,8 +64,16 @@ BatchPrefetcher::~BatchPrefetcher()
 void BatchPrefetcher::produce()
 {
     try {
+        if (m_transform) {
+            // OpenMP's thread count is per thread: LibTorch sets this thread's on its first parallel
+            // operation (lazily), so set it first, then keep this thread's operations to itself.
+            at::internal::lazy_init_num_threads();
+            omp_set_num_threads(1);
+        }
         for (size_t start = 0; start < m_order.size(); start += m_batchSize) {
             Batch batch = makeBatch(m_data, m_order.data() + start, std::min(m_batchSize, m_order.size() - start));
+            if (m_transform)
+                m_transform(batch);
             std::unique_lock<std::mutex> lock(m_mutex);
             m_changed.wait(lock, [this] { return m_stop || m_queue.size() < 2; });
             if (m_stop)
@@ -99,27 +113,77 @@ std::vector<std::uint32_t> epochOrder(const std::vector<std::uint32_t>& train, s
     return order;
 }
 
-torch::Tensor augment(const torch::Tensor& images)
+std::string Augmentation::text() const
+{
+    std::string t;
+    for (const auto& [on, name] : {std::pair{flip, "flip"}, {shift, "shift"}, {rotate, "rotate"}, {jitter, "jitter"}})
+        if (on)
+            t += (t.empty() ? "" : ",") + std::string(name);
+    return t.empty() ? "none" : t;
+}
+
+Augmentation Augmentation::parse(const std::string& text)
+{
+    if (text == "all")
+        return {};
+    Augmentation a = none();
+    if (text == "none")
+        return a;
+    size_t start = 0;
+    while (start <= text.size()) {
+        const size_t end = std::min(text.find(',', start), text.size());
+        const std::string word = text.substr(start, end - start);
+        bool* flag = word == "flip"     ? &a.flip
+                     : word == "shift"  ? &a.shift
+                     : word == "rotate" ? &a.rotate
+                     : word == "jitter" ? &a.jitter
+                                        : nullptr;
+        if (!flag)
+            throw Error("--augment: unknown augmentation '" + word.substr(0, 40)
+                        + "' (use all, none, or a list of flip, shift, rotate, jitter)");
+        *flag = true;
+        start = end + 1;
+    }
+    return a;
+}
+
+torch::Tensor augment(const torch::Tensor& images, const Augmentation& which, at::Generator& generator)
 {
     const int64_t n = images.size(0);
     const auto opts = images.options();
-    const auto flip = torch::where(torch::rand({n}, opts) < 0.5, torch::full({n}, -1.0f, opts), torch::ones({n}, opts));
-    const auto scale = torch::empty({n}, opts).uniform_(0.9, 1.1);
-    const auto shift = torch::empty({n, 2}, opts).uniform_(-0.125, 0.125); // grid units: 1/16 of the side
-    // Output pixel (x, y) samples input at (flip * x / scale + tx, y / scale + ty).
-    auto theta = torch::zeros({n, 2, 3}, opts);
-    theta.select(1, 0).select(1, 0).copy_(flip / scale);
-    theta.select(1, 1).select(1, 1).copy_(1.0 / scale);
-    theta.select(1, 0).select(1, 2).copy_(shift.select(1, 0));
-    theta.select(1, 1).select(1, 2).copy_(shift.select(1, 1));
-    const auto grid = F::affine_grid(theta, images.sizes(), /*align_corners=*/false);
-    auto out = F::grid_sample(
-        images, grid,
-        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
-    const auto brightness = torch::empty({n, 1, 1, 1}, opts).uniform_(0.8, 1.2);
-    const auto contrast = torch::empty({n, 1, 1, 1}, opts).uniform_(0.8, 1.2);
-    const auto mean = out.mean({1, 2, 3}, /*keepdim=*/true);
-    return ((out - mean) * contrast + mean * brightness).clamp(0.0, 1.0);
+    const auto uniform = [&](std::vector<int64_t> shape, double from, double to) {
+        return torch::empty(shape, opts).uniform_(from, to, generator);
+    };
+    auto out = images;
+    if (which.flip || which.shift || which.rotate) {
+        const auto flip = which.flip ? torch::where(torch::rand({n}, generator, opts) < 0.5,
+                                                    torch::full({n}, -1.0f, opts), torch::ones({n}, opts))
+                                     : torch::ones({n}, opts);
+        const auto scale = which.shift ? uniform({n}, 0.9, 1.1) : torch::ones({n}, opts);
+        const auto shift =
+            which.shift ? uniform({n, 2}, -0.125, 0.125) : torch::zeros({n, 2}, opts); // 1/16 of the side
+        const auto angle = which.rotate ? uniform({n}, -M_PI / 18, M_PI / 18) : torch::zeros({n}, opts);
+        // Output pixel p samples the input at R(angle) diag(flip, 1) p / scale + shift.
+        const auto c = angle.cos() / scale, s = angle.sin() / scale;
+        auto theta = torch::zeros({n, 2, 3}, opts);
+        theta.select(1, 0).select(1, 0).copy_(c * flip);
+        theta.select(1, 0).select(1, 1).copy_(-s);
+        theta.select(1, 1).select(1, 0).copy_(s * flip);
+        theta.select(1, 1).select(1, 1).copy_(c);
+        theta.select(1, 0).select(1, 2).copy_(shift.select(1, 0));
+        theta.select(1, 1).select(1, 2).copy_(shift.select(1, 1));
+        const auto grid = F::affine_grid(theta, images.sizes(), /*align_corners=*/false);
+        out = F::grid_sample(
+            images, grid,
+            F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+    }
+    if (which.jitter) {
+        const auto brightness = uniform({n, 1, 1, 1}, 0.8, 1.2);
+        const auto contrast = uniform({n, 1, 1, 1}, 0.8, 1.2);
+        const auto mean = out.mean({1, 2, 3}, /*keepdim=*/true);
+        out = ((out - mean) * contrast + mean * brightness).clamp(0.0, 1.0);
+    }
+    return out;
 }
 
 int inferenceBatchSize(const torch::Device& device)

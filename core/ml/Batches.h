@@ -5,7 +5,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <torch/torch.h>
 #include <vector>
@@ -27,11 +29,15 @@ Batch makeBatch(const PreparedDataset& data, const std::uint32_t* indices, size_
 
 /**
  * Builds the batches of one pass over `order` on a background thread, two ahead of the consumer,
- * so the training step never waits for data assembly.
+ * so the training step never waits for data assembly. `transform`, when given, runs on that thread
+ * on each batch before it is handed out (the training augmentation), with LibTorch's operations
+ * there on one thread so they do not compete with the training step's.
  */
 class BatchPrefetcher {
 public:
-    BatchPrefetcher(const PreparedDataset& data, std::vector<std::uint32_t> order, int batchSize);
+    using Transform = std::function<void(Batch&)>;
+    BatchPrefetcher(const PreparedDataset& data, std::vector<std::uint32_t> order, int batchSize,
+                    Transform transform = {});
     ~BatchPrefetcher();
     BatchPrefetcher(const BatchPrefetcher&) = delete;
     BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
@@ -45,6 +51,7 @@ private:
     const PreparedDataset& m_data;
     std::vector<std::uint32_t> m_order;
     size_t m_batchSize;
+    Transform m_transform;
     std::deque<Batch> m_queue;
     std::mutex m_mutex;
     std::condition_variable m_changed;
@@ -65,10 +72,25 @@ int inferenceBatchSize(const torch::Device& device);
 /** A per-epoch shuffle of the training indices, the same for (seed, epoch) on every run. */
 std::vector<std::uint32_t> epochOrder(const std::vector<std::uint32_t>& train, std::uint64_t seed, int epoch);
 
+/** Which augmentations the age models train with; each can be switched off to measure it. */
+struct Augmentation {
+    bool flip = true;   // a horizontal mirror image, half of the time
+    bool shift = true;  // shift up to 1/16 of the side and scale 0.9-1.1
+    bool rotate = true; // turn within +-10 degrees
+    bool jitter = true; // brightness and contrast 0.8-1.2
+    bool any() const { return flip || shift || rotate || jitter; }
+    /** "flip,shift,rotate,jitter", or "none". */
+    std::string text() const;
+    /** Parses text()'s form ("all" and "none" too); throws Error naming the unknown word. */
+    static Augmentation parse(const std::string& text);
+    static Augmentation none() { return {false, false, false, false}; }
+};
+
 /**
- * The age model's augmentation on a batch: random horizontal flip, shift (up to 1/16 of the side),
- * scale (0.9-1.1) in one bilinear resampling, then brightness and contrast jitter. Uses torch's RNG.
+ * The age models' augmentation on a batch [N,3,S,S]: the geometric ones in one bilinear resampling
+ * (border pixels repeated), then the photometric ones. Draws from `generator`, so a (seed, epoch)
+ * gives the same augmentation on every run.
  */
-torch::Tensor augment(const torch::Tensor& images);
+torch::Tensor augment(const torch::Tensor& images, const Augmentation& which, at::Generator& generator);
 
 } // namespace faceatlas

@@ -3,6 +3,7 @@
 #include "data/Provenance.h"
 #include "data/RecordCache.h"
 #include "ml/Batches.h"
+#include "ml/Calibration.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
 #include "util/Error.h"
@@ -59,9 +60,9 @@ std::vector<std::uint32_t> splitIndices(const PreparedDataset& data, Split split
     return indices;
 }
 
-std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data,
-                               const std::vector<std::uint32_t>& indices, const torch::Device& device,
-                               const CancelToken& cancel, const ProgressFn& onProgress)
+AgeDistributions predictAgeDistributions(FaceModelImpl& model, const PreparedDataset& data,
+                                         const std::vector<std::uint32_t>& indices, const torch::Device& device,
+                                         const CancelToken& cancel, const ProgressFn& onProgress)
 {
     if (!model.isAgeModel())
         throw Error("prediction needs an age model, not the " + std::string(modelKindName(model.kind())));
@@ -72,24 +73,36 @@ std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data
     torch::InferenceMode inference;
     model.eval();
     model.to(device);
-    std::vector<float> predicted;
-    predicted.reserve(indices.size());
+    const double scale = model.spreadScale();
+    AgeDistributions d;
+    d.mean.reserve(indices.size());
+    d.sd.reserve(indices.size());
     BatchPrefetcher batches(data, indices, inferenceBatchSize(device));
     Batch b;
     while (batches.next(b) && !cancel.isCancelled()) {
-        const auto out = model.predictAges(b.images.to(device)).to(torch::kCPU).contiguous();
+        const AgePrediction p = model.predictAge(b.images.to(device));
+        const auto age = p.age.to(torch::kCPU).contiguous();
+        const auto sd =
+            (std::isfinite(scale) ? p.sd * scale : torch::full_like(p.sd, std::nanf(""))).to(torch::kCPU).contiguous();
         // A damaged or diverged model gives NaN or infinity: an error, never a "nan" in a file or a figure.
-        for (int64_t k = 0; k < out.numel(); ++k)
-            if (!std::isfinite(out.data_ptr<float>()[k]))
+        for (int64_t k = 0; k < age.numel(); ++k)
+            if (!std::isfinite(age.data_ptr<float>()[k]))
                 throw Error("the model's prediction for " + recordKey(data.records()[b.indices[static_cast<size_t>(k)]])
-                            + " is not a finite number (" + std::to_string(out.data_ptr<float>()[k])
+                            + " is not a finite number (" + std::to_string(age.data_ptr<float>()[k])
                             + "): its weights are damaged or its training diverged; train it again");
-        predicted.insert(predicted.end(), out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+        d.mean.insert(d.mean.end(), age.data_ptr<float>(), age.data_ptr<float>() + age.numel());
+        d.sd.insert(d.sd.end(), sd.data_ptr<float>(), sd.data_ptr<float>() + sd.numel());
         if (onProgress)
-            onProgress(
-                {"predicting", static_cast<long long>(predicted.size()), static_cast<long long>(indices.size())});
+            onProgress({"predicting", static_cast<long long>(d.mean.size()), static_cast<long long>(indices.size())});
     }
-    return predicted;
+    return d;
+}
+
+std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data,
+                               const std::vector<std::uint32_t>& indices, const torch::Device& device,
+                               const CancelToken& cancel, const ProgressFn& onProgress)
+{
+    return predictAgeDistributions(model, data, indices, device, cancel, onProgress).mean;
 }
 
 torch::Tensor embedImages(FaceModelImpl& model, const torch::Tensor& images)
@@ -127,6 +140,25 @@ torch::Tensor embedDataset(FaceModelImpl& model, const PreparedDataset& data, co
             onProgress({"embedding", done, static_cast<long long>(all.size())});
     }
     return parts.empty() ? torch::Tensor() : torch::cat(parts).contiguous();
+}
+
+EvalReport evaluateAges(const AgeDistributions& predicted, const std::vector<int>& truth, float baselineAge)
+{
+    EvalReport r = evaluateAges(predicted.mean, truth, baselineAge);
+    std::vector<double> errors, spreads;
+    double widthSum = 0;
+    for (size_t i = 0; i < predicted.mean.size() && i < predicted.sd.size() && i < truth.size(); ++i) {
+        if (!std::isfinite(predicted.sd[i]))
+            continue;
+        errors.push_back(std::fabs(predicted.mean[i] - truth[i]));
+        spreads.push_back(predicted.sd[i]);
+        widthSum += kInterval80 * predicted.sd[i];
+    }
+    if (!errors.empty()) {
+        r.coverage80 = coverage80(errors, spreads);
+        r.interval80HalfWidth = widthSum / static_cast<double>(errors.size());
+    }
+    return r;
 }
 
 EvalReport evaluateAges(const std::vector<float>& predicted, const std::vector<int>& truth, float baselineAge)

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,7 +30,21 @@ LabelledFaces labelledFaces(const PreparedDataset& data, Split split);
 
 using ProgressFn = std::function<void(const JobProgress&)>;
 
-/** Predicted ages for the given records (batched, no gradients). */
+/** A predicted age per face, and its calibrated standard deviation. */
+struct AgeDistributions {
+    std::vector<float> mean;
+    std::vector<float> sd; // the model's spread times its calibration; NaN for a model never calibrated
+};
+
+/**
+ * Predicted ages of the records at `indices` with their calibrated spread (batched, no gradients;
+ * the age heads average each face and its mirror image). Throws Error for a non-finite prediction.
+ */
+AgeDistributions predictAgeDistributions(FaceModelImpl& model, const PreparedDataset& data,
+                                         const std::vector<std::uint32_t>& indices, const torch::Device& device,
+                                         const CancelToken& cancel = {}, const ProgressFn& onProgress = {});
+
+/** Predicted ages for the given records (predictAgeDistributions()'s means). */
 std::vector<float> predictAges(FaceModelImpl& model, const PreparedDataset& data,
                                const std::vector<std::uint32_t>& indices, const torch::Device& device,
                                const CancelToken& cancel = {}, const ProgressFn& onProgress = {});
@@ -58,8 +73,14 @@ struct EvalReport {
         double baselineMae = 0;
     };
     std::vector<Decade> decades;
+    // The calibrated 80% intervals (NaN for a model never calibrated): the share of faces inside
+    // theirs, and their mean half-width in years.
+    double coverage80 = std::numeric_limits<double>::quiet_NaN();
+    double interval80HalfWidth = std::numeric_limits<double>::quiet_NaN();
 };
 EvalReport evaluateAges(const std::vector<float>& predicted, const std::vector<int>& truth, float baselineAge);
+/** evaluateAges() with the intervals' coverage. */
+EvalReport evaluateAges(const AgeDistributions& predicted, const std::vector<int>& truth, float baselineAge);
 
 /**
  * Codes of a prepared dataset under an autoencoder: N x D float32 (D = 8 x s x s), memory-mapped,

@@ -7,14 +7,35 @@ namespace faceatlas {
 
 const std::vector<ModelKindInfo>& modelKinds()
 {
+    // The age heads share one backbone and its training settings (batch 64, AdamW 3e-3 with weight
+    // decay 0.05, warm-up and cosine, augmentation); the capstone's models train as the capstone did.
+    constexpr ModelDefaults agenet{64, 3e-3, 0.05, true, true};
     static const std::vector<ModelKindInfo> table = {
-        {ModelKind::Age, "age", ModelRole::AgeModel, "the age model that works",
-         "a residual CNN with a softmax over ages 0-100 (DEX), trained with augmentation; the default age model"},
-        {ModelKind::AgeCapstone, "age-capstone", ModelRole::AgeModel, "the capstone's CNN",
-         "the capstone's small CNN regressing the age, kept as the baseline it was"},
-        {ModelKind::Autoencoder, "autoencoder", ModelRole::Autoencoder, "the capstone's autoencoder",
+        {ModelKind::Age, "age", ModelRole::AgeModel, "the age model that works (DEX head)",
+         "a six-stage CNN with a softmax over ages 0-100 (DEX, label distribution of --label-sigma years), "
+         "trained with augmentation; the default age model",
+         agenet},
+        {ModelKind::AgeMeanVariance, "age-mv", ModelRole::AgeModel, "DEX head, mean-variance loss",
+         "the same network and head trained with the mean-variance loss, which also narrows each face's "
+         "distribution",
+         agenet},
+        {ModelKind::AgeOrdinal, "age-ordinal", ModelRole::AgeModel, "ordinal head (CORAL)",
+         "the same network with a rank-consistent ordinal head: 100 questions 'older than k?'", agenet},
+        {ModelKind::AgeGaussian, "age-gaussian", ModelRole::AgeModel, "regression with a learnt spread",
+         "the same network regressing the age with a learnt variance (Gaussian likelihood)", agenet},
+        {ModelKind::AgeCapstone,
+         "age-capstone",
+         ModelRole::AgeModel,
+         "the capstone's CNN",
+         "the capstone's small CNN regressing the age, kept as the baseline it was",
+         {32, 1e-4, 0.0, false, false}},
+        {ModelKind::Autoencoder,
+         "autoencoder",
+         ModelRole::Autoencoder,
+         "the capstone's autoencoder",
          "the capstone's convolutional autoencoder (150x150x3 to a 19x19x8 code at 150 px); its codes are "
-         "clustered and mapped"},
+         "clustered and mapped",
+         {32, 1e-3, 0.0, false, false}},
     };
     return table;
 }

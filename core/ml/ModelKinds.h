@@ -11,6 +11,15 @@ enum class ModelKind;
 /** What a model is for: the pages and commands ask for a role, never for a kind by name. */
 enum class ModelRole { AgeModel, Autoencoder };
 
+/** How a kind trains unless told otherwise (see README). */
+struct ModelDefaults {
+    int batch;
+    double learningRate;
+    double weightDecay;
+    bool cosineSchedule;
+    bool augment;
+};
+
 /**
  * One row per model kind: the only place that names them. The CLI's help and errors, the man page,
  * the Train page's choice, the Attention page's runs and the Runs page's columns read this table, so
@@ -23,6 +32,7 @@ struct ModelKindInfo {
     ModelRole role;
     const char* title;       // a few words for a menu: "the age model that works"
     const char* description; // a sentence for the help and the man page
+    ModelDefaults defaults;
 };
 
 /** Every kind, in the order menus list them (the default of each role first). */

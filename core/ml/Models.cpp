@@ -68,6 +68,7 @@ public:
         x = traced(trace, "dense2", "Dense", m_dense2(x), m_dense2.get());
         out.raw = x.squeeze(1);
         out.output = out.raw * m_ageStd + m_ageMean;
+        out.spread = torch::ones_like(out.output); // one spread for every face: the calibration sizes it
         return out;
     }
 
@@ -167,19 +168,31 @@ private:
     int m_lastPad = 1;
 };
 
+/** The spread of distributions over the ages 0-100 [N,B]: their mean and standard deviation. */
+AgePrediction distributionMoments(const torch::Tensor& p, const torch::Tensor& bins)
+{
+    const auto mean = (p * bins).sum(1);
+    const auto var = (p * (bins.unsqueeze(0) - mean.unsqueeze(1)).pow(2)).sum(1);
+    return {mean, var.clamp_min(0).sqrt()};
+}
+
 /**
- * The age model that works: conv-BN-ReLU stages with max-pooling, global average pooling instead
- * of a huge dense layer, and a DEX head: a softmax over ages 0-100 whose expected value is the
- * prediction, trained against a Gaussian label distribution (sigma 2 years) plus a small L1 term.
+ * The backbone of the age models that work: six conv-BN-ReLU stages with max-pooling and global
+ * average pooling instead of a huge dense layer (192 features per face). The heads below differ
+ * in what they predict from those features and how they learn it; every one gives an age and a
+ * spread. Layer names are those of the first `age` checkpoints, which still load.
  */
-class AgeNetImpl : public FaceModelImpl {
+class AgeNetBase : public FaceModelImpl {
 public:
-    explicit AgeNetImpl(int size)
-        : FaceModelImpl(ModelKind::Age, size)
+    static constexpr int64_t kFeatures = 192;
+
+    AgeNetBase(ModelKind kind, int size)
+        : FaceModelImpl(kind, size)
     {
         if (size < 16)
-            throw Error("age needs images of at least 16x16, got " + std::to_string(size));
-        const int64_t widths[] = {32, 48, 64, 96, 128, 192};
+            throw Error(std::string(modelKindName(kind)) + " needs images of at least 16x16, got "
+                        + std::to_string(size));
+        const int64_t widths[] = {32, 48, 64, 96, 128, kFeatures};
         int64_t in = 3;
         for (int i = 0; i < 6; ++i) {
             const std::string n = std::to_string(i + 1);
@@ -188,7 +201,6 @@ public:
             m_norms.push_back(register_module("bn" + n, torch::nn::BatchNorm2d(widths[i])));
             in = widths[i];
         }
-        m_head = register_module("head", torch::nn::Linear(in, kAgeBins));
         m_bins = register_buffer("age_bins", torch::arange(kAgeBins, torch::kFloat));
         registerStats();
     }
@@ -212,24 +224,23 @@ public:
         }
         x = traced(trace, "global_pool", "GlobalAveragePooling2D", x.mean({2, 3}));
         x = F::dropout(x, F::DropoutFuncOptions().p(0.2).training(is_training()));
-        out.raw = traced(trace, "head", "Dense", m_head(x), m_head.get());
-        out.output = (torch::softmax(out.raw, /*dim=*/1) * m_bins).sum(1);
+        out.raw = traced(trace, "head", "Dense", head(x), headModule());
+        const AgePrediction p = interpret(out.raw);
+        out.output = p.age;
+        out.spread = p.sd;
         return out;
     }
 
-    torch::Tensor loss(const ModelOutput& out, const torch::Tensor&, const torch::Tensor& ages) override
+    // Test-time augmentation: a face and its mirror image are the same age. Their predictions are
+    // mixed: the mean of the two ages, and the spread of the mixture of the two distributions.
+    AgePrediction predictAge(const torch::Tensor& images, const ModelOutput* unflipped) override
     {
-        // Label distribution learning: a Gaussian around the true age instead of one hot bin.
-        const auto target = torch::softmax(-(m_bins.unsqueeze(0) - ages.unsqueeze(1)).pow(2) / (2 * 2.0 * 2.0), 1);
-        const auto ce = -(target * torch::log_softmax(out.raw, 1)).sum(1).mean();
-        return ce + 0.05 * F::l1_loss(out.output, ages);
-    }
-
-    // Test-time augmentation: a face and its mirror image are the same age.
-    torch::Tensor predictAges(const torch::Tensor& images, const ModelOutput* unflipped = nullptr) override
-    {
-        const torch::Tensor direct = unflipped ? unflipped->output : run(images, nullptr).output;
-        return 0.5 * (direct + run(images.flip({3}), nullptr).output);
+        const ModelOutput direct = unflipped ? *unflipped : run(images, nullptr);
+        const ModelOutput mirror = run(images.flip({3}), nullptr);
+        const auto age = 0.5 * (direct.output + mirror.output);
+        const auto var =
+            0.5 * (direct.spread.pow(2) + mirror.spread.pow(2)) + 0.25 * (direct.output - mirror.output).pow(2);
+        return {age, var.sqrt()};
     }
 
     std::vector<std::string> featureLayers() const override
@@ -237,11 +248,202 @@ public:
         return {"conv1", "conv2", "conv3", "conv4", "conv5", "conv6"};
     }
 
+    std::vector<std::string> initFromEncoder(const FaceModelImpl& autoencoder) override
+    {
+        // The encoder's convolutions in order (enc1, enc2, ...), each with its weight.
+        std::vector<std::pair<std::string, torch::Tensor>> encoder;
+        for (const auto& item : autoencoder.named_parameters(/*recurse=*/true))
+            if (item.key().rfind("enc", 0) == 0 && item.key().size() > 7
+                && item.key().compare(item.key().size() - 7, 7, ".weight") == 0)
+                encoder.emplace_back(item.key().substr(0, item.key().size() - 7), item.value());
+        std::vector<std::string> taken;
+        torch::NoGradGuard noGrad;
+        for (size_t i = 0; i < encoder.size() && i < m_convs.size(); ++i) {
+            const auto& from = encoder[i].second;
+            auto& to = m_convs[i]->weight;
+            if (from.sizes() != to.sizes())
+                break;
+            auto w = from.to(to.device(), to.scalar_type()).clone();
+            // The autoencoder reads 0-1 pixels, this model normalised ones ((x - mean) / std): the
+            // same response on normalised input needs the weights times each channel's std (the
+            // mean's shift is a constant per filter, which batch normalisation removes).
+            if (i == 0)
+                w *= m_inputStd.view({1, 3, 1, 1}).to(w.device());
+            to.copy_(w);
+            std::string shape;
+            for (auto d : from.sizes())
+                shape += (shape.empty() ? "" : "x") + std::to_string(d);
+            taken.push_back("conv" + std::to_string(i + 1) + " <- " + encoder[i].first + " (" + shape + ")");
+        }
+        return taken;
+    }
+
+protected:
+    virtual torch::Tensor head(const torch::Tensor& features) = 0;
+    virtual const torch::nn::Module* headModule() const = 0;
+    /** The age and spread the head's raw output stands for. */
+    virtual AgePrediction interpret(const torch::Tensor& raw) = 0;
+    /** A Gaussian of width sigma around each true age over the bins [N,B]: the DLDL target. */
+    torch::Tensor labelDistribution(const torch::Tensor& ages, double sigma) const
+    {
+        return torch::softmax(-(m_bins.unsqueeze(0) - ages.unsqueeze(1)).pow(2) / (2 * sigma * sigma), 1);
+    }
+    torch::Tensor m_bins;
+
 private:
     std::vector<torch::nn::Conv2d> m_convs;
     std::vector<torch::nn::BatchNorm2d> m_norms;
+};
+
+/**
+ * `age`: a DEX head, a softmax over ages 0-100 whose expected value is the prediction, trained
+ * against a Gaussian label distribution (sigma 2 years, --label-sigma) plus a small L1 term on
+ * the expectation (DLDL-v2). Its spread is the softmax's standard deviation.
+ */
+class AgeDexImpl : public AgeNetBase {
+public:
+    explicit AgeDexImpl(int size, ModelKind kind = ModelKind::Age)
+        : AgeNetBase(kind, size)
+    {
+        m_head = register_module("head", torch::nn::Linear(kFeatures, kAgeBins));
+    }
+    void setLabelSigma(double years) override { m_sigma = std::max(0.25, years); }
+
+    torch::Tensor loss(const ModelOutput& out, const torch::Tensor&, const torch::Tensor& ages) override
+    {
+        const auto ce = -(labelDistribution(ages, m_sigma) * torch::log_softmax(out.raw, 1)).sum(1).mean();
+        return ce + 0.05 * F::l1_loss(out.output, ages);
+    }
+
+protected:
+    torch::Tensor head(const torch::Tensor& features) override { return m_head(features); }
+    const torch::nn::Module* headModule() const override { return m_head.get(); }
+    AgePrediction interpret(const torch::Tensor& raw) override
+    {
+        return distributionMoments(torch::softmax(raw, /*dim=*/1), m_bins);
+    }
     torch::nn::Linear m_head{nullptr};
-    torch::Tensor m_bins;
+    double m_sigma = 2.0;
+};
+
+/**
+ * `age-mv`: the DEX head trained with the mean-variance loss (Pan et al., CVPR 2018): cross-entropy
+ * against the label distribution, plus the squared error of the distribution's mean and its
+ * variance, so the distribution is pulled onto the age and kept as narrow as the face allows.
+ */
+class AgeMeanVarianceImpl : public AgeDexImpl {
+public:
+    explicit AgeMeanVarianceImpl(int size)
+        : AgeDexImpl(size, ModelKind::AgeMeanVariance)
+    {
+        m_sigma = 1.0;
+    }
+    torch::Tensor loss(const ModelOutput& out, const torch::Tensor&, const torch::Tensor& ages) override
+    {
+        const auto ce = -(labelDistribution(ages, m_sigma) * torch::log_softmax(out.raw, 1)).sum(1).mean();
+        const auto meanLoss = 0.5 * (out.output - ages).pow(2).mean();
+        const auto varianceLoss = out.spread.pow(2).mean();
+        return ce + 0.02 * meanLoss + 0.005 * varianceLoss;
+    }
+};
+
+/**
+ * `age-ordinal`: CORAL (Cao, Mirjalili and Raschka, 2020), 100 binary questions "older than k?"
+ * for k = 0..99 sharing one weight vector with a threshold each, which keeps the answers
+ * rank-consistent. The age is the sum of the answers' probabilities; the spread is that of the
+ * distribution they imply (P(age = k) = P(> k-1) - P(> k)).
+ */
+class AgeOrdinalImpl : public AgeNetBase {
+public:
+    explicit AgeOrdinalImpl(int size)
+        : AgeNetBase(ModelKind::AgeOrdinal, size)
+    {
+        m_head = register_module("head", std::make_shared<CoralHead>(kFeatures));
+        ageStatsChanged();
+    }
+
+    torch::Tensor loss(const ModelOutput& out, const torch::Tensor&, const torch::Tensor& ages) override
+    {
+        const auto older = (ages.unsqueeze(1) > m_bins.narrow(0, 0, kAgeBins - 1).unsqueeze(0)).to(out.raw.dtype());
+        const auto bce = F::binary_cross_entropy_with_logits(
+            out.raw, older, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone));
+        return bce.sum(1).mean() / 10.0; // about the size of the other heads' losses
+    }
+
+protected:
+    /** One weight vector shared by every question, and a threshold per question. */
+    struct CoralHead : torch::nn::Module {
+        explicit CoralHead(int64_t features)
+        {
+            const double bound = 1.0 / std::sqrt(static_cast<double>(features)); // as torch::nn::Linear
+            weight = register_parameter("weight", torch::empty({1, features}).uniform_(-bound, bound));
+            thresholds = register_parameter("thresholds", torch::zeros({kAgeBins - 1}));
+        }
+        torch::Tensor weight, thresholds;
+    };
+
+    torch::Tensor head(const torch::Tensor& features) override
+    {
+        return torch::matmul(features, m_head->weight.t()) + m_head->thresholds;
+    }
+    const torch::nn::Module* headModule() const override { return m_head.get(); }
+    AgePrediction interpret(const torch::Tensor& raw) override
+    {
+        const auto older = torch::sigmoid(raw); // [N, B-1]: P(age > k)
+        const auto n = older.size(0);
+        const auto atLeast = torch::cat({torch::ones({n, 1}, older.options()), older}, 1); // P(age >= k)
+        const auto beyond = torch::cat({older, torch::zeros({n, 1}, older.options())}, 1); // P(age > k)
+        auto p = (atLeast - beyond).clamp_min(0);
+        p = p / p.sum(1, /*keepdim=*/true).clamp_min(1e-12);
+        return {older.sum(1), distributionMoments(p, m_bins).sd};
+    }
+    // Thresholds start where the training ages put them (a normal of the training mean and spread),
+    // so the first epochs learn faces, not the age range.
+    void ageStatsChanged() override
+    {
+        if (!m_head)
+            return;
+        torch::NoGradGuard noGrad;
+        const auto k = m_bins.narrow(0, 0, kAgeBins - 1) + 0.5;
+        m_head->thresholds.copy_((m_ageMean - k) / m_ageStd * 1.7);
+    }
+
+private:
+    std::shared_ptr<CoralHead> m_head;
+};
+
+/**
+ * `age-gaussian`: the capstone's regression made honest: the age (standardised) and the log of a
+ * learnt variance, trained by the Gaussian negative log-likelihood weighted by the predicted
+ * variance to the power 1/2 (beta-NLL, Seitzer et al. 2022), so hard faces do not stop the mean
+ * from learning.
+ */
+class AgeGaussianImpl : public AgeNetBase {
+public:
+    explicit AgeGaussianImpl(int size)
+        : AgeNetBase(ModelKind::AgeGaussian, size)
+    {
+        m_head = register_module("head", torch::nn::Linear(kFeatures, 2));
+    }
+    torch::Tensor loss(const ModelOutput& out, const torch::Tensor&, const torch::Tensor& ages) override
+    {
+        const auto mean = out.raw.select(1, 0), logVar = out.raw.select(1, 1).clamp(-8.0, 4.0);
+        const auto target = (ages - m_ageMean) / m_ageStd;
+        const auto nll = 0.5 * (logVar + (target - mean).pow(2) / logVar.exp());
+        return (nll * logVar.exp().sqrt().detach()).mean();
+    }
+
+protected:
+    torch::Tensor head(const torch::Tensor& features) override { return m_head(features); }
+    const torch::nn::Module* headModule() const override { return m_head.get(); }
+    AgePrediction interpret(const torch::Tensor& raw) override
+    {
+        const auto logVar = raw.select(1, 1).clamp(-8.0, 4.0);
+        return {raw.select(1, 0) * m_ageStd + m_ageMean, (0.5 * logVar).exp() * m_ageStd};
+    }
+
+private:
+    torch::nn::Linear m_head{nullptr};
 };
 
 } // namespace
@@ -265,16 +467,35 @@ void FaceModelImpl::setInputStats(const std::vector<float>& mean, const std::vec
 
 void FaceModelImpl::setAgeStats(float mean, float stddev)
 {
-    torch::NoGradGuard noGrad;
-    m_ageMean.fill_(mean);
-    m_ageStd.fill_(std::max(stddev, 1.0f));
+    {
+        torch::NoGradGuard noGrad;
+        m_ageMean.fill_(mean);
+        m_ageStd.fill_(std::max(stddev, 1.0f));
+    }
+    ageStatsChanged();
+}
+
+AgePrediction FaceModelImpl::predictAge(const torch::Tensor& images, const ModelOutput* unflipped)
+{
+    if (!isAgeModel())
+        throw Error("the " + std::string(modelKindName(kind())) + " predicts no age");
+    const ModelOutput out = unflipped ? *unflipped : run(images);
+    return {out.output, out.spread};
+}
+
+std::vector<std::string> FaceModelImpl::initFromEncoder(const FaceModelImpl&)
+{
+    return {};
 }
 
 FaceModel createModel(ModelKind kind, int size)
 {
     switch (kind) {
     case ModelKind::AgeCapstone: return std::make_shared<AgeCapstoneImpl>(size);
-    case ModelKind::Age: return std::make_shared<AgeNetImpl>(size);
+    case ModelKind::Age: return std::make_shared<AgeDexImpl>(size);
+    case ModelKind::AgeMeanVariance: return std::make_shared<AgeMeanVarianceImpl>(size);
+    case ModelKind::AgeOrdinal: return std::make_shared<AgeOrdinalImpl>(size);
+    case ModelKind::AgeGaussian: return std::make_shared<AgeGaussianImpl>(size);
     case ModelKind::Autoencoder: return std::make_shared<ConvAutoencoderImpl>(size);
     }
     throw Error("unknown model kind");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <torch/torch.h>
@@ -8,9 +9,9 @@
 
 namespace faceatlas {
 
-enum class ModelKind { AgeCapstone, Age, Autoencoder };
+enum class ModelKind { AgeCapstone, Age, AgeMeanVariance, AgeOrdinal, AgeGaussian, Autoencoder };
 
-/** "age-capstone", "age", "autoencoder". */
+/** The kind's name in ml/ModelKinds.cpp's table: "age", "age-capstone", "autoencoder", ... */
 const char* modelKindName(ModelKind kind);
 /** Parses a model name; throws Error listing the valid names. */
 ModelKind parseModelKind(const std::string& name);
@@ -26,13 +27,23 @@ struct LayerRow {
 /** What a forward pass returns: the result, and the activations attention maps need. */
 struct ModelOutput {
     torch::Tensor output; // age models: predicted age in years [N]; autoencoder: reconstruction [N,3,S,S] in 0-1
-    torch::Tensor raw;    // what the loss sees: standardised age [N], age-bin logits [N,B], or the reconstruction
+    torch::Tensor raw;    // what the loss sees: standardised age [N], the head's logits [N,B], or the reconstruction
+    torch::Tensor spread; // age models: the spread of the prediction in years [N], before calibration
     std::vector<std::pair<std::string, torch::Tensor>>
         features; // conv activations by layer name; "code" for the autoencoder
 };
 
 /**
- * Base of the three models. Inputs are RGB images scaled to 0-1, [N,3,S,S]; the models normalise
+ * An age model's prediction per face, both [N] in years: the age, and the spread the model gives it
+ * (the standard deviation of its predicted distribution, or its learnt one) before calibration.
+ */
+struct AgePrediction {
+    torch::Tensor age;
+    torch::Tensor sd;
+};
+
+/**
+ * Base of the models. Inputs are RGB images scaled to 0-1, [N,3,S,S]; the models normalise
  * internally with buffers saved in the checkpoint, so a checkpoint works on any image alone.
  */
 class FaceModelImpl : public torch::nn::Module {
@@ -51,13 +62,26 @@ public:
     /** Training loss; `ages` [N] for age models, ignored by the autoencoder (it reconstructs `images`). */
     virtual torch::Tensor loss(const ModelOutput& out, const torch::Tensor& images, const torch::Tensor& ages) = 0;
     /**
-     * Predicted ages [N] for evaluation (no gradients needed); the age model averages over a mirror
-     * image. `unflipped`, when given, is run(images) already done by the caller, and is reused.
+     * Predicted ages and their spread [N] for evaluation (no gradients needed); the age heads
+     * average the face and its mirror image. `unflipped`, when given, is run(images) already done by
+     * the caller, and is reused. Throws Error for the autoencoder.
      */
-    virtual torch::Tensor predictAges(const torch::Tensor& images, const ModelOutput* unflipped = nullptr)
+    virtual AgePrediction predictAge(const torch::Tensor& images, const ModelOutput* unflipped = nullptr);
+    /** predictAge()'s ages alone. */
+    torch::Tensor predictAges(const torch::Tensor& images, const ModelOutput* unflipped = nullptr)
     {
-        return unflipped ? unflipped->output : run(images).output;
+        return predictAge(images, unflipped).age;
     }
+    /** The width (years) of the label distribution the DEX heads learn from; ignored by the others. */
+    virtual void setLabelSigma(double /*years*/) {}
+
+    /**
+     * The calibration of the spread: predictAge()'s sd times this is the calibrated standard
+     * deviation, whose +-1.2816 band held 80% of the validation faces. NaN: not calibrated (a run from
+     * before calibration, or one without validation faces). Kept in the checkpoint's metadata.
+     */
+    double spreadScale() const { return m_spreadScale; }
+    void setSpreadScale(double scale) { m_spreadScale = scale; }
     /** Names of the conv layers whose activations run() returns, in order. */
     virtual std::vector<std::string> featureLayers() const = 0;
 
@@ -65,6 +89,12 @@ public:
     void setInputStats(const std::vector<float>& mean, const std::vector<float>& stddev);
     /** Sets the age statistics of the training set (used to standardise the regression target). */
     void setAgeStats(float mean, float stddev);
+    /**
+     * Copies the matching convolutions of a trained autoencoder's encoder into this age model's
+     * first layers (same shape, in order, stopping at the first that differs), with the input
+     * normalisation folded in. Returns "conv1 <- enc1 (32x3x3x3)" per layer taken; empty when none.
+     */
+    virtual std::vector<std::string> initFromEncoder(const FaceModelImpl& autoencoder);
 
 protected:
     torch::Tensor normalise(const torch::Tensor& images) const
@@ -88,10 +118,13 @@ protected:
     torch::Tensor m_ageMean;
     torch::Tensor m_ageStd;
     void registerStats();
+    /** Called by setAgeStats() after the statistics changed: heads that start from them (the ordinal thresholds). */
+    virtual void ageStatsChanged() {}
 
 private:
     ModelKind m_kind;
     int m_size;
+    double m_spreadScale = std::numeric_limits<double>::quiet_NaN();
 };
 
 using FaceModel = std::shared_ptr<FaceModelImpl>;
@@ -118,6 +151,6 @@ std::vector<int64_t> autoencoderCodeShape(int size);
 torch::Tensor autoencoderEncode(FaceModelImpl& model, const torch::Tensor& images);
 torch::Tensor autoencoderDecode(FaceModelImpl& model, const torch::Tensor& codes);
 
-constexpr int kAgeBins = 101; // the age model's classes: 0..100 years
+constexpr int kAgeBins = 101; // the age heads' classes: 0..100 years
 
 } // namespace faceatlas

@@ -1,6 +1,7 @@
 #include "ml/OutOfFold.h"
 
 #include "ml/Batches.h"
+#include "ml/ModelKinds.h"
 #include "ml/Runs.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
@@ -86,49 +87,11 @@ std::vector<int> assignFolds(const std::vector<std::uint32_t>& groupOf, int fold
     return out;
 }
 
-AgeDistributions predictAgeDistributions(FaceModelImpl& model, const PreparedDataset& data,
-                                         const std::vector<std::uint32_t>& indices, const torch::Device& device,
-                                         const CancelToken& cancel)
-{
-    if (!model.isAgeModel())
-        throw Error("the audit needs an age model, not the " + std::string(modelKindName(model.kind())));
-    if (model.imageSize() != data.imageSize())
-        throw Error("the model was trained at " + std::to_string(model.imageSize()) + " px, not "
-                    + std::to_string(data.imageSize()));
-    torch::InferenceMode inference;
-    model.eval();
-    model.to(device);
-    AgeDistributions d;
-    BatchPrefetcher batches(data, indices, inferenceBatchSize(device));
-    Batch b;
-    const auto bins = torch::arange(kAgeBins, torch::kFloat).to(device);
-    while (batches.next(b) && !cancel.isCancelled()) {
-        const auto images = b.images.to(device);
-        torch::Tensor mean, sd;
-        if (model.kind() == ModelKind::Age) {
-            // The face and its mirror image are the same age: their distributions are averaged.
-            const auto p = 0.5
-                           * (torch::softmax(model.run(images).raw, /*dim=*/1)
-                              + torch::softmax(model.run(images.flip({3})).raw, /*dim=*/1));
-            mean = (p * bins).sum(1);
-            sd = (p * (bins.unsqueeze(0) - mean.unsqueeze(1)).pow(2)).sum(1).sqrt();
-        } else {
-            mean = model.predictAges(images);
-            sd = torch::full_like(mean, std::nanf(""));
-        }
-        mean = mean.to(torch::kCPU).contiguous();
-        sd = sd.to(torch::kCPU).contiguous();
-        d.mean.insert(d.mean.end(), mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
-        d.sd.insert(d.sd.end(), sd.data_ptr<float>(), sd.data_ptr<float>() + sd.numel());
-    }
-    return d;
-}
-
 OutOfFoldResult runOutOfFold(const OutOfFoldParams& p, const CancelToken& cancel,
                              const std::function<void(const OutOfFoldProgress&)>& onProgress)
 {
-    if (p.model == ModelKind::Autoencoder)
-        throw Error("the audit needs an age model (age or age-capstone), not the autoencoder");
+    if (modelKindInfo(p.model).role != ModelRole::AgeModel)
+        throw Error("the audit needs an age model, not the " + std::string(modelKindName(p.model)));
     if (p.folds < 2 || p.folds > 20)
         throw Error("--folds must be between 2 and 20, got " + std::to_string(p.folds));
     const PreparedDataset data = PreparedDataset::open(p.data);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "data/PreparedDataset.h"
+#include "ml/Inference.h"
 #include "ml/Models.h"
 #include "ml/TrainJob.h"
 #include "util/CancelToken.h"
@@ -19,21 +20,6 @@ namespace faceatlas {
  * 0..folds-1 in turn. The same groups and seed give the same folds.
  */
 std::vector<int> assignFolds(const std::vector<std::uint32_t>& groupOf, int folds, std::uint64_t seed);
-
-/** A predicted age distribution's mean and standard deviation, per face. */
-struct AgeDistributions {
-    std::vector<float> mean;
-    std::vector<float> sd; // NaN for models without a distribution (age-capstone)
-};
-
-/**
- * Predicted ages of the records at `indices` with their uncertainty: for the `age` model the mean
- * and standard deviation of its softmax over 0-100 years, averaged over the face and its mirror
- * image (as predictAges() does); other age models give their prediction and a NaN deviation.
- */
-AgeDistributions predictAgeDistributions(FaceModelImpl& model, const PreparedDataset& data,
-                                         const std::vector<std::uint32_t>& indices, const torch::Device& device,
-                                         const CancelToken& cancel = {});
 
 struct OutOfFoldParams {
     ModelKind model = ModelKind::Age;

@@ -614,6 +614,7 @@ LoadedModel loadCheckpoint(const fs::path& file)
     if (!fs::exists(file, ec))
         throw Error(displayPath(file) + ": checkpoint not found");
     ParsedCheckpoint parsed = parseCheckpoint(file, false);
+    parsed.model->setSpreadScale(checkpointSpreadScale(parsed.metaJson, file));
     return {parsed.model, parsed.metaJson};
 }
 
@@ -732,6 +733,24 @@ std::string checkpointFraming(const std::string& metaJson)
         // metadata that does not parse was refused when the checkpoint loaded; here it means the default
     }
     return "centre-crop";
+}
+
+double checkpointSpreadScale(const std::string& metaJson, const fs::path& file)
+{
+    json meta;
+    try {
+        meta = json::parse(metaJson);
+    } catch (const std::exception&) {
+        return std::nan(""); // refused when the checkpoint loaded; here: not calibrated
+    }
+    const auto it = meta.find("spread_scale");
+    if (it == meta.end() || it->is_null())
+        return std::nan("");
+    // A calibration makes a spread 0.001-1000 times wider; anything else is a damaged or forged file.
+    if (!it->is_number() || !(it->get<double>() >= 1e-3 && it->get<double>() <= 1e3))
+        throw Error(displayPath(file) + ": 'spread_scale' is " + jsonText(*it).substr(0, 40)
+                    + ", not a calibration (0.001-1000)");
+    return it->get<double>();
 }
 
 std::string checkpointFramingOf(const std::string& manifestJson)

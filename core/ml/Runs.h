@@ -54,6 +54,11 @@ struct LoadedModel {
  * square, which for square face crops is the centred square: "centre-crop".
  */
 std::string checkpointFraming(const std::string& metaJson);
+/**
+ * The spread calibration in a checkpoint's metadata (FaceModelImpl::spreadScale()); NaN when it has
+ * none. Throws Error naming `file` for a value that is no calibration.
+ */
+double checkpointSpreadScale(const std::string& metaJson, const std::filesystem::path& file);
 /** The framing word of a prepared dataset's manifest text (settings.framing; "centre-crop" before it was recorded). */
 std::string checkpointFramingOf(const std::string& manifestJson);
 

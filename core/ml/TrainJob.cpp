@@ -10,6 +10,8 @@
 #include "util/OutputFolder.h"
 #include "util/PngWriter.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -59,6 +61,7 @@ struct Validation {
     double mae = std::nan("");
     double baselineMae = std::nan("");
     double psnr = std::nan("");
+    SpreadCalibration calibration; // age models: the spread's calibration on these faces
 };
 
 Validation validate(FaceModelImpl& model, const PreparedDataset& data, const std::vector<std::uint32_t>& valIndices,
@@ -67,8 +70,9 @@ Validation validate(FaceModelImpl& model, const PreparedDataset& data, const std
     torch::NoGradGuard noGrad;
     model.eval();
     Validation v;
-    double lossSum = 0, absSum = 0, baseSum = 0, sqSum = 0;
-    size_t n = 0, aged = 0, pixels = 0;
+    double lossSum = 0, baseSum = 0, sqSum = 0;
+    size_t n = 0, pixels = 0;
+    std::vector<double> errors, spreads;
     BatchPrefetcher batches(data, valIndices, batchSize);
     Batch b;
     while (batches.next(b) && !cancel.isCancelled()) {
@@ -78,14 +82,15 @@ Validation validate(FaceModelImpl& model, const PreparedDataset& data, const std
         const int64_t count = images.size(0);
         if (model.isAgeModel()) {
             const auto known = ~torch::isnan(ages);
-            const int64_t k = known.sum().item<int64_t>();
-            if (k > 0) {
-                const auto pred = model.predictAges(images, &out).masked_select(known),
-                           truth = ages.masked_select(known);
+            if (known.any().item<bool>()) {
+                const AgePrediction p = model.predictAge(images, &out);
+                const auto truth = ages.masked_select(known);
+                const auto error = (p.age.masked_select(known) - truth).abs().to(torch::kDouble).cpu().contiguous();
+                const auto spread = p.sd.masked_select(known).to(torch::kDouble).cpu().contiguous();
+                errors.insert(errors.end(), error.data_ptr<double>(), error.data_ptr<double>() + error.numel());
+                spreads.insert(spreads.end(), spread.data_ptr<double>(), spread.data_ptr<double>() + spread.numel());
                 lossSum += model.loss(out, images, ages.nan_to_num(medianAge)).item<double>() * count;
-                absSum += (pred - truth).abs().sum().item<double>();
                 baseSum += (truth - medianAge).abs().sum().item<double>();
-                aged += static_cast<size_t>(k);
             }
         } else {
             lossSum += model.loss(out, images, ages).item<double>() * count;
@@ -95,55 +100,482 @@ Validation validate(FaceModelImpl& model, const PreparedDataset& data, const std
         n += static_cast<size_t>(count);
     }
     v.loss = n ? lossSum / n : std::nan("");
-    if (aged) {
-        v.mae = absSum / aged;
-        v.baselineMae = baseSum / aged;
+    if (!errors.empty()) {
+        double absSum = 0;
+        for (double e : errors)
+            absSum += e;
+        v.mae = absSum / static_cast<double>(errors.size());
+        v.baselineMae = baseSum / static_cast<double>(errors.size());
+        v.calibration = calibrateSpread(errors, spreads);
     }
     if (pixels)
         v.psnr = 10.0 * std::log10(1.0 / std::max(1e-12, sqSum / pixels));
     return v;
 }
 
-json runJson(const TrainParams& p, const PreparedDataset& data, const ModelDefaults& used, const std::string& device,
-             float medianAge, const std::string& started, size_t trainCount, size_t valCount)
+/** The run's description in run.json: what was trained, on what, and how. */
+json runJson(const TrainParams& p, const PreparedDataset& data, const ModelDefaults& used,
+             const Augmentation& augmentation, const std::string& device, float medianAge, const std::string& started,
+             size_t trainCount, size_t valCount)
 {
     json manifest = json::parse(data.manifestJson());
-    return {{"format", "faceatlas-run"},
-            {"version", 1},
-            {"model", modelKindName(p.model)},
-            {"size", data.imageSize()},
-            {"data", data.dir().string()},
-            {"data_fingerprint", datasetFingerprint(data)},
-            {"source", data.sourceSpec()},
-            {"cleaning", manifest.value("settings", json::object())},
-            {"split", {{"train", trainCount}, {"val", valCount}}},
-            {"seed", p.seed},
-            {"epochs", p.epochs},
-            {"batch", used.batch},
-            {"learning_rate", used.learningRate},
-            {"weight_decay", used.weightDecay},
-            {"schedule", used.cosineSchedule ? "warmup+cosine" : "constant"},
-            {"augmentation", used.augment},
-            {"optimizer", "AdamW (decoupled weight decay; Adam when it is 0)"},
-            {"device", device},
-            {"threads", at::get_num_threads()},
-            {"libtorch", TORCH_VERSION},
-            {"faceatlas", FACEATLAS_VERSION},
-            {"baseline_median_age", medianAge},
-            {"started", started},
-            {"status", "running"}};
+    json run{{"format", "faceatlas-run"},
+             {"version", 1},
+             {"model", modelKindName(p.model)},
+             {"size", data.imageSize()},
+             {"data", data.dir().string()},
+             {"data_fingerprint", datasetFingerprint(data)},
+             {"source", data.sourceSpec()},
+             {"cleaning", manifest.value("settings", json::object())},
+             {"split", {{"train", trainCount}, {"val", valCount}}},
+             {"seed", p.seed},
+             {"epochs", p.epochs},
+             {"batch", used.batch},
+             {"learning_rate", used.learningRate},
+             {"weight_decay", used.weightDecay},
+             {"schedule", used.cosineSchedule ? "warmup+cosine" : "constant"},
+             {"augmentation", augmentation.text()},
+             {"optimizer", "AdamW (decoupled weight decay; Adam when it is 0)"},
+             {"device", device},
+             {"threads", at::get_num_threads()},
+             {"libtorch", TORCH_VERSION},
+             {"faceatlas", FACEATLAS_VERSION},
+             {"baseline_median_age", medianAge},
+             {"started", started},
+             {"status", "running"}};
+    if (p.labelSigma > 0)
+        run["label_sigma"] = p.labelSigma;
+    return run;
 }
+
+/** The records to train and validate on: the dataset's split, or the caller's (the audit's folds). */
+const std::vector<std::uint32_t>& chosen(const std::optional<std::vector<std::uint32_t>>& given,
+                                         const std::vector<std::uint32_t>& split)
+{
+    return given ? *given : split;
+}
+
+/**
+ * One training, in named steps. Order of the files written per epoch: best.pt, last.pt (with the
+ * history), metrics.csv, run.json; a kill between them leaves last.pt at most one epoch ahead of
+ * the records, which a resume rewrites. Lives on the worker thread that trains.
+ */
+class TrainSession {
+public:
+    TrainSession(const TrainParams& p, const CancelToken& cancel, const TrainJob::ProgressFn& onProgress,
+                 const TrainJob::EpochFn& onEpoch)
+        : m_p(p)
+        , m_cancel(cancel)
+        , m_onProgress(onProgress)
+        , m_onEpoch(onEpoch)
+        , m_data(openChecked(p))
+        , m_train(chosen(p.trainIndices, m_data.trainIndices()))
+        , m_val(chosen(p.valIndices, m_data.valIndices()))
+        , m_device(resolveDevice(p.device))
+    {
+    }
+
+    TrainResult run()
+    {
+        checkSplits();
+        chooseSettings();
+        loadInitFrom();
+        buildModel();
+        resumeOrStart();
+        writeRun("running");
+        if (m_p.listInWorkspace)
+            registerRun(m_p.runDir, m_p.workspace);
+        pickPreviewFaces();
+        try {
+            for (int epoch = m_startEpoch; epoch <= m_p.epochs && !m_result.cancelled; ++epoch)
+                runEpoch(epoch);
+        } catch (const c10::Error& e) {
+            writeRun("failed");
+            throw deviceError(e);
+        } catch (const std::bad_alloc&) {
+            writeRun("failed");
+            throw Error("out of memory with batch " + std::to_string(m_used.batch)
+                        + ": try a smaller --batch (the last checkpoint is kept)");
+        } catch (...) {
+            writeRun("failed");
+            throw;
+        }
+        writeRun(m_result.cancelled ? "cancelled" : "finished");
+        return m_result;
+    }
+
+private:
+    static PreparedDataset openChecked(const TrainParams& p)
+    {
+        if (p.epochs < 1)
+            throw Error("--epochs must be at least 1");
+        // A run folder is trained in place (checkpoints, resumed later): it must be new, empty or a
+        // run, never replaced (so no --force).
+        checkOutputFolder(p.runDir, OutputKind::Run, {false, {p.data}});
+        return PreparedDataset::open(p.data);
+    }
+
+    void checkSplits()
+    {
+        for (const auto* list : {&m_train, &m_val})
+            for (std::uint32_t i : *list)
+                if (i >= m_data.count())
+                    throw Error(displayPath(m_p.data) + ": record " + std::to_string(i) + " to train on is beyond its "
+                                + std::to_string(m_data.count()) + " records");
+        if (m_train.empty())
+            throw Error(displayPath(m_p.data) + ": the training split is empty");
+        m_ageModel = modelKindInfo(m_p.model).role == ModelRole::AgeModel;
+        m_medianAge = medianAge(m_data, m_train);
+        if (m_ageModel && std::isnan(m_medianAge))
+            throw Error(
+                displayPath(m_p.data)
+                + ": no training record has an age, so an age model cannot learn (train the autoencoder instead)");
+    }
+
+    /** The kind's defaults, overridden by what was asked for. */
+    void chooseSettings()
+    {
+        m_used = modelDefaults(m_p.model);
+        if (m_p.batch > 0)
+            m_used.batch = m_p.batch;
+        if (m_p.learningRate > 0)
+            m_used.learningRate = m_p.learningRate;
+        if (m_p.weightDecay >= 0)
+            m_used.weightDecay = m_p.weightDecay;
+        m_augmentation = m_p.augmentation ? *m_p.augmentation : m_used.augment ? Augmentation{} : Augmentation::none();
+        if (m_augmentation.any() && !m_ageModel)
+            throw Error("--augment: only the age models train with augmentation");
+    }
+
+    /** A new model: the data's statistics, and the autoencoder's first layers when asked. */
+    void buildModel()
+    {
+        fs::create_directories(m_p.runDir);
+        // Checkpoints and records of a killed run's unfinished writes: only temporaries of the run's own files.
+        removeStaleTemporaries(m_p.runDir, [](const std::string& name) {
+            const auto& own = outputKindNames(OutputKind::Run);
+            return std::find(own.begin(), own.end(), name) != own.end();
+        });
+        torch::manual_seed(m_p.seed);
+        m_model = createModel(m_p.model, m_data.imageSize());
+        const auto& m = m_data.mean();
+        const auto& s = m_data.stddev();
+        m_model->setInputStats({m[0], m[1], m[2]}, {s[0], s[1], s[2]});
+        if (m_ageModel) {
+            double sum = 0, sq = 0;
+            size_t n = 0;
+            for (auto i : m_train)
+                if (const auto& a = m_data.records()[i].age) {
+                    sum += *a;
+                    sq += double(*a) * *a;
+                    ++n;
+                }
+            const double mean = sum / n;
+            m_model->setAgeStats(static_cast<float>(mean),
+                                 static_cast<float>(std::sqrt(std::max(1.0, sq / n - mean * mean))));
+        }
+        if (m_p.labelSigma > 0)
+            m_model->setLabelSigma(m_p.labelSigma);
+        if (m_initFrom)
+            initFromAutoencoder();
+        m_model->to(m_device);
+        m_optimizer = makeOptimizer();
+    }
+
+    /** --init-from: the autoencoder run, checked before anything of the new run is written. */
+    void loadInitFrom()
+    {
+        if (m_p.initFrom.empty())
+            return;
+        if (!m_ageModel)
+            throw Error("--init-from starts an age model from an autoencoder; the "
+                        + std::string(modelKindName(m_p.model)) + " is not an age model");
+        m_initFrom = loadRunModel(m_p.initFrom).model;
+        if (m_initFrom->kind() != ModelKind::Autoencoder)
+            throw Error(displayPath(m_p.initFrom) + ": --init-from needs an autoencoder run, not a "
+                        + modelKindName(m_initFrom->kind()) + " run");
+    }
+
+    void initFromAutoencoder()
+    {
+        m_result.initialisedLayers = m_model->initFromEncoder(*m_initFrom);
+        if (m_result.initialisedLayers.empty())
+            throw Error(displayPath(m_p.initFrom) + ": no layer of its encoder has the shape of the "
+                        + modelKindName(m_p.model) + "'s first convolution, so nothing can be taken from it");
+    }
+
+    std::unique_ptr<torch::optim::AdamW> makeOptimizer()
+    {
+        return std::make_unique<torch::optim::AdamW>(
+            m_model->parameters(), torch::optim::AdamWOptions(m_used.learningRate).weight_decay(m_used.weightDecay));
+    }
+
+    /** Continues from last.pt (model, optimiser, history, best epoch), or writes a first checkpoint. */
+    void resumeOrStart()
+    {
+        m_started = utcTimestamp();
+        if (m_p.resume && fs::is_regular_file(lastPath())) {
+            resume();
+        } else if (m_p.resume) {
+            throw Error(displayPath(m_p.runDir) + ": nothing to resume (no last.pt)");
+        }
+        m_run = runJson(m_p, m_data, m_used, m_augmentation, m_device.is_cuda() ? "cuda" : "cpu", m_medianAge,
+                        m_started, m_train.size(), m_val.size());
+        if (!m_result.initialisedLayers.empty())
+            m_run["init_from"] = {{"run", m_p.initFrom.string()}, {"layers", m_result.initialisedLayers}};
+        m_result.device = m_device.is_cuda() ? "cuda" : "cpu";
+        if (m_startEpoch == 1) { // a usable checkpoint exists from the start, so a cancel never leaves none
+            saveCheckpoint(lastPath(), *m_model, m_optimizer.get(), checkpointMeta(0, SpreadCalibration{}));
+            writeFileAtomic(m_p.runDir / "metrics.csv", metricsCsv(m_result.history));
+        }
+    }
+
+    void resume()
+    {
+        LoadedModel loaded = loadCheckpoint(lastPath());
+        if (loaded.model->kind() != m_p.model || loaded.model->imageSize() != m_data.imageSize())
+            throw Error(displayPath(lastPath()) + ": the run holds a " + modelKindName(loaded.model->kind()) + " at "
+                        + std::to_string(loaded.model->imageSize()) + " px, not this model and dataset");
+        m_model = loaded.model;
+        m_model->setSpreadScale(std::nan("")); // calibrated again each epoch
+        m_model->to(m_device);
+        m_optimizer = makeOptimizer();
+        restoreOptimizer(lastPath(), *m_optimizer);
+        // The checkpoint carries its own history: metrics.csv and run.json are written again from it, so a
+        // kill between the checkpoint and those files is repaired here.
+        try {
+            const json meta = json::parse(loaded.metaJson);
+            m_startEpoch = meta.at("epoch").get<int>() + 1;
+            m_result.bestEpoch = meta.value("best_epoch", 0);
+            if (const auto it = meta.find("best_score"); it != meta.end() && it->is_number())
+                m_bestScore = it->get<double>(); // absent or null: no finite score yet (+inf)
+            if (const auto it = meta.find("started"); it != meta.end() && it->is_string())
+                m_started = it->get<std::string>();
+            if (const auto it = meta.find("history"); it != meta.end() && it->is_string())
+                m_result.history = parseMetricsCsv(it->get<std::string>(), displayPath(lastPath()) + " (history)");
+            if (const auto it = meta.find("label_sigma"); it != meta.end() && it->is_number())
+                m_model->setLabelSigma(it->get<double>());
+            if (const auto it = meta.find("best_calibration"); it != meta.end() && it->is_object())
+                m_bestCalibration = *it;
+        } catch (const json::exception& e) {
+            throw Error(displayPath(lastPath()) + ": invalid run metadata: " + std::string(e.what()).substr(0, 200));
+        }
+        if (m_p.labelSigma > 0)
+            m_model->setLabelSigma(m_p.labelSigma);
+        const auto& history = m_result.history;
+        if (m_startEpoch < 1 || history.size() != static_cast<size_t>(m_startEpoch - 1)
+            || (!history.empty() && history.back().epoch != m_startEpoch - 1))
+            throw Error(displayPath(lastPath()) + ": its history does not match its epoch "
+                        + std::to_string(m_startEpoch - 1));
+        writeFileAtomic(m_p.runDir / "metrics.csv", metricsCsv(history));
+    }
+
+    /** Fixed validation faces for the autoencoder's reconstructions. */
+    void pickPreviewFaces()
+    {
+        if (m_ageModel || m_val.empty() || m_p.previewCount <= 0)
+            return;
+        const size_t n = std::min<size_t>(static_cast<size_t>(m_p.previewCount), m_val.size());
+        m_previewImages = makeBatch(m_data, m_val.data(), n).images.to(m_device);
+        fs::create_directories(m_p.runDir / "previews");
+        removeStaleTemporaries(m_p.runDir / "previews", [](const std::string& name) {
+            return name.size() == 13 && name.rfind("epoch-", 0) == 0 && name.compare(9, 4, ".png") == 0;
+        });
+    }
+
+    void runEpoch(int epoch)
+    {
+        const auto epochStart = Clock::now();
+        const double trainLoss = trainOneEpoch(epoch);
+        if (m_cancel.isCancelled()) {
+            m_result.cancelled = true;
+            return;
+        }
+        const Validation v =
+            validate(*m_model, m_data, m_val, m_device, std::max(m_used.batch, 64), m_medianAge, m_cancel);
+        if (m_cancel.isCancelled()) {
+            m_result.cancelled = true;
+            return;
+        }
+        EpochMetrics m;
+        m.epoch = epoch;
+        m.trainLoss = trainLoss;
+        m.valLoss = v.loss;
+        m.valMae = v.mae;
+        m.baselineMae = v.baselineMae;
+        m.valPsnr = v.psnr;
+        m.learningRate = learningRateAt(m_used.learningRate, m_used.cosineSchedule, epoch, m_p.epochs, 0.0);
+        writeEpochPreview(epoch);
+        m.seconds = std::chrono::duration<double>(Clock::now() - epochStart).count();
+        recordEpoch(m, v);
+        if (m_onEpoch)
+            m_onEpoch(m);
+    }
+
+    /** One pass over the shuffled training faces; the mean loss (of the batches done when cancelled). */
+    double trainOneEpoch(int epoch)
+    {
+        // Reseeding from (seed, epoch) makes a resumed run draw the same dropout and augmentation.
+        const std::uint64_t epochSeed = m_p.seed * 1000003ULL + static_cast<std::uint64_t>(epoch);
+        torch::manual_seed(epochSeed);
+        m_model->train();
+        BatchPrefetcher::Transform transform;
+        at::Generator generator = at::detail::createCPUGenerator(epochSeed ^ 0x5DEECE66DULL);
+        if (m_augmentation.any())
+            transform = [this, &generator](Batch& b) { b.images = augment(b.images, m_augmentation, generator); };
+        BatchPrefetcher batches(m_data, epochOrder(m_train, m_p.seed, epoch), m_used.batch, transform);
+        const int batchCount = static_cast<int>(batches.batchCount());
+        const auto epochStart = Clock::now();
+        auto lastReport = epochStart;
+        double lossSum = 0;
+        size_t seen = 0;
+        int batchIndex = 0;
+        Batch b;
+        while (batches.next(b) && !m_cancel.isCancelled()) {
+            setLearningRate(*m_optimizer, learningRateAt(m_used.learningRate, m_used.cosineSchedule, epoch, m_p.epochs,
+                                                         static_cast<double>(batchIndex) / batchCount));
+            const double l = step(b);
+            if (!std::isfinite(l))
+                throw Error("training diverged (loss is " + std::to_string(l) + ") at epoch " + std::to_string(epoch)
+                            + "; try a lower --lr");
+            lossSum += l * static_cast<double>(b.indices.size());
+            seen += b.indices.size();
+            ++batchIndex;
+            const auto now = Clock::now();
+            if (m_onProgress && (now - lastReport > std::chrono::milliseconds(200) || batchIndex == batchCount)) {
+                lastReport = now;
+                const double elapsed = std::chrono::duration<double>(now - epochStart).count();
+                m_onProgress(
+                    {epoch, m_p.epochs, batchIndex, batchCount, lossSum / seen, seen / std::max(1e-9, elapsed)});
+            }
+        }
+        return lossSum / static_cast<double>(std::max<size_t>(1, seen));
+    }
+
+    /** One optimisation step on a batch; its loss. */
+    double step(const Batch& b)
+    {
+        const auto images = b.images.to(m_device);
+        const auto ages = b.ages.to(m_device).nan_to_num(m_medianAge);
+        m_optimizer->zero_grad();
+        const auto out = m_model->run(images);
+        const auto loss = m_model->loss(out, images, ages);
+        loss.backward();
+        m_optimizer->step();
+        return loss.item<double>();
+    }
+
+    void writeEpochPreview(int epoch)
+    {
+        if (!m_previewImages.defined())
+            return;
+        torch::NoGradGuard noGrad;
+        m_model->eval();
+        char name[32];
+        std::snprintf(name, sizeof name, "epoch-%03d.png", epoch);
+        writePreview(m_p.runDir / "previews" / name, m_previewImages, m_model->run(m_previewImages).output);
+    }
+
+    /** The epoch's checkpoints and records. The best epoch: lowest validation MAE for age models, loss otherwise. */
+    void recordEpoch(const EpochMetrics& m, const Validation& v)
+    {
+        m_result.history.push_back(m);
+        const double score = m_ageModel ? v.mae : v.loss;
+        const bool best = std::isfinite(score) ? score < m_bestScore : m_result.bestEpoch == 0;
+        if (best) {
+            m_bestScore = std::isfinite(score) ? score : m_bestScore;
+            m_result.bestEpoch = m.epoch;
+            if (m_ageModel)
+                m_bestCalibration = calibrationJson(m.epoch, v.calibration);
+        }
+        if (best)
+            saveCheckpoint(bestPath(), *m_model, nullptr, checkpointMeta(m.epoch, v.calibration));
+        saveCheckpoint(lastPath(), *m_model, m_optimizer.get(), checkpointMeta(m.epoch, v.calibration));
+        writeFileAtomic(m_p.runDir / "metrics.csv", metricsCsv(m_result.history));
+        writeRun("running");
+    }
+
+    static json calibrationJson(int epoch, const SpreadCalibration& c)
+    {
+        json j{{"epoch", epoch}, {"faces", c.faces}};
+        j["spread_scale"] = std::isfinite(c.scale) ? json(c.scale) : json(nullptr);
+        j["coverage_80_before"] = std::isfinite(c.coverageBefore) ? json(c.coverageBefore) : json(nullptr);
+        return j;
+    }
+
+    std::string checkpointMeta(int epoch, const SpreadCalibration& calibration) const
+    {
+        json meta{{"epoch", epoch},
+                  {"best_epoch", m_result.bestEpoch},
+                  {"started", m_started},
+                  {"model", modelKindName(m_p.model)},
+                  {"framing", checkpointFramingOf(m_data.manifestJson())},
+                  {"history", metricsCsv(m_result.history)}};
+        if (std::isfinite(m_bestScore)) // JSON has no infinity: no finite score yet is written as none
+            meta["best_score"] = m_bestScore;
+        if (std::isfinite(calibration.scale)) // this epoch's model: its spread's calibration
+            meta["spread_scale"] = calibration.scale;
+        if (!m_bestCalibration.is_null())
+            meta["best_calibration"] = m_bestCalibration;
+        if (m_p.labelSigma > 0)
+            meta["label_sigma"] = m_p.labelSigma;
+        return jsonText(meta);
+    }
+
+    void writeRun(const char* status)
+    {
+        m_run["status"] = status;
+        m_run["epochs_done"] = m_result.history.size();
+        m_run["best_epoch"] = m_result.bestEpoch;
+        if (!m_bestCalibration.is_null())
+            m_run["calibration"] = m_bestCalibration;
+        if (std::string(status) != "running")
+            m_run["ended"] = utcTimestamp();
+        writeFileAtomic(m_p.runDir / "run.json", jsonText(m_run, 2) + "\n");
+    }
+
+    Error deviceError(const c10::Error& e) const
+    {
+        const std::string device = m_device.is_cuda() ? "cuda" : "cpu";
+        const std::string what = e.what_without_backtrace();
+        if (what.find("out of memory") != std::string::npos || what.find("DefaultCPUAllocator") != std::string::npos)
+            return Error("out of memory on " + device + " with batch " + std::to_string(m_used.batch)
+                         + ": try a smaller --batch or a smaller --size (the last checkpoint is kept)");
+        return Error("training failed on " + device + ": " + what.substr(0, 400));
+    }
+
+    fs::path lastPath() const { return m_p.runDir / "last.pt"; }
+    fs::path bestPath() const { return m_p.runDir / "best.pt"; }
+
+    const TrainParams& m_p;
+    const CancelToken& m_cancel;
+    const TrainJob::ProgressFn& m_onProgress;
+    const TrainJob::EpochFn& m_onEpoch;
+    const PreparedDataset m_data;
+    const std::vector<std::uint32_t>& m_train;
+    const std::vector<std::uint32_t>& m_val;
+    const torch::Device m_device;
+    bool m_ageModel = false;
+    float m_medianAge = std::nanf("");
+    ModelDefaults m_used{};
+    Augmentation m_augmentation;
+    FaceModel m_initFrom; // --init-from's autoencoder, until the new model has taken its layers
+    FaceModel m_model;
+    std::unique_ptr<torch::optim::AdamW> m_optimizer;
+    TrainResult m_result;
+    int m_startEpoch = 1;
+    double m_bestScore = std::numeric_limits<double>::infinity();
+    json m_bestCalibration; // null until an age model's best epoch was calibrated
+    std::string m_started;
+    json m_run;
+    torch::Tensor m_previewImages;
+};
 
 } // namespace
 
 ModelDefaults modelDefaults(ModelKind kind)
 {
-    switch (kind) {
-    case ModelKind::AgeCapstone: return {32, 1e-4, 0.0, false, false};
-    case ModelKind::Autoencoder: return {32, 1e-3, 0.0, false, false};
-    case ModelKind::Age: return {64, 3e-3, 0.05, true, true};
-    }
-    return {32, 1e-3, 0.0, false, false};
+    return modelKindInfo(kind).defaults;
 }
 
 torch::Device resolveDevice(const std::string& device)
@@ -200,254 +632,10 @@ TrainJob::TrainJob(TrainParams params)
 
 TrainResult TrainJob::run(const CancelToken& cancel, const ProgressFn& onProgress, const EpochFn& onEpoch)
 {
-    const TrainParams& p = m_params;
     torch::AutoGradMode gradMode(true); // grad mode is thread-local: set it on the thread that trains
-    configureTorchThreads(p.threads);
-    if (p.epochs < 1)
-        throw Error("--epochs must be at least 1");
-    // A run folder is trained in place (checkpoints, resumed later): it must be new, empty or a run,
-    // never replaced (so no --force).
-    checkOutputFolder(p.runDir, OutputKind::Run, {false, {p.data}});
-    const PreparedDataset data = PreparedDataset::open(p.data);
-    const std::vector<std::uint32_t>& trainIndices = p.trainIndices ? *p.trainIndices : data.trainIndices();
-    const std::vector<std::uint32_t>& valIndices = p.valIndices ? *p.valIndices : data.valIndices();
-    for (const auto* list : {&trainIndices, &valIndices})
-        for (std::uint32_t i : *list)
-            if (i >= data.count())
-                throw Error(displayPath(p.data) + ": record " + std::to_string(i) + " to train on is beyond its "
-                            + std::to_string(data.count()) + " records");
-    if (trainIndices.empty())
-        throw Error(displayPath(p.data) + ": the training split is empty");
-    const bool ageModel = p.model != ModelKind::Autoencoder;
-    const float medianAge = faceatlas::medianAge(data, trainIndices);
-    if (ageModel && std::isnan(medianAge))
-        throw Error(displayPath(p.data)
-                    + ": no training record has an age, so an age model cannot learn (train the autoencoder instead)");
-
-    ModelDefaults used = modelDefaults(p.model);
-    if (p.batch > 0)
-        used.batch = p.batch;
-    if (p.learningRate > 0)
-        used.learningRate = p.learningRate;
-    if (p.weightDecay >= 0)
-        used.weightDecay = p.weightDecay;
-    const torch::Device device = resolveDevice(p.device);
-    const std::string deviceName = device.is_cuda() ? "cuda" : "cpu";
-
-    fs::create_directories(p.runDir);
-    // Checkpoints and records of a killed run's unfinished writes: only temporaries of the run's own files.
-    removeStaleTemporaries(p.runDir, [](const std::string& name) {
-        const auto& own = outputKindNames(OutputKind::Run);
-        return std::find(own.begin(), own.end(), name) != own.end();
-    });
-    const fs::path lastPath = p.runDir / "last.pt", bestPath = p.runDir / "best.pt";
-    torch::manual_seed(p.seed);
-    FaceModel model = createModel(p.model, data.imageSize());
-    {
-        const auto& m = data.mean();
-        const auto& s = data.stddev();
-        model->setInputStats({m[0], m[1], m[2]}, {s[0], s[1], s[2]});
-        if (ageModel) {
-            double sum = 0, sq = 0;
-            size_t n = 0;
-            for (auto i : trainIndices)
-                if (const auto& a = data.records()[i].age) {
-                    sum += *a;
-                    sq += double(*a) * *a;
-                    ++n;
-                }
-            const double mean = sum / n;
-            model->setAgeStats(static_cast<float>(mean),
-                               static_cast<float>(std::sqrt(std::max(1.0, sq / n - mean * mean))));
-        }
-    }
-    model->to(device);
-    const auto makeOptimizer = [&] {
-        return std::make_unique<torch::optim::AdamW>(
-            model->parameters(), torch::optim::AdamWOptions(used.learningRate).weight_decay(used.weightDecay));
-    };
-    auto optimizer = makeOptimizer();
-
-    TrainResult result;
-    result.device = deviceName;
-    int startEpoch = 1;
-    double bestScore = std::numeric_limits<double>::infinity();
-    std::string started = utcTimestamp();
-    if (p.resume && fs::is_regular_file(lastPath)) {
-        LoadedModel loaded = loadCheckpoint(lastPath);
-        if (loaded.model->kind() != p.model || loaded.model->imageSize() != data.imageSize())
-            throw Error(displayPath(lastPath) + ": the run holds a " + modelKindName(loaded.model->kind()) + " at "
-                        + std::to_string(loaded.model->imageSize()) + " px, not this model and dataset");
-        model = loaded.model;
-        model->to(device);
-        optimizer = makeOptimizer();
-        restoreOptimizer(lastPath, *optimizer);
-        // The checkpoint carries its own history: metrics.csv and run.json are written again from it, so a
-        // kill between the checkpoint and those files is repaired here.
-        try {
-            const json meta = json::parse(loaded.metaJson);
-            startEpoch = meta.at("epoch").get<int>() + 1;
-            result.bestEpoch = meta.value("best_epoch", 0);
-            if (const auto it = meta.find("best_score"); it != meta.end() && it->is_number())
-                bestScore = it->get<double>(); // absent or null: no finite score yet (+inf)
-            if (const auto it = meta.find("started"); it != meta.end() && it->is_string())
-                started = it->get<std::string>();
-            if (const auto it = meta.find("history"); it != meta.end() && it->is_string())
-                result.history = parseMetricsCsv(it->get<std::string>(), displayPath(lastPath) + " (history)");
-        } catch (const json::exception& e) {
-            throw Error(displayPath(lastPath) + ": invalid run metadata: " + std::string(e.what()).substr(0, 200));
-        }
-        if (startEpoch < 1 || result.history.size() != static_cast<size_t>(startEpoch - 1)
-            || (!result.history.empty() && result.history.back().epoch != startEpoch - 1))
-            throw Error(displayPath(lastPath) + ": its history does not match its epoch "
-                        + std::to_string(startEpoch - 1));
-        writeFileAtomic(p.runDir / "metrics.csv", metricsCsv(result.history));
-    } else if (p.resume) {
-        throw Error(displayPath(p.runDir) + ": nothing to resume (no last.pt)");
-    }
-
-    json run = runJson(p, data, used, deviceName, medianAge, started, trainIndices.size(), valIndices.size());
-    const auto writeRun = [&](const char* status) {
-        run["status"] = status;
-        run["epochs_done"] = result.history.size();
-        run["best_epoch"] = result.bestEpoch;
-        if (std::string(status) != "running")
-            run["ended"] = utcTimestamp();
-        writeFileAtomic(p.runDir / "run.json", jsonText(run, 2) + "\n");
-    };
-    // How the training faces were framed: `attention --image` and "drop a photo" frame a new picture the same way.
-    const std::string framing = checkpointFramingOf(data.manifestJson());
-    const auto checkpointMeta = [&](int epoch) {
-        json meta{{"epoch", epoch},     {"best_epoch", result.bestEpoch},
-                  {"started", started}, {"model", modelKindName(p.model)},
-                  {"framing", framing}, {"history", metricsCsv(result.history)}};
-        if (std::isfinite(bestScore)) // JSON has no infinity: no finite score yet is written as none
-            meta["best_score"] = bestScore;
-        return jsonText(meta);
-    };
-    // Per epoch, in this order: best.pt, last.pt (with the history), metrics.csv, run.json. A kill
-    // between them leaves last.pt at most one epoch ahead of the records, which a resume rewrites.
-    if (startEpoch == 1) { // a usable checkpoint exists from the start, so a cancel never leaves none
-        saveCheckpoint(lastPath, *model, optimizer.get(), checkpointMeta(0));
-        writeFileAtomic(p.runDir / "metrics.csv", metricsCsv(result.history));
-    }
-    writeRun("running");
-    if (p.listInWorkspace)
-        registerRun(p.runDir, p.workspace);
-
-    // Fixed validation faces for the autoencoder's reconstructions.
-    torch::Tensor previewImages;
-    if (!ageModel && !valIndices.empty() && p.previewCount > 0) {
-        const size_t n = std::min<size_t>(static_cast<size_t>(p.previewCount), valIndices.size());
-        previewImages = makeBatch(data, valIndices.data(), n).images.to(device);
-        fs::create_directories(p.runDir / "previews");
-        removeStaleTemporaries(p.runDir / "previews", [](const std::string& name) {
-            return name.size() == 13 && name.rfind("epoch-", 0) == 0 && name.compare(9, 4, ".png") == 0;
-        });
-    }
-
-    try {
-        for (int epoch = startEpoch; epoch <= p.epochs; ++epoch) {
-            const auto epochStart = Clock::now();
-            // Reseeding from (seed, epoch) makes a resumed run draw the same dropout and augmentation.
-            torch::manual_seed(p.seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
-            model->train();
-            BatchPrefetcher batches(data, epochOrder(trainIndices, p.seed, epoch), used.batch);
-            const int batchCount = static_cast<int>(batches.batchCount());
-            double lossSum = 0;
-            size_t seen = 0;
-            int batchIndex = 0;
-            auto lastReport = Clock::now();
-            Batch b;
-            while (batches.next(b)) {
-                if (cancel.isCancelled())
-                    break;
-                const double lr = learningRateAt(used.learningRate, used.cosineSchedule, epoch, p.epochs,
-                                                 static_cast<double>(batchIndex) / batchCount);
-                setLearningRate(*optimizer, lr);
-                auto images = b.images.to(device);
-                const auto ages = b.ages.to(device).nan_to_num(medianAge);
-                if (used.augment)
-                    images = augment(images);
-                optimizer->zero_grad();
-                const auto out = model->run(images);
-                const auto loss = model->loss(out, images, ages);
-                loss.backward();
-                optimizer->step();
-                const double l = loss.item<double>();
-                if (!std::isfinite(l))
-                    throw Error("training diverged (loss is " + std::to_string(l) + ") at epoch "
-                                + std::to_string(epoch) + "; try a lower --lr");
-                lossSum += l * images.size(0);
-                seen += static_cast<size_t>(images.size(0));
-                ++batchIndex;
-                const auto now = Clock::now();
-                if (onProgress && (now - lastReport > std::chrono::milliseconds(200) || batchIndex == batchCount)) {
-                    lastReport = now;
-                    const double elapsed = std::chrono::duration<double>(now - epochStart).count();
-                    onProgress(
-                        {epoch, p.epochs, batchIndex, batchCount, lossSum / seen, seen / std::max(1e-9, elapsed)});
-                }
-            }
-            if (cancel.isCancelled()) {
-                result.cancelled = true;
-                break;
-            }
-            const Validation v =
-                validate(*model, data, valIndices, device, std::max(used.batch, 64), medianAge, cancel);
-            if (cancel.isCancelled()) {
-                result.cancelled = true;
-                break;
-            }
-            EpochMetrics m;
-            m.epoch = epoch;
-            m.trainLoss = lossSum / std::max<size_t>(1, seen);
-            m.valLoss = v.loss;
-            m.valMae = v.mae;
-            m.baselineMae = v.baselineMae;
-            m.valPsnr = v.psnr;
-            m.learningRate = learningRateAt(used.learningRate, used.cosineSchedule, epoch, p.epochs, 0.0);
-            if (previewImages.defined()) {
-                torch::NoGradGuard noGrad;
-                model->eval();
-                char name[32];
-                std::snprintf(name, sizeof name, "epoch-%03d.png", epoch);
-                writePreview(p.runDir / "previews" / name, previewImages, model->run(previewImages).output);
-            }
-            m.seconds = std::chrono::duration<double>(Clock::now() - epochStart).count();
-            result.history.push_back(m);
-            // The best epoch: lowest validation MAE for age models, lowest validation loss otherwise.
-            const double score = ageModel ? v.mae : v.loss;
-            const bool best = std::isfinite(score) ? score < bestScore : result.bestEpoch == 0;
-            if (best) {
-                bestScore = std::isfinite(score) ? score : bestScore;
-                result.bestEpoch = epoch;
-            }
-            if (best)
-                saveCheckpoint(bestPath, *model, nullptr, checkpointMeta(epoch));
-            saveCheckpoint(lastPath, *model, optimizer.get(), checkpointMeta(epoch));
-            writeFileAtomic(p.runDir / "metrics.csv", metricsCsv(result.history));
-            writeRun("running");
-            if (onEpoch)
-                onEpoch(m);
-        }
-    } catch (const c10::Error& e) {
-        writeRun("failed");
-        const std::string what = e.what_without_backtrace();
-        if (what.find("out of memory") != std::string::npos || what.find("DefaultCPUAllocator") != std::string::npos)
-            throw Error("out of memory on " + deviceName + " with batch " + std::to_string(used.batch)
-                        + ": try a smaller --batch or a smaller --size (the last checkpoint is kept)");
-        throw Error("training failed on " + deviceName + ": " + what.substr(0, 400));
-    } catch (const std::bad_alloc&) {
-        writeRun("failed");
-        throw Error("out of memory with batch " + std::to_string(used.batch)
-                    + ": try a smaller --batch (the last checkpoint is kept)");
-    } catch (...) {
-        writeRun("failed");
-        throw;
-    }
-    writeRun(result.cancelled ? "cancelled" : "finished");
-    return result;
+    configureTorchThreads(m_params.threads);
+    TrainSession session(m_params, cancel, onProgress, onEpoch);
+    return session.run();
 }
 
 } // namespace faceatlas

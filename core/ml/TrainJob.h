@@ -1,6 +1,9 @@
 #pragma once
 
 #include "data/PreparedDataset.h"
+#include "ml/Batches.h"
+#include "ml/Calibration.h"
+#include "ml/ModelKinds.h"
 #include "ml/Models.h"
 #include "ml/Runs.h"
 #include "util/CancelToken.h"
@@ -31,18 +34,14 @@ struct TrainParams {
     // dataset's split; each index is checked to be below the dataset's count.
     std::optional<std::vector<std::uint32_t>> trainIndices;
     std::optional<std::vector<std::uint32_t>> valIndices;
-    bool listInWorkspace = true;     // remember the run in the workspace's run index
-    std::filesystem::path workspace; // whose run index; empty: workspaceDir() ($FACEATLAS_WORKSPACE, ...)
+    double labelSigma = -1; // the DEX heads' label width in years; <= 0: the head's own (2 for age, 1 for age-mv)
+    std::optional<Augmentation> augmentation; // absent: the kind's default (all for the age heads)
+    std::filesystem::path initFrom;           // an autoencoder run whose encoder starts an age model
+    bool listInWorkspace = true;              // remember the run in the workspace's run index
+    std::filesystem::path workspace;          // whose run index; empty: workspaceDir() ($FACEATLAS_WORKSPACE, ...)
 };
 
-/** The defaults that work for each model (see README). */
-struct ModelDefaults {
-    int batch;
-    double learningRate;
-    double weightDecay;
-    bool cosineSchedule;
-    bool augment;
-};
+/** The defaults that work for each model: its row of modelKinds(). */
 ModelDefaults modelDefaults(ModelKind kind);
 
 /** Per-batch progress, throttled to a few calls a second. */
@@ -57,6 +56,7 @@ struct TrainProgress {
 
 struct TrainResult {
     std::vector<EpochMetrics> history;
+    std::vector<std::string> initialisedLayers; // --init-from: "conv1 <- enc1 (32x3x3x3)" per layer taken
     int bestEpoch = 0;
     bool cancelled = false;
     std::string device;

@@ -2,13 +2,22 @@
 // images per second, FLOPs per image, achieved GFLOP/s, and the machine's matrix-product rate.
 #include "MatmulRate.h"
 #include "ml/Attention.h"
+#include "ml/Batches.h"
 #include "ml/Models.h"
 #include "ml/Runtime.h"
 
 #include <algorithm>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <omp.h>
+#include <thread>
 #include <torch/torch.h>
 
 using namespace faceatlas;
@@ -107,6 +116,86 @@ void benchAttention(ModelKind kind, AttentionMethod method, int size)
                 method == AttentionMethod::GradCam ? "gradcam" : "code", 1000 * median(t));
 }
 
+/**
+ * What the age heads' augmentation costs a training step (batch 64 at 64 px, the `age` defaults):
+ * the step alone, the augmentation alone on one thread, both on the training thread (as before),
+ * and the step while a second thread augments the next batches two ahead (as BatchPrefetcher does,
+ * its LibTorch operations on one OpenMP thread).
+ */
+void benchAugmentation(ModelKind kind, int size, int batch)
+{
+    torch::manual_seed(0);
+    FaceModel model = createModel(kind, size);
+    model->train();
+    torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(3e-3));
+    const auto x = torch::rand({batch, 3, size, size});
+    const auto ages = torch::rand({batch}) * 50 + 15;
+    const Augmentation all;
+    at::Generator generator = at::detail::createCPUGenerator(1);
+    const auto step = [&](const torch::Tensor& images) {
+        optimizer.zero_grad();
+        model->loss(model->run(images), images, ages).backward();
+        optimizer.step();
+    };
+    const auto timed = [](int n, const std::function<void()>& f) {
+        f();
+        std::vector<double> t;
+        for (int i = 0; i < n; ++i) {
+            const auto start = Clock::now();
+            f();
+            t.push_back(seconds(start));
+        }
+        return 1000 * median(t);
+    };
+    const double alone = timed(20, [&] { step(x); });
+    const double augmentOnly = timed(20, [&] {
+        torch::NoGradGuard noGrad;
+        augment(x, all, generator);
+    });
+    const double together = timed(20, [&] { step(augment(x, all, generator)); });
+    // The prefetcher's way: another thread keeps two augmented batches ready.
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<torch::Tensor> ready;
+    bool stop = false;
+    std::thread producer([&] {
+        at::internal::lazy_init_num_threads();
+        omp_set_num_threads(1);
+        at::Generator own = at::detail::createCPUGenerator(2);
+        torch::NoGradGuard noGrad;
+        for (;;) {
+            auto next = augment(x, all, own);
+            std::unique_lock<std::mutex> lock(mutex);
+            changed.wait(lock, [&] { return stop || ready.size() < 2; });
+            if (stop)
+                return;
+            ready.push_back(std::move(next));
+            changed.notify_all();
+        }
+    });
+    const double prefetched = timed(20, [&] {
+        torch::Tensor images;
+        {
+            std::unique_lock<std::mutex> lock(mutex);
+            changed.wait(lock, [&] { return !ready.empty(); });
+            images = std::move(ready.front());
+            ready.pop_front();
+            changed.notify_all();
+        }
+        step(images);
+    });
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        stop = true;
+    }
+    changed.notify_all();
+    producer.join();
+    std::printf("augmentation  %-13s S=%-3d batch %d: step alone %.1f ms; augmentation alone %.1f ms; both on the "
+                "training thread %.1f ms; step with the prefetcher's thread augmenting %.1f ms\n",
+                modelKindName(kind), size, batch, alone, augmentOnly, together, prefetched);
+    std::fflush(stdout);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -140,6 +229,8 @@ int main(int argc, char** argv)
                     std::printf("  -> one autoencoder epoch over the capstone's 175,000 faces at 150 px: %.0f s\n",
                                 175000.0 / ips);
             }
+    if (wanted(ModelKind::Age, 64) && !std::getenv("BENCH_ENCODE_ONLY"))
+        benchAugmentation(ModelKind::Age, 64, 64);
     std::printf("\n");
     if (std::getenv("BENCH_TRAIN_ONLY"))
         return 0;

@@ -6,6 +6,7 @@
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
 #include "ml/MapJob.h"
+#include "ml/ModelKinds.h"
 #include "ml/Models.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
@@ -119,7 +120,8 @@ void expectSameTensors(FaceModelImpl& a, FaceModelImpl& b)
 TEST(CheckpointTest, RoundTripKeepsWeightsOptimizerAndPredictions)
 {
     TempDir dir;
-    for (ModelKind kind : {ModelKind::Age, ModelKind::AgeCapstone, ModelKind::Autoencoder}) {
+    for (ModelKind kind : {ModelKind::Age, ModelKind::AgeOrdinal, ModelKind::AgeGaussian, ModelKind::AgeCapstone,
+                           ModelKind::Autoencoder}) {
         Trained t = trainedModel(kind, 32);
         const auto file = dir / (std::string(modelKindName(kind)) + ".pt");
         saveCheckpoint(file, *t.model, t.optimizer.get(), R"({"epoch":3,"note":"ü"})");
@@ -506,8 +508,9 @@ TEST(CodesTest, HostileManifestsAndOtherPreparationsAreRefused)
 TEST(CheckpointTest, ParameterCountsWithoutBuildingMatchTheModels)
 {
     // loadCheckpoint refuses a size from this count before building the model: it must be exact.
-    for (ModelKind kind : {ModelKind::AgeCapstone, ModelKind::Age, ModelKind::Autoencoder})
+    for (const ModelKindInfo& info : modelKinds())
         for (int size : {16, 33, 64}) {
+            const ModelKind kind = info.kind;
             int64_t built = 0;
             for (const auto& p : createModel(kind, size)->parameters())
                 built += p.numel();
@@ -767,4 +770,26 @@ TEST(CheckpointTest, OversizedManifestsAreRefusedUnread)
     test::writeBytes(dir / "small.json", std::string(100, ' '));
     EXPECT_EQ(readFile(dir / "small.json", 100).size(), 100u);
     EXPECT_TRUE(has(errorOf([&] { readFile(dir / "small.json", 99); }), "100 bytes, more than the 99"));
+}
+
+TEST(CheckpointTest, TheSpreadCalibrationIsReadBackAndAForgedOneIsRefused)
+{
+    TempDir dir;
+    Trained t = trainedModel(ModelKind::AgeOrdinal, 32);
+    saveCheckpoint(dir / "calibrated.pt", *t.model, nullptr, R"({"epoch":1,"spread_scale":1.75})");
+    EXPECT_DOUBLE_EQ(loadCheckpoint(dir / "calibrated.pt").model->spreadScale(), 1.75);
+    saveCheckpoint(dir / "before.pt", *t.model, nullptr, R"({"epoch":1})");
+    EXPECT_TRUE(std::isnan(loadCheckpoint(dir / "before.pt").model->spreadScale()));
+    for (const char* forged : {"1e300", "0", "-2", "\"wide\"", "[1]"}) {
+        SCOPED_TRACE(forged);
+        saveCheckpoint(dir / "forged.pt", *t.model, nullptr,
+                       std::string(R"({"epoch":1,"spread_scale":)") + forged + "}");
+        try {
+            loadCheckpoint(dir / "forged.pt");
+            ADD_FAILURE() << "a forged calibration loaded";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("forged.pt"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("spread_scale"), std::string::npos) << e.what();
+        }
+    }
 }

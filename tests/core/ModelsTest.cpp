@@ -1,4 +1,5 @@
 #include "ml/Models.h"
+#include "ml/ModelKinds.h"
 
 #include <gtest/gtest.h>
 #include <map>
@@ -7,6 +8,14 @@
 using namespace faceatlas;
 
 namespace {
+
+std::vector<ModelKind> everyKind()
+{
+    std::vector<ModelKind> kinds;
+    for (const ModelKindInfo& k : modelKinds())
+        kinds.push_back(k.kind);
+    return kinds;
+}
 
 std::vector<int64_t> paramsOf(ModelKind kind, int size)
 {
@@ -44,7 +53,7 @@ TEST(ModelsTest, OutputShapesAt64And150)
 {
     torch::manual_seed(0);
     for (int size : {64, 150}) {
-        for (ModelKind kind : {ModelKind::AgeCapstone, ModelKind::Age, ModelKind::Autoencoder}) {
+        for (ModelKind kind : everyKind()) {
             SCOPED_TRACE(std::string(modelKindName(kind)) + " at " + std::to_string(size));
             FaceModel model = createModel(kind, size);
             model->eval();
@@ -73,7 +82,7 @@ TEST(ModelsTest, OutputShapesAt64And150)
 TEST(ModelsTest, GradientsReachEveryParameter)
 {
     torch::manual_seed(1);
-    for (ModelKind kind : {ModelKind::AgeCapstone, ModelKind::Age, ModelKind::Autoencoder}) {
+    for (ModelKind kind : everyKind()) {
         SCOPED_TRACE(modelKindName(kind));
         FaceModel model = createModel(kind, 32);
         model->train();
@@ -118,4 +127,68 @@ TEST(ModelsTest, ChannelsLastLayoutGivesTheSameCodesAsPlainConvolutions)
     EXPECT_TRUE(torch::allclose(codes.contiguous(), expected, 1e-4, 1e-5));
     // Flattened as encode writes them: logical order, not the memory order of the layout.
     EXPECT_TRUE(torch::allclose(codes.reshape({4, -1}), expected.reshape({4, -1}), 1e-4, 1e-5));
+}
+
+TEST(ModelsTest, EveryAgeHeadPredictsAnAgeAndAPositiveSpread)
+{
+    torch::manual_seed(4);
+    torch::NoGradGuard noGrad;
+    for (const ModelKindInfo& k : modelKinds()) {
+        if (k.role != ModelRole::AgeModel)
+            continue;
+        SCOPED_TRACE(k.name);
+        FaceModel model = createModel(k.kind, 32);
+        model->setAgeStats(40, 12);
+        model->eval();
+        const auto images = torch::rand({5, 3, 32, 32});
+        const auto out = model->run(images);
+        ASSERT_EQ(out.spread.sizes(), (std::vector<int64_t>{5}));
+        EXPECT_TRUE(torch::isfinite(out.spread).all().item<bool>());
+        EXPECT_GT(out.spread.min().item<float>(), 0.0f);
+        // The heads on the six-stage network mix the face and its mirror image: the mean of the ages,
+        // the spread of the mixture of the two distributions. The capstone's CNN predicts as it did.
+        const auto mirror = model->run(images.flip({3}));
+        const AgePrediction p = model->predictAge(images);
+        const bool mixes = k.kind != ModelKind::AgeCapstone;
+        EXPECT_TRUE(torch::allclose(p.age, mixes ? 0.5 * (out.output + mirror.output) : out.output, 1e-4, 1e-4));
+        const auto mixture =
+            (0.5 * (out.spread.pow(2) + mirror.spread.pow(2)) + 0.25 * (out.output - mirror.output).pow(2)).sqrt();
+        EXPECT_TRUE(torch::allclose(p.sd, mixes ? mixture : out.spread, 1e-4, 1e-4));
+        // Untrained, every head starts near the training ages, not at 0 or 100.
+        EXPECT_NEAR(p.age.mean().item<float>(), 40.0f, 25.0f);
+    }
+    FaceModel autoencoder = createModel(ModelKind::Autoencoder, 32);
+    EXPECT_THROW(autoencoder->predictAge(torch::rand({1, 3, 32, 32})), std::exception);
+}
+
+TEST(ModelsTest, TheOrdinalHeadsAgeIsItsAnswersSumAndItsThresholdsStartAtTheTrainingAges)
+{
+    torch::NoGradGuard noGrad;
+    FaceModel model = createModel(ModelKind::AgeOrdinal, 32);
+    model->setAgeStats(30, 10);
+    const auto thresholds = model->named_parameters()["head.thresholds"];
+    ASSERT_EQ(thresholds.numel(), kAgeBins - 1);
+    // P(age > k) starts as a logistic around the training mean: above one half below 30, below above it.
+    EXPECT_GT(thresholds[20].item<float>(), 0.0f);
+    EXPECT_LT(thresholds[40].item<float>(), 0.0f);
+    model->eval();
+    const auto out = model->run(torch::rand({3, 3, 32, 32}));
+    EXPECT_TRUE(torch::allclose(out.output, torch::sigmoid(out.raw).sum(1), 1e-4, 1e-4));
+}
+
+TEST(ModelsTest, AnAgeHeadStartsFromTheAutoencodersMatchingLayersWithTheNormalisationFolded)
+{
+    torch::manual_seed(5);
+    FaceModel autoencoder = createModel(ModelKind::Autoencoder, 32);
+    FaceModel age = createModel(ModelKind::Age, 32);
+    age->setInputStats({0.5f, 0.4f, 0.3f}, {0.2f, 0.25f, 0.5f});
+    const auto taken = age->initFromEncoder(*autoencoder);
+    // Only the first convolution has the encoder's shape (32 filters of 3x3x3); enc2 has 16, conv2 48.
+    ASSERT_EQ(taken, (std::vector<std::string>{"conv1 <- enc1 (32x3x3x3)"}));
+    const auto from = autoencoder->named_parameters()["enc1.weight"];
+    const auto to = age->named_parameters()["conv1.weight"];
+    EXPECT_TRUE(torch::allclose(to.select(1, 2), from.select(1, 2) * 0.5f));
+    EXPECT_TRUE(torch::allclose(to.select(1, 0), from.select(1, 0) * 0.2f));
+    // The capstone's CNN and the autoencoder itself take nothing.
+    EXPECT_TRUE(createModel(ModelKind::AgeCapstone, 32)->initFromEncoder(*autoencoder).empty());
 }

@@ -9,6 +9,7 @@
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -250,4 +251,112 @@ TEST(EvaluateTest, AnAgeCellCancelledBeforeItsPredictionsIsNotMeasured)
     const AgeMatrixCell measured = measureAgeCell(dir / "run", loaded, data, Split::Val, "cpu");
     EXPECT_TRUE(measured.measured()) << measured.error;
     EXPECT_GT(measured.n, 0u);
+}
+
+TEST(BatchesTest, AugmentationIsTheSameForASeedAndEachPartCanBeSwitchedOff)
+{
+    torch::manual_seed(2);
+    const auto images = torch::rand({6, 3, 32, 32});
+    const auto with = [&](const Augmentation& a, std::uint64_t seed) {
+        at::Generator g = at::detail::createCPUGenerator(seed);
+        return augment(images, a, g);
+    };
+    EXPECT_TRUE(torch::equal(with({}, 9), with({}, 9)));
+    EXPECT_FALSE(torch::equal(with({}, 9), with({}, 10)));
+    EXPECT_TRUE(torch::equal(with(Augmentation::none(), 9), images));
+    // A flip alone gives each face or its exact mirror image.
+    Augmentation flip = Augmentation::none();
+    flip.flip = true;
+    const auto flipped = with(flip, 3);
+    int mirrored = 0;
+    for (int64_t i = 0; i < 6; ++i) {
+        const bool same = torch::allclose(flipped[i], images[i], 1e-5, 1e-5);
+        const bool mirror = torch::allclose(flipped[i], images[i].flip({2}), 1e-5, 1e-5);
+        EXPECT_TRUE(same || mirror) << "face " << i;
+        mirrored += mirror;
+    }
+    EXPECT_GT(mirrored, 0);
+    // A turn alone moves pixels but keeps the picture: the centre stays, colours stay in 0-1.
+    Augmentation rotate = Augmentation::none();
+    rotate.rotate = true;
+    const auto turned = with(rotate, 4);
+    EXPECT_FALSE(torch::allclose(turned, images, 1e-3, 1e-3));
+    EXPECT_GE(turned.min().item<float>(), 0.0f);
+    EXPECT_LE(turned.max().item<float>(), 1.0f);
+    const auto smooth = torch::ones({1, 3, 32, 32}) * 0.25; // a flat picture turns into itself
+    at::Generator g = at::detail::createCPUGenerator(5);
+    EXPECT_TRUE(torch::allclose(augment(smooth, rotate, g), smooth, 1e-5, 1e-5));
+    EXPECT_EQ(Augmentation::parse("rotate,flip").text(), "flip,rotate");
+    EXPECT_EQ(Augmentation::parse("all").text(), "flip,shift,rotate,jitter");
+    EXPECT_EQ(Augmentation::parse("none").text(), "none");
+    try {
+        Augmentation::parse("flip,blur");
+        ADD_FAILURE() << "an unknown augmentation was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("blur"), std::string::npos) << e.what();
+    }
+}
+
+TEST(TrainJobTest, AResumedAgeHeadDrawsTheSameAugmentationOnThePrefetchersThread)
+{
+    TempDir dir;
+    const TrainResult straight = TrainJob(quick(ModelKind::AgeOrdinal, dir / "a", 2)).run();
+    TrainJob(quick(ModelKind::AgeOrdinal, dir / "b", 1)).run();
+    TrainParams more = quick(ModelKind::AgeOrdinal, dir / "b", 2);
+    more.resume = true;
+    const TrainResult resumed = TrainJob(more).run();
+    ASSERT_EQ(resumed.history.size(), 2u);
+    for (int e = 0; e < 2; ++e)
+        EXPECT_NEAR(resumed.history[e].trainLoss, straight.history[e].trainLoss, 1e-4) << "epoch " << e + 1;
+    const auto run = nlohmann::json::parse(readFile(dir / "a" / "run.json"));
+    EXPECT_EQ(run["augmentation"], "flip,shift,rotate,jitter");
+}
+
+TEST(TrainJobTest, AgeHeadsCalibrateTheirSpreadOnTheValidationFaces)
+{
+    TempDir dir;
+    for (ModelKind kind : {ModelKind::Age, ModelKind::AgeGaussian, ModelKind::AgeCapstone}) {
+        SCOPED_TRACE(modelKindName(kind));
+        const auto runDir = dir / modelKindName(kind);
+        const TrainResult result = TrainJob(quick(kind, runDir, 2)).run();
+        const auto run = nlohmann::json::parse(readFile(runDir / "run.json"));
+        ASSERT_TRUE(run.contains("calibration")) << run.dump();
+        const auto& c = run["calibration"];
+        EXPECT_EQ(c["epoch"], result.bestEpoch);
+        EXPECT_GT(c["spread_scale"].get<double>(), 0.0);
+        EXPECT_GE(c["coverage_80_before"].get<double>(), 0.0);
+        EXPECT_LE(c["coverage_80_before"].get<double>(), 1.0);
+        // The best checkpoint carries its epoch's scale; its 80% intervals hold about 80% of the
+        // validation faces it was calibrated on (ties and the mirror image aside).
+        const LoadedModel best = loadRunModel(runDir);
+        EXPECT_DOUBLE_EQ(best.model->spreadScale(), c["spread_scale"].get<double>());
+        const PreparedDataset data = PreparedDataset::open(demoData());
+        const auto [indices, truth] = labelledFaces(data, Split::Val);
+        const EvalReport r = evaluateAges(predictAgeDistributions(*best.model, data, indices, torch::kCPU), truth,
+                                          trainingMedianAge(data));
+        EXPECT_NEAR(r.coverage80, 0.8, 0.08);
+        EXPECT_GT(r.interval80HalfWidth, 0.0);
+    }
+}
+
+TEST(TrainJobTest, AnAgeHeadStartsFromAnAutoencoderRunAndSaysWhichLayersItTook)
+{
+    TempDir dir;
+    TrainJob(quick(ModelKind::Autoencoder, dir / "ae", 1)).run();
+    TrainParams p = quick(ModelKind::Age, dir / "age", 1);
+    p.initFrom = dir / "ae";
+    const TrainResult r = TrainJob(p).run();
+    EXPECT_EQ(r.initialisedLayers, (std::vector<std::string>{"conv1 <- enc1 (32x3x3x3)"}));
+    const auto run = nlohmann::json::parse(readFile(dir / "age" / "run.json"));
+    EXPECT_EQ(run["init_from"]["layers"][0], "conv1 <- enc1 (32x3x3x3)");
+    // Only an autoencoder run, and only into an age model.
+    TrainParams fromAge = quick(ModelKind::Age, dir / "age2", 1);
+    fromAge.initFrom = dir / "age";
+    EXPECT_THROW(TrainJob(fromAge).run(), Error);
+    TrainParams intoAutoencoder = quick(ModelKind::Autoencoder, dir / "ae2", 1);
+    intoAutoencoder.initFrom = dir / "ae";
+    EXPECT_THROW(TrainJob(intoAutoencoder).run(), Error);
+    // Refused before anything of the new run is written.
+    EXPECT_FALSE(std::filesystem::exists(dir / "age2"));
+    EXPECT_FALSE(std::filesystem::exists(dir / "ae2"));
 }

@@ -1095,6 +1095,101 @@ private Q_SLOTS:
         sortBy->setCurrentIndex(0);
     }
 
+    void predictedAgesShowTheirCalibratedIntervalAndTheMapColoursItsWidth()
+    {
+        // Predicting keeps each face's calibrated spread beside its age: a run of this version is
+        // calibrated, so every face has a finite one.
+        ensureAgeRun();
+        Session* session = m_window->session();
+        DatasetPage* page = m_window->datasetPage();
+        InteractiveLane* lane = session->lane();
+        m_window->showPage(0);
+        page->predictAll();
+        QVERIFY(waitForJob());
+        const auto* data = session->dataset();
+        const size_t n = data->count();
+        QCOMPARE(session->predictions().size(), n);
+        QCOMPARE(session->predictionSpreads().size(), n);
+        for (const float sd : session->predictionSpreads())
+            QVERIFY2(std::isfinite(sd) && sd > 0, qPrintable(QString::number(sd)));
+        const std::vector<float> predicted = session->predictions(), spread = session->predictionSpreads();
+
+        // Known spreads: face 0 is 34.2 with sd 7 (34.2 -+ 1.2816 x 7: 25 to 43 in whole years), face 1
+        // a run trained before calibration (NaN), the others 3 to 10 years.
+        std::vector<float> ages(n, 34.2f), spreads(n);
+        for (size_t i = 0; i < n; ++i)
+            spreads[i] = 3.0f + static_cast<float>(i % 8);
+        spreads[0] = 7.0f;
+        spreads[1] = NAN;
+        QVERIFY(session->setPredictions(data, ages, spreads));
+        auto* info = page->findChild<QLabel*>("faceInfo");
+        QVERIFY(info);
+        page->showDatasetFace(0);
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(info->text().contains(QString::fromUtf8("Predicted age: 34.2 (80% interval 25\u2013"
+                                                         "43)")),
+                 qPrintable(info->text()));
+        page->showDatasetFace(1);
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(info->text().contains("Predicted age: 34.2 (no interval: this run was trained before"),
+                 qPrintable(info->text()));
+        // The grid's tooltip says the same.
+        const QAbstractItemModel* grid = page->grid()->model();
+        page->findChild<QSpinBox*>("filterAgeLow")->setValue(0);
+        QString tip0, tip1;
+        for (int row = 0; row < grid->rowCount(); ++row) {
+            const QModelIndex index = grid->index(row, 0);
+            const int face = index.data(ThumbnailModel::IndexRole).toInt();
+            if (face == 0)
+                tip0 = index.data(Qt::ToolTipRole).toString();
+            else if (face == 1)
+                tip1 = index.data(Qt::ToolTipRole).toString();
+        }
+        QVERIFY2(tip0.contains(QString::fromUtf8("\nPredicted age: 34.2 (80% interval 25\u2013"
+                                                 "43)")),
+                 qPrintable(tip0));
+        QVERIFY2(tip1.contains("no interval"), qPrintable(tip1));
+
+        // The map offers the interval's width as a colour, in years: grey where there is none,
+        // narrow and wide intervals apart.
+        const QString uncertainty = QStringLiteral("uncertainty of the predicted age");
+        QVERIFY(mapColumnNames().contains(uncertainty));
+        QVERIFY(m_window->mapPage()->findChild<QComboBox*>("colorBy")->findText(uncertainty) >= 0);
+        MapColumns columns;
+        columns.data = session->sharedDataset();
+        columns.predictions = session->sharedPredictions();
+        columns.spreads = session->sharedPredictionSpreads();
+        MapColoring coloring = colorPoints(uncertainty, columns);
+        QVERIFY2(coloring.missing.isEmpty(), qPrintable(coloring.missing));
+        QCOMPARE(coloring.colors.size(), n);
+        QVERIFY2(coloring.legend.title.contains("80% interval") && coloring.legend.title.contains("years"),
+                 qPrintable(coloring.legend.title));
+        // Widths 2 x 1.2816 x 3 = 7.7 to 2 x 1.2816 x 10 = 25.6 years: the axis spans them.
+        QVERIFY2(coloring.legend.low <= 8 && coloring.legend.low >= 7 && coloring.legend.high >= 25
+                     && coloring.legend.high <= 26,
+                 qPrintable(QStringLiteral("%1 to %2").arg(coloring.legend.low).arg(coloring.legend.high)));
+        QCOMPARE(coloring.colors[1], QColor(200, 200, 200).rgb());
+        QVERIFY(coloring.colors[2] != coloring.colors[9]); // sd 3 and sd 10
+        if (m_window->mapPage()->hasMap()) {               // the tests before this one made a map: the page colours it
+            m_window->mapPage()->setColorBy(uncertainty);
+            QVERIFY(lane->waitIdle(60000));
+            QVERIFY2(m_window->mapPage()->view()->legend().title.contains("years"),
+                     qPrintable(m_window->mapPage()->view()->legend().title));
+        }
+        // Only runs trained before calibration: no interval to colour, and the map says why.
+        QVERIFY(session->setPredictions(data, ages, std::vector<float>(n, NAN)));
+        columns.spreads = session->sharedPredictionSpreads();
+        coloring = colorPoints(uncertainty, columns);
+        QVERIFY2(coloring.missing.contains("calibrated"), qPrintable(coloring.missing));
+        // Opening a dataset again drops the spreads with the predictions; then the run's own are
+        // set back for the tests that follow.
+        session->openPrepared(session->datasetDir());
+        QVERIFY(session->predictions().empty());
+        QVERIFY(session->predictionSpreads().empty());
+        QVERIFY(session->setPredictions(session->dataset(), predicted, spread));
+        QCOMPARE(session->predictionSpreads().size(), n);
+    }
+
     void facePanelNamesItsModelAndFollowsTheFilter()
     {
         DatasetPage* page = m_window->datasetPage();
