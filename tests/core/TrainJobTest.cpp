@@ -46,6 +46,24 @@ TrainParams quick(ModelKind kind, const std::filesystem::path& run, int epochs)
     return p;
 }
 
+/**
+ * Trains `epochs` epochs straight (in DIR/straight), and one epoch fewer then one more with
+ * --resume (in DIR/resumed): the resumed run must draw the same curve, augmentation and dropout included.
+ */
+void expectResumeFollowsTheSameCurve(ModelKind kind, int epochs, const std::filesystem::path& dir)
+{
+    const TrainResult straight = TrainJob(quick(kind, dir / "straight", epochs)).run();
+    TrainJob(quick(kind, dir / "resumed", epochs - 1)).run();
+    TrainParams more = quick(kind, dir / "resumed", epochs);
+    more.resume = true;
+    const TrainResult resumed = TrainJob(more).run();
+    ASSERT_EQ(resumed.history.size(), static_cast<size_t>(epochs));
+    for (int e = 0; e < epochs; ++e) {
+        EXPECT_NEAR(resumed.history[e].trainLoss, straight.history[e].trainLoss, 1e-4) << "epoch " << e + 1;
+        EXPECT_NEAR(resumed.history[e].valMae, straight.history[e].valMae, 1e-3) << "epoch " << e + 1;
+    }
+}
+
 } // namespace
 
 TEST(BatchesTest, BatchIsChannelsFirstInZeroToOne)
@@ -91,16 +109,7 @@ TEST(TrainJobTest, AgeRunWritesMetricsCheckpointsAndRecord)
 TEST(TrainJobTest, ResumeContinuesTheSameCurve)
 {
     TempDir dir;
-    const TrainResult straight = TrainJob(quick(ModelKind::AgeCapstone, dir / "a", 3)).run();
-    TrainJob(quick(ModelKind::AgeCapstone, dir / "b", 2)).run();
-    TrainParams more = quick(ModelKind::AgeCapstone, dir / "b", 3);
-    more.resume = true;
-    const TrainResult resumed = TrainJob(more).run();
-    ASSERT_EQ(resumed.history.size(), 3u);
-    for (int e = 0; e < 3; ++e) {
-        EXPECT_NEAR(resumed.history[e].trainLoss, straight.history[e].trainLoss, 1e-4) << "epoch " << e + 1;
-        EXPECT_NEAR(resumed.history[e].valMae, straight.history[e].valMae, 1e-3) << "epoch " << e + 1;
-    }
+    expectResumeFollowsTheSameCurve(ModelKind::AgeCapstone, 3, dir.path());
 }
 
 TEST(TrainJobTest, CancelStopsWithinABatchAndLeavesALoadableCheckpoint)
@@ -300,15 +309,8 @@ TEST(BatchesTest, AugmentationIsTheSameForASeedAndEachPartCanBeSwitchedOff)
 TEST(TrainJobTest, AResumedAgeHeadDrawsTheSameAugmentationOnThePrefetchersThread)
 {
     TempDir dir;
-    const TrainResult straight = TrainJob(quick(ModelKind::AgeOrdinal, dir / "a", 2)).run();
-    TrainJob(quick(ModelKind::AgeOrdinal, dir / "b", 1)).run();
-    TrainParams more = quick(ModelKind::AgeOrdinal, dir / "b", 2);
-    more.resume = true;
-    const TrainResult resumed = TrainJob(more).run();
-    ASSERT_EQ(resumed.history.size(), 2u);
-    for (int e = 0; e < 2; ++e)
-        EXPECT_NEAR(resumed.history[e].trainLoss, straight.history[e].trainLoss, 1e-4) << "epoch " << e + 1;
-    const auto run = nlohmann::json::parse(readFile(dir / "a" / "run.json"));
+    expectResumeFollowsTheSameCurve(ModelKind::AgeOrdinal, 2, dir.path());
+    const auto run = nlohmann::json::parse(readFile(dir / "straight" / "run.json"));
     EXPECT_EQ(run["augmentation"], "flip,shift,rotate,jitter");
 }
 
