@@ -263,13 +263,8 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
                       .arg(std::lround(r.roll)) // whole degrees, never "-0"
                       .arg(std::lround(r.yaw));
     info += index.data(ThumbnailModel::SplitRole).toInt() ? tr("Validation set") : tr("Training set");
-    if (const auto i = static_cast<size_t>(row); i < m_session->predictions().size()) {
-        const std::vector<float>& spreads = m_session->predictionSpreads();
-        const bool hasSpread = i < spreads.size();
-        info += tr("<br>Predicted age: %1")
-                    .arg(predictedAgeText(m_session->predictions()[i], hasSpread ? spreads[i] : NAN, hasSpread)
-                             .toHtmlEscaped());
-    }
+    if (const QString predicted = m_session->predictedAgeOf(static_cast<size_t>(row)); !predicted.isEmpty())
+        info += tr("<br>Predicted age: %1").arg(predicted.toHtmlEscaped());
     const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
     if (cluster.isValid() && cluster.toInt() >= 0)
         info += tr("<br>Cluster %1").arg(cluster.toInt());

@@ -675,13 +675,8 @@ void MapPage::showPreview(qint64 row)
             .arg(QFileInfo(QString::fromStdString(r.path)).fileName().toHtmlEscaped())
             .arg(r.age ? QString::number(*r.age) : tr("unknown"))
             .arg(r.gender == Gender::Unknown ? tr("gender unknown") : QString::fromUtf8(genderName(r.gender)));
-    if (const auto i = static_cast<size_t>(row); i < m_session->predictions().size()) {
-        const std::vector<float>& spreads = m_session->predictionSpreads();
-        const bool hasSpread = i < spreads.size();
-        text += tr("<br>predicted %1")
-                    .arg(predictedAgeText(m_session->predictions()[i], hasSpread ? spreads[i] : NAN, hasSpread)
-                             .toHtmlEscaped());
-    }
+    if (const QString predicted = m_session->predictedAgeOf(static_cast<size_t>(row)); !predicted.isEmpty())
+        text += tr("<br>predicted %1").arg(predicted.toHtmlEscaped());
     if (static_cast<size_t>(row) < m_session->clusterLabels().size() && m_session->clusterLabels()[row] >= 0)
         text += tr("<br>cluster %1").arg(m_session->clusterLabels()[static_cast<size_t>(row)]);
     m_previewText->setText(text);

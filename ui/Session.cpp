@@ -431,6 +431,15 @@ QImage Session::face(qint64 index) const
     return rgbImage(m_dataset->image(static_cast<size_t>(index)), m_dataset->imageSize(), m_dataset->imageSize());
 }
 
+QString Session::predictedAgeOf(size_t row) const
+{
+    if (row >= m_predictions->size())
+        return {};
+    const std::vector<float>& spreads = predictionSpreads();
+    const bool hasSpread = row < spreads.size();
+    return predictedAgeText((*m_predictions)[row], hasSpread ? spreads[row] : NAN, hasSpread);
+}
+
 QString predictedAgeText(float age, float sd, bool hasSpread)
 {
     const QString mean = QString::number(age, 'f', 1);

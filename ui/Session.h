@@ -139,6 +139,8 @@ public:
      * dropped with the predictions, one per face; NaN for a run trained before FaceAtlas calibrated
      * its spread; empty when the predictions came without spreads.
      */
+    /** predictedAgeText() of face `row`'s prediction and spread; empty when it has no prediction. */
+    QString predictedAgeOf(size_t row) const;
     const std::vector<float>& predictionSpreads() const { return *m_predictionSpreads; }
     std::shared_ptr<const std::vector<float>> sharedPredictionSpreads() const { return m_predictionSpreads; }
     /**
