@@ -25,7 +25,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/faceatlas/faceatlas")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # libdlib-data: the face landmark model the aligned framing reads (libdlib19.1 itself comes from shlibdeps).
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas0-pthread, libdlib-data")
+# opencv-data: the BRISQUE model files the quality columns read (libopencv-contrib406, the quality
+# module's library, comes from shlibdeps).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas0-pthread, libdlib-data, opencv-data")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 
 include(CPack)

@@ -23,7 +23,11 @@ packages=(
     # Without the pthread OpenBLAS, LibTorch falls back to reference BLAS (about 16x slower).
     libopenblas0-pthread
     libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libturbojpeg0-dev
+    # The quality columns (issue 29): OpenCV's quality module (BRISQUE) and the LIVE model files it reads.
+    libopencv-contrib-dev opencv-data
     nlohmann-json3-dev zlib1g-dev
+    # The approximate neighbour search of large maps (HNSW; header-only).
+    libhnswlib-dev
     # Face detection and landmarks (the aligned framing): dlib and its 68-point landmark model.
     libdlib-dev libdlib-data
     # Tests: matio writes MAT-files independently of the app's own reader; clang with its runtimes

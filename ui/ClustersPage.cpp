@@ -2,6 +2,7 @@
 
 #include "Charts.h"
 
+#include "data/ClusterSummaries.h"
 #include "data/Provenance.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
@@ -12,8 +13,10 @@
 #include "NextStep.h"
 #include "Session.h"
 #include "util/FileUtil.h"
+#include "WriteQueue.h"
 
 #include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <QBarCategoryAxis>
 #include <QBarSet>
@@ -27,6 +30,7 @@
 #include <QHBoxLayout>
 #include <QHorizontalBarSeries>
 #include <QLabel>
+#include <QLineEdit>
 #include <QLineSeries>
 #include <QListWidget>
 #include <QPainter>
@@ -86,6 +90,51 @@ void showPicture(QLabel* label, const QString& file, int height)
     showPixmap(label, QPixmap(file), height);
 }
 
+QString percent(std::int64_t n, std::int64_t of)
+{
+    return of > 0 ? QStringLiteral("%1%").arg(100.0 * static_cast<double>(n) / static_cast<double>(of), 0, 'f', 0)
+                  : QStringLiteral("-");
+}
+
+/** A cluster's figures, each beside the whole clustering's, and its automatic label. */
+QString summaryHtml(const ClusterSummary& c, const GroupSummary& all)
+{
+    const GroupSummary& g = c.figures;
+    QStringList parts;
+    parts << QObject::tr("<b>%1 faces</b> (%2 of those clustered)").arg(g.size).arg(percent(g.size, all.size));
+    if (g.aged > 0)
+        parts << QObject::tr("age: median %1, IQR %2–%3 (all: %4)")
+                     .arg(g.ageMedian, 0, 'f', 0)
+                     .arg(g.ageQ1, 0, 'f', 0)
+                     .arg(g.ageQ3, 0, 'f', 0)
+                     .arg(all.ageMedian, 0, 'f', 0);
+    if (g.female + g.male > 0)
+        parts << QObject::tr("%1 female of %2 with a gender (all: %3)")
+                     .arg(percent(g.female, g.female + g.male))
+                     .arg(g.female + g.male)
+                     .arg(percent(all.female, all.female + all.male));
+    if (!g.races.empty()) {
+        QStringList races;
+        for (const auto& [race, n] : g.races)
+            races << QStringLiteral("%1 %2").arg(QString::fromStdString(race), percent(n, g.raced()));
+        parts << QObject::tr("race: %1").arg(races.join(", "));
+    }
+    if (g.flagged >= 0)
+        parts << QObject::tr("%1 flagged by the label audit (all: %2)")
+                     .arg(percent(g.flagged, g.size), percent(all.flagged, all.size));
+    if (g.framed)
+        parts << QObject::tr("framing: %1 aligned, %2 no face found, %3 from group photos")
+                     .arg(g.aligned)
+                     .arg(g.noFaceFound)
+                     .arg(g.severalFaces);
+    if (std::isfinite(g.qualityMedian))
+        parts << QObject::tr("quality: median %1 (all: %2)")
+                     .arg(g.qualityMedian, 0, 'g', 3)
+                     .arg(all.qualityMedian, 0, 'g', 3);
+    parts << QObject::tr("automatic label: <i>%1</i>").arg(QString::fromStdString(c.label).toHtmlEscaped());
+    return parts.join(QStringLiteral("; "));
+}
+
 } // namespace
 
 ClustersPage::ClustersPage(Session* session, QWidget* parent)
@@ -136,8 +185,29 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     // The left column is as wide as the cluster list; the charts must not widen it.
     for (QChartView* view : {m_ageView, m_sweepView})
         view->setMaximumWidth(m_list->maximumWidth());
+    // The selected cluster's name, editable (Enter or leaving the field saves it), and its summary.
+    m_name = new QLineEdit;
+    m_name->setObjectName("clusterName");
+    m_name->setToolTip(tr("A name for this cluster, kept with the clustering and shown on the map and in the grid's "
+                          "filter; empty: its automatic label"));
+    m_clusterSummary = new QLabel;
+    m_clusterSummary->setObjectName("clusterSummary");
+    m_clusterSummary->setWordWrap(true);
+    m_clusterSummary->setMaximumWidth(m_list->maximumWidth());
+    m_nameStatus = new QLabel;
+    m_nameStatus->setObjectName("nameStatus");
+    m_nameStatus->setWordWrap(true);
+    m_nameStatus->setMaximumWidth(m_list->maximumWidth());
+    m_nameStatus->setStyleSheet("color: #b03000");
+    m_nameStatus->hide();
+    auto* nameRow = new QHBoxLayout;
+    nameRow->addWidget(new QLabel(tr("Name")));
+    nameRow->addWidget(m_name, 1);
     auto* left = new QVBoxLayout;
     left->addWidget(m_list, 2);
+    left->addLayout(nameRow);
+    left->addWidget(m_clusterSummary);
+    left->addWidget(m_nameStatus);
     left->addWidget(m_ageView, 1);
     left->addWidget(m_sweepView, 1);
 
@@ -197,6 +267,14 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
         connect(box, &QSpinBox::valueChanged, this, &ClustersPage::showInterpolation);
     connect(m_run, &QPushButton::clicked, this, &ClustersPage::cluster);
     connect(m_list, &QListWidget::currentRowChanged, this, &ClustersPage::showCluster);
+    connect(m_name, &QLineEdit::editingFinished, this, [this] { nameSelectedCluster(m_name->text()); });
+    connect(session, &Session::clusterNamesChanged, this, &ClustersPage::showNames);
+    connect(session, &Session::clusterNameWritten, this, [this](const QString& error) {
+        if (!error.isEmpty()) {
+            m_nameStatus->setText(error.toHtmlEscaped());
+            m_nameStatus->show();
+        }
+    });
     connect(exportButton, &QPushButton::clicked, this, [this] {
         const QString from = QDir(m_session->clustersDir()).filePath("assignments.csv");
         if (!QFileInfo::exists(from))
@@ -205,12 +283,7 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
             QFileDialog::getSaveFileName(this, tr("Export assignments"), "assignments.csv", tr("CSV (*.csv)"));
         if (to.isEmpty())
             return;
-        try { // written beside and renamed: a failed copy never loses the file it would replace
-            copyFileAtomic(from.toStdString(), to.toStdString());
-            m_summary->setText(tr("Saved the assignments to %1.").arg(to.toHtmlEscaped()));
-        } catch (const std::exception& e) {
-            m_summary->setText(tr("Could not write %1: %2").arg(to.toHtmlEscaped(), QString::fromUtf8(e.what())));
-        }
+        exportAssignments(to);
     });
     connect(sheetButton, &QPushButton::clicked, this, [this] {
         const QString from =
@@ -240,6 +313,90 @@ ClustersPage::ClustersPage(Session* session, QWidget* parent)
     });
     if (!m_session->clustersDir().isEmpty())
         loadResults();
+}
+
+void ClustersPage::exportAssignments(const QString& to)
+{
+    const QString from = QDir(m_session->clustersDir()).filePath("assignments.csv");
+    // Its JSON companion beside it (x.csv -> x.json): the clusters' names, labels and summaries as they are now.
+    const QString companion = (to.endsWith(".csv", Qt::CaseInsensitive) ? to.chopped(4) : to) + ".json";
+    const auto names = m_session->clusterSummaries();
+    // Through the write queue: in order after the names being saved, never dropped. Each file is
+    // written beside and renamed: a failed copy never loses the file it would replace.
+    m_session->writer()->submit<bool>(
+        this,
+        [from = from.toStdString(), to = to.toStdString(), companion = companion.toStdString(), names] {
+            copyFileAtomic(from, to);
+            if (names)
+                writeFileAtomic(companion, clusterNamesJson(*names));
+            return names != nullptr;
+        },
+        [this, to, companion](bool withNames) {
+            m_summary->setText(withNames
+                                   ? tr("Saved the assignments to %1 and the clusters' names and summaries to %2.")
+                                         .arg(to.toHtmlEscaped(), companion.toHtmlEscaped())
+                                   : tr("Saved the assignments to %1.").arg(to.toHtmlEscaped()));
+        },
+        [this, to](const QString& error) {
+            m_summary->setText(tr("Could not write %1: %2").arg(to.toHtmlEscaped(), error));
+        });
+}
+
+void ClustersPage::nameSelectedCluster(const QString& name)
+{
+    const int row = m_list->currentRow();
+    if (row < 0)
+        return;
+    const QString why = m_session->renameCluster(row, name);
+    m_nameStatus->setText(why.toHtmlEscaped());
+    m_nameStatus->setVisible(!why.isEmpty());
+}
+
+QString ClustersPage::clusterText(int row) const
+{
+    const QListWidgetItem* item = m_list->item(row);
+    return item ? item->text() : QString();
+}
+
+QString ClustersPage::clusterSummaryText() const
+{
+    return m_clusterSummary->text();
+}
+
+void ClustersPage::showNames()
+{
+    const auto names = m_session->clusterSummaries();
+    for (int row = 0; row < m_list->count(); ++row) {
+        QListWidgetItem* item = m_list->item(row);
+        const QString figures = item->data(Qt::UserRole).toString();
+        const QString shown = names && static_cast<size_t>(row) < names->clusters.size()
+                                  ? QString::fromStdString(names->clusters[static_cast<size_t>(row)].shown())
+                                  : QString();
+        item->setText(shown.isEmpty() ? QStringLiteral("#%1  %2").arg(row).arg(figures)
+                                      : QStringLiteral("#%1  %2\n       %3").arg(row).arg(shown, figures));
+    }
+    showClusterSummary(m_list->currentRow());
+}
+
+void ClustersPage::showClusterSummary(int row)
+{
+    const auto names = m_session->clusterSummaries();
+    const bool known = names && row >= 0 && static_cast<size_t>(row) < names->clusters.size();
+    {
+        const QSignalBlocker block(m_name);
+        m_name->setText(known ? QString::fromStdString(names->clusters[static_cast<size_t>(row)].name) : QString());
+        m_name->setPlaceholderText(
+            known ? tr("automatic: %1").arg(QString::fromStdString(names->clusters[static_cast<size_t>(row)].label))
+                  : QString());
+    }
+    m_name->setEnabled(known);
+    m_clusterSummary->setText(known ? summaryHtml(names->clusters[static_cast<size_t>(row)], names->all) : QString());
+    // A names file that cannot be read, or summaries computed on opening: said under the summary.
+    const QString note = m_session->clusterNamesNote();
+    if (m_nameStatus->text().isEmpty() || !note.isEmpty()) {
+        m_nameStatus->setText(note.toHtmlEscaped());
+        m_nameStatus->setVisible(!note.isEmpty());
+    }
 }
 
 QChartView* ClustersPage::sweepView() const
@@ -300,6 +457,7 @@ void ClustersPage::clearResults()
         label->setText(caption);
     }
     m_members->clear();
+    showClusterSummary(-1);                // no cluster: no name to edit, no summary
     for (QSpinBox* box : {m_from, m_to}) { // no clustering: no cluster to pick between
         const QSignalBlocker block(box);
         box->setRange(0, 0);
@@ -342,11 +500,13 @@ void ClustersPage::showResults()
                                 ? QString::number(c.at("age_mean").get<double>(), 'f', 1)
                                 : tr("?");
         const auto& g = c.at("gender");
-        auto* item = new QListWidgetItem(
-            tr("#%1  %2 faces, age %3").arg(c.at("cluster").get<int>()).arg(c.at("size").get<long long>()).arg(age));
+        const QString figures = tr("%1 faces, age %2").arg(c.at("size").get<long long>()).arg(age);
+        auto* item = new QListWidgetItem(QStringLiteral("#%1  %2").arg(c.at("cluster").get<int>()).arg(figures));
+        item->setData(Qt::UserRole, figures); // showNames() puts the name or label before these figures
         item->setToolTip(tr("%1 male, %2 female").arg(g.at("M").get<long long>()).arg(g.at("F").get<long long>()));
         m_list->addItem(item);
     }
+    showNames();
     const auto number = [](const nlohmann::json& v) {
         return v.is_number() ? QString::number(v.get<double>(), 'f', 3) : QStringLiteral("-");
     };
@@ -554,6 +714,7 @@ void ClustersPage::showCluster(int row)
 {
     if (row < 0)
         return;
+    showClusterSummary(row);
     const QDir dir(m_session->clustersDir());
     // The cluster's age histogram by decade.
     try {

@@ -9,6 +9,7 @@
 class QChartView;
 class QCheckBox;
 class QLabel;
+class QLineEdit;
 class QListWidget;
 class QPushButton;
 class QPixmap;
@@ -45,6 +46,14 @@ public:
     QChartView* sweepView() const;
     /** Clusters a range of k (kMin..kMax) and keeps the best by silhouette. */
     void sweep(int kMin, int kMax);
+    /** Copies assignments.csv to `to` and writes its JSON companion (names, labels, summaries) beside it. */
+    void exportAssignments(const QString& to);
+    /** Names the selected cluster as typing a name into its name field and pressing Enter does. */
+    void nameSelectedCluster(const QString& name);
+    /** The list's line of cluster `row` (its number, name or automatic label, size and age). */
+    QString clusterText(int row) const;
+    /** The selected cluster's summary beside the list. */
+    QString clusterSummaryText() const;
 
 Q_SIGNALS:
     void clustered();
@@ -60,6 +69,9 @@ private:
     void clearResults();
     QString provenance(const nlohmann::json& metrics) const;
     void showCluster(int row);
+    /** Each cluster's line and the selected one's name and summary, from the session's names. */
+    void showNames();
+    void showClusterSummary(int row);
     void loadInterpolation(const nlohmann::json& clusters);
     void showInterpolation();
     Session* m_session;
@@ -70,6 +82,9 @@ private:
     QSpinBox* m_kMax;
     QLabel* m_summary;
     QListWidget* m_list;
+    QLineEdit* m_name;        // the selected cluster's name; empty shows its automatic label
+    QLabel* m_clusterSummary; // the selected cluster's figures against every clustered face
+    QLabel* m_nameStatus;     // a name that could not be saved, or why names cannot be edited
     QLabel* m_gallery;
     QListWidget* m_members;
     QLabel* m_centroid;

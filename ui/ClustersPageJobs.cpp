@@ -1,6 +1,8 @@
 // The Clusters page's jobs: encoding the faces with an autoencoder and clustering the codes.
 #include "ClustersPage.h"
 
+#include "analysis/SliceJob.h"
+#include "data/PreparedDataset.h"
 #include "data/Provenance.h"
 #include "JobRunner.h"
 #include "ml/ClusterJob.h"
@@ -108,8 +110,20 @@ void ClustersPage::cluster()
         m_summary->setText(tr("The selection has %1 faces: too few for k = %2.").arg(p.rows.size()).arg(p.k));
         return;
     }
-    const auto job = [p](const CancelToken& cancel, const JobRunner::Report& report) {
-        const ClusterResult result = ClusterJob(p).run(
+    // The newest label audit of the open preparation: each cluster's summary counts the faces it flags.
+    const std::string audit = m_session->newest(OutputKind::Audit).toStdString();
+    const auto data = m_session->sharedDataset();
+    const auto job = [p, audit, data](const CancelToken& cancel, const JobRunner::Report& report) {
+        ClusterParams params = p;
+        if (!audit.empty() && data) {
+            try { // read here, on the worker: the clustering itself (ml) reads no audit
+                params.auditFlagged = std::make_shared<const std::vector<char>>(auditFlaggedRows(audit, *data));
+                params.audit = audit;
+            } catch (const std::exception&) {
+                // an audit that cannot be read: the summaries go without its flags (cluster_names.json says none)
+            }
+        }
+        const ClusterResult result = ClusterJob(params).run(
             cancel, [&](const JobProgress& jp) { report(QString::fromUtf8(jp.stage), jp.done, jp.total); });
         return !result.cancelled;
     };

@@ -3,6 +3,8 @@
 #include "Charts.h"
 
 #include "data/Cleaning.h"
+#include "data/DatasetHistory.h"
+#include "data/FaceQuality.h"
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
@@ -10,6 +12,7 @@
 #include "data/Readers.h"
 #include "data/ReviewFile.h"
 #include "FacePicture.h"
+#include "HistoryPanel.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Attention.h"
@@ -175,7 +178,35 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     form->addRow(m_applyReview);
     refreshReview();
     form->addRow(m_balance);
-    form->addRow(m_prepare);
+    // The quality steps (off by default): they run on the stored faces, after the others; the preview
+    // counts them from the quality columns of the preparation Prepare will replace.
+    for (const QualityStep& step : qualitySteps()) {
+        auto* on = new QCheckBox(tr("Drop %1").arg(QString::fromUtf8(step.name)));
+        on->setObjectName(QStringLiteral("quality-%1").arg(QString::fromUtf8(step.option)));
+        on->setToolTip(tr("A quality step (as prepare --%1): measured on each stored face").arg(step.option));
+        auto* threshold = new QDoubleSpinBox;
+        threshold->setObjectName(QStringLiteral("quality-%1-threshold").arg(QString::fromUtf8(step.option)));
+        threshold->setRange(0, 100000);
+        threshold->setDecimals(1);
+        threshold->setValue(step.suggested);
+        threshold->setEnabled(false);
+        connect(on, &QCheckBox::toggled, threshold, &QWidget::setEnabled);
+        form->addRow(on, threshold);
+        m_qualitySteps.push_back(on);
+        m_qualityThresholds.push_back(threshold);
+    }
+    // History: the versions of this source (each Prepare keeps the one it replaces) and their diffs,
+    // in a panel of its own (ui/HistoryPanel).
+    auto* history = new QPushButton(tr("History"));
+    history->setObjectName("history");
+    history->setToolTip(tr("The versions of this dataset (each preparation), what changed between two, and the disk "
+                           "each holds"));
+    connect(history, &QPushButton::clicked, this, [this] { HistoryPanel::showFor(this, m_session); });
+    auto* prepareRow = new QHBoxLayout;
+    prepareRow->setContentsMargins(0, 0, 0, 0);
+    prepareRow->addWidget(m_prepare, 1);
+    prepareRow->addWidget(history);
+    form->addRow(prepareRow);
     // Prepare's warning when the decisions would remove many faces: inline, not a dialog, so the
     // page stays usable (and scriptable) while it is shown; Prepare waits for "Prepare anyway".
     m_prepareWarning = new QWidget;
@@ -300,7 +331,11 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_sortBy->addItem(tr("Sort by age"), ThumbnailModel::AgeRole);
     m_sortBy->addItem(tr("Sort by face score"), ThumbnailModel::FaceScoreRole);
     m_sortBy->addItem(tr("Sort by prediction error"), ThumbnailModel::ErrorRole);
+    for (size_t k = 0; k < kQualityColumnCount; ++k)
+        m_sortBy->addItem(tr("Sort by %1").arg(QString::fromUtf8(qualityColumns()[k].name)),
+                          ThumbnailModel::QualityRole + static_cast<int>(k));
     m_filterCluster = new QComboBox;
+    m_filterCluster->setObjectName("filterCluster");
     m_filterCluster->addItem(tr("All clusters"), -1);
     m_filterFraming = new QComboBox;
     m_filterFraming->setObjectName("filterFraming");
@@ -315,6 +350,26 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_filterValue = new QComboBox;
     m_filterValue->setObjectName("filterValue");
     m_filterValue->hide();
+    m_filterQuality = new QComboBox;
+    m_filterQuality->setObjectName("filterQuality");
+    m_filterQuality->setToolTip(tr("Show only the faces whose quality column, measured on the stored face at "
+                                   "Prepare, lies in a range"));
+    m_filterQuality->addItem(tr("Any quality"), -1);
+    for (size_t k = 0; k < kQualityColumnCount; ++k) {
+        m_filterQuality->addItem(QString::fromUtf8(qualityColumns()[k].name), static_cast<int>(k));
+        m_filterQuality->setItemData(static_cast<int>(k) + 1, QString::fromUtf8(qualityColumns()[k].description),
+                                     Qt::ToolTipRole);
+    }
+    m_filterQuality->hide();
+    m_qualityLow = new QDoubleSpinBox;
+    m_qualityLow->setObjectName("qualityLow");
+    m_qualityHigh = new QDoubleSpinBox;
+    m_qualityHigh->setObjectName("qualityHigh");
+    for (QDoubleSpinBox* box : {m_qualityLow, m_qualityHigh}) {
+        box->setDecimals(1);
+        box->setRange(0, 0);
+        box->hide();
+    }
     // A value may be long (256 bytes): both boxes keep a modest width so the grid keeps its room.
     for (QComboBox* box : {m_filterColumn, m_filterValue}) {
         box->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
@@ -346,6 +401,9 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     auto* columnRow = new QHBoxLayout;
     columnRow->addWidget(m_filterColumn);
     columnRow->addWidget(m_filterValue);
+    columnRow->addWidget(m_filterQuality);
+    columnRow->addWidget(m_qualityLow);
+    columnRow->addWidget(m_qualityHigh);
     columnRow->addStretch();
     auto* legend = new QLabel(tr("Under each face: its age, and in brackets the predicted age once predicted."));
     legend->setObjectName("gridLegend");
@@ -453,9 +511,14 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         filterChanged();
     };
     connect(m_sortBy, &QComboBox::currentIndexChanged, this, [this, resort] {
-        // Each key's natural order first: youngest first, highest score and largest error first.
+        // Each key's natural order first: youngest first, highest score and largest error first, the
+        // worst quality first (the least sharp, the highest BRISQUE).
         const QSignalBlocker block(m_descending);
-        m_descending->setChecked(m_sortBy->currentData().toInt() != ThumbnailModel::AgeRole);
+        const int role = m_sortBy->currentData().toInt();
+        const int quality = role - ThumbnailModel::QualityRole;
+        m_descending->setChecked(quality >= 0 && quality < static_cast<int>(kQualityColumnCount)
+                                     ? !qualityColumns()[static_cast<size_t>(quality)].higherIsBetter
+                                     : role != ThumbnailModel::AgeRole);
         resort();
     });
     connect(m_descending, &QCheckBox::toggled, this, resort);
@@ -468,6 +531,15 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         filterChanged();
     });
     connect(m_filterColumn, &QComboBox::currentIndexChanged, this, &DatasetPage::listColumnValues);
+    connect(m_filterQuality, &QComboBox::currentIndexChanged, this, [this] { applyQualityRange(true); });
+    for (QDoubleSpinBox* box : {m_qualityLow, m_qualityHigh})
+        connect(box, &QDoubleSpinBox::valueChanged, this, [this] { applyQualityRange(false); });
+    for (size_t s = 0; s < m_qualitySteps.size(); ++s) {
+        connect(m_qualitySteps[s], &QCheckBox::toggled, this, &DatasetPage::updateCounts);
+        connect(m_qualitySteps[s], &QCheckBox::toggled, this, [this] { saveCleaningSettings(); });
+        connect(m_qualityThresholds[s], &QDoubleSpinBox::valueChanged, this, &DatasetPage::updateCounts);
+        connect(m_qualityThresholds[s], &QDoubleSpinBox::valueChanged, this, [this] { saveCleaningSettings(); });
+    }
     connect(m_filterValue, &QComboBox::currentIndexChanged, this, &DatasetPage::applyColumnFilter);
     connect(m_predict, &QPushButton::clicked, this, &DatasetPage::predictAll);
     const auto refreshExtras = [this] {
@@ -480,10 +552,16 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         for (int label : m_session->clusterLabels())
             k = std::max(k, label + 1);
         for (int c = 0; c < k; ++c)
-            m_filterCluster->addItem(tr("Cluster %1").arg(c), c);
+            m_filterCluster->addItem(tr("Cluster %1").arg(m_session->clusterTitle(c)), c);
         m_filter->setCluster(-1);
         filterChanged();
     };
+    // A cluster named on the Clusters page: the same entries, renamed, the choice kept.
+    connect(session, &Session::clusterNamesChanged, this, [this] {
+        for (int i = 0; i < m_filterCluster->count(); ++i)
+            if (const int c = m_filterCluster->itemData(i).toInt(); c >= 0)
+                m_filterCluster->setItemText(i, tr("Cluster %1").arg(m_session->clusterTitle(c)));
+    });
     connect(session, &Session::predictionsChanged, this, refreshExtras);
     // The panel shows the newest predictions and the newest age model of the face it shows.
     const auto refreshPanel = [this] {
@@ -494,6 +572,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
             showFace(index, /*activate=*/false);
     };
     connect(session, &Session::predictionsChanged, this, refreshPanel);
+    connect(session, &Session::clusterNamesChanged, this, refreshPanel); // "Cluster 3 · its name"
     connect(session, &Session::runsChanged, this, refreshPanel);
     connect(session, &Session::runsChanged, this, &DatasetPage::refreshReview); // a new workspace
     connect(session, &Session::clustersChanged, this, refreshExtras);
@@ -520,6 +599,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     connect(session, &Session::datasetAboutToChange, this, [this] {
         setSubset(nullptr, 0);
         m_filter->setColumnMask(nullptr);
+        m_filter->setQuality(nullptr);
         m_model->setDataset(nullptr);
         clearFacePanel();
         auto* empty = new QChart;
@@ -533,6 +613,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
         m_model->setDataset(m_session->sharedDataset());
         refreshFramingGroups();
         refreshColumnFilter();
+        refreshQuality();
         refreshExtras();
         if (const auto* data = m_session->dataset()) {
             showManifest(QString::fromStdString(data->manifestJson()));
@@ -587,6 +668,9 @@ void DatasetPage::filterChanged()
     QString text = total == 0 ? QString() : tr("%1 of %2 faces match").arg(shown).arg(total);
     if (m_sortBy->currentData().toInt() == ThumbnailModel::ErrorRole && m_session->predictions().empty())
         text += tr(" (no predictions yet: press Predict ages to sort by error)");
+    const int quality = m_sortBy->currentData().toInt() - ThumbnailModel::QualityRole;
+    if (quality >= 0 && quality < static_cast<int>(kQualityColumnCount) && !m_filter->quality() && m_session->dataset())
+        text += " (" + QString::fromStdString(noQualityMessage(*m_session->dataset())) + ")";
     m_matchCount->setText(text);
     m_grid->scrollToTop();
     // The panel never shows a face the filter has just hidden.
@@ -858,8 +942,18 @@ void DatasetPage::startPrepare(bool removalConfirmed)
                 return true;
             }
         }
-        const PrepareResult result = PrepareJob(params).run(
-            cancel, [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+        // The preparation this one replaces is kept as a version (hard links, dropped again when
+        // nothing replaced it), so History can list and compare it until the user removes it.
+        const std::filesystem::path kept = keepPreparationVersion(params.outDir);
+        PrepareResult result;
+        try {
+            result = PrepareJob(params).run(
+                cancel, [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+        } catch (...) {
+            settleKeptVersion(kept, params.outDir);
+            throw;
+        }
+        settleKeptVersion(kept, params.outDir);
         return !result.cancelled;
     };
     const auto done = [this, dir, spec, held](bool ok, bool cancelled, const QString& error) {

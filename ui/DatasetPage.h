@@ -216,6 +216,18 @@ private:
     void listColumnValues();
     /** The faces with the chosen value, matched on the lane, into the grid's filter. */
     void applyColumnFilter();
+    // The quality columns measured at prepare (issue 29): a sort key each, and a range filter on one,
+    // shown when the open preparation has them (read on the lane into the grid's filter).
+    QComboBox* m_filterQuality;
+    QDoubleSpinBox* m_qualityLow;
+    QDoubleSpinBox* m_qualityHigh;
+    /** Reads the open preparation's quality columns on the lane into the grid's filter. */
+    void refreshQuality();
+    /** The chosen quality column's range into the grid's filter (the spin boxes span its values when chosen). */
+    void applyQualityRange(bool columnChanged);
+    // The quality cleaning steps, off by default: a check box and a threshold per row of qualitySteps().
+    std::vector<QCheckBox*> m_qualitySteps;
+    std::vector<QDoubleSpinBox*> m_qualityThresholds;
     QPushButton* m_predict;
 };
 

@@ -6,6 +6,7 @@
 #include "Charts.h"
 
 #include "data/Cleaning.h"
+#include "data/FaceQuality.h"
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareJob.h"
@@ -14,6 +15,7 @@
 #include "FacePicture.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
+#include "MapColoring.h"
 #include "ml/Attention.h"
 #include "ml/Batches.h"
 #include "ml/Inference.h"
@@ -24,6 +26,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -118,6 +122,65 @@ void DatasetPage::refreshColumnFilter()
     m_filterColumn->setVisible(!names.empty());
     m_filterValue->hide();
     m_filter->setColumnMask(nullptr);
+}
+
+void DatasetPage::refreshQuality()
+{
+    const auto data = m_session->sharedDataset();
+    {
+        const QSignalBlocker block(m_filterQuality);
+        m_filterQuality->setCurrentIndex(0);
+    }
+    m_filter->setQualityRange(-1, 0, 0);
+    m_filter->setQuality(nullptr);
+    for (QWidget* w : std::initializer_list<QWidget*>{m_filterQuality, m_qualityLow, m_qualityHigh})
+        w->hide();
+    if (!data)
+        return;
+    // quality.f32 is read on the lane (qualityOf, shared with the map); a preparation from before the
+    // quality columns has none: the range filter stays hidden and a sort by one says why.
+    m_session->lane()->submit<std::shared_ptr<const FaceQuality>>(
+        QStringLiteral("grid-quality"), this, [data] { return qualityOf(data); },
+        [this, data](std::shared_ptr<const FaceQuality> quality) {
+            if (data != m_session->sharedDataset())
+                return;
+            const bool has = quality && !quality->empty();
+            m_filter->setQuality(has ? std::move(quality) : nullptr);
+            m_filterQuality->setVisible(m_filter->quality() != nullptr);
+            filterChanged();
+            if (m_shownFace >= 0 && m_filter->quality()) // the face panel shows them too
+                showDatasetFace(m_shownFace);
+        },
+        [this](const QString& error) { m_matchCount->setText(tr("Cannot read the quality columns: %1").arg(error)); });
+}
+
+void DatasetPage::applyQualityRange(bool columnChanged)
+{
+    const int column = m_filterQuality->currentData().toInt();
+    const FaceQuality* quality = m_filter->quality();
+    const bool on = column >= 0 && quality;
+    m_qualityLow->setVisible(on);
+    m_qualityHigh->setVisible(on);
+    if (on && columnChanged) {
+        // The boxes span the column's values, so the range starts as every face that has one.
+        float low = std::numeric_limits<float>::infinity(), high = -low;
+        for (size_t i = 0; i < quality->rows; ++i)
+            if (const float v = quality->at(i, static_cast<size_t>(column)); std::isfinite(v)) {
+                low = std::min(low, v);
+                high = std::max(high, v);
+            }
+        if (low > high)
+            low = high = 0;
+        const QSignalBlocker blockLow(m_qualityLow), blockHigh(m_qualityHigh);
+        for (QDoubleSpinBox* box : {m_qualityLow, m_qualityHigh}) {
+            box->setRange(std::floor(low * 10) / 10, std::ceil(high * 10) / 10);
+            box->setSingleStep(std::max(0.1, (high - low) / 50.0));
+        }
+        m_qualityLow->setValue(m_qualityLow->minimum());
+        m_qualityHigh->setValue(m_qualityHigh->maximum());
+    }
+    m_filter->setQualityRange(on ? column : -1, m_qualityLow->value(), m_qualityHigh->value());
+    filterChanged();
 }
 
 void DatasetPage::listColumnValues()
@@ -267,9 +330,18 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
         info += tr("<br>Predicted age: %1").arg(predicted.toHtmlEscaped());
     const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
     if (cluster.isValid() && cluster.toInt() >= 0)
-        info += tr("<br>Cluster %1").arg(cluster.toInt());
+        info += tr("<br>Cluster %1").arg(m_session->clusterTitle(cluster.toInt()).toHtmlEscaped());
     else if (cluster.isValid())
         info += tr("<br>In no cluster (only a selection was clustered)");
+    // The quality columns measured on the stored face at Prepare, when the preparation has them.
+    if (const FaceQuality* quality = m_filter->quality(); quality && static_cast<size_t>(row) < quality->rows) {
+        QStringList parts;
+        for (size_t k = 0; k < quality->names.size(); ++k)
+            parts << tr("%1 %2")
+                         .arg(QString::fromStdString(quality->names[k]))
+                         .arg(quality->at(static_cast<size_t>(row), k), 0, 'f', 1);
+        info += tr("<br>Quality: %1").arg(parts.join(QStringLiteral(", ")));
+    }
     m_faceInfo->setText(info);
     // The CSV source's further columns, when the preparation kept some: read on the lane, then added.
     m_session->lane()->submit<QString>(

@@ -219,7 +219,12 @@ void DatasetPage::showPreviewSteps(const StepPreview& preview)
             removed = nothingLooked ? QStringLiteral("?") : tr("at least %1").arg(s.removed);
             uncertain = true;
         } else if (s.notApplicable) {
-            name += tr(" (%1 lack the field, kept)").arg(s.notApplicable);
+            // A quality step counts from the quality columns of the preparation Prepare replaces: a
+            // face it does not hold is measured only by Prepare.
+            const bool quality = std::any_of(qualitySteps().begin(), qualitySteps().end(),
+                                             [&](const QualityStep& q) { return s.name == q.name; });
+            name += quality ? tr(" (%1 not measured yet: Prepare measures them)").arg(s.notApplicable)
+                            : tr(" (%1 lack the field, kept)").arg(s.notApplicable);
         }
         auto* item = new QTableWidgetItem(name);
         // The score step also takes the pictures in which no face was found at all (their score is
@@ -254,7 +259,7 @@ void DatasetPage::showPreviewSteps(const StepPreview& preview)
 
 PrepareParams DatasetPage::previewParams() const
 {
-    // What startPrepare() takes (it adds the output folder, which the preview does not need).
+    // What startPrepare() takes, the output folder included (the preview reads its quality columns).
     PrepareParams params;
     params.source = m_session->source().toStdString();
     params.size = m_size->value();
@@ -271,6 +276,11 @@ PrepareParams DatasetPage::previewParams() const
     params.cleaning.balanceAges = m_balance->isChecked();
     params.cleaning.dropMultipleFaces = m_multipleFaces->isChecked();
     params.everyFace = m_everyFace->isEnabled() && m_everyFace->isChecked();
+    for (size_t q = 0; q < m_qualitySteps.size() && q < kQualityStepCount; ++q)
+        if (m_qualitySteps[q]->isChecked())
+            params.quality.threshold[q] = m_qualityThresholds[q]->value();
+    // The preparation Prepare will replace: the preview counts the quality steps from its columns.
+    params.outDir = m_session->preparedDirFor(m_session->source(), params.size).toStdString();
     const QString review = QDir(m_session->workspace()).filePath(QStringLiteral("review.csv"));
     if (m_applyReview->isChecked() && QFileInfo::exists(review))
         params.review = review.toStdString();

@@ -22,6 +22,7 @@
 #include "util/Parallel.h"
 
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <QBarCategoryAxis>
@@ -251,6 +252,15 @@ std::optional<std::string> DatasetPage::preparedWith() const
             same = st.at(ownScores ? "min_face_score" : "min_detector_score").get<double>() == m_minScore->value();
         if (same && c.filterAge)
             same = st.at("age_min").get<double>() == c.ageMin && st.at("age_max").get<double>() == c.ageMax;
+        // The quality steps: the same ones on, each at its threshold (a manifest without quality_steps had none).
+        const auto quality = st.find("quality_steps");
+        for (size_t q = 0; same && q < kQualityStepCount; ++q) {
+            const char* option = qualitySteps()[q].option;
+            const bool recorded = quality != st.end() && quality->contains(option);
+            same = std::isnan(now.quality.threshold[q])
+                       ? !recorded
+                       : recorded && quality->at(option).get<double>() == now.quality.threshold[q];
+        }
         if (!same)
             return std::nullopt;
         if (now.review.empty())

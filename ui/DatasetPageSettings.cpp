@@ -2,6 +2,7 @@
 #include "DatasetPage.h"
 
 #include "data/Cleaning.h"
+#include "data/FaceQuality.h"
 #include "Session.h"
 #include "util/FileUtil.h"
 
@@ -27,17 +28,24 @@ QString groupFor(const QString& spec)
 
 QVariantMap DatasetPage::cleaningSettings() const
 {
-    return {{"size", m_size->value()},
-            {"minScore", m_minScore->value()},
-            {"ageMin", m_ageMin->value()},
-            {"ageMax", m_ageMax->value()},
-            {"minImageSize", m_minImage->value()},
-            {"valFraction", m_valFraction->value()},
-            {"balance", m_balance->isChecked()},
-            {"dropMultipleFaces", m_multipleFaces->isChecked()},
-            {"everyFace", m_everyFace->isChecked()},
-            {"filterFaceScore", m_filterScore->isChecked()},
-            {"filterAge", m_filterAge->isChecked()}};
+    QVariantMap values = {{"size", m_size->value()},
+                          {"minScore", m_minScore->value()},
+                          {"ageMin", m_ageMin->value()},
+                          {"ageMax", m_ageMax->value()},
+                          {"minImageSize", m_minImage->value()},
+                          {"valFraction", m_valFraction->value()},
+                          {"balance", m_balance->isChecked()},
+                          {"dropMultipleFaces", m_multipleFaces->isChecked()},
+                          {"everyFace", m_everyFace->isChecked()},
+                          {"filterFaceScore", m_filterScore->isChecked()},
+                          {"filterAge", m_filterAge->isChecked()}};
+    // The quality steps: on or off, and each one's threshold, by its command-line name.
+    for (size_t q = 0; q < m_qualitySteps.size(); ++q) {
+        const QString key = QStringLiteral("quality-%1").arg(QString::fromUtf8(qualitySteps()[q].option));
+        values[key] = m_qualitySteps[q]->isChecked();
+        values[key + QStringLiteral("-threshold")] = m_qualityThresholds[q]->value();
+    }
+    return values;
 }
 
 void DatasetPage::saveCleaningSettings() const
@@ -80,6 +88,15 @@ void DatasetPage::restoreCleaningSettings(const QString& spec, bool ownScores)
     m_everyFace->setChecked(value("everyFace").toBool());
     m_filterScore->setChecked(value("filterFaceScore").toBool());
     m_filterAge->setChecked(value("filterAge").toBool());
+    for (size_t q = 0; q < m_qualitySteps.size(); ++q) {
+        const QString key = QStringLiteral("quality-%1").arg(QString::fromUtf8(qualitySteps()[q].option));
+        const QSignalBlocker blockOn(m_qualitySteps[q]), blockThreshold(m_qualityThresholds[q]);
+        m_qualitySteps[q]->setChecked(settings.value(key, defaults.value(key)).toBool());
+        m_qualityThresholds[q]->setValue(
+            settings.value(key + QStringLiteral("-threshold"), defaults.value(key + QStringLiteral("-threshold")))
+                .toDouble());
+        m_qualityThresholds[q]->setEnabled(m_qualitySteps[q]->isChecked());
+    }
     m_ageMax->setMinimum(m_ageMin->value());
     m_ageMin->setMaximum(m_ageMax->value());
     m_minScore->setEnabled(m_filterScore->isChecked());

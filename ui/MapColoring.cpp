@@ -1,5 +1,7 @@
 #include "MapColoring.h"
 
+#include "data/ClusterSummaries.h"
+#include "data/FaceQuality.h"
 #include "data/PreparedDataset.h"
 #include "data/SourceColumns.h"
 #include "ml/Calibration.h"
@@ -8,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <QObject>
 #include <stdexcept>
 #include <unordered_map>
@@ -140,12 +143,40 @@ QString sourceColumnPrefix()
     return QObject::tr("column: ");
 }
 
+QString qualityColumnPrefix()
+{
+    return QObject::tr("quality: ");
+}
+
+std::shared_ptr<const FaceQuality> qualityOf(const std::shared_ptr<const PreparedDataset>& data)
+{
+    static std::mutex mutex;
+    static std::weak_ptr<const PreparedDataset> cachedFor;
+    static std::shared_ptr<const FaceQuality> cached;
+    const std::lock_guard lock(mutex);
+    if (!data)
+        return std::make_shared<const FaceQuality>();
+    if (cachedFor.lock() != data || !cached) {
+        cached = std::make_shared<const FaceQuality>(readPreparedQuality(*data));
+        cachedFor = data;
+    }
+    return cached;
+}
+
 QStringList mapColumnNames(const std::vector<std::string>& sourceColumnNames)
 {
-    QStringList names = {
-        QObject::tr("true age"),   QObject::tr("predicted age"), QObject::tr("age error"),
-        QObject::tr("cluster"),    QObject::tr("gender"),        QObject::tr("split"),
-        QObject::tr("face score"), QObject::tr("suspicion"),     QObject::tr("uncertainty of the predicted age")};
+    QStringList names = {QObject::tr("true age"),
+                         QObject::tr("predicted age"),
+                         QObject::tr("age error"),
+                         QObject::tr("cluster"),
+                         QObject::tr("gender"),
+                         QObject::tr("split"),
+                         QObject::tr("face score"),
+                         QObject::tr("suspicion"),
+                         QObject::tr("uncertainty of the predicted age"),
+                         QObject::tr("neighbourhood kept by the map")};
+    for (const QualityColumn& q : qualityColumns())
+        names << qualityColumnPrefix() + QString::fromUtf8(q.name);
     for (const std::string& name : sourceColumnNames)
         names << sourceColumnPrefix() + QString::fromStdString(name);
     return names;
@@ -184,6 +215,23 @@ MapColoring colorPoints(const QString& column, const MapColumns& columns)
         if (k < 0 || source->rows.size() != n)
             throw std::invalid_argument("the open dataset has no column '" + name + "'");
         return textColumn(source->values(static_cast<size_t>(k)), QString::fromStdString(name));
+    }
+    if (column.startsWith(qualityColumnPrefix())) {
+        // Measured on the stored faces at prepare: a continuous column, its colours from the 1st to
+        // the 99th percentile; a preparation from before them says how to get them.
+        const std::string name = column.mid(qualityColumnPrefix().size()).toStdString();
+        const FaceQuality* quality = columns.quality.get();
+        const int k = quality ? quality->find(name) : -1;
+        if (k < 0 || quality->rows != n) {
+            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
+            out.missing = QString::fromStdString(noQualityMessage(*data));
+            return out;
+        }
+        const int which = qualityColumnIndex(name);
+        const QString title = which >= 0 && !qualityColumns()[static_cast<size_t>(which)].higherIsBetter
+                                  ? QObject::tr("%1 (higher: worse)").arg(QString::fromStdString(name))
+                                  : QString::fromStdString(name);
+        return continuousColumn(quality->column(static_cast<size_t>(k)), title);
     }
     const QStringList names = mapColumnNames();
     const int which = static_cast<int>(names.indexOf(column));
@@ -227,8 +275,13 @@ MapColoring colorPoints(const QString& column, const MapColumns& columns)
             outside = outside || c < 0;
         }
         std::vector<std::pair<QColor, QString>> entries;
+        // Each cluster by its number and name (or automatic label), as the Clusters page and the grid's filter name it.
+        const auto* names = columns.clusterNames.get();
         for (int c = 0; c < k; ++c)
-            entries.emplace_back(categoryColor(c), QObject::tr("cluster %1").arg(c));
+            entries.emplace_back(categoryColor(c), names && static_cast<size_t>(c) < names->clusters.size()
+                                                       ? QStringLiteral("%1 · %2").arg(c).arg(QString::fromStdString(
+                                                           names->clusters[static_cast<size_t>(c)].shown()))
+                                                       : QObject::tr("cluster %1").arg(c));
         return categorical(*columns.clusters, entries,
                            outside ? QObject::tr("cluster (grey: not clustered)") : QObject::tr("cluster"));
     }
@@ -278,6 +331,15 @@ MapColoring colorPoints(const QString& column, const MapColumns& columns)
             return out;
         }
         return continuousColumn(values, QObject::tr("width of the 80% interval (years)"));
+    }
+    case 9: { // neighbourhood kept by the map: where the map can be trusted
+        if (!hasAll(columns.preserved)) {
+            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
+            out.missing = QObject::tr("this map was made before FaceAtlas scored it: compute the map again");
+            return out;
+        }
+        // Fixed ends, so that two maps compare: 0 (none of a face's 10 nearest codes nearby) to 1 (all).
+        return continuous(*columns.preserved, QObject::tr("share of its 10 nearest codes kept nearby"), 0, 1);
     }
     default: throw std::invalid_argument("no map column '" + column.toStdString() + "'");
     }

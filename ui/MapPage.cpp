@@ -10,6 +10,7 @@
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "MapColoring.h"
+#include "MapLayoutSettings.h"
 #include "ml/Inference.h"
 #include "ml/MapJob.h"
 #include "ml/Projection.h"
@@ -127,6 +128,16 @@ MapPage::MapPage(Session* session, QWidget* parent)
     m_method->addItem(tr("PCA (seconds)"), QStringLiteral("pca"));
     m_compute = new QPushButton(tr("Compute map"));
     m_compute->setToolTip(tr("Lays out the codes of the Clusters page's encoding in two dimensions"));
+    // The layout's parameters on a row of their own, shown on request; an opened map sets them.
+    m_layoutSettings = new MapLayoutSettings;
+    m_layoutSettings->setVisible(false);
+    auto* settingsButton = new QToolButton;
+    settingsButton->setObjectName("mapSettingsButton");
+    settingsButton->setText(tr("Settings"));
+    settingsButton->setCheckable(true);
+    settingsButton->setToolTip(tr("The neighbour map's parameters: neighbours, minimum distance, epochs, seed, "
+                                  "neighbour search"));
+    connect(settingsButton, &QToolButton::toggled, m_layoutSettings, &QWidget::setVisible);
     m_colorBy = new QComboBox;
     m_colorBy->setObjectName("colorBy");
     m_colorBy->addItems(mapColumnNames());
@@ -150,6 +161,7 @@ MapPage::MapPage(Session* session, QWidget* parent)
     fit->setToolTip(tr("Show the whole map (0)"));
     auto* controls = new QHBoxLayout;
     controls->addWidget(m_method);
+    controls->addWidget(settingsButton);
     controls->addWidget(m_compute);
     controls->addSpacing(16);
     controls->addWidget(new QLabel(tr("Colour by")));
@@ -255,6 +267,7 @@ MapPage::MapPage(Session* session, QWidget* parent)
     body->addWidget(panelWidget);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
+    layout->addWidget(m_layoutSettings);
     layout->addWidget(m_status);
     layout->addLayout(body, 1);
 
@@ -364,6 +377,7 @@ MapPage::MapPage(Session* session, QWidget* parent)
     connect(session, &Session::newestMapChanged, this, &MapPage::findLatestMap);
     connect(session, &Session::predictionsChanged, this, &MapPage::refreshColors);
     connect(session, &Session::clustersChanged, this, &MapPage::refreshColors);
+    connect(session, &Session::clusterNamesChanged, this, &MapPage::refreshColors);
     rebuildColorBy();
     findLatestMap();
 }
@@ -394,6 +408,7 @@ void MapPage::clear(const QString& why)
 {
     m_points.reset();
     m_codes.reset();
+    m_preserved.reset();
     m_features.reset();
     m_mapDir.clear();
     m_loadingMapDir.clear();
@@ -466,6 +481,7 @@ void MapPage::computeMap(const QString& method)
     MapParams p;
     p.codes = codes.toStdString();
     p.method = method.toStdString();
+    p.embedding = m_layoutSettings->params(); // a PCA map uses its neighbour search for the preservation
     const QString out = QDir(m_session->workspace())
                             .filePath(QStringLiteral("maps/%1-%2-%3")
                                           .arg(QFileInfo(codes).fileName(), method,
@@ -491,6 +507,8 @@ void MapPage::loadMap(const QString& dir)
     struct Loaded {
         PointLayout layout;
         std::shared_ptr<const Codes> codes;
+        std::shared_ptr<const std::vector<float>> preserved; // null for a map from before the score
+        nlohmann::json settings;
         QString text;
     };
     const auto data = m_session->sharedDataset();
@@ -519,11 +537,17 @@ void MapPage::loadMap(const QString& dir)
             if (loaded.codes->count() != data->count())
                 throw Error(displayPath(map.codes) + " no longer holds the codes this map was made of");
             loaded.layout = PointMapView::layoutPoints(std::make_shared<const std::vector<float>>(std::move(map.xy)));
+            if (!map.preserved.empty())
+                loaded.preserved = std::make_shared<const std::vector<float>>(std::move(map.preserved));
             loaded.text =
                 (map.method == "pca" ? tr("PCA map") : tr("Neighbour map")) + tr(" of %1 faces").arg(map.count());
+            const QString parameters = MapLayoutSettings::describe(map.settings);
+            if (!parameters.isEmpty())
+                loaded.text += tr(" (%1)").arg(parameters);
             if (map.recall >= 0)
                 loaded.text += tr("; it keeps %1% of each face's 10 nearest neighbours in code space")
                                    .arg(qRound(map.recall * 100));
+            loaded.settings = std::move(map.settings);
             loaded.text += tr(" (%1)").arg(QFileInfo(dir).fileName());
             return loaded;
         },
@@ -532,6 +556,8 @@ void MapPage::loadMap(const QString& dir)
             m_loadingMapDir.clear();
             m_points = loaded.layout.xy;
             m_codes = loaded.codes;
+            m_preserved = loaded.preserved;
+            m_layoutSettings->showRecorded(loaded.settings);
             m_allMean = QImage();
             m_statusText = loaded.text;
             m_status->setText(loaded.text);
@@ -577,7 +603,9 @@ void MapPage::refreshColors()
     columns.predictions = m_session->sharedPredictions();
     columns.spreads = m_session->sharedPredictionSpreads();
     columns.clusters = m_session->sharedClusterLabels();
+    columns.clusterNames = m_session->clusterSummaries();
     columns.suspicion = m_suspicion;
+    columns.preserved = m_preserved;
     columns.sourceColumns = m_sourceColumns;
     const QString column = m_colorBy->currentText();
     // A further CSV column's values are read from columns.csv on the lane, once per preparation.
@@ -592,6 +620,8 @@ void MapPage::refreshColors()
             MapColumns with = columns;
             if (readColumns)
                 with.sourceColumns = std::make_shared<const SourceColumns>(readPreparedColumns(*with.data));
+            if (column.startsWith(qualityColumnPrefix()) && with.data) // quality.f32, read once per preparation
+                with.quality = qualityOf(with.data);
             return Colored{colorPoints(column, with), with.sourceColumns};
         },
         [this, data = columns.data](Colored colored) {
@@ -678,7 +708,8 @@ void MapPage::showPreview(qint64 row)
     if (const QString predicted = m_session->predictedAgeOf(static_cast<size_t>(row)); !predicted.isEmpty())
         text += tr("<br>predicted %1").arg(predicted.toHtmlEscaped());
     if (static_cast<size_t>(row) < m_session->clusterLabels().size() && m_session->clusterLabels()[row] >= 0)
-        text += tr("<br>cluster %1").arg(m_session->clusterLabels()[static_cast<size_t>(row)]);
+        text += tr("<br>cluster %1")
+                    .arg(m_session->clusterTitle(m_session->clusterLabels()[static_cast<size_t>(row)]).toHtmlEscaped());
     m_previewText->setText(text);
 }
 

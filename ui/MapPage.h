@@ -22,6 +22,7 @@ struct SourceColumns;
 namespace faceatlas::ui {
 
 class AgeHistogram;
+class MapLayoutSettings;
 struct SearchSpace;
 class PointMapView;
 class Session;
@@ -140,6 +141,8 @@ private:
     std::shared_ptr<const std::vector<float>> m_points;
     std::shared_ptr<const Codes> m_codes;
     std::shared_ptr<const std::vector<float>> m_suspicion;
+    std::shared_ptr<const std::vector<float>> m_preserved; // the open map's, from map.csv
+    MapLayoutSettings* m_layoutSettings;
     // The open preparation's further CSV columns, read on the lane the first time the map is coloured
     // by one and held until the dataset changes (datasetAboutToChange drops them).
     std::shared_ptr<const SourceColumns> m_sourceColumns;

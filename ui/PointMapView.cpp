@@ -309,6 +309,14 @@ void PointMapView::invalidate()
     update();
 }
 
+/** What drawing a frame needs: the raster, and widget = x * scale + offset for a dot's top-left corner. */
+struct PointMapView::Raster {
+    QRgb* bits;
+    qsizetype stride;
+    int w, h, dot;
+    float scale, offsetX, offsetY;
+};
+
 void PointMapView::renderPoints(QImage& target)
 {
     QElapsedTimer clock;
@@ -317,56 +325,140 @@ void PointMapView::renderPoints(QImage& target)
     target.fill(kBackground);
     m_pick.assign(static_cast<size_t>(w) * h, -1);
     m_inView.clear();
-    const qint64 n = pointCount();
     qint64 visible = 0;
-    if (n > 0) {
-        // Bigger dots when few are in view (the count of the frame before decides).
+    m_densityPeak = 0;
+    // More points in view (the frame before decides) than a quarter of the pixels: a density layer.
+    m_density = m_visible > static_cast<qint64>(w) * h / 4;
+    if (pointCount() > 0) {
+        // Bigger dots when few are in view.
         const int dot = m_visible < 2000 ? 6 : (m_visible < 20000 ? 4 : (m_visible < 200000 ? 3 : 2));
-        const float* p = m_sortedXy.data();
-        const bool coloured = static_cast<qint64>(m_sortedColors.size()) == n;
-        const bool selecting = !m_sortedSelected.empty();
-        auto* bits = reinterpret_cast<QRgb*>(target.bits());
-        const qsizetype stride = target.bytesPerLine() / 4;
-        // widget x = x * scale + offsetX, y = offsetY - y * scale, for the dot's top-left corner.
         const float scale = static_cast<float>(m_scale);
-        const float offsetX = static_cast<float>(w / 2.0 - dot / 2.0 - m_centreX * m_scale);
-        const float offsetY = static_cast<float>(h / 2.0 - dot / 2.0 + m_centreY * m_scale);
-        const float maxX = static_cast<float>(w), maxY = static_cast<float>(h), minXY = static_cast<float>(-dot);
-        // Two passes when there is a selection: the rest, faded, then the selection on top.
-        for (int pass = selecting ? 0 : 1; pass < 2; ++pass) {
-            for (qint64 k = 0; k < n; ++k) {
-                if (selecting && (m_sortedSelected[static_cast<size_t>(k)] != 0) != (pass == 1))
-                    continue;
-                const float fx = p[2 * k] * scale + offsetX;
-                const float fy = offsetY - p[2 * k + 1] * scale;
-                if (!(fx > minXY && fy > minXY && fx < maxX && fy < maxY))
-                    continue;
-                ++visible;
-                const qint32 i = m_order[static_cast<size_t>(k)];
-                if (static_cast<int>(m_inView.size()) <= kMaxThumbnails)
-                    m_inView.push_back(i);
-                QRgb c = coloured ? m_sortedColors[static_cast<size_t>(k)] : 0xff7f7f7f;
-                if (selecting && pass == 0)
-                    c = faded(c);
-                const int ix = static_cast<int>(std::floor(fx)), iy = static_cast<int>(std::floor(fy));
-                const int x0 = std::max(0, ix), y0 = std::max(0, iy);
-                const int x1 = std::min(w, ix + dot), y1 = std::min(h, iy + dot);
-                for (int y = y0; y < y1; ++y) {
-                    QRgb* row = bits + y * stride;
-                    for (int x = x0; x < x1; ++x)
-                        row[x] = c;
-                }
-                // The pick buffer records the dot's centre pixel; pointAt searches around the cursor.
-                const int cx = std::clamp(ix + dot / 2, 0, w - 1), cy = std::clamp(iy + dot / 2, 0, h - 1);
-                m_pick[static_cast<size_t>(cy) * w + cx] = i;
-            }
-        }
+        const Raster r{reinterpret_cast<QRgb*>(target.bits()),
+                       target.bytesPerLine() / 4,
+                       w,
+                       h,
+                       dot,
+                       scale,
+                       static_cast<float>(w / 2.0 - dot / 2.0 - m_centreX * m_scale),
+                       static_cast<float>(h / 2.0 - dot / 2.0 + m_centreY * m_scale)};
+        // With a selection the rest goes first, faded, and the selection is drawn on top as dots.
+        const bool selecting = !m_sortedSelected.empty();
+        const auto draw = [&](bool selectedPass) {
+            if (m_density)
+                drawDensity(r, selectedPass, visible);
+            else
+                drawDots(r, selectedPass, visible);
+        };
+        if (selecting)
+            draw(false); // the rest, faded
+        draw(true);      // the selection on top, or every point
     }
     m_visible = visible;
     m_thumbnails = visible > 0 && visible <= kMaxThumbnails && static_cast<bool>(m_thumbnailSource);
     if (!m_thumbnails)
         m_inView.clear();
     m_renderMs = clock.nsecsElapsed() / 1e6;
+}
+
+void PointMapView::drawDots(const Raster& r, bool selectedPass, qint64& visible)
+{
+    const qint64 n = pointCount();
+    const float* p = m_sortedXy.data();
+    const bool coloured = static_cast<qint64>(m_sortedColors.size()) == n;
+    const bool selecting = !m_sortedSelected.empty();
+    // Without a selection this pass draws every point; with one, its own side of it.
+    if (!selecting && !selectedPass)
+        return;
+    const float maxX = static_cast<float>(r.w), maxY = static_cast<float>(r.h), minXY = static_cast<float>(-r.dot);
+    for (qint64 k = 0; k < n; ++k) {
+        if (selecting && (m_sortedSelected[static_cast<size_t>(k)] != 0) != selectedPass)
+            continue;
+        const float fx = p[2 * k] * r.scale + r.offsetX;
+        const float fy = r.offsetY - p[2 * k + 1] * r.scale;
+        if (!(fx > minXY && fy > minXY && fx < maxX && fy < maxY))
+            continue;
+        ++visible;
+        const qint32 i = m_order[static_cast<size_t>(k)];
+        if (static_cast<int>(m_inView.size()) <= kMaxThumbnails)
+            m_inView.push_back(i);
+        QRgb c = coloured ? m_sortedColors[static_cast<size_t>(k)] : 0xff7f7f7f;
+        if (selecting && !selectedPass)
+            c = faded(c);
+        const int ix = static_cast<int>(std::floor(fx)), iy = static_cast<int>(std::floor(fy));
+        const int x0 = std::max(0, ix), y0 = std::max(0, iy);
+        const int x1 = std::min(r.w, ix + r.dot), y1 = std::min(r.h, iy + r.dot);
+        for (int y = y0; y < y1; ++y) {
+            QRgb* row = r.bits + y * r.stride;
+            for (int x = x0; x < x1; ++x)
+                row[x] = c;
+        }
+        // The pick buffer records the dot's centre pixel; pointAt searches around the cursor.
+        const int cx = std::clamp(ix + r.dot / 2, 0, r.w - 1), cy = std::clamp(iy + r.dot / 2, 0, r.h - 1);
+        m_pick[static_cast<size_t>(cy) * r.w + cx] = i;
+    }
+}
+
+void PointMapView::drawDensity(const Raster& r, bool selectedPass, qint64& visible)
+{
+    const qint64 n = pointCount();
+    const float* p = m_sortedXy.data();
+    const bool coloured = static_cast<qint64>(m_sortedColors.size()) == n;
+    const bool selecting = !m_sortedSelected.empty();
+    const size_t pixels = static_cast<size_t>(r.w) * r.h;
+    m_densityCount.assign(pixels, 0);
+    m_densityRgb.assign(pixels * 3, 0);
+    // Each point lands on the pixel under its dot's centre. As drawDots: every point without a
+    // selection, else one side of it.
+    const float half = static_cast<float>(r.dot) / 2;
+    for (qint64 k = 0; k < n; ++k) {
+        if (selecting && (m_sortedSelected[static_cast<size_t>(k)] != 0) != selectedPass)
+            continue;
+        const float fx = p[2 * k] * r.scale + r.offsetX + half;
+        const float fy = r.offsetY - p[2 * k + 1] * r.scale + half;
+        if (!(fx >= 0 && fy >= 0 && fx < static_cast<float>(r.w) && fy < static_cast<float>(r.h)))
+            continue;
+        ++visible;
+        const size_t at = static_cast<size_t>(static_cast<int>(fy)) * r.w + static_cast<size_t>(static_cast<int>(fx));
+        QRgb c = coloured ? m_sortedColors[static_cast<size_t>(k)] : 0xff7f7f7f;
+        if (selecting && !selectedPass)
+            c = faded(c);
+        ++m_densityCount[at];
+        m_densityRgb[3 * at] += qRed(c);
+        m_densityRgb[3 * at + 1] += qGreen(c);
+        m_densityRgb[3 * at + 2] += qBlue(c);
+        m_pick[at] = m_order[static_cast<size_t>(k)];
+    }
+    quint32 peak = 0;
+    for (const quint32 c : m_densityCount)
+        peak = std::max(peak, c);
+    m_densityPeak = std::max<qint64>(m_densityPeak, peak);
+    if (peak == 0)
+        return;
+    // Opacity by log count: one point faint but visible (0.35), the densest pixel full colour.
+    constexpr quint32 kLevels = 4096;
+    std::vector<float> opacity(std::min(peak, kLevels) + 1);
+    const double logPeak = std::log1p(static_cast<double>(peak));
+    for (size_t c = 1; c < opacity.size(); ++c)
+        opacity[c] = static_cast<float>(0.35 + 0.65 * std::log1p(static_cast<double>(c)) / logPeak);
+    if (peak > kLevels)
+        opacity.back() = 1; // counts beyond the table: full colour
+    const float bg[3] = {static_cast<float>(qRed(kBackground)), static_cast<float>(qGreen(kBackground)),
+                         static_cast<float>(qBlue(kBackground))};
+    for (int y = 0; y < r.h; ++y) {
+        QRgb* row = r.bits + y * r.stride;
+        for (int x = 0; x < r.w; ++x) {
+            const size_t at = static_cast<size_t>(y) * r.w + x;
+            const quint32 count = m_densityCount[at];
+            if (count == 0)
+                continue;
+            const float a = opacity[std::min(count, kLevels)], mean = 1.0f / static_cast<float>(count);
+            int rgb[3];
+            for (int ch = 0; ch < 3; ++ch)
+                rgb[ch] =
+                    static_cast<int>(bg[ch] + (static_cast<float>(m_densityRgb[3 * at + ch]) * mean - bg[ch]) * a);
+            row[x] = qRgb(rgb[0], rgb[1], rgb[2]);
+        }
+    }
 }
 
 QImage PointMapView::thumbnail(qint64 i, int side)
@@ -496,6 +588,17 @@ void PointMapView::paintEvent(QPaintEvent*)
         painter.drawText(rect(), Qt::AlignCenter, tr("No map yet"));
     }
     paintLegend(painter);
+    if (m_density) {
+        const QString note = tr("Density: up to %n faces on one pixel; zoom in to see them as dots", nullptr,
+                                static_cast<int>(std::min<qint64>(m_densityPeak, 1 << 30)));
+        const QRect box = painter.fontMetrics().boundingRect(note).adjusted(-6, -3, 6, 3);
+        const QRect placed(QPoint(8, height() - box.height() - 8), box.size());
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(QColor(255, 255, 255, 225));
+        painter.drawRect(placed);
+        painter.setPen(Qt::black);
+        painter.drawText(placed, Qt::AlignCenter, note);
+    }
 }
 
 void PointMapView::resizeEvent(QResizeEvent*)

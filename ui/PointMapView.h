@@ -106,6 +106,15 @@ public:
     void renderPoints(QImage& target);
     /** Milliseconds the last full redraw of the points took. */
     double lastRenderMs() const { return m_renderMs; }
+    /**
+     * True when the last redraw drew a density layer: more points were in view than the raster has
+     * room for as dots (a quarter of its pixels), so each pixel shows the mean colour of the points
+     * on it, stronger where more of them overlap (log scale), instead of the last dot drawn there.
+     * Zooming in until fewer are in view brings the dots back, then the faces.
+     */
+    bool showingDensity() const { return m_density; }
+    /** The most points on one pixel in the last density layer (0 without one). */
+    qint64 densityPeak() const { return m_densityPeak; }
 
 Q_SIGNALS:
     void selectionChanged(qint64 count);
@@ -128,6 +137,9 @@ private:
     void invalidate();
     void paintThumbnails(QPainter& painter);
     void paintLegend(QPainter& painter);
+    struct Raster;
+    void drawDots(const Raster& r, bool selectedOnly, qint64& visible);
+    void drawDensity(const Raster& r, bool selectedPass, qint64& visible);
     QImage thumbnail(qint64 i, int side);
 
     std::shared_ptr<const std::vector<float>> m_xy;
@@ -160,7 +172,12 @@ private:
     double m_renderMs = 0;
     qint64 m_visible = 0;
     bool m_thumbnails = false;
-    std::vector<qint64> m_inView; // the points in view when few enough are (thumbnails)
+    bool m_density = false;
+    qint64 m_densityPeak = 0;
+    // The density layer's per-pixel sums, kept between redraws (sized to the raster).
+    std::vector<quint32> m_densityCount;
+    std::vector<quint32> m_densityRgb; // r, g, b sums per pixel
+    std::vector<qint64> m_inView;      // the points in view when few enough are (thumbnails)
     // Interaction.
     Tool m_tool = Tool::Lasso;
     bool m_panning = false;

@@ -2,6 +2,7 @@
 
 #include "analysis/AuditFiles.h"
 #include "analysis/AuditJob.h"
+#include "analysis/ReviewOrder.h"
 #include "data/PreparedDataset.h"
 #include "data/ReviewFile.h"
 #include "InteractiveLane.h"
@@ -194,6 +195,7 @@ ReviewPage::ReviewPage(Session* session, QWidget* parent)
     right->addWidget(m_copies);
     right->addStretch();
     auto* queueColumn = new QVBoxLayout;
+    queueColumn->addLayout(makeOrderControls());
     queueColumn->addWidget(m_queueWarning);
     queueColumn->addWidget(m_queue, 1);
     auto* queueView = new QWidget;
@@ -291,6 +293,10 @@ QString ReviewPage::auditsPrefix() const
 void ReviewPage::clear(const QString& why)
 {
     m_result.reset();
+    m_ordered.reset();
+    m_orderedFor = nullptr;
+    m_ordering = false;
+    m_orderError.clear();
     m_suspicion.reset();
     m_shown.clear();
     m_groupsOfFace.clear();
@@ -308,6 +314,7 @@ void ReviewPage::clear(const QString& why)
     }
     m_status->setText(why);
     showAuditWarning();
+    showOrderNote();
     updateDecisionButtons();
     Q_EMIT suspicionChanged(nullptr);
 }
@@ -425,7 +432,11 @@ void ReviewPage::loadAudit(const QString& dir)
             }
             m_status->setText(auditHeader(dir));
             showAuditWarning();
+            // The audit's order at once; the order chosen follows from the lane (requestOrder).
+            m_ordered.reset();
+            m_orderedFor = nullptr;
             fillQueue();
+            requestOrder();
             Q_EMIT suspicionChanged(m_suspicion);
         },
         [this](const QString& error) {
@@ -448,24 +459,33 @@ void ReviewPage::fillQueue()
     if (!m_result)
         return;
     const std::string reason = m_reason->currentData().toString().toStdString();
-    for (size_t i = 0; i < m_result->suspects.size() && m_shown.size() < kMaxQueue; ++i) {
+    // The order made (informative: each face's novelty beside it), else the audit's.
+    const bool made = m_ordered && m_orderedFor == m_result.get();
+    const std::vector<size_t> sequence = queueSequence();
+    for (size_t k = 0; k < sequence.size() && m_shown.size() < kMaxQueue; ++k) {
+        const size_t i = sequence[k];
         const Suspect& s = m_result->suspects[i];
         if (s.reasons.empty())
             continue;
         if (!reason.empty() && std::find(s.reasons.begin(), s.reasons.end(), reason) == s.reasons.end())
             continue;
         m_shown.push_back(i);
-        QString text = tr("%1  age %2, predicted %3 ± %4 · %5")
+        // Before the reasons, where a narrow list still shows it.
+        const QString novelty = made && k < m_ordered->novelty.size() && std::isfinite(m_ordered->novelty[k])
+                                    ? tr(", novelty %1").arg(m_ordered->novelty[k], 0, 'f', 2)
+                                    : QString();
+        QString text = tr("%1  age %2, predicted %3 ± %4%5 · %6")
                            .arg(std::isfinite(s.score) ? QString::number(s.score, 'f', 1) : QStringLiteral("-"))
                            .arg(s.age ? QString::number(*s.age) : tr("?"))
                            .arg(std::isfinite(s.predicted) ? QString::number(s.predicted, 'f', 0) : tr("?"))
                            .arg(std::isfinite(s.predictedSd) ? QString::number(s.predictedSd, 'f', 0) : tr("?"))
-                           .arg(reasonText(s.reasons));
+                           .arg(novelty, reasonText(s.reasons));
         const auto decided = m_decisions.find(s.path);
         if (decided != m_decisions.end())
             text = QStringLiteral("[%1]  ").arg(decided->second) + text;
         auto* item = new QListWidgetItem(QIcon(QPixmap::fromImage(m_session->face(s.index))), text);
         item->setData(Qt::UserRole, static_cast<qint64>(s.index));
+        item->setData(Qt::UserRole + 1, static_cast<double>(s.predictedSd)); // the spread the orders read
         m_queue->addItem(item);
     }
     if (m_queue->count() > 0)

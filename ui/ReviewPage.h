@@ -18,6 +18,8 @@ class QTableView;
 namespace faceatlas {
 struct AuditResult;
 class ReviewFile;
+enum class ReviewOrder;
+struct ReviewQueue;
 } // namespace faceatlas
 
 namespace faceatlas::ui {
@@ -42,8 +44,13 @@ class Session;
  * counts per action; Undo (Ctrl+Z) appends an `undo` row for each selected face, through the
  * same write queue, so the next Prepare keeps those faces and their labels again.
  *
+ * The queue's order is chosen above it (ReviewPageOrder.cpp): the audit's score, the model's
+ * uncertainty, or most informative (core's orderReview); the order is made on the lane and the line
+ * under the combo says which order the queue is in, and why when the one chosen is not available.
+ *
  * Ownership: the audit result is held by shared_ptr and dropped when the open dataset changes; an
- * audit is shown only for the preparation it was made of.
+ * audit is shown only for the preparation it was made of. The order made of it is held likewise and
+ * shown only with the result it was made of.
  */
 class ReviewPage : public QWidget {
     Q_OBJECT
@@ -73,6 +80,11 @@ public:
     void correctGender(bool male);
     /** Keeps the shown face and excludes the other members of its duplicate groups. */
     void keepOnlyThisCopy();
+    /** The queue's order (the combo above it; remembered in the settings); a new order is made on the lane. */
+    ReviewOrder order() const;
+    void setOrder(ReviewOrder order);
+    /** The line under the order: which order the queue is in, or why the one chosen is not available. */
+    QString orderText() const;
     /** The suspicion score of every face of the open dataset (NaN without one); empty without an audit. */
     std::shared_ptr<const std::vector<float>> suspicion() const { return m_suspicion; }
 
@@ -132,6 +144,15 @@ private:
     void updateDecisionButtons();
     /** Folds and epochs from the settings, and saved there when changed; the note follows them. */
     void rememberAuditSettings();
+    // ReviewPageOrder.cpp: the queue's order.
+    /** The order combo, its Reorder button and the note under them, in a column for the queue's side. */
+    QLayout* makeOrderControls();
+    /** Orders the audit's flagged faces as the combo says, on the lane (newest wins); fillQueue() follows. */
+    void requestOrder();
+    /** The note under the combo: the order the queue is in, computing, or why the chosen one is not available. */
+    void showOrderNote();
+    /** The flagged suspects (indices into m_result->suspects) in the order shown: the order made, or the audit's. */
+    std::vector<size_t> queueSequence() const;
     Session* m_session;
     QPushButton* m_audit;
     QSpinBox* m_folds;
@@ -155,6 +176,15 @@ private:
     DecisionsModel* m_decidedModel; // owned by the page (Qt parent)
     QPushButton* m_undo;
     std::shared_ptr<const AuditResult> m_result;
+    QComboBox* m_order;
+    QPushButton* m_reorder; // informative only: counts the decisions made since as reviewed
+    QLabel* m_orderNote;
+    std::shared_ptr<const ReviewQueue> m_ordered; // the order made, shown only with m_orderedFor
+    const AuditResult* m_orderedFor = nullptr;
+    QString m_orderCodes;    // the codes the informative order was made with (the note names them)
+    QString m_orderError;    // why the last order could not be made; empty when it was
+    QString m_orderFallback; // why the order made is not the one chosen (the codes' side said by the page)
+    bool m_ordering = false; // an order is being made on the lane
     std::shared_ptr<const std::vector<float>> m_suspicion;
     std::vector<size_t> m_shown;                  // suspects (indices into m_result->suspects) in the queue
     std::vector<std::vector<int>> m_groupsOfFace; // per record: the duplicate groups it belongs to

@@ -1,6 +1,7 @@
 #include "Session.h"
 
 #include "data/ClusterAssignments.h"
+#include "data/ClusterSummaries.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
 #include "InteractiveLane.h"
@@ -8,6 +9,7 @@
 #include "ml/Calibration.h"
 #include "ml/ModelKinds.h"
 #include "ml/Runs.h"
+#include "util/Error.h"
 #include "util/FileUtil.h"
 #include "WriteQueue.h"
 
@@ -235,6 +237,8 @@ void Session::closeDataset()
     m_chosenRuns.clear();
     updateCurrent(true); // nothing is current without a dataset
     m_clusterLabels = std::make_shared<const std::vector<int>>();
+    m_clusterSummaries.reset();
+    m_clusterNamesNote.clear();
     Q_EMIT datasetChanged();
     Q_EMIT codesChanged();
     Q_EMIT clustersChanged();
@@ -374,6 +378,8 @@ void Session::loadClusterLabels()
     // preparation, a damaged file) leaves no labels and says why.
     m_clusterLabels = std::make_shared<const std::vector<int>>();
     m_clusterMismatch.clear();
+    m_clusterSummaries.reset();
+    m_clusterNamesNote.clear();
     if (!m_dataset || m_clustersDir.isEmpty())
         return;
     const QString other = tr("the clustering in %1 is of another preparation than the open dataset; encode and "
@@ -398,7 +404,82 @@ void Session::loadClusterLabels()
             readAssignments(m_clustersDir.toStdString(), m_dataset->records()));
     } catch (const std::exception& e) {
         m_clusterMismatch = other + " (" + QString::fromStdString(e.what()) + ")";
+        return;
     }
+    loadClusterNames();
+}
+
+void Session::loadClusterNames()
+{
+    // Read with the labels (a small file); a damaged one shows no names and is never written over:
+    // renameCluster() refuses while m_clusterSummaries is null, so what the user named stays in it.
+    const std::filesystem::path dir = m_clustersDir.toStdString();
+    try {
+        const int k = clusteringK(dir);
+        if (std::filesystem::exists(dir / kClusterNamesFile)) {
+            m_clusterSummaries = std::make_shared<const ClusterSummaries>(readClusterNames(dir, k));
+        } else {
+            // Made before names were kept: the figures from the labels in memory (no file is read).
+            for (const int label : *m_clusterLabels)
+                if (label >= k)
+                    throw Error(displayPath(dir / "assignments.csv") + ": cluster " + std::to_string(label)
+                                + " of a clustering of k = " + std::to_string(k));
+            m_clusterSummaries =
+                std::make_shared<const ClusterSummaries>(summarizeClusters(m_dataset->records(), *m_clusterLabels, k));
+            m_clusterNamesNote = tr("This clustering was made before FaceAtlas kept cluster names: its summaries were "
+                                    "computed on opening it (without the audit's flags); naming a cluster saves them.");
+        }
+    } catch (const std::exception& e) {
+        m_clusterSummaries.reset();
+        m_clusterNamesNote =
+            tr("The cluster names cannot be shown: %1. The file is left as it is; clustering again makes new names.")
+                .arg(QString::fromUtf8(e.what()));
+    }
+}
+
+QString Session::clusterTitle(int cluster) const
+{
+    if (m_clusterSummaries && cluster >= 0 && static_cast<size_t>(cluster) < m_clusterSummaries->clusters.size())
+        return QStringLiteral("%1 · %2").arg(cluster).arg(
+            QString::fromStdString(m_clusterSummaries->clusters[static_cast<size_t>(cluster)].shown()));
+    return QString::number(cluster);
+}
+
+QString Session::renameCluster(int cluster, const QString& name)
+{
+    if (!m_clusterSummaries)
+        return m_clusterNamesNote.isEmpty() ? tr("There is no clustering of the open dataset to name.")
+                                            : m_clusterNamesNote;
+    if (cluster < 0 || static_cast<size_t>(cluster) >= m_clusterSummaries->clusters.size())
+        return tr("There is no cluster %1.").arg(cluster);
+    std::string checked;
+    try {
+        checked = checkClusterName(name.toStdString());
+    } catch (const std::exception& e) {
+        return QString::fromUtf8(e.what());
+    }
+    if (checked == m_clusterSummaries->clusters[static_cast<size_t>(cluster)].name)
+        return {};
+    auto next = std::make_shared<ClusterSummaries>(*m_clusterSummaries);
+    next->clusters[static_cast<size_t>(cluster)].name = checked;
+    m_clusterSummaries = next;
+    // The whole file as it is now, in the queue's order: the last rename written is the last made.
+    const std::filesystem::path dir = m_clustersDir.toStdString();
+    const std::shared_ptr<const ClusterSummaries> snapshot = next;
+    m_writer->submit<bool>(
+        this,
+        [dir, snapshot] {
+            writeClusterNames(dir, *snapshot);
+            return true;
+        },
+        [this](bool) { Q_EMIT clusterNameWritten(QString()); },
+        [this, dir](const QString& error) {
+            Q_EMIT clusterNameWritten(tr("The cluster name could not be saved in %1: %2")
+                                          .arg(QString::fromStdString(displayPath(dir / kClusterNamesFile)), error));
+        });
+    m_clusterNamesNote.clear(); // computed on opening: the write saves the summaries with the name
+    Q_EMIT clusterNamesChanged();
+    return {};
 }
 
 bool Session::setPredictions(const PreparedDataset* forDataset, std::vector<float> predictions,

@@ -17,7 +17,8 @@ class QFileSystemWatcher;
 
 namespace faceatlas {
 class PreparedDataset;
-}
+struct ClusterSummaries;
+} // namespace faceatlas
 
 namespace faceatlas::ui {
 
@@ -154,6 +155,22 @@ public:
     std::shared_ptr<const std::vector<int>> sharedClusterLabels() const { return m_clusterLabels; }
     /** Why the current clustering does not describe the open dataset (empty when it does or there is none). */
     QString clusterMismatch() const { return m_clusterMismatch; }
+    /**
+     * The current clustering's summaries, automatic labels and names (cluster_names.json; for a
+     * clustering made before names were kept, computed from the labels on opening it); null when
+     * there are no labels of the open dataset or the names file cannot be read (clusterNamesNote()).
+     */
+    std::shared_ptr<const ClusterSummaries> clusterSummaries() const { return m_clusterSummaries; }
+    /** Why the names cannot be shown or saved, or that they were computed on opening; empty otherwise. */
+    QString clusterNamesNote() const { return m_clusterNamesNote; }
+    /** "3 · older · mostly female": the cluster's number and its name or automatic label; "3" without. */
+    QString clusterTitle(int cluster) const;
+    /**
+     * Names `cluster` ("" gives it back its automatic label): shown at once (clusterNamesChanged), then
+     * written through the write queue, in order, never dropped (clusterNameWritten). Returns why it
+     * cannot (a bad name, no names to edit: a damaged file stays as it is), else empty.
+     */
+    QString renameCluster(int cluster, const QString& name);
 
 Q_SIGNALS:
     void sourceChanged(const QString& spec);
@@ -163,6 +180,10 @@ Q_SIGNALS:
     void runsChanged();
     void codesChanged();
     void clustersChanged();
+    /** A cluster was named: its name is in clusterSummaries() (the file is written afterwards). */
+    void clusterNamesChanged();
+    /** A name's write finished: `error` is empty when it was saved. */
+    void clusterNameWritten(const QString& error);
     void predictionsChanged();
     /** The newest map of the open preparation changed (a job, another process, a switch). */
     void newestMapChanged();
@@ -193,7 +214,10 @@ private:
     std::shared_ptr<const std::vector<float>> m_predictions;
     std::shared_ptr<const std::vector<float>> m_predictionSpreads; // empty, or one per prediction
     std::shared_ptr<const std::vector<int>> m_clusterLabels;
+    std::shared_ptr<const ClusterSummaries> m_clusterSummaries; // null: none (m_clusterNamesNote says why)
+    QString m_clusterNamesNote;
     void loadClusterLabels();
+    void loadClusterNames();
     JobRunner* m_jobs;
     InteractiveLane* m_lane;
     WriteQueue* m_writer;

@@ -1,6 +1,7 @@
 #include "SlicesPage.h"
 
 #include "analysis/SliceJob.h"
+#include "data/FaceQuality.h"
 #include "data/PreparedDataset.h"
 #include "data/Slices.h"
 #include "data/SourceColumns.h"
@@ -12,6 +13,7 @@
 #include "WriteQueue.h"
 
 #include <algorithm>
+#include <optional>
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -201,6 +203,14 @@ void SlicesPage::refreshExtraAttributes()
     if (data)
         for (const std::string& name : preparedColumnNames(*data))
             extra.emplace_back(QString::fromStdString(name), tr("A column of the CSV source, as text"));
+    // The quality columns Prepare measured (named in prepared.json), by their quartiles; read with the job.
+    if (data)
+        for (const std::string& name : preparedQualityNames(*data))
+            if (std::none_of(extra.begin(), extra.end(), [&](const auto& e) { return e.first.toStdString() == name; }))
+                extra.emplace_back(QString::fromStdString(name),
+                                   tr("The face's quartile of %1 among this preparation's faces (measured on the "
+                                      "stored face at Prepare)")
+                                       .arg(QString::fromStdString(name)));
     for (QComboBox* combo : {m_by, m_and}) {
         const QString chosen = combo->currentData().toString();
         const QSignalBlocker block(combo);
@@ -364,9 +374,17 @@ void SlicesPage::compute()
                                                              const JobRunner::Report& report) mutable {
         if (!columnNames.empty()) {
             const SourceColumns columns = readPreparedColumns(*data);
+            std::optional<FaceQuality> quality; // read when a quality column is named
             for (const std::string& name : columnNames)
-                if (const int k = columns.find(name); k >= 0)
+                if (const int k = columns.find(name); k >= 0) {
                     params.extraAttributes.emplace_back(name, columns.values(static_cast<size_t>(k)));
+                } else if (qualityColumnIndex(name) >= 0) {
+                    if (!quality)
+                        quality = readPreparedQuality(*data);
+                    if (const int q = quality->find(name); q >= 0)
+                        params.extraAttributes.emplace_back(name,
+                                                            qualityQuartiles(quality->column(static_cast<size_t>(q))));
+                }
         }
         *out = runSliceJob(*data, params, cancel,
                            [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });

@@ -1,5 +1,6 @@
 #include "ThumbnailModel.h"
 
+#include "data/FaceQuality.h"
 #include "data/PreparedDataset.h"
 #include "Session.h"
 
@@ -182,6 +183,36 @@ void FaceFilter::setSubset(std::shared_ptr<const std::vector<char>> mask)
     invalidateFilter();
 }
 
+void FaceFilter::setQuality(std::shared_ptr<const FaceQuality> quality)
+{
+    const auto* faces = static_cast<const ThumbnailModel*>(sourceModel());
+    if (quality && (!faces || quality->rows != static_cast<size_t>(faces->rowCount())))
+        quality.reset();
+    // Column k is qualityColumns()[k] (the sort's roles and the range's columns): a table of other
+    // columns (none that FaceAtlas writes) is not used.
+    for (size_t k = 0; quality && k < kQualityColumnCount; ++k)
+        if (quality->names.size() != kQualityColumnCount || quality->names[k] != qualityColumns()[k].name)
+            quality.reset();
+    m_quality = std::move(quality);
+    invalidate();
+}
+
+void FaceFilter::setQualityRange(int column, double low, double high)
+{
+    m_qualityColumn = column;
+    m_qualityLow = low;
+    m_qualityHigh = high;
+    invalidateFilter();
+}
+
+double FaceFilter::qualityValue(int row, int k) const
+{
+    if (!m_quality || k < 0 || static_cast<size_t>(k) >= m_quality->names.size() || row < 0
+        || static_cast<size_t>(row) >= m_quality->rows)
+        return std::numeric_limits<double>::quiet_NaN();
+    return m_quality->at(static_cast<size_t>(row), static_cast<size_t>(k));
+}
+
 void FaceFilter::setColumnMask(std::shared_ptr<const std::vector<char>> mask)
 {
     const auto* faces = static_cast<const ThumbnailModel*>(sourceModel());
@@ -219,6 +250,11 @@ bool FaceFilter::filterAcceptsRow(int row, const QModelIndex& parent) const
         return false;
     if (m_cluster >= 0 && faces->cluster(row) != m_cluster)
         return false;
+    if (m_qualityColumn >= 0 && m_quality) { // a face without the value is outside any range
+        const double v = qualityValue(row, m_qualityColumn);
+        if (!(v >= m_qualityLow && v <= m_qualityHigh))
+            return false;
+    }
     using Group = ThumbnailModel::FramingGroup;
     if ((m_framing == Framing::Aligned && faces->framingGroup(row) != Group::Aligned)
         || (m_framing == Framing::NotFound && faces->framingGroup(row) != Group::NotFound)
@@ -236,7 +272,12 @@ bool FaceFilter::lessThan(const QModelIndex& a, const QModelIndex& b) const
     const int role = m_sort ? m_sort : ThumbnailModel::IndexRole;
     // Faces without the value (no score, no prediction) sort last in either order.
     const double missing = sortOrder() == Qt::AscendingOrder ? 1e300 : -1e300;
-    const double va = faces->sortValue(a.row(), role), vb = faces->sortValue(b.row(), role);
+    const bool byQuality = role >= ThumbnailModel::QualityRole
+                           && role < ThumbnailModel::QualityRole + static_cast<int>(kQualityColumnCount);
+    const double va =
+        byQuality ? qualityValue(a.row(), role - ThumbnailModel::QualityRole) : faces->sortValue(a.row(), role);
+    const double vb =
+        byQuality ? qualityValue(b.row(), role - ThumbnailModel::QualityRole) : faces->sortValue(b.row(), role);
     return (std::isnan(va) ? missing : va) < (std::isnan(vb) ? missing : vb);
 }
 

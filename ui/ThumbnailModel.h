@@ -12,7 +12,8 @@ class QListView;
 
 namespace faceatlas {
 class PreparedDataset;
-}
+struct FaceQuality;
+} // namespace faceatlas
 
 namespace faceatlas::ui {
 
@@ -28,6 +29,8 @@ class ThumbnailModel : public QAbstractListModel {
     Q_OBJECT
 public:
     enum Roles { AgeRole = Qt::UserRole + 1, GenderRole, IndexRole, SplitRole, FaceScoreRole, ErrorRole, ClusterRole };
+    /** FaceFilter's sort by a quality column: QualityRole + the column's position in qualityColumns(). */
+    static constexpr int QualityRole = Qt::UserRole + 64;
     explicit ThumbnailModel(QObject* parent = nullptr);
     void setDataset(std::shared_ptr<const PreparedDataset> data);
     const PreparedDataset* dataset() const { return m_data.get(); }
@@ -95,6 +98,15 @@ public:
     void setColumnMask(std::shared_ptr<const std::vector<char>> mask);
     /** 0 dataset order, else the role to sort by, largest first when `descending`. */
     void setSortRole(int role, bool descending);
+    /**
+     * The open preparation's quality columns (read on the lane; null, or another row count: none),
+     * which a sort by ThumbnailModel::QualityRole + k and the quality range read. Faces without a
+     * value sort last, as for the other keys.
+     */
+    void setQuality(std::shared_ptr<const FaceQuality> quality);
+    const FaceQuality* quality() const { return m_quality.get(); }
+    /** Only the faces whose quality column `column` (-1: no such filter) lies in [low, high]. */
+    void setQualityRange(int column, double low, double high);
 
 protected:
     bool filterAcceptsRow(int row, const QModelIndex& parent) const override;
@@ -109,6 +121,12 @@ private:
     int m_sort = 0;
     std::shared_ptr<const std::vector<char>> m_subset;
     std::shared_ptr<const std::vector<char>> m_columnMask;
+    std::shared_ptr<const FaceQuality> m_quality;
+    int m_qualityColumn = -1;
+    double m_qualityLow = 0;
+    double m_qualityHigh = 0;
+    /** Face `row`'s value in quality column `k` (NaN without one). */
+    double qualityValue(int row, int k) const;
 };
 
 /** Sets up `view` as the face grid: icon mode, uniform cells, batched layout (for 200,000 faces). */

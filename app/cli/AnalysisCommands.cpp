@@ -2,12 +2,16 @@
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 
+#include "analysis/SliceJob.h"
+#include "data/ClusterSummaries.h"
 #include "data/FaceAlign.h"
 #include "data/ImageIO.h"
 #include "data/Overlay.h"
+#include "data/PreparedDataset.h"
 #include "ml/Attention.h"
 #include "ml/Batches.h"
 #include "ml/ClusterJob.h"
+#include "ml/Inference.h"
 #include "ml/Runs.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
@@ -15,6 +19,7 @@
 #include "util/Json.h"
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -26,7 +31,10 @@ namespace {
 const char* kClusterHelp = R"(usage: faceatlas-cli cluster --codes CODES --out DIR (--k K | --k-range A:B) [options]
 
 k-means on autoencoder codes. DIR receives assignments.csv (path,cluster), clusters.json (size,
-age statistics and gender mix per cluster), metrics.json (inertia, silhouette, Davies-Bouldin,
+age statistics and gender mix per cluster), cluster_names.json (the companion of assignments.csv:
+per cluster a summary - size, median age and quartiles, gender and race shares, the audit's
+flagged share, the framing groups - an automatic label from what sets it apart, such as
+"older · mostly female", and the name given with cluster-name), metrics.json (inertia, silhouette, Davies-Bouldin,
 NMI and ARI against age decades and gender, the sweep when a range was given), centroids.f32
 (the k centres, k x D float32), centroids/<c>.png (the decoded mean code), medoids/<c>.png,
 galleries/<c>.png (centroid, nearest members; the farthest below), interpolation.png (between
@@ -38,10 +46,41 @@ the two largest clusters; the desktop application joins any two) and age_directi
   --max-iter N        Lloyd iterations at most (default 100)
   --seed N            (default 1)
   --device D          auto, cpu or cuda (default auto)
+  --audit DIR         count the faces this label audit (of the same preparation) flags per cluster
   --json              print metrics.json
   --force             replace a FaceAtlas folder of another kind at --out (one FaceAtlas
                       did not write, or one holding the inputs, is always refused)
 )";
+
+const char* kClusterNameHelp = R"(usage: faceatlas-cli cluster-name --clusters DIR [--cluster N --name TEXT] [--json]
+
+Lists the clusters of the clustering in DIR with their summaries, automatic labels and names; with
+--cluster and --name, names cluster N (--name "" gives it back its automatic label). Names are kept
+in DIR/cluster_names.json (written whole and renamed into place) and shown by the desktop
+application's Clusters page, map legend and grid filter. A clustering made before FaceAtlas kept
+names gets its summaries from its preparation (metrics.json's data) when it is first named.
+
+  --clusters DIR      a folder written by cluster
+  --cluster N         the cluster to name (0 to k-1)
+  --name TEXT         its name: at most 120 bytes of text, no line breaks
+  --json              print cluster_names.json
+)";
+
+/** One line per cluster: size, median age and quartiles, female share, label and name. */
+void printClusterSummaries(const ClusterSummaries& s)
+{
+    std::printf("%7s %7s %12s %8s  %-32s %s\n", "cluster", "size", "age (IQR)", "female", "label", "name");
+    for (const ClusterSummary& c : s.clusters) {
+        const GroupSummary& g = c.figures;
+        const std::string age = g.aged ? formatDouble(g.ageMedian, 0) + " (" + formatDouble(g.ageQ1, 0) + "-"
+                                             + formatDouble(g.ageQ3, 0) + ")"
+                                       : "-";
+        const std::string female =
+            std::isfinite(g.femaleShare()) ? formatDouble(100 * g.femaleShare(), 0) + "%" : std::string("-");
+        std::printf("%7d %7lld %12s %8s  %-32s %s\n", c.cluster, static_cast<long long>(g.size), age.c_str(),
+                    female.c_str(), c.label.c_str(), c.name.c_str());
+    }
+}
 
 const char* kAttentionHelp =
     R"(usage: faceatlas-cli attention --run RUN --image FILE --method code|features|gradcam --out FILE.png [options]
@@ -90,7 +129,15 @@ int runCluster(const std::vector<std::string>& words)
     p.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
     p.device = args.value("device").value_or("auto");
     const bool jsonOut = args.has("json");
+    const auto audit = args.value("audit");
     args.rejectUnknown();
+    if (audit) {
+        // Checked to be of the codes' preparation and read here: the clustering (ml) reads no audit.
+        const PreparedDataset data = PreparedDataset::open(Codes::open(p.codes).dataDir());
+        p.auditFlagged =
+            std::make_shared<const std::vector<char>>(auditFlaggedRows(std::filesystem::u8path(*audit), data));
+        p.audit = std::filesystem::u8path(*audit);
+    }
     const CancelToken cancel = installInterruptHandler();
     ProgressBar bar;
     const ClusterResult r = ClusterJob(p).run(cancel, [&](const JobProgress& jp) { bar.update(jp); });
@@ -118,12 +165,53 @@ int runCluster(const std::vector<std::string>& words)
     if (m.genderCount > 1)
         std::printf("against gender (%lld faces):      NMI %.4f  ARI %.4f\n", static_cast<long long>(m.genderCount),
                     m.genderNmi, m.genderAri);
-    std::printf("\n%7s %7s %8s %6s %6s\n", "cluster", "size", "mean age", "M", "F");
-    for (const auto& c : r.clusters)
-        std::printf("%7d %7lld %8s %6lld %6lld\n", c.id, static_cast<long long>(c.size),
-                    std::isfinite(c.ageMean) ? formatDouble(c.ageMean, 1).c_str() : "-", static_cast<long long>(c.male),
-                    static_cast<long long>(c.female));
-    std::printf("\npictures and tables in %s\n", p.outDir.c_str());
+    std::printf("\n");
+    printClusterSummaries(r.summaries);
+    std::printf("\npictures and tables in %s (name a cluster with faceatlas-cli cluster-name)\n", p.outDir.c_str());
+    return 0;
+}
+
+int runClusterName(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help"});
+    if (args.has("help")) {
+        std::fputs(kClusterNameHelp, stdout);
+        return 0;
+    }
+    const auto dir = std::filesystem::u8path(args.required("clusters"));
+    const auto cluster = args.value("cluster");
+    const auto name = args.value("name");
+    const bool jsonOut = args.has("json");
+    args.rejectUnknown();
+    if (cluster.has_value() != name.has_value())
+        throw UsageError("give --cluster N and --name TEXT together (or neither, to list the names)");
+    bool computed = false;
+    ClusterSummaries s = openClusterNames(dir, &computed);
+    if (cluster) {
+        const int k = static_cast<int>(s.clusters.size());
+        char* end = nullptr;
+        const long c = std::strtol(cluster->c_str(), &end, 10);
+        if (cluster->empty() || *end != '\0' || c < 0 || c >= k)
+            throw UsageError("--cluster must be a cluster of " + displayPath(dir) + ": 0 to " + std::to_string(k - 1)
+                             + ", not '" + cluster->substr(0, 20) + "'");
+        try {
+            s.clusters[static_cast<size_t>(c)].name = checkClusterName(*name);
+        } catch (const Error& e) {
+            throw UsageError(std::string("--name: ") + e.what());
+        }
+        writeClusterNames(dir, s);
+        std::fprintf(stderr, "cluster %ld of %s is now %s\n", c, displayPath(dir).c_str(),
+                     s.clusters[static_cast<size_t>(c)].shown().c_str());
+    } else if (computed) {
+        std::fprintf(stderr,
+                     "%s was made before FaceAtlas kept cluster names: the summaries are computed from its "
+                     "preparation (without the audit's flags) and saved when a cluster is named\n",
+                     displayPath(dir).c_str());
+    }
+    if (jsonOut)
+        std::fputs(clusterNamesJson(s).c_str(), stdout);
+    else
+        printClusterSummaries(s);
     return 0;
 }
 

@@ -1,17 +1,28 @@
-// `audit` and `export`: the label audit of a prepared dataset and its cleaned CSV.
+// `audit`, `review-queue` and `export`: the label audit of a prepared dataset, its review queue in
+// an order, and the cleaned CSV.
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 
+#include "analysis/AuditFiles.h"
 #include "analysis/AuditJob.h"
+#include "analysis/ReviewOrder.h"
 #include "data/CsvExport.h"
 #include "data/PreparedDataset.h"
+#include "data/Provenance.h"
+#include "data/ReviewFile.h"
+#include "data/WorkspaceIndex.h"
+#include "ml/Inference.h"
 #include "ml/ModelKinds.h"
+#include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace faceatlas::cli {
 
@@ -51,12 +62,40 @@ checks the metadata. DIR receives:
   --json              print audit.json
 )";
 
-const char* kExportHelp = R"(usage: faceatlas-cli export --data PREPARED --out FILE.csv
+const char* kReviewQueueHelp =
+    R"(usage: faceatlas-cli review-queue --data PREPARED --audit DIR [--order score|uncertainty|informative]
+                                 [--codes CODES] [--review FILE] [--reason R] [--limit N] [--csv]
+
+Lists the review queue of a label audit (its flagged faces, as the desktop's Review page shows
+them) in an order, the first to review first:
+  score        the audit's order: the most unlikely label first (the default)
+  uncertainty  the model's calibrated out-of-fold spread, largest first
+  informative  the spread times the face's novelty: its distance in autoencoder code space to the
+               nearest face reviewed already (--review) or listed before it, over the largest such
+               distance (greedy), so near-copies of faces decided are left for later
+An order that cannot be made says why and uses the next one: informative without --codes uses
+uncertainty; both without calibrated spreads (an audit with --no-predict) use the score.
+
+  --audit DIR    an audit of PREPARED ('faceatlas-cli audit --out DIR'); another's is refused
+  --codes CODES  codes of PREPARED ('faceatlas-cli encode --out CODES'), for informative
+  --review FILE  a review file (path,action,old,new,reason,time; the desktop's is the workspace's
+                 review.csv): its decided faces count as reviewed and are marked
+  --reason R     only the faces with this reason (age_outlier, duplicate_conflict, ...)
+  --limit N      list the first N (default 50; 0: all)
+  --csv          CSV: rank,path,age,predicted,predicted_sd,score,order_value,novelty,reasons,decided
+)";
+
+const char* kExportHelp = R"(usage: faceatlas-cli export --data PREPARED --out FILE.csv [--quality]
 
 Writes the cleaned dataset as CSV in the format of the csv: source (path,age,gender,split, and a
 last column face, which face of its photo, when the preparation took every face of each photo),
 one row per face the prepared folder holds, with the labels a review corrected. Any tool that reads
 CSV reads it, and 'faceatlas-cli prepare --source csv:FILE.csv' prepares it again.
+
+  --quality      add the quality columns prepare measured on each stored face: sharpness
+                 (variance of the Laplacian), brightness (mean grey level), contrast (RMS),
+                 colourfulness (Hasler-Suesstrunk) and brisque (OpenCV's BRISQUE; higher: worse);
+                 a preparation made before FaceAtlas measured them is refused with a message
 )";
 
 } // namespace
@@ -139,18 +178,116 @@ int runAudit(const std::vector<std::string>& words)
     return 0;
 }
 
+int runReviewQueue(const std::vector<std::string>& words)
+{
+    const Args args(words, {"help", "csv"});
+    if (args.has("help")) {
+        std::fputs(kReviewQueueHelp, stdout);
+        return 0;
+    }
+    const auto dataDir = std::filesystem::u8path(args.required("data"));
+    const auto auditDir = std::filesystem::u8path(args.required("audit"));
+    const std::string orderName = args.value("order").value_or("score");
+    const auto codesArg = args.value("codes");
+    const auto reviewArg = args.value("review");
+    const std::string reason = args.value("reason").value_or("");
+    const int limit = args.intValue("limit", 50);
+    const bool csv = args.has("csv");
+    args.rejectUnknown();
+    const auto order = parseReviewOrder(orderName);
+    if (!order)
+        throw UsageError("--order takes score, uncertainty or informative, not '" + orderName + "'");
+    if (limit < 0)
+        throw UsageError("--limit must be 0 (all) or more");
+
+    const PreparedDataset data = PreparedDataset::open(dataDir);
+    // The audit, and the codes, must be of this preparation: their rows are its records.
+    const Artifact artifact = readArtifact(OutputKind::Audit, auditDir);
+    if (!artifact.usable())
+        throw Error(artifact.damaged);
+    if (!artifact.dataFingerprint.empty() && !madeFromDataset(artifact.dataFingerprint, data))
+        throw Error(displayPath(auditDir) + " is an audit of another preparation than " + displayPath(dataDir));
+    const AuditResult audit = readAudit(auditDir, &data.records());
+    std::optional<Codes> codes;
+    if (codesArg) {
+        const auto codesDir = std::filesystem::u8path(*codesArg);
+        codes.emplace(Codes::open(codesDir));
+        if (!codes->dataFingerprint().empty() && !madeFromDataset(codes->dataFingerprint(), data))
+            throw Error(displayPath(codesDir) + " holds the codes of another preparation than " + displayPath(dataDir)
+                        + ": encode it again");
+        if (codes->count() != data.count())
+            throw Error(displayPath(codesDir) + " holds " + std::to_string(codes->count()) + " codes, "
+                        + displayPath(dataDir) + " " + std::to_string(data.count()) + " faces");
+    }
+    std::vector<std::uint32_t> reviewed;
+    std::vector<std::string> decided(data.count());
+    if (reviewArg) {
+        const ReviewFile review =
+            ReviewFile::load(std::filesystem::u8path(*reviewArg), decisionsAboutFolders(data.records()));
+        for (std::size_t r = 0; r < data.count(); ++r)
+            if (const ReviewDecision* d = review.latestFor(recordKey(data.records()[r]));
+                d && d->action != ReviewAction::Undo) {
+                reviewed.push_back(static_cast<std::uint32_t>(r));
+                decided[r] = reviewActionName(d->action) + (d->newLabel.empty() ? "" : " " + d->newLabel);
+            }
+    }
+    const ReviewQueue queue =
+        orderReviewQueue(audit, *order, codes ? &*codes : nullptr, reviewed, installInterruptHandler());
+    if (queue.cancelled)
+        return 130;
+
+    // What the order is, on stderr beside a CSV (stdout stays a table), on stdout otherwise.
+    std::string said = std::string("order: ") + reviewOrderName(queue.used);
+    if (!queue.fallback.empty())
+        said += std::string(" (asked for ") + reviewOrderName(queue.asked) + ": " + queue.fallback
+                + (queue.asked == ReviewOrder::Informative && !codes ? "; give --codes" : "") + ")";
+    else if (queue.used == ReviewOrder::Informative)
+        said += ", compared with " + std::to_string(queue.reviewedWithCodes) + " faces reviewed already";
+    std::fprintf(csv ? stderr : stdout, "%s\n", said.c_str());
+    if (csv)
+        std::printf("rank,path,age,predicted,predicted_sd,score,order_value,novelty,reasons,decided\n");
+    std::size_t listed = 0;
+    for (std::size_t k = 0; k < queue.suspects.size() && (limit == 0 || listed < static_cast<std::size_t>(limit));
+         ++k) {
+        const Suspect& s = audit.suspects[queue.suspects[k]];
+        if (!reason.empty() && std::find(s.reasons.begin(), s.reasons.end(), reason) == s.reasons.end())
+            continue;
+        ++listed;
+        std::string reasons;
+        for (const auto& t : s.reasons)
+            reasons += (reasons.empty() ? "" : ";") + t;
+        const std::string& mark = s.index < decided.size() ? decided[s.index] : std::string();
+        const auto number = [](double v, int decimals) { return std::isfinite(v) ? formatDouble(v, decimals) : ""; };
+        if (csv)
+            std::printf("%zu,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", listed, csvField(s.path).c_str(),
+                        s.age ? std::to_string(*s.age).c_str() : "", number(s.predicted, 2).c_str(),
+                        number(s.predictedSd, 2).c_str(), number(s.score, 3).c_str(), number(queue.value[k], 3).c_str(),
+                        number(queue.novelty[k], 3).c_str(), reasons.c_str(), mark.c_str());
+        else
+            std::printf("%4zu  %s  age %s, predicted %s +- %s, score %s%s  %s%s\n", listed, s.path.c_str(),
+                        s.age ? std::to_string(*s.age).c_str() : "-", formatDouble(s.predicted, 1).c_str(),
+                        formatDouble(s.predictedSd, 1).c_str(), formatDouble(s.score, 2).c_str(),
+                        queue.used == ReviewOrder::Informative && std::isfinite(queue.value[k])
+                            ? (", novelty " + formatDouble(queue.novelty[k], 2)).c_str()
+                            : "",
+                        reasons.c_str(), mark.empty() ? "" : ("  [" + mark + "]").c_str());
+    }
+    return 0;
+}
+
 int runExport(const std::vector<std::string>& words)
 {
-    const Args args(words, {"help"});
+    const Args args(words, {"help", "quality"});
     if (args.has("help")) {
         std::fputs(kExportHelp, stdout);
         return 0;
     }
     const auto data = std::filesystem::u8path(args.required("data"));
     const auto out = std::filesystem::u8path(args.required("out"));
+    const bool quality = args.has("quality");
     args.rejectUnknown();
     const PreparedDataset prepared = PreparedDataset::open(data);
-    exportCsvDataset(prepared, {}, out);
+    exportCsvDataset(prepared, {}, out, quality);
     std::printf("%zu faces written to %s\n", prepared.count(), displayPath(out).c_str());
     return 0;
 }

@@ -16,12 +16,16 @@ int runSummary(const std::vector<std::string>& words);
 int runRuns(const std::vector<std::string>& words);
 int runConvertCheckpoint(const std::vector<std::string>& words);
 int runCluster(const std::vector<std::string>& words);
+int runClusterName(const std::vector<std::string>& words);
 int runAttention(const std::vector<std::string>& words);
 int runDemo(const std::vector<std::string>& words);
 int runMap(const std::vector<std::string>& words);
 int runSimilar(const std::vector<std::string>& words);
 int runAudit(const std::vector<std::string>& words);
+int runReviewQueue(const std::vector<std::string>& words);
 int runExport(const std::vector<std::string>& words);
 int runSlices(const std::vector<std::string>& words);
+int runHistory(const std::vector<std::string>& words);
+int runDiff(const std::vector<std::string>& words);
 
 } // namespace faceatlas::cli

@@ -2,6 +2,7 @@
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 
+#include "data/DatasetHistory.h"
 #include "data/PrepareJob.h"
 #include "data/Readers.h"
 
@@ -98,6 +99,13 @@ S x S in DIR (a memory-mapped cache that training reads without decoding).
   --threads T             decoding threads (default: all cores)
   --review FILE           apply a review file (path,action,old,new,reason,time): its excluded faces
                           are a cleaning step, its corrected ages and genders replace the labels
+  --min-sharpness X, --min-brightness X, --max-brightness X, --min-contrast X, --max-brisque X
+                          the quality steps, off by default, after the others: drop stored faces
+                          whose quality column (measured on the stored face, see 'export
+                          --quality') is below or above X; the report counts each
+  --keep-earlier          keep the preparation --out holds as a version (in the versions/ folder
+                          beside --out, as hard links) when this one replaces it; 'history'
+                          lists the versions, 'diff' compares two, 'history --remove' removes one
   --json                  print the report as one JSON object
 )";
 
@@ -158,6 +166,8 @@ void printPrepareReport(const PrepareReport& r)
     else if (r.decodeSeconds > 0)
         std::printf("images: %zu decoded in %.2f s (%.0f images/s)\n", r.imagesStored, r.decodeSeconds,
                     r.imagesStored / r.decodeSeconds);
+    if (r.qualitySeconds > 0)
+        std::printf("quality columns: measured on the stored faces in %.2f s\n", r.qualitySeconds);
 }
 
 } // namespace
@@ -209,7 +219,8 @@ int runInspect(const std::vector<std::string>& words)
 
 int runPrepare(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help", "keep-multiple-faces", "no-face-score-filter", "no-age-filter", "force"});
+    const Args args(words, {"json", "help", "keep-multiple-faces", "no-face-score-filter", "no-age-filter", "force",
+                            "keep-earlier"});
     if (args.has("help")) {
         std::fputs(kPrepareHelp, stdout);
         return 0;
@@ -255,14 +266,33 @@ int runPrepare(const std::vector<std::string>& words)
     c.balanceSize = args.longValue("balance-size", 0);
     c.seed = static_cast<std::uint64_t>(args.longValue("seed", static_cast<long long>(c.seed)));
     params.review = std::filesystem::u8path(args.value("review").value_or(""));
+    for (size_t s = 0; s < kQualityStepCount; ++s)
+        if (args.value(qualitySteps()[s].option)) {
+            const double threshold = args.doubleValue(qualitySteps()[s].option, 0);
+            if (!std::isfinite(threshold))
+                throw UsageError(std::string("--") + qualitySteps()[s].option + " takes a finite number");
+            params.quality.threshold[s] = threshold;
+        }
     const bool json = args.has("json");
+    const bool keepEarlier = args.has("keep-earlier");
     args.rejectUnknown();
 
     const CancelToken cancel = installInterruptHandler();
     ProgressBar bar;
+    // The earlier preparation is linked aside first and dropped again unless this one replaced it.
+    const std::filesystem::path kept = keepEarlier ? keepPreparationVersion(params.outDir) : std::filesystem::path();
     PrepareJob job(params);
-    const PrepareResult result = job.run(cancel, [&](const JobProgress& p) { bar.update(p); });
+    PrepareResult result;
+    try {
+        result = job.run(cancel, [&](const JobProgress& p) { bar.update(p); });
+    } catch (...) {
+        settleKeptVersion(kept, params.outDir);
+        throw;
+    }
+    settleKeptVersion(kept, params.outDir);
     bar.finish();
+    if (!kept.empty() && std::filesystem::exists(kept) && !json)
+        std::printf("the earlier preparation is kept as %s\n", kept.c_str());
     if (result.cancelled) {
         std::fprintf(stderr, "prepare: cancelled; %s was left unfinished\n", params.outDir.c_str());
         return 130;

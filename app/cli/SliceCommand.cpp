@@ -4,6 +4,7 @@
 
 #include "analysis/SliceJob.h"
 #include "data/ClusterAssignments.h"
+#include "data/FaceQuality.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
 #include "data/SourceColumns.h"
@@ -65,6 +66,10 @@ attributes:
         help += "  " + std::string(a.name) + std::string(14 - std::min<size_t>(13, std::string(a.name).size()), ' ')
                 + a.description + "\n";
     help += "  cluster       the face's cluster in --clusters DIR (outside its clustered faces: unknown)\n";
+    for (const QualityColumn& q : qualityColumns())
+        help += "  " + std::string(q.name) + std::string(14 - std::min<size_t>(13, std::string(q.name).size()), ' ')
+                + "the quartile of the face's " + q.name + " among PREPARED's faces (q1 lowest .. q4 highest;\n"
+                + "                a quality column prepare measured on the stored face)\n";
     help += "  COLUMN        a further column of a CSV source that PREPARED kept (as text; its columns are\n"
             "                listed here when --data is given with --help)\n";
     for (const std::string& name : columns)
@@ -207,6 +212,8 @@ int runSlices(const std::vector<std::string>& words)
     const std::size_t columnCount = given.size();
     if (clustersArg)
         given.push_back("cluster");
+    for (const QualityColumn& q : qualityColumns()) // read (and checked) only when a grouping names one
+        given.emplace_back(q.name);
     if (!args.values("by").empty())
         p.groupings = parseGroupings(args.values("by"), given);
     args.rejectUnknown();
@@ -233,6 +240,25 @@ int runSlices(const std::vector<std::string>& words)
         for (std::size_t k = 0; k < columns.names.size(); ++k)
             if (std::find(given.begin(), given.begin() + columnCount, columns.names[k]) != given.begin() + columnCount)
                 p.extraAttributes.emplace_back(columns.names[k], columns.values(k));
+    }
+    // The quality columns a grouping names, as quartile bands over the preparation's faces.
+    std::vector<std::string> byQuality;
+    for (const auto& names : p.groupings)
+        for (const std::string& name : names)
+            if (qualityColumnIndex(name) >= 0
+                && std::find(given.begin(), given.begin() + columnCount, name) == given.begin() + columnCount
+                && std::find(byQuality.begin(), byQuality.end(), name) == byQuality.end())
+                byQuality.push_back(name);
+    if (!byQuality.empty()) {
+        const FaceQuality quality = readPreparedQuality(data);
+        if (quality.empty())
+            throw Error(noQualityMessage(data));
+        for (const std::string& name : byQuality) {
+            const int k = quality.find(name);
+            if (k < 0)
+                throw Error(noQualityMessage(data));
+            p.extraAttributes.emplace_back(name, qualityQuartiles(quality.column(static_cast<size_t>(k))));
+        }
     }
     // The audit is checked (of this preparation) and read before the model runs.
     std::optional<std::vector<char>> auditFlags;

@@ -26,12 +26,16 @@ commands:
   runs       the training runs of the workspace
   convert-checkpoint  convert a trusted checkpoint of an earlier FaceAtlas
   cluster    k-means on codes: galleries, decoded centroids, quality against labels
+  cluster-name  list a clustering's cluster labels and summaries, or name a cluster
   attention  an attention map over a face (code layer, feature maps, signed Grad-CAM)
   map        a 2-D map of codes (neighbour embedding or PCA) with its neighbour recall
   similar    the nearest faces to a face of the codes or to an image file
   audit      suspect labels, duplicates and leaks: out-of-fold predictions and metadata checks
+  review-queue  an audit's review queue by score, uncertainty or most informative first
   export     the cleaned dataset as CSV (the csv: source format)
   slices     an age model's error by slice (gender, race, age decade, ...) with bootstrap intervals
+  history    the versions (preparations) of a dataset's source, the disk each holds; removes one
+  diff       the faces removed, added or relabelled between two preparations, and by what
 
   --version  print the version, the LibTorch version and whether CUDA is available
 )";
@@ -42,15 +46,27 @@ int main(int argc, char** argv)
 {
     using namespace faceatlas::cli;
     const std::map<std::string, int (*)(const std::vector<std::string>&)> commands = {
-        {"inspect", runInspect}, {"prepare", runPrepare},
-        {"train", runTrain},     {"evaluate", runEvaluate},
-        {"predict", runPredict}, {"encode", runEncode},
-        {"summary", runSummary}, {"runs", runRuns},
-        {"cluster", runCluster}, {"attention", runAttention},
-        {"demo", runDemo},       {"convert-checkpoint", runConvertCheckpoint},
-        {"map", runMap},         {"similar", runSimilar},
-        {"audit", runAudit},     {"export", runExport},
+        {"inspect", runInspect},
+        {"prepare", runPrepare},
+        {"train", runTrain},
+        {"evaluate", runEvaluate},
+        {"predict", runPredict},
+        {"encode", runEncode},
+        {"summary", runSummary},
+        {"runs", runRuns},
+        {"cluster", runCluster},
+        {"attention", runAttention},
+        {"demo", runDemo},
+        {"convert-checkpoint", runConvertCheckpoint},
+        {"map", runMap},
+        {"similar", runSimilar},
+        {"audit", runAudit},
+        {"export", runExport},
+        {"history", runHistory},
+        {"diff", runDiff},
         {"slices", runSlices},
+        {"cluster-name", runClusterName},
+        {"review-queue", runReviewQueue},
     };
     const std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {

@@ -21,6 +21,7 @@
 #include <QDir>
 #include <QSpinBox>
 #include <QTimer>
+#include <QToolButton>
 
 using faceatlas::ui::MainWindow;
 using faceatlas::ui::PointMapView;
@@ -107,6 +108,15 @@ void Tour::step()
         view->focusPoint(3);
         shoot("3c-map-faces.png");
         view->fitAll();
+        // The layout's settings and where the map keeps each face's neighbourhood.
+        if (auto* settings = m_window.mapPage()->findChild<QToolButton*>("mapSettingsButton"))
+            settings->setChecked(true);
+        m_window.mapPage()->setColorBy(QStringLiteral("neighbourhood kept by the map"));
+        m_window.session()->lane()->waitIdle(60000);
+        shoot("3d-map-settings.png");
+        if (auto* settings = m_window.mapPage()->findChild<QToolButton*>("mapSettingsButton"))
+            settings->setChecked(false);
+        m_window.mapPage()->setColorBy(QStringLiteral("true age"));
         m_window.showPage(MainWindow::ReviewIndex);
         m_window.reviewPage()->findChild<QSpinBox*>("folds")->setValue(3);
         m_window.reviewPage()->findChild<QSpinBox*>("epochs")->setValue(3);

@@ -1,17 +1,20 @@
 #include "data/CsvExport.h"
 
+#include "data/FaceQuality.h"
 #include "data/PreparedDataset.h"
 #include "data/SourceColumns.h"
 #include "util/Csv.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
+#include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace faceatlas {
 
 size_t exportCsvDataset(const PreparedDataset& data, const std::vector<std::int64_t>& rows,
-                        const std::filesystem::path& file)
+                        const std::filesystem::path& file, bool withQuality)
 {
     const auto& records = data.records();
     std::vector<char> isVal(records.size(), 0);
@@ -26,9 +29,17 @@ size_t exportCsvDataset(const PreparedDataset& data, const std::vector<std::int6
     // The source's further columns the preparation kept go back after FaceAtlas's own, so export ->
     // csv: -> prepare keeps them.
     const SourceColumns columns = readPreparedColumns(data);
+    FaceQuality quality;
+    if (withQuality) {
+        quality = readPreparedQuality(data);
+        if (quality.empty())
+            throw Error(noQualityMessage(data));
+    }
     std::string csv = faces ? "path,age,gender,split,face" : "path,age,gender,split";
     for (const std::string& name : columns.names)
         csv += ',' + csvField(name);
+    for (const std::string& name : quality.names)
+        csv += ',' + name;
     csv += '\n';
     const auto add = [&](size_t i) {
         const Record& r = records[i];
@@ -47,6 +58,14 @@ size_t exportCsvDataset(const PreparedDataset& data, const std::vector<std::int6
         if (!columns.empty())
             for (const std::string& value : columns.rows[i])
                 csv += ',' + csvField(value);
+        for (size_t k = 0; k < quality.names.size(); ++k) {
+            csv += ',';
+            if (const float v = quality.at(i, k); std::isfinite(v)) {
+                char text[32];
+                std::snprintf(text, sizeof text, "%.6g", v);
+                csv += text;
+            }
+        }
         csv += '\n';
     };
     if (rows.empty()) {

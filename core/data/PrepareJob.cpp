@@ -5,6 +5,7 @@
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareSteps.h"
+#include "data/QualityMetrics.h"
 #include "data/Readers.h"
 #include "data/RecordCache.h"
 #include "data/SourceColumns.h"
@@ -70,6 +71,7 @@ json reportJson(const PrepareReport& r)
                 {"images_stored", r.imagesStored},
                 {"images_reused", r.imagesReused},
                 {"decode_seconds", r.decodeSeconds},
+                {"quality_seconds", r.qualitySeconds},
                 {"total_seconds", r.totalSeconds}};
     const FramingReport& f = r.framing;
     out["framing"] = {{"method", framingName(f.framing)},
@@ -118,6 +120,14 @@ json settingsJson(const PrepareParams& p, Framing framing, const std::optional<R
                      {"balance", c.balanceAges ? "age" : "none"},
                      {"balance_size", c.balanceSize},
                      {"seed", c.seed}};
+    // Only when one is on: a preparation without quality steps keeps its settings as before.
+    if (p.quality.any()) {
+        json steps = json::object();
+        for (size_t s = 0; s < kQualityStepCount; ++s)
+            if (!std::isnan(p.quality.threshold[s]))
+                steps[qualitySteps()[s].option] = p.quality.threshold[s];
+        settings["quality_steps"] = steps;
+    }
     if (!p.review.empty())
         settings["review"] = displayPath(std::filesystem::absolute(p.review).lexically_normal());
     // Which decisions were applied: the Dataset page shows this preparation's step counts only
@@ -170,6 +180,53 @@ std::optional<std::vector<size_t>> validFailedRows(const json& manifest, size_t 
         failed.push_back(static_cast<size_t>(row));
     }
     return failed;
+}
+
+/**
+ * The quality columns of an old preparation whose image cache is reused: its quality.f32 when its
+ * manifest names every column and the rows are the cache's (checked, hash included); else empty,
+ * and they are measured again.
+ */
+std::vector<float> reusedQuality(const json& entry, const fs::path& file, size_t rows)
+{
+    if (!entry.is_object())
+        return {};
+    try {
+        const std::uint64_t maxBytes = static_cast<std::uint64_t>(rows) * kQualityColumnCount * sizeof(float);
+        FaceQuality old = parseQuality(entry, readFile(file, maxBytes), rows, displayPath(file));
+        if (old.names.size() != kQualityColumnCount)
+            return {};
+        for (size_t k = 0; k < kQualityColumnCount; ++k)
+            if (old.names[k] != qualityColumns()[k].name)
+                return {};
+        return std::move(old.values);
+    } catch (const std::exception&) {
+        return {}; // unreadable or another preparation's: measured again
+    }
+}
+
+/**
+ * Rewrites the image cache `file` (rows of `imageBytes`) with only the rows at `keep` (sorted), as
+ * a new file renamed over it: the old one may be a hard link shared with the previous preparation,
+ * which stays as it was. Streams row by row, so a cache of gigabytes needs no copy in memory.
+ */
+void keepImageRows(const fs::path& file, size_t imageBytes, const std::vector<size_t>& keep)
+{
+    const fs::path tmp = file.parent_path() / (file.filename().string() + ".kept");
+    {
+        const MappedFile images = MappedFile::openReadOnly(file);
+        std::FILE* out = std::fopen(tmp.c_str(), "wb");
+        if (!out)
+            throw Error(displayPath(tmp) + ": cannot write (" + std::strerror(errno) + ")");
+        bool ok = true;
+        for (const size_t row : keep)
+            ok = ok && std::fwrite(images.data() + row * imageBytes, 1, imageBytes, out) == imageBytes;
+        ok = std::fflush(out) == 0 && ok;
+        ok = std::fclose(out) == 0 && ok;
+        if (!ok)
+            throw Error(displayPath(tmp) + ": cannot write (" + std::strerror(errno) + ")");
+    }
+    fs::rename(tmp, file);
 }
 
 } // namespace
@@ -274,6 +331,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
 
     std::vector<size_t> failed;
     json decodeSkipped = json::array();
+    json oldQuality; // the old preparation's "quality", when its image cache is reused
     bool reuse = false;
     if (fs::is_regular_file(oldManifestPath) && fs::is_regular_file(oldImagesPath)) {
         try {
@@ -286,6 +344,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
                     reuse = fs::file_size(oldImagesPath) == expected;
                 }
                 if (reuse) {
+                    oldQuality = old.value("quality", json());
                     decodeSkipped = old.at("decode_skipped");
                     std::vector<SkippedFile> skipped;
                     for (const auto& s : decodeSkipped)
@@ -354,6 +413,49 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         }
         kept.swap(survivors);
     }
+    // The quality columns of each stored face (images.u8's rows, in order): the old preparation's,
+    // with its image cache, when it measured them; else measured now on the stored faces.
+    const size_t imageBytes = static_cast<size_t>(p.size) * p.size * 3;
+    std::vector<float> quality;
+    if (reuse)
+        quality = reusedQuality(oldQuality, finalDir / kQualityFile, kept.size());
+    if (quality.empty() && !kept.empty()) {
+        const auto qualityStart = std::chrono::steady_clock::now();
+        {
+            const MappedFile images = MappedFile::openReadOnly(imagesPath);
+            if (images.size() != kept.size() * imageBytes)
+                throw Error(displayPath(imagesPath) + ": the image cache is not one row per stored face");
+            quality = measureQuality(images.data(), kept.size(), p.size, p.threads, cancel, onProgress);
+        }
+        if (quality.empty()) {
+            result.cancelled = true;
+            return result;
+        }
+        rep.qualitySeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - qualityStart).count();
+    }
+    // The quality steps (off by default) last, on the stored faces: what they remove leaves the
+    // image cache, the quality rows and the records together.
+    if (p.quality.any()) {
+        std::vector<size_t> positions(kept.size());
+        for (size_t i = 0; i < positions.size(); ++i)
+            positions[i] = i;
+        const std::vector<size_t> keep = applyQualitySteps(quality, positions, p.quality, rep.steps);
+        if (keep.size() < kept.size()) {
+            keepImageRows(imagesPath, imageBytes, keep);
+            std::vector<float> keptQuality;
+            std::vector<size_t> keptRecords;
+            keptQuality.reserve(keep.size() * kQualityColumnCount);
+            keptRecords.reserve(keep.size());
+            for (const size_t k : keep) {
+                keptQuality.insert(keptQuality.end(),
+                                   quality.begin() + static_cast<std::ptrdiff_t>(k * kQualityColumnCount),
+                                   quality.begin() + static_cast<std::ptrdiff_t>((k + 1) * kQualityColumnCount));
+                keptRecords.push_back(kept[k]);
+            }
+            quality.swap(keptQuality);
+            kept.swap(keptRecords);
+        }
+    }
     rep.imagesStored = kept.size();
     if (framing == Framing::Aligned)
         for (size_t i : kept) {
@@ -406,6 +508,8 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
         columnsCsv = sourceColumnsCsv(columns);
         writeFileAtomic(workDir / kSourceColumnsFile, columnsCsv);
     }
+    const std::string qualityFile = qualityBytes(quality);
+    writeFileAtomic(workDir / kQualityFile, qualityFile);
     rep.totalSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     json manifest = {{"format", "faceatlas-prepared"},
@@ -426,6 +530,7 @@ PrepareResult PrepareJob::run(const CancelToken& cancel, const ProgressFn& onPro
     // tells preparations with other columns apart, and leaves those without any as they were.
     if (!columns.empty())
         manifest["columns"] = sourceColumnsManifest(columns, columnsCsv);
+    manifest["quality"] = qualityManifest(kept.size(), qualityFile);
     // File names need not be UTF-8: such bytes are written as U+FFFD rather than failing here.
     writeFileAtomic(manifestPath, jsonText(manifest, 2) + "\n");
     // Finished: a Cancel that comes now does not throw the result away.

@@ -2,6 +2,7 @@
 
 #include "data/Cleaning.h"
 #include "data/FaceAlign.h"
+#include "data/FaceQuality.h"
 #include "data/Record.h"
 #include "data/ReviewFile.h"
 #include "util/CancelToken.h"
@@ -21,6 +22,8 @@ struct PrepareParams {
     std::filesystem::path outDir;
     int size = 64; // S: images are stored S x S
     CleaningOptions cleaning;
+    /** The quality steps (off by default): they run on the stored faces, after the image cache is built. */
+    QualityThresholds quality;
     int threads = 0; // 0 = all cores
     /** A review file (see ReviewFile) to apply: its corrections replace labels, its exclusions are a step. */
     std::filesystem::path review;
@@ -70,6 +73,7 @@ struct PrepareReport {
     size_t imagesStored = 0;
     bool imagesReused = false; // the image cache in DIR matched and was not rebuilt
     double decodeSeconds = 0;
+    double qualitySeconds = 0; // measuring the quality columns (0: reused with the image cache)
     double totalSeconds = 0;
     FramingReport framing;
 };

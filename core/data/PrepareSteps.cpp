@@ -1,6 +1,8 @@
 #include "data/PrepareSteps.h"
 
 #include "data/FaceDetections.h"
+#include "data/PreparedDataset.h"
+#include "data/QualityMetrics.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
@@ -9,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <unordered_map>
 
 namespace faceatlas {
 
@@ -249,6 +252,33 @@ StepPreview previewSteps(const LoadedDataset& dataset, const std::vector<ImagePr
     preview.skipped = std::move(cleaned.skipped);
     preview.needDetection = cleaned.needDetection;
     preview.notLooked = cleaned.notLooked;
+    if (params.quality.any() && !cleaned.cancelled) {
+        // The quality steps need the stored faces, which only Prepare makes: they are counted from the
+        // quality columns of the preparation Prepare will replace (params.outDir, at the same size),
+        // matched by record key; a face it does not hold counts as not applicable (not measured yet).
+        std::vector<float> values(cleaned.kept.size() * kQualityColumnCount, NAN);
+        try {
+            const PreparedDataset old = PreparedDataset::open(params.outDir);
+            const FaceQuality quality = old.imageSize() == params.size ? readPreparedQuality(old) : FaceQuality{};
+            if (quality.names.size() == kQualityColumnCount) {
+                std::unordered_map<std::string, size_t> rowOf;
+                for (size_t i = 0; i < old.count(); ++i)
+                    rowOf.emplace(recordKey(old.records()[i]), i);
+                for (size_t k = 0; k < cleaned.kept.size(); ++k) {
+                    const auto it = rowOf.find(recordKey(records.records[cleaned.kept[k]]));
+                    if (it != rowOf.end())
+                        for (size_t c = 0; c < kQualityColumnCount; ++c)
+                            values[k * kQualityColumnCount + c] = quality.at(it->second, c);
+                }
+            }
+        } catch (const std::exception&) {
+            // no earlier preparation (or an unreadable one): every face is not measured yet
+        }
+        std::vector<size_t> positions(cleaned.kept.size());
+        for (size_t i = 0; i < positions.size(); ++i)
+            positions[i] = i;
+        applyQualitySteps(values, positions, params.quality, preview.steps);
+    }
     preview.cacheWarnings = std::move(cleaned.cacheWarnings);
     return preview;
 }

@@ -24,7 +24,8 @@ std::string datasetFingerprint(const PreparedDataset& data)
         if (auto settings = manifest.find("settings"); settings != manifest.end() && settings->is_object())
             settings->erase("review_decisions");
         if (auto report = manifest.find("report"); report != manifest.end() && report->is_object()) {
-            for (const char* key : {"decode_seconds", "total_seconds", "images_reused"})
+            // (quality_seconds: how long the quality columns took, as timing-dependent as the others.)
+            for (const char* key : {"decode_seconds", "total_seconds", "images_reused", "quality_seconds"})
                 report->erase(key);
             if (auto framing = report->find("framing"); framing != report->end() && framing->is_object()) {
                 framing->erase("seconds");

@@ -196,6 +196,7 @@ public:
         keepBestK(ks);
         compareWithLabels();
         describeClusters();
+        summarizeClusters();
         writeFolder(ks.size() > 1);
         return m_result;
     }
@@ -347,6 +348,31 @@ private:
         }
     }
 
+    /**
+     * Each cluster's summary and automatic label against every clustered face (data/ClusterSummaries),
+     * counting the audit's flags and the quality column when the caller gave them.
+     */
+    void summarizeClusters()
+    {
+        // Both are of the preparation's rows, as the codes are (summarizeClusters checks the sizes).
+        static const std::vector<char> noFlags;
+        static const std::vector<float> noQuality;
+        m_result.summaries = faceatlas::summarizeClusters(m_codes.records(), labelOfRow(), m_k,
+                                                          m_p.auditFlagged ? *m_p.auditFlagged : noFlags,
+                                                          m_p.quality ? *m_p.quality : noQuality);
+        if (m_p.auditFlagged)
+            m_result.summaries.audit = fs::absolute(m_p.audit).lexically_normal().string();
+    }
+
+    /** One cluster per code row, -1 for a face outside the clustered subset. */
+    std::vector<int> labelOfRow() const
+    {
+        std::vector<int> labelOfRow(m_codes.count(), -1);
+        for (int64_t i = 0; i < m_n; ++i)
+            labelOfRow[static_cast<size_t>(codeRow(i))] = m_chosen.labels[i];
+        return labelOfRow;
+    }
+
     /** A cluster's size, ages (mean and decades) and gender mix. */
     void countLabels(ClusterInfo& info, const std::vector<std::int64_t>& members) const
     {
@@ -375,7 +401,7 @@ private:
      * Written whole beside DIR and swapped in at the end: the window or a reader of the earlier
      * clustering sees it or this one, never a mix, and a failed or killed run leaves it as it was.
      * Order: centroids.f32, the pictures of each cluster, interpolation.png, age_direction.png,
-     * assignments.csv, clusters.json, metrics.json.
+     * assignments.csv, clusters.json, cluster_names.json, metrics.json.
      */
     void writeFolder(bool swept)
     {
@@ -391,6 +417,7 @@ private:
         const json ageDirection = writeAgeDirection(out, *ae.model);
         writeAssignments(out);
         writeClustersJson(out);
+        writeClusterNames(out, m_result.summaries);
         writeMetrics(out, swept, ageDirection);
         staged.commit(); // every file synced, then swapped in
     }
@@ -498,10 +525,7 @@ private:
     /** assignments.csv: one row per code, in code order; -1 for a face outside the clustered subset. */
     void writeAssignments(const fs::path& out) const
     {
-        std::vector<int> labelOfRow(m_codes.count(), -1);
-        for (int64_t i = 0; i < m_n; ++i)
-            labelOfRow[static_cast<size_t>(codeRow(i))] = m_chosen.labels[i];
-        writeFileAtomic(out / "assignments.csv", assignmentsCsv(m_codes.records(), labelOfRow));
+        writeFileAtomic(out / "assignments.csv", assignmentsCsv(m_codes.records(), labelOfRow()));
     }
 
     void writeClustersJson(const fs::path& out) const

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "data/ClusterSummaries.h"
 #include "ml/KMeans.h"
 #include "ml/Models.h"
 #include "util/CancelToken.h"
@@ -27,6 +28,13 @@ struct ClusterParams {
     int silhouetteSample = 4000;
     std::vector<std::int64_t> rows; // cluster only these rows of the codes (increasing); empty: all
     bool force = false;             // replace a FaceAtlas folder of another kind at outDir
+    // What the cluster summaries count beside the records' labels (cluster_names.json), both one
+    // value per row of the preparation: the label audit's flags (auditFlaggedRows of an audit of
+    // this preparation, read by the caller: ml cannot read audits) and the folder they came from;
+    // and a per-face quality column (NaN unknown; issue 29 part 1 fills it). Null: not counted.
+    std::shared_ptr<const std::vector<char>> auditFlagged;
+    std::filesystem::path audit;
+    std::shared_ptr<const std::vector<float>> quality;
 };
 
 /** One cluster: its size, ages, gender mix and exemplars (row indices into the codes). */
@@ -66,13 +74,15 @@ struct ClusterResult {
     std::vector<ClusterInfo> clusters;
     std::vector<std::int32_t> labels;
     std::vector<SweepPoint> sweep;
+    ClusterSummaries summaries; // what cluster_names.json holds: figures and automatic labels, no names yet
     int suggestedK = 0;
     std::string reason;
     bool cancelled = false;
 };
 
 /**
- * Clusters autoencoder codes and writes DIR: assignments.csv, clusters.json, metrics.json,
+ * Clusters autoencoder codes and writes DIR: assignments.csv, clusters.json, cluster_names.json (each
+ * cluster's summary and automatic label, and later the names the user gives), metrics.json,
  * centroids.f32 (the k centres, k x D float32), centroids/<c>.png (the decoded mean code: the
  * capstone's picture), medoids/<c>.png,
  * galleries/<c>.png (centroid, medoid and nearest members on top; the farthest below),

@@ -1,6 +1,8 @@
 #include "ml/MapJob.h"
 
+#include "ml/ApproximateKnn.h"
 #include "ml/Inference.h"
+#include "ml/MapNeighbours.h"
 #include "ml/TrainJob.h"
 #include "util/Csv.h"
 #include "util/Error.h"
@@ -110,84 +112,192 @@ private:
 
 } // namespace
 
+namespace {
+
+/** The neighbours preservation is judged by: 10, or fewer when the graph or the data are smaller. */
+int preservationK(int64_t n, int graphK)
+{
+    return static_cast<int>(std::min<int64_t>({10, n - 1, graphK}));
+}
+
+/** One map's work, step by step: the layout, the code graph it is judged by, the files. */
+class MapSession {
+public:
+    MapSession(const MapParams& p, const CancelToken& cancel, const std::function<void(const JobProgress&)>& onProgress)
+        : m_p(p)
+        , m_cancel(cancel)
+        , m_onProgress(onProgress)
+        , m_codes(Codes::open(p.codes))
+        , m_n(static_cast<int64_t>(m_codes.count()))
+    {
+    }
+
+    MapResult run()
+    {
+        checkCodes();
+        const auto start = Clock::now();
+        const torch::Device device = resolveDevice(m_p.device);
+        m_settings = {{"device", device.str()}};
+        m_x = m_codes.tensor().to(device);
+        if (!layout())
+            return cancelled();
+        m_seconds["map"] = secondsSince(start);
+        if (!judge())
+            return cancelled();
+        return write();
+    }
+
+private:
+    static MapResult cancelled()
+    {
+        MapResult r;
+        r.cancelled = true;
+        return r;
+    }
+
+    void checkCodes() const
+    {
+        if (m_n < 3)
+            throw Error(displayPath(m_p.codes) + ": a map needs at least 3 codes, these are " + std::to_string(m_n));
+        if (m_p.method == "neighbors" && m_p.embedding.neighbors >= m_n)
+            throw Error(displayPath(m_p.codes) + ": " + std::to_string(m_p.embedding.neighbors)
+                        + " neighbours per face need more than " + std::to_string(m_p.embedding.neighbors)
+                        + " codes, these are " + std::to_string(m_n));
+    }
+
+    void progress(const char* stage) const
+    {
+        if (m_onProgress)
+            m_onProgress({stage, 0, 0});
+    }
+
+    /** Step 1: the 2-D points (PCA, or the neighbour embedding, which also leaves its code graph). */
+    bool layout()
+    {
+        if (m_p.method == "pca") {
+            progress("principal components");
+            m_map = pca2d(m_x);
+            return !m_cancel.isCancelled();
+        }
+        EmbeddingResult r = neighbourEmbedding(m_x, m_p.embedding, m_cancel, m_onProgress);
+        if (r.cancelled)
+            return false;
+        m_map = r.map;
+        m_graph = std::move(r.graph);
+        m_knn = r.knn;
+        const EmbeddingParams& e = m_p.embedding;
+        m_settings.update({{"neighbors", e.neighbors},
+                           {"seed", e.seed},
+                           {"epochs", r.epochs},
+                           {"negatives", e.negatives},
+                           {"min_dist", e.minDist},
+                           {"spread", e.spread},
+                           {"a", r.curve.a},
+                           {"b", r.curve.b},
+                           {"edges", r.edges},
+                           {"threads", e.threads}});
+        m_seconds["neighbours"] = r.knnSeconds;
+        m_seconds["graph"] = r.graphSeconds;
+        m_seconds["layout"] = r.layoutSeconds;
+        return !m_cancel.isCancelled();
+    }
+
+    /**
+     * Step 2: how far the map can be trusted. The sampled recall (exact on both sides), each face's
+     * neighbourhood preservation against the code graph (a PCA map gets a graph of its own, found as
+     * the embedding would), and an approximate graph's own recall against the exact search.
+     */
+    bool judge()
+    {
+        progress("neighbour recall");
+        const int64_t sample = std::min<int64_t>(m_p.recallSample, m_n);
+        const int recallK = static_cast<int>(std::min<int64_t>(10, m_n - 1));
+        auto t0 = Clock::now();
+        m_recall = {{"k", recallK},
+                    {"sample", sample},
+                    {"seed", 1},
+                    {"value", neighbourRecall(m_x, m_map, sample, recallK, 1)}};
+        m_seconds["recall"] = secondsSince(t0);
+
+        t0 = Clock::now();
+        if (!m_graph.indices.defined()) {
+            m_knn = chooseKnn(m_p.embedding.knn, m_n);
+            const int k = preservationK(m_n, 10);
+            HnswParams hnsw;
+            hnsw.seed = m_p.embedding.seed;
+            hnsw.threads = m_p.embedding.threads;
+            m_graph = m_knn == "hnsw" ? hnswKnn(m_x, k, hnsw, m_cancel, m_onProgress)
+                                      : exactKnn(m_x, k, m_cancel, m_onProgress);
+            if (m_graph.cancelled)
+                return false;
+        }
+        json knn = {{"method", m_knn}, {"k", m_graph.indices.size(1)}};
+        if (m_knn == "hnsw") {
+            progress("the approximate graph's recall");
+            knn["recall"] = {{"sample", sample}, {"seed", 1}, {"value", graphRecall(m_x, m_graph, sample, 1)}};
+        }
+        m_settings["knn"] = knn;
+        progress("neighbourhood preservation");
+        const int k = preservationK(m_n, static_cast<int>(m_graph.indices.size(1)));
+        const auto m = m_map.contiguous();
+        m_xy.assign(m.data_ptr<float>(), m.data_ptr<float>() + m_n * 2);
+        m_preserved = neighbourhoodPreservation(m_graph, m_xy, k);
+        double mean = 0;
+        for (const float v : m_preserved)
+            mean += v;
+        m_preservation = {{"k", k}, {"graph", m_knn}, {"mean", mean / static_cast<double>(m_n)}};
+        m_seconds["preservation"] = secondsSince(t0);
+        return !m_cancel.isCancelled();
+    }
+
+    /** Step 3: map.csv, then map.json, swapped in together. */
+    MapResult write()
+    {
+        std::string csv = "path,x,y,preserved\n";
+        csv.reserve(static_cast<size_t>(m_n) * 72);
+        for (int64_t i = 0; i < m_n; ++i)
+            csv += csvField(recordKey(m_codes.records()[static_cast<size_t>(i)])) + "," + number(m_xy[2 * i]) + ","
+                   + number(m_xy[2 * i + 1]) + "," + number(m_preserved[static_cast<size_t>(i)]) + "\n";
+        // Written whole beside DIR and swapped in: a reader of the earlier map sees it or this one, never a mix.
+        StagedFolder staged(m_p.outDir, OutputKind::Map, {m_p.force, {m_p.codes, m_codes.dataDir(), m_codes.runDir()}});
+        writeFileAtomic(staged.work() / "map.csv", csv, /*durable=*/false);
+        MapResult result;
+        result.summary = {{"format", outputKindFormat(OutputKind::Map)},
+                          {"method", m_p.method},
+                          {"codes", fs::absolute(m_p.codes).lexically_normal().string()},
+                          {"data_fingerprint", m_codes.dataFingerprint()},
+                          {"count", m_n},
+                          {"dim", m_codes.dim()},
+                          {"settings", m_settings},
+                          {"seconds", m_seconds},
+                          {"recall", m_recall},
+                          {"preservation", m_preservation}};
+        writeFileAtomic(staged.work() / "map.json", jsonText(result.summary, 2) + "\n", /*durable=*/false);
+        staged.commit(); // syncs both files, then swaps
+        return result;
+    }
+
+    const MapParams& m_p;
+    const CancelToken& m_cancel;
+    const std::function<void(const JobProgress&)>& m_onProgress;
+    const Codes m_codes;
+    const int64_t m_n;
+    torch::Tensor m_x, m_map;
+    KnnGraph m_graph;
+    std::string m_knn = "exact";
+    std::vector<float> m_xy, m_preserved;
+    json m_settings, m_seconds, m_recall, m_preservation;
+};
+
+} // namespace
+
 MapResult computeMap(const MapParams& p, const CancelToken& cancel,
                      const std::function<void(const JobProgress&)>& onProgress)
 {
     if (p.method != "pca" && p.method != "neighbors")
         throw Error("a map's method is pca or neighbors, not '" + p.method + "'");
     checkOutputFolder(p.outDir, OutputKind::Map, {p.force, {p.codes}}); // before the work, and again at the write
-    const Codes codes = Codes::open(p.codes);
-    const int64_t n = static_cast<int64_t>(codes.count());
-    if (n < 3)
-        throw Error(displayPath(p.codes) + ": a map needs at least 3 codes, these are " + std::to_string(n));
-    if (p.method == "neighbors" && p.embedding.neighbors >= n)
-        throw Error(displayPath(p.codes) + ": " + std::to_string(p.embedding.neighbors)
-                    + " neighbours per face need more than " + std::to_string(p.embedding.neighbors)
-                    + " codes, these are " + std::to_string(n));
-    const torch::Device device = resolveDevice(p.device);
-    const auto start = Clock::now();
-    const auto x = codes.tensor().to(device);
-    MapResult result;
-    torch::Tensor map;
-    json seconds;
-    json settings = {{"device", device.str()}};
-    if (p.method == "pca") {
-        if (onProgress)
-            onProgress({"principal components", 0, 0});
-        map = pca2d(x);
-    } else {
-        const EmbeddingResult r = neighbourEmbedding(x, p.embedding, cancel, onProgress);
-        if (r.cancelled) {
-            result.cancelled = true;
-            return result;
-        }
-        map = r.map;
-        settings["neighbors"] = p.embedding.neighbors;
-        settings["seed"] = p.embedding.seed;
-        settings["epochs"] = r.epochs;
-        settings["negatives"] = p.embedding.negatives;
-        settings["a"] = p.embedding.a;
-        settings["b"] = p.embedding.b;
-        settings["edges"] = r.edges;
-        seconds["neighbours"] = r.knnSeconds;
-        seconds["graph"] = r.graphSeconds;
-        seconds["layout"] = r.layoutSeconds;
-    }
-    seconds["map"] = secondsSince(start);
-    if (cancel.isCancelled()) {
-        result.cancelled = true;
-        return result;
-    }
-    if (onProgress)
-        onProgress({"neighbour recall", 0, 0});
-    const int64_t sample = std::min<int64_t>(p.recallSample, n);
-    const int recallK = static_cast<int>(std::min<int64_t>(10, n - 1));
-    const auto recallStart = Clock::now();
-    const double recall = neighbourRecall(x, map, sample, recallK, 1);
-    seconds["recall"] = secondsSince(recallStart);
-
-    const auto m = map.contiguous();
-    const float* xy = m.data_ptr<float>();
-    std::string csv = "path,x,y\n";
-    csv.reserve(static_cast<size_t>(n) * 64);
-    for (int64_t i = 0; i < n; ++i)
-        csv += csvField(recordKey(codes.records()[static_cast<size_t>(i)])) + "," + number(xy[2 * i]) + ","
-               + number(xy[2 * i + 1]) + "\n";
-    // Written whole beside DIR and swapped in: a reader of the earlier map sees it or this one, never a mix.
-    StagedFolder staged(p.outDir, OutputKind::Map, {p.force, {p.codes, codes.dataDir(), codes.runDir()}});
-    writeFileAtomic(staged.work() / "map.csv", csv, /*durable=*/false);
-    result.summary = {{"format", outputKindFormat(OutputKind::Map)},
-                      {"method", p.method},
-                      {"codes", fs::absolute(p.codes).lexically_normal().string()},
-                      {"data_fingerprint", codes.dataFingerprint()},
-                      {"count", n},
-                      {"dim", codes.dim()},
-                      {"settings", settings},
-                      {"seconds", seconds},
-                      {"recall", {{"k", recallK}, {"sample", sample}, {"seed", 1}, {"value", recall}}}};
-    writeFileAtomic(staged.work() / "map.json", jsonText(result.summary, 2) + "\n", /*durable=*/false);
-    staged.commit(); // syncs both files, then swaps
-    return result;
+    return MapSession(p, cancel, onProgress).run();
 }
 
 MapPoints readMap(const fs::path& dir)
@@ -207,6 +317,8 @@ MapPoints readMap(const fs::path& dir)
         if (j.contains("recall") && j.at("recall").is_object() && j.at("recall").contains("value")
             && j.at("recall").at("value").is_number())
             points.recall = j.at("recall").at("value").get<double>();
+        if (j.contains("settings") && j.at("settings").is_object())
+            points.settings = j.at("settings");
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {
@@ -228,8 +340,12 @@ MapPoints readMap(const fs::path& dir)
     points.paths.reserve(static_cast<size_t>(std::min<int64_t>(count, 1 << 20)));
     std::string row, more;
     size_t line = 0;
-    if (!in.next(row, kMaxMapRowBytes) || row != "path,x,y")
-        throw Error(displayPath(csvFile) + ": the header must be 'path,x,y'");
+    // Maps before the preservation score have three columns; a column is all or nothing.
+    if (!in.next(row, kMaxMapRowBytes) || (row != "path,x,y" && row != "path,x,y,preserved"))
+        throw Error(displayPath(csvFile) + ": the header must be 'path,x,y' or 'path,x,y,preserved'");
+    const size_t columns = row == "path,x,y" ? 3 : 4;
+    if (columns == 4)
+        points.preserved.reserve(points.paths.capacity());
     ++line;
     std::vector<std::string> fields;
     while (in.next(row, kMaxMapRowBytes)) {
@@ -247,10 +363,10 @@ MapPoints readMap(const fs::path& dir)
             continue;
         if (static_cast<int64_t>(points.paths.size()) >= count)
             throw Error(where() + "more rows than the " + std::to_string(count) + " map.json announces");
-        if (!splitCsvLine(row, fields) || fields.size() != 3)
-            throw Error(where() + "expected path,x,y");
-        float v[2];
-        for (int c = 0; c < 2; ++c) {
+        if (!splitCsvLine(row, fields) || fields.size() != columns)
+            throw Error(where() + (columns == 3 ? "expected path,x,y" : "expected path,x,y,preserved"));
+        float v[3] = {0, 0, 0};
+        for (size_t c = 0; c + 1 < columns; ++c) {
             const char* s = fields[1 + c].c_str();
             char* stop = nullptr;
             v[c] = std::strtof(s, &stop);
@@ -260,6 +376,11 @@ MapPoints readMap(const fs::path& dir)
         points.paths.push_back(std::move(fields[0]));
         points.xy.push_back(v[0]);
         points.xy.push_back(v[1]);
+        if (columns == 4) {
+            if (v[2] < 0 || v[2] > 1)
+                throw Error(where() + "a preserved share of " + fields[3].substr(0, 32) + " is not between 0 and 1");
+            points.preserved.push_back(v[2]);
+        }
     }
     if (static_cast<int64_t>(points.paths.size()) != count)
         throw Error(displayPath(csvFile) + ": holds " + std::to_string(points.paths.size()) + " rows, map.json "

@@ -28,9 +28,11 @@ struct MapResult {
 };
 
 /**
- * Computes the map of the codes and writes DIR/map.csv (path,x,y: one row per code, in code order)
- * and DIR/map.json (method, settings, seconds, neighbour recall, the codes and the preparation they
- * were made from), map.json last: a map whose map.json exists is complete. Nothing is written when
+ * Computes the map of the codes and writes DIR/map.csv (path,x,y,preserved: one row per code, in
+ * code order; `preserved` is the face's neighbourhood preservation, ml/MapNeighbours.h) and
+ * DIR/map.json (method, settings with the neighbour search and the layout's parameters, seconds, the
+ * sampled neighbour recall, the mean preservation, an approximate graph's recall, the codes and the
+ * preparation they were made from), map.json last: a map whose map.json exists is complete. Nothing is written when
  * cancelled. Throws Error (naming the file) for codes that cannot be mapped.
  */
 MapResult computeMap(const MapParams& params, const CancelToken& cancel = {},
@@ -41,9 +43,12 @@ struct MapPoints {
     std::vector<float> xy; // x0, y0, x1, y1, ... in code order
     std::vector<std::string> paths;
     std::string method;
-    std::filesystem::path codes; // the codes folder it was made from
-    std::string dataFingerprint; // of the preparation those codes encoded (empty when unknown)
-    double recall = -1;          // neighbour recall@k on a sample, -1 when not recorded
+    std::filesystem::path codes;  // the codes folder it was made from
+    std::string dataFingerprint;  // of the preparation those codes encoded (empty when unknown)
+    double recall = -1;           // neighbour recall@k on a sample, -1 when not recorded
+    nlohmann::json settings;      // map.json's "settings" (the layout's parameters), null when absent
+    std::vector<float> preserved; // per point: the share of its 10 nearest codes among its 10 nearest
+                                  // points (empty for a map made before the score)
     size_t count() const { return paths.size(); }
 };
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <torch/torch.h>
 #include <vector>
 
@@ -45,26 +46,49 @@ struct KnnGraph {
 KnnGraph exactKnn(const torch::Tensor& x, int k, const CancelToken& cancel = {},
                   const std::function<void(const JobProgress&)>& onProgress = {});
 
+/**
+ * The exact k nearest neighbours (as exactKnn) of a seeded sample of at most `sampleSize` rows of x:
+ * `rows` receives the sampled row numbers, ascending, and the graph holds their [rows, k] lists.
+ */
+KnnGraph sampledExactKnn(const torch::Tensor& x, int64_t sampleSize, int k, std::uint64_t seed,
+                         std::vector<int64_t>& rows);
+
 /** Settings of the neighbour embedding (UMAP's defaults where UMAP has one). */
 struct EmbeddingParams {
     int neighbors = 15; // k of the neighbour graph
     int epochs = 0;     // SGD epochs (0: embeddingEpochsFor(N): 200, 120 from 100,000 points)
     int negatives = 5;  // negative samples per positive
     double learningRate = 1.0;
-    double a = 1.577; // UMAP's curve 1 / (1 + a d^2b) for min_dist 0.1, spread 1
-    double b = 0.895;
+    double minDist = 0.1;   // UMAP's min_dist: how tightly neighbours may pack on the map (0 .. spread)
+    double spread = 1.0;    // UMAP's spread: the scale of the map's distances
     double repulsion = 1.0; // UMAP's gamma
     std::uint64_t seed = 1;
-    int knnDims = 0; // 0: the graph from exact distances in all D dimensions; else in the top knnDims
-                     // principal components (approximate neighbours, D / knnDims times fewer products)
-    int threads = 1; // SGD threads: 1 is deterministic by seed; more is Hogwild (faster, not reproducible)
+    std::string knn = "auto"; // the neighbour graph: "exact", "hnsw" (approximate) or "auto" (chooseKnn)
+    int knnDims = 0;          // 0: the graph from distances in all D dimensions; else in the top knnDims
+                              // principal components (approximate neighbours, D / knnDims times fewer products)
+    int threads = 1;          // SGD and HNSW threads: 1 is deterministic by seed; more is faster, not reproducible
 };
+
+/** UMAP's attraction curve 1 / (1 + a d^2b) on the map. */
+struct MapCurve {
+    double a = 0, b = 0;
+};
+
+/**
+ * The curve closest (least squares over d in [0, 3 spread]) to 1 for d < minDist and
+ * exp(-(d - minDist) / spread) beyond, as UMAP's find_ab_params fits it: a = 1.577, b = 0.895 for
+ * min_dist 0.1 and spread 1. Throws Error unless 0 <= minDist <= spread and spread > 0.
+ */
+MapCurve mapCurve(double minDist, double spread = 1.0);
 
 /** The SGD epochs used for n points when EmbeddingParams::epochs is 0. */
 int embeddingEpochsFor(int64_t n);
 
 struct EmbeddingResult {
     torch::Tensor map; // [N, 2] float32 on the CPU
+    KnnGraph graph;    // the neighbour graph the layout followed
+    std::string knn;   // how it was found: "exact" or "hnsw"
+    MapCurve curve;    // the attraction curve for params.minDist and params.spread
     int epochs = 0;
     int64_t edges = 0; // edges of the symmetrised fuzzy graph
     double knnSeconds = 0, graphSeconds = 0, layoutSeconds = 0;
@@ -72,12 +96,14 @@ struct EmbeddingResult {
 };
 
 /**
- * A UMAP-like layout of the rows of `x`: exact kNN, fuzzy weights (per-point rho and sigma by
+ * A UMAP-like layout of the rows of `x`: the kNN graph (exact, or HNSW from kApproximateKnnFrom rows
+ * with params.knn "auto"), fuzzy weights (per-point rho and sigma by
  * binary search so the weights sum to log2 k, symmetrised as a + b - ab), initialised from PCA
  * scaled to [-10, 10], then SGD on UMAP's cross-entropy: attractive moves along edges sampled in
  * proportion to their weight, `negatives` random repulsive moves per positive, the learning rate
- * falling linearly to 0. Deterministic by seed with params.threads == 1 (the kNN part is always
- * deterministic). Progress stages: "neighbours" (row blocks) then "layout" (epochs).
+ * falling linearly to 0. Deterministic by seed with params.threads == 1 (the exact kNN is on any
+ * thread count, HNSW's with one). Progress stages: the search's ("neighbours", after "neighbour
+ * index" for HNSW) then "layout" (epochs).
  */
 EmbeddingResult neighbourEmbedding(const torch::Tensor& x, const EmbeddingParams& params,
                                    const CancelToken& cancel = {},

@@ -48,7 +48,8 @@ const std::vector<KindInfo>& kinds()
          "a prepared dataset",
          "prepared.json",
          "faceatlas-prepared",
-         {"prepared.json", "records.bin", "images.u8", "split.bin", "landmarks.f32"},
+         // quality.f32: the quality columns (data/FaceQuality.h), written with every preparation now.
+         {"prepared.json", "records.bin", "images.u8", "split.bin", "landmarks.f32", "quality.f32"},
          {}},
         {OutputKind::Codes,
          "codes",
@@ -60,8 +61,10 @@ const std::vector<KindInfo>& kinds()
          "a clustering",
          "metrics.json",
          "faceatlas-clustering",
-         {"metrics.json", "centroids.f32", "assignments.csv", "clusters.json", "interpolation.png", "age_direction.png",
-          "centroids", "medoids", "galleries"}},
+         // cluster_names.json: the clusters' summaries, labels and names (data/ClusterSummaries.h).
+         {"metrics.json", "centroids.f32", "assignments.csv", "clusters.json", "cluster_names.json",
+          "interpolation.png", "age_direction.png", "centroids", "medoids", "galleries"},
+         {}},
         {OutputKind::Map, "a map", "map.json", "faceatlas-map", {"map.json", "map.csv"}, {{"map.csv", "path,x,y\n"}}},
         {OutputKind::Audit,
          "an audit",
@@ -81,6 +84,13 @@ const std::vector<KindInfo>& kinds()
          "faceatlas-slices",
          {"slices.json", "slices.csv"},
          {{"slices.csv", "by,slice,n,mae,"}}},
+        // What changed between two preparations of one source (faceatlas-cli diff, data/DatasetHistory.h).
+        {OutputKind::Diff,
+         "a diff of two preparations",
+         "diff.json",
+         "faceatlas-diff",
+         {"diff.json", "diff.csv"},
+         {{"diff.csv", "path,change,cause,"}}},
     };
     return table;
 }

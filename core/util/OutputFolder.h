@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
  * "format" key) or, for folders an older FaceAtlas left unfinished, by holding nothing but names
  * that kind writes.
  */
-enum class OutputKind { Prepared, Codes, Clustering, Map, Audit, Run, Slices };
+enum class OutputKind { Prepared, Codes, Clustering, Map, Audit, Run, Slices, Diff };
 
 /** "a prepared dataset", "codes", ... for messages. */
 const char* outputKindName(OutputKind kind);

@@ -1,17 +1,24 @@
 // Dataset-layer benchmark: image-cache build rate against the raw single-core JPEG decode rate,
-// and metadata load times (the real wiki.mat, and a synthetic file of imdb.mat's size).
+// the quality columns' cost per stored face (issue 29), and metadata load times (the real wiki.mat,
+// and a synthetic file of imdb.mat's size). `faceatlas_bench_data [REPEATS] [quality]`: with
+// "quality", the quality columns' figures alone.
 #include "BenchSupport.h"
 #include "data/ImageCache.h"
 #include "data/ImageIO.h"
+#include "data/QualityMetrics.h"
 #include "data/Readers.h"
 #include "TestSupport.h"
 #include "util/FileUtil.h"
+#include "util/MappedFile.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/quality.hpp>
+#include <string>
 #include <thread>
 
 using namespace faceatlas;
@@ -57,6 +64,50 @@ void printPsnr(const std::vector<std::string>& files, int size, size_t count)
                 db.size(), sum / db.size(), *std::min_element(db.begin(), db.end()));
 }
 
+/**
+ * The quality columns' cost (data/QualityMetrics) per stored face at sizes 64 and 150: every column
+ * on one thread and on every core, and BRISQUE alone on one thread (the rest is the difference), as
+ * Prepare runs them after the image cache is built.
+ */
+void printQualityCost(const std::vector<std::string>& paths, const test::TempDir& tmp, int cores, int repeats)
+{
+    std::printf("quality columns (sharpness, brightness, contrast, colourfulness, BRISQUE) on the stored faces\n");
+    for (const int size : {64, 150}) {
+        ImageCacheOptions options;
+        options.size = size;
+        options.threads = cores;
+        std::filesystem::remove(tmp / "quality-images.u8"); // the cache of the size before
+        const auto cache = buildImageCache(paths, tmp / "quality-images.u8", options);
+        const MappedFile images = MappedFile::openReadOnly(tmp / "quality-images.u8");
+        const size_t n = cache.stored, imageBytes = static_cast<size_t>(size) * size * 3;
+        for (const int threads : {1, cores}) {
+            std::vector<double> rates;
+            for (int r = 0; r < repeats; ++r) {
+                const auto start = Clock::now();
+                const auto values = measureQuality(images.data(), n, size, threads);
+                rates.push_back(static_cast<double>(values.size() / kQualityColumnCount) / seconds(start));
+            }
+            std::printf("S=%-3d every column, %d thread%s %8.0f faces/s  (cache build: %.0f images/s on %d cores)\n",
+                        size, threads, threads == 1 ? ": " : "s:", median(rates), cache.stored / cache.seconds, cores);
+        }
+        const BrisqueModel model = brisqueModelFiles();
+        const auto brisque = cv::quality::QualityBRISQUE::create(model.model, model.range);
+        std::vector<double> rates;
+        for (int r = 0; r < repeats; ++r) {
+            const auto start = Clock::now();
+            for (size_t i = 0; i < n; ++i) {
+                const cv::Mat face(size, size, CV_8UC3, const_cast<std::uint8_t*>(images.data() + i * imageBytes));
+                cv::Mat bgr;
+                cv::cvtColor(face, bgr, cv::COLOR_RGB2BGR);
+                brisque->compute(bgr);
+            }
+            rates.push_back(static_cast<double>(n) / seconds(start));
+        }
+        std::printf("S=%-3d BRISQUE alone, 1 thread:  %8.0f faces/s\n", size, median(rates));
+        std::fflush(stdout);
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -74,6 +125,10 @@ int main(int argc, char** argv)
     }
     std::printf("FaceAtlas data benchmark: %zu UTKFace JPEGs (200x200), %d cores, median of %d runs\n\n", paths.size(),
                 cores, repeats);
+    if (argc > 2 && std::string(argv[2]) == "quality") {
+        printQualityCost(paths, tmp, cores, repeats);
+        return 0;
+    }
 
     std::vector<double> raw;
     for (int r = 0; r < repeats; ++r)
@@ -104,6 +159,8 @@ int main(int argc, char** argv)
     std::printf("\n");
     for (const int size : {64, 150})
         printPsnr(bytes, size, 200);
+    std::printf("\n");
+    printQualityCost(paths, tmp, cores, repeats);
 
     std::printf("\nmetadata\n");
     const auto wiki = test::sharedData() / "imdb-wiki-meta" / "wiki.mat";

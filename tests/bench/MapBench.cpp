@@ -2,14 +2,19 @@
 // the neighbour embedding (time, neighbour recall@10 on 1,000 faces), and the nearest-neighbour
 // query over 200,000 x 512. Usage: faceatlas_bench_map [N] [CODES.f32]; with a file name the drawn
 // codes are written there (N x 512 float32) for the peer, tests/bench/umap_peer.py. MAP_EPOCHS=E
-// sets the layout's epochs (default: embeddingEpochsFor(N)).
+// sets the layout's epochs (default: embeddingEpochsFor(N)); MAP_SEARCHES which neighbour searches
+// run (below).
 #include "MatmulRate.h"
+#include "ml/ApproximateKnn.h"
+#include "ml/MapNeighbours.h"
 #include "ml/Projection.h"
 #include "ml/Runtime.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
+#include <string>
 #include <torch/torch.h>
 
 using namespace faceatlas;
@@ -67,37 +72,49 @@ int main(int argc, char** argv)
     std::printf("PCA                  %7.2f s   recall@10 %.3f  (recall on %lld faces: %.1f s)\n", pcaSeconds,
                 pcaRecall, static_cast<long long>(sample), recallSeconds);
 
-    EmbeddingParams p;
-    p.threads = 1;
-    if (const char* epochs = std::getenv("MAP_EPOCHS")) // 0: the default for N
-        p.epochs = std::atoi(epochs);
-    long long lastReported = -1;
-    start = Clock::now();
-    const EmbeddingResult r = neighbourEmbedding(x, p, {}, [&](const JobProgress& jp) {
-        const long long tenth = jp.total > 0 ? jp.done * 10 / jp.total : 0;
-        if (tenth != lastReported || jp.done == jp.total) {
-            lastReported = tenth;
-            std::fprintf(stderr, "  %s %lld/%lld at %.0f s\n", jp.stage, jp.done, jp.total, seconds(start));
-        }
-    });
-    const double mapSeconds = seconds(start);
-    const double mapRecall = neighbourRecall(x, r.map, sample, 10, 1);
-    std::printf("neighbour embedding  %7.2f s   recall@10 %.3f  (kNN k=%d %.1f s, graph %.1f s, layout %d epochs "
-                "%.1f s on 1 thread, %lld edges)\n",
-                mapSeconds, mapRecall, p.neighbors, r.knnSeconds, r.graphSeconds, r.epochs, r.layoutSeconds,
-                static_cast<long long>(r.edges));
-    const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(d);
-    std::printf("  kNN distance products: %.1f GFLOP/s\n", flops / r.knnSeconds / 1e9);
-
-    // The same with the graph's neighbours found in the top 64 principal components.
-    EmbeddingParams reduced = p;
-    reduced.knnDims = 64;
-    start = Clock::now();
-    const EmbeddingResult r64 = neighbourEmbedding(x, reduced);
-    const double map64Seconds = seconds(start);
-    const double map64Recall = neighbourRecall(x, r64.map, sample, 10, 1);
-    std::printf("  kNN in 64 PCA dims %7.2f s   recall@10 %.3f  (kNN %.1f s, graph %.1f s, layout %.1f s)\n",
-                map64Seconds, map64Recall, r64.knnSeconds, r64.graphSeconds, r64.layoutSeconds);
+    // The layout with each neighbour search: MAP_SEARCHES lists them (default all), e.g. "exact,hnsw".
+    // exact: blocked matrix products; hnsw: the approximate graph on one thread (deterministic by
+    // seed), hnsw2 on two (not); pca64: the exact search in the top 64 principal components.
+    const std::string searches = std::getenv("MAP_SEARCHES") ? std::getenv("MAP_SEARCHES") : "exact,hnsw,hnsw2,pca64";
+    std::stringstream list(searches);
+    for (std::string search; std::getline(list, search, ',');) {
+        EmbeddingParams p;
+        p.threads = search == "hnsw2" ? 2 : 1;
+        p.knn = search.rfind("hnsw", 0) == 0 ? "hnsw" : "exact";
+        p.knnDims = search == "pca64" ? 64 : 0;
+        if (const char* epochs = std::getenv("MAP_EPOCHS")) // 0: the default for N
+            p.epochs = std::atoi(epochs);
+        long long lastReported = -1;
+        start = Clock::now();
+        const EmbeddingResult r = neighbourEmbedding(x, p, {}, [&](const JobProgress& jp) {
+            const long long tenth = jp.total > 0 ? jp.done * 10 / jp.total : 0;
+            if (tenth != lastReported || jp.done == jp.total) {
+                lastReported = tenth;
+                std::fprintf(stderr, "  %s %lld/%lld at %.0f s\n", jp.stage, jp.done, jp.total, seconds(start));
+            }
+        });
+        const double mapSeconds = seconds(start);
+        const double mapRecall = neighbourRecall(x, r.map, sample, 10, 1);
+        start = Clock::now();
+        const double graphRecallValue = graphRecall(x, r.graph, sample, 1);
+        const double graphRecallSeconds = seconds(start);
+        start = Clock::now();
+        const auto m = r.map.contiguous();
+        const std::vector<float> xy(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
+        const auto kept = neighbourhoodPreservation(r.graph, xy, 10);
+        const double keptSeconds = seconds(start);
+        double keptMean = 0;
+        for (const float v : kept)
+            keptMean += v;
+        std::printf(
+            "%-6s embedding %7.2f s   recall@10 %.3f  (kNN %s k=%d %.1f s, graph recall %.3f; fuzzy graph %.1f s, "
+            "layout %d epochs %.1f s on %d thread(s), %lld edges)\n",
+            search.c_str(), mapSeconds, mapRecall, r.knn.c_str(), p.neighbors, r.knnSeconds, graphRecallValue,
+            r.graphSeconds, r.epochs, r.layoutSeconds, p.threads, static_cast<long long>(r.edges));
+        std::printf("       preservation of every face's 10 nearest codes: mean %.3f in %.1f s (graph recall on %lld "
+                    "faces: %.1f s)\n",
+                    keptMean / static_cast<double>(n), keptSeconds, static_cast<long long>(sample), graphRecallSeconds);
+    }
 
     // "More like this": 200,000 x 512, the median of 21 queries after a warm-up.
     const int64_t big = 200000;

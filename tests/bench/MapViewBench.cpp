@@ -80,6 +80,8 @@ int main(int argc, char** argv)
     view.renderPoints(target); // warm the caches (and size the dot from the count in view)
     const double whole = medianMs(runs, [&] { view.renderPoints(target); });
     const qint64 visibleWhole = view.visibleCount();
+    const bool densityWhole = view.showingDensity();
+    const qint64 peakWhole = view.densityPeak();
     // A lasso around a third of the map: the time to select, then a redraw with the selection on top.
     QPolygonF lasso;
     for (int i = 0; i < 64; ++i) {
@@ -95,6 +97,7 @@ int main(int argc, char** argv)
     view.renderPoints(target);
     const double zoomed = medianMs(runs, [&] { view.renderPoints(target); });
     const qint64 visibleZoomed = view.visibleCount();
+    const bool densityZoomed = view.showingDensity();
     view.fitAll();
     view.renderPoints(target);
     std::mt19937 cursor(2);
@@ -106,12 +109,14 @@ int main(int argc, char** argv)
     std::printf("map view, %ld points, %dx%d px (medians of %d runs)\n", points, width, height, runs);
     std::printf("  a new map: laid out (bounds, Z-order; on the lane) %.0f ms, shown %.1f ms; new colours %.1f ms\n",
                 lay, load, colour);
-    std::printf("  full redraw, whole map in view (%lld points drawn): %7.1f ms  (aim < 50 ms)\n",
-                static_cast<long long>(visibleWhole), whole);
+    std::printf("  full redraw, whole map in view (%lld points drawn, %s): %7.1f ms  (aim < 50 ms)\n",
+                static_cast<long long>(visibleWhole),
+                densityWhole ? qPrintable(QString("density layer, up to %1 on a pixel").arg(peakWhole)) : "dots",
+                whole);
     std::printf("  full redraw with a selection of %lld drawn over the rest: %7.1f ms\n",
                 static_cast<long long>(selected), withSelection);
-    std::printf("  full redraw zoomed in 8x (%lld points in view):           %7.1f ms\n",
-                static_cast<long long>(visibleZoomed), zoomed);
+    std::printf("  full redraw zoomed in 8x (%lld points in view, %s):           %7.1f ms\n",
+                static_cast<long long>(visibleZoomed), densityZoomed ? "density layer" : "dots", zoomed);
     std::printf("  lasso selection over every point (64-sided):              %7.1f ms\n", select);
     std::printf("  the point under the cursor:                               %7.2f us\n", pick * 1000);
     return 0;

@@ -2,10 +2,12 @@
 #include "analysis/SliceJob.h"
 #include "data/CsvExport.h"
 #include "data/FaceDetections.h"
+#include "data/FaceQuality.h"
 #include "data/ImageIO.h"
 #include "data/PreparedDataset.h"
 #include "data/PrepareSteps.h"
 #include "data/Provenance.h"
+#include "data/QualityMetrics.h"
 #include "data/Readers.h"
 #include "data/ReviewFile.h"
 #include "data/SourceColumns.h"
@@ -14,12 +16,15 @@
 #include "util/FileUtil.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/quality.hpp>
 #include <set>
 #include <sys/file.h>
 #include <unistd.h>
@@ -699,5 +704,216 @@ TEST(PrepareJobTest, CsvColumnsNamedAsAGroupingAreRenamed)
         FAIL() << "two attributes of one name were taken";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("two attributes are named 'site'"), std::string::npos) << e.what();
+    }
+}
+
+// Issue 29's quality columns: measured at prepare on each stored face, kept in quality.f32.
+namespace {
+
+/** The Error message of `fn`, or "" when it throws none. */
+template <typename Fn>
+std::string errorOf(Fn&& fn)
+{
+    try {
+        fn();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return {};
+}
+
+/**
+ * A fixed 64 x 64 RGB picture, the same bytes on every machine: a lit oval with two dark eyes and a
+ * seeded LCG's noise (of an amplitude that leaves BRISQUE's score mid-range, not clamped at 0 or 100).
+ */
+std::vector<std::uint8_t> knownFace()
+{
+    std::vector<std::uint8_t> rgb(64 * 64 * 3);
+    std::uint32_t state = 12345;
+    for (int y = 0; y < 64; ++y)
+        for (int x = 0; x < 64; ++x)
+            for (int c = 0; c < 3; ++c) {
+                state = state * 1664525u + 1013904223u;
+                const int noise = (static_cast<int>(state >> 28) - 8) * 7 / 8;
+                const double dx = (x - 32) / 20.0, dy = (y - 30) / 26.0;
+                const double lit = 150 * std::exp(-(dx * dx + dy * dy));
+                const double eyes = (std::abs(x - 22) < 4 || std::abs(x - 42) < 4) && std::abs(y - 26) < 2 ? -60 : 0;
+                const int v = static_cast<int>(40 + lit + eyes + 10 * c) + noise;
+                rgb[(static_cast<size_t>(y) * 64 + x) * 3 + c] = static_cast<std::uint8_t>(std::clamp(v, 0, 255));
+            }
+    return rgb;
+}
+
+} // namespace
+
+TEST(FaceQualityTest, TheColumnsAreOpenCvsMeasuresOfTheStoredFace)
+{
+    std::vector<std::uint8_t> rgb = knownFace();
+    const auto q = measureFaceQuality(rgb.data(), 64);
+    // The same measures, computed here directly with OpenCV.
+    const cv::Mat face(64, 64, CV_8UC3, rgb.data());
+    cv::Mat grey, laplacian, bgr;
+    cv::cvtColor(face, grey, cv::COLOR_RGB2GRAY);
+    cv::Laplacian(grey, laplacian, CV_64F);
+    cv::Scalar mean, sd;
+    cv::meanStdDev(laplacian, mean, sd);
+    EXPECT_NEAR(q[0], sd[0] * sd[0], 1e-3 * sd[0] * sd[0]) << "sharpness: the variance of the Laplacian";
+    cv::meanStdDev(grey, mean, sd);
+    EXPECT_NEAR(q[1], mean[0], 1e-4) << "brightness";
+    EXPECT_NEAR(q[2], sd[0], 1e-4) << "contrast";
+    cv::Mat channels[3], rg, yb;
+    face.convertTo(bgr, CV_32FC3);
+    cv::split(bgr, channels); // R, G, B (the face is RGB)
+    rg = channels[0] - channels[1];
+    yb = 0.5 * (channels[0] + channels[1]) - channels[2];
+    cv::Scalar mRg, sRg, mYb, sYb;
+    cv::meanStdDev(rg, mRg, sRg);
+    cv::meanStdDev(yb, mYb, sYb);
+    const double colourfulness =
+        std::sqrt(sRg[0] * sRg[0] + sYb[0] * sYb[0]) + 0.3 * std::sqrt(mRg[0] * mRg[0] + mYb[0] * mYb[0]);
+    EXPECT_NEAR(q[3], colourfulness, 1e-3) << "colourfulness (Hasler and Suesstrunk)";
+    cv::cvtColor(face, bgr, cv::COLOR_RGB2BGR);
+    const BrisqueModel model = brisqueModelFiles();
+    const double brisque = cv::quality::QualityBRISQUE::compute(bgr, model.model, model.range)[0];
+    EXPECT_NEAR(q[4], brisque, 1e-3) << "BRISQUE, as OpenCV's own call scores the face";
+    // The known picture's score with OpenCV 4.6's LIVE model (a regression pin: a change of model,
+    // colour order or resampling moves it).
+    EXPECT_NEAR(q[4], 28.527, 1e-3);
+
+    // A missing model file is a clear error naming the package that installs it.
+    const char* old = std::getenv("FACEATLAS_BRISQUE_MODELS");
+    setenv("FACEATLAS_BRISQUE_MODELS", "/nonexistent-quality-models", 1);
+    const std::string missing = errorOf([] { brisqueModelFiles(); });
+    old ? setenv("FACEATLAS_BRISQUE_MODELS", old, 1) : unsetenv("FACEATLAS_BRISQUE_MODELS");
+    EXPECT_NE(missing.find("/nonexistent-quality-models/brisque_model_live.yml"), std::string::npos) << missing;
+    EXPECT_NE(missing.find("opencv-data"), std::string::npos) << missing;
+}
+
+TEST(FaceQualityTest, TheSideFileIsCheckedBeforeItSizesAnything)
+{
+    const std::vector<float> values(3 * kQualityColumnCount, 1.5f);
+    const std::string bytes = qualityBytes(values);
+    const nlohmann::json entry = qualityManifest(3, bytes);
+    const FaceQuality good = parseQuality(entry, bytes, 3, "q.f32");
+    EXPECT_EQ(good.rows, 3u);
+    EXPECT_EQ(good.names.size(), kQualityColumnCount);
+    EXPECT_EQ(good.at(2, 4), 1.5f);
+
+    EXPECT_NE(errorOf([&] { parseQuality(entry, bytes.substr(0, bytes.size() - 4), 3, "q.f32"); }).find("truncated"),
+              std::string::npos);
+    EXPECT_NE(errorOf([&] { parseQuality(entry, bytes, 4, "q.f32"); }).find("3 rows for the preparation's 4"),
+              std::string::npos);
+    nlohmann::json huge = entry;
+    huge["rows"] = 1ull << 60; // a count from the file: refused before it sizes anything
+    EXPECT_NE(errorOf([&] { parseQuality(huge, bytes, 3, "q.f32"); }).find("rows for the preparation's 3"),
+              std::string::npos);
+    std::string flipped = bytes;
+    flipped[5] ^= 1;
+    EXPECT_NE(errorOf([&] { parseQuality(entry, flipped, 3, "q.f32"); }).find("changed since"), std::string::npos);
+    nlohmann::json unknown = entry;
+    unknown["columns"][1] = "prettiness";
+    EXPECT_NE(errorOf([&] { parseQuality(unknown, bytes, 3, "q.f32"); }).find("prettiness"), std::string::npos);
+    nlohmann::json repeated = entry;
+    repeated["columns"][1] = "sharpness";
+    EXPECT_NE(errorOf([&] { parseQuality(repeated, bytes, 3, "q.f32"); }).find("repeated"), std::string::npos);
+    EXPECT_NE(errorOf([&] { parseQuality(nlohmann::json::object(), bytes, 3, "q.f32"); }).find("q.f32"),
+              std::string::npos);
+}
+
+TEST(FaceQualityTest, APreparationsColumnsAreReadAfterReopenAndAbsentFromAnOlderOne)
+{
+    namespace fs = std::filesystem;
+    TempDir dir;
+    PrepareParams params;
+    params.source = "demo:120";
+    params.outDir = dir / "prepared";
+    params.threads = 2;
+    const PrepareResult first = PrepareJob(params).run();
+    EXPECT_GT(first.report.qualitySeconds, 0);
+    {
+        const PreparedDataset data = PreparedDataset::open(params.outDir);
+        const FaceQuality quality = readPreparedQuality(data);
+        ASSERT_EQ(quality.rows, data.count());
+        ASSERT_EQ(quality.names, preparedQualityNames(data));
+        for (size_t i = 0; i < data.count(); i += 17) {
+            const auto row = measureFaceQuality(data.image(i), data.imageSize());
+            for (size_t k = 0; k < kQualityColumnCount; ++k)
+                EXPECT_EQ(quality.at(i, k), row[k]) << "face " << i << " column " << quality.names[k];
+        }
+        // The export's columns are these values.
+        exportCsvDataset(data, {}, dir / "out.csv", true);
+        const std::string csv = readFile(dir / "out.csv");
+        EXPECT_EQ(csv.substr(0, csv.find('\n')),
+                  "path,age,gender,split,sharpness,brightness,contrast,colourfulness,brisque");
+    }
+    // A second run reuses the image cache, and the quality columns with it.
+    const PrepareResult second = PrepareJob(params).run();
+    EXPECT_TRUE(second.report.imagesReused);
+    EXPECT_EQ(second.report.qualitySeconds, 0);
+    const PreparedDataset again = PreparedDataset::open(params.outDir);
+    EXPECT_EQ(readPreparedQuality(again).rows, again.count());
+
+    // The file truncated under the manifest: an Error naming it.
+    const std::string bytes = readFile(params.outDir / kQualityFile);
+    test::writeBytes(params.outDir / kQualityFile, bytes.substr(0, bytes.size() / 2));
+    const std::string truncated = errorOf([&] { readPreparedQuality(again); });
+    EXPECT_NE(truncated.find(kQualityFile), std::string::npos) << truncated;
+
+    // A preparation from before the quality columns: it opens, the columns are absent, and asking says why.
+    nlohmann::json manifest = nlohmann::json::parse(readFile(params.outDir / PreparedDataset::kManifest));
+    manifest.erase("quality");
+    test::writeBytes(params.outDir / PreparedDataset::kManifest, manifest.dump(2));
+    fs::remove(params.outDir / kQualityFile);
+    const PreparedDataset older = PreparedDataset::open(params.outDir);
+    EXPECT_TRUE(readPreparedQuality(older).empty());
+    EXPECT_TRUE(preparedQualityNames(older).empty());
+    const std::string asked = errorOf([&] { exportCsvDataset(older, {}, dir / "old.csv", true); });
+    EXPECT_NE(asked.find("prepared before FaceAtlas measured image quality"), std::string::npos) << asked;
+}
+
+TEST(FaceQualityTest, AQualityStepRemovesWhatThePreviewSaid)
+{
+    TempDir dir;
+    PrepareParams params;
+    params.source = "demo:200";
+    params.outDir = dir / "prepared";
+    params.threads = 2;
+    PrepareJob(params).run();
+    // The threshold: the median sharpness of the preparation, so about half the faces go.
+    std::vector<float> sharpness;
+    {
+        const PreparedDataset data = PreparedDataset::open(params.outDir);
+        sharpness = readPreparedQuality(data).column(0);
+    }
+    ASSERT_GT(sharpness.size(), 20u);
+    std::vector<float> sorted = sharpness;
+    std::sort(sorted.begin(), sorted.end());
+    const double threshold = sorted[sorted.size() / 2];
+    const size_t below =
+        static_cast<size_t>(std::count_if(sharpness.begin(), sharpness.end(), [&](float v) { return v < threshold; }));
+    ASSERT_GT(below, 0u);
+
+    params.quality.threshold[0] = threshold; // min-sharpness
+    const auto [dataset, probes] = readAndProbe(params.source);
+    const StepPreview preview = previewSteps(dataset, probes, params);
+    ASSERT_FALSE(preview.steps.empty());
+    EXPECT_EQ(preview.steps.back().name, qualitySteps()[0].name);
+    EXPECT_EQ(preview.steps.back().removed, below);
+    EXPECT_EQ(preview.steps.back().notApplicable, 0u) << "every face was measured by the earlier preparation";
+
+    const PrepareResult result = PrepareJob(params).run();
+    ASSERT_FALSE(result.report.steps.empty());
+    EXPECT_EQ(result.report.steps.back().name, qualitySteps()[0].name);
+    EXPECT_EQ(result.report.steps.back().removed, preview.steps.back().removed);
+    const PreparedDataset data = PreparedDataset::open(params.outDir);
+    EXPECT_EQ(data.count(), sharpness.size() - below);
+    const FaceQuality quality = readPreparedQuality(data);
+    ASSERT_EQ(quality.rows, data.count());
+    for (size_t i = 0; i < data.count(); ++i) {
+        EXPECT_GE(quality.at(i, 0), threshold);
+        // The image cache kept the rows the quality did: each face still measures as its row says.
+        if (i % 13 == 0) {
+            EXPECT_EQ(measureFaceQuality(data.image(i), data.imageSize())[0], quality.at(i, 0)) << i;
+        }
     }
 }

@@ -1,9 +1,12 @@
 // Drives the real window under QT_QPA_PLATFORM=offscreen: what a person would click, what they would see.
 #include "MainWindow.h"
+#include "analysis/ReviewOrder.h"
 #include "analysis/SliceJob.h"
 #include "AttentionPage.h"
 #include "ClustersPage.h"
 #include "CrossDatasetTable.h"
+#include "data/ClusterSummaries.h"
+#include "data/FaceQuality.h"
 #include "data/PreparedDataset.h"
 #include "data/Readers.h"
 #include "data/Record.h"
@@ -11,6 +14,7 @@
 #include "DatasetPage.h"
 #include "ForestPlot.h"
 #include "GuardedApplication.h"
+#include "HistoryPanel.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "MapColoring.h"
@@ -31,6 +35,7 @@
 #include "TrainPage.h"
 #include "util/Csv.h"
 #include "util/Error.h"
+#include "util/FileUtil.h"
 #include "WaitForJob.h"
 #include "WorkspaceDialog.h"
 #include "WriteQueue.h"
@@ -45,6 +50,7 @@
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QLabel>
+#include <QLineEdit>
 #include <QLineSeries>
 #include <QListView>
 #include <QListWidget>
@@ -61,8 +67,10 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QtTest>
 #include <QValueAxis>
+#include <random>
 
 #include <algorithm>
 #include <atomic>
@@ -221,17 +229,96 @@ private Q_SLOTS:
         QCOMPARE(steps->rowCount(), 7); // the capstone's five, then the turned and the small faces
         // A stricter face-score threshold removes more at that step, live.
         const int before = steps->item(2, 1)->text().toInt();
-        auto spins = m_window->datasetPage()->findChildren<QDoubleSpinBox*>();
-        QVERIFY(!spins.isEmpty());
-        spins.first()->setValue(3.0);                          // min face score
+        // By name: the page has other spin boxes (the quality steps' thresholds, the grid's quality range).
+        auto* minScore = m_window->datasetPage()->findChild<QDoubleSpinBox*>("minFaceScore");
+        QVERIFY(minScore);
+        minScore->setValue(3.0);
         QVERIFY(m_window->session()->lane()->waitIdle(30000)); // counted on the lane (previewSteps)
         QVERIFY(steps->item(2, 1)->text().toInt() > before);
-        spins.first()->setValue(1.0);
+        minScore->setValue(1.0);
         m_window->datasetPage()->prepare();
         QVERIFY(waitForJob());
         QVERIFY(m_window->session()->dataset() != nullptr);
         QCOMPARE(static_cast<size_t>(m_window->datasetPage()->faceCount()), m_window->session()->dataset()->count());
         QVERIFY(m_window->datasetPage()->faceCount() > 100);
+    }
+
+    void qualityColumnsSortFilterAndColourTheGrid()
+    {
+        // Issue 29: the quality columns Prepare measured on each stored face sort and filter the grid
+        // and colour the map; a preparation without them says how to get them.
+        ensureDataset();
+        DatasetPage* page = m_window->datasetPage();
+        QVERIFY(m_window->session()->lane()->waitIdle(30000)); // quality.f32 is read on the lane
+        const auto data = m_window->session()->sharedDataset();
+        const faceatlas::FaceQuality quality = faceatlas::readPreparedQuality(*data);
+        QCOMPARE(quality.rows, data->count());
+        const QAbstractItemModel* grid = page->grid()->model();
+        const int count = grid->rowCount();
+        QCOMPARE(static_cast<size_t>(count), data->count());
+        const auto valueAt = [&](int row, size_t column) {
+            const auto face = static_cast<size_t>(grid->index(row, 0).data(ThumbnailModel::IndexRole).toLongLong());
+            return quality.at(face, column);
+        };
+
+        // Sorted by sharpness: the least sharp first (its natural order), then the sharpest first.
+        auto* sortBy = page->findChild<QComboBox*>("sortBy");
+        auto* descending = page->findChild<QCheckBox*>("descending");
+        sortBy->setCurrentIndex(sortBy->findText("Sort by sharpness"));
+        QVERIFY(sortBy->currentIndex() > 0);
+        QVERIFY(!descending->isChecked());
+        for (int row = 0; row + 1 < count; ++row)
+            QVERIFY2(valueAt(row, 0) <= valueAt(row + 1, 0), qPrintable(QString::number(row)));
+        QVERIFY(valueAt(0, 0) < valueAt(count - 1, 0));
+        descending->setChecked(true);
+        for (int row = 0; row + 1 < count; ++row)
+            QVERIFY2(valueAt(row, 0) >= valueAt(row + 1, 0), qPrintable(QString::number(row)));
+        // BRISQUE's natural order is the worst (highest) first.
+        sortBy->setCurrentIndex(sortBy->findText("Sort by brisque"));
+        QVERIFY(descending->isChecked());
+        QVERIFY(valueAt(0, 4) >= valueAt(count - 1, 4));
+
+        // A range of one column: exactly the faces whose value lies in it.
+        auto* filterQuality = page->findChild<QComboBox*>("filterQuality");
+        auto* low = page->findChild<QDoubleSpinBox*>("qualityLow");
+        auto* high = page->findChild<QDoubleSpinBox*>("qualityHigh");
+        QVERIFY(filterQuality && low && high);
+        QVERIFY(filterQuality->isVisibleTo(page));
+        filterQuality->setCurrentIndex(filterQuality->findText("contrast"));
+        QVERIFY(low->isVisibleTo(page) && high->isVisibleTo(page));
+        QCOMPARE(grid->rowCount(), count); // the boxes start at the column's whole range
+        std::vector<float> contrast = quality.column(2);
+        std::sort(contrast.begin(), contrast.end());
+        low->setValue(contrast[contrast.size() / 4]);
+        high->setValue(contrast[contrast.size() * 3 / 4]);
+        int expected = 0;
+        for (size_t i = 0; i < quality.rows; ++i)
+            expected += quality.at(i, 2) >= low->value() && quality.at(i, 2) <= high->value();
+        QVERIFY(expected > 0 && expected < count);
+        QCOMPARE(grid->rowCount(), expected);
+        for (int row = 0; row < grid->rowCount(); ++row)
+            QVERIFY(valueAt(row, 2) >= low->value() && valueAt(row, 2) <= high->value());
+        filterQuality->setCurrentIndex(0);
+        QCOMPARE(grid->rowCount(), count);
+        sortBy->setCurrentIndex(0);
+
+        // The map coloured by sharpness: a continuous colouring of every face, the blurred apart from the sharp.
+        MapColumns columns;
+        columns.data = data;
+        columns.quality = qualityOf(data);
+        const QString bySharpness = qualityColumnPrefix() + QStringLiteral("sharpness");
+        QVERIFY(mapColumnNames().contains(bySharpness));
+        const MapColoring coloring = colorPoints(bySharpness, columns);
+        QVERIFY2(coloring.missing.isEmpty(), qPrintable(coloring.missing));
+        QCOMPARE(coloring.colors.size(), data->count());
+        const std::vector<float> sharpness = quality.column(0);
+        const auto [least, most] = std::minmax_element(sharpness.begin(), sharpness.end());
+        QVERIFY(coloring.colors[static_cast<size_t>(least - sharpness.begin())]
+                != coloring.colors[static_cast<size_t>(most - sharpness.begin())]);
+        // A preparation from before the quality columns: no colours, and a message that says why.
+        columns.quality = std::make_shared<const faceatlas::FaceQuality>();
+        const MapColoring none = colorPoints(bySharpness, columns);
+        QVERIFY2(none.missing.contains("prepare it again"), qPrintable(none.missing));
     }
 
     void trainingDrawsTheChartAndListsTheRun()
@@ -284,6 +371,95 @@ private Q_SLOTS:
         const QImage second = m_window->clustersPage()->interpolationPixmap().toImage();
         QVERIFY(!second.isNull());
         QVERIFY(first != second);
+    }
+
+    void clusterNamesAreEditedKeptAndShownEverywhere()
+    {
+        // The clustering of clusteringShowsGalleriesAndCentroids (k = 3) wrote its names file.
+        ClustersPage* clusters = m_window->clustersPage();
+        Session* session = m_window->session();
+        const QString dir = session->clustersDir();
+        QVERIFY(QFileInfo::exists(dir + "/cluster_names.json"));
+        QVERIFY(session->clusterSummaries());
+        QCOMPARE(static_cast<int>(session->clusterSummaries()->clusters.size()), clusters->clusterCount());
+        // Each cluster's line shows its automatic label; the selected one's summary its figures.
+        const QString label = QString::fromStdString(session->clusterSummaries()->clusters[1].label);
+        QVERIFY2(clusters->clusterText(1).contains(label), qPrintable(clusters->clusterText(1)));
+        clusters->selectCluster(1);
+        QVERIFY2(clusters->clusterSummaryText().contains("faces")
+                     && clusters->clusterSummaryText().contains(label.toHtmlEscaped()),
+                 qPrintable(clusters->clusterSummaryText()));
+        // Named in its field: at once in the list, the grid's filter and the map's legend; then written.
+        auto* name = clusters->findChild<QLineEdit*>("clusterName");
+        QVERIFY(name && name->isEnabled());
+        name->setText("  Grey & smiling ");
+        Q_EMIT name->editingFinished();
+        QVERIFY2(clusters->clusterText(1).contains("Grey & smiling"), qPrintable(clusters->clusterText(1)));
+        auto* filter = m_window->datasetPage()->findChild<QComboBox*>("filterCluster");
+        QVERIFY(filter);
+        QCOMPARE(filter->itemText(filter->findData(1)), QStringLiteral("Cluster 1 · Grey & smiling"));
+        MapColumns columns;
+        columns.data = session->sharedDataset();
+        columns.clusters = session->sharedClusterLabels();
+        columns.clusterNames = session->clusterSummaries();
+        const MapColoring coloring = colorPoints("cluster", columns);
+        QCOMPARE(coloring.legend.entries.size(), size_t(3));
+        QCOMPARE(coloring.legend.entries[1].second, QStringLiteral("1 · Grey & smiling"));
+        QCOMPARE(coloring.legend.entries[0].second,
+                 QStringLiteral("0 · %1").arg(QString::fromStdString(session->clusterSummaries()->clusters[0].label)));
+        QVERIFY(session->writer()->waitWritten(30000));
+        QCoreApplication::sendPostedEvents();
+        QCOMPARE(faceatlas::readClusterNames(dir.toStdString(), 3).clusters[1].name, std::string("Grey & smiling"));
+        // Exported: assignments.csv and its JSON companion with the name.
+        const QString exported = m_dir.filePath("exported-assignments.csv");
+        clusters->exportAssignments(exported);
+        QVERIFY(session->writer()->waitWritten(30000));
+        QCoreApplication::sendPostedEvents();
+        QVERIFY(QFileInfo::exists(exported));
+        const auto companion =
+            nlohmann::json::parse(faceatlas::readFile(m_dir.filePath("exported-assignments.json").toStdString()));
+        QCOMPARE(companion.at("clusters").at(1).at("name").get<std::string>(), std::string("Grey & smiling"));
+        // A name with a line break is refused, and said so; the saved one stays.
+        name->setText("two\nlines");
+        Q_EMIT name->editingFinished();
+        QVERIFY(clusters->findChild<QLabel*>("nameStatus")->text().contains("control characters"));
+        QCOMPARE(QString::fromStdString(session->clusterSummaries()->clusters[1].name),
+                 QStringLiteral("Grey & smiling"));
+
+        // Closed and opened again: the name is still there, in the list and in its field.
+        QSettings().setValue("session/running", false);
+        {
+            MainWindow again;
+            QVERIFY(faceatlas::test::waitForJob(again));
+            QCOMPARE(again.session()->clustersDir(), dir);
+            QVERIFY2(again.clustersPage()->clusterText(1).contains("Grey & smiling"),
+                     qPrintable(again.clustersPage()->clusterText(1)));
+            again.clustersPage()->selectCluster(1);
+            QCOMPARE(again.clustersPage()->findChild<QLineEdit*>("clusterName")->text(),
+                     QStringLiteral("Grey & smiling"));
+        }
+        // A hostile names file: the window opens, says what is wrong naming the file, shows no names,
+        // and writes nothing over it.
+        const QString file = dir + "/cluster_names.json";
+        const std::string good = faceatlas::readFile(file.toStdString());
+        faceatlas::writeFileAtomic(file.toStdString(), "{\"format\": \"faceatlas-cluster-names 1\", \"clusters\": []}");
+        {
+            MainWindow again;
+            QVERIFY(faceatlas::test::waitForJob(again));
+            QVERIFY(!again.session()->clusterSummaries());
+            QVERIFY2(again.session()->clusterNamesNote().contains(file + ": holds 0 clusters; the clustering has 3"),
+                     qPrintable(again.session()->clusterNamesNote()));
+            again.clustersPage()->selectCluster(1);
+            QVERIFY(again.clustersPage()->findChild<QLabel*>("nameStatus")->text().contains("cluster_names.json"));
+            QVERIFY(!again.clustersPage()->findChild<QLineEdit*>("clusterName")->isEnabled());
+            QVERIFY(!again.session()->renameCluster(1, "x").isEmpty());
+            QVERIFY(again.session()->writer()->waitWritten(30000));
+            QVERIFY(again.clustersPage()->clusterText(1).startsWith("#1  ")); // the figures, by number
+        }
+        QCOMPARE(faceatlas::readFile(file.toStdString()),
+                 std::string("{\"format\": \"faceatlas-cluster-names 1\", \"clusters\": []}"));
+        faceatlas::writeFileAtomic(file.toStdString(), good);
+        QSettings().setValue("session/running", true);
     }
 
     void theSweepMarksItsKAndAClickShowsAnother()
@@ -538,6 +714,83 @@ private Q_SLOTS:
         QVERIFY(waitForJob());
     }
 
+    void theDatasetPageShowsTheHistoryAndTheDiffOfTwoVersions()
+    {
+        // Prepare with a review between two versions: History lists both, Compare says the excluded
+        // face was removed by the review and the corrected age relabelled by it; a click shows a face.
+        ensureDataset();
+        if (QTest::currentTestFailed())
+            return;
+        DatasetPage* page = m_window->datasetPage();
+        InteractiveLane* lane = m_window->session()->lane();
+        const QString file = m_window->reviewPage()->reviewFile();
+        QFile::remove(file);
+        const auto* data = m_window->session()->dataset();
+        const std::string excluded = data->records()[2].path, corrected = data->records()[3].path;
+        const int newAge = data->records()[3].age.value_or(30) == 40 ? 41 : 40;
+        {
+            faceatlas::ReviewFile review = faceatlas::ReviewFile::load(file.toStdString());
+            review.append({excluded, faceatlas::ReviewAction::Exclude, "", "", "not a face", ""});
+            review.append({corrected, faceatlas::ReviewAction::Age, "", std::to_string(newAge), "older", ""});
+        }
+        page->refreshReview();
+        page->prepare();
+        QVERIFY(waitForJob());
+        const QString open = m_window->session()->datasetDir();
+
+        auto* button = page->findChild<QPushButton*>("history");
+        QVERIFY(button);
+        button->click();
+        auto* panel = page->findChild<HistoryPanel*>("historyPanel");
+        QVERIFY(panel && panel->isVisible());
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(panel->versionCount() >= 2, qPrintable(panel->statusText()));
+        const int last = panel->versionCount() - 1;
+        QCOMPARE(QFileInfo(panel->versionDir(last)).absoluteFilePath(), QFileInfo(open).absoluteFilePath());
+        QVERIFY2(panel->versionDir(last - 1).contains("/versions/"), qPrintable(panel->versionDir(last - 1)));
+        auto* table = panel->findChild<QTableWidget*>("versions");
+        QVERIFY(table->item(last, 3)->text().contains("1 excluded, 1 relabelled"));
+
+        panel->findChild<QPushButton*>("compareVersions")->click(); // the newest two are selected
+        QVERIFY(lane->waitIdle(60000));
+        QListWidget* removed = panel->changeList(0);
+        QListWidget* relabelled = panel->changeList(2);
+        QCOMPARE(removed->count(), 1);
+        const QString removedText = removed->item(0)->text();
+        QVERIFY2(removedText.startsWith(QString::fromStdString(excluded)), qPrintable(removedText));
+        QVERIFY2(removedText.contains("by review: excluded in review"), qPrintable(removedText));
+        QVERIFY(!removed->item(0)->icon().isNull());
+        QCOMPARE(panel->changeList(1)->count(), 0);
+        QCOMPARE(relabelled->count(), 1);
+        QVERIFY2(relabelled->item(0)->text().contains(QStringLiteral("\u2192 %1").arg(newAge)),
+                 qPrintable(relabelled->item(0)->text()));
+        QVERIFY(relabelled->item(0)->text().contains("by review"));
+        relabelled->setCurrentRow(0);
+        QVERIFY2(panel->shownFaceText().contains(QString::fromStdString(corrected).toHtmlEscaped()),
+                 qPrintable(panel->shownFaceText()));
+
+        // The open version is not removed; a kept one is.
+        const int before = panel->versionCount();
+        panel->removeVersion(last);
+        QVERIFY(waitWritten());
+        QVERIFY2(panel->statusText().contains("Not removed") && panel->statusText().contains("open"),
+                 qPrintable(panel->statusText()));
+        QVERIFY(QFileInfo::exists(open + "/prepared.json"));
+        const QString kept = panel->versionDir(last - 1);
+        panel->removeVersion(last - 1);
+        QVERIFY(waitWritten());
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY(!QFileInfo::exists(kept));
+        QCOMPARE(panel->versionCount(), before - 1);
+        panel->close();
+
+        // Back to the dataset the tests that follow expect: no review.
+        QVERIFY(QFile::remove(file));
+        page->refreshReview();
+        page->prepare();
+        QVERIFY(waitForJob());
+    }
+
     void theDecidedViewListsEveryDecisionAndUndoBringsTheFacesBack()
     {
         // Decisions from the queue, the Map's Exclude and a script all show in the Decided view;
@@ -742,6 +995,99 @@ private Q_SLOTS:
         m_window->clustersPage()->setK(3);
         m_window->clustersPage()->cluster();
         QVERIFY(waitForJob());
+    }
+
+    void theReviewOrderReordersTheQueueAndSaysWhichOrderItIs()
+    {
+        // The queue by the audit's score, by uncertainty (largest spread first) and most informative
+        // (with the codes of the preparation); without readable codes it falls back and says so; a
+        // decision and Reorder leave the decided face for later.
+        ensureAuditAndMap();
+        if (QTest::currentTestFailed())
+            return;
+        ReviewPage* review = m_window->reviewPage();
+        InteractiveLane* lane = m_window->session()->lane();
+        const QString file = review->reviewFile();
+        QFile::remove(file);
+        review->refreshDecisions();
+        m_window->showPage(MainWindow::ReviewIndex);
+        review->showQueue();
+        review->setReasonFilter(QString());
+        auto* queue = review->findChild<QListWidget*>("queue");
+        auto* combo = review->findChild<QComboBox*>("reviewOrder");
+        QVERIFY(queue && combo);
+        QCOMPARE(combo->count(), 3);
+        const auto faces = [queue] {
+            std::vector<qint64> out;
+            for (int row = 0; row < queue->count(); ++row)
+                out.push_back(queue->item(row)->data(Qt::UserRole).toLongLong());
+            return out;
+        };
+        const auto sorted = [](std::vector<qint64> v) {
+            std::sort(v.begin(), v.end());
+            return v;
+        };
+        review->setOrder(faceatlas::ReviewOrder::Score);
+        QVERIFY(lane->waitIdle(60000));
+        const std::vector<qint64> byScore = faces();
+        QVERIFY(byScore.size() > 3);
+        QVERIFY2(review->orderText().contains("audit's score"), qPrintable(review->orderText()));
+
+        review->setOrder(faceatlas::ReviewOrder::Uncertainty);
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(review->orderText().startsWith("Ordered by the model's uncertainty"), qPrintable(review->orderText()));
+        const std::vector<qint64> byUncertainty = faces();
+        QCOMPARE(sorted(byUncertainty), sorted(byScore));
+        QVERIFY(byUncertainty != byScore);
+        for (int row = 0; row + 1 < queue->count(); ++row) {
+            const double a = queue->item(row)->data(Qt::UserRole + 1).toDouble(),
+                         b = queue->item(row + 1)->data(Qt::UserRole + 1).toDouble();
+            QVERIFY2(!(std::isfinite(b) && (!std::isfinite(a) || a < b)), qPrintable(QString("row %1").arg(row)));
+        }
+        QCOMPARE(review->currentFace(), byUncertainty.front()); // the first of the new order is shown
+
+        review->setOrder(faceatlas::ReviewOrder::Informative);
+        QVERIFY(lane->waitIdle(60000));
+        const QString informative = review->orderText();
+        QVERIFY2(informative.startsWith("Most informative first") && !informative.contains("is not available"),
+                 qPrintable(informative));
+        QVERIFY2(review->orderText().contains("of the 0 faces reviewed"), qPrintable(review->orderText()));
+        const std::vector<qint64> byInformative = faces();
+        QCOMPARE(sorted(byInformative), sorted(byScore));
+        QVERIFY(byInformative != byUncertainty);
+        QCOMPARE(byInformative.front(), byUncertainty.front()); // nothing reviewed: the most uncertain first
+        QVERIFY(queue->item(0)->text().contains("novelty 1.00"));
+        QCOMPARE(QSettings().value("review/order").toString(), QString("informative"));
+
+        // A decision, then Reorder: the decided face is no news any more and leaves the top.
+        review->selectItem(0);
+        const qint64 decided = review->currentFace();
+        review->keep();
+        QVERIFY(waitWritten());
+        review->findChild<QPushButton*>("reorder")->click();
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(review->orderText().contains("of the 1 faces reviewed"), qPrintable(review->orderText()));
+        QVERIFY(faces().front() != decided);
+
+        // Codes that cannot be read: uncertainty instead, and the note says why, in warning colour.
+        const QString codes = m_window->session()->codesDir();
+        QVERIFY(QFile::rename(codes + "/codes.json", codes + "/codes.json.away"));
+        review->findChild<QPushButton*>("reorder")->click();
+        QVERIFY(lane->waitIdle(60000));
+        const QString note = review->orderText();
+        QVERIFY(QFile::rename(codes + "/codes.json.away", codes + "/codes.json"));
+        QVERIFY2(note.contains("most informative is not available", Qt::CaseInsensitive)
+                     && note.contains("Ordered by the model's uncertainty"),
+                 qPrintable(note));
+        QCOMPARE(faces(), byUncertainty);
+
+        // Back to the state the tests that follow expect: no review, the audit's order.
+        QVERIFY(QFile::remove(file));
+        review->refreshDecisions();
+        m_window->session()->refreshIndex();
+        review->setOrder(faceatlas::ReviewOrder::Score);
+        QVERIFY(lane->waitIdle(60000));
+        QCOMPARE(faces(), byScore);
     }
 
     void decisionsAndExcludesMadeFastAreAllWrittenThroughASwitchAndAClose()
@@ -1188,6 +1534,94 @@ private Q_SLOTS:
         QVERIFY(session->predictionSpreads().empty());
         QVERIFY(session->setPredictions(session->dataset(), predicted, spread));
         QCOMPARE(session->predictionSpreads().size(), n);
+    }
+
+    void theMapRecordsItsSettingsAndColoursByTheNeighbourhoodItKeeps()
+    {
+        // The layout's parameters set on the page reach map.json; the opened map shows them and its
+        // per-face preservation is a colour with fixed ends (0 to 1).
+        ensureAuditAndMap();
+        MapPage* map = m_window->mapPage();
+        InteractiveLane* lane = m_window->session()->lane();
+        m_window->showPage(MainWindow::MapIndex);
+        auto* settingsButton = map->findChild<QToolButton*>("mapSettingsButton");
+        QVERIFY(settingsButton);
+        settingsButton->setChecked(true);
+        auto* neighbours = map->findChild<QSpinBox*>("mapNeighbors");
+        QVERIFY(neighbours && neighbours->isVisible());
+        neighbours->setValue(7);
+        map->findChild<QDoubleSpinBox*>("mapMinDist")->setValue(0.3);
+        map->findChild<QSpinBox*>("mapEpochs")->setValue(20);
+        map->findChild<QSpinBox*>("mapSeed")->setValue(5);
+        auto* search = map->findChild<QComboBox*>("mapSearch");
+        search->setCurrentIndex(search->findData(QStringLiteral("hnsw")));
+        map->computeMap("neighbors");
+        QVERIFY(waitForJob());
+        QVERIFY(lane->waitIdle(60000));
+        QVERIFY2(map->hasMap(), qPrintable(map->statusText()));
+        const auto summary =
+            nlohmann::json::parse(faceatlas::readFile((map->mapDir() + "/map.json").toStdString(), 1 << 20));
+        const auto& settings = summary.at("settings");
+        QCOMPARE(settings.at("neighbors").get<int>(), 7);
+        QCOMPARE(settings.at("min_dist").get<double>(), 0.3);
+        QCOMPARE(settings.at("epochs").get<int>(), 20);
+        QCOMPARE(settings.at("seed").get<int>(), 5);
+        QCOMPARE(QString::fromStdString(settings.at("knn").at("method").get<std::string>()), QStringLiteral("hnsw"));
+        QVERIFY2(map->statusText().contains("7 neighbours, min. distance 0.3, 20 epochs, seed 5, approximate graph"),
+                 qPrintable(map->statusText()));
+        // Another map's settings on the widgets, then this one opened again: the widgets show its own.
+        neighbours->setValue(30);
+        const QString dir = map->mapDir();
+        map->loadMap(dir);
+        QVERIFY(lane->waitIdle(60000));
+        QCOMPARE(neighbours->value(), 7);
+
+        const QString kept = QStringLiteral("neighbourhood kept by the map");
+        QVERIFY(map->findChild<QComboBox*>("colorBy")->findText(kept) >= 0);
+        map->setColorBy(kept);
+        QVERIFY(lane->waitIdle(60000));
+        const MapLegend& legend = map->view()->legend();
+        QVERIFY2(legend.title.contains("10 nearest codes"), qPrintable(legend.title));
+        QCOMPARE(legend.low, 0.0);
+        QCOMPARE(legend.high, 1.0);
+        // Without a score (a map from before it): the colour says what to do.
+        MapColumns columns;
+        columns.data = m_window->session()->sharedDataset();
+        const MapColoring none = colorPoints(kept, columns);
+        QVERIFY2(none.missing.contains("compute the map again"), qPrintable(none.missing));
+        settingsButton->setChecked(false);
+        neighbours->setValue(15);
+        map->findChild<QDoubleSpinBox*>("mapMinDist")->setValue(0.1);
+        map->findChild<QSpinBox*>("mapEpochs")->setValue(0);
+        map->findChild<QSpinBox*>("mapSeed")->setValue(1);
+        search->setCurrentIndex(0);
+    }
+
+    void theMapDrawsADensityLayerWhenItsPointsOutnumberThePixels()
+    {
+        // 200,000 points on a small view (at least its minimum size): more than a quarter of the pixels, so a density
+        // layer after the first frame; zoomed far in, dots again. The pick buffer still finds a point.
+        PointMapView view;
+        view.resize(200, 150);
+        std::vector<float> xy(400000);
+        std::mt19937 rng(3);
+        std::normal_distribution<float> normal(0, 1);
+        for (float& v : xy)
+            v = normal(rng);
+        view.setPoints(PointMapView::layoutPoints(std::make_shared<const std::vector<float>>(std::move(xy))));
+        view.grab(); // the first frame counts the points in view
+        const QImage frame = view.grab().toImage();
+        QVERIFY(view.showingDensity());
+        QVERIFY2(view.densityPeak() > 10, qPrintable(QString::number(view.densityPeak())));
+        const QPoint centre(view.width() / 2, view.height() / 2);
+        QVERIFY(view.pointAt(centre) >= 0);
+        // The centre, where most points overlap, is darker (more opaque) than the edge.
+        QVERIFY(qGray(frame.pixel(centre)) < qGray(frame.pixel(centre.x(), view.height() - 10)));
+        view.zoomBy(400, centre);
+        view.grab();
+        view.grab();
+        QVERIFY(!view.showingDensity());
+        QCOMPARE(view.densityPeak(), qint64(0));
     }
 
     void facePanelNamesItsModelAndFollowsTheFilter()

@@ -1,0 +1,157 @@
+// The map at scale (issue 29): the approximate neighbour graph, UMAP's curve for a minimum distance,
+// neighbours on the 2-D map and each face's neighbourhood preservation.
+#include "ml/ApproximateKnn.h"
+#include "ml/MapNeighbours.h"
+#include "ml/Projection.h"
+#include "util/Error.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+using namespace faceatlas;
+
+namespace {
+
+/** 20 Gaussian blobs in 32 dimensions: neighbours are well defined but not trivially separated. */
+torch::Tensor clusteredRows(int64_t n, std::uint64_t seed)
+{
+    torch::manual_seed(seed);
+    const auto centres = torch::randn({20, 32}) * 3;
+    return centres.index_select(0, torch::randint(20, {n}, torch::kLong)) + torch::randn({n, 32});
+}
+
+/** The k nearest of every point by brute force, in the order (distance, index). */
+std::vector<int64_t> bruteForceMapKnn(const std::vector<float>& xy, int k)
+{
+    const int64_t n = static_cast<int64_t>(xy.size() / 2);
+    std::vector<int64_t> out;
+    for (int64_t i = 0; i < n; ++i) {
+        std::vector<std::pair<float, int64_t>> all;
+        for (int64_t j = 0; j < n; ++j)
+            if (j != i) {
+                const float dx = xy[2 * j] - xy[2 * i], dy = xy[2 * j + 1] - xy[2 * i + 1];
+                all.emplace_back(dx * dx + dy * dy, j);
+            }
+        std::sort(all.begin(), all.end());
+        for (int j = 0; j < k; ++j)
+            out.push_back(all[static_cast<size_t>(j)].second);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST(MapScaleTest, HnswFindsNearlyEveryExactNeighbourAndIsDeterministicOnOneThread)
+{
+    const auto x = clusteredRows(3000, 3);
+    const KnnGraph exact = exactKnn(x, 10);
+    HnswParams p;
+    p.threads = 1;
+    const KnnGraph a = hnswKnn(x, 10, p), b = hnswKnn(x, 10, p);
+    EXPECT_TRUE(torch::equal(a.indices, b.indices)) << "one thread, one seed: the same graph";
+    const double recall = graphRecall(x, a, 3000);
+    EXPECT_GT(recall, 0.95);
+    EXPECT_DOUBLE_EQ(graphRecall(x, exact, 500), 1.0);
+    // Nearest first, never itself, distances Euclidean.
+    const auto idx = a.indices.accessor<int64_t, 2>();
+    const auto dist = a.distances.accessor<float, 2>();
+    for (int64_t i = 0; i < 3000; i += 97) {
+        for (int j = 0; j < 10; ++j) {
+            EXPECT_NE(idx[i][j], i);
+            EXPECT_NEAR(dist[i][j], (x[i] - x[idx[i][j]]).norm().item<float>(), 1e-3);
+            if (j > 0) {
+                EXPECT_LE(dist[i][j - 1], dist[i][j]);
+            }
+        }
+    }
+    // A graph that misses neighbours scores below 1: a random graph near k / N.
+    KnnGraph random = a;
+    random.indices = torch::randint(3000, {3000, 10}, torch::kLong);
+    EXPECT_LT(graphRecall(x, random, 500), 0.05);
+}
+
+TEST(MapScaleTest, HnswOnTwoThreadsIsStillAGoodGraph)
+{
+    const auto x = clusteredRows(2000, 4);
+    HnswParams p;
+    p.threads = 2;
+    EXPECT_GT(graphRecall(x, hnswKnn(x, 15, p), 2000), 0.95);
+}
+
+TEST(MapScaleTest, HnswRejectsBadInputAndStopsWhenCancelled)
+{
+    EXPECT_THROW(hnswKnn(torch::randn({5, 3}), 5), Error);
+    auto bad = torch::randn({50, 3});
+    bad[7][1] = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_THROW(hnswKnn(bad, 3), Error);
+    CancelToken cancel;
+    cancel.requestCancel();
+    EXPECT_TRUE(hnswKnn(clusteredRows(500, 5), 5, {}, cancel).cancelled);
+}
+
+TEST(MapScaleTest, AutoChoosesTheExactSearchForSmallData)
+{
+    EXPECT_EQ(chooseKnn("auto", kApproximateKnnFrom - 1), "exact");
+    EXPECT_EQ(chooseKnn("auto", kApproximateKnnFrom), "hnsw");
+    EXPECT_EQ(chooseKnn("exact", 10'000'000), "exact");
+    EXPECT_THROW(chooseKnn("faiss", 10), Error);
+}
+
+TEST(MapScaleTest, EpochsFollowUmapUpToTenThousandPointsThenFewer)
+{
+    EXPECT_EQ(embeddingEpochsFor(3897), 500);
+    EXPECT_EQ(embeddingEpochsFor(10000), 500);
+    EXPECT_EQ(embeddingEpochsFor(10001), 200);
+    EXPECT_EQ(embeddingEpochsFor(100000), 120);
+}
+
+TEST(MapScaleTest, TheCurveMatchesUmapsFit)
+{
+    // umap-learn's find_ab_params(spread=1, min_dist=0.1) and (1, 0.001), as UMAP documents them.
+    const MapCurve c = mapCurve(0.1);
+    EXPECT_NEAR(c.a, 1.577, 0.005);
+    EXPECT_NEAR(c.b, 0.895, 0.005);
+    const MapCurve tight = mapCurve(0.001);
+    EXPECT_NEAR(tight.a, 1.929, 0.01);
+    EXPECT_NEAR(tight.b, 0.7915, 0.005);
+    EXPECT_THROW(mapCurve(1.5), Error);
+    EXPECT_THROW(mapCurve(-0.1), Error);
+}
+
+TEST(MapScaleTest, MapNeighboursMatchABruteForceSearch)
+{
+    torch::manual_seed(9);
+    // Clumps, a far outlier and exact duplicates: the grid must not miss anyone across cells.
+    auto pts = torch::cat({torch::randn({600, 2}) * 0.05, torch::randn({300, 2}) * 3 + 10,
+                           torch::tensor({{500.0f, -500.0f}}), torch::zeros({5, 2})});
+    const auto c = pts.contiguous();
+    const std::vector<float> xy(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    for (const int k : {1, 7, 10})
+        EXPECT_EQ(mapKnn(xy, k, 2), bruteForceMapKnn(xy, k)) << "k " << k;
+    EXPECT_THROW(mapKnn(xy, 906), Error);
+    std::vector<float> bad = xy;
+    bad[11] = std::numeric_limits<float>::infinity();
+    EXPECT_THROW(mapKnn(bad, 3), Error);
+}
+
+TEST(MapScaleTest, PreservationIsOneWhereTheMapIsTheDataAndLowWhereItIsShuffled)
+{
+    torch::manual_seed(11);
+    const auto x = torch::randn({800, 2});
+    const auto c = x.contiguous();
+    const std::vector<float> xy(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    const KnnGraph graph = exactKnn(x, 15);
+    for (const float v : neighbourhoodPreservation(graph, xy, 10))
+        ASSERT_FLOAT_EQ(v, 1.0f);
+    // The same points with their places swapped at random keep almost none of their neighbours.
+    const auto shuffled = x.index_select(0, torch::randperm(800, torch::kLong)).contiguous();
+    const std::vector<float> moved(shuffled.data_ptr<float>(), shuffled.data_ptr<float>() + shuffled.numel());
+    const auto kept = neighbourhoodPreservation(graph, moved, 10);
+    double mean = 0;
+    for (const float v : kept)
+        mean += v;
+    EXPECT_LT(mean / 800, 0.05);
+    EXPECT_THROW(neighbourhoodPreservation(exactKnn(x, 5), xy, 10), Error) << "fewer graph columns than k";
+}
