@@ -81,68 +81,49 @@ private:
 
 } // namespace
 
-KnnGraph hnswKnn(const torch::Tensor& x, int k, const HnswParams& p, const CancelToken& cancel,
-                 const ProgressCallback& onProgress)
+namespace {
+
+using Index = hnswlib::HierarchicalNSW<float>;
+constexpr size_t kChunk = 256; // rows a worker takes at a time
+
+/** Step 1: every row into the index (rows[i] under label i); false when cancelled. */
+bool insertRows(Index& index, const float* rows, int64_t n, int64_t d, int threads, const CancelToken& cancel,
+                const ProgressCallback& onProgress)
 {
-    torch::NoGradGuard noGrad;
-    if (x.dim() != 2 || x.scalar_type() != torch::kFloat)
-        throw Error("the approximate neighbour search needs an N x D float32 matrix");
-    const int64_t n = x.size(0), d = x.size(1);
-    if (k < 1 || k >= n)
-        throw Error("the approximate neighbour search: k must be between 1 and " + std::to_string(n - 1) + ", got "
-                    + std::to_string(k));
-    if (n > std::numeric_limits<int32_t>::max())
-        throw Error("the approximate neighbour search: too many rows");
-    if (p.m < 2 || p.efConstruction < 1 || p.ef < 0)
-        throw Error("the approximate neighbour search: M must be at least 2 and ef positive");
-    // hnswlib reads the rows in place: a contiguous float32 copy on the CPU that outlives the index.
-    const auto data = x.to(torch::kCPU).contiguous();
-    if (!torch::isfinite(data).all().item<bool>())
-        throw Error("the approximate neighbour search: the data contain NaN or Inf values");
-    const float* rows = data.data_ptr<float>();
+    SharedProgress progress(onProgress, "neighbour index", n);
+    // The first point alone, so concurrent inserts always find an entry point.
+    index.addPoint(rows, 0);
+    parallelFor(
+        static_cast<size_t>((n - 1 + kChunk - 1) / kChunk), threads,
+        [&](size_t c) {
+            if (cancel.isCancelled())
+                return;
+            const int64_t begin = 1 + static_cast<int64_t>(c * kChunk);
+            const int64_t end = std::min<int64_t>(n, begin + static_cast<int64_t>(kChunk));
+            for (int64_t i = begin; i < end; ++i)
+                index.addPoint(rows + i * d, static_cast<size_t>(i));
+            progress.add(end - begin);
+        },
+        1);
+    return !cancel.isCancelled();
+}
 
-    SimdL2Space space(static_cast<size_t>(d));
-    hnswlib::HierarchicalNSW<float> index(&space, static_cast<size_t>(n), static_cast<size_t>(p.m),
-                                          static_cast<size_t>(p.efConstruction), static_cast<size_t>(p.seed));
-    KnnGraph g;
-    const auto cancelled = [&] { return cancel.isCancelled(); };
-    {
-        SharedProgress progress(onProgress, "neighbour index", n);
-        // The first point alone, so concurrent inserts always find an entry point.
-        index.addPoint(rows, 0);
-        const size_t chunk = 256;
-        parallelFor(
-            static_cast<size_t>((n - 1 + chunk - 1) / chunk), p.threads,
-            [&](size_t c) {
-                if (cancelled())
-                    return;
-                const int64_t begin = 1 + static_cast<int64_t>(c * chunk);
-                const int64_t end = std::min<int64_t>(n, begin + static_cast<int64_t>(chunk));
-                for (int64_t i = begin; i < end; ++i)
-                    index.addPoint(rows + i * d, static_cast<size_t>(i));
-                progress.add(end - begin);
-            },
-            1);
-    }
-    if (cancelled()) {
-        g.cancelled = true;
-        return g;
-    }
-
-    index.setEf(static_cast<size_t>(p.ef > 0 ? std::max(p.ef, k + 1) : std::max(2 * k, 32)));
+/** Step 2: each row's k nearest other rows, searched in the finished index, into g. */
+void searchRows(const Index& index, const float* rows, int64_t n, int64_t d, int k, int threads,
+                const CancelToken& cancel, const ProgressCallback& onProgress, KnnGraph& g)
+{
     g.indices = torch::empty({n, k}, torch::kLong);
     g.distances = torch::empty({n, k}, torch::kFloat);
     int64_t* outI = g.indices.data_ptr<int64_t>();
     float* outD = g.distances.data_ptr<float>();
     SharedProgress progress(onProgress, "neighbours", n);
-    const size_t chunk = 256;
     parallelFor(
-        static_cast<size_t>((n + chunk - 1) / chunk), p.threads,
+        static_cast<size_t>((n + kChunk - 1) / kChunk), threads,
         [&](size_t c) {
-            if (cancelled())
+            if (cancel.isCancelled())
                 return;
-            const int64_t begin = static_cast<int64_t>(c * chunk);
-            const int64_t end = std::min<int64_t>(n, begin + static_cast<int64_t>(chunk));
+            const int64_t begin = static_cast<int64_t>(c * kChunk);
+            const int64_t end = std::min<int64_t>(n, begin + static_cast<int64_t>(kChunk));
             std::vector<std::pair<float, int64_t>> found;
             for (int64_t i = begin; i < end; ++i) {
                 auto heap = index.searchKnn(rows + i * d, static_cast<size_t>(k + 1));
@@ -164,7 +145,41 @@ KnnGraph hnswKnn(const torch::Tensor& x, int k, const HnswParams& p, const Cance
             progress.add(end - begin);
         },
         1);
-    g.cancelled = cancelled();
+    g.cancelled = cancel.isCancelled();
+}
+
+} // namespace
+
+KnnGraph hnswKnn(const torch::Tensor& x, int k, const HnswParams& p, const CancelToken& cancel,
+                 const ProgressCallback& onProgress)
+{
+    torch::NoGradGuard noGrad;
+    if (x.dim() != 2 || x.scalar_type() != torch::kFloat)
+        throw Error("the approximate neighbour search needs an N x D float32 matrix");
+    const int64_t n = x.size(0), d = x.size(1);
+    if (k < 1 || k >= n)
+        throw Error("the approximate neighbour search: k must be between 1 and " + std::to_string(n - 1) + ", got "
+                    + std::to_string(k));
+    if (n > std::numeric_limits<int32_t>::max())
+        throw Error("the approximate neighbour search: too many rows");
+    if (p.m < 2 || p.efConstruction < 1 || p.ef < 0)
+        throw Error("the approximate neighbour search: M must be at least 2 and ef positive");
+    // hnswlib reads the rows in place: a contiguous float32 copy on the CPU that outlives the index.
+    const auto data = x.to(torch::kCPU).contiguous();
+    if (!torch::isfinite(data).all().item<bool>())
+        throw Error("the approximate neighbour search: the data contain NaN or Inf values");
+    const float* rows = data.data_ptr<float>();
+
+    SimdL2Space space(static_cast<size_t>(d));
+    Index index(&space, static_cast<size_t>(n), static_cast<size_t>(p.m), static_cast<size_t>(p.efConstruction),
+                static_cast<size_t>(p.seed));
+    KnnGraph g;
+    if (!insertRows(index, rows, n, d, p.threads, cancel, onProgress)) {
+        g.cancelled = true;
+        return g;
+    }
+    index.setEf(static_cast<size_t>(p.ef > 0 ? std::max(p.ef, k + 1) : std::max(2 * k, 32)));
+    searchRows(index, rows, n, d, k, p.threads, cancel, onProgress, g);
     return g;
 }
 
