@@ -300,11 +300,11 @@ MapResult computeMap(const MapParams& p, const CancelToken& cancel,
     return MapSession(p, cancel, onProgress).run();
 }
 
-MapPoints readMap(const fs::path& dir)
+namespace {
+
+/** map.json's count (checked), and what it says of the map, into `points`. */
+int64_t readMapSummary(const fs::path& jsonFile, MapPoints& points)
 {
-    const fs::path jsonFile = dir / "map.json";
-    const fs::path csvFile = dir / "map.csv";
-    MapPoints points;
     int64_t count = 0;
     try {
         const json j = json::parse(readFile(jsonFile, kMaxManifestBytes));
@@ -324,6 +324,17 @@ MapPoints readMap(const fs::path& dir)
     } catch (const std::exception& e) {
         throw Error(displayPath(jsonFile) + ": invalid: " + e.what());
     }
+    return count;
+}
+
+} // namespace
+
+MapPoints readMap(const fs::path& dir)
+{
+    const fs::path jsonFile = dir / "map.json";
+    const fs::path csvFile = dir / "map.csv";
+    MapPoints points;
+    const int64_t count = readMapSummary(jsonFile, points);
     // Read row by row, never whole: memory follows the points, not the file. The file's size is checked
     // against the count first, both ways: at least "p,0,0\n" a row, at most kMaxMapRowBytes.
     LineReader in(csvFile);
