@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The sanitizer leg: builds core, the CLI and the core tests with AddressSanitizer and UBSan (any UB
 # is fatal) in BUILD_DIR (default build-asan), then runs every core test and the fuzz corpus replays.
-# The build takes ~12 minutes on 2 cores; the tests about 6.
+# The build took 22 minutes on 2 cores with other work beside it (2026-12-07); the tests about 6.
 # FACEATLAS_ASAN_FILTER (a --gtest_filter) narrows the tests, e.g. 'Hostile*:MatFile*:ImdbWiki*'.
 # By default every core test runs but one: PrepareJobTest.RealUtkFaceSampleAtCapstoneSettings runs
 # dlib's detector over the 5,000 real photos, which took over ten minutes under ASan on 2 cores (a

@@ -5,6 +5,10 @@
 #include "util/Parallel.h"
 
 // hnswlib.h defines (not only declares) its CPU-feature helpers: this is the one file that includes it.
+// Without its SSE paths: hnswlib 0.6.2's prefetch in searchBaseLayer reads the link one past the end
+// of a node's list (4 bytes beyond the allocation; AddressSanitizer stops on it in
+// MapScaleTest), and its distances are ours anyway (SimdL2Space).
+#define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
