@@ -500,6 +500,81 @@ std::size_t PreparationDiff::count(FaceChangeKind kind, const std::string& cause
         changes.begin(), changes.end(), [&](const FaceChange& c) { return c.change == kind && c.cause == cause; }));
 }
 
+namespace {
+
+/** Why a face's label differs between A and B: a review decision of B's, one of A's that B lacks, or the source. */
+void explainRelabel(FaceChange& c, const Record& r, const Record& s, const std::optional<ReviewFile>& aReview,
+                    const std::optional<ReviewFile>& bReview)
+{
+    const ReviewDecision* inB = decisionFor(bReview, s);
+    const ReviewDecision* inA = decisionFor(aReview, r);
+    const bool bAge = inB && inB->action == ReviewAction::Age && s.age == inB->newAge();
+    const bool bGender = inB && inB->action == ReviewAction::Gender && s.gender == inB->newGender();
+    if (bAge || bGender) {
+        c.cause = "review";
+        c.detail = decisionText(*inB);
+    } else if (inA && (inA->action == ReviewAction::Age || inA->action == ReviewAction::Gender)) {
+        c.cause = "review";
+        c.detail = "A's correction (" + decisionText(*inA) + ") is not among B's decisions";
+    } else {
+        c.cause = "source";
+        c.detail = "the source's label changed";
+    }
+}
+
+/** Why a face of A is not in B: B's exclusion, a step of B's, an unreadable image, or the source. */
+void explainRemoval(FaceChange& c, const Record& r, const std::optional<ReviewFile>& bReview,
+                    const CleaningOptions& bSteps, const json& bm)
+{
+    const ReviewDecision* d = decisionFor(bReview, r);
+    std::string problem;
+    if (d && d->action == ReviewAction::Exclude) {
+        c.cause = "review";
+        c.detail = decisionText(*d);
+    } else if (const std::string step = droppingStep(corrected(r, d), bSteps, problem); !step.empty()) {
+        c.cause = "step";
+        c.detail = step;
+        const std::string setting = problem.empty() ? stepSetting(step, bSteps) : problem;
+        if (!setting.empty())
+            c.detail += " (" + setting + ")";
+        if (d && (d->action == ReviewAction::Age || d->action == ReviewAction::Gender))
+            c.detail += ", after " + decisionText(*d);
+    } else if (const std::string skipped = skippedProblem(bm, r.path); !skipped.empty()) {
+        c.cause = "step";
+        c.detail = "missing or unreadable image (" + skipped + ")";
+    } else {
+        c.cause = "source";
+        c.detail = "B's steps and review keep it: not among B's source records";
+    }
+}
+
+/** Why a face of B is not in A: an exclusion of A's, a step of A's, an image A could not read, or new in the source. */
+void explainAddition(FaceChange& c, const Record& s, const std::optional<ReviewFile>& aReview,
+                     const CleaningOptions& aSteps, const json& am)
+{
+    const ReviewDecision* inA = decisionFor(aReview, s);
+    std::string problem;
+    if (inA && inA->action == ReviewAction::Exclude) {
+        c.cause = "review";
+        c.detail = "A's exclusion (" + decisionText(*inA) + ") is not among B's decisions";
+    } else if (const std::string step = droppingStep(s, aSteps, problem); !step.empty()) {
+        c.cause = "step";
+        c.detail = "A's step " + step;
+        const std::string setting = stepSetting(step, aSteps);
+        if (!setting.empty())
+            c.detail += " (" + setting + ")";
+        c.detail += " dropped it; B's settings keep it";
+    } else if (const std::string skipped = skippedProblem(am, s.path); !skipped.empty()) {
+        c.cause = "step";
+        c.detail = "A could not read the image (" + skipped + ")";
+    } else {
+        c.cause = "source";
+        c.detail = "new in the source";
+    }
+}
+
+} // namespace
+
 PreparationDiff diffPreparations(const fs::path& aDir, const fs::path& bDir)
 {
     const PreparedDataset a = PreparedDataset::open(aDir), b = PreparedDataset::open(bDir);
@@ -553,44 +628,12 @@ PreparationDiff diffPreparations(const fs::path& aDir, const fs::path& bDir)
             c.bRow = static_cast<long long>(other->second);
             c.newAge = s.age;
             c.newGender = s.gender;
-            const ReviewDecision* inB = decisionFor(bReview, s);
-            const ReviewDecision* inA = decisionFor(aReview, r);
-            const bool bAge = inB && inB->action == ReviewAction::Age && s.age == inB->newAge();
-            const bool bGender = inB && inB->action == ReviewAction::Gender && s.gender == inB->newGender();
-            if (bAge || bGender) {
-                c.cause = "review";
-                c.detail = decisionText(*inB);
-            } else if (inA && (inA->action == ReviewAction::Age || inA->action == ReviewAction::Gender)) {
-                c.cause = "review";
-                c.detail = "A's correction (" + decisionText(*inA) + ") is not among B's decisions";
-            } else {
-                c.cause = "source";
-                c.detail = "the source's label changed";
-            }
+            explainRelabel(c, r, s, aReview, bReview);
             relabelled.push_back(std::move(c));
             continue;
         }
         c.change = FaceChangeKind::Removed;
-        const ReviewDecision* d = decisionFor(bReview, r);
-        std::string problem;
-        if (d && d->action == ReviewAction::Exclude) {
-            c.cause = "review";
-            c.detail = decisionText(*d);
-        } else if (const std::string step = droppingStep(corrected(r, d), bSteps, problem); !step.empty()) {
-            c.cause = "step";
-            c.detail = step;
-            const std::string setting = problem.empty() ? stepSetting(step, bSteps) : problem;
-            if (!setting.empty())
-                c.detail += " (" + setting + ")";
-            if (d && (d->action == ReviewAction::Age || d->action == ReviewAction::Gender))
-                c.detail += ", after " + decisionText(*d);
-        } else if (const std::string skipped = skippedProblem(bm, r.path); !skipped.empty()) {
-            c.cause = "step";
-            c.detail = "missing or unreadable image (" + skipped + ")";
-        } else {
-            c.cause = "source";
-            c.detail = "B's steps and review keep it: not among B's source records";
-        }
+        explainRemoval(c, r, bReview, bSteps, bm);
         removed.push_back(std::move(c));
     }
     for (size_t i = 0; i < b.count(); ++i) {
@@ -604,25 +647,7 @@ PreparationDiff diffPreparations(const fs::path& aDir, const fs::path& bDir)
         c.bRow = static_cast<long long>(i);
         c.newAge = s.age;
         c.newGender = s.gender;
-        const ReviewDecision* inA = decisionFor(aReview, s);
-        std::string problem;
-        if (inA && inA->action == ReviewAction::Exclude) {
-            c.cause = "review";
-            c.detail = "A's exclusion (" + decisionText(*inA) + ") is not among B's decisions";
-        } else if (const std::string step = droppingStep(s, aSteps, problem); !step.empty()) {
-            c.cause = "step";
-            c.detail = "A's step " + step;
-            const std::string setting = stepSetting(step, aSteps);
-            if (!setting.empty())
-                c.detail += " (" + setting + ")";
-            c.detail += " dropped it; B's settings keep it";
-        } else if (const std::string skipped = skippedProblem(am, s.path); !skipped.empty()) {
-            c.cause = "step";
-            c.detail = "A could not read the image (" + skipped + ")";
-        } else {
-            c.cause = "source";
-            c.detail = "new in the source";
-        }
+        explainAddition(c, s, aReview, aSteps, am);
         added.push_back(std::move(c));
     }
     diff.changes = std::move(removed);
