@@ -113,6 +113,11 @@ QString MapLayoutSettings::describe(const nlohmann::json& s)
             text += tr(", approximate graph (recall %1)").arg(setting(knn.at("recall"), "value", 0), 0, 'f', 3);
         else if (knn.at("method") == "exact")
             text += tr(", exact graph");
+        const double variance = setting(knn, "variance", 1.0);
+        if (variance < 1.0)
+            text += tr(" in %1 principal components (%2% of the variance)")
+                        .arg(static_cast<int>(setting(knn, "dims", 0)))
+                        .arg(100 * variance, 0, 'f', 1);
     }
     return text;
 }

@@ -15,6 +15,7 @@
 #include "util/FileUtil.h"
 #include "util/Json.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -27,7 +28,8 @@ using nlohmann::json;
 
 const char* kMapHelp =
     R"(usage: faceatlas-cli map --codes CODES --out DIR [--method pca|neighbors] [--neighbors K] [--seed S]
-                        [--min-dist D] [--epochs E] [--knn exact|hnsw|auto] [--device auto|cpu|cuda] [--json]
+                        [--min-dist D] [--epochs E] [--knn exact|hnsw|auto] [--knn-dims auto|all|N]
+                        [--threads T] [--device auto|cpu|cuda] [--json]
 
 A 2-D map of the codes. DIR receives map.csv (path,x,y,preserved: one row per code, in code order;
 preserved is the share of the face's 10 nearest codes that are among its 10 nearest points on the
@@ -37,13 +39,21 @@ on a sample of 1,000 faces, computed exactly on both sides).
   --method M          neighbors: a UMAP-like neighbour embedding (k-nearest-neighbour graph, layout
                       by SGD with negative sampling; the default), or pca: the first two principal
                       components (seconds)
-  --neighbors K       neighbours per face in the graph, 2-200 (default 15)
+  --neighbors K       the neighbourhood's size, 2-200 (default 15); as umap-learn's n_neighbors it
+                      counts the face itself, so the graph holds K-1 other faces
   --min-dist D        how tightly neighbours may pack on the map, 0-1 (UMAP's min_dist; default 0.1)
-  --epochs E          the layout's epochs, 1-5000 (default: 200, or 120 from 100,000 faces)
+  --epochs E          the layout's epochs, 1-5000 (default: 500 up to 10,000 faces, 200 up to
+                      100,000, then 120)
   --knn K             the neighbour graph: exact (blocked matrix products), hnsw (approximate, an
                       HNSW index; map.json records its recall against the exact search) or auto
                       (hnsw from 50,000 faces; the default)
+  --knn-dims D        the space the graph is searched in: all (every dimension of the codes), N (the
+                      top N principal components), or auto (the default: with hnsw, the top 64 when
+                      they hold 95% of the variance, else all; map.json records which and the share)
   --seed S            the layout's seed; the same seed gives the same map (default 1)
+  --threads T         threads for the neighbour search and the layout, 1-64 (default 1: the same seed
+                      gives the same map; more is faster, about 1.7x on two cores, but the map then
+                      differs a little from run to run)
   --device D          auto, cpu or cuda for the matrix products (default auto)
   --json              print map.json
   --force             replace a FaceAtlas folder of another kind at --out (one FaceAtlas
@@ -87,6 +97,8 @@ int runMap(const std::vector<std::string>& words)
     p.minDist = args.doubleValue("min-dist", 0.1);
     p.epochs = args.intValue("epochs", 0);
     p.knn = args.value("knn").value_or("auto");
+    const std::string knnDims = args.value("knn-dims").value_or("auto");
+    p.threads = args.intValue("threads", 1);
     const std::string deviceName = args.value("device").value_or("auto");
     const bool jsonOut = args.has("json");
     const bool force = args.has("force");
@@ -99,8 +111,20 @@ int runMap(const std::vector<std::string>& words)
         throw UsageError("--min-dist must be between 0 and 1");
     if (args.value("epochs") && (p.epochs < 1 || p.epochs > 5000))
         throw UsageError("--epochs must be between 1 and 5000");
+    if (p.threads < 1 || p.threads > 64)
+        throw UsageError("--threads must be between 1 and 64");
     if (p.knn != "exact" && p.knn != "hnsw" && p.knn != "auto")
         throw UsageError("--knn takes exact, hnsw or auto, not '" + p.knn + "'");
+    if (knnDims == "auto" || knnDims == "all") {
+        p.knnDims = knnDims == "auto" ? kAutoKnnDims : 0;
+    } else {
+        const bool digits = !knnDims.empty() && knnDims.size() <= 4
+                            && std::all_of(knnDims.begin(), knnDims.end(), [](char c) { return c >= '0' && c <= '9'; });
+        p.knnDims = digits ? std::stoi(knnDims) : 0;
+        if (p.knnDims < 1 || p.knnDims > 4096)
+            throw UsageError("--knn-dims takes auto, all or a number of components from 1 to 4096, not '" + knnDims
+                             + "'");
+    }
 
     MapParams mp;
     mp.codes = codesDir;

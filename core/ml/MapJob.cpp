@@ -185,6 +185,8 @@ private:
         m_map = r.map;
         m_graph = std::move(r.graph);
         m_knn = r.knn;
+        m_knnDims = r.knnDims;
+        m_knnVariance = r.knnVarianceKept;
         const EmbeddingParams& e = m_p.embedding;
         m_settings.update({{"neighbors", e.neighbors},
                            {"seed", e.seed},
@@ -231,7 +233,11 @@ private:
             if (m_graph.cancelled)
                 return false;
         }
-        json knn = {{"method", m_knn}, {"k", m_graph.indices.size(1)}};
+        // The space searched: all the codes' dimensions, or their top principal components.
+        json knn = {{"method", m_knn},
+                    {"k", m_graph.indices.size(1)},
+                    {"dims", m_knnDims > 0 ? m_knnDims : m_x.size(1)},
+                    {"variance", m_knnVariance}};
         if (m_knn == "hnsw") {
             progress("the approximate graph's recall");
             knn["recall"] = {{"sample", sample}, {"seed", 1}, {"value", graphRecall(m_x, m_graph, sample, 1)}};
@@ -285,6 +291,8 @@ private:
     torch::Tensor m_x, m_map;
     KnnGraph m_graph;
     std::string m_knn = "exact";
+    int64_t m_knnDims = 0;      // 0: all of the codes' dimensions
+    double m_knnVariance = 1.0; // the share of the variance the searched dimensions hold
     std::vector<float> m_xy, m_preserved;
     json m_settings, m_seconds, m_recall, m_preservation;
 };

@@ -74,14 +74,16 @@ int main(int argc, char** argv)
 
     // The layout with each neighbour search: MAP_SEARCHES lists them (default all), e.g. "exact,hnsw".
     // exact: blocked matrix products; hnsw: the approximate graph on one thread (deterministic by
-    // seed), hnsw2 on two (not); pca64: the exact search in the top 64 principal components.
-    const std::string searches = std::getenv("MAP_SEARCHES") ? std::getenv("MAP_SEARCHES") : "exact,hnsw,hnsw2,pca64";
+    // seed), hnsw2 on two (not), both in the dimensions chosen by default (kAutoKnnDims); hnsw2-full:
+    // in all 512; pca64: the exact search in the top 64 principal components.
+    const std::string searches =
+        std::getenv("MAP_SEARCHES") ? std::getenv("MAP_SEARCHES") : "exact,hnsw,hnsw2,hnsw2-full,pca64";
     std::stringstream list(searches);
     for (std::string search; std::getline(list, search, ',');) {
         EmbeddingParams p;
-        p.threads = search == "hnsw2" ? 2 : 1;
+        p.threads = search.rfind("hnsw2", 0) == 0 ? 2 : 1;
         p.knn = search.rfind("hnsw", 0) == 0 ? "hnsw" : "exact";
-        p.knnDims = search == "pca64" ? 64 : 0;
+        p.knnDims = search == "pca64" ? 64 : search == "hnsw2-full" ? 0 : kAutoKnnDims;
         if (const char* epochs = std::getenv("MAP_EPOCHS")) // 0: the default for N
             p.epochs = std::atoi(epochs);
         long long lastReported = -1;
@@ -107,10 +109,12 @@ int main(int argc, char** argv)
         for (const float v : kept)
             keptMean += v;
         std::printf(
-            "%-6s embedding %7.2f s   recall@10 %.3f  (kNN %s k=%d %.1f s, graph recall %.3f; fuzzy graph %.1f s, "
-            "layout %d epochs %.1f s on %d thread(s), %lld edges)\n",
-            search.c_str(), mapSeconds, mapRecall, r.knn.c_str(), p.neighbors, r.knnSeconds, graphRecallValue,
-            r.graphSeconds, r.epochs, r.layoutSeconds, p.threads, static_cast<long long>(r.edges));
+            "%-10s embedding %7.2f s   recall@10 %.3f  (kNN %s, %d neighbours with itself, in %d dims holding %.1f%% "
+            "of the variance "
+            "%.1f s, graph recall %.3f; fuzzy graph %.1f s, layout %d epochs %.1f s on %d thread(s), %lld edges)\n",
+            search.c_str(), mapSeconds, mapRecall, r.knn.c_str(), p.neighbors, r.knnDims, 100 * r.knnVarianceKept,
+            r.knnSeconds, graphRecallValue, r.graphSeconds, r.epochs, r.layoutSeconds, p.threads,
+            static_cast<long long>(r.edges));
         std::printf("       preservation of every face's 10 nearest codes: mean %.3f in %.1f s (graph recall on %lld "
                     "faces: %.1f s)\n",
                     keptMean / static_cast<double>(n), keptSeconds, static_cast<long long>(sample), graphRecallSeconds);

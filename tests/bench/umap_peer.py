@@ -4,8 +4,13 @@ faceatlas_bench_map: its time and the same neighbour recall@10 on a seeded sampl
 (exact neighbours in both spaces, the face itself left out).
 
     build/tests/bench/faceatlas_bench_map 175000 /tmp/map-codes.f32
-    python3 tests/bench/umap_peer.py /tmp/map-codes.f32 [--neighbors 15] [--epochs N]
+    python3 tests/bench/umap_peer.py /tmp/map-codes.f32 [--neighbors 15] [--epochs N] [--seed S]
+    python3 tests/bench/umap_peer.py CODES/codes.f32 --ours MAPDIR...   # FaceAtlas's maps, same sample
+
+--ours scores map.csv files that `faceatlas-cli map` wrote for the same codes with this script's
+recall (the same 1,000 faces), instead of running umap-learn.
 """
+import csv
 import argparse
 import time
 
@@ -41,12 +46,23 @@ def main():
     ap.add_argument("--neighbors", type=int, default=15)
     ap.add_argument("--epochs", type=int, default=None, help="umap-learn's default when omitted")
     ap.add_argument("--min-dist", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=None, help="umap-learn's random_state (sequential when given)")
+    ap.add_argument("--ours", nargs="+", default=None, help="map folders of faceatlas-cli map to score instead")
     args = ap.parse_args()
     x = np.fromfile(args.codes, dtype=np.float32).reshape(-1, args.dim)
+    if args.ours:
+        for folder in args.ours:
+            with open(folder + "/map.csv", newline="") as f:
+                rows = list(csv.DictReader(f))
+            if len(rows) != len(x):
+                raise SystemExit(f"{folder}/map.csv has {len(rows)} rows for {len(x)} codes")
+            emb = np.array([[float(r["x"]), float(r["y"])] for r in rows], dtype=np.float32)
+            print(f"FaceAtlas {folder}: recall@10 on 1000 faces: {recall(x, emb, 1000):.3f}")
+        return
     import umap  # after the data, so an import failure is quick to see
 
     start = time.perf_counter()
-    model = umap.UMAP(n_neighbors=args.neighbors, min_dist=args.min_dist, n_epochs=args.epochs, random_state=None,
+    model = umap.UMAP(n_neighbors=args.neighbors, min_dist=args.min_dist, n_epochs=args.epochs, random_state=args.seed,
                       init="spectral", low_memory=True)
     emb = model.fit_transform(x)
     seconds = time.perf_counter() - start

@@ -24,7 +24,9 @@ assert written["settings"]["neighbors"] == 15 and written["settings"]["seed"] ==
 assert 0 < written["recall"]["value"] <= 1 and written["recall"]["k"] == 10
 s = written["settings"]
 assert s["min_dist"] == 0.1 and abs(s["a"] - 1.577) < 0.01 and abs(s["b"] - 0.895) < 0.01, s
-assert s["knn"]["method"] == "exact" and s["knn"]["k"] == 15 and "recall" not in s["knn"], s["knn"]
+# 15 neighbours count the face itself (umap-learn's n_neighbors): 14 others; every dimension searched.
+assert s["knn"]["method"] == "exact" and s["knn"]["k"] == 14 and "recall" not in s["knn"], s["knn"]
+assert s["knn"]["dims"] > 4 and s["knn"]["variance"] == 1.0, s["knn"]
 assert 0 < written["preservation"]["mean"] <= 1 and written["preservation"]["k"] == 10
 PY
 # Each face's preserved share is one of k + 1 steps; their mean is map.json's.
@@ -38,17 +40,21 @@ assert abs(sum(values) / len(values) - mean) < 1e-4, (sum(values) / len(values),
 PY
 # The approximate graph on request: its recall against the exact search recorded, the layout's
 # settings as given.
-"$cli" map --codes "$codes" --out "$dir/h" --knn hnsw --min-dist 0.5 --epochs 30 --json >"$dir/h.json" \
+"$cli" map --codes "$codes" --out "$dir/h" --knn hnsw --knn-dims 4 --min-dist 0.5 --epochs 30 --json >"$dir/h.json" \
     || fail "hnsw map failed"
 python3 - "$dir/h.json" <<'PY' || fail "hnsw map.json"
 import json, sys
 s = json.load(open(sys.argv[1]))["settings"]
 assert s["knn"]["method"] == "hnsw" and 0.5 <= s["knn"]["recall"]["value"] <= 1, s["knn"]
+assert s["knn"]["dims"] == 4 and 0 < s["knn"]["variance"] < 1, s["knn"]
 assert s["min_dist"] == 0.5 and s["epochs"] == 30 and abs(s["b"] - 0.895) > 0.05, s
 PY
 if "$cli" map --codes "$codes" --out "$dir/x" --knn faiss 2>"$dir/err"; then fail "--knn faiss accepted"; fi
 grep -q "exact, hnsw or auto" "$dir/err" || fail "--knn message"
 if "$cli" map --codes "$codes" --out "$dir/x" --min-dist 2 2>"$dir/err"; then fail "--min-dist 2 accepted"; fi
+if "$cli" map --codes "$codes" --out "$dir/x" --knn-dims some 2>"$dir/err"; then fail "--knn-dims some accepted"; fi
+grep -q "auto, all or a number" "$dir/err" || fail "--knn-dims message"
+if "$cli" map --codes "$codes" --out "$dir/x" --threads 0 2>"$dir/err"; then fail "--threads 0 accepted"; fi
 "$cli" map --codes "$codes" --out "$dir/b" --seed 3 >/dev/null || fail "second map failed"
 cmp -s "$dir/a/map.csv" "$dir/b/map.csv" || fail "the same seed gave another map"
 "$cli" map --codes "$codes" --out "$dir/p" --method pca >/dev/null || fail "pca map failed"

@@ -99,6 +99,59 @@ TEST(MapScaleTest, AutoChoosesTheExactSearchForSmallData)
     EXPECT_THROW(chooseKnn("faiss", 10), Error);
 }
 
+TEST(MapScaleTest, TheNeighbourCountIncludesThePointItselfAsUmapsDoes)
+{
+    const auto x = clusteredRows(400, 6);
+    EmbeddingParams p;
+    p.neighbors = 15;
+    p.epochs = 5;
+    const EmbeddingResult r = neighbourEmbedding(x, p);
+    EXPECT_EQ(r.graph.indices.size(1), 14) << "umap-learn's n_neighbors = 15 holds the point and 14 others";
+    EXPECT_EQ(r.knnDims, 32) << "the exact search runs in every dimension";
+    EXPECT_DOUBLE_EQ(r.knnVarianceKept, 1.0);
+    p.neighbors = 2;
+    EXPECT_EQ(neighbourEmbedding(x, p).graph.indices.size(1), 1);
+}
+
+namespace {
+
+/** n rows in 128 dimensions: `rank` directions of signal plus isotropic noise of the given sd. */
+torch::Tensor lowRankRows(int64_t n, int64_t rank, double noise, std::uint64_t seed)
+{
+    torch::manual_seed(seed);
+    return torch::randn({n, rank}).mm(torch::randn({rank, 128})) + noise * torch::randn({n, 128});
+}
+
+} // namespace
+
+TEST(MapScaleTest, TheApproximateSearchRunsInPrincipalComponentsOnlyWhenTheyHoldTheVariance)
+{
+    // Rank 8 plus faint noise: 64 components hold nearly everything, so HNSW searches in them.
+    const auto lowRank = lowRankRows(3000, 8, 0.05, 7);
+    EmbeddingParams p;
+    p.knn = "hnsw";
+    p.epochs = 5;
+    EmbeddingResult r = neighbourEmbedding(lowRank, p);
+    EXPECT_EQ(r.knnDims, kAutoKnnDimsCount);
+    EXPECT_GT(r.knnVarianceKept, 0.99);
+    EXPECT_GT(graphRecall(lowRank, r.graph, 500), 0.9) << "the reduced search still finds the true neighbours";
+    // Isotropic noise: 64 of 128 components hold about half, so the search keeps every dimension.
+    const auto noise = torch::randn({3000, 128});
+    r = neighbourEmbedding(noise, p);
+    EXPECT_EQ(r.knnDims, 128);
+    EXPECT_DOUBLE_EQ(r.knnVarianceKept, 1.0);
+    // Asked for explicitly, the reduction happens whatever the variance, and records its share.
+    p.knnDims = 16;
+    r = neighbourEmbedding(noise, p);
+    EXPECT_EQ(r.knnDims, 16);
+    EXPECT_GT(r.knnVarianceKept, 0.1);
+    EXPECT_LT(r.knnVarianceKept, 0.3);
+    // The exact search is never reduced by default.
+    p.knn = "exact";
+    p.knnDims = kAutoKnnDims;
+    EXPECT_EQ(neighbourEmbedding(lowRank, p).knnDims, 128);
+}
+
 TEST(MapScaleTest, EpochsFollowUmapUpToTenThousandPointsThenFewer)
 {
     EXPECT_EQ(embeddingEpochsFor(3897), 500);

@@ -163,8 +163,15 @@ TEST(ProjectionTest, GraphInPrincipalComponentsStillSeparatesClusters)
     p.epochs = 100;
     const auto r = neighbourEmbedding(x, p);
     EXPECT_GT(sameClusterShare(r.map, labels, 10), 0.97);
-    p.knnDims = -1;
+    p.knnDims = -2;
     EXPECT_THROW(neighbourEmbedding(x, p), Error);
+    double kept = 0;
+    principalComponents(x, 6, nullptr, &kept);
+    EXPECT_GT(kept, 0.5) << "four blobs: their centres' few directions hold most of the variance";
+    double all = 0;
+    principalComponents(x, 64, nullptr, &all);
+    EXPECT_NEAR(all, 1.0, 1e-6);
+    EXPECT_LT(kept, all);
 }
 
 TEST(ProjectionTest, NeighbourRecallIsOneForTheDataItselfAndLowForNoise)
