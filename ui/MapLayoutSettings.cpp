@@ -28,8 +28,8 @@ MapLayoutSettings::MapLayoutSettings(QWidget* parent)
     m_neighbors->setObjectName("mapNeighbors");
     m_neighbors->setRange(2, 200);
     m_neighbors->setValue(defaults.neighbors);
-    m_neighbors->setToolTip(tr("Neighbours per face in the graph the layout follows: fewer keep small "
-                               "groups apart, more keep the overall shape"));
+    m_neighbors->setToolTip(tr("The neighbourhood the layout follows, the face itself counted (as UMAP's "
+                               "n_neighbors): fewer keep small groups apart, more keep the overall shape"));
     m_minDist = new QDoubleSpinBox;
     m_minDist->setObjectName("mapMinDist");
     m_minDist->setRange(0.0, 1.0);

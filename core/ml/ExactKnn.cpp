@@ -162,6 +162,69 @@ inline void insertCandidate(float* d, int64_t* idx, int k, float dist, int64_t j
     idx[p] = j;
 }
 
+/** The running lists one worker of symmetricKnn fills: its rows', the columns', the columns' bars. */
+struct ScanLists {
+    float* rowD;
+    int64_t* rowI;
+    float* colD;
+    int64_t* colI;
+    float* thrD;
+    int64_t* thrI;
+};
+
+/** A range of rows (or columns) of the data: first row and count. */
+struct RowRange {
+    int64_t first, count;
+};
+
+/**
+ * One product's scan in symmetricKnn: rows `rows` against columns `cols` (dot: their [rows, cols]
+ * inner products; cn: every row's squared norm). Columns before `own` are the block's own rows and
+ * serve the row lists only; the rest also enter the column lists when they beat the column's bar.
+ */
+void scanProduct(const float* dot, const float* cn, RowRange rows, RowRange cols, int64_t own, int k,
+                 const ScanLists& lists)
+{
+    const int64_t start = rows.first, len = rows.count, col = cols.first, c = cols.count;
+    for (int64_t r = 0; r < len; ++r) {
+        const int64_t gi = start + r;
+        const float rn = cn[gi];
+        const float* dr = dot + r * c;
+        float* rd = lists.rowD + r * k;
+        int64_t* ri = lists.rowI + r * k;
+        float rowThr = rd[k - 1];
+        int64_t rowThrI = ri[k - 1];
+        for (int64_t j = 0; j < own; ++j) {
+            const int64_t gj = col + j;
+            const float dist = std::max(0.0f, rn + cn[gj] - 2 * dr[j]);
+            if (closer(dist, gj, rowThr, rowThrI) && gj != gi) {
+                insertCandidate(rd, ri, k, dist, gj);
+                rowThr = rd[k - 1];
+                rowThrI = ri[k - 1];
+            }
+        }
+        for (int64_t j = own; j < c; ++j) {
+            const int64_t gj = col + j;
+            const float dist = std::max(0.0f, rn + cn[gj] - 2 * dr[j]);
+            if (closer(dist, gj, rowThr, rowThrI)) {
+                insertCandidate(rd, ri, k, dist, gj);
+                rowThr = rd[k - 1];
+                rowThrI = ri[k - 1];
+            }
+            if (closer(dist, gi, lists.thrD[j], lists.thrI[j])) {
+                float* cd = lists.colD + j * k;
+                int64_t* ci = lists.colI + j * k;
+                insertCandidate(cd, ci, k, dist, gi);
+                // The column's bar: the closer of its list's k-th entry and the snapshot's.
+                if (closer(cd[k - 1], ci[k - 1], lists.thrD[j], lists.thrI[j])) {
+                    lists.thrD[j] = cd[k - 1];
+                    lists.thrI[j] = ci[k - 1];
+                }
+            }
+        }
+    }
+}
+
 /**
  * Exact k nearest neighbours of every row of x (contiguous, on the CPU) among the others,
  * computing each pair's distance once: row block i meets only the columns from its own first row
@@ -216,43 +279,8 @@ bool symmetricKnn(const torch::Tensor& x, const torch::Tensor& norms, int k, tor
                     thrI[static_cast<size_t>(j)] = bestI[static_cast<size_t>((col + j) * k + k - 1)];
                 }
             }
-            for (int64_t r = 0; r < len; ++r) {
-                const int64_t gi = start + r;
-                const float rn = cn[gi];
-                const float* dr = dot + r * c;
-                float* rd = rowD.data() + r * k;
-                int64_t* ri = rowI.data() + r * k;
-                float rowThr = rd[k - 1];
-                int64_t rowThrI = ri[k - 1];
-                for (int64_t j = 0; j < own; ++j) {
-                    const int64_t gj = col + j;
-                    const float dist = std::max(0.0f, rn + cn[gj] - 2 * dr[j]);
-                    if (closer(dist, gj, rowThr, rowThrI) && gj != gi) {
-                        insertCandidate(rd, ri, k, dist, gj);
-                        rowThr = rd[k - 1];
-                        rowThrI = ri[k - 1];
-                    }
-                }
-                for (int64_t j = own; j < c; ++j) {
-                    const int64_t gj = col + j;
-                    const float dist = std::max(0.0f, rn + cn[gj] - 2 * dr[j]);
-                    if (closer(dist, gj, rowThr, rowThrI)) {
-                        insertCandidate(rd, ri, k, dist, gj);
-                        rowThr = rd[k - 1];
-                        rowThrI = ri[k - 1];
-                    }
-                    if (closer(dist, gi, thrD[static_cast<size_t>(j)], thrI[static_cast<size_t>(j)])) {
-                        float* cd = colD.data() + j * k;
-                        int64_t* ci = colI.data() + j * k;
-                        insertCandidate(cd, ci, k, dist, gi);
-                        // The column's bar: the closer of its list's k-th entry and the snapshot's.
-                        if (closer(cd[k - 1], ci[k - 1], thrD[static_cast<size_t>(j)], thrI[static_cast<size_t>(j)])) {
-                            thrD[static_cast<size_t>(j)] = cd[k - 1];
-                            thrI[static_cast<size_t>(j)] = ci[k - 1];
-                        }
-                    }
-                }
-            }
+            scanProduct(dot, cn, {start, len}, {col, c}, own, k,
+                        {rowD.data(), rowI.data(), colD.data(), colI.data(), thrD.data(), thrI.data()});
             for (int64_t j = own; j < c;) {
                 const int64_t target = (col + j) / rowBlock, end = std::min(c, (target + 1) * rowBlock - col);
                 std::lock_guard<std::mutex> lock(locks[static_cast<size_t>(target)]);

@@ -197,6 +197,7 @@ private:
                            {"a", r.curve.a},
                            {"b", r.curve.b},
                            {"edges", r.edges},
+                           {"start", r.start},
                            {"threads", e.threads}});
         m_seconds["neighbours"] = r.knnSeconds;
         m_seconds["graph"] = r.graphSeconds;

@@ -83,6 +83,7 @@ struct EmbeddingResult {
     std::string knn;            // how it was found: "exact" or "hnsw"
     int knnDims = 0;            // the dimensions searched (D, or the principal components used)
     double knnVarianceKept = 1; // the share of the variance those dimensions hold
+    std::string start;          // the layout's start: "spectral" (the graph's), or "pca" where it has none
     MapCurve curve;             // the attraction curve for params.minDist and params.spread
     int epochs = 0;
     int64_t edges = 0; // edges of the symmetrised fuzzy graph
@@ -94,9 +95,9 @@ struct EmbeddingResult {
  * A UMAP-like layout of the rows of `x`, as umap-learn computes it: the kNN graph (neighbors - 1
  * others per row; exact, or HNSW from kApproximateKnnFrom rows with params.knn "auto"; in all
  * dimensions or the principal components knnDims asks for), fuzzy weights (per-point rho and sigma by
- * binary search so the weights sum to log2 neighbors, symmetrised as a + b - ab), initialised from PCA
- * scaled to [-10, 10], then SGD on UMAP's cross-entropy: attractive moves along edges sampled in
- * proportion to their weight, `negatives` random repulsive moves per positive, the learning rate
+ * binary search so the weights sum to log2 neighbors, symmetrised as a + b - ab), started from the
+ * graph's spectral layout (PCA where it has none) scaled to [0, 10], then SGD on UMAP's cross-entropy: attractive moves
+ * along edges sampled in proportion to their weight, `negatives` random repulsive moves per positive, the learning rate
  * falling linearly to 0. Deterministic by seed with params.threads == 1 (the exact kNN is on any
  * thread count, HNSW's with one). Progress stages: the search's ("neighbours", after "neighbour
  * index" for HNSW) then "layout" (epochs).

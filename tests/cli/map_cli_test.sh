@@ -27,6 +27,7 @@ assert s["min_dist"] == 0.1 and abs(s["a"] - 1.577) < 0.01 and abs(s["b"] - 0.89
 # 15 neighbours count the face itself (umap-learn's n_neighbors): 14 others; every dimension searched.
 assert s["knn"]["method"] == "exact" and s["knn"]["k"] == 14 and "recall" not in s["knn"], s["knn"]
 assert s["knn"]["dims"] > 4 and s["knn"]["variance"] == 1.0, s["knn"]
+assert s["start"] in ("spectral", "pca"), s
 assert 0 < written["preservation"]["mean"] <= 1 and written["preservation"]["k"] == 10
 PY
 # Each face's preserved share is one of k + 1 steps; their mean is map.json's.

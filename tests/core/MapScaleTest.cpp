@@ -3,6 +3,7 @@
 #include "ml/ApproximateKnn.h"
 #include "ml/MapNeighbours.h"
 #include "ml/Projection.h"
+#include "ml/SpectralStart.h"
 #include "util/Error.h"
 
 #include <gtest/gtest.h>
@@ -150,6 +151,76 @@ TEST(MapScaleTest, TheApproximateSearchRunsInPrincipalComponentsOnlyWhenTheyHold
     p.knn = "exact";
     p.knnDims = kAutoKnnDims;
     EXPECT_EQ(neighbourEmbedding(lowRank, p).knnDims, 128);
+}
+
+namespace {
+
+/** A connected graph on n points: a ring, plus seeded random chords (both directions, one weight). */
+std::vector<GraphEdge> ringWithChords(int64_t n, std::uint64_t seed)
+{
+    torch::manual_seed(seed);
+    std::vector<GraphEdge> edges;
+    const auto add = [&](int64_t a, int64_t b, float w) {
+        edges.push_back({static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b), w});
+        edges.push_back({static_cast<std::uint32_t>(b), static_cast<std::uint32_t>(a), w});
+    };
+    for (int64_t i = 0; i < n; ++i)
+        add(i, (i + 1) % n, 1.0f);
+    const auto a = torch::randint(n, {n / 2}, torch::kLong), b = torch::randint(n, {n / 2}, torch::kLong);
+    const auto w = torch::rand({n / 2});
+    for (int64_t i = 0; i < n / 2; ++i)
+        if (a[i].item<int64_t>() != b[i].item<int64_t>())
+            add(a[i].item<int64_t>(), b[i].item<int64_t>(), 0.1f + w[i].item<float>());
+    return edges;
+}
+
+} // namespace
+
+TEST(MapScaleTest, TheSpectralStartIsTheNormalisedAdjacencysSecondAndThirdEigenvectors)
+{
+    const int64_t n = 300;
+    const auto edges = ringWithChords(n, 11);
+    // The dense matrix D^-1/2 W D^-1/2 and its eigenvectors, to compare with.
+    auto w = torch::zeros({n, n}, torch::kDouble);
+    for (const GraphEdge& e : edges)
+        w[e.head][e.tail] += e.weight;
+    const auto invSqrtDegree = w.sum(1).rsqrt();
+    const auto m = invSqrtDegree.unsqueeze(1) * w * invSqrtDegree.unsqueeze(0);
+    const auto eig = torch::linalg_eigh(m);
+    const auto values = std::get<0>(eig), vectors = std::get<1>(eig);
+    const auto start = spectralStart(edges, n, 1);
+    ASSERT_TRUE(start.defined());
+    ASSERT_EQ(start.sizes(), (std::vector<int64_t>{n, 2}));
+    for (int c = 0; c < 2; ++c) {
+        const auto v = start.select(1, c);
+        EXPECT_NEAR(v.norm().item<double>(), 1.0, 1e-6);
+        const double theta = v.dot(m.mv(v)).item<double>();
+        EXPECT_LT((m.mv(v) - theta * v).norm().item<double>(), 1e-4) << "converged to umap-learn's tolerance";
+        // Its Rayleigh quotient is the c-th eigenvalue after the largest (1), and it is that eigenvector.
+        EXPECT_NEAR(v.dot(m.mv(v)).item<double>(), values[n - 2 - c].item<double>(), 1e-6) << c;
+        EXPECT_NEAR(std::abs(v.dot(vectors.select(1, n - 2 - c)).item<double>()), 1.0, 1e-4) << c;
+        const int64_t arg = v.abs().argmax().item<int64_t>();
+        EXPECT_GT(v[arg].item<double>(), 0) << "the sign is fixed: the largest coordinate is positive";
+    }
+    EXPECT_TRUE(torch::equal(start, spectralStart(edges, n, 1))) << "the same seed, the same start";
+}
+
+TEST(MapScaleTest, AGraphWithoutASpectralStartStartsFromPca)
+{
+    // Two rings that never meet: two components.
+    auto edges = ringWithChords(50, 12);
+    for (const GraphEdge& e : ringWithChords(50, 13))
+        edges.push_back({e.head + 50, e.tail + 50, e.weight});
+    EXPECT_FALSE(spectralStart(edges, 100, 1).defined());
+    // A point without edges.
+    EXPECT_FALSE(spectralStart(ringWithChords(50, 12), 51, 1).defined());
+    EXPECT_FALSE(spectralStart({}, 3, 1).defined());
+    // The layout then starts from PCA and says so; one cluster's graph starts from its spectrum.
+    EmbeddingParams p;
+    p.epochs = 5;
+    const auto blobsFar = torch::cat({torch::randn({150, 8}), torch::randn({150, 8}) + 1000});
+    EXPECT_EQ(neighbourEmbedding(blobsFar, p).start, "pca");
+    EXPECT_EQ(neighbourEmbedding(torch::randn({300, 8}), p).start, "spectral");
 }
 
 TEST(MapScaleTest, EpochsFollowUmapUpToTenThousandPointsThenFewer)
