@@ -34,6 +34,7 @@ private:
     QDoubleSpinBox* m_minDist;
     QSpinBox* m_epochs;
     QSpinBox* m_seed;
+    QSpinBox* m_threads;
     QComboBox* m_search;
 };
 

@@ -1553,6 +1553,9 @@ private Q_SLOTS:
         map->findChild<QDoubleSpinBox*>("mapMinDist")->setValue(0.3);
         map->findChild<QSpinBox*>("mapEpochs")->setValue(20);
         map->findChild<QSpinBox*>("mapSeed")->setValue(5);
+        auto* threads = map->findChild<QSpinBox*>("mapThreads");
+        QVERIFY(threads && threads->isVisible());
+        threads->setValue(std::min(2, threads->maximum()));
         auto* search = map->findChild<QComboBox*>("mapSearch");
         search->setCurrentIndex(search->findData(QStringLiteral("hnsw")));
         map->computeMap("neighbors");
@@ -1566,6 +1569,7 @@ private Q_SLOTS:
         QCOMPARE(settings.at("min_dist").get<double>(), 0.3);
         QCOMPARE(settings.at("epochs").get<int>(), 20);
         QCOMPARE(settings.at("seed").get<int>(), 5);
+        QCOMPARE(settings.at("threads").get<int>(), threads->value());
         QCOMPARE(QString::fromStdString(settings.at("knn").at("method").get<std::string>()), QStringLiteral("hnsw"));
         QVERIFY2(map->statusText().contains("7 neighbours, min. distance 0.3, 20 epochs, seed 5, approximate graph"),
                  qPrintable(map->statusText()));
@@ -1594,6 +1598,7 @@ private Q_SLOTS:
         map->findChild<QDoubleSpinBox*>("mapMinDist")->setValue(0.1);
         map->findChild<QSpinBox*>("mapEpochs")->setValue(0);
         map->findChild<QSpinBox*>("mapSeed")->setValue(1);
+        threads->setValue(1);
         search->setCurrentIndex(0);
     }
 
