@@ -73,9 +73,12 @@ public:
     void clusterSelection();
     /**
      * Appends an `exclude` decision for every selected face to the workspace's review file (write
-     * queue: every batch is written, in order); the status line counts the batches.
+     * queue: every batch is written, in order), none for a face whose last decision is already one;
+     * the status line counts the batches and the earlier decisions the batch replaced.
      */
     void excludeSelection();
+    /** The Exclude button: asks first, saying which selected faces have a decision already. */
+    void requestExclusion();
     /** The label audit's suspicion score per face (the "suspicion" colour); null: no audit. */
     void setSuspicion(std::shared_ptr<const std::vector<float>> scores);
     /** The nearest faces to face `row` in code space or the age model's feature space (on the lane). */
@@ -103,6 +106,7 @@ Q_SIGNALS:
     void sliceRequested(const QString& name, std::shared_ptr<const std::vector<char>> mask);
 
 private:
+    void excludeRows(const std::vector<qint64>& rows);
     void clear(const QString& why);
     void refreshColors();
     /** The "Colour by" entries for the open preparation (its further CSV columns), keeping the choice when it can. */

@@ -43,6 +43,7 @@
 #include "Charts.h"
 #include <map>
 #include <nlohmann/json.hpp>
+#include <QApplication>
 #include <QChartView>
 #include <QCheckBox>
 #include <QComboBox>
@@ -67,6 +68,7 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QToolButton>
 #include <QtTest>
 #include <QValueAxis>
@@ -1115,7 +1117,20 @@ private Q_SLOTS:
         QApplication::setActiveWindow(window.get());
         auto* queue = review->findChild<QListWidget*>("queue");
 
+        // Every decision is a row; the map's Exclude writes none for a face whose last decision is
+        // already an exclusion (the review file's rows before this test count too).
         std::vector<ReviewRow> expected;
+        std::map<std::string, std::string> lastAction;
+        for (const ReviewRow& row : reviewRows(file))
+            lastAction[std::get<0>(row)] = std::get<1>(row);
+        const auto decide = [&](const std::string& path, const std::string& action, const std::string& value) {
+            expected.emplace_back(path, action, value);
+            lastAction[path] = action;
+        };
+        const auto mapExclude = [&](const std::string& path) {
+            if (lastAction[path] != "exclude")
+                decide(path, "exclude", "");
+        };
         int decisions = 0, excludes = 0;
         bool switched = false;
         QElapsedTimer clock;
@@ -1135,8 +1150,7 @@ private Q_SLOTS:
                     mask[r % mask.size()] = 1;
                 map->view()->setSelection(mask);
                 for (const qint64 row : map->selectedRows())
-                    expected.emplace_back(faceatlas::recordKey(data->records()[static_cast<size_t>(row)]), "exclude",
-                                          "");
+                    mapExclude(faceatlas::recordKey(data->records()[static_cast<size_t>(row)]));
                 map->excludeSelection();
                 ++excludes;
                 continue;
@@ -1153,23 +1167,23 @@ private Q_SLOTS:
             switch (decisions % 5) {
             case 0:
                 QTest::keyClick(queue, Qt::Key_K);
-                expected.emplace_back(path, "keep", "");
+                decide(path, "keep", "");
                 break;
             case 1:
                 QTest::keyClick(queue, Qt::Key_X);
-                expected.emplace_back(path, "exclude", "");
+                decide(path, "exclude", "");
                 break;
             case 2:
                 QTest::keyClick(queue, Qt::Key_M);
-                expected.emplace_back(path, "gender", "M");
+                decide(path, "gender", "M");
                 break;
             case 3:
                 QTest::keyClick(queue, Qt::Key_F);
-                expected.emplace_back(path, "gender", "F");
+                decide(path, "gender", "F");
                 break;
             default:
                 review->correctAge(20 + decisions % 60);
-                expected.emplace_back(path, "age", std::to_string(20 + decisions % 60));
+                decide(path, "age", std::to_string(20 + decisions % 60));
                 break;
             }
             ++decisions;
@@ -1182,7 +1196,7 @@ private Q_SLOTS:
         const auto* data = window->session()->dataset();
         map->view()->setSelection(std::vector<char>(data->count(), 1));
         for (const qint64 row : map->selectedRows())
-            expected.emplace_back(faceatlas::recordKey(data->records()[static_cast<size_t>(row)]), "exclude", "");
+            mapExclude(faceatlas::recordKey(data->records()[static_cast<size_t>(row)]));
         map->excludeSelection();
         ++excludes;
         const qint64 burstMs = clock.elapsed();
@@ -1600,6 +1614,69 @@ private Q_SLOTS:
         map->findChild<QSpinBox*>("mapSeed")->setValue(1);
         threads->setValue(1);
         search->setCurrentIndex(0);
+    }
+
+    void theMapsExclusionSaysWhichDecisionsItReplacesAndNeverRepeatsOne()
+    {
+        // A face kept in the Review page, then excluded on the map with faces excluded before: the
+        // kept one gets its exclusion, the others no second row, and the status line says so.
+        ensureAuditAndMap();
+        ReviewPage* review = m_window->reviewPage();
+        MapPage* map = m_window->mapPage();
+        InteractiveLane* lane = m_window->session()->lane();
+        const QString file = review->reviewFile();
+        QFile::remove(file);
+        m_window->datasetPage()->refreshReview();
+        m_window->showPage(MainWindow::ReviewIndex);
+        review->showQueue();
+        QVERIFY(lane->waitIdle(60000));
+        review->selectItem(0);
+        const qint64 kept = review->currentFace();
+        review->keep();
+        review->selectItem(1);
+        const qint64 excluded = review->currentFace();
+        QVERIFY(excluded != kept);
+        review->exclude();
+        QVERIFY(waitWritten());
+        const size_t count = m_window->session()->dataset()->count();
+        std::vector<char> mask(count, 0);
+        mask[static_cast<size_t>(kept)] = 1;
+        mask[static_cast<size_t>(excluded)] = 1;
+        const size_t fresh = (static_cast<size_t>(std::max(kept, excluded)) + 1) % count;
+        mask[fresh] = 1;
+        map->view()->setSelection(mask);
+        // The Exclude button's question names them first (answered Yes here).
+        QString asked;
+        QTimer answer;
+        answer.setInterval(20);
+        connect(&answer, &QTimer::timeout, this, [&] {
+            if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+                asked = box->text();
+                answer.stop();
+                box->button(QMessageBox::Yes)->click();
+            }
+        });
+        answer.start();
+        map->requestExclusion();
+        QTRY_VERIFY_WITH_TIMEOUT(!asked.isEmpty(), 30000);
+        QVERIFY2(asked.contains("3 selected faces")
+                     && asked.contains("1 of them already have another decision "
+                                       "(1 kept, 0 relabelled)")
+                     && asked.contains("1 are excluded already"),
+                 qPrintable(asked));
+        QVERIFY(waitWritten());
+        QVERIFY2(map->statusText().contains("2 exclude decisions added"), qPrintable(map->statusText()));
+        QVERIFY2(map->statusText().contains("1 of them replaced an earlier decision (1 kept, 0 relabelled)"),
+                 qPrintable(map->statusText()));
+        QVERIFY2(map->statusText().contains("1 selected faces were excluded already"), qPrintable(map->statusText()));
+        const faceatlas::ReviewFile written = faceatlas::ReviewFile::load(file.toStdString());
+        QCOMPARE(written.rows(), size_t(4)); // keep, exclude, then the map's two
+        const auto* data = m_window->session()->dataset();
+        const auto* last = written.latestFor(faceatlas::recordKey(data->records()[static_cast<size_t>(kept)]));
+        QVERIFY(last && last->action == faceatlas::ReviewAction::Exclude);
+        QFile::remove(file);
+        m_window->datasetPage()->refreshReview();
+        QVERIFY(lane->waitIdle(60000));
     }
 
     void theMapDrawsADensityLayerWhenItsPointsOutnumberThePixels()
