@@ -1,5 +1,6 @@
 #include "ml/SpectralStart.h"
 
+#include "util/Error.h"
 #include "util/SplitMix.h"
 
 #include <algorithm>
@@ -81,8 +82,12 @@ torch::Tensor spectralStart(const std::vector<GraphEdge>& edges, int64_t n, std:
     if (n < 4 || steps < 3)
         return {};
     std::vector<double> degree(static_cast<size_t>(n), 0.0);
-    for (const GraphEdge& e : edges)
+    for (const GraphEdge& e : edges) {
+        if (e.head >= n || e.tail >= n)
+            throw Error("spectral start: an edge names point " + std::to_string(std::max(e.head, e.tail)) + " of "
+                        + std::to_string(n));
         degree[e.head] += e.weight;
+    }
     if (std::any_of(degree.begin(), degree.end(), [](double d) { return !(d > 0); }) || componentCount(edges, n) != 1)
         return {};
     std::vector<double> coefficient(edges.size());

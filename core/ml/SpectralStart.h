@@ -24,7 +24,7 @@ struct GraphEdge {
  *
  * Returns [n, 2] float64 on the CPU, or an undefined tensor when there is no such start: a point
  * without edges, a graph of several components (UMAP lays those out apart; the layout then starts
- * from PCA) or fewer than 4 points.
+ * from PCA) or fewer than 4 points. Throws Error for an edge naming a point beyond n.
  */
 torch::Tensor spectralStart(const std::vector<GraphEdge>& edges, int64_t n, std::uint64_t seed, int steps = 256);
 

@@ -215,6 +215,7 @@ TEST(MapScaleTest, AGraphWithoutASpectralStartStartsFromPca)
     // A point without edges.
     EXPECT_FALSE(spectralStart(ringWithChords(50, 12), 51, 1).defined());
     EXPECT_FALSE(spectralStart({}, 3, 1).defined());
+    EXPECT_THROW(spectralStart({{0, 7, 1.0f}, {7, 0, 1.0f}}, 5, 1), Error) << "an edge beyond the points";
     // The layout then starts from PCA and says so; one cluster's graph starts from its spectrum.
     EmbeddingParams p;
     p.epochs = 5;
