@@ -179,6 +179,98 @@ void printTable(const SliceReport& report)
                     g.best.c_str(), g.gap, g.gapLo, g.gapHi);
 }
 
+/**
+ * The kept CSV columns the groupings name (given[0, columnCount) are the preparation's), read from
+ * the preparation and checked against its rows, as attributes of the slice job.
+ */
+void addColumnAttributes(SliceJobParams& p, const PreparedDataset& data, const std::vector<std::string>& given,
+                         std::size_t columnCount)
+{
+    const auto isColumn = [&](const std::string& name) {
+        return std::find(given.begin(), given.begin() + static_cast<std::ptrdiff_t>(columnCount), name)
+               != given.begin() + static_cast<std::ptrdiff_t>(columnCount);
+    };
+    bool byColumn = false;
+    for (const auto& names : p.groupings)
+        for (const std::string& name : names)
+            byColumn = byColumn || isColumn(name);
+    if (!byColumn)
+        return;
+    const SourceColumns columns = readPreparedColumns(data);
+    for (std::size_t k = 0; k < columns.names.size(); ++k)
+        if (isColumn(columns.names[k]))
+            p.extraAttributes.emplace_back(columns.names[k], columns.values(k));
+}
+
+/** The quality columns the groupings name (and no kept column does), as quartile bands over the faces. */
+void addQualityAttributes(SliceJobParams& p, const PreparedDataset& data, const std::vector<std::string>& given,
+                          std::size_t columnCount)
+{
+    std::vector<std::string> byQuality;
+    for (const auto& names : p.groupings)
+        for (const std::string& name : names)
+            if (qualityColumnIndex(name) >= 0
+                && std::find(given.begin(), given.begin() + static_cast<std::ptrdiff_t>(columnCount), name)
+                       == given.begin() + static_cast<std::ptrdiff_t>(columnCount)
+                && std::find(byQuality.begin(), byQuality.end(), name) == byQuality.end())
+                byQuality.push_back(name);
+    if (byQuality.empty())
+        return;
+    const FaceQuality quality = readPreparedQuality(data);
+    if (quality.empty())
+        throw Error(noQualityMessage(data));
+    for (const std::string& name : byQuality) {
+        const int k = quality.find(name);
+        if (k < 0)
+            throw Error(noQualityMessage(data));
+        p.extraAttributes.emplace_back(name, qualityQuartiles(quality.column(static_cast<size_t>(k))));
+    }
+}
+
+/** What slices.json records about the run it judged. */
+struct SlicedRun {
+    std::filesystem::path dir;
+    std::string split;
+    float baselineAge;
+};
+
+/** slices.json: the run, the data, the settings, every slice and gap, and the audit's share. */
+json slicesManifest(const SliceJobResult& result, const SliceSettings& settings, const SlicedRun& run,
+                    const PreparedDataset& data, const std::optional<std::string>& auditArg)
+{
+    const SliceReport& report = result.report;
+    json rows = json::array(), gaps = json::array(), unknown = json::object();
+    for (const SliceRow& r : report.rows)
+        rows.push_back(rowJson(r));
+    for (const SliceGap& g : report.gaps)
+        gaps.push_back(
+            {{"by", g.by}, {"best", g.best}, {"worst", g.worst}, {"gap", g.gap}, {"interval", {g.gapLo, g.gapHi}}});
+    for (const auto& [by, n] : report.unknown)
+        unknown[by] = n;
+    return {
+        {"format", outputKindFormat(OutputKind::Slices)},
+        {"version", 1},
+        {"run", std::filesystem::absolute(run.dir).lexically_normal().string()},
+        {"data", data.dir().string()},
+        {"data_fingerprint", datasetFingerprint(data)},
+        {"settings",
+         {{"split", run.split},
+          {"boot", settings.boot},
+          {"seed", settings.seed},
+          {"min_n", settings.minN},
+          {"level", settings.level},
+          {"baseline_age", run.baselineAge}}},
+        {"rows", rows},
+        {"gaps", gaps},
+        {"faces_without_value", unknown},
+        {"note", result.note},
+        {"audit",
+         auditArg
+             ? json{{"dir", std::filesystem::absolute(std::filesystem::u8path(*auditArg)).lexically_normal().string()},
+                    {"flagged", report.rows.empty() ? 0 : report.rows.front().auditFlagged}}
+             : json(nullptr)}};
+}
+
 } // namespace
 
 int runSlices(const std::vector<std::string>& words)
@@ -229,37 +321,8 @@ int runSlices(const std::vector<std::string>& words)
     if (clustersArg)
         p.extraAttributes.emplace_back("cluster",
                                        clusterValues(std::filesystem::u8path(*clustersArg), data, clustersNote));
-    // The kept columns a grouping names (checked against the preparation's rows on reading).
-    bool byColumn = false;
-    for (const auto& names : p.groupings)
-        for (const std::string& name : names)
-            byColumn =
-                byColumn || std::find(given.begin(), given.begin() + columnCount, name) != given.begin() + columnCount;
-    if (byColumn) {
-        const SourceColumns columns = readPreparedColumns(data);
-        for (std::size_t k = 0; k < columns.names.size(); ++k)
-            if (std::find(given.begin(), given.begin() + columnCount, columns.names[k]) != given.begin() + columnCount)
-                p.extraAttributes.emplace_back(columns.names[k], columns.values(k));
-    }
-    // The quality columns a grouping names, as quartile bands over the preparation's faces.
-    std::vector<std::string> byQuality;
-    for (const auto& names : p.groupings)
-        for (const std::string& name : names)
-            if (qualityColumnIndex(name) >= 0
-                && std::find(given.begin(), given.begin() + columnCount, name) == given.begin() + columnCount
-                && std::find(byQuality.begin(), byQuality.end(), name) == byQuality.end())
-                byQuality.push_back(name);
-    if (!byQuality.empty()) {
-        const FaceQuality quality = readPreparedQuality(data);
-        if (quality.empty())
-            throw Error(noQualityMessage(data));
-        for (const std::string& name : byQuality) {
-            const int k = quality.find(name);
-            if (k < 0)
-                throw Error(noQualityMessage(data));
-            p.extraAttributes.emplace_back(name, qualityQuartiles(quality.column(static_cast<size_t>(k))));
-        }
-    }
+    addColumnAttributes(p, data, given, columnCount);
+    addQualityAttributes(p, data, given, columnCount);
     // The audit is checked (of this preparation) and read before the model runs.
     std::optional<std::vector<char>> auditFlags;
     if (auditArg)
@@ -270,39 +333,8 @@ int runSlices(const std::vector<std::string>& words)
     if (auditFlags)
         countSliceAuditFlags(result, *auditFlags);
     const SliceReport& report = result.report;
-    const SliceSettings& settings = p.settings;
-    const float baselineAge = runBaselineAge(runDir, data);
-
-    json rows = json::array(), gaps = json::array(), unknown = json::object();
-    for (const SliceRow& r : report.rows)
-        rows.push_back(rowJson(r));
-    for (const SliceGap& g : report.gaps)
-        gaps.push_back(
-            {{"by", g.by}, {"best", g.best}, {"worst", g.worst}, {"gap", g.gap}, {"interval", {g.gapLo, g.gapHi}}});
-    for (const auto& [by, n] : report.unknown)
-        unknown[by] = n;
-    const json manifest = {
-        {"format", outputKindFormat(OutputKind::Slices)},
-        {"version", 1},
-        {"run", std::filesystem::absolute(runDir).lexically_normal().string()},
-        {"data", data.dir().string()},
-        {"data_fingerprint", datasetFingerprint(data)},
-        {"settings",
-         {{"split", splitName},
-          {"boot", settings.boot},
-          {"seed", settings.seed},
-          {"min_n", settings.minN},
-          {"level", settings.level},
-          {"baseline_age", baselineAge}}},
-        {"rows", rows},
-        {"gaps", gaps},
-        {"faces_without_value", unknown},
-        {"note", result.note},
-        {"audit",
-         auditArg
-             ? json{{"dir", std::filesystem::absolute(std::filesystem::u8path(*auditArg)).lexically_normal().string()},
-                    {"flagged", report.rows.empty() ? 0 : report.rows.front().auditFlagged}}
-             : json(nullptr)}};
+    const json manifest =
+        slicesManifest(result, p.settings, {runDir, splitName, runBaselineAge(runDir, data)}, data, auditArg);
     StagedFolder staged(outDir, OutputKind::Slices, {false, {runDir, dataDir}});
     writeFileAtomic(staged.work() / "slices.csv", slicesCsv(report), /*durable=*/false);
     writeFileAtomic(staged.work() / "slices.json", jsonText(manifest, 2) + "\n", /*durable=*/false);
