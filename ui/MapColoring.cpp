@@ -163,18 +163,179 @@ std::shared_ptr<const FaceQuality> qualityOf(const std::shared_ptr<const Prepare
     return cached;
 }
 
+namespace {
+
+/** A colouring that cannot be made yet: every face grey, and what to do about it. */
+MapColoring missingColumn(size_t n, const QString& column, const QString& why)
+{
+    MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
+    out.missing = why;
+    return out;
+}
+
+template <class Column>
+bool hasAll(const std::shared_ptr<Column>& column, size_t n)
+{
+    return column && column->size() == n && n > 0;
+}
+
+std::vector<float> trueAges(const PreparedDataset& data)
+{
+    std::vector<float> ages(data.count(), std::numeric_limits<float>::quiet_NaN());
+    for (size_t i = 0; i < ages.size(); ++i)
+        if (data.records()[i].age)
+            ages[i] = static_cast<float>(*data.records()[i].age);
+    return ages;
+}
+
+QString predictFirst()
+{
+    return QObject::tr("predict the ages first (Dataset page, Predict ages)");
+}
+
+MapColoring byTrueAge(const MapColumns& c, const QString&)
+{
+    return continuousColumn(trueAges(*c.data), QObject::tr("true age (years)"));
+}
+
+MapColoring byPredictedAge(const MapColumns& c, const QString& column)
+{
+    const size_t n = c.data->count();
+    if (!hasAll(c.predictions, n))
+        return missingColumn(n, column, predictFirst());
+    // On the true ages' scale, so that the two colourings compare.
+    const std::vector<float> ages = trueAges(*c.data);
+    return continuousColumn(*c.predictions, QObject::tr("predicted age (years)"), &ages);
+}
+
+MapColoring byAgeError(const MapColumns& c, const QString& column)
+{
+    const size_t n = c.data->count();
+    if (!hasAll(c.predictions, n))
+        return missingColumn(n, column, predictFirst());
+    std::vector<float> values = trueAges(*c.data);
+    for (size_t i = 0; i < n; ++i)
+        values[i] = std::abs((*c.predictions)[i] - values[i]); // NaN where the age is unknown
+    return continuousColumn(values, QObject::tr("|predicted - true| (years)"));
+}
+
+MapColoring byCluster(const MapColumns& c, const QString& column)
+{
+    const size_t n = c.data->count();
+    if (!hasAll(c.clusters, n))
+        return missingColumn(n, column, QObject::tr("cluster the codes first (Clusters page)"));
+    int k = 0;
+    bool outside = false;
+    for (const int cluster : *c.clusters) {
+        k = std::max(k, cluster + 1);
+        outside = outside || cluster < 0;
+    }
+    std::vector<std::pair<QColor, QString>> entries;
+    // Each cluster by its number and name (or automatic label), as the Clusters page and the grid's filter name it.
+    const auto* names = c.clusterNames.get();
+    for (int cluster = 0; cluster < k; ++cluster)
+        entries.emplace_back(categoryColor(cluster),
+                             names && static_cast<size_t>(cluster) < names->clusters.size()
+                                 ? QStringLiteral("%1 · %2").arg(cluster).arg(
+                                     QString::fromStdString(names->clusters[static_cast<size_t>(cluster)].shown()))
+                                 : QObject::tr("cluster %1").arg(cluster));
+    return categorical(*c.clusters, entries,
+                       outside ? QObject::tr("cluster (grey: not clustered)") : QObject::tr("cluster"));
+}
+
+MapColoring byGender(const MapColumns& c, const QString&)
+{
+    const auto& records = c.data->records();
+    std::vector<int> category(records.size(), -1);
+    for (size_t i = 0; i < records.size(); ++i)
+        category[i] = records[i].gender == Gender::Female ? 0 : (records[i].gender == Gender::Male ? 1 : -1);
+    return categorical(category,
+                       {{QColor(220, 80, 60), QObject::tr("female")}, {QColor(40, 110, 200), QObject::tr("male")}},
+                       QObject::tr("gender (grey: unknown)"));
+}
+
+MapColoring bySplit(const MapColumns& c, const QString&)
+{
+    std::vector<int> category(c.data->count(), 0);
+    for (const auto i : c.data->valIndices())
+        if (i < category.size())
+            category[i] = 1;
+    return categorical(
+        category, {{QColor(150, 150, 150), QObject::tr("training")}, {QColor(230, 120, 20), QObject::tr("validation")}},
+        QObject::tr("split"));
+}
+
+MapColoring byFaceScore(const MapColumns& c, const QString&)
+{
+    const auto& records = c.data->records();
+    std::vector<float> values(records.size());
+    for (size_t i = 0; i < records.size(); ++i)
+        values[i] = std::isfinite(records[i].faceScore) ? static_cast<float>(records[i].faceScore) : NAN;
+    return continuousColumn(values, QObject::tr("face score"));
+}
+
+MapColoring bySuspicion(const MapColumns& c, const QString& column)
+{
+    const size_t n = c.data->count();
+    if (!hasAll(c.suspicion, n))
+        return missingColumn(n, column, QObject::tr("audit the labels first (Review page)"));
+    return continuousColumn(*c.suspicion, QObject::tr("suspicion score"));
+}
+
+/** The uncertainty of the predicted age: the width of the calibrated 80% interval. */
+MapColoring byUncertainty(const MapColumns& c, const QString& column)
+{
+    const size_t n = c.data->count();
+    if (!hasAll(c.predictions, n))
+        return missingColumn(n, column, predictFirst());
+    std::vector<float> values(n, std::numeric_limits<float>::quiet_NaN());
+    if (hasAll(c.spreads, n))
+        for (size_t i = 0; i < n; ++i)
+            values[i] = static_cast<float>(2 * kInterval80 * (*c.spreads)[i]); // NaN stays NaN
+    if (std::none_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }))
+        return missingColumn(n, column,
+                             QObject::tr("the age run was trained before FaceAtlas calibrated its spread: train it "
+                                         "again for an interval"));
+    return continuousColumn(values, QObject::tr("width of the 80% interval (years)"));
+}
+
+/** The neighbourhood kept by the map: where the map can be trusted. */
+MapColoring byPreservation(const MapColumns& c, const QString& column)
+{
+    const size_t n = c.data->count();
+    if (!hasAll(c.preserved, n))
+        return missingColumn(n, column,
+                             QObject::tr("this map was made before FaceAtlas scored it: compute the map again"));
+    // Fixed ends, so that two maps compare: 0 (none of a face's 10 nearest codes nearby) to 1 (all).
+    return continuous(*c.preserved, QObject::tr("share of its 10 nearest codes kept nearby"), 0, 1);
+}
+
+/** The built-in colourings, in the order of the Colour by list: one row each. */
+struct BuiltInColumn {
+    const char* name; // translated with QObject::tr
+    MapColoring (*color)(const MapColumns&, const QString& column);
+};
+
+const BuiltInColumn kBuiltInColumns[] = {
+    {QT_TR_NOOP("true age"), byTrueAge},
+    {QT_TR_NOOP("predicted age"), byPredictedAge},
+    {QT_TR_NOOP("age error"), byAgeError},
+    {QT_TR_NOOP("cluster"), byCluster},
+    {QT_TR_NOOP("gender"), byGender},
+    {QT_TR_NOOP("split"), bySplit},
+    {QT_TR_NOOP("face score"), byFaceScore},
+    {QT_TR_NOOP("suspicion"), bySuspicion},
+    {QT_TR_NOOP("uncertainty of the predicted age"), byUncertainty},
+    {QT_TR_NOOP("neighbourhood kept by the map"), byPreservation},
+};
+
+} // namespace
+
 QStringList mapColumnNames(const std::vector<std::string>& sourceColumnNames)
 {
-    QStringList names = {QObject::tr("true age"),
-                         QObject::tr("predicted age"),
-                         QObject::tr("age error"),
-                         QObject::tr("cluster"),
-                         QObject::tr("gender"),
-                         QObject::tr("split"),
-                         QObject::tr("face score"),
-                         QObject::tr("suspicion"),
-                         QObject::tr("uncertainty of the predicted age"),
-                         QObject::tr("neighbourhood kept by the map")};
+    QStringList names;
+    for (const BuiltInColumn& c : kBuiltInColumns)
+        names << QObject::tr(c.name);
     for (const QualityColumn& q : qualityColumns())
         names << qualityColumnPrefix() + QString::fromUtf8(q.name);
     for (const std::string& name : sourceColumnNames)
@@ -233,116 +394,10 @@ MapColoring colorPoints(const QString& column, const MapColumns& columns)
                                   : QString::fromStdString(name);
         return continuousColumn(quality->column(static_cast<size_t>(k)), title);
     }
-    const QStringList names = mapColumnNames();
-    const int which = static_cast<int>(names.indexOf(column));
-    std::vector<float> values(n, std::numeric_limits<float>::quiet_NaN());
-    const auto& records = data->records();
-    const auto hasAll = [n](const auto& ptr) { return ptr && ptr->size() == n && n > 0; };
-    switch (which) {
-    case 0: // true age
-        for (size_t i = 0; i < n; ++i)
-            if (records[i].age)
-                values[i] = static_cast<float>(*records[i].age);
-        return continuousColumn(values, QObject::tr("true age (years)"));
-    case 1:   // predicted age
-    case 2: { // age error
-        if (!hasAll(columns.predictions)) {
-            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
-            out.missing = QObject::tr("predict the ages first (Dataset page, Predict ages)");
-            return out;
-        }
-        std::vector<float> ages(n, std::numeric_limits<float>::quiet_NaN());
-        for (size_t i = 0; i < n; ++i) {
-            if (records[i].age)
-                ages[i] = static_cast<float>(*records[i].age);
-            const float p = (*columns.predictions)[i];
-            values[i] = which == 1 ? p : std::abs(p - ages[i]); // NaN where the age is unknown
-        }
-        // Predicted ages on the true ages' scale, so the two colourings compare.
-        return which == 1 ? continuousColumn(values, QObject::tr("predicted age (years)"), &ages)
-                          : continuousColumn(values, QObject::tr("|predicted - true| (years)"));
-    }
-    case 3: { // cluster
-        if (!hasAll(columns.clusters)) {
-            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
-            out.missing = QObject::tr("cluster the codes first (Clusters page)");
-            return out;
-        }
-        int k = 0;
-        bool outside = false;
-        for (const int c : *columns.clusters) {
-            k = std::max(k, c + 1);
-            outside = outside || c < 0;
-        }
-        std::vector<std::pair<QColor, QString>> entries;
-        // Each cluster by its number and name (or automatic label), as the Clusters page and the grid's filter name it.
-        const auto* names = columns.clusterNames.get();
-        for (int c = 0; c < k; ++c)
-            entries.emplace_back(categoryColor(c), names && static_cast<size_t>(c) < names->clusters.size()
-                                                       ? QStringLiteral("%1 · %2").arg(c).arg(QString::fromStdString(
-                                                           names->clusters[static_cast<size_t>(c)].shown()))
-                                                       : QObject::tr("cluster %1").arg(c));
-        return categorical(*columns.clusters, entries,
-                           outside ? QObject::tr("cluster (grey: not clustered)") : QObject::tr("cluster"));
-    }
-    case 4: { // gender
-        std::vector<int> category(n, -1);
-        for (size_t i = 0; i < n; ++i)
-            category[i] = records[i].gender == Gender::Female ? 0 : (records[i].gender == Gender::Male ? 1 : -1);
-        return categorical(category,
-                           {{QColor(220, 80, 60), QObject::tr("female")}, {QColor(40, 110, 200), QObject::tr("male")}},
-                           QObject::tr("gender (grey: unknown)"));
-    }
-    case 5: { // split
-        std::vector<int> category(n, 0);
-        for (const auto i : data->valIndices())
-            if (i < n)
-                category[i] = 1;
-        return categorical(
-            category,
-            {{QColor(150, 150, 150), QObject::tr("training")}, {QColor(230, 120, 20), QObject::tr("validation")}},
-            QObject::tr("split"));
-    }
-    case 6: // face score
-        for (size_t i = 0; i < n; ++i)
-            values[i] = std::isfinite(records[i].faceScore) ? static_cast<float>(records[i].faceScore) : NAN;
-        return continuousColumn(values, QObject::tr("face score"));
-    case 7: { // suspicion
-        if (!hasAll(columns.suspicion)) {
-            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
-            out.missing = QObject::tr("audit the labels first (Review page)");
-            return out;
-        }
-        return continuousColumn(*columns.suspicion, QObject::tr("suspicion score"));
-    }
-    case 8: { // uncertainty of the predicted age: the width of the calibrated 80% interval
-        if (!hasAll(columns.predictions)) {
-            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
-            out.missing = QObject::tr("predict the ages first (Dataset page, Predict ages)");
-            return out;
-        }
-        if (hasAll(columns.spreads))
-            for (size_t i = 0; i < n; ++i)
-                values[i] = static_cast<float>(2 * kInterval80 * (*columns.spreads)[i]); // NaN stays NaN
-        if (std::none_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); })) {
-            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
-            out.missing = QObject::tr("the age run was trained before FaceAtlas calibrated its spread: train it "
-                                      "again for an interval");
-            return out;
-        }
-        return continuousColumn(values, QObject::tr("width of the 80% interval (years)"));
-    }
-    case 9: { // neighbourhood kept by the map: where the map can be trusted
-        if (!hasAll(columns.preserved)) {
-            MapColoring out = categorical(std::vector<int>(n, -1), {}, column);
-            out.missing = QObject::tr("this map was made before FaceAtlas scored it: compute the map again");
-            return out;
-        }
-        // Fixed ends, so that two maps compare: 0 (none of a face's 10 nearest codes nearby) to 1 (all).
-        return continuous(*columns.preserved, QObject::tr("share of its 10 nearest codes kept nearby"), 0, 1);
-    }
-    default: throw std::invalid_argument("no map column '" + column.toStdString() + "'");
-    }
+    for (const BuiltInColumn& c : kBuiltInColumns)
+        if (column == QObject::tr(c.name))
+            return c.color(columns, column);
+    throw std::invalid_argument("no map column '" + column.toStdString() + "'");
 }
 
 } // namespace faceatlas::ui
