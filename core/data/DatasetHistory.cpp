@@ -573,6 +573,16 @@ void explainAddition(FaceChange& c, const Record& s, const std::optional<ReviewF
     }
 }
 
+/** Each face's key (recordKey) and the first row that holds it. */
+std::unordered_map<std::string, size_t> firstRowOfEachKey(const PreparedDataset& data)
+{
+    std::unordered_map<std::string, size_t> rows;
+    rows.reserve(data.count());
+    for (size_t i = 0; i < data.count(); ++i)
+        rows.emplace(recordKey(data.records()[i]), i);
+    return rows;
+}
+
 } // namespace
 
 PreparationDiff diffPreparations(const fs::path& aDir, const fs::path& bDir)
@@ -598,13 +608,7 @@ PreparationDiff diffPreparations(const fs::path& aDir, const fs::path& bDir)
     // fingerprint key faces by; rows are renumbered by every preparation (a step dropping one face
     // shifts all after it) and the stored pixels change with the size and framing, so neither names a
     // face across preparations. A key repeated within one preparation counts once (its first row).
-    std::unordered_map<std::string, size_t> aRows, bRows;
-    aRows.reserve(a.count());
-    bRows.reserve(b.count());
-    for (size_t i = 0; i < a.count(); ++i)
-        aRows.emplace(recordKey(a.records()[i]), i);
-    for (size_t i = 0; i < b.count(); ++i)
-        bRows.emplace(recordKey(b.records()[i]), i);
+    const std::unordered_map<std::string, size_t> aRows = firstRowOfEachKey(a), bRows = firstRowOfEachKey(b);
 
     std::vector<FaceChange> removed, added, relabelled;
     for (size_t i = 0; i < a.count(); ++i) {
