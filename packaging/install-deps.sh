@@ -20,6 +20,8 @@ fi
 packages=(
     build-essential cmake ninja-build pkg-config git clang-format
     libtorch-dev
+    # Data-parallel training (train --nproc): the headers of Gloo, which Debian's LibTorch has built in.
+    libgloo-dev
     # Without the pthread OpenBLAS, LibTorch falls back to reference BLAS (about 16x slower).
     libopenblas0-pthread
     libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libturbojpeg0-dev

@@ -113,8 +113,8 @@ void Args::rejectUnknown() const
             throw UsageError("unknown option --" + name + " (see --help)");
 }
 
-ProgressBar::ProgressBar()
-    : m_enabled(::isatty(STDERR_FILENO) == 1)
+ProgressBar::ProgressBar(bool wanted)
+    : m_enabled(wanted && ::isatty(STDERR_FILENO) == 1)
 {
 }
 

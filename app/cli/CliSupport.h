@@ -41,7 +41,8 @@ private:
 /** A progress bar on stderr when it is a terminal; silent when output is piped. */
 class ProgressBar {
 public:
-    ProgressBar();
+    /** `wanted` false: never drawn (the other ranks of a data-parallel job). */
+    explicit ProgressBar(bool wanted = true);
     ~ProgressBar();
     void update(const JobProgress& progress);
     void finish();

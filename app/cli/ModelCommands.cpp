@@ -1,6 +1,8 @@
-// `train`, `evaluate`, `predict`, `encode`, `summary` and `runs`: the model side from the command line.
+// `evaluate`, `predict`, `encode`, `summary` and `runs`: the model side from the command line (`train`:
+// TrainCommand.cpp).
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
+#include "cli/ModelText.h"
 
 #include "ml/AgeMatrix.h"
 #include "ml/Inference.h"
@@ -23,68 +25,6 @@ namespace faceatlas::cli {
 namespace {
 
 using nlohmann::json;
-
-/** NaN becomes null so that every line is strict JSON. */
-json num(double v)
-{
-    return std::isfinite(v) ? json(v) : json();
-}
-
-json epochJson(const EpochMetrics& m, bool ageModel)
-{
-    json j = {{"epoch", m.epoch},
-              {"train_loss", num(m.trainLoss)},
-              {"val_loss", num(m.valLoss)},
-              {"learning_rate", m.learningRate},
-              {"seconds", m.seconds}};
-    if (ageModel) {
-        j["val_mae"] = num(m.valMae);
-        j["baseline_mae"] = num(m.baselineMae);
-    } else {
-        j["val_psnr"] = num(m.valPsnr);
-    }
-    return j;
-}
-
-/** The model kinds for a help text: one line each, from the table. */
-std::string modelKindLines(std::optional<ModelRole> role = std::nullopt)
-{
-    std::string lines;
-    for (const ModelKindInfo& k : modelKinds())
-        if (!role || k.role == *role) {
-            char line[400];
-            std::snprintf(line, sizeof line, "  %-14s %s\n", k.name, k.title);
-            lines += line;
-        }
-    return lines;
-}
-
-std::string trainHelp()
-{
-    return "usage: faceatlas-cli train --model MODEL --data PREPARED --out RUN [options]\n\n"
-           "Trains a model on a prepared dataset. RUN becomes a run folder: run.json, metrics.csv, last.pt,\n"
-           "best.pt and, for the autoencoder, previews/ with reconstructions of fixed validation faces.\n"
-           "An age model's spread is calibrated on the validation faces each epoch (its 80% interval\n"
-           "holds 80% of them) and kept in its checkpoints. MODEL is one of:\n\n"
-           + modelKindLines() + R"(
-  --epochs N          epochs (default 10)
-  --batch B           batch size (default: 64 for the age heads, 32 for the capstone models)
-  --lr X              peak learning rate (default: 3e-3 for the age heads, 1e-4 age-capstone,
-                      1e-3 autoencoder)
-  --weight-decay X    decoupled weight decay (default: 0.05 for the age heads, 0 for the capstone models)
-  --label-sigma Y     age, age-mv: width in years of the label distribution (default 2 for age, 1 for age-mv)
-  --augment LIST      age heads: flip,shift,rotate,jitter (default all), or none
-  --init-from RUN     age heads: start the first convolutions from an autoencoder run's encoder where
-                      their shapes match (says which layers were taken)
-  --seed N            initialisation, shuffling and augmentation seed (default 1)
-  --device D          auto (CUDA when available), cpu or cuda (default auto)
-  --threads T         CPU threads (default: all cores)
-  --resume            continue RUN from its last checkpoint, on the same curve
-  --json              one JSON object per epoch on stdout
-
-Ctrl-C stops within one batch and keeps the last complete epoch's checkpoint.
-)";
-}
 
 const char* kEvaluateHelp = R"(usage: faceatlas-cli evaluate --run RUN[,RUN...] --data PREPARED[,PREPARED...]
                              [--split val|train|all] [--device auto|cpu|cuda] [--json]
@@ -164,93 +104,43 @@ std::string withCommas(int64_t v)
 
 } // namespace
 
-/** The best epoch's calibration from run.json, in words. */
-static void printCalibration(const std::filesystem::path& runDir)
+namespace {
+
+/** NaN becomes null so that every line is strict JSON. */
+json num(double v)
 {
-    try {
-        const json run = json::parse(readFile(runDir / "run.json", kMaxManifestBytes));
-        const auto c = run.find("calibration");
-        if (c == run.end() || !c->is_object() || !c->value("spread_scale", json()).is_number())
-            return;
-        std::printf("spread calibrated on %d validation faces: x%.2f (before it, 80%% intervals held %.0f%% of them)\n",
-                    c->value("faces", 0), c->value("spread_scale", 1.0),
-                    100.0 * c->value("coverage_80_before", std::nan("")));
-    } catch (const std::exception&) {
-        // run.json was just written by this process; a failure to read it back is not the training's
-    }
+    return std::isfinite(v) ? json(v) : json();
 }
 
-int runTrain(const std::vector<std::string>& words)
-{
-    const Args args(words, {"json", "help", "resume"});
-    if (args.has("help")) {
-        std::fputs(trainHelp().c_str(), stdout);
-        return 0;
-    }
-    TrainParams p;
-    p.model = parseModelKind(args.required("model"));
-    p.data = std::filesystem::u8path(args.required("data"));
-    p.runDir = std::filesystem::u8path(args.required("out"));
-    p.epochs = args.intValue("epochs", p.epochs);
-    p.batch = args.intValue("batch", -1);
-    p.learningRate = args.doubleValue("lr", -1);
-    p.weightDecay = args.doubleValue("weight-decay", -1);
-    p.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
-    p.device = args.value("device").value_or("auto");
-    p.threads = args.intValue("threads", 0);
-    p.resume = args.has("resume");
-    p.labelSigma = args.doubleValue("label-sigma", -1);
-    if (const auto augment = args.value("augment"))
-        p.augmentation = Augmentation::parse(*augment);
-    if (const auto from = args.value("init-from"))
-        p.initFrom = std::filesystem::u8path(*from);
-    const bool jsonOut = args.has("json");
-    args.rejectUnknown();
-    if (p.batch == 0 || p.batch < -1)
-        throw UsageError("--batch must be positive");
+} // namespace
 
-    const CancelToken cancel = installInterruptHandler();
-    ProgressBar bar;
-    if (args.has("label-sigma") && !(p.labelSigma >= 0.25 && p.labelSigma <= 30))
-        throw UsageError("--label-sigma must be between 0.25 and 30 years");
-    const bool ageModel = modelKindInfo(p.model).role == ModelRole::AgeModel;
-    TrainJob job(p);
-    const TrainResult result = job.run(
-        cancel,
-        [&](const TrainProgress& t) {
-            char stage[96];
-            std::snprintf(stage, sizeof stage, "epoch %d/%d loss %.4f %.0f img/s", t.epoch, t.epochs, t.loss,
-                          t.imagesPerSecond);
-            bar.update({stage, t.batch, t.batches});
-        },
-        [&](const EpochMetrics& m) {
-            bar.finish();
-            if (jsonOut) {
-                printLine(jsonText(epochJson(m, ageModel)));
-            } else if (ageModel) {
-                std::printf("epoch %3d  train loss %.4f  val loss %.4f  val MAE %.2f  (baseline %.2f)  %.0f s\n",
-                            m.epoch, m.trainLoss, m.valLoss, m.valMae, m.baselineMae, m.seconds);
-                std::fflush(stdout);
-            } else {
-                std::printf("epoch %3d  train loss %.5f  val loss %.5f  val PSNR %.2f dB  %.0f s\n", m.epoch,
-                            m.trainLoss, m.valLoss, m.valPsnr, m.seconds);
-                std::fflush(stdout);
-            }
-        });
-    bar.finish();
-    if (result.cancelled) {
-        std::fprintf(stderr, "train: cancelled; %s keeps the checkpoint of epoch %zu (continue with --resume)\n",
-                     p.runDir.c_str(), result.history.size());
-        return 130;
+nlohmann::json epochJson(const EpochMetrics& m, bool ageModel)
+{
+    json j = {{"epoch", m.epoch},
+              {"train_loss", num(m.trainLoss)},
+              {"val_loss", num(m.valLoss)},
+              {"learning_rate", m.learningRate},
+              {"seconds", m.seconds}};
+    if (ageModel) {
+        j["val_mae"] = num(m.valMae);
+        j["baseline_mae"] = num(m.baselineMae);
+    } else {
+        j["val_psnr"] = num(m.valPsnr);
     }
-    if (!jsonOut) {
-        for (const std::string& layer : result.initialisedLayers)
-            std::printf("started from %s: %s\n", displayPath(p.initFrom).c_str(), layer.c_str());
-        std::printf("best epoch %d; run folder %s (device %s)\n", result.bestEpoch, p.runDir.c_str(),
-                    result.device.c_str());
-        printCalibration(p.runDir);
-    }
-    return 0;
+    return j;
+}
+
+/** The model kinds for a help text: one line each, from the table. */
+std::string modelKindLines(std::optional<ModelRole> role)
+{
+    std::string lines;
+    for (const ModelKindInfo& k : modelKinds())
+        if (!role || k.role == *role) {
+            char line[400];
+            std::snprintf(line, sizeof line, "  %-14s %s\n", k.name, k.title);
+            lines += line;
+        }
+    return lines;
 }
 
 /**

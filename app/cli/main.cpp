@@ -2,6 +2,7 @@
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
 #include "data/ImageCache.h"
+#include "ml/Distributed.h"
 #include "ml/Runtime.h"
 
 #include <cstdio>
@@ -74,8 +75,10 @@ int main(int argc, char** argv)
         return command.empty() ? 2 : 0;
     }
     if (command == "--version") {
-        std::printf("faceatlas-cli %s, %s\n%s\n", FACEATLAS_VERSION, faceatlas::torchDescription().c_str(),
-                    faceatlas::blasDescription().c_str());
+        std::printf("faceatlas-cli %s, %s\n%s\n%s\n", FACEATLAS_VERSION, faceatlas::torchDescription().c_str(),
+                    faceatlas::blasDescription().c_str(),
+                    faceatlas::distributedAvailable() ? "several processes: c10d with Gloo (train --nproc)"
+                                                      : "one process only (built without c10d's Gloo headers)");
         return 0;
     }
     const auto it = commands.find(command);

@@ -43,12 +43,32 @@ Batch makeBatch(const PreparedDataset& data, const std::uint32_t* indices, size_
 
 BatchPrefetcher::BatchPrefetcher(const PreparedDataset& data, std::vector<std::uint32_t> order, int batchSize,
                                  Transform transform)
+    : BatchPrefetcher(
+        data, order,
+        [&] {
+            const size_t size = static_cast<size_t>(std::max(1, batchSize));
+            std::vector<size_t> lengths;
+            for (size_t start = 0; start < order.size(); start += size)
+                lengths.push_back(std::min(size, order.size() - start));
+            return lengths;
+        }(),
+        std::move(transform))
+{
+}
+
+BatchPrefetcher::BatchPrefetcher(const PreparedDataset& data, std::vector<std::uint32_t> order,
+                                 std::vector<size_t> lengths, Transform transform)
     : m_data(data)
     , m_order(std::move(order))
-    , m_batchSize(static_cast<size_t>(std::max(1, batchSize)))
+    , m_lengths(std::move(lengths))
     , m_transform(std::move(transform))
-    , m_thread([this] { produce(); })
 {
+    size_t total = 0;
+    for (size_t n : m_lengths)
+        total += n;
+    if (total != m_order.size())
+        throw std::logic_error("BatchPrefetcher: the batch lengths do not add up to the order's");
+    m_thread = std::thread([this] { produce(); });
 }
 
 BatchPrefetcher::~BatchPrefetcher()
@@ -70,9 +90,11 @@ void BatchPrefetcher::produce()
             at::internal::lazy_init_num_threads();
             omp_set_num_threads(1);
         }
-        for (size_t start = 0; start < m_order.size(); start += m_batchSize) {
-            Batch batch = makeBatch(m_data, m_order.data() + start, std::min(m_batchSize, m_order.size() - start));
-            if (m_transform)
+        size_t start = 0;
+        for (size_t length : m_lengths) {
+            Batch batch = makeBatch(m_data, m_order.data() + start, length);
+            start += length;
+            if (m_transform && length > 0)
                 m_transform(batch);
             std::unique_lock<std::mutex> lock(m_mutex);
             m_changed.wait(lock, [this] { return m_stop || m_queue.size() < 2; });
@@ -111,6 +133,24 @@ std::vector<std::uint32_t> epochOrder(const std::vector<std::uint32_t>& train, s
     for (size_t i = order.size(); i > 1; --i)
         std::swap(order[i - 1], order[rng.below(i)]);
     return order;
+}
+
+RankShare rankShare(const std::vector<std::uint32_t>& order, int batchSize, int rank, int world)
+{
+    if (world < 1 || rank < 0 || rank >= world || batchSize < 1)
+        throw std::logic_error("rankShare: rank, world or batch out of range");
+    RankShare share;
+    const size_t size = static_cast<size_t>(batchSize);
+    for (size_t start = 0; start < order.size(); start += size) {
+        const size_t n = std::min(size, order.size() - start);
+        const size_t from = start + n * static_cast<size_t>(rank) / static_cast<size_t>(world);
+        const size_t to = start + n * static_cast<size_t>(rank + 1) / static_cast<size_t>(world);
+        share.order.insert(share.order.end(), order.begin() + static_cast<std::ptrdiff_t>(from),
+                           order.begin() + static_cast<std::ptrdiff_t>(to));
+        share.lengths.push_back(to - from);
+        share.globalLengths.push_back(n);
+    }
+    return share;
 }
 
 std::string Augmentation::text() const

@@ -38,19 +38,22 @@ public:
     using Transform = std::function<void(Batch&)>;
     BatchPrefetcher(const PreparedDataset& data, std::vector<std::uint32_t> order, int batchSize,
                     Transform transform = {});
+    /** Batches of the given lengths (0 allowed: an empty batch) over `order`, in turn. */
+    BatchPrefetcher(const PreparedDataset& data, std::vector<std::uint32_t> order, std::vector<size_t> lengths,
+                    Transform transform = {});
     ~BatchPrefetcher();
     BatchPrefetcher(const BatchPrefetcher&) = delete;
     BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
 
     /** The next batch; false when the pass is over. */
     bool next(Batch& batch);
-    size_t batchCount() const { return (m_order.size() + m_batchSize - 1) / m_batchSize; }
+    size_t batchCount() const { return m_lengths.size(); }
 
 private:
     void produce();
     const PreparedDataset& m_data;
     std::vector<std::uint32_t> m_order;
-    size_t m_batchSize;
+    std::vector<size_t> m_lengths;
     Transform m_transform;
     std::deque<Batch> m_queue;
     std::mutex m_mutex;
@@ -71,6 +74,19 @@ int inferenceBatchSize(const torch::Device& device);
 
 /** A per-epoch shuffle of the training indices, the same for (seed, epoch) on every run. */
 std::vector<std::uint32_t> epochOrder(const std::vector<std::uint32_t>& train, std::uint64_t seed, int epoch);
+
+/**
+ * One rank's share of an epoch on `world` processes: each global batch of `order` (batches of
+ * `batchSize`, as one process takes them) cut into `world` contiguous slices whose lengths differ by
+ * at most one; this rank's slices, in turn. `globalLengths[i]` is batch i's length on all ranks
+ * together, which each rank's gradient share is measured against.
+ */
+struct RankShare {
+    std::vector<std::uint32_t> order;
+    std::vector<size_t> lengths;
+    std::vector<size_t> globalLengths;
+};
+RankShare rankShare(const std::vector<std::uint32_t>& order, int batchSize, int rank, int world);
 
 /** Which augmentations the age models train with; each can be switched off to measure it. */
 struct Augmentation {

@@ -3,12 +3,13 @@
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
 #include "ml/Batches.h"
+#include "ml/GradientSync.h"
 #include "ml/Runtime.h"
+#include "ml/TrainSteps.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 #include "util/Json.h"
 #include "util/OutputFolder.h"
-#include "util/PngWriter.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -17,7 +18,6 @@
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
-#include <torch/version.h>
 
 namespace faceatlas {
 
@@ -46,108 +46,6 @@ void setLearningRate(torch::optim::AdamW& optimizer, double lr)
         static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 }
 
-/** Original faces on the top row, reconstructions below: the preview a person looks at. */
-void writePreview(const fs::path& file, const torch::Tensor& originals, const torch::Tensor& reconstructions)
-{
-    const auto both = torch::cat({originals, reconstructions}, 0).to(torch::kCPU); // [2n,3,S,S]
-    const int64_t n = originals.size(0), s = originals.size(2);
-    auto grid = both.view({2, n, 3, s, s}).permute({0, 3, 1, 4, 2}).reshape({2 * s, n * s, 3});
-    grid = grid.mul(255.0).round().clamp(0, 255).to(torch::kUInt8).contiguous();
-    writePngRgb(file, grid.data_ptr<std::uint8_t>(), static_cast<int>(n * s), static_cast<int>(2 * s));
-}
-
-struct Validation {
-    double loss = 0;
-    double mae = std::nan("");
-    double baselineMae = std::nan("");
-    double psnr = std::nan("");
-    SpreadCalibration calibration; // age models: the spread's calibration on these faces
-};
-
-Validation validate(FaceModelImpl& model, const PreparedDataset& data, const std::vector<std::uint32_t>& valIndices,
-                    const torch::Device& device, int batchSize, float medianAge, const CancelToken& cancel)
-{
-    torch::NoGradGuard noGrad;
-    model.eval();
-    Validation v;
-    double lossSum = 0, baseSum = 0, sqSum = 0;
-    size_t n = 0, pixels = 0;
-    std::vector<double> errors, spreads;
-    BatchPrefetcher batches(data, valIndices, batchSize);
-    Batch b;
-    while (batches.next(b) && !cancel.isCancelled()) {
-        const auto images = b.images.to(device);
-        const auto ages = b.ages.to(device);
-        const auto out = model.run(images);
-        const int64_t count = images.size(0);
-        if (model.isAgeModel()) {
-            const auto known = ~torch::isnan(ages);
-            if (known.any().item<bool>()) {
-                const AgePrediction p = model.predictAge(images, &out);
-                const auto truth = ages.masked_select(known);
-                const auto error = (p.age.masked_select(known) - truth).abs().to(torch::kDouble).cpu().contiguous();
-                const auto spread = p.sd.masked_select(known).to(torch::kDouble).cpu().contiguous();
-                errors.insert(errors.end(), error.data_ptr<double>(), error.data_ptr<double>() + error.numel());
-                spreads.insert(spreads.end(), spread.data_ptr<double>(), spread.data_ptr<double>() + spread.numel());
-                lossSum += model.loss(out, images, ages.nan_to_num(medianAge)).item<double>() * count;
-                baseSum += (truth - medianAge).abs().sum().item<double>();
-            }
-        } else {
-            lossSum += model.loss(out, images, ages).item<double>() * count;
-            sqSum += (out.output - images).pow(2).sum().item<double>();
-            pixels += static_cast<size_t>(images.numel());
-        }
-        n += static_cast<size_t>(count);
-    }
-    v.loss = n ? lossSum / n : std::nan("");
-    if (!errors.empty()) {
-        double absSum = 0;
-        for (double e : errors)
-            absSum += e;
-        v.mae = absSum / static_cast<double>(errors.size());
-        v.baselineMae = baseSum / static_cast<double>(errors.size());
-        v.calibration = calibrateSpread(errors, spreads);
-    }
-    if (pixels)
-        v.psnr = 10.0 * std::log10(1.0 / std::max(1e-12, sqSum / pixels));
-    return v;
-}
-
-/** The run's description in run.json: what was trained, on what, and how. */
-json runJson(const TrainParams& p, const PreparedDataset& data, const ModelDefaults& used,
-             const Augmentation& augmentation, const std::string& device, float medianAge, const std::string& started,
-             size_t trainCount, size_t valCount)
-{
-    json manifest = json::parse(data.manifestJson());
-    json run{{"format", "faceatlas-run"},
-             {"version", 1},
-             {"model", modelKindName(p.model)},
-             {"size", data.imageSize()},
-             {"data", data.dir().string()},
-             {"data_fingerprint", datasetFingerprint(data)},
-             {"source", data.sourceSpec()},
-             {"cleaning", manifest.value("settings", json::object())},
-             {"split", {{"train", trainCount}, {"val", valCount}}},
-             {"seed", p.seed},
-             {"epochs", p.epochs},
-             {"batch", used.batch},
-             {"learning_rate", used.learningRate},
-             {"weight_decay", used.weightDecay},
-             {"schedule", used.cosineSchedule ? "warmup+cosine" : "constant"},
-             {"augmentation", augmentation.text()},
-             {"optimizer", "AdamW (decoupled weight decay; Adam when it is 0)"},
-             {"device", device},
-             {"threads", at::get_num_threads()},
-             {"libtorch", TORCH_VERSION},
-             {"faceatlas", FACEATLAS_VERSION},
-             {"baseline_median_age", medianAge},
-             {"started", started},
-             {"status", "running"}};
-    if (p.labelSigma > 0)
-        run["label_sigma"] = p.labelSigma;
-    return run;
-}
-
 /** The records to train and validate on: the dataset's split, or the caller's (the audit's folds). */
 const std::vector<std::uint32_t>& chosen(const std::optional<std::vector<std::uint32_t>>& given,
                                          const std::vector<std::uint32_t>& split)
@@ -168,6 +66,7 @@ public:
         , m_cancel(cancel)
         , m_onProgress(onProgress)
         , m_onEpoch(onEpoch)
+        , m_group(p.dist.distributed() ? ProcessGroup::connect(p.dist) : nullptr)
         , m_data(openChecked(p))
         , m_train(chosen(p.trainIndices, m_data.trainIndices()))
         , m_val(chosen(p.valIndices, m_data.valIndices()))
@@ -179,11 +78,14 @@ public:
     {
         checkSplits();
         chooseSettings();
-        loadInitFrom();
+        if (writes())
+            loadInitFrom(); // the other ranks take rank 0's weights
         buildModel();
         resumeOrStart();
+        if (m_group)
+            joinRanks();
         writeRun("running");
-        if (m_p.listInWorkspace)
+        if (m_p.listInWorkspace && writes())
             registerRun(m_p.runDir, m_p.workspace);
         pickPreviewFaces();
         try {
@@ -210,8 +112,9 @@ private:
         if (p.epochs < 1)
             throw Error("--epochs must be at least 1");
         // A run folder is trained in place (checkpoints, resumed later): it must be new, empty or a
-        // run, never replaced (so no --force).
-        checkOutputFolder(p.runDir, OutputKind::Run, {false, {p.data}});
+        // run, never replaced (so no --force). Only rank 0 writes it.
+        if (p.dist.leader())
+            checkOutputFolder(p.runDir, OutputKind::Run, {false, {p.data}});
         return PreparedDataset::open(p.data);
     }
 
@@ -250,12 +153,14 @@ private:
     /** A new model: the data's statistics, and the autoencoder's first layers when asked. */
     void buildModel()
     {
-        fs::create_directories(m_p.runDir);
-        // Checkpoints and records of a killed run's unfinished writes: only temporaries of the run's own files.
-        removeStaleTemporaries(m_p.runDir, [](const std::string& name) {
-            const auto& own = outputKindNames(OutputKind::Run);
-            return std::find(own.begin(), own.end(), name) != own.end();
-        });
+        if (writes()) {
+            fs::create_directories(m_p.runDir);
+            // Checkpoints and records of a killed run's unfinished writes: only temporaries of the run's own files.
+            removeStaleTemporaries(m_p.runDir, [](const std::string& name) {
+                const auto& own = outputKindNames(OutputKind::Run);
+                return std::find(own.begin(), own.end(), name) != own.end();
+            });
+        }
         torch::manual_seed(m_p.seed);
         m_model = createModel(m_p.model, m_data.imageSize());
         const auto& m = m_data.mean();
@@ -314,6 +219,11 @@ private:
     void resumeOrStart()
     {
         m_started = utcTimestamp();
+        m_labelSigma = m_p.labelSigma;
+        if (!writes()) {
+            m_result.device = m_device.is_cuda() ? "cuda" : "cpu";
+            return; // rank 0 resumes and says where the run stands (joinRanks)
+        }
         if (m_p.resume && fs::is_regular_file(lastPath())) {
             resume();
         } else if (m_p.resume) {
@@ -354,14 +264,16 @@ private:
             if (const auto it = meta.find("history"); it != meta.end() && it->is_string())
                 m_result.history = parseMetricsCsv(it->get<std::string>(), displayPath(lastPath()) + " (history)");
             if (const auto it = meta.find("label_sigma"); it != meta.end() && it->is_number())
-                m_model->setLabelSigma(it->get<double>());
+                m_labelSigma = it->get<double>();
             if (const auto it = meta.find("best_calibration"); it != meta.end() && it->is_object())
                 m_bestCalibration = *it;
         } catch (const json::exception& e) {
             throw Error(displayPath(lastPath()) + ": invalid run metadata: " + std::string(e.what()).substr(0, 200));
         }
         if (m_p.labelSigma > 0)
-            m_model->setLabelSigma(m_p.labelSigma);
+            m_labelSigma = m_p.labelSigma;
+        if (m_labelSigma > 0)
+            m_model->setLabelSigma(m_labelSigma);
         const auto& history = m_result.history;
         if (m_startEpoch < 1 || history.size() != static_cast<size_t>(m_startEpoch - 1)
             || (!history.empty() && history.back().epoch != m_startEpoch - 1))
@@ -370,10 +282,41 @@ private:
         writeFileAtomic(m_p.runDir / "metrics.csv", metricsCsv(history));
     }
 
+    /**
+     * Several processes: every rank checks it runs the same job, then takes rank 0's place in the run
+     * (its epoch and label width after a resume), weights and optimiser state, so all ranks start
+     * alike and stay alike (the same summed gradients, the same steps).
+     */
+    void joinRanks()
+    {
+        const auto number = [](double v) { return jsonText(json(v)); };
+        checkSameJob(*m_group, {{"model", modelKindName(m_p.model)},
+                                {"image size", std::to_string(m_data.imageSize())},
+                                {"dataset fingerprint", datasetFingerprint(m_data)},
+                                {"training faces", std::to_string(m_train.size())},
+                                {"validation faces", std::to_string(m_val.size())},
+                                {"batch", std::to_string(m_used.batch)},
+                                {"epochs", std::to_string(m_p.epochs)},
+                                {"seed", std::to_string(m_p.seed)},
+                                {"learning rate", number(m_used.learningRate)},
+                                {"weight decay", number(m_used.weightDecay)},
+                                {"augmentation", m_augmentation.text()},
+                                {"device", m_device.is_cuda() ? "cuda" : "cpu"}});
+        auto state = torch::tensor({static_cast<double>(m_startEpoch), m_labelSigma}, torch::kDouble);
+        m_group->broadcast({state}, 0, "the broadcast of where the run stands");
+        m_startEpoch = static_cast<int>(state[0].item<double>());
+        if (state[1].item<double>() > 0)
+            m_model->setLabelSigma(state[1].item<double>());
+        broadcastModule(*m_group, *m_model);
+        broadcastOptimizer(*m_group, *m_optimizer);
+        m_sync = std::make_unique<GradientSync>(*m_group, m_model->parameters());
+        m_result.gradientBytesPerStep = m_sync->bytesPerStep();
+    }
+
     /** Fixed validation faces for the autoencoder's reconstructions. */
     void pickPreviewFaces()
     {
-        if (m_ageModel || m_val.empty() || m_p.previewCount <= 0)
+        if (m_ageModel || m_val.empty() || m_p.previewCount <= 0 || !writes())
             return;
         const size_t n = std::min<size_t>(static_cast<size_t>(m_p.previewCount), m_val.size());
         m_previewImages = makeBatch(m_data, m_val.data(), n).images.to(m_device);
@@ -387,13 +330,15 @@ private:
     {
         const auto epochStart = Clock::now();
         const double trainLoss = trainOneEpoch(epoch);
-        if (m_cancel.isCancelled()) {
+        if (agreeToStop()) {
             m_result.cancelled = true;
             return;
         }
-        const Validation v =
-            validate(*m_model, m_data, m_val, m_device, std::max(m_used.batch, 64), m_medianAge, m_cancel);
-        if (m_cancel.isCancelled()) {
+        if (m_group) // the batch norms' running statistics differ by rank: rank 0's are the run's
+            broadcastModule(*m_group, *m_model);
+        const Validation v = validate(*m_model, m_data, m_val, m_device, std::max(m_used.batch, 64), m_medianAge,
+                                      m_cancel, m_group.get());
+        if (agreeToStop()) {
             m_result.cancelled = true;
             return;
         }
@@ -412,18 +357,36 @@ private:
             m_onEpoch(m);
     }
 
-    /** One pass over the shuffled training faces; the mean loss (of the batches done when cancelled). */
+    /** Whether to stop: this process's cancel or, with several processes, any rank's (all agree). */
+    bool agreeToStop()
+    {
+        if (!m_group)
+            return m_cancel.isCancelled();
+        auto flag = torch::tensor({m_cancel.isCancelled() ? 1.0 : 0.0}, torch::kDouble);
+        m_group->allreduceSum(flag, "the check for a cancel");
+        return flag.item<double>() > 0;
+    }
+
+    /**
+     * One pass over the shuffled training faces; the mean loss (of the batches done when cancelled).
+     * With several processes each rank takes its slice of every batch of the same global order, and
+     * the loss, the faces seen and a cancel are summed over the ranks after each step.
+     */
     double trainOneEpoch(int epoch)
     {
-        // Reseeding from (seed, epoch) makes a resumed run draw the same dropout and augmentation.
+        // Reseeding from (seed, epoch) makes a resumed run draw the same dropout and augmentation;
+        // each rank draws its own (rank 0 as one process does).
         const std::uint64_t epochSeed = m_p.seed * 1000003ULL + static_cast<std::uint64_t>(epoch);
-        torch::manual_seed(epochSeed);
+        const std::uint64_t rankSeed = epochSeed + 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(m_p.dist.rank);
+        torch::manual_seed(rankSeed);
         m_model->train();
         BatchPrefetcher::Transform transform;
-        at::Generator generator = at::detail::createCPUGenerator(epochSeed ^ 0x5DEECE66DULL);
+        at::Generator generator = at::detail::createCPUGenerator(rankSeed ^ 0x5DEECE66DULL);
         if (m_augmentation.any())
             transform = [this, &generator](Batch& b) { b.images = augment(b.images, m_augmentation, generator); };
-        BatchPrefetcher batches(m_data, epochOrder(m_train, m_p.seed, epoch), m_used.batch, transform);
+        const RankShare share =
+            rankShare(epochOrder(m_train, m_p.seed, epoch), m_used.batch, m_p.dist.rank, m_p.dist.worldSize);
+        BatchPrefetcher batches(m_data, share.order, share.lengths, transform);
         const int batchCount = static_cast<int>(batches.batchCount());
         const auto epochStart = Clock::now();
         auto lastReport = epochStart;
@@ -431,16 +394,25 @@ private:
         size_t seen = 0;
         int batchIndex = 0;
         Batch b;
-        while (batches.next(b) && !m_cancel.isCancelled()) {
+        while ((m_group || !m_cancel.isCancelled()) && batches.next(b)) {
             setLearningRate(*m_optimizer, learningRateAt(m_used.learningRate, m_used.cosineSchedule, epoch, m_p.epochs,
                                                          static_cast<double>(batchIndex) / batchCount));
-            const double l = step(b);
+            const size_t global = share.globalLengths[static_cast<size_t>(batchIndex)];
+            // [loss x faces, faces, cancel] over the ranks: the global batch's loss, as one process has it.
+            auto summed = torch::tensor({step(b, static_cast<double>(b.indices.size()) / static_cast<double>(global))
+                                             * static_cast<double>(b.indices.size()),
+                                         static_cast<double>(b.indices.size()), m_cancel.isCancelled() ? 1.0 : 0.0},
+                                        torch::kDouble);
+            if (m_group)
+                m_group->allreduceSum(summed, "the sum of the step's loss");
+            const double l = summed[0].item<double>() / std::max(1.0, summed[1].item<double>());
             if (!std::isfinite(l))
                 throw Error("training diverged (loss is " + std::to_string(l) + ") at epoch " + std::to_string(epoch)
                             + "; try a lower --lr");
-            lossSum += l * static_cast<double>(b.indices.size());
-            seen += b.indices.size();
+            lossSum += summed[0].item<double>();
+            seen += static_cast<size_t>(summed[1].item<double>());
             ++batchIndex;
+            ++m_result.steps;
             const auto now = Clock::now();
             if (m_onProgress && (now - lastReport > std::chrono::milliseconds(200) || batchIndex == batchCount)) {
                 lastReport = now;
@@ -448,26 +420,43 @@ private:
                 m_onProgress(
                     {epoch, m_p.epochs, batchIndex, batchCount, lossSum / seen, seen / std::max(1e-9, elapsed)});
             }
+            if (summed[2].item<double>() > 0)
+                break; // a rank was cancelled: every rank stops after the same step
         }
+        m_result.trainSeconds += std::chrono::duration<double>(Clock::now() - epochStart).count();
+        if (m_sync)
+            m_result.gradientWaitSeconds = m_sync->waitSeconds();
         return lossSum / static_cast<double>(std::max<size_t>(1, seen));
     }
 
-    /** One optimisation step on a batch; its loss. */
-    double step(const Batch& b)
+    /**
+     * One optimisation step on a batch; its loss. With several processes the gradients are this
+     * rank's `share` of the global batch, summed over the ranks before the step; a rank with no faces
+     * in this batch (the last one, on more ranks than faces) adds none but steps with the others.
+     */
+    double step(const Batch& b, double share)
     {
-        const auto images = b.images.to(m_device);
-        const auto ages = b.ages.to(m_device).nan_to_num(m_medianAge);
         m_optimizer->zero_grad();
-        const auto out = m_model->run(images);
-        const auto loss = m_model->loss(out, images, ages);
-        loss.backward();
+        if (m_sync)
+            m_sync->beginStep(share);
+        double value = 0;
+        if (!b.indices.empty()) {
+            const auto images = b.images.to(m_device);
+            const auto ages = b.ages.to(m_device).nan_to_num(m_medianAge);
+            const auto out = m_model->run(images);
+            const auto loss = m_model->loss(out, images, ages);
+            loss.backward();
+            value = loss.item<double>();
+        }
+        if (m_sync)
+            m_sync->finishStep();
         m_optimizer->step();
-        return loss.item<double>();
+        return value;
     }
 
     void writeEpochPreview(int epoch)
     {
-        if (!m_previewImages.defined())
+        if (!m_previewImages.defined() || !writes())
             return;
         torch::NoGradGuard noGrad;
         m_model->eval();
@@ -488,6 +477,8 @@ private:
             if (m_ageModel)
                 m_bestCalibration = calibrationJson(m.epoch, v.calibration);
         }
+        if (!writes())
+            return;
         if (best)
             saveCheckpoint(bestPath(), *m_model, nullptr, checkpointMeta(m.epoch, v.calibration));
         saveCheckpoint(lastPath(), *m_model, m_optimizer.get(), checkpointMeta(m.epoch, v.calibration));
@@ -524,6 +515,12 @@ private:
 
     void writeRun(const char* status)
     {
+        if (!writes())
+            return;
+        if (m_sync) {
+            m_run["processes"] = m_p.dist.worldSize;
+            m_run["gradient_bytes_per_step"] = m_sync->bytesPerStep();
+        }
         m_run["status"] = status;
         m_run["epochs_done"] = m_result.history.size();
         m_run["best_epoch"] = m_result.bestEpoch;
@@ -544,6 +541,8 @@ private:
         return Error("training failed on " + device + ": " + what.substr(0, 400));
     }
 
+    /** Whether this process writes the run's files: one process, or rank 0 of several. */
+    bool writes() const { return m_p.dist.leader(); }
     fs::path lastPath() const { return m_p.runDir / "last.pt"; }
     fs::path bestPath() const { return m_p.runDir / "best.pt"; }
 
@@ -551,6 +550,10 @@ private:
     const CancelToken& m_cancel;
     const TrainJob::ProgressFn& m_onProgress;
     const TrainJob::EpochFn& m_onEpoch;
+    // Several processes: the job's connections (made first, so a missing peer is the first error)
+    // and the gradients' all-reduce over them; destroyed after the training, in reverse order.
+    std::unique_ptr<ProcessGroup> m_group;
+    std::unique_ptr<GradientSync> m_sync;
     const PreparedDataset m_data;
     const std::vector<std::uint32_t>& m_train;
     const std::vector<std::uint32_t>& m_val;
@@ -565,65 +568,14 @@ private:
     TrainResult m_result;
     int m_startEpoch = 1;
     double m_bestScore = std::numeric_limits<double>::infinity();
-    json m_bestCalibration; // null until an age model's best epoch was calibrated
+    double m_labelSigma = -1; // the DEX heads' label width (a resumed run's own); <= 0: the head's default
+    json m_bestCalibration;   // null until an age model's best epoch was calibrated
     std::string m_started;
     json m_run;
     torch::Tensor m_previewImages;
 };
 
 } // namespace
-
-ModelDefaults modelDefaults(ModelKind kind)
-{
-    return modelKindInfo(kind).defaults;
-}
-
-torch::Device resolveDevice(const std::string& device)
-{
-    if (device == "cpu")
-        return torch::kCPU;
-    if (device == "cuda") {
-        if (!cudaAvailable())
-            throw Error("--device cuda: no CUDA GPU is available to this LibTorch build (use auto or cpu)");
-        return torch::kCUDA;
-    }
-    if (device == "auto")
-        return cudaAvailable() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-    throw Error("unknown device '" + device + "' (use auto, cpu or cuda)");
-}
-
-float runBaselineAge(const std::filesystem::path& runDir, const PreparedDataset& data)
-{
-    const json run = json::parse(readFile(runDir / "run.json", kMaxManifestBytes));
-    if (const auto it = run.find("baseline_median_age"); it != run.end() && !it->is_null()) {
-        // Checked as a double: 1e300 converted to float would be undefined behaviour.
-        if (!it->is_number() || !(std::fabs(it->get<double>()) <= kMaxRecordAge))
-            throw Error(displayPath(runDir / "run.json") + ": 'baseline_median_age' is " + jsonText(*it).substr(0, 40)
-                        + ", not an age");
-        return static_cast<float>(it->get<double>());
-    }
-    return trainingMedianAge(data);
-}
-
-float trainingMedianAge(const PreparedDataset& data)
-{
-    return medianAge(data, data.trainIndices());
-}
-
-float medianAge(const PreparedDataset& data, std::vector<std::uint32_t> unique)
-{
-    std::sort(unique.begin(), unique.end());
-    unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
-    std::vector<float> ages;
-    for (auto i : unique)
-        if (data.records()[i].age)
-            ages.push_back(static_cast<float>(*data.records()[i].age));
-    if (ages.empty())
-        return std::nanf("");
-    std::sort(ages.begin(), ages.end());
-    const size_t m = ages.size() / 2;
-    return ages.size() % 2 ? ages[m] : 0.5f * (ages[m - 1] + ages[m]);
-}
 
 TrainJob::TrainJob(TrainParams params)
     : m_params(std::move(params))

@@ -3,6 +3,7 @@
 #include "data/PreparedDataset.h"
 #include "ml/Batches.h"
 #include "ml/Calibration.h"
+#include "ml/Distributed.h"
 #include "ml/ModelKinds.h"
 #include "ml/Models.h"
 #include "ml/Runs.h"
@@ -39,6 +40,9 @@ struct TrainParams {
     std::filesystem::path initFrom;           // an autoencoder run whose encoder starts an age model
     bool listInWorkspace = true;              // remember the run in the workspace's run index
     std::filesystem::path workspace;          // whose run index; empty: workspaceDir() ($FACEATLAS_WORKSPACE, ...)
+    // Data-parallel training: this process's rank among several (one process when worldSize is 1).
+    // Every rank trains on its share of each batch; rank 0 alone writes the run folder.
+    DistConfig dist;
 };
 
 /** The defaults that work for each model: its row of modelKinds(). */
@@ -60,6 +64,11 @@ struct TrainResult {
     int bestEpoch = 0;
     bool cancelled = false;
     std::string device;
+    // Several processes: what the gradient all-reduce cost this process.
+    size_t steps = 0;                // optimisation steps taken
+    double trainSeconds = 0;         // time in the training passes (without validation)
+    double gradientWaitSeconds = 0;  // of which waiting for the all-reduce after backward()
+    size_t gradientBytesPerStep = 0; // summed per step (each rank sends and receives about twice this)
 };
 
 /** Trains one model on a prepared dataset, writing a run folder. Blocking: run it on a worker thread. */

@@ -13,6 +13,9 @@ digits read as '0's). This peer knows the format from its specification, not fro
     safetensors_peer.py check FILE [--kind KIND] [--optimizer]
         reads FILE, checks the format, FaceAtlas's metadata and checksum, that every tensor is F32 or
         I64 with bytes matching its shape, that float values are finite; prints a summary as JSON.
+    safetensors_peer.py compare A B
+        reads both files and prints, as JSON, each tensor's largest difference between them and its
+        largest magnitude in A (the same names, dtypes and shapes in both, or it fails).
     safetensors_peer.py rewrite IN OUT [--order reverse|sorted] [--add NAME VALUE] [--no-pad]
         writes IN's tensors and metadata again as a new file: the tensors in another order (in the
         header and in the data section), NAME's values plus VALUE, the checksum computed afresh.
@@ -202,6 +205,23 @@ def rewrite(args):
     return 0
 
 
+def compare(args):
+    header_a, _, tensors_a, _, _ = read(args.file)
+    header_b, _, tensors_b, _, _ = read(args.other)
+    if sorted(header_a) != sorted(header_b):
+        raise FormatError("the files hold other tensors: %s against %s" % (sorted(header_a), sorted(header_b)))
+    out = {}
+    for name, info in header_a.items():
+        if (info["dtype"], info["shape"]) != (header_b[name]["dtype"], header_b[name]["shape"]):
+            raise FormatError("%s: %s %s against %s %s" % (name, info["dtype"], info["shape"], header_b[name]["dtype"],
+                                                           header_b[name]["shape"]))
+        a, b = values(info["dtype"], tensors_a[name]), values(info["dtype"], tensors_b[name])
+        out[name] = {"max_difference": max((abs(x - y) for x, y in zip(a, b)), default=0),
+                     "max_magnitude": max((abs(x) for x in a), default=0)}
+    print(json.dumps(out, indent=1, sort_keys=True))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -209,6 +229,9 @@ def main():
     c.add_argument("file")
     c.add_argument("--kind")
     c.add_argument("--optimizer", action="store_true")
+    m = sub.add_parser("compare")
+    m.add_argument("file")
+    m.add_argument("other")
     r = sub.add_parser("rewrite")
     r.add_argument("input")
     r.add_argument("output")
@@ -217,7 +240,7 @@ def main():
     r.add_argument("--no-pad", action="store_true")
     args = parser.parse_args()
     try:
-        return check(args) if args.command == "check" else rewrite(args)
+        return {"check": check, "compare": compare, "rewrite": rewrite}[args.command](args)
     except (FormatError, ValueError, KeyError, UnicodeDecodeError) as e:
         print("safetensors_peer: %s: not a valid safetensors file: %s" % (getattr(args, "file", None) or args.input, e),
               file=sys.stderr)
