@@ -2,11 +2,14 @@
 
 #include "util/Error.h"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -21,11 +24,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The ranks' process group, for the signal handler (async-signal-safe: a kill() and nothing else).
+// The ranks' process group, for the signal handler (async-signal-safe: a kill() and nothing else),
+// and whether it passed a Ctrl-C or SIGTERM on: a rank that then dies of it was cancelled.
 volatile sig_atomic_t g_ranksGroup = 0;
+volatile sig_atomic_t g_forwarded = 0;
 
 void forwardSignal(int signal)
 {
+    g_forwarded = 1;
     if (g_ranksGroup > 0)
         ::kill(-g_ranksGroup, signal);
 }
@@ -44,7 +50,7 @@ std::string ownExecutable()
 struct Rank {
     pid_t pid = 0;
     bool running = true;
-    int status = 0;
+    int status = 1 << 8; // "exited with status 1" until it was reaped
 };
 
 /** "exited with status 1" or "was killed by signal 9 (Killed)". */
@@ -60,28 +66,63 @@ bool succeeded(int status)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-/** Starts rank `rank` in the ranks' process group (made by rank 0's process). */
+/** Exit 130 (a rank's own Ctrl-C), or death by the Ctrl-C or SIGTERM the launcher passed on. */
+bool isCancel(int status)
+{
+    return (WIFEXITED(status) && WEXITSTATUS(status) == 130)
+           || (g_forwarded && WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM));
+}
+
+/** This process's environment without torchrun's variables, then each rank's own are added. */
+std::vector<std::string> inheritedEnvironment()
+{
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+        const std::string entry = *e;
+        bool ours = false;
+        for (const char* name : {"RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "MASTER_ADDR=", "MASTER_PORT="})
+            ours = ours || entry.rfind(name, 0) == 0;
+        if (!ours)
+            env.push_back(entry);
+    }
+    return env;
+}
+
+/**
+ * Starts rank `rank` in the ranks' process group (made by rank 0's process). Everything the child
+ * needs is built before fork(): between fork and exec it makes only async-signal-safe calls.
+ */
 pid_t startRank(const std::string& exe, const std::vector<std::string>& words, const DistConfig& c, int rank)
 {
-    std::vector<std::string> env = {"RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(c.worldSize),
-                                    "LOCAL_RANK=" + std::to_string(rank), "MASTER_ADDR=" + c.masterAddr,
-                                    "MASTER_PORT=" + std::to_string(c.masterPort)};
+    std::vector<std::string> env = inheritedEnvironment();
+    for (const std::string& e : {"RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(c.worldSize),
+                                 "LOCAL_RANK=" + std::to_string(rank), "MASTER_ADDR=" + c.masterAddr,
+                                 "MASTER_PORT=" + std::to_string(c.masterPort)})
+        env.push_back(e);
+    std::vector<char*> envp;
+    for (auto& e : env)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
     std::vector<char*> argv{const_cast<char*>(exe.c_str())};
     for (const auto& w : words)
         argv.push_back(const_cast<char*>(w.c_str()));
     argv.push_back(nullptr);
+    const std::string failed = (words.empty() ? std::string("faceatlas-cli") : words[0]) + ": cannot run " + exe + "\n";
     const pid_t group = g_ranksGroup;
+    const pid_t launcher = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0)
         throw Error(std::string("cannot start rank ") + std::to_string(rank) + ": " + std::strerror(errno));
     if (pid == 0) {
         ::setpgid(0, group);                // 0 for rank 0: a new group, which the others join
         ::prctl(PR_SET_PDEATHSIG, SIGTERM); // the launcher gone (even killed), the ranks stop
-        for (const auto& e : env)
-            ::putenv(const_cast<char*>(e.c_str()));
-        ::execv(exe.c_str(), argv.data());
-        std::fprintf(stderr, "%s: cannot run %s: %s\n", words.empty() ? "faceatlas-cli" : words[0].c_str(), exe.c_str(),
-                     std::strerror(errno));
+        if (::getppid() != launcher)        // ... also when it went before prctl
+            ::_exit(1);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr); // the launcher blocks them while it forks
+        ::execve(exe.c_str(), argv.data(), envp.data());
+        (void)!::write(STDERR_FILENO, failed.data(), failed.size());
         ::_exit(127);
     }
     ::setpgid(pid, group ? group : pid); // also here: whichever runs first
@@ -126,7 +167,7 @@ int waitForRanks(std::vector<Rank>& ranks, int timeoutSeconds, const char* comma
             ranks[r].running = false;
             ranks[r].status = status;
             --running;
-            const bool cancelled = WIFEXITED(status) && WEXITSTATUS(status) == 130;
+            const bool cancelled = isCancel(status);
             if (!succeeded(status) && !cancelled && firstFailure < 0) {
                 firstFailure = static_cast<int>(r);
                 deadline = Clock::now() + std::chrono::seconds(timeoutSeconds);
@@ -139,6 +180,76 @@ int waitForRanks(std::vector<Rank>& ranks, int timeoutSeconds, const char* comma
 }
 
 } // namespace
+
+/**
+ * This process's place in a data-parallel job: torchrun's environment, overridden by the options
+ * (--rank, --world-size, --master-addr, --master-port, --dist-iface, --dist-timeout).
+ */
+DistConfig distConfig(const Args& args)
+{
+    DistConfig c;
+    c.iface = args.value("dist-iface").value_or("");
+    c = distConfigFromEnvironment(c);
+    c.rank = args.intValue("rank", c.rank);
+    c.worldSize = args.intValue("world-size", c.worldSize);
+    c.masterAddr = args.value("master-addr").value_or(c.masterAddr);
+    c.masterPort = args.intValue("master-port", c.masterPort);
+    c.timeoutSeconds = args.intValue("dist-timeout", c.timeoutSeconds);
+    try {
+        checkDistConfig(c);
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
+    return c;
+}
+
+/**
+ * The words each rank of `--nproc N` runs: the same command without --nproc, with its share of the
+ * cores as --threads unless the user gave one (`threads` > 0).
+ */
+std::vector<std::string> rankWords(const std::string& command, const std::vector<std::string>& words, int processes,
+                                   int threads)
+{
+    std::vector<std::string> out{command};
+    for (size_t i = 0; i < words.size(); ++i) {
+        if (words[i] == "--nproc") {
+            ++i; // and its value
+            continue;
+        }
+        if (words[i].rfind("--nproc=", 0) == 0)
+            continue;
+        out.push_back(words[i]);
+    }
+    if (threads <= 0) {
+        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        out.push_back("--threads");
+        out.push_back(std::to_string(std::max(1, cores / processes)));
+    }
+    return out;
+}
+
+int processCount(const Args& args, const DistConfig& dist)
+{
+    const int processes = args.intValue("nproc", 1);
+    if (processes < 1 || processes > 256)
+        throw UsageError("--nproc must be 1 to 256 processes");
+    if (processes > 1 && dist.distributed())
+        throw UsageError("--nproc starts its own processes: not with --world-size or WORLD_SIZE set");
+    for (const char* option : {"rank", "world-size", "master-addr"})
+        if (processes > 1 && args.has(option))
+            throw UsageError(std::string("--nproc starts its own processes on 127.0.0.1: not with --") + option);
+    return processes;
+}
+
+int launchRanks(const std::string& command, const std::vector<std::string>& words, int processes, const Args& args,
+                const DistConfig& dist, int threads)
+{
+    if (!distributedAvailable())
+        throw Error("--nproc: this build of FaceAtlas runs on one process only (built without c10d's Gloo headers: "
+                    "install libgloo-dev and build again)");
+    const bool portGiven = args.has("master-port") || std::getenv("MASTER_PORT");
+    return launchLocalRanks(processes, rankWords(command, words, processes, threads), dist, portGiven);
+}
 
 int freeLoopbackPort()
 {
@@ -172,8 +283,15 @@ int launchLocalRanks(int processes, const std::vector<std::string>& words, const
     struct sigaction forward {};
     forward.sa_handler = forwardSignal;
     sigemptyset(&forward.sa_mask);
-    struct sigaction oldInt {
-    }, oldTerm{};
+    struct sigaction oldInt {};
+    struct sigaction oldTerm {};
+    // Blocked while the ranks start: a Ctrl-C then reaches them all once the group exists.
+    sigset_t both, old;
+    sigemptyset(&both);
+    sigaddset(&both, SIGINT);
+    sigaddset(&both, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &both, &old);
+    g_forwarded = 0;
     sigaction(SIGINT, &forward, &oldInt);
     sigaction(SIGTERM, &forward, &oldTerm);
 
@@ -183,18 +301,20 @@ int launchLocalRanks(int processes, const std::vector<std::string>& words, const
         ranks[static_cast<size_t>(r)].pid = startRank(exe, words, c, r);
         pids += (r ? ", " : "") + std::to_string(ranks[static_cast<size_t>(r)].pid);
     }
-    std::fprintf(stderr, "%s: %d processes on 127.0.0.1:%d (pids %s)\n",
-                 words.empty() ? "faceatlas-cli" : words[0].c_str(), processes, c.masterPort, pids.c_str());
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    const char* command = words.empty() ? "faceatlas-cli" : words[0].c_str();
+    std::fprintf(stderr, "%s: %d processes on 127.0.0.1:%d (pids %s)\n", command, processes, c.masterPort,
+                 pids.c_str());
 
-    const int firstFailure = waitForRanks(ranks, c.timeoutSeconds, words.empty() ? "faceatlas-cli" : words[0].c_str());
+    const int firstFailure = waitForRanks(ranks, c.timeoutSeconds, command);
     g_ranksGroup = 0;
     sigaction(SIGINT, &oldInt, nullptr);
     sigaction(SIGTERM, &oldTerm, nullptr);
     if (firstFailure >= 0)
         return 1;
     for (const auto& r : ranks)
-        if (!succeeded(r.status))
-            return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 130 ? 130 : 1;
+        if (r.running || !succeeded(r.status))
+            return !r.running && isCancel(r.status) ? 130 : 1;
     return 0;
 }
 

@@ -2,6 +2,7 @@
 // TrainCommand.cpp).
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
+#include "cli/Launch.h"
 #include "cli/ModelText.h"
 
 #include "ml/AgeMatrix.h"
@@ -9,6 +10,7 @@
 #include "ml/ModelKinds.h"
 #include "ml/Models.h"
 #include "ml/Runs.h"
+#include "ml/Runtime.h"
 #include "ml/TrainJob.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
@@ -45,7 +47,9 @@ model's calibrated spread in years: predicted_age +- 1.28 x predicted_sd is its 
 (empty for a run trained before calibration).
 )";
 
-const char* kEncodeHelp = R"(usage: faceatlas-cli encode --run RUN --data PREPARED --out CODES [--device D] [--force]
+const char* kEncodeHelp =
+    R"(usage: faceatlas-cli encode --run RUN --data PREPARED --out CODES [--device D] [--threads T]
+                            [--force] [--nproc N | --rank R --world-size W ...]
 
 Encodes every record with a trained autoencoder into CODES: an N x D float32 matrix (codes.f32,
 memory-mappable), its records (records.bin) and codes.json. CODES must be new, empty or earlier
@@ -53,8 +57,14 @@ codes: the new codes are written beside it and swapped in, so a map or clusterin
 earlier ones keeps them, and a failed encode leaves them as they were.
 
   --device D          auto, cpu or cuda (default auto)
+  --threads T         CPU threads (default: all cores)
   --force             replace a FaceAtlas folder of another kind at --out (one FaceAtlas
                       did not write, or one holding the inputs, is always refused)
+  --nproc N           encode on N processes of this machine, each its share of the batches (the
+                      same codes.f32, byte for byte, as one process)
+  --rank R, --world-size W, --master-addr HOST, --master-port P, --dist-iface NAME, --dist-timeout S
+                      this process's place in a job another launcher started, as for train (every
+                      process must see CODES's parent folder at the same path)
 )";
 
 std::string summaryHelp()
@@ -334,20 +344,29 @@ int runEncode(const std::vector<std::string>& words)
     const auto out = std::filesystem::u8path(args.required("out"));
     const std::string device = args.value("device").value_or("auto");
     const bool force = args.has("force");
+    const int threads = args.intValue("threads", 0);
+    const DistConfig dist = distConfig(args);
+    const int processes = processCount(args, dist);
     args.rejectUnknown();
+    if (processes > 1)
+        return launchRanks("encode", words, processes, args, dist, threads);
+    configureTorchThreads(threads);
     const CancelToken cancel = installInterruptHandler();
-    ProgressBar bar;
+    ProgressBar bar(dist.leader()); // of several processes, rank 0 alone shows its progress
     encodeDataset(
-        runDir, dataDir, out, device, cancel, [&](const JobProgress& p) { bar.update(p); }, force);
+        runDir, dataDir, out, device, cancel, [&](const JobProgress& p) { bar.update(p); }, force, dist);
     bar.finish();
     if (cancel.isCancelled()) {
         std::fprintf(stderr, "encode: cancelled\n");
         return 130;
     }
+    if (!dist.leader())
+        return 0;
     const Codes codes = Codes::open(out);
-    std::fprintf(stderr, "encoded %zu faces into %zu-value codes (%lld x %lld x %lld) in %s\n", codes.count(),
+    std::fprintf(stderr, "encoded %zu faces into %zu-value codes (%lld x %lld x %lld) in %s%s\n", codes.count(),
                  codes.dim(), static_cast<long long>(codes.shape()[0]), static_cast<long long>(codes.shape()[1]),
-                 static_cast<long long>(codes.shape()[2]), out.c_str());
+                 static_cast<long long>(codes.shape()[2]), out.c_str(),
+                 dist.distributed() ? (" on " + std::to_string(dist.worldSize) + " processes").c_str() : "");
     return 0;
 }
 

@@ -78,52 +78,6 @@ void printCalibration(const std::filesystem::path& runDir)
     }
 }
 
-/**
- * This process's place in a data-parallel job: torchrun's environment, overridden by the options
- * (--rank, --world-size, --master-addr, --master-port, --dist-iface, --dist-timeout).
- */
-DistConfig distConfig(const Args& args)
-{
-    DistConfig c;
-    c.iface = args.value("dist-iface").value_or("");
-    c = distConfigFromEnvironment(c);
-    c.rank = args.intValue("rank", c.rank);
-    c.worldSize = args.intValue("world-size", c.worldSize);
-    c.masterAddr = args.value("master-addr").value_or(c.masterAddr);
-    c.masterPort = args.intValue("master-port", c.masterPort);
-    c.timeoutSeconds = args.intValue("dist-timeout", c.timeoutSeconds);
-    try {
-        checkDistConfig(c);
-    } catch (const Error& e) {
-        throw UsageError(e.what());
-    }
-    return c;
-}
-
-/**
- * The words each rank of `--nproc N` runs: the same command without --nproc, with its share of the
- * cores as --threads unless the user gave one.
- */
-std::vector<std::string> rankWords(const std::vector<std::string>& words, int processes, int threads)
-{
-    std::vector<std::string> out{"train"};
-    for (size_t i = 0; i < words.size(); ++i) {
-        if (words[i] == "--nproc") {
-            ++i; // and its value
-            continue;
-        }
-        if (words[i].rfind("--nproc=", 0) == 0)
-            continue;
-        out.push_back(words[i]);
-    }
-    if (threads <= 0) {
-        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        out.push_back("--threads");
-        out.push_back(std::to_string(std::max(1, cores / processes)));
-    }
-    return out;
-}
-
 /** The training settings of the command line (not yet the processes: see runTrain). */
 TrainParams trainParams(const Args& args)
 {
@@ -193,21 +147,12 @@ int runTrain(const std::vector<std::string>& words)
     }
     TrainParams p = trainParams(args);
     const bool jsonOut = args.has("json");
-    const int processes = args.intValue("nproc", 1);
-    const bool portGiven = args.has("master-port") || std::getenv("MASTER_PORT");
+    const int processes = processCount(args, p.dist);
     args.rejectUnknown();
     if (p.batch == 0 || p.batch < -1)
         throw UsageError("--batch must be positive");
-    if (processes < 1 || processes > 256)
-        throw UsageError("--nproc must be 1 to 256 processes");
-    if (processes > 1 && p.dist.distributed())
-        throw UsageError("--nproc starts its own processes: not with --world-size or WORLD_SIZE set");
-    if (processes > 1) {
-        if (!distributedAvailable())
-            throw Error("--nproc: this build of FaceAtlas trains on one process only (built without c10d's Gloo "
-                        "headers: install libgloo-dev and build again)");
-        return launchLocalRanks(processes, rankWords(words, processes, p.threads), p.dist, portGiven);
-    }
+    if (processes > 1)
+        return launchRanks("train", words, processes, args, p.dist, p.threads);
 
     const CancelToken cancel = installInterruptHandler();
     const bool speaks = p.dist.leader(); // of several processes, rank 0 alone prints progress and epochs

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #if FACEATLAS_DISTRIBUTED
@@ -76,7 +77,7 @@ void checkDistConfig(const DistConfig& c)
     if (c.rank < 0 || c.rank >= c.worldSize)
         throw Error("rank " + std::to_string(c.rank) + " is outside a world of " + std::to_string(c.worldSize)
                     + " processes (ranks are 0 to " + std::to_string(c.worldSize - 1) + ")");
-    if (c.localRank < 0 || c.localRank >= c.worldSize)
+    if (c.distributed() && (c.localRank < 0 || c.localRank >= c.worldSize))
         throw Error("the local rank " + std::to_string(c.localRank) + " is outside a world of "
                     + std::to_string(c.worldSize) + " processes");
     if (c.masterPort < 1 || c.masterPort > 65535)
@@ -146,37 +147,61 @@ bool distributedAvailable()
 
 namespace {
 
+/** The local address the routing table picks to reach `addr` (a UDP socket that sends nothing). */
+std::optional<std::string> localAddressFor(const sockaddr* addr, socklen_t addrLength)
+{
+    const int fd = ::socket(addr->sa_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return std::nullopt;
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    const bool ok =
+        ::connect(fd, addr, addrLength) == 0 && ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0;
+    ::close(fd);
+    if (!ok)
+        return std::nullopt;
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* raw = local.ss_family == AF_INET6
+                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr)
+                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr);
+    ::inet_ntop(local.ss_family, raw, text, sizeof text);
+    return std::string(text);
+}
+
+bool isLoopback(const std::string& address)
+{
+    return address.rfind("127.", 0) == 0 || address == "::1";
+}
+
 /**
- * The local address that reaches `host` (the address the routing table picks, found with a UDP
- * socket that sends nothing). The default Gloo device binds whatever the host name resolves to,
- * 127.0.1.1 on Debian, which no other machine can reach.
+ * The address this process's collectives listen on: the one the routing table uses to reach the
+ * master. The default Gloo device binds whatever the host name resolves to, 127.0.1.1 on Debian,
+ * which no other machine reaches; the same happens here when MASTER_ADDR is rank 0's own host
+ * name, so a master address that resolves to loopback without being written as loopback
+ * (127.0.0.1, localhost: one machine on purpose) takes the address of the default route instead.
  */
-std::string localAddressTowards(const std::string& host, int port)
+std::string listeningAddress(const DistConfig& c)
 {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
     addrinfo* found = nullptr;
-    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found)
-        throw Error("the master address '" + host + "' does not resolve to an address");
+    if (getaddrinfo(c.masterAddr.c_str(), std::to_string(c.masterPort).c_str(), &hints, &found) != 0 || !found)
+        throw Error(c.who() + ": the master address '" + c.masterAddr + "' does not resolve to an address");
     std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owned(found, freeaddrinfo);
-    const int fd = ::socket(found->ai_family, SOCK_DGRAM, 0);
-    if (fd < 0)
-        throw Error("cannot open a socket to find the route to " + host + ": " + std::strerror(errno));
-    sockaddr_storage local{};
-    socklen_t length = sizeof local;
-    const bool ok = ::connect(fd, found->ai_addr, found->ai_addrlen) == 0
-                    && ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0;
-    const int err = errno;
-    ::close(fd);
-    if (!ok)
-        throw Error("no route from this machine to the master address " + host + ": " + std::strerror(err));
-    char text[INET6_ADDRSTRLEN] = {};
-    const void* addr = local.ss_family == AF_INET6
-                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr)
-                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr);
-    ::inet_ntop(local.ss_family, addr, text, sizeof text);
-    return text;
+    const auto local = localAddressFor(found->ai_addr, found->ai_addrlen);
+    if (!local)
+        throw Error(c.who() + ": no route from this machine to the master address " + c.masterAddr + ": "
+                    + std::strerror(errno));
+    const bool loopbackOnPurpose = c.masterAddr == "localhost" || isLoopback(c.masterAddr);
+    if (!isLoopback(*local) || loopbackOnPurpose)
+        return *local;
+    sockaddr_in outside{}; // any address beyond this machine: the default route's interface
+    outside.sin_family = AF_INET;
+    outside.sin_port = htons(9);
+    ::inet_pton(AF_INET, "192.0.2.1", &outside.sin_addr); // TEST-NET-1: never sent to
+    const auto routed = localAddressFor(reinterpret_cast<const sockaddr*>(&outside), sizeof outside);
+    return routed && !isLoopback(*routed) ? *routed : *local; // no default route: this machine alone
 }
 
 /** Rank 0's store, or a client of it; the usual failures in words. */
@@ -254,9 +279,16 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const DistConfig& c)
     impl->store = store;
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     try {
-        options->devices.push_back(c.iface.empty() ? c10d::ProcessGroupGloo::createDeviceForHostname(
-                                       localAddressTowards(c.masterAddr, c.masterPort))
-                                                   : c10d::ProcessGroupGloo::createDeviceForInterface(c.iface));
+        if (c.iface.empty())
+            options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(listeningAddress(c)));
+        // Several interfaces, comma-separated, as GLOO_SOCKET_IFNAME may list them: a device each.
+        for (size_t start = 0; !c.iface.empty() && start <= c.iface.size();) {
+            const size_t end = std::min(c.iface.find(',', start), c.iface.size());
+            if (end > start)
+                options->devices.push_back(
+                    c10d::ProcessGroupGloo::createDeviceForInterface(c.iface.substr(start, end - start)));
+            start = end + 1;
+        }
     } catch (const Error&) {
         throw;
     } catch (const std::exception& e) {

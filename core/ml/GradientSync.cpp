@@ -104,18 +104,25 @@ void GradientSync::launchReady()
 
 void GradientSync::finishStep()
 {
+    // Which parameters any rank's backward pass reached: one process leaves the others without a
+    // gradient, so the optimiser skips them (no weight decay); so must every rank.
+    auto reached = torch::zeros({static_cast<int64_t>(m_params.size())}, torch::kFloat32);
+    std::unique_ptr<ProcessGroup::Pending> reachedSum;
     {
         std::lock_guard<std::mutex> lock(m_mutex);
         torch::NoGradGuard noGrad;
         // Parameters the pass did not reach (or a rank without faces in this batch) add zeros.
-        for (size_t k = 0; k < m_params.size(); ++k)
+        for (size_t k = 0; k < m_params.size(); ++k) {
+            reached[static_cast<int64_t>(k)] = m_filled[k] ? 1.0f : 0.0f;
             if (!m_filled[k]) {
                 Bucket& bucket = m_buckets[m_bucketOf[k]];
                 bucket.flat.narrow(0, static_cast<int64_t>(m_offset[k]), m_params[k].numel()).zero_();
                 m_filled[k] = true;
                 --bucket.missing;
             }
+        }
         launchReady();
+        reachedSum = m_group.allreduceSumAsync(reached, "the gradient all-reduce (which parameters it reached)");
         m_active = false;
     }
     const auto start = Clock::now();
@@ -123,18 +130,23 @@ void GradientSync::finishStep()
         auto pending = std::move(b.pending);
         pending->wait();
     }
+    reachedSum->wait();
     m_waitSeconds += std::chrono::duration<double>(Clock::now() - start).count();
     torch::NoGradGuard noGrad;
     for (size_t k = 0; k < m_params.size(); ++k) {
         auto& p = m_params[k];
+        m_filled[k] = false;
+        if (reached[static_cast<int64_t>(k)].item<float>() == 0.0f) {
+            p.mutable_grad() = torch::Tensor(); // no rank's pass reached it
+            continue;
+        }
         const auto sum = m_buckets[m_bucketOf[k]].flat.narrow(0, static_cast<int64_t>(m_offset[k]), p.numel());
         if (!p.grad().defined() && p.is_cpu())
-            p.mutable_grad() = sum.view(p.sizes()); // a parameter backward() did not reach
+            p.mutable_grad() = sum.view(p.sizes()); // a rank without faces in this batch
         else if (!p.grad().defined())
             p.mutable_grad() = torch::zeros_like(p);
         if (p.grad().data_ptr() != sum.data_ptr()) // backward() kept a copy (or another device): copy back
             p.grad().copy_(sum.view(p.sizes()));
-        m_filled[k] = false;
     }
     for (auto& b : m_buckets)
         b.missing = b.params.size();

@@ -15,8 +15,9 @@ namespace faceatlas {
  * per parameter) and in the same order on every rank (a bucket waits for the ones before it), then
  * waited for before the optimiser step. Each rank scales its gradients by its share of the global
  * batch before the sum, so the result is the global batch's mean gradient, as one process computes
- * it, also when the ranks' shares differ (the last batch). Lives as long as the training; removes
- * its hooks when destroyed.
+ * it, also when the ranks' shares differ (the last batch); a parameter no rank's pass reached keeps
+ * no gradient, as with one process. (Batch norms still see each rank's slice alone.) Lives as long
+ * as the training; removes its hooks when destroyed.
  */
 class GradientSync {
 public:

@@ -267,67 +267,6 @@ torch::Tensor Codes::tensor() const
                             {static_cast<int64_t>(count()), static_cast<int64_t>(m_dim)}, torch::kFloat);
 }
 
-void encodeDataset(const fs::path& runDir, const fs::path& dataDir, const fs::path& out, const std::string& deviceName,
-                   const CancelToken& cancel, const ProgressFn& onProgress, bool force)
-{
-    const OutputRules outputRules{force, {runDir, dataDir}};
-    checkOutputFolder(out, OutputKind::Codes, outputRules); // before the work, and again at the write
-    LoadedModel loaded = loadRunModel(runDir);
-    FaceModelImpl& model = *loaded.model;
-    if (model.kind() != ModelKind::Autoencoder)
-        throw Error(displayPath(runDir) + ": encoding needs an autoencoder run, this one trained "
-                    + modelKindName(model.kind()));
-    const PreparedDataset data = PreparedDataset::open(dataDir);
-    if (model.imageSize() != data.imageSize())
-        throw Error(displayPath(dataDir) + ": images are " + std::to_string(data.imageSize())
-                    + " px, the autoencoder takes " + std::to_string(model.imageSize()));
-    const torch::Device device = resolveDevice(deviceName);
-    torch::InferenceMode inference;
-    model.eval();
-    model.to(device);
-    const auto shape = autoencoderCodeShape(model.imageSize());
-    const size_t dim = static_cast<size_t>(shape[0] * shape[1] * shape[2]);
-    // Written whole beside OUT and swapped in at the end: codes are never rewritten in place, so a map,
-    // a clustering or the window reading the earlier codes keeps them, and a failed encode leaves them.
-    StagedFolder staged(out, OutputKind::Codes, outputRules);
-    {
-        MappedFile file = MappedFile::create(staged.work() / "codes.f32", data.count() * dim * sizeof(float));
-        auto* dst = reinterpret_cast<float*>(file.mutableData());
-        std::vector<std::uint32_t> all = splitIndices(data, Split::All);
-        BatchPrefetcher batches(data, all, inferenceBatchSize(device));
-        Batch b;
-        size_t done = 0;
-        while (batches.next(b)) {
-            if (cancel.isCancelled())
-                return;
-            const auto codes = autoencoderEncode(model, b.images.to(device))
-                                   .reshape({b.images.size(0), -1})
-                                   .to(torch::kCPU)
-                                   .contiguous();
-            std::memcpy(dst + done * dim, codes.data_ptr<float>(), codes.numel() * sizeof(float));
-            done += static_cast<size_t>(b.images.size(0));
-            if (onProgress)
-                onProgress({"encoding", static_cast<long long>(done), static_cast<long long>(data.count())});
-        }
-        if (done != data.count())
-            throw Error(displayPath(dataDir) + ": encoded " + std::to_string(done) + " of "
-                        + std::to_string(data.count()) + " faces");
-        file.flush(); // on disk before codes.json says the codes are finished
-    }
-    writeFileAtomic(staged.work() / "records.bin", RecordCache::serialize(data.records()), /*durable=*/false);
-    const json manifest = {{"format", outputKindFormat(OutputKind::Codes)},
-                           {"version", 1},
-                           {"run", fs::absolute(runDir).lexically_normal().string()},
-                           {"data", data.dir().string()},
-                           {"data_fingerprint", datasetFingerprint(data)},
-                           {"count", data.count()},
-                           {"dim", dim},
-                           {"shape", shape},
-                           {"size", data.imageSize()}};
-    writeFileAtomic(staged.work() / "codes.json", jsonText(manifest, 2) + "\n", /*durable=*/false);
-    staged.commit();
-}
-
 torch::Tensor decodeCodes(FaceModelImpl& autoencoder, const torch::Tensor& codes)
 {
     const auto shape = autoencoderCodeShape(autoencoder.imageSize());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "data/PreparedDataset.h"
+#include "ml/Distributed.h"
 #include "ml/Models.h"
 #include "util/CancelToken.h"
 #include "util/MappedFile.h"
@@ -121,11 +122,14 @@ private:
  * Encodes every record of `data` with the autoencoder of `runDir` into the folder `out`, under the
  * output-folder contract (StagedFolder): the codes are written whole beside `out` and swapped in, so
  * earlier codes at `out` are never rewritten in place and survive a failed or cancelled encode.
- * `force` replaces a FaceAtlas folder of another kind there.
+ * `force` replaces a FaceAtlas folder of another kind there. On several processes (`dist`), each
+ * rank encodes its share of the batches, the same batches as one process, and writes its rows into
+ * the one codes.f32 that rank 0 made beside `out` (which every rank must see at the same path);
+ * rank 0 writes the rest and swaps the folder in once every rank is done (core/ml/Encode.cpp).
  */
 void encodeDataset(const std::filesystem::path& runDir, const std::filesystem::path& dataDir,
                    const std::filesystem::path& out, const std::string& device = "auto", const CancelToken& cancel = {},
-                   const ProgressFn& onProgress = {}, bool force = false);
+                   const ProgressFn& onProgress = {}, bool force = false, const DistConfig& dist = {});
 
 /** Decodes codes [N, D] (or [N,8,s,s]) to images [N,3,S,S] in 0-1. */
 torch::Tensor decodeCodes(FaceModelImpl& autoencoder, const torch::Tensor& codes);

@@ -394,7 +394,7 @@ private:
         size_t seen = 0;
         int batchIndex = 0;
         Batch b;
-        while ((m_group || !m_cancel.isCancelled()) && batches.next(b)) {
+        while (batches.next(b) && (m_group || !m_cancel.isCancelled())) {
             setLearningRate(*m_optimizer, learningRateAt(m_used.learningRate, m_used.cosineSchedule, epoch, m_p.epochs,
                                                          static_cast<double>(batchIndex) / batchCount));
             const size_t global = share.globalLengths[static_cast<size_t>(batchIndex)];

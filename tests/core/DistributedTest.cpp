@@ -237,12 +237,16 @@ TEST(DistributedTest, summedGradientsAreTheGlobalBatchsMeanGradient)
             sync.finishStep();
         }
         for (const auto& p : net.parameters())
-            grads[static_cast<size_t>(rank)].push_back(p.grad().clone());
+            grads[static_cast<size_t>(rank)].push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
     });
     const auto expected = one.parameters();
     for (int rank = 0; rank < 2; ++rank)
         for (size_t i = 0; i < expected.size(); ++i) {
-            const auto want = expected[i].grad().defined() ? expected[i].grad() : torch::zeros_like(expected[i]);
+            // A parameter no pass reached has no gradient, as with one process (so AdamW skips it).
+            ASSERT_EQ(grads[static_cast<size_t>(rank)][i].defined(), expected[i].grad().defined()) << i;
+            if (!expected[i].grad().defined())
+                continue;
+            const auto want = expected[i].grad();
             EXPECT_TRUE(torch::allclose(grads[static_cast<size_t>(rank)][i], want, 1e-5, 1e-6))
                 << "rank " << rank << " parameter " << i << "\n"
                 << grads[static_cast<size_t>(rank)][i] << "\n"
@@ -331,12 +335,12 @@ TEST(DistributedTest, aPeerThatEndsFailsTheOthersCollectiveNamingIt)
     std::string error;
     double seconds = 0;
     auto leaver = std::async(std::launch::async, [&] {
-        auto group = ProcessGroup::connect(rankOf(1, 2, port, 15));
+        auto group = ProcessGroup::connect(rankOf(1, 2, port, 60));
         auto t = torch::ones({4});
         group->allreduceSum(t, "a first sum");
         // ... and leaves: its connections close with its group.
     });
-    auto group = ProcessGroup::connect(rankOf(0, 2, port, 15));
+    auto group = ProcessGroup::connect(rankOf(0, 2, port, 60));
     auto t = torch::ones({4});
     group->allreduceSum(t, "a first sum");
     leaver.get();
@@ -346,6 +350,9 @@ TEST(DistributedTest, aPeerThatEndsFailsTheOthersCollectiveNamingIt)
         group->allreduceSum(again, "the gradient all-reduce");
     });
     seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    EXPECT_NE(error.find("rank 0 of 2: the gradient all-reduce failed:"), std::string::npos) << error;
-    EXPECT_LT(seconds, 16) << error;
+    // Told by the closed connection, long before the 60 s timeout.
+    EXPECT_NE(error.find("rank 0 of 2: the gradient all-reduce failed: another process of the job ended"),
+              std::string::npos)
+        << error;
+    EXPECT_LT(seconds, 20) << error;
 }
