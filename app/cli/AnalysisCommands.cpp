@@ -1,6 +1,7 @@
 // `cluster` and `attention`: the unsupervised side and the attention maps from the command line.
 #include "cli/CliSupport.h"
 #include "cli/Commands.h"
+#include "cli/Launch.h"
 
 #include "analysis/SliceJob.h"
 #include "data/ClusterSummaries.h"
@@ -13,6 +14,7 @@
 #include "ml/ClusterJob.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
+#include "ml/Runtime.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
@@ -50,6 +52,12 @@ the two largest clusters; the desktop application joins any two) and age_directi
   --json              print metrics.json
   --force             replace a FaceAtlas folder of another kind at --out (one FaceAtlas
                       did not write, or one holding the inputs, is always refused)
+  --threads T         CPU threads (default: all cores)
+  --nproc N           Lloyd's iterations on N processes of this machine, each assigning its share of
+                      the codes, the sums added over the processes (the same centres as one process,
+                      up to the order of float sums); rank 0 writes DIR
+  --rank R, --world-size W, --master-addr HOST, --master-port P, --dist-iface NAME, --dist-timeout S
+                      this process's place in a job another launcher started, as for train
 )";
 
 const char* kClusterNameHelp = R"(usage: faceatlas-cli cluster-name --clusters DIR [--cluster N --name TEXT] [--json]
@@ -99,13 +107,11 @@ Lays an attention map over a face:
 
 } // namespace
 
-int runCluster(const std::vector<std::string>& words)
+namespace {
+
+/** The clustering settings of the command line (not yet the audit, nor the processes). */
+ClusterParams clusterParams(const Args& args)
 {
-    const Args args(words, {"json", "help", "force"});
-    if (args.has("help")) {
-        std::fputs(kClusterHelp, stdout);
-        return 0;
-    }
     ClusterParams p;
     p.codes = std::filesystem::u8path(args.required("codes"));
     p.outDir = std::filesystem::u8path(args.required("out"));
@@ -128,28 +134,12 @@ int runCluster(const std::vector<std::string>& words)
     p.maxIterations = args.intValue("max-iter", 100);
     p.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
     p.device = args.value("device").value_or("auto");
-    const bool jsonOut = args.has("json");
-    const auto audit = args.value("audit");
-    args.rejectUnknown();
-    if (audit) {
-        // Checked to be of the codes' preparation and read here: the clustering (ml) reads no audit.
-        const PreparedDataset data = PreparedDataset::open(Codes::open(p.codes).dataDir());
-        p.auditFlagged =
-            std::make_shared<const std::vector<char>>(auditFlaggedRows(std::filesystem::u8path(*audit), data));
-        p.audit = std::filesystem::u8path(*audit);
-    }
-    const CancelToken cancel = installInterruptHandler();
-    ProgressBar bar;
-    const ClusterResult r = ClusterJob(p).run(cancel, [&](const JobProgress& jp) { bar.update(jp); });
-    bar.finish();
-    if (r.cancelled) {
-        std::fprintf(stderr, "cluster: cancelled\n");
-        return 130;
-    }
-    if (jsonOut) {
-        printLine(jsonText(nlohmann::json::parse(readFile(p.outDir / "metrics.json"))));
-        return 0;
-    }
+    p.dist = distConfig(args);
+    return p;
+}
+
+void printClustering(const ClusterResult& r, const ClusterParams& p)
+{
     const auto& m = r.metrics;
     if (r.sweep.size() > 1) {
         std::printf("%4s %14s %11s %15s\n", "k", "inertia", "silhouette", "Davies-Bouldin");
@@ -167,7 +157,49 @@ int runCluster(const std::vector<std::string>& words)
                     m.genderNmi, m.genderAri);
     std::printf("\n");
     printClusterSummaries(r.summaries);
-    std::printf("\npictures and tables in %s (name a cluster with faceatlas-cli cluster-name)\n", p.outDir.c_str());
+    std::printf("\npictures and tables in %s (name a cluster with faceatlas-cli cluster-name)%s\n", p.outDir.c_str(),
+                p.dist.distributed() ? (" (" + std::to_string(p.dist.worldSize) + " processes)").c_str() : "");
+}
+
+} // namespace
+
+int runCluster(const std::vector<std::string>& words)
+{
+    const Args args(words, {"json", "help", "force"});
+    if (args.has("help")) {
+        std::fputs(kClusterHelp, stdout);
+        return 0;
+    }
+    ClusterParams p = clusterParams(args);
+    const bool jsonOut = args.has("json");
+    const auto audit = args.value("audit");
+    const int threads = args.intValue("threads", 0);
+    const int processes = processCount(args, p.dist);
+    args.rejectUnknown();
+    if (processes > 1)
+        return launchRanks("cluster", words, processes, args, p.dist, threads);
+    configureTorchThreads(threads);
+    if (audit) {
+        // Checked to be of the codes' preparation and read here: the clustering (ml) reads no audit.
+        const PreparedDataset data = PreparedDataset::open(Codes::open(p.codes).dataDir());
+        p.auditFlagged =
+            std::make_shared<const std::vector<char>>(auditFlaggedRows(std::filesystem::u8path(*audit), data));
+        p.audit = std::filesystem::u8path(*audit);
+    }
+    const CancelToken cancel = installInterruptHandler();
+    ProgressBar bar(p.dist.leader()); // of several processes, rank 0 alone shows its progress and results
+    const ClusterResult r = ClusterJob(p).run(cancel, [&](const JobProgress& jp) { bar.update(jp); });
+    bar.finish();
+    if (r.cancelled) {
+        std::fprintf(stderr, "cluster: cancelled\n");
+        return 130;
+    }
+    if (!p.dist.leader())
+        return 0;
+    if (jsonOut)
+        printLine(jsonText(nlohmann::json::parse(readFile(p.outDir / "metrics.json"))));
+    else
+        printClustering(r, p);
     return 0;
 }
 

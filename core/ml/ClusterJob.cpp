@@ -179,6 +179,7 @@ public:
         : m_p(p)
         , m_cancel(cancel)
         , m_onProgress(onProgress)
+        , m_group(p.dist.distributed() ? ProcessGroup::connect(p.dist) : nullptr)
         , m_codes(openCodes(p))
         , m_images(PreparedDataset::open(encodedFolder(p, m_codes)))
     {
@@ -189,10 +190,18 @@ public:
         checkSameFaces();
         selectFaces();
         const std::vector<int> ks = kValues();
+        if (m_group)
+            checkSameJob(*m_group, {{"codes fingerprint", m_codes.dataFingerprint()},
+                                    {"faces", std::to_string(m_n)},
+                                    {"code size", std::to_string(m_codes.dim())},
+                                    {"k", std::to_string(ks.front()) + ".." + std::to_string(ks.back())},
+                                    {"restarts", std::to_string(m_p.restarts)},
+                                    {"seed", std::to_string(m_p.seed)},
+                                    {"output folder", fs::absolute(m_p.outDir).lexically_normal().string()}});
         for (size_t i = 0; i < ks.size() && !m_result.cancelled; ++i)
             tryK(ks, i);
-        if (m_result.cancelled)
-            return m_result;
+        if (m_result.cancelled || !m_p.dist.leader())
+            return m_result; // of several processes, rank 0 alone scores, describes and writes
         keepBestK(ks);
         compareWithLabels();
         describeClusters();
@@ -204,8 +213,9 @@ public:
 private:
     static Codes openCodes(const ClusterParams& p)
     {
-        checkOutputFolder(p.outDir, OutputKind::Clustering,
-                          {p.force, {p.codes}}); // before the work, and again at the write
+        if (p.dist.leader())
+            checkOutputFolder(p.outDir, OutputKind::Clustering,
+                              {p.force, {p.codes}}); // before the work, and again at the write
         return Codes::open(p.codes);
     }
 
@@ -269,6 +279,7 @@ private:
         kp.restarts = m_p.restarts;
         kp.maxIterations = m_p.maxIterations;
         kp.seed = m_p.seed;
+        kp.group = m_group.get();
         KMeansResult km = kmeans(m_data, kp, m_cancel, [&](const JobProgress& jp) {
             if (m_onProgress)
                 m_onProgress({"k-means", static_cast<long long>(i) * jp.total + jp.done,
@@ -278,6 +289,8 @@ private:
             m_result.cancelled = true;
             return;
         }
+        if (!m_p.dist.leader())
+            return;
         const double silhouette = silhouetteScore(m_data, km.labels, ks[i], m_p.silhouetteSample, m_p.seed);
         const double db = daviesBouldin(m_data, km.labels, km.centroids);
         m_result.sweep.push_back({ks[i], km.inertia, silhouette, db});
@@ -592,6 +605,8 @@ private:
     const ClusterParams& m_p;
     const CancelToken& m_cancel;
     const ClusterJob::ProgressFn& m_onProgress;
+    // Several processes: the job's connections, made first; each rank assigns its share of the rows.
+    std::unique_ptr<ProcessGroup> m_group;
     const Codes m_codes;
     const PreparedDataset m_images;
     torch::Device m_device = torch::kCPU;

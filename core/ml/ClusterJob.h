@@ -1,6 +1,7 @@
 #pragma once
 
 #include "data/ClusterSummaries.h"
+#include "ml/Distributed.h"
 #include "ml/KMeans.h"
 #include "ml/Models.h"
 #include "util/CancelToken.h"
@@ -35,6 +36,9 @@ struct ClusterParams {
     std::shared_ptr<const std::vector<char>> auditFlagged;
     std::filesystem::path audit;
     std::shared_ptr<const std::vector<float>> quality;
+    // Several processes: each rank runs Lloyd's iterations on its share of the rows, the sums
+    // summed over the ranks (ml/KMeans.h); rank 0 alone scores the clusters and writes the folder.
+    DistConfig dist;
 };
 
 /** One cluster: its size, ages, gender mix and exemplars (row indices into the codes). */

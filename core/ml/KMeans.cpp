@@ -1,5 +1,6 @@
 #include "ml/KMeans.h"
 
+#include "ml/Distributed.h"
 #include "ml/NearestCentre.h"
 #include "ml/Runtime.h"
 #include "util/Error.h"
@@ -198,12 +199,185 @@ torch::Tensor kmeansPlusPlus(const torch::Tensor& data, const torch::Tensor& row
 
 struct Start {
     torch::Tensor centres;
-    torch::Tensor labels;
+    torch::Tensor labels; // of the shard's rows
     double inertia = 0;
     int iterations = 0;
     std::vector<double> history;
     double initSeconds = 0, iterationSeconds = 0;
 };
+
+/**
+ * The rows this process assigns in Lloyd's iterations: all of them, or with several processes
+ * (`group`) a contiguous share, whose sums, counts and inertia are summed over the ranks. Every
+ * rank holds all rows (the codes are memory-mapped), so the seeding and the relocation of empty
+ * clusters read any row.
+ */
+struct Shard {
+    torch::Tensor rows;  // [n, D]
+    torch::Tensor norms; // [n]
+    int64_t begin = 0;   // the first row's index in the whole data
+    ProcessGroup* group = nullptr;
+};
+
+Shard shardOf(const torch::Tensor& data, const torch::Tensor& norms, ProcessGroup* group)
+{
+    if (!group)
+        return {data, norms, 0, nullptr};
+    const int64_t n = data.size(0), r = group->rank(), w = group->size();
+    const int64_t begin = n * r / w, end = n * (r + 1) / w;
+    return {data.narrow(0, begin, end - begin), norms.narrow(0, begin, end - begin), begin, group};
+}
+
+/** Sums `t` over the ranks (in double), in place; nothing on one process. */
+void sumOverRanks(const Shard& shard, torch::Tensor& t, const char* what)
+{
+    if (!shard.group)
+        return;
+    auto wide = t.to(torch::kCPU).to(torch::kDouble).contiguous();
+    shard.group->allreduceSum(wide, what);
+    t = wide.to(t.options());
+}
+
+/**
+ * Empty clusters take the points farthest from their centres (scikit-learn's relocation), over all
+ * ranks: each offers its farthest rows (distance, row, cluster), every rank takes the same ones.
+ */
+void relocateEmpty(const Shard& shard, const torch::Tensor& data, Start& s, torch::Tensor& closest, torch::Tensor& sums,
+                   torch::Tensor& counts)
+{
+    const auto empty = (counts == 0).nonzero().squeeze(1).cpu();
+    const int64_t e = empty.numel();
+    if (e == 0)
+        return;
+    const auto far = closest.topk(std::min<int64_t>(e, closest.size(0)));
+    const auto rows = std::get<1>(far);
+    auto offers =
+        torch::stack({std::get<0>(far).to(torch::kDouble).cpu(), (rows + shard.begin).to(torch::kDouble).cpu(),
+                      s.labels.index_select(0, rows).to(torch::kDouble).cpu()},
+                     1)
+            .reshape({-1});
+    if (shard.group)
+        offers = shard.group->allgatherRows(offers, "the farthest points for empty clusters");
+    offers = offers.reshape({-1, 3});
+    const auto order = std::get<1>(offers.select(1, 0).sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+    for (int64_t i = 0; i < e && i < order.numel(); ++i) {
+        const auto offer = offers[order[i].item<int64_t>()];
+        const int64_t c = empty[i].item<int64_t>(), row = static_cast<int64_t>(offer[1].item<double>());
+        const int64_t old = static_cast<int64_t>(offer[2].item<double>());
+        sums[old] -= data[row];
+        counts[old] -= 1;
+        sums[c].copy_(data[row]);
+        counts[c] = 1;
+        if (row >= shard.begin && row < shard.begin + shard.rows.size(0)) { // this rank's row
+            s.labels[row - shard.begin] = c;
+            closest[row - shard.begin] = 0;
+        }
+    }
+}
+
+/** One Lloyd iteration: assignment and sums in one pass over the shard, then the new centres; the shift. */
+double lloydStep(const Shard& shard, const torch::Tensor& data, const KMeansParams& p, Start& s, torch::Tensor& closest)
+{
+    // One [k, D] accumulator per worker, made before the workers start.
+    auto partial = torch::zeros({blockWorkers(shard.rows), p.k, data.size(1)}, data.options());
+    std::vector<torch::Tensor> workerSums;
+    for (int64_t w = 0; w < partial.size(0); ++w)
+        workerSums.push_back(partial[w]);
+    nearestBlocks(shard.rows, shard.norms, s.centres, p.chunkRows, s.labels, closest,
+                  [&](int worker, int64_t start, int64_t len) {
+                      addToSums(workerSums[static_cast<size_t>(worker)], s.labels, shard.rows, start, len);
+                  });
+    auto sums = partial.sum(0);
+    auto inertia = closest.sum().to(torch::kDouble).reshape({1});
+    auto counts = torch::bincount(s.labels, {}, p.k).to(data.options());
+    sumOverRanks(shard, sums, "the k-means sums");
+    sumOverRanks(shard, counts, "the k-means counts");
+    sumOverRanks(shard, inertia, "the k-means inertia");
+    s.history.push_back(inertia.item<double>());
+    relocateEmpty(shard, data, s, closest, sums, counts);
+    const auto updated = sums / counts.unsqueeze(1);
+    const double shift = (updated - s.centres).pow(2).sum().item<double>();
+    s.centres = updated;
+    return shift;
+}
+
+/** k-means++ on a seeded sample of the rows (or all of them); every rank draws the same. */
+torch::Tensor seedCentres(const torch::Tensor& data, const torch::Tensor& norms, const KMeansParams& p, Rng& rng,
+                          int64_t chunk)
+{
+    const int64_t n = data.size(0);
+    if (p.initSample <= 0 || n <= p.initSample)
+        return kmeansPlusPlus(data, norms, p.k, rng, chunk);
+    // k-means++ on a seeded random sample: the seeding needs one pass over its input per
+    // centre, so on 175,000 codes it would cost more than all the Lloyd iterations.
+    std::vector<int64_t> rows(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        rows[static_cast<size_t>(i)] = i;
+    for (int64_t i = 0; i < p.initSample; ++i)
+        std::swap(rows[static_cast<size_t>(i)],
+                  rows[static_cast<size_t>(i + static_cast<int64_t>(rng.next() % static_cast<std::uint64_t>(n - i)))]);
+    rows.resize(static_cast<size_t>(p.initSample));
+    std::sort(rows.begin(), rows.end());
+    const auto index = torch::tensor(rows, torch::kLong).to(data.device());
+    return kmeansPlusPlus(data.index_select(0, index), norms.index_select(0, index), p.k, rng, chunk);
+}
+
+/** scikit-learn's tolerance: relative to the mean per-feature variance of the data. */
+double shiftLimit(const torch::Tensor& data, const KMeansParams& p, int64_t chunk)
+{
+    if (p.tolerance <= 0)
+        return 0;
+    const int64_t n = data.size(0);
+    auto sum = torch::zeros({data.size(1)}, data.options().dtype(torch::kDouble));
+    auto sq = torch::zeros_like(sum);
+    for (int64_t start = 0; start < n; start += chunk) {
+        const auto block = data.narrow(0, start, std::min(chunk, n - start)).to(torch::kDouble);
+        sum += block.sum(0);
+        sq += block.pow(2).sum(0);
+    }
+    return p.tolerance * (sq / n - (sum / n).pow(2)).mean().item<double>();
+}
+
+/** Throws Error for a matrix k-means cannot cluster; the rows' squared norms otherwise. */
+torch::Tensor checkedNorms(const torch::Tensor& data, const KMeansParams& p, int64_t chunk)
+{
+    if (data.dim() != 2 || data.scalar_type() != torch::kFloat)
+        throw Error("k-means needs an N x D float32 matrix");
+    const int64_t n = data.size(0);
+    if (p.k < 2)
+        throw Error("k-means: k must be at least 2, got " + std::to_string(p.k));
+    if (p.k > n)
+        throw Error("k-means: k = " + std::to_string(p.k) + " is more than the " + std::to_string(n) + " points");
+    // A row with NaN or Inf has a non-finite squared norm: one pass checks and computes both.
+    const auto norms = rowSquaredNorms(data, chunk);
+    const auto finite = torch::isfinite(norms);
+    if (!finite.all().item<bool>()) {
+        const int64_t row = (~finite).nonzero()[0][0].item<int64_t>();
+        throw Error("k-means: the codes contain NaN or Inf values (first in row " + std::to_string(row) + ")");
+    }
+    return norms;
+}
+
+/** The winning start as a result: centres, every row's label (gathered from the ranks) and sizes. */
+KMeansResult resultOf(Start& best, const Shard& shard, int64_t n, int k)
+{
+    KMeansResult result;
+    result.centroids = best.centres.to(torch::kCPU).contiguous();
+    auto labels = best.labels.to(torch::kCPU).contiguous();
+    if (shard.group)
+        labels = shard.group->allgatherRows(labels, "the k-means labels");
+    labels = labels.to(torch::kInt).contiguous();
+    result.labels.assign(labels.data_ptr<std::int32_t>(), labels.data_ptr<std::int32_t>() + n);
+    result.sizes.assign(k, 0);
+    for (auto l : result.labels)
+        ++result.sizes[l];
+    result.inertia = best.inertia;
+    result.iterations = best.iterations;
+    result.inertiaHistory = best.history;
+    result.initSeconds = best.initSeconds;
+    result.iterationSeconds = best.iterationSeconds;
+    return result;
+}
 
 } // namespace
 
@@ -222,129 +396,50 @@ KMeansResult kmeans(const torch::Tensor& data, const KMeansParams& p, const Canc
                     const KMeansProgress& onProgress)
 {
     torch::NoGradGuard noGrad;
-    if (data.dim() != 2 || data.scalar_type() != torch::kFloat)
-        throw Error("k-means needs an N x D float32 matrix");
-    const int64_t n = data.size(0);
-    if (p.k < 2)
-        throw Error("k-means: k must be at least 2, got " + std::to_string(p.k));
-    if (p.k > n)
-        throw Error("k-means: k = " + std::to_string(p.k) + " is more than the " + std::to_string(n) + " points");
     const int64_t chunk = defaultChunk(data, p.chunkRows);
-    // A row with NaN or Inf has a non-finite squared norm: one pass checks and computes both.
-    const auto norms = rowSquaredNorms(data, chunk);
-    const auto finite = torch::isfinite(norms);
-    if (!finite.all().item<bool>()) {
-        const int64_t row = (~finite).nonzero()[0][0].item<int64_t>();
-        throw Error("k-means: the codes contain NaN or Inf values (first in row " + std::to_string(row) + ")");
-    }
-    // scikit-learn's tolerance: relative to the mean per-feature variance of the data.
-    double meanVariance = 0;
-    if (p.tolerance > 0) {
-        auto sum = torch::zeros({data.size(1)}, data.options().dtype(torch::kDouble));
-        auto sq = torch::zeros_like(sum);
-        for (int64_t start = 0; start < n; start += chunk) {
-            const auto block = data.narrow(0, start, std::min(chunk, n - start)).to(torch::kDouble);
-            sum += block.sum(0);
-            sq += block.pow(2).sum(0);
-        }
-        meanVariance = (sq / n - (sum / n).pow(2)).mean().item<double>();
-    }
-    const double shiftLimit = p.tolerance * meanVariance;
-
+    const auto norms = checkedNorms(data, p, chunk);
+    const double limit = shiftLimit(data, p, chunk);
+    const Shard shard = shardOf(data, norms, p.group);
     Rng rng(p.seed);
     Start best;
     best.inertia = std::numeric_limits<double>::infinity();
-    KMeansResult result;
     const long long totalSteps = static_cast<long long>(std::max(1, p.restarts)) * p.maxIterations;
     for (int restart = 0; restart < std::max(1, p.restarts); ++restart) {
         Start s;
         auto t0 = Clock::now();
-        if (p.initSample > 0 && n > p.initSample) {
-            // k-means++ on a seeded random sample: the seeding needs one pass over its input per
-            // centre, so on 175,000 codes it would cost more than all the Lloyd iterations.
-            std::vector<int64_t> rows(static_cast<size_t>(n));
-            for (int64_t i = 0; i < n; ++i)
-                rows[static_cast<size_t>(i)] = i;
-            for (int64_t i = 0; i < p.initSample; ++i)
-                std::swap(rows[static_cast<size_t>(i)],
-                          rows[static_cast<size_t>(
-                              i + static_cast<int64_t>(rng.next() % static_cast<std::uint64_t>(n - i)))]);
-            rows.resize(static_cast<size_t>(p.initSample));
-            std::sort(rows.begin(), rows.end());
-            const auto index = torch::tensor(rows, torch::kLong).to(data.device());
-            const auto sample = data.index_select(0, index);
-            s.centres = kmeansPlusPlus(sample, norms.index_select(0, index), p.k, rng, chunk);
-        } else {
-            s.centres = kmeansPlusPlus(data, norms, p.k, rng, chunk);
-        }
+        s.centres = seedCentres(data, norms, p, rng, chunk);
+        if (shard.group) // drawn alike on every rank; rank 0's, in case threads summed otherwise
+            shard.group->broadcast({s.centres}, 0, "the k-means++ centres");
         s.initSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
         t0 = Clock::now();
-        s.labels = torch::empty({n}, data.options().dtype(torch::kLong));
-        auto closest = torch::empty({n}, data.options());
+        s.labels = torch::empty({shard.rows.size(0)}, data.options().dtype(torch::kLong));
+        auto closest = torch::empty({shard.rows.size(0)}, data.options());
         for (int it = 0; it < p.maxIterations; ++it) {
-            if (cancel.isCancelled()) {
-                result.cancelled = true;
-                return result;
+            auto stop = torch::tensor({cancel.isCancelled() ? 1.0 : 0.0}, torch::kDouble);
+            sumOverRanks(shard, stop, "the check for a cancel"); // every rank stops at the same iteration
+            if (stop.item<double>() > 0) {
+                KMeansResult cancelled;
+                cancelled.cancelled = true;
+                return cancelled;
             }
-            // Assignment and the sums for the update, in one pass over the data.
-            // One [k, D] accumulator per worker, made before the workers start.
-            auto partial = torch::zeros({blockWorkers(data), p.k, data.size(1)}, data.options());
-            std::vector<torch::Tensor> workerSums;
-            for (int64_t w = 0; w < partial.size(0); ++w)
-                workerSums.push_back(partial[w]);
-            double inertia = 0;
-            nearestBlocks(data, norms, s.centres, p.chunkRows, s.labels, closest,
-                          [&](int worker, int64_t start, int64_t len) {
-                              addToSums(workerSums[static_cast<size_t>(worker)], s.labels, data, start, len);
-                          });
-            auto sums = partial.sum(0);
-            inertia = closest.sum().to(torch::kDouble).item<double>();
-            s.history.push_back(inertia);
-            auto counts = torch::bincount(s.labels, {}, p.k).to(data.options());
-            // Empty clusters take the points farthest from their centres (scikit-learn's relocation).
-            const auto empty = (counts == 0).nonzero().squeeze(1).cpu();
-            if (empty.numel() > 0) {
-                const auto far = std::get<1>(closest.topk(empty.numel()));
-                for (int64_t e = 0; e < empty.numel(); ++e) {
-                    const int64_t c = empty[e].item<int64_t>(), row = far[e].item<int64_t>();
-                    const int64_t old = s.labels[row].item<int64_t>();
-                    sums[old] -= data[row];
-                    counts[old] -= 1;
-                    sums[c].copy_(data[row]);
-                    counts[c] = 1;
-                    s.labels[row] = c;
-                    closest[row] = 0;
-                }
-            }
-            const auto updated = sums / counts.unsqueeze(1);
-            const double shift = (updated - s.centres).pow(2).sum().item<double>();
-            s.centres = updated;
+            const double shift = lloydStep(shard, data, p, s, closest);
             s.iterations = it + 1;
             if (onProgress)
                 onProgress({"k-means", static_cast<long long>(restart) * p.maxIterations + it + 1, totalSteps});
-            if (p.tolerance > 0 && shift <= shiftLimit)
+            if (p.tolerance > 0 && shift <= limit)
                 break;
         }
         // Final assignment to the final centres, so labels and inertia agree with the centroids.
-        nearestBlocks(data, norms, s.centres, p.chunkRows, s.labels, closest, [](int, int64_t, int64_t) {});
-        s.inertia = closest.sum().to(torch::kDouble).item<double>();
+        nearestBlocks(shard.rows, shard.norms, s.centres, p.chunkRows, s.labels, closest, [](int, int64_t, int64_t) {});
+        auto inertia = closest.sum().to(torch::kDouble).reshape({1});
+        sumOverRanks(shard, inertia, "the k-means inertia");
+        s.inertia = inertia.item<double>();
         s.history.push_back(s.inertia);
         s.iterationSeconds = std::chrono::duration<double>(Clock::now() - t0).count();
         if (s.inertia < best.inertia)
             best = std::move(s);
     }
-    result.centroids = best.centres.to(torch::kCPU).contiguous();
-    const auto labels = best.labels.to(torch::kInt).to(torch::kCPU).contiguous();
-    result.labels.assign(labels.data_ptr<std::int32_t>(), labels.data_ptr<std::int32_t>() + n);
-    result.sizes.assign(p.k, 0);
-    for (auto l : result.labels)
-        ++result.sizes[l];
-    result.inertia = best.inertia;
-    result.iterations = best.iterations;
-    result.inertiaHistory = best.history;
-    result.initSeconds = best.initSeconds;
-    result.iterationSeconds = best.iterationSeconds;
-    return result;
+    return resultOf(best, shard, data.size(0), p.k);
 }
 
 double silhouetteScore(const torch::Tensor& data, const std::vector<std::int32_t>& labels, int k, int64_t sampleSize,

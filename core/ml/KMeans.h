@@ -10,6 +10,8 @@
 
 namespace faceatlas {
 
+class ProcessGroup;
+
 /** k-means settings. Distances are matrix products over chunks of rows, so memory stays near the data's size. */
 struct KMeansParams {
     int k = 8;
@@ -19,6 +21,10 @@ struct KMeansParams {
     std::uint64_t seed = 1;
     int64_t chunkRows = 0;      // rows per distance block (0: about 3 MB of data per block)
     int64_t initSample = 20000; // k-means++ runs on a seeded sample of this many rows (0: all rows)
+    // Several processes: every rank passes all rows; each assigns its contiguous share, and the
+    // sums, counts and inertia are summed over the ranks (the same centres as one process, up to
+    // the order of float sums). Every rank returns the whole result.
+    ProcessGroup* group = nullptr;
 };
 
 struct KMeansResult {

@@ -2,7 +2,8 @@
 # Data-parallel training on loopback (issue 28), in separate processes as users run it:
 # - 2 processes (--nproc 2) give one process's weights and loss curve, within float rounding;
 # - a checkpoint of 2 processes resumes on 1, and one of 1 on 2, on the same curve;
-# - encode --nproc 2 writes the same codes.f32, byte for byte, as one process;
+# - encode --nproc 2 writes the same codes.f32, byte for byte, as one process, and cluster --nproc 2
+#   the same clusters;
 # - a killed rank ends the others within the timeout, named; the last checkpoint resumes;
 # - a rank with no peer, a port in use, an inconsistent rank and another job are clear errors.
 # Usage: distributed_cli_test.sh FACEATLAS-CLI   (exit 77: skipped, built without Gloo)
@@ -71,6 +72,18 @@ for f in codes.f32 records.bin codes.json; do
 done
 [ "$(ls -A "$dir" | grep -c codes2)" = "$(ls -A "$dir" | grep -c codes1)" ] \
     || fail "encode on 2 processes left more beside its folder than one process: $(ls -A "$dir")"
+
+# k-means on 2 processes: the same clusters as one (the sums in another order).
+"$cli" cluster --codes "$dir/codes1" --out "$dir/k1" --k 4 --restarts 2 --threads 1 >/dev/null 2>&1 || fail "cluster on 1 process"
+"$cli" cluster --codes "$dir/codes1" --out "$dir/k2" --k 4 --restarts 2 --threads 1 --nproc 2 >"$dir/k2.txt" 2>&1 \
+    || fail "cluster on 2 processes: $(cat "$dir/k2.txt")"
+cmp -s "$dir/k1/assignments.csv" "$dir/k2/assignments.csv" || fail "cluster on 2 processes assigned other clusters"
+python3 - "$dir/k1/metrics.json" "$dir/k2/metrics.json" <<'PY' || fail "cluster on 2 processes: other metrics"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+assert abs(a["inertia"] - b["inertia"]) <= 1e-5 * a["inertia"], (a["inertia"], b["inertia"])
+assert a["iterations"] == b["iterations"], (a["iterations"], b["iterations"])
+PY
 
 # An age head trains on 2 processes too (its batch norms see each rank's half: not compared).
 "$cli" train --model age --data "$dir/p" --epochs 1 --batch 16 --device cpu --out "$dir/age2" --nproc 2 \

@@ -1,11 +1,12 @@
 // Data-parallel training's parts on loopback: torchrun's environment, each rank's share of a batch,
 // c10d's collectives between two ranks in threads of this process, the gradient buckets against one
-// process's gradients, and the failures that must end a rank within its timeout (a missing peer, a
-// port in use, a peer that ends, another job). tests/cli/distributed_cli_test.sh runs whole
+// process's gradients, k-means on two ranks against one process, and the failures that must end a rank within its
+// timeout (a missing peer, a port in use, a peer that ends, another job). tests/cli/distributed_cli_test.sh runs whole
 // trainings in separate processes.
 #include "ml/Distributed.h"
 #include "ml/Batches.h"
 #include "ml/GradientSync.h"
+#include "ml/KMeans.h"
 #include "util/Error.h"
 
 #include <arpa/inet.h>
@@ -355,4 +356,31 @@ TEST(DistributedTest, aPeerThatEndsFailsTheOthersCollectiveNamingIt)
               std::string::npos)
         << error;
     EXPECT_LT(seconds, 20) << error;
+}
+
+TEST(DistributedTest, kMeansOnTwoRanksFindsOneProcesssCentres)
+{
+    if (!distributedAvailable())
+        GTEST_SKIP() << "built without c10d's Gloo headers (libgloo-dev)";
+    torch::manual_seed(3);
+    const auto centres = torch::randn({6, 8}) * 4;
+    const auto data = (centres.repeat({150, 1}) + torch::randn({900, 8})).contiguous();
+    KMeansParams p;
+    p.k = 6;
+    p.restarts = 2;
+    p.seed = 9;
+    const KMeansResult one = kmeans(data, p);
+    std::vector<KMeansResult> ranks(2);
+    onTwoRanks([&](int rank, ProcessGroup& group) {
+        KMeansParams mine = p;
+        mine.group = &group;
+        ranks[static_cast<size_t>(rank)] = kmeans(data, mine);
+    });
+    for (const auto& r : ranks) {
+        EXPECT_TRUE(torch::allclose(r.centroids, one.centroids, 1e-4, 1e-4));
+        EXPECT_EQ(r.labels, one.labels); // every rank holds every row's label
+        EXPECT_EQ(r.sizes, one.sizes);
+        EXPECT_NEAR(r.inertia, one.inertia, 1e-6 * one.inertia);
+        EXPECT_EQ(r.iterations, one.iterations);
+    }
 }
