@@ -5,13 +5,17 @@
 #include "data/PreparedDataset.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
+#include "ml/Distributed.h"
 #include "ml/Inference.h"
 #include "ml/ModelKinds.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
 #include "RunStatus.h"
 #include "Session.h"
+#include "util/Error.h"
 #include "util/FileUtil.h"
+#include "util/Json.h"
+#include "util/RankProcess.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,6 +40,7 @@
 #include <QSpinBox>
 #include <QValueAxis>
 #include <QVBoxLayout>
+#include <thread>
 
 namespace faceatlas::ui {
 
@@ -107,6 +112,12 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     m_lr->setSpecialValueText(tr("model default"));
     m_device = new QComboBox;
     m_device->addItems({"auto", "cpu", "cuda"});
+    m_processes = new QSpinBox;
+    m_processes->setObjectName(QStringLiteral("processes"));
+    m_processes->setRange(1, std::max(2, static_cast<int>(std::thread::hardware_concurrency())));
+    m_processes->setToolTip(tr("Processes of this machine that train together, each on its share of every batch "
+                               "and of the cores (data-parallel, PyTorch's c10d). The result is one process's; "
+                               "1 trains here alone. faceatlas-cli train --nproc does the same."));
     m_start = new QPushButton(tr("Start"));
     m_stop = new QPushButton(tr("Stop"));
     m_stop->setEnabled(false);
@@ -118,6 +129,7 @@ TrainPage::TrainPage(Session* session, QWidget* parent)
     form->addRow(tr("Batch"), m_batch);
     form->addRow(tr("Learning rate"), m_lr);
     form->addRow(tr("Device"), m_device);
+    form->addRow(tr("Processes"), m_processes);
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(m_start);
     buttons->addWidget(m_stop);
@@ -434,8 +446,41 @@ void TrainPage::start(bool resume)
             return;
         }
     }
+    const int processes = m_processes->value();
+    std::vector<std::string> helperWords;
+    if (processes > 1) {
+        if (!distributedAvailable()) {
+            m_status->setText(tr("This build trains on one process only (built without c10d's Gloo headers)."));
+            return;
+        }
+        const QString cli = QCoreApplication::applicationDirPath() + "/faceatlas-cli";
+        if (!QFileInfo(cli).isExecutable()) {
+            m_status->setText(tr("Training on %1 processes needs faceatlas-cli beside the application, and %2 "
+                                 "is not there.")
+                                  .arg(processes)
+                                  .arg(cli));
+            return;
+        }
+        p.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / processes);
+        p.dist.worldSize = processes;
+        p.dist.masterAddr = "127.0.0.1";
+        p.dist.masterPort = freeLoopbackPort();
+        p.dist.timeoutSeconds = 60;
+        helperWords = {cli.toStdString(), "train",
+                       "--model",         model.toStdString(),
+                       "--data",          p.data.string(),
+                       "--out",           p.runDir.string(),
+                       "--epochs",        std::to_string(p.epochs),
+                       "--device",        p.device,
+                       "--threads",       std::to_string(p.threads),
+                       "--dist-timeout",  "60"};
+        if (p.batch > 0)
+            helperWords.insert(helperWords.end(), {"--batch", std::to_string(p.batch)});
+        if (p.learningRate > 0)
+            helperWords.insert(helperWords.end(), {"--lr", jsonText(nlohmann::json(p.learningRate))});
+    }
     QPointer<TrainPage> self(this);
-    const auto job = [self, p](const CancelToken& cancel, const JobRunner::Report& report) {
+    const auto train = [self, p](const CancelToken& cancel, const JobRunner::Report& report) {
         const TrainResult result = TrainJob(p).run(
             cancel,
             [self, report](const TrainProgress& t) {
@@ -460,6 +505,24 @@ void TrainPage::start(bool resume)
                     Qt::QueuedConnection);
             });
         return !result.cancelled;
+    };
+    const auto job = [train, p, helperWords](const CancelToken& cancel, const JobRunner::Report& report) {
+        // Several processes: this one is rank 0 (its progress and curves are the page's), the others
+        // are faceatlas-cli, started here and reaped when the training ends.
+        std::unique_ptr<HelperRanks> helpers;
+        if (!helperWords.empty())
+            helpers = std::make_unique<HelperRanks>(
+                helperWords.front(), std::vector<std::string>(helperWords.begin() + 1, helperWords.end()),
+                RankPlace{0, p.dist.worldSize, p.dist.masterAddr, p.dist.masterPort});
+        const auto withHelpers = [&helpers](const std::string& what) {
+            const std::string failed = helpers ? helpers->failures() : std::string();
+            return failed.empty() ? what : what + " (" + failed + ")";
+        };
+        try {
+            return train(cancel, report);
+        } catch (const std::exception& e) {
+            throw Error(withHelpers(e.what()));
+        }
     };
     const auto done = [this, model, runDir](bool ok, bool cancelled, const QString& error) {
         m_start->setEnabled(true);

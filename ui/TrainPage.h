@@ -73,6 +73,7 @@ private:
     QSpinBox* m_batch;
     QDoubleSpinBox* m_lr;
     QComboBox* m_device;
+    QSpinBox* m_processes; // data-parallel: processes of this machine that train together
     QPushButton* m_start;
     QPushButton* m_stop;
     QPushButton* m_resume;

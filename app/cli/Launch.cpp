@@ -1,6 +1,7 @@
 #include "cli/Launch.h"
 
 #include "util/Error.h"
+#include "util/RankProcess.h"
 
 #include <algorithm>
 
@@ -12,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -36,30 +36,11 @@ void forwardSignal(int signal)
         ::kill(-g_ranksGroup, signal);
 }
 
-/** This program's own file, to start the ranks with. */
-std::string ownExecutable()
-{
-    char path[4096];
-    const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-    if (n <= 0)
-        throw Error(std::string("cannot find this program's file (/proc/self/exe): ") + std::strerror(errno));
-    path[n] = '\0';
-    return path;
-}
-
 struct Rank {
     pid_t pid = 0;
     bool running = true;
     int status = 1 << 8; // "exited with status 1" until it was reaped
 };
-
-/** "exited with status 1" or "was killed by signal 9 (Killed)". */
-std::string describeStatus(int status)
-{
-    if (WIFSIGNALED(status))
-        return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
-    return "exited with status " + std::to_string(WEXITSTATUS(status));
-}
 
 bool succeeded(int status)
 {
@@ -73,60 +54,11 @@ bool isCancel(int status)
            || (g_forwarded && WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM));
 }
 
-/** This process's environment without torchrun's variables, then each rank's own are added. */
-std::vector<std::string> inheritedEnvironment()
-{
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
-        const std::string entry = *e;
-        bool ours = false;
-        for (const char* name : {"RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "MASTER_ADDR=", "MASTER_PORT="})
-            ours = ours || entry.rfind(name, 0) == 0;
-        if (!ours)
-            env.push_back(entry);
-    }
-    return env;
-}
-
-/**
- * Starts rank `rank` in the ranks' process group (made by rank 0's process). Everything the child
- * needs is built before fork(): between fork and exec it makes only async-signal-safe calls.
- */
+/** Starts rank `rank` in the ranks' process group (made by rank 0's process). */
 pid_t startRank(const std::string& exe, const std::vector<std::string>& words, const DistConfig& c, int rank)
 {
-    std::vector<std::string> env = inheritedEnvironment();
-    for (const std::string& e : {"RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(c.worldSize),
-                                 "LOCAL_RANK=" + std::to_string(rank), "MASTER_ADDR=" + c.masterAddr,
-                                 "MASTER_PORT=" + std::to_string(c.masterPort)})
-        env.push_back(e);
-    std::vector<char*> envp;
-    for (auto& e : env)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::vector<char*> argv{const_cast<char*>(exe.c_str())};
-    for (const auto& w : words)
-        argv.push_back(const_cast<char*>(w.c_str()));
-    argv.push_back(nullptr);
-    const std::string failed = (words.empty() ? std::string("faceatlas-cli") : words[0]) + ": cannot run " + exe + "\n";
-    const pid_t group = g_ranksGroup;
-    const pid_t launcher = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0)
-        throw Error(std::string("cannot start rank ") + std::to_string(rank) + ": " + std::strerror(errno));
-    if (pid == 0) {
-        ::setpgid(0, group);                // 0 for rank 0: a new group, which the others join
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM); // the launcher gone (even killed), the ranks stop
-        if (::getppid() != launcher)        // ... also when it went before prctl
-            ::_exit(1);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr); // the launcher blocks them while it forks
-        ::execve(exe.c_str(), argv.data(), envp.data());
-        (void)!::write(STDERR_FILENO, failed.data(), failed.size());
-        ::_exit(127);
-    }
-    ::setpgid(pid, group ? group : pid); // also here: whichever runs first
-    if (!group)
+    const pid_t pid = startRankProcess(exe, words, {rank, c.worldSize, c.masterAddr, c.masterPort}, g_ranksGroup);
+    if (!g_ranksGroup)
         g_ranksGroup = pid;
     return pid;
 }
@@ -172,7 +104,7 @@ int waitForRanks(std::vector<Rank>& ranks, int timeoutSeconds, const char* comma
                 firstFailure = static_cast<int>(r);
                 deadline = Clock::now() + std::chrono::seconds(timeoutSeconds);
                 std::fprintf(stderr, "%s: rank %zu (pid %d) %s\n", command, r, static_cast<int>(pid),
-                             describeStatus(status).c_str());
+                             describeExit(status).c_str());
             }
         }
     }
@@ -249,24 +181,6 @@ int launchRanks(const std::string& command, const std::vector<std::string>& word
                     "install libgloo-dev and build again)");
     const bool portGiven = args.has("master-port") || std::getenv("MASTER_PORT");
     return launchLocalRanks(processes, rankWords(command, words, processes, threads), dist, portGiven);
-}
-
-int freeLoopbackPort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        throw Error(std::string("cannot open a socket to find a free port: ") + std::strerror(errno));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t length = sizeof addr;
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0
-                    && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0;
-    ::close(fd);
-    if (!ok)
-        throw Error(std::string("cannot find a free port on 127.0.0.1: ") + std::strerror(errno));
-    return ntohs(addr.sin_port);
 }
 
 int launchLocalRanks(int processes, const std::vector<std::string>& words, const DistConfig& base, bool portGiven)

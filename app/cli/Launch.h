@@ -2,6 +2,7 @@
 
 #include "cli/CliSupport.h"
 #include "ml/Distributed.h"
+#include "util/RankProcess.h"
 
 #include <string>
 #include <vector>
@@ -42,8 +43,5 @@ int processCount(const Args& args, const DistConfig& dist);
  */
 int launchRanks(const std::string& command, const std::vector<std::string>& words, int processes, const Args& args,
                 const DistConfig& dist, int threads);
-
-/** A TCP port on 127.0.0.1 that nothing listens on now (the kernel's choice). */
-int freeLoopbackPort();
 
 } // namespace faceatlas::cli
