@@ -1,4 +1,5 @@
 #include "TrainPage.h"
+#include "TrainingJob.h"
 
 #include "Charts.h"
 
@@ -446,84 +447,32 @@ void TrainPage::start(bool resume)
             return;
         }
     }
-    const int processes = m_processes->value();
     std::vector<std::string> helperWords;
-    if (processes > 1) {
-        if (!distributedAvailable()) {
-            m_status->setText(tr("This build trains on one process only (built without c10d's Gloo headers)."));
-            return;
-        }
-        const QString cli = QCoreApplication::applicationDirPath() + "/faceatlas-cli";
-        if (!QFileInfo(cli).isExecutable()) {
-            m_status->setText(tr("Training on %1 processes needs faceatlas-cli beside the application, and %2 "
-                                 "is not there.")
-                                  .arg(processes)
-                                  .arg(cli));
-            return;
-        }
-        p.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / processes);
-        p.dist.worldSize = processes;
-        p.dist.masterAddr = "127.0.0.1";
-        p.dist.masterPort = freeLoopbackPort();
-        p.dist.timeoutSeconds = 60;
-        helperWords = {cli.toStdString(), "train",
-                       "--model",         model.toStdString(),
-                       "--data",          p.data.string(),
-                       "--out",           p.runDir.string(),
-                       "--epochs",        std::to_string(p.epochs),
-                       "--device",        p.device,
-                       "--threads",       std::to_string(p.threads),
-                       "--dist-timeout",  "60"};
-        if (p.batch > 0)
-            helperWords.insert(helperWords.end(), {"--batch", std::to_string(p.batch)});
-        if (p.learningRate > 0)
-            helperWords.insert(helperWords.end(), {"--lr", jsonText(nlohmann::json(p.learningRate))});
+    if (const QString problem = shareAmongProcesses(p, model, m_processes->value(), helperWords); !problem.isEmpty()) {
+        m_status->setText(problem);
+        return;
     }
     QPointer<TrainPage> self(this);
-    const auto train = [self, p](const CancelToken& cancel, const JobRunner::Report& report) {
-        const TrainResult result = TrainJob(p).run(
-            cancel,
-            [self, report](const TrainProgress& t) {
-                report(QObject::tr("epoch %1/%2, loss %3").arg(t.epoch).arg(t.epochs).arg(t.loss, 0, 'f', 4), t.batch,
-                       t.batches);
-                const double position = t.epoch - 1 + static_cast<double>(t.batch) / std::max(1, t.batches);
-                QMetaObject::invokeMethod( // qApp: `self` is read on the GUI thread only
-                    qApp,
-                    [self, position, loss = t.loss] {
-                        if (self)
-                            self->addBatch(position, loss);
-                    },
-                    Qt::QueuedConnection);
-            },
-            [self](const EpochMetrics& m) {
-                QMetaObject::invokeMethod(
-                    qApp,
-                    [self, m] {
-                        if (self)
-                            self->addEpoch(m);
-                    },
-                    Qt::QueuedConnection);
-            });
-        return !result.cancelled;
-    };
-    const auto job = [train, p, helperWords](const CancelToken& cancel, const JobRunner::Report& report) {
-        // Several processes: this one is rank 0 (its progress and curves are the page's), the others
-        // are faceatlas-cli, started here and reaped when the training ends.
-        std::unique_ptr<HelperRanks> helpers;
-        if (!helperWords.empty())
-            helpers = std::make_unique<HelperRanks>(
-                helperWords.front(), std::vector<std::string>(helperWords.begin() + 1, helperWords.end()),
-                RankPlace{0, p.dist.worldSize, p.dist.masterAddr, p.dist.masterPort});
-        const auto withHelpers = [&helpers](const std::string& what) {
-            const std::string failed = helpers ? helpers->failures() : std::string();
-            return failed.empty() ? what : what + " (" + failed + ")";
-        };
-        try {
-            return train(cancel, report);
-        } catch (const std::exception& e) {
-            throw Error(withHelpers(e.what()));
-        }
-    };
+    const auto job = trainingJob(
+        p, helperWords,
+        [self](double position, double loss) {
+            QMetaObject::invokeMethod( // qApp: `self` is read on the GUI thread only
+                qApp,
+                [self, position, loss] {
+                    if (self)
+                        self->addBatch(position, loss);
+                },
+                Qt::QueuedConnection);
+        },
+        [self](const EpochMetrics& m) {
+            QMetaObject::invokeMethod(
+                qApp,
+                [self, m] {
+                    if (self)
+                        self->addEpoch(m);
+                },
+                Qt::QueuedConnection);
+        });
     const auto done = [this, model, runDir](bool ok, bool cancelled, const QString& error) {
         m_start->setEnabled(true);
         m_stop->setEnabled(false);
