@@ -438,7 +438,8 @@ const DistConfig& ProcessGroup::config() const
 std::vector<std::string> ProcessGroup::allgatherText(const std::string& text, const std::string& what)
 {
     auto bytes = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);
-    std::memcpy(bytes.data_ptr<std::uint8_t>(), text.data(), text.size());
+    if (!text.empty()) // an empty tensor has no data pointer to copy to
+        std::memcpy(bytes.data_ptr<std::uint8_t>(), text.data(), text.size());
     // Lengths travel with the rows: each rank's text ends where its length says.
     std::vector<std::string> texts;
     const auto lengths = allgatherRows(torch::tensor({static_cast<int64_t>(text.size())}, torch::kInt64), what);
@@ -447,7 +448,7 @@ std::vector<std::string> ProcessGroup::allgatherText(const std::string& text, co
     int64_t at = 0;
     for (int r = 0; r < size(); ++r) {
         const int64_t n = lengths[r].item<int64_t>();
-        texts.emplace_back(data + at, static_cast<size_t>(n));
+        texts.push_back(n > 0 ? std::string(data + at, static_cast<size_t>(n)) : std::string());
         at += n;
     }
     return texts;

@@ -8,6 +8,7 @@
 #include "ml/GradientSync.h"
 #include "ml/KMeans.h"
 #include "util/Error.h"
+#include "util/RankProcess.h"
 
 #include <arpa/inet.h>
 #include <chrono>
@@ -45,15 +46,7 @@ std::string errorOf(const std::function<void()>& f)
 /** A port nothing listens on (the kernel's pick; free again when this returns). */
 int freePort()
 {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof addr;
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-    ::close(fd);
-    return ntohs(addr.sin_port);
+    return freeLoopbackPort();
 }
 
 DistConfig rankOf(int rank, int world, int port, int timeoutSeconds = 20)
@@ -168,6 +161,10 @@ TEST(DistributedTest, collectivesBetweenTwoRanks)
         EXPECT_TRUE(torch::equal(value, torch::full({2}, 7.0, torch::kDouble)));
         const auto texts = group.allgatherText(rank == 0 ? "zero" : "rank one", "a test gather");
         EXPECT_EQ(texts, (std::vector<std::string>{"zero", "rank one"}));
+        // An empty text (encode's other ranks send none), and all of them empty.
+        EXPECT_EQ(group.allgatherText(rank == 0 ? "folder" : "", "a test gather"),
+                  (std::vector<std::string>{"folder", ""}));
+        EXPECT_EQ(group.allgatherText("", "a test gather"), (std::vector<std::string>{"", ""}));
         // Rows of different lengths (one empty), concatenated in rank order.
         const auto rows = group.allgatherRows(
             rank == 0 ? torch::tensor({1.0, 2.0}, torch::kDouble) : torch::empty({0}, torch::kDouble), "a test gather");
