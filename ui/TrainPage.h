@@ -8,12 +8,14 @@
 class QChartView;
 class QComboBox;
 class QDoubleSpinBox;
+class QGroupBox;
 class QLabel;
 class QLineSeries;
 class QPushButton;
 class QScatterSeries;
 class QSpinBox;
 class QValueAxis;
+class QVBoxLayout;
 
 #include <cstddef>
 #include <cstdint>
@@ -58,6 +60,13 @@ Q_SIGNALS:
 
 private:
     /** Where the latest run stopped when it stopped early, and that Resume continues it; empty otherwise. */
+    QGroupBox* buildSettings();
+    QVBoxLayout* buildCharts();
+    void restoreSettings();
+    void showData();
+    QString startProblem(bool resume, const QString& model) const;
+    void trainingEnded(const QString& model, const QString& runDir, bool ok, bool cancelled, const QString& error);
+    void drawEarlierEpochs(const QString& runDir, bool resumed, const std::vector<EpochMetrics>& history);
     QString interruptedNote() const;
     /** Resume latest is on only when the chosen model has a run with a checkpoint and no training runs. */
     void updateResume();
