@@ -4,12 +4,10 @@
 #include "data/PreparedDataset.h"
 #include "InteractiveLane.h"
 #include "ml/Attention.h"
-#include "ml/Batches.h"
 #include "ml/ModelKinds.h"
 #include "ml/Runs.h"
 #include "Session.h"
 
-#include <cstring>
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QFileDialog>
@@ -268,9 +266,10 @@ bool AttentionPage::render()
     params.method = parseAttentionMethod(m_method->currentData().toString().toStdString());
     params.layer = params.method == AttentionMethod::Code ? std::string() : m_layer->currentText().toStdString();
     params.channel = m_channel->value();
-    std::vector<qint64> members;
+    std::vector<std::int64_t> members;
     if (m_cluster->value() >= 0) {
-        members = m_session->clusterMembers(m_cluster->value());
+        const std::vector<qint64> all = m_session->clusterMembers(m_cluster->value());
+        members.assign(all.begin(), all.end());
         if (members.empty()) {
             m_overlay->clear();
             m_status->setText(tr("No faces of the open dataset are in cluster %1 (cluster the open dataset on the "
@@ -310,26 +309,15 @@ bool AttentionPage::render()
             AttentionParams p = params;
             if (p.method != AttentionMethod::Code && !result.layers.contains(QString::fromStdString(p.layer)))
                 p.layer = result.layers.isEmpty() ? std::string() : result.layers.back().toStdString();
-            AttentionMap map;
-            result.background = face;
-            if (!members.empty()) {
-                // The cluster's faces: their average image under the averaged signed Grad-CAM.
-                auto images = torch::empty({static_cast<int64_t>(members.size()), s, s, 3}, torch::kUInt8);
-                for (size_t i = 0; i < members.size(); ++i)
-                    std::memcpy(images[static_cast<int64_t>(i)].data_ptr(),
-                                data->image(static_cast<size_t>(members[i])), data->imageBytes());
-                const auto batch = images.permute({0, 3, 1, 2}).to(torch::kFloat).div(255);
-                map = averageGradCam(model, batch, p.layer);
-                const auto mean = images.to(torch::kFloat).mean(0).round().to(torch::kUInt8).contiguous();
-                result.background = rgbImage(mean.data_ptr<std::uint8_t>(), s, s);
-            } else {
-                map = attentionMap(model, imageTensor(data->image(static_cast<size_t>(faceIndex)), s), p);
-            }
-            const auto values = map.map.contiguous();
-            result.map.assign(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
-            result.isSigned = map.isSigned;
-            result.layer = map.layer;
-            result.predictedAge = map.predictedAge;
+            const AttentionPicture picture =
+                members.empty()
+                    ? faceAttention(model, *data, static_cast<size_t>(faceIndex), p)
+                    : clusterAttention(model, *data, members, p.layer); // the cluster's average face, averaged Grad-CAM
+            result.background = members.empty() ? face : rgbImage(picture.background.data(), s, s);
+            result.map = picture.values;
+            result.isSigned = picture.isSigned;
+            result.layer = picture.layer;
+            result.predictedAge = picture.predictedAge;
             result.ms = timer.elapsed();
             return result;
         },

@@ -47,7 +47,7 @@ fs::path normal(const fs::path& p)
     return fs::absolute(p).lexically_normal();
 }
 
-/** The workspace's preparations (prepared/*), then the runs' own ones that lie elsewhere; each once. */
+/** The workspace's preparations (the folders in prepared/), then the runs' own ones that lie elsewhere; each once. */
 std::vector<fs::path> preparationDirs(const fs::path& workspace, const std::vector<RunInput>& runs)
 {
     std::vector<fs::path> dirs;

@@ -17,9 +17,9 @@
 #include "JobRunner.h"
 #include "MapColoring.h"
 #include "ml/Attention.h"
-#include "ml/Batches.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
+#include "ml/TrainJob.h"
 #include "Session.h"
 #include "ThumbnailModel.h"
 #include "util/Parallel.h"
@@ -382,9 +382,8 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
                 const auto model = lane->model(run);
                 if (model->model->imageSize() != data->imageSize())
                     return {QImage(), 0, 0};
-                const auto input = imageTensor(data->image(static_cast<size_t>(row)), data->imageSize());
-                const AttentionMap map = attentionMap(*model->model, input, {AttentionMethod::GradCam, "", -1});
-                const auto values = map.map.contiguous();
+                const AttentionPicture map =
+                    faceAttention(*model->model, *data, static_cast<size_t>(row), {AttentionMethod::GradCam, "", -1});
                 const int s = data->imageSize();
                 const QImage face = rgbImage(data->image(static_cast<size_t>(row)), s, s);
                 int epoch = 0;
@@ -392,7 +391,7 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
                     epoch = nlohmann::json::parse(model->metaJson).value("epoch", 0);
                 } catch (const std::exception&) {
                 }
-                return {overlayImage(face, 200, values.data_ptr<float>(), s, true, 0.6), map.predictedAge, epoch};
+                return {overlayImage(face, 200, map.values.data(), s, true, 0.6), map.predictedAge, epoch};
             },
             [this, run](Overlay overlay) {
                 if (overlay.image.isNull())
@@ -444,7 +443,7 @@ void DatasetPage::predictAll()
         for (size_t i = 0; i < all.size(); ++i)
             all[i] = static_cast<std::uint32_t>(i);
         *predictions =
-            predictAgeDistributions(*loaded.model, *data, all, torch::kCPU, cancel,
+            predictAgeDistributions(*loaded.model, *data, all, resolveDevice("cpu"), cancel,
                                     [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
         return predictions->mean.size() == data->count() && predictions->sd.size() == data->count();
     };

@@ -14,7 +14,6 @@
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "ml/Attention.h"
-#include "ml/Batches.h"
 #include "ml/Inference.h"
 #include "ml/Runs.h"
 #include "Session.h"

@@ -11,6 +11,7 @@
 #include "JobRunner.h"
 #include "MapColoring.h"
 #include "MapLayoutSettings.h"
+#include "ml/ExactKnn.h"
 #include "ml/Inference.h"
 #include "ml/MapJob.h"
 #include "ml/Projection.h"
@@ -65,46 +66,16 @@ QString kSimilarHint()
 
 constexpr int kSimilar = 24;
 
-/** A decoded image [1, 3, S, S] in 0..1 as a QImage. */
-QImage decodedImage(const torch::Tensor& decoded)
-{
-    const auto rgb = (decoded[0].clamp(0, 1) * 255).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
-    return rgbImage(rgb.data_ptr<std::uint8_t>(), static_cast<int>(rgb.size(1)), static_cast<int>(rgb.size(0)));
-}
-
 /** The mean code of `rows` (all when null) decoded by the codes' autoencoder, on the lane. */
 QImage decodedMean(InteractiveLane* lane, const Codes& codes, const std::vector<qint64>* rows)
 {
-    // Summed row by row (no copy of the selected codes: a selection can be most of 200,000 x 512).
-    std::vector<double> sum(codes.dim(), 0.0);
-    const auto add = [&](size_t i) {
-        const float* row = codes.row(i);
-        for (size_t d = 0; d < sum.size(); ++d)
-            sum[d] += row[d];
-    };
-    size_t count = 0;
-    if (rows) {
-        for (const qint64 i : *rows)
-            if (i >= 0 && static_cast<size_t>(i) < codes.count()) {
-                add(static_cast<size_t>(i));
-                ++count;
-            }
-    } else {
-        for (size_t i = 0; i < codes.count(); ++i)
-            add(i);
-        count = codes.count();
-    }
-    if (count == 0)
-        return {};
-    std::vector<float> mean(sum.size());
-    for (size_t d = 0; d < sum.size(); ++d)
-        mean[d] = static_cast<float>(sum[d] / static_cast<double>(count));
     const auto model = lane->model(QString::fromStdString(codes.runDir().string()));
-    torch::InferenceMode inference;
-    model->model->eval();
-    const auto device = model->model->parameters().front().device();
-    const auto code = torch::from_blob(mean.data(), {1, static_cast<int64_t>(mean.size())}, torch::kFloat);
-    return decodedImage(decodeCodes(*model->model, code.to(device)).cpu());
+    std::vector<std::int64_t> chosen;
+    if (rows)
+        chosen.assign(rows->begin(), rows->end());
+    const std::vector<std::uint8_t> rgb = decodeMeanCode(*model->model, codes, rows ? &chosen : nullptr);
+    const int side = model->model->imageSize();
+    return rgb.empty() ? QImage() : rgbImage(rgb.data(), side, side);
 }
 
 QString subsetFileName(const QString& name)
@@ -823,7 +794,7 @@ void MapPage::clusterSelection()
 
 /** The vectors "more like this" compares: the codes, or an age model's features of every face. */
 struct SearchSpace {
-    torch::Tensor values;               // [N, D] on the CPU
+    VectorSet values;                   // [N, D]
     QString run;                        // the model that turns a dropped image into such a vector
     QString name;                       // for the panel: "code space"
     std::shared_ptr<const Codes> codes; // keeps mapped codes alive while `values` views them
@@ -838,7 +809,7 @@ std::shared_ptr<const SearchSpace> MapPage::searchSpace(const std::function<void
         }
         auto space = std::make_shared<SearchSpace>();
         space->codes = m_codes;
-        space->values = m_codes->tensor();
+        space->values = VectorSet(m_codes->tensor());
         space->run = QString::fromStdString(m_codes->runDir().string());
         space->name = tr("code space");
         return space;
@@ -862,10 +833,10 @@ std::shared_ptr<const SearchSpace> MapPage::searchSpace(const std::function<void
     features->name = tr("the age model's feature space");
     const auto job = [features, data](const CancelToken& cancel, const JobRunner::Report& report) {
         LoadedModel loaded = loadRunModel(features->run.toStdString());
-        features->values = embedDataset(*loaded.model, *data, resolveDevice("auto"), cancel, [&](const JobProgress& p) {
-            report(QString::fromUtf8(p.stage), p.done, p.total);
-        });
-        return features->values.defined();
+        features->values =
+            VectorSet(embedDataset(*loaded.model, *data, resolveDevice("auto"), cancel,
+                                   [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); }));
+        return !features->values.empty();
     };
     const auto done = [this, features, data, retry](bool ok, bool cancelled, const QString& error) {
         if (!ok) {
@@ -893,16 +864,12 @@ void MapPage::similarTo(qint64 row)
     m_lastQueryRow = row;
     m_lastQueryFile.clear();
     const auto space = searchSpace([this, row] { similarTo(row); });
-    if (!space || row < 0 || row >= space->values.size(0))
+    if (!space || row < 0 || row >= space->values.count())
         return;
     m_similarLabel->setText(tr("<b>More like face %1</b> (distance in %2):").arg(row).arg(space->name));
     m_view->setMarked(row);
     m_session->lane()->submit<Neighbours>(
-        QStringLiteral("map-similar"), this,
-        [space, row] {
-            const int k = static_cast<int>(std::min<int64_t>(kSimilar, space->values.size(0) - 1));
-            return nearest(space->values, space->values[row], k, row);
-        },
+        QStringLiteral("map-similar"), this, [space, row] { return space->values.nearestToRow(row, kSimilar); },
         [this](Neighbours found) { showSimilar(found.indices, found.distances); },
         [this](const QString& error) { m_similarLabel->setText(tr("Cannot search: %1").arg(error)); });
 }
@@ -938,11 +905,9 @@ void MapPage::similarToImage(const QString& file)
             const auto model = lane->model(space->run);
             std::vector<float> v =
                 embedImageFile(*model->model, parseFraming(checkpointFraming(model->metaJson)), file.toStdString());
-            if (static_cast<int64_t>(v.size()) != space->values.size(1))
+            if (static_cast<int64_t>(v.size()) != space->values.dim())
                 throw Error(displayPath(space->run.toStdString()) + " does not make the vectors of this search");
-            const auto query = torch::from_blob(v.data(), {static_cast<int64_t>(v.size())}, torch::kFloat);
-            const int k = static_cast<int>(std::min<int64_t>(kSimilar, space->values.size(0)));
-            return nearest(space->values, query, k);
+            return space->values.nearestTo(v, kSimilar);
         },
         [this](Neighbours found) { showSimilar(found.indices, found.distances); },
         [this](const QString& error) { m_similarLabel->setText(tr("Cannot search: %1").arg(error)); });

@@ -187,7 +187,8 @@ void TrainPage::restoreSettings()
 {
     QSettings settings;
     settings.beginGroup("training");
-    m_model->setCurrentIndex(std::max(0, m_model->findData(settings.value("model", "age"))));
+    m_model->setCurrentIndex(std::max(
+        0, m_model->findData(settings.value("model", QString::fromUtf8(defaultModelName(ModelRole::AgeModel))))));
     m_epochs->setValue(settings.value("epochs", m_epochs->value()).toInt());
     m_batch->setValue(settings.value("batch", 0).toInt());
     m_lr->setValue(settings.value("learningRate", 0.0).toDouble());

@@ -219,7 +219,7 @@ void TrainPage::showScatter(const QString& runDir)
             const auto loaded = lane->model(runDir);
             Scatter scatter;
             scatter.faces = scatterSample(data->valIndices(), kScatterFaces);
-            scatter.predicted = predictAges(*loaded->model, *data, scatter.faces, torch::kCPU, cancel);
+            scatter.predicted = predictAges(*loaded->model, *data, scatter.faces, resolveDevice("cpu"), cancel);
             try {
                 scatter.epoch = nlohmann::json::parse(loaded->metaJson).value("epoch", 0);
             } catch (const std::exception&) {

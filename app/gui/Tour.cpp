@@ -7,6 +7,7 @@
 #include "JobRunner.h"
 #include "MainWindow.h"
 #include "MapPage.h"
+#include "ml/ModelKinds.h"
 #include "PointMapView.h"
 #include "ReviewPage.h"
 #include "RunsPage.h"
@@ -60,13 +61,14 @@ void Tour::step()
     case 0: m_window.datasetPage()->prepare(); break;
     case 1:
         m_window.showPage(MainWindow::TrainIndex);
-        m_window.trainPage()->setModel("age");
+        m_window.trainPage()->setModel(QString::fromUtf8(faceatlas::defaultModelName(faceatlas::ModelRole::AgeModel)));
         m_window.trainPage()->setEpochs(4);
         m_window.trainPage()->start();
         break;
     case 2:
         shoot("2-train-age.png");
-        m_window.trainPage()->setModel("autoencoder");
+        m_window.trainPage()->setModel(
+            QString::fromUtf8(faceatlas::defaultModelName(faceatlas::ModelRole::Autoencoder)));
         m_window.trainPage()->start();
         break;
     case 3:

@@ -1,8 +1,10 @@
 #include "ml/Attention.h"
 
+#include "ml/Batches.h"
 #include "util/Error.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace faceatlas {
 
@@ -139,6 +141,53 @@ AttentionMap averageGradCam(FaceModelImpl& model, const torch::Tensor& images, c
     result.map = scaleByMax(sum / images.size(0)).cpu();
     result.predictedAge = ageSum / images.size(0);
     return result;
+}
+
+namespace {
+
+AttentionPicture pictureOf(const AttentionMap& map, std::vector<std::uint8_t> background, int side)
+{
+    AttentionPicture p;
+    const auto values = map.map.to(torch::kFloat).contiguous().cpu();
+    p.values.assign(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
+    p.background = std::move(background);
+    p.side = side;
+    p.isSigned = map.isSigned;
+    p.layer = map.layer;
+    p.predictedAge = map.predictedAge;
+    return p;
+}
+
+} // namespace
+
+AttentionPicture faceAttention(FaceModelImpl& model, const PreparedDataset& data, size_t face,
+                               const AttentionParams& params)
+{
+    if (face >= data.count())
+        throw Error("face " + std::to_string(face) + " is not in a dataset of " + std::to_string(data.count()));
+    const int s = data.imageSize();
+    const std::uint8_t* rgb = data.image(face);
+    return pictureOf(attentionMap(model, imageTensor(rgb, s), params), {rgb, rgb + data.imageBytes()}, s);
+}
+
+AttentionPicture clusterAttention(FaceModelImpl& model, const PreparedDataset& data,
+                                  const std::vector<std::int64_t>& members, const std::string& layer)
+{
+    if (members.empty())
+        throw Error("a cluster without faces has no attention map");
+    const int s = data.imageSize();
+    auto images = torch::empty({static_cast<int64_t>(members.size()), s, s, 3}, torch::kUInt8);
+    for (size_t i = 0; i < members.size(); ++i) {
+        if (members[i] < 0 || static_cast<size_t>(members[i]) >= data.count())
+            throw Error("face " + std::to_string(members[i]) + " is not in a dataset of "
+                        + std::to_string(data.count()));
+        std::memcpy(images[static_cast<int64_t>(i)].data_ptr(), data.image(static_cast<size_t>(members[i])),
+                    data.imageBytes());
+    }
+    const auto batch = images.permute({0, 3, 1, 2}).to(torch::kFloat).div(255);
+    const AttentionMap map = averageGradCam(model, batch, layer);
+    const auto mean = images.to(torch::kFloat).mean(0).round().to(torch::kUInt8).contiguous();
+    return pictureOf(map, {mean.data_ptr<std::uint8_t>(), mean.data_ptr<std::uint8_t>() + mean.numel()}, s);
 }
 
 } // namespace faceatlas

@@ -1,9 +1,12 @@
 #pragma once
 
+#include "data/PreparedDataset.h"
 #include "ml/Models.h"
 
+#include <cstdint>
 #include <string>
 #include <torch/torch.h>
+#include <vector>
 
 namespace faceatlas {
 
@@ -36,5 +39,26 @@ AttentionMap attentionMap(FaceModelImpl& model, const torch::Tensor& image, cons
 
 /** Signed Grad-CAM averaged over several images ([N,3,S,S]), e.g. a cluster. */
 AttentionMap averageGradCam(FaceModelImpl& model, const torch::Tensor& images, const std::string& layer = {});
+
+/**
+ * What a window draws for an attention map, without tensors: the map as S x S values row by row,
+ * over its background (S x S RGB bytes: the face, or a cluster's average face).
+ */
+struct AttentionPicture {
+    std::vector<float> values;
+    std::vector<std::uint8_t> background;
+    int side = 0;
+    bool isSigned = false;
+    std::string layer;
+    float predictedAge = std::numeric_limits<float>::quiet_NaN();
+};
+
+/** attentionMap() of one face of `data` (the model's image size; checked by the caller). */
+AttentionPicture faceAttention(FaceModelImpl& model, const PreparedDataset& data, size_t face,
+                               const AttentionParams& params);
+
+/** averageGradCam() of several faces of `data` (a cluster), over their average image. */
+AttentionPicture clusterAttention(FaceModelImpl& model, const PreparedDataset& data,
+                                  const std::vector<std::int64_t>& members, const std::string& layer);
 
 } // namespace faceatlas

@@ -431,4 +431,26 @@ Neighbours nearest(const torch::Tensor& all, const torch::Tensor& query, int k, 
     return r;
 }
 
+VectorSet::VectorSet(torch::Tensor values)
+    : m_values(std::move(values))
+{
+    requireMatrix(m_values, "the vectors to search");
+}
+
+Neighbours VectorSet::nearestToRow(int64_t row, int k) const
+{
+    if (row < 0 || row >= count())
+        throw Error("face " + std::to_string(row) + " is not among the " + std::to_string(count()) + " searched");
+    return nearest(m_values, m_values[row], static_cast<int>(std::min<int64_t>(k, count() - 1)), row);
+}
+
+Neighbours VectorSet::nearestTo(const std::vector<float>& query, int k) const
+{
+    if (static_cast<int64_t>(query.size()) != dim())
+        throw Error("the query has " + std::to_string(query.size()) + " values, the vectors searched "
+                    + std::to_string(dim()));
+    const auto q = torch::from_blob(const_cast<float*>(query.data()), {dim()}, torch::kFloat);
+    return nearest(m_values, q, static_cast<int>(std::min<int64_t>(k, count())));
+}
+
 } // namespace faceatlas

@@ -60,4 +60,25 @@ struct Neighbours {
  */
 Neighbours nearest(const torch::Tensor& all, const torch::Tensor& query, int k, int64_t exclude = -1);
 
+/**
+ * The vectors "more like this" searches ([N, D] float32 on the CPU: a view of mapped codes, or an
+ * age model's features), with the searches a window asks for. Holding a view of mapped codes, it
+ * must not outlive them: keep the Codes alive beside it.
+ */
+class VectorSet {
+public:
+    VectorSet() = default;
+    explicit VectorSet(torch::Tensor values);
+    bool empty() const { return !m_values.defined(); }
+    int64_t count() const { return empty() ? 0 : m_values.size(0); }
+    int64_t dim() const { return empty() ? 0 : m_values.size(1); }
+    /** The (at most) k rows nearest to row `row`, itself left out. */
+    Neighbours nearestToRow(int64_t row, int k) const;
+    /** The (at most) k rows nearest to `query` (dim() values; Error otherwise). */
+    Neighbours nearestTo(const std::vector<float>& query, int k) const;
+
+private:
+    torch::Tensor m_values;
+};
+
 } // namespace faceatlas

@@ -275,4 +275,36 @@ torch::Tensor decodeCodes(FaceModelImpl& autoencoder, const torch::Tensor& codes
     return autoencoderDecode(autoencoder, codes.reshape({-1, shape[0], shape[1], shape[2]}));
 }
 
+std::vector<std::uint8_t> decodeMeanCode(FaceModelImpl& autoencoder, const Codes& codes,
+                                         const std::vector<std::int64_t>* rows)
+{
+    std::vector<double> sum(codes.dim(), 0.0);
+    size_t count = 0;
+    const auto add = [&](size_t i) {
+        const float* row = codes.row(i);
+        for (size_t d = 0; d < sum.size(); ++d)
+            sum[d] += row[d];
+        ++count;
+    };
+    if (rows) {
+        for (const std::int64_t i : *rows)
+            if (i >= 0 && static_cast<size_t>(i) < codes.count())
+                add(static_cast<size_t>(i));
+    } else {
+        for (size_t i = 0; i < codes.count(); ++i)
+            add(i);
+    }
+    if (count == 0)
+        return {};
+    auto mean = torch::empty({1, static_cast<int64_t>(sum.size())}, torch::kFloat);
+    float* m = mean.data_ptr<float>();
+    for (size_t d = 0; d < sum.size(); ++d)
+        m[d] = static_cast<float>(sum[d] / static_cast<double>(count));
+    torch::InferenceMode inference;
+    const auto device = autoencoder.parameters().front().device();
+    const auto decoded = decodeCodes(autoencoder, mean.to(device)).cpu();
+    const auto rgb = (decoded[0].clamp(0, 1) * 255).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+    return {rgb.data_ptr<std::uint8_t>(), rgb.data_ptr<std::uint8_t>() + rgb.numel()};
+}
+
 } // namespace faceatlas

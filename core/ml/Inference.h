@@ -134,4 +134,12 @@ void encodeDataset(const std::filesystem::path& runDir, const std::filesystem::p
 /** Decodes codes [N, D] (or [N,8,s,s]) to images [N,3,S,S] in 0-1. */
 torch::Tensor decodeCodes(FaceModelImpl& autoencoder, const torch::Tensor& codes);
 
+/**
+ * The mean code of `rows` of `codes` (every row when null; rows outside are skipped) decoded by the
+ * codes' autoencoder: S x S RGB bytes (S = its image size), row by row; empty when no row is in.
+ * Summed row by row, in double: no copy of the selected codes (a selection can be most of 200,000 x 512).
+ */
+std::vector<std::uint8_t> decodeMeanCode(FaceModelImpl& autoencoder, const Codes& codes,
+                                         const std::vector<std::int64_t>* rows);
+
 } // namespace faceatlas

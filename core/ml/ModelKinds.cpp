@@ -80,6 +80,14 @@ std::string modelNameList()
     return list;
 }
 
+const char* defaultModelName(ModelRole role)
+{
+    for (const auto& info : modelKinds())
+        if (info.role == role)
+            return info.name;
+    throw Error("a model role without a kind in modelKinds()");
+}
+
 const char* modelKindName(ModelKind kind)
 {
     return modelKindInfo(kind).name;

@@ -45,6 +45,8 @@ const ModelKindInfo& modelKindInfo(ModelKind kind);
 bool modelHasRole(const std::string& name, ModelRole role);
 /** The kinds of a role, in table order. */
 std::vector<std::string> modelNamesOf(ModelRole role);
+/** The default kind of a role: its first row ("age" for age models). */
+const char* defaultModelName(ModelRole role);
 /** "age, age-capstone or autoencoder": for help texts and errors. */
 std::string modelNameList();
 

@@ -27,6 +27,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+/** Training faces whose statistics the batch norms take after each epoch (refreshBatchNorms). */
+constexpr size_t kBatchNormFaces = 1024;
+
 /** Learning rate for an epoch: constant, or one warm-up epoch then cosine decay to 2% of the peak. */
 double learningRateAt(double peak, bool cosine, int epoch, int epochs, double progressInEpoch)
 {
@@ -334,7 +337,12 @@ private:
             m_result.cancelled = true;
             return;
         }
-        if (m_group) // the batch norms' running statistics differ by rank: rank 0's are the run's
+        // The batch norms' statistics are recomputed on clean training faces by rank 0 (the other
+        // ranks take its weights and statistics below, so the run is one process's).
+        if (writes())
+            refreshBatchNorms(*m_model, m_data, epochOrder(m_train, m_p.seed, epoch), kBatchNormFaces, m_used.batch,
+                              m_device, m_cancel);
+        if (m_group)
             broadcastModule(*m_group, *m_model);
         const Validation v = validate(*m_model, m_data, m_val, m_device, std::max(m_used.batch, 64), m_medianAge,
                                       m_cancel, m_group.get());

@@ -102,6 +102,33 @@ Validation validate(FaceModelImpl& model, const PreparedDataset& data, const std
     return v;
 }
 
+bool refreshBatchNorms(FaceModelImpl& model, const PreparedDataset& data, std::vector<std::uint32_t> order,
+                       size_t faces, int batchSize, const torch::Device& device, const CancelToken& cancel)
+{
+    std::vector<std::pair<torch::nn::BatchNorm2dImpl*, c10::optional<double>>> norms;
+    for (const auto& m : model.modules(false))
+        if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get()))
+            norms.emplace_back(bn, bn->options.momentum());
+    if (norms.empty() || order.empty())
+        return false;
+    for (auto& [bn, momentum] : norms) {
+        bn->options.momentum(c10::nullopt); // a cumulative average over the batches below
+        bn->reset_running_stats();
+    }
+    order.resize(std::min(order.size(), std::max<size_t>(faces, 1)));
+    {
+        torch::NoGradGuard noGrad;
+        model.train();
+        BatchPrefetcher batches(data, std::move(order), std::max(batchSize, 1));
+        Batch b;
+        while (!cancel.isCancelled() && batches.next(b))
+            model.run(b.images.to(device));
+    }
+    for (auto& [bn, momentum] : norms)
+        bn->options.momentum(momentum);
+    return true;
+}
+
 json runJson(const TrainParams& p, const PreparedDataset& data, const ModelDefaults& used,
              const Augmentation& augmentation, const std::string& device, float medianAge, const std::string& started,
              size_t trainCount, size_t valCount)

@@ -40,6 +40,18 @@ Validation validate(FaceModelImpl& model, const PreparedDataset& data, const std
                     const torch::Device& device, int batchSize, float medianAge, const CancelToken& cancel,
                     ProcessGroup* group = nullptr);
 
+/**
+ * Recomputes the batch norms' running statistics of `model` as plain averages over the first
+ * `faces` of `order` (training faces), unaugmented, in training mode without gradients ("precise
+ * BN", Wu and Johnson 2021). The validation, the calibration and the checkpoints then use the
+ * statistics of clean faces under the epoch's final weights, not a momentum average over the last
+ * augmented batches under weights that were still moving: without it the `age` model's validation
+ * MAE swung by up to 4 years between neighbouring epochs. A model without batch norms is left as
+ * it is (false). Each norm's momentum is restored; a cancel stops early with the faces seen so far.
+ */
+bool refreshBatchNorms(FaceModelImpl& model, const PreparedDataset& data, std::vector<std::uint32_t> order,
+                       size_t faces, int batchSize, const torch::Device& device, const CancelToken& cancel);
+
 /** The run's description in run.json: what was trained, on what, and how. */
 nlohmann::json runJson(const TrainParams& p, const PreparedDataset& data, const ModelDefaults& used,
                        const Augmentation& augmentation, const std::string& device, float medianAge,

@@ -5,11 +5,13 @@
 #   data      util and data; never ml or analysis, never LibTorch or Qt
 #   ml        util, ml and data's std-only part (faceatlas_base); never the imaging part, analysis or Qt
 #   analysis  anything in core; never Qt
+# and the window above them: ui/ reaches models only through core's functions, so it never includes
+# LibTorch nor calls it (torch::, at::, tensors' data_ptr/item) itself.
 # data's imaging headers are read from faceatlas_core's source list, so a file moved between the two
 # libraries moves the rule with it. Prints every include that breaks a rule and fails if there is one.
 # usage: tests/tools/check-layers.sh [SOURCE_DIR]
 set -euo pipefail
-src=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
+src=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 core=$src/core
 cd "$core"
 
@@ -51,8 +53,12 @@ while IFS= read -r line; do
     case "$line" in *'<Q'*) report "core/$line" "core must not use Qt" ;; esac
 done < <(includes analysis)
 
+while IFS= read -r line; do
+    report "$line" "ui must reach models through core's functions, not LibTorch"
+done < <(cd "$src" && grep -HnE '\b(torch|at|c10)::|<torch/|<ATen|<c10/|\.data_ptr<|\.item<' ui/*.h ui/*.cpp 2>/dev/null || true)
+
 if [ "$broken" -gt 0 ]; then
     echo "check-layers: $broken include(s) cross a layer the wrong way" >&2
     exit 1
 fi
-echo "check-layers: util < data < ml < analysis hold ($(echo "$imaging" | wc -w) imaging headers in data)"
+echo "check-layers: util < data < ml < analysis < ui hold ($(echo "$imaging" | wc -w) imaging headers in data)"
