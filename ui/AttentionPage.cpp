@@ -231,6 +231,81 @@ QString AttentionPage::statusText() const
     return m_status->text();
 }
 
+/** A map the lane computed, with what the page shows beside it. */
+struct AttentionResult {
+    QImage background;
+    std::vector<float> map;
+    bool isSigned = false;
+    std::string layer;
+    float predictedAge = 0;
+    QStringList layers;
+    qint64 ms = 0;
+};
+
+namespace {
+
+/**
+ * On the lane: the map of `params` for one face (members empty) or a cluster's average face, by the
+ * run's model (loaded once by the lane). A layer the model lacks falls back to its last one.
+ */
+AttentionResult computeAttention(InteractiveLane* lane, const QString& run, const PreparedDataset& data, int faceIndex,
+                                 AttentionParams params, const std::vector<std::int64_t>& members, const QImage& face)
+{
+    QElapsedTimer timer;
+    timer.start();
+    const auto loaded = lane->model(run);
+    FaceModelImpl& model = *loaded->model;
+    const int s = data.imageSize();
+    if (model.imageSize() != s)
+        throw std::runtime_error(QObject::tr("This run was trained at %1 px; the dataset is %2 px.")
+                                     .arg(model.imageSize())
+                                     .arg(s)
+                                     .toStdString());
+    AttentionResult result;
+    for (const auto& layer : model.featureLayers())
+        result.layers << QString::fromStdString(layer);
+    if (params.method != AttentionMethod::Code && !result.layers.contains(QString::fromStdString(params.layer)))
+        params.layer = result.layers.isEmpty() ? std::string() : result.layers.back().toStdString();
+    const AttentionPicture picture = members.empty()
+                                         ? faceAttention(model, data, static_cast<size_t>(faceIndex), params)
+                                         : clusterAttention(model, data, members, params.layer);
+    result.background = members.empty() ? face : rgbImage(picture.background.data(), s, s);
+    result.map = picture.values;
+    result.isSigned = picture.isSigned;
+    result.layer = picture.layer;
+    result.predictedAge = picture.predictedAge;
+    result.ms = timer.elapsed();
+    return result;
+}
+
+} // namespace
+
+void AttentionPage::showCaption(const PreparedDataset& data, int faceIndex)
+{
+    const Record& r = data.records()[static_cast<size_t>(faceIndex)];
+    m_faceCaption->setText(m_cluster->value() >= 0 ? tr("The average face of cluster %1").arg(m_cluster->value())
+                                                   : tr("Face %1: %2, age %3")
+                                                         .arg(faceIndex)
+                                                         .arg(QFileInfo(QString::fromStdString(r.path)).fileName())
+                                                         .arg(r.age ? QString::number(*r.age) : tr("unknown")));
+}
+
+bool AttentionPage::chosenClusterMembers(std::vector<std::int64_t>& members)
+{
+    members.clear();
+    if (m_cluster->value() < 0)
+        return true;
+    const std::vector<qint64> all = m_session->clusterMembers(m_cluster->value());
+    members.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(all.size(), 256)));
+    if (!members.empty())
+        return true;
+    m_overlay->clear();
+    m_status->setText(
+        tr("No faces of the open dataset are in cluster %1 (cluster the open dataset on the Clusters page).")
+            .arg(m_cluster->value()));
+    return false;
+}
+
 bool AttentionPage::render()
 {
     const auto data = m_session->sharedDataset();
@@ -249,16 +324,18 @@ bool AttentionPage::render()
         m_status->setText(tr("Train a model on the Train page to see its attention."));
         return false;
     }
+    if (m_cluster->value() >= 0 && m_run->currentData(kIsAutoencoderRole).toBool()) {
+        m_original->clear();
+        m_overlay->clear();
+        m_faceCaption->clear();
+        m_status->setText(tr("A whole cluster is shown as its averaged Grad-CAM for age, which needs an age model: "
+                             "choose an age model's run, or \"this face only\" under Whole cluster for the "
+                             "autoencoder's maps."));
+        return false;
+    }
     const int faceIndex = std::clamp(m_face->value(), 0, static_cast<int>(data->count()) - 1);
     const int s = data->imageSize();
-    {
-        const Record& r = data->records()[static_cast<size_t>(faceIndex)];
-        m_faceCaption->setText(m_cluster->value() >= 0 ? tr("The average face of cluster %1").arg(m_cluster->value())
-                                                       : tr("Face %1: %2, age %3")
-                                                             .arg(faceIndex)
-                                                             .arg(QFileInfo(QString::fromStdString(r.path)).fileName())
-                                                             .arg(r.age ? QString::number(*r.age) : tr("unknown")));
-    }
+    showCaption(*data, faceIndex);
     const QImage face = rgbImage(data->image(static_cast<size_t>(faceIndex)), s, s);
     m_original->setPixmap(
         QPixmap::fromImage(face).scaled(pictureSide(), pictureSide(), Qt::KeepAspectRatio, Qt::SmoothTransformation));
@@ -267,93 +344,17 @@ bool AttentionPage::render()
     params.layer = params.method == AttentionMethod::Code ? std::string() : m_layer->currentText().toStdString();
     params.channel = m_channel->value();
     std::vector<std::int64_t> members;
-    if (m_cluster->value() >= 0) {
-        const std::vector<qint64> all = m_session->clusterMembers(m_cluster->value());
-        members.assign(all.begin(), all.end());
-        if (members.empty()) {
-            m_overlay->clear();
-            m_status->setText(tr("No faces of the open dataset are in cluster %1 (cluster the open dataset on the "
-                                 "Clusters page).")
-                                  .arg(m_cluster->value()));
-            return false;
-        }
-        members.resize(std::min<size_t>(members.size(), 256));
-    }
-    struct Result {
-        QImage background;
-        std::vector<float> map;
-        bool isSigned = false;
-        std::string layer;
-        float predictedAge = 0;
-        QStringList layers;
-        qint64 ms = 0;
-    };
+    if (!chosenClusterMembers(members))
+        return false;
     m_status->setText(tr("Computing ..."));
     InteractiveLane* lane = m_session->lane();
     const bool gradCam = params.method == AttentionMethod::GradCam;
-    lane->submit<Result>(
+    lane->submit<AttentionResult>(
         QStringLiteral("attention"), this,
-        [lane, run, data, faceIndex, params, members, face, s]() {
-            QElapsedTimer timer;
-            timer.start();
-            const auto loaded = lane->model(run);
-            FaceModelImpl& model = *loaded->model;
-            if (model.imageSize() != s)
-                throw std::runtime_error(QObject::tr("This run was trained at %1 px; the dataset is %2 px.")
-                                             .arg(model.imageSize())
-                                             .arg(s)
-                                             .toStdString());
-            Result result;
-            for (const auto& layer : model.featureLayers())
-                result.layers << QString::fromStdString(layer);
-            AttentionParams p = params;
-            if (p.method != AttentionMethod::Code && !result.layers.contains(QString::fromStdString(p.layer)))
-                p.layer = result.layers.isEmpty() ? std::string() : result.layers.back().toStdString();
-            const AttentionPicture picture =
-                members.empty()
-                    ? faceAttention(model, *data, static_cast<size_t>(faceIndex), p)
-                    : clusterAttention(model, *data, members, p.layer); // the cluster's average face, averaged Grad-CAM
-            result.background = members.empty() ? face : rgbImage(picture.background.data(), s, s);
-            result.map = picture.values;
-            result.isSigned = picture.isSigned;
-            result.layer = picture.layer;
-            result.predictedAge = picture.predictedAge;
-            result.ms = timer.elapsed();
-            return result;
+        [lane, run, data, faceIndex, params, members, face] {
+            return computeAttention(lane, run, *data, faceIndex, params, members, face);
         },
-        [this, gradCam](Result result) {
-            {
-                const QString current = m_layer->currentText();
-                QSignalBlocker block(m_layer);
-                QStringList items;
-                for (int i = 0; i < m_layer->count(); ++i)
-                    items << m_layer->itemText(i);
-                if (items != result.layers) {
-                    m_layer->clear();
-                    m_layer->addItems(result.layers);
-                }
-                m_layer->setCurrentText(
-                    QString::fromStdString(result.layer).isEmpty() ? current : QString::fromStdString(result.layer));
-            }
-            m_background = result.background;
-            m_map = std::move(result.map);
-            m_mapSize = m_background.width();
-            m_mapSigned = result.isSigned;
-            m_original->setPixmap(
-                QPixmap::fromImage(m_background)
-                    .scaled(pictureSide(), pictureSide(), Qt::KeepAspectRatio, Qt::SmoothTransformation));
-            blend();
-            QString text = tr("Layer %1, %2 ms.").arg(QString::fromStdString(result.layer)).arg(result.ms);
-            if (std::isfinite(result.predictedAge))
-                text += tr(" Predicted age %1.").arg(result.predictedAge, 0, 'f', 1);
-            if (result.isSigned && gradCam)
-                text += tr(" Red pushes the predicted age up, blue pulls it down.");
-            if (const QString note = m_session->runSourceNote(m_run->currentData().toString()); !note.isEmpty())
-                text += " " + tr("The model was %1.").arg(note);
-            // Signed maps have their own blue-red scale: the colour map choice applies to the others.
-            m_colormap->setEnabled(!result.isSigned);
-            m_status->setText(text);
-        },
+        [this, gradCam](AttentionResult result) { showResult(std::move(result), gradCam); },
         [this](const QString& error) {
             m_overlayImage = QImage();
             m_map.clear();
@@ -361,6 +362,40 @@ bool AttentionPage::render()
             m_status->setText(error);
         });
     return true;
+}
+
+void AttentionPage::showResult(AttentionResult result, bool gradCam)
+{
+    {
+        const QString current = m_layer->currentText();
+        QSignalBlocker block(m_layer);
+        QStringList items;
+        for (int i = 0; i < m_layer->count(); ++i)
+            items << m_layer->itemText(i);
+        if (items != result.layers) {
+            m_layer->clear();
+            m_layer->addItems(result.layers);
+        }
+        m_layer->setCurrentText(QString::fromStdString(result.layer).isEmpty() ? current
+                                                                               : QString::fromStdString(result.layer));
+    }
+    m_background = result.background;
+    m_map = std::move(result.map);
+    m_mapSize = m_background.width();
+    m_mapSigned = result.isSigned;
+    m_original->setPixmap(QPixmap::fromImage(m_background)
+                              .scaled(pictureSide(), pictureSide(), Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    blend();
+    QString text = tr("Layer %1, %2 ms.").arg(QString::fromStdString(result.layer)).arg(result.ms);
+    if (std::isfinite(result.predictedAge))
+        text += tr(" Predicted age %1.").arg(result.predictedAge, 0, 'f', 1);
+    if (result.isSigned && gradCam)
+        text += tr(" Red pushes the predicted age up, blue pulls it down.");
+    if (const QString note = m_session->runSourceNote(m_run->currentData().toString()); !note.isEmpty())
+        text += " " + tr("The model was %1.").arg(note);
+    // Signed maps have their own blue-red scale: the colour map choice applies to the others.
+    m_colormap->setEnabled(!result.isSigned);
+    m_status->setText(text);
 }
 
 void AttentionPage::blend()

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <QImage>
 #include <QWidget>
@@ -12,11 +13,13 @@ class QSpinBox;
 
 namespace faceatlas {
 struct LoadedModel;
-}
+class PreparedDataset;
+} // namespace faceatlas
 
 namespace faceatlas::ui {
 
 class Session;
+struct AttentionResult;
 
 /** Lays attention maps over a face: the code layer, a conv layer's feature maps, signed Grad-CAM for age. */
 class AttentionPage : public QWidget {
@@ -43,6 +46,12 @@ private:
     void followClusterMode();
     /** Lays the last computed map over its face with the opacity and colour map on screen (cheap). */
     void blend();
+    /** The caption over the face: the face's file and age, or the cluster whose average is shown. */
+    void showCaption(const PreparedDataset& data, int faceIndex);
+    /** The faces of the cluster chosen (at most 256), or none for one face; false when it has none here. */
+    bool chosenClusterMembers(std::vector<std::int64_t>& members);
+    /** Shows a map the lane delivered: the layer list, the picture, the status line. */
+    void showResult(AttentionResult result, bool gradCam);
     int pictureSide() const;
     Session* m_session;
     QComboBox* m_run;

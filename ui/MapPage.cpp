@@ -94,6 +94,35 @@ MapPage::MapPage(Session* session, QWidget* parent)
     m_view = new PointMapView;
     m_view->setObjectName("pointMap");
     m_view->setThumbnailSource([this](qint64 i) { return m_session->face(i); });
+    QLayout* controls = buildControls();
+    m_status = new QLabel;
+    m_status->setObjectName("mapStatus");
+    m_status->setWordWrap(true);
+
+    // The panel: the face under the cursor and the selection, then "more like this".
+    auto* panel = new QVBoxLayout;
+    panel->addLayout(buildSelectionPanel());
+    panel->addSpacing(8);
+    panel->addLayout(buildSimilarPanel(), 1);
+    auto* panelWidget = new QWidget;
+    panelWidget->setLayout(panel);
+    panelWidget->setFixedWidth(330);
+    auto* body = new QHBoxLayout;
+    body->addWidget(m_view, 1);
+    body->addWidget(panelWidget);
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(controls);
+    layout->addWidget(m_layoutSettings);
+    layout->addWidget(m_status);
+    layout->addLayout(body, 1);
+    connectView();
+    connectSession(session);
+    rebuildColorBy();
+    findLatestMap();
+}
+
+QLayout* MapPage::buildControls()
+{
     m_method = new QComboBox;
     m_method->addItem(tr("Neighbour map (UMAP-like)"), QStringLiteral("neighbors"));
     m_method->addItem(tr("PCA (seconds)"), QStringLiteral("pca"));
@@ -130,6 +159,7 @@ MapPage::MapPage(Session* session, QWidget* parent)
     m_lasso->setChecked(true);
     auto* fit = new QPushButton(tr("Fit"));
     fit->setToolTip(tr("Show the whole map (0)"));
+    connect(fit, &QPushButton::clicked, m_view, &PointMapView::fitAll);
     auto* controls = new QHBoxLayout;
     controls->addWidget(m_method);
     controls->addWidget(settingsButton);
@@ -142,11 +172,11 @@ MapPage::MapPage(Session* session, QWidget* parent)
                        static_cast<QWidget*>(fit)})
         controls->addWidget(w);
     controls->addStretch();
-    m_status = new QLabel;
-    m_status->setObjectName("mapStatus");
-    m_status->setWordWrap(true);
+    return controls;
+}
 
-    // The panel: the face under the cursor, the selection, and "more like this".
+QLayout* MapPage::buildSelectionPanel()
+{
     m_preview = new QLabel;
     m_preview->setFixedSize(128, 128);
     m_preview->setAlignment(Qt::AlignCenter);
@@ -197,84 +227,6 @@ MapPage::MapPage(Session* session, QWidget* parent)
     sliceButton->setToolTip(tr("The age model's error on the selected faces against everyone else's, on the Slices "
                                "page"));
     actions->addWidget(sliceButton, 4, 0, 1, 2);
-    m_similarLabel = new QLabel(kSimilarHint());
-    m_similarLabel->setWordWrap(true);
-    m_space = new QComboBox;
-    m_space->setObjectName("similarSpace");
-    m_space->addItem(tr("by their codes (autoencoder)"));
-    m_space->addItem(tr("by the age model's features"));
-    m_space->setToolTip(tr("What \"more like this\" compares: the autoencoder's codes, or the features the latest "
-                           "age model's last conv layer computes (a pass over every face, once)"));
-    connect(m_space, &QComboBox::currentIndexChanged, this, [this] {
-        // The same question in the other space.
-        if (m_lastQueryRow >= 0)
-            similarTo(m_lastQueryRow);
-        else if (!m_lastQueryFile.isEmpty())
-            similarToImage(m_lastQueryFile);
-    });
-    m_similarList = new QListWidget;
-    m_similarList->setObjectName("similar");
-    m_similarList->setViewMode(QListView::IconMode);
-    m_similarList->setIconSize(QSize(56, 56));
-    m_similarList->setGridSize(QSize(70, 84));
-    m_similarList->setResizeMode(QListView::Adjust);
-    m_similarList->setMovement(QListView::Static);
-    auto* panel = new QVBoxLayout;
-    panel->addLayout(previewRow);
-    panel->addSpacing(8);
-    panel->addWidget(m_selectionLabel);
-    panel->addWidget(m_histogram);
-    panel->addLayout(means);
-    panel->addLayout(actions);
-    panel->addSpacing(8);
-    panel->addWidget(m_similarLabel);
-    panel->addWidget(m_space);
-    panel->addWidget(m_similarList, 1);
-    auto* panelWidget = new QWidget;
-    panelWidget->setLayout(panel);
-    panelWidget->setFixedWidth(330);
-    auto* body = new QHBoxLayout;
-    body->addWidget(m_view, 1);
-    body->addWidget(panelWidget);
-    auto* layout = new QVBoxLayout(this);
-    layout->addLayout(controls);
-    layout->addWidget(m_layoutSettings);
-    layout->addWidget(m_status);
-    layout->addLayout(body, 1);
-
-    connect(m_compute, &QPushButton::clicked, this, &MapPage::computeMapWithChosenMethod);
-    // Escape clears the selection (the view's own key): a shortcut, so Help > Keyboard shortcuts lists it.
-    auto* clearKey = new QShortcut(QKeySequence(Qt::Key_Escape), this);
-    clearKey->setContext(Qt::WidgetWithChildrenShortcut);
-    clearKey->setWhatsThis(tr("Clear the selection"));
-    connect(clearKey, &QShortcut::activated, m_view, &PointMapView::clearSelection);
-    connect(m_colorBy, &QComboBox::currentTextChanged, this, &MapPage::refreshColors);
-    connect(m_pan, &QToolButton::toggled, this, [this](bool on) {
-        if (on)
-            m_view->setTool(PointMapView::Tool::Pan);
-    });
-    connect(m_rect, &QToolButton::toggled, this, [this](bool on) {
-        if (on)
-            m_view->setTool(PointMapView::Tool::Rectangle);
-    });
-    connect(m_lasso, &QToolButton::toggled, this, [this](bool on) {
-        if (on)
-            m_view->setTool(PointMapView::Tool::Lasso);
-    });
-    connect(fit, &QPushButton::clicked, m_view, &PointMapView::fitAll);
-    connect(m_view, &PointMapView::selectionChanged, this, &MapPage::selectionChanged);
-    connect(m_view, &PointMapView::pointHovered, this, [this](qint64 i) { showPreview(i >= 0 ? i : m_pinned); });
-    connect(m_view, &PointMapView::pointClicked, this, [this](qint64 i) {
-        m_pinned = i;
-        showPreview(i);
-        Q_EMIT faceChosen(i);
-    });
-    connect(m_view, &PointMapView::pointMenuRequested, this, [this](qint64 i, QPoint at) {
-        QMenu menu(this);
-        menu.addAction(tr("More like this"), this, [this, i] { similarTo(i); });
-        menu.addAction(tr("Open in the face panel"), this, [this, i] { Q_EMIT faceChosen(i); });
-        menu.exec(at);
-    });
     connect(showGrid, &QPushButton::clicked, this, &MapPage::showGrid);
     connect(clearButton, &QPushButton::clicked, m_view, &PointMapView::clearSelection);
     connect(clusterButton, &QPushButton::clicked, this, &MapPage::clusterSelection);
@@ -314,6 +266,41 @@ MapPage::MapPage(Session* session, QWidget* parent)
         if (index > 0)
             loadSubset(m_subsets->itemText(index));
     });
+    auto* part = new QVBoxLayout;
+    part->setContentsMargins(0, 0, 0, 0);
+    part->addLayout(previewRow);
+    part->addSpacing(8);
+    part->addWidget(m_selectionLabel);
+    part->addWidget(m_histogram);
+    part->addLayout(means);
+    part->addLayout(actions);
+    return part;
+}
+
+QLayout* MapPage::buildSimilarPanel()
+{
+    m_similarLabel = new QLabel(kSimilarHint());
+    m_similarLabel->setWordWrap(true);
+    m_space = new QComboBox;
+    m_space->setObjectName("similarSpace");
+    m_space->addItem(tr("by their codes (autoencoder)"));
+    m_space->addItem(tr("by the age model's features"));
+    m_space->setToolTip(tr("What \"more like this\" compares: the autoencoder's codes, or the features the latest "
+                           "age model's last conv layer computes (a pass over every face, once)"));
+    connect(m_space, &QComboBox::currentIndexChanged, this, [this] {
+        // The same question in the other space.
+        if (m_lastQueryRow >= 0)
+            similarTo(m_lastQueryRow);
+        else if (!m_lastQueryFile.isEmpty())
+            similarToImage(m_lastQueryFile);
+    });
+    m_similarList = new QListWidget;
+    m_similarList->setObjectName("similar");
+    m_similarList->setViewMode(QListView::IconMode);
+    m_similarList->setIconSize(QSize(56, 56));
+    m_similarList->setGridSize(QSize(70, 84));
+    m_similarList->setResizeMode(QListView::Adjust);
+    m_similarList->setMovement(QListView::Static);
     connect(m_similarList, &QListWidget::itemClicked, this, [this](QListWidgetItem* item) {
         const qint64 row = item->data(Qt::UserRole).toLongLong();
         m_pinned = row;
@@ -323,6 +310,52 @@ MapPage::MapPage(Session* session, QWidget* parent)
     connect(m_similarList, &QListWidget::itemDoubleClicked, this,
             [this](QListWidgetItem* item) { Q_EMIT faceChosen(item->data(Qt::UserRole).toLongLong()); });
 
+    auto* part = new QVBoxLayout;
+    part->setContentsMargins(0, 0, 0, 0);
+    part->addWidget(m_similarLabel);
+    part->addWidget(m_space);
+    part->addWidget(m_similarList, 1);
+    return part;
+}
+
+void MapPage::connectView()
+{
+    connect(m_compute, &QPushButton::clicked, this, &MapPage::computeMapWithChosenMethod);
+    // Escape clears the selection (the view's own key): a shortcut, so Help > Keyboard shortcuts lists it.
+    auto* clearKey = new QShortcut(QKeySequence(Qt::Key_Escape), this);
+    clearKey->setContext(Qt::WidgetWithChildrenShortcut);
+    clearKey->setWhatsThis(tr("Clear the selection"));
+    connect(clearKey, &QShortcut::activated, m_view, &PointMapView::clearSelection);
+    connect(m_colorBy, &QComboBox::currentTextChanged, this, &MapPage::refreshColors);
+    connect(m_pan, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->setTool(PointMapView::Tool::Pan);
+    });
+    connect(m_rect, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->setTool(PointMapView::Tool::Rectangle);
+    });
+    connect(m_lasso, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->setTool(PointMapView::Tool::Lasso);
+    });
+    connect(m_view, &PointMapView::selectionChanged, this, &MapPage::selectionChanged);
+    connect(m_view, &PointMapView::pointHovered, this, [this](qint64 i) { showPreview(i >= 0 ? i : m_pinned); });
+    connect(m_view, &PointMapView::pointClicked, this, [this](qint64 i) {
+        m_pinned = i;
+        showPreview(i);
+        Q_EMIT faceChosen(i);
+    });
+    connect(m_view, &PointMapView::pointMenuRequested, this, [this](qint64 i, QPoint at) {
+        QMenu menu(this);
+        menu.addAction(tr("More like this"), this, [this, i] { similarTo(i); });
+        menu.addAction(tr("Open in the face panel"), this, [this, i] { Q_EMIT faceChosen(i); });
+        menu.exec(at);
+    });
+}
+
+void MapPage::connectSession(Session* session)
+{
     // The order of a switch (see Session): drop everything derived from the old dataset first.
     connect(session, &Session::datasetAboutToChange, this, [this] {
         m_sourceColumns.reset();
@@ -335,8 +368,6 @@ MapPage::MapPage(Session* session, QWidget* parent)
     connect(session, &Session::predictionsChanged, this, &MapPage::refreshColors);
     connect(session, &Session::clustersChanged, this, &MapPage::refreshColors);
     connect(session, &Session::clusterNamesChanged, this, &MapPage::refreshColors);
-    rebuildColorBy();
-    findLatestMap();
 }
 
 MapPage::~MapPage() = default;

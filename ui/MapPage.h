@@ -8,6 +8,7 @@
 #include <vector>
 
 class QComboBox;
+class QLayout;
 class QLabel;
 class QListWidget;
 class QPushButton;
@@ -106,6 +107,13 @@ Q_SIGNALS:
     void sliceRequested(const QString& name, std::shared_ptr<const std::vector<char>> mask);
 
 private:
+    // The constructor's parts: the row of controls, the selection's and "more like this"'s panels
+    // (their buttons connected), and the view's and the session's signals.
+    QLayout* buildControls();
+    QLayout* buildSelectionPanel();
+    QLayout* buildSimilarPanel();
+    void connectView();
+    void connectSession(Session* session);
     void excludeRows(const std::vector<qint64>& rows);
     void clear(const QString& why);
     void refreshColors();

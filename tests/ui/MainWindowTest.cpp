@@ -2411,6 +2411,13 @@ private Q_SLOTS:
         map->setCurrentIndex(map->findData("gradcam"));
         run->setCurrentIndex(autoencoder);
         QCOMPARE(map->currentData().toString(), QString("code"));
+        // A whole cluster under an autoencoder run: said plainly, and no face stands for the cluster.
+        attention->setCluster(0);
+        QVERIFY(!attention->render());
+        QVERIFY2(attention->statusText().contains("needs an age model"), qPrintable(attention->statusText()));
+        for (const QLabel* label : attention->findChildren<QLabel*>())
+            QVERIFY2(!label->text().contains("The average face of cluster"), qPrintable(label->text()));
+        attention->setCluster(-1);
         run->setCurrentIndex(age);
         map->setCurrentIndex(map->findData("gradcam"));
         QVERIFY(m_window->session()->lane()->waitIdle(60000));
