@@ -204,6 +204,19 @@ QLayout* MapPage::buildSelectionPanel()
     means->addWidget(new QLabel(tr("Everyone's mean face")), 0, 1);
     means->addWidget(m_meanSelection, 1, 0);
     means->addWidget(m_meanAll, 1, 1);
+    auto* part = new QVBoxLayout;
+    part->setContentsMargins(0, 0, 0, 0);
+    part->addLayout(previewRow);
+    part->addSpacing(8);
+    part->addWidget(m_selectionLabel);
+    part->addWidget(m_histogram);
+    part->addLayout(means);
+    part->addLayout(buildSelectionActions());
+    return part;
+}
+
+QLayout* MapPage::buildSelectionActions()
+{
     auto* showGrid = new QPushButton(tr("Show in grid"));
     auto* exportButton = new QPushButton(tr("Export CSV..."));
     auto* save = new QPushButton(tr("Save subset..."));
@@ -266,15 +279,7 @@ QLayout* MapPage::buildSelectionPanel()
         if (index > 0)
             loadSubset(m_subsets->itemText(index));
     });
-    auto* part = new QVBoxLayout;
-    part->setContentsMargins(0, 0, 0, 0);
-    part->addLayout(previewRow);
-    part->addSpacing(8);
-    part->addWidget(m_selectionLabel);
-    part->addWidget(m_histogram);
-    part->addLayout(means);
-    part->addLayout(actions);
-    return part;
+    return actions;
 }
 
 QLayout* MapPage::buildSimilarPanel()

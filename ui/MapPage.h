@@ -111,6 +111,7 @@ private:
     // (their buttons connected), and the view's and the session's signals.
     QLayout* buildControls();
     QLayout* buildSelectionPanel();
+    QLayout* buildSelectionActions(); // the selection's buttons, connected
     QLayout* buildSimilarPanel();
     void connectView();
     void connectSession(Session* session);

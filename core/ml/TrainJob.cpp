@@ -27,9 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/** Training faces whose statistics the batch norms take after each epoch (refreshBatchNorms). */
-constexpr size_t kBatchNormFaces = 1024;
-
 /** Learning rate for an epoch: constant, or one warm-up epoch then cosine decay to 2% of the peak. */
 double learningRateAt(double peak, bool cosine, int epoch, int epochs, double progressInEpoch)
 {

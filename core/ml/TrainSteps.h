@@ -40,6 +40,9 @@ Validation validate(FaceModelImpl& model, const PreparedDataset& data, const std
                     const torch::Device& device, int batchSize, float medianAge, const CancelToken& cancel,
                     ProcessGroup* group = nullptr);
 
+/** The training faces whose statistics the batch norms take after each epoch. */
+constexpr size_t kBatchNormFaces = 1024;
+
 /**
  * Recomputes the batch norms' running statistics of `model` as plain averages over the first
  * `faces` of `order` (training faces), unaugmented, in training mode without gradients ("precise
