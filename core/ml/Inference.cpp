@@ -4,6 +4,7 @@
 #include "data/RecordCache.h"
 #include "ml/Batches.h"
 #include "ml/Calibration.h"
+#include "ml/ClusterImages.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
 #include "util/Error.h"
@@ -302,9 +303,7 @@ std::vector<std::uint8_t> decodeMeanCode(FaceModelImpl& autoencoder, const Codes
         m[d] = static_cast<float>(sum[d] / static_cast<double>(count));
     torch::InferenceMode inference;
     const auto device = autoencoder.parameters().front().device();
-    const auto decoded = decodeCodes(autoencoder, mean.to(device)).cpu();
-    const auto rgb = (decoded[0].clamp(0, 1) * 255).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
-    return {rgb.data_ptr<std::uint8_t>(), rgb.data_ptr<std::uint8_t>() + rgb.numel()};
+    return toRgb(decodeCodes(autoencoder, mean.to(device))); // one tile: S x S RGB
 }
 
 } // namespace faceatlas
