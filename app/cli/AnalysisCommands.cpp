@@ -30,50 +30,6 @@ namespace faceatlas::cli {
 
 namespace {
 
-const char* kClusterHelp = R"(usage: faceatlas-cli cluster --codes CODES --out DIR (--k K | --k-range A:B) [options]
-
-k-means on autoencoder codes. DIR receives assignments.csv (path,cluster), clusters.json (size,
-age statistics and gender mix per cluster), cluster_names.json (the companion of assignments.csv:
-per cluster a summary - size, median age and quartiles, gender and race shares, the audit's
-flagged share, the framing groups - an automatic label from what sets it apart, such as
-"older · mostly female", and the name given with cluster-name), metrics.json (inertia, silhouette, Davies-Bouldin,
-NMI and ARI against age decades and gender, the sweep when a range was given), centroids.f32
-(the k centres, k x D float32), centroids/<c>.png (the decoded mean code), medoids/<c>.png,
-galleries/<c>.png (centroid, nearest members; the farthest below), interpolation.png (between
-the two largest clusters; the desktop application joins any two) and age_direction.png.
-
-  --k K               number of clusters, or
-  --k-range A:B       sweep k = A..B and keep the k with the highest silhouette
-  --restarts R        k-means++ starts, the lowest inertia wins (default 1)
-  --max-iter N        Lloyd iterations at most (default 100)
-  --seed N            (default 1)
-  --device D          auto, cpu or cuda (default auto)
-  --audit DIR         count the faces this label audit (of the same preparation) flags per cluster
-  --json              print metrics.json
-  --force             replace a FaceAtlas folder of another kind at --out (one FaceAtlas
-                      did not write, or one holding the inputs, is always refused)
-  --threads T         CPU threads (default: all cores)
-  --nproc N           Lloyd's iterations on N processes of this machine, each assigning its share of
-                      the codes, the sums added over the processes (the same centres as one process,
-                      up to the order of float sums); rank 0 writes DIR
-  --rank R, --world-size W, --master-addr HOST, --master-port P, --dist-iface NAME, --dist-timeout S
-                      this process's place in a job another launcher started, as for train
-)";
-
-const char* kClusterNameHelp = R"(usage: faceatlas-cli cluster-name --clusters DIR [--cluster N --name TEXT] [--json]
-
-Lists the clusters of the clustering in DIR with their summaries, automatic labels and names; with
---cluster and --name, names cluster N (--name "" gives it back its automatic label). Names are kept
-in DIR/cluster_names.json (written whole and renamed into place) and shown by the desktop
-application's Clusters page, map legend and grid filter. A clustering made before FaceAtlas kept
-names gets its summaries from its preparation (metrics.json's data) when it is first named.
-
-  --clusters DIR      a folder written by cluster
-  --cluster N         the cluster to name (0 to k-1)
-  --name TEXT         its name: at most 120 bytes of text, no line breaks
-  --json              print cluster_names.json
-)";
-
 /** One line per cluster: size, median age and quartiles, female share, label and name. */
 void printClusterSummaries(const ClusterSummaries& s)
 {
@@ -90,21 +46,6 @@ void printClusterSummaries(const ClusterSummaries& s)
     }
 }
 
-const char* kAttentionHelp =
-    R"(usage: faceatlas-cli attention --run RUN --image FILE --method code|features|gradcam --out FILE.png [options]
-
-Lays an attention map over a face:
-  code      the autoencoder's code layer: where the 8 x s x s code is large (the capstone's map)
-  features  a conv layer's activations (--layer, --channel or the channel mean)
-  gradcam   signed Grad-CAM for the predicted age: red pushes the age up, blue pulls it down
-
-  --layer L           conv1, conv2, ... (default: the last conv layer)
-  --channel C         one channel of the layer (features; default: the mean)
-  --opacity X         0-1 (default 0.5)
-  --colormap M        jet, viridis or inferno for unsigned maps (default jet)
-  --size P            side of the written image in pixels (default 256)
-)";
-
 } // namespace
 
 namespace {
@@ -116,7 +57,8 @@ ClusterParams clusterParams(const Args& args)
     p.codes = std::filesystem::u8path(args.required("codes"));
     p.outDir = std::filesystem::u8path(args.required("out"));
     p.force = args.has("force");
-    p.k = args.intValue("k", 0);
+    if (args.has("k"))
+        p.k = args.intValue("k");
     if (const auto range = args.value("k-range")) {
         const auto colon = range->find(':');
         try {
@@ -130,10 +72,10 @@ ClusterParams clusterParams(const Args& args)
     }
     if ((p.k > 0) == (p.kMax > 0))
         throw UsageError("give either --k K or --k-range A:B");
-    p.restarts = args.intValue("restarts", 1);
-    p.maxIterations = args.intValue("max-iter", 100);
-    p.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
-    p.device = args.value("device").value_or("auto");
+    p.restarts = args.intValue("restarts");
+    p.maxIterations = args.intValue("max-iter");
+    p.seed = static_cast<std::uint64_t>(args.longValue("seed"));
+    p.device = *args.value("device");
     p.dist = distConfig(args);
     return p;
 }
@@ -165,15 +107,13 @@ void printClustering(const ClusterResult& r, const ClusterParams& p)
 
 int runCluster(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help", "force"});
-    if (args.has("help")) {
-        std::fputs(kClusterHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("cluster"));
     ClusterParams p = clusterParams(args);
     const bool jsonOut = args.has("json");
     const auto audit = args.value("audit");
-    const int threads = args.intValue("threads", 0);
+    int threads = 0; // all cores
+    if (args.has("threads"))
+        threads = args.intValue("threads");
     const int processes = processCount(args, p.dist);
     args.rejectUnknown();
     if (processes > 1)
@@ -205,11 +145,7 @@ int runCluster(const std::vector<std::string>& words)
 
 int runClusterName(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help"});
-    if (args.has("help")) {
-        std::fputs(kClusterNameHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("cluster-name"));
     const auto dir = std::filesystem::u8path(args.required("clusters"));
     const auto cluster = args.value("cluster");
     const auto name = args.value("name");
@@ -249,21 +185,18 @@ int runClusterName(const std::vector<std::string>& words)
 
 int runAttention(const std::vector<std::string>& words)
 {
-    const Args args(words, {"help"});
-    if (args.has("help")) {
-        std::fputs(kAttentionHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("attention"));
     const auto runDir = std::filesystem::u8path(args.required("run"));
     const auto imagePath = std::filesystem::u8path(args.required("image"));
     const auto out = std::filesystem::u8path(args.required("out"));
     AttentionParams params;
     params.method = parseAttentionMethod(args.required("method"));
     params.layer = args.value("layer").value_or("");
-    params.channel = args.intValue("channel", -1);
-    const double opacity = args.doubleValue("opacity", 0.5);
-    const Colormap colormap = parseColormap(args.value("colormap").value_or("jet"));
-    const int display = args.intValue("size", 256);
+    if (args.has("channel")) // else -1: the mean over the channels
+        params.channel = args.intValue("channel");
+    const double opacity = args.doubleValue("opacity");
+    const Colormap colormap = parseColormap(*args.value("colormap"));
+    const int display = args.intValue("size");
     args.rejectUnknown();
     if (opacity < 0 || opacity > 1)
         throw UsageError("--opacity must be between 0 and 1");

@@ -26,100 +26,23 @@
 
 namespace faceatlas::cli {
 
-namespace {
-
-const char* kAuditHelp =
-    R"(usage: faceatlas-cli audit --data PREPARED --out DIR [--folds K] [--epochs N] [--seed S]
-                          [--device auto|cpu|cuda] [--model AGE-MODEL] [--near-distance D]
-                          [--min-correlation C] [--feature-neighbours K] [--no-predict]
-                          [--threads T] [--json]
-
-Audits the labels of a prepared dataset. Trains K age models so that every face is predicted by a
-model that never saw it (copies of a face stay in one fold), finds exact and near duplicates and
-checks the metadata. DIR receives:
-  suspects.csv    path,split,age,gender,predicted,predicted_sd,score,reasons: one row per face,
-                  highest score first (score: how unlikely the age is under the face's own
-                  out-of-fold prediction, in calibrated standard deviations; reasons joined by ';')
-  duplicates.csv  group,path,split,age,gender,kind,distance: one row per member of a group of
-                  copies (kind exact: the same stored pixels; near: perceptual hashes DISTANCE bits apart,
-                  or mirrored, or nearest in the first fold model's features)
-  audit.json      counts per reason, duplicate groups, label conflicts, groups leaking across the
-                  training / validation split, the out-of-fold MAE and the settings
-  folds/          the fold runs: a rerun reuses finished folds and resumes an interrupted one
-
-  --folds K           folds, 2-20 (default 5)
-  --epochs N          training epochs per fold (default 10)
-  --seed S            folds and training seed (default 1)
-  --device D          auto, cpu or cuda (default auto)
-  --model M           the age model the folds train (default age): any age model of
-                      'faceatlas-cli train --help'; each gives a calibrated spread
-  --near-distance D   near copies: perceptual hashes at most D bits apart, 0-11 (default 6) ...
-  --min-correlation C ... and 16x16 grey thumbnails correlated at least C (default 0.95)
-  --feature-neighbours K  also check each face's K nearest faces in the first fold model's
-                      features as copies, 0-50 (default 5; 0: hashes only)
-  --no-predict        metadata and duplicates only (no training; scores stay empty)
-  --threads T         hashing and training threads (default: all cores)
-  --json              print audit.json
-)";
-
-const char* kReviewQueueHelp =
-    R"(usage: faceatlas-cli review-queue --data PREPARED --audit DIR [--order score|uncertainty|informative]
-                                 [--codes CODES] [--review FILE] [--reason R] [--limit N] [--csv]
-
-Lists the review queue of a label audit (its flagged faces, as the desktop's Review page shows
-them) in an order, the first to review first:
-  score        the audit's order: the most unlikely label first (the default)
-  uncertainty  the model's calibrated out-of-fold spread, largest first
-  informative  the spread times the face's novelty: its distance in autoencoder code space to the
-               nearest face reviewed already (--review) or listed before it, over the largest such
-               distance (greedy), so near-copies of faces decided are left for later
-An order that cannot be made says why and uses the next one: informative without --codes uses
-uncertainty; both without calibrated spreads (an audit with --no-predict) use the score.
-
-  --audit DIR    an audit of PREPARED ('faceatlas-cli audit --out DIR'); another's is refused
-  --codes CODES  codes of PREPARED ('faceatlas-cli encode --out CODES'), for informative
-  --review FILE  a review file (path,action,old,new,reason,time; the desktop's is the workspace's
-                 review.csv): its decided faces count as reviewed and are marked
-  --reason R     only the faces with this reason (age_outlier, duplicate_conflict, ...)
-  --limit N      list the first N (default 50; 0: all)
-  --csv          CSV: rank,path,age,predicted,predicted_sd,score,order_value,novelty,reasons,decided
-)";
-
-const char* kExportHelp = R"(usage: faceatlas-cli export --data PREPARED --out FILE.csv [--quality]
-
-Writes the cleaned dataset as CSV in the format of the csv: source (path,age,gender,split, and a
-last column face, which face of its photo, when the preparation took every face of each photo),
-one row per face the prepared folder holds, with the labels a review corrected. Any tool that reads
-CSV reads it, and 'faceatlas-cli prepare --source csv:FILE.csv' prepares it again.
-
-  --quality      add the quality columns prepare measured on each stored face: sharpness
-                 (variance of the Laplacian), brightness (mean grey level), contrast (RMS),
-                 colourfulness (Hasler-Suesstrunk) and brisque (OpenCV's BRISQUE; higher: worse);
-                 a preparation made before FaceAtlas measured them is refused with a message
-)";
-
-} // namespace
-
 int runAudit(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help", "no-predict"});
-    if (args.has("help")) {
-        std::fputs(kAuditHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("audit"));
     AuditParams p;
     p.data = std::filesystem::u8path(args.required("data"));
     p.out = std::filesystem::u8path(args.required("out"));
-    p.folds = args.intValue("folds", p.folds);
-    p.epochs = args.intValue("epochs", p.epochs);
-    p.seed = static_cast<std::uint64_t>(args.longValue("seed", static_cast<long long>(p.seed)));
-    p.device = args.value("device").value_or("auto");
-    p.model = parseModelKind(args.value("model").value_or(modelNamesOf(ModelRole::AgeModel).front()));
-    p.nearDistance = args.intValue("near-distance", p.nearDistance);
-    p.minCorrelation = args.doubleValue("min-correlation", p.minCorrelation);
-    p.featureNeighbours = args.intValue("feature-neighbours", p.featureNeighbours);
+    p.folds = args.intValue("folds");
+    p.epochs = args.intValue("epochs");
+    p.seed = static_cast<std::uint64_t>(args.longValue("seed"));
+    p.device = *args.value("device");
+    p.model = parseModelKind(*args.value("model"));
+    p.nearDistance = args.intValue("near-distance");
+    p.minCorrelation = args.doubleValue("min-correlation");
+    p.featureNeighbours = args.intValue("feature-neighbours");
     p.predict = !args.has("no-predict");
-    p.threads = args.intValue("threads", 0);
+    if (args.has("threads"))
+        p.threads = args.intValue("threads");
     const bool json = args.has("json");
     args.rejectUnknown();
     if (p.folds < 2 || p.folds > 20)
@@ -180,18 +103,14 @@ int runAudit(const std::vector<std::string>& words)
 
 int runReviewQueue(const std::vector<std::string>& words)
 {
-    const Args args(words, {"help", "csv"});
-    if (args.has("help")) {
-        std::fputs(kReviewQueueHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("review-queue"));
     const auto dataDir = std::filesystem::u8path(args.required("data"));
     const auto auditDir = std::filesystem::u8path(args.required("audit"));
-    const std::string orderName = args.value("order").value_or("score");
+    const std::string orderName = *args.value("order");
     const auto codesArg = args.value("codes");
     const auto reviewArg = args.value("review");
     const std::string reason = args.value("reason").value_or("");
-    const int limit = args.intValue("limit", 50);
+    const int limit = args.intValue("limit");
     const bool csv = args.has("csv");
     args.rejectUnknown();
     const auto order = parseReviewOrder(orderName);
@@ -277,11 +196,7 @@ int runReviewQueue(const std::vector<std::string>& words)
 
 int runExport(const std::vector<std::string>& words)
 {
-    const Args args(words, {"help", "quality"});
-    if (args.has("help")) {
-        std::fputs(kExportHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("export"));
     const auto data = std::filesystem::u8path(args.required("data"));
     const auto out = std::filesystem::u8path(args.required("out"));
     const bool quality = args.has("quality");

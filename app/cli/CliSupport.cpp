@@ -9,22 +9,32 @@
 
 namespace faceatlas::cli {
 
-Args::Args(const std::vector<std::string>& words, std::vector<std::string> flags)
+Args::Args(const std::vector<std::string>& words, const CommandSpec& command)
+    : m_command(command)
 {
     for (size_t i = 0; i < words.size(); ++i) {
         const std::string& word = words[i];
         if (word.rfind("--", 0) != 0 || word.size() < 3)
             throw UsageError("unexpected argument '" + word + "'");
         std::string name = word.substr(2);
-        std::string value;
+        std::optional<std::string> attached;
         if (const auto eq = name.find('='); eq != std::string::npos) {
-            value = name.substr(eq + 1);
+            attached = name.substr(eq + 1);
             name.resize(eq);
-        } else if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
+        }
+        const OptionSpec* option = findOption(command, name);
+        if (!option)
+            throw UsageError("unknown option --" + name + " (see 'faceatlas-cli " + command.name + " --help')");
+        std::string value;
+        if (attached) {
+            if (option->value.empty())
+                throw UsageError("option --" + name + " takes no value");
+            value = *attached;
+        } else if (option->value.empty()) {
             value = "1";
         } else {
             if (i + 1 >= words.size())
-                throw UsageError("option --" + name + " needs a value");
+                throw UsageError("option --" + name + " needs a value (" + option->value + ")");
             value = words[++i];
         }
         m_values[name] = value;
@@ -33,8 +43,18 @@ Args::Args(const std::vector<std::string>& words, std::vector<std::string> flags
     }
 }
 
+const OptionSpec& Args::declared(const std::string& name) const
+{
+    const OptionSpec* option = findOption(m_command, name);
+    if (!option)
+        throw std::logic_error("faceatlas-cli " + m_command.name + " reads --" + name
+                               + ", which its entry in the command table does not list");
+    return *option;
+}
+
 std::vector<std::string> Args::values(const std::string& name) const
 {
+    declared(name);
     const auto it = m_all.find(name);
     if (it == m_all.end())
         return {};
@@ -44,6 +64,7 @@ std::vector<std::string> Args::values(const std::string& name) const
 
 bool Args::has(const std::string& name) const
 {
+    declared(name);
     const auto it = m_values.find(name);
     if (it == m_values.end())
         return false;
@@ -53,9 +74,10 @@ bool Args::has(const std::string& name) const
 
 std::optional<std::string> Args::value(const std::string& name) const
 {
+    const OptionSpec& option = declared(name);
     const auto it = m_values.find(name);
     if (it == m_values.end())
-        return std::nullopt;
+        return option.fallback.empty() ? std::nullopt : std::optional<std::string>(option.fallback);
     m_used[name] = true;
     return it->second;
 }
@@ -68,49 +90,55 @@ std::string Args::required(const std::string& name) const
     return *v;
 }
 
-int Args::intValue(const std::string& name, int fallback) const
+std::string Args::number(const std::string& name) const
 {
-    const long long v = longValue(name, fallback);
+    const auto v = value(name);
+    if (!v)
+        throw std::logic_error("faceatlas-cli " + m_command.name + " reads --" + name
+                               + " as a number, but it was not given and the command table gives no default");
+    return *v;
+}
+
+int Args::intValue(const std::string& name) const
+{
+    const long long v = longValue(name);
     if (v < -2147483647LL || v > 2147483647LL)
         throw UsageError("--" + name + ": " + std::to_string(v) + " is out of range");
     return static_cast<int>(v);
 }
 
-long long Args::longValue(const std::string& name, long long fallback) const
+long long Args::longValue(const std::string& name) const
 {
-    const auto v = value(name);
-    if (!v)
-        return fallback;
+    const std::string v = number(name);
     try {
         size_t used = 0;
-        const long long n = std::stoll(*v, &used);
-        if (used == v->size())
+        const long long n = std::stoll(v, &used);
+        if (used == v.size())
             return n;
     } catch (const std::exception&) {
     }
-    throw UsageError("--" + name + ": '" + *v + "' is not a whole number");
+    throw UsageError("--" + name + ": '" + v + "' is not a whole number");
 }
 
-double Args::doubleValue(const std::string& name, double fallback) const
+double Args::doubleValue(const std::string& name) const
 {
-    const auto v = value(name);
-    if (!v)
-        return fallback;
+    const std::string v = number(name);
     try {
         size_t used = 0;
-        const double d = std::stod(*v, &used);
-        if (used == v->size() && !std::isnan(d))
+        const double d = std::stod(v, &used);
+        if (used == v.size() && !std::isnan(d))
             return d;
     } catch (const std::exception&) {
     }
-    throw UsageError("--" + name + ": '" + *v + "' is not a number");
+    throw UsageError("--" + name + ": '" + v + "' is not a number");
 }
 
 void Args::rejectUnknown() const
 {
     for (const auto& [name, used] : m_used)
         if (!used)
-            throw UsageError("unknown option --" + name + " (see --help)");
+            throw UsageError("option --" + name + " does nothing with the other options given (see 'faceatlas-cli "
+                             + m_command.name + " --help')");
 }
 
 ProgressBar::ProgressBar(bool wanted)

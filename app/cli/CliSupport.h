@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cli/reference/CommandSpec.h"
 #include "util/CancelToken.h"
 
 #include <map>
@@ -15,24 +16,35 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-/** The options of one command: `--name value`, `--name=value` and `--flag`. */
+/**
+ * The options of one command, read against its entry in the command table (reference/CommandSpec):
+ * `--name value`, `--name=value` and `--flag`. An option the table does not list is a UsageError;
+ * the command reading one it does not list, or a number with no default and not given, is a
+ * std::logic_error (a mistake of ours, not of the user). Defaults come from the table only.
+ */
 class Args {
 public:
-    /** `flags` lists the options that take no value. */
-    Args(const std::vector<std::string>& words, std::vector<std::string> flags);
+    Args(const std::vector<std::string>& words, const CommandSpec& command);
 
+    /** Given on the command line. */
     bool has(const std::string& name) const;
+    /** The value given, else the table's default, else none. */
     std::optional<std::string> value(const std::string& name) const;
     std::string required(const std::string& name) const;
     /** Every value of an option given several times, in order (value() gives the last). */
     std::vector<std::string> values(const std::string& name) const;
-    int intValue(const std::string& name, int fallback) const;
-    long long longValue(const std::string& name, long long fallback) const;
-    double doubleValue(const std::string& name, double fallback) const;
-    /** Throws UsageError naming the first option that no call above asked for. */
+    int intValue(const std::string& name) const;
+    long long longValue(const std::string& name) const;
+    double doubleValue(const std::string& name) const;
+    /** Throws UsageError naming the first option given that no call above asked for. */
     void rejectUnknown() const;
 
 private:
+    const OptionSpec& declared(const std::string& name) const;
+    /** value(), or a logic_error when there is none. */
+    std::string number(const std::string& name) const;
+
+    const CommandSpec& m_command;
     std::map<std::string, std::string> m_values;
     std::map<std::string, std::vector<std::string>> m_all;
     mutable std::map<std::string, bool> m_used;

@@ -28,4 +28,7 @@ int runSlices(const std::vector<std::string>& words);
 int runHistory(const std::vector<std::string>& words);
 int runDiff(const std::vector<std::string>& words);
 
+/** What `slices --help --data PREPARED` adds to the table's help: the preparation's CSV columns. */
+std::string slicesHelpColumns(const std::vector<std::string>& words);
+
 } // namespace faceatlas::cli

@@ -47,68 +47,6 @@ nlohmann::json recordJson(const Record& r, SourceKind kind)
     return j;
 }
 
-const char* kInspectHelp = R"(usage: faceatlas-cli inspect --source SPEC [--head N] [--json]
-
-Reads a dataset's metadata (no images) and prints the record count and the first N records.
-
-  --source SPEC   imdb-wiki:PATH.mat | utkface:DIR | csv:FILE | folder:DIR | demo[:N]
-  --head N        records to show (default 10)
-  --json          one JSON object for the dataset, then one per record (JSON lines);
-                  scores that are not finite are written as "-inf" / "nan" as in IMDB-WIKI
-)";
-
-const char* kPrepareHelp = R"(usage: faceatlas-cli prepare --source SPEC --out DIR [options]
-
-Cleans a dataset the capstone's way, splits and resamples it, and stores its images resized to
-S x S in DIR (a memory-mapped cache that training reads without decoding).
-
-  --source SPEC           imdb-wiki:PATH.mat | utkface:DIR | csv:FILE | folder:DIR | demo[:N]
-  --out DIR               the prepared dataset folder: new, empty, or an earlier preparation
-                          (written beside it and swapped in; its images are reused when they match)
-  --force                 replace a FaceAtlas folder of another kind at --out (a folder
-                          FaceAtlas did not write, or one holding the inputs, is always refused)
-  --size S                image side in pixels (default 64; 150 reproduces the capstone)
-  --framing aligned|centre-crop
-                          aligned (default; the demo: centre-crop): dlib's face detector and 68
-                          landmarks turn, scale and shift each face to one template, so faces from
-                          any source are framed alike; a face not found is centre-cropped, its face
-                          score -Inf. centre-crop: the centred square, no detection
-  --faces best|every      aligned, photos (not IMDB-WIKI): the best face of each picture (default),
-                          or every face found, one record each (a group photo gives several; the
-                          picture's labels go to its best face only; files name them PATH#faceN)
-  --min-face-score X      drop IMDB-WIKI faces scored below X by its metadata (default 1.0; -Inf
-                          is always dropped)
-  --min-detector-score X  for other sources, aligned: drop faces FaceAtlas's detector found with a
-                          confidence below X (dlib's HOG, about 0-3; default 0 drops only images
-                          where no face was found)
-  --no-face-score-filter  keep every face score (even -Inf: faces not found are then centre-cropped)
-  --keep-multiple-faces   keep images where a second face was found (IMDB-WIKI's metadata, else
-                          the aligned framing's detector)
-  --age-min A, --age-max B  keep ages in [A, B] (default 15 and 65)
-  --no-age-filter         keep every age
-  --min-image-size P      drop images smaller than P x P (default 90; 0 keeps all)
-  --max-yaw D             drop faces turned further than D degrees, by the detector's rough yaw
-                          estimate, which tops out near 34 for a profile (0 keeps all; default 25)
-  --min-face-size P       drop faces whose box is narrower than P pixels of their picture (0 keeps
-                          all; default 32)
-  --val-fraction F        validation share (default 0.2), or
-  --val-count N           an exact validation size
-  --balance age|none      resample the training set to balance ages (default age)
-  --balance-size N        training set size after resampling (default: unchanged)
-  --seed N                split and resampling seed (default 42)
-  --threads T             decoding threads (default: all cores)
-  --review FILE           apply a review file (path,action,old,new,reason,time): its excluded faces
-                          are a cleaning step, its corrected ages and genders replace the labels
-  --min-sharpness X, --min-brightness X, --max-brightness X, --min-contrast X, --max-brisque X
-                          the quality steps, off by default, after the others: drop stored faces
-                          whose quality column (measured on the stored face, see 'export
-                          --quality') is below or above X; the report counts each
-  --keep-earlier          keep the preparation --out holds as a version (in the versions/ folder
-                          beside --out, as hard links) when this one replaces it; 'history'
-                          lists the versions, 'diff' compares two, 'history --remove' removes one
-  --json                  print the report as one JSON object
-)";
-
 void printPrepareReport(const PrepareReport& r)
 {
     std::printf("source: %s\nrecords read: %zu", r.source.c_str(), r.recordsRead);
@@ -174,13 +112,9 @@ void printPrepareReport(const PrepareReport& r)
 
 int runInspect(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help"});
-    if (args.has("help")) {
-        std::fputs(kInspectHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("inspect"));
     const std::string spec = args.required("source");
-    const int head = args.intValue("head", 10);
+    const int head = args.intValue("head");
     const bool json = args.has("json");
     args.rejectUnknown();
     if (head < 0)
@@ -219,18 +153,14 @@ int runInspect(const std::vector<std::string>& words)
 
 int runPrepare(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help", "keep-multiple-faces", "no-face-score-filter", "no-age-filter", "force",
-                            "keep-earlier"});
-    if (args.has("help")) {
-        std::fputs(kPrepareHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("prepare"));
     PrepareParams params;
     params.source = args.required("source");
     params.outDir = std::filesystem::u8path(args.required("out"));
     params.force = args.has("force");
-    params.size = args.intValue("size", 64);
-    params.threads = args.intValue("threads", 0);
+    params.size = args.intValue("size");
+    if (args.has("threads"))
+        params.threads = args.intValue("threads");
     if (const auto framing = args.value("framing")) {
         try {
             params.framing = parseFraming(*framing);
@@ -238,37 +168,37 @@ int runPrepare(const std::vector<std::string>& words)
             throw UsageError(std::string("--framing: ") + e.what());
         }
     }
-    const std::string faces = args.value("faces").value_or("best");
+    const std::string faces = *args.value("faces");
     if (faces != "best" && faces != "every")
         throw UsageError("--faces must be 'best' or 'every', not '" + faces + "'");
     params.everyFace = faces == "every";
     CleaningOptions& c = params.cleaning;
-    c.minFaceScore = args.doubleValue("min-face-score", c.minFaceScore);
-    c.minDetectorScore = args.doubleValue("min-detector-score", c.minDetectorScore);
+    c.minFaceScore = args.doubleValue("min-face-score");
+    c.minDetectorScore = args.doubleValue("min-detector-score");
     c.filterFaceScore = !args.has("no-face-score-filter");
     c.dropMultipleFaces = !args.has("keep-multiple-faces");
-    c.ageMin = args.intValue("age-min", c.ageMin);
-    c.ageMax = args.intValue("age-max", c.ageMax);
+    c.ageMin = args.intValue("age-min");
+    c.ageMax = args.intValue("age-max");
     c.filterAge = !args.has("no-age-filter");
-    c.minImageSize = args.intValue("min-image-size", c.minImageSize);
-    c.maxYaw = args.doubleValue("max-yaw", c.maxYaw);
-    c.minFaceSize = args.intValue("min-face-size", c.minFaceSize);
+    c.minImageSize = args.intValue("min-image-size");
+    c.maxYaw = args.doubleValue("max-yaw");
+    c.minFaceSize = args.intValue("min-face-size");
     if (!(c.maxYaw >= 0) || c.minFaceSize < 0)
         throw UsageError("--max-yaw and --min-face-size take 0 (off) or a positive number");
-    if (args.value("val-fraction") && args.value("val-count"))
+    if (args.has("val-fraction") && args.has("val-count"))
         throw UsageError("give --val-fraction or --val-count, not both");
-    c.valFraction = args.doubleValue("val-fraction", c.valFraction);
-    c.valCount = args.longValue("val-count", -1);
-    const std::string balance = args.value("balance").value_or("age");
+    c.valFraction = args.doubleValue("val-fraction");
+    c.valCount = args.has("val-count") ? args.longValue("val-count") : -1;
+    const std::string balance = *args.value("balance");
     if (balance != "age" && balance != "none")
         throw UsageError("--balance must be 'age' or 'none', not '" + balance + "'");
     c.balanceAges = balance == "age";
-    c.balanceSize = args.longValue("balance-size", 0);
-    c.seed = static_cast<std::uint64_t>(args.longValue("seed", static_cast<long long>(c.seed)));
+    c.balanceSize = args.has("balance-size") ? args.longValue("balance-size") : 0;
+    c.seed = static_cast<std::uint64_t>(args.longValue("seed"));
     params.review = std::filesystem::u8path(args.value("review").value_or(""));
     for (size_t s = 0; s < kQualityStepCount; ++s)
-        if (args.value(qualitySteps()[s].option)) {
-            const double threshold = args.doubleValue(qualitySteps()[s].option, 0);
+        if (args.has(qualitySteps()[s].option)) {
+            const double threshold = args.doubleValue(qualitySteps()[s].option);
             if (!std::isfinite(threshold))
                 throw UsageError(std::string("--") + qualitySteps()[s].option + " takes a finite number");
             params.quality.threshold[s] = threshold;

@@ -14,27 +14,12 @@
 
 namespace faceatlas::cli {
 
-namespace {
-
-const char* kDemoHelp = R"(usage: faceatlas-cli demo [--out DIR] [--faces N] [--epochs E]
-
-Runs the whole pipeline on the built-in synthetic faces: prepare (cleaning, split, resampling,
-image cache), train the age model and the autoencoder, encode, cluster the codes, and report.
-Everything lands in DIR (default ./faceatlas-demo); look at DIR/clusters/galleries/*.png.
-)";
-
-} // namespace
-
 int runDemo(const std::vector<std::string>& words)
 {
-    const Args args(words, {"help"});
-    if (args.has("help")) {
-        std::fputs(kDemoHelp, stdout);
-        return 0;
-    }
-    const auto out = std::filesystem::u8path(args.value("out").value_or("faceatlas-demo"));
-    const int faces = args.intValue("faces", 2000);
-    const int epochs = args.intValue("epochs", 6);
+    const Args args(words, commandSpec("demo"));
+    const auto out = std::filesystem::u8path(*args.value("out"));
+    const int faces = args.intValue("faces");
+    const int epochs = args.intValue("epochs");
     args.rejectUnknown();
     const CancelToken cancel = installInterruptHandler();
     ProgressBar bar;

@@ -14,35 +14,6 @@ namespace faceatlas::cli {
 
 namespace {
 
-const char* kHistoryHelp = R"(usage: faceatlas-cli history --data PREPARED [--remove DIR] [--json]
-
-Lists the versions of the source PREPARED was prepared from, oldest first: every preparation of
-that source beside PREPARED (the workspace's prepared/ folder) and the earlier ones kept in its
-versions/ folder (the window keeps a preparation it replaces; 'prepare --keep-earlier' does too):
-when, the settings, the review decisions applied, the counts, and the disk each holds (files
-shared with another version, an image cache a later one reused, are freed with the last).
-
-  --data PREPARED  a prepared dataset folder
-  --remove DIR     remove the preparation in DIR (one of the list, or any FaceAtlas preparation):
-                   only the files FaceAtlas wrote there, then the folder if nothing else is in it.
-                   Refused for a folder that is not a FaceAtlas preparation and for PREPARED itself
-  --json           one JSON object: {"versions": [...]} (and "removed" with --remove)
-)";
-
-const char* kDiffHelp = R"(usage: faceatlas-cli diff A B [--out DIR] [--json]
-
-Which faces were removed, added or relabelled from preparation A to preparation B of one source,
-and by what: a review decision (an exclusion, a corrected age or gender), a cleaning step (the step
-and its setting), or the source itself. Faces are matched by their source path (PATH#faceN for
-one of several faces of a photo). Prints a summary.
-
-  A, B        two prepared dataset folders of the same source (see 'history')
-  --out DIR   write diff.csv (path,change,cause,detail,old_age,new_age,old_gender,new_gender)
-              and diff.json (both versions, counts by change and cause, every change): a new or
-              empty folder, or an earlier diff
-  --json      print diff.json instead of the summary
-)";
-
 nlohmann::json versionJson(const PreparationVersion& v)
 {
     return {{"dir", displayPath(v.dir)},
@@ -68,11 +39,7 @@ nlohmann::json versionJson(const PreparationVersion& v)
 
 int runHistory(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help"});
-    if (args.has("help")) {
-        std::fputs(kHistoryHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("history"));
     const std::filesystem::path data = std::filesystem::u8path(args.required("data"));
     const std::optional<std::string> remove = args.value("remove");
     const bool json = args.has("json");
@@ -132,11 +99,7 @@ int runDiff(const std::vector<std::string>& words)
     for (const auto& w : words)
         (w.rfind("--", 0) == 0 || !options.empty() ? options : paths).push_back(w);
     // An option's value is a word too: it follows its option into `options`.
-    const Args args(options, {"json", "help"});
-    if (args.has("help")) {
-        std::fputs(kDiffHelp, stdout);
-        return 0;
-    }
+    const Args args(options, commandSpec("diff"));
     const std::optional<std::string> out = args.value("out");
     const bool json = args.has("json");
     args.rejectUnknown();

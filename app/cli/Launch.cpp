@@ -122,11 +122,15 @@ DistConfig distConfig(const Args& args)
     DistConfig c;
     c.iface = args.value("dist-iface").value_or("");
     c = distConfigFromEnvironment(c);
-    c.rank = args.intValue("rank", c.rank);
-    c.worldSize = args.intValue("world-size", c.worldSize);
+    // The environment's values unless an option overrides them; the timeout's default is the table's.
+    if (args.has("rank"))
+        c.rank = args.intValue("rank");
+    if (args.has("world-size"))
+        c.worldSize = args.intValue("world-size");
     c.masterAddr = args.value("master-addr").value_or(c.masterAddr);
-    c.masterPort = args.intValue("master-port", c.masterPort);
-    c.timeoutSeconds = args.intValue("dist-timeout", c.timeoutSeconds);
+    if (args.has("master-port"))
+        c.masterPort = args.intValue("master-port");
+    c.timeoutSeconds = args.intValue("dist-timeout");
     try {
         checkDistConfig(c);
     } catch (const Error& e) {
@@ -162,7 +166,7 @@ std::vector<std::string> rankWords(const std::string& command, const std::vector
 
 int processCount(const Args& args, const DistConfig& dist)
 {
-    const int processes = args.intValue("nproc", 1);
+    const int processes = args.intValue("nproc");
     if (processes < 1 || processes > 256)
         throw UsageError("--nproc must be 1 to 256 processes");
     if (processes > 1 && dist.distributed())

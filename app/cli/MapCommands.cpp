@@ -26,52 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-const char* kMapHelp =
-    R"(usage: faceatlas-cli map --codes CODES --out DIR [--method pca|neighbors] [--neighbors K] [--seed S]
-                        [--min-dist D] [--epochs E] [--knn exact|hnsw|auto] [--knn-dims auto|all|N]
-                        [--threads T] [--device auto|cpu|cuda] [--json]
-
-A 2-D map of the codes. DIR receives map.csv (path,x,y,preserved: one row per code, in code order;
-preserved is the share of the face's 10 nearest codes that are among its 10 nearest points on the
-map) and map.json (method, every setting, seconds, the mean preservation, and the neighbour recall
-on a sample of 1,000 faces, computed exactly on both sides).
-
-  --method M          neighbors: a UMAP-like neighbour embedding (k-nearest-neighbour graph, layout
-                      by SGD with negative sampling; the default), or pca: the first two principal
-                      components (seconds)
-  --neighbors K       the neighbourhood's size, 2-200 (default 15); as umap-learn's n_neighbors it
-                      counts the face itself, so the graph holds K-1 other faces
-  --min-dist D        how tightly neighbours may pack on the map, 0-1 (UMAP's min_dist; default 0.1)
-  --epochs E          the layout's epochs, 1-5000 (default: 500 up to 10,000 faces, 200 up to
-                      100,000, then 120)
-  --knn K             the neighbour graph: exact (blocked matrix products), hnsw (approximate, an
-                      HNSW index; map.json records its recall against the exact search) or auto
-                      (hnsw from 50,000 faces; the default)
-  --knn-dims D        the space the graph is searched in: all (every dimension of the codes), N (the
-                      top N principal components), or auto (the default: with hnsw, the top 64 when
-                      they hold 95% of the variance, else all; map.json records which and the share)
-  --seed S            the layout's seed; the same seed gives the same map (default 1)
-  --threads T         threads for the neighbour search and the layout, 1-64 (default 1: the same seed
-                      gives the same map; more is faster, about 1.7x on two cores, but the map then
-                      differs a little from run to run)
-  --device D          auto, cpu or cuda for the matrix products (default auto)
-  --json              print map.json
-  --force             replace a FaceAtlas folder of another kind at --out (one FaceAtlas
-                      did not write, or one holding the inputs, is always refused)
-)";
-
-const char* kSimilarHelp = R"(usage: faceatlas-cli similar --codes CODES (--path P | --image FILE) [--k K] [--json]
-
-The K nearest faces in code space (Euclidean distance), nearest first, as path,distance lines.
-
-  --path P            a face of the codes, as its path appears in map.csv or assignments.csv
-                      (the face itself is left out)
-  --image FILE        any image file: framed as the run's training faces were (aligned or
-                      centre-cropped) and encoded with the codes' autoencoder run
-  --k K               how many faces (default 10)
-  --json              one JSON object: the query and the faces with their distances
-)";
-
 std::string number(float v)
 {
     char buf[32];
@@ -83,23 +37,21 @@ std::string number(float v)
 
 int runMap(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help", "force"});
-    if (args.has("help")) {
-        std::fputs(kMapHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("map"));
     const auto codesDir = std::filesystem::u8path(args.required("codes"));
     const auto out = std::filesystem::u8path(args.required("out"));
-    const std::string method = args.value("method").value_or("neighbors");
+    const std::string method = *args.value("method");
     EmbeddingParams p;
-    p.neighbors = args.intValue("neighbors", 15);
-    p.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
-    p.minDist = args.doubleValue("min-dist", 0.1);
-    p.epochs = args.intValue("epochs", 0);
-    p.knn = args.value("knn").value_or("auto");
-    const std::string knnDims = args.value("knn-dims").value_or("auto");
-    p.threads = args.intValue("threads", 1);
-    const std::string deviceName = args.value("device").value_or("auto");
+    p.neighbors = args.intValue("neighbors");
+    p.seed = static_cast<std::uint64_t>(args.longValue("seed"));
+    p.minDist = args.doubleValue("min-dist");
+    p.epochs = 0; // embeddingEpochsFor(N)
+    if (args.has("epochs"))
+        p.epochs = args.intValue("epochs");
+    p.knn = *args.value("knn");
+    const std::string knnDims = *args.value("knn-dims");
+    p.threads = args.intValue("threads");
+    const std::string deviceName = *args.value("device");
     const bool jsonOut = args.has("json");
     const bool force = args.has("force");
     args.rejectUnknown();
@@ -109,7 +61,7 @@ int runMap(const std::vector<std::string>& words)
         throw UsageError("--neighbors must be between 2 and 200");
     if (!(p.minDist >= 0 && p.minDist <= 1))
         throw UsageError("--min-dist must be between 0 and 1");
-    if (args.value("epochs") && (p.epochs < 1 || p.epochs > 5000))
+    if (args.has("epochs") && (p.epochs < 1 || p.epochs > 5000))
         throw UsageError("--epochs must be between 1 and 5000");
     if (p.threads < 1 || p.threads > 64)
         throw UsageError("--threads must be between 1 and 64");
@@ -162,15 +114,11 @@ int runMap(const std::vector<std::string>& words)
 
 int runSimilar(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help"});
-    if (args.has("help")) {
-        std::fputs(kSimilarHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("similar"));
     const auto codesDir = std::filesystem::u8path(args.required("codes"));
     const auto path = args.value("path");
     const auto image = args.value("image");
-    const int k = args.intValue("k", 10);
+    const int k = args.intValue("k");
     const bool jsonOut = args.has("json");
     args.rejectUnknown();
     if (path.has_value() == image.has_value())

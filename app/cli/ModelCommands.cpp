@@ -28,66 +28,6 @@ namespace {
 
 using nlohmann::json;
 
-const char* kEvaluateHelp = R"(usage: faceatlas-cli evaluate --run RUN[,RUN...] --data PREPARED[,PREPARED...]
-                             [--split val|train|all] [--device auto|cpu|cuda] [--json]
-
-Mean absolute error of an age model beside the baseline that always predicts the median age of
-the run's training set, overall and per age decade. With several runs or preparations (joined by
-commas), a matrix: every run on every preparation, with n, MAE, signed bias (predicted - true),
-the baseline and the framing of the model's and the data's faces; a cell that cannot be measured
-(another image size) says why and the others still run.
-)";
-
-const char* kPredictHelp =
-    R"(usage: faceatlas-cli predict --run RUN --data PREPARED --out FILE.csv [--split all|val|train]
-                            [--device auto|cpu|cuda]
-
-Writes path,age,predicted_age,predicted_sd for every record (default: all). predicted_sd is the
-model's calibrated spread in years: predicted_age +- 1.28 x predicted_sd is its 80% interval
-(empty for a run trained before calibration).
-)";
-
-const char* kEncodeHelp =
-    R"(usage: faceatlas-cli encode --run RUN --data PREPARED --out CODES [--device D] [--threads T]
-                            [--force] [--nproc N | --rank R --world-size W ...]
-
-Encodes every record with a trained autoencoder into CODES: an N x D float32 matrix (codes.f32,
-memory-mappable), its records (records.bin) and codes.json. CODES must be new, empty or earlier
-codes: the new codes are written beside it and swapped in, so a map or clustering reading the
-earlier ones keeps them, and a failed encode leaves them as they were.
-
-  --device D          auto, cpu or cuda (default auto)
-  --threads T         CPU threads (default: all cores)
-  --force             replace a FaceAtlas folder of another kind at --out (one FaceAtlas
-                      did not write, or one holding the inputs, is always refused)
-  --nproc N           encode on N processes of this machine, each its share of the batches (the
-                      same codes.f32, byte for byte, as one process)
-  --rank R, --world-size W, --master-addr HOST, --master-port P, --dist-iface NAME, --dist-timeout S
-                      this process's place in a job another launcher started, as for train (every
-                      process must see CODES's parent folder at the same path)
-)";
-
-std::string summaryHelp()
-{
-    return "usage: faceatlas-cli summary --model MODEL [--size S]\n\n"
-           "Prints the model's layers with output shapes and parameter counts, like Keras's model.summary().\n"
-           "MODEL is one of:\n\n"
-           + modelKindLines();
-}
-
-const char* kRunsHelp = R"(usage: faceatlas-cli runs [--dir DIR] [--json]
-
-Lists the training runs of the workspace (and any run folders directly under DIR).
-)";
-
-const char* kConvertCheckpointHelp = R"(usage: faceatlas-cli convert-checkpoint FILE...
-
-Converts checkpoints (last.pt, best.pt) written by an earlier FaceAtlas into the current, data-only
-format, in place; each original is kept as FILE.old. The old format is a TorchScript archive, and
-reading it runs code stored in the file: convert only files you trust. The run's metrics.csv
-beside a checkpoint becomes its history, so that --resume works on a converted run.
-)";
-
 std::string shapeText(const std::vector<int64_t>& shape)
 {
     std::string text = "(None";
@@ -138,19 +78,6 @@ nlohmann::json epochJson(const EpochMetrics& m, bool ageModel)
         j["val_psnr"] = num(m.valPsnr);
     }
     return j;
-}
-
-/** The model kinds for a help text: one line each, from the table. */
-std::string modelKindLines(std::optional<ModelRole> role)
-{
-    std::string lines;
-    for (const ModelKindInfo& k : modelKinds())
-        if (!role || k.role == *role) {
-            char line[400];
-            std::snprintf(line, sizeof line, "  %-14s %s\n", k.name, k.title);
-            lines += line;
-        }
-    return lines;
 }
 
 /**
@@ -239,15 +166,11 @@ int runEvaluateMatrix(const std::vector<std::filesystem::path>& runs, const std:
 
 int runEvaluate(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help"});
-    if (args.has("help")) {
-        std::fputs(kEvaluateHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("evaluate"));
     const auto runs = commaList(args.required("run"));
     const auto datas = commaList(args.required("data"));
-    const Split split = parseSplit(args.value("split").value_or("val"));
-    const std::string device = args.value("device").value_or("auto");
+    const Split split = parseSplit(*args.value("split"));
+    const std::string device = *args.value("device");
     const bool jsonOut = args.has("json");
     args.rejectUnknown();
     if (runs.empty() || datas.empty())
@@ -292,16 +215,12 @@ int runEvaluate(const std::vector<std::string>& words)
 
 int runPredict(const std::vector<std::string>& words)
 {
-    const Args args(words, {"help"});
-    if (args.has("help")) {
-        std::fputs(kPredictHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("predict"));
     const auto runDir = std::filesystem::u8path(args.required("run"));
     const auto dataDir = std::filesystem::u8path(args.required("data"));
     const auto out = std::filesystem::u8path(args.required("out"));
-    const Split split = parseSplit(args.value("split").value_or("all"));
-    const std::string device = args.value("device").value_or("auto");
+    const Split split = parseSplit(*args.value("split"));
+    const std::string device = *args.value("device");
     args.rejectUnknown();
     LoadedModel loaded = loadRunModel(runDir);
     const PreparedDataset data = PreparedDataset::open(dataDir);
@@ -334,17 +253,15 @@ int runPredict(const std::vector<std::string>& words)
 
 int runEncode(const std::vector<std::string>& words)
 {
-    const Args args(words, {"help", "force"});
-    if (args.has("help")) {
-        std::fputs(kEncodeHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("encode"));
     const auto runDir = std::filesystem::u8path(args.required("run"));
     const auto dataDir = std::filesystem::u8path(args.required("data"));
     const auto out = std::filesystem::u8path(args.required("out"));
-    const std::string device = args.value("device").value_or("auto");
+    const std::string device = *args.value("device");
     const bool force = args.has("force");
-    const int threads = args.intValue("threads", 0);
+    int threads = 0; // all cores
+    if (args.has("threads"))
+        threads = args.intValue("threads");
     const DistConfig dist = distConfig(args);
     const int processes = processCount(args, dist);
     args.rejectUnknown();
@@ -374,10 +291,6 @@ int runConvertCheckpoint(const std::vector<std::string>& words)
 {
     std::vector<std::filesystem::path> files;
     for (const auto& word : words) {
-        if (word == "--help") {
-            std::fputs(kConvertCheckpointHelp, stdout);
-            return 0;
-        }
         if (word.rfind("--", 0) == 0)
             throw UsageError("unknown option " + word + " (see --help)");
         files.push_back(std::filesystem::u8path(word));
@@ -399,13 +312,9 @@ int runConvertCheckpoint(const std::vector<std::string>& words)
 
 int runSummary(const std::vector<std::string>& words)
 {
-    const Args args(words, {"help"});
-    if (args.has("help")) {
-        std::fputs(summaryHelp().c_str(), stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("summary"));
     const ModelKind kind = parseModelKind(args.required("model"));
-    const int size = args.intValue("size", 64);
+    const int size = args.intValue("size");
     args.rejectUnknown();
     const auto rows = summarize(kind, size);
     const std::string rule(78, '_'), thick(78, '=');
@@ -430,11 +339,7 @@ int runSummary(const std::vector<std::string>& words)
 
 int runRuns(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help"});
-    if (args.has("help")) {
-        std::fputs(kRunsHelp, stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("runs"));
     std::optional<std::filesystem::path> dir;
     if (auto d = args.value("dir"))
         dir = std::filesystem::u8path(*d);

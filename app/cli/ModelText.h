@@ -12,7 +12,4 @@ namespace faceatlas::cli {
 /** One epoch's metrics as a JSON object (NaN as null): `train --json` and `runs --json`. */
 nlohmann::json epochJson(const EpochMetrics& m, bool ageModel);
 
-/** The model kinds for a help text: one line each, from the table (of one role when given). */
-std::string modelKindLines(std::optional<ModelRole> role = std::nullopt);
-
 } // namespace faceatlas::cli

@@ -26,57 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-/** The command's help; `columns`: the further CSV columns of the preparation --data names, if any. */
-std::string slicesHelp(const std::vector<std::string>& columns)
-{
-    std::string help =
-        R"(usage: faceatlas-cli slices --run RUN --data PREPARED --out DIR [--by A[,B]]... [--split val|all]
-                           [--boot N] [--seed S] [--min-n N] [--clusters DIR] [--audit DIR] [--device D]
-                           [--json]
-
-An age model's error by slice: for each group of faces, the number of faces, the mean absolute
-error (MAE) and the signed bias (mean of predicted - true, negative: read too young), each with a
-95% percentile-bootstrap interval (each slice resampled within itself, seeded), the MAE of always
-predicting the training set's median age on that slice (the baseline), and the MAE with every
-age-year cell of the slice weighted equally (as NIST's age-estimation evaluation reports it).
-Slices under --min-n faces are flagged "small", never hidden. Also, per grouping, the gap between
-the best and the worst slice with its interval. DIR (new, empty or an earlier slice report)
-receives slices.csv (by,slice,n,mae,mae_lo,mae_hi,bias,bias_lo,bias_hi,baseline_mae,
-equal_weight_mae,flag,audit_flagged,audit_share; the last two empty without --audit) and
-slices.json (the run, the data's fingerprint, the settings, the rows, the gaps and the audit).
-
-  --by A or A,B     a grouping: one attribute, or two joined by a comma for their intersections;
-                    repeat --by for several (default: gender, race and age_decade, each alone)
-  --split S         val (default; the faces the model did not train on) or all
-  --boot N          bootstrap resamples (default 1000; 0: no intervals)
-  --seed S          of the resampling (default 1)
-  --min-n N         flag slices with fewer faces (default 30)
-  --clusters DIR    a clustering of PREPARED (faceatlas-cli cluster --out DIR): makes --by cluster
-                    possible; a clustering of another preparation is refused (one made before
-                    FaceAtlas recorded which preparation it clustered: matched by paths, with a note)
-  --audit DIR       a label audit of PREPARED (faceatlas-cli audit --out DIR): per slice, how many
-                    faces it flags (audit_flagged, audit_share), so a slice's error can be told
-                    apart from its labels'; an audit of another preparation is refused
-  --device D        auto, cpu or cuda (default auto)
-  --json            print slices.json on stdout as well
-
-attributes:
-)";
-    for (const SliceAttribute& a : sliceAttributes())
-        help += "  " + std::string(a.name) + std::string(14 - std::min<size_t>(13, std::string(a.name).size()), ' ')
-                + a.description + "\n";
-    help += "  cluster       the face's cluster in --clusters DIR (outside its clustered faces: unknown)\n";
-    for (const QualityColumn& q : qualityColumns())
-        help += "  " + std::string(q.name) + std::string(14 - std::min<size_t>(13, std::string(q.name).size()), ' ')
-                + "the quartile of the face's " + q.name + " among PREPARED's faces (q1 lowest .. q4 highest;\n"
-                + "                a quality column prepare measured on the stored face)\n";
-    help += "  COLUMN        a further column of a CSV source that PREPARED kept (as text; its columns are\n"
-            "                listed here when --data is given with --help)\n";
-    for (const std::string& name : columns)
-        help += "    " + name + "\n";
-    return help;
-}
-
 /**
  * --by values: "gender" or "gender,race"; each checked against the attribute table, or one of
  * `given` (attributes the command's options supply, as "cluster" with --clusters).
@@ -273,29 +222,44 @@ json slicesManifest(const SliceJobResult& result, const SliceSettings& settings,
 
 } // namespace
 
+std::string slicesHelpColumns(const std::vector<std::string>& words)
+{
+    std::vector<std::string> rest;
+    for (const std::string& word : words)
+        if (word != "--help" && word != "-h")
+            rest.push_back(word);
+    std::vector<std::string> names;
+    try {
+        const Args args(rest, commandSpec("slices"));
+        if (const auto data = args.value("data"))
+            names = preparedColumnNames(std::filesystem::u8path(*data));
+    } catch (const std::exception&) {
+        return {}; // the help is still printed; running the command says what is wrong
+    }
+    if (names.empty())
+        return {};
+    std::string text = "\nPREPARED's further CSV columns (--by COLUMN):\n";
+    for (const std::string& name : names)
+        text += "    " + name + "\n";
+    return text;
+}
+
 int runSlices(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help"});
-    if (args.has("help")) {
-        const auto data = args.value("data");
-        std::fputs(
-            slicesHelp(data ? preparedColumnNames(std::filesystem::u8path(*data)) : std::vector<std::string>{}).c_str(),
-            stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("slices"));
     const auto runDir = std::filesystem::u8path(args.required("run"));
     const auto dataDir = std::filesystem::u8path(args.required("data"));
     const auto outDir = std::filesystem::u8path(args.required("out"));
-    const std::string splitName = args.value("split").value_or("val");
+    const std::string splitName = *args.value("split");
     if (splitName != "val" && splitName != "all")
         throw UsageError("--split is '" + splitName + "': val or all");
     SliceJobParams p;
     p.run = runDir;
     p.allFaces = splitName == "all";
-    p.settings.boot = args.intValue("boot", 1000);
-    p.settings.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
-    const long long minN = args.longValue("min-n", 30);
-    p.device = args.value("device").value_or("auto");
+    p.settings.boot = args.intValue("boot");
+    p.settings.seed = static_cast<std::uint64_t>(args.longValue("seed"));
+    const long long minN = args.longValue("min-n");
+    p.device = *args.value("device");
     const bool jsonOut = args.has("json");
     const auto clustersArg = args.value("clusters");
     const auto auditArg = args.value("audit");

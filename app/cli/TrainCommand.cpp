@@ -23,45 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string trainHelp()
-{
-    return "usage: faceatlas-cli train --model MODEL --data PREPARED --out RUN [options]\n\n"
-           "Trains a model on a prepared dataset. RUN becomes a run folder: run.json, metrics.csv, last.pt,\n"
-           "best.pt and, for the autoencoder, previews/ with reconstructions of fixed validation faces.\n"
-           "An age model's spread is calibrated on the validation faces each epoch (its 80% interval\n"
-           "holds 80% of them) and kept in its checkpoints. MODEL is one of:\n\n"
-           + modelKindLines() + R"(
-  --epochs N          epochs (default 10)
-  --batch B           batch size (default: 64 for the age heads, 32 for the capstone models)
-  --lr X              peak learning rate (default: 3e-3 for the age heads, 1e-4 age-capstone,
-                      1e-3 autoencoder)
-  --weight-decay X    decoupled weight decay (default: 0.05 for the age heads, 0 for the capstone models)
-  --label-sigma Y     age, age-mv: width in years of the label distribution (default 2 for age, 1 for age-mv)
-  --augment LIST      age heads: flip,shift,rotate,jitter (default all), or none
-  --init-from RUN     age heads: start the first convolutions from an autoencoder run's encoder where
-                      their shapes match (says which layers were taken)
-  --seed N            initialisation, shuffling and augmentation seed (default 1)
-  --device D          auto (CUDA when available), cpu or cuda (default auto)
-  --threads T         CPU threads (default: all cores)
-  --resume            continue RUN from its last checkpoint, on the same curve
-  --json              one JSON object per epoch on stdout
-
-Several processes (data-parallel, on PyTorch's c10d with Gloo; see the README's "More than one machine"):
-  --nproc N           start N processes on this machine, each with its share of every batch and of
-                      the cores (the same global batch: the result is one process's, within float
-                      rounding; the batch norms of the age heads see each process's share)
-  --rank R, --world-size W, --master-addr HOST, --master-port P
-                      this process's place in a job started by another launcher (torchrun, mpirun,
-                      Slurm); default from RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (29500)
-  --dist-iface NAME   the network interface for the collectives (default: the one that reaches
-                      the master address; GLOO_SOCKET_IFNAME also names it)
-  --dist-timeout S    how long a process waits for the others before it fails (default 120)
-Rank 0 writes the run; a checkpoint resumes with any number of processes.
-
-Ctrl-C stops within one batch and keeps the last complete epoch's checkpoint.
-)";
-}
-
 /** The best epoch's calibration from run.json, in words. */
 void printCalibration(const std::filesystem::path& runDir)
 {
@@ -85,15 +46,21 @@ TrainParams trainParams(const Args& args)
     p.model = parseModelKind(args.required("model"));
     p.data = std::filesystem::u8path(args.required("data"));
     p.runDir = std::filesystem::u8path(args.required("out"));
-    p.epochs = args.intValue("epochs", p.epochs);
-    p.batch = args.intValue("batch", -1);
-    p.learningRate = args.doubleValue("lr", -1);
-    p.weightDecay = args.doubleValue("weight-decay", -1);
-    p.seed = static_cast<std::uint64_t>(args.longValue("seed", 1));
-    p.device = args.value("device").value_or("auto");
-    p.threads = args.intValue("threads", 0);
+    p.epochs = args.intValue("epochs");
+    // Without these options the model kind's own values (p's -1) and all cores (0).
+    if (args.has("batch"))
+        p.batch = args.intValue("batch");
+    if (args.has("lr"))
+        p.learningRate = args.doubleValue("lr");
+    if (args.has("weight-decay"))
+        p.weightDecay = args.doubleValue("weight-decay");
+    p.seed = static_cast<std::uint64_t>(args.longValue("seed"));
+    p.device = *args.value("device");
+    if (args.has("threads"))
+        p.threads = args.intValue("threads");
     p.resume = args.has("resume");
-    p.labelSigma = args.doubleValue("label-sigma", -1);
+    if (args.has("label-sigma"))
+        p.labelSigma = args.doubleValue("label-sigma");
     if (const auto augment = args.value("augment"))
         p.augmentation = Augmentation::parse(*augment);
     if (const auto from = args.value("init-from"))
@@ -140,11 +107,7 @@ void printTrainResult(const TrainParams& p, const TrainResult& result)
 
 int runTrain(const std::vector<std::string>& words)
 {
-    const Args args(words, {"json", "help", "resume"});
-    if (args.has("help")) {
-        std::fputs(trainHelp().c_str(), stdout);
-        return 0;
-    }
+    const Args args(words, commandSpec("train"));
     TrainParams p = trainParams(args);
     const bool jsonOut = args.has("json");
     const int processes = processCount(args, p.dist);

@@ -1,0 +1,24 @@
+#include "cli/reference/ReferenceLists.h"
+
+#include "data/FaceQuality.h"
+#include "data/Slices.h"
+#include "ml/ModelKinds.h"
+
+namespace faceatlas::cli {
+
+ReferenceLists referenceLists()
+{
+    ReferenceLists lists;
+    for (const ModelKindInfo& k : modelKinds()) {
+        lists["models"].emplace_back(k.name, k.description);
+        if (k.role == ModelRole::AgeModel)
+            lists["age-models"].emplace_back(k.name, k.description);
+    }
+    for (const SliceAttribute& a : sliceAttributes())
+        lists["slice-attributes"].emplace_back(a.name, a.description);
+    for (const QualityColumn& q : qualityColumns())
+        lists["quality-columns"].emplace_back(q.name, q.description);
+    return lists;
+}
+
+} // namespace faceatlas::cli
