@@ -11,6 +11,7 @@
 #include "data/PrepareSteps.h"
 #include "data/Readers.h"
 #include "data/ReviewFile.h"
+#include "data/SourceKinds.h"
 #include "FacePicture.h"
 #include "HistoryPanel.h"
 #include "InteractiveLane.h"
@@ -630,7 +631,7 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
 void DatasetPage::showEveryFace()
 {
     // Faces are found in photos; IMDB-WIKI's crops are one labelled face each, the demo's are drawn.
-    const bool photos = !m_loaded || (m_loaded->kind != SourceKind::ImdbWiki && m_loaded->kind != SourceKind::Demo);
+    const bool photos = !m_loaded || !sourceKindInfo(m_loaded->kind).metadataFaceScores;
     m_everyFace->setEnabled(photos);
     // With every face taken, no record has a second face: that step has nothing to do.
     m_multipleFaces->setEnabled(!(photos && m_everyFace->isChecked()));
@@ -740,7 +741,7 @@ void DatasetPage::loadSource(const QString& spec)
                                                             const JobRunner::Report& report) {
         report(QObject::tr("reading metadata"), 0, 0);
         *loaded = openSource(source);
-        if (loaded->records.empty() && (loaded->kind == SourceKind::UtkFace || loaded->kind == SourceKind::Folder))
+        if (loaded->records.empty() && sourceKindInfo(loaded->kind).pathIsFolder)
             *imagesBelow = subfolderWithImages(loaded->location);
         probes->resize(loaded->records.size());
         std::atomic<long long> done{0};
@@ -781,7 +782,7 @@ void DatasetPage::loadSource(const QString& spec)
                 settings.setValue("recentSources", recent);
         }
         showEveryFace();
-        restoreCleaningSettings(spec, loaded->kind == SourceKind::ImdbWiki || loaded->kind == SourceKind::Demo);
+        restoreCleaningSettings(spec, sourceKindInfo(loaded->kind).metadataFaceScores);
         // A preparation of this source that is open already (reopened at start) keeps its image size,
         // whatever was last set for the source: the check below finds it open and keeps it.
         if (const auto* open = m_session->dataset(); open && QString::fromStdString(open->sourceSpec()) == spec) {

@@ -8,6 +8,7 @@
 #include "data/PrepareSteps.h"
 #include "data/Readers.h"
 #include "data/Record.h"
+#include "data/SourceKinds.h"
 #include "JobRunner.h"
 #include "Session.h"
 
@@ -176,7 +177,7 @@ QString DatasetPage::sourceSummary() const
     if (!m_loaded)
         return {};
     const size_t n = m_loaded->records.size();
-    const bool folder = m_loaded->kind == SourceKind::Folder || m_loaded->kind == SourceKind::UtkFace;
+    const bool folder = sourceKindInfo(m_loaded->kind).pathIsFolder;
     if (n == 0)
         return folder
                    ? (m_imagesBelow.isEmpty()

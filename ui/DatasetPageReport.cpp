@@ -10,6 +10,7 @@
 #include "data/PrepareJob.h"
 #include "data/PrepareSteps.h"
 #include "data/Readers.h"
+#include "data/SourceKinds.h"
 #include "FacePicture.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
@@ -83,7 +84,8 @@ void DatasetPage::showManifest(const QString& manifestText)
         const std::string source = manifest.contains("source") && manifest.at("source").is_string()
                                        ? manifest.at("source").get<std::string>()
                                        : std::string();
-        const bool ownScores = source.rfind("imdb-wiki:", 0) == 0 || source.rfind("demo", 0) == 0;
+        const SourceKindInfo* kind = sourceKindOfSpec(source);
+        const bool ownScores = kind && kind->metadataFaceScores;
         setScoreScale(ownScores);
         const char* scoreKey = ownScores ? "min_face_score" : "min_detector_score";
         for (auto [box, key] : {std::pair{m_minScore, scoreKey}, std::pair{m_valFraction, "val_fraction"}})

@@ -2,6 +2,7 @@
 
 #include "AttentionPage.h"
 #include "ClustersPage.h"
+#include "data/SourceKinds.h"
 #include "DatasetPage.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
@@ -298,18 +299,8 @@ void MainWindow::showPage(int index)
 
 void MainWindow::openPath(const QString& pathOrSpec)
 {
-    QString spec = pathOrSpec;
-    const QFileInfo info(pathOrSpec);
-    if (info.exists()) {
-        if (info.isDir()) {
-            const QStringList chips = QDir(pathOrSpec).entryList({"*.jpg.chip.jpg"}, QDir::Files);
-            spec = (chips.isEmpty() ? "folder:" : "utkface:") + info.absoluteFilePath();
-        } else if (info.suffix().compare("mat", Qt::CaseInsensitive) == 0) {
-            spec = "imdb-wiki:" + info.absoluteFilePath();
-        } else if (info.suffix().compare("csv", Qt::CaseInsensitive) == 0) {
-            spec = "csv:" + info.absoluteFilePath();
-        }
-    }
+    // A path is opened as the kind core's table says (a SPEC, or anything else, is passed on as it is).
+    const QString spec = QString::fromStdString(guessSourceSpec(pathOrSpec.toStdString()));
     showPage(DatasetIndex);
     m_dataset->loadSource(spec);
 }

@@ -2,6 +2,7 @@
 #include "MainWindow.h"
 
 #include "ClustersPage.h"
+#include "data/SourceKinds.h"
 #include "DatasetPage.h"
 #include "JobRunner.h"
 #include "MapPage.h"
@@ -135,31 +136,24 @@ void MainWindow::buildMenus()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("Open the &demo dataset"), QKeySequence(tr("Ctrl+D")), this, [this] { openPath("demo"); });
-    // Each kind of source: the menu text, the dialog's title, a file filter (empty: a folder), the SPEC prefix.
-    struct SourceAction {
-        QString text, title, filter;
-        const char* prefix;
-        QKeySequence shortcut;
-    };
-    const SourceAction sources[] = {
-        {tr("Open IMDB-WIKI &.mat..."), tr("IMDB-WIKI metadata"), tr("MAT-files (*.mat)"), "imdb-wiki:", {}},
-        {tr("Open &UTKFace folder..."), tr("UTKFace folder"), {}, "utkface:", QKeySequence(tr("Ctrl+U"))},
-        {tr("Open &CSV..."), tr("CSV with a path column"), tr("CSV (*.csv)"), "csv:", QKeySequence::Open},
-        {tr("Open a &folder of images..."), tr("Folder of images"), {}, "folder:", QKeySequence(tr("Ctrl+Shift+O"))},
-    };
-    for (const SourceAction& source : sources)
-        file->addAction(source.text, source.shortcut, this, [this, source] {
+    // Each kind of source that is opened from a file or a folder (core's table, data/SourceKinds).
+    for (const SourceKindInfo& source : sourceKinds()) {
+        if (!*source.menuText)
+            continue;
+        file->addAction(tr(source.menuText), QKeySequence(QString::fromLatin1(source.shortcut)), this, [this, &source] {
             // Dialogs start in the folder the last one ended in.
             const QString start = QSettings().value("lastFolder").toString();
-            const QString path = source.filter.isEmpty()
-                                     ? QFileDialog::getExistingDirectory(this, source.title, start)
-                                     : QFileDialog::getOpenFileName(this, source.title, start, source.filter);
+            const QString title = tr(source.dialogTitle);
+            const QString path = *source.fileFilter
+                                     ? QFileDialog::getOpenFileName(this, title, start, tr(source.fileFilter))
+                                     : QFileDialog::getExistingDirectory(this, title, start);
             if (path.isEmpty())
                 return;
             const QFileInfo chosen(path);
             QSettings().setValue("lastFolder", chosen.isDir() ? chosen.absoluteFilePath() : chosen.absolutePath());
-            openPath(QString::fromLatin1(source.prefix) + path);
+            openPath(QString::fromLatin1(source.name) + QLatin1Char(':') + path);
         });
+    }
     QMenu* recent = file->addMenu(tr("&Recent"));
     connect(recent, &QMenu::aboutToShow, this, [this, recent] {
         recent->clear();

@@ -15,6 +15,7 @@
 #include "ml/Inference.h"
 #include "ml/MapJob.h"
 #include "ml/Projection.h"
+#include "ml/Projections.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
 #include "PointMapView.h"
@@ -124,8 +125,8 @@ MapPage::MapPage(Session* session, QWidget* parent)
 QLayout* MapPage::buildControls()
 {
     m_method = new QComboBox;
-    m_method->addItem(tr("Neighbour map (UMAP-like)"), QStringLiteral("neighbors"));
-    m_method->addItem(tr("PCA (seconds)"), QStringLiteral("pca"));
+    for (const ProjectionInfo& projection : projections())
+        m_method->addItem(tr(projection.title), QString::fromLatin1(projection.name));
     m_compute = new QPushButton(tr("Compute map"));
     m_compute->setToolTip(tr("Lays out the codes of the Clusters page's encoding in two dimensions"));
     // The layout's parameters on a row of their own, shown on request; an opened map sets them.
@@ -473,7 +474,7 @@ void MapPage::computeMap(const QString& method)
     }
     MapParams p;
     p.codes = codes.toStdString();
-    p.method = method.toStdString();
+    p.method = method.isEmpty() ? projections().front().name : method.toStdString(); // empty: the default
     p.embedding = m_layoutSettings->params(); // a PCA map uses its neighbour search for the preservation
     const QString out = QDir(m_session->workspace())
                             .filePath(QStringLiteral("maps/%1-%2-%3")
@@ -532,8 +533,8 @@ void MapPage::loadMap(const QString& dir)
             loaded.layout = PointMapView::layoutPoints(std::make_shared<const std::vector<float>>(std::move(map.xy)));
             if (!map.preserved.empty())
                 loaded.preserved = std::make_shared<const std::vector<float>>(std::move(map.preserved));
-            loaded.text =
-                (map.method == "pca" ? tr("PCA map") : tr("Neighbour map")) + tr(" of %1 faces").arg(map.count());
+            const ProjectionInfo* projection = findProjection(map.method);
+            loaded.text = tr(projection ? projection->caption : "Map") + tr(" of %1 faces").arg(map.count());
             const QString parameters = MapLayoutSettings::describe(map.settings);
             if (!parameters.isEmpty())
                 loaded.text += tr(" (%1)").arg(parameters);

@@ -46,8 +46,8 @@ public:
     explicit MapPage(Session* session, QWidget* parent = nullptr);
     ~MapPage() override;
 
-    /** Computes a map of the current codes (a job): "neighbors" or "pca". */
-    void computeMap(const QString& method = QStringLiteral("neighbors"));
+    /** Computes a map of the current codes (a job) with a projection of core's table; empty: its default. */
+    void computeMap(const QString& method = {});
     /** Computes the map with the method chosen on the page (Actions > Compute the map). */
     void computeMapWithChosenMethod();
     /** Shows the map in `dir` (read on the lane) when it belongs to the open dataset. */

@@ -5,6 +5,7 @@
 #include "data/DatasetHistory.h"
 #include "data/PrepareJob.h"
 #include "data/Readers.h"
+#include "data/SourceKinds.h"
 
 #include "util/Error.h"
 #include "util/Json.h"
@@ -33,7 +34,7 @@ nlohmann::json recordJson(const Record& r, SourceKind kind)
     j["path"] = r.path;
     j["age"] = r.age ? nlohmann::json(*r.age) : nlohmann::json();
     j["gender"] = r.gender == Gender::Unknown ? nlohmann::json() : nlohmann::json(genderName(r.gender));
-    if (kind == SourceKind::ImdbWiki || kind == SourceKind::Demo) {
+    if (sourceKindInfo(kind).metadataFaceScores) {
         j["face_score"] = score(r.faceScore);
         j["second_face_score"] = score(r.secondFaceScore);
     }

@@ -8,6 +8,7 @@
 #include "ml/MapJob.h"
 #include "ml/Models.h"
 #include "ml/Projection.h"
+#include "ml/Projections.h"
 #include "ml/Runs.h"
 #include "ml/TrainJob.h"
 #include "util/Csv.h"
@@ -55,8 +56,8 @@ int runMap(const std::vector<std::string>& words)
     const bool jsonOut = args.has("json");
     const bool force = args.has("force");
     args.rejectUnknown();
-    if (method != "pca" && method != "neighbors")
-        throw UsageError("--method takes pca or neighbors, not '" + method + "'");
+    if (!findProjection(method))
+        throw UsageError("--method takes " + projectionNameList() + ", not '" + method + "'");
     if (p.neighbors < 2 || p.neighbors > 200)
         throw UsageError("--neighbors must be between 2 and 200");
     if (!(p.minDist >= 0 && p.minDist <= 1))

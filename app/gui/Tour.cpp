@@ -89,7 +89,7 @@ void Tour::step()
     case 6:
         shoot("1-dataset.png");
         m_window.showPage(MainWindow::MapIndex);
-        m_window.mapPage()->computeMap(QStringLiteral("neighbors"));
+        m_window.mapPage()->computeMap(); // the default projection
         break;
     case 7: {
         // The map coloured by true age, with a lasso selection and the faces like one of them.

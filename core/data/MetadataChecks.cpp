@@ -1,4 +1,5 @@
 #include "data/MetadataChecks.h"
+#include "data/SourceKinds.h"
 
 #include <cmath>
 
@@ -49,11 +50,8 @@ std::vector<std::string> metadataReasons(const Record& r, const MetadataContext&
 
 SourceKind parseSourceKind(const std::string& name)
 {
-    for (SourceKind k :
-         {SourceKind::ImdbWiki, SourceKind::UtkFace, SourceKind::Csv, SourceKind::Folder, SourceKind::Demo})
-        if (name == sourceKindName(k))
-            return k;
-    return SourceKind::Folder;
+    const SourceKindInfo* kind = findSourceKind(name);
+    return kind ? kind->kind : SourceKind::Folder;
 }
 
 } // namespace faceatlas

@@ -3,6 +3,7 @@
 #include "data/FaceDetections.h"
 #include "data/PreparedDataset.h"
 #include "data/QualityMetrics.h"
+#include "data/SourceKinds.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
 
@@ -125,7 +126,7 @@ CleanedRecords cleanRecords(LoadedDataset& dataset, std::vector<ImageProbe>& pro
     // Aligned framing: the detector's findings are data the cleaning steps use (for sources without
     // the capstone's face scores, "more than one face" and "face score below threshold" read them).
     const Framing framing =
-        p.framing.value_or(dataset.kind == SourceKind::Demo ? Framing::CentreCrop : Framing::Aligned);
+        p.framing.value_or(sourceKindInfo(dataset.kind).alreadyFramed ? Framing::CentreCrop : Framing::Aligned);
     out.framing.framing = framing;
     out.framing.everyFace = p.everyFace;
     // The face-score step reads the detector's confidence, on its own scale, where the source has no scores.

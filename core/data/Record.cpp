@@ -1,4 +1,5 @@
 #include "data/Record.h"
+#include "data/SourceKinds.h"
 
 #include <cstdio>
 
@@ -73,14 +74,7 @@ std::string recordProblem(const Record& r)
 
 const char* sourceKindName(SourceKind kind)
 {
-    switch (kind) {
-    case SourceKind::ImdbWiki: return "imdb-wiki";
-    case SourceKind::UtkFace: return "utkface";
-    case SourceKind::Csv: return "csv";
-    case SourceKind::Folder: return "folder";
-    case SourceKind::Demo: return "demo";
-    }
-    return "?";
+    return sourceKindInfo(kind).name;
 }
 
 const char* genderName(Gender gender)

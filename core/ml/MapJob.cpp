@@ -3,6 +3,7 @@
 #include "ml/ApproximateKnn.h"
 #include "ml/Inference.h"
 #include "ml/MapNeighbours.h"
+#include "ml/Projections.h"
 #include "ml/TrainJob.h"
 #include "util/Csv.h"
 #include "util/Error.h"
@@ -159,7 +160,7 @@ private:
     {
         if (m_n < 3)
             throw Error(displayPath(m_p.codes) + ": a map needs at least 3 codes, these are " + std::to_string(m_n));
-        if (m_p.method == "neighbors" && m_p.embedding.neighbors >= m_n)
+        if (findProjection(m_p.method)->neighbourSettings && m_p.embedding.neighbors >= m_n)
             throw Error(displayPath(m_p.codes) + ": " + std::to_string(m_p.embedding.neighbors)
                         + " neighbours per face need more than " + std::to_string(m_p.embedding.neighbors)
                         + " codes, these are " + std::to_string(m_n));
@@ -174,15 +175,13 @@ private:
     /** Step 1: the 2-D points (PCA, or the neighbour embedding, which also leaves its code graph). */
     bool layout()
     {
-        if (m_p.method == "pca") {
-            progress("principal components");
-            m_map = pca2d(m_x);
-            return !m_cancel.isCancelled();
-        }
-        EmbeddingResult r = neighbourEmbedding(m_x, m_p.embedding, m_cancel, m_onProgress);
+        const ProjectionInfo& projection = *findProjection(m_p.method); // checked by computeMap
+        EmbeddingResult r = projection.layout(m_x, m_p.embedding, m_cancel, m_onProgress);
         if (r.cancelled)
             return false;
         m_map = r.map;
+        if (!projection.neighbourSettings)
+            return !m_cancel.isCancelled();
         m_graph = std::move(r.graph);
         m_knn = r.knn;
         m_knnDims = r.knnDims;
@@ -303,8 +302,8 @@ private:
 MapResult computeMap(const MapParams& p, const CancelToken& cancel,
                      const std::function<void(const JobProgress&)>& onProgress)
 {
-    if (p.method != "pca" && p.method != "neighbors")
-        throw Error("a map's method is pca or neighbors, not '" + p.method + "'");
+    if (!findProjection(p.method))
+        throw Error("a map's method is " + projectionNameList() + ", not '" + p.method + "'");
     checkOutputFolder(p.outDir, OutputKind::Map, {p.force, {p.codes}}); // before the work, and again at the write
     return MapSession(p, cancel, onProgress).run();
 }

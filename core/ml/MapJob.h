@@ -15,7 +15,7 @@ namespace faceatlas {
 struct MapParams {
     std::filesystem::path codes;
     std::filesystem::path outDir;
-    std::string method = "neighbors"; // "neighbors" (UMAP-like) or "pca"
+    std::string method = "neighbors"; // a projection of ml/Projections' table (its default, the first row)
     EmbeddingParams embedding;        // neighbours, seed, ... (method "neighbors")
     std::string device = "auto";
     int64_t recallSample = 1000; // faces whose 10 nearest neighbours are compared (map.json's "recall")

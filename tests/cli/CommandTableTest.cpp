@@ -10,7 +10,9 @@
 #include "data/PrepareJob.h"
 #include "ml/ClusterJob.h"
 #include "ml/Distributed.h"
+#include "ml/MapJob.h"
 #include "ml/ModelKinds.h"
+#include "ml/Projections.h"
 #include "ml/TrainJob.h"
 
 #include <gtest/gtest.h>
@@ -133,6 +135,8 @@ TEST(CommandTable, TrainAuditAndClusterDefaultsAreTheCoresOwn)
     EXPECT_EQ(std::stoi(fallbackOf("audit", "near-distance")), audit.nearDistance);
     EXPECT_DOUBLE_EQ(std::stod(fallbackOf("audit", "min-correlation")), audit.minCorrelation);
     EXPECT_EQ(std::stoi(fallbackOf("audit", "feature-neighbours")), audit.featureNeighbours);
+    EXPECT_EQ(fallbackOf("map", "method"), MapParams().method);
+    EXPECT_EQ(fallbackOf("map", "method"), projections().front().name);
     const ClusterParams cluster;
     EXPECT_EQ(std::stoi(fallbackOf("cluster", "restarts")), cluster.restarts);
     EXPECT_EQ(std::stoi(fallbackOf("cluster", "max-iter")), cluster.maxIterations);

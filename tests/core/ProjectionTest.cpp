@@ -1,10 +1,13 @@
 #include "ml/Projection.h"
+#include "ml/Projections.h"
 #include "util/Error.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <string>
 #include <vector>
 
 using namespace faceatlas;
@@ -282,4 +285,24 @@ TEST(ProjectionTest, NearestMatchesANaiveLoop)
     EXPECT_THROW(nearest(all, query, static_cast<int>(n) + 1), Error);
     EXPECT_THROW(nearest(all, all[0], static_cast<int>(n), 0), Error);
     EXPECT_THROW(nearest(all, torch::randn({d + 1}), 3), Error);
+}
+
+TEST(ProjectionTest, EveryProjectionOfTheTableLaysOutEveryFaceAndOnlyTheNeighbourOnesBuildAGraph)
+{
+    std::vector<int> labels;
+    const torch::Tensor x = blobs(3, 30, 8, labels);
+    EmbeddingParams params;
+    params.epochs = 20;
+    std::set<std::string> names;
+    for (const ProjectionInfo& projection : projections()) {
+        EXPECT_TRUE(names.insert(projection.name).second) << projection.name;
+        EXPECT_EQ(findProjection(projection.name), &projection);
+        const EmbeddingResult r = projection.layout(x, params, {}, {});
+        ASSERT_FALSE(r.cancelled) << projection.name;
+        ASSERT_EQ(r.map.sizes(), (std::vector<int64_t>{90, 2})) << projection.name;
+        EXPECT_TRUE(torch::isfinite(r.map).all().item<bool>()) << projection.name;
+        EXPECT_EQ(r.graph.indices.defined(), projection.neighbourSettings) << projection.name;
+    }
+    EXPECT_EQ(findProjection("umap"), nullptr);
+    EXPECT_EQ(projectionNameList(), "neighbors or pca");
 }

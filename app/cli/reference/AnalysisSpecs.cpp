@@ -104,16 +104,13 @@ CommandSpec map()
             "A 2-D map of the codes. DIR receives map.csv (path,x,y,preserved: one row per code, in code order, the "
             "path as the codes hold it; preserved is the share of the face's 10 nearest codes that are among its 10 "
             "nearest points on the map) and map.json (method, every setting, seconds, the mean preservation, and the "
-            "neighbour recall on a seeded sample of 1,000 faces, computed exactly on both sides).",
+            "neighbour recall on a seeded sample of 1,000 faces, computed exactly on both sides).\n\n"
+            "METHOD is one of:\n\n"
+            "{projections}",
             {
                 {"codes", "CODES", "a codes folder written by encode", "", true},
                 {"out", "DIR", "the map's folder: new, empty or an earlier map", "", true},
-                {"method", "neighbors|pca",
-                 "neighbors: a UMAP-like neighbour embedding, a k-nearest-neighbour graph (see --knn), fuzzy edge "
-                 "weights, a layout started from the graph's spectral layout (PCA from 50,000 faces or for a graph "
-                 "in pieces) and optimised by SGD with negative sampling; pca: the first two principal components, "
-                 "in seconds",
-                 "neighbors"},
+                {"method", "METHOD", "the projection, one of the list above", "neighbors"},
                 {"neighbors", "K",
                  "the neighbourhood's size, 2 to 200; as umap-learn's n_neighbors it counts the face itself, so the "
                  "graph holds K-1 other faces",

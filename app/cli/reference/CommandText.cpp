@@ -12,6 +12,7 @@ namespace {
 
 constexpr size_t kHelpWidth = 100;     // columns of --help
 constexpr size_t kOptionColumn = 26;   // where an option's help starts
+constexpr size_t kListColumn = 17;     // where a list entry's text starts
 constexpr size_t kSynopsisWidth = 114; // columns of the README's synopsis block
 
 /** The order of `faceatlas-cli --help`; a command missing here is a programming error. */
@@ -110,9 +111,13 @@ std::string plainParagraphs(const std::string& text, const ReferenceLists& lists
         out += "\n";
         if (const std::string key = listKey(paragraph); !key.empty()) {
             for (const auto& [name, title] : list(lists, key)) {
-                char line[32];
-                std::snprintf(line, sizeof line, "  %-14s ", name.c_str());
-                out += fill(title, kHelpWidth, line, std::string(17, ' '));
+                std::string lead = "  " + name;
+                if (lead.size() + 1 > kListColumn) { // a long name on a line of its own
+                    out += lead + "\n";
+                    lead.clear();
+                }
+                lead.resize(kListColumn, ' ');
+                out += fill(title, kHelpWidth, lead, std::string(kListColumn, ' '));
             }
         } else {
             out += verbatim(paragraph) ? paragraph + "\n" : fill(paragraph, kHelpWidth, "", "");

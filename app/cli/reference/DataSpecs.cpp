@@ -5,22 +5,26 @@ namespace faceatlas::cli {
 
 namespace {
 
-const char* const kSourceHelp = "the dataset: imdb-wiki:PATH.mat | utkface:DIR | csv:FILE | folder:DIR | demo[:N]";
+const char* const kSourceHelp =
+    "the dataset, as KIND:PATH, one of the kinds above (a PATH starting with ~ starts in $HOME)";
+const char* const kSources = "SPEC is one of:\n\n{sources}";
 
 CommandSpec inspect()
 {
-    return {"inspect",
-            "read a dataset's metadata and show its first records",
-            "",
-            "",
-            "Reads a dataset's metadata (no images) and prints the record count and the first N records.",
-            {
-                {"source", "SPEC", kSourceHelp, "", true},
-                {"head", "N", "records to show", "10"},
-                jsonOption("one JSON object for the dataset, then one per record (JSON lines); scores that are not "
-                           "finite are written as the strings \"-inf\" and \"nan\", as in IMDB-WIKI"),
-            },
-            ""};
+    return {
+        "inspect",
+        "read a dataset's metadata and show its first records",
+        "",
+        "",
+        std::string("Reads a dataset's metadata (no images) and prints the record count and the first N records.\n\n")
+            + kSources,
+        {
+            {"source", "SPEC", kSourceHelp, "", true},
+            {"head", "N", "records to show", "10"},
+            jsonOption("one JSON object for the dataset, then one per record (JSON lines); scores that are not "
+                       "finite are written as the strings \"-inf\" and \"nan\", as in IMDB-WIKI"),
+        },
+        ""};
 }
 
 std::vector<OptionSpec> prepareOptions()
@@ -103,7 +107,8 @@ CommandSpec prepare()
             "same share (the validation set is never resampled), and stores every kept image resized to S x S as "
             "uint8 in DIR/images.u8, a memory-mapped cache that training reads without decoding. Corrupt, empty, "
             "truncated and missing images are skipped and listed. Running it again on the same files and size "
-            "reuses the images.",
+            "reuses the images.\n\n"
+                + std::string(kSources),
             prepareOptions(),
             ""};
 }

@@ -2,7 +2,9 @@
 
 #include "data/FaceQuality.h"
 #include "data/Slices.h"
+#include "data/SourceKinds.h"
 #include "ml/ModelKinds.h"
+#include "ml/Projections.h"
 
 namespace faceatlas::cli {
 
@@ -16,6 +18,10 @@ ReferenceLists referenceLists()
     }
     for (const SliceAttribute& a : sliceAttributes())
         lists["slice-attributes"].emplace_back(a.name, a.description);
+    for (const SourceKindInfo& s : sourceKinds())
+        lists["sources"].emplace_back(sourceSpecForm(s), s.description);
+    for (const ProjectionInfo& p : projections())
+        lists["projections"].emplace_back(p.name, p.description);
     for (const QualityColumn& q : qualityColumns())
         lists["quality-columns"].emplace_back(q.name, q.description);
     return lists;

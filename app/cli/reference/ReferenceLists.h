@@ -5,7 +5,7 @@
 namespace faceatlas::cli {
 
 /** The lists the command table's texts name, from core's registries: "models", "age-models"
- *  (the model kinds' names and descriptions), "slice-attributes" and "quality-columns". */
+ *  (the model kinds' names and descriptions), "slice-attributes", "quality-columns", "sources" and "projections". */
 ReferenceLists referenceLists();
 
 } // namespace faceatlas::cli
