@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -45,15 +46,54 @@
 
 namespace faceatlas::ui {
 
+namespace {
+
+/** The pages, in the order of MainWindow::Page: the navigation's title and the key that shows each
+ *  (Actions > Go to; the shortcuts dialog lists them). */
+struct PageRow {
+    MainWindow::Page page;
+    const char* title;
+    const char* key;
+};
+constexpr PageRow kPageRows[] = {
+    {MainWindow::DatasetIndex, QT_TRANSLATE_NOOP("faceatlas::ui::MainWindow", "Dataset"), "Ctrl+1"},
+    {MainWindow::TrainIndex, QT_TRANSLATE_NOOP("faceatlas::ui::MainWindow", "Train"), "Ctrl+2"},
+    {MainWindow::ClustersIndex, QT_TRANSLATE_NOOP("faceatlas::ui::MainWindow", "Clusters"), "Ctrl+3"},
+    {MainWindow::MapIndex, QT_TRANSLATE_NOOP("faceatlas::ui::MainWindow", "Map"), "Ctrl+4"},
+    {MainWindow::ReviewIndex, QT_TRANSLATE_NOOP("faceatlas::ui::MainWindow", "Review"), "Ctrl+5"},
+    {MainWindow::AttentionIndex, QT_TRANSLATE_NOOP("faceatlas::ui::MainWindow", "Attention"), "Ctrl+6"},
+    {MainWindow::RunsIndex, QT_TRANSLATE_NOOP("faceatlas::ui::MainWindow", "Runs"), "Ctrl+7"},
+    {MainWindow::SlicesIndex, QT_TRANSLATE_NOOP("faceatlas::ui::MainWindow", "Slices"), "Ctrl+8"},
+};
+
+} // namespace
+
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent)
     , m_session(new Session(this))
 {
     setWindowTitle(tr("FaceAtlas"));
     setAcceptDrops(true);
+    buildPages();
+    connectFaceRequests();
+    connectPages();
+    buildStatusBar();
+    m_stallProbe = new StallProbe(this);
+    if (StallProbe::askedForByEnvironment())
+        m_stallProbe->start();
+    buildMenus();
+    // 1500 x 950, or the screen's free area when it is smaller (a laptop's 1366 x 768).
+    // Below 960 x 600 no page can show its controls beside its pictures; smaller screens get their free area.
+    const QRect free = screen() ? screen()->availableGeometry() : QRect(0, 0, 1366, 768);
+    setMinimumSize(std::min(960, free.width()), std::min(600, free.height()));
+    resize(1500, 950);
+    fitWindowToItsScreen(this);
+    restoreRemembered();
+}
+
+void MainWindow::buildPages()
+{
     m_nav = new QListWidget;
-    m_nav->addItems({tr("Dataset"), tr("Train"), tr("Clusters"), tr("Map"), tr("Review"), tr("Attention"), tr("Runs"),
-                     tr("Slices")});
     m_nav->setFixedWidth(130);
     m_nav->setStyleSheet("QListWidget::item { padding: 10px; }");
     m_pages = new QStackedWidget;
@@ -65,11 +105,14 @@ MainWindow::MainWindow(QWidget* parent)
     m_attention = new AttentionPage(m_session);
     m_runs = new RunsPage(m_session);
     m_slices = new SlicesPage(m_session);
-    for (QWidget* page :
-         {static_cast<QWidget*>(m_dataset), static_cast<QWidget*>(m_train), static_cast<QWidget*>(m_clusters),
-          static_cast<QWidget*>(m_map), static_cast<QWidget*>(m_review), static_cast<QWidget*>(m_attention),
-          static_cast<QWidget*>(m_runs), static_cast<QWidget*>(m_slices)})
-        m_pages->addWidget(pageScroller(page)); // a page taller than a laptop's screen scrolls
+    const std::map<Page, QWidget*> widgets = {
+        {DatasetIndex, m_dataset}, {TrainIndex, m_train},         {ClustersIndex, m_clusters}, {MapIndex, m_map},
+        {ReviewIndex, m_review},   {AttentionIndex, m_attention}, {RunsIndex, m_runs},         {SlicesIndex, m_slices},
+    };
+    for (const PageRow& row : kPageRows) {
+        m_nav->addItem(tr(row.title));
+        m_pages->addWidget(pageScroller(widgets.at(row.page))); // a page taller than a laptop's screen scrolls
+    }
     auto* central = new QWidget;
     auto* layout = new QHBoxLayout(central);
     layout->addWidget(m_nav);
@@ -77,28 +120,48 @@ MainWindow::MainWindow(QWidget* parent)
     setCentralWidget(central);
     connect(m_nav, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
     m_nav->setCurrentRow(0);
-    connect(m_dataset, &DatasetPage::faceActivated, m_attention, &AttentionPage::setFace);
-    connect(m_train, &TrainPage::faceActivated, this, [this](qint64 face) {
+}
+
+void MainWindow::addPageShortcuts(QMenu* menu)
+{
+    for (const PageRow& row : kPageRows)
+        menu->addAction(tr(row.title), QKeySequence(QString::fromLatin1(row.key)), this,
+                        [this, page = row.page] { showPage(page); });
+}
+
+void MainWindow::connectFaceRequests()
+{
+    // A face asked for on one page is shown where it is looked at: Attention, the grid or the map.
+    const auto showAttention = [this](qint64 face) {
         m_attention->setCluster(-1);
         m_attention->setFace(face);
         showPage(AttentionIndex);
+    };
+    const auto showInGrid = [this](qint64 face) {
+        m_dataset->showDatasetFace(face);
+        showPage(DatasetIndex);
+    };
+    connect(m_dataset, &DatasetPage::faceActivated, m_attention, &AttentionPage::setFace);
+    connect(m_train, &TrainPage::faceActivated, this, showAttention);
+    connect(m_clusters, &ClustersPage::faceChosen, this, showAttention);
+    connect(m_dataset, &DatasetPage::showAttention, this, showAttention);
+    connect(m_map, &MapPage::faceChosen, this, showInGrid);
+    connect(m_review, &ReviewPage::faceChosen, this, showInGrid);
+    connect(m_dataset, &DatasetPage::gridSelectionChanged, m_map->view(), &PointMapView::setHighlighted);
+    connect(m_dataset, &DatasetPage::moreLikeThis, this, [this](qint64 face) {
+        showPage(MapIndex);
+        m_map->similarTo(face);
     });
+}
+
+void MainWindow::connectPages()
+{
     // The Runs page lists the run being trained, says "running" only of it, and updates each epoch.
     connect(m_train, &TrainPage::trainingStarted, m_runs, &RunsPage::setActiveRun);
     connect(m_train, &TrainPage::epochFinished, m_runs, &RunsPage::refreshSoon);
     connect(m_train, &TrainPage::trainingFinished, m_runs, [this] {
         m_runs->setActiveRun({});
         m_runs->refreshSoon();
-    });
-    connect(m_clusters, &ClustersPage::faceChosen, this, [this](qint64 face) {
-        m_attention->setCluster(-1);
-        m_attention->setFace(face);
-        showPage(AttentionIndex);
-    });
-    connect(m_dataset, &DatasetPage::showAttention, this, [this](qint64 face) {
-        m_attention->setCluster(-1);
-        m_attention->setFace(face);
-        showPage(AttentionIndex);
     });
     connect(m_clusters, &ClustersPage::showMembers, this, [this](int cluster) {
         m_dataset->filterToCluster(cluster);
@@ -119,20 +182,12 @@ MainWindow::MainWindow(QWidget* parent)
                 m_dataset->setNamedSubset(std::move(mask), count, what);
                 showPage(DatasetIndex);
             });
-    connect(m_map, &MapPage::faceChosen, this, [this](qint64 face) {
-        m_dataset->showDatasetFace(face);
-        showPage(DatasetIndex);
-    });
     connect(m_map, &MapPage::clusterRows, this, [this](const std::vector<std::int64_t>& rows) {
         showPage(ClustersIndex);
         m_clusters->clusterRows(rows);
     });
     // The audit's scores colour the map; decisions made on either page are applied by the next Prepare.
     connect(m_review, &ReviewPage::suspicionChanged, m_map, &MapPage::setSuspicion);
-    connect(m_review, &ReviewPage::faceChosen, this, [this](qint64 face) {
-        m_dataset->showDatasetFace(face);
-        showPage(DatasetIndex);
-    });
     connect(m_review, &ReviewPage::decided, m_dataset, &DatasetPage::refreshReview);
     connect(m_map, &MapPage::decided, m_dataset, &DatasetPage::refreshReview);
     // The Review page's Decided view lists the map's excludes too; Prepare's warning about what
@@ -141,11 +196,6 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_dataset, &DatasetPage::reviewDecisionsRequested, this, [this] {
         showPage(ReviewIndex);
         m_review->showDecisions();
-    });
-    connect(m_dataset, &DatasetPage::gridSelectionChanged, m_map->view(), &PointMapView::setHighlighted);
-    connect(m_dataset, &DatasetPage::moreLikeThis, this, [this](qint64 face) {
-        showPage(MapIndex);
-        m_map->similarTo(face);
     });
     connect(m_runs, &RunsPage::continueRun, this, [this](const QString& model) {
         m_train->setModel(model);
@@ -160,7 +210,10 @@ MainWindow::MainWindow(QWidget* parent)
         showPage(DatasetIndex);
         m_dataset->predictAll();
     });
+}
 
+void MainWindow::buildStatusBar()
+{
     // Status bar: the running job, its progress and ETA, and Cancel.
     m_jobLabel = new QLabel(tr("Ready"));
     m_jobLabel->setObjectName("jobStatus");
@@ -191,61 +244,56 @@ MainWindow::MainWindow(QWidget* parent)
     });
     connect(jobs, &JobRunner::refused, this,
             [this](const QString& title, const QString& reason) { statusBar()->showMessage(reason, 10000); });
-    connect(jobs, &JobRunner::progress, this, [this, jobs](const QString& stage, qint64 done, qint64 total) {
-        m_jobLabel->setText(QStringLiteral("%1: %2").arg(jobs->title(), stage));
-        if (total > 0) {
-            m_progress->setRange(0, 1000);
-            m_progress->setValue(static_cast<int>(1000 * done / total));
-            // The ETA is of this stage (an epoch, a decoding pass): its clock starts when it starts.
-            if (total != m_stageTotal || done < m_stageLastDone) {
-                m_stageTotal = total;
-                m_stageStartDone = done;
-                m_jobClock.restart();
-            }
-            m_stageLastDone = done;
-            const double elapsed = m_jobClock.elapsed() / 1000.0;
-            const qint64 progressed = done - m_stageStartDone;
-            const QString percent = QStringLiteral("%1%").arg(100 * done / total);
-            m_eta->setText(progressed > 0 && elapsed > 1
-                               ? tr("%1, %2 s left in this stage")
-                                     .arg(percent)
-                                     .arg(static_cast<int>(elapsed * static_cast<double>(total - done) / progressed))
-                               : percent);
-        } else {
-            m_progress->setRange(0, 0);
-            m_eta->clear();
+    connect(jobs, &JobRunner::progress, this, &MainWindow::showJobProgress);
+    connect(jobs, &JobRunner::finished, this, &MainWindow::showJobEnd);
+}
+
+void MainWindow::showJobProgress(const QString& stage, qint64 done, qint64 total)
+{
+    const JobRunner* jobs = m_session->jobs();
+    m_jobLabel->setText(QStringLiteral("%1: %2").arg(jobs->title(), stage));
+    if (total > 0) {
+        m_progress->setRange(0, 1000);
+        m_progress->setValue(static_cast<int>(1000 * done / total));
+        // The ETA is of this stage (an epoch, a decoding pass): its clock starts when it starts.
+        if (total != m_stageTotal || done < m_stageLastDone) {
+            m_stageTotal = total;
+            m_stageStartDone = done;
+            m_jobClock.restart();
         }
-    });
-    connect(jobs, &JobRunner::finished, this,
-            [this](const QString& title, bool ok, bool cancelled, const QString& error) {
-                m_progress->hide();
-                m_cancel->hide();
-                m_eta->clear();
-                if (!ok) {
-                    m_jobLabel->setText(tr("%1 failed").arg(title));
-                    if (m_failuresAsWarnings)
-                        qWarning("%s failed: %s", qPrintable(title), qPrintable(error));
-                    else
-                        showJobFailure(title, error);
-                } else {
-                    // A job that ended well without doing its work says what happened instead.
-                    const QString outcome = m_session->jobs()->outcome();
-                    m_jobLabel->setText(cancelled            ? tr("%1 cancelled").arg(title)
-                                        : !outcome.isEmpty() ? tr("%1: %2").arg(title, outcome)
-                                                             : tr("%1 done").arg(title));
-                }
-            });
-    m_stallProbe = new StallProbe(this);
-    if (StallProbe::askedForByEnvironment())
-        m_stallProbe->start();
-    buildMenus();
-    // 1500 x 950, or the screen's free area when it is smaller (a laptop's 1366 x 768).
-    // Below 960 x 600 no page can show its controls beside its pictures; smaller screens get their free area.
-    const QRect free = screen() ? screen()->availableGeometry() : QRect(0, 0, 1366, 768);
-    setMinimumSize(std::min(960, free.width()), std::min(600, free.height()));
-    resize(1500, 950);
-    fitWindowToItsScreen(this);
-    restoreRemembered();
+        m_stageLastDone = done;
+        const double elapsed = m_jobClock.elapsed() / 1000.0;
+        const qint64 progressed = done - m_stageStartDone;
+        const QString percent = QStringLiteral("%1%").arg(100 * done / total);
+        m_eta->setText(progressed > 0 && elapsed > 1
+                           ? tr("%1, %2 s left in this stage")
+                                 .arg(percent)
+                                 .arg(static_cast<int>(elapsed * static_cast<double>(total - done) / progressed))
+                           : percent);
+    } else {
+        m_progress->setRange(0, 0);
+        m_eta->clear();
+    }
+}
+
+void MainWindow::showJobEnd(const QString& title, bool ok, bool cancelled, const QString& error)
+{
+    m_progress->hide();
+    m_cancel->hide();
+    m_eta->clear();
+    if (!ok) {
+        m_jobLabel->setText(tr("%1 failed").arg(title));
+        if (m_failuresAsWarnings)
+            qWarning("%s failed: %s", qPrintable(title), qPrintable(error));
+        else
+            showJobFailure(title, error);
+    } else {
+        // A job that ended well without doing its work says what happened instead.
+        const QString outcome = m_session->jobs()->outcome();
+        m_jobLabel->setText(cancelled            ? tr("%1 cancelled").arg(title)
+                            : !outcome.isEmpty() ? tr("%1: %2").arg(title, outcome)
+                                                 : tr("%1 done").arg(title));
+    }
 }
 
 MainWindow::~MainWindow()

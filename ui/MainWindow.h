@@ -91,7 +91,17 @@ private:
     void showJobFailure(const QString& title, const QString& error);
     /** Closing with writes queued: the window waits for them (a note after half a second), then closes. */
     void waitForWritesThenClose();
+    // The window in parts: the pages (from the page table in MainWindow.cpp), the signals between
+    // them, the job status bar and the menus.
+    void buildPages();
+    void connectFaceRequests();
+    void connectPages();
+    void buildStatusBar();
     void buildMenus();
+    /** One entry per page, with the key that shows it. */
+    void addPageShortcuts(class QMenu* menu);
+    void showJobProgress(const QString& stage, qint64 done, qint64 total);
+    void showJobEnd(const QString& title, bool ok, bool cancelled, const QString& error);
     void restoreRemembered();
     Session* m_session;
     QListWidget* m_nav;

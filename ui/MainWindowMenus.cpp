@@ -171,46 +171,38 @@ void MainWindow::buildMenus()
     });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-    // The common actions from the keyboard.
+    // The common actions from the keyboard: each shows its page, then starts what it names there.
+    struct PageAction {
+        Page page;
+        const char* text;
+        const char* key;
+        void (*run)(MainWindow&);
+    };
+    static const PageAction actions[] = {
+        {DatasetIndex, QT_TR_NOOP("&Prepare the dataset"), "Ctrl+P", [](MainWindow& w) { w.m_dataset->prepare(); }},
+        {TrainIndex, QT_TR_NOOP("Start &training"), "Ctrl+T", [](MainWindow& w) { w.m_train->start(); }},
+        {TrainIndex, QT_TR_NOOP("&Resume the latest training"), "Ctrl+R",
+         [](MainWindow& w) { w.m_train->start(/*resume=*/true); }},
+        {ClustersIndex, QT_TR_NOOP("&Encode the faces"), "Ctrl+E", [](MainWindow& w) { w.m_clusters->encode(); }},
+        {ClustersIndex, QT_TR_NOOP("&Cluster the faces"), "Ctrl+K", [](MainWindow& w) { w.m_clusters->cluster(); }},
+        {MapIndex, QT_TR_NOOP("Compute the &map"), "Ctrl+M",
+         [](MainWindow& w) { w.m_map->computeMapWithChosenMethod(); }},
+        {ReviewIndex, QT_TR_NOOP("&Audit the labels"), "Ctrl+Shift+A", [](MainWindow& w) { w.m_review->audit(); }},
+        {SlicesIndex, QT_TR_NOOP("Error by &slice"), "Ctrl+Shift+L", [](MainWindow& w) { w.m_slices->compute(); }},
+    };
     QMenu* go = menuBar()->addMenu(tr("&Actions"));
-    go->addAction(tr("&Prepare the dataset"), QKeySequence(tr("Ctrl+P")), this, [this] {
-        showPage(DatasetIndex);
-        m_dataset->prepare();
-    });
-    go->addAction(tr("Start &training"), QKeySequence(tr("Ctrl+T")), this, [this] {
-        showPage(TrainIndex);
-        m_train->start();
-    });
-    go->addAction(tr("&Resume the latest training"), QKeySequence(tr("Ctrl+R")), this, [this] {
-        showPage(TrainIndex);
-        m_train->start(/*resume=*/true);
-    });
-    go->addAction(tr("&Encode the faces"), QKeySequence(tr("Ctrl+E")), this, [this] {
-        showPage(ClustersIndex);
-        m_clusters->encode();
-    });
-    go->addAction(tr("&Cluster the faces"), QKeySequence(tr("Ctrl+K")), this, [this] {
-        showPage(ClustersIndex);
-        m_clusters->cluster();
-    });
-    go->addAction(tr("Compute the &map"), QKeySequence(tr("Ctrl+M")), this, [this] {
-        showPage(MapIndex);
-        m_map->computeMapWithChosenMethod();
-    });
-    go->addAction(tr("&Audit the labels"), QKeySequence(tr("Ctrl+Shift+A")), this, [this] {
-        showPage(ReviewIndex);
-        m_review->audit();
-    });
-    go->addAction(tr("Error by &slice"), QKeySequence(tr("Ctrl+Shift+L")), this, [this] {
-        showPage(SlicesIndex);
-        m_slices->compute();
-    });
+    for (const PageAction& action : actions)
+        go->addAction(tr(action.text), QKeySequence(QString::fromLatin1(action.key)), this, [this, &action] {
+            showPage(action.page);
+            action.run(*this);
+        });
     go->addAction(tr("&Stop the running job"), QKeySequence(tr("Ctrl+.")), m_session->jobs(), &JobRunner::cancel);
     go->addAction(tr("&Find faces (age filter)"), QKeySequence::Find, this, [this] {
         showPage(DatasetIndex);
         m_dataset->focusFilter();
     });
     go->addSeparator();
+    addPageShortcuts(go->addMenu(tr("&Go to")));
     go->addAction(tr("&Next page"), QKeySequence(tr("Ctrl+PgDown")), this,
                   [this] { showPage((m_nav->currentRow() + 1) % m_nav->count()); });
     go->addAction(tr("P&revious page"), QKeySequence(tr("Ctrl+PgUp")), this,
