@@ -105,6 +105,24 @@ Q_SIGNALS:
     void reviewDecisionsRequested();
 
 private:
+    // The page in parts, built in this order by the constructor: the cleaning panel (its controls,
+    // the form, Prepare's warning, the step table and what goes below it), the grid's filters and the
+    // grid, the face panel; then the signals of each part.
+    void createCleaningControls();
+    class QGroupBox* buildCleaningForm();
+    QWidget* buildPrepareWarning();
+    QWidget* buildCleaningPanel(class QGroupBox* settingsBox);
+    void createGridFilters();
+    QWidget* buildFaceGrid();
+    QWidget* buildFacePanel();
+    void connectCleaning();
+    void connectGrid();
+    void connectSession();
+    /** A source read (loadSource's job): it becomes the page's, with its settings and its preparation. */
+    void showSourceRead(const QString& spec, std::shared_ptr<LoadedDataset> loaded,
+                        std::shared_ptr<std::vector<ImageProbe>> probes, const QString& imagesBelow);
+    /** The grid's predictions and cluster labels, and the cluster filter's entries, from the session. */
+    void refreshExtras();
     void updateCounts();
     /** Prepare; `removalConfirmed`: without the check of what the review decisions remove. */
     void startPrepare(bool removalConfirmed);
