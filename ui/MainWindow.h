@@ -97,7 +97,8 @@ private:
     void connectFaceRequests();
     void connectPages();
     void buildStatusBar();
-    void buildMenus();
+    void buildFileMenu();
+    void buildMenus(); // the File, Actions and Help menus
     /** One entry per page, with the key that shows it. */
     void addPageShortcuts(class QMenu* menu);
     void showJobProgress(const QString& stage, qint64 done, qint64 total);

@@ -132,7 +132,7 @@ void MainWindow::openUserGuide()
         statusBar()->showMessage(tr("No program opens %1; read it in any text editor.").arg(guide), 15000);
 }
 
-void MainWindow::buildMenus()
+void MainWindow::buildFileMenu()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("Open the &demo dataset"), QKeySequence(tr("Ctrl+D")), this, [this] { openPath("demo"); });
@@ -171,6 +171,11 @@ void MainWindow::buildMenus()
     });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+}
+
+void MainWindow::buildMenus()
+{
+    buildFileMenu();
     // The common actions from the keyboard: each shows its page, then starts what it names there.
     struct PageAction {
         Page page;

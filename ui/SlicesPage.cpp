@@ -142,6 +142,7 @@ void SlicesPage::connectControls()
     connect(m_sort, &QComboBox::currentIndexChanged, this,
             [this] { m_plot->setOrder(static_cast<ForestPlot::Order>(m_sort->currentData().toInt())); });
     connect(m_plot, &ForestPlot::rowClicked, this, &SlicesPage::showSlice);
+    connect(m_run, &QComboBox::activated, this, [this] { m_runPicked = true; });
     connect(m_run, &QComboBox::currentIndexChanged, this, [this] {
         if (m_result)
             return; // what is drawn says which run it is of
@@ -171,8 +172,9 @@ void SlicesPage::connectControls()
     // The order of a switch (see Session): drop what was derived from the old dataset first.
     connect(m_session, &Session::datasetAboutToChange, this, [this] { clear(tr("No dataset open.")); });
     connect(m_session, &Session::datasetChanged, this, [this] {
+        m_runPicked = false; // the new dataset's own run when it has one
         refreshRuns();
-        setRun(m_session->latestAgeRun()); // the new dataset's own run when it has one
+        setRun(m_session->latestAgeRun());
         clear(whyNot().isEmpty() ? tr("Choose a grouping and press Compute.") : whyNot());
     });
     connect(m_session, &Session::runsChanged, this, &SlicesPage::refreshRuns);
@@ -251,7 +253,8 @@ bool SlicesPage::addFacesSlice(const QString& name, std::shared_ptr<const std::v
 
 void SlicesPage::refreshRuns()
 {
-    const QString chosen = m_run->count() > 0 ? run() : m_session->latestAgeRun();
+    // The run the user picked stays chosen; otherwise the newest age run (a run trained meanwhile).
+    const QString chosen = m_runPicked && m_run->count() > 0 ? run() : m_session->latestAgeRun();
     const QSignalBlocker block(m_run);
     m_run->clear();
     for (const Artifact& a : m_session->index().artifacts()) {

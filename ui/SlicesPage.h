@@ -73,6 +73,8 @@ private:
     void refreshExtraAttributes();
     Session* m_session;
     QComboBox* m_run;
+    /** The user picked the run: a new run keeps that choice; until then the latest age run is shown. */
+    bool m_runPicked = false;
     QComboBox* m_by;
     QComboBox* m_and;
     QComboBox* m_split;

@@ -375,8 +375,13 @@ void TrainPage::start(bool resume)
     m_preview->clear();
     m_status->setText(p.resume ? tr("Resuming %1 from its last checkpoint ...").arg(QFileInfo(runDir).fileName())
                                : tr("Training %1 into %2 ...").arg(model, QFileInfo(runDir).fileName()));
-    if (p.model == ModelKind::Autoencoder) { // the age model's scatter does not describe this run
-        replaceChart(m_scatterView, new QChart);
+    // The scatter and the worst faces describe one run: an autoencoder or a new run starts without
+    // the previous run's (a resumed run keeps its own until its next epoch redraws them).
+    if (p.model == ModelKind::Autoencoder || !p.resume) {
+        auto* empty = new QChart;
+        if (p.model != ModelKind::Autoencoder)
+            empty->setTitle(tr("Predicted vs true age (after this run's first epoch)"));
+        replaceChart(m_scatterView, empty);
         m_worst->clear();
     }
     drawEarlierEpochs(runDir, p.resume, history);

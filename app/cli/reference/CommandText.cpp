@@ -43,14 +43,16 @@ std::vector<std::string> words(const std::string& text)
     return out;
 }
 
-/** `text` filled into lines of `width`, the first after `first`, the others after `indent`. */
-std::string fill(const std::string& text, size_t width, const std::string& first, const std::string& indent)
+/** `units` (words, or whole bracketed options) filled into lines of `width`, the first after `first`,
+ *  the others after `indent`, a unit never split. */
+std::string fillUnits(const std::vector<std::string>& units, size_t width, const std::string& first,
+                      const std::string& indent)
 {
-    std::string out = first, line;
+    std::string out = first;
     size_t column = first.size();
     bool lineEmpty = true;
-    for (const std::string& word : words(text)) {
-        if (!lineEmpty && column + 1 + word.size() > width) {
+    for (const std::string& unit : units) {
+        if (!lineEmpty && column + 1 + unit.size() > width) {
             out += "\n" + indent;
             column = indent.size();
             lineEmpty = true;
@@ -59,11 +61,38 @@ std::string fill(const std::string& text, size_t width, const std::string& first
             out += ' ';
             ++column;
         }
-        out += word;
-        column += word.size();
+        out += unit;
+        column += unit.size();
         lineEmpty = false;
     }
     return out + "\n";
+}
+
+/** `text` filled into lines of `width`, the first after `first`, the others after `indent`. */
+std::string fill(const std::string& text, size_t width, const std::string& first, const std::string& indent)
+{
+    return fillUnits(words(text), width, first, indent);
+}
+
+/** A synopsis split at the spaces outside brackets: "--a X", "[--b Y]", "(--k K | --r A:B)". */
+std::vector<std::string> bracketUnits(const std::string& line)
+{
+    std::vector<std::string> units;
+    std::string unit;
+    int depth = 0;
+    for (const char ch : line) {
+        if (ch == ' ' && depth == 0) {
+            if (!unit.empty())
+                units.push_back(unit);
+            unit.clear();
+            continue;
+        }
+        depth += (ch == '[' || ch == '(') - (ch == ']' || ch == ')');
+        unit += ch;
+    }
+    if (!unit.empty())
+        units.push_back(unit);
+    return units;
 }
 
 bool verbatim(const std::string& paragraph)
@@ -330,40 +359,7 @@ std::string markdownSynopsis()
                 line += (line.empty() ? "" : " ") + ("[" + optionWords(o) + "]");
         const std::string lead = "faceatlas-cli " + c.name + " ";
         // Wrapped at whole bracketed options, continued under the first one.
-        std::string text = lead, bracket;
-        size_t column = lead.size();
-        bool lineEmpty = true;
-        int depth = 0;
-        std::vector<std::string> units;
-        for (const char ch : line) {
-            if (ch == ' ' && depth == 0) {
-                if (!bracket.empty())
-                    units.push_back(bracket);
-                bracket.clear();
-                continue;
-            }
-            depth += (ch == '[' || ch == '(') - (ch == ']' || ch == ')');
-            bracket += ch;
-        }
-        if (!bracket.empty())
-            units.push_back(bracket);
-        for (const std::string& unit : units) {
-            if (!lineEmpty && column + 1 + unit.size() > kSynopsisWidth) {
-                text += "\n" + std::string(lead.size(), ' ');
-                column = lead.size();
-                lineEmpty = true;
-            }
-            if (!lineEmpty) {
-                text += ' ';
-                ++column;
-            }
-            text += unit;
-            column += unit.size();
-            lineEmpty = false;
-        }
-        while (!text.empty() && text.back() == ' ')
-            text.pop_back();
-        out += text + "\n";
+        out += fillUnits(bracketUnits(line), kSynopsisWidth, lead, std::string(lead.size(), ' '));
     }
     return out + "faceatlas-cli --version\n";
 }
