@@ -375,20 +375,25 @@ void TrainPage::start(bool resume)
     m_preview->clear();
     m_status->setText(p.resume ? tr("Resuming %1 from its last checkpoint ...").arg(QFileInfo(runDir).fileName())
                                : tr("Training %1 into %2 ...").arg(model, QFileInfo(runDir).fileName()));
-    // The scatter and the worst faces describe one run: an autoencoder or a new run starts without
-    // the previous run's (a resumed run keeps its own until its next epoch redraws them).
-    if (p.model == ModelKind::Autoencoder || !p.resume) {
-        auto* empty = new QChart;
-        if (p.model != ModelKind::Autoencoder)
-            empty->setTitle(tr("Predicted vs true age (after this run's first epoch)"));
-        replaceChart(m_scatterView, empty);
-        m_worst->clear();
-    }
+    clearRunPictures(p.model != ModelKind::Autoencoder, p.resume);
     drawEarlierEpochs(runDir, p.resume, history);
     m_start->setEnabled(false);
     m_resume->setEnabled(false);
     m_stop->setEnabled(true);
     Q_EMIT trainingStarted(m_runDir);
+}
+
+void TrainPage::clearRunPictures(bool ageModel, bool resumed)
+{
+    // The scatter and the worst faces describe one run: an autoencoder or a new run starts without
+    // the previous run's (a resumed run keeps its own until its next epoch redraws them).
+    if (ageModel && resumed)
+        return;
+    auto* empty = new QChart;
+    if (ageModel)
+        empty->setTitle(tr("Predicted vs true age (after this run's first epoch)"));
+    replaceChart(m_scatterView, empty);
+    m_worst->clear();
 }
 
 /** The end of a training: the status, the scatter of an age model, and the run as the latest. */

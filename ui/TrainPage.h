@@ -59,6 +59,8 @@ Q_SIGNALS:
     void faceActivated(qint64 index);
 
 private:
+    /** Drops the previous run's scatter and worst faces when a new run (or an autoencoder) starts. */
+    void clearRunPictures(bool ageModel, bool resumed);
     /** Where the latest run stopped when it stopped early, and that Resume continues it; empty otherwise. */
     QGroupBox* buildSettings();
     QVBoxLayout* buildCharts();
