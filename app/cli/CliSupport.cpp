@@ -9,6 +9,41 @@
 
 namespace faceatlas::cli {
 
+namespace {
+
+/** The edit distance (insertions, deletions, substitutions) between two words. */
+size_t editDistance(const std::string& a, const std::string& b)
+{
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+/** The command's option nearest to a mistyped `name` (at most two edits away), or "". */
+std::string nearestOption(const CommandSpec& command, const std::string& name)
+{
+    std::string best;
+    size_t bestDistance = 3;
+    for (const OptionSpec& o : command.options)
+        if (const size_t d = editDistance(name, o.name); d < bestDistance) {
+            best = o.name;
+            bestDistance = d;
+        }
+    return best;
+}
+
+} // namespace
+
 Args::Args(const std::vector<std::string>& words, const CommandSpec& command)
     : m_command(command)
 {
@@ -23,8 +58,11 @@ Args::Args(const std::vector<std::string>& words, const CommandSpec& command)
             name.resize(eq);
         }
         const OptionSpec* option = findOption(command, name);
-        if (!option)
-            throw UsageError("unknown option --" + name + " (see 'faceatlas-cli " + command.name + " --help')");
+        if (!option) {
+            const std::string nearest = nearestOption(command, name);
+            throw UsageError("unknown option --" + name + (nearest.empty() ? "" : "; did you mean --" + nearest + "?")
+                             + " (see 'faceatlas-cli " + command.name + " --help')");
+        }
         std::string value;
         if (attached) {
             if (option->value.empty())

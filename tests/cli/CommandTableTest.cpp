@@ -147,6 +147,18 @@ TEST(CommandTable, TheParserTakesOnlyWhatTheTableDeclares)
 {
     const CommandSpec& prepare = commandSpec("prepare");
     EXPECT_THROW(Args({"--sizee", "3"}, prepare), UsageError);
+    try {
+        Args({"--age-mx", "50"}, prepare);
+        ADD_FAILURE() << "a mistyped option was taken";
+    } catch (const UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("did you mean --age-max?"), std::string::npos) << e.what();
+    }
+    try {
+        Args({"--colour", "x"}, prepare);
+        ADD_FAILURE() << "an unknown option was taken";
+    } catch (const UsageError& e) {
+        EXPECT_EQ(std::string(e.what()).find("did you mean"), std::string::npos) << e.what(); // nothing near
+    }
     EXPECT_THROW(Args({"--json=yes"}, prepare), UsageError); // a flag takes no value
     EXPECT_THROW(Args({"--size"}, prepare), UsageError);     // a value is missing
     EXPECT_THROW(Args({"stray"}, prepare), UsageError);
