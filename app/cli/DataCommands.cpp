@@ -48,6 +48,20 @@ nlohmann::json recordJson(const Record& r, SourceKind kind)
     return j;
 }
 
+/** The quality steps asked for (--min-sharpness X, ...): each off unless given, a finite threshold. */
+QualityThresholds qualityThresholds(const Args& args)
+{
+    QualityThresholds quality;
+    for (size_t s = 0; s < kQualityStepCount; ++s)
+        if (args.has(qualitySteps()[s].option)) {
+            const double threshold = args.doubleValue(qualitySteps()[s].option);
+            if (!std::isfinite(threshold))
+                throw UsageError(std::string("--") + qualitySteps()[s].option + " takes a finite number");
+            quality.threshold[s] = threshold;
+        }
+    return quality;
+}
+
 void printPrepareReport(const PrepareReport& r)
 {
     std::printf("source: %s\nrecords read: %zu", r.source.c_str(), r.recordsRead);
@@ -197,13 +211,7 @@ int runPrepare(const std::vector<std::string>& words)
     c.balanceSize = args.has("balance-size") ? args.longValue("balance-size") : 0;
     c.seed = static_cast<std::uint64_t>(args.longValue("seed"));
     params.review = std::filesystem::u8path(args.value("review").value_or(""));
-    for (size_t s = 0; s < kQualityStepCount; ++s)
-        if (args.has(qualitySteps()[s].option)) {
-            const double threshold = args.doubleValue(qualitySteps()[s].option);
-            if (!std::isfinite(threshold))
-                throw UsageError(std::string("--") + qualitySteps()[s].option + " takes a finite number");
-            params.quality.threshold[s] = threshold;
-        }
+    params.quality = qualityThresholds(args);
     const bool json = args.has("json");
     const bool keepEarlier = args.has("keep-earlier");
     args.rejectUnknown();
