@@ -101,6 +101,36 @@ int runAudit(const std::vector<std::string>& words)
     return 0;
 }
 
+namespace {
+
+/** The codes in `codesDir`, which must be of `data`'s preparation, one per face. */
+Codes codesOf(const std::filesystem::path& codesDir, const PreparedDataset& data, const std::filesystem::path& dataDir)
+{
+    Codes codes = Codes::open(codesDir);
+    if (!codes.dataFingerprint().empty() && !madeFromDataset(codes.dataFingerprint(), data))
+        throw Error(displayPath(codesDir) + " holds the codes of another preparation than " + displayPath(dataDir)
+                    + ": encode it again");
+    if (codes.count() != data.count())
+        throw Error(displayPath(codesDir) + " holds " + std::to_string(codes.count()) + " codes, "
+                    + displayPath(dataDir) + " " + std::to_string(data.count()) + " faces");
+    return codes;
+}
+
+/** The faces a review file decided (an undo takes a decision back), and each one's decision in words. */
+void readDecisions(const std::filesystem::path& file, const PreparedDataset& data, std::vector<std::uint32_t>& reviewed,
+                   std::vector<std::string>& decided)
+{
+    const ReviewFile review = ReviewFile::load(file, decisionsAboutFolders(data.records()));
+    for (std::size_t r = 0; r < data.count(); ++r)
+        if (const ReviewDecision* d = review.latestFor(recordKey(data.records()[r]));
+            d && d->action != ReviewAction::Undo) {
+            reviewed.push_back(static_cast<std::uint32_t>(r));
+            decided[r] = reviewActionName(d->action) + (d->newLabel.empty() ? "" : " " + d->newLabel);
+        }
+}
+
+} // namespace
+
 int runReviewQueue(const std::vector<std::string>& words)
 {
     const Args args(words, commandSpec("review-queue"));
@@ -128,28 +158,12 @@ int runReviewQueue(const std::vector<std::string>& words)
         throw Error(displayPath(auditDir) + " is an audit of another preparation than " + displayPath(dataDir));
     const AuditResult audit = readAudit(auditDir, &data.records());
     std::optional<Codes> codes;
-    if (codesArg) {
-        const auto codesDir = std::filesystem::u8path(*codesArg);
-        codes.emplace(Codes::open(codesDir));
-        if (!codes->dataFingerprint().empty() && !madeFromDataset(codes->dataFingerprint(), data))
-            throw Error(displayPath(codesDir) + " holds the codes of another preparation than " + displayPath(dataDir)
-                        + ": encode it again");
-        if (codes->count() != data.count())
-            throw Error(displayPath(codesDir) + " holds " + std::to_string(codes->count()) + " codes, "
-                        + displayPath(dataDir) + " " + std::to_string(data.count()) + " faces");
-    }
+    if (codesArg)
+        codes.emplace(codesOf(std::filesystem::u8path(*codesArg), data, dataDir));
     std::vector<std::uint32_t> reviewed;
     std::vector<std::string> decided(data.count());
-    if (reviewArg) {
-        const ReviewFile review =
-            ReviewFile::load(std::filesystem::u8path(*reviewArg), decisionsAboutFolders(data.records()));
-        for (std::size_t r = 0; r < data.count(); ++r)
-            if (const ReviewDecision* d = review.latestFor(recordKey(data.records()[r]));
-                d && d->action != ReviewAction::Undo) {
-                reviewed.push_back(static_cast<std::uint32_t>(r));
-                decided[r] = reviewActionName(d->action) + (d->newLabel.empty() ? "" : " " + d->newLabel);
-            }
-    }
+    if (reviewArg)
+        readDecisions(std::filesystem::u8path(*reviewArg), data, reviewed, decided);
     const ReviewQueue queue =
         orderReviewQueue(audit, *order, codes ? &*codes : nullptr, reviewed, installInterruptHandler());
     if (queue.cancelled)
