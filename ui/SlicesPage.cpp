@@ -59,6 +59,24 @@ QString fixed(double v)
     return QString::number(v, 'f', 2);
 }
 
+/** The CSV and quality columns a grouping names, read from the preparation (a worker's part). */
+void addColumnAttributes(const PreparedDataset& data, const std::vector<std::string>& names, SliceJobParams& params)
+{
+    if (names.empty())
+        return;
+    const SourceColumns columns = readPreparedColumns(data);
+    std::optional<FaceQuality> quality; // read when a quality column is named
+    for (const std::string& name : names)
+        if (const int k = columns.find(name); k >= 0) {
+            params.extraAttributes.emplace_back(name, columns.values(static_cast<size_t>(k)));
+        } else if (qualityColumnIndex(name) >= 0) {
+            if (!quality)
+                quality = readPreparedQuality(data);
+            if (const int q = quality->find(name); q >= 0)
+                params.extraAttributes.emplace_back(name, qualityQuartiles(quality->column(static_cast<size_t>(q))));
+        }
+}
+
 } // namespace
 
 SlicesPage::SlicesPage(Session* session, QWidget* parent)
@@ -326,27 +344,9 @@ void SlicesPage::clear(const QString& why)
     m_status->setText(why);
 }
 
-void SlicesPage::compute()
+std::vector<std::string> SlicesPage::addPageAttributes(const std::vector<std::string>& grouping,
+                                                       SliceJobParams& params) const
 {
-    const QString why = whyNot();
-    if (!why.isEmpty()) {
-        m_status->setText(why);
-        return;
-    }
-    std::vector<std::string> grouping{m_by->currentData().toString().toStdString()};
-    const std::string second = m_and->currentData().toString().toStdString();
-    if (second == grouping.front()) {
-        m_status->setText(tr("Choose two different attributes, or (none) for the second."));
-        return;
-    }
-    if (!second.empty())
-        grouping.push_back(second);
-    const auto data = m_session->sharedDataset();
-    SliceJobParams params;
-    params.run = run().toStdString();
-    params.groupings = {grouping};
-    params.allFaces = m_split->currentData().toBool();
-    params.settings.boot = 1000;
     std::vector<std::string> columnNames;
     for (const std::string& name : grouping) {
         // Attributes the table does not know: the clustering's labels, the face sets added here, the CSV columns.
@@ -369,26 +369,38 @@ void SlicesPage::compute()
         if (!given)
             columnNames.push_back(name); // a CSV column: read on the worker
     }
+    return columnNames;
+}
+
+void SlicesPage::compute()
+{
+    const QString why = whyNot();
+    if (!why.isEmpty()) {
+        m_status->setText(why);
+        return;
+    }
+    std::vector<std::string> grouping{m_by->currentData().toString().toStdString()};
+    const std::string second = m_and->currentData().toString().toStdString();
+    if (second == grouping.front()) {
+        m_status->setText(tr("Choose two different attributes, or (none) for the second."));
+        return;
+    }
+    if (!second.empty())
+        grouping.push_back(second);
+    const auto data = m_session->sharedDataset();
+    SliceJobParams params;
+    params.run = run().toStdString();
+    params.groupings = {grouping};
+    params.allFaces = m_split->currentData().toBool();
+    params.settings.boot = 1000;
+    const std::vector<std::string> columnNames = addPageAttributes(grouping, params);
     // The newest audit of the open preparation (the index ties it by fingerprint): its flags per slice.
     const std::string audit = m_session->newest(OutputKind::Audit).toStdString();
     // The job fills the result on the worker; `done` hands it to the page on the GUI thread.
     auto out = std::make_shared<SliceJobResult>();
     const auto job = [data, params, out, columnNames, audit](const CancelToken& cancel,
                                                              const JobRunner::Report& report) mutable {
-        if (!columnNames.empty()) {
-            const SourceColumns columns = readPreparedColumns(*data);
-            std::optional<FaceQuality> quality; // read when a quality column is named
-            for (const std::string& name : columnNames)
-                if (const int k = columns.find(name); k >= 0) {
-                    params.extraAttributes.emplace_back(name, columns.values(static_cast<size_t>(k)));
-                } else if (qualityColumnIndex(name) >= 0) {
-                    if (!quality)
-                        quality = readPreparedQuality(*data);
-                    if (const int q = quality->find(name); q >= 0)
-                        params.extraAttributes.emplace_back(name,
-                                                            qualityQuartiles(quality->column(static_cast<size_t>(q))));
-                }
-        }
+        addColumnAttributes(*data, columnNames, params);
         *out = runSliceJob(*data, params, cancel,
                            [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
         if (!out->cancelled && !audit.empty()) {

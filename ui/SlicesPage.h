@@ -12,8 +12,9 @@ class QLabel;
 class QPushButton;
 
 namespace faceatlas {
+struct SliceJobParams;
 struct SliceJobResult;
-}
+} // namespace faceatlas
 
 namespace faceatlas::ui {
 
@@ -65,6 +66,9 @@ Q_SIGNALS:
     void showFaces(std::shared_ptr<const std::vector<char>> mask, qint64 count, const QString& what);
 
 private:
+    /** The page's own attributes a grouping names (clusters, face sets) into `params`; returns the
+     *  names left for the worker to read (CSV and quality columns). */
+    std::vector<std::string> addPageAttributes(const std::vector<std::string>& grouping, SliceJobParams& params) const;
     void connectControls();
     void clear(const QString& why);
     void showResult(std::shared_ptr<const SliceJobResult> result, const QString& what);
