@@ -33,6 +33,18 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     : QWidget(parent)
     , m_session(session)
 {
+    QLayout* left = buildSettingsPanel();
+    QLayout* pictures = buildPicturesPanel();
+    auto* layout = new QHBoxLayout(this);
+    layout->addLayout(left);
+    layout->addLayout(pictures, 1);
+    refreshRuns();
+    connectSession(session);
+    connectSettings();
+}
+
+QLayout* AttentionPage::buildSettingsPanel()
+{
     m_run = new QComboBox;
     m_run->setObjectName(QStringLiteral("attentionRun"));
     m_face = new QSpinBox;
@@ -58,6 +70,7 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     m_colormap = new QComboBox;
     m_colormap->addItems({"jet", "viridis", "inferno"});
     auto* exportButton = new QPushButton(tr("Export PNG..."));
+    connect(exportButton, &QPushButton::clicked, this, &AttentionPage::exportOverlay);
     auto* form = new QFormLayout;
     form->addRow(tr("Model run"), m_run);
     form->addRow(tr("Face"), m_face);
@@ -74,6 +87,11 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     left->addLayout(form);
     left->addWidget(m_status);
     left->addStretch();
+    return left;
+}
+
+QLayout* AttentionPage::buildPicturesPanel()
+{
     m_original = new QLabel;
     m_overlay = new QLabel;
     for (QLabel* l : {m_original, m_overlay}) {
@@ -100,37 +118,30 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
     scale->addWidget(m_scaleText);
     pictures->addLayout(scale, 1, 1);
     pictures->setRowStretch(0, 1);
-    auto* layout = new QHBoxLayout(this);
-    layout->addLayout(left);
-    layout->addLayout(pictures, 1);
+    return pictures;
+}
 
-    const auto refreshRuns = [this] {
-        const QString current = m_run->currentData().toString();
-        m_run->clear();
-        for (const ModelKindInfo& kind : modelKinds()) {
-            const QString model = QString::fromUtf8(kind.name);
-            const QString dir = m_session->latestRun(model);
-            if (dir.isEmpty())
-                continue;
-            m_run->addItem(QStringLiteral("%1 (%2)").arg(model, QFileInfo(dir).fileName()), dir);
-            m_run->setItemData(m_run->count() - 1, kind.role == ModelRole::Autoencoder, kIsAutoencoderRole);
-        }
-        const int at = m_run->findData(current);
-        if (at >= 0)
-            m_run->setCurrentIndex(at);
-    };
-    refreshRuns();
-    connect(session, &Session::runsChanged, this, refreshRuns);
-    connect(session, &Session::datasetAboutToChange, this, [this] {
-        m_overlayImage = QImage();
-        m_background = QImage();
-        m_map.clear();
-        m_original->clear();
-        m_overlay->clear();
-        m_faceCaption->clear();
-        m_colorBar->clear();
-        m_scaleText->clear();
-    });
+void AttentionPage::refreshRuns()
+{
+    const QString current = m_run->currentData().toString();
+    m_run->clear();
+    for (const ModelKindInfo& kind : modelKinds()) {
+        const QString model = QString::fromUtf8(kind.name);
+        const QString dir = m_session->latestRun(model);
+        if (dir.isEmpty())
+            continue;
+        m_run->addItem(QStringLiteral("%1 (%2)").arg(model, QFileInfo(dir).fileName()), dir);
+        m_run->setItemData(m_run->count() - 1, kind.role == ModelRole::Autoencoder, kIsAutoencoderRole);
+    }
+    const int at = m_run->findData(current);
+    if (at >= 0)
+        m_run->setCurrentIndex(at);
+}
+
+void AttentionPage::connectSession(Session* session)
+{
+    connect(session, &Session::runsChanged, this, &AttentionPage::refreshRuns);
+    connect(session, &Session::datasetAboutToChange, this, &AttentionPage::forgetMap);
     connect(session, &Session::datasetChanged, this, [this] {
         const auto* data = m_session->dataset();
         {
@@ -139,6 +150,22 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
         }
         render();
     });
+}
+
+void AttentionPage::forgetMap()
+{
+    m_overlayImage = QImage();
+    m_background = QImage();
+    m_map.clear();
+    m_original->clear();
+    m_overlay->clear();
+    m_faceCaption->clear();
+    m_colorBar->clear();
+    m_scaleText->clear();
+}
+
+void AttentionPage::connectSettings()
+{
     connect(m_run, &QComboBox::currentIndexChanged, this, [this] {
         if (!followRunKind())
             render();
@@ -149,33 +176,37 @@ AttentionPage::AttentionPage(Session* session, QWidget* parent)
         followClusterMode();
         render();
     });
-    connect(m_method, &QComboBox::currentIndexChanged, this, [this] {
-        // The code map is the autoencoder's: switch to the latest autoencoder run rather than refuse.
-        const bool code = m_method->currentData().toString() == "code";
-        const bool onAutoencoder = m_run->currentData(kIsAutoencoderRole).toBool();
-        if (code && !onAutoencoder)
-            for (int i = 0; i < m_run->count(); ++i)
-                if (m_run->itemData(i, kIsAutoencoderRole).toBool()) {
-                    m_run->setCurrentIndex(i); // renders
-                    return;
-                }
-        render();
-    });
+    connect(m_method, &QComboBox::currentIndexChanged, this, &AttentionPage::followMethod);
     connect(m_layer, &QComboBox::currentIndexChanged, this, [this] { render(); });
     connect(m_channel, &QSpinBox::valueChanged, this, [this] { render(); });
     // Opacity and colour map change only the blend of the map already computed.
     connect(m_opacity, &QSlider::valueChanged, this, [this] { blend(); });
     connect(m_colormap, &QComboBox::currentIndexChanged, this, [this] { blend(); });
-    connect(exportButton, &QPushButton::clicked, this, [this] {
-        if (m_overlayImage.isNull()) {
-            m_status->setText(tr("Nothing to export yet: choose a face and a map first."));
-            return;
-        }
-        const QString file =
-            QFileDialog::getSaveFileName(this, tr("Export overlay"), "attention.png", tr("PNG (*.png)"));
-        if (!file.isEmpty())
-            m_overlayImage.save(file);
-    });
+}
+
+void AttentionPage::followMethod()
+{
+    // The code map is the autoencoder's: switch to the latest autoencoder run rather than refuse.
+    const bool code = m_method->currentData().toString() == "code";
+    const bool onAutoencoder = m_run->currentData(kIsAutoencoderRole).toBool();
+    if (code && !onAutoencoder)
+        for (int i = 0; i < m_run->count(); ++i)
+            if (m_run->itemData(i, kIsAutoencoderRole).toBool()) {
+                m_run->setCurrentIndex(i); // renders
+                return;
+            }
+    render();
+}
+
+void AttentionPage::exportOverlay()
+{
+    if (m_overlayImage.isNull()) {
+        m_status->setText(tr("Nothing to export yet: choose a face and a map first."));
+        return;
+    }
+    const QString file = QFileDialog::getSaveFileName(this, tr("Export overlay"), "attention.png", tr("PNG (*.png)"));
+    if (!file.isEmpty())
+        m_overlayImage.save(file);
 }
 
 AttentionPage::~AttentionPage() = default;

@@ -8,6 +8,7 @@
 
 class QComboBox;
 class QLabel;
+class QLayout;
 class QSlider;
 class QSpinBox;
 
@@ -40,6 +41,22 @@ public:
     QString statusText() const;
 
 private:
+    /** The settings column: run, face, cluster, map, layer, channel, opacity, colour map, export, status. */
+    QLayout* buildSettingsPanel();
+    /** The face and its overlay side by side, the caption and the colour scale under them. */
+    QLayout* buildPicturesPanel();
+    /** Lists the latest run of each model kind, keeping the chosen one when it is still listed. */
+    void refreshRuns();
+    /** Follows the session: new runs, and a dataset about to change and changed. */
+    void connectSession(Session* session);
+    /** Forgets the map on screen and clears its pictures (the dataset is about to change). */
+    void forgetMap();
+    /** Connects the settings: most render again, opacity and colour map only re-blend. */
+    void connectSettings();
+    /** The Map chosen: the code map switches to an autoencoder run (which renders), the others render. */
+    void followMethod();
+    /** Asks where to save the overlay on screen as a PNG and saves it. */
+    void exportOverlay();
     /** Switches Grad-CAM (age models only) to the code layer when an autoencoder run is chosen; true if it did. */
     bool followRunKind();
     /** In whole-cluster mode the Map shows the signed Grad-CAM it draws, and is locked there. */

@@ -8,7 +8,9 @@
 
 class QChartView;
 class QCheckBox;
+class QDir;
 class QLabel;
+class QLayout;
 class QLineEdit;
 class QListWidget;
 class QPushButton;
@@ -63,8 +65,30 @@ Q_SIGNALS:
     void faceChosen(qint64 face);
 
 private:
+    /** The row of buttons and k above the page, its buttons connected. */
+    QLayout* buildControls();
+    /** The left column: the cluster list, the selected cluster's name and summary, the age and sweep charts. */
+    QLayout* buildClusterPanel();
+    /** The pictures: decoded centroid, medoid, gallery, members, interpolation and age direction. */
+    QLayout* buildPicturesPanel();
+    /** Connects the page's own controls to what they do. */
+    void connectControls();
+    /** Follows the session: cluster names, a new clustering, new runs. */
+    void connectSession(Session* session);
+    /** Asks where to save assignments.csv, then exports it (exportAssignments). */
+    void exportAssignmentsAs();
+    /** Asks where to save the selected cluster's contact sheet, then copies it there. */
+    void exportContactSheetAs();
     void loadResults();
     void showResults();
+    /** Lists the clusters of clusters.json, each with its size and mean age. */
+    void showClusterList(const nlohmann::json& clusters);
+    /** The summary line: k, the quality figures of metrics.json, provenance and a mismatch. */
+    void showMetrics(const nlohmann::json& metrics);
+    /** The sweep chart (inertia and silhouette against k), hidden when no range was swept. */
+    void showSweep(const nlohmann::json& metrics);
+    /** The age histogram of cluster `row`, by decade; none when clusters.json has no ages. */
+    void showAgeHistogram(const QDir& dir, int row);
     /** No clustering of the open preparation: nothing of another one stays on screen; says the next step. */
     void clearResults();
     QString provenance(const nlohmann::json& metrics) const;

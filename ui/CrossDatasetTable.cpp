@@ -4,7 +4,7 @@
 #include "data/WorkspaceIndex.h"
 #include "JobRunner.h"
 #include "ml/AgeMatrix.h"
-#include "ml/Models.h"
+#include "ml/ModelKinds.h"
 #include "Session.h"
 #include "util/Error.h"
 
@@ -77,6 +77,174 @@ QString columnLabel(const PreparedDataset& data)
         name = spec.left(colon) + (base.isEmpty() ? QString() : QLatin1Char(' ') + base);
     }
     return QStringLiteral("%1\n%2 px").arg(name).arg(data.imageSize());
+}
+
+/** The workspace's age-model runs that can be measured, from the index (finished, usable, a known kind). */
+std::vector<RunInput> ageModelRuns(const WorkspaceIndex& index)
+{
+    std::vector<RunInput> runs;
+    for (const Artifact& a : index.artifacts()) {
+        if (a.kind != OutputKind::Run || !a.usable() || a.status == "running")
+            continue;
+        if (!modelHasRole(a.model, ModelRole::AgeModel))
+            continue; // the autoencoder, or a model kind this FaceAtlas does not know
+        runs.push_back({a.dir, a.data, a.imageSize,
+                        QStringLiteral("%1 · %2").arg(QString::fromStdString(a.model),
+                                                      QString::fromStdString(a.dir.filename().string()))});
+    }
+    return runs;
+}
+
+/** Opens every preparation to measure on; one that cannot be opened is counted in `out.unreadable`. */
+std::vector<std::unique_ptr<PreparedDataset>> openPreparations(const fs::path& workspace,
+                                                               const std::vector<RunInput>& runs, MatrixOutput& out)
+{
+    std::vector<std::unique_ptr<PreparedDataset>> opened;
+    for (const fs::path& dir : preparationDirs(workspace, runs)) {
+        try {
+            opened.push_back(std::make_unique<PreparedDataset>(PreparedDataset::open(dir)));
+        } catch (const std::exception&) {
+            ++out.unreadable; // damaged or being written: not a column
+        }
+    }
+    return opened;
+}
+
+/** The columns: the preparations at least one run can be measured on (its image size), named in `out`. */
+std::vector<const PreparedDataset*> matrixColumns(const std::vector<std::unique_ptr<PreparedDataset>>& opened,
+                                                  const std::vector<RunInput>& runs, MatrixOutput& out)
+{
+    std::vector<const PreparedDataset*> columns;
+    for (const auto& data : opened)
+        if (std::any_of(runs.begin(), runs.end(),
+                        [&](const RunInput& r) { return r.imageSize == 0 || r.imageSize == data->imageSize(); }))
+            columns.push_back(data.get());
+    for (const PreparedDataset* data : columns) {
+        out.columns << columnLabel(*data);
+        out.columnTips << QString::fromStdString(data->dir().string());
+        out.columnDirs.push_back(normal(data->dir()));
+    }
+    return columns;
+}
+
+/** The cell of a run not measured on a preparation: the run's load error, or the image sizes that differ. */
+AgeMatrixCell unmeasuredCell(const RunInput& run, const PreparedDataset& data, const std::string& runError)
+{
+    AgeMatrixCell cell;
+    cell.run = run.dir;
+    cell.data = data.dir();
+    cell.error = !runError.empty()
+                     ? runError
+                     : "the run was trained at " + std::to_string(run.imageSize) + " px and this preparation holds "
+                           + std::to_string(data.imageSize()) + " px images";
+    return cell;
+}
+
+/** Measures run `r` on every column of its image size and appends its row of cells to `out`; false when cancelled. */
+bool measureRun(size_t r, const std::vector<RunInput>& runs, const std::vector<const PreparedDataset*>& columns,
+                Split split, const CancelToken& cancel, const JobRunner::Report& report, MatrixOutput& out)
+{
+    const qint64 total = static_cast<qint64>(runs.size() * columns.size());
+    std::vector<const PreparedDataset*> measurable;
+    for (const PreparedDataset* data : columns)
+        if (runs[r].imageSize == 0 || runs[r].imageSize == data->imageSize())
+            measurable.push_back(data);
+    std::vector<AgeMatrixCell> measured;
+    std::string runError;
+    bool stopped = false;
+    try {
+        const qint64 before = static_cast<qint64>(r * columns.size());
+        measured = evaluateAgeMatrix(
+            {runs[r].dir}, measurable, split, "auto", cancel,
+            [&](const JobProgress& p) {
+                report(QStringLiteral("run %1 of %2").arg(r + 1).arg(runs.size()), before + p.done, total);
+            },
+            &stopped);
+    } catch (const std::exception& e) {
+        runError = e.what(); // a run that cannot be loaded: said in each of its cells
+    }
+    if (stopped || cancel.isCancelled())
+        return false;
+    size_t next = 0;
+    for (const PreparedDataset* data : columns) {
+        const bool sameSize = runs[r].imageSize == 0 || runs[r].imageSize == data->imageSize();
+        if (sameSize && runError.empty() && next < measured.size()) {
+            out.cells.push_back(measured[next++]);
+            continue;
+        }
+        out.cells.push_back(unmeasuredCell(runs[r], *data, runError));
+    }
+    return true;
+}
+
+/** The job: every run measured on every preparation of the workspace it fits, into `out`; false when cancelled. */
+bool computeMatrix(const std::vector<RunInput>& runs, const fs::path& workspace, Split split, const CancelToken& cancel,
+                   const JobRunner::Report& report, MatrixOutput& out)
+{
+    const auto opened = openPreparations(workspace, runs, out);
+    const auto columns = matrixColumns(opened, runs, out);
+    for (size_t r = 0; r < runs.size(); ++r)
+        if (!measureRun(r, runs, columns, split, cancel, report, out))
+            return false;
+    return true;
+}
+
+/** The table's item for one cell: MAE (n) and bias coloured against the baseline, or a dash saying why not. */
+QTableWidgetItem* cellItem(const AgeMatrixCell& cell, bool ownData)
+{
+    auto* item = new QTableWidgetItem;
+    item->setTextAlignment(Qt::AlignCenter);
+    if (!cell.measured()) {
+        item->setText(QStringLiteral("—"));
+        item->setForeground(Qt::gray);
+        item->setToolTip(QString::fromStdString(cell.error));
+        return item;
+    }
+    item->setText(CrossDatasetTable::tr("%1 (%2)\nbias %3")
+                      .arg(QString::number(cell.mae, 'f', 2))
+                      .arg(cell.n)
+                      .arg(QString::number(cell.bias, 'f', 2)));
+    item->setBackground(CrossDatasetTable::colourAgainstBaseline(cell.mae, cell.baselineMae));
+    item->setForeground(Qt::black);
+    QString tip = CrossDatasetTable::tr("MAE %1 years on %2 faces, bias %3 (predicted - true); always guessing the "
+                                        "run's training median age: MAE %4")
+                      .arg(QString::number(cell.mae, 'f', 2))
+                      .arg(cell.n)
+                      .arg(QString::number(cell.bias, 'f', 2), QString::number(cell.baselineMae, 'f', 2));
+    if (cell.modelFraming != cell.dataFraming)
+        tip += CrossDatasetTable::tr("\nThe model was trained on faces framed '%1'; these are framed '%2'.")
+                   .arg(QString::fromStdString(cell.modelFraming), QString::fromStdString(cell.dataFraming));
+    if (ownData) {
+        QFont bold = item->font();
+        bold.setBold(true);
+        item->setFont(bold);
+        tip += CrossDatasetTable::tr("\nThe run's own preparation.");
+    }
+    item->setToolTip(tip);
+    return item;
+}
+
+/** Fills `table` with the matrix: a row per run, a column per preparation (its folder as tooltip). */
+void fillTable(QTableWidget* table, const MatrixOutput& out, const QStringList& runLabels,
+               const std::vector<fs::path>& ownData)
+{
+    table->clear();
+    table->setRowCount(runLabels.size());
+    table->setColumnCount(out.columns.size());
+    table->setVerticalHeaderLabels(runLabels);
+    table->setHorizontalHeaderLabels(out.columns);
+    for (int c = 0; c < out.columns.size(); ++c)
+        table->horizontalHeaderItem(c)->setToolTip(out.columnTips[c]);
+    for (int r = 0; r < runLabels.size(); ++r)
+        for (int c = 0; c < out.columns.size(); ++c) {
+            const AgeMatrixCell& cell = out.cells[static_cast<size_t>(r * out.columns.size() + c)];
+            const bool own = out.columnDirs[static_cast<size_t>(c)] == ownData[static_cast<size_t>(r)];
+            table->setItem(r, c, cellItem(cell, own));
+        }
+    table->resizeColumnsToContents();
+    for (int c = 0; c < table->columnCount(); ++c) // room to read a cell at a glance
+        table->setColumnWidth(c, std::max(table->columnWidth(c), 120));
+    table->resizeRowsToContents();
 }
 
 } // namespace
@@ -156,20 +324,7 @@ void CrossDatasetTable::cancel()
 void CrossDatasetTable::compute()
 {
     // The runs come from the index (the GUI thread's); every file is read on the worker.
-    std::vector<RunInput> runs;
-    for (const Artifact& a : m_session->index().artifacts()) {
-        if (a.kind != OutputKind::Run || !a.usable() || a.status == "running")
-            continue;
-        try {
-            if (parseModelKind(a.model) == ModelKind::Autoencoder)
-                continue;
-        } catch (const std::exception&) {
-            continue; // a model kind this FaceAtlas does not know
-        }
-        runs.push_back({a.dir, a.data, a.imageSize,
-                        QStringLiteral("%1 · %2").arg(QString::fromStdString(a.model),
-                                                      QString::fromStdString(a.dir.filename().string()))});
-    }
+    const std::vector<RunInput> runs = ageModelRuns(m_session->index());
     if (runs.empty()) {
         m_status->setText(tr("The workspace has no age model's run yet: train one on the Train page (model \"age\")."));
         return;
@@ -181,65 +336,7 @@ void CrossDatasetTable::compute()
         runLabels << r.label;
     auto out = std::make_shared<MatrixOutput>();
     const auto job = [runs, workspace, split, out](const CancelToken& cancel, const JobRunner::Report& report) {
-        std::vector<std::unique_ptr<PreparedDataset>> opened;
-        for (const fs::path& dir : preparationDirs(workspace, runs)) {
-            try {
-                opened.push_back(std::make_unique<PreparedDataset>(PreparedDataset::open(dir)));
-            } catch (const std::exception&) {
-                ++out->unreadable; // damaged or being written: not a column
-            }
-        }
-        // Columns: the preparations at least one run can be measured on (its image size).
-        std::vector<const PreparedDataset*> columns;
-        for (const auto& data : opened)
-            if (std::any_of(runs.begin(), runs.end(),
-                            [&](const RunInput& r) { return r.imageSize == 0 || r.imageSize == data->imageSize(); }))
-                columns.push_back(data.get());
-        for (const PreparedDataset* data : columns) {
-            out->columns << columnLabel(*data);
-            out->columnTips << QString::fromStdString(data->dir().string());
-            out->columnDirs.push_back(normal(data->dir()));
-        }
-        const qint64 total = static_cast<qint64>(runs.size() * columns.size());
-        for (size_t r = 0; r < runs.size(); ++r) {
-            std::vector<const PreparedDataset*> measurable;
-            for (const PreparedDataset* data : columns)
-                if (runs[r].imageSize == 0 || runs[r].imageSize == data->imageSize())
-                    measurable.push_back(data);
-            std::vector<AgeMatrixCell> measured;
-            std::string runError;
-            bool stopped = false;
-            try {
-                const qint64 before = static_cast<qint64>(r * columns.size());
-                measured = evaluateAgeMatrix(
-                    {runs[r].dir}, measurable, split, "auto", cancel,
-                    [&](const JobProgress& p) {
-                        report(QStringLiteral("run %1 of %2").arg(r + 1).arg(runs.size()), before + p.done, total);
-                    },
-                    &stopped);
-            } catch (const std::exception& e) {
-                runError = e.what(); // a run that cannot be loaded: said in each of its cells
-            }
-            if (stopped || cancel.isCancelled())
-                return false;
-            size_t next = 0;
-            for (const PreparedDataset* data : columns) {
-                const bool sameSize = runs[r].imageSize == 0 || runs[r].imageSize == data->imageSize();
-                if (sameSize && runError.empty() && next < measured.size()) {
-                    out->cells.push_back(measured[next++]);
-                    continue;
-                }
-                AgeMatrixCell cell;
-                cell.run = runs[r].dir;
-                cell.data = data->dir();
-                cell.error = !runError.empty() ? runError
-                                               : "the run was trained at " + std::to_string(runs[r].imageSize)
-                                                     + " px and this preparation holds "
-                                                     + std::to_string(data->imageSize()) + " px images";
-                out->cells.push_back(std::move(cell));
-            }
-        }
-        return true;
+        return computeMatrix(runs, workspace, split, cancel, report, *out);
     };
     std::vector<fs::path> ownData;
     for (const RunInput& r : runs)
@@ -257,53 +354,7 @@ void CrossDatasetTable::compute()
             return;
         }
         m_cells = std::make_shared<const std::vector<AgeMatrixCell>>(out->cells);
-        m_table->clear();
-        m_table->setRowCount(runLabels.size());
-        m_table->setColumnCount(out->columns.size());
-        m_table->setVerticalHeaderLabels(runLabels);
-        m_table->setHorizontalHeaderLabels(out->columns);
-        for (int c = 0; c < out->columns.size(); ++c)
-            m_table->horizontalHeaderItem(c)->setToolTip(out->columnTips[c]);
-        for (int r = 0; r < runLabels.size(); ++r)
-            for (int c = 0; c < out->columns.size(); ++c) {
-                const AgeMatrixCell& cell = out->cells[static_cast<size_t>(r * out->columns.size() + c)];
-                auto* item = new QTableWidgetItem;
-                item->setTextAlignment(Qt::AlignCenter);
-                if (!cell.measured()) {
-                    item->setText(QStringLiteral("—"));
-                    item->setForeground(Qt::gray);
-                    item->setToolTip(QString::fromStdString(cell.error));
-                } else {
-                    item->setText(tr("%1 (%2)\nbias %3")
-                                      .arg(QString::number(cell.mae, 'f', 2))
-                                      .arg(cell.n)
-                                      .arg(QString::number(cell.bias, 'f', 2)));
-                    item->setBackground(colourAgainstBaseline(cell.mae, cell.baselineMae));
-                    item->setForeground(Qt::black);
-                    QString tip =
-                        tr("MAE %1 years on %2 faces, bias %3 (predicted - true); always guessing the "
-                           "run's training median age: MAE %4")
-                            .arg(QString::number(cell.mae, 'f', 2))
-                            .arg(cell.n)
-                            .arg(QString::number(cell.bias, 'f', 2), QString::number(cell.baselineMae, 'f', 2));
-                    if (cell.modelFraming != cell.dataFraming)
-                        tip += tr("\nThe model was trained on faces framed '%1'; these are framed '%2'.")
-                                   .arg(QString::fromStdString(cell.modelFraming),
-                                        QString::fromStdString(cell.dataFraming));
-                    if (out->columnDirs[static_cast<size_t>(c)] == ownData[static_cast<size_t>(r)]) {
-                        QFont bold = item->font();
-                        bold.setBold(true);
-                        item->setFont(bold);
-                        tip += tr("\nThe run's own preparation.");
-                    }
-                    item->setToolTip(tip);
-                }
-                m_table->setItem(r, c, item);
-            }
-        m_table->resizeColumnsToContents();
-        for (int c = 0; c < m_table->columnCount(); ++c) // room to read a cell at a glance
-            m_table->setColumnWidth(c, std::max(m_table->columnWidth(c), 120));
-        m_table->resizeRowsToContents();
+        fillTable(m_table, *out, runLabels, ownData);
         QString text = out->columns.isEmpty()
                            ? tr("No preparation of the workspace has the image size of an age model's run.")
                            : tr("MAE in years (n faces) and bias, green well under the baseline (always guessing the "

@@ -1,6 +1,8 @@
 #include "DatasetPage.h"
 
 #include "Charts.h"
+#include "CleaningPanel.h"
+#include "FaceGrid.h"
 
 #include "data/Cleaning.h"
 #include "data/DatasetHistory.h"
@@ -12,6 +14,7 @@
 #include "data/Readers.h"
 #include "data/ReviewFile.h"
 #include "data/SourceKinds.h"
+#include "FacePanel.h"
 #include "FacePicture.h"
 #include "HistoryPanel.h"
 #include "InteractiveLane.h"
@@ -116,6 +119,45 @@ bool readAndProbe(const std::string& source, LoadedDataset& loaded, std::vector<
     return !cancel.isCancelled();
 }
 
+/** What the review decisions would remove of the open preparation when Prepare stopped to ask (`of` 0: it did not). */
+struct Removal {
+    size_t removed = 0, of = 0;
+};
+
+/**
+ * Prepare's job, on a worker. With `shown` (the open preparation of the source), it first counts what
+ * the review decisions remove of it and, when that is more than a tenth, stops there with `held` set.
+ * Else it prepares, keeping the preparation it replaces as a version.
+ */
+bool prepareUnlessHeld(const PrepareParams& params, const std::shared_ptr<const PreparedDataset>& shown, Removal& held,
+                       const CancelToken& cancel, const JobRunner::Report& report)
+{
+    if (shown) {
+        report(QStringLiteral("Counting what the review decisions remove"), 0, 1);
+        const ReviewFile review = ReviewFile::load(params.review, decisionsAbout(shown->records()));
+        std::vector<Record> records = shown->records();
+        ReviewCounts counts;
+        const size_t removed = applyReview(review, records, counts).size();
+        if (removed * 10 > records.size()) {
+            held = {removed, records.size()};
+            return true;
+        }
+    }
+    // The preparation this one replaces is kept as a version (hard links, dropped again when
+    // nothing replaced it), so History can list and compare it until the user removes it.
+    const std::filesystem::path kept = keepPreparationVersion(params.outDir);
+    PrepareResult result;
+    try {
+        result = PrepareJob(params).run(
+            cancel, [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
+    } catch (...) {
+        settleKeptVersion(kept, params.outDir);
+        throw;
+    }
+    settleKeptVersion(kept, params.outDir);
+    return !result.cancelled;
+}
+
 } // namespace
 
 DatasetPage::DatasetPage(Session* session, QWidget* parent)
@@ -126,15 +168,18 @@ DatasetPage::DatasetPage(Session* session, QWidget* parent)
     m_sourceLabel->setObjectName("sourceLabel");
     m_sourceLabel->setWordWrap(true);
 
-    createCleaningControls();
-    QWidget* cleaning = buildCleaningPanel(buildCleaningForm());
-    createGridFilters();
-    QWidget* grid = buildFaceGrid();
+    m_cleaning = new CleaningPanel;
+    refreshReview(); // whether the workspace has review decisions for Prepare to apply
+    QWidget* cleaning = buildCleaningColumn();
+    m_faceGrid = new FaceGrid;
+    m_model = m_faceGrid->model();
+    m_filter = m_faceGrid->filter();
     auto* splitter = new QSplitter;
     // The side panels scroll on a short screen (1366x768); the grid keeps the height that is left.
     splitter->addWidget(verticalScroller(cleaning));
-    splitter->addWidget(grid);
-    splitter->addWidget(verticalScroller(buildFacePanel()));
+    splitter->addWidget(m_faceGrid);
+    m_facePanel = new FacePanel;
+    splitter->addWidget(verticalScroller(m_facePanel));
     splitter->setStretchFactor(1, 1);
     splitter->setSizes({340, 800, 240});
     for (int i = 0; i < splitter->count(); ++i) // a narrow window narrows the grid, never hides a panel
@@ -152,44 +197,33 @@ void DatasetPage::refreshExtras()
 {
     m_model->setExtras(m_session->sharedPredictions(), m_session->sharedClusterLabels(),
                        m_session->sharedPredictionSpreads());
-    QSignalBlocker block(m_filterCluster);
-    m_filterCluster->clear();
-    m_filterCluster->addItem(tr("All clusters"), -1);
     int k = 0;
     for (int label : m_session->clusterLabels())
         k = std::max(k, label + 1);
+    QStringList titles;
     for (int c = 0; c < k; ++c)
-        m_filterCluster->addItem(tr("Cluster %1").arg(m_session->clusterTitle(c)), c);
-    m_filter->setCluster(-1);
+        titles << m_session->clusterTitle(c);
+    m_faceGrid->setClusters(titles);
     filterChanged();
 }
 
 void DatasetPage::showEveryFace()
 {
     // Faces are found in photos; IMDB-WIKI's crops are one labelled face each, the demo's are drawn.
-    const bool photos = !m_loaded || !sourceKindInfo(m_loaded->kind).metadataFaceScores;
-    m_everyFace->setEnabled(photos);
-    // With every face taken, no record has a second face: that step has nothing to do.
-    m_multipleFaces->setEnabled(!(photos && m_everyFace->isChecked()));
+    m_cleaning->setPhotoSource(!m_loaded || !sourceKindInfo(m_loaded->kind).metadataFaceScores);
 }
 
 void DatasetPage::refreshReview()
 {
     const QFileInfo review(QDir(m_session->workspace()).filePath(QStringLiteral("review.csv")));
-    m_applyReview->setEnabled(review.exists());
-    m_applyReview->setText(review.exists() ? tr("Apply the review decisions (%1)").arg(review.fileName())
-                                           : tr("Apply the review decisions (none yet: Review page)"));
+    m_cleaning->setReviewFile(review.exists() ? review.fileName() : QString());
     // A decision or an undo (the queue, the Map's Exclude) changes what Prepare removes: counted again.
     updateCounts();
 }
 
 void DatasetPage::setSubset(std::shared_ptr<const std::vector<char>> mask, qint64 count)
 {
-    m_filter->setSubset(std::move(mask));
-    const bool on = m_filter->hasSubset();
-    m_subsetLabel->setText(on ? tr("Showing the map's selection: %1 faces").arg(count) : QString());
-    m_subsetLabel->setVisible(on);
-    m_subsetClear->setVisible(on);
+    m_faceGrid->setSubset(std::move(mask), count);
     filterChanged();
 }
 
@@ -202,13 +236,13 @@ void DatasetPage::filterChanged()
 {
     const int total = m_model->rowCount(), shown = m_filter->rowCount();
     QString text = total == 0 ? QString() : tr("%1 of %2 faces match").arg(shown).arg(total);
-    if (m_sortBy->currentData().toInt() == ThumbnailModel::ErrorRole && m_session->predictions().empty())
+    if (m_faceGrid->sortRole() == ThumbnailModel::ErrorRole && m_session->predictions().empty())
         text += tr(" (no predictions yet: press Predict ages to sort by error)");
-    const int quality = m_sortBy->currentData().toInt() - ThumbnailModel::QualityRole;
+    const int quality = m_faceGrid->sortRole() - ThumbnailModel::QualityRole;
     if (quality >= 0 && quality < static_cast<int>(kQualityColumnCount) && !m_filter->quality() && m_session->dataset())
         text += " (" + QString::fromStdString(noQualityMessage(*m_session->dataset())) + ")";
-    m_matchCount->setText(text);
-    m_grid->scrollToTop();
+    m_faceGrid->setMatchText(text);
+    m_faceGrid->view()->scrollToTop();
     // The panel never shows a face the filter has just hidden.
     if (m_shownFace >= 0) {
         const QModelIndex source = m_model->index(static_cast<int>(m_shownFace), 0);
@@ -219,7 +253,7 @@ void DatasetPage::filterChanged()
 
 QString DatasetPage::matchText() const
 {
-    return m_matchCount->text();
+    return m_faceGrid->matchText();
 }
 
 DatasetPage::~DatasetPage() = default;
@@ -236,20 +270,17 @@ const PreparedDataset* DatasetPage::gridDataset() const
 
 QListView* DatasetPage::grid() const
 {
-    return m_grid;
+    return m_faceGrid->view();
 }
 
 void DatasetPage::focusFilter()
 {
-    m_filterLow->setFocus(Qt::ShortcutFocusReason);
-    m_filterLow->selectAll();
+    m_faceGrid->focusFilter();
 }
 
 void DatasetPage::filterToCluster(int cluster)
 {
-    const int at = m_filterCluster->findData(cluster);
-    if (at >= 0)
-        m_filterCluster->setCurrentIndex(at);
+    m_faceGrid->filterToCluster(cluster);
 }
 
 void DatasetPage::loadSource(const QString& spec)
@@ -304,20 +335,18 @@ void DatasetPage::showSourceRead(const QString& spec, std::shared_ptr<LoadedData
     restoreCleaningSettings(spec, sourceKindInfo(loaded->kind).metadataFaceScores);
     // A preparation of this source that is open already (reopened at start) keeps its image size,
     // whatever was last set for the source: the check below finds it open and keeps it.
-    if (const auto* open = m_session->dataset(); open && QString::fromStdString(open->sourceSpec()) == spec) {
-        const QSignalBlocker block(m_size);
-        m_size->setValue(open->imageSize());
-    }
+    if (const auto* open = m_session->dataset(); open && QString::fromStdString(open->sourceSpec()) == spec)
+        m_cleaning->showImageSize(open->imageSize());
     QString text = tr("<b>%1</b>: %2").arg(spec.toHtmlEscaped(), sourceSummary());
     if (loaded->malformed)
         text += tr(", %1 entries could not be read (listed under the steps)").arg(loaded->malformed);
     if (loaded->records.empty())
         text += tr(". Nothing to prepare: the source holds no faces.");
     m_sourceLabel->setText(text);
-    m_prepare->setEnabled(!loaded->records.empty());
+    m_cleaning->setPrepareEnabled(!loaded->records.empty());
     updateCounts();
     // The grid shows this source's faces or none, never the previous dataset's.
-    const QString prepared = m_session->preparedDirFor(spec, m_size->value());
+    const QString prepared = m_session->preparedDirFor(spec, m_cleaning->imageSize());
     if (m_session->dataset() && m_session->datasetDir() == prepared) {
         // Already open (a start that reopened it): the header says what was prepared, as it
         // did when the preparation was opened, rather than only the source's record count.
@@ -384,22 +413,7 @@ void DatasetPage::updateCounts()
                 showPreparedSteps();
                 return;
             }
-            const StepPreview& preview = counted.preview;
-            showCleaningProblems(preview.skipped, m_loaded->records.size());
-            const size_t remaining = preview.steps.empty() ? m_loaded->records.size() : preview.steps.back().remaining;
-            m_prepare->setEnabled(remaining > 0);
-            m_prepare->setToolTip(remaining > 0 ? QString()
-                                                : tr("No face is left after the cleaning steps: loosen them, or see "
-                                                     "the problems listed below the steps."));
-            showPreviewSteps(preview);
-            if (!m_session->dataset())
-                m_matchCount->setText(
-                    remaining > 0 ? tr("The faces appear here once the dataset is prepared (Prepare, on the left).")
-                    : m_loaded->records.empty()
-                        ? tr("The source holds no faces, so there is nothing to prepare: open another (File "
-                             "menu); its header above says what it holds.")
-                        : tr("No face is left after the cleaning steps, so Prepare is off: loosen the steps on the "
-                             "left, or see the problems listed below them."));
+            showCountedSteps(counted.preview);
         },
         [this, generation](const QString& error) {
             if (generation != m_previewGeneration)
@@ -408,6 +422,25 @@ void DatasetPage::updateCounts()
             m_previewNote->show();
             m_detectNow->hide();
         });
+}
+
+void DatasetPage::showCountedSteps(const StepPreview& preview)
+{
+    showCleaningProblems(preview.skipped, m_loaded->records.size());
+    const size_t remaining = preview.steps.empty() ? m_loaded->records.size() : preview.steps.back().remaining;
+    m_cleaning->setPrepareEnabled(remaining > 0);
+    m_cleaning->setPrepareToolTip(remaining > 0 ? QString()
+                                                : tr("No face is left after the cleaning steps: loosen them, or see "
+                                                     "the problems listed below the steps."));
+    showPreviewSteps(preview);
+    if (!m_session->dataset())
+        m_faceGrid->setMatchText(
+            remaining > 0 ? tr("The faces appear here once the dataset is prepared (Prepare, on the left).")
+            : m_loaded->records.empty()
+                ? tr("The source holds no faces, so there is nothing to prepare: open another (File "
+                     "menu); its header above says what it holds.")
+                : tr("No face is left after the cleaning steps, so Prepare is off: loosen the steps on the "
+                     "left, or see the problems listed below them."));
 }
 
 void DatasetPage::prepare()
@@ -422,12 +455,12 @@ void DatasetPage::prepareAnyway()
 
 QString DatasetPage::prepareWarning() const
 {
-    return m_prepareWarning->isHidden() ? QString() : m_prepareWarningText->text();
+    return m_cleaning->prepareWarning();
 }
 
 void DatasetPage::startPrepare(bool removalConfirmed)
 {
-    m_prepareWarning->hide();
+    m_cleaning->hidePrepareWarning();
     if (m_session->source().isEmpty())
         return;
     // The step preview's settings (one function, so that its counts stay Prepare's), and the
@@ -442,35 +475,9 @@ void DatasetPage::startPrepare(bool removalConfirmed)
     if (!removalConfirmed && !params.review.empty())
         if (auto open = m_session->sharedDataset(); open && QString::fromStdString(open->sourceSpec()) == spec)
             shown = std::move(open);
-    struct Removal {
-        size_t removed = 0, of = 0;
-    };
     auto held = std::make_shared<Removal>(); // set by the job when it stopped for the confirmation
     const auto job = [params, shown, held](const CancelToken& cancel, const JobRunner::Report& report) {
-        if (shown) {
-            report(QStringLiteral("Counting what the review decisions remove"), 0, 1);
-            const ReviewFile review = ReviewFile::load(params.review, decisionsAbout(shown->records()));
-            std::vector<Record> records = shown->records();
-            ReviewCounts counts;
-            const size_t removed = applyReview(review, records, counts).size();
-            if (removed * 10 > records.size()) {
-                *held = {removed, records.size()};
-                return true;
-            }
-        }
-        // The preparation this one replaces is kept as a version (hard links, dropped again when
-        // nothing replaced it), so History can list and compare it until the user removes it.
-        const std::filesystem::path kept = keepPreparationVersion(params.outDir);
-        PrepareResult result;
-        try {
-            result = PrepareJob(params).run(
-                cancel, [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); });
-        } catch (...) {
-            settleKeptVersion(kept, params.outDir);
-            throw;
-        }
-        settleKeptVersion(kept, params.outDir);
-        return !result.cancelled;
+        return prepareUnlessHeld(params, shown, *held, cancel, report);
     };
     const auto done = [this, dir, spec, held](bool ok, bool cancelled, const QString& error) {
         if (!ok) {
@@ -483,12 +490,11 @@ void DatasetPage::startPrepare(bool removalConfirmed)
             // The job ended without preparing: the status bar says so rather than "done".
             m_session->jobs()->setOutcome(tr("waits for your confirmation (nothing prepared)"));
             const QLocale locale;
-            m_prepareWarningText->setText(
+            m_cleaning->showPrepareWarning(
                 tr("<b>These decisions remove %1 of %2 faces (%3%).</b> Prepare leaves them out of the dataset.")
                     .arg(locale.toString(static_cast<qulonglong>(held->removed)),
                          locale.toString(static_cast<qulonglong>(held->of)))
                     .arg(std::lround(100.0 * static_cast<double>(held->removed) / static_cast<double>(held->of))));
-            m_prepareWarning->show();
             return;
         }
         try {

@@ -7,16 +7,12 @@
 #include <string>
 #include <vector>
 
-class QCheckBox;
-class QComboBox;
-class QDoubleSpinBox;
+class QChartView;
 class QLabel;
 class QListView;
 class QListWidget;
 class QPushButton;
-class QSpinBox;
 class QTableWidget;
-class QChartView;
 
 namespace faceatlas {
 struct LoadedDataset;
@@ -35,6 +31,9 @@ namespace faceatlas::ui {
 class Session;
 class ThumbnailModel;
 class FaceFilter;
+class CleaningPanel;
+class FaceGrid;
+class FacePanel;
 
 /** Opens a dataset, shows the capstone's cleaning steps with live counts, prepares it, and browses the faces. */
 class DatasetPage : public QWidget {
@@ -105,48 +104,36 @@ Q_SIGNALS:
     void reviewDecisionsRequested();
 
 private:
-    // The page in parts, built in this order by the constructor: the cleaning panel (its controls,
-    // the form, Prepare's warning, the step table and what goes below it), the grid's filters and the
-    // grid, the face panel; then the signals of each part.
-    void createCleaningControls();
-    class QGroupBox* buildCleaningForm();
-    QWidget* buildPrepareWarning();
-    QWidget* buildCleaningPanel(class QGroupBox* settingsBox);
-    void createGridFilters();
-    QWidget* buildFaceGrid();
-    QWidget* buildFacePanel();
+    // The page in parts, built in this order by the constructor: the cleaning column (the Cleaning
+    // box, a CleaningPanel, with the step table and what goes below it), the face grid with its
+    // filter bar (a FaceGrid), the face panel (a FacePanel); then the signals of each part.
+    /** The Cleaning box with the step table, the problems and the training ages' histogram below it. */
+    QWidget* buildCleaningColumn();
     void connectCleaning();
     void connectGrid();
     void connectSession();
+
+    // Opening a source, counting its steps, preparing it (DatasetPage.cpp).
     /** A source read (loadSource's job): it becomes the page's, with its settings and its preparation. */
     void showSourceRead(const QString& spec, std::shared_ptr<LoadedDataset> loaded,
                         std::shared_ptr<std::vector<ImageProbe>> probes, const QString& imagesBelow);
-    /** The grid's predictions and cluster labels, and the cluster filter's entries, from the session. */
-    void refreshExtras();
+    QString currentSourceText() const;
     void updateCounts();
+    /** A step preview counted for the open source: its problems, Prepare on or off, the steps, the grid's line. */
+    void showCountedSteps(const StepPreview& preview);
     /** Prepare; `removalConfirmed`: without the check of what the review decisions remove. */
     void startPrepare(bool removalConfirmed);
+    /** Offers "Every face of each photo" when the open source is of photos. */
+    void showEveryFace();
+
+    // A preparation's manifest and the steps (DatasetPageReport.cpp, DatasetPageProblems.cpp).
+    /** Shows a preparation's manifest: its settings in the controls, its problems, steps, ages and header line. */
     void showManifest(const QString& manifestText);
-    /** Shows a face in the panel; `activate` also tells the Attention page (a click, not a refresh). */
-    void showFace(const QModelIndex& index, bool activate = true);
-    void clearFacePanel();
-    void filterChanged();
     /** Lists the problems (the first kMaxProblemLines, then "and N more") under a one-line summary. */
     void showProblems(const QStringList& lines, size_t more, const QString& summary = {});
     void showCleaningProblems(const std::vector<SkippedFile>& skipped, size_t recordsRead);
     /** "N records", or what was found instead (files that are not images, images that are missing). */
     QString sourceSummary() const;
-    /**
-     * The face-score threshold's scale: the source's own scores (IMDB-WIKI, the demo) or FaceAtlas's
-     * detector confidence (photos). Each has its default (the command line's) and its remembered value.
-     */
-    void setScoreScale(bool ownScores);
-    /** The cleaning controls' values by setting name. */
-    QVariantMap cleaningSettings() const;
-    /** Remembers the controls' values for the open source (not while restoring them). */
-    void saveCleaningSettings() const;
-    /** The controls as `spec` last had them, or the defaults for a source never seen (never the last source's). */
-    void restoreCleaningSettings(const QString& spec, bool ownScores);
     /**
      * The steps before Prepare, as Prepare will count them (previewSteps); when pictures have not been
      * looked at by the detector yet, a line says how many, and "Detect faces now" offers to.
@@ -171,82 +158,67 @@ private:
     void fitStepTable();
     /** Fits the step table again whenever its width changes (its names wrap to the Step column). */
     void watchStepTableWidth();
-    QString currentSourceText() const;
-    Session* m_session;
-    std::shared_ptr<LoadedDataset> m_loaded;
-    std::shared_ptr<std::vector<ImageProbe>> m_probes;
-    /** For a folder source without images: where below it the images are ("" when nowhere near). */
-    QString m_imagesBelow;
-    QLabel* m_sourceLabel;
-    QSpinBox* m_size;
-    QCheckBox* m_filterScore; // unchecked: every face score is kept (prepare --no-face-score-filter)
-    QDoubleSpinBox* m_minScore;
-    bool m_imdbScores = false; // m_minScore is on the source's own face-score scale, not the detector's
-    bool m_restoringSettings = false;
-    QVariantMap m_cleaningDefaults; // the controls' values before any source was opened
-    QCheckBox* m_filterAge;         // unchecked: every age is kept (prepare --no-age-filter)
-    QSpinBox* m_ageMin;
-    QSpinBox* m_ageMax;
-    QSpinBox* m_minImage;
-    QDoubleSpinBox* m_valFraction;
-    QCheckBox* m_balance;
-    QCheckBox* m_multipleFaces;
-    QCheckBox* m_everyFace; // PrepareParams::everyFace: photo sources only
-    void showEveryFace();
-    QCheckBox* m_applyReview;
-    QPushButton* m_prepare;
-    QWidget* m_prepareWarning; // under Prepare: the decisions remove many faces (hidden otherwise)
-    QLabel* m_prepareWarningText;
-    QTableWidget* m_steps;
-    // Under the steps: how many pictures the detector has not looked at yet, and the button that looks.
-    QLabel* m_previewNote;
-    QPushButton* m_detectNow;
-    quint64 m_previewGeneration = 0; // the newest updateCounts: an older preview's result is not shown
-    QChartView* m_histogram;
-    QListView* m_grid;
-    ThumbnailModel* m_model;
-    FaceFilter* m_filter;
-    QSpinBox* m_filterLow;
-    QSpinBox* m_filterHigh;
-    QComboBox* m_filterGender;
-    QLabel* m_faceImage;
-    QLabel* m_faceCrop; // the stored face, under the picture
-    QLabel* m_faceInfo;
-    QLabel* m_faceOverlay;
-    QLabel* m_overlayCaption;
-    QListWidget* m_problems;
-    QLabel* m_problemSummary; // the problems grouped by kind, with counts, above the list
-    QLabel* m_matchCount;
-    QLabel* m_subsetLabel;
-    QPushButton* m_subsetClear;
-    QCheckBox* m_descending;
-    qint64 m_shownFace = -1;
-    QComboBox* m_sortBy;
-    QComboBox* m_filterCluster;
-    QComboBox* m_filterFraming; // aligned preparations: the faces aligned, not found, from group photos
-    void refreshFramingGroups();
-    // "column = value" (a csv: source's further columns): shown when the open preparation kept some.
-    QComboBox* m_filterColumn;
-    QComboBox* m_filterValue;
+
+    // The cleaning settings, remembered per source (DatasetPageSettings.cpp).
+    /**
+     * The face-score threshold's scale: the source's own scores (IMDB-WIKI, the demo) or FaceAtlas's
+     * detector confidence (photos). Each has its default (the command line's) and its remembered value.
+     */
+    void setScoreScale(bool ownScores);
+    /** Remembers the controls' values for the open source (not while restoring them). */
+    void saveCleaningSettings() const;
+    /** The controls as `spec` last had them, or the defaults for a source never seen (never the last source's). */
+    void restoreCleaningSettings(const QString& spec, bool ownScores);
+
+    // The grid's session and lane parts, and the face panel's (DatasetPage.cpp, DatasetPageFaces.cpp).
+    /** The grid's predictions and cluster labels, and the cluster filter's entries, from the session. */
+    void refreshExtras();
+    /** What the grid shows changed: "N of M faces match", the grid at its top, the panel cleared when hidden. */
+    void filterChanged();
     /** The column box for the open preparation (its prepared.json's names), no column chosen. */
     void refreshColumnFilter();
     /** The chosen column's values into the value box, counted on the lane. */
     void listColumnValues();
     /** The faces with the chosen value, matched on the lane, into the grid's filter. */
     void applyColumnFilter();
-    // The quality columns measured at prepare (issue 29): a sort key each, and a range filter on one,
-    // shown when the open preparation has them (read on the lane into the grid's filter).
-    QComboBox* m_filterQuality;
-    QDoubleSpinBox* m_qualityLow;
-    QDoubleSpinBox* m_qualityHigh;
     /** Reads the open preparation's quality columns on the lane into the grid's filter. */
     void refreshQuality();
-    /** The chosen quality column's range into the grid's filter (the spin boxes span its values when chosen). */
-    void applyQualityRange(bool columnChanged);
-    // The quality cleaning steps, off by default: a check box and a threshold per row of qualitySteps().
-    std::vector<QCheckBox*> m_qualitySteps;
-    std::vector<QDoubleSpinBox*> m_qualityThresholds;
-    QPushButton* m_predict;
+    /** Shows a face in the panel; `activate` also tells the Attention page (a click, not a refresh). */
+    void showFace(const QModelIndex& index, bool activate = true);
+    /** The face's picture with its landmarks, decoded on the lane, into the panel. */
+    void requestFacePicture(const std::shared_ptr<const PreparedDataset>& data, qint64 row);
+    /** The source's further columns of the face (columns.csv, read on the lane), added to the panel's details. */
+    void requestFaceColumns(const std::shared_ptr<const PreparedDataset>& data, qint64 row);
+    /** The latest age model's Grad-CAM over the face, computed on the lane, into the panel. */
+    void requestFaceGradCam(const std::shared_ptr<const PreparedDataset>& data, qint64 row);
+    void clearFacePanel();
+
+    Session* m_session;
+    std::shared_ptr<LoadedDataset> m_loaded;
+    std::shared_ptr<std::vector<ImageProbe>> m_probes;
+    /** For a folder source without images: where below it the images are ("" when nowhere near). */
+    QString m_imagesBelow;
+    QLabel* m_sourceLabel;
+    // The cleaning column.
+    CleaningPanel* m_cleaning;
+    bool m_imdbScores = false; // the face-score threshold is on the source's own scale, not the detector's
+    bool m_restoringSettings = false;
+    QVariantMap m_cleaningDefaults; // the controls' values before any source was opened
+    QTableWidget* m_steps;
+    // Under the steps: how many pictures the detector has not looked at yet, and the button that looks.
+    QLabel* m_previewNote;
+    QPushButton* m_detectNow;
+    quint64 m_previewGeneration = 0; // the newest updateCounts: an older preview's result is not shown
+    QListWidget* m_problems;
+    QLabel* m_problemSummary; // the problems grouped by kind, with counts, above the list
+    QChartView* m_histogram;
+    // The grid, and its model and filter (the grid's: the page sets what needs the session or the lane).
+    FaceGrid* m_faceGrid;
+    ThumbnailModel* m_model;
+    FaceFilter* m_filter;
+    // The face panel, and the face it shows (a row of the open dataset, -1 when none).
+    FacePanel* m_facePanel;
+    qint64 m_shownFace = -1;
 };
 
 } // namespace faceatlas::ui

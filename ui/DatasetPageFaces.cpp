@@ -1,6 +1,6 @@
-// The Dataset page's grid of faces beyond its filters: the face panel (the picture with its
-// landmarks, the stored face, the Grad-CAM of the latest age model), the framing groups, and
-// predicting every face's age.
+// The Dataset page's grid of faces beyond its filter bar (what needs the session or the lane: the
+// CSV columns' values, the quality columns), what its face panel shows (the picture with its
+// landmarks, the stored face, the Grad-CAM of the latest age model), and predicting every face's age.
 #include "DatasetPage.h"
 
 #include "Charts.h"
@@ -12,6 +12,8 @@
 #include "data/PrepareJob.h"
 #include "data/Readers.h"
 #include "data/SourceColumns.h"
+#include "FaceGrid.h"
+#include "FacePanel.h"
 #include "FacePicture.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
@@ -81,60 +83,45 @@ std::shared_ptr<const SourceColumns> columnsOf(const std::shared_ptr<const Prepa
     return cached;
 }
 
-} // namespace
+/** The latest age model's Grad-CAM over one face: the picture (null when the model's image size is not the dataset's).
+ */
+struct GradCamOverlay {
+    QImage image;
+    double predicted;
+    int epoch;
+};
 
-void DatasetPage::refreshFramingGroups()
+/** Computes a face's signed Grad-CAM with the run's model (loaded by the lane's cache). Lane only. */
+GradCamOverlay gradCamOverlay(InteractiveLane& lane, const QString& run, const PreparedDataset& data, qint64 row)
 {
-    // The groups the detector made, with their sizes, one choice away; hidden when it did not look.
-    size_t aligned = 0, notFound = 0, several = 0;
-    for (int row = 0; row < m_model->rowCount(); ++row) {
-        const auto group = m_model->framingGroup(row);
-        aligned += group == ThumbnailModel::FramingGroup::Aligned;
-        notFound += group == ThumbnailModel::FramingGroup::NotFound;
-        several += m_model->fromSeveral(row);
+    const auto model = lane.model(run);
+    if (model->model->imageSize() != data.imageSize())
+        return {QImage(), 0, 0};
+    const AttentionPicture map =
+        faceAttention(*model->model, data, static_cast<size_t>(row), {AttentionMethod::GradCam, "", -1});
+    const int s = data.imageSize();
+    const QImage face = rgbImage(data.image(static_cast<size_t>(row)), s, s);
+    int epoch = 0;
+    try {
+        epoch = nlohmann::json::parse(model->metaJson).value("epoch", 0);
+    } catch (const std::exception&) {
     }
-    QSignalBlocker block(m_filterFraming);
-    m_filterFraming->clear();
-    m_filterFraming->addItem(tr("Any framing"), static_cast<int>(FaceFilter::Framing::Any));
-    m_filterFraming->addItem(tr("Aligned (%1)").arg(aligned), static_cast<int>(FaceFilter::Framing::Aligned));
-    m_filterFraming->addItem(tr("No face found (%1)").arg(notFound), static_cast<int>(FaceFilter::Framing::NotFound));
-    m_filterFraming->addItem(tr("Several faces (%1)").arg(several), static_cast<int>(FaceFilter::Framing::Several));
-    m_filterFraming->setItemData(1, tr("The faces the detector found and aligned"), Qt::ToolTipRole);
-    m_filterFraming->setItemData(2, tr("Pictures in which no face was found: centre-cropped"), Qt::ToolTipRole);
-    m_filterFraming->setItemData(3, tr("Faces from pictures in which several faces were found"), Qt::ToolTipRole);
-    m_filter->setFraming(FaceFilter::Framing::Any);
-    m_filterFraming->setVisible(aligned + notFound > 0);
+    return {overlayImage(face, 200, map.values.data(), s, true, 0.6), map.predictedAge, epoch};
 }
+
+} // namespace
 
 void DatasetPage::refreshColumnFilter()
 {
     const auto data = m_session->sharedDataset();
     // The names come from prepared.json in memory; the values are read (columns.csv) on the lane.
-    const std::vector<std::string> names = data ? preparedColumnNames(*data) : std::vector<std::string>{};
-    {
-        const QSignalBlocker blockColumn(m_filterColumn), blockValue(m_filterValue);
-        m_filterColumn->clear();
-        m_filterColumn->addItem(tr("Any column"));
-        for (const std::string& name : names)
-            m_filterColumn->addItem(QString::fromStdString(name));
-        m_filterValue->clear();
-    }
-    m_filterColumn->setVisible(!names.empty());
-    m_filterValue->hide();
-    m_filter->setColumnMask(nullptr);
+    m_faceGrid->setColumnNames(data ? preparedColumnNames(*data) : std::vector<std::string>{});
 }
 
 void DatasetPage::refreshQuality()
 {
     const auto data = m_session->sharedDataset();
-    {
-        const QSignalBlocker block(m_filterQuality);
-        m_filterQuality->setCurrentIndex(0);
-    }
-    m_filter->setQualityRange(-1, 0, 0);
-    m_filter->setQuality(nullptr);
-    for (QWidget* w : std::initializer_list<QWidget*>{m_filterQuality, m_qualityLow, m_qualityHigh})
-        w->hide();
+    m_faceGrid->clearQuality();
     if (!data)
         return;
     // quality.f32 is read on the lane (qualityOf, shared with the map); a preparation from before the
@@ -145,52 +132,20 @@ void DatasetPage::refreshQuality()
             if (data != m_session->sharedDataset())
                 return;
             const bool has = quality && !quality->empty();
-            m_filter->setQuality(has ? std::move(quality) : nullptr);
-            m_filterQuality->setVisible(m_filter->quality() != nullptr);
+            m_faceGrid->setQuality(has ? std::move(quality) : nullptr);
             filterChanged();
             if (m_shownFace >= 0 && m_filter->quality()) // the face panel shows them too
                 showDatasetFace(m_shownFace);
         },
-        [this](const QString& error) { m_matchCount->setText(tr("Cannot read the quality columns: %1").arg(error)); });
-}
-
-void DatasetPage::applyQualityRange(bool columnChanged)
-{
-    const int column = m_filterQuality->currentData().toInt();
-    const FaceQuality* quality = m_filter->quality();
-    const bool on = column >= 0 && quality;
-    m_qualityLow->setVisible(on);
-    m_qualityHigh->setVisible(on);
-    if (on && columnChanged) {
-        // The boxes span the column's values, so the range starts as every face that has one.
-        float low = std::numeric_limits<float>::infinity(), high = -low;
-        for (size_t i = 0; i < quality->rows; ++i)
-            if (const float v = quality->at(i, static_cast<size_t>(column)); std::isfinite(v)) {
-                low = std::min(low, v);
-                high = std::max(high, v);
-            }
-        if (low > high)
-            low = high = 0;
-        const QSignalBlocker blockLow(m_qualityLow), blockHigh(m_qualityHigh);
-        for (QDoubleSpinBox* box : {m_qualityLow, m_qualityHigh}) {
-            box->setRange(std::floor(low * 10) / 10, std::ceil(high * 10) / 10);
-            box->setSingleStep(std::max(0.1, (high - low) / 50.0));
-        }
-        m_qualityLow->setValue(m_qualityLow->minimum());
-        m_qualityHigh->setValue(m_qualityHigh->maximum());
-    }
-    m_filter->setQualityRange(on ? column : -1, m_qualityLow->value(), m_qualityHigh->value());
-    filterChanged();
+        [this](const QString& error) {
+            m_faceGrid->setMatchText(tr("Cannot read the quality columns: %1").arg(error));
+        });
 }
 
 void DatasetPage::listColumnValues()
 {
-    const int column = m_filterColumn->currentIndex() - 1;
-    {
-        const QSignalBlocker block(m_filterValue);
-        m_filterValue->clear();
-    }
-    m_filterValue->setVisible(column >= 0);
+    const int column = m_faceGrid->chosenColumn();
+    m_faceGrid->clearColumnValues(column >= 0);
     applyColumnFilter(); // no value chosen yet: every face
     const auto data = m_session->sharedDataset();
     if (column < 0 || !data)
@@ -211,31 +166,24 @@ void DatasetPage::listColumnValues()
             return byCount;
         },
         [this, data, column](Counted values) {
-            if (data != m_session->sharedDataset() || m_filterColumn->currentIndex() - 1 != column)
+            if (data != m_session->sharedDataset() || m_faceGrid->chosenColumn() != column)
                 return;
-            const QSignalBlocker block(m_filterValue);
-            m_filterValue->clear();
-            m_filterValue->addItem(tr("Any value"));
-            m_filterValue->setItemData(0, tr("Every face, whatever its %1").arg(m_filterColumn->currentText()),
-                                       Qt::ToolTipRole);
-            for (const auto& [value, count] : values)
-                m_filterValue->addItem(
-                    tr("%1 (%2)").arg(value.empty() ? tr("(empty)") : QString::fromStdString(value)).arg(count),
-                    QString::fromStdString(value));
+            m_faceGrid->showColumnValues(values);
         },
-        [this](const QString& error) { m_matchCount->setText(tr("Cannot read the columns: %1").arg(error)); });
+        [this](const QString& error) { m_faceGrid->setMatchText(tr("Cannot read the columns: %1").arg(error)); });
 }
 
 void DatasetPage::applyColumnFilter()
 {
-    const int column = m_filterColumn->currentIndex() - 1;
+    const int column = m_faceGrid->chosenColumn();
     const auto data = m_session->sharedDataset();
-    if (column < 0 || m_filterValue->currentIndex() < 1 || !data) {
+    const std::optional<std::string> chosen = m_faceGrid->chosenValue(); // nullopt: any value
+    if (column < 0 || !chosen || !data) {
         m_filter->setColumnMask(nullptr);
         filterChanged();
         return;
     }
-    const std::string value = m_filterValue->currentData().toString().toStdString();
+    const std::string value = *chosen;
     m_session->lane()->submit<std::shared_ptr<const std::vector<char>>>(
         QStringLiteral("grid-column-filter"), this,
         [data, column, value] {
@@ -252,7 +200,7 @@ void DatasetPage::applyColumnFilter()
             m_filter->setColumnMask(std::move(mask));
             filterChanged();
         },
-        [this](const QString& error) { m_matchCount->setText(tr("Cannot read the columns: %1").arg(error)); });
+        [this](const QString& error) { m_faceGrid->setMatchText(tr("Cannot read the columns: %1").arg(error)); });
 }
 
 void DatasetPage::showDatasetFace(qint64 row)
@@ -262,8 +210,8 @@ void DatasetPage::showDatasetFace(qint64 row)
     const QModelIndex source = m_model->index(static_cast<int>(row), 0);
     const QModelIndex shown = m_filter->mapFromSource(source);
     if (shown.isValid()) {
-        m_grid->setCurrentIndex(shown);
-        m_grid->scrollTo(shown);
+        m_faceGrid->view()->setCurrentIndex(shown);
+        m_faceGrid->view()->scrollTo(shown);
     }
     showFace(source);
 }
@@ -271,12 +219,7 @@ void DatasetPage::showDatasetFace(qint64 row)
 void DatasetPage::clearFacePanel()
 {
     m_shownFace = -1;
-    m_faceImage->clear();
-    m_faceCrop->clear();
-    m_faceOverlay->clear();
-    m_faceOverlay->setToolTip({});
-    m_overlayCaption->clear();
-    m_faceInfo->setText(tr("Click a face to see it here."));
+    m_facePanel->clear();
 }
 
 void DatasetPage::showFace(const QModelIndex& index, bool activate)
@@ -287,14 +230,29 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
         return;
     const Record& r = data->records()[static_cast<size_t>(row)];
     m_shownFace = row;
-    m_overlayCaption->clear();
     // The stored face (what the models see) at once; the original file, decoded on the lane, when it
     // arrives (it may be large, slow or gone: then the stored face stays).
-    const QPixmap stored = QPixmap::fromImage(m_session->face(row));
-    m_faceImage->setPixmap(stored.scaled(220, 220, Qt::KeepAspectRatio, Qt::SmoothTransformation));
-    m_faceImage->setToolTip(tr("The stored face, as the models see it"));
-    m_faceCrop->setPixmap(stored.scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation));
-    m_faceCrop->setToolTip(tr("The stored face, as the models see it"));
+    m_facePanel->showStoredFace(m_session->face(row));
+    requestFacePicture(data, row);
+    FaceDetails details;
+    details.row = row;
+    details.record = &r;
+    details.validation = index.data(ThumbnailModel::SplitRole).toInt() != 0;
+    details.predictedAge = m_session->predictedAgeOf(static_cast<size_t>(row));
+    details.cluster = index.data(ThumbnailModel::ClusterRole);
+    if (details.cluster.isValid() && details.cluster.toInt() >= 0)
+        details.clusterTitle = m_session->clusterTitle(details.cluster.toInt());
+    details.quality = m_filter->quality();
+    m_facePanel->showDetails(details);
+    requestFaceColumns(data, row);
+    requestFaceGradCam(data, row);
+    if (activate)
+        Q_EMIT faceActivated(row);
+}
+
+void DatasetPage::requestFacePicture(const std::shared_ptr<const PreparedDataset>& data, qint64 row)
+{
+    const Record& r = data->records()[static_cast<size_t>(row)];
     m_session->lane()->submit<QImage>(
         QStringLiteral("face-original"), this,
         [data, row, path = QString::fromStdString(r.path)] {
@@ -304,45 +262,13 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
         [this, found = r.facesFound > 0](QImage original) {
             if (original.isNull())
                 return;
-            m_faceImage->setPixmap(QPixmap::fromImage(original));
-            m_faceImage->setToolTip(found ? tr("The picture, with the 68 landmarks the face was aligned by (green); "
-                                               "the stored face is below")
-                                          : tr("The picture; the stored face is below"));
+            m_facePanel->showPicture(original, found);
         },
         [](const QString&) {});
-    QString info = tr("<b>Face %1</b><br>%2<br>").arg(row).arg(QString::fromStdString(r.path).toHtmlEscaped());
-    info += tr("Age: %1<br>Gender: %2<br>")
-                .arg(r.age ? QString::number(*r.age) : tr("unknown"),
-                     r.gender == Gender::Unknown ? tr("unknown") : QString::fromUtf8(genderName(r.gender)));
-    if (!std::isnan(r.faceScore))
-        info += tr("Face score: %1<br>").arg(r.faceScore);
-    if (r.facesFound == 0)
-        info += tr("No face found: centre-cropped<br>");
-    else if (r.facesFound > 0)
-        info += (r.faceIndex >= 0   ? tr("Aligned: face %1 of %2 in the picture").arg(r.faceIndex + 1).arg(r.facesFound)
-                 : r.facesFound > 1 ? tr("Aligned: the best of %1 faces in the picture").arg(r.facesFound)
-                                    : tr("Aligned"))
-                + tr(" (turned %1°, yaw about %2°)<br>")
-                      .arg(std::lround(r.roll)) // whole degrees, never "-0"
-                      .arg(std::lround(r.yaw));
-    info += index.data(ThumbnailModel::SplitRole).toInt() ? tr("Validation set") : tr("Training set");
-    if (const QString predicted = m_session->predictedAgeOf(static_cast<size_t>(row)); !predicted.isEmpty())
-        info += tr("<br>Predicted age: %1").arg(predicted.toHtmlEscaped());
-    const QVariant cluster = index.data(ThumbnailModel::ClusterRole);
-    if (cluster.isValid() && cluster.toInt() >= 0)
-        info += tr("<br>Cluster %1").arg(m_session->clusterTitle(cluster.toInt()).toHtmlEscaped());
-    else if (cluster.isValid())
-        info += tr("<br>In no cluster (only a selection was clustered)");
-    // The quality columns measured on the stored face at Prepare, when the preparation has them.
-    if (const FaceQuality* quality = m_filter->quality(); quality && static_cast<size_t>(row) < quality->rows) {
-        QStringList parts;
-        for (size_t k = 0; k < quality->names.size(); ++k)
-            parts << tr("%1 %2")
-                         .arg(QString::fromStdString(quality->names[k]))
-                         .arg(quality->at(static_cast<size_t>(row), k), 0, 'f', 1);
-        info += tr("<br>Quality: %1").arg(parts.join(QStringLiteral(", ")));
-    }
-    m_faceInfo->setText(info);
+}
+
+void DatasetPage::requestFaceColumns(const std::shared_ptr<const PreparedDataset>& data, qint64 row)
+{
     // The CSV source's further columns, when the preparation kept some: read on the lane, then added.
     m_session->lane()->submit<QString>(
         QStringLiteral("face-columns"), this,
@@ -358,65 +284,43 @@ void DatasetPage::showFace(const QModelIndex& index, bool activate)
         },
         [this, row](QString html) {
             if (m_shownFace == row && !html.isEmpty())
-                m_faceInfo->setText(m_faceInfo->text() + html);
+                m_facePanel->appendDetails(html);
         },
         [this, row](const QString& error) {
             if (m_shownFace == row)
-                m_faceInfo->setText(m_faceInfo->text() + tr("<br>The source's columns: %1").arg(error.toHtmlEscaped()));
+                m_facePanel->appendDetails(tr("<br>The source's columns: %1").arg(error.toHtmlEscaped()));
         });
+}
+
+void DatasetPage::requestFaceGradCam(const std::shared_ptr<const PreparedDataset>& data, qint64 row)
+{
     // The latest age model's signed Grad-CAM over this face, computed on the interactive lane (the
     // checkpoint is reloaded there when training has written a newer one).
-    m_faceOverlay->clear();
-    m_faceOverlay->setToolTip({});
     const QString run = m_session->latestAgeRun();
-    if (!run.isEmpty()) {
-        InteractiveLane* lane = m_session->lane();
-        struct Overlay {
-            QImage image;
-            double predicted;
-            int epoch;
-        };
-        lane->submit<Overlay>(
-            QStringLiteral("face-gradcam"), this,
-            [lane, run, data, row]() -> Overlay {
-                const auto model = lane->model(run);
-                if (model->model->imageSize() != data->imageSize())
-                    return {QImage(), 0, 0};
-                const AttentionPicture map =
-                    faceAttention(*model->model, *data, static_cast<size_t>(row), {AttentionMethod::GradCam, "", -1});
-                const int s = data->imageSize();
-                const QImage face = rgbImage(data->image(static_cast<size_t>(row)), s, s);
-                int epoch = 0;
-                try {
-                    epoch = nlohmann::json::parse(model->metaJson).value("epoch", 0);
-                } catch (const std::exception&) {
-                }
-                return {overlayImage(face, 200, map.values.data(), s, true, 0.6), map.predictedAge, epoch};
-            },
-            [this, run](Overlay overlay) {
-                if (overlay.image.isNull())
-                    return;
-                m_faceOverlay->setPixmap(QPixmap::fromImage(overlay.image));
-                QString caption = tr("Signed Grad-CAM of %1 (checkpoint of epoch %2): red pushes the predicted "
-                                     "age up, blue down.")
-                                      .arg(QFileInfo(run).fileName())
-                                      .arg(overlay.epoch);
-                if (const QString note = m_session->runSourceNote(run); !note.isEmpty())
-                    caption += " " + tr("The model was %1.").arg(note);
-                m_overlayCaption->setText(caption);
-                m_faceOverlay->setToolTip(caption);
-            },
-            [this](const QString&) { m_faceOverlay->clear(); }); // an unreadable run: no overlay, the panel stands
-    }
-    if (activate)
-        Q_EMIT faceActivated(row);
+    if (run.isEmpty())
+        return;
+    InteractiveLane* lane = m_session->lane();
+    lane->submit<GradCamOverlay>(
+        QStringLiteral("face-gradcam"), this, [lane, run, data, row] { return gradCamOverlay(*lane, run, *data, row); },
+        [this, run](GradCamOverlay overlay) {
+            if (overlay.image.isNull())
+                return;
+            QString caption = tr("Signed Grad-CAM of %1 (checkpoint of epoch %2): red pushes the predicted "
+                                 "age up, blue down.")
+                                  .arg(QFileInfo(run).fileName())
+                                  .arg(overlay.epoch);
+            if (const QString note = m_session->runSourceNote(run); !note.isEmpty())
+                caption += " " + tr("The model was %1.").arg(note);
+            m_facePanel->showOverlay(overlay.image, caption);
+        },
+        [this](const QString&) { m_facePanel->clearOverlay(); }); // an unreadable run: no overlay, the panel stands
 }
 
 void DatasetPage::selectFirstFace()
 {
     if (m_filter->rowCount() == 0)
         return;
-    m_grid->setCurrentIndex(m_filter->index(0, 0));
+    m_faceGrid->view()->setCurrentIndex(m_filter->index(0, 0));
     showFace(m_filter->index(0, 0));
 }
 
@@ -425,12 +329,12 @@ void DatasetPage::predictAll()
     const QString run = m_session->latestAgeRun();
     const auto data = m_session->sharedDataset();
     if (run.isEmpty() || !data) {
-        m_faceInfo->setText(tr("Predicting ages needs a prepared dataset and an age model: train one on the Train "
-                               "page first."));
+        m_facePanel->showMessage(tr("Predicting ages needs a prepared dataset and an age model: train one on the Train "
+                                    "page first."));
         return;
     }
     if (const QString why = m_session->runMismatch(run); !why.isEmpty()) {
-        m_faceInfo->setText(tr("Cannot predict with the latest age run: %1").arg(why));
+        m_facePanel->showMessage(tr("Cannot predict with the latest age run: %1").arg(why));
         return;
     }
     // Each face's age and its calibrated spread (NaN for a run trained before calibration), handed
@@ -455,19 +359,19 @@ void DatasetPage::predictAll()
             filterChanged();
     };
     if (!m_session->jobs()->start(tr("Predicting ages"), job, done))
-        m_faceInfo->setText(tr("Cannot predict now. %1").arg(m_session->jobs()->busyReason()));
+        m_facePanel->showMessage(tr("Cannot predict now. %1").arg(m_session->jobs()->busyReason()));
 }
 
 void DatasetPage::setNamedSubset(std::shared_ptr<const std::vector<char>> mask, qint64 count, const QString& what)
 {
     setSubset(std::move(mask), count);
     if (showsSubset())
-        m_subsetLabel->setText(tr("Showing %1: %2 faces").arg(what).arg(count));
+        m_faceGrid->setSubsetText(tr("Showing %1: %2 faces").arg(what).arg(count));
 }
 
 QString DatasetPage::subsetText() const
 {
-    return m_subsetLabel->isVisibleTo(this) ? m_subsetLabel->text() : QString();
+    return m_faceGrid->subsetText();
 }
 
 } // namespace faceatlas::ui

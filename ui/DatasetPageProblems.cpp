@@ -3,6 +3,7 @@
 // every step in full.
 #include "DatasetPage.h"
 
+#include "CleaningPanel.h"
 #include "data/Cleaning.h"
 #include "data/ImageIO.h"
 #include "data/PrepareSteps.h"
@@ -263,27 +264,11 @@ PrepareParams DatasetPage::previewParams() const
     // What startPrepare() takes, the output folder included (the preview reads its quality columns).
     PrepareParams params;
     params.source = m_session->source().toStdString();
-    params.size = m_size->value();
-    params.cleaning.filterFaceScore = m_filterScore->isChecked();
-    params.cleaning.filterAge = m_filterAge->isChecked();
-    params.cleaning.minFaceScore = m_minScore->value();
-    // One threshold for the scores the records have, the ones the face panel shows: IMDB-WIKI's
-    // own, or for other sources the aligned framing's detector confidence.
-    params.cleaning.minDetectorScore = m_minScore->value();
-    params.cleaning.ageMin = m_ageMin->value();
-    params.cleaning.ageMax = std::max(m_ageMin->value(), m_ageMax->value());
-    params.cleaning.minImageSize = m_minImage->value();
-    params.cleaning.valFraction = m_valFraction->value();
-    params.cleaning.balanceAges = m_balance->isChecked();
-    params.cleaning.dropMultipleFaces = m_multipleFaces->isChecked();
-    params.everyFace = m_everyFace->isEnabled() && m_everyFace->isChecked();
-    for (size_t q = 0; q < m_qualitySteps.size() && q < kQualityStepCount; ++q)
-        if (m_qualitySteps[q]->isChecked())
-            params.quality.threshold[q] = m_qualityThresholds[q]->value();
+    m_cleaning->writeOptions(params); // the image size, the cleaning and quality steps, every face
     // The preparation Prepare will replace: the preview counts the quality steps from its columns.
     params.outDir = m_session->preparedDirFor(m_session->source(), params.size).toStdString();
     const QString review = QDir(m_session->workspace()).filePath(QStringLiteral("review.csv"));
-    if (m_applyReview->isChecked() && QFileInfo::exists(review))
+    if (m_cleaning->appliesReview() && QFileInfo::exists(review))
         params.review = review.toStdString();
     return params;
 }

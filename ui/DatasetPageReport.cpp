@@ -3,6 +3,7 @@
 #include "DatasetPage.h"
 
 #include "Charts.h"
+#include "CleaningPanel.h"
 
 #include "data/Cleaning.h"
 #include "data/ImageIO.h"
@@ -55,92 +56,34 @@
 
 namespace faceatlas::ui {
 
-void DatasetPage::showManifest(const QString& manifestText)
+namespace {
+
+/** The problems a preparation's report lists: the entries not read, then the first 200 skipped files. */
+std::pair<QStringList, size_t> reportedProblems(const nlohmann::json& report)
 {
-    nlohmann::json manifest;
-    try {
-        manifest = nlohmann::json::parse(manifestText.toStdString());
-    } catch (const std::exception&) {
-        return;
-    }
-    // The controls show the settings this preparation was made with.
-    if (manifest.contains("settings") && manifest.at("settings").is_object()) {
-        const auto& st = manifest.at("settings");
-        // Numbers from a file: only whole numbers in the control's range are taken.
-        const auto setInt = [&](QSpinBox* box, const char* key) {
-            if (!st.contains(key) || !st.at(key).is_number())
-                return;
-            const double v = st.at(key).get<double>();
-            if (v == std::floor(v) && v >= box->minimum() && v <= box->maximum()) {
-                const QSignalBlocker block(box);
-                box->setValue(static_cast<int>(v));
+    QStringList lines;
+    size_t more = 0;
+    if (report.contains("malformed_examples") && report.at("malformed_examples").is_array())
+        for (const auto& example : report.at("malformed_examples"))
+            if (example.is_string())
+                lines << DatasetPage::tr("Not read: %1").arg(QString::fromStdString(example.get<std::string>()));
+    if (report.contains("skipped_files") && report.at("skipped_files").is_array()) {
+        const auto& skipped = report.at("skipped_files");
+        for (size_t i = 0; i < skipped.size(); ++i) {
+            if (i >= 200) {
+                more = skipped.size() - 200;
+                break;
             }
-        };
-        setInt(m_size, "size");
-        setInt(m_ageMin, "age_min");
-        setInt(m_ageMax, "age_max");
-        setInt(m_minImage, "min_image_size");
-        // The threshold on the scale the preparation's face-score step read (its own scores or the detector's).
-        const std::string source = manifest.contains("source") && manifest.at("source").is_string()
-                                       ? manifest.at("source").get<std::string>()
-                                       : std::string();
-        const SourceKindInfo* kind = sourceKindOfSpec(source);
-        const bool ownScores = kind && kind->metadataFaceScores;
-        setScoreScale(ownScores);
-        const char* scoreKey = ownScores ? "min_face_score" : "min_detector_score";
-        for (auto [box, key] : {std::pair{m_minScore, scoreKey}, std::pair{m_valFraction, "val_fraction"}})
-            if (st.contains(key) && st.at(key).is_number() && std::isfinite(st.at(key).get<double>())) {
-                const QSignalBlocker block(box);
-                box->setValue(st.at(key).get<double>());
-            }
-        // Preparations older than these switches always filtered.
-        for (auto [box, key] : {std::pair{m_filterScore, "filter_face_score"}, std::pair{m_filterAge, "filter_age"}}) {
-            const QSignalBlocker block(box);
-            box->setChecked(!st.contains(key) || !st.at(key).is_boolean() || st.at(key).get<bool>());
-        }
-        m_minScore->setEnabled(m_filterScore->isChecked());
-        m_ageMin->setEnabled(m_filterAge->isChecked());
-        m_ageMax->setEnabled(m_filterAge->isChecked());
-        if (st.contains("drop_multiple_faces") && st.at("drop_multiple_faces").is_boolean()) {
-            const QSignalBlocker block(m_multipleFaces);
-            m_multipleFaces->setChecked(st.at("drop_multiple_faces").get<bool>());
-        }
-        if (st.contains("faces") && st.at("faces").is_string()) {
-            const QSignalBlocker block(m_everyFace);
-            m_everyFace->setChecked(st.at("faces").get<std::string>() == "every");
-            showEveryFace();
-        }
-        if (st.contains("balance") && st.at("balance").is_string()) {
-            const QSignalBlocker block(m_balance);
-            m_balance->setChecked(st.at("balance").get<std::string>() == "age");
+            lines << QStringLiteral("%1: %2").arg(QString::fromStdString(skipped[i].value("path", "")),
+                                                  QString::fromStdString(skipped[i].value("problem", "")));
         }
     }
-    const nlohmann::json noReport = nlohmann::json::object();
-    const auto& report =
-        manifest.contains("report") && manifest.at("report").is_object() ? manifest.at("report") : noReport;
-    {
-        QStringList lines;
-        size_t more = 0;
-        if (report.contains("malformed_examples") && report.at("malformed_examples").is_array())
-            for (const auto& example : report.at("malformed_examples"))
-                if (example.is_string())
-                    lines << tr("Not read: %1").arg(QString::fromStdString(example.get<std::string>()));
-        if (report.contains("skipped_files") && report.at("skipped_files").is_array()) {
-            const auto& skipped = report.at("skipped_files");
-            for (size_t i = 0; i < skipped.size(); ++i) {
-                if (i >= 200) {
-                    more = skipped.size() - 200;
-                    break;
-                }
-                lines << QStringLiteral("%1: %2").arg(QString::fromStdString(skipped[i].value("path", "")),
-                                                      QString::fromStdString(skipped[i].value("problem", "")));
-            }
-        }
-        showProblems(lines, more);
-    }
-    ++m_previewGeneration; // a preview on its way is of the settings before this preparation
-    showReportSteps(manifestText);
-    // Age histograms of the training set, before and after resampling, by decade.
+    return {lines, more};
+}
+
+/** The training set's ages by decade, before and after resampling (a report's age histograms). */
+std::map<int, std::pair<double, double>> trainingDecades(const nlohmann::json& report)
+{
     std::map<int, std::pair<double, double>> decades;
     // The manifest is a file like any other: a bad entry is skipped, never thrown into the event loop.
     const auto addDecades = [&](const char* key, bool after) {
@@ -157,8 +100,15 @@ void DatasetPage::showManifest(const QString& manifestText)
     };
     addDecades("age_histogram_before", false);
     addDecades("age_histogram_after", true);
-    auto* before = new QBarSet(tr("before resampling"));
-    auto* after = new QBarSet(tr("after"));
+    return decades;
+}
+
+/** The chart of a report's training ages by decade, before and after resampling (or that there are none). */
+QChart* trainingAgesChart(const nlohmann::json& report)
+{
+    const std::map<int, std::pair<double, double>> decades = trainingDecades(report);
+    auto* before = new QBarSet(DatasetPage::tr("before resampling"));
+    auto* after = new QBarSet(DatasetPage::tr("after"));
     QStringList labels;
     double top = 1;
     for (const auto& [from, counts] : decades) {
@@ -172,38 +122,78 @@ void DatasetPage::showManifest(const QString& manifestText)
     series->append(after);
     auto* chart = new QChart;
     chart->addSeries(series);
-    chart->setTitle(
-        tr("Training ages: %1 faces, validation %2").arg(report.value("train", 0)).arg(report.value("val", 0)));
+    chart->setTitle(DatasetPage::tr("Training ages: %1 faces, validation %2")
+                        .arg(report.value("train", 0))
+                        .arg(report.value("val", 0)));
     auto* x = new QBarCategoryAxis;
     x->append(labels);
     auto* y = new QValueAxis;
     setIntegerAxis(y, 0, top * 1.1, 6);
-    y->setTitleText(tr("faces"));
+    y->setTitleText(DatasetPage::tr("faces"));
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);
     series->attachAxis(x);
     series->attachAxis(y);
     chart->legend()->setAlignment(Qt::AlignBottom);
     if (decades.empty()) { // a source without ages (a folder of photos): say so, not an empty plot
-        chart->setTitle(tr("No ages: %1 training faces").arg(report.value("train", 0)));
+        chart->setTitle(DatasetPage::tr("No ages: %1 training faces").arg(report.value("train", 0)));
         chart->legend()->hide();
         x->hide();
         y->hide();
     }
-    replaceChart(m_histogram, chart);
+    return chart;
+}
+
+/** The header's line for a preparation: its source, records read, faces kept, image size, skipped files. */
+QString preparedSummary(const nlohmann::json& manifest, const nlohmann::json& report)
+{
     // With every face of each picture taken, a picture gives as many records as it has faces.
+    const nlohmann::json noFraming = nlohmann::json::object();
     const auto& framing =
-        report.contains("framing") && report.at("framing").is_object() ? report.at("framing") : noReport;
+        report.contains("framing") && report.at("framing").is_object() ? report.at("framing") : noFraming;
     const size_t moreFaces = framing.contains("more_faces") && framing.at("more_faces").is_number_unsigned()
                                  ? framing.value("more_faces", 0u)
                                  : 0u;
-    m_sourceLabel->setText(tr("<b>%1</b>: %2 records read%6, %3 faces kept at %4 px (%5 skipped files)")
-                               .arg(QString::fromStdString(manifest.value("source", "")).toHtmlEscaped())
-                               .arg(report.value("records_read", 0))
-                               .arg(report.value("images_stored", 0))
-                               .arg(manifest.value("size", 0))
-                               .arg(report.contains("skipped_files") ? report.at("skipped_files").size() : 0)
-                               .arg(moreFaces ? tr(" and %1 more faces found in them").arg(moreFaces) : QString()));
+    return DatasetPage::tr("<b>%1</b>: %2 records read%6, %3 faces kept at %4 px (%5 skipped files)")
+        .arg(QString::fromStdString(manifest.value("source", "")).toHtmlEscaped())
+        .arg(report.value("records_read", 0))
+        .arg(report.value("images_stored", 0))
+        .arg(manifest.value("size", 0))
+        .arg(report.contains("skipped_files") ? report.at("skipped_files").size() : 0)
+        .arg(moreFaces ? DatasetPage::tr(" and %1 more faces found in them").arg(moreFaces) : QString());
+}
+
+} // namespace
+
+void DatasetPage::showManifest(const QString& manifestText)
+{
+    nlohmann::json manifest;
+    try {
+        manifest = nlohmann::json::parse(manifestText.toStdString());
+    } catch (const std::exception&) {
+        return;
+    }
+    // The controls show the settings this preparation was made with.
+    if (manifest.contains("settings") && manifest.at("settings").is_object()) {
+        // The threshold on the scale the preparation's face-score step read (its own scores or the detector's).
+        const std::string source = manifest.contains("source") && manifest.at("source").is_string()
+                                       ? manifest.at("source").get<std::string>()
+                                       : std::string();
+        const SourceKindInfo* kind = sourceKindOfSpec(source);
+        const bool ownScores = kind && kind->metadataFaceScores;
+        setScoreScale(ownScores);
+        m_cleaning->showRecordedSettings(manifest.at("settings"), ownScores);
+    }
+    const nlohmann::json noReport = nlohmann::json::object();
+    const auto& report =
+        manifest.contains("report") && manifest.at("report").is_object() ? manifest.at("report") : noReport;
+    const auto [lines, more] = reportedProblems(report);
+    showProblems(lines, more);
+    ++m_previewGeneration; // a preview on its way is of the settings before this preparation
+    showReportSteps(manifestText);
+    // Age histograms of the training set, before and after resampling, by decade.
+    replaceChart(m_histogram, trainingAgesChart(report));
+    m_sourceLabel->setText(preparedSummary(manifest, report));
 }
 
 void DatasetPage::showReportSteps(const QString& manifestText)
@@ -232,7 +222,7 @@ std::optional<std::string> DatasetPage::preparedWith() const
 {
     const PreparedDataset* open = m_session->dataset();
     if (!open || QString::fromStdString(open->sourceSpec()) != m_session->source()
-        || open->imageSize() != m_size->value())
+        || open->imageSize() != m_cleaning->imageSize())
         return std::nullopt;
     const PrepareParams now = previewParams();
     const CleaningOptions& c = now.cleaning;
@@ -250,7 +240,7 @@ std::optional<std::string> DatasetPage::preparedWith() const
                     && st.at("faces").get<std::string>() == (now.everyFace ? "every" : "best")
                     && st.contains("review") == !now.review.empty();
         if (same && c.filterFaceScore)
-            same = st.at(ownScores ? "min_face_score" : "min_detector_score").get<double>() == m_minScore->value();
+            same = st.at(ownScores ? "min_face_score" : "min_detector_score").get<double>() == m_cleaning->minScore();
         if (same && c.filterAge)
             same = st.at("age_min").get<double>() == c.ageMin && st.at("age_max").get<double>() == c.ageMax;
         // The quality steps: the same ones on, each at its threshold (a manifest without quality_steps had none).
@@ -278,8 +268,8 @@ void DatasetPage::showPreparedSteps()
 {
     if (const PreparedDataset* open = m_session->dataset())
         showReportSteps(QString::fromStdString(open->manifestJson()));
-    m_prepare->setEnabled(true);
-    m_prepare->setToolTip(QString());
+    m_cleaning->setPrepareEnabled(true);
+    m_cleaning->setPrepareToolTip(QString());
 }
 
 } // namespace faceatlas::ui

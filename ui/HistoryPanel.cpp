@@ -68,6 +68,21 @@ HistoryPanel::HistoryPanel(Session* session, QWidget* parent)
 {
     setObjectName("historyPanel");
     setWindowTitle(tr("Dataset history"));
+    QWidget* top = buildVersionsPane();
+    QWidget* bottom = buildDiffPane();
+    auto* split = new QSplitter(Qt::Vertical);
+    split->addWidget(top);
+    split->addWidget(bottom);
+    split->setStretchFactor(1, 2);
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(split);
+    resize(980, 640);
+    connectSignals();
+    selectionChanged();
+}
+
+QWidget* HistoryPanel::buildVersionsPane()
+{
     m_title = new QLabel;
     m_title->setWordWrap(true);
     m_versions = new QTableWidget(0, 7);
@@ -94,7 +109,18 @@ HistoryPanel::HistoryPanel(Session* session, QWidget* parent)
     buttons->addWidget(m_compare);
     buttons->addWidget(m_remove);
     buttons->addStretch(1);
+    auto* top = new QWidget;
+    auto* topLayout = new QVBoxLayout(top);
+    topLayout->setContentsMargins(0, 0, 0, 0);
+    topLayout->addWidget(m_title);
+    topLayout->addWidget(m_versions, 1);
+    topLayout->addLayout(buttons);
+    topLayout->addWidget(m_status);
+    return top;
+}
 
+QWidget* HistoryPanel::buildDiffPane()
+{
     m_diffTitle = new QLabel(tr("Select two versions and compare them."));
     m_diffTitle->setObjectName("diffTitle");
     m_diffTitle->setWordWrap(true);
@@ -107,17 +133,24 @@ HistoryPanel::HistoryPanel(Session* session, QWidget* parent)
         m_lists[k]->setIconSize(QSize(48, 48));
         m_lists[k]->setUniformItemSizes(true);
         connect(m_lists[k], &QListWidget::currentItemChanged, this, [this](QListWidgetItem* item) { showFace(item); });
-        connect(m_lists[k], &QListWidget::itemActivated, this, [this](QListWidgetItem* item) {
-            // Double-click or Enter: a face of the open preparation is shown in the Dataset page's panel too.
-            const qint64 row = item->data(Qt::UserRole + 1).toLongLong();
-            if (row >= 0)
-                if (auto* page = qobject_cast<DatasetPage*>(parentWidget()))
-                    page->showDatasetFace(row);
-        });
+        connect(m_lists[k], &QListWidget::itemActivated, this, &HistoryPanel::openInDatasetPage);
     }
     m_tabs->addTab(m_lists[0], tr("Removed"));
     m_tabs->addTab(m_lists[1], tr("Added"));
     m_tabs->addTab(m_lists[2], tr("Relabelled"));
+    auto* diffRow = new QHBoxLayout;
+    diffRow->addWidget(m_tabs, 1);
+    diffRow->addWidget(buildFacePane());
+    auto* bottom = new QWidget;
+    auto* bottomLayout = new QVBoxLayout(bottom);
+    bottomLayout->setContentsMargins(0, 0, 0, 0);
+    bottomLayout->addWidget(m_diffTitle);
+    bottomLayout->addLayout(diffRow, 1);
+    return bottom;
+}
+
+QWidget* HistoryPanel::buildFacePane()
+{
     m_face = new QLabel;
     m_face->setObjectName("diffFace");
     m_face->setFixedSize(2 * kPictureSide, 2 * kPictureSide);
@@ -133,30 +166,20 @@ HistoryPanel::HistoryPanel(Session* session, QWidget* parent)
     faceLayout->addWidget(m_faceText, 1);
     facePane->setMinimumWidth(2 * kPictureSide + 20);
     facePane->setMaximumWidth(320);
-    auto* diffRow = new QHBoxLayout;
-    diffRow->addWidget(m_tabs, 1);
-    diffRow->addWidget(facePane);
+    return facePane;
+}
 
-    auto* top = new QWidget;
-    auto* topLayout = new QVBoxLayout(top);
-    topLayout->setContentsMargins(0, 0, 0, 0);
-    topLayout->addWidget(m_title);
-    topLayout->addWidget(m_versions, 1);
-    topLayout->addLayout(buttons);
-    topLayout->addWidget(m_status);
-    auto* bottom = new QWidget;
-    auto* bottomLayout = new QVBoxLayout(bottom);
-    bottomLayout->setContentsMargins(0, 0, 0, 0);
-    bottomLayout->addWidget(m_diffTitle);
-    bottomLayout->addLayout(diffRow, 1);
-    auto* split = new QSplitter(Qt::Vertical);
-    split->addWidget(top);
-    split->addWidget(bottom);
-    split->setStretchFactor(1, 2);
-    auto* layout = new QVBoxLayout(this);
-    layout->addWidget(split);
-    resize(980, 640);
+void HistoryPanel::openInDatasetPage(QListWidgetItem* item)
+{
+    // Double-click or Enter: a face of the open preparation is shown in the Dataset page's panel too.
+    const qint64 row = item->data(Qt::UserRole + 1).toLongLong();
+    if (row >= 0)
+        if (auto* page = qobject_cast<DatasetPage*>(parentWidget()))
+            page->showDatasetFace(row);
+}
 
+void HistoryPanel::connectSignals()
+{
     connect(m_versions, &QTableWidget::itemSelectionChanged, this, &HistoryPanel::selectionChanged);
     connect(m_compare, &QPushButton::clicked, this, [this] {
         const auto rows = m_versions->selectionModel()->selectedRows();
@@ -169,7 +192,6 @@ HistoryPanel::HistoryPanel(Session* session, QWidget* parent)
         if (isVisible())
             refresh();
     });
-    selectionChanged();
 }
 
 HistoryPanel::~HistoryPanel() = default;

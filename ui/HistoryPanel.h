@@ -58,6 +58,16 @@ Q_SIGNALS:
 
 private:
     struct Shown;
+    /** The upper pane: the versions table, its Compare and Remove buttons and the status line. */
+    QWidget* buildVersionsPane();
+    /** The lower pane: the diff's title, its three lists of changed faces and the face pane. */
+    QWidget* buildDiffPane();
+    /** The face chosen in a list, large, with its path, change and cause. */
+    QWidget* buildFacePane();
+    /** Double-click or Enter on a face of the open preparation: the Dataset page's face panel shows it too. */
+    void openInDatasetPage(QListWidgetItem* item);
+    /** Connects the buttons, the versions' selection and the session's dataset changes. */
+    void connectSignals();
     void showVersions(std::shared_ptr<const std::vector<PreparationVersion>> versions, const QString& problems);
     void showDiff(const std::shared_ptr<const Shown>& shown);
     void showFace(QListWidgetItem* item);

@@ -1,89 +1,77 @@
 #include "MapPage.h"
 
-#include "AgeHistogram.h"
-#include "analysis/EncodeImage.h"
-#include "data/CsvExport.h"
 #include "data/PreparedDataset.h"
 #include "data/Provenance.h"
-#include "data/ReviewFile.h"
 #include "data/SourceColumns.h"
 #include "InteractiveLane.h"
 #include "JobRunner.h"
 #include "MapColoring.h"
 #include "MapLayoutSettings.h"
-#include "ml/ExactKnn.h"
-#include "ml/Inference.h"
+#include "MapSelectionPanel.h"
+#include "ml/DatasetMap.h"
 #include "ml/MapJob.h"
 #include "ml/Projection.h"
 #include "ml/Projections.h"
-#include "ml/Runs.h"
-#include "ml/TrainJob.h"
 #include "PointMapView.h"
 #include "Session.h"
-#include "util/Error.h"
-#include "util/FileUtil.h"
+#include "SimilarFacesPanel.h"
 #include "util/Json.h"
-#include "WriteQueue.h"
 
 #include <algorithm>
-#include <cmath>
 #include <QButtonGroup>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
-#include <QFileDialog>
 #include <QFileInfo>
-#include <QGridLayout>
 #include <QHBoxLayout>
-#include <QInputDialog>
 #include <QLabel>
-#include <QListWidget>
 #include <QMenu>
-#include <QMessageBox>
-#include <QPainter>
 #include <QPushButton>
-#include <QRegularExpression>
-#include <QSettings>
 #include <QShortcut>
 #include <QSignalBlocker>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <unordered_map>
 
 namespace faceatlas::ui {
 
 namespace {
 
-QString kPreviewHint()
+/** A map opened on the lane for the page: laid out, with its codes and its line for the status. */
+struct LoadedMap {
+    PointLayout layout;
+    std::shared_ptr<const Codes> codes;
+    std::shared_ptr<const std::vector<float>> preserved; // null for a map from before the score
+    nlohmann::json settings;
+    QString text;
+};
+
+/** The status line of a map: its kind and size, its parameters, its neighbour recall and its folder. */
+QString mapCaption(const MapPoints& map, const QString& dir)
 {
-    return MapPage::tr("Hover a point to see its face; click it to open the face panel; right-click for more "
-                       "like it.");
+    const ProjectionInfo* projection = findProjection(map.method);
+    QString text = MapPage::tr(projection ? projection->caption : "Map") + MapPage::tr(" of %1 faces").arg(map.count());
+    const QString parameters = MapLayoutSettings::describe(map.settings);
+    if (!parameters.isEmpty())
+        text += MapPage::tr(" (%1)").arg(parameters);
+    if (map.recall >= 0)
+        text += MapPage::tr("; it keeps %1% of each face's 10 nearest neighbours in code space")
+                    .arg(qRound(map.recall * 100));
+    text += MapPage::tr(" (%1)").arg(QFileInfo(dir).fileName());
+    return text;
 }
 
-QString kSimilarHint()
+/** Reads the map in `dir` for the open dataset (core checks that it is its map) and lays it out (on the lane). */
+LoadedMap openMap(const QString& dir, const PreparedDataset& data, const std::vector<std::string>& fingerprints)
 {
-    return MapPage::tr("<b>More like this</b>: right-click a face, or drop an image file on the window.");
-}
-
-constexpr int kSimilar = 24;
-
-/** The mean code of `rows` (all when null) decoded by the codes' autoencoder, on the lane. */
-QImage decodedMean(InteractiveLane* lane, const Codes& codes, const std::vector<qint64>* rows)
-{
-    const auto model = lane->model(QString::fromStdString(codes.runDir().string()));
-    std::vector<std::int64_t> chosen;
-    if (rows)
-        chosen.assign(rows->begin(), rows->end());
-    const std::vector<std::uint8_t> rgb = decodeMeanCode(*model->model, codes, rows ? &chosen : nullptr);
-    const int side = model->model->imageSize();
-    return rgb.empty() ? QImage() : rgbImage(rgb.data(), side, side);
-}
-
-QString subsetFileName(const QString& name)
-{
-    QString safe = name.trimmed();
-    safe.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9 _.-]")), QStringLiteral("_"));
-    return safe.left(80) + QStringLiteral(".json");
+    DatasetMap map = readDatasetMap(dir.toStdString(), data, fingerprints);
+    LoadedMap loaded;
+    loaded.codes = std::move(map.codes);
+    loaded.layout = PointMapView::layoutPoints(std::make_shared<const std::vector<float>>(std::move(map.points.xy)));
+    if (!map.points.preserved.empty())
+        loaded.preserved = std::make_shared<const std::vector<float>>(std::move(map.points.preserved));
+    loaded.text = mapCaption(map.points, dir);
+    loaded.settings = std::move(map.points.settings);
+    return loaded;
 }
 
 } // namespace
@@ -99,24 +87,16 @@ MapPage::MapPage(Session* session, QWidget* parent)
     m_status = new QLabel;
     m_status->setObjectName("mapStatus");
     m_status->setWordWrap(true);
-
-    // The panel: the face under the cursor and the selection, then "more like this".
-    auto* panel = new QVBoxLayout;
-    panel->addLayout(buildSelectionPanel());
-    panel->addSpacing(8);
-    panel->addLayout(buildSimilarPanel(), 1);
-    auto* panelWidget = new QWidget;
-    panelWidget->setLayout(panel);
-    panelWidget->setFixedWidth(330);
     auto* body = new QHBoxLayout;
     body->addWidget(m_view, 1);
-    body->addWidget(panelWidget);
+    body->addWidget(buildPanel());
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
     layout->addWidget(m_layoutSettings);
     layout->addWidget(m_status);
     layout->addLayout(body, 1);
     connectView();
+    connectPanels();
     connectSession(session);
     rebuildColorBy();
     findLatestMap();
@@ -176,152 +156,19 @@ QLayout* MapPage::buildControls()
     return controls;
 }
 
-QLayout* MapPage::buildSelectionPanel()
+QWidget* MapPage::buildPanel()
 {
-    m_preview = new QLabel;
-    m_preview->setFixedSize(128, 128);
-    m_preview->setAlignment(Qt::AlignCenter);
-    m_preview->setStyleSheet("background: #eee");
-    m_previewText = new QLabel(kPreviewHint());
-    m_previewText->setWordWrap(true);
-    auto* previewRow = new QHBoxLayout;
-    previewRow->addWidget(m_preview);
-    previewRow->addWidget(m_previewText, 1);
-    m_selectionLabel = new QLabel(tr("Nothing selected: draw around faces with the lasso."));
-    m_selectionLabel->setObjectName("selectionLabel");
-    m_selectionLabel->setWordWrap(true);
-    m_histogram = new AgeHistogram;
-    m_histogram->setFixedHeight(110);
-    m_histogram->setToolTip(tr("Ages: every face (grey) and the selection (blue), as shares of each"));
-    m_meanSelection = new QLabel;
-    m_meanAll = new QLabel;
-    for (QLabel* l : {m_meanSelection, m_meanAll}) {
-        l->setFixedSize(96, 96);
-        l->setAlignment(Qt::AlignCenter);
-        l->setStyleSheet("background: #eee");
-    }
-    auto* means = new QGridLayout;
-    means->addWidget(new QLabel(tr("Selection's mean face")), 0, 0);
-    means->addWidget(new QLabel(tr("Everyone's mean face")), 0, 1);
-    means->addWidget(m_meanSelection, 1, 0);
-    means->addWidget(m_meanAll, 1, 1);
-    auto* part = new QVBoxLayout;
-    part->setContentsMargins(0, 0, 0, 0);
-    part->addLayout(previewRow);
-    part->addSpacing(8);
-    part->addWidget(m_selectionLabel);
-    part->addWidget(m_histogram);
-    part->addLayout(means);
-    part->addLayout(buildSelectionActions());
-    return part;
-}
-
-QLayout* MapPage::buildSelectionActions()
-{
-    auto* showGrid = new QPushButton(tr("Show in grid"));
-    auto* exportButton = new QPushButton(tr("Export CSV..."));
-    auto* save = new QPushButton(tr("Save subset..."));
-    auto* clusterButton = new QPushButton(tr("Cluster these"));
-    auto* clearButton = new QPushButton(tr("Clear"));
-    auto* excludeButton = new QPushButton(tr("Exclude..."));
-    excludeButton->setToolTip(tr("Adds an exclude decision for every selected face to the review file; the next "
-                                 "Prepare leaves them out"));
-    m_subsets = new QComboBox;
-    m_subsets->setToolTip(tr("Saved subsets of this preparation"));
-    auto* actions = new QGridLayout;
-    actions->addWidget(showGrid, 0, 0);
-    actions->addWidget(exportButton, 0, 1);
-    actions->addWidget(save, 1, 0);
-    actions->addWidget(m_subsets, 1, 1);
-    actions->addWidget(clusterButton, 2, 0);
-    actions->addWidget(excludeButton, 2, 1);
-    actions->addWidget(clearButton, 3, 1);
-    auto* sliceButton = new QPushButton(tr("Error of these faces (Slices)"));
-    sliceButton->setObjectName("selectionSlice");
-    sliceButton->setToolTip(tr("The age model's error on the selected faces against everyone else's, on the Slices "
-                               "page"));
-    actions->addWidget(sliceButton, 4, 0, 1, 2);
-    connect(showGrid, &QPushButton::clicked, this, &MapPage::showGrid);
-    connect(clearButton, &QPushButton::clicked, m_view, &PointMapView::clearSelection);
-    connect(clusterButton, &QPushButton::clicked, this, &MapPage::clusterSelection);
-    connect(sliceButton, &QPushButton::clicked, this, [this] {
-        const qint64 n = m_view->selectedCount();
-        if (n == 0) {
-            m_status->setText(tr("Select faces first: draw around them with the lasso, or choose a saved subset."));
-            return;
-        }
-        // Commas join two attributes in a grouping's name: none in a subset's.
-        QString name = m_selectedSubset.isEmpty() ? tr("selection: %1 faces").arg(n)
-                                                  : tr("subset %1: %2 faces").arg(m_selectedSubset).arg(n);
-        name.replace(QLatin1Char(','), QLatin1Char(' '));
-        Q_EMIT sliceRequested(name, std::make_shared<const std::vector<char>>(m_view->selection()));
-    });
-    connect(excludeButton, &QPushButton::clicked, this, &MapPage::requestExclusion);
-    connect(exportButton, &QPushButton::clicked, this, [this] {
-        if (m_view->selectedCount() == 0) {
-            m_status->setText(tr("Select faces first: draw around them with the lasso."));
-            return;
-        }
-        const QString file = QFileDialog::getSaveFileName(this, tr("Export the selection as a CSV dataset"),
-                                                          QStringLiteral("selection.csv"), tr("CSV (*.csv)"));
-        if (!file.isEmpty())
-            exportSelection(file);
-    });
-    connect(save, &QPushButton::clicked, this, [this] {
-        if (m_view->selectedCount() == 0) {
-            m_status->setText(tr("Select faces first: draw around them with the lasso."));
-            return;
-        }
-        const QString name = QInputDialog::getText(this, tr("Save subset"), tr("Name of the subset"));
-        if (!name.trimmed().isEmpty())
-            saveSubset(name);
-    });
-    connect(m_subsets, &QComboBox::activated, this, [this](int index) {
-        if (index > 0)
-            loadSubset(m_subsets->itemText(index));
-    });
-    return actions;
-}
-
-QLayout* MapPage::buildSimilarPanel()
-{
-    m_similarLabel = new QLabel(kSimilarHint());
-    m_similarLabel->setWordWrap(true);
-    m_space = new QComboBox;
-    m_space->setObjectName("similarSpace");
-    m_space->addItem(tr("by their codes (autoencoder)"));
-    m_space->addItem(tr("by the age model's features"));
-    m_space->setToolTip(tr("What \"more like this\" compares: the autoencoder's codes, or the features the latest "
-                           "age model's last conv layer computes (a pass over every face, once)"));
-    connect(m_space, &QComboBox::currentIndexChanged, this, [this] {
-        // The same question in the other space.
-        if (m_lastQueryRow >= 0)
-            similarTo(m_lastQueryRow);
-        else if (!m_lastQueryFile.isEmpty())
-            similarToImage(m_lastQueryFile);
-    });
-    m_similarList = new QListWidget;
-    m_similarList->setObjectName("similar");
-    m_similarList->setViewMode(QListView::IconMode);
-    m_similarList->setIconSize(QSize(56, 56));
-    m_similarList->setGridSize(QSize(70, 84));
-    m_similarList->setResizeMode(QListView::Adjust);
-    m_similarList->setMovement(QListView::Static);
-    connect(m_similarList, &QListWidget::itemClicked, this, [this](QListWidgetItem* item) {
-        const qint64 row = item->data(Qt::UserRole).toLongLong();
-        m_pinned = row;
-        showPreview(row);
-        m_view->focusPoint(row);
-    });
-    connect(m_similarList, &QListWidget::itemDoubleClicked, this,
-            [this](QListWidgetItem* item) { Q_EMIT faceChosen(item->data(Qt::UserRole).toLongLong()); });
-
-    auto* part = new QVBoxLayout;
-    part->setContentsMargins(0, 0, 0, 0);
-    part->addWidget(m_similarLabel);
-    part->addWidget(m_space);
-    part->addWidget(m_similarList, 1);
-    return part;
+    // The panel: the face under the cursor and the selection, then "more like this".
+    m_selectionPanel = new MapSelectionPanel;
+    m_similarPanel = new SimilarFacesPanel(m_session);
+    auto* panel = new QVBoxLayout;
+    panel->addWidget(m_selectionPanel);
+    panel->addSpacing(8);
+    panel->addWidget(m_similarPanel, 1);
+    auto* panelWidget = new QWidget;
+    panelWidget->setLayout(panel);
+    panelWidget->setFixedWidth(330);
+    return panelWidget;
 }
 
 void MapPage::connectView()
@@ -333,18 +180,7 @@ void MapPage::connectView()
     clearKey->setWhatsThis(tr("Clear the selection"));
     connect(clearKey, &QShortcut::activated, m_view, &PointMapView::clearSelection);
     connect(m_colorBy, &QComboBox::currentTextChanged, this, &MapPage::refreshColors);
-    connect(m_pan, &QToolButton::toggled, this, [this](bool on) {
-        if (on)
-            m_view->setTool(PointMapView::Tool::Pan);
-    });
-    connect(m_rect, &QToolButton::toggled, this, [this](bool on) {
-        if (on)
-            m_view->setTool(PointMapView::Tool::Rectangle);
-    });
-    connect(m_lasso, &QToolButton::toggled, this, [this](bool on) {
-        if (on)
-            m_view->setTool(PointMapView::Tool::Lasso);
-    });
+    connectTools();
     connect(m_view, &PointMapView::selectionChanged, this, &MapPage::selectionChanged);
     connect(m_view, &PointMapView::pointHovered, this, [this](qint64 i) { showPreview(i >= 0 ? i : m_pinned); });
     connect(m_view, &PointMapView::pointClicked, this, [this](qint64 i) {
@@ -358,6 +194,41 @@ void MapPage::connectView()
         menu.addAction(tr("Open in the face panel"), this, [this, i] { Q_EMIT faceChosen(i); });
         menu.exec(at);
     });
+}
+
+void MapPage::connectTools()
+{
+    connect(m_pan, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->setTool(PointMapView::Tool::Pan);
+    });
+    connect(m_rect, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->setTool(PointMapView::Tool::Rectangle);
+    });
+    connect(m_lasso, &QToolButton::toggled, this, [this](bool on) {
+        if (on)
+            m_view->setTool(PointMapView::Tool::Lasso);
+    });
+}
+
+void MapPage::connectPanels()
+{
+    MapSelectionPanel* selection = m_selectionPanel;
+    connect(selection, &MapSelectionPanel::showGridClicked, this, &MapPage::showGrid);
+    connect(selection, &MapSelectionPanel::clearClicked, m_view, &PointMapView::clearSelection);
+    connect(selection, &MapSelectionPanel::clusterClicked, this, &MapPage::clusterSelection);
+    connect(selection, &MapSelectionPanel::sliceClicked, this, &MapPage::requestSlice);
+    connect(selection, &MapSelectionPanel::excludeClicked, this, &MapPage::requestExclusion);
+    connect(selection, &MapSelectionPanel::exportClicked, this, &MapPage::askExportSelection);
+    connect(selection, &MapSelectionPanel::saveClicked, this, &MapPage::askSaveSubset);
+    connect(selection, &MapSelectionPanel::subsetChosen, this, &MapPage::loadSubset);
+    // "More like this" marks its question and rings its answers on the map.
+    SimilarFacesPanel* similar = m_similarPanel;
+    connect(similar, &SimilarFacesPanel::queryMarked, m_view, &PointMapView::setMarked);
+    connect(similar, &SimilarFacesPanel::resultsShown, m_view, &PointMapView::setRinged);
+    connect(similar, &SimilarFacesPanel::faceClicked, this, &MapPage::pinFace);
+    connect(similar, &SimilarFacesPanel::faceChosen, this, &MapPage::faceChosen);
 }
 
 void MapPage::connectSession(Session* session)
@@ -390,7 +261,7 @@ QString MapPage::statusText() const
 
 QString MapPage::selectionText() const
 {
-    return m_selectionLabel->text();
+    return m_selectionPanel->selectionText();
 }
 
 std::vector<qint64> MapPage::selectedRows() const
@@ -403,33 +274,16 @@ void MapPage::clear(const QString& why)
     m_points.reset();
     m_codes.reset();
     m_preserved.reset();
-    m_features.reset();
     m_mapDir.clear();
     m_loadingMapDir.clear();
     m_view->setPoints(nullptr);
-    m_similar.clear();
-    m_similarList->clear();
-    m_lastQueryRow = -1;
-    m_lastQueryFile.clear();
+    m_similarPanel->clear(); // its codes, features, faces and last question
     m_pinned = -1;
-    m_preview->clear();
-    m_previewText->setText(kPreviewHint());
-    m_similarLabel->setText(kSimilarHint());
     m_view->setColors({}, {});
     m_selectionMean = m_allMean = QImage();
-    m_meanSelection->clear();
-    m_meanAll->clear();
-    m_histogram->setShares({}, {});
-    m_subsets->clear();
+    m_selectionPanel->clear();
     m_statusText = why;
     m_status->setText(why);
-}
-
-QString MapPage::subsetsDir() const
-{
-    // Subsets name their faces by path, so they outlive a preparation: any dataset holding those
-    // faces can select them again.
-    return QDir(m_session->workspace()).filePath(QStringLiteral("subsets"));
 }
 
 void MapPage::findLatestMap()
@@ -498,68 +352,27 @@ void MapPage::computeMap(const QString& method)
 
 void MapPage::loadMap(const QString& dir)
 {
-    struct Loaded {
-        PointLayout layout;
-        std::shared_ptr<const Codes> codes;
-        std::shared_ptr<const std::vector<float>> preserved; // null for a map from before the score
-        nlohmann::json settings;
-        QString text;
-    };
     const auto data = m_session->sharedDataset();
     if (!data)
         return;
     const std::vector<std::string> fingerprints = m_session->openFingerprints();
     m_loadingMapDir = dir;
     m_status->setText(tr("Opening the map in %1...").arg(dir));
-    m_session->lane()->submit<Loaded>(
-        QStringLiteral("map-open"), this,
-        [dir, data, fingerprints] {
-            MapPoints map = readMap(dir.toStdString());
-            const std::string where = displayPath(dir.toStdString());
-            if (!map.dataFingerprint.empty()
-                && std::find(fingerprints.begin(), fingerprints.end(), map.dataFingerprint) == fingerprints.end())
-                throw Error(where + " is a map of another preparation than the open dataset");
-            if (map.count() != data->count())
-                throw Error(where + " holds " + std::to_string(map.count()) + " faces, the open dataset "
-                            + std::to_string(data->count()));
-            for (size_t i = 0; i < map.count(); ++i)
-                if (map.paths[i] != recordKey(data->records()[i]))
-                    throw Error(where + ": face " + std::to_string(i) + " is " + map.paths[i]
-                                + ", not the open dataset's " + recordKey(data->records()[i]));
-            Loaded loaded;
-            loaded.codes = std::make_shared<const Codes>(Codes::open(map.codes));
-            if (loaded.codes->count() != data->count())
-                throw Error(displayPath(map.codes) + " no longer holds the codes this map was made of");
-            loaded.layout = PointMapView::layoutPoints(std::make_shared<const std::vector<float>>(std::move(map.xy)));
-            if (!map.preserved.empty())
-                loaded.preserved = std::make_shared<const std::vector<float>>(std::move(map.preserved));
-            const ProjectionInfo* projection = findProjection(map.method);
-            loaded.text = tr(projection ? projection->caption : "Map") + tr(" of %1 faces").arg(map.count());
-            const QString parameters = MapLayoutSettings::describe(map.settings);
-            if (!parameters.isEmpty())
-                loaded.text += tr(" (%1)").arg(parameters);
-            if (map.recall >= 0)
-                loaded.text += tr("; it keeps %1% of each face's 10 nearest neighbours in code space")
-                                   .arg(qRound(map.recall * 100));
-            loaded.settings = std::move(map.settings);
-            loaded.text += tr(" (%1)").arg(QFileInfo(dir).fileName());
-            return loaded;
-        },
-        [this, dir](Loaded loaded) {
+    m_session->lane()->submit<LoadedMap>(
+        QStringLiteral("map-open"), this, [dir, data, fingerprints] { return openMap(dir, *data, fingerprints); },
+        [this, dir](LoadedMap loaded) {
             m_mapDir = dir;
             m_loadingMapDir.clear();
             m_points = loaded.layout.xy;
             m_codes = loaded.codes;
+            m_similarPanel->setCodes(loaded.codes);
             m_preserved = loaded.preserved;
             m_layoutSettings->showRecorded(loaded.settings);
             m_allMean = QImage();
             m_statusText = loaded.text;
             m_status->setText(loaded.text);
             m_view->setPoints(std::move(loaded.layout));
-            m_subsets->clear();
-            m_subsets->addItem(tr("Saved subsets..."));
-            for (const QString& name : subsets())
-                m_subsets->addItem(name);
+            m_selectionPanel->setSubsets(subsets());
             refreshColors();
         },
         [this](const QString& error) {
@@ -631,67 +444,14 @@ void MapPage::refreshColors()
         [this](const QString& error) { m_status->setText(tr("Cannot colour the map: %1").arg(error)); });
 }
 
-void MapPage::selectionChanged(qint64 count)
-{
-    m_selectedSubset.clear();
-    const qint64 total = m_view->pointCount();
-    m_selectionLabel->setText(count > 0
-                                  ? tr("<b>%1 of %2 faces selected</b>").arg(count).arg(total)
-                                  : tr("Nothing selected: draw around faces with the lasso (%1 faces).").arg(total));
-    std::shared_ptr<const std::vector<char>> mask;
-    if (count > 0)
-        mask = std::make_shared<const std::vector<char>>(m_view->selection());
-    Q_EMIT subsetChanged(mask, count);
-    const auto data = m_session->sharedDataset();
-    const auto codes = m_codes;
-    if (!data || !codes || total == 0)
-        return;
-    struct Summary {
-        std::vector<double> all, selection;
-        QImage selectionMean, allMean;
-    };
-    auto rows = std::make_shared<const std::vector<qint64>>(m_view->selectedRows());
-    InteractiveLane* lane = m_session->lane();
-    const bool needAll = m_allMean.isNull();
-    m_session->lane()->submit<Summary>(
-        QStringLiteral("map-selection"), this,
-        [data, codes, rows, lane, needAll] {
-            Summary s;
-            s.all = ageShares(*data, nullptr);
-            if (!rows->empty()) {
-                s.selection = ageShares(*data, rows.get());
-                s.selectionMean = decodedMean(lane, *codes, rows.get());
-            }
-            if (needAll)
-                s.allMean = decodedMean(lane, *codes, nullptr);
-            return s;
-        },
-        [this](Summary s) {
-            m_histogram->setShares(std::move(s.all), std::move(s.selection));
-            if (!s.allMean.isNull())
-                m_allMean = s.allMean;
-            m_selectionMean = s.selectionMean;
-            m_meanAll->setPixmap(
-                QPixmap::fromImage(m_allMean).scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation));
-            if (m_selectionMean.isNull())
-                m_meanSelection->clear();
-            else
-                m_meanSelection->setPixmap(
-                    QPixmap::fromImage(m_selectionMean).scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation));
-        },
-        [this](const QString& error) { m_meanSelection->setText(tr("cannot decode:\n%1").arg(error)); });
-}
-
 void MapPage::showPreview(qint64 row)
 {
     const PreparedDataset* data = m_session->dataset();
     if (!data || row < 0 || static_cast<size_t>(row) >= data->count()) {
-        m_preview->clear();
-        m_previewText->setText(kPreviewHint());
+        m_selectionPanel->clearPreview();
         return;
     }
-    m_preview->setPixmap(
-        QPixmap::fromImage(m_session->face(row)).scaled(128, 128, Qt::KeepAspectRatio, Qt::SmoothTransformation));
+    const QImage face = m_session->face(row);
     const Record& r = data->records()[static_cast<size_t>(row)];
     QString text =
         tr("<b>Face %1</b><br>%2<br>age %3, %4")
@@ -704,190 +464,14 @@ void MapPage::showPreview(qint64 row)
     if (static_cast<size_t>(row) < m_session->clusterLabels().size() && m_session->clusterLabels()[row] >= 0)
         text += tr("<br>cluster %1")
                     .arg(m_session->clusterTitle(m_session->clusterLabels()[static_cast<size_t>(row)]).toHtmlEscaped());
-    m_previewText->setText(text);
+    m_selectionPanel->showPreview(face, text);
 }
 
-void MapPage::exportSelection(const QString& file)
+void MapPage::pinFace(qint64 row)
 {
-    const auto data = m_session->sharedDataset();
-    const std::vector<qint64> rows = m_view->selectedRows();
-    if (!data || rows.empty()) {
-        m_status->setText(tr("Select faces first: draw around them with the lasso."));
-        return;
-    }
-    const std::vector<std::int64_t> selected(rows.begin(), rows.end());
-    m_status->setText(tr("Exporting %1 faces to %2 ...").arg(selected.size()).arg(file));
-    m_session->writer()->submit<size_t>(
-        this, [data, selected, file] { return exportCsvDataset(*data, selected, file.toStdString()); },
-        [this, file](size_t written) {
-            m_status->setText(tr("Exported %1 faces to %2 (open it with File > Open CSV).").arg(written).arg(file));
-        },
-        [this](const QString& error) { m_status->setText(tr("Export failed: %1").arg(error)); });
-}
-
-QStringList MapPage::subsets() const
-{
-    if (!m_session->dataset())
-        return {};
-    QStringList names;
-    for (const QFileInfo& f : QDir(subsetsDir()).entryInfoList({"*.json"}, QDir::Files, QDir::Name))
-        names << f.completeBaseName();
-    return names;
-}
-
-void MapPage::saveSubset(const QString& name)
-{
-    const auto data = m_session->sharedDataset();
-    const std::vector<qint64> rows = m_view->selectedRows();
-    if (!data || rows.empty())
-        return;
-    const QString file = QDir(subsetsDir()).filePath(subsetFileName(name));
-    m_session->writer()->submit<bool>(
-        this,
-        [file, name, data, rows] {
-            nlohmann::json paths = nlohmann::json::array();
-            for (const qint64 row : rows)
-                paths.push_back(recordKey(data->records()[static_cast<size_t>(row)]));
-            const nlohmann::json j = {
-                {"name", name.toStdString()}, {"source", data->sourceSpec()}, {"count", rows.size()}, {"paths", paths}};
-            std::filesystem::create_directories(std::filesystem::path(file.toStdString()).parent_path());
-            writeFileAtomic(file.toStdString(), jsonText(j) + "\n");
-            return true;
-        },
-        [this, name, file](bool) {
-            const QString shown = QFileInfo(file).completeBaseName();
-            if (m_subsets->findText(shown) < 0)
-                m_subsets->addItem(shown);
-            m_status->setText(tr("Saved the selection as the subset '%1'.").arg(name));
-        },
-        [this](const QString& error) { m_status->setText(tr("Cannot save the subset: %1").arg(error)); });
-}
-
-bool MapPage::loadSubset(const QString& name)
-{
-    const auto data = m_session->sharedDataset();
-    if (!data || !hasMap())
-        return false;
-    const QString file = QDir(subsetsDir()).filePath(subsetFileName(name));
-    struct Found {
-        std::vector<char> mask;
-        size_t listed = 0, found = 0;
-    };
-    m_session->lane()->submit<Found>(
-        QStringLiteral("subset-open"), this,
-        [file, data] {
-            const std::string where = displayPath(file.toStdString());
-            nlohmann::json j;
-            try {
-                j = nlohmann::json::parse(readFile(file.toStdString()));
-            } catch (const Error&) {
-                throw;
-            } catch (const std::exception& e) {
-                throw Error(where + ": invalid: " + e.what());
-            }
-            if (!j.is_object() || !j.contains("paths") || !j.at("paths").is_array())
-                throw Error(where + ": no list of paths");
-            std::unordered_map<std::string, size_t> rowOf;
-            rowOf.reserve(data->count());
-            for (size_t i = 0; i < data->count(); ++i)
-                rowOf.emplace(recordKey(data->records()[i]), i);
-            Found f;
-            f.mask.assign(data->count(), 0);
-            for (const auto& p : j.at("paths")) {
-                if (!p.is_string())
-                    throw Error(where + ": a path that is not a string");
-                ++f.listed;
-                const auto it = rowOf.find(p.get<std::string>());
-                if (it != rowOf.end() && !f.mask[it->second]) {
-                    f.mask[it->second] = 1;
-                    ++f.found;
-                }
-            }
-            return f;
-        },
-        [this, name](Found f) {
-            m_view->setSelection(std::move(f.mask));
-            m_selectedSubset = name; // after setSelection, whose selectionChanged forgets the last one
-            m_status->setText(f.found == f.listed
-                                  ? tr("Selected the subset '%1' (%2 faces).").arg(name).arg(f.found)
-                                  : tr("Selected %1 faces of the subset '%2': %3 of its faces are not in this dataset.")
-                                        .arg(f.found)
-                                        .arg(name)
-                                        .arg(f.listed - f.found));
-        },
-        [this](const QString& error) { m_status->setText(tr("Cannot open the subset: %1").arg(error)); });
-    return true;
-}
-
-void MapPage::clusterSelection()
-{
-    const std::vector<qint64> rows = m_view->selectedRows();
-    if (rows.size() < 3) {
-        m_status->setText(tr("Select at least 3 faces to cluster."));
-        return;
-    }
-    Q_EMIT clusterRows(std::vector<std::int64_t>(rows.begin(), rows.end()));
-}
-
-/** The vectors "more like this" compares: the codes, or an age model's features of every face. */
-struct SearchSpace {
-    VectorSet values;                   // [N, D]
-    QString run;                        // the model that turns a dropped image into such a vector
-    QString name;                       // for the panel: "code space"
-    std::shared_ptr<const Codes> codes; // keeps mapped codes alive while `values` views them
-};
-
-std::shared_ptr<const SearchSpace> MapPage::searchSpace(const std::function<void()>& retry)
-{
-    if (m_space->currentIndex() == 0) {
-        if (!m_codes) {
-            m_similarLabel->setText(tr("Compute or open a map first: faces are compared by their codes."));
-            return nullptr;
-        }
-        auto space = std::make_shared<SearchSpace>();
-        space->codes = m_codes;
-        space->values = VectorSet(m_codes->tensor());
-        space->run = QString::fromStdString(m_codes->runDir().string());
-        space->name = tr("code space");
-        return space;
-    }
-    // The latest age model's features: computed once per run and dataset, as a job (a forward pass
-    // over every face), then searched on the lane like the codes.
-    const QString run = m_session->latestAgeRun();
-    const auto data = m_session->sharedDataset();
-    if (run.isEmpty() || !data) {
-        m_similarLabel->setText(tr("Train an age model first (Train page) to compare faces by its features."));
-        return nullptr;
-    }
-    if (const QString why = m_session->runMismatch(run); !why.isEmpty()) {
-        m_similarLabel->setText(tr("The latest age model cannot read these faces: %1").arg(why));
-        return nullptr;
-    }
-    if (m_features && m_features->run == run)
-        return m_features;
-    auto features = std::make_shared<SearchSpace>();
-    features->run = run;
-    features->name = tr("the age model's feature space");
-    const auto job = [features, data](const CancelToken& cancel, const JobRunner::Report& report) {
-        LoadedModel loaded = loadRunModel(features->run.toStdString());
-        features->values =
-            VectorSet(embedDataset(*loaded.model, *data, resolveDevice("auto"), cancel,
-                                   [&](const JobProgress& p) { report(QString::fromUtf8(p.stage), p.done, p.total); }));
-        return !features->values.empty();
-    };
-    const auto done = [this, features, data, retry](bool ok, bool cancelled, const QString& error) {
-        if (!ok) {
-            m_similarLabel->setText(tr("The age model's features could not be computed: %1").arg(error));
-        } else if (!cancelled && data == m_session->sharedDataset()) {
-            m_features = features;
-            retry();
-        }
-    };
-    m_similarLabel->setText(tr("Computing every face's features with the latest age model (once)..."));
-    if (!m_session->jobs()->start(tr("Computing age-model features"), job, done))
-        m_similarLabel->setText(
-            tr("Cannot compute the age model's features now. %1").arg(m_session->jobs()->busyReason()));
-    return nullptr;
+    m_pinned = row;
+    showPreview(row);
+    m_view->focusPoint(row);
 }
 
 void MapPage::setSuspicion(std::shared_ptr<const std::vector<float>> scores)
@@ -898,56 +482,17 @@ void MapPage::setSuspicion(std::shared_ptr<const std::vector<float>> scores)
 
 void MapPage::similarTo(qint64 row)
 {
-    m_lastQueryRow = row;
-    m_lastQueryFile.clear();
-    const auto space = searchSpace([this, row] { similarTo(row); });
-    if (!space || row < 0 || row >= space->values.count())
-        return;
-    m_similarLabel->setText(tr("<b>More like face %1</b> (distance in %2):").arg(row).arg(space->name));
-    m_view->setMarked(row);
-    m_session->lane()->submit<Neighbours>(
-        QStringLiteral("map-similar"), this, [space, row] { return space->values.nearestToRow(row, kSimilar); },
-        [this](Neighbours found) { showSimilar(found.indices, found.distances); },
-        [this](const QString& error) { m_similarLabel->setText(tr("Cannot search: %1").arg(error)); });
-}
-
-void MapPage::showSimilar(const std::vector<std::int64_t>& rows, const std::vector<float>& distances)
-{
-    m_similar.assign(rows.begin(), rows.end());
-    m_similarList->clear();
-    for (size_t i = 0; i < rows.size() && i < distances.size(); ++i) {
-        auto* item = new QListWidgetItem(QIcon(QPixmap::fromImage(m_session->face(rows[i]))),
-                                         QString::number(distances[i], 'f', 2));
-        item->setData(Qt::UserRole, static_cast<qint64>(rows[i]));
-        item->setToolTip(tr("face %1, distance %2").arg(rows[i]).arg(distances[i]));
-        m_similarList->addItem(item);
-    }
-    m_view->setRinged(m_similar);
+    m_similarPanel->similarTo(row);
 }
 
 void MapPage::similarToImage(const QString& file)
 {
-    m_lastQueryRow = -1;
-    m_lastQueryFile = file;
-    const auto space = searchSpace([this, file] { similarToImage(file); });
-    if (!space)
-        return;
-    m_similarLabel->setText(
-        tr("<b>More like %1</b> (distance in %2):").arg(QFileInfo(file).fileName().toHtmlEscaped(), space->name));
-    m_view->setMarked(-1);
-    InteractiveLane* lane = m_session->lane();
-    m_session->lane()->submit<Neighbours>(
-        QStringLiteral("map-similar"), this,
-        [space, file, lane] {
-            const auto model = lane->model(space->run);
-            std::vector<float> v =
-                embedImageFile(*model->model, parseFraming(checkpointFraming(model->metaJson)), file.toStdString());
-            if (static_cast<int64_t>(v.size()) != space->values.dim())
-                throw Error(displayPath(space->run.toStdString()) + " does not make the vectors of this search");
-            return space->values.nearestTo(v, kSimilar);
-        },
-        [this](Neighbours found) { showSimilar(found.indices, found.distances); },
-        [this](const QString& error) { m_similarLabel->setText(tr("Cannot search: %1").arg(error)); });
+    m_similarPanel->similarToImage(file);
+}
+
+std::vector<qint64> MapPage::similarFaces() const
+{
+    return m_similarPanel->similarFaces();
 }
 
 } // namespace faceatlas::ui

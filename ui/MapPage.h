@@ -10,9 +10,7 @@
 class QComboBox;
 class QLayout;
 class QLabel;
-class QListWidget;
 class QPushButton;
-class QSpinBox;
 class QToolButton;
 
 namespace faceatlas {
@@ -22,11 +20,11 @@ struct SourceColumns;
 
 namespace faceatlas::ui {
 
-class AgeHistogram;
 class MapLayoutSettings;
-struct SearchSpace;
+class MapSelectionPanel;
 class PointMapView;
 class Session;
+class SimilarFacesPanel;
 
 /**
  * The map of the whole dataset: a 2-D layout of the autoencoder codes (neighbour map or PCA),
@@ -35,6 +33,9 @@ class Session;
  * clustered on its own; the panel shows the selection's size, ages and decoded mean face beside
  * the whole set's. "More like this" finds a face's nearest faces in code space, also for an image
  * file dropped on the page.
+ *
+ * The page holds the point view, the selection's panel (MapSelectionPanel) and "more like this"
+ * (SimilarFacesPanel); what needs the session (decoding, subsets, exports, slices) is done here.
  *
  * Ownership: the page holds the map's points and the codes (memory-mapped) by shared_ptr; both are
  * dropped when the open dataset changes, and a map is shown only when its codes were made from the
@@ -87,7 +88,7 @@ public:
     /** The nearest faces to an image file, encoded with the codes' autoencoder (on the lane). */
     void similarToImage(const QString& file);
     /** The faces the "more like this" strip shows, nearest first. */
-    std::vector<qint64> similarFaces() const { return m_similar; }
+    std::vector<qint64> similarFaces() const;
     /** The decoded mean faces shown: of the selection and of every face (null until decoded). */
     QImage selectionMeanFace() const { return m_selectionMean; }
     QImage allMeanFace() const { return m_allMean; }
@@ -107,24 +108,29 @@ Q_SIGNALS:
     void sliceRequested(const QString& name, std::shared_ptr<const std::vector<char>> mask);
 
 private:
-    // The constructor's parts: the row of controls, the selection's and "more like this"'s panels
-    // (their buttons connected), and the view's and the session's signals.
+    // The constructor's parts: the row of controls, the panel beside the map (the selection's and
+    // "more like this"'s), and the view's, the panels' and the session's signals.
     QLayout* buildControls();
-    QLayout* buildSelectionPanel();
-    QLayout* buildSelectionActions(); // the selection's buttons, connected
-    QLayout* buildSimilarPanel();
+    QWidget* buildPanel();
     void connectView();
+    void connectTools();
+    void connectPanels();
     void connectSession(Session* session);
+    // The selection's buttons that ask first or check the selection (MapSelectionPanel's signals).
+    void askExportSelection();
+    void askSaveSubset();
+    void requestSlice();
     void excludeRows(const std::vector<qint64>& rows);
     void clear(const QString& why);
     void refreshColors();
     /** The "Colour by" entries for the open preparation (its further CSV columns), keeping the choice when it can. */
     void rebuildColorBy();
     void selectionChanged(qint64 count);
+    /** The selection's ages and decoded mean face beside everyone's (on the lane), for the panel. */
+    void summarizeSelection(qint64 total);
     void showPreview(qint64 row);
-    /** What "more like this" searches now; null (and a job started, then `retry`) while it is being made. */
-    std::shared_ptr<const SearchSpace> searchSpace(const std::function<void()>& retry);
-    void showSimilar(const std::vector<std::int64_t>& rows, const std::vector<float>& distances);
+    /** A face chosen in the "more like this" strip: kept in the preview and centred on the map. */
+    void pinFace(qint64 row);
     void findLatestMap();
     QString subsetsDir() const;
     Session* m_session;
@@ -136,17 +142,8 @@ private:
     QToolButton* m_rect;
     QToolButton* m_lasso;
     QLabel* m_status;
-    QLabel* m_preview;
-    QLabel* m_previewText;
-    QLabel* m_selectionLabel;
-    AgeHistogram* m_histogram;
-    QLabel* m_meanSelection;
-    QLabel* m_meanAll;
-    QComboBox* m_subsets;
-    QListWidget* m_similarList;
-    QComboBox* m_space;
-    std::shared_ptr<const SearchSpace> m_features; // the latest age model's features of every face
-    QLabel* m_similarLabel;
+    MapSelectionPanel* m_selectionPanel;
+    SimilarFacesPanel* m_similarPanel;
     QString m_mapDir;
     QString m_loadingMapDir; // a map being opened on the lane (findLatestMap does not ask twice)
     QString m_statusText;
@@ -159,12 +156,9 @@ private:
     // The open preparation's further CSV columns, read on the lane the first time the map is coloured
     // by one and held until the dataset changes (datasetAboutToChange drops them).
     std::shared_ptr<const SourceColumns> m_sourceColumns;
-    std::vector<qint64> m_similar;
     QImage m_selectionMean, m_allMean;
-    qint64 m_pinned = -1;       // the face the preview shows after a click
-    QString m_selectedSubset;   // the saved subset the selection is, until it changes; else empty
-    qint64 m_lastQueryRow = -1; // what "more like this" was last asked about, to ask again in another space
-    QString m_lastQueryFile;
+    qint64 m_pinned = -1;            // the face the preview shows after a click
+    QString m_selectedSubset;        // the saved subset the selection is, until it changes; else empty
     int m_excludeBatchesWriting = 0; // confirmed Exclude batches not written yet
     int m_excludeBatches = 0;        // batches written this session, and their faces
     size_t m_excludedFaces = 0;

@@ -8,6 +8,8 @@
 #include <vector>
 
 class QComboBox;
+class QGridLayout;
+class QHBoxLayout;
 class QLabel;
 class QListWidget;
 class QPushButton;
@@ -113,9 +115,29 @@ Q_SIGNALS:
     void faceChosen(qint64 row);
 
 private:
+    // ReviewPageLayout.cpp: the page's construction.
+    /** The Audit button, its folds and epochs, and the reason filter, in a row (the view switch joins it). */
+    QHBoxLayout* buildAuditControls();
+    /** The audit's status line, the line of decisions saved, and the warning above the queue. */
+    void buildStatusLines();
+    /** The queue view: the order controls and the queue beside the shown face, its evidence and decisions. */
+    QWidget* buildQueueView();
+    /** The shown face, its detail, its prediction bar and its copies. */
+    void buildFaceWidgets();
+    /** Keep, Exclude, the age box and Set age, the genders and Keep this copy, connected to their decisions. */
+    QGridLayout* buildDecisionButtons();
+    /** The audit button, the reason filter, the queue and the copies: what they show or do. */
+    void connectQueue();
+    /** One key per decision (K, X, D, M, F, and A to type an age) while the page has the focus. */
+    void addDecisionKeys();
+    /** A dataset switch clears the page; a new dataset or a new audit is shown. */
+    void connectSession();
+
     void clear(const QString& why);
     void findLatestAudit();
     void fillQueue();
+    /** The reason filter's items for the shown audit: every reason, then each with its count (no signal). */
+    void fillReasonFilter();
     void showCurrent();
     void decide(int action, const QString& newLabel, const QString& note = {});
     void appendDecision(int action, qint64 row, const QString& newLabel, const QString& note);
@@ -132,8 +154,14 @@ private:
     // ReviewPageDecided.cpp: the Decided view.
     /** Builds the Decided view (counts, the table, Undo) and its Queue | Decided switch. */
     QWidget* makeDecidedView();
+    /** The Queue | Decided switch, its buttons checkable in one group. */
+    void makeDecidedTabs();
+    /** The Decided view's table and its model. */
+    void makeDecidedTable();
+    /** Undo (its button and Ctrl+Z), the table's selection and double-click, and the dataset switch. */
+    void connectDecidedView();
     QString auditsPrefix() const;
-    // ReviewPageAudit.cpp: what the page says about an audit, and the settings it keeps.
+    // ReviewPageNotes.cpp: what the page says about an audit, and the settings it keeps.
     /** The header of a shown audit: its MAE beside the baseline's, groups, conflicts, leaks. */
     QString auditHeader(const QString& dir) const;
     /** The note shown before a first audit, with the folds and epochs the button would use. */
@@ -149,6 +177,8 @@ private:
     QLayout* makeOrderControls();
     /** Orders the audit's flagged faces as the combo says, on the lane (newest wins); fillQueue() follows. */
     void requestOrder();
+    /** Shows the audit's own order: drops the order made, refilling the queue when there was one. */
+    void showAuditOrder();
     /** The note under the combo: the order the queue is in, computing, or why the chosen one is not available. */
     void showOrderNote();
     /** The flagged suspects (indices into m_result->suspects) in the order shown: the order made, or the audit's. */

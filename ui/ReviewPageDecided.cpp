@@ -51,6 +51,139 @@ QString markOf(const ReviewDecision& d)
            + (d.newLabel.empty() ? QString() : " " + QString::fromStdString(d.newLabel));
 }
 
+/** What the write queue did with an Undo. */
+struct Undone {
+    std::vector<std::string> paths;   // undone
+    std::vector<std::string> changed; // not undone: their latest decision is no longer the one shown
+};
+
+// Reads the open dataset's decisions from the review file `file`, the latest of each face with its
+// row in `data`, newest first. On the lane.
+Decided readDecided(const PreparedDataset& data, const QString& file)
+{
+    // This dataset's decisions only; the filter (a set of every record's path) is built
+    // here on the lane, as each decision, undo and Map Exclude asks again.
+    const ReviewFile review = ReviewFile::load(file.toStdString(), decisionsAboutFolders(data.records()));
+    // A decision names a face by recordKey(), or a photo by its bare path (its best face shown).
+    std::unordered_map<std::string, qint64> faceOf;
+    const auto& records = data.records();
+    faceOf.reserve(records.size() * 2);
+    for (size_t i = 0; i < records.size(); ++i) {
+        faceOf.try_emplace(recordKey(records[i]), static_cast<qint64>(i));
+        faceOf.try_emplace(records[i].path, static_cast<qint64>(i));
+    }
+    Decided out;
+    for (ReviewDecision& d : review.latest()) {
+        const auto it = faceOf.find(d.path);
+        out.rows.push_back({std::move(d), it == faceOf.end() ? qint64(-1) : it->second});
+    }
+    std::reverse(out.rows.begin(), out.rows.end()); // the newest first
+    out.otherRows = review.otherRows();
+    out.problems = review.problems().size();
+    return out;
+}
+
+// The line above the Decided view: the decisions counted by action, those of faces not prepared,
+// the file's rows about other datasets and its unreadable rows.
+QString decidedCountsText(const Decided& decided, const QString& file, const QLocale& locale)
+{
+    std::map<QString, size_t> byAction;
+    for (const DecidedRow& row : decided.rows)
+        ++byAction[QString::fromUtf8(reviewActionName(row.decision.action))];
+    QStringList parts;
+    for (const auto& [action, count] : byAction)
+        parts << QStringLiteral("%1 %2").arg(locale.toString(static_cast<qulonglong>(count)), action);
+    QString text =
+        decided.rows.empty()
+            ? ReviewPage::tr("No decisions about this dataset in %1 yet. Decide in the queue, or exclude faces on "
+                             "the Map.")
+                  .arg(file)
+            : (decided.rows.size() == 1 ? ReviewPage::tr("<b>1 decision about this dataset</b>: %2. From %3; "
+                                                         "Prepare applies it.")
+                                        : ReviewPage::tr("<b>%1 decisions about this dataset</b>: %2. From %3; "
+                                                         "Prepare applies them."))
+                  .arg(locale.toString(static_cast<qulonglong>(decided.rows.size())), parts.join(", "), file);
+    const auto absent =
+        std::count_if(decided.rows.begin(), decided.rows.end(), [](const DecidedRow& row) { return row.face < 0; });
+    if (absent > 0)
+        text += ReviewPage::tr(" %1 of them name faces the open preparation does not hold (its cleaning or an "
+                               "exclusion left them out; grey, without a picture).")
+                    .arg(locale.toString(static_cast<qulonglong>(absent)));
+    if (decided.otherRows > 0)
+        text +=
+            (decided.otherRows == 1 ? ReviewPage::tr(" The file also holds 1 row about another dataset (not listed).")
+                                    : ReviewPage::tr(" The file also holds %1 rows about other datasets (not listed).")
+                                          .arg(locale.toString(static_cast<qulonglong>(decided.otherRows))));
+    if (decided.problems > 0)
+        text += ReviewPage::tr(" %1 unreadable rows were skipped.").arg(decided.problems);
+    return text;
+}
+
+// The undo rows for the Decided view's `rows` at `selected` into `undos`, and the decisions they
+// take back, as shown, into `shown`.
+void undosFor(const std::vector<DecidedRow>& rows, const QModelIndexList& selected, std::vector<ReviewDecision>& undos,
+              std::vector<ReviewDecision>& shown)
+{
+    // Each undo names the decision it takes back (the row shown): the face's latest decision may
+    // have changed since the list was read (a script, the command line), and an undo would then
+    // take back that newer one, which the user never saw.
+    for (const QModelIndex& index : selected) {
+        const ReviewDecision& d = rows[static_cast<size_t>(index.row())].decision;
+        ReviewDecision undo;
+        undo.path = d.path;
+        undo.action = ReviewAction::Undo;
+        undo.oldLabel = d.oldLabel;
+        undo.reason = "undid " + markOf(d).toStdString() + " on the Review page";
+        undos.push_back(std::move(undo));
+        shown.push_back(d);
+    }
+}
+
+// Appends the undo rows to `file` whose face's latest decision is still the one shown; the others
+// are left out as changed. On the write queue's thread.
+Undone writeUndos(WriteQueue& writer, const std::string& file, const std::vector<ReviewDecision>& undos,
+                  const std::vector<ReviewDecision>& shown)
+{
+    // Checked on the writing side, just before the undo rows are written: a fresh read of
+    // the decisions about these faces (only theirs are kept).
+    std::unordered_set<std::string> paths;
+    for (const ReviewDecision& undo : undos)
+        paths.insert(undo.path);
+    const ReviewFile now = ReviewFile::load(file, [&paths](const std::string& path) { return paths.count(path) > 0; });
+    Undone out;
+    for (size_t k = 0; k < undos.size(); ++k) {
+        const ReviewDecision* latest = now.latestFor(undos[k].path);
+        if (!latest || latest->action != shown[k].action || latest->time != shown[k].time
+            || latest->newLabel != shown[k].newLabel) {
+            out.changed.push_back(undos[k].path);
+            continue;
+        }
+        writer.reviewFile(file).append(undos[k]);
+        out.paths.push_back(undos[k].path);
+    }
+    return out;
+}
+
+// What Undo says once no write is left: the decisions undone (an undo row each in `file`), and
+// those not undone because they changed since the list was read.
+QString undoneText(const Undone& undone, const QString& file)
+{
+    QString text = (undone.paths.size() == 1
+                        ? ReviewPage::tr("1 decision undone (an undo row in %2); the next Prepare keeps that face "
+                                         "with its labels.")
+                        : ReviewPage::tr("%1 decisions undone (an undo row each in %2); the next Prepare keeps those "
+                                         "faces with their labels."))
+                       .arg(undone.paths.size())
+                       .arg(file);
+    if (!undone.changed.empty())
+        text += ReviewPage::tr(" %1 not undone: their latest decision changed since the list was read (%2); the "
+                               "list shows them as they are now.")
+                    .arg(undone.changed.size())
+                    .arg(QString::fromStdString(undone.changed.front())
+                         + (undone.changed.size() > 1 ? QStringLiteral(", ...") : QString()));
+    return text;
+}
+
 } // namespace
 
 /** The Decided view's table: face, action, old -> new, source or reason, time. Thumbnails are drawn as rows show. */
@@ -128,6 +261,31 @@ private:
 
 QWidget* ReviewPage::makeDecidedView()
 {
+    makeDecidedTabs();
+    m_decidedCounts = new QLabel;
+    m_decidedCounts->setObjectName("decidedCounts");
+    m_decidedCounts->setWordWrap(true);
+    makeDecidedTable();
+    m_undo = new QPushButton(tr("Undo (Ctrl+Z)"));
+    m_undo->setObjectName("undoDecisions");
+    m_undo->setToolTip(tr("Takes back the selected decisions (Ctrl+Z): an undo row each is added to the review "
+                          "file, and the next Prepare keeps those faces with their labels"));
+    m_undo->setEnabled(false);
+    auto* undoRow = new QHBoxLayout;
+    undoRow->addWidget(m_undo);
+    undoRow->addWidget(new QLabel(tr("Select rows (Shift, Ctrl) to undo; double-click shows the face.")), 1);
+    auto* view = new QWidget;
+    auto* layout = new QVBoxLayout(view);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_decidedCounts);
+    layout->addWidget(m_decidedTable, 1);
+    layout->addLayout(undoRow);
+    connectDecidedView();
+    return view;
+}
+
+void ReviewPage::makeDecidedTabs()
+{
     // The switch: the audit's queue, or what was decided (by anyone) about this dataset.
     m_queueTab = new QPushButton(tr("Queue"));
     m_queueTab->setObjectName("queueView");
@@ -144,10 +302,10 @@ QWidget* ReviewPage::makeDecidedView()
     m_queueTab->setChecked(true);
     connect(m_queueTab, &QPushButton::clicked, this, &ReviewPage::showQueue);
     connect(m_decidedTab, &QPushButton::clicked, this, &ReviewPage::showDecisions);
+}
 
-    m_decidedCounts = new QLabel;
-    m_decidedCounts->setObjectName("decidedCounts");
-    m_decidedCounts->setWordWrap(true);
+void ReviewPage::makeDecidedTable()
+{
     m_decidedModel = new DecisionsModel(m_session, this);
     m_decidedTable = new QTableView;
     m_decidedTable->setObjectName("decisions");
@@ -168,21 +326,10 @@ QWidget* ReviewPage::makeDecidedView()
     header->resizeSection(2, 110);
     header->setSectionResizeMode(3, QHeaderView::Stretch);
     header->resizeSection(4, 160);
-    m_undo = new QPushButton(tr("Undo (Ctrl+Z)"));
-    m_undo->setObjectName("undoDecisions");
-    m_undo->setToolTip(tr("Takes back the selected decisions (Ctrl+Z): an undo row each is added to the review "
-                          "file, and the next Prepare keeps those faces with their labels"));
-    m_undo->setEnabled(false);
-    auto* undoRow = new QHBoxLayout;
-    undoRow->addWidget(m_undo);
-    undoRow->addWidget(new QLabel(tr("Select rows (Shift, Ctrl) to undo; double-click shows the face.")), 1);
-    auto* view = new QWidget;
-    auto* layout = new QVBoxLayout(view);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(m_decidedCounts);
-    layout->addWidget(m_decidedTable, 1);
-    layout->addLayout(undoRow);
+}
 
+void ReviewPage::connectDecidedView()
+{
     connect(m_undo, &QPushButton::clicked, this, &ReviewPage::undoSelected);
     connect(m_decidedTable->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             [this] { m_undo->setEnabled(m_decidedTable->selectionModel()->hasSelection()); });
@@ -206,7 +353,6 @@ QWidget* ReviewPage::makeDecidedView()
         m_decidedCounts->setText(tr("No dataset open."));
         m_decidedTab->setText(tr("Decided"));
     });
-    return view;
 }
 
 void ReviewPage::showQueue()
@@ -253,63 +399,13 @@ void ReviewPage::refreshDecisions()
     }
     const QString file = reviewFile();
     m_session->lane()->submit<Decided>(
-        QStringLiteral("review-decided"), this,
-        [data, file] {
-            // This dataset's decisions only; the filter (a set of every record's path) is built
-            // here on the lane, as each decision, undo and Map Exclude asks again.
-            const ReviewFile review = ReviewFile::load(file.toStdString(), decisionsAboutFolders(data->records()));
-            // A decision names a face by recordKey(), or a photo by its bare path (its best face shown).
-            std::unordered_map<std::string, qint64> faceOf;
-            const auto& records = data->records();
-            faceOf.reserve(records.size() * 2);
-            for (size_t i = 0; i < records.size(); ++i) {
-                faceOf.try_emplace(recordKey(records[i]), static_cast<qint64>(i));
-                faceOf.try_emplace(records[i].path, static_cast<qint64>(i));
-            }
-            Decided out;
-            for (ReviewDecision& d : review.latest()) {
-                const auto it = faceOf.find(d.path);
-                out.rows.push_back({std::move(d), it == faceOf.end() ? qint64(-1) : it->second});
-            }
-            std::reverse(out.rows.begin(), out.rows.end()); // the newest first
-            out.otherRows = review.otherRows();
-            out.problems = review.problems().size();
-            return out;
-        },
+        QStringLiteral("review-decided"), this, [data, file] { return readDecided(*data, file); },
         [this, file](Decided decided) {
-            std::map<QString, size_t> byAction;
             m_decisions.clear();
-            for (const DecidedRow& row : decided.rows) {
-                ++byAction[QString::fromUtf8(reviewActionName(row.decision.action))];
+            for (const DecidedRow& row : decided.rows)
                 m_decisions[row.decision.path] = markOf(row.decision);
-            }
             const QLocale locale;
-            QStringList parts;
-            for (const auto& [action, count] : byAction)
-                parts << QStringLiteral("%1 %2").arg(locale.toString(static_cast<qulonglong>(count)), action);
-            QString text =
-                decided.rows.empty()
-                    ? tr("No decisions about this dataset in %1 yet. Decide in the queue, or exclude faces on the Map.")
-                          .arg(file)
-                    : (decided.rows.size() == 1 ? tr("<b>1 decision about this dataset</b>: %2. From %3; Prepare "
-                                                     "applies it.")
-                                                : tr("<b>%1 decisions about this dataset</b>: %2. From %3; Prepare "
-                                                     "applies them."))
-                          .arg(locale.toString(static_cast<qulonglong>(decided.rows.size())), parts.join(", "), file);
-            const auto absent = std::count_if(decided.rows.begin(), decided.rows.end(),
-                                              [](const DecidedRow& row) { return row.face < 0; });
-            if (absent > 0)
-                text += tr(" %1 of them name faces the open preparation does not hold (its cleaning or an "
-                           "exclusion left them out; grey, without a picture).")
-                            .arg(locale.toString(static_cast<qulonglong>(absent)));
-            if (decided.otherRows > 0)
-                text +=
-                    (decided.otherRows == 1 ? tr(" The file also holds 1 row about another dataset (not listed).")
-                                            : tr(" The file also holds %1 rows about other datasets (not listed).")
-                                                  .arg(locale.toString(static_cast<qulonglong>(decided.otherRows))));
-            if (decided.problems > 0)
-                text += tr(" %1 unreadable rows were skipped.").arg(decided.problems);
-            m_decidedCounts->setText(text);
+            m_decidedCounts->setText(decidedCountsText(decided, file, locale));
             m_decidedTab->setText(
                 tr("Decided (%1)").arg(locale.toString(static_cast<qulonglong>(decided.rows.size()))));
             m_decidedModel->setRows(std::move(decided.rows));
@@ -327,24 +423,8 @@ void ReviewPage::undoSelected()
         m_saved->setText(tr("Select the decisions to undo first (Decided view)."));
         return;
     }
-    // Each undo names the decision it takes back (the row shown): the face's latest decision may
-    // have changed since the list was read (a script, the command line), and an undo would then
-    // take back that newer one, which the user never saw.
     std::vector<ReviewDecision> undos, shown;
-    for (const QModelIndex& index : selected) {
-        const ReviewDecision& d = m_decidedModel->rows()[static_cast<size_t>(index.row())].decision;
-        ReviewDecision undo;
-        undo.path = d.path;
-        undo.action = ReviewAction::Undo;
-        undo.oldLabel = d.oldLabel;
-        undo.reason = "undid " + markOf(d).toStdString() + " on the Review page";
-        undos.push_back(std::move(undo));
-        shown.push_back(d);
-    }
-    struct Undone {
-        std::vector<std::string> paths;   // undone
-        std::vector<std::string> changed; // not undone: their latest decision is no longer the one shown
-    };
+    undosFor(m_decidedModel->rows(), selected, undos, shown);
     // Appended like every decision (the write queue: in order, synced, never dropped); the file
     // is never rewritten, so what was decided stays readable in it.
     const std::string file = reviewFile().toStdString();
@@ -352,28 +432,7 @@ void ReviewPage::undoSelected()
     ++m_writing;
     showWriting();
     writer->submit<Undone>(
-        this,
-        [writer, file, undos, shown] {
-            // Checked on the writing side, just before the undo rows are written: a fresh read of
-            // the decisions about these faces (only theirs are kept).
-            std::unordered_set<std::string> paths;
-            for (const ReviewDecision& undo : undos)
-                paths.insert(undo.path);
-            const ReviewFile now =
-                ReviewFile::load(file, [&paths](const std::string& path) { return paths.count(path) > 0; });
-            Undone out;
-            for (size_t k = 0; k < undos.size(); ++k) {
-                const ReviewDecision* latest = now.latestFor(undos[k].path);
-                if (!latest || latest->action != shown[k].action || latest->time != shown[k].time
-                    || latest->newLabel != shown[k].newLabel) {
-                    out.changed.push_back(undos[k].path);
-                    continue;
-                }
-                writer->reviewFile(file).append(undos[k]);
-                out.paths.push_back(undos[k].path);
-            }
-            return out;
-        },
+        this, [writer, file, undos, shown] { return writeUndos(*writer, file, undos, shown); },
         [this](Undone undone) {
             --m_writing;
             std::unordered_set<std::string> marks;
@@ -383,22 +442,8 @@ void ReviewPage::undoSelected()
             }
             showDecided(&marks);
             showWriting();
-            if (m_writing == 0) {
-                QString text = (undone.paths.size() == 1
-                                    ? tr("1 decision undone (an undo row in %2); the next Prepare keeps that face "
-                                         "with its labels.")
-                                    : tr("%1 decisions undone (an undo row each in %2); the next Prepare keeps those "
-                                         "faces with their labels."))
-                                   .arg(undone.paths.size())
-                                   .arg(reviewFile());
-                if (!undone.changed.empty())
-                    text += tr(" %1 not undone: their latest decision changed since the list was read (%2); the "
-                               "list shows them as they are now.")
-                                .arg(undone.changed.size())
-                                .arg(QString::fromStdString(undone.changed.front())
-                                     + (undone.changed.size() > 1 ? QStringLiteral(", ...") : QString()));
-                m_saved->setText(text);
-            }
+            if (m_writing == 0)
+                m_saved->setText(undoneText(undone, reviewFile()));
             showDecisionCount();
             refreshDecisions();
             Q_EMIT decided();

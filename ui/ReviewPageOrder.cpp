@@ -38,6 +38,74 @@ QString orderTitle(ReviewOrder order)
     return {};
 }
 
+/** What the lane needs to order an audit's suspects, taken on the GUI thread. */
+struct OrderRequest {
+    std::shared_ptr<const AuditResult> result;
+    std::shared_ptr<const PreparedDataset> data;
+    QString codesDir; // the codes the informative order reads; empty when not asked for, or none
+    bool informative = false;
+    std::vector<std::string> fingerprints; // the open preparation's (codes of another are not used)
+    std::shared_ptr<const std::unordered_set<std::string>> decided; // keys of the faces decided so far
+    ReviewOrder asked = ReviewOrder::Score;
+};
+
+/** The order made on the lane. */
+struct MadeOrder {
+    std::shared_ptr<const ReviewQueue> queue;
+    QString codesNote; // why the codes could not be used; empty when they were, or not asked for
+};
+
+// Opens the codes of `request` into `codes`, or leaves it empty and says why in `note`: none yet,
+// unreadable, of another preparation, or of another count of faces. On the lane.
+void openOrderCodes(const OrderRequest& request, std::optional<Codes>& codes, QString& note)
+{
+    if (request.codesDir.isEmpty()) {
+        note = ReviewPage::tr("this preparation has no autoencoder codes yet: encode the faces "
+                              "(Clusters page, Encode)");
+        return;
+    }
+    const std::string where = displayPath(request.codesDir.toStdString());
+    try {
+        codes.emplace(Codes::open(request.codesDir.toStdString()));
+    } catch (const std::exception& e) {
+        note = ReviewPage::tr("the codes cannot be read: %1").arg(QString::fromUtf8(e.what()));
+    }
+    const std::vector<std::string>& fingerprints = request.fingerprints;
+    if (codes && !codes->dataFingerprint().empty()
+        && std::find(fingerprints.begin(), fingerprints.end(), codes->dataFingerprint()) == fingerprints.end()) {
+        note = ReviewPage::tr("the codes in %1 are of another preparation: encode the faces "
+                              "again (Clusters page)")
+                   .arg(QString::fromStdString(where));
+        codes.reset();
+    } else if (codes && codes->count() != request.data->count()) {
+        note = ReviewPage::tr("the codes in %1 hold %2 faces, the dataset %3: encode the "
+                              "faces again (Clusters page)")
+                   .arg(QString::fromStdString(where))
+                   .arg(codes->count())
+                   .arg(request.data->count());
+        codes.reset();
+    }
+}
+
+// Orders the audit's suspects as asked (core's orderReviewQueue), the decided faces counted as
+// reviewed when the codes can be used. On the lane.
+MadeOrder makeOrder(const OrderRequest& request, const CancelToken& cancel)
+{
+    MadeOrder made;
+    std::optional<Codes> codes;
+    if (request.informative)
+        openOrderCodes(request, codes, made.codesNote);
+    const PreparedDataset& data = *request.data;
+    std::vector<std::uint32_t> reviewed;
+    if (codes)
+        for (size_t r = 0; r < data.count(); ++r)
+            if (request.decided->count(recordKey(data.records()[r])))
+                reviewed.push_back(static_cast<std::uint32_t>(r));
+    made.queue = std::make_shared<const ReviewQueue>(
+        orderReviewQueue(*request.result, request.asked, codes ? &*codes : nullptr, reviewed, cancel));
+    return made;
+}
+
 } // namespace
 
 QLayout* ReviewPage::makeOrderControls()
@@ -119,75 +187,32 @@ void ReviewPage::requestOrder()
     }
     const ReviewOrder asked = order();
     if (asked == ReviewOrder::Score) {
-        // The audit's own order: nothing to make. An order still on the lane is dropped when it comes
-        // back (apply checks what is asked now).
-        m_ordering = false;
-        const bool wasOrdered = m_ordered != nullptr;
-        m_ordered.reset();
-        m_orderedFor = nullptr;
-        if (wasOrdered)
-            fillQueue();
-        showOrderNote();
+        showAuditOrder();
         return;
     }
-    struct Made {
-        std::shared_ptr<const ReviewQueue> queue;
-        QString codesNote; // why the codes could not be used; empty when they were, or not asked for
-    };
-    const std::shared_ptr<const AuditResult> result = m_result;
-    const QString codesDir = asked == ReviewOrder::Informative ? m_session->codesDir() : QString();
-    const bool informative = asked == ReviewOrder::Informative;
-    const std::vector<std::string> fingerprints = m_session->openFingerprints();
+    OrderRequest request;
+    request.result = m_result;
+    request.data = data;
+    request.codesDir = asked == ReviewOrder::Informative ? m_session->codesDir() : QString();
+    request.informative = asked == ReviewOrder::Informative;
+    request.fingerprints = m_session->openFingerprints();
     // The faces decided so far (their keys; the rows are found on the lane): the informative order
     // counts them as reviewed.
     auto decided = std::make_shared<std::unordered_set<std::string>>();
     for (const auto& [path, mark] : m_decisions)
         decided->insert(path);
+    request.decided = decided;
+    request.asked = asked;
     m_ordering = true;
     showOrderNote();
     // On the lane: the codes are read and compared with thousands of faces' (greedy), never on the
     // GUI thread. Newest request wins; a switch of order or dataset drops the older one.
-    m_session->lane()->submit<Made>(
+    const std::shared_ptr<const AuditResult> result = m_result;
+    const QString codesDir = request.codesDir;
+    m_session->lane()->submit<MadeOrder>(
         QStringLiteral("review-order"), this,
-        [result, data, codesDir, informative, fingerprints, decided, asked](const CancelToken& cancel) {
-            Made made;
-            std::optional<Codes> codes;
-            if (informative && codesDir.isEmpty())
-                made.codesNote = ReviewPage::tr("this preparation has no autoencoder codes yet: encode the faces "
-                                                "(Clusters page, Encode)");
-            else if (informative) {
-                const std::string where = displayPath(codesDir.toStdString());
-                try {
-                    codes.emplace(Codes::open(codesDir.toStdString()));
-                } catch (const std::exception& e) {
-                    made.codesNote = ReviewPage::tr("the codes cannot be read: %1").arg(QString::fromUtf8(e.what()));
-                }
-                if (codes && !codes->dataFingerprint().empty()
-                    && std::find(fingerprints.begin(), fingerprints.end(), codes->dataFingerprint())
-                           == fingerprints.end()) {
-                    made.codesNote = ReviewPage::tr("the codes in %1 are of another preparation: encode the faces "
-                                                    "again (Clusters page)")
-                                         .arg(QString::fromStdString(where));
-                    codes.reset();
-                } else if (codes && codes->count() != data->count()) {
-                    made.codesNote = ReviewPage::tr("the codes in %1 hold %2 faces, the dataset %3: encode the "
-                                                    "faces again (Clusters page)")
-                                         .arg(QString::fromStdString(where))
-                                         .arg(codes->count())
-                                         .arg(data->count());
-                    codes.reset();
-                }
-            }
-            std::vector<std::uint32_t> reviewed;
-            if (codes)
-                for (size_t r = 0; r < data->count(); ++r)
-                    if (decided->count(recordKey(data->records()[r])))
-                        reviewed.push_back(static_cast<std::uint32_t>(r));
-            made.queue = std::make_shared<const ReviewQueue>(
-                orderReviewQueue(*result, asked, codes ? &*codes : nullptr, reviewed, cancel));
-            return made;
-        },
-        [this, result, asked, codesDir](Made made) {
+        [request](const CancelToken& cancel) { return makeOrder(request, cancel); },
+        [this, result, asked, codesDir](MadeOrder made) {
             if (result != m_result || asked != order() || made.queue->cancelled)
                 return; // another audit or another order since: its own request follows
             m_ordering = false;
@@ -207,6 +232,19 @@ void ReviewPage::requestOrder()
             m_orderError = error;
             showOrderNote();
         });
+}
+
+void ReviewPage::showAuditOrder()
+{
+    // The audit's own order: nothing to make. An order still on the lane is dropped when it comes
+    // back (apply checks what is asked now).
+    m_ordering = false;
+    const bool wasOrdered = m_ordered != nullptr;
+    m_ordered.reset();
+    m_orderedFor = nullptr;
+    if (wasOrdered)
+        fillQueue();
+    showOrderNote();
 }
 
 void ReviewPage::showOrderNote()

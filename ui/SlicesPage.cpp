@@ -7,7 +7,7 @@
 #include "data/SourceColumns.h"
 #include "ForestPlot.h"
 #include "JobRunner.h"
-#include "ml/Models.h"
+#include "ml/ModelKinds.h"
 #include "Session.h"
 #include "util/FileUtil.h"
 #include "WriteQueue.h"
@@ -30,11 +30,7 @@ namespace {
 /** Whether a run's model kind predicts ages (every kind but the autoencoder; unknown kinds are left out). */
 bool isAgeModel(const std::string& model)
 {
-    try {
-        return parseModelKind(model) != ModelKind::Autoencoder;
-    } catch (const std::exception&) {
-        return false;
-    }
+    return modelHasRole(model, ModelRole::AgeModel);
 }
 
 /** A combo of the slice attributes (the one table of their names: never listed here), "(none)" first when asked. */

@@ -371,11 +371,12 @@ void TrainPage::start(bool resume)
     }
     m_runDir = runDir;
     m_runModel = model; // before the history is drawn: addEpoch reads both
-    resetCharts(p.model != ModelKind::Autoencoder);
+    const bool ageModel = modelKindInfo(p.model).role == ModelRole::AgeModel;
+    resetCharts(ageModel);
     m_preview->clear();
     m_status->setText(p.resume ? tr("Resuming %1 from its last checkpoint ...").arg(QFileInfo(runDir).fileName())
                                : tr("Training %1 into %2 ...").arg(model, QFileInfo(runDir).fileName()));
-    clearRunPictures(p.model != ModelKind::Autoencoder, p.resume);
+    clearRunPictures(ageModel, p.resume);
     drawEarlierEpochs(runDir, p.resume, history);
     m_start->setEnabled(false);
     m_resume->setEnabled(false);

@@ -27,6 +27,22 @@
 using faceatlas::ui::MainWindow;
 using faceatlas::ui::PointMapView;
 
+namespace {
+
+// The tour's lasso: a ring of 24 points left of the map view's centre.
+QPolygonF tourLasso(const PointMapView& view)
+{
+    const QPointF c = view.rect().center();
+    QPolygonF lasso;
+    for (int i = 0; i < 24; ++i) {
+        const double a = 2 * M_PI * i / 24;
+        lasso << c + QPointF(-view.width() / 5.0 + view.width() / 8.0 * std::cos(a), view.height() / 8.0 * std::sin(a));
+    }
+    return lasso;
+}
+
+} // namespace
+
 Tour::Tour(MainWindow& window, QString dir)
     : m_window(window)
     , m_dir(std::move(dir))
@@ -91,56 +107,16 @@ void Tour::step()
         m_window.showPage(MainWindow::MapIndex);
         m_window.mapPage()->computeMap(); // the default projection
         break;
-    case 7: {
-        // The map coloured by true age, with a lasso selection and the faces like one of them.
-        m_window.session()->lane()->waitIdle(60000);
-        PointMapView* view = m_window.mapPage()->view();
-        const QPointF c = view->rect().center();
-        QPolygonF lasso;
-        for (int i = 0; i < 24; ++i) {
-            const double a = 2 * M_PI * i / 24;
-            lasso << c
-                         + QPointF(-view->width() / 5.0 + view->width() / 8.0 * std::cos(a),
-                                   view->height() / 8.0 * std::sin(a));
-        }
-        view->selectPolygon(lasso);
-        m_window.mapPage()->similarTo(3);
-        shoot("3b-map.png");
-        view->clearSelection();
-        view->focusPoint(3);
-        shoot("3c-map-faces.png");
-        view->fitAll();
-        // The layout's settings and where the map keeps each face's neighbourhood.
-        if (auto* settings = m_window.mapPage()->findChild<QToolButton*>("mapSettingsButton"))
-            settings->setChecked(true);
-        m_window.mapPage()->setColorBy(QStringLiteral("neighbourhood kept by the map"));
-        m_window.session()->lane()->waitIdle(60000);
-        shoot("3d-map-settings.png");
-        if (auto* settings = m_window.mapPage()->findChild<QToolButton*>("mapSettingsButton"))
-            settings->setChecked(false);
-        m_window.mapPage()->setColorBy(QStringLiteral("true age"));
-        m_window.showPage(MainWindow::ReviewIndex);
-        m_window.reviewPage()->findChild<QSpinBox*>("folds")->setValue(3);
-        m_window.reviewPage()->findChild<QSpinBox*>("epochs")->setValue(3);
-        m_window.reviewPage()->audit();
+    case 7:
+        shootMap();
+        startAudit();
         break;
-    }
-    case 8: {
-        m_window.session()->lane()->waitIdle(60000);
-        shoot("3d-review.png");
-        m_window.showPage(MainWindow::AttentionIndex);
-        m_window.attentionPage()->setFace(3);
-        m_window.attentionPage()->render();
-        shoot("4-attention.png");
-        m_window.showPage(MainWindow::RunsIndex);
-        m_window.runsPage()->refresh();
-        m_window.runsPage()->selectAll();
-        shoot("5-runs.png");
+    case 8:
+        shootReviewAttentionAndRuns();
         m_window.showPage(MainWindow::SlicesIndex);
         m_window.slicesPage()->setGrouping(QStringLiteral("gender"));
         m_window.slicesPage()->compute();
         break;
-    }
     case 9:
         shoot("6-slices.png");
         m_window.slicesPage()->setGrouping(QStringLiteral("gender"), QStringLiteral("age_decade"));
@@ -152,6 +128,51 @@ void Tour::step()
         break;
     default: break;
     }
+}
+
+void Tour::shootMap()
+{
+    // The map coloured by true age, with a lasso selection and the faces like one of them.
+    m_window.session()->lane()->waitIdle(60000);
+    PointMapView* view = m_window.mapPage()->view();
+    view->selectPolygon(tourLasso(*view));
+    m_window.mapPage()->similarTo(3);
+    shoot("3b-map.png");
+    view->clearSelection();
+    view->focusPoint(3);
+    shoot("3c-map-faces.png");
+    view->fitAll();
+    // The layout's settings and where the map keeps each face's neighbourhood.
+    if (auto* settings = m_window.mapPage()->findChild<QToolButton*>("mapSettingsButton"))
+        settings->setChecked(true);
+    m_window.mapPage()->setColorBy(QStringLiteral("neighbourhood kept by the map"));
+    m_window.session()->lane()->waitIdle(60000);
+    shoot("3d-map-settings.png");
+    if (auto* settings = m_window.mapPage()->findChild<QToolButton*>("mapSettingsButton"))
+        settings->setChecked(false);
+    m_window.mapPage()->setColorBy(QStringLiteral("true age"));
+}
+
+void Tour::startAudit()
+{
+    m_window.showPage(MainWindow::ReviewIndex);
+    m_window.reviewPage()->findChild<QSpinBox*>("folds")->setValue(3);
+    m_window.reviewPage()->findChild<QSpinBox*>("epochs")->setValue(3);
+    m_window.reviewPage()->audit();
+}
+
+void Tour::shootReviewAttentionAndRuns()
+{
+    m_window.session()->lane()->waitIdle(60000);
+    shoot("3d-review.png");
+    m_window.showPage(MainWindow::AttentionIndex);
+    m_window.attentionPage()->setFace(3);
+    m_window.attentionPage()->render();
+    shoot("4-attention.png");
+    m_window.showPage(MainWindow::RunsIndex);
+    m_window.runsPage()->refresh();
+    m_window.runsPage()->selectAll();
+    shoot("5-runs.png");
 }
 
 void Tour::finish()

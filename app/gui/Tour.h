@@ -25,6 +25,12 @@ public:
 
 private:
     void step();
+    /** The map page's screenshots: a lasso selection with the faces like one, a face's neighbours, the settings. */
+    void shootMap();
+    /** Opens the Review page and starts a short label audit (3 folds, 3 epochs). */
+    void startAudit();
+    /** The Review page's screenshot, then the Attention page's and the Runs page's. */
+    void shootReviewAttentionAndRuns();
     void shoot(const QString& name);
     void finish();
     faceatlas::ui::MainWindow& m_window;

@@ -127,9 +127,14 @@ nlohmann::json auditFileHashes(const std::string& suspectsCsvText, const std::st
     return {{"suspects.csv", hexKey(fnv1a64(suspectsCsvText))}, {"duplicates.csv", hexKey(fnv1a64(duplicatesCsvText))}};
 }
 
-AuditResult readAudit(const fs::path& dir, const std::vector<Record>* records)
+namespace {
+
+/**
+ * Reads DIR/audit.json into `result` (its text, the errors, the warning) and checks that the two
+ * tables are the ones it was written with; returns its age tolerance. Throws Error naming the file.
+ */
+int readAuditSummary(const fs::path& dir, AuditResult& result)
 {
-    AuditResult result;
     int ageTolerance = 0;
     const fs::path suspectsPath = dir / "suspects.csv", duplicatesPath = dir / "duplicates.csv";
     result.summaryJson = readFile(dir / "audit.json", kMaxManifestBytes);
@@ -159,6 +164,16 @@ AuditResult readAudit(const fs::path& dir, const std::vector<Record>* records)
     } catch (const nlohmann::json::exception& e) {
         throw Error(displayPath(dir / "audit.json") + ": invalid: " + std::string(e.what()).substr(0, 200));
     }
+    return ageTolerance;
+}
+
+/**
+ * Reads suspects.csv into result.suspects (indices from `records` when given, else the row
+ * numbers) and counts their reasons; returns each path's row. Throws Error naming file and line.
+ */
+std::unordered_map<std::string, size_t> readSuspects(const fs::path& suspectsPath, const std::vector<Record>* records,
+                                                     AuditResult& result)
+{
     std::unordered_map<std::string, std::uint32_t> indexOf;
     if (records)
         for (size_t i = 0; i < records->size(); ++i)
@@ -192,6 +207,18 @@ AuditResult readAudit(const fs::path& dir, const std::vector<Record>* records)
         }
         result.suspects.push_back(std::move(s));
     }
+    return rowOf;
+}
+
+/** What reading duplicates.csv needs from the suspects read before it. */
+struct SuspectRows {
+    const std::unordered_map<std::string, size_t>& rowOf; // path -> its row of result.suspects
+    int ageTolerance = 0;                                 // audit.json's, for flagging each group
+};
+
+/** Reads duplicates.csv into result.groups, each group flagged once complete. Throws Error naming file and line. */
+void readDuplicates(const fs::path& duplicatesPath, const SuspectRows& suspects, AuditResult& result)
+{
     const auto duplicateRows = rows(duplicatesPath, kDuplicatesHeader, 7);
     std::vector<const Suspect*> members;
     for (size_t r = 0; r < duplicateRows.size(); ++r) {
@@ -202,8 +229,8 @@ AuditResult readAudit(const fs::path& dir, const std::vector<Record>* records)
             throw Error(where + ": group '" + f[0].substr(0, 16) + "' is not a number from 1 to the rows' count");
         if (!(distance >= 0 && distance <= 64) || (f[5] != "exact" && f[5] != "near"))
             throw Error(where + ": kind must be exact or near and distance 0-64");
-        const auto row = rowOf.find(f[1]);
-        if (row == rowOf.end())
+        const auto row = suspects.rowOf.find(f[1]);
+        if (row == suspects.rowOf.end())
             throw Error(where + ": " + f[1].substr(0, 200) + " is not in suspects.csv");
         const int group = static_cast<int>(id);
         if (result.groups.empty() || result.groups.back().id != group) {
@@ -215,10 +242,20 @@ AuditResult readAudit(const fs::path& dir, const std::vector<Record>* records)
         result.groups.back().members.push_back({s.index, f[5] == "exact", static_cast<int>(distance)});
         members.push_back(&s);
         if (r + 1 == duplicateRows.size() || duplicateRows[r + 1][0] != f[0]) {
-            flagGroup(result.groups.back(), members, ageTolerance);
+            flagGroup(result.groups.back(), members, suspects.ageTolerance);
             members.clear();
         }
     }
+}
+
+} // namespace
+
+AuditResult readAudit(const fs::path& dir, const std::vector<Record>* records)
+{
+    AuditResult result;
+    const int ageTolerance = readAuditSummary(dir, result);
+    const auto rowOf = readSuspects(dir / "suspects.csv", records, result);
+    readDuplicates(dir / "duplicates.csv", SuspectRows{rowOf, ageTolerance}, result);
     return result;
 }
 

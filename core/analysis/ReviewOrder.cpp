@@ -37,120 +37,211 @@ std::vector<std::size_t> bySpread(const std::vector<std::size_t>& positions, con
 
 /**
  * The greedy "most informative" order of the `eligible` candidates (each with a finite spread and a
+ * code): the state the picks share (each face's distance to the nearest face reviewed or taken, the
+ * novelty scale, a lazy max-heap of gains) and the steps that make the order.
+ */
+class InformativeOrder {
+public:
+    InformativeOrder(const ReviewCandidates& c, const std::vector<std::size_t>& eligible, ReviewOrdering& out,
+                     const CancelToken& cancel)
+        : m_c(c)
+        , m_eligible(eligible)
+        , m_out(out)
+        , m_cancel(cancel)
+        , m_n(eligible.size())
+        , m_nearest(m_n, kInf)
+        , m_checked(m_n, 0)
+        , m_done(m_n, 0)
+    {
+    }
+
+    /** Appends the order to out.order and fills out.value and out.novelty; false when cancelled. */
+    bool run()
+    {
+        if (!measureReviewed())
+            return false;
+        // The novelty scale: the largest distance to the reviewed faces, or, with none reviewed, to the
+        // first face taken (set in pickGreedily). Novelty only falls as faces are taken.
+        if (!m_c.reviewed.empty())
+            measureScale();
+        return pickGreedily() && orderRest();
+    }
+
+private:
+    /** A heap entry: (bound on the gain, position among the eligible). */
+    using Entry = std::pair<double, std::size_t>;
+
+    double distanceTo(std::size_t e, const float* other) const
+    {
+        return distance(m_c.code[m_eligible[e]], other, m_c.dim);
+    }
+
+    /** Every face against every reviewed one: independent rows, on every core. False when cancelled. */
+    bool measureReviewed()
+    {
+        parallelFor(m_n, 0, [&](std::size_t e) {
+            for (const float* r : m_c.reviewed) {
+                if (m_cancel.isCancelled())
+                    return;
+                m_nearest[e] = std::min(m_nearest[e], distanceTo(e, r));
+            }
+        });
+        return !m_cancel.isCancelled();
+    }
+
+    /** Sets the novelty scale to the largest finite distance measured. */
+    void measureScale()
+    {
+        m_scale = 0;
+        for (const double d : m_nearest)
+            if (std::isfinite(d))
+                m_scale = std::max(m_scale, d);
+    }
+
+    double novelty(std::size_t e) const
+    {
+        if (std::isinf(m_nearest[e]))
+            return 1.0;
+        return m_scale > 0 ? std::min(1.0, m_nearest[e] / m_scale) : 0.0;
+    }
+
+    double gain(std::size_t e) const { return m_c.spread[m_eligible[e]] * novelty(e); }
+
+    /** The heap's order: larger gain first, then the earlier candidate. */
+    bool after(const Entry& a, const Entry& b) const
+    {
+        if (a.first != b.first)
+            return a.first < b.first;
+        return m_eligible[a.second] > m_eligible[b.second];
+    }
+
+    auto heapOrder() const
+    {
+        return [this](const Entry& a, const Entry& b) { return after(a, b); };
+    }
+
+    void push(double g, std::size_t e)
+    {
+        m_heap.emplace_back(g, e);
+        std::push_heap(m_heap.begin(), m_heap.end(), heapOrder());
+    }
+
+    /** The heap of every face not taken yet, at its gain now. */
+    void rebuild()
+    {
+        m_heap.clear();
+        for (std::size_t e = 0; e < m_n; ++e)
+            if (!m_done[e])
+                m_heap.emplace_back(gain(e), e);
+        std::make_heap(m_heap.begin(), m_heap.end(), heapOrder());
+    }
+
+    /** Brings face e's nearest distance up to date with the faces taken since it was last measured. */
+    void catchUp(std::size_t e)
+    {
+        for (std::size_t t = m_checked[e]; t < m_taken.size(); ++t)
+            m_nearest[e] = std::min(m_nearest[e], distanceTo(e, m_taken[t]));
+        m_checked[e] = m_taken.size();
+    }
+
+    /** Takes face e into the order at gain `bound`. */
+    void take(std::size_t e, double bound)
+    {
+        const std::size_t pos = m_eligible[e];
+        m_out.order.push_back(pos);
+        m_out.value[pos] = bound;
+        m_out.novelty[pos] = novelty(e);
+        m_done[e] = 1;
+        m_taken.push_back(m_c.code[pos]);
+    }
+
+    /** Nothing was reviewed: the first face taken sets the scale, and every bound is measured. */
+    void scaleByFirstTaken()
+    {
+        parallelFor(m_n, 0, [&](std::size_t o) {
+            m_nearest[o] = m_done[o] ? 0.0 : distance(m_c.code[m_eligible[o]], m_taken.front(), m_c.dim);
+        });
+        measureScale();
+        std::fill(m_checked.begin(), m_checked.end(), m_taken.size());
+        rebuild();
+    }
+
+    /** The greedy picks, each measured against the ones before (lazily). False when cancelled. */
+    bool pickGreedily()
+    {
+        rebuild();
+        const std::size_t greedy = std::min(m_n, std::max<std::size_t>(1, m_c.greedyPicks));
+        while (!m_heap.empty() && m_taken.size() < greedy) {
+            std::pop_heap(m_heap.begin(), m_heap.end(), heapOrder());
+            const auto [bound, e] = m_heap.back();
+            m_heap.pop_back();
+            if (m_checked[e] < m_taken.size()) {
+                // Stale: measure it against the faces taken since, and put it back with what it is worth now.
+                catchUp(e);
+                push(gain(e), e);
+                continue;
+            }
+            // Its value is current and no other can beat it (their bounds only fall): take it.
+            take(e, bound);
+            if (m_cancel.isCancelled())
+                return false;
+            if (std::isnan(m_scale))
+                scaleByFirstTaken();
+        }
+        return true;
+    }
+
+    /**
+     * Past the greedy picks: the rest by spread x novelty against every face reviewed or picked
+     * (measured once, not again after each), largest first, ties to the earlier candidate. False when cancelled.
+     */
+    bool orderRest()
+    {
+        std::vector<std::size_t> rest;
+        for (std::size_t e = 0; e < m_n; ++e)
+            if (!m_done[e])
+                rest.push_back(e);
+        parallelFor(rest.size(), 0, [&](std::size_t k) {
+            const std::size_t e = rest[k];
+            for (std::size_t t = m_checked[e]; t < m_taken.size() && !m_cancel.isCancelled(); ++t)
+                m_nearest[e] = std::min(m_nearest[e], distanceTo(e, m_taken[t]));
+            m_checked[e] = m_taken.size();
+        });
+        if (m_cancel.isCancelled())
+            return false;
+        std::vector<Entry> tail;
+        for (const std::size_t e : rest)
+            tail.emplace_back(gain(e), e);
+        std::sort(tail.begin(), tail.end(), [&](const Entry& a, const Entry& b) { return after(b, a); });
+        for (const auto& [g, e] : tail) {
+            m_out.order.push_back(m_eligible[e]);
+            m_out.value[m_eligible[e]] = g;
+            m_out.novelty[m_eligible[e]] = novelty(e);
+        }
+        return true;
+    }
+
+    const ReviewCandidates& m_c;
+    const std::vector<std::size_t>& m_eligible;
+    ReviewOrdering& m_out;
+    const CancelToken& m_cancel;
+    const std::size_t m_n;
+    std::vector<double> m_nearest;      // distance to the nearest face reviewed or taken, as far as checked
+    std::vector<std::size_t> m_checked; // how many of `m_taken` m_nearest[] has been measured against
+    std::vector<char> m_done;           // taken into the order
+    std::vector<const float*> m_taken;
+    std::vector<Entry> m_heap; // a max-heap of (bound, position): larger gain first, then the earlier candidate
+    double m_scale = kNaN;
+};
+
+/**
+ * The greedy "most informative" order of the `eligible` candidates (each with a finite spread and a
  * code), appended to `out.order`; fills out.value and out.novelty for them. Returns false when cancelled.
  */
 bool informative(const ReviewCandidates& c, const std::vector<std::size_t>& eligible, ReviewOrdering& out,
                  const CancelToken& cancel)
 {
-    const std::size_t n = eligible.size();
-    std::vector<double> nearest(n, kInf);   // distance to the nearest face reviewed or taken, as far as checked
-    std::vector<std::size_t> checked(n, 0); // how many of `taken` nearest[] has been measured against
-    // Every face against every reviewed one: independent rows, on every core.
-    parallelFor(n, 0, [&](std::size_t e) {
-        for (const float* r : c.reviewed) {
-            if (cancel.isCancelled())
-                return;
-            nearest[e] = std::min(nearest[e], distance(c.code[eligible[e]], r, c.dim));
-        }
-    });
-    if (cancel.isCancelled())
-        return false;
-    // The novelty scale: the largest distance to the reviewed faces, or, with none reviewed, to the
-    // first face taken (set below). Novelty only falls as faces are taken.
-    double scale = kNaN;
-    const auto measureScale = [&] {
-        scale = 0;
-        for (const double d : nearest)
-            if (std::isfinite(d))
-                scale = std::max(scale, d);
-    };
-    if (!c.reviewed.empty())
-        measureScale();
-    const auto novelty = [&](std::size_t e) {
-        if (std::isinf(nearest[e]))
-            return 1.0;
-        return scale > 0 ? std::min(1.0, nearest[e] / scale) : 0.0;
-    };
-    const auto gain = [&](std::size_t e) { return c.spread[eligible[e]] * novelty(e); };
-
-    // A max-heap of (bound, position): larger gain first, then the earlier candidate.
-    using Entry = std::pair<double, std::size_t>;
-    const auto after = [&](const Entry& a, const Entry& b) {
-        if (a.first != b.first)
-            return a.first < b.first;
-        return eligible[a.second] > eligible[b.second];
-    };
-    std::vector<Entry> heap;
-    std::vector<char> done(n, 0);
-    const auto push = [&](double g, std::size_t e) {
-        heap.emplace_back(g, e);
-        std::push_heap(heap.begin(), heap.end(), after);
-    };
-    const auto rebuild = [&] {
-        heap.clear();
-        for (std::size_t e = 0; e < n; ++e)
-            if (!done[e])
-                heap.emplace_back(gain(e), e);
-        std::make_heap(heap.begin(), heap.end(), after);
-    };
-    rebuild();
-    std::vector<const float*> taken;
-    const std::size_t greedy = std::min(n, std::max<std::size_t>(1, c.greedyPicks));
-    while (!heap.empty() && taken.size() < greedy) {
-        std::pop_heap(heap.begin(), heap.end(), after);
-        const auto [bound, e] = heap.back();
-        heap.pop_back();
-        if (checked[e] < taken.size()) {
-            // Stale: measure it against the faces taken since, and put it back with what it is worth now.
-            for (std::size_t t = checked[e]; t < taken.size(); ++t)
-                nearest[e] = std::min(nearest[e], distance(c.code[eligible[e]], taken[t], c.dim));
-            checked[e] = taken.size();
-            push(gain(e), e);
-            continue;
-        }
-        // Its value is current and no other can beat it (their bounds only fall): take it.
-        const std::size_t pos = eligible[e];
-        out.order.push_back(pos);
-        out.value[pos] = bound;
-        out.novelty[pos] = novelty(e);
-        done[e] = 1;
-        taken.push_back(c.code[pos]);
-        if (cancel.isCancelled())
-            return false;
-        if (std::isnan(scale)) {
-            // Nothing was reviewed: the first face taken sets the scale, and every bound is measured.
-            parallelFor(n, 0, [&](std::size_t o) {
-                nearest[o] = done[o] ? 0.0 : distance(c.code[eligible[o]], taken.front(), c.dim);
-            });
-            measureScale();
-            std::fill(checked.begin(), checked.end(), taken.size());
-            rebuild();
-        }
-    }
-    // Past the greedy picks: the rest by spread x novelty against every face reviewed or picked
-    // (measured once, not again after each), largest first, ties to the earlier candidate.
-    std::vector<std::size_t> rest;
-    for (std::size_t e = 0; e < n; ++e)
-        if (!done[e])
-            rest.push_back(e);
-    parallelFor(rest.size(), 0, [&](std::size_t k) {
-        const std::size_t e = rest[k];
-        for (std::size_t t = checked[e]; t < taken.size() && !cancel.isCancelled(); ++t)
-            nearest[e] = std::min(nearest[e], distance(c.code[eligible[e]], taken[t], c.dim));
-        checked[e] = taken.size();
-    });
-    if (cancel.isCancelled())
-        return false;
-    std::vector<Entry> tail;
-    for (const std::size_t e : rest)
-        tail.emplace_back(gain(e), e);
-    std::sort(tail.begin(), tail.end(), [&](const Entry& a, const Entry& b) { return after(b, a); });
-    for (const auto& [g, e] : tail) {
-        out.order.push_back(eligible[e]);
-        out.value[eligible[e]] = g;
-        out.novelty[eligible[e]] = novelty(e);
-    }
-    return true;
+    return InformativeOrder(c, eligible, out, cancel).run();
 }
 
 } // namespace

@@ -61,6 +61,179 @@ void neighbours(std::uint16_t value, int radius, std::vector<std::uint16_t>& out
         }
 }
 
+/** The search's state as pairs are joined: the groups so far, each face's nearest distance and exactness, the counts.
+ */
+struct Joined {
+    explicit Joined(size_t n)
+        : sets(n)
+        , nearest(n, 65)
+        , isExact(n, false)
+    {
+    }
+    DisjointSets sets;
+    std::vector<int> nearest;
+    std::vector<bool> isExact;
+    DuplicateStats counted;
+};
+
+/** The perceptual hashes' 16-bit chunks as bucket indexes: per chunk, CSR arrays (bucket starts, members). */
+struct ChunkIndex {
+    std::array<std::vector<std::uint32_t>, 4> starts, members;
+};
+
+/** Throws Error for hashes or settings the search cannot use. */
+void checkSearch(const ImageHashes& hashes, const DuplicateSearch& search)
+{
+    const size_t n = hashes.exact.size();
+    if (hashes.perceptual.size() != n || (!hashes.zoomed.empty() && hashes.zoomed.size() != n)
+        || (!hashes.mirrored.empty() && hashes.mirrored.size() != n))
+        throw Error("internal: one perceptual hash per exact hash is required");
+    if (search.maxDistance < 0 || search.maxDistance > 11)
+        throw Error("near-duplicate distance must be 0-11 bits, got " + std::to_string(search.maxDistance));
+    if (n > std::numeric_limits<std::uint32_t>::max())
+        throw Error("too many faces for the duplicate search");
+}
+
+/** Exact copies: equal hashes of the pixels, found by sorting. */
+void joinExactCopies(const std::vector<std::uint64_t>& exact, Joined& joined)
+{
+    const size_t n = exact.size();
+    std::vector<std::uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(),
+              [&](auto a, auto b) { return exact[a] < exact[b] || (exact[a] == exact[b] && a < b); });
+    for (size_t k = 1; k < n; ++k)
+        if (exact[order[k]] == exact[order[k - 1]]) {
+            joined.counted.exactPairs += joined.sets.join(order[k], order[k - 1]);
+            joined.isExact[order[k]] = joined.isExact[order[k - 1]] = true;
+            joined.nearest[order[k]] = joined.nearest[order[k - 1]] = 0;
+        }
+}
+
+/** Near copies: four 16-bit chunks, each a bucket index (counting sort into CSR arrays). */
+ChunkIndex indexChunks(const std::vector<std::uint64_t>& perceptual)
+{
+    const size_t n = perceptual.size();
+    ChunkIndex index;
+    auto& starts = index.starts;
+    auto& members = index.members;
+    for (int c = 0; c < 4; ++c) {
+        starts[c].assign(65537, 0);
+        for (size_t i = 0; i < n; ++i)
+            ++starts[c][((perceptual[i] >> (16 * c)) & 0xFFFF) + 1];
+        std::partial_sum(starts[c].begin(), starts[c].end(), starts[c].begin());
+        members[c].resize(n);
+        std::vector<std::uint32_t> fill(starts[c].begin(), starts[c].end() - 1);
+        for (size_t i = 0; i < n; ++i)
+            members[c][fill[(perceptual[i] >> (16 * c)) & 0xFFFF]++] = static_cast<std::uint32_t>(i);
+    }
+    return index;
+}
+
+/**
+ * Joins face i with every face whose whole hash is within the search's distance of `query` (i's
+ * hash of the kind `how` compares) and that `check` accepts, probing each chunk's buckets within
+ * `radius` bits. `probes` is scratch space.
+ */
+void joinNearOf(size_t i, std::uint64_t query, Pairing how, int radius, const ImageHashes& hashes,
+                const DuplicateSearch& search, const DuplicateCheck& check, const ChunkIndex& index,
+                std::vector<std::uint16_t>& probes, Joined& joined)
+{
+    const auto& exact = hashes.exact;
+    const auto& perceptual = hashes.perceptual;
+    for (int c = 0; c < 4; ++c) {
+        neighbours(static_cast<std::uint16_t>((query >> (16 * c)) & 0xFFFF), radius, probes);
+        for (std::uint16_t v : probes)
+            for (std::uint32_t k = index.starts[c][v]; k < index.starts[c][v + 1u]; ++k) {
+                const std::uint32_t j = index.members[c][k];
+                if (how == Pairing::Whole ? j <= i : j == i)
+                    continue;
+                const int d = __builtin_popcountll(query ^ perceptual[j]);
+                if (d > search.maxDistance
+                    || (exact[i] != exact[j] && check && !check(static_cast<std::uint32_t>(i), j, how)))
+                    continue;
+                (how == Pairing::Mirror ? joined.counted.mirrorPairs : joined.counted.hashPairs) +=
+                    joined.sets.join(static_cast<std::uint32_t>(i), j);
+                joined.nearest[i] = std::min(joined.nearest[i], d);
+                joined.nearest[j] = std::min(joined.nearest[j], d);
+            }
+    }
+}
+
+/**
+ * Whole faces against whole faces (each pair once), then centres against whole faces (crops),
+ * then mirrored faces against whole faces.
+ */
+void joinNearCopies(const ImageHashes& hashes, const DuplicateSearch& search, const DuplicateCheck& check,
+                    Joined& joined)
+{
+    const size_t n = hashes.exact.size();
+    const ChunkIndex index = indexChunks(hashes.perceptual);
+    const int radius = search.maxDistance / 4;
+    std::vector<std::uint16_t> probes;
+    const Pairing passes[] = {Pairing::Whole, Pairing::Crop, Pairing::Mirror};
+    for (const Pairing how : passes) {
+        const std::vector<std::uint64_t>& queries = how == Pairing::Whole  ? hashes.perceptual
+                                                    : how == Pairing::Crop ? hashes.zoomed
+                                                                           : hashes.mirrored;
+        if (queries.empty())
+            continue;
+        for (size_t i = 0; i < n; ++i)
+            joinNearOf(i, queries[i], how, radius, hashes, search, check, index, probes, joined);
+    }
+}
+
+/**
+ * Candidate pairs from elsewhere, as whole faces or mirrored: their hashes may be up to twice
+ * as far apart as the search's (faces of different people are 20-32 bits apart), and the
+ * pixels decide.
+ */
+void joinCandidates(const ImageHashes& hashes, const DuplicateSearch& search, const DuplicateCheck& check,
+                    Joined& joined)
+{
+    const size_t n = hashes.exact.size();
+    const auto& perceptual = hashes.perceptual;
+    const int candidateDistance = 2 * search.maxDistance;
+    for (const auto& [a, b] : search.candidates) {
+        if (a >= n || b >= n || a == b || joined.sets.find(a) == joined.sets.find(b))
+            continue;
+        const int whole = __builtin_popcountll(perceptual[a] ^ perceptual[b]);
+        const int mirrored = hashes.mirrored.empty() ? 65 : __builtin_popcountll(hashes.mirrored[a] ^ perceptual[b]);
+        int d = 65;
+        if (whole <= candidateDistance && (!check || check(a, b, Pairing::Whole)))
+            d = whole;
+        else if (mirrored <= candidateDistance && (!check || check(a, b, Pairing::Mirror)))
+            d = mirrored;
+        if (d > candidateDistance)
+            continue;
+        joined.counted.candidatePairs += joined.sets.join(a, b);
+        joined.nearest[a] = std::min(joined.nearest[a], d);
+        joined.nearest[b] = std::min(joined.nearest[b], d);
+    }
+}
+
+/** The joined sets of two or more faces as groups, in the order of their first member. */
+std::vector<DuplicateGroup> collectGroups(Joined& joined)
+{
+    const size_t n = joined.nearest.size();
+    std::vector<std::uint32_t> groupOf(n, std::numeric_limits<std::uint32_t>::max());
+    std::vector<DuplicateGroup> groups;
+    std::vector<std::uint32_t> size(n, 0);
+    for (size_t i = 0; i < n; ++i)
+        ++size[joined.sets.find(static_cast<std::uint32_t>(i))];
+    for (size_t i = 0; i < n; ++i) {
+        const std::uint32_t root = joined.sets.find(static_cast<std::uint32_t>(i));
+        if (size[root] < 2)
+            continue;
+        if (groupOf[root] == std::numeric_limits<std::uint32_t>::max()) {
+            groupOf[root] = static_cast<std::uint32_t>(groups.size());
+            groups.emplace_back();
+        }
+        groups[groupOf[root]].members.push_back({static_cast<std::uint32_t>(i), joined.isExact[i], joined.nearest[i]});
+    }
+    return groups;
+}
+
 } // namespace
 
 std::uint64_t perceptualHash(const std::uint8_t* rgb, int size)
@@ -180,117 +353,14 @@ DuplicateCheck thumbnailCheck(const PreparedDataset& data, double minCorrelation
 std::vector<DuplicateGroup> findDuplicates(const ImageHashes& hashes, const DuplicateSearch& search,
                                            const DuplicateCheck& check, DuplicateStats* stats)
 {
-    const auto& exact = hashes.exact;
-    const auto& perceptual = hashes.perceptual;
-    const size_t n = exact.size();
-    if (perceptual.size() != n || (!hashes.zoomed.empty() && hashes.zoomed.size() != n)
-        || (!hashes.mirrored.empty() && hashes.mirrored.size() != n))
-        throw Error("internal: one perceptual hash per exact hash is required");
-    if (search.maxDistance < 0 || search.maxDistance > 11)
-        throw Error("near-duplicate distance must be 0-11 bits, got " + std::to_string(search.maxDistance));
-    if (n > std::numeric_limits<std::uint32_t>::max())
-        throw Error("too many faces for the duplicate search");
-    DisjointSets sets(n);
-    std::vector<int> nearest(n, 65);
-    std::vector<bool> isExact(n, false);
-    DuplicateStats counted;
-
-    // Exact copies: equal hashes of the pixels, found by sorting.
-    std::vector<std::uint32_t> order(n);
-    std::iota(order.begin(), order.end(), 0u);
-    std::sort(order.begin(), order.end(),
-              [&](auto a, auto b) { return exact[a] < exact[b] || (exact[a] == exact[b] && a < b); });
-    for (size_t k = 1; k < n; ++k)
-        if (exact[order[k]] == exact[order[k - 1]]) {
-            counted.exactPairs += sets.join(order[k], order[k - 1]);
-            isExact[order[k]] = isExact[order[k - 1]] = true;
-            nearest[order[k]] = nearest[order[k - 1]] = 0;
-        }
-
-    // Near copies: four 16-bit chunks, each a bucket index (counting sort into CSR arrays).
-    const int radius = search.maxDistance / 4;
-    std::array<std::vector<std::uint32_t>, 4> starts, members;
-    for (int c = 0; c < 4; ++c) {
-        starts[c].assign(65537, 0);
-        for (size_t i = 0; i < n; ++i)
-            ++starts[c][((perceptual[i] >> (16 * c)) & 0xFFFF) + 1];
-        std::partial_sum(starts[c].begin(), starts[c].end(), starts[c].begin());
-        members[c].resize(n);
-        std::vector<std::uint32_t> fill(starts[c].begin(), starts[c].end() - 1);
-        for (size_t i = 0; i < n; ++i)
-            members[c][fill[(perceptual[i] >> (16 * c)) & 0xFFFF]++] = static_cast<std::uint32_t>(i);
-    }
-    std::vector<std::uint16_t> probes;
-    // Whole faces against whole faces (each pair once), then centres against whole faces (crops),
-    // then mirrored faces against whole faces.
-    const Pairing passes[] = {Pairing::Whole, Pairing::Crop, Pairing::Mirror};
-    for (const Pairing how : passes) {
-        const std::vector<std::uint64_t>& queries = how == Pairing::Whole  ? perceptual
-                                                    : how == Pairing::Crop ? hashes.zoomed
-                                                                           : hashes.mirrored;
-        if (queries.empty())
-            continue;
-        for (size_t i = 0; i < n; ++i) {
-            const std::uint64_t query = queries[i];
-            for (int c = 0; c < 4; ++c) {
-                neighbours(static_cast<std::uint16_t>((query >> (16 * c)) & 0xFFFF), radius, probes);
-                for (std::uint16_t v : probes)
-                    for (std::uint32_t k = starts[c][v]; k < starts[c][v + 1u]; ++k) {
-                        const std::uint32_t j = members[c][k];
-                        if (how == Pairing::Whole ? j <= i : j == i)
-                            continue;
-                        const int d = __builtin_popcountll(query ^ perceptual[j]);
-                        if (d > search.maxDistance
-                            || (exact[i] != exact[j] && check && !check(static_cast<std::uint32_t>(i), j, how)))
-                            continue;
-                        (how == Pairing::Mirror ? counted.mirrorPairs : counted.hashPairs) +=
-                            sets.join(static_cast<std::uint32_t>(i), j);
-                        nearest[i] = std::min(nearest[i], d);
-                        nearest[j] = std::min(nearest[j], d);
-                    }
-            }
-        }
-    }
-
-    // Candidate pairs from elsewhere, as whole faces or mirrored: their hashes may be up to twice
-    // as far apart as the search's (faces of different people are 20-32 bits apart), and the
-    // pixels decide.
-    const int candidateDistance = 2 * search.maxDistance;
-    for (const auto& [a, b] : search.candidates) {
-        if (a >= n || b >= n || a == b || sets.find(a) == sets.find(b))
-            continue;
-        const int whole = __builtin_popcountll(perceptual[a] ^ perceptual[b]);
-        const int mirrored = hashes.mirrored.empty() ? 65 : __builtin_popcountll(hashes.mirrored[a] ^ perceptual[b]);
-        int d = 65;
-        if (whole <= candidateDistance && (!check || check(a, b, Pairing::Whole)))
-            d = whole;
-        else if (mirrored <= candidateDistance && (!check || check(a, b, Pairing::Mirror)))
-            d = mirrored;
-        if (d > candidateDistance)
-            continue;
-        counted.candidatePairs += sets.join(a, b);
-        nearest[a] = std::min(nearest[a], d);
-        nearest[b] = std::min(nearest[b], d);
-    }
+    checkSearch(hashes, search);
+    Joined joined(hashes.exact.size());
+    joinExactCopies(hashes.exact, joined);
+    joinNearCopies(hashes, search, check, joined);
+    joinCandidates(hashes, search, check, joined);
     if (stats)
-        *stats = counted;
-
-    std::vector<std::uint32_t> groupOf(n, std::numeric_limits<std::uint32_t>::max());
-    std::vector<DuplicateGroup> groups;
-    std::vector<std::uint32_t> size(n, 0);
-    for (size_t i = 0; i < n; ++i)
-        ++size[sets.find(static_cast<std::uint32_t>(i))];
-    for (size_t i = 0; i < n; ++i) {
-        const std::uint32_t root = sets.find(static_cast<std::uint32_t>(i));
-        if (size[root] < 2)
-            continue;
-        if (groupOf[root] == std::numeric_limits<std::uint32_t>::max()) {
-            groupOf[root] = static_cast<std::uint32_t>(groups.size());
-            groups.emplace_back();
-        }
-        groups[groupOf[root]].members.push_back({static_cast<std::uint32_t>(i), isExact[i], nearest[i]});
-    }
-    return groups;
+        *stats = joined.counted;
+    return collectGroups(joined);
 }
 
 } // namespace faceatlas

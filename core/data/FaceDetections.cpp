@@ -281,30 +281,98 @@ bool checkCachedFinding(const CachedFinding& c, int width, int height, std::stri
 
 namespace {
 
-/** detectFaces (`detect`) or cachedFaces (not `detect`). */
-DetectionPass findFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
-                        const std::vector<char>& wanted, bool detect, int threads, const CancelToken& cancel,
-                        const std::function<void(const JobProgress&)>& onProgress)
+/** Each folder's cached findings by file name. */
+using FolderCaches = std::map<std::string, std::unordered_map<std::string, CachedFinding>>;
+
+/** The pictures a pass is about: their paths, their probes and which of them are wanted. */
+struct PassPictures {
+    const std::vector<std::string>& paths;
+    const std::vector<ImageProbe>& probes;
+    const std::vector<char>& wanted;
+};
+
+/** A pass with one empty slot per picture. */
+DetectionPass emptyPass(size_t n)
 {
-    const auto start = std::chrono::steady_clock::now();
     DetectionPass pass;
-    const size_t n = paths.size();
     pass.findings.resize(n);
     pass.others.resize(n);
     pass.looked.assign(n, 0);
     pass.problems.resize(n);
+    return pass;
+}
 
-    // Group the wanted files by folder; take what each folder's cache already holds.
+/** The wanted pictures' positions by the folder they are in. */
+std::map<std::string, std::vector<size_t>> groupByFolder(const PassPictures& pictures)
+{
     std::map<std::string, std::vector<size_t>> byFolder;
-    for (size_t i = 0; i < n; ++i)
-        if (wanted[i])
-            byFolder[fs::path(paths[i]).parent_path().string()].push_back(i);
+    for (size_t i = 0; i < pictures.paths.size(); ++i)
+        if (pictures.wanted[i])
+            byFolder[fs::path(pictures.paths[i]).parent_path().string()].push_back(i);
+    return byFolder;
+}
+
+/** Whether a cached finding is of the file as it is now (same size and modification time). */
+bool cachedIsCurrent(const CachedFinding& c, const ImageProbe& probe)
+{
+    return c.fileSize == probe.fileSize && c.modifiedNs == probe.modifiedNs;
+}
+
+/**
+ * Why a folder's cache file cannot be trusted (empty when it can): what parseFindings refuses, or a
+ * box of a picture used now that does not fit that picture. `cached` gets its entries.
+ */
+std::string readFolderCache(const fs::path& file, const std::string& folder, const std::vector<size_t>& members,
+                            const PassPictures& pictures, std::unordered_map<std::string, CachedFinding>& cached)
+{
+    std::string problem;
+    try {
+        std::vector<std::pair<std::string, CachedFinding>> entries;
+        if (parseFindings(readFile(file), folder, entries, &problem))
+            for (auto& [name, c] : entries)
+                cached.emplace(std::move(name), std::move(c));
+    } catch (const std::exception& e) {
+        problem = e.what();
+    }
+    for (size_t k = 0; k < members.size() && problem.empty(); ++k) {
+        const size_t i = members[k];
+        const std::string name = fs::path(pictures.paths[i]).filename().string();
+        const auto it = cached.find(name);
+        if (it != cached.end() && cachedIsCurrent(it->second, pictures.probes[i])
+            && !checkCachedFinding(it->second, pictures.probes[i].width, pictures.probes[i].height, problem))
+            problem = name + ": " + problem;
+    }
+    return problem;
+}
+
+/** Moves a damaged cache file aside (or removes it) and says so in `pass.warnings` and on stderr. */
+void setAsideDamagedCache(const fs::path& file, const std::string& folder, const std::string& problem,
+                          DetectionPass& pass)
+{
+    std::error_code ec;
+    const fs::path aside = file.string() + ".bad";
+    fs::rename(file, aside, ec);
+    if (ec)
+        fs::remove(file, ec);
+    pass.warnings.push_back(displayPath(file) + ": the face findings cache of " + folder + " is damaged (" + problem
+                            + "); " + (ec ? "removed" : "moved aside to " + aside.filename().string())
+                            + ", its faces are found again");
+    std::fprintf(stderr, "warning: %s\n", pass.warnings.back().c_str());
+}
+
+/**
+ * Takes what each folder's cache holds for the wanted pictures into `pass`; returns the pictures it
+ * lacks (to detect). Stops with pass.cancelled at a cancel, checked before each folder.
+ */
+std::vector<size_t> takeCachedFindings(const std::map<std::string, std::vector<size_t>>& byFolder,
+                                       const PassPictures& pictures, const CancelToken& cancel, FolderCaches& caches,
+                                       DetectionPass& pass)
+{
     std::vector<size_t> todo;
-    std::map<std::string, std::unordered_map<std::string, CachedFinding>> caches;
     for (const auto& [folder, members] : byFolder) {
         if (cancel.isCancelled()) { // nothing detected yet: no cache is written
             pass.cancelled = true;
-            return pass;
+            return todo;
         }
         auto& cached = caches[folder];
         std::error_code ec;
@@ -313,40 +381,15 @@ DetectionPass findFaces(const std::vector<std::string>& paths, const std::vector
             // Our own file, yet read as hostile: every value is checked (parseFindings), and the
             // boxes of the pictures used now against those pictures. A damaged cache only means
             // finding the folder's faces again; it is moved aside, never trusted.
-            std::string problem;
-            try {
-                std::vector<std::pair<std::string, CachedFinding>> entries;
-                if (parseFindings(readFile(file), folder, entries, &problem))
-                    for (auto& [name, c] : entries)
-                        cached.emplace(std::move(name), std::move(c));
-            } catch (const std::exception& e) {
-                problem = e.what();
-            }
-            for (size_t k = 0; k < members.size() && problem.empty(); ++k) {
-                const size_t i = members[k];
-                const std::string name = fs::path(paths[i]).filename().string();
-                const auto it = cached.find(name);
-                if (it != cached.end() && it->second.fileSize == probes[i].fileSize
-                    && it->second.modifiedNs == probes[i].modifiedNs
-                    && !checkCachedFinding(it->second, probes[i].width, probes[i].height, problem))
-                    problem = name + ": " + problem;
-            }
+            const std::string problem = readFolderCache(file, folder, members, pictures, cached);
             if (!problem.empty()) {
                 cached.clear();
-                const fs::path aside = file.string() + ".bad";
-                fs::rename(file, aside, ec);
-                if (ec)
-                    fs::remove(file, ec);
-                pass.warnings.push_back(
-                    displayPath(file) + ": the face findings cache of " + folder + " is damaged (" + problem + "); "
-                    + (ec ? "removed" : "moved aside to " + aside.filename().string()) + ", its faces are found again");
-                std::fprintf(stderr, "warning: %s\n", pass.warnings.back().c_str());
+                setAsideDamagedCache(file, folder, problem, pass);
             }
         }
         for (size_t i : members) {
-            const auto it = cached.find(fs::path(paths[i]).filename().string());
-            if (it != cached.end() && it->second.fileSize == probes[i].fileSize
-                && it->second.modifiedNs == probes[i].modifiedNs) {
+            const auto it = cached.find(fs::path(pictures.paths[i]).filename().string());
+            if (it != cached.end() && cachedIsCurrent(it->second, pictures.probes[i])) {
                 pass.findings[i] = it->second.finding;
                 pass.others[i] = it->second.others;
                 pass.looked[i] = 1;
@@ -356,13 +399,38 @@ DetectionPass findFaces(const std::vector<std::string>& paths, const std::vector
             }
         }
     }
+    return todo;
+}
 
-    if (!detect) {
-        pass.notCached = todo.size();
-        pass.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        return pass;
+/** Reads, decodes and finds the faces of picture `i` into `pass` (a problem in pass.problems[i] when it cannot). */
+void detectPicture(const std::string& path, size_t i, DetectionPass& pass)
+{
+    std::string bytes;
+    try {
+        bytes = readFile(path);
+    } catch (const std::exception&) {
+        pass.problems[i] = "cannot read";
+        return;
     }
+    cv::Mat rgb;
+    double scale = 1;
+    if (!decodeRgb(bytes, 480, rgb, scale, pass.problems[i]))
+        return;
+    std::vector<FaceFinding> faces = facesInOriginal(rgb, scale);
+    if (faces.empty()) {
+        pass.findings[i].landmarks.fill(FaceFinding::kNaN);
+    } else {
+        pass.findings[i] = faces.front();
+        pass.others[i].assign(faces.begin() + 1, faces.end());
+    }
+    pass.looked[i] = 1;
+}
 
+/** Finds the faces of the pictures of `todo` on `threads` cores; sets pass.detected and pass.cancelled. */
+void detectMissing(const std::vector<std::string>& paths, const std::vector<size_t>& todo, int threads,
+                   const CancelToken& cancel, const std::function<void(const JobProgress&)>& onProgress,
+                   DetectionPass& pass)
+{
     std::atomic<long long> done{0};
     ProgressThrottle throttle(onProgress);
     parallelFor(
@@ -371,65 +439,82 @@ DetectionPass findFaces(const std::vector<std::string>& paths, const std::vector
             if (cancel.isCancelled())
                 return;
             const size_t i = todo[k];
-            std::string bytes;
-            try {
-                bytes = readFile(paths[i]);
-            } catch (const std::exception&) {
-                pass.problems[i] = "cannot read";
-                throttle("finding faces", ++done, static_cast<long long>(todo.size()));
-                return;
-            }
-            cv::Mat rgb;
-            double scale = 1;
-            if (!decodeRgb(bytes, 480, rgb, scale, pass.problems[i])) {
-                throttle("finding faces", ++done, static_cast<long long>(todo.size()));
-                return;
-            }
-            std::vector<FaceFinding> faces = facesInOriginal(rgb, scale);
-            if (faces.empty()) {
-                pass.findings[i].landmarks.fill(FaceFinding::kNaN);
-            } else {
-                pass.findings[i] = faces.front();
-                pass.others[i].assign(faces.begin() + 1, faces.end());
-            }
-            pass.looked[i] = 1;
+            detectPicture(paths[i], i, pass);
             throttle("finding faces", ++done, static_cast<long long>(todo.size()));
         },
         4);
     pass.detected = static_cast<size_t>(done.load());
     pass.cancelled = cancel.isCancelled();
-    // Each folder's cache keeps what it had (other preparations may use other files of the folder)
-    // and gets what was found now, also when cancelled: the faces found before a Cancel are not
-    // looked for again (the Dataset page's "Detect faces now" is stopped and resumed so).
-    if (pass.detected > 0) {
-        for (const auto& [folder, members] : byFolder) {
-            auto& cached = caches[folder];
-            for (size_t i : members)
-                if (pass.looked[i])
-                    cached[fs::path(paths[i]).filename().string()] = {probes[i].fileSize, probes[i].modifiedNs,
-                                                                      pass.findings[i], pass.others[i]};
-            std::vector<std::string> names;
-            std::vector<ImageProbe> entryProbes;
-            std::vector<FaceFinding> entryFindings;
-            std::vector<std::vector<FaceFinding>> entryOthers;
-            for (const auto& [name, c] : cached) {
-                names.push_back(name);
-                ImageProbe probe;
-                probe.fileSize = c.fileSize;
-                probe.modifiedNs = c.modifiedNs;
-                entryProbes.push_back(probe);
-                entryFindings.push_back(c.finding);
-                entryOthers.push_back(c.others);
-            }
-            try {
-                fs::create_directories(cacheFile(folder).parent_path());
-                writeFileAtomic(cacheFile(folder),
-                                serializeFindings(folder, names, entryProbes, entryFindings, entryOthers), false);
-            } catch (const std::exception&) {
-                // A read-only or full cache folder only costs speed next time.
-            }
-        }
+}
+
+/** Writes a folder's cache file with every entry of `cached`; a folder that cannot be written is left as it is. */
+void writeFolderCache(const std::string& folder, const std::unordered_map<std::string, CachedFinding>& cached)
+{
+    std::vector<std::string> names;
+    std::vector<ImageProbe> entryProbes;
+    std::vector<FaceFinding> entryFindings;
+    std::vector<std::vector<FaceFinding>> entryOthers;
+    for (const auto& [name, c] : cached) {
+        names.push_back(name);
+        ImageProbe probe;
+        probe.fileSize = c.fileSize;
+        probe.modifiedNs = c.modifiedNs;
+        entryProbes.push_back(probe);
+        entryFindings.push_back(c.finding);
+        entryOthers.push_back(c.others);
     }
+    try {
+        fs::create_directories(cacheFile(folder).parent_path());
+        writeFileAtomic(cacheFile(folder), serializeFindings(folder, names, entryProbes, entryFindings, entryOthers),
+                        false);
+    } catch (const std::exception&) {
+        // A read-only or full cache folder only costs speed next time.
+    }
+}
+
+/**
+ * Each folder's cache keeps what it had (other preparations may use other files of the folder)
+ * and gets what was found now, also when cancelled: the faces found before a Cancel are not
+ * looked for again (the Dataset page's "Detect faces now" is stopped and resumed so).
+ */
+void updateFolderCaches(const std::map<std::string, std::vector<size_t>>& byFolder, const PassPictures& pictures,
+                        const DetectionPass& pass, FolderCaches& caches)
+{
+    for (const auto& [folder, members] : byFolder) {
+        auto& cached = caches[folder];
+        for (size_t i : members)
+            if (pass.looked[i])
+                cached[fs::path(pictures.paths[i]).filename().string()] = {
+                    pictures.probes[i].fileSize, pictures.probes[i].modifiedNs, pass.findings[i], pass.others[i]};
+        writeFolderCache(folder, cached);
+    }
+}
+
+/** detectFaces (`detect`) or cachedFaces (not `detect`). */
+DetectionPass findFaces(const std::vector<std::string>& paths, const std::vector<ImageProbe>& probes,
+                        const std::vector<char>& wanted, bool detect, int threads, const CancelToken& cancel,
+                        const std::function<void(const JobProgress&)>& onProgress)
+{
+    const auto start = std::chrono::steady_clock::now();
+    DetectionPass pass = emptyPass(paths.size());
+    const PassPictures pictures{paths, probes, wanted};
+
+    // Group the wanted files by folder; take what each folder's cache already holds.
+    const std::map<std::string, std::vector<size_t>> byFolder = groupByFolder(pictures);
+    FolderCaches caches;
+    const std::vector<size_t> todo = takeCachedFindings(byFolder, pictures, cancel, caches, pass);
+    if (pass.cancelled)
+        return pass;
+
+    if (!detect) {
+        pass.notCached = todo.size();
+        pass.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return pass;
+    }
+
+    detectMissing(paths, todo, threads, cancel, onProgress, pass);
+    if (pass.detected > 0)
+        updateFolderCaches(byFolder, pictures, pass, caches);
     pass.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return pass;
 }

@@ -52,6 +52,12 @@ constexpr long long kMaxJpegScans = 500;
 long long countJpegScans(const std::string& bytes);
 
 /**
+ * The EXIF orientation (1-8) of JPEG bytes, read the way OpenCV's decoder reads it: the first APP1
+ * segment, its first directory, tag 0x0112. 1 (as stored) when there is none or it cannot be read.
+ */
+int jpegExifOrientation(const std::string& bytes);
+
+/**
  * Reads just enough of an image file to know its size from its header, never decoding it. Never
  * throws: a bad file comes back with ok = false and the problem, and so does anything that is not a
  * regular file (a FIFO, a device, a folder: checked before opening, so nothing blocks), an image

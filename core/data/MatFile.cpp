@@ -342,25 +342,20 @@ MatArray parseChild(Reader& r, const std::string& what, int depth)
     return parseMatrix(child, what, depth + 1);
 }
 
-MatArray parseMatrix(const Reader::Element& element, const std::string& what, int depth)
+/** Takes one array from the file's budget (empty elements too: they cost a MatArray each). */
+void spendArrayBudget(const std::string& what)
 {
-    if (t_budget) { // empty elements too: they cost a MatArray each
+    if (t_budget) {
         if (t_budget->arraysLeft == 0)
             throw Error(what + ": more than " + std::to_string(t_budget->arrayLimit)
                         + " arrays for a file of this size: not a MAT-file FaceAtlas reads");
         --t_budget->arraysLeft;
     }
-    MatArray array;
-    if (element.size == 0) { // an empty cell element, e.g. a name nobody filled in
-        array.kind = MatArray::Kind::Numeric;
-        array.matlabClass = mxDOUBLE;
-        array.dims = {0, 0};
-        return array;
-    }
-    Reader r(element.data, element.size, what);
-    if (depth > kMaxDepth)
-        r.fail("cells or structs nested more than " + std::to_string(kMaxDepth) + " levels deep");
+}
 
+/** Reads a matrix's array flags, dimensions and name into `array`; returns its checked element count. */
+size_t readMatrixHeader(Reader& r, MatArray& array)
+{
     const auto flags = r.next();
     if (flags.type != miUINT32 || flags.size < 8)
         r.fail("matrix without array flags");
@@ -375,45 +370,99 @@ MatArray parseMatrix(const Reader::Element& element, const std::string& what, in
     const size_t n = checkedCount(array.dims, r);
     const auto name = r.next();
     array.name.assign(name.data, name.size);
+    return n;
+}
 
-    switch (array.matlabClass) {
-    case mxCELL:
-        array.kind = MatArray::Kind::Cell;
-        if (n > r.bytesLeft() / kMinElementBytes)
-            r.fail("cell array of " + std::to_string(n) + " elements in " + std::to_string(r.bytesLeft())
-                   + " bytes (dimensions do not match the data)");
-        array.elements.reserve(n);
-        for (size_t i = 0; i < n; ++i)
-            array.elements.push_back(parseChild(r, what, depth));
-        break;
-    case mxSTRUCT: {
-        array.kind = MatArray::Kind::Struct;
-        const auto lengthElement = r.next();
-        if (lengthElement.size != 4 || (lengthElement.type != miINT32 && lengthElement.type != miUINT32))
-            r.fail("struct without a field name length");
-        std::int32_t fieldLength = 0;
-        std::memcpy(&fieldLength, lengthElement.data, 4);
-        if (fieldLength <= 0 || fieldLength > kMaxFieldNameLength)
-            r.fail("struct with invalid field name length " + std::to_string(fieldLength));
-        const auto names = r.next();
-        if (names.type != miINT8 && names.type != miUINT8)
-            r.fail("struct field names of data type " + std::to_string(names.type));
-        if (names.size % static_cast<size_t>(fieldLength) != 0)
-            r.fail("struct field names of " + std::to_string(names.size) + " bytes are not a multiple of "
-                   + std::to_string(fieldLength));
-        for (size_t off = 0; off + static_cast<size_t>(fieldLength) <= names.size;
-             off += static_cast<size_t>(fieldLength))
-            array.fieldNames.emplace_back(names.data + off,
-                                          strnlen(names.data + off, static_cast<size_t>(fieldLength)));
-        size_t total = 0;
-        if (__builtin_mul_overflow(n, array.fieldNames.size(), &total) || total > r.bytesLeft() / kMinElementBytes)
-            r.fail("struct array of " + std::to_string(n) + " elements with " + std::to_string(array.fieldNames.size())
-                   + " fields in " + std::to_string(r.bytesLeft()) + " bytes (dimensions do not match the data)");
-        array.elements.reserve(total);
-        for (size_t i = 0; i < total; ++i)
-            array.elements.push_back(parseChild(r, what, depth));
-        break;
+/** The rest of a matrix after its header: where it is read, how deep it nests, and its element count. */
+struct MatrixBody {
+    Reader& r;
+    const std::string& what;
+    int depth;
+    size_t count;
+};
+
+/** A cell array's elements, their count checked against the bytes left first. */
+void readCellElements(const MatrixBody& body, MatArray& array)
+{
+    Reader& r = body.r;
+    const size_t n = body.count;
+    array.kind = MatArray::Kind::Cell;
+    if (n > r.bytesLeft() / kMinElementBytes)
+        r.fail("cell array of " + std::to_string(n) + " elements in " + std::to_string(r.bytesLeft())
+               + " bytes (dimensions do not match the data)");
+    array.elements.reserve(n);
+    for (size_t i = 0; i < n; ++i)
+        array.elements.push_back(parseChild(r, body.what, body.depth));
+}
+
+/** A struct's field name length and its field names, each checked. */
+void readStructFieldNames(Reader& r, MatArray& array)
+{
+    const auto lengthElement = r.next();
+    if (lengthElement.size != 4 || (lengthElement.type != miINT32 && lengthElement.type != miUINT32))
+        r.fail("struct without a field name length");
+    std::int32_t fieldLength = 0;
+    std::memcpy(&fieldLength, lengthElement.data, 4);
+    if (fieldLength <= 0 || fieldLength > kMaxFieldNameLength)
+        r.fail("struct with invalid field name length " + std::to_string(fieldLength));
+    const auto names = r.next();
+    if (names.type != miINT8 && names.type != miUINT8)
+        r.fail("struct field names of data type " + std::to_string(names.type));
+    if (names.size % static_cast<size_t>(fieldLength) != 0)
+        r.fail("struct field names of " + std::to_string(names.size) + " bytes are not a multiple of "
+               + std::to_string(fieldLength));
+    for (size_t off = 0; off + static_cast<size_t>(fieldLength) <= names.size; off += static_cast<size_t>(fieldLength))
+        array.fieldNames.emplace_back(names.data + off, strnlen(names.data + off, static_cast<size_t>(fieldLength)));
+}
+
+/** A struct array's field names and elements, their count checked against the bytes left first. */
+void readStructElements(const MatrixBody& body, MatArray& array)
+{
+    Reader& r = body.r;
+    const size_t n = body.count;
+    array.kind = MatArray::Kind::Struct;
+    readStructFieldNames(r, array);
+    size_t total = 0;
+    if (__builtin_mul_overflow(n, array.fieldNames.size(), &total) || total > r.bytesLeft() / kMinElementBytes)
+        r.fail("struct array of " + std::to_string(n) + " elements with " + std::to_string(array.fieldNames.size())
+               + " fields in " + std::to_string(r.bytesLeft()) + " bytes (dimensions do not match the data)");
+    array.elements.reserve(total);
+    for (size_t i = 0; i < total; ++i)
+        array.elements.push_back(parseChild(r, body.what, body.depth));
+}
+
+/** A numeric array's values, checked to be as many as its dimensions say. */
+void readNumericValues(const MatrixBody& body, MatArray& array)
+{
+    Reader& r = body.r;
+    if (array.matlabClass < mxDOUBLE || array.matlabClass > mxUINT64)
+        r.fail("unknown MATLAB class " + std::to_string(array.matlabClass));
+    array.kind = MatArray::Kind::Numeric;
+    if (!r.atEnd())
+        readNumbers(r.next(), array.numbers, r);
+    if (array.numbers.size() != body.count)
+        r.fail("numeric array '" + array.name + "' holds " + std::to_string(array.numbers.size())
+               + " values, its dimensions say " + std::to_string(body.count));
+}
+
+MatArray parseMatrix(const Reader::Element& element, const std::string& what, int depth)
+{
+    spendArrayBudget(what);
+    MatArray array;
+    if (element.size == 0) { // an empty cell element, e.g. a name nobody filled in
+        array.kind = MatArray::Kind::Numeric;
+        array.matlabClass = mxDOUBLE;
+        array.dims = {0, 0};
+        return array;
     }
+    Reader r(element.data, element.size, what);
+    if (depth > kMaxDepth)
+        r.fail("cells or structs nested more than " + std::to_string(kMaxDepth) + " levels deep");
+
+    const MatrixBody body{r, what, depth, readMatrixHeader(r, array)};
+    switch (array.matlabClass) {
+    case mxCELL: readCellElements(body, array); break;
+    case mxSTRUCT: readStructElements(body, array); break;
     case mxCHAR:
         array.kind = MatArray::Kind::Char;
         if (!r.atEnd())
@@ -421,16 +470,7 @@ MatArray parseMatrix(const Reader::Element& element, const std::string& what, in
         break;
     case mxOBJECT:
     case mxSPARSE: array.kind = MatArray::Kind::Other; break;
-    default:
-        if (array.matlabClass < mxDOUBLE || array.matlabClass > mxUINT64)
-            r.fail("unknown MATLAB class " + std::to_string(array.matlabClass));
-        array.kind = MatArray::Kind::Numeric;
-        if (!r.atEnd())
-            readNumbers(r.next(), array.numbers, r);
-        if (array.numbers.size() != n)
-            r.fail("numeric array '" + array.name + "' holds " + std::to_string(array.numbers.size())
-                   + " values, its dimensions say " + std::to_string(n));
-        break;
+    default: readNumericValues(body, array); break;
     }
     return array;
 }

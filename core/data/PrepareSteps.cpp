@@ -73,6 +73,146 @@ size_t takeEveryFace(std::vector<Record>& records, std::vector<ImageProbe>& prob
     return added;
 }
 
+/** What the cleaning steps run with: the framing, the steps' settings and where the face scores come from. */
+struct CleaningSetup {
+    Framing framing = Framing::Aligned;
+    CleaningOptions cleaning;
+    bool detectorScores = false; // the face-score step reads the detector's confidence (the source has no scores)
+};
+
+/** The framing and cleaning settings of `p` for `dataset`; throws Error for combinations Prepare refuses. */
+CleaningSetup setUpCleaning(const LoadedDataset& dataset, const PrepareParams& p)
+{
+    CleaningSetup setup;
+    // Aligned framing: the detector's findings are data the cleaning steps use (for sources without
+    // the capstone's face scores, "more than one face" and "face score below threshold" read them).
+    const Framing framing =
+        p.framing.value_or(sourceKindInfo(dataset.kind).alreadyFramed ? Framing::CentreCrop : Framing::Aligned);
+    setup.framing = framing;
+    // The face-score step reads the detector's confidence, on its own scale, where the source has no scores.
+    setup.cleaning = p.cleaning;
+    const bool detectorScores = framing == Framing::Aligned && dataset.kind != SourceKind::ImdbWiki;
+    setup.detectorScores = detectorScores;
+    if (detectorScores)
+        setup.cleaning.minFaceScore = setup.cleaning.minDetectorScore;
+    if (p.everyFace && framing != Framing::Aligned)
+        throw Error("every face of each picture needs the aligned framing: faces are found by detection");
+    if (framing != Framing::Aligned)
+        for (const Record& r : dataset.records)
+            if (r.faceIndex >= 0)
+                throw Error(p.source + ": " + r.path + " names face " + std::to_string(r.faceIndex + 1)
+                            + " of its photo (a face column): faces are found only with the aligned framing");
+    if (p.everyFace && !detectorScores)
+        throw Error("every face of each picture is for sources of photos; IMDB-WIKI's crops are one labelled face "
+                    "each, with its own face scores");
+    return setup;
+}
+
+/**
+ * Which pictures the detector looks at, one rule for Prepare and the step preview: every
+ * readable picture that the steps *before the first step that reads the detector* keep.
+ * Every step that reads the detector then sees the findings of all the records that reach
+ * it, so each step's count is the one a detection of every picture would give, whatever
+ * the other steps' settings, their order, or a review. For photo sources the first such
+ * step is "more than one face" (step 2): every readable picture is looked at, and no
+ * setting changes the set, so a warm cache stays warm when the settings change. For
+ * IMDB-WIKI (its own face scores) it is "face turned too far": steps 1-5 choose, and
+ * with a review the age step does not (a corrected age may bring a face into the range).
+ * (Earlier the age step chose for photos too, except with a review: the same settings
+ * then gave other counts for the face-score and age steps.)
+ */
+std::vector<char> picturesToLookAt(const std::vector<Record>& records, const std::vector<ImageProbe>& probes,
+                                   const CleaningSetup& setup, bool withReview)
+{
+    CleaningOptions trial = setup.cleaning;
+    trial.maxYaw = 0;      // "face turned too far" reads the detector's yaw
+    trial.minFaceSize = 0; // and after it, in any case
+    if (setup.detectorScores) {
+        trial.dropMultipleFaces = false;
+        trial.filterFaceScore = false;
+        trial.filterAge = false;
+        trial.minImageSize = 0;
+    }
+    trial.filterAge = trial.filterAge && !withReview;
+    std::vector<StepReport> trialSteps;
+    std::vector<SkippedFile> trialSkipped;
+    std::vector<char> wanted(records.size(), 0);
+    for (size_t i : applyFilters(records, probes, trial, trialSteps, trialSkipped))
+        wanted[i] = probes[i].ok; // only a picture whose header reads can be decoded
+    return wanted;
+}
+
+/**
+ * Gives each record the detector looked at its finding: the face its source names (a CSV's face
+ * column) or the best one, its face count and pose, and with detector scores its score and box.
+ * Returns how many records were looked at.
+ */
+size_t giveFindings(std::vector<Record>& records, DetectionPass& pass, bool detectorScores)
+{
+    size_t looked = 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+        if (!pass.looked[i])
+            continue;
+        ++looked;
+        Record& r = records[i];
+        if (r.faceIndex > 0) { // the source names one face of the photo (a CSV's face column)
+            const size_t other = static_cast<size_t>(r.faceIndex) - 1;
+            if (other < pass.others[i].size()) {
+                pass.findings[i] = pass.others[i][other];
+            } else { // not there (any more): centre-cropped, face score -inf
+                pass.findings[i] = FaceFinding();
+                pass.findings[i].landmarks.fill(FaceFinding::kNaN);
+            }
+        }
+        if (r.faceIndex >= 0)
+            pass.others[i].clear(); // one face, named: not taken again as every face
+        const FaceFinding& f = pass.findings[i];
+        r.facesFound = static_cast<std::int16_t>(std::min(f.faces, 32767));
+        r.roll = f.roll;
+        r.yaw = f.yaw;
+        if (detectorScores) {
+            r.faceScore = f.found() ? f.score : -std::numeric_limits<double>::infinity();
+            r.secondFaceScore = f.faces > 1 && r.faceIndex < 0 ? f.secondScore : Record::kNaN;
+            for (int k = 0; k < 4; ++k)
+                r.faceBox[k] = f.found() ? f.box[k] : Record::kNaN;
+        }
+    }
+    return looked;
+}
+
+/**
+ * The aligned framing's part of cleanRecords: finds the faces of the pictures the steps need,
+ * gives the records their findings and takes every face of each picture when asked. Sets
+ * out.cancelled (and returns) when the detection was cancelled.
+ */
+void findRecordFaces(LoadedDataset& dataset, std::vector<ImageProbe>& probes, const PrepareParams& p,
+                     const CleaningSetup& setup, bool withReview, FindFaces mode, const CancelToken& cancel,
+                     const std::function<void(const JobProgress&)>& onProgress, CleanedRecords& out)
+{
+    std::vector<Record>& records = dataset.records;
+    const std::vector<char> wanted = picturesToLookAt(records, probes, setup, withReview);
+    out.needDetection = static_cast<size_t>(std::count(wanted.begin(), wanted.end(), 1));
+    std::vector<std::string> paths;
+    paths.reserve(records.size());
+    for (const auto& r : records)
+        paths.push_back(r.path);
+    DetectionPass pass = mode == FindFaces::Detect ? detectFaces(paths, probes, wanted, p.threads, cancel, onProgress)
+                                                   : cachedFaces(paths, probes, wanted, cancel);
+    out.cacheWarnings = pass.warnings;
+    if (pass.cancelled) {
+        out.cancelled = true;
+        return;
+    }
+    out.notLooked = pass.notCached;
+    out.framing.detected = pass.detected;
+    out.framing.reused = pass.reused;
+    out.framing.seconds = pass.seconds;
+    out.framing.looked += giveFindings(records, pass, setup.detectorScores);
+    out.findings = std::move(pass.findings);
+    if (p.everyFace)
+        out.framing.moreFaces = takeEveryFace(records, probes, out.findings, pass.others);
+}
+
 } // namespace
 
 std::optional<ReviewFile> loadPrepareReview(const PrepareParams& p, const LoadedDataset& dataset)
@@ -123,101 +263,13 @@ CleanedRecords cleanRecords(LoadedDataset& dataset, std::vector<ImageProbe>& pro
     std::vector<Record>& records = dataset.records;
     if (probes.size() != records.size())
         throw Error("internal: one image probe per record is required");
-    // Aligned framing: the detector's findings are data the cleaning steps use (for sources without
-    // the capstone's face scores, "more than one face" and "face score below threshold" read them).
-    const Framing framing =
-        p.framing.value_or(sourceKindInfo(dataset.kind).alreadyFramed ? Framing::CentreCrop : Framing::Aligned);
-    out.framing.framing = framing;
+    const CleaningSetup setup = setUpCleaning(dataset, p);
+    out.framing.framing = setup.framing;
     out.framing.everyFace = p.everyFace;
-    // The face-score step reads the detector's confidence, on its own scale, where the source has no scores.
-    CleaningOptions cleaning = p.cleaning;
-    const bool detectorScores = framing == Framing::Aligned && dataset.kind != SourceKind::ImdbWiki;
-    if (detectorScores)
-        cleaning.minFaceScore = cleaning.minDetectorScore;
-    if (p.everyFace && framing != Framing::Aligned)
-        throw Error("every face of each picture needs the aligned framing: faces are found by detection");
-    if (framing != Framing::Aligned)
-        for (const Record& r : records)
-            if (r.faceIndex >= 0)
-                throw Error(p.source + ": " + r.path + " names face " + std::to_string(r.faceIndex + 1)
-                            + " of its photo (a face column): faces are found only with the aligned framing");
-    if (p.everyFace && !detectorScores)
-        throw Error("every face of each picture is for sources of photos; IMDB-WIKI's crops are one labelled face "
-                    "each, with its own face scores");
-    if (framing == Framing::Aligned) {
-        // Which pictures the detector looks at, one rule for Prepare and the step preview: every
-        // readable picture that the steps *before the first step that reads the detector* keep.
-        // Every step that reads the detector then sees the findings of all the records that reach
-        // it, so each step's count is the one a detection of every picture would give, whatever
-        // the other steps' settings, their order, or a review. For photo sources the first such
-        // step is "more than one face" (step 2): every readable picture is looked at, and no
-        // setting changes the set, so a warm cache stays warm when the settings change. For
-        // IMDB-WIKI (its own face scores) it is "face turned too far": steps 1-5 choose, and
-        // with a review the age step does not (a corrected age may bring a face into the range).
-        // (Earlier the age step chose for photos too, except with a review: the same settings
-        // then gave other counts for the face-score and age steps.)
-        CleaningOptions trial = cleaning;
-        trial.maxYaw = 0;      // "face turned too far" reads the detector's yaw
-        trial.minFaceSize = 0; // and after it, in any case
-        if (detectorScores) {
-            trial.dropMultipleFaces = false;
-            trial.filterFaceScore = false;
-            trial.filterAge = false;
-            trial.minImageSize = 0;
-        }
-        trial.filterAge = trial.filterAge && !review;
-        std::vector<StepReport> trialSteps;
-        std::vector<SkippedFile> trialSkipped;
-        std::vector<char> wanted(records.size(), 0);
-        for (size_t i : applyFilters(records, probes, trial, trialSteps, trialSkipped))
-            wanted[i] = probes[i].ok; // only a picture whose header reads can be decoded
-        out.needDetection = static_cast<size_t>(std::count(wanted.begin(), wanted.end(), 1));
-        std::vector<std::string> paths;
-        paths.reserve(records.size());
-        for (const auto& r : records)
-            paths.push_back(r.path);
-        DetectionPass pass = mode == FindFaces::Detect
-                                 ? detectFaces(paths, probes, wanted, p.threads, cancel, onProgress)
-                                 : cachedFaces(paths, probes, wanted, cancel);
-        out.cacheWarnings = pass.warnings;
-        if (pass.cancelled) {
-            out.cancelled = true;
+    if (setup.framing == Framing::Aligned) {
+        findRecordFaces(dataset, probes, p, setup, review.has_value(), mode, cancel, onProgress, out);
+        if (out.cancelled)
             return out;
-        }
-        out.notLooked = pass.notCached;
-        out.framing.detected = pass.detected;
-        out.framing.reused = pass.reused;
-        out.framing.seconds = pass.seconds;
-        for (size_t i = 0; i < records.size(); ++i) {
-            if (!pass.looked[i])
-                continue;
-            ++out.framing.looked;
-            Record& r = records[i];
-            if (r.faceIndex > 0) { // the source names one face of the photo (a CSV's face column)
-                const size_t other = static_cast<size_t>(r.faceIndex) - 1;
-                if (other < pass.others[i].size()) {
-                    pass.findings[i] = pass.others[i][other];
-                } else { // not there (any more): centre-cropped, face score -inf
-                    pass.findings[i] = FaceFinding();
-                    pass.findings[i].landmarks.fill(FaceFinding::kNaN);
-                }
-            }
-            if (r.faceIndex >= 0)
-                pass.others[i].clear(); // one face, named: not taken again as every face
-            const FaceFinding& f = pass.findings[i];
-            r.facesFound = static_cast<std::int16_t>(std::min(f.faces, 32767));
-            r.roll = f.roll;
-            r.yaw = f.yaw;
-            if (detectorScores) {
-                r.faceScore = f.found() ? f.score : -std::numeric_limits<double>::infinity();
-                r.secondFaceScore = f.faces > 1 && r.faceIndex < 0 ? f.secondScore : Record::kNaN;
-                for (int k = 0; k < 4; ++k)
-                    r.faceBox[k] = f.found() ? f.box[k] : Record::kNaN;
-            }
-        }
-        out.findings = std::move(pass.findings);
-        if (p.everyFace)
-            out.framing.moreFaces = takeEveryFace(records, probes, out.findings, pass.others);
     }
     // The review is applied once the records are final (after every face of each picture was
     // taken): its decisions may name one face of a group photo.
@@ -228,7 +280,7 @@ CleanedRecords cleanRecords(LoadedDataset& dataset, std::vector<ImageProbe>& pro
     std::vector<size_t> excluded;
     if (review)
         excluded = applyReview(*review, records, out.review);
-    out.kept = applyFilters(records, probes, cleaning, out.steps, out.skipped);
+    out.kept = applyFilters(records, probes, setup.cleaning, out.steps, out.skipped);
     if (review)
         excludeReviewed(excluded, out.kept, out.steps);
     return out;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
+#include <string_view>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -132,99 +133,151 @@ void ReviewFile::add(ReviewDecision decision)
         m_latest[it->second] = {std::move(decision), row};
 }
 
+/**
+ * Splits the bytes of a review file into lines, never holding more than kMaxLine (+ a byte order
+ * mark and a CR) of one, a longer one only skipped, and makes each line a decision of the review
+ * or one of its problems.
+ */
+class ReviewFile::LineReader {
+public:
+    LineReader(ReviewFile& review, const std::string& what, const Wanted& wanted)
+        : m_review(review)
+        , m_what(what)
+        , m_wanted(wanted)
+    {
+    }
+    // Takes the bytes [p, end): each line they complete, and the start of the next.
+    void feed(const char* p, const char* end);
+    // At the end of the file: checks the last line, which has no line break (a write cut short).
+    void finish();
+
+private:
+    // One complete line, without its line break: the header check, or a decision row.
+    void take();
+    // One decision row that fits: its fields, action and check, then kept or only counted.
+    void takeRow();
+    // Lists a skipped row's problem, at most 1000 of them.
+    void problem(const std::string& p);
+    Error notReviewFile() const;
+
+    static constexpr std::string_view kBom{"\xEF\xBB\xBF", 3};
+
+    ReviewFile& m_review;
+    const std::string& m_what;
+    const Wanted& m_wanted;
+    std::size_t m_lineNumber = 0;
+    std::vector<std::string> m_fields;
+    std::string m_line;
+    bool m_overlong = false;
+};
+
+void ReviewFile::LineReader::problem(const std::string& p)
+{
+    if (m_review.m_problems.size() < 1000)
+        m_review.m_problems.push_back(m_what + ":" + std::to_string(m_lineNumber) + ": " + p);
+}
+
+Error ReviewFile::LineReader::notReviewFile() const
+{
+    return Error(m_what + ": not a FaceAtlas review file (the first line is not '" + kHeader + "')");
+}
+
+void ReviewFile::LineReader::feed(const char* p, const char* const end)
+{
+    while (p < end) {
+        const auto* newline = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+        const char* const stop = newline ? newline : end;
+        const std::size_t piece = static_cast<std::size_t>(stop - p);
+        if (!m_overlong && m_line.size() + piece > kMaxLine + kBom.size() + 1) {
+            m_overlong = true;
+            std::string().swap(m_line);
+        } else if (!m_overlong) {
+            m_line.append(p, piece);
+        }
+        if (!newline)
+            break;
+        take();
+        m_line.clear();
+        m_overlong = false;
+        p = newline + 1;
+    }
+}
+
+void ReviewFile::LineReader::take()
+{
+    ++m_lineNumber;
+    if (m_lineNumber == 1 && m_line.compare(0, kBom.size(), kBom) == 0)
+        m_line.erase(0, kBom.size());
+    if (!m_overlong && !m_line.empty() && m_line.back() == '\r')
+        m_line.pop_back();
+    if (m_lineNumber == 1) {
+        if (m_overlong || m_line != kHeader)
+            throw notReviewFile();
+        return;
+    }
+    if (m_line.empty() && !m_overlong)
+        return;
+    if (m_overlong || m_line.size() > kMaxLine) {
+        problem("longer than " + std::to_string(kMaxLine) + " bytes");
+        return;
+    }
+    takeRow();
+}
+
+void ReviewFile::LineReader::takeRow()
+{
+    if (!splitCsvLine(m_line, m_fields) || m_fields.size() != 6) {
+        problem("expected 6 fields (" + std::string(kHeader) + ")");
+        return;
+    }
+    const auto action = parseReviewAction(m_fields[1]);
+    if (!action) {
+        problem("unknown action '" + m_fields[1].substr(0, 16) + "' (keep, age, gender, exclude or undo)");
+        return;
+    }
+    ReviewDecision d{std::move(m_fields[0]), *action,
+                     std::move(m_fields[2]), std::move(m_fields[3]),
+                     std::move(m_fields[4]), std::move(m_fields[5])};
+    if (const std::string p = ReviewFile::check(d); !p.empty()) {
+        problem(p);
+        return;
+    }
+    if (m_wanted && !m_wanted(d.path)) {
+        ++m_review.m_rows;
+        ++m_review.m_otherRows;
+        return;
+    }
+    m_review.add(std::move(d));
+}
+
+void ReviewFile::LineReader::finish()
+{
+    if (!m_line.empty() || m_overlong) { // a write cut short: never trust a prefix ("3" of "35")
+        ++m_lineNumber;
+        if (m_lineNumber == 1) {
+            // Only the header itself can have been cut short while the file was being made.
+            if (m_line.compare(0, kBom.size(), kBom) == 0)
+                m_line.erase(0, kBom.size());
+            if (m_overlong || std::string(kHeader).compare(0, m_line.size(), m_line) != 0)
+                throw notReviewFile();
+        }
+        m_review.m_truncatedTail = true;
+        problem("no line break at the end (a write cut short); ignored");
+    }
+}
+
 ReviewFile ReviewFile::read(const ReadFn& readMore, const std::string& what, const Wanted& wanted)
 {
     ReviewFile review;
-    std::size_t lineNumber = 0;
-    std::vector<std::string> fields;
-    const auto problem = [&](const std::string& p) {
-        if (review.m_problems.size() < 1000)
-            review.m_problems.push_back(what + ":" + std::to_string(lineNumber) + ": " + p);
-    };
-    const std::string bom = "\xEF\xBB\xBF";
-    const auto notReviewFile = [&] {
-        return Error(what + ": not a FaceAtlas review file (the first line is not '" + kHeader + "')");
-    };
-    // One line at a time, never more than kMaxLine (+ a CR) of it held: a longer one is only skipped.
-    std::string line;
-    bool overlong = false;
-    const auto take = [&] {
-        ++lineNumber;
-        if (lineNumber == 1 && line.compare(0, bom.size(), bom) == 0)
-            line.erase(0, bom.size());
-        if (!overlong && !line.empty() && line.back() == '\r')
-            line.pop_back();
-        if (lineNumber == 1) {
-            if (overlong || line != kHeader)
-                throw notReviewFile();
-            return;
-        }
-        if (line.empty() && !overlong)
-            return;
-        if (overlong || line.size() > kMaxLine) {
-            problem("longer than " + std::to_string(kMaxLine) + " bytes");
-            return;
-        }
-        if (!splitCsvLine(line, fields) || fields.size() != 6) {
-            problem("expected 6 fields (" + std::string(kHeader) + ")");
-            return;
-        }
-        const auto action = parseReviewAction(fields[1]);
-        if (!action) {
-            problem("unknown action '" + fields[1].substr(0, 16) + "' (keep, age, gender, exclude or undo)");
-            return;
-        }
-        ReviewDecision d{std::move(fields[0]), *action,
-                         std::move(fields[2]), std::move(fields[3]),
-                         std::move(fields[4]), std::move(fields[5])};
-        if (const std::string p = check(d); !p.empty()) {
-            problem(p);
-            return;
-        }
-        if (wanted && !wanted(d.path)) {
-            ++review.m_rows;
-            ++review.m_otherRows;
-            return;
-        }
-        review.add(std::move(d));
-    };
+    LineReader lines(review, what, wanted);
     std::vector<char> buffer(64 * 1024);
     for (;;) {
         const std::size_t n = readMore(buffer.data(), buffer.size());
         if (n == 0)
             break;
-        const char* p = buffer.data();
-        const char* const end = p + std::min(n, buffer.size());
-        while (p < end) {
-            const auto* newline = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-            const char* const stop = newline ? newline : end;
-            const std::size_t piece = static_cast<std::size_t>(stop - p);
-            if (!overlong && line.size() + piece > kMaxLine + bom.size() + 1) {
-                overlong = true;
-                std::string().swap(line);
-            } else if (!overlong) {
-                line.append(p, piece);
-            }
-            if (!newline)
-                break;
-            take();
-            line.clear();
-            overlong = false;
-            p = newline + 1;
-        }
+        lines.feed(buffer.data(), buffer.data() + std::min(n, buffer.size()));
     }
-    if (!line.empty() || overlong) { // a write cut short: never trust a prefix ("3" of "35")
-        ++lineNumber;
-        if (lineNumber == 1) {
-            // Only the header itself can have been cut short while the file was being made.
-            if (line.compare(0, bom.size(), bom) == 0)
-                line.erase(0, bom.size());
-            if (overlong || std::string(kHeader).compare(0, line.size(), line) != 0)
-                throw notReviewFile();
-        }
-        review.m_truncatedTail = true;
-        problem("no line break at the end (a write cut short); ignored");
-    }
+    lines.finish();
     return review;
 }
 

@@ -101,6 +101,7 @@ private:
         ReviewDecision decision;
         std::size_t row = 0; // its place among rows(), for latest()'s order
     };
+    class LineReader; // turns the bytes read() is given into lines, decisions and problems (ReviewFile.cpp)
     void add(ReviewDecision decision);
     std::filesystem::path m_file;
     std::vector<Latest> m_latest;                          // one per path

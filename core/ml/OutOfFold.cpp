@@ -63,6 +63,88 @@ bool readFold(const fs::path& file, const std::vector<std::uint32_t>& indices, A
     return true;
 }
 
+/** One fold's records: those it holds out (and of them, those with an age) and those trained on. */
+struct FoldSplit {
+    std::vector<std::uint32_t> heldOut, train, heldOutAged;
+};
+
+/** The records of fold `fold` held out, and those of the other folds that have an age to train on. */
+FoldSplit splitFold(const PreparedDataset& data, const std::vector<int>& foldOf, int fold)
+{
+    FoldSplit s;
+    for (size_t i = 0; i < data.count(); ++i) {
+        const auto index = static_cast<std::uint32_t>(i);
+        if (foldOf[i] == fold) {
+            s.heldOut.push_back(index);
+            if (data.records()[i].age)
+                s.heldOutAged.push_back(index);
+        } else if (data.records()[i].age) {
+            s.train.push_back(index);
+        }
+    }
+    return s;
+}
+
+/** The training run of fold `fold` (0-based) in `runDir`: resumed when a checkpoint is there. */
+TrainParams foldTrainParams(const OutOfFoldParams& p, int fold, const fs::path& runDir, const FoldSplit& split)
+{
+    TrainParams t;
+    t.model = p.model;
+    t.data = p.data;
+    t.runDir = runDir;
+    t.epochs = p.epochs;
+    t.seed = p.seed * 7919ULL + static_cast<std::uint64_t>(fold);
+    t.device = p.device;
+    t.threads = p.threads;
+    t.resume = fs::is_regular_file(runDir / "last.pt");
+    t.previewCount = 0;
+    t.trainIndices = split.train;
+    t.valIndices = split.heldOutAged;
+    t.listInWorkspace = false;
+    return t;
+}
+
+/**
+ * Trains fold `fold`'s model in `runDir` and predicts its held-out records into `d`, reporting
+ * progress as `progress`. False when cancelled (or the prediction came back incomplete).
+ */
+bool trainAndPredict(const OutOfFoldParams& p, const PreparedDataset& data, int fold, const fs::path& runDir,
+                     const FoldSplit& split, OutOfFoldProgress& progress, const CancelToken& cancel,
+                     const std::function<void(const OutOfFoldProgress&)>& onProgress, AgeDistributions& d)
+{
+    TrainJob job(foldTrainParams(p, fold, runDir, split));
+    const TrainResult trained = job.run(cancel, [&](const TrainProgress& tp) {
+        progress.train = tp;
+        if (onProgress)
+            onProgress(progress);
+    });
+    if (trained.cancelled)
+        return false;
+    progress.predicting = true;
+    if (onProgress)
+        onProgress(progress);
+    const LoadedModel loaded = loadCheckpoint(runDir / "last.pt");
+    d = predictAgeDistributions(*loaded.model, data, split.heldOut, resolveDevice(p.device), cancel);
+    return !(cancel.isCancelled() || d.mean.size() != split.heldOut.size());
+}
+
+/** Stores a fold's predictions of its held-out records in `result`; returns their MAE (NaN with no ages). */
+double storeFold(const PreparedDataset& data, const std::vector<std::uint32_t>& heldOut, const AgeDistributions& d,
+                 OutOfFoldResult& result)
+{
+    double absSum = 0;
+    size_t aged = 0;
+    for (size_t k = 0; k < heldOut.size(); ++k) {
+        result.predictions.mean[heldOut[k]] = d.mean[k];
+        result.predictions.sd[heldOut[k]] = d.sd[k];
+        if (const auto& age = data.records()[heldOut[k]].age) {
+            absSum += std::fabs(d.mean[k] - static_cast<float>(*age));
+            ++aged;
+        }
+    }
+    return aged ? absSum / static_cast<double>(aged) : std::nan("");
+}
+
 } // namespace
 
 std::vector<int> assignFolds(const std::vector<std::uint32_t>& groupOf, int folds, std::uint64_t seed)
@@ -102,71 +184,23 @@ OutOfFoldResult runOutOfFold(const OutOfFoldParams& p, const CancelToken& cancel
     result.predictions.mean.assign(data.count(), std::nanf(""));
     result.predictions.sd.assign(data.count(), std::nanf(""));
     for (int fold = 0; fold < p.folds && !cancel.isCancelled(); ++fold) {
-        std::vector<std::uint32_t> heldOut, train, heldOutAged;
-        for (size_t i = 0; i < data.count(); ++i) {
-            const auto index = static_cast<std::uint32_t>(i);
-            if (p.foldOf[i] == fold) {
-                heldOut.push_back(index);
-                if (data.records()[i].age)
-                    heldOutAged.push_back(index);
-            } else if (data.records()[i].age) {
-                train.push_back(index);
-            }
-        }
-        if (heldOut.empty())
+        const FoldSplit split = splitFold(data, p.foldOf, fold);
+        if (split.heldOut.empty())
             continue;
         const fs::path runDir = p.dir / ("fold-" + std::to_string(fold + 1));
         const fs::path oofPath = runDir / "oof.bin";
         AgeDistributions d;
         OutOfFoldProgress progress{fold + 1, p.folds, {}, false};
-        if (readFold(oofPath, heldOut, d)) {
+        if (readFold(oofPath, split.heldOut, d)) {
             ++result.foldsReused;
         } else {
-            TrainParams t;
-            t.model = p.model;
-            t.data = p.data;
-            t.runDir = runDir;
-            t.epochs = p.epochs;
-            t.seed = p.seed * 7919ULL + static_cast<std::uint64_t>(fold);
-            t.device = p.device;
-            t.threads = p.threads;
-            t.resume = fs::is_regular_file(runDir / "last.pt");
-            t.previewCount = 0;
-            t.trainIndices = train;
-            t.valIndices = heldOutAged;
-            t.listInWorkspace = false;
-            TrainJob job(t);
-            const TrainResult trained = job.run(cancel, [&](const TrainProgress& tp) {
-                progress.train = tp;
-                if (onProgress)
-                    onProgress(progress);
-            });
-            if (trained.cancelled) {
+            if (!trainAndPredict(p, data, fold, runDir, split, progress, cancel, onProgress, d)) {
                 result.cancelled = true;
                 break;
             }
-            progress.predicting = true;
-            if (onProgress)
-                onProgress(progress);
-            const LoadedModel loaded = loadCheckpoint(runDir / "last.pt");
-            d = predictAgeDistributions(*loaded.model, data, heldOut, resolveDevice(p.device), cancel);
-            if (cancel.isCancelled() || d.mean.size() != heldOut.size()) {
-                result.cancelled = true;
-                break;
-            }
-            writeFileAtomic(oofPath, serializeFold(heldOut, d));
+            writeFileAtomic(oofPath, serializeFold(split.heldOut, d));
         }
-        double absSum = 0;
-        size_t aged = 0;
-        for (size_t k = 0; k < heldOut.size(); ++k) {
-            result.predictions.mean[heldOut[k]] = d.mean[k];
-            result.predictions.sd[heldOut[k]] = d.sd[k];
-            if (const auto& age = data.records()[heldOut[k]].age) {
-                absSum += std::fabs(d.mean[k] - static_cast<float>(*age));
-                ++aged;
-            }
-        }
-        result.foldMae.push_back(aged ? absSum / static_cast<double>(aged) : std::nan(""));
+        result.foldMae.push_back(storeFold(data, split.heldOut, d, result));
     }
     result.cancelled = result.cancelled || cancel.isCancelled();
     return result;
