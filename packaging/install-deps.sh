@@ -33,8 +33,9 @@ packages=(
     # Face detection and landmarks (the aligned framing): dlib and its 68-point landmark model.
     libdlib-dev libdlib-data
     # Tests: matio writes MAT-files independently of the app's own reader; clang with its runtimes
-    # (libFuzzer, ASan, UBSan) builds the fuzzing and sanitizer legs (tests/fuzz, tests/sanitize.sh).
-    libmatio-dev libgtest-dev libgmock-dev clang libclang-rt-14-dev
+    # (libFuzzer, ASan, UBSan) builds the fuzzing and sanitizer legs (tests/fuzz, tests/sanitize.sh);
+    # clang-tidy checks the changed sources (tests/tidy.sh).
+    libmatio-dev libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-tidy
     # The Debian package (CPack runs dpkg-shlibdeps and file) and the man page check.
     dpkg-dev file fakeroot groff-base
 )

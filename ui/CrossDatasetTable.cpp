@@ -144,7 +144,7 @@ AgeMatrixCell unmeasuredCell(const RunInput& run, const PreparedDataset& data, c
 bool measureRun(size_t r, const std::vector<RunInput>& runs, const std::vector<const PreparedDataset*>& columns,
                 Split split, const CancelToken& cancel, const JobRunner::Report& report, MatrixOutput& out)
 {
-    const qint64 total = static_cast<qint64>(runs.size() * columns.size());
+    const qint64 total = static_cast<qint64>(runs.size()) * static_cast<qint64>(columns.size());
     std::vector<const PreparedDataset*> measurable;
     for (const PreparedDataset* data : columns)
         if (runs[r].imageSize == 0 || runs[r].imageSize == data->imageSize())
@@ -153,7 +153,7 @@ bool measureRun(size_t r, const std::vector<RunInput>& runs, const std::vector<c
     std::string runError;
     bool stopped = false;
     try {
-        const qint64 before = static_cast<qint64>(r * columns.size());
+        const qint64 before = static_cast<qint64>(r) * static_cast<qint64>(columns.size());
         measured = evaluateAgeMatrix(
             {runs[r].dir}, measurable, split, "auto", cancel,
             [&](const JobProgress& p) {

@@ -23,6 +23,7 @@
 #include <QLocale>
 #include <QPushButton>
 #include <QShortcut>
+#include <QStackedWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 #include <unordered_map>

@@ -260,7 +260,7 @@ std::uint64_t perceptualHash(const std::uint8_t* rgb, int size, double zoom, boo
     std::array<float, 64> low{};
     for (int y = 0; y < 8; ++y)
         for (int x = 0; x < 8; ++x)
-            low[static_cast<size_t>(y * 8 + x)] = dct.at<float>(y, x);
+            low[static_cast<size_t>(y) * 8 + static_cast<size_t>(x)] = dct.at<float>(y, x);
     low[0] = 0; // the DC term is the brightness: left out, so a brighter copy keeps its hash
     std::array<float, 64> sorted = low;
     std::nth_element(sorted.begin() + 1, sorted.begin() + 32, sorted.end());

@@ -1,5 +1,6 @@
 #include "data/ImageIO.h"
 
+#include "util/Error.h"
 #include "util/FileUtil.h"
 
 #include <algorithm>
@@ -301,7 +302,7 @@ ImageProbe probeImage(const std::string& path)
     // stat() first: opening a FIFO could block, reading /dev/zero would never end.
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-        probe.problem = errno == ENOENT ? "missing" : std::string("cannot stat: ") + std::strerror(errno);
+        probe.problem = errno == ENOENT ? "missing" : std::string("cannot stat: ") + errnoText(errno);
         return probe;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -310,7 +311,7 @@ ImageProbe probeImage(const std::string& path)
     }
     Fd fd(path);
     if (fd.get() < 0) {
-        probe.problem = errno == ENOENT ? "missing" : std::string("cannot open: ") + std::strerror(errno);
+        probe.problem = errno == ENOENT ? "missing" : std::string("cannot open: ") + errnoText(errno);
         return probe;
     }
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) { // replaced since the stat() above

@@ -78,14 +78,14 @@ void keepImageRows(const fs::path& file, size_t imageBytes, const std::vector<si
         const MappedFile images = MappedFile::openReadOnly(file);
         std::FILE* out = std::fopen(tmp.c_str(), "wb");
         if (!out)
-            throw Error(displayPath(tmp) + ": cannot write (" + std::strerror(errno) + ")");
+            throw Error(displayPath(tmp) + ": cannot write (" + errnoText(errno) + ")");
         bool ok = true;
         for (const size_t row : keep)
             ok = ok && std::fwrite(images.data() + row * imageBytes, 1, imageBytes, out) == imageBytes;
         ok = std::fflush(out) == 0 && ok;
         ok = std::fclose(out) == 0 && ok;
         if (!ok)
-            throw Error(displayPath(tmp) + ": cannot write (" + std::strerror(errno) + ")");
+            throw Error(displayPath(tmp) + ": cannot write (" + errnoText(errno) + ")");
     }
     fs::rename(tmp, file);
 }

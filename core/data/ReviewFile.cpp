@@ -51,7 +51,7 @@ void writeAll(int fd, const std::string& bytes, const std::string& what)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            throw Error(what + ": cannot append the decision: " + std::strerror(errno));
+            throw Error(what + ": cannot append the decision: " + errnoText(errno));
         done += static_cast<std::size_t>(n);
     }
 }
@@ -287,7 +287,7 @@ ReviewFile ReviewFile::parse(const std::string& text, const std::string& what, c
     return read(
         [&](char* buffer, std::size_t size) {
             const std::size_t n = std::min(size, text.size() - at);
-            std::memcpy(buffer, text.data() + at, n);
+            text.copy(buffer, n, at);
             at += n;
             return n;
         },
@@ -301,7 +301,7 @@ ReviewFile ReviewFile::load(const fs::path& file, const Wanted& wanted)
     struct stat st {};
     if (::stat(file.c_str(), &st) != 0) {
         if (errno != ENOENT && errno != ENOTDIR)
-            throw Error(what + ": cannot read the review file: " + std::strerror(errno));
+            throw Error(what + ": cannot read the review file: " + errnoText(errno));
         review.m_file = file;
         return review;
     }
@@ -321,7 +321,7 @@ ReviewFile ReviewFile::load(const fs::path& file, const Wanted& wanted)
                 if (n < 0 && errno == EINTR)
                     continue;
                 if (n < 0)
-                    throw Error(what + ": read failed: " + std::strerror(errno));
+                    throw Error(what + ": read failed: " + errnoText(errno));
                 total += static_cast<std::size_t>(n);
                 if (total > kMaxBytes)
                     throw Error(what + ": grew beyond " + std::to_string(kMaxBytes) + " bytes while being read");
@@ -370,10 +370,10 @@ void ReviewFile::append(ReviewDecision d)
     // O_NOFOLLOW: a link planted at the review file's name is never followed into another file.
     Fd fd{::open(m_file.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)};
     if (fd.fd < 0)
-        throw Error(what + ": cannot open for appending: " + std::strerror(errno));
+        throw Error(what + ": cannot open for appending: " + errnoText(errno));
     // Two writers (the desktop application and a script) never interleave their lines.
     if (::flock(fd.fd, LOCK_EX) != 0)
-        throw Error(what + ": cannot lock: " + std::strerror(errno));
+        throw Error(what + ": cannot lock: " + errnoText(errno));
     struct stat st {};
     if (::fstat(fd.fd, &st) != 0 || !S_ISREG(st.st_mode))
         throw Error(what + ": not a regular file");
@@ -383,7 +383,7 @@ void ReviewFile::append(ReviewDecision d)
     } else {
         char last = '\n';
         if (::pread(fd.fd, &last, 1, st.st_size - 1) != 1)
-            throw Error(what + ": cannot read its end: " + std::strerror(errno));
+            throw Error(what + ": cannot read its end: " + errnoText(errno));
         if (last != '\n')
             bytes = "\n"; // a line cut short by a crash stays a line of its own (and is skipped when read)
     }
@@ -391,7 +391,7 @@ void ReviewFile::append(ReviewDecision d)
              + csvField(d.newLabel) + "," + csvField(d.reason) + "," + csvField(d.time) + "\n";
     writeAll(fd.fd, bytes, what);
     if (::fsync(fd.fd) != 0)
-        throw Error(what + ": cannot sync to disk: " + std::strerror(errno));
+        throw Error(what + ": cannot sync to disk: " + errnoText(errno));
     if (st.st_size == 0)
         syncDirectory(m_file.has_parent_path() ? m_file.parent_path() : fs::path("."));
     add(std::move(d));

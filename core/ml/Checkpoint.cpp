@@ -97,7 +97,7 @@ public:
         // O_NONBLOCK: a FIFO put in the checkpoint's place must not block the open.
         m_fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (m_fd < 0)
-            fail(std::string("cannot open: ") + std::strerror(errno));
+            fail(std::string("cannot open: ") + errnoText(errno));
         struct stat st {};
         if (::fstat(m_fd, &st) != 0 || !S_ISREG(st.st_mode))
             fail("not a regular file");
@@ -121,8 +121,7 @@ public:
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
-                fail(n == 0 ? "the file ended early (truncated?)"
-                            : std::string("read failed: ") + std::strerror(errno));
+                fail(n == 0 ? "the file ended early (truncated?)" : std::string("read failed: ") + errnoText(errno));
             p += n;
             offset += static_cast<std::uint64_t>(n);
             size -= static_cast<size_t>(n);

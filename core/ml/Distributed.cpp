@@ -192,7 +192,7 @@ std::string listeningAddress(const DistConfig& c)
     const auto local = localAddressFor(found->ai_addr, found->ai_addrlen);
     if (!local)
         throw Error(c.who() + ": no route from this machine to the master address " + c.masterAddr + ": "
-                    + std::strerror(errno));
+                    + errnoText(errno));
     const bool loopbackOnPurpose = c.masterAddr == "localhost" || isLoopback(c.masterAddr);
     if (!isLoopback(*local) || loopbackOnPurpose)
         return *local;

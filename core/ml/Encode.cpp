@@ -119,7 +119,7 @@ public:
     {
         if (m_fd < 0)
             throw Error(displayPath(file) + ": cannot open rank 0's codes to write this rank's rows: "
-                        + std::strerror(errno) + " (every process must see the output folder at the same path)");
+                        + errnoText(errno) + " (every process must see the output folder at the same path)");
     }
     ~RowWriter() { ::close(m_fd); }
     RowWriter(const RowWriter&) = delete;
@@ -136,7 +136,7 @@ public:
                 continue;
             if (n <= 0)
                 throw Error(displayPath(m_file) + ": cannot write codes: "
-                            + (n < 0 ? std::string(std::strerror(errno)) : "nothing written (disk full?)"));
+                            + (n < 0 ? std::string(errnoText(errno)) : "nothing written (disk full?)"));
             data += n;
             left -= static_cast<size_t>(n);
             at += n;
@@ -145,7 +145,7 @@ public:
     void sync()
     {
         if (::fsync(m_fd) != 0)
-            throw Error(displayPath(m_file) + ": cannot sync the codes: " + std::strerror(errno));
+            throw Error(displayPath(m_file) + ": cannot sync the codes: " + errnoText(errno));
     }
 
 private:

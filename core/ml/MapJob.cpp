@@ -56,7 +56,7 @@ public:
         struct stat st {};
         if (::fstat(m_fd, &st) != 0) {
             ::close(m_fd);
-            throw Error(displayPath(file) + ": cannot stat: " + std::strerror(errno));
+            throw Error(displayPath(file) + ": cannot stat: " + errnoText(errno));
         }
         m_size = static_cast<std::uint64_t>(st.st_size);
     }
@@ -98,7 +98,7 @@ private:
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0)
-                throw Error(displayPath(m_file) + ": read failed: " + std::strerror(errno));
+                throw Error(displayPath(m_file) + ": read failed: " + errnoText(errno));
             m_at = 0;
             m_end = static_cast<size_t>(n);
             return n > 0;

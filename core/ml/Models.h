@@ -9,7 +9,11 @@
 
 namespace faceatlas {
 
-enum class ModelKind { AgeCapstone, Age, AgeMeanVariance, AgeOrdinal, AgeGaussian, Autoencoder };
+/**
+ * A model kind is its row's place in ml/ModelKinds.cpp's table. The names here are the rows the code
+ * asks for by name, in the table's order (ModelsTest checks it); a kind added later needs no name.
+ */
+enum class ModelKind { Age, AgeMeanVariance, AgeOrdinal, AgeGaussian, AgeCapstone, Autoencoder };
 
 /** The kind's name in ml/ModelKinds.cpp's table: "age", "age-capstone", "autoencoder", ... */
 const char* modelKindName(ModelKind kind);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -10,5 +11,16 @@ class Error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+/**
+ * The system's text for an errno value ("No such file or directory"), safe to call from any thread
+ * (std::strerror may share one buffer between threads).
+ */
+inline std::string errnoText(int error)
+{
+    char buffer[256];
+    // GNU strerror_r: returns the text, in `buffer` or in a constant string of its own.
+    return ::strerror_r(error, buffer, sizeof buffer);
+}
 
 } // namespace faceatlas

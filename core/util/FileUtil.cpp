@@ -40,7 +40,7 @@ int checkRegular(int fd, const fs::path& path)
     if (::fstat(fd, &st) != 0) {
         const int err = errno;
         ::close(fd);
-        throw Error(displayPath(path) + ": cannot stat: " + std::strerror(err));
+        throw Error(displayPath(path) + ": cannot stat: " + errnoText(err));
     }
     if (!S_ISREG(st.st_mode)) {
         ::close(fd);
@@ -59,7 +59,7 @@ int openRegularFile(const fs::path& path)
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        throw Error(displayPath(path) + ": cannot open: " + std::strerror(errno));
+        throw Error(displayPath(path) + ": cannot open: " + errnoText(errno));
     return checkRegular(fd, path);
 }
 
@@ -83,7 +83,7 @@ std::string readDescriptor(int fd, const fs::path& what, std::uint64_t maxBytes)
                 continue;
             const int err = errno;
             ::close(fd);
-            throw Error(displayPath(what) + ": read failed: " + std::strerror(err));
+            throw Error(displayPath(what) + ": read failed: " + errnoText(err));
         }
         if (n == 0)
             break;
@@ -108,7 +108,7 @@ OpenFolder::OpenFolder(const fs::path& dir)
 {
     m_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (m_fd < 0)
-        throw Error(displayPath(dir) + ": cannot open the folder: " + std::strerror(errno));
+        throw Error(displayPath(dir) + ": cannot open the folder: " + errnoText(errno));
     struct stat st {};
     if (::fstat(m_fd, &st) == 0) {
         m_device = st.st_dev;
@@ -129,7 +129,7 @@ int OpenFolder::openFile(const std::string& name) const
     if (fd < 0) {
         const int err = errno;
         throw Error(displayPath(m_path / name) + ": cannot open: "
-                    + (err == ELOOP ? std::string("it is a symbolic link") : std::string(std::strerror(err))));
+                    + (err == ELOOP ? std::string("it is a symbolic link") : std::string(errnoText(err))));
     }
     return checkRegular(fd, m_path / name);
 }
@@ -187,7 +187,7 @@ AtomicFile::AtomicFile(const fs::path& path)
             break;
         const int err = errno;
         if (err != EEXIST || attempt >= 1000)
-            throw Error(writtenPath(path) + ": cannot write: " + std::strerror(err));
+            throw Error(writtenPath(path) + ": cannot write: " + errnoText(err));
     }
     // The target itself must be a file (or nothing): a link or a device in its place is never replaced.
     struct stat st {};
@@ -214,7 +214,7 @@ void AtomicFile::fail(const char* what)
     ::close(m_fd);
     m_fd = -1;
     ::unlink(m_tmp.c_str());
-    throw Error(writtenPath(m_path) + ": " + what + ": " + std::strerror(err));
+    throw Error(writtenPath(m_path) + ": " + what + ": " + errnoText(err));
 }
 
 void AtomicFile::write(const void* data, size_t size)
@@ -251,12 +251,12 @@ void AtomicFile::commit(bool durable)
     if (::close(fd) != 0) {
         const int err = errno;
         ::unlink(m_tmp.c_str());
-        throw Error(writtenPath(m_path) + ": write failed: " + std::strerror(err));
+        throw Error(writtenPath(m_path) + ": write failed: " + errnoText(err));
     }
     if (::rename(m_tmp.c_str(), m_path.c_str()) != 0) {
         const int err = errno;
         ::unlink(m_tmp.c_str());
-        throw Error(writtenPath(m_path) + ": cannot replace: " + std::strerror(err));
+        throw Error(writtenPath(m_path) + ": cannot replace: " + errnoText(err));
     }
     if (durable)
         syncDirectory(m_path.has_parent_path() ? m_path.parent_path() : fs::path("."));
@@ -284,7 +284,7 @@ void copyFileAtomic(const fs::path& from, const fs::path& to)
         if (n < 0) {
             const int err = errno;
             ::close(in);
-            throw Error(displayPath(from) + ": read failed: " + std::strerror(err));
+            throw Error(displayPath(from) + ": read failed: " + errnoText(err));
         }
         if (n == 0)
             break;
@@ -303,11 +303,11 @@ void syncFile(const fs::path& path)
 {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        throw Error(displayPath(path) + ": cannot open: " + std::strerror(errno));
+        throw Error(displayPath(path) + ": cannot open: " + errnoText(errno));
     if (::fsync(fd) != 0) {
         const int err = errno;
         ::close(fd);
-        throw Error(displayPath(path) + ": cannot sync to disk: " + std::strerror(err));
+        throw Error(displayPath(path) + ": cannot sync to disk: " + errnoText(err));
     }
     ::close(fd);
 }
@@ -420,7 +420,7 @@ std::string fileIdentity(const fs::path& path)
     struct stat st {};
     const fs::path absolute = fs::absolute(path).lexically_normal();
     if (::stat(absolute.c_str(), &st) != 0)
-        throw Error(displayPath(path) + ": cannot stat: " + std::strerror(errno));
+        throw Error(displayPath(path) + ": cannot stat: " + errnoText(errno));
     return absolute.string() + "|" + std::to_string(st.st_size) + "|" + std::to_string(st.st_mtim.tv_sec) + "."
            + std::to_string(st.st_mtim.tv_nsec);
 }

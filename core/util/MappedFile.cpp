@@ -61,7 +61,7 @@ MappedFile MappedFile::mapDescriptor(int fd, const std::filesystem::path& path, 
     if (::fstat(fd, &st) != 0) {
         const int err = errno;
         ::close(fd);
-        throw Error(displayPath(path) + ": cannot stat: " + std::strerror(err));
+        throw Error(displayPath(path) + ": cannot stat: " + errnoText(err));
     }
     MappedFile file;
     file.m_size = static_cast<size_t>(st.st_size);
@@ -71,7 +71,7 @@ MappedFile MappedFile::mapDescriptor(int fd, const std::filesystem::path& path, 
             const int err = errno;
             ::close(fd);
             file.m_size = 0;
-            throw Error(displayPath(path) + ": cannot map: " + std::strerror(err));
+            throw Error(displayPath(path) + ": cannot map: " + errnoText(err));
         }
         file.m_data = static_cast<std::uint8_t*>(p);
     }
@@ -84,7 +84,7 @@ MappedFile MappedFile::create(const std::filesystem::path& path, size_t size)
     // A new file only (O_EXCL, O_NOFOLLOW): never an existing file someone may be reading, never a link.
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
-        throw Error(writtenPath(path) + ": cannot create: " + std::strerror(errno));
+        throw Error(writtenPath(path) + ": cannot create: " + errnoText(errno));
     // Every block is allocated now: a write through the mapping into a block the disk no longer has
     // would be SIGBUS, so a full disk is this error instead, before any work is done.
     if (size > 0) {
@@ -97,7 +97,7 @@ MappedFile MappedFile::create(const std::filesystem::path& path, size_t size)
                 throw Error(writtenPath(dir) + ": not enough disk space: " + displayPath(path.filename()) + " needs "
                             + byteText(size) + ", " + byteText(freeBytes(dir)) + " free there; free some space or "
                             + "choose another folder");
-            throw Error(writtenPath(path) + ": cannot reserve " + byteText(size) + ": " + std::strerror(err));
+            throw Error(writtenPath(path) + ": cannot reserve " + byteText(size) + ": " + errnoText(err));
         }
     }
     MappedFile file;
@@ -108,7 +108,7 @@ MappedFile MappedFile::create(const std::filesystem::path& path, size_t size)
             const int err = errno;
             ::close(fd);
             file.m_size = 0;
-            throw Error(displayPath(path) + ": cannot map: " + std::strerror(err));
+            throw Error(displayPath(path) + ": cannot map: " + errnoText(err));
         }
         file.m_data = static_cast<std::uint8_t*>(p);
     }
@@ -119,7 +119,7 @@ MappedFile MappedFile::create(const std::filesystem::path& path, size_t size)
 void MappedFile::flush()
 {
     if (m_data && m_size > 0 && ::msync(m_data, m_size, MS_SYNC) != 0)
-        throw Error(std::string("cannot flush mapped file: ") + std::strerror(errno));
+        throw Error(std::string("cannot flush mapped file: ") + errnoText(errno));
 }
 
 } // namespace faceatlas

@@ -253,7 +253,7 @@ void disposeOld(const fs::path& old, const std::vector<const KindInfo*>& owned, 
         const fs::path kept = dir.parent_path() / (dir.filename().string() + ".kept-" + utcTimestamp());
         if (::rename(old.c_str(), kept.c_str()) != 0)
             throw Error(displayPath(old) + ": holds files FaceAtlas did not write and cannot be renamed to "
-                        + displayPath(kept) + ": " + std::strerror(errno) + "; move them out by hand");
+                        + displayPath(kept) + ": " + errnoText(errno) + "; move them out by hand");
     } else {
         ::rmdir(old.c_str());
     }
@@ -423,7 +423,7 @@ int takeLock(const fs::path& lock, const fs::path& parent, const fs::path& dir)
             if (err == ENOSPC || err == EDQUOT)
                 throwNoSpace(parent, dir);
             throw Error(displayPath(lock) + ": cannot create the lock file: "
-                        + (err == ELOOP ? std::string("it is a symbolic link") : std::string(std::strerror(err))));
+                        + (err == ELOOP ? std::string("it is a symbolic link") : std::string(errnoText(err))));
         }
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             ::close(fd);
@@ -470,7 +470,7 @@ StagedFolder::StagedFolder(const fs::path& dir, OutputKind kind, const OutputRul
             m_work.clear();
             if (err == ENOSPC || err == EDQUOT)
                 throwNoSpace(parent, m_dir);
-            throw Error(writtenPath(m_dir) + ": cannot create a folder beside it: " + std::strerror(err));
+            throw Error(writtenPath(m_dir) + ": cannot create a folder beside it: " + errnoText(err));
         }
     } catch (...) {
         releaseLock();
@@ -510,7 +510,7 @@ void StagedFolder::commit()
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(m_dir, ec))) {
         if (::rename(m_work.c_str(), m_dir.c_str()) != 0)
-            throw Error(displayPath(m_dir) + ": cannot put the result in place: " + std::strerror(errno));
+            throw Error(displayPath(m_dir) + ": cannot put the result in place: " + errnoText(errno));
         m_committed = true;
     } else {
         // Checked once more: still empty or FaceAtlas's, of another kind only with --force.
@@ -524,17 +524,17 @@ void StagedFolder::commit()
         fs::path old = m_work;
         if (::renameat2(AT_FDCWD, m_work.c_str(), AT_FDCWD, m_dir.c_str(), RENAME_EXCHANGE) != 0) {
             if (errno != EINVAL && errno != ENOSYS)
-                throw Error(displayPath(m_dir) + ": cannot put the result in place: " + std::strerror(errno));
+                throw Error(displayPath(m_dir) + ": cannot put the result in place: " + errnoText(errno));
             // No exchange on this file system: the old folder moved aside first, then the new one in.
             old = siblingPath(m_dir, "old");
             if (::rename(m_dir.c_str(), old.c_str()) != 0)
-                throw Error(displayPath(m_dir) + ": cannot move the old result aside: " + std::strerror(errno));
+                throw Error(displayPath(m_dir) + ": cannot move the old result aside: " + errnoText(errno));
             if (::rename(m_work.c_str(), m_dir.c_str()) != 0) {
                 const int err = errno;
                 if (::rename(old.c_str(), m_dir.c_str()) != 0)
-                    throw Error(displayPath(m_dir) + ": cannot put the result in place (" + std::strerror(err)
+                    throw Error(displayPath(m_dir) + ": cannot put the result in place (" + errnoText(err)
                                 + ") nor the old one back: it is at " + displayPath(old));
-                throw Error(displayPath(m_dir) + ": cannot put the result in place: " + std::strerror(err));
+                throw Error(displayPath(m_dir) + ": cannot put the result in place: " + errnoText(err));
             }
         }
         // In place: from here on nothing removes the new result, whatever happens to the old one.

@@ -56,7 +56,7 @@ pid_t startRankProcess(const std::string& exe, const std::vector<std::string>& w
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0)
-        throw Error("cannot start rank " + std::to_string(place.rank) + ": " + std::strerror(errno));
+        throw Error("cannot start rank " + std::to_string(place.rank) + ": " + errnoText(errno));
     if (pid == 0) {
         if (group >= 0)
             ::setpgid(0, group);            // 0: a new group, which the other ranks join
@@ -65,7 +65,10 @@ pid_t startRankProcess(const std::string& exe, const std::vector<std::string>& w
             ::_exit(1);
         sigset_t none;
         sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr); // a starter may block signals while it forks
+        // A starter may block signals while it forks. The forked child has one thread, so sigprocmask's
+        // effect on other threads does not arise.
+        // NOLINTNEXTLINE(concurrency-mt-unsafe)
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::execve(exe.c_str(), argv.data(), envp.data());
         (void)!::write(STDERR_FILENO, failed.data(), failed.size());
         ::_exit(127);
@@ -79,7 +82,7 @@ int freeLoopbackPort()
 {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
-        throw Error(std::string("cannot open a socket to find a free port: ") + std::strerror(errno));
+        throw Error(std::string("cannot open a socket to find a free port: ") + errnoText(errno));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -89,7 +92,7 @@ int freeLoopbackPort()
                     && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0;
     ::close(fd);
     if (!ok)
-        throw Error(std::string("cannot find a free port on 127.0.0.1: ") + std::strerror(errno));
+        throw Error(std::string("cannot find a free port on 127.0.0.1: ") + errnoText(errno));
     return ntohs(addr.sin_port);
 }
 
@@ -98,15 +101,19 @@ std::string ownExecutable()
     char path[4096];
     const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
     if (n <= 0)
-        throw Error(std::string("cannot find this program's file (/proc/self/exe): ") + std::strerror(errno));
+        throw Error(std::string("cannot find this program's file (/proc/self/exe): ") + errnoText(errno));
     path[n] = '\0';
     return path;
 }
 
 std::string describeExit(int status)
 {
-    if (WIFSIGNALED(status))
-        return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+    if (WIFSIGNALED(status)) {
+        // sigdescr_np: strsignal's text ("Killed") without its shared buffer; null for an unknown signal.
+        const char* what = ::sigdescr_np(WTERMSIG(status));
+        return "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + (what ? what : "unknown signal")
+               + ")";
+    }
     return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 

@@ -192,3 +192,29 @@ TEST(ModelsTest, AnAgeHeadStartsFromTheAutoencodersMatchingLayersWithTheNormalis
     // The capstone's CNN and the autoencoder itself take nothing.
     EXPECT_TRUE(createModel(ModelKind::AgeCapstone, 32)->initFromEncoder(*autoencoder).empty());
 }
+
+TEST(ModelsTest, EachRowMakesItsOwnKindAndTheNamedKindsAreTheirRows)
+{
+    // ModelKind's names stand for the table's first rows, in order: a row moved breaks this.
+    const std::map<ModelKind, std::string> named = {
+        {ModelKind::Age, "age"},
+        {ModelKind::AgeMeanVariance, "age-mv"},
+        {ModelKind::AgeOrdinal, "age-ordinal"},
+        {ModelKind::AgeGaussian, "age-gaussian"},
+        {ModelKind::AgeCapstone, "age-capstone"},
+        {ModelKind::Autoencoder, "autoencoder"},
+    };
+    for (const auto& [kind, name] : named)
+        EXPECT_EQ(modelKindName(kind), name);
+    for (size_t i = 0; i < modelKinds().size(); ++i) {
+        const ModelKindInfo& row = modelKinds()[i];
+        SCOPED_TRACE(row.name);
+        EXPECT_EQ(static_cast<size_t>(row.kind), i);
+        ASSERT_NE(row.make, nullptr);
+        const FaceModel model = createModel(row.kind, 64);
+        EXPECT_EQ(model->kind(), row.kind);
+        EXPECT_EQ(model->isAgeModel(), row.role == ModelRole::AgeModel);
+        EXPECT_EQ(parseModelKind(row.name), row.kind);
+    }
+    EXPECT_THROW(modelKindInfo(static_cast<ModelKind>(modelKinds().size())), std::exception);
+}
