@@ -12,6 +12,7 @@ FaceModel makeAgeOrdinal(ModelKind kind, int size);
 FaceModel makeAgeGaussian(ModelKind kind, int size);
 FaceModel makeAgeCapstone(ModelKind kind, int size);
 FaceModel makeAutoencoder(ModelKind kind, int size);
+FaceModel makeAgeAdaptive(ModelKind kind, int size);
 
 namespace {
 
@@ -47,6 +48,10 @@ std::vector<ModelKindInfo> kindTable()
          "clustered and mapped",
          {32, 1e-3, 0.0, false, false},
          makeAutoencoder},
+        {"age-adaptive", ModelRole::AgeModel, "DEX head, label width growing with age",
+         "the DEX head learning from label distributions that widen with age (--label-sigma years, or a "
+         "tenth of the age when that is wider), as people's ages are harder to tell when older",
+         agenet, makeAgeAdaptive},
     };
     for (size_t i = 0; i < table.size(); ++i)
         table[i].kind = static_cast<ModelKind>(i);

@@ -21,7 +21,7 @@ bench=build/tests/bench/faceatlas_bench_align
 [ -x "$cli" ] && [ -x "$bench" ] || { echo "age-heads.sh: build first (cmake --build build)" >&2; exit 1; }
 configs=("$@")
 if [ ${#configs[@]} -eq 0 ]; then
-    configs=(age=age age-mv=age-mv age-ordinal=age-ordinal age-gaussian=age-gaussian
+    configs=(age=age age-mv=age-mv age-ordinal=age-ordinal age-gaussian=age-gaussian age-adaptive=age-adaptive
              age-sigma4=age,--label-sigma,4 age-no-rotate=age,--augment,flip+shift+jitter
              age-no-augment=age,--augment,none age-capstone=age-capstone ae-init=age)
 fi
