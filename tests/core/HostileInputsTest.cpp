@@ -6,6 +6,7 @@
 #include "data/PreparedDataset.h"
 #include "data/Readers.h"
 #include "data/RecordCache.h"
+#include "ErrorOf.h"
 #include "MatBytes.h"
 #include "TestSupport.h"
 #include "util/Error.h"
@@ -32,18 +33,6 @@ namespace {
 std::filesystem::path regression(const std::string& name)
 {
     return std::filesystem::path(FACEATLAS_TEST_DATA) / "regressions" / name;
-}
-
-/** The Error message of f(), or "" when it throws none. */
-template <typename F>
-std::string errorOf(F&& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 std::string parseError(const std::string& variables)

@@ -11,6 +11,7 @@
 #include "data/Readers.h"
 #include "data/ReviewFile.h"
 #include "data/SourceColumns.h"
+#include "ErrorOf.h"
 #include "TestSupport.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
@@ -709,18 +710,6 @@ TEST(PrepareJobTest, CsvColumnsNamedAsAGroupingAreRenamed)
 
 // Issue 29's quality columns: measured at prepare on each stored face, kept in quality.f32.
 namespace {
-
-/** The Error message of `fn`, or "" when it throws none. */
-template <typename Fn>
-std::string errorOf(Fn&& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return {};
-}
 
 /**
  * A fixed 64 x 64 RGB picture, the same bytes on every machine: a lit oval with two dark eyes and a

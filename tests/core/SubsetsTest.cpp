@@ -1,5 +1,6 @@
 #include "data/Subsets.h"
 #include "data/Record.h"
+#include "ErrorOf.h"
 #include "TestSupport.h"
 #include "util/Error.h"
 #include "util/FileUtil.h"
@@ -25,18 +26,6 @@ std::vector<Record> records(const std::vector<std::string>& keys)
         out.push_back(r);
     }
     return out;
-}
-
-/** The message of the Error `f` throws ("" when it throws none). */
-template <typename F>
-std::string errorOf(F&& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 std::vector<char> flags(std::initializer_list<int> values)
